@@ -1,0 +1,50 @@
+//! `gongjian`: the one binary of the platform. Thin: it parses arguments and
+//! hands over to the library crates.
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "gongjian", version, about = "攻坚 — pollution-prevention campaign platform")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the version and the standards rule sets this build knows.
+    Version,
+    /// Compute an AQI report (HJ 633) from concentrations given on the command line.
+    Aqi(commands::aqi::Args),
+    /// Evaluate a file of monitoring data against the national standards.
+    #[command(subcommand)]
+    Evaluate(commands::evaluate::Command),
+    /// HJ 212 protocol tools: parse frames, replay captures.
+    #[command(subcommand)]
+    Hj212(commands::hj212::Command),
+    /// Campaign plans: show, check and load a plan directory.
+    #[command(subcommand)]
+    Plan(commands::plan::Command),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Version => commands::version::run(),
+        Command::Aqi(args) => commands::aqi::run(args),
+        Command::Evaluate(cmd) => commands::evaluate::run(cmd),
+        Command::Hj212(cmd) => commands::hj212::run(cmd),
+        Command::Plan(cmd) => commands::plan::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("错误 (error): {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
