@@ -1,0 +1,408 @@
+//! Layered configuration: built-in defaults, then a TOML file, then
+//! `GONGJIAN_…` environment variables, then command-line flags (applied by the
+//! binary). Unknown keys in the file are rejected so a typo never silently
+//! falls back to a default.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {name}={value:?}: {message}")]
+    Env {
+        name: String,
+        value: String,
+        message: String,
+    },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Directory for the SQLite database, attachments, backups and the raw archive.
+    pub data_dir: PathBuf,
+    pub http: HttpConfig,
+    pub hj212: Hj212Config,
+    pub database: DatabaseConfig,
+    pub session: SessionConfig,
+    pub login: LoginConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Hj212Config {
+    /// TCP address the HJ 212 data-logger listener binds to.
+    pub listen: SocketAddr,
+    /// Whether `serve` starts the HJ 212 listener at all.
+    pub enabled: bool,
+    pub max_connections: u32,
+    pub idle_timeout_secs: u64,
+    /// Largest accepted data segment in bytes (the standard says 1024; real loggers send more).
+    pub max_data_len: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` or `postgres://…`. Empty means `sqlite://<data_dir>/gongjian.db`.
+    pub url: String,
+    pub max_connections: u32,
+    /// SQLite busy timeout in milliseconds.
+    pub busy_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionConfig {
+    pub cookie_name: String,
+    /// Set the cookie's `Secure` attribute; turn on when served over TLS.
+    pub secure: bool,
+    pub idle_timeout_minutes: u64,
+    pub absolute_timeout_hours: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoginConfig {
+    /// Failed attempts allowed per account and per client address before locking.
+    pub max_failures: u32,
+    pub lockout_minutes: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A tracing filter: `info`, `debug`, `gongjian_web=debug,info`, …
+    pub level: String,
+    pub format: LogFormat,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("gongjian-data"),
+            http: HttpConfig::default(),
+            hj212: Hj212Config::default(),
+            database: DatabaseConfig::default(),
+            session: SessionConfig::default(),
+            login: LoginConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
+    }
+}
+
+impl Default for Hj212Config {
+    fn default() -> Self {
+        Hj212Config {
+            listen: SocketAddr::from(([0, 0, 0, 0], 9212)),
+            enabled: true,
+            max_connections: 5000,
+            idle_timeout_secs: 600,
+            max_data_len: 4096,
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: String::new(),
+            max_connections: 8,
+            busy_timeout_ms: 5000,
+        }
+    }
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            cookie_name: "gongjian_session".into(),
+            secure: false,
+            idle_timeout_minutes: 30,
+            absolute_timeout_hours: 12,
+        }
+    }
+}
+
+impl Default for LoginConfig {
+    fn default() -> Self {
+        LoginConfig {
+            max_failures: 5,
+            lockout_minutes: 15,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+impl Config {
+    /// Parse a TOML document; unknown keys are an error.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Defaults, overlaid with the file (if any), overlaid with `GONGJIAN_…`
+    /// variables from `env`.
+    pub fn load(
+        file: Option<&Path>,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Config, ConfigError> {
+        let mut value = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                // Validate the file on its own first so errors name the file.
+                Config::from_toml(&text, path)?;
+                toml::from_str::<toml::Table>(&text).map_err(|e| ConfigError::Parse {
+                    path: path.to_owned(),
+                    message: e.to_string(),
+                })?
+            }
+            None => toml::Table::new(),
+        };
+        apply_env(&mut value, env)?;
+        let config: Config = toml::Value::Table(value)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let url = &self.database.url;
+        if !url.is_empty() && !url.starts_with("sqlite:") && !url.starts_with("postgres") {
+            return Err(ConfigError::Invalid(format!(
+                "database.url must start with sqlite:// or postgres://, got {url:?}"
+            )));
+        }
+        if self.session.idle_timeout_minutes == 0 || self.session.absolute_timeout_hours == 0 {
+            return Err(ConfigError::Invalid(
+                "session timeouts must be greater than zero".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The database URL, with the default SQLite file under the data directory.
+    pub fn database_url(&self) -> String {
+        if self.database.url.is_empty() {
+            format!("sqlite://{}", self.data_dir.join("gongjian.db").display())
+        } else {
+            self.database.url.clone()
+        }
+    }
+
+    /// Every key the configuration knows, as `section.key`, with its
+    /// environment variable name. Used for documentation and tests.
+    pub fn keys() -> Vec<(String, String)> {
+        let defaults = toml::Table::try_from(Config::default()).expect("config serialises");
+        let mut out = Vec::new();
+        collect_keys(&defaults, "", &mut out);
+        out.into_iter()
+            .map(|k| {
+                let env = env_name(&k);
+                (k, env)
+            })
+            .collect()
+    }
+}
+
+fn collect_keys(table: &toml::Table, prefix: &str, out: &mut Vec<String>) {
+    for (k, v) in table {
+        let path = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            toml::Value::Table(t) => collect_keys(t, &path, out),
+            _ => out.push(path),
+        }
+    }
+}
+
+fn env_name(key: &str) -> String {
+    format!("GONGJIAN_{}", key.replace('.', "_").to_uppercase())
+}
+
+/// Overlay `GONGJIAN_SECTION_KEY` variables. Each known key's variable is
+/// parsed with the type of its default so `GONGJIAN_SESSION_SECURE=true`
+/// becomes a boolean and a typo in a value is reported with the variable's name.
+fn apply_env(table: &mut toml::Table, env: &BTreeMap<String, String>) -> Result<(), ConfigError> {
+    let defaults = toml::Table::try_from(Config::default()).expect("config serialises");
+    let mut keys = Vec::new();
+    collect_keys(&defaults, "", &mut keys);
+    for key in keys {
+        let name = env_name(&key);
+        let Some(raw) = env.get(&name) else { continue };
+        let default = lookup(&defaults, &key).expect("key from defaults");
+        let value = match default {
+            toml::Value::Boolean(_) => match raw.as_str() {
+                "true" | "1" | "yes" => toml::Value::Boolean(true),
+                "false" | "0" | "no" => toml::Value::Boolean(false),
+                _ => {
+                    return Err(ConfigError::Env {
+                        name,
+                        value: raw.clone(),
+                        message: "expected true or false".into(),
+                    });
+                }
+            },
+            toml::Value::Integer(_) => {
+                toml::Value::Integer(raw.parse().map_err(|_| ConfigError::Env {
+                    name: name.clone(),
+                    value: raw.clone(),
+                    message: "expected an integer".into(),
+                })?)
+            }
+            _ => toml::Value::String(raw.clone()),
+        };
+        insert(table, &key, value);
+    }
+    Ok(())
+}
+
+fn lookup<'a>(table: &'a toml::Table, key: &str) -> Option<&'a toml::Value> {
+    let mut parts = key.split('.');
+    let mut current = table.get(parts.next()?)?;
+    for part in parts {
+        current = current.as_table()?.get(part)?;
+    }
+    Some(current)
+}
+
+fn insert(table: &mut toml::Table, key: &str, value: toml::Value) {
+    let parts: Vec<&str> = key.split('.').collect();
+    let mut current = table;
+    for part in &parts[..parts.len() - 1] {
+        current = current
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .expect("config sections are tables");
+    }
+    current.insert(parts[parts.len() - 1].to_string(), value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example_path() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../gongjian.example.toml")
+    }
+
+    #[test]
+    fn example_file_loads_and_documents_every_key() {
+        let path = example_path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let config = Config::load(Some(&path), &BTreeMap::new()).unwrap();
+        // The example restates the defaults, so loading it changes nothing.
+        assert_eq!(config, Config::default());
+        for (key, env) in Config::keys() {
+            let leaf = key.rsplit('.').next().unwrap();
+            assert!(
+                text.contains(&format!("{leaf} =")),
+                "example file does not document {key}"
+            );
+            assert!(text.contains(&env), "example file does not name {env}");
+        }
+    }
+
+    #[test]
+    fn unknown_key_is_rejected_with_its_name() {
+        let err = Config::from_toml(
+            "[http]\nlisten = \"127.0.0.1:1\"\nlisen = 3\n",
+            Path::new("x.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("lisen"), "{err}");
+        assert!(err.contains("x.toml"), "{err}");
+    }
+
+    #[test]
+    fn environment_overrides_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "[http]\nlisten = \"127.0.0.1:9000\"\n[session]\nsecure = false\n",
+        )
+        .unwrap();
+        let env = BTreeMap::from([
+            (
+                "GONGJIAN_HTTP_LISTEN".to_string(),
+                "127.0.0.1:9001".to_string(),
+            ),
+            ("GONGJIAN_SESSION_SECURE".to_string(), "true".to_string()),
+            ("GONGJIAN_LOGIN_MAX_FAILURES".to_string(), "3".to_string()),
+        ]);
+        let config = Config::load(Some(&path), &env).unwrap();
+        assert_eq!(config.http.listen.port(), 9001);
+        assert!(config.session.secure);
+        assert_eq!(config.login.max_failures, 3);
+    }
+
+    #[test]
+    fn bad_environment_value_names_the_variable() {
+        let env = BTreeMap::from([("GONGJIAN_SESSION_SECURE".to_string(), "perhaps".to_string())]);
+        let err = Config::load(None, &env).unwrap_err().to_string();
+        assert!(err.contains("GONGJIAN_SESSION_SECURE"), "{err}");
+    }
+
+    #[test]
+    fn database_url_defaults_to_sqlite_under_data_dir() {
+        let mut config = Config::default();
+        config.data_dir = PathBuf::from("/srv/gj");
+        assert_eq!(config.database_url(), "sqlite:///srv/gj/gongjian.db");
+        config.database.url = "mysql://x".into();
+        assert!(config.validate().is_err());
+    }
+}
