@@ -1,14 +1,23 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! The campaign as data.
+//!
+//! A campaign plan (a district's yearly air, water and soil plans) is written
+//! as TOML files under `plans/<name>/` (format: `docs/plan-format.md`). This
+//! crate parses those files — handed to it as text; it does no I/O — checks
+//! them (every organisation referenced exists, dates are real, task numbers
+//! unique, indicators well-formed) and normalises them into a [`Campaign`]:
+//! organisations under one spelling, exact decimal thresholds, stable keys
+//! (`air-15`, `water-二-3`, target `air-pm25`, organisation `enforcement`) so
+//! that a later load can compare revisions.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+mod build;
+mod error;
+mod export;
+mod model;
+mod raw;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use build::{Source, parse};
+pub use error::{Diagnostic, PlanError};
+pub use export::{
+    IndicatorJson, MilestoneJson, OrganisationJson, PlanJson, SectionJson, TargetJson, TaskJson,
+};
+pub use model::*;

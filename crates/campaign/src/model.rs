@@ -1,0 +1,441 @@
+//! The validated, normalised campaign: every organisation reference resolved
+//! to one canonical name, every date real, every number exact.
+
+use std::fmt;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+/// A whole campaign: one district's plans for one year.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Campaign {
+    /// Stable key of the campaign, e.g. `pingyuan-2020`.
+    pub key: String,
+    pub name: String,
+    /// The district, as the plan names it (e.g. 平原示范区).
+    pub district: String,
+    pub year: i32,
+    pub document: Option<String>,
+    pub issued: Option<NaiveDate>,
+    /// Canonical name of the issuing organisation.
+    pub issuer: Option<String>,
+    pub organisations: Vec<Organisation>,
+    pub plans: Vec<Plan>,
+    pub targets: Vec<Target>,
+    pub tasks: Vec<Task>,
+    pub sections: Vec<Section>,
+    pub limit_sets: Vec<LimitSet>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrgKind {
+    /// The campaign office (攻坚办).
+    Office,
+    /// A district department (部门).
+    Department,
+    /// A township or sub-district (乡镇/街道).
+    Township,
+    /// An enterprise.
+    Enterprise,
+    /// A body outside the district administration (电力公司, 投资集团, a city bureau).
+    Outside,
+}
+
+impl OrgKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrgKind::Office => "office",
+            OrgKind::Department => "department",
+            OrgKind::Township => "township",
+            OrgKind::Enterprise => "enterprise",
+            OrgKind::Outside => "outside",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "office" => OrgKind::Office,
+            "department" => OrgKind::Department,
+            "township" => OrgKind::Township,
+            "enterprise" => OrgKind::Enterprise,
+            "outside" => OrgKind::Outside,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organisation {
+    /// Stable ASCII key; survives renaming.
+    pub key: String,
+    /// The one spelling used everywhere after normalisation.
+    pub name: String,
+    pub kind: OrgKind,
+    pub full_name: Option<String>,
+    /// Other spellings found in the plan text; they resolve to `name`.
+    pub aliases: Vec<String>,
+}
+
+/// How task numbers are unique inside a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Numbering {
+    /// Numbered 1..n through the whole plan (the air plan); tasks have no group.
+    Plan,
+    /// Numbered 1..n inside each group (the water and soil plans).
+    Group,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// `air`, `water`, `soil`, …
+    pub id: String,
+    pub title: String,
+    pub numbering: Numbering,
+    pub groups: Vec<Group>,
+    /// Townships that carry out every task unless a task says otherwise
+    /// ("以下均需各地政府落实，不再列出").
+    pub default_townships: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TaskKind {
+    /// A numbered task of 三、主要任务.
+    Task,
+    /// A duty assigned in 四、工作要求.
+    Duty,
+}
+
+impl TaskKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskKind::Task => "task",
+            TaskKind::Duty => "duty",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// `二`, or `四(四)` for a 工作要求 paragraph.
+    pub id: String,
+    pub title: String,
+    pub kind: TaskKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Comparator {
+    Le,
+    Lt,
+    Ge,
+    Gt,
+    Eq,
+}
+
+impl Comparator {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Comparator::Le => "<=",
+            Comparator::Lt => "<",
+            Comparator::Ge => ">=",
+            Comparator::Gt => ">",
+            Comparator::Eq => "=",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "<=" | "≤" => Comparator::Le,
+            "<" => Comparator::Lt,
+            ">=" | "≥" => Comparator::Ge,
+            ">" => Comparator::Gt,
+            "=" | "==" => Comparator::Eq,
+            _ => return None,
+        })
+    }
+
+    /// Whether `actual` satisfies `actual <cmp> threshold`.
+    pub fn holds(self, actual: Decimal, threshold: Decimal) -> bool {
+        match self {
+            Comparator::Le => actual <= threshold,
+            Comparator::Lt => actual < threshold,
+            Comparator::Ge => actual >= threshold,
+            Comparator::Gt => actual > threshold,
+            Comparator::Eq => actual == threshold,
+        }
+    }
+}
+
+/// Where a target applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    District,
+    Township(String),
+    Station(String),
+    Section(String),
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scope::District => f.write_str("district"),
+            Scope::Township(n) => write!(f, "township:{n}"),
+            Scope::Station(n) => write!(f, "station:{n}"),
+            Scope::Section(n) => write!(f, "section:{n}"),
+        }
+    }
+}
+
+/// How a target's actual value is obtained.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Measure {
+    /// Computed from monitoring data through the standards engine; the
+    /// statistic names what to compute (see docs/plan-format.md).
+    Data { statistic: Statistic },
+    /// Taken from figures reported by the responsible organisations.
+    Reported,
+}
+
+impl fmt::Display for Measure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Measure::Data { statistic } => write!(f, "data:{statistic}"),
+            Measure::Reported => f.write_str("reported"),
+        }
+    }
+}
+
+/// The statistics the standards engine is asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Statistic {
+    /// HJ 663 calendar-year mean of a pollutant's daily values.
+    AnnualMean(String),
+    /// Days with AQI ≤ 100 (优良天数).
+    GoodDays,
+    /// Days with AQI > 200 (重度及以上污染天数).
+    HeavyPollutionDays,
+    /// GB 3838 single-factor class of a section over the period.
+    SectionClass,
+}
+
+impl Statistic {
+    pub fn parse(s: &str) -> Option<Self> {
+        if let Some(p) = s.strip_prefix("annual-mean:") {
+            return (!p.is_empty()).then(|| Statistic::AnnualMean(p.to_owned()));
+        }
+        Some(match s {
+            "good-days" => Statistic::GoodDays,
+            "heavy-pollution-days" => Statistic::HeavyPollutionDays,
+            "section-class" => Statistic::SectionClass,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Statistic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Statistic::AnnualMean(p) => write!(f, "annual-mean:{p}"),
+            Statistic::GoodDays => f.write_str("good-days"),
+            Statistic::HeavyPollutionDays => f.write_str("heavy-pollution-days"),
+            Statistic::SectionClass => f.write_str("section-class"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// Stable key, e.g. `air-pm25`.
+    pub key: String,
+    pub plan: String,
+    pub indicator: String,
+    pub scope: Scope,
+    pub comparator: Comparator,
+    /// The threshold; `None` when the plan states it only in words
+    /// (`value_text`) or relative to a baseline period (`baseline`).
+    pub value: Option<Decimal>,
+    pub value_text: Option<String>,
+    /// A period the value is compared with (e.g. `2019`: "明显减少").
+    pub baseline: Option<String>,
+    pub unit: String,
+    pub period: String,
+    pub measured: Measure,
+    pub as_written: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    /// Stable key: `air-15`, `water-二-3`, `air-四(四)-2`.
+    pub key: String,
+    pub plan: String,
+    pub group: Option<String>,
+    /// The heading a continuously numbered task sits under (air: `一`..`十`).
+    pub chapter: Option<String>,
+    pub number: String,
+    pub kind: TaskKind,
+    pub title: String,
+    pub summary: String,
+    pub lead: Vec<String>,
+    /// The text names no lead for this task; `lead` is a reading (see the file's comment).
+    pub lead_inferred: bool,
+    pub cooperating: Vec<String>,
+    pub townships: Vec<String>,
+    pub milestones: Vec<Milestone>,
+    pub indicators: Vec<Indicator>,
+    pub limit_sets: Vec<String>,
+    /// Paragraphs of the task that carry their own responsibility line.
+    pub parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    pub title: String,
+    pub lead: Vec<String>,
+    pub cooperating: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Milestone {
+    pub date: NaiveDate,
+    pub what: String,
+    /// The deadline as the plan words it ("2020 年 4 月底前").
+    pub as_written: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Indicator {
+    pub name: String,
+    pub comparator: Comparator,
+    pub value: Decimal,
+    pub unit: String,
+    pub as_written: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum WaterClass {
+    I,
+    II,
+    III,
+    IV,
+    V,
+    WorseThanV,
+}
+
+impl WaterClass {
+    /// Accepts `Ⅲ`, `III`, `3`, `Ⅲ类`, `V`, `Ⅴ`, `劣Ⅴ` and the like.
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim().trim_end_matches('类').trim();
+        Some(match s {
+            "Ⅰ" | "I" | "1" => WaterClass::I,
+            "Ⅱ" | "II" | "2" => WaterClass::II,
+            "Ⅲ" | "III" | "3" => WaterClass::III,
+            "Ⅳ" | "IV" | "4" => WaterClass::IV,
+            "Ⅴ" | "V" | "5" => WaterClass::V,
+            "劣Ⅴ" | "劣V" | "6" => WaterClass::WorseThanV,
+            _ => return None,
+        })
+    }
+
+    /// 1..=6, the number used as a target value with unit `类`.
+    pub fn number(self) -> u8 {
+        self as u8 + 1
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaterClass::I => "Ⅰ",
+            WaterClass::II => "Ⅱ",
+            WaterClass::III => "Ⅲ",
+            WaterClass::IV => "Ⅳ",
+            WaterClass::V => "Ⅴ",
+            WaterClass::WorseThanV => "劣Ⅴ",
+        }
+    }
+}
+
+/// A monitored surface-water section of the water plan's annex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    pub number: u32,
+    /// The assessed area: a township's canonical name, or the district's name.
+    pub township: String,
+    pub river: String,
+    pub section: String,
+    pub basin: String,
+    pub target_class: WaterClass,
+}
+
+/// Named emission limits (e.g. task 22's boiler retrofits) that stack sites
+/// refer to by name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LimitSet {
+    /// e.g. `pingyuan-2020-gas`.
+    pub name: String,
+    pub title: String,
+    /// Key of the task that sets these limits.
+    pub task: Option<String>,
+    /// Reference O2 in percent.
+    pub reference_o2: Decimal,
+    pub deadline: Option<NaiveDate>,
+    pub applies_to: String,
+    pub limits: Vec<Limit>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limit {
+    pub pollutant: String,
+    /// HJ 212-2017 code, e.g. `a34013`.
+    pub code: Option<String>,
+    /// mg/m³ at the reference O2.
+    pub value: Decimal,
+}
+
+impl Campaign {
+    pub fn organisation(&self, name: &str) -> Option<&Organisation> {
+        self.organisations.iter().find(|o| o.name == name)
+    }
+
+    pub fn plan(&self, id: &str) -> Option<&Plan> {
+        self.plans.iter().find(|p| p.id == id)
+    }
+
+    pub fn task(&self, key: &str) -> Option<&Task> {
+        self.tasks.iter().find(|t| t.key == key)
+    }
+
+    /// Task counts per plan (in plan order): numbered tasks, duties, and
+    /// numbered tasks per group (in group order).
+    pub fn counts(&self) -> Vec<PlanCount> {
+        self.plans
+            .iter()
+            .map(|p| {
+                let of_plan = || self.tasks.iter().filter(move |t| t.plan == p.id);
+                let groups = p
+                    .groups
+                    .iter()
+                    .map(|g| {
+                        let n = of_plan()
+                            .filter(|t| t.group.as_deref() == Some(g.id.as_str()))
+                            .count();
+                        (g.id.clone(), g.kind, n)
+                    })
+                    .filter(|(_, _, n)| *n > 0)
+                    .collect();
+                PlanCount {
+                    plan: p.id.clone(),
+                    tasks: of_plan().filter(|t| t.kind == TaskKind::Task).count(),
+                    duties: of_plan().filter(|t| t.kind == TaskKind::Duty).count(),
+                    groups,
+                }
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanCount {
+    pub plan: String,
+    pub tasks: usize,
+    pub duties: usize,
+    /// (group id, kind, tasks in it), groups with tasks only.
+    pub groups: Vec<(String, TaskKind, usize)>,
+}

@@ -1,0 +1,182 @@
+//! The TOML shape of a plan file, as deserialised by serde, before names are
+//! resolved and values checked. Every field that can be wrong carries its span
+//! so that validation errors point at a line.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// One plan file. Every table is optional; a plan directory is the union of
+/// its files.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFile {
+    pub campaign: Option<Spanned<RawCampaign>>,
+    #[serde(default)]
+    pub organisation: Vec<Spanned<RawOrganisation>>,
+    pub plan: Option<Spanned<RawPlan>>,
+    #[serde(default)]
+    pub group: Vec<Spanned<RawGroup>>,
+    #[serde(default)]
+    pub target: Vec<Spanned<RawTarget>>,
+    #[serde(default)]
+    pub task: Vec<Spanned<RawTask>>,
+    #[serde(default)]
+    pub section: Vec<Spanned<RawSection>>,
+    #[serde(default)]
+    pub limit_set: Vec<Spanned<RawLimitSet>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCampaign {
+    pub key: Spanned<String>,
+    pub name: String,
+    pub district: String,
+    pub year: Spanned<i64>,
+    pub document: Option<String>,
+    pub issued: Option<Spanned<String>>,
+    pub issuer: Option<Spanned<String>>,
+    pub plans: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOrganisation {
+    pub key: Spanned<String>,
+    pub name: Spanned<String>,
+    pub kind: Spanned<String>,
+    pub full_name: Option<String>,
+    #[serde(default)]
+    pub aliases: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlan {
+    pub id: Spanned<String>,
+    pub title: String,
+    pub numbering: Spanned<String>,
+    #[serde(default)]
+    pub default_townships: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGroup {
+    pub id: Spanned<String>,
+    pub title: String,
+    /// `task` (三、主要任务) or `duty` (四、工作要求).
+    pub kind: Option<Spanned<String>>,
+}
+
+/// A number or a string. Decimal values are best written as strings
+/// (`"36.5"`) so that they stay exact; integers may be bare.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RawScalar {
+    Int(i64),
+    Float(f64),
+    Str(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTarget {
+    pub key: Spanned<String>,
+    pub plan: Option<Spanned<String>>,
+    pub indicator: String,
+    pub scope: Spanned<String>,
+    pub comparator: Spanned<String>,
+    pub value: Option<Spanned<RawScalar>>,
+    pub value_text: Option<String>,
+    pub baseline: Option<String>,
+    pub unit: String,
+    pub period: String,
+    pub measured: Spanned<String>,
+    pub statistic: Option<Spanned<String>>,
+    pub as_written: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTask {
+    pub number: Spanned<RawScalar>,
+    pub group: Option<Spanned<String>>,
+    pub chapter: Option<Spanned<String>>,
+    pub title: Spanned<String>,
+    pub summary: String,
+    #[serde(default)]
+    pub lead: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub lead_inferred: bool,
+    #[serde(default)]
+    pub cooperating: Vec<Spanned<String>>,
+    pub townships: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub milestones: Vec<RawMilestone>,
+    #[serde(default)]
+    pub indicators: Vec<RawIndicator>,
+    #[serde(default)]
+    pub limit_sets: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub parts: Vec<RawPart>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPart {
+    pub title: String,
+    #[serde(default)]
+    pub lead: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub cooperating: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMilestone {
+    pub date: Spanned<String>,
+    pub what: String,
+    pub as_written: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIndicator {
+    pub name: Spanned<String>,
+    pub comparator: Spanned<String>,
+    pub value: Spanned<RawScalar>,
+    pub unit: String,
+    pub as_written: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSection {
+    pub number: Spanned<i64>,
+    pub township: Spanned<String>,
+    pub river: String,
+    pub section: Spanned<String>,
+    pub basin: String,
+    pub target_class: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimitSet {
+    pub name: Spanned<String>,
+    pub title: String,
+    pub task: Option<Spanned<String>>,
+    pub reference_o2: Spanned<RawScalar>,
+    pub deadline: Option<Spanned<String>>,
+    pub applies_to: String,
+    pub limits: Vec<RawLimit>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimit {
+    pub pollutant: Spanned<String>,
+    pub code: Option<String>,
+    pub value: Spanned<RawScalar>,
+}
