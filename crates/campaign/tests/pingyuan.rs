@@ -1,0 +1,38 @@
+//! The repository's own plan, `plans/pingyuan-2020`, parses and validates.
+//! (Reading the files is the test's job; the library only sees text.)
+
+use std::path::Path;
+
+use gongjian_campaign::{Source, parse};
+
+fn load(dir: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(&p).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn pingyuan_2020_validates() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plans/pingyuan-2020");
+    let files = load(&dir);
+    let sources: Vec<Source<'_>> = files
+        .iter()
+        .map(|(n, t)| Source { name: n, text: t })
+        .collect();
+    let campaign = match parse(&sources) {
+        Ok(c) => c,
+        Err(e) => panic!("plans/pingyuan-2020 does not validate:\n{e}"),
+    };
+    assert_eq!(campaign.district, "平原示范区");
+    let counts = campaign.counts();
+    let n = |plan: &str| counts.iter().find(|c| c.plan == plan).map(|c| c.tasks);
+    assert_eq!(n("air"), Some(46));
+}
