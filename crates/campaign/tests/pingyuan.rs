@@ -35,4 +35,8 @@ fn pingyuan_2020_validates() {
     let counts = campaign.counts();
     let n = |plan: &str| counts.iter().find(|c| c.plan == plan).map(|c| c.tasks);
     assert_eq!(n("air"), Some(46));
+    assert_eq!(n("water"), Some(27));
+    assert_eq!(n("soil"), Some(24));
+    assert_eq!(campaign.sections.len(), 7);
+    assert_eq!(campaign.limit_sets.len(), 6);
 }
