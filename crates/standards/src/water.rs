@@ -940,15 +940,30 @@ pub fn evaluate_year_to_date(
 ) -> Option<PeriodAssessment> {
     let (_, to) = month_bounds(year, through_month)?;
     let from = NaiveDate::from_ymd_opt(year, 1, 1)?;
+    evaluate_range(section, from, to)
+}
+
+/// The result over every month from the month of `from` to the month of
+/// `to` (inclusive): the mean of the monthly means, then classified, as for
+/// [`evaluate_year_to_date`]. The reported period is the whole calendar
+/// months. `None` when no month in the range has data.
+pub fn evaluate_range(
+    section: &SectionData,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Option<PeriodAssessment> {
+    let (first, _) = month_bounds(from.year(), from.month())?;
+    let (_, last) = month_bounds(to.year(), to.month())?;
     let mut monthly = Vec::new();
     let mut n = 0;
-    for m in 1..=through_month {
-        let samples = section.samples_in(year, m);
-        if samples.is_empty() {
-            continue;
+    let (mut y, mut m) = (first.year(), first.month());
+    while (y, m) <= (last.year(), last.month()) {
+        let samples = section.samples_in(y, m);
+        if !samples.is_empty() {
+            n += samples.len();
+            monthly.push(period_means(samples.iter().copied()));
         }
-        n += samples.len();
-        monthly.push(period_means(samples.iter().copied()));
+        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
     }
     if monthly.is_empty() {
         return None;
@@ -957,11 +972,19 @@ pub fn evaluate_year_to_date(
     let assessment = assess(section.water_body, &means, section.target);
     Some(PeriodAssessment {
         section: section.section.clone(),
-        from,
-        to,
+        from: first,
+        to: last,
         samples: n,
         months: monthly.len(),
         means,
         assessment,
     })
+}
+
+/// The result over all the section's data (every month with samples): the
+/// mean of the monthly means, classified.
+pub fn evaluate_all(section: &SectionData) -> Option<PeriodAssessment> {
+    let from = section.samples.iter().map(|s| s.time.date()).min()?;
+    let to = section.samples.iter().map(|s| s.time.date()).max()?;
+    evaluate_range(section, from, to)
 }

@@ -332,6 +332,27 @@ fn handongzhuang_monthly_and_year_to_date() {
         chrono::NaiveDate::from_ymd_opt(2020, 2, 29).unwrap()
     );
     assert!(water::evaluate_year_to_date(s, 2021, 3).is_none());
+    let all = water::evaluate_all(s).unwrap();
+    assert_eq!(all.means, ytd.means);
+    assert_eq!(
+        all.from,
+        chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap()
+    );
+    assert_eq!(
+        all.to,
+        chrono::NaiveDate::from_ymd_opt(2020, 3, 31).unwrap()
+    );
+    // A range across a year end.
+    let mut shifted = s.clone();
+    for smp in &mut shifted.samples {
+        smp.time -= chrono::Duration::days(60);
+    }
+    let r = water::evaluate_all(&shifted).unwrap();
+    assert_eq!(
+        r.from,
+        chrono::NaiveDate::from_ymd_opt(2019, 11, 1).unwrap()
+    );
+    assert_eq!(r.months, 3);
     assert!(water::evaluate_month(s, 2020, 4).is_none());
 }
 
