@@ -7,5 +7,6 @@
 pub mod aqi;
 pub mod emission;
 pub mod evaluation;
+pub mod rules;
 pub mod soil;
 pub mod water;
