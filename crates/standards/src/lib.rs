@@ -7,6 +7,7 @@
 pub mod aqi;
 pub mod emission;
 pub mod evaluation;
+pub mod exact;
 pub mod rules;
 pub mod soil;
 pub mod water;
