@@ -233,10 +233,15 @@ impl Builder {
                 }
             }
         }
+        // Tasks and targets follow the campaign's plan order (stable: file
+        // order within a plan).
         let plan_order = |p: &str| campaign.plans.iter().position(|x| x.id == p);
         let mut tasks = std::mem::take(&mut campaign.tasks);
         tasks.sort_by_key(|t| plan_order(&t.plan));
         campaign.tasks = tasks;
+        let mut targets = std::mem::take(&mut campaign.targets);
+        targets.sort_by_key(|t| plan_order(&t.plan));
+        campaign.targets = targets;
 
         // Limit sets.
         let mut limit_at: HashMap<String, String> = HashMap::new();

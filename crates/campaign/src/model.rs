@@ -413,8 +413,9 @@ impl Campaign {
                     .groups
                     .iter()
                     .map(|g| {
+                        // Continuously numbered plans count by chapter.
                         let n = of_plan()
-                            .filter(|t| t.group.as_deref() == Some(g.id.as_str()))
+                            .filter(|t| t.group.as_ref().or(t.chapter.as_ref()) == Some(&g.id))
                             .count();
                         (g.id.clone(), g.kind, n)
                     })
@@ -436,6 +437,7 @@ pub struct PlanCount {
     pub plan: String,
     pub tasks: usize,
     pub duties: usize,
-    /// (group id, kind, tasks in it), groups with tasks only.
+    /// (group id, kind, tasks in it), groups with tasks only. For a plan
+    /// numbered through the plan, its chapters count as groups here.
     pub groups: Vec<(String, TaskKind, usize)>,
 }

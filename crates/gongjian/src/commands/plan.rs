@@ -1,12 +1,267 @@
-// Placeholder: replaced by the owning work. Returns an error rather than a fake result.
+//! `gongjian plan`: show and check a campaign plan directory
+//! (`plans/<name>/*.toml`, format in docs/plan-format.md). Reading the files
+//! happens here; parsing and validation are `gongjian-campaign`'s.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use anyhow::Context;
+use gongjian_campaign::{Campaign, Measure, OrgKind, PlanError, Source, Target, TaskKind};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Not built yet.
-    Pending,
+    /// Print the whole plan, normalised (organisations under one spelling).
+    Show {
+        /// The plan directory, e.g. plans/pingyuan-2020.
+        dir: PathBuf,
+        /// One JSON document: organisations, targets, tasks, sections.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate a plan and print its counts per plan and group, and its targets.
+    /// Exits 1 and prints file:line:column: reason for every problem found.
+    Check {
+        /// The plan directory, e.g. plans/pingyuan-2020.
+        dir: PathBuf,
+    },
 }
 
-pub fn run(_cmd: Command) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("this command is not built yet")
+pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
+    match cmd {
+        Command::Show { dir, json } => {
+            let Some(campaign) = load_or_report(&dir)? else {
+                return Ok(ExitCode::FAILURE);
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&campaign.to_json())?);
+            } else {
+                print!("{}", summary(&campaign));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { dir } => {
+            let Some(campaign) = load_or_report(&dir)? else {
+                return Ok(ExitCode::FAILURE);
+            };
+            print!("{}", check_report(&dir, &campaign));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Reads every `*.toml` file of `dir` (sorted by name) and parses the plan.
+/// Validation problems are printed to stderr and give `Ok(None)`; I/O
+/// problems are errors.
+pub fn load_or_report(dir: &Path) -> anyhow::Result<Option<Campaign>> {
+    match load(dir)? {
+        Ok(c) => Ok(Some(c)),
+        Err(e) => {
+            for d in &e.diagnostics {
+                eprintln!("{d}");
+            }
+            eprintln!(
+                "计划校验失败 (plan check failed): {} 个问题 (problems) in {}",
+                e.diagnostics.len(),
+                dir.display()
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// Reads and parses a plan directory. The outer error is I/O, the inner one
+/// the plan's problems.
+pub fn load(dir: &Path) -> anyhow::Result<Result<Campaign, PlanError>> {
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read plan directory {}", dir.display()))?;
+    let mut paths = Vec::new();
+    for entry in entries {
+        let path = entry
+            .with_context(|| format!("cannot list {}", dir.display()))?
+            .path();
+        if path.is_file() && path.extension().is_some_and(|e| e == "toml") {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    if paths.is_empty() {
+        anyhow::bail!("no .toml files in plan directory {}", dir.display());
+    }
+    let mut files = Vec::with_capacity(paths.len());
+    for p in &paths {
+        let text = std::fs::read_to_string(p)
+            .with_context(|| format!("cannot read {} (plan files must be UTF-8)", p.display()))?;
+        files.push((p.display().to_string(), text));
+    }
+    let sources: Vec<Source<'_>> = files
+        .iter()
+        .map(|(name, text)| Source { name, text })
+        .collect();
+    Ok(gongjian_campaign::parse(&sources))
+}
+
+fn target_line(t: &Target) -> String {
+    let value = match (&t.value, &t.value_text, &t.baseline) {
+        (Some(v), _, _) => format!("{v} {}", t.unit),
+        (None, Some(text), _) => format!("{text}（{}）", t.unit),
+        (None, None, Some(b)) => format!("{b} 年值（{}）", t.unit),
+        (None, None, None) => String::new(),
+    };
+    let measured = match &t.measured {
+        Measure::Data { statistic } => format!("监测数据 data:{statistic}"),
+        Measure::Reported => "上报 reported".to_owned(),
+    };
+    format!(
+        "  {:<28} {} {} {}  [{}; {}; {}]",
+        t.key,
+        t.indicator,
+        t.comparator.as_str(),
+        value.trim_end(),
+        t.period,
+        t.scope,
+        measured
+    )
+}
+
+fn check_report(dir: &Path, c: &Campaign) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}: OK — {} ({})", dir.display(), c.name, c.key);
+    let mut kinds: Vec<(OrgKind, usize)> = Vec::new();
+    for o in &c.organisations {
+        match kinds.iter_mut().find(|(k, _)| *k == o.kind) {
+            Some((_, n)) => *n += 1,
+            None => kinds.push((o.kind, 1)),
+        }
+    }
+    let kinds: Vec<String> = kinds
+        .iter()
+        .map(|(k, n)| format!("{} {n}", k.as_str()))
+        .collect();
+    let _ = writeln!(
+        out,
+        "organisations: {} ({})",
+        c.organisations.len(),
+        kinds.join(", ")
+    );
+    let counts = c.counts();
+    let totals: Vec<String> = counts
+        .iter()
+        .map(|p| format!("{} {}", p.plan, p.tasks))
+        .collect();
+    let _ = writeln!(out, "tasks: {}", totals.join(", "));
+    for pc in &counts {
+        let plan = c.plan(&pc.plan).expect("counted plans exist");
+        let _ = write!(out, "  {}: {} tasks", pc.plan, pc.tasks);
+        if pc.duties > 0 {
+            let _ = write!(out, " + {} duties (工作要求)", pc.duties);
+        }
+        let _ = writeln!(out, " — {}", plan.title);
+        for (gid, kind, n) in &pc.groups {
+            let title = plan
+                .groups
+                .iter()
+                .find(|g| &g.id == gid)
+                .map_or("", |g| g.title.as_str());
+            let what = match kind {
+                TaskKind::Task => "tasks",
+                TaskKind::Duty => "duties",
+            };
+            let _ = writeln!(out, "    {gid} {title}: {n} {what}");
+        }
+    }
+    let _ = writeln!(out, "targets: {}", c.targets.len());
+    for t in &c.targets {
+        let _ = writeln!(out, "{}", target_line(t));
+    }
+    let _ = writeln!(out, "sections: {}", c.sections.len());
+    for s in &c.sections {
+        let _ = writeln!(
+            out,
+            "  {} {} {} {} {} {}类",
+            s.number,
+            s.township,
+            s.river,
+            s.section,
+            s.basin,
+            s.target_class.as_str()
+        );
+    }
+    let _ = writeln!(out, "limit sets: {}", c.limit_sets.len());
+    for l in &c.limit_sets {
+        let limits: Vec<String> = l
+            .limits
+            .iter()
+            .map(|x| format!("{} {}", x.pollutant, x.value))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {:<28} {} mg/m³ @ O2 {}%",
+            l.name,
+            limits.join(" / "),
+            l.reference_o2
+        );
+    }
+    out
+}
+
+fn summary(c: &Campaign) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} ({})", c.name, c.key);
+    if let Some(doc) = &c.document {
+        let _ = writeln!(out, "{doc}");
+    }
+    let _ = writeln!(out, "\n目标 targets:");
+    for t in &c.targets {
+        let _ = writeln!(out, "{}", target_line(t));
+    }
+    for plan in &c.plans {
+        let _ = writeln!(out, "\n{} [{}]", plan.title, plan.id);
+        for t in c.tasks.iter().filter(|t| t.plan == plan.id) {
+            let _ = writeln!(out, "  {} {}", t.key, t.title);
+            let lead = if t.lead_inferred {
+                format!("{}（推定 inferred）", t.lead.join("、"))
+            } else {
+                t.lead.join("、")
+            };
+            if !t.lead.is_empty() {
+                let _ = writeln!(out, "      牵头: {lead}");
+            }
+            if !t.cooperating.is_empty() {
+                let _ = writeln!(out, "      配合: {}", t.cooperating.join("、"));
+            }
+            if !t.townships.is_empty() {
+                let _ = writeln!(out, "      乡镇: {}", t.townships.join("、"));
+            }
+            for m in &t.milestones {
+                let _ = writeln!(out, "      {}  {}", m.date, m.what);
+            }
+            for i in &t.indicators {
+                let _ = writeln!(
+                    out,
+                    "      指标: {} {} {} {}",
+                    i.name,
+                    i.comparator.as_str(),
+                    i.value,
+                    i.unit
+                );
+            }
+        }
+    }
+    if !c.sections.is_empty() {
+        let _ = writeln!(out, "\n断面 sections:");
+        for s in &c.sections {
+            let _ = writeln!(
+                out,
+                "  {} {} {} {} {} {}类",
+                s.number,
+                s.township,
+                s.river,
+                s.section,
+                s.basin,
+                s.target_class.as_str()
+            );
+        }
+    }
+    out
 }
