@@ -40,3 +40,39 @@ fn pingyuan_2020_validates() {
     assert_eq!(campaign.sections.len(), 7);
     assert_eq!(campaign.limit_sets.len(), 6);
 }
+
+/// The example in docs/plan-format.md is a valid plan and means what the
+/// document says it means.
+#[test]
+fn documented_example_validates() {
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/plan-format.md"),
+    )
+    .unwrap();
+    let mut example = String::new();
+    let mut inside = false;
+    for line in doc.lines() {
+        if line.starts_with("```toml") {
+            inside = true;
+        } else if line.starts_with("```") {
+            inside = false;
+        } else if inside {
+            example.push_str(line);
+            example.push('\n');
+        }
+    }
+    assert!(
+        !example.is_empty(),
+        "no ```toml block in docs/plan-format.md"
+    );
+    let c = match parse(&[Source {
+        name: "plan-format.md",
+        text: &example,
+    }]) {
+        Ok(c) => c,
+        Err(e) => panic!("the documented example does not validate:\n{e}"),
+    };
+    let t = c.task("air-15").expect("the example's task key is air-15");
+    assert_eq!(t.lead, ["区农业农村局"]);
+    assert_eq!(t.townships, ["原武镇"]);
+}
