@@ -318,13 +318,11 @@ impl Builder {
             ));
         }
         let idx = self.orgs.len();
-        let mut ok = true;
         for spelling in std::iter::once(&r.name).chain(r.aliases.iter()) {
             let s = spelling.get_ref().trim();
             if s.is_empty() {
                 self.diags
                     .push(loc.at(spelling.span().start, "empty organisation name"));
-                ok = false;
             } else if let Some(&other) = self.org_index.get(s) {
                 self.diags.push(loc.at(
                     spelling.span().start,
@@ -333,12 +331,10 @@ impl Builder {
                         self.orgs[other].name
                     ),
                 ));
-                ok = false;
             } else {
                 self.org_index.insert(s.to_owned(), idx);
             }
         }
-        let _ = ok;
         self.orgs.push(Organisation {
             key: key.clone(),
             name: r.name.get_ref().trim().to_owned(),
