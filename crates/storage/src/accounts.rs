@@ -1,0 +1,321 @@
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::audit::{AuditRecord, append};
+use crate::{Actor, Db, Role, StorageError, User, now};
+
+/// The fields a new account needs.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub password: String,
+    pub role: Role,
+    pub organisation_id: i64,
+    pub must_change_password: bool,
+}
+
+pub const MIN_PASSWORD_LEN: usize = 8;
+
+/// argon2id with the crate's default (OWASP-recommended) parameters.
+pub fn hash_password(password: &str) -> Result<String, StorageError> {
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(StorageError::Invalid(format!(
+            "password must have at least {MIN_PASSWORD_LEN} characters"
+        )));
+    }
+    let mut salt = [0u8; 16];
+    rand::fill(&mut salt);
+    let salt =
+        SaltString::encode_b64(&salt).map_err(|e| StorageError::Invalid(format!("salt: {e}")))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| StorageError::Invalid(format!("password hash: {e}")))
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// What the audit log keeps of a user: never the password hash.
+#[derive(Serialize)]
+struct UserAudit<'a> {
+    username: &'a str,
+    display_name: &'a str,
+    role: Role,
+    organisation_id: i64,
+    disabled: bool,
+}
+
+impl<'a> From<&'a User> for UserAudit<'a> {
+    fn from(u: &'a User) -> Self {
+        UserAudit {
+            username: &u.username,
+            display_name: &u.display_name,
+            role: u.role,
+            organisation_id: u.organisation_id,
+            disabled: u.disabled,
+        }
+    }
+}
+
+pub(crate) const USER_SELECT: &str = "SELECT u.id, u.username, u.display_name, u.password_hash, \
+     u.role, u.organisation_id, o.name AS organisation_name, \
+     CASE WHEN u.disabled THEN 1 ELSE 0 END AS disabled, \
+     CASE WHEN u.must_change_password THEN 1 ELSE 0 END AS must_change_password, \
+     u.failed_logins, u.locked_until, u.created_at, u.updated_at \
+     FROM users u JOIN organisations o ON o.id = u.organisation_id";
+
+pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StorageError> {
+    let role: String = row.try_get("role")?;
+    Ok(User {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        display_name: row.try_get("display_name")?,
+        password_hash: row.try_get("password_hash")?,
+        role: role.parse()?,
+        organisation_id: row.try_get("organisation_id")?,
+        organisation_name: row.try_get("organisation_name")?,
+        // Booleans travel as 0/1: the Any driver has no SQLite boolean.
+        disabled: row.try_get::<i64, _>("disabled")? != 0,
+        must_change_password: row.try_get::<i64, _>("must_change_password")? != 0,
+        failed_logins: row.try_get("failed_logins")?,
+        locked_until: row.try_get("locked_until")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn valid_username(name: &str) -> bool {
+    (2..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+impl Db {
+    pub async fn create_user(&self, actor: &Actor, new: &NewUser) -> Result<User, StorageError> {
+        if !valid_username(&new.username) {
+            return Err(StorageError::Invalid(
+                "username must be 2–64 characters of letters, digits, '_', '-' or '.'".into(),
+            ));
+        }
+        let hash = hash_password(&new.password)?;
+        let display = if new.display_name.trim().is_empty() {
+            new.username.clone()
+        } else {
+            new.display_name.trim().to_owned()
+        };
+        let mut tx = self.write.begin().await?;
+        let t = now();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (username, display_name, password_hash, role, organisation_id, \
+             disabled, must_change_password, failed_logins, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $8) RETURNING id",
+        )
+        .bind(&new.username)
+        .bind(&display)
+        .bind(&hash)
+        .bind(new.role.as_str())
+        .bind(new.organisation_id)
+        .bind(false)
+        .bind(new.must_change_password)
+        .bind(t)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(ref db) if db.is_foreign_key_violation() => {
+                StorageError::NotFound {
+                    entity: "organisation",
+                    key: new.organisation_id.to_string(),
+                }
+            }
+            e => StorageError::unique(e, "user", &new.username),
+        })?;
+        let row = sqlx::query(&format!("{USER_SELECT} WHERE u.id = $1"))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let user = user_from_row(&row)?;
+        append(
+            &mut tx,
+            actor,
+            AuditRecord::new("create", "user", id).after(&UserAudit::from(&user)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>, StorageError> {
+        let rows = sqlx::query(&format!("{USER_SELECT} ORDER BY u.id"))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    pub async fn user_count(&self) -> Result<i64, StorageError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.read)
+            .await?)
+    }
+
+    pub async fn user(&self, id: i64) -> Result<User, StorageError> {
+        let row = sqlx::query(&format!("{USER_SELECT} WHERE u.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or_else(|| StorageError::NotFound {
+                entity: "user",
+                key: id.to_string(),
+            })?;
+        user_from_row(&row)
+    }
+
+    pub async fn user_by_username(&self, username: &str) -> Result<Option<User>, StorageError> {
+        let row = sqlx::query(&format!("{USER_SELECT} WHERE u.username = $1"))
+            .bind(username)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    /// Set a new password. `must_change` forces a change at next login (an
+    /// administrator's reset); a user changing their own password clears it.
+    pub async fn set_password(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        password: &str,
+        must_change: bool,
+    ) -> Result<(), StorageError> {
+        let hash = hash_password(password)?;
+        let mut tx = self.write.begin().await?;
+        let n = sqlx::query(
+            "UPDATE users SET password_hash = $1, must_change_password = $2, failed_logins = 0, \
+             locked_until = NULL, updated_at = $3 WHERE id = $4",
+        )
+        .bind(&hash)
+        .bind(must_change)
+        .bind(now())
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StorageError::NotFound {
+                entity: "user",
+                key: user_id.to_string(),
+            });
+        }
+        // A new password ends every other session of the account.
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        append(
+            &mut tx,
+            actor,
+            AuditRecord::new("set_password", "user", user_id)
+                .after(&serde_json::json!({ "must_change_password": must_change })),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn set_user_disabled(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        disabled: bool,
+    ) -> Result<User, StorageError> {
+        let before = self.user(user_id).await?;
+        let mut tx = self.write.begin().await?;
+        sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
+            .bind(disabled)
+            .bind(now())
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        if disabled {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let row = sqlx::query(&format!("{USER_SELECT} WHERE u.id = $1"))
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let after = user_from_row(&row)?;
+        append(
+            &mut tx,
+            actor,
+            AuditRecord::new(if disabled { "disable" } else { "enable" }, "user", user_id)
+                .before(&UserAudit::from(&before))
+                .after(&UserAudit::from(&after)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Change role, organisation and display name.
+    pub async fn update_user(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        display_name: &str,
+        role: Role,
+        organisation_id: i64,
+    ) -> Result<User, StorageError> {
+        let before = self.user(user_id).await?;
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "UPDATE users SET display_name = $1, role = $2, organisation_id = $3, updated_at = $4 \
+             WHERE id = $5",
+        )
+        .bind(display_name.trim())
+        .bind(role.as_str())
+        .bind(organisation_id)
+        .bind(now())
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(ref db) if db.is_foreign_key_violation() => {
+                StorageError::NotFound {
+                    entity: "organisation",
+                    key: organisation_id.to_string(),
+                }
+            }
+            e => StorageError::Sql(e),
+        })?;
+        let row = sqlx::query(&format!("{USER_SELECT} WHERE u.id = $1"))
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let after = user_from_row(&row)?;
+        append(
+            &mut tx,
+            actor,
+            AuditRecord::new("update", "user", user_id)
+                .before(&UserAudit::from(&before))
+                .after(&UserAudit::from(&after)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+}

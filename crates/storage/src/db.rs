@@ -1,0 +1,218 @@
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+
+use crate::StorageError;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    pub max_connections: u32,
+    pub busy_timeout: Duration,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions {
+            max_connections: 8,
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A handle on the database. Cheap to clone.
+///
+/// SQLite allows one writer at a time; rather than let concurrent writers
+/// fight over the lock and hit `SQLITE_BUSY`, every write goes through a
+/// pool of exactly one connection. PostgreSQL uses one pool for both.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pub(crate) read: AnyPool,
+    pub(crate) write: AnyPool,
+    backend: Backend,
+}
+
+impl Db {
+    pub async fn connect(url: &str, options: &DbOptions) -> Result<Db, StorageError> {
+        install_default_drivers();
+        let connect_err = |source| StorageError::Connect {
+            url: redact(url),
+            source,
+        };
+        if let Some(path) = sqlite_path(url) {
+            if let Some(parent) = Path::new(path).parent() {
+                if !parent.as_os_str().is_empty() {
+                    std::fs::create_dir_all(parent)?;
+                }
+            }
+            let full = if url.contains('?') {
+                url.to_owned()
+            } else {
+                format!("{url}?mode=rwc")
+            };
+            let busy_ms = options.busy_timeout.as_millis();
+            let pool = |size: u32| {
+                AnyPoolOptions::new()
+                    .max_connections(size)
+                    .after_connect(move |conn, _| {
+                        Box::pin(async move {
+                            conn.execute(
+                                format!(
+                                    "PRAGMA busy_timeout = {busy_ms}; PRAGMA foreign_keys = ON; \
+                                     PRAGMA synchronous = NORMAL;"
+                                )
+                                .as_str(),
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+            };
+            let write = pool(1).connect(&full).await.map_err(connect_err)?;
+            // WAL lets readers proceed while the writer commits; it is a
+            // property of the file, so setting it once on the writer suffices.
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&write)
+                .await?;
+            let read = pool(options.max_connections.max(1))
+                .connect(&full)
+                .await
+                .map_err(connect_err)?;
+            Ok(Db {
+                read,
+                write,
+                backend: Backend::Sqlite,
+            })
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = AnyPoolOptions::new()
+                .max_connections(options.max_connections.max(2))
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await
+                .map_err(connect_err)?;
+            Ok(Db {
+                read: pool.clone(),
+                write: pool,
+                backend: Backend::Postgres,
+            })
+        } else {
+            Err(StorageError::Invalid(format!(
+                "database URL must start with sqlite:// or postgres://, got {:?}",
+                redact(url)
+            )))
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Apply every pending migration. Safe to run repeatedly.
+    pub async fn migrate(&self) -> Result<(), StorageError> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.write).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.write).await?,
+        }
+        Ok(())
+    }
+
+    /// Names of applied migrations, oldest first.
+    pub async fn applied_migrations(&self) -> Result<Vec<(i64, String)>, StorageError> {
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT version, description FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(&self.read)
+                .await?;
+        Ok(rows)
+    }
+
+    /// Check the database answers.
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    /// Write a consistent copy of a SQLite database to `dest` while it is in
+    /// use (`VACUUM INTO` runs inside one read transaction).
+    pub async fn backup_sqlite(&self, dest: &Path) -> Result<(), StorageError> {
+        if self.backend != Backend::Sqlite {
+            return Err(StorageError::Invalid(
+                "backup_sqlite needs a SQLite database; use pg_dump for PostgreSQL".into(),
+            ));
+        }
+        if dest.exists() {
+            return Err(StorageError::Invalid(format!(
+                "{} already exists; refusing to overwrite",
+                dest.display()
+            )));
+        }
+        sqlx::query("VACUUM INTO $1")
+            .bind(dest.to_string_lossy().into_owned())
+            .execute(&self.read)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+
+    /// The pool for reads (for crates that add their own tables).
+    pub fn read_pool(&self) -> &AnyPool {
+        &self.read
+    }
+
+    /// The pool for writes: one connection on SQLite.
+    pub fn write_pool(&self) -> &AnyPool {
+        &self.write
+    }
+}
+
+fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    Some(rest.split('?').next().unwrap_or(rest))
+}
+
+/// Hide a password in a URL before it reaches a log or an error message.
+pub(crate) fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redact_hides_password_only() {
+        assert_eq!(
+            super::redact("postgres://gj:secret@db/gj"),
+            "postgres://gj:***@db/gj"
+        );
+        assert_eq!(super::redact("postgres://gj@db/gj"), "postgres://gj@db/gj");
+        assert_eq!(super::redact("sqlite://a.db"), "sqlite://a.db");
+    }
+}

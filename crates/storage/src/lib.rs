@@ -1,0 +1,29 @@
+//! Storage: one logical schema on embedded SQLite or PostgreSQL.
+//!
+//! Queries are written once in portable SQL with `$n` placeholders and run
+//! through sqlx's `Any` driver (see docs/decisions/0001-storage-any-driver.md).
+//! Every write that a person makes goes through a function taking an
+//! [`Actor`] and records an audit entry in the same transaction.
+
+mod accounts;
+mod audit;
+mod db;
+mod error;
+mod model;
+mod organisations;
+mod sessions;
+
+pub use accounts::{NewUser, hash_password, verify_password};
+pub use audit::{AuditFilter, AuditRecord};
+pub use db::{Backend, Db, DbOptions};
+pub use error::StorageError;
+pub use model::{Actor, AuditEntry, OrgKind, Organisation, Role, Session, User};
+pub use sessions::{LoginLimits, LoginRefusal, SessionLimits};
+
+/// Current time as Unix seconds.
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+#[cfg(feature = "testing")]
+pub mod testing;

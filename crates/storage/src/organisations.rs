@@ -1,0 +1,135 @@
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::audit::{AuditRecord, append};
+use crate::{Actor, Db, OrgKind, Organisation, StorageError, now};
+
+fn from_row(row: &AnyRow) -> Result<Organisation, StorageError> {
+    let kind: String = row.try_get("kind")?;
+    Ok(Organisation {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        kind: kind.parse()?,
+        parent_id: row.try_get("parent_id")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+const COLUMNS: &str = "id, name, kind, parent_id, created_at";
+
+impl Db {
+    pub async fn create_organisation(
+        &self,
+        actor: &Actor,
+        name: &str,
+        kind: OrgKind,
+        parent_id: Option<i64>,
+    ) -> Result<Organisation, StorageError> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(StorageError::Invalid("organisation name is empty".into()));
+        }
+        let mut tx = self.write.begin().await?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO organisations (name, kind, parent_id, created_at) VALUES ($1, $2, $3, $4) \
+             RETURNING {COLUMNS}"
+        ))
+        .bind(name)
+        .bind(kind.as_str())
+        .bind(parent_id)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| StorageError::unique(e, "organisation", name))?;
+        let org = from_row(&row)?;
+        append(
+            &mut tx,
+            actor,
+            AuditRecord::new("create", "organisation", org.id).after(&org),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(org)
+    }
+
+    pub async fn update_organisation(
+        &self,
+        actor: &Actor,
+        id: i64,
+        name: &str,
+        kind: OrgKind,
+    ) -> Result<Organisation, StorageError> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(StorageError::Invalid("organisation name is empty".into()));
+        }
+        let mut tx = self.write.begin().await?;
+        let before = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM organisations WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StorageError::NotFound {
+            entity: "organisation",
+            key: id.to_string(),
+        })?;
+        let before = from_row(&before)?;
+        let row = sqlx::query(&format!(
+            "UPDATE organisations SET name = $1, kind = $2 WHERE id = $3 RETURNING {COLUMNS}"
+        ))
+        .bind(name)
+        .bind(kind.as_str())
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| StorageError::unique(e, "organisation", name))?;
+        let after = from_row(&row)?;
+        append(
+            &mut tx,
+            actor,
+            AuditRecord::new("update", "organisation", id)
+                .before(&before)
+                .after(&after),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    pub async fn organisations(&self) -> Result<Vec<Organisation>, StorageError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM organisations ORDER BY kind, id"
+        ))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    pub async fn organisation(&self, id: i64) -> Result<Organisation, StorageError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM organisations WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or_else(|| StorageError::NotFound {
+            entity: "organisation",
+            key: id.to_string(),
+        })?;
+        from_row(&row)
+    }
+
+    pub async fn organisation_by_name(
+        &self,
+        name: &str,
+    ) -> Result<Option<Organisation>, StorageError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM organisations WHERE name = $1"
+        ))
+        .bind(name)
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+}

@@ -1,0 +1,287 @@
+//! The storage suite. Every test runs on SQLite, and on PostgreSQL when
+//! `GONGJIAN_TEST_POSTGRES_URL` is set; each run gets a fresh database.
+
+use gongjian_storage::testing;
+use gongjian_storage::{
+    Actor, AuditFilter, Db, LoginLimits, LoginRefusal, NewUser, OrgKind, Role, SessionLimits,
+    StorageError,
+};
+
+macro_rules! storage_test {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test]
+            async fn sqlite() {
+                let t = testing::sqlite().await;
+                ($body)(t.db.clone()).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                if let Some(t) = testing::postgres().await {
+                    ($body)(t.db.clone()).await;
+                }
+            }
+        }
+    };
+}
+
+const LIMITS: LoginLimits = LoginLimits {
+    max_failures: 5,
+    lockout_secs: 900,
+};
+const SESSIONS: SessionLimits = SessionLimits {
+    idle_secs: 1800,
+    absolute_secs: 43200,
+};
+
+async fn department_user(db: &Db, username: &str, org: &str) -> gongjian_storage::User {
+    let org = db
+        .create_organisation(&Actor::cli(), org, OrgKind::Department, None)
+        .await
+        .unwrap();
+    db.create_user(
+        &Actor::cli(),
+        &NewUser {
+            username: username.into(),
+            display_name: String::new(),
+            password: "correct-horse".into(),
+            role: Role::Department,
+            organisation_id: org.id,
+            must_change_password: false,
+        },
+    )
+    .await
+    .unwrap()
+}
+
+storage_test!(migrations_are_idempotent, |db: Db| async move {
+    db.migrate().await.unwrap();
+    let applied = db.applied_migrations().await.unwrap();
+    assert!(!applied.is_empty());
+    assert_eq!(applied[0].0, 1);
+});
+
+storage_test!(organisation_crud_is_audited, |db: Db| async move {
+    let actor = Actor::cli();
+    let org = db
+        .create_organisation(&actor, " 区生态环境分局 ", OrgKind::Department, None)
+        .await
+        .unwrap();
+    assert_eq!(org.name, "区生态环境分局");
+    let dup = db
+        .create_organisation(&actor, "区生态环境分局", OrgKind::Department, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(dup, StorageError::Conflict { .. }), "{dup}");
+    let renamed = db
+        .update_organisation(&actor, org.id, "区行政综合执法局", OrgKind::Department)
+        .await
+        .unwrap();
+    assert_eq!(renamed.name, "区行政综合执法局");
+    let log = db
+        .audit_list(&AuditFilter {
+            entity: Some("organisation".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0].action, "update");
+    assert_eq!(log[0].before.as_ref().unwrap()["name"], "区生态环境分局");
+    assert_eq!(log[0].after.as_ref().unwrap()["name"], "区行政综合执法局");
+    assert!(log[0].actor_name.starts_with("cli:"));
+});
+
+storage_test!(audit_log_is_append_only, |db: Db| async move {
+    db.create_organisation(&Actor::cli(), "韩董庄镇", OrgKind::Township, None)
+        .await
+        .unwrap();
+    let update = sqlx::query("UPDATE audit_log SET actor_name = 'x'")
+        .execute(db.write_pool())
+        .await;
+    assert!(update.is_err(), "audit_log accepted an UPDATE");
+    let delete = sqlx::query("DELETE FROM audit_log")
+        .execute(db.write_pool())
+        .await;
+    assert!(delete.is_err(), "audit_log accepted a DELETE");
+    assert_eq!(
+        db.audit_list(&AuditFilter::default()).await.unwrap().len(),
+        1
+    );
+});
+
+storage_test!(users_and_passwords, |db: Db| async move {
+    let user = department_user(&db, "zhang.san", "区农业农村局").await;
+    assert_eq!(user.role, Role::Department);
+    assert_eq!(user.organisation_name, "区农业农村局");
+    assert!(!user.disabled);
+    let ok = db
+        .authenticate("zhang.san", "correct-horse", "10.0.0.1", LIMITS)
+        .await
+        .unwrap();
+    assert_eq!(ok.unwrap().id, user.id);
+    let bad = db
+        .authenticate("zhang.san", "wrong-password", "10.0.0.1", LIMITS)
+        .await
+        .unwrap();
+    assert_eq!(bad.unwrap_err(), LoginRefusal::BadCredentials);
+    let unknown = db
+        .authenticate("nobody", "whatever1", "10.0.0.1", LIMITS)
+        .await
+        .unwrap();
+    assert_eq!(unknown.unwrap_err(), LoginRefusal::BadCredentials);
+    // Too short a password is refused and nothing changes.
+    let err = db
+        .set_password(&Actor::cli(), user.id, "short", false)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StorageError::Invalid(_)));
+    db.set_password(&Actor::cli(), user.id, "new-password-1", true)
+        .await
+        .unwrap();
+    let u = db.user(user.id).await.unwrap();
+    assert!(u.must_change_password);
+    assert!(
+        db.authenticate("zhang.san", "new-password-1", "10.0.0.1", LIMITS)
+            .await
+            .unwrap()
+            .is_ok()
+    );
+    // A disabled account cannot log in even with the right password.
+    db.set_user_disabled(&Actor::cli(), user.id, true)
+        .await
+        .unwrap();
+    assert!(
+        db.authenticate("zhang.san", "new-password-1", "10.0.0.1", LIMITS)
+            .await
+            .unwrap()
+            .is_err()
+    );
+    // The audit log never holds the hash.
+    let log = db.audit_list(&AuditFilter::default()).await.unwrap();
+    assert!(log.iter().all(|e| {
+        !e.after
+            .as_ref()
+            .map(|v| v.to_string())
+            .unwrap_or_default()
+            .contains("argon2")
+    }));
+});
+
+storage_test!(account_lockout_after_five_failures, |db: Db| async move {
+    department_user(&db, "li.si", "区财政局").await;
+    for i in 0..5 {
+        let r = db
+            .authenticate("li.si", "wrong-password", &format!("10.0.1.{i}"), LIMITS)
+            .await
+            .unwrap();
+        assert_eq!(r.unwrap_err(), LoginRefusal::BadCredentials);
+    }
+    // Locked now, even with the right password and from a fresh address.
+    let r = db
+        .authenticate("li.si", "correct-horse", "10.0.2.1", LIMITS)
+        .await
+        .unwrap();
+    assert_eq!(r.unwrap_err(), LoginRefusal::Locked);
+});
+
+storage_test!(address_lockout_spans_accounts, |db: Db| async move {
+    department_user(&db, "wang.wu", "区交通运输局").await;
+    for i in 0..5 {
+        db.authenticate(&format!("guess{i}"), "wrong-password", "10.9.9.9", LIMITS)
+            .await
+            .unwrap()
+            .unwrap_err();
+    }
+    let r = db
+        .authenticate("wang.wu", "correct-horse", "10.9.9.9", LIMITS)
+        .await
+        .unwrap();
+    assert_eq!(r.unwrap_err(), LoginRefusal::Locked);
+    // Another address is not affected.
+    assert!(
+        db.authenticate("wang.wu", "correct-horse", "10.9.9.8", LIMITS)
+            .await
+            .unwrap()
+            .is_ok()
+    );
+});
+
+storage_test!(sessions_expire, |db: Db| async move {
+    let user = department_user(&db, "zhao.liu", "区发展改革局").await;
+    let (token, csrf) = db.create_session(user.id, "10.0.0.1").await.unwrap();
+    let s = db.session(&token, SESSIONS).await.unwrap().unwrap();
+    assert_eq!(s.user.id, user.id);
+    assert_eq!(s.csrf_token, csrf);
+    assert!(db.session("not-a-token", SESSIONS).await.unwrap().is_none());
+    // Idle past the limit: gone.
+    db.age_session(&token, 1801).await.unwrap();
+    assert!(db.session(&token, SESSIONS).await.unwrap().is_none());
+    // Logout removes a session.
+    let (token2, _) = db.create_session(user.id, "10.0.0.1").await.unwrap();
+    db.delete_session(&token2).await.unwrap();
+    assert!(db.session(&token2, SESSIONS).await.unwrap().is_none());
+});
+
+storage_test!(password_change_ends_sessions, |db: Db| async move {
+    let user = department_user(&db, "sun.qi", "区城乡建设管理局").await;
+    let (token, _) = db.create_session(user.id, "10.0.0.1").await.unwrap();
+    db.set_password(&Actor::cli(), user.id, "another-pass", false)
+        .await
+        .unwrap();
+    assert!(db.session(&token, SESSIONS).await.unwrap().is_none());
+});
+
+storage_test!(
+    user_with_unknown_organisation_is_refused,
+    |db: Db| async move {
+        let err = db
+            .create_user(
+                &Actor::cli(),
+                &NewUser {
+                    username: "ghost".into(),
+                    display_name: String::new(),
+                    password: "correct-horse".into(),
+                    role: Role::Viewer,
+                    organisation_id: 4242,
+                    must_change_password: false,
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StorageError::NotFound { .. }), "{err}");
+        assert_eq!(db.user_count().await.unwrap(), 0);
+    }
+);
+
+#[tokio::test]
+async fn sqlite_backup_is_a_consistent_copy() {
+    let t = testing::sqlite().await;
+    t.db.create_organisation(&Actor::cli(), "龙源街道办事处", OrgKind::Township, None)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("backup.db");
+    t.db.backup_sqlite(&dest).await.unwrap();
+    // Refuses to overwrite.
+    assert!(t.db.backup_sqlite(&dest).await.is_err());
+    let copy = Db::connect(&format!("sqlite://{}", dest.display()), &Default::default())
+        .await
+        .unwrap();
+    let orgs = copy.organisations().await.unwrap();
+    assert_eq!(orgs.len(), 1);
+    assert_eq!(orgs[0].name, "龙源街道办事处");
+}
+
+#[tokio::test]
+async fn unreachable_database_gives_a_clear_error() {
+    let err = Db::connect("postgres://gj:secret@127.0.0.1:1/none", &Default::default())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cannot connect"), "{err}");
+    assert!(!err.contains("secret"), "password leaked: {err}");
+}
