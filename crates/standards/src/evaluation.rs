@@ -1056,3 +1056,52 @@ pub fn year_to_date(days: &[DailyRecord], date: NaiveDate, opts: &Options) -> Pe
     let from = NaiveDate::from_ymd_opt(date.year(), 1, 1).unwrap_or(date);
     summarize(days, from, date, opts)
 }
+
+/// Parse an hour-end time: `YYYY-MM-DD HH[:MM[:SS]]` or `YYYY-MM-DDTHH…`
+/// (`/` also accepted between date parts; one-digit month/day/hour
+/// accepted). Hour `24:00` is midnight of the next day; minutes and seconds
+/// must be zero. `None` when malformed.
+pub fn parse_hour_end(s: &str) -> Option<NaiveDateTime> {
+    let s = s.trim();
+    let b = s.as_bytes();
+    let mut i = 0;
+    let sep = |i: &mut usize, allowed: &[u8]| -> Option<()> {
+        if *i < b.len() && allowed.contains(&b[*i]) {
+            *i += 1;
+            Some(())
+        } else {
+            None
+        }
+    };
+    let next = |i: &mut usize, max: usize| -> Option<u32> {
+        let start = *i;
+        let mut v: u32 = 0;
+        while *i < b.len() && b[*i].is_ascii_digit() && *i - start < max {
+            v = v * 10 + u32::from(b[*i] - b'0');
+            *i += 1;
+        }
+        (*i > start).then_some(v)
+    };
+    let year = next(&mut i, 4)?;
+    sep(&mut i, b"-/")?;
+    let month = next(&mut i, 2)?;
+    sep(&mut i, b"-/")?;
+    let day = next(&mut i, 2)?;
+    sep(&mut i, b"T ")?;
+    let hour = next(&mut i, 2)?;
+    let mut minute = 0;
+    let mut second = 0;
+    if i < b.len() {
+        sep(&mut i, b":")?;
+        minute = next(&mut i, 2)?;
+        if i < b.len() {
+            sep(&mut i, b":")?;
+            second = next(&mut i, 2)?;
+        }
+    }
+    if i != b.len() || minute != 0 || second != 0 || hour > 24 {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
+    Some(date.and_hms_opt(0, 0, 0)? + Duration::hours(i64::from(hour)))
+}

@@ -452,3 +452,17 @@ fn forced_rules_and_regions() {
         Some(82)
     );
 }
+
+#[test]
+fn hour_end_parsing() {
+    use evaluation::parse_hour_end;
+    assert_eq!(parse_hour_end("2026-03-10T08"), Some(t(2026, 3, 10, 8)));
+    assert_eq!(parse_hour_end("2026-03-10 08:00"), Some(t(2026, 3, 10, 8)));
+    assert_eq!(parse_hour_end("2026/3/10 8:00:00"), Some(t(2026, 3, 10, 8)));
+    assert_eq!(parse_hour_end("2026-03-10 24:00"), Some(t(2026, 3, 11, 0)));
+    assert_eq!(parse_hour_end("2026-03-10 08:30"), None);
+    assert_eq!(parse_hour_end("2026-02-30 08"), None);
+    assert_eq!(parse_hour_end("2026-03-10 25"), None);
+    assert_eq!(parse_hour_end("2026-03-10"), None);
+    assert_eq!(parse_hour_end("yesterday"), None);
+}
