@@ -320,7 +320,9 @@ impl StreamDecoder {
     fn true_end(&mut self, buf: &[u8], eof: bool) -> Option<(usize, bool, bool)> {
         let limit = buf.len().min(6 + self.opts.max_data_len + 4 + 2);
         let mut candidate = None;
-        let mut i = self.resume.max(10);
+        // Scan from just after our own "##": a CR/LF or header before byte 10 means
+        // there is no plausible end (a frame is at least 10 bytes).
+        let mut i = self.resume.max(2);
         while i < limit {
             let b = buf[i];
             if b == b'\r' || b == b'\n' || (b == b'#' && is_header_at(buf, i)) {
@@ -331,7 +333,7 @@ impl StreamDecoder {
         }
         if candidate.is_none() {
             // A '#' near the end may become a header once more bytes arrive.
-            self.resume = limit.saturating_sub(6).max(10);
+            self.resume = limit.saturating_sub(6).max(2);
         }
         if candidate.is_none() && eof && limit == buf.len() && buf.len() >= 10 {
             let mut end = buf.len();
@@ -446,9 +448,13 @@ impl StreamDecoder {
                 None if !eof => None,
                 _ => Some(false),
             };
-            let Some(boundary) = boundary else {
+            let Some(mut boundary) = boundary else {
                 return None; // wait for one more byte to decide
             };
+            // Never skip over something that looks like the start of another frame.
+            if boundary && (2..total).any(|i| buf[i] == b'#' && is_header_at(&buf[..total], i)) {
+                boundary = false;
+            }
             let raw = Bytes::copy_from_slice(&buf[..total]);
             let result = finish(raw, declared, &self.opts, Vec::new());
             self.resume = 0;
