@@ -364,7 +364,7 @@ pub struct FarmlandAssessment {
     pub strengthen_monitoring: Vec<FarmItem>,
 }
 
-/// Assess a farmland sample (GB 15618-2018 §4–§6 and Tables 1–3).
+/// Assess a farmland sample (GB 15618-2018 Tables 1–3).
 ///
 /// The class uses the soil-only mapping: all items ≤ screening → 优先保护;
 /// some item > screening and no Cd/Hg/As/Pb/Cr > intervention → 安全利用;
@@ -430,7 +430,7 @@ pub fn assess_farmland(sample: &FarmlandSample) -> Result<FarmlandAssessment, So
 // GB 36600-2018 construction land
 // ---------------------------------------------------------------------------
 
-/// Construction-land class by planned use (GB 36600 §3.4–3.5).
+/// Construction-land class by planned use (GB 36600 terms; GB 50137 codes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LandClass {

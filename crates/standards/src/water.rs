@@ -93,7 +93,7 @@ impl WaterClass {
         }
     }
 
-    /// Qualitative description of a section of this class (22号 §3.3 table).
+    /// Qualitative description of a section of this class (22号; shared spec water.md §3.3 table).
     pub fn status(self) -> Status {
         match self {
             Self::I | Self::II => Status::Excellent,
@@ -295,7 +295,7 @@ impl Item {
         Self::ALL.into_iter().filter(|i| i.is_evaluation_item())
     }
 
-    /// Whether the item takes part in the section class (22号 §3.1).
+    /// Whether the item takes part in the section class (22号; shared spec water.md §3.1).
     pub fn is_evaluation_item(self) -> bool {
         !matches!(self, Item::Temp | Item::Tn | Item::Fecal)
     }
@@ -499,7 +499,7 @@ pub fn criterion(item: Item, body: WaterBody) -> Criterion {
     }
 }
 
-/// Class of one value of `item` (GB 3838 Table 1, 22号 §3.3): the best class
+/// Class of one value of `item` (GB 3838 Table 1, 22号; shared spec water.md §3.3): the best class
 /// whose limit the value meets, boundaries inclusive (`≤` the limit; DO `≥`);
 /// pH 6–9 inclusive is Ⅰ, outside 劣Ⅴ; beyond the Ⅴ limit 劣Ⅴ.
 ///
@@ -802,7 +802,7 @@ pub fn assess(body: WaterBody, values: &Values, target: Option<WaterClass>) -> A
 // Period means
 // ---------------------------------------------------------------------------
 
-/// Arithmetic mean of each item over several samples (22号 §3.2: several
+/// Arithmetic mean of each item over several samples (22号; shared spec water.md §3.2: several
 /// samplings in a period → arithmetic mean).
 ///
 /// A result below detection enters the mean as half its detection limit
