@@ -27,6 +27,9 @@ pub mod report;
 #[cfg(feature = "codec")]
 pub mod codec;
 
+/// Re-exported so users need not depend on `bytes` themselves.
+pub use bytes;
+
 pub use build::{AckStyle, Downlink, ExeRtn, Message, QnRtn};
 pub use error::{BuildError, FrameError, Rejected};
 pub use frame::{
