@@ -41,21 +41,64 @@ const TABLE_HIGH: [u8; 256] = {
     high
 };
 
+/// `POW[j][x]` = the high-byte map applied `j` times. The map is linear over GF(2)
+/// (CRC tables are), so the state after 16 more bytes is
+/// `POW[16][s] ^ POW[15][b0] ^ … ^ POW[1][b14] ^ b15`: sixteen independent lookups
+/// instead of a chain of sixteen dependent ones ("slicing by 16").
+const POW: [[u8; 256]; 17] = {
+    let mut pow = [[0u8; 256]; 17];
+    let mut x = 0;
+    while x < 256 {
+        pow[0][x] = x as u8;
+        x += 1;
+    }
+    let mut j = 1;
+    while j < 17 {
+        let mut x = 0;
+        while x < 256 {
+            pow[j][x] = TABLE_HIGH[pow[j - 1][x] as usize];
+            x += 1;
+        }
+        j += 1;
+    }
+    pow
+};
+
 /// HJ 212 CRC16 of `data` (the data segment bytes).
 ///
-/// Equivalent to the standard's bit loop: `reg = T[(reg >> 8) ^ b]`. Because only
-/// the high byte of the register feeds the next step, the state between bytes is
-/// 8 bits; the loop carries just that byte and looks up the full entry at the end.
+/// Equivalent to the standard's bit loop ([`hj212_bitwise`]): `reg = T[(reg >> 8) ^ b]`.
+/// Only the high byte of the register feeds the next step, so the state between
+/// bytes is that byte; the full register is looked up once at the end.
 pub fn hj212(data: &[u8]) -> u16 {
     let Some((&first, rest)) = data.split_first() else {
         return 0xFFFF;
     };
-    // reg starts at 0xFFFF, so the first index is 0xFF ^ first.
-    let mut idx: u8 = 0xFF ^ first;
-    for &b in rest {
-        idx = TABLE_HIGH[idx as usize] ^ b;
+    // reg starts at 0xFFFF, so the first state is 0xFF ^ first.
+    let mut s: u8 = 0xFF ^ first;
+    let mut chunks = rest.chunks_exact(16);
+    for c in &mut chunks {
+        s = POW[16][s as usize]
+            ^ POW[15][c[0] as usize]
+            ^ POW[14][c[1] as usize]
+            ^ POW[13][c[2] as usize]
+            ^ POW[12][c[3] as usize]
+            ^ POW[11][c[4] as usize]
+            ^ POW[10][c[5] as usize]
+            ^ POW[9][c[6] as usize]
+            ^ POW[8][c[7] as usize]
+            ^ POW[7][c[8] as usize]
+            ^ POW[6][c[9] as usize]
+            ^ POW[5][c[10] as usize]
+            ^ POW[4][c[11] as usize]
+            ^ POW[3][c[12] as usize]
+            ^ POW[2][c[13] as usize]
+            ^ POW[1][c[14] as usize]
+            ^ c[15];
     }
-    TABLE[idx as usize]
+    for &b in chunks.remainder() {
+        s = TABLE_HIGH[s as usize] ^ b;
+    }
+    TABLE[s as usize]
 }
 
 /// Reference form of [`hj212`], written exactly as the standard's bit loop.

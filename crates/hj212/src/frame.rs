@@ -68,7 +68,13 @@ fn crc_field_string(field: &[u8]) -> String {
 /// Check CRC and parse a frame whose bounds are known. `raw` is `##LLLL<data><crc>`
 /// (no CR LF); `declared` is the length field's value; `errors` may already hold
 /// framing errors found by the caller.
-fn finish(raw: Bytes, declared: usize, opts: &Options, mut errors: Vec<FrameError>) -> Decoded {
+fn finish(
+    raw: Bytes,
+    declared: usize,
+    opts: &Options,
+    mut errors: Vec<FrameError>,
+    known: Option<CrcCheck>,
+) -> Decoded {
     let n = raw.len();
     debug_assert!(n >= 10);
     let data = &raw[6..n - 4];
@@ -95,7 +101,8 @@ fn finish(raw: Bytes, declared: usize, opts: &Options, mut errors: Vec<FrameErro
     } else if data.len() > NOMINAL_MAX_DATA_LEN {
         warnings.push(Warning::OverNominalLength(data.len()));
     }
-    let crc_ok = match crc::check(data, field) {
+    let check = known.unwrap_or_else(|| crc::check(data, field));
+    let crc_ok = match check {
         CrcCheck::Ok => true,
         CrcCheck::NotHex => {
             if opts.crc == CrcPolicy::Ignore {
@@ -209,7 +216,7 @@ pub fn parse_frame(input: &[u8], opts: &Options) -> Decoded {
             },
         ));
     }
-    finish(raw, declared, opts, Vec::new())
+    finish(raw, declared, opts, Vec::new(), None)
 }
 
 /// Counters kept by a [`StreamDecoder`].
@@ -303,10 +310,11 @@ impl StreamDecoder {
         end: usize,
         declared: usize,
         errors: Vec<FrameError>,
+        known: Option<CrcCheck>,
     ) -> Decoded {
         let raw = buf.split_to(end).freeze();
         self.resume = 0;
-        let result = finish(raw, declared, &self.opts, errors);
+        let result = finish(raw, declared, &self.opts, errors, known);
         match &result {
             Ok(_) => self.stats.frames += 1,
             Err(_) => self.stats.rejected += 1,
@@ -420,14 +428,15 @@ impl StreamDecoder {
             // 4. Check the declared frame.
             let data = &buf[6..6 + declared];
             let field = &buf[6 + declared..total];
-            let good = match crc::check(data, field) {
+            let check = crc::check(data, field);
+            let good = match check {
                 CrcCheck::Ok => true,
                 CrcCheck::Modbus { .. } => self.opts.crc != CrcPolicy::Strict,
                 CrcCheck::Mismatch { .. } => self.opts.crc == CrcPolicy::Ignore,
                 CrcCheck::NotHex => false,
             };
             if good {
-                let result = self.emit(buf, total, declared, Vec::new());
+                let result = self.emit(buf, total, declared, Vec::new(), Some(check));
                 return Some(result);
             }
             // 5. Bad at the declared length: a wrong length field whose true end we can see?
@@ -456,7 +465,7 @@ impl StreamDecoder {
                 boundary = false;
             }
             let raw = Bytes::copy_from_slice(&buf[..total]);
-            let result = finish(raw, declared, &self.opts, Vec::new());
+            let result = finish(raw, declared, &self.opts, Vec::new(), None);
             self.resume = 0;
             match &result {
                 Err(_) => {
@@ -480,7 +489,7 @@ impl StreamDecoder {
         } else {
             vec![FrameError::LengthMismatch { declared, actual }]
         };
-        self.emit(buf, end, declared, errors)
+        self.emit(buf, end, declared, errors, None)
     }
 }
 

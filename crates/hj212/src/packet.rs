@@ -258,6 +258,9 @@ impl Span {
     fn get(self, text: &str) -> &str {
         &text[self.start as usize..self.end as usize]
     }
+    fn get_bytes(self, text: &[u8]) -> &[u8] {
+        &text[self.start as usize..self.end as usize]
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -267,7 +270,31 @@ struct Entry {
     group: u32,
     /// Position of the last '-' in the key (absolute), 0 if none: then it is a group-level key.
     dash: u32,
+    /// The key is `CODE-Flag`.
+    is_flag: bool,
 }
+
+/// Byte classes for the CP scanner.
+const KEY_END: u8 = 1;
+const VALUE_END: u8 = 2;
+const FIELD_CHAR: u8 = 4;
+const DASH: u8 = 8;
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b'-' as usize] = DASH;
+    t[b'=' as usize] = KEY_END;
+    t[b';' as usize] = KEY_END | VALUE_END;
+    t[b',' as usize] = KEY_END | VALUE_END;
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if b.is_ascii_alphabetic() || b == b'_' {
+            t[c] |= FIELD_CHAR;
+        }
+        c += 1;
+    }
+    t
+};
 
 #[derive(Debug, Clone, Copy)]
 struct ItemSpan {
@@ -562,7 +589,6 @@ impl Packet {
             self.parse_cp();
         }
         self.validate_header(errors);
-        self.derive_items();
         self.version = self.detect_version();
     }
 
@@ -626,12 +652,24 @@ impl Packet {
         let bytes = self.text.as_bytes();
         let end = self.cp.end as usize;
         let mut pos = self.cp.start as usize;
+        // Typical entries take 10-20 bytes; this avoids regrowth for real frames.
+        let estimate = (end - pos) / 10 + 4;
+        self.entries.reserve(estimate);
+        self.items.reserve(estimate);
         let mut group: u32 = 0;
-        self.entries.reserve(16);
+        let mut group_start = 0usize;
         while pos < end {
             // key: up to '=', ';' or ','
             let key_start = pos;
-            while pos < end && !matches!(bytes[pos], b'=' | b';' | b',') {
+            let mut last_dash = 0;
+            while pos < end {
+                let class = CLASS[bytes[pos] as usize];
+                if class & (KEY_END | DASH) != 0 {
+                    if class & KEY_END != 0 {
+                        break;
+                    }
+                    last_dash = pos;
+                }
                 pos += 1;
             }
             let (ks, ke) = trim_span(bytes, key_start, pos);
@@ -645,12 +683,13 @@ impl Packet {
                 let mut v = v0;
                 // Log text //…// may contain separators: skip to the closing //.
                 if end - v0 >= 4
-                    && &bytes[v0..v0 + 2] == b"//"
+                    && bytes[v0] == b'/'
+                    && bytes[v0 + 1] == b'/'
                     && let Some(close) = find(&bytes[..end], b"//", v0 + 2)
                 {
                     v = close + 2;
                 }
-                while v < end && !matches!(bytes[v], b';' | b',') {
+                while v < end && CLASS[bytes[v] as usize] & VALUE_END == 0 {
                     v += 1;
                 }
                 let t = trim_span(bytes, v0, v);
@@ -669,84 +708,90 @@ impl Packet {
             if ks < ke || vs < ve {
                 // An item key is CODE-FIELD with an alphabetic field ([A-Za-z_]+);
                 // anything else (e.g. vendor `100000-Eg1`) is a group-level key.
-                let dash = bytes[ks..ke]
-                    .iter()
-                    .rposition(|&b| b == b'-')
-                    .filter(|&d| {
-                        d > 0
-                            && ks + d + 1 < ke
-                            && bytes[ks + d + 1..ke]
-                                .iter()
-                                .all(|b| b.is_ascii_alphabetic() || *b == b'_')
-                    })
-                    .map_or(0, |d| (ks + d) as u32);
+                let field_ok = last_dash > ks
+                    && last_dash + 1 < ke
+                    && bytes[last_dash + 1..ke]
+                        .iter()
+                        .all(|&b| CLASS[b as usize] & FIELD_CHAR != 0);
+                let dash = if field_ok { last_dash as u32 } else { 0 };
+                let is_flag = field_ok && &bytes[last_dash + 1..ke] == b"Flag";
                 self.entries.push(Entry {
                     key: Span::new(ks, ke),
                     value: Span::new(vs, ve),
                     group,
                     dash,
+                    is_flag,
                 });
             }
-            if pos < end {
-                if bytes[pos] == b';' {
-                    group += 1;
-                }
-                pos += 1;
+            let at_group_end = pos >= end || bytes[pos] == b';';
+            if at_group_end {
+                let group_end = self.entries.len();
+                Self::group_items(
+                    bytes,
+                    &self.entries[group_start..group_end],
+                    &mut self.items,
+                );
+                group_start = group_end;
+                group += 1;
             }
+            pos += 1;
         }
-    }
-
-    fn derive_items(&mut self) {
-        let text = self.text.as_bytes();
-        let entries = &self.entries;
-        let mut g_start = 0;
-        while g_start < entries.len() {
-            let group = entries[g_start].group;
-            let mut g_end = g_start;
-            while g_end < entries.len() && entries[g_end].group == group {
-                g_end += 1;
-            }
-            let members = &entries[g_start..g_end];
-            let polid = members
-                .iter()
-                .find(|e| {
-                    e.dash == 0 && &text[e.key.start as usize..e.key.end as usize] == b"PolId"
-                })
-                .map(|e| e.value);
-            for e in members {
-                if e.dash == 0 {
-                    continue;
-                }
-                let code = Span::new(e.key.start as usize, e.dash as usize);
-                let field = Span::new(e.dash as usize + 1, e.key.end as usize);
-                let field_bytes = &text[field.start as usize..field.end as usize];
-                if field_bytes == b"Flag" {
-                    continue;
-                }
-                let code_bytes = &text[code.start as usize..code.end as usize];
-                let flag = members
-                    .iter()
-                    .find(|f| {
-                        f.dash != 0
-                            && &text[f.dash as usize + 1..f.key.end as usize] == b"Flag"
-                            && &text[f.key.start as usize..f.dash as usize] == code_bytes
-                    })
-                    .map(|f| f.value);
-                self.items.push(ItemSpan {
-                    code,
-                    field,
-                    value: e.value,
-                    flag,
-                    polid,
-                    group,
-                });
-            }
-            g_start = g_end;
+        if group_start < self.entries.len() {
+            Self::group_items(bytes, &self.entries[group_start..], &mut self.items);
         }
         self.datatime = self
             .entries
             .iter()
             .position(|e| e.dash == 0 && e.key.get(&self.text) == "DataTime");
+    }
+
+    /// Items of one group, each with the group's `code-Flag` and `PolId`.
+    fn group_items(text: &[u8], members: &[Entry], items: &mut Vec<ItemSpan>) {
+        let mut polid = None;
+        let mut flags: [Option<&Entry>; 4] = [None; 4];
+        let mut n_flags = 0;
+        let mut more_flags = false;
+        for e in members {
+            if e.dash == 0 {
+                if polid.is_none() && e.key.get_bytes(text) == b"PolId" {
+                    polid = Some(e.value);
+                }
+            } else if e.is_flag {
+                if n_flags < flags.len() {
+                    flags[n_flags] = Some(e);
+                    n_flags += 1;
+                } else {
+                    more_flags = true;
+                }
+            }
+        }
+        for e in members {
+            if e.dash == 0 || e.is_flag {
+                continue;
+            }
+            let code = Span::new(e.key.start as usize, e.dash as usize);
+            let code_bytes = code.get_bytes(text);
+            let same_code = |f: &Entry| &text[f.key.start as usize..f.dash as usize] == code_bytes;
+            let mut flag = flags[..n_flags]
+                .iter()
+                .flatten()
+                .find(|f| same_code(f))
+                .map(|f| f.value);
+            if flag.is_none() && more_flags {
+                flag = members
+                    .iter()
+                    .find(|f| f.is_flag && same_code(f))
+                    .map(|f| f.value);
+            }
+            items.push(ItemSpan {
+                code,
+                field: Span::new(e.dash as usize + 1, e.key.end as usize),
+                value: e.value,
+                flag,
+                polid,
+                group: e.group,
+            });
+        }
     }
 
     fn detect_version(&self) -> Option<Version> {
