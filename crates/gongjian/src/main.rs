@@ -8,7 +8,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "gongjian", version, about = "攻坚 — pollution-prevention campaign platform")]
+#[command(
+    name = "gongjian",
+    version,
+    about = "攻坚 — pollution-prevention campaign platform"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -16,6 +20,17 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the platform: web UI, JSON API and the HJ 212 listener.
+    Serve(commands::serve::Args),
+    /// Run a demo platform on a fresh SQLite database with demo accounts.
+    Demo(commands::demo::Args),
+    /// Apply database migrations.
+    Migrate(commands::migrate::Args),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(commands::user::Command),
+    /// Write a consistent copy of the database while the server runs.
+    Backup(commands::backup::Args),
     /// Print the version and the standards rule sets this build knows.
     Version,
     /// Compute an AQI report (HJ 633) from concentrations given on the command line.
@@ -34,6 +49,11 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve(args) => commands::serve::run(args),
+        Command::Demo(args) => commands::demo::run(args),
+        Command::Migrate(args) => commands::migrate::run(args),
+        Command::User(cmd) => commands::user::run(cmd),
+        Command::Backup(args) => commands::backup::run(args),
         Command::Version => commands::version::run(),
         Command::Aqi(args) => commands::aqi::run(args),
         Command::Evaluate(cmd) => commands::evaluate::run(cmd),

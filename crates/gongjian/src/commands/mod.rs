@@ -2,7 +2,13 @@
 //! that returns the process exit code.
 
 pub mod aqi;
+pub mod backup;
+pub mod demo;
 pub mod evaluate;
 pub mod hj212;
+pub mod migrate;
 pub mod plan;
+pub mod platform;
+pub mod serve;
+pub mod user;
 pub mod version;

@@ -1,0 +1,168 @@
+//! `gongjian demo`: a fresh platform on SQLite with the 2020 plan's
+//! organisations and one account per role, so a newcomer can look around.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use gongjian_campaign::{Campaign, Source};
+use gongjian_storage::{Actor, Db, NewUser, OrgKind, Role};
+
+use super::platform::{ConfigArgs, ListenArgs, init_logging, open_db, runtime};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub listen: ListenArgs,
+    /// Build the demo database, print the accounts and exit without serving.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+/// The 2020 plan, compiled in so `demo` needs nothing from the source tree.
+const PLAN_FILES: &[(&str, &str)] = &[
+    (
+        "plan.toml",
+        include_str!("../../../../plans/pingyuan-2020/plan.toml"),
+    ),
+    (
+        "organisations.toml",
+        include_str!("../../../../plans/pingyuan-2020/organisations.toml"),
+    ),
+    (
+        "air.toml",
+        include_str!("../../../../plans/pingyuan-2020/air.toml"),
+    ),
+    (
+        "water.toml",
+        include_str!("../../../../plans/pingyuan-2020/water.toml"),
+    ),
+    (
+        "soil.toml",
+        include_str!("../../../../plans/pingyuan-2020/soil.toml"),
+    ),
+    (
+        "limits.toml",
+        include_str!("../../../../plans/pingyuan-2020/limits.toml"),
+    ),
+];
+
+pub fn embedded_plan() -> anyhow::Result<Campaign> {
+    let sources: Vec<Source<'_>> = PLAN_FILES
+        .iter()
+        .map(|(name, text)| Source { name, text })
+        .collect();
+    gongjian_campaign::parse(&sources).map_err(|e| anyhow::anyhow!("embedded plan is invalid: {e}"))
+}
+
+/// Demo accounts: (username, display name, role, organisation). The password
+/// of each is printed at start.
+const ACCOUNTS: &[(&str, &str, Role, &str)] = &[
+    ("admin", "系统管理员", Role::Admin, "区环境攻坚办"),
+    ("office", "攻坚办值班员", Role::Office, "区环境攻坚办"),
+    (
+        "zhifa",
+        "执法局联络员",
+        Role::Department,
+        "区行政综合执法局",
+    ),
+    (
+        "nongye",
+        "农业农村局联络员",
+        Role::Department,
+        "区农业农村局",
+    ),
+    ("yuanwu", "原武镇联络员", Role::Township, "原武镇"),
+    (
+        "qiye",
+        "示范企业环保专员",
+        Role::Enterprise,
+        "平原示范热电有限公司",
+    ),
+    ("viewer", "领导查阅", Role::Viewer, "区环境攻坚办"),
+];
+
+pub const DEMO_PASSWORD: &str = "gongjian2020";
+
+fn storage_kind(kind: gongjian_campaign::OrgKind) -> OrgKind {
+    use gongjian_campaign::OrgKind as K;
+    match kind {
+        K::Office => OrgKind::Office,
+        K::Department => OrgKind::Department,
+        K::Township => OrgKind::Township,
+        K::Enterprise => OrgKind::Enterprise,
+        K::Outside => OrgKind::External,
+    }
+}
+
+/// Fill an empty database with the plan's organisations and the demo accounts.
+pub async fn populate(db: &Db) -> anyhow::Result<()> {
+    let actor = Actor::system("demo");
+    let plan = embedded_plan()?;
+    for org in &plan.organisations {
+        db.create_organisation(&actor, &org.name, storage_kind(org.kind), None)
+            .await?;
+    }
+    db.create_organisation(&actor, "平原示范热电有限公司", OrgKind::Enterprise, None)
+        .await?;
+    for (username, display, role, org) in ACCOUNTS {
+        let org = db
+            .organisation_by_name(org)
+            .await?
+            .with_context(|| format!("demo organisation {org} missing"))?;
+        db.create_user(
+            &actor,
+            &NewUser {
+                username: (*username).into(),
+                display_name: (*display).into(),
+                password: DEMO_PASSWORD.into(),
+                role: *role,
+                organisation_id: org.id,
+                must_change_password: false,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut config = args.config.load()?;
+    if args.config.data_dir.is_none() && std::env::var_os("GONGJIAN_DATA_DIR").is_none() {
+        config.data_dir = PathBuf::from("gongjian-demo");
+    }
+    // The demo always runs on its own fresh SQLite file.
+    config.database.url = String::new();
+    args.listen.apply(&mut config);
+    init_logging(&config);
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    for suffix in ["", "-wal", "-shm"] {
+        let path = config.data_dir.join(format!("gongjian.db{suffix}"));
+        if path.exists() {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("cannot remove old demo database {}", path.display()))?;
+        }
+    }
+    runtime()?.block_on(async move {
+        let db = open_db(&config).await?;
+        populate(&db).await?;
+        println!(
+            "演示数据已就绪 (demo ready), data in {}",
+            config.data_dir.display()
+        );
+        println!("账号 (accounts), 密码均为 (password for all): {DEMO_PASSWORD}");
+        for (username, display, role, org) in ACCOUNTS {
+            println!("  {username:<8} {:<6} {org} · {display}", role.as_str());
+        }
+        if args.no_serve {
+            db.close().await;
+            return anyhow::Ok(());
+        }
+        println!("打开 (open) http://{}/", config.http.listen);
+        super::serve::serve(config, db).await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

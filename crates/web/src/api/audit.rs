@@ -1,0 +1,147 @@
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use gongjian_storage::{AuditEntry, AuditFilter};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::error::{ApiError, ErrorCode};
+use crate::session::ApiUser;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AuditQuery {
+    pub actor: Option<String>,
+    pub entity: Option<String>,
+    pub action: Option<String>,
+    /// `YYYY-MM-DD`, local date, inclusive.
+    pub from: Option<String>,
+    /// `YYYY-MM-DD`, local date, inclusive.
+    pub to: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// China Standard Time: audit filters and exports use local dates.
+pub(crate) fn cst() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset")
+}
+
+fn day_start(s: &str, field: &str) -> Result<i64, ApiError> {
+    let date = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+        ApiError::with_detail(
+            ErrorCode::InvalidInput,
+            format!("{field} 应为 YYYY-MM-DD 格式的日期"),
+        )
+    })?;
+    Ok(date
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_local_timezone(cst())
+        .single()
+        .expect("fixed offset")
+        .timestamp())
+}
+
+fn blank_to_none(s: &Option<String>) -> Option<String> {
+    s.as_ref()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+impl AuditQuery {
+    pub(crate) fn to_filter(&self, max: i64) -> Result<AuditFilter, ApiError> {
+        let from = blank_to_none(&self.from)
+            .map(|s| day_start(&s, "from"))
+            .transpose()?;
+        let to = blank_to_none(&self.to)
+            .map(|s| day_start(&s, "to").map(|t| t + 86_400))
+            .transpose()?;
+        Ok(AuditFilter {
+            actor: blank_to_none(&self.actor),
+            entity: blank_to_none(&self.entity),
+            action: blank_to_none(&self.action),
+            from,
+            to,
+            limit: self.limit.unwrap_or(max).clamp(1, max),
+            offset: self.offset.unwrap_or(0),
+        })
+    }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<Vec<AuditEntry>>, ApiError> {
+    me.require(me.user.role.reads_audit())?;
+    Ok(Json(state.db.audit_list(&q.to_filter(1000)?).await?))
+}
+
+pub async fn export_csv(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, ApiError> {
+    me.require(me.user.role.reads_audit())?;
+    let entries = state.db.audit_list(&q.to_filter(100_000)?).await?;
+    audit_csv_response(&entries)
+}
+
+pub(crate) fn audit_csv_response(entries: &[AuditEntry]) -> Result<Response, ApiError> {
+    // A UTF-8 BOM so that Excel on a Chinese Windows desktop opens it right.
+    let mut out = vec![0xEF, 0xBB, 0xBF];
+    {
+        let mut w = csv::Writer::from_writer(&mut out);
+        let header = [
+            "序号",
+            "时间",
+            "操作人",
+            "来源地址",
+            "操作",
+            "对象",
+            "对象编号",
+            "修改前",
+            "修改后",
+        ];
+        w.write_record(header)
+            .map_err(|e| ApiError::with_detail(ErrorCode::Internal, e.to_string()))?;
+        for e in entries {
+            let at = chrono::DateTime::from_timestamp(e.at, 0)
+                .map(|t| {
+                    t.with_timezone(&cst())
+                        .format("%Y-%m-%d %H:%M:%S")
+                        .to_string()
+                })
+                .unwrap_or_default();
+            let json = |v: &Option<serde_json::Value>| {
+                v.as_ref().map(|v| v.to_string()).unwrap_or_default()
+            };
+            w.write_record([
+                e.id.to_string(),
+                at,
+                e.actor_name.clone(),
+                e.client_addr.clone(),
+                e.action.clone(),
+                e.entity.clone(),
+                e.entity_id.clone(),
+                json(&e.before),
+                json(&e.after),
+            ])
+            .map_err(|e| ApiError::with_detail(ErrorCode::Internal, e.to_string()))?;
+        }
+        w.flush()
+            .map_err(|e| ApiError::with_detail(ErrorCode::Internal, e.to_string()))?;
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"audit-log.csv\"",
+            ),
+        ],
+        out,
+    )
+        .into_response())
+}

@@ -1,0 +1,154 @@
+//! The JSON API under `/api/v1`. Errors are `{"code": "E…", "message": "…"}`
+//! (see [`crate::error`]). Writes need a session cookie and a JSON body: a
+//! cross-site form cannot send `application/json` without a CORS preflight,
+//! which this API never grants, and the cookie is SameSite=Lax.
+
+mod audit;
+mod auth;
+mod organisations;
+mod users;
+
+use axum::Router;
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use crate::AppState;
+
+pub(crate) use audit::{AuditQuery, audit_csv_response, cst};
+pub(crate) use auth::{change_own_password, end_session, start_session};
+pub(crate) use organisations::{
+    may_read as may_read_organisation, may_write as may_write_organisation,
+};
+
+/// Every API route: method, path (relative to `/api/v1`), summary. The
+/// router and the OpenAPI document are both built from this list; a test
+/// checks that each route answers.
+pub const ROUTES: &[(&str, &str, &str)] = &[
+    ("post", "/auth/login", "登录：用户名和密码换取会话 Cookie"),
+    ("post", "/auth/logout", "退出登录"),
+    ("get", "/me", "当前用户"),
+    ("post", "/me/password", "修改本人密码"),
+    ("get", "/users", "用户列表（管理员）"),
+    ("post", "/users", "新建用户（管理员）"),
+    ("get", "/users/{id}", "用户详情（管理员）"),
+    (
+        "patch",
+        "/users/{id}",
+        "修改用户：姓名、角色、单位、停用（管理员）",
+    ),
+    ("post", "/users/{id}/password", "重置用户密码（管理员）"),
+    (
+        "get",
+        "/organisations",
+        "单位列表（部门、乡镇、企业只见本单位）",
+    ),
+    ("post", "/organisations", "新建单位（管理员、攻坚办）"),
+    ("get", "/organisations/{id}", "单位详情"),
+    ("put", "/organisations/{id}", "修改单位（管理员、攻坚办）"),
+    ("get", "/audit", "审计日志（管理员、攻坚办）"),
+    ("get", "/audit.csv", "审计日志导出 CSV（管理员、攻坚办）"),
+    ("get", "/openapi.json", "本 OpenAPI 文档"),
+];
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .route("/me", get(auth::me))
+        .route("/me/password", post(auth::change_password))
+        .route("/users", get(users::list).post(users::create))
+        .route("/users/{id}", get(users::get_one).patch(users::update))
+        .route("/users/{id}/password", post(users::reset_password))
+        .route(
+            "/organisations",
+            get(organisations::list).post(organisations::create),
+        )
+        .route(
+            "/organisations/{id}",
+            get(organisations::get_one).put(organisations::update),
+        )
+        .route("/audit", get(audit::list))
+        .route("/audit.csv", get(audit::export_csv))
+        .route("/openapi.json", get(openapi_json))
+        .fallback(not_found)
+}
+
+async fn not_found() -> crate::error::ApiError {
+    crate::error::ApiError::new(crate::error::ErrorCode::NotFound)
+}
+
+async fn openapi_json() -> axum::Json<Value> {
+    axum::Json(openapi())
+}
+
+/// The OpenAPI 3.1 description of [`ROUTES`].
+pub fn openapi() -> Value {
+    let mut paths = serde_json::Map::new();
+    for (method, path, summary) in ROUTES {
+        let entry = paths
+            .entry(format!("/api/v1{path}"))
+            .or_insert_with(|| json!({}));
+        let mut op = json!({
+            "summary": summary,
+            "responses": {
+                "200": {"description": "成功"},
+                "default": {"description": "错误", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            }
+        });
+        if path.contains("{id}") {
+            op["parameters"] = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}]);
+        }
+        if let Some(schema) = request_schema(method, path) {
+            op["requestBody"] =
+                json!({"required": true, "content": {"application/json": {"schema": schema}}});
+        }
+        entry[*method] = op;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "gongjian API", "version": env!("CARGO_PKG_VERSION")},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "gongjian_session"}},
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {
+                        "code": {"type": "string", "description": "稳定错误码，如 E1001"},
+                        "message": {"type": "string", "description": "中文说明"},
+                        "detail": {"type": "string"}
+                    }
+                }
+            }
+        },
+        "security": [{"session": []}]
+    })
+}
+
+fn request_schema(method: &str, path: &str) -> Option<Value> {
+    let string = json!({"type": "string"});
+    let schema = match (method, path) {
+        ("post", "/auth/login") => json!({"type": "object", "required": ["username", "password"],
+            "properties": {"username": string, "password": string}}),
+        ("post", "/me/password") => json!({"type": "object", "required": ["current", "new"],
+            "properties": {"current": string, "new": string}}),
+        ("post", "/users") => {
+            json!({"type": "object", "required": ["username", "password", "role", "organisation_id"],
+            "properties": {"username": string, "display_name": string, "password": string,
+                "role": {"enum": ["admin", "office", "department", "township", "enterprise", "viewer"]},
+                "organisation_id": {"type": "integer"}}})
+        }
+        ("patch", "/users/{id}") => json!({"type": "object",
+            "properties": {"display_name": string, "role": string, "organisation_id": {"type": "integer"}, "disabled": {"type": "boolean"}}}),
+        ("post", "/users/{id}/password") => json!({"type": "object", "required": ["password"],
+            "properties": {"password": string}}),
+        ("post", "/organisations") | ("put", "/organisations/{id}") => {
+            json!({"type": "object", "required": ["name", "kind"],
+            "properties": {"name": string, "kind": {"enum": ["office", "department", "township", "enterprise", "external"]},
+                "parent_id": {"type": "integer"}}})
+        }
+        _ => return None,
+    };
+    Some(schema)
+}

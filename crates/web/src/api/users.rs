@@ -1,0 +1,126 @@
+use axum::Json;
+use axum::extract::{Path, State};
+use gongjian_storage::{NewUser, Role, User};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiJson, ErrorCode};
+use crate::session::ApiUser;
+
+pub async fn list(State(state): State<AppState>, me: ApiUser) -> Result<Json<Vec<User>>, ApiError> {
+    me.require(me.user.role.manages_users())?;
+    Ok(Json(state.db.users().await?))
+}
+
+pub async fn get_one(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<User>, ApiError> {
+    me.require(me.user.role.manages_users())?;
+    Ok(Json(state.db.user(id).await?))
+}
+
+#[derive(Deserialize)]
+pub struct CreateBody {
+    username: String,
+    #[serde(default)]
+    display_name: String,
+    password: String,
+    role: Role,
+    organisation_id: i64,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    me: ApiUser,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> Result<(axum::http::StatusCode, Json<User>), ApiError> {
+    me.require(me.user.role.manages_users())?;
+    let user = state
+        .db
+        .create_user(
+            &me.actor(),
+            &NewUser {
+                username: body.username,
+                display_name: body.display_name,
+                password: body.password,
+                role: body.role,
+                organisation_id: body.organisation_id,
+                must_change_password: true,
+            },
+        )
+        .await?;
+    Ok((axum::http::StatusCode::CREATED, Json(user)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBody {
+    display_name: Option<String>,
+    role: Option<Role>,
+    organisation_id: Option<i64>,
+    disabled: Option<bool>,
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<UpdateBody>,
+) -> Result<Json<User>, ApiError> {
+    me.require(me.user.role.manages_users())?;
+    if id == me.user.id
+        && (body.disabled == Some(true) || body.role.is_some_and(|r| r != Role::Admin))
+    {
+        return Err(ApiError::with_detail(
+            ErrorCode::InvalidInput,
+            "不能停用自己或取消自己的管理员角色",
+        ));
+    }
+    let current = state.db.user(id).await?;
+    let mut user = current.clone();
+    if body.display_name.is_some() || body.role.is_some() || body.organisation_id.is_some() {
+        user = state
+            .db
+            .update_user(
+                &me.actor(),
+                id,
+                body.display_name
+                    .as_deref()
+                    .unwrap_or(&current.display_name),
+                body.role.unwrap_or(current.role),
+                body.organisation_id.unwrap_or(current.organisation_id),
+            )
+            .await?;
+    }
+    if let Some(disabled) = body.disabled {
+        if disabled != current.disabled {
+            user = state
+                .db
+                .set_user_disabled(&me.actor(), id, disabled)
+                .await?;
+        }
+    }
+    Ok(Json(user))
+}
+
+#[derive(Deserialize)]
+pub struct ResetBody {
+    password: String,
+}
+
+pub async fn reset_password(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<ResetBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    me.require(me.user.role.manages_users())?;
+    state
+        .db
+        .set_password(&me.actor(), id, &body.password, true)
+        .await?;
+    Ok(Json(json!({ "ok": true })))
+}

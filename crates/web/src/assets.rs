@@ -1,0 +1,67 @@
+//! Static assets compiled into the binary: the platform must work on a
+//! government intranet with no internet access.
+
+use axum::Router;
+use axum::extract::Path;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::AppState;
+
+struct Asset {
+    path: &'static str,
+    content_type: &'static str,
+    body: &'static [u8],
+}
+
+const ASSETS: &[Asset] = &[
+    Asset {
+        path: "app.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_bytes!("../assets/app.css"),
+    },
+    Asset {
+        path: "app.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../assets/app.js"),
+    },
+    Asset {
+        path: "vendor/htmx/htmx.min.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../assets/vendor/htmx/htmx.min.js"),
+    },
+    Asset {
+        path: "vendor/echarts/echarts.min.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../assets/vendor/echarts/echarts.min.js"),
+    },
+    Asset {
+        path: "vendor/htmx/LICENSE",
+        content_type: "text/plain; charset=utf-8",
+        body: include_bytes!("../assets/vendor/htmx/LICENSE"),
+    },
+    Asset {
+        path: "vendor/echarts/LICENSE",
+        content_type: "text/plain; charset=utf-8",
+        body: include_bytes!("../assets/vendor/echarts/LICENSE"),
+    },
+];
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new().route("/static/{*path}", get(serve))
+}
+
+async fn serve(Path(path): Path<String>) -> Response {
+    match ASSETS.iter().find(|a| a.path == path) {
+        Some(asset) => (
+            [
+                (header::CONTENT_TYPE, asset.content_type),
+                (header::CACHE_CONTROL, "public, max-age=3600"),
+            ],
+            asset.body,
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}

@@ -1,0 +1,184 @@
+//! Stable error codes for the API. The code never changes once published;
+//! the Chinese message comes from one table here.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use gongjian_storage::StorageError;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    Unauthenticated,
+    LoginFailed,
+    Forbidden,
+    NotFound,
+    InvalidInput,
+    Conflict,
+    CsrfRejected,
+    PasswordChangeRequired,
+    WrongPassword,
+    Internal,
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 10] = [
+        ErrorCode::Unauthenticated,
+        ErrorCode::LoginFailed,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::InvalidInput,
+        ErrorCode::Conflict,
+        ErrorCode::CsrfRejected,
+        ErrorCode::PasswordChangeRequired,
+        ErrorCode::WrongPassword,
+        ErrorCode::Internal,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "E1001",
+            ErrorCode::LoginFailed => "E1002",
+            ErrorCode::Forbidden => "E1003",
+            ErrorCode::NotFound => "E1004",
+            ErrorCode::InvalidInput => "E1005",
+            ErrorCode::Conflict => "E1006",
+            ErrorCode::CsrfRejected => "E1007",
+            ErrorCode::PasswordChangeRequired => "E1008",
+            ErrorCode::WrongPassword => "E1009",
+            ErrorCode::Internal => "E5000",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::Unauthenticated | ErrorCode::LoginFailed => StatusCode::UNAUTHORIZED,
+            ErrorCode::Forbidden | ErrorCode::CsrfRejected | ErrorCode::PasswordChangeRequired => {
+                StatusCode::FORBIDDEN
+            }
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::InvalidInput | ErrorCode::WrongPassword => StatusCode::BAD_REQUEST,
+            ErrorCode::Conflict => StatusCode::CONFLICT,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "未登录或登录已过期，请重新登录",
+            // One message for a wrong password, an unknown user, a disabled
+            // account and a lock, so the answer reveals nothing.
+            ErrorCode::LoginFailed => "用户名或密码错误，或账号已被暂时锁定",
+            ErrorCode::Forbidden => "无权访问该资源",
+            ErrorCode::NotFound => "资源不存在",
+            ErrorCode::InvalidInput => "请求内容无效",
+            ErrorCode::Conflict => "记录已存在",
+            ErrorCode::CsrfRejected => "请求校验失败，请刷新页面后重试",
+            ErrorCode::PasswordChangeRequired => "首次登录或密码被重置，请先修改密码",
+            ErrorCode::WrongPassword => "当前密码不正确",
+            ErrorCode::Internal => "服务器内部错误，请稍后重试",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub detail: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    code: &'static str,
+    message: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'a str>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode) -> ApiError {
+        ApiError { code, detail: None }
+    }
+
+    pub fn with_detail(code: ErrorCode, detail: impl Into<String>) -> ApiError {
+        ApiError {
+            code,
+            detail: Some(detail.into()),
+        }
+    }
+}
+
+impl From<ErrorCode> for ApiError {
+    fn from(code: ErrorCode) -> Self {
+        ApiError::new(code)
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(err: StorageError) -> Self {
+        match err {
+            StorageError::NotFound { .. } => {
+                ApiError::with_detail(ErrorCode::NotFound, err.to_string())
+            }
+            StorageError::Conflict { .. } => {
+                ApiError::with_detail(ErrorCode::Conflict, err.to_string())
+            }
+            StorageError::Invalid(msg) => ApiError::with_detail(ErrorCode::InvalidInput, msg),
+            other => {
+                tracing::error!(error = %other, "storage error");
+                ApiError::new(ErrorCode::Internal)
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            code: self.code.code(),
+            message: self.code.message(),
+            detail: self.detail.as_deref(),
+        };
+        (self.code.status(), Json(body)).into_response()
+    }
+}
+
+/// A JSON body that answers a malformed request with our error format
+/// instead of axum's plain-text rejection.
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => Err(ApiError::with_detail(
+                ErrorCode::InvalidInput,
+                rejection.body_text(),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_stable() {
+        let codes: Vec<_> = ErrorCode::ALL.iter().map(|c| c.code()).collect();
+        let mut sorted = codes.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), codes.len());
+        // Published codes: changing one breaks clients.
+        assert_eq!(ErrorCode::Unauthenticated.code(), "E1001");
+        assert_eq!(ErrorCode::Forbidden.code(), "E1003");
+        assert_eq!(ErrorCode::Internal.code(), "E5000");
+    }
+}

@@ -1,0 +1,97 @@
+//! The web front end: server-rendered pages in Simplified Chinese (askama +
+//! htmx) and the JSON API under `/api/v1`, both on one axum router. Every
+//! route checks access on the server through the session extractors in
+//! [`session`].
+
+pub mod api;
+mod assets;
+pub mod error;
+mod metrics;
+mod pages;
+pub mod session;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use gongjian_config::Config;
+use gongjian_storage::{Db, LoginLimits, SessionLimits};
+use tokio::net::TcpListener;
+
+pub use metrics::Metrics;
+
+/// Settings the web layer needs, resolved from the configuration.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    pub cookie_name: String,
+    pub cookie_secure: bool,
+    pub sessions: SessionLimits,
+    pub logins: LoginLimits,
+}
+
+impl WebSettings {
+    pub fn from_config(config: &Config) -> WebSettings {
+        WebSettings {
+            cookie_name: config.session.cookie_name.clone(),
+            cookie_secure: config.session.secure,
+            sessions: SessionLimits {
+                idle_secs: config.session.idle_timeout_minutes as i64 * 60,
+                absolute_secs: config.session.absolute_timeout_hours as i64 * 3600,
+            },
+            logins: LoginLimits {
+                max_failures: config.login.max_failures as i64,
+                lockout_secs: config.login.lockout_minutes as i64 * 60,
+            },
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub settings: Arc<WebSettings>,
+    pub metrics: Arc<Metrics>,
+    pub started: Instant,
+}
+
+impl AppState {
+    pub fn new(db: Db, settings: WebSettings) -> AppState {
+        AppState {
+            db,
+            settings: Arc::new(settings),
+            metrics: Arc::new(Metrics::default()),
+            started: Instant::now(),
+        }
+    }
+}
+
+/// The whole application: pages, API, assets, health and metrics.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(pages::routes())
+        .nest("/api/v1", api::routes())
+        .merge(assets::routes())
+        .merge(metrics::routes())
+        .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .with_state(state)
+}
+
+/// Serve until `shutdown` resolves, then finish in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,0 +1,353 @@
+//! Server-rendered pages in Simplified Chinese. Forms post back with the
+//! session's CSRF token in a hidden `csrf` field.
+
+mod account;
+mod system;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use gongjian_storage::User;
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::error::{ApiError, ErrorCode};
+use crate::session::{
+    ClientAddr, MaybeSession, PageUser, constant_time_eq, cookie, random_hex, safe_next, set_cookie,
+};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_form).post(login_submit))
+        .route("/logout", post(logout))
+        .route(
+            "/account/password",
+            get(account::password_form).post(account::password_submit),
+        )
+        .merge(system::routes())
+}
+
+pub(crate) struct UserView {
+    pub display_name: String,
+    pub organisation_name: String,
+    pub role_label: &'static str,
+}
+
+pub(crate) struct NavItem {
+    pub label: &'static str,
+    pub href: &'static str,
+    pub active: bool,
+}
+
+/// What every page's frame needs.
+pub(crate) struct Layout {
+    pub user: Option<UserView>,
+    pub csrf: String,
+    pub nav: Vec<NavItem>,
+    pub flash_ok: Option<String>,
+    pub flash_error: Option<String>,
+}
+
+/// The platform's areas. An empty href is an area not yet open; it is shown
+/// greyed so officials see the whole shape of the platform.
+const NAV: &[(&str, &str, &str)] = &[
+    ("overview", "总览", "/"),
+    ("air", "大气", ""),
+    ("water", "水", ""),
+    ("soil", "土壤", ""),
+    ("sources", "污染源", ""),
+    ("tasks", "任务", ""),
+    ("emergency", "预警应急", ""),
+    ("ledger", "台账", ""),
+    ("system", "系统", "/system/organisations"),
+];
+
+impl Layout {
+    pub fn new(user: &User, csrf: &str, active: &str) -> Layout {
+        Layout {
+            user: Some(UserView {
+                display_name: user.display_name.clone(),
+                organisation_name: user.organisation_name.clone(),
+                role_label: user.role.label(),
+            }),
+            csrf: csrf.to_owned(),
+            nav: NAV
+                .iter()
+                .map(|(key, label, href)| NavItem {
+                    label,
+                    href,
+                    active: *key == active,
+                })
+                .collect(),
+            flash_ok: None,
+            flash_error: None,
+        }
+    }
+
+    pub fn anonymous() -> Layout {
+        Layout {
+            user: None,
+            csrf: String::new(),
+            nav: Vec::new(),
+            flash_ok: None,
+            flash_error: None,
+        }
+    }
+
+    pub fn ok(mut self, msg: Option<String>) -> Self {
+        self.flash_ok = msg;
+        self
+    }
+
+    pub fn error(mut self, msg: Option<String>) -> Self {
+        self.flash_error = msg;
+        self
+    }
+}
+
+pub(crate) fn render(template: impl Template) -> Response {
+    match template.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "template rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "页面渲染失败").into_response()
+        }
+    }
+}
+
+/// The Chinese text shown for an error on a page.
+pub(crate) fn error_text(err: &ApiError) -> String {
+    match &err.detail {
+        Some(detail) if err.code != ErrorCode::Internal => {
+            format!("{}：{}", err.code.message(), detail)
+        }
+        _ => err.code.message().to_owned(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    layout: Layout,
+    heading: &'static str,
+    message: &'static str,
+}
+
+pub(crate) fn error_page(layout: Layout, status: StatusCode) -> Response {
+    let (heading, message) = match status {
+        StatusCode::FORBIDDEN => (
+            "403 无权访问",
+            "您的账号没有访问该页面的权限。如需开通，请联系系统管理员。",
+        ),
+        StatusCode::NOT_FOUND => ("404 页面不存在", "您访问的页面不存在或已被移除。"),
+        _ => ("请求无效", "请求无法处理，请返回重试。"),
+    };
+    let mut resp = render(ErrorPage {
+        layout,
+        heading,
+        message,
+    });
+    *resp.status_mut() = status;
+    resp
+}
+
+pub(crate) fn forbidden(me: &PageUser) -> Response {
+    error_page(Layout::new(&me.user, &me.csrf, ""), StatusCode::FORBIDDEN)
+}
+
+/// Unknown paths: JSON under the API, a page elsewhere.
+pub(crate) async fn not_found(uri: Uri, maybe: MaybeSession) -> Response {
+    if uri.path().starts_with("/api/") {
+        return ApiError::new(ErrorCode::NotFound).into_response();
+    }
+    let layout = match &maybe.session {
+        Some(s) => Layout::new(&s.user, &s.csrf_token, ""),
+        None => Layout::anonymous(),
+    };
+    error_page(layout, StatusCode::NOT_FOUND)
+}
+
+/// Check a form's CSRF token against the session's.
+pub(crate) fn check_csrf(me: &PageUser, submitted: &str) -> Result<(), Response> {
+    if constant_time_eq(&me.csrf, submitted) {
+        Ok(())
+    } else {
+        let mut layout = Layout::new(&me.user, &me.csrf, "");
+        layout.flash_error = Some(ErrorCode::CsrfRejected.message().to_owned());
+        Err(error_page(layout, StatusCode::FORBIDDEN))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    layout: Layout,
+    organisations: usize,
+    users: usize,
+    audit_today: usize,
+    backend: &'static str,
+}
+
+async fn home(State(state): State<AppState>, me: PageUser) -> Result<Response, Response> {
+    let fail = |e: gongjian_storage::StorageError| {
+        let err = ApiError::from(e);
+        error_page(
+            Layout::new(&me.user, &me.csrf, "overview").error(Some(error_text(&err))),
+            StatusCode::INTERNAL_SERVER_ERROR,
+        )
+    };
+    let organisations = state.db.organisations().await.map_err(fail)?.len();
+    let users = state.db.users().await.map_err(fail)?.len();
+    let today = chrono::Utc::now()
+        .with_timezone(&crate::api::cst())
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_local_timezone(crate::api::cst())
+        .single()
+        .expect("fixed offset")
+        .timestamp();
+    let audit_today = state
+        .db
+        .audit_list(&gongjian_storage::AuditFilter {
+            from: Some(today),
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await
+        .map_err(fail)?
+        .len();
+    Ok(render(HomePage {
+        layout: Layout::new(&me.user, &me.csrf, "overview"),
+        organisations,
+        users,
+        audit_today,
+        backend: match state.db.backend() {
+            gongjian_storage::Backend::Sqlite => "SQLite（内嵌）",
+            gongjian_storage::Backend::Postgres => "PostgreSQL",
+        },
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    layout: Layout,
+    login_csrf: String,
+    next: String,
+    username: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct NextQuery {
+    next: Option<String>,
+}
+
+const LOGIN_CSRF_COOKIE: &str = "gongjian_login_csrf";
+
+fn login_page(state: &AppState, next: String, username: String, error: Option<String>) -> Response {
+    // The login form has no session yet, so it uses a double-submit cookie.
+    let token = random_hex(16);
+    let mut resp = render(LoginPage {
+        layout: Layout::anonymous().error(error),
+        login_csrf: token.clone(),
+        next,
+        username,
+    });
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(state, LOGIN_CSRF_COOKIE, &token, 3600),
+    );
+    resp
+}
+
+async fn login_form(
+    State(state): State<AppState>,
+    maybe: MaybeSession,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    if maybe.session.is_some() {
+        return Redirect::to(&safe_next(q.next.as_deref())).into_response();
+    }
+    login_page(&state, safe_next(q.next.as_deref()), String::new(), None)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LoginForm {
+    username: String,
+    password: String,
+    csrf: String,
+    #[serde(default)]
+    next: String,
+}
+
+async fn login_submit(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    headers: axum::http::HeaderMap,
+    axum::Form(form): axum::Form<LoginForm>,
+) -> Response {
+    let (mut parts, _) = axum::http::Request::new(()).into_parts();
+    parts.headers = headers;
+    let expected = cookie(&parts, LOGIN_CSRF_COOKIE).unwrap_or_default();
+    let next = safe_next(Some(&form.next));
+    if expected.is_empty() || !constant_time_eq(&expected, &form.csrf) {
+        let mut resp = login_page(
+            &state,
+            next,
+            form.username,
+            Some(ErrorCode::CsrfRejected.message().to_owned()),
+        );
+        *resp.status_mut() = StatusCode::FORBIDDEN;
+        return resp;
+    }
+    match crate::api::start_session(&state, &form.username, &form.password, &addr).await {
+        Ok((user, headers)) => {
+            let target = if user.must_change_password {
+                "/account/password".to_owned()
+            } else {
+                next
+            };
+            (headers, Redirect::to(&target)).into_response()
+        }
+        Err(err) => {
+            let mut resp = login_page(&state, next, form.username, Some(error_text(&err)));
+            *resp.status_mut() = err.code.status();
+            resp
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CsrfForm {
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    maybe: MaybeSession,
+    axum::Form(form): axum::Form<CsrfForm>,
+) -> Response {
+    if let Some(session) = &maybe.session {
+        if !constant_time_eq(&session.csrf_token, &form.csrf) {
+            return error_page(
+                Layout::new(&session.user, &session.csrf_token, "")
+                    .error(Some(ErrorCode::CsrfRejected.message().to_owned())),
+                StatusCode::FORBIDDEN,
+            );
+        }
+    }
+    if let Err(err) = crate::api::end_session(&state, &maybe).await {
+        return err.into_response();
+    }
+    let mut resp = Redirect::to("/login").into_response();
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(&state, &state.settings.cookie_name, "", 0),
+    );
+    resp
+}

@@ -1,0 +1,425 @@
+//! 系统: organisations, user administration and the audit log.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use gongjian_storage::{NewUser, OrgKind, Organisation, Role, User};
+use serde::Deserialize;
+
+use super::{Layout, check_csrf, error_text, forbidden, render};
+use crate::AppState;
+use crate::api::{
+    AuditQuery, audit_csv_response, cst, may_read_organisation, may_write_organisation,
+};
+use crate::error::ApiError;
+use crate::session::PageUser;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/system/organisations",
+            get(organisations).post(create_organisation),
+        )
+        .route("/system/users", get(users).post(create_user))
+        .route("/system/users/{id}/toggle", post(toggle_user))
+        .route("/system/users/{id}/reset", post(reset_user))
+        .route("/system/audit", get(audit))
+        .route("/system/audit.csv", get(audit_csv))
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct Flash {
+    ok: Option<String>,
+}
+
+fn flash_text(code: Option<&str>) -> Option<String> {
+    let text = match code? {
+        "created" => "已创建",
+        "updated" => "已保存",
+        "reset" => "密码已重置，该用户下次登录须修改密码",
+        _ => return None,
+    };
+    Some(text.to_owned())
+}
+
+// ---- organisations -------------------------------------------------------
+
+pub(crate) struct OrgRow {
+    id: i64,
+    name: String,
+    kind_label: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "organisations.html")]
+struct OrganisationsPage {
+    layout: Layout,
+    organisations: Vec<OrgRow>,
+    can_write: bool,
+    kinds: Vec<(&'static str, &'static str)>,
+}
+
+async fn organisations_page(
+    state: &AppState,
+    me: &PageUser,
+    ok: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let layout = Layout::new(&me.user, &me.csrf, "system").ok(ok);
+    let all = match state.db.organisations().await {
+        Ok(all) => all,
+        Err(e) => return storage_failure(layout, e),
+    };
+    let failed = error.is_some();
+    let mut resp = render(OrganisationsPage {
+        layout: layout.error(error),
+        organisations: all
+            .into_iter()
+            .filter(|o| may_read_organisation(&me.user, o))
+            .map(|o: Organisation| OrgRow {
+                id: o.id,
+                name: o.name,
+                kind_label: o.kind.label(),
+            })
+            .collect(),
+        can_write: may_write_organisation(&me.user),
+        kinds: OrgKind::ALL
+            .iter()
+            .map(|k| (k.as_str(), k.label()))
+            .collect(),
+    });
+    if failed {
+        *resp.status_mut() = StatusCode::BAD_REQUEST;
+    }
+    resp
+}
+
+fn storage_failure(layout: Layout, e: gongjian_storage::StorageError) -> Response {
+    let err = ApiError::from(e);
+    super::error_page(
+        layout.error(Some(error_text(&err))),
+        StatusCode::INTERNAL_SERVER_ERROR,
+    )
+}
+
+async fn organisations(
+    State(state): State<AppState>,
+    me: PageUser,
+    Query(flash): Query<Flash>,
+) -> Response {
+    organisations_page(&state, &me, flash_text(flash.ok.as_deref()), None).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct OrgForm {
+    csrf: String,
+    name: String,
+    kind: String,
+}
+
+async fn create_organisation(
+    State(state): State<AppState>,
+    me: PageUser,
+    axum::Form(form): axum::Form<OrgForm>,
+) -> Response {
+    if let Err(resp) = check_csrf(&me, &form.csrf) {
+        return resp;
+    }
+    if !may_write_organisation(&me.user) {
+        return forbidden(&me);
+    }
+    let result = match form.kind.parse::<OrgKind>() {
+        Ok(kind) => state
+            .db
+            .create_organisation(&me.actor(), &form.name, kind, None)
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(ApiError::from(e)),
+    };
+    match result {
+        Ok(_) => Redirect::to("/system/organisations?ok=created").into_response(),
+        Err(err) => organisations_page(&state, &me, None, Some(error_text(&err))).await,
+    }
+}
+
+// ---- users ---------------------------------------------------------------
+
+pub(crate) struct UserRow {
+    id: i64,
+    username: String,
+    display_name: String,
+    role_label: &'static str,
+    organisation_name: String,
+    disabled: bool,
+    must_change_password: bool,
+}
+
+#[derive(Template)]
+#[template(path = "users.html")]
+struct UsersPage {
+    layout: Layout,
+    users: Vec<UserRow>,
+    roles: Vec<(&'static str, &'static str)>,
+    organisations: Vec<Organisation>,
+}
+
+async fn users_page(
+    state: &AppState,
+    me: &PageUser,
+    ok: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let layout = Layout::new(&me.user, &me.csrf, "system").ok(ok);
+    let (users, organisations) = match (state.db.users().await, state.db.organisations().await) {
+        (Ok(u), Ok(o)) => (u, o),
+        (Err(e), _) | (_, Err(e)) => return storage_failure(layout, e),
+    };
+    let failed = error.is_some();
+    let mut resp = render(UsersPage {
+        layout: layout.error(error),
+        users: users
+            .into_iter()
+            .map(|u: User| UserRow {
+                id: u.id,
+                username: u.username,
+                display_name: u.display_name,
+                role_label: u.role.label(),
+                organisation_name: u.organisation_name,
+                disabled: u.disabled,
+                must_change_password: u.must_change_password,
+            })
+            .collect(),
+        roles: Role::ALL.iter().map(|r| (r.as_str(), r.label())).collect(),
+        organisations,
+    });
+    if failed {
+        *resp.status_mut() = StatusCode::BAD_REQUEST;
+    }
+    resp
+}
+
+async fn users(
+    State(state): State<AppState>,
+    me: PageUser,
+    Query(flash): Query<Flash>,
+) -> Response {
+    if !me.user.role.manages_users() {
+        return forbidden(&me);
+    }
+    users_page(&state, &me, flash_text(flash.ok.as_deref()), None).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct UserForm {
+    csrf: String,
+    username: String,
+    #[serde(default)]
+    display_name: String,
+    password: String,
+    role: String,
+    organisation_id: i64,
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    me: PageUser,
+    axum::Form(form): axum::Form<UserForm>,
+) -> Response {
+    if let Err(resp) = check_csrf(&me, &form.csrf) {
+        return resp;
+    }
+    if !me.user.role.manages_users() {
+        return forbidden(&me);
+    }
+    let result = match form.role.parse::<Role>() {
+        Ok(role) => state
+            .db
+            .create_user(
+                &me.actor(),
+                &NewUser {
+                    username: form.username.trim().to_owned(),
+                    display_name: form.display_name,
+                    password: form.password,
+                    role,
+                    organisation_id: form.organisation_id,
+                    must_change_password: true,
+                },
+            )
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(ApiError::from(e)),
+    };
+    match result {
+        Ok(_) => Redirect::to("/system/users?ok=created").into_response(),
+        Err(err) => users_page(&state, &me, None, Some(error_text(&err))).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CsrfOnly {
+    csrf: String,
+}
+
+async fn toggle_user(
+    State(state): State<AppState>,
+    me: PageUser,
+    Path(id): Path<i64>,
+    axum::Form(form): axum::Form<CsrfOnly>,
+) -> Response {
+    if let Err(resp) = check_csrf(&me, &form.csrf) {
+        return resp;
+    }
+    if !me.user.role.manages_users() {
+        return forbidden(&me);
+    }
+    if id == me.user.id {
+        return users_page(&state, &me, None, Some("不能停用自己的账号".into())).await;
+    }
+    let result = match state.db.user(id).await {
+        Ok(u) => {
+            state
+                .db
+                .set_user_disabled(&me.actor(), id, !u.disabled)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Redirect::to("/system/users?ok=updated").into_response(),
+        Err(e) => users_page(&state, &me, None, Some(error_text(&ApiError::from(e)))).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ResetForm {
+    csrf: String,
+    password: String,
+}
+
+async fn reset_user(
+    State(state): State<AppState>,
+    me: PageUser,
+    Path(id): Path<i64>,
+    axum::Form(form): axum::Form<ResetForm>,
+) -> Response {
+    if let Err(resp) = check_csrf(&me, &form.csrf) {
+        return resp;
+    }
+    if !me.user.role.manages_users() {
+        return forbidden(&me);
+    }
+    match state
+        .db
+        .set_password(&me.actor(), id, &form.password, true)
+        .await
+    {
+        Ok(()) => Redirect::to("/system/users?ok=reset").into_response(),
+        Err(e) => users_page(&state, &me, None, Some(error_text(&ApiError::from(e)))).await,
+    }
+}
+
+// ---- audit ---------------------------------------------------------------
+
+pub(crate) struct AuditRow {
+    at: String,
+    actor: String,
+    addr: String,
+    action: String,
+    entity: String,
+    entity_id: String,
+    before: String,
+    after: String,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    layout: Layout,
+    entries: Vec<AuditRow>,
+    limit: i64,
+    q_actor: String,
+    q_entity: String,
+    q_action: String,
+    q_from: String,
+    q_to: String,
+    query_string: String,
+}
+
+const AUDIT_PAGE_LIMIT: i64 = 500;
+
+async fn audit(
+    State(state): State<AppState>,
+    me: PageUser,
+    uri: axum::http::Uri,
+    Query(q): Query<AuditQuery>,
+) -> Response {
+    if !me.user.role.reads_audit() {
+        return forbidden(&me);
+    }
+    let layout = Layout::new(&me.user, &me.csrf, "system");
+    let (entries, error) = match q.to_filter(AUDIT_PAGE_LIMIT) {
+        Ok(filter) => match state.db.audit_list(&filter).await {
+            Ok(e) => (e, None),
+            Err(e) => (Vec::new(), Some(error_text(&ApiError::from(e)))),
+        },
+        Err(err) => (Vec::new(), Some(error_text(&err))),
+    };
+    let pretty = |v: &Option<serde_json::Value>| {
+        v.as_ref()
+            .map(|v| serde_json::to_string_pretty(v).unwrap_or_default())
+            .unwrap_or_default()
+    };
+    render(AuditPage {
+        layout: layout.error(error),
+        entries: entries
+            .iter()
+            .map(|e| AuditRow {
+                at: chrono::DateTime::from_timestamp(e.at, 0)
+                    .map(|t| {
+                        t.with_timezone(&cst())
+                            .format("%Y-%m-%d %H:%M:%S")
+                            .to_string()
+                    })
+                    .unwrap_or_default(),
+                actor: e.actor_name.clone(),
+                addr: e.client_addr.clone(),
+                action: e.action.clone(),
+                entity: e.entity.clone(),
+                entity_id: e.entity_id.clone(),
+                before: pretty(&e.before),
+                after: pretty(&e.after),
+            })
+            .collect(),
+        limit: AUDIT_PAGE_LIMIT,
+        q_actor: q.actor.clone().unwrap_or_default(),
+        q_entity: q.entity.clone().unwrap_or_default(),
+        q_action: q.action.clone().unwrap_or_default(),
+        q_from: q.from.clone().unwrap_or_default(),
+        q_to: q.to.clone().unwrap_or_default(),
+        query_string: uri.query().unwrap_or_default().to_owned(),
+    })
+}
+
+async fn audit_csv(
+    State(state): State<AppState>,
+    me: PageUser,
+    Query(q): Query<AuditQuery>,
+) -> Response {
+    if !me.user.role.reads_audit() {
+        return forbidden(&me);
+    }
+    let result = async {
+        let mut filter = q.to_filter(100_000)?;
+        filter.offset = 0;
+        let entries = state.db.audit_list(&filter).await?;
+        audit_csv_response(&entries)
+    }
+    .await;
+    match result {
+        Ok(resp) => resp,
+        Err(err) => err.into_response(),
+    }
+}
