@@ -141,10 +141,17 @@ fn check_value(field: &str, value: &str) -> Result<(), BuildError> {
     Ok(())
 }
 
+/// Header values are split on ';' only (and the first "CP=&&" starts the CP), so
+/// anything else a logger sent (',', '=', even CR/LF) can be echoed back verbatim.
 fn check_header_value(field: &str, value: &str) -> Result<(), BuildError> {
-    check_value(field, value)?;
-    if value.contains('=') || value.contains("CP=&&") {
+    if value.contains(';') || value.contains("CP=&&") {
         return Err(BuildError::Separator {
+            field: field.to_owned(),
+            value: value.to_owned(),
+        });
+    }
+    if value.starts_with([' ', '\t']) || value.ends_with([' ', '\t']) {
+        return Err(BuildError::Spaces {
             field: field.to_owned(),
             value: value.to_owned(),
         });
@@ -618,6 +625,12 @@ mod tests {
             m.data_segment(),
             Err(BuildError::Separator { .. })
         ));
+        let m = Message::new("32", "2011", "1", "A=B,C").with_qn("1 ");
+        assert!(matches!(m.data_segment(), Err(BuildError::Spaces { .. })));
+        // Header values are echoed verbatim: '=' and ',' are fine there and parse back.
+        let m = Message::new("32", "2011", "1", "A=B,C").with_qn("1=2");
+        let back = crate::parse_frame(&m.encode().unwrap(), &crate::Options::default()).unwrap();
+        assert_eq!((back.mn(), back.qn()), (Some("A=B,C"), Some("1=2")));
         let m = Message::new("32", "2011", "1", "MN").group([("a-Rtd", "1,2")]);
         assert!(m.data_segment().is_err());
         let m = Message::new("32", "2011", "1", "MN").group([("a Rtd", "1")]);

@@ -164,7 +164,9 @@ impl std::error::Error for Rejected {}
 /// Why an outgoing message could not be serialized.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BuildError {
-    #[error("{field} value {value:?} contains a separator (';', ',', '=', '&&') or CR/LF")]
+    #[error(
+        "{field} value {value:?} contains a separator (';', ',', \"&&\" or CR/LF; ';' or \"CP=&&\" in a header value)"
+    )]
     Separator { field: String, value: String },
     #[error("{field} value {value:?} has leading or trailing spaces, which the parser trims")]
     Spaces { field: String, value: String },
