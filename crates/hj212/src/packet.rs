@@ -274,6 +274,72 @@ struct Entry {
     is_flag: bool,
 }
 
+/// SWAR: a mask with the high bit set in every byte of `x` equal to `c` (exact for
+/// the lowest matching byte, which is all the scanner uses).
+#[inline(always)]
+fn bytes_eq(x: u64, c: u8) -> u64 {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let y = x ^ (LO * c as u64);
+    y.wrapping_sub(LO) & !y & HI
+}
+
+/// First position in `from..end` whose byte has a class in `stop` (`end` if none),
+/// eight bytes at a time.
+#[inline(always)]
+fn scan_until(bytes: &[u8], mut pos: usize, end: usize, stop: u8) -> usize {
+    while pos + 8 <= end {
+        let x = u64::from_le_bytes(bytes[pos..pos + 8].try_into().expect("8 bytes"));
+        let mut m = bytes_eq(x, b';') | bytes_eq(x, b',');
+        if stop & KEY_END != 0 {
+            m |= bytes_eq(x, b'=');
+        }
+        if m != 0 {
+            return pos + (m.trailing_zeros() / 8) as usize;
+        }
+        pos += 8;
+    }
+    while pos < end && CLASS[bytes[pos] as usize] & stop == 0 {
+        pos += 1;
+    }
+    pos
+}
+
+/// End of a CP key (first '=', ';' or ',' from `pos`, or `end`) and the position of
+/// the last '-' before it (0 if none), eight bytes at a time.
+#[inline(always)]
+fn scan_key(bytes: &[u8], mut pos: usize, end: usize) -> (usize, usize) {
+    let mut last_dash = 0;
+    while pos + 8 <= end {
+        let x = u64::from_le_bytes(bytes[pos..pos + 8].try_into().expect("8 bytes"));
+        let stop = bytes_eq(x, b';') | bytes_eq(x, b',') | bytes_eq(x, b'=');
+        let mut dash = bytes_eq(x, b'-');
+        if stop != 0 {
+            let at = stop.trailing_zeros() as usize; // high bit of the stop byte
+            dash &= (1u64 << at) - 1; // only dashes before it
+            if dash != 0 {
+                last_dash = pos + (63 - dash.leading_zeros() as usize) / 8;
+            }
+            return (pos + at / 8, last_dash);
+        }
+        if dash != 0 {
+            last_dash = pos + (63 - dash.leading_zeros() as usize) / 8;
+        }
+        pos += 8;
+    }
+    while pos < end {
+        let class = CLASS[bytes[pos] as usize];
+        if class & KEY_END != 0 {
+            break;
+        }
+        if class & DASH != 0 {
+            last_dash = pos;
+        }
+        pos += 1;
+    }
+    (pos, last_dash)
+}
+
 /// Byte classes for the CP scanner.
 const KEY_END: u8 = 1;
 const VALUE_END: u8 = 2;
@@ -661,17 +727,8 @@ impl Packet {
         while pos < end {
             // key: up to '=', ';' or ','
             let key_start = pos;
-            let mut last_dash = 0;
-            while pos < end {
-                let class = CLASS[bytes[pos] as usize];
-                if class & (KEY_END | DASH) != 0 {
-                    if class & KEY_END != 0 {
-                        break;
-                    }
-                    last_dash = pos;
-                }
-                pos += 1;
-            }
+            let (stop, last_dash) = scan_key(bytes, pos, end);
+            pos = stop;
             let (ks, ke) = trim_span(bytes, key_start, pos);
             let (vs, ve);
             if pos < end && bytes[pos] == b'=' {
@@ -689,9 +746,7 @@ impl Packet {
                 {
                     v = close + 2;
                 }
-                while v < end && CLASS[bytes[v] as usize] & VALUE_END == 0 {
-                    v += 1;
-                }
+                v = scan_until(bytes, v, end, VALUE_END);
                 let t = trim_span(bytes, v0, v);
                 vs = t.0;
                 ve = t.1;
