@@ -1,0 +1,309 @@
+//! Target arithmetic on constructed data with known answers.
+
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use gongjian_standards::evaluation::{DailyRecord, HourRecord, PerPollutant, Pollutant};
+use gongjian_targets::air::{self, Allowance, annual_mean_allowance};
+use gongjian_targets::ranking::{Unit, rank_units};
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// 24 identical hours per day for each day in `from..=to`, with the given
+/// PM2.5 per day (`pm25(day)`), other pollutants low and constant.
+fn hours(from: NaiveDate, to: NaiveDate, pm25: impl Fn(NaiveDate) -> Decimal) -> Vec<HourRecord> {
+    let mut out = Vec::new();
+    let mut d = from;
+    while d <= to {
+        let v = pm25(d);
+        for h in 1..=24 {
+            let end: NaiveDateTime = d.and_hms_opt(0, 0, 0).unwrap() + Duration::hours(h);
+            out.push(HourRecord {
+                end,
+                values: PerPollutant {
+                    so2: Some(dec!(10)),
+                    no2: Some(dec!(20)),
+                    co: Some(dec!(0.5)),
+                    o3: Some(dec!(50)),
+                    pm10: Some(v * dec!(1.5)),
+                    pm25: Some(v),
+                },
+            });
+        }
+        d = d.succ_opt().unwrap();
+    }
+    out
+}
+
+fn days(h: &[HourRecord]) -> Vec<DailyRecord> {
+    air::station_days(h).unwrap()
+}
+
+#[test]
+fn allowance_formula_exact() {
+    // 100 valid days summing to 6000 (mean 60), 265 days left, target 62:
+    // total days 365; reported mean ≤ 62 iff mean < 62.5 or = 62.5 (62 even).
+    // max total = 62.5 · 365 = 22812.5 → 22812 (integer daily values),
+    // remaining may add 22812 − 6000 = 16812 → 16812/265 = 63.44… → 63.4.
+    let a = annual_mean_allowance(dec!(6000), 100, 265, dec!(62), 0);
+    assert_eq!(
+        a,
+        Allowance::Remaining {
+            days: 265,
+            max_total: dec!(16812),
+            max_average: dec!(63.4)
+        }
+    );
+    // Odd target: 103 → the tie 103.5 rounds to 104, so strictly below.
+    // n = 2: (2·103+1)·2/2 = 207 exactly → 206 max total.
+    let a = annual_mean_allowance(dec!(100), 1, 1, dec!(103), 0);
+    assert_eq!(
+        a,
+        Allowance::Remaining {
+            days: 1,
+            max_total: dec!(106),
+            max_average: dec!(106)
+        }
+    );
+    // Check by brute force: 100 and 106 → 103 (ok); 100 and 107 → 103.5 → 104.
+    // Even target 62: 60 + 65 = 125 / 2 = 62.5 → 62 (ok): max total 65.
+    let a = annual_mean_allowance(dec!(60), 1, 1, dec!(62), 0);
+    assert!(matches!(a, Allowance::Remaining { max_total, .. } if max_total == dec!(65)));
+    // Lost: 300 days at 80 = 24000; 65 days left; 62.5·365 = 22812 < 24000.
+    assert_eq!(
+        annual_mean_allowance(dec!(24000), 300, 65, dec!(62), 0),
+        Allowance::Lost { days: 65 }
+    );
+    // Final.
+    assert_eq!(
+        annual_mean_allowance(dec!(22812), 365, 0, dec!(62), 0),
+        Allowance::Final { met: true }
+    );
+    assert_eq!(
+        annual_mean_allowance(dec!(22813), 365, 0, dec!(62), 0),
+        Allowance::Final { met: false }
+    );
+}
+
+#[test]
+fn allowance_is_tight_by_brute_force() {
+    // For small cases: the max total admits the target and +1 does not.
+    for target in [dec!(3), dec!(4), dec!(62), dec!(103)] {
+        for so_far_n in 0u32..4 {
+            for days in 1u32..4 {
+                let sum = Decimal::from(so_far_n) * target;
+                if let Allowance::Remaining { max_total, .. } =
+                    annual_mean_allowance(sum, so_far_n, days, target, 0)
+                {
+                    let n = Decimal::from(so_far_n + days);
+                    let ok = |total: Decimal| {
+                        gongjian_standards::exact::div_round_half_even(total, n, 0) <= target
+                    };
+                    assert!(ok(sum + max_total), "{target} {so_far_n} {days}");
+                    assert!(
+                        !ok(sum + max_total + Decimal::ONE),
+                        "{target} {so_far_n} {days}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn annual_mean_progress_from_hours() {
+    // 2020 (leap year): 1 Jan – 31 Mar all PM2.5 = 70 except March = 40.
+    // Jan 31 + Feb 29 days at 70, Mar 31 days at 40: 91 days, sum 4200 + 1240 = 5440.
+    let h = hours(date(2020, 1, 1), date(2020, 3, 31), |d| {
+        if d.format("%m").to_string() == "03" {
+            dec!(40)
+        } else {
+            dec!(70)
+        }
+    });
+    let station = days(&h);
+    let region = air::region_days(&[&station]);
+    let p = air::annual_mean(&region, Pollutant::Pm25, dec!(62), date(2020, 3, 31));
+    assert_eq!(p.valid_days, 91);
+    assert_eq!(p.sum, dec!(5440));
+    assert_eq!(p.ytd, Some(dec!(60))); // 5440/91 = 59.78 → 60
+    assert_eq!(p.current, Some(dec!(40)));
+    assert_eq!(p.last_year, None);
+    // remaining = 275 days (Apr 1 – Dec 31); n = 366; max total = 62.5·366 = 22875
+    // → 22875 − 5440 = 17435 → /275 = 63.4
+    assert_eq!(
+        p.allowance,
+        Allowance::Remaining {
+            days: 275,
+            max_total: dec!(17435),
+            max_average: dec!(63.4)
+        }
+    );
+    assert_eq!(p.on_track, Some(true));
+    assert_eq!(p.rules.aqi, vec!["HJ 633-2012"]);
+    assert_eq!(p.rules.limits, vec!["GB 3095-2012"]);
+}
+
+#[test]
+fn two_stations_are_averaged_per_day() {
+    let a = days(&hours(date(2020, 1, 1), date(2020, 1, 2), |_| dec!(60)));
+    let b = days(&hours(date(2020, 1, 1), date(2020, 1, 2), |_| dec!(81)));
+    let region = air::region_days(&[&a, &b]);
+    // (60 + 81)/2 = 70.5 → 70 (half-even) each day.
+    assert_eq!(region[0].value(Pollutant::Pm25), Some(dec!(70)));
+    let p = air::annual_mean(&region, Pollutant::Pm25, dec!(62), date(2020, 1, 2));
+    assert_eq!(p.ytd, Some(dec!(70)));
+    assert_eq!(p.on_track, Some(false));
+}
+
+#[test]
+fn good_days_and_allowed_polluted() {
+    // 2021: Jan 1–10 PM2.5 50 (good), Jan 11–20 PM2.5 100 (IAQI 132: polluted).
+    let h = hours(date(2021, 1, 1), date(2021, 1, 20), |d| {
+        if d <= date(2021, 1, 10) {
+            dec!(50)
+        } else {
+            dec!(100)
+        }
+    });
+    let region = air::region_days(&[&days(&h)]);
+    let g = air::good_days(&region, 226, date(2021, 1, 20));
+    assert_eq!(g.ytd, 10);
+    assert_eq!(g.polluted, 10);
+    assert_eq!(g.undetermined, 0);
+    assert_eq!(g.days_remaining, 345);
+    // 10 + 345 − 226 = 129 days may still be polluted.
+    assert_eq!(g.still_allowed_polluted, 129);
+    // ratio 50 % projected on 365 days = 182.5 < 226: not on track.
+    assert!(!g.on_track);
+    assert_eq!(g.ratio, Some(dec!(50.0)));
+}
+
+#[test]
+fn year_crossing_2026_03_01_uses_each_dates_rules() {
+    // PM2.5 70 every day, Feb 27 – Mar 2 2026. Under HJ 633-2012 70 → IAQI 94
+    // (良); under HJ 633-2026 70 → 110 (轻度污染). Feb days good, March polluted.
+    let h = hours(date(2026, 2, 27), date(2026, 3, 2), |_| dec!(70));
+    let region = air::region_days(&[&days(&h)]);
+    assert_eq!(region.len(), 4);
+    assert_eq!(region[1].aqi.aqi, Some(94)); // 28 Feb
+    assert_eq!(region[2].aqi.aqi, Some(110)); // 1 Mar
+    let g = air::good_days(&region, 226, date(2026, 3, 2));
+    assert_eq!(g.ytd, 2);
+    assert_eq!(g.polluted, 2);
+    assert_eq!(g.rules.aqi, vec!["HJ 633-2012", "HJ 633-2026"]);
+    assert_eq!(
+        g.rules.limits,
+        vec!["GB 3095-2012", "GB 3095-2026 transition"]
+    );
+    assert_eq!(g.rules.evaluation, vec!["HJ 663-2013", "HJ 663-2026"]);
+    let p = air::annual_mean(&region, Pollutant::Pm25, dec!(62), date(2026, 3, 2));
+    assert_eq!(p.ytd, Some(dec!(70)));
+    assert_eq!(p.rules.aqi.len(), 2);
+}
+
+#[test]
+fn heavy_days_against_last_year() {
+    // 2019: 3 heavy days (PM2.5 200 → IAQI 250); 2020: 1 so far.
+    let mut h = hours(date(2019, 1, 1), date(2019, 1, 3), |_| dec!(200));
+    h.extend(hours(date(2020, 1, 1), date(2020, 1, 2), |d| {
+        if d == date(2020, 1, 1) {
+            dec!(200)
+        } else {
+            dec!(30)
+        }
+    }));
+    let region = air::region_days(&[&days(&h)]);
+    let hd = air::heavy_days(&region, date(2020, 1, 2));
+    assert_eq!(hd.ytd, 1);
+    assert_eq!(hd.last_year, 2); // same period: 1–2 January 2019
+    assert_eq!(hd.baseline_total, Some(3));
+    assert_eq!(hd.still_allowed, Some(1));
+    assert_eq!(hd.on_track, Some(true));
+}
+
+#[test]
+fn ranking_with_ties_and_change_rate() {
+    // Three stations, January 2020 vs January 2019.
+    let mk = |y2019: Decimal, y2020: Decimal| {
+        let mut h = hours(date(2019, 1, 1), date(2019, 1, 31), |_| y2019);
+        h.extend(hours(date(2020, 1, 1), date(2020, 1, 31), |_| y2020));
+        days(&h)
+    };
+    let a = mk(dec!(70), dec!(35));
+    let b = mk(dec!(35), dec!(35));
+    let c = mk(dec!(35), dec!(70));
+    let units = [
+        Unit {
+            name: "A".into(),
+            days: &a,
+        },
+        Unit {
+            name: "B".into(),
+            days: &b,
+        },
+        Unit {
+            name: "C".into(),
+            days: &c,
+        },
+    ];
+    let r = rank_units(&units, date(2020, 1, 1), date(2020, 1, 31));
+    // Index: SO2 10/60 + NO2 20/40 + CO 0.5/4 + O3 p90(max8h 50)/160 + PM10/70 + PM2.5/35.
+    // With PM2.5 35, PM10 52.5 → daily mean 52 (half-even) … computed by the engine;
+    // A and B equal → rank 1 (tie), C → rank 3.
+    let by = |n: &str| r.rows.iter().find(|x| x.name == n).unwrap().clone();
+    assert_eq!(by("A").rank, Some(1));
+    assert_eq!(by("B").rank, Some(1));
+    assert_eq!(by("C").rank, Some(3));
+    assert_eq!(by("A").index, by("B").index);
+    // B unchanged → 0.0 %; A improved (negative) ranks first by change.
+    assert_eq!(by("B").change_rate, Some(dec!(0.0)));
+    assert!(by("A").change_rate.unwrap() < Decimal::ZERO);
+    assert!(by("C").change_rate.unwrap() > Decimal::ZERO);
+    assert_eq!(by("A").change_rank, Some(1));
+    assert_eq!(by("B").change_rank, Some(2));
+    assert_eq!(by("C").change_rank, Some(3));
+    // The exact index of B: 10/60 + 20/40 + 0.5/4 + 50/160 + 52/70 + 35/35
+    // = 0.1667 + 0.5 + 0.125 + 0.3125 + 0.7429 + 1 = 2.847 → 2.85.
+    assert_eq!(by("B").index, Some(dec!(2.85)));
+}
+
+#[test]
+fn import_parse_keeps_good_rows_and_reports_bad_ones() {
+    let csv = "station,time,so2,no2,co,o3,pm10,pm25\n\
+               1001A,2020-01-01 01:00,10,20,0.5,50,80,60\n\
+               1001A,2020-01-01 02:00,10,x,0.5,50,80,60\n\
+               1001A,2020-01-01 2:30,10,20,0.5,50,80,60\n\
+               ,2020-01-01 03:00,10,20,0.5,50,80,60\n\
+               1001A,2020-01-01 01:00,1,2,0.1,5,8,6\n\
+               1002A,2020-01-01 24:00,,,,,,-1\n\
+               1002A,2020-01-01 23:00,,,,,,\n";
+    let table = gongjian_tabular::read_csv_bytes("a.csv", csv.as_bytes()).unwrap();
+    let p = gongjian_targets::import::parse_air(&table).unwrap();
+    assert_eq!(p.hours.len(), 2);
+    assert_eq!(p.stations(), vec!["1001A", "1002A"]);
+    let r: Vec<(u64, &str)> = p
+        .rejected
+        .iter()
+        .map(|r| (r.line, r.column.as_str()))
+        .collect();
+    assert_eq!(
+        r,
+        vec![
+            (3, "no2"),
+            (4, "time"),
+            (5, "station"),
+            (6, "time"),
+            (7, "pm25")
+        ]
+    );
+    assert!(
+        p.rejected[0]
+            .to_string()
+            .starts_with("a.csv:3: column `no2`")
+    );
+    let bad = gongjian_tabular::read_csv_bytes("b.csv", b"station,when,pm25\n").unwrap();
+    assert!(gongjian_targets::import::parse_air(&bad).is_err());
+}
