@@ -11,6 +11,7 @@ mod db;
 mod error;
 mod model;
 mod organisations;
+mod reports;
 mod sessions;
 
 pub use accounts::{NewUser, hash_password, verify_password};
@@ -18,6 +19,10 @@ pub use audit::{AuditFilter, AuditRecord};
 pub use db::{Backend, Db, DbOptions};
 pub use error::StorageError;
 pub use model::{Actor, AuditEntry, OrgKind, Organisation, Role, Session, User};
+pub use reports::{
+    AIR_FACTORS, AirHour, PublishedReport, StationDays, StationSite, UpsertStats, day_start_utc,
+    hour_end_local, hour_start_utc, local_date_of,
+};
 pub use sessions::{LoginLimits, LoginRefusal, SessionLimits};
 
 /// Current time as Unix seconds.
