@@ -1,0 +1,71 @@
+//! `gongjian targets [--year Y] --json`: every target of the plan with its
+//! current, year-to-date and last-year values, on-track flag, allowance and
+//! the rule sets used.
+
+use std::process::ExitCode;
+
+use chrono::Datelike;
+
+use super::platform::{ConfigArgs, open_db, runtime};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Year to evaluate (default: the plan's year).
+    #[arg(long)]
+    pub year: Option<i32>,
+    /// Print JSON (one array of targets).
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    use gongjian_web::api::targets as t;
+    let config = args.config.load()?;
+    let plan = t::embedded_plan().map_err(anyhow::Error::msg)?;
+    let year = args.year.unwrap_or(if plan.year > 0 {
+        plan.year
+    } else {
+        t::now_local().year()
+    });
+    let rows = runtime()?.block_on(async {
+        let db = open_db(&config).await?;
+        let data = t::load_air(&db, year).await?;
+        db.close().await;
+        anyhow::Ok(t::target_statuses(&plan, &data))
+    })?;
+    if args.json {
+        let out: Vec<serde_json::Value> = rows.iter().map(t::target_json).collect();
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        for r in &rows {
+            let v = |x: &Option<serde_json::Value>| {
+                x.as_ref().map_or("—".to_owned(), |v| match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    o => o.to_string(),
+                })
+            };
+            println!(
+                "{}\t{} {}{}\t年累计 {}\t去年同期 {}\t{}\t{}",
+                r.indicator,
+                r.comparator,
+                r.value.map(|d| d.to_string()).unwrap_or_default(),
+                r.unit,
+                v(&r.ytd),
+                v(&r.last_year),
+                match r.on_track {
+                    Some(true) => "正常",
+                    Some(false) => "滞后",
+                    None => "—",
+                },
+                r.allowance
+                    .as_ref()
+                    .map(t::allowance_text)
+                    .or_else(|| r.note.clone())
+                    .unwrap_or_default()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,655 @@
+//! Targets, rankings and monthly reports: the service shared by the API,
+//! the pages (总览, 大气, 月调度) and the `gongjian import air` / `gongjian
+//! targets` commands, plus the API handlers.
+//!
+//! Statistics come from the daily cache (`air_daily`, rebuilt from the
+//! hourly `series` whenever hours arrive or change) through the standards
+//! engine and `gongjian-targets`. Nothing here recomputes an AQI or a mean.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use chrono::{Datelike, Duration, NaiveDate, Utc};
+use gongjian_campaign::{Campaign, Comparator, Measure, Scope, Source, Statistic};
+use gongjian_standards::evaluation::{DailyRecord, Pollutant};
+use gongjian_storage::{Actor, AirHour, Db, StationDays, StorageError, hour_start_utc};
+use gongjian_tabular::{Cell, Sheet, Table};
+use gongjian_targets::air::{self, Allowance};
+use gongjian_targets::import::{ParsedFile, Rejected, parse_air};
+use gongjian_targets::ranking::{Ranking, Unit, rank_units};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::error::{ApiError, ErrorCode};
+use crate::session::ApiUser;
+
+const PLAN_FILES: &[(&str, &str)] = &[
+    ("plan.toml", include_str!("../../../../plans/pingyuan-2020/plan.toml")),
+    (
+        "organisations.toml",
+        include_str!("../../../../plans/pingyuan-2020/organisations.toml"),
+    ),
+    ("air.toml", include_str!("../../../../plans/pingyuan-2020/air.toml")),
+    ("water.toml", include_str!("../../../../plans/pingyuan-2020/water.toml")),
+    ("soil.toml", include_str!("../../../../plans/pingyuan-2020/soil.toml")),
+    ("limits.toml", include_str!("../../../../plans/pingyuan-2020/limits.toml")),
+];
+
+/// The 2020 plan compiled into the binary (used while no plan is loaded in
+/// the database).
+pub fn embedded_plan() -> Result<Campaign, String> {
+    let sources: Vec<Source<'_>> = PLAN_FILES
+        .iter()
+        .map(|(name, text)| Source { name, text })
+        .collect();
+    gongjian_campaign::parse(&sources).map_err(|e| format!("embedded plan is invalid: {e}"))
+}
+
+/// China Standard Time "now" as a naive local date-time.
+pub fn now_local() -> chrono::NaiveDateTime {
+    (Utc::now() + Duration::hours(8)).naive_utc()
+}
+
+// ---------------------------------------------------------------- import
+
+/// What an import did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportOutcome {
+    pub file: String,
+    /// Rows accepted.
+    pub accepted: usize,
+    /// Values written (new or changed).
+    pub written: u64,
+    /// Values already stored identically.
+    pub unchanged: u64,
+    /// Stations in the file.
+    pub stations: Vec<String>,
+    /// Rejected rows with file, line, column.
+    pub rejected: Vec<Rejected>,
+}
+
+/// Import a parsed air file: map station codes to sites (creating unknown
+/// ones as `air_station`), upsert every station-hour (idempotent), refresh
+/// the daily cache.
+pub async fn import_parsed(
+    db: &Db,
+    actor: &Actor,
+    file: &str,
+    parsed: &ParsedFile,
+) -> Result<ImportOutcome, StorageError> {
+    let stations = parsed.stations();
+    let ids = db.ensure_air_stations(actor, &stations).await?;
+    let rows: Vec<AirHour> = parsed
+        .hours
+        .iter()
+        .filter_map(|h| {
+            let site_id = *ids.get(h.station.trim())?;
+            let v = h.values;
+            Some(AirHour {
+                site_id,
+                period_start: hour_start_utc(h.end),
+                values: [v.so2, v.no2, v.co, v.o3, v.pm10, v.pm25],
+            })
+        })
+        .collect();
+    let stats = db.upsert_air_hours(actor, file, &rows).await?;
+    Ok(ImportOutcome {
+        file: file.to_owned(),
+        accepted: rows.len(),
+        written: stats.written,
+        unchanged: stats.unchanged,
+        stations,
+        rejected: parsed.rejected.clone(),
+    })
+}
+
+/// Parse and import a table (CSV or XLSX already read).
+pub async fn import_table(
+    db: &Db,
+    actor: &Actor,
+    table: &Table,
+) -> Result<ImportOutcome, ApiError> {
+    let parsed = parse_air(table)
+        .map_err(|e| ApiError::with_detail(ErrorCode::InvalidInput, e.to_string()))?;
+    import_parsed(db, actor, table.source(), &parsed)
+        .await
+        .map_err(ApiError::from)
+}
+
+// ---------------------------------------------------------------- air data
+
+/// Air data loaded for a year: station days from 1 January of the previous
+/// year (for same-period comparisons) to the end of `year`.
+#[derive(Debug, Clone)]
+pub struct AirData {
+    pub year: i32,
+    pub stations: Vec<StationDays>,
+    /// District days (mean of the stations per day).
+    pub district: Vec<DailyRecord>,
+    /// Township → its days (mean of its stations).
+    pub townships: BTreeMap<String, Vec<DailyRecord>>,
+    /// Last day of `year` with a valid district PM2.5 value.
+    pub as_of: Option<NaiveDate>,
+    /// When the daily cache was last brought up to date.
+    pub refreshed_at: Option<i64>,
+}
+
+/// Load the air data of `year` (refreshing the daily cache first so late
+/// hours are counted).
+pub async fn load_air(db: &Db, year: i32) -> Result<AirData, StorageError> {
+    db.refresh_air_daily().await?;
+    let from = NaiveDate::from_ymd_opt(year - 1, 1, 1).unwrap_or(NaiveDate::MIN);
+    let to = gongjian_targets::year_end(year);
+    let stations = db.air_station_days(from, to).await?;
+    let slices: Vec<&[DailyRecord]> = stations.iter().map(|s| s.days.as_slice()).collect();
+    let district = air::region_days(&slices);
+    let mut by_township: BTreeMap<String, Vec<&[DailyRecord]>> = BTreeMap::new();
+    for s in &stations {
+        if let Some(t) = &s.site.township {
+            by_township.entry(t.clone()).or_default().push(&s.days);
+        }
+    }
+    let townships = by_township
+        .into_iter()
+        .map(|(k, v)| (k, air::region_days(&v)))
+        .collect();
+    let as_of = district
+        .iter()
+        .rev()
+        .find(|d| d.date.year() == year && d.value(Pollutant::Pm25).is_some())
+        .map(|d| d.date);
+    Ok(AirData {
+        year,
+        stations,
+        district,
+        townships,
+        as_of,
+        refreshed_at: db.air_daily_refreshed_at().await?,
+    })
+}
+
+// ---------------------------------------------------------------- targets
+
+/// One target's status (the `gongjian targets --json` row).
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetStatus {
+    pub key: String,
+    pub indicator: String,
+    pub scope: String,
+    pub comparator: String,
+    pub value: Option<Decimal>,
+    pub unit: String,
+    pub measured: String,
+    /// Month to date (air), latest month (water).
+    pub current: Option<Value>,
+    pub ytd: Option<Value>,
+    pub last_year: Option<Value>,
+    pub on_track: Option<bool>,
+    pub allowance: Option<Value>,
+    pub rules: Vec<String>,
+    /// Last day counted.
+    pub as_of: Option<NaiveDate>,
+    /// Why a value is missing, or extra detail.
+    pub note: Option<String>,
+}
+
+fn comparator_text(c: Comparator) -> &'static str {
+    match c {
+        Comparator::Le => "<=",
+        Comparator::Lt => "<",
+        Comparator::Ge => ">=",
+        Comparator::Gt => ">",
+        Comparator::Eq => "=",
+    }
+}
+
+fn dec_json(d: Option<Decimal>) -> Option<Value> {
+    d.map(|d| Value::String(d.to_string()))
+}
+
+/// Every target of `plan` evaluated for `year` from `data`.
+pub fn target_statuses(plan: &Campaign, data: &AirData) -> Vec<TargetStatus> {
+    plan.targets
+        .iter()
+        .map(|t| {
+            let mut s = TargetStatus {
+                key: t.key.clone(),
+                indicator: t.indicator.clone(),
+                scope: t.scope.to_string(),
+                comparator: comparator_text(t.comparator).to_owned(),
+                value: t.value,
+                unit: t.unit.clone(),
+                measured: t.measured.to_string(),
+                current: None,
+                ytd: None,
+                last_year: None,
+                on_track: None,
+                allowance: None,
+                rules: Vec::new(),
+                as_of: data.as_of,
+                note: None,
+            };
+            let days: Option<&[DailyRecord]> = match &t.scope {
+                Scope::District => Some(&data.district),
+                Scope::Township(n) => data.townships.get(n).map(Vec::as_slice),
+                _ => None,
+            };
+            match (&t.measured, data.as_of, days) {
+                (Measure::Reported, _, _) => {
+                    s.note = Some("由责任单位报送（进度报告审核通过后计入）".into());
+                }
+                (Measure::Data { statistic: Statistic::SectionClass }, _, _) => {
+                    s.rules = vec![gongjian_standards::water::RULES.to_owned()];
+                    s.note = Some("该断面暂无监测数据".into());
+                }
+                (Measure::Data { .. }, None, _) | (Measure::Data { .. }, _, None) => {
+                    s.note = Some(format!("{} 年暂无空气质量数据", data.year));
+                }
+                (Measure::Data { statistic }, Some(as_of), Some(days)) => match statistic {
+                    Statistic::AnnualMean(p) => match (air::pollutant_named(p), t.value) {
+                        (Some(p), Some(v)) => {
+                            let r = air::annual_mean(days, p, v, as_of);
+                            s.current = dec_json(r.current);
+                            s.ytd = dec_json(r.ytd);
+                            s.last_year = dec_json(r.last_year);
+                            s.on_track = r.on_track;
+                            s.allowance = serde_json::to_value(&r.allowance).ok();
+                            s.rules = r.rules.all();
+                            s.note = Some(format!("有效天数 {}", r.valid_days));
+                        }
+                        _ => s.note = Some(format!("无法计算的污染物 {p}")),
+                    },
+                    Statistic::GoodDays => {
+                        let target = t
+                            .value
+                            .and_then(|v| u32::try_from(v.trunc().mantissa()).ok())
+                            .unwrap_or(0);
+                        let g = air::good_days(days, target, as_of);
+                        s.current = Some(json!(g.current));
+                        s.ytd = Some(json!(g.ytd));
+                        s.last_year = Some(json!(g.last_year));
+                        s.on_track = Some(g.on_track);
+                        s.allowance = Some(json!({
+                            "state": if g.still_allowed_polluted >= 0 { "remaining" } else { "lost" },
+                            "polluted_used": g.polluted,
+                            "undetermined": g.undetermined,
+                            "days_remaining": g.days_remaining,
+                            "still_allowed_polluted": g.still_allowed_polluted,
+                        }));
+                        s.rules = g.rules.all();
+                    }
+                    Statistic::HeavyPollutionDays => {
+                        let h = air::heavy_days(days, as_of);
+                        s.current = Some(json!(h.current));
+                        s.ytd = Some(json!(h.ytd));
+                        s.last_year = Some(json!(h.last_year));
+                        s.on_track = h.on_track;
+                        s.value = h.baseline_total.map(Decimal::from);
+                        s.allowance = h.still_allowed.map(|a| {
+                            json!({"state": if a >= 0 {"remaining"} else {"lost"}, "still_allowed": a})
+                        });
+                        s.rules = h.rules.all();
+                    }
+                    Statistic::SectionClass => {}
+                },
+            }
+            s
+        })
+        .collect()
+}
+
+/// The JSON row of `gongjian targets --json` / `GET /targets`.
+pub fn target_json(s: &TargetStatus) -> Value {
+    json!({
+        "key": s.key,
+        "indicator": s.indicator,
+        "scope": s.scope,
+        "comparator": s.comparator,
+        "value": s.value.map(|v| v.to_string()),
+        "unit": s.unit,
+        "measured": s.measured,
+        "current": s.current,
+        "ytd": s.ytd,
+        "last_year": s.last_year,
+        "on_track": s.on_track,
+        "allowance": s.allowance,
+        "rules": s.rules,
+        "as_of": s.as_of.map(|d| d.to_string()),
+        "note": s.note,
+    })
+}
+
+// ---------------------------------------------------------------- rankings
+
+/// Rankings of townships and stations over a month and year to date.
+pub fn rankings(data: &AirData, month: NaiveDate) -> (Ranking, Ranking, Ranking, Ranking) {
+    let m_from = NaiveDate::from_ymd_opt(month.year(), month.month(), 1).unwrap_or(month);
+    let m_to = month_end(m_from);
+    let to = data.as_of.map_or(m_to, |a| a.min(m_to));
+    let y_from = gongjian_targets::year_start(m_from);
+    let towns: Vec<Unit<'_>> = data
+        .townships
+        .iter()
+        .map(|(n, d)| Unit { name: n.clone(), days: d })
+        .collect();
+    let stations: Vec<Unit<'_>> = data
+        .stations
+        .iter()
+        .map(|s| Unit { name: format!("{}（{}）", s.site.name, s.site.code), days: &s.days })
+        .collect();
+    (
+        rank_units(&towns, m_from, to),
+        rank_units(&towns, y_from, to),
+        rank_units(&stations, m_from, to),
+        rank_units(&stations, y_from, to),
+    )
+}
+
+/// Last day of the month of `d`.
+pub fn month_end(d: NaiveDate) -> NaiveDate {
+    let (y, m) = if d.month() == 12 { (d.year() + 1, 1) } else { (d.year(), d.month() + 1) };
+    NaiveDate::from_ymd_opt(y, m, 1)
+        .and_then(|x| x.pred_opt())
+        .unwrap_or(d)
+}
+
+// ---------------------------------------------------------------- reports
+
+/// Parse `YYYY-MM`.
+pub fn parse_month(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(&format!("{}-01", s.trim()), "%Y-%m-%d").ok()
+}
+
+/// Build the monthly scheduling report (月调度) for `month` as JSON: the
+/// live report, and what a publication freezes.
+pub async fn build_report(db: &Db, month: NaiveDate) -> Result<Value, ApiError> {
+    let plan = embedded_plan().map_err(|e| ApiError::with_detail(ErrorCode::Internal, e))?;
+    let data = load_air(db, month.year()).await?;
+    // Targets as of the end of the month (or the last day with data).
+    let m_end = month_end(month);
+    let mut upto = data.clone();
+    upto.as_of = data.as_of.map(|a| a.min(m_end));
+    let targets: Vec<Value> = target_statuses(&plan, &upto).iter().map(target_json).collect();
+    let (tm, ty, sm, sy) = rankings(&upto, month);
+    let sections: Vec<Value> = plan
+        .sections
+        .iter()
+        .map(|s| {
+            json!({
+                "number": s.number, "township": s.township, "river": s.river,
+                "section": s.section, "target": s.target_class.to_string(),
+                "class": null, "compliant": null, "note": "暂无监测数据",
+            })
+        })
+        .collect();
+    Ok(json!({
+        "month": format!("{:04}-{:02}", month.year(), month.month()),
+        "title": format!("{}年{}月 大气污染防治攻坚月调度", month.year(), month.month()),
+        "generated_at": now_local().format("%Y-%m-%d %H:%M").to_string(),
+        "as_of": upto.as_of.map(|d| d.to_string()),
+        "targets": targets,
+        "township_ranking_month": tm,
+        "township_ranking_ytd": ty,
+        "station_ranking_month": sm,
+        "station_ranking_ytd": sy,
+        "water_sections": sections,
+        "tasks_by_organisation": [],
+        "tasks_note": "任务调度数据（任务、报送、退回）由任务模块提供，尚未接入本报告",
+        "fire_points": [],
+        "fire_points_note": "火点扣分数据尚未接入本报告",
+        "exceedances": [],
+        "exceedances_note": "本月无 HJ 212 在线监测超标汇总数据",
+    }))
+}
+
+fn ranking_sheet(name: &str, r: &Value) -> Sheet {
+    let mut rows = Vec::new();
+    if let Some(list) = r["rows"].as_array() {
+        for x in list {
+            let s = |k: &str| Cell::from(x[k].as_str().map(str::to_owned));
+            let n = |k: &str| Cell::from(x[k].as_i64());
+            rows.push(vec![
+                n("rank"),
+                Cell::from(x["name"].as_str().unwrap_or("").to_owned()),
+                s("index"),
+                s("base_index"),
+                s("change_rate"),
+                n("change_rank"),
+                s("pm25"),
+                s("good_ratio"),
+            ]);
+        }
+    }
+    Sheet {
+        name: name.to_owned(),
+        headers: ["排名", "名称", "综合指数", "去年同期", "变化率(%)", "改善排名", "PM2.5", "优良率(%)"]
+            .map(String::from)
+            .to_vec(),
+        rows,
+    }
+}
+
+fn v2s(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The report as XLSX sheets.
+pub fn report_sheets(report: &Value) -> Vec<Sheet> {
+    let mut targets = Sheet {
+        name: "目标".into(),
+        headers: ["指标", "目标", "单位", "本月", "年累计", "去年同期", "进度", "余量", "规则"]
+            .map(String::from)
+            .to_vec(),
+        rows: Vec::new(),
+    };
+    for t in report["targets"].as_array().into_iter().flatten() {
+        targets.rows.push(vec![
+            Cell::from(v2s(&t["indicator"])),
+            Cell::from(format!("{} {}", v2s(&t["comparator"]), v2s(&t["value"]))),
+            Cell::from(v2s(&t["unit"])),
+            Cell::from(v2s(&t["current"])),
+            Cell::from(v2s(&t["ytd"])),
+            Cell::from(v2s(&t["last_year"])),
+            Cell::from(match t["on_track"].as_bool() {
+                Some(true) => "正常",
+                Some(false) => "滞后",
+                None => "—",
+            }),
+            Cell::from(allowance_text(&t["allowance"])),
+            Cell::from(
+                t["rules"]
+                    .as_array()
+                    .map(|a| a.iter().map(v2s).collect::<Vec<_>>().join("; "))
+                    .unwrap_or_default(),
+            ),
+        ]);
+    }
+    let mut water = Sheet {
+        name: "水质断面".into(),
+        headers: ["序号", "乡镇", "河流", "断面", "目标", "类别", "达标", "说明"]
+            .map(String::from)
+            .to_vec(),
+        rows: Vec::new(),
+    };
+    for s in report["water_sections"].as_array().into_iter().flatten() {
+        water.rows.push(
+            ["number", "township", "river", "section", "target", "class", "compliant", "note"]
+                .iter()
+                .map(|k| Cell::from(v2s(&s[*k])))
+                .collect(),
+        );
+    }
+    vec![
+        targets,
+        ranking_sheet("乡镇排名(本月)", &report["township_ranking_month"]),
+        ranking_sheet("乡镇排名(累计)", &report["township_ranking_ytd"]),
+        ranking_sheet("站点排名(本月)", &report["station_ranking_month"]),
+        ranking_sheet("站点排名(累计)", &report["station_ranking_ytd"]),
+        water,
+    ]
+}
+
+/// A human text for an allowance value.
+pub fn allowance_text(a: &Value) -> String {
+    match a["state"].as_str() {
+        Some("remaining") if a.get("max_average").is_some() => format!(
+            "余下 {} 天均值不超过 {}",
+            v2s(&a["days"]),
+            v2s(&a["max_average"])
+        ),
+        Some("remaining") if a.get("still_allowed_polluted").is_some() => format!(
+            "尚可超标 {} 天（已超标 {} 天）",
+            v2s(&a["still_allowed_polluted"]),
+            v2s(&a["polluted_used"])
+        ),
+        Some("remaining") => format!("尚余 {} 天", v2s(&a["still_allowed"])),
+        Some("lost") => "已无余量".into(),
+        Some("final") => {
+            if a["met"].as_bool() == Some(true) { "全年已达标".into() } else { "全年未达标".into() }
+        }
+        _ => "—".into(),
+    }
+}
+
+/// Render an allowance from the typed value (pages).
+pub fn allowance_of(a: &Allowance) -> String {
+    allowance_text(&serde_json::to_value(a).unwrap_or(Value::Null))
+}
+
+// ---------------------------------------------------------------- API
+
+#[derive(Deserialize)]
+pub(crate) struct YearQuery {
+    year: Option<i32>,
+}
+
+pub(crate) async fn api_targets(
+    State(state): State<AppState>,
+    _me: ApiUser,
+    Query(q): Query<YearQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let plan = embedded_plan().map_err(|e| ApiError::with_detail(ErrorCode::Internal, e))?;
+    let year = q.year.unwrap_or_else(|| now_local().year());
+    let data = load_air(&state.db, year).await?;
+    let rows: Vec<Value> = target_statuses(&plan, &data).iter().map(target_json).collect();
+    Ok(Json(json!({
+        "plan": plan.key,
+        "year": year,
+        "as_of": data.as_of.map(|d| d.to_string()),
+        "computed_from_cache_refreshed_at": data.refreshed_at,
+        "targets": rows,
+    })))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct MonthQuery {
+    month: Option<String>,
+}
+
+pub(crate) async fn api_rankings(
+    State(state): State<AppState>,
+    _me: ApiUser,
+    Query(q): Query<MonthQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let month = match q.month.as_deref() {
+        Some(m) => parse_month(m)
+            .ok_or_else(|| ApiError::with_detail(ErrorCode::InvalidInput, "month 须为 YYYY-MM"))?,
+        None => now_local().date(),
+    };
+    let data = load_air(&state.db, month.year()).await?;
+    let (tm, ty, sm, sy) = rankings(&data, month);
+    Ok(Json(json!({
+        "month": format!("{:04}-{:02}", month.year(), month.month()),
+        "townships": {"month": tm, "ytd": ty},
+        "stations": {"month": sm, "ytd": sy},
+    })))
+}
+
+pub(crate) async fn api_report(
+    State(state): State<AppState>,
+    _me: ApiUser,
+    Path(month): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let m = parse_month(&month)
+        .ok_or_else(|| ApiError::with_detail(ErrorCode::InvalidInput, "month 须为 YYYY-MM"))?;
+    Ok(Json(build_report(&state.db, m).await?))
+}
+
+pub(crate) async fn api_published(
+    State(state): State<AppState>,
+    _me: ApiUser,
+    Path(month): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let list = state.db.published_reports(Some(&month)).await?;
+    Ok(Json(json!({"month": month, "versions": list})))
+}
+
+pub(crate) async fn api_publish(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(month): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    me.require(matches!(
+        me.user.role,
+        gongjian_storage::Role::Admin | gongjian_storage::Role::Office
+    ))?;
+    let m = parse_month(&month)
+        .ok_or_else(|| ApiError::with_detail(ErrorCode::InvalidInput, "month 须为 YYYY-MM"))?;
+    let report = build_report(&state.db, m).await?;
+    let title = report["title"].as_str().unwrap_or("月调度").to_owned();
+    let p = state
+        .db
+        .publish_report(&me.actor(), &month, &title, &report)
+        .await?;
+    Ok(Json(json!({"month": p.month, "version": p.version, "published_at": p.published_at})))
+}
+
+pub(crate) async fn api_report_version(
+    State(state): State<AppState>,
+    _me: ApiUser,
+    Path((month, version)): Path<(String, i64)>,
+) -> Result<Json<Value>, ApiError> {
+    let p = state.db.published_report(&month, version).await?;
+    Ok(Json(serde_json::to_value(p).unwrap_or(Value::Null)))
+}
+
+/// XLSX download of a report (live or a published version).
+pub(crate) fn xlsx_response(name: &str, report: &Value) -> Response {
+    match gongjian_tabular::xlsx_bytes(name, &report_sheets(report)) {
+        Ok(bytes) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}\""),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => ApiError::with_detail(ErrorCode::Internal, e.to_string()).into_response(),
+    }
+}
+
+pub(crate) async fn api_report_xlsx(
+    State(state): State<AppState>,
+    _me: ApiUser,
+    Path(month): Path<String>,
+) -> Result<Response, ApiError> {
+    let m = parse_month(&month)
+        .ok_or_else(|| ApiError::with_detail(ErrorCode::InvalidInput, "month 须为 YYYY-MM"))?;
+    let report = build_report(&state.db, m).await?;
+    Ok(xlsx_response(&format!("report-{month}.xlsx"), &report))
+}

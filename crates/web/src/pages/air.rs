@@ -1,0 +1,223 @@
+//! 大气: air stations, monthly / year-to-date rankings of townships and
+//! stations, and the upload of hourly station files; 水: sections against
+//! their target classes.
+
+use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::Datelike;
+use gongjian_standards::evaluation::Pollutant;
+use serde::Deserialize;
+
+use super::{Layout, error_page, error_text, render};
+use crate::AppState;
+use crate::api::targets::{embedded_plan, import_table, load_air, now_local, parse_month, rankings};
+use crate::session::{PageUser, constant_time_eq};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/air", get(page))
+        .route("/air/import", post(upload))
+        .route("/water", get(water))
+}
+
+pub(crate) struct StationRow {
+    pub code: String,
+    pub name: String,
+    pub township: String,
+    pub last_day: String,
+    pub ytd_pm25: String,
+}
+
+pub(crate) struct RankRow {
+    pub rank: String,
+    pub name: String,
+    pub index: String,
+    pub change: String,
+    pub change_rank: String,
+    pub pm25: String,
+}
+
+pub(crate) struct RankTable {
+    pub title: String,
+    pub rows: Vec<RankRow>,
+}
+
+#[derive(Template)]
+#[template(path = "air.html")]
+struct AirPage {
+    layout: Layout,
+    month: String,
+    stations: Vec<StationRow>,
+    rankings: Vec<RankTable>,
+    can_import: bool,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct MonthQuery {
+    month: Option<String>,
+}
+
+fn d(v: Option<rust_decimal::Decimal>) -> String {
+    v.map_or("—".into(), |x| x.to_string())
+}
+
+async fn page(State(state): State<AppState>, me: PageUser, Query(q): Query<MonthQuery>) -> Response {
+    let month = q.month.as_deref().and_then(parse_month).unwrap_or(now_local().date());
+    let data = match load_air(&state.db, month.year()).await {
+        Ok(d) => d,
+        Err(e) => {
+            return error_page(
+                Layout::new(&me.user, &me.csrf, "air").error(Some(error_text(&e.into()))),
+                StatusCode::INTERNAL_SERVER_ERROR,
+            );
+        }
+    };
+    let ystart = gongjian_targets::year_start(month);
+    let stations = data
+        .stations
+        .iter()
+        .map(|s| StationRow {
+            code: s.site.code.clone(),
+            name: s.site.name.clone(),
+            township: s.site.township.clone().unwrap_or_default(),
+            last_day: s.days.last().map_or("—".into(), |x| x.date.to_string()),
+            ytd_pm25: d(gongjian_standards::evaluation::period_mean(
+                &s.days
+                    .iter()
+                    .filter(|x| x.date >= ystart && x.date <= month)
+                    .cloned()
+                    .collect::<Vec<_>>(),
+                Pollutant::Pm25,
+            )),
+        })
+        .collect();
+    let (tm, ty, sm, sy) = rankings(&data, month);
+    let conv = |title: &str, r: gongjian_targets::ranking::Ranking| RankTable {
+        title: format!("{title}（{} 至 {}）", r.from, r.to),
+        rows: r
+            .rows
+            .into_iter()
+            .map(|x| RankRow {
+                rank: x.rank.map_or("—".into(), |k| k.to_string()),
+                name: x.name,
+                index: d(x.index),
+                change: x.change_rate.map_or("—".into(), |c| format!("{c}%")),
+                change_rank: x.change_rank.map_or("—".into(), |k| k.to_string()),
+                pm25: d(x.pm25),
+            })
+            .collect(),
+    };
+    render(AirPage {
+        layout: Layout::new(&me.user, &me.csrf, "air"),
+        month: format!("{:04}-{:02}", month.year(), month.month()),
+        stations,
+        rankings: vec![
+            conv("乡镇排名 本月", tm),
+            conv("乡镇排名 年累计", ty),
+            conv("站点排名 本月", sm),
+            conv("站点排名 年累计", sy),
+        ],
+        can_import: me.user.role.writes(),
+    })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct UploadQuery {
+    name: Option<String>,
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// Raw file upload (the page posts the file body with the CSRF header).
+async fn upload(
+    State(state): State<AppState>,
+    me: PageUser,
+    headers: HeaderMap,
+    Query(q): Query<UploadQuery>,
+    body: Bytes,
+) -> Response {
+    let token = headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !constant_time_eq(&me.csrf, token) {
+        return (StatusCode::FORBIDDEN, Html("<p class=\"flash error\">CSRF 校验失败，请刷新页面</p>")).into_response();
+    }
+    if !matches!(me.user.role, gongjian_storage::Role::Admin | gongjian_storage::Role::Office) {
+        return (StatusCode::FORBIDDEN, Html("<p class=\"flash error\">仅攻坚办可导入监测数据</p>")).into_response();
+    }
+    let name = q.name.unwrap_or_else(|| "upload.csv".into());
+    let table = if name.to_ascii_lowercase().ends_with(".xlsx") {
+        gongjian_tabular::read_xlsx_bytes(&name, &body)
+    } else {
+        gongjian_tabular::read_csv_bytes(&name, &body)
+    };
+    let table = match table {
+        Ok(t) => t,
+        Err(e) => {
+            return (StatusCode::BAD_REQUEST, Html(format!("<p class=\"flash error\">{}</p>", esc(&e.to_string())))).into_response();
+        }
+    };
+    match import_table(&state.db, &me.actor(), &table).await {
+        Ok(o) => {
+            let mut html = format!(
+                "<p class=\"flash ok\" id=\"import-result\">{}：导入 {} 行（写入/更新 {} 个值，未变 {} 个），站点 {}；拒绝 {} 行</p>",
+                esc(&o.file), o.accepted, o.written, o.unchanged, esc(&o.stations.join(",")), o.rejected.len()
+            );
+            if !o.rejected.is_empty() {
+                html.push_str("<ul id=\"rejected\">");
+                for r in o.rejected.iter().take(200) {
+                    html.push_str(&format!("<li>{}</li>", esc(&r.to_string())));
+                }
+                html.push_str("</ul>");
+            }
+            Html(html).into_response()
+        }
+        Err(e) => (StatusCode::BAD_REQUEST, Html(format!("<p class=\"flash error\">{}</p>", esc(&error_text(&e))))).into_response(),
+    }
+}
+
+pub(crate) struct SectionRow {
+    pub number: u32,
+    pub township: String,
+    pub river: String,
+    pub section: String,
+    pub basin: String,
+    pub target: String,
+}
+
+#[derive(Template)]
+#[template(path = "water.html")]
+struct WaterPage {
+    layout: Layout,
+    sections: Vec<SectionRow>,
+}
+
+async fn water(me: PageUser) -> Response {
+    let sections = embedded_plan()
+        .map(|p| {
+            p.sections
+                .iter()
+                .map(|s| SectionRow {
+                    number: s.number,
+                    township: s.township.clone(),
+                    river: s.river.clone(),
+                    section: s.section.clone(),
+                    basin: s.basin.clone(),
+                    target: s.target_class.to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    render(WaterPage {
+        layout: Layout::new(&me.user, &me.csrf, "water"),
+        sections,
+    })
+}
