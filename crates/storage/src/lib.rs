@@ -7,6 +7,7 @@
 
 mod accounts;
 mod audit;
+mod campaign;
 mod db;
 mod error;
 mod model;
@@ -16,6 +17,12 @@ mod sessions;
 
 pub use accounts::{NewUser, hash_password, verify_password};
 pub use audit::{AuditFilter, AuditRecord};
+pub use campaign::{
+    AssignmentRecord, AssignmentRole, AttachmentRecord, CampaignInfo, DeadlineRun, FireKind,
+    FirePointRecord, FireTotal, ImportedProgress, IndicatorRecord, LoadOutcome, MilestoneRecord,
+    NewAttachment, NewFirePoint, NewReport, Reminder, ReportRecord, ReportValue, Review, Revision,
+    StatusChange, TargetRecord, TaskDetail, TaskFilter, TaskRecord, TaskStatus, today_cst,
+};
 pub use db::{Backend, Db, DbOptions};
 pub use error::StorageError;
 pub use model::{Actor, AuditEntry, OrgKind, Organisation, Role, Session, User};

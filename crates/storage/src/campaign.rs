@@ -1,0 +1,2247 @@
+//! The campaign workflow: plans loaded from `plans/<name>/` with revisions,
+//! targets and tasks, one assignment per responsible organisation, progress
+//! reports and their review, deadlines, the office's sign-off, and the
+//! straw-burning fire-point ledger (月扣款). See docs/campaign.md.
+//!
+//! Every write a person makes takes an [`Actor`] and appends an audit entry
+//! in the same transaction. Deadline reminders and overdue marking are
+//! machine writes (no per-row audit) but each status change is kept in
+//! `task_status_history`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::str::FromStr;
+
+use chrono::{Datelike, NaiveDate};
+use gongjian_campaign::Campaign;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::audit::{AuditRecord, append};
+use crate::{Actor, Db, OrgKind, StorageError, now};
+
+// ---------------------------------------------------------------- statuses
+
+/// Status of a task or of one organisation's assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    /// 未启动
+    NotStarted,
+    /// 推进中
+    InProgress,
+    /// 待审核 (a report awaits review, or a task awaits the office's sign-off)
+    PendingReview,
+    /// 已完成
+    Done,
+    /// 逾期
+    Overdue,
+}
+
+impl TaskStatus {
+    pub const ALL: [TaskStatus; 5] = [
+        TaskStatus::NotStarted,
+        TaskStatus::InProgress,
+        TaskStatus::PendingReview,
+        TaskStatus::Done,
+        TaskStatus::Overdue,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::NotStarted => "not_started",
+            TaskStatus::InProgress => "in_progress",
+            TaskStatus::PendingReview => "pending_review",
+            TaskStatus::Done => "done",
+            TaskStatus::Overdue => "overdue",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TaskStatus::NotStarted => "未启动",
+            TaskStatus::InProgress => "推进中",
+            TaskStatus::PendingReview => "待审核",
+            TaskStatus::Done => "已完成",
+            TaskStatus::Overdue => "逾期",
+        }
+    }
+}
+
+impl FromStr for TaskStatus {
+    type Err = StorageError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        TaskStatus::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s || k.label() == s)
+            .ok_or_else(|| StorageError::Invalid(format!("unknown task status {s:?}")))
+    }
+}
+
+/// How an organisation is responsible for a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssignmentRole {
+    /// 牵头
+    Lead,
+    /// 配合
+    Cooperating,
+    /// 乡镇落实
+    Township,
+}
+
+impl AssignmentRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssignmentRole::Lead => "lead",
+            AssignmentRole::Cooperating => "cooperating",
+            AssignmentRole::Township => "township",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            AssignmentRole::Lead => "牵头",
+            AssignmentRole::Cooperating => "配合",
+            AssignmentRole::Township => "乡镇落实",
+        }
+    }
+}
+
+impl FromStr for AssignmentRole {
+    type Err = StorageError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            AssignmentRole::Lead,
+            AssignmentRole::Cooperating,
+            AssignmentRole::Township,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s || k.label() == s)
+        .ok_or_else(|| StorageError::Invalid(format!("unknown assignment role {s:?}")))
+    }
+}
+
+/// Kind of a straw-burning fire point and its deduction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FireKind {
+    /// 秸秆 — 500,000 元 per point.
+    Straw,
+    /// 垃圾 — 100,000 元.
+    Rubbish,
+    /// 树叶 — 100,000 元.
+    Leaves,
+    /// 杂草 — 100,000 元.
+    Weeds,
+}
+
+impl FireKind {
+    pub const ALL: [FireKind; 4] = [
+        FireKind::Straw,
+        FireKind::Rubbish,
+        FireKind::Leaves,
+        FireKind::Weeds,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FireKind::Straw => "straw",
+            FireKind::Rubbish => "rubbish",
+            FireKind::Leaves => "leaves",
+            FireKind::Weeds => "weeds",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            FireKind::Straw => "秸秆",
+            FireKind::Rubbish => "垃圾",
+            FireKind::Leaves => "树叶",
+            FireKind::Weeds => "杂草",
+        }
+    }
+
+    /// The deduction per point in 元 (air task 15).
+    pub fn amount(self) -> Decimal {
+        match self {
+            FireKind::Straw => Decimal::from(500_000),
+            _ => Decimal::from(100_000),
+        }
+    }
+}
+
+impl FromStr for FireKind {
+    type Err = StorageError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        FireKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s || k.label() == s)
+            .ok_or_else(|| {
+                StorageError::Invalid(format!(
+                    "unknown fire point kind {s:?} (秸秆/垃圾/树叶/杂草 or straw/rubbish/leaves/weeds)"
+                ))
+            })
+    }
+}
+
+// ---------------------------------------------------------------- records
+
+/// What one `load_campaign` did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LoadOutcome {
+    pub campaign_id: i64,
+    pub campaign_key: String,
+    /// The revision now current.
+    pub revision: i64,
+    /// Whether this load created a new revision (false: nothing changed).
+    pub changed: bool,
+    /// Human-readable differences from the previous revision.
+    pub changes: Vec<String>,
+    pub tasks: usize,
+    pub targets: usize,
+    pub assignments: usize,
+    pub organisations_created: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CampaignInfo {
+    pub id: i64,
+    pub key: String,
+    pub name: String,
+    pub district: String,
+    pub year: i64,
+    pub revision: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Revision {
+    pub number: i64,
+    pub digest: String,
+    pub changes: Vec<String>,
+    pub loaded_at: i64,
+    pub loaded_by: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TargetRecord {
+    pub id: i64,
+    pub key: String,
+    pub plan: String,
+    pub indicator: String,
+    pub scope: String,
+    pub comparator: String,
+    pub value: Option<String>,
+    pub value_text: Option<String>,
+    pub baseline: Option<String>,
+    pub unit: String,
+    pub period: String,
+    pub measured: String,
+    pub as_written: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskRecord {
+    pub id: i64,
+    pub campaign_id: i64,
+    pub key: String,
+    pub plan: String,
+    pub group: Option<String>,
+    pub chapter: Option<String>,
+    pub number: String,
+    pub kind: String,
+    pub title: String,
+    pub summary: String,
+    pub status: TaskStatus,
+    pub status_label: &'static str,
+    pub status_reason: String,
+    pub status_at: i64,
+    pub signed_off_at: Option<i64>,
+    pub signed_off_by: Option<String>,
+    /// Lead organisations' names.
+    pub lead: Vec<String>,
+    /// Earliest milestone date not yet passed, else the last one.
+    pub next_due: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MilestoneRecord {
+    pub id: i64,
+    pub due: String,
+    pub what: String,
+    pub as_written: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IndicatorRecord {
+    pub name: String,
+    pub comparator: String,
+    pub value: String,
+    pub unit: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AssignmentRecord {
+    pub id: i64,
+    pub task_id: i64,
+    pub task_key: String,
+    pub task_title: String,
+    pub plan: String,
+    pub group: Option<String>,
+    pub organisation_id: i64,
+    pub organisation_name: String,
+    pub role: AssignmentRole,
+    pub role_label: &'static str,
+    pub status: TaskStatus,
+    pub status_label: &'static str,
+    pub status_reason: String,
+    pub status_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportValue {
+    pub indicator: String,
+    pub value: String,
+    pub unit: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttachmentRecord {
+    pub id: i64,
+    pub sha256: String,
+    pub content_type: String,
+    pub size: i64,
+    pub file_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportRecord {
+    pub id: i64,
+    pub assignment_id: i64,
+    pub task_id: i64,
+    pub organisation_id: i64,
+    pub organisation_name: String,
+    pub text: String,
+    pub claims_complete: bool,
+    pub submitted_by: String,
+    pub submitted_at: i64,
+    /// submitted | accepted | returned
+    pub review: String,
+    pub review_comment: Option<String>,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at: Option<i64>,
+    pub values: Vec<ReportValue>,
+    pub attachments: Vec<AttachmentRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatusChange {
+    pub assignment_id: Option<i64>,
+    pub organisation_name: Option<String>,
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+    pub actor_name: String,
+    pub at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskDetail {
+    pub task: TaskRecord,
+    pub cooperating: Vec<String>,
+    pub townships: Vec<String>,
+    pub milestones: Vec<MilestoneRecord>,
+    pub indicators: Vec<IndicatorRecord>,
+    pub assignments: Vec<AssignmentRecord>,
+    /// Newest first.
+    pub reports: Vec<ReportRecord>,
+    /// Oldest first.
+    pub history: Vec<StatusChange>,
+}
+
+/// A file already stored (by the caller) under the attachments directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAttachment {
+    pub sha256: String,
+    pub content_type: String,
+    pub size: i64,
+    pub file_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NewReport {
+    pub text: String,
+    /// The organisation says its part is done; acceptance then completes
+    /// the assignment.
+    pub claims_complete: bool,
+    /// (indicator name, value).
+    pub values: Vec<(String, Decimal)>,
+    pub attachments: Vec<NewAttachment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Review {
+    Accept,
+    /// Return to the organisation with a comment (required).
+    Return(String),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TaskFilter {
+    pub campaign_id: Option<i64>,
+    pub plan: Option<String>,
+    pub group: Option<String>,
+    /// Tasks this organisation has an active assignment on.
+    pub organisation_id: Option<i64>,
+    pub status: Option<TaskStatus>,
+    /// Tasks with a milestone on or before this date (`YYYY-MM-DD`).
+    pub due_before: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reminder {
+    pub task_id: i64,
+    pub task_key: String,
+    pub task_title: String,
+    pub due: String,
+    pub what: String,
+    /// due_soon | overdue
+    pub kind: String,
+    pub raised_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct DeadlineRun {
+    pub reminders_raised: usize,
+    pub assignments_marked_overdue: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewFirePoint {
+    pub township_id: i64,
+    pub occurred_on: NaiveDate,
+    pub place: String,
+    pub kind: FireKind,
+    pub note: String,
+    pub attachments: Vec<NewAttachment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FirePointRecord {
+    pub id: i64,
+    pub township_id: i64,
+    pub township: String,
+    pub occurred_on: String,
+    pub month: String,
+    pub place: String,
+    pub kind: FireKind,
+    pub kind_label: &'static str,
+    pub amount: String,
+    pub note: String,
+    pub source: String,
+    pub created_by: String,
+    pub attachments: Vec<AttachmentRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FireTotal {
+    pub township: String,
+    pub month: String,
+    pub points: i64,
+    pub straw_points: i64,
+    pub other_points: i64,
+    /// 元, exact.
+    pub amount: String,
+}
+
+/// One row of a progress import: a report on one assignment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedProgress {
+    pub assignment_id: i64,
+    pub report: NewReport,
+}
+
+// ---------------------------------------------------------------- helpers
+
+fn org_kind(kind: gongjian_campaign::OrgKind) -> OrgKind {
+    use gongjian_campaign::OrgKind as K;
+    match kind {
+        K::Office => OrgKind::Office,
+        K::Department => OrgKind::Department,
+        K::Township => OrgKind::Township,
+        K::Enterprise => OrgKind::Enterprise,
+        K::Outside => OrgKind::External,
+    }
+}
+
+fn target_content(t: &gongjian_campaign::Target) -> Value {
+    json!({
+        "plan": t.plan, "indicator": t.indicator, "scope": t.scope.to_string(),
+        "comparator": t.comparator.as_str(), "value": t.value.map(|v| v.to_string()),
+        "value_text": t.value_text, "baseline": t.baseline, "unit": t.unit,
+        "period": t.period, "measured": t.measured.to_string(), "as_written": t.as_written,
+    })
+}
+
+fn task_content(t: &gongjian_campaign::Task) -> Value {
+    json!({
+        "plan": t.plan, "group": t.group, "chapter": t.chapter, "number": t.number,
+        "kind": t.kind.as_str(), "title": t.title, "summary": t.summary,
+        "lead": t.lead, "cooperating": t.cooperating, "townships": t.townships,
+        "milestones": t.milestones.iter().map(|m| json!({
+            "date": m.date.to_string(), "what": m.what, "as_written": m.as_written})).collect::<Vec<_>>(),
+        "indicators": t.indicators.iter().map(|i| json!({
+            "name": i.name, "comparator": i.comparator.as_str(),
+            "value": i.value.to_string(), "unit": i.unit})).collect::<Vec<_>>(),
+        "limit_sets": t.limit_sets,
+    })
+}
+
+/// Names of the top-level fields that differ between two JSON objects.
+fn changed_fields(old: &Value, new: &Value) -> Vec<String> {
+    let (Some(a), Some(b)) = (old.as_object(), new.as_object()) else {
+        return vec!["*".into()];
+    };
+    let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    keys.into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| k.to_string())
+        .collect()
+}
+
+/// Today's date in China Standard Time.
+pub fn today_cst() -> NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
+fn status_of(row: &AnyRow, col: &str) -> Result<TaskStatus, StorageError> {
+    let s: String = row.try_get(col)?;
+    s.parse()
+}
+
+async fn record_status(
+    conn: &mut AnyConnection,
+    task_id: i64,
+    assignment_id: Option<i64>,
+    from: TaskStatus,
+    to: TaskStatus,
+    reason: &str,
+    actor: &str,
+) -> Result<(), StorageError> {
+    sqlx::query(
+        "INSERT INTO task_status_history (task_id, assignment_id, from_status, to_status, \
+         reason, actor_name, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(task_id)
+    .bind(assignment_id)
+    .bind(from.as_str())
+    .bind(to.as_str())
+    .bind(reason)
+    .bind(actor)
+    .bind(now())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Move an assignment to `to` (if it is not already there), recording why.
+async fn set_assignment_status(
+    conn: &mut AnyConnection,
+    assignment_id: i64,
+    to: TaskStatus,
+    reason: &str,
+    actor: &str,
+) -> Result<bool, StorageError> {
+    let row = sqlx::query("SELECT task_id, status FROM task_assignments WHERE id = $1")
+        .bind(assignment_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let task_id: i64 = row.try_get("task_id")?;
+    let from = status_of(&row, "status")?;
+    if from == to {
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE task_assignments SET status = $1, status_reason = $2, status_at = $3 WHERE id = $4",
+    )
+    .bind(to.as_str())
+    .bind(reason)
+    .bind(now())
+    .bind(assignment_id)
+    .execute(&mut *conn)
+    .await?;
+    record_status(conn, task_id, Some(assignment_id), from, to, reason, actor).await?;
+    Ok(true)
+}
+
+/// Derive a task's status from its assignments and sign-off:
+/// signed off → 已完成; a report awaiting review → 待审核; an assignment
+/// overdue → 逾期; every assignment done → 待审核 (awaiting sign-off); any
+/// movement → 推进中; else 未启动.
+async fn recompute_task(
+    conn: &mut AnyConnection,
+    task_id: i64,
+    actor: &str,
+) -> Result<TaskStatus, StorageError> {
+    let task = sqlx::query("SELECT status, signed_off_at FROM campaign_tasks WHERE id = $1")
+        .bind(task_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let from = status_of(&task, "status")?;
+    let signed: Option<i64> = task.try_get("signed_off_at")?;
+    let rows = sqlx::query(
+        "SELECT a.status, o.name FROM task_assignments a JOIN organisations o ON o.id = a.organisation_id \
+         WHERE a.task_id = $1 AND a.active = 1",
+    )
+    .bind(task_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut statuses = Vec::new();
+    for r in &rows {
+        let name: String = r.try_get("name")?;
+        statuses.push((status_of(r, "status")?, name));
+    }
+    let names = |s: TaskStatus| {
+        statuses
+            .iter()
+            .filter(|(x, _)| *x == s)
+            .map(|(_, n)| n.as_str())
+            .collect::<Vec<_>>()
+            .join("、")
+    };
+    let any = |s: TaskStatus| statuses.iter().any(|(x, _)| *x == s);
+    let (to, reason) = if signed.is_some() {
+        (TaskStatus::Done, "攻坚办已销号".to_owned())
+    } else if any(TaskStatus::PendingReview) {
+        (
+            TaskStatus::PendingReview,
+            format!("待审核：{}", names(TaskStatus::PendingReview)),
+        )
+    } else if any(TaskStatus::Overdue) {
+        (
+            TaskStatus::Overdue,
+            format!("逾期：{}", names(TaskStatus::Overdue)),
+        )
+    } else if !statuses.is_empty() && statuses.iter().all(|(s, _)| *s == TaskStatus::Done) {
+        (
+            TaskStatus::PendingReview,
+            "各责任单位均已完成，待攻坚办销号".to_owned(),
+        )
+    } else if statuses.iter().any(|(s, _)| *s != TaskStatus::NotStarted) {
+        (
+            TaskStatus::InProgress,
+            format!(
+                "推进中：{}",
+                statuses
+                    .iter()
+                    .filter(|(s, _)| *s != TaskStatus::NotStarted)
+                    .map(|(_, n)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join("、")
+            ),
+        )
+    } else {
+        (TaskStatus::NotStarted, "尚无进展报告".to_owned())
+    };
+    if to != from {
+        sqlx::query(
+            "UPDATE campaign_tasks SET status = $1, status_reason = $2, status_at = $3 WHERE id = $4",
+        )
+        .bind(to.as_str())
+        .bind(&reason)
+        .bind(now())
+        .bind(task_id)
+        .execute(&mut *conn)
+        .await?;
+        record_status(conn, task_id, None, from, to, &reason, actor).await?;
+    }
+    Ok(to)
+}
+
+const TASK_COLUMNS: &str = "t.id, t.campaign_id, t.key, t.plan, t.group_id, t.chapter, t.number, \
+    t.kind, t.title, t.summary, t.status, t.status_reason, t.status_at, t.signed_off_at, t.signed_off_by";
+
+fn task_from_row(row: &AnyRow) -> Result<TaskRecord, StorageError> {
+    let status = status_of(row, "status")?;
+    Ok(TaskRecord {
+        id: row.try_get("id")?,
+        campaign_id: row.try_get("campaign_id")?,
+        key: row.try_get("key")?,
+        plan: row.try_get("plan")?,
+        group: row.try_get("group_id")?,
+        chapter: row.try_get("chapter")?,
+        number: row.try_get("number")?,
+        kind: row.try_get("kind")?,
+        title: row.try_get("title")?,
+        summary: row.try_get("summary")?,
+        status,
+        status_label: status.label(),
+        status_reason: row.try_get("status_reason")?,
+        status_at: row.try_get("status_at")?,
+        signed_off_at: row.try_get("signed_off_at")?,
+        signed_off_by: row.try_get("signed_off_by")?,
+        lead: Vec::new(),
+        next_due: None,
+    })
+}
+
+const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.task_id, t.key AS task_key, t.title AS task_title, \
+    t.plan, t.group_id, a.organisation_id, o.name AS organisation_name, a.role, a.status, \
+    a.status_reason, a.status_at FROM task_assignments a \
+    JOIN campaign_tasks t ON t.id = a.task_id JOIN organisations o ON o.id = a.organisation_id";
+
+fn assignment_from_row(row: &AnyRow) -> Result<AssignmentRecord, StorageError> {
+    let status = status_of(row, "status")?;
+    let role: String = row.try_get("role")?;
+    let role: AssignmentRole = role.parse()?;
+    Ok(AssignmentRecord {
+        id: row.try_get("id")?,
+        task_id: row.try_get("task_id")?,
+        task_key: row.try_get("task_key")?,
+        task_title: row.try_get("task_title")?,
+        plan: row.try_get("plan")?,
+        group: row.try_get("group_id")?,
+        organisation_id: row.try_get("organisation_id")?,
+        organisation_name: row.try_get("organisation_name")?,
+        role,
+        role_label: role.label(),
+        status,
+        status_label: status.label(),
+        status_reason: row.try_get("status_reason")?,
+        status_at: row.try_get("status_at")?,
+    })
+}
+
+const REPORT_SELECT: &str = "SELECT r.id, r.assignment_id, r.task_id, a.organisation_id, \
+    o.name AS organisation_name, r.text, r.claims_complete, r.submitted_by, r.submitted_at, \
+    r.review, r.review_comment, r.reviewed_by, r.reviewed_at FROM task_reports r \
+    JOIN task_assignments a ON a.id = r.assignment_id JOIN organisations o ON o.id = a.organisation_id";
+
+fn report_from_row(row: &AnyRow) -> Result<ReportRecord, StorageError> {
+    let claims: i64 = row.try_get("claims_complete")?;
+    Ok(ReportRecord {
+        id: row.try_get("id")?,
+        assignment_id: row.try_get("assignment_id")?,
+        task_id: row.try_get("task_id")?,
+        organisation_id: row.try_get("organisation_id")?,
+        organisation_name: row.try_get("organisation_name")?,
+        text: row.try_get("text")?,
+        claims_complete: claims != 0,
+        submitted_by: row.try_get("submitted_by")?,
+        submitted_at: row.try_get("submitted_at")?,
+        review: row.try_get("review")?,
+        review_comment: row.try_get("review_comment")?,
+        reviewed_by: row.try_get("reviewed_by")?,
+        reviewed_at: row.try_get("reviewed_at")?,
+        values: Vec::new(),
+        attachments: Vec::new(),
+    })
+}
+
+fn attachment_from_row(row: &AnyRow) -> Result<AttachmentRecord, StorageError> {
+    Ok(AttachmentRecord {
+        id: row.try_get("id")?,
+        sha256: row.try_get("sha256")?,
+        content_type: row.try_get("content_type")?,
+        size: row.try_get("size")?,
+        file_name: row.try_get("file_name")?,
+    })
+}
+
+async fn insert_attachments(
+    conn: &mut AnyConnection,
+    report_id: Option<i64>,
+    fire_point_id: Option<i64>,
+    files: &[NewAttachment],
+) -> Result<(), StorageError> {
+    for f in files {
+        if f.sha256.len() != 64 || !f.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(StorageError::Invalid(format!(
+                "attachment {}: checksum {:?} is not a SHA-256 hex digest",
+                f.file_name, f.sha256
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO attachments (report_id, fire_point_id, sha256, content_type, size, \
+             file_name, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(report_id)
+        .bind(fire_point_id)
+        .bind(&f.sha256)
+        .bind(&f.content_type)
+        .bind(f.size)
+        .bind(&f.file_name)
+        .bind(now())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- loading
+
+impl Db {
+    /// Load a validated plan. Idempotent: loading the same plan again changes
+    /// nothing and returns `changed: false`. A plan that differs from the
+    /// current revision creates a new revision (earlier ones are kept) and
+    /// lists what changed. Organisations are matched to the platform's by
+    /// the plan's key (after a first load) or by name, and created when
+    /// missing. Tasks and targets that left the plan are deactivated, not
+    /// deleted, so their reports stay.
+    pub async fn load_campaign(
+        &self,
+        actor: &Actor,
+        plan: &Campaign,
+    ) -> Result<LoadOutcome, StorageError> {
+        let targets: Vec<(String, Value)> = plan
+            .targets
+            .iter()
+            .map(|t| (t.key.clone(), target_content(t)))
+            .collect();
+        let tasks: Vec<(String, Value)> = plan
+            .tasks
+            .iter()
+            .map(|t| (t.key.clone(), task_content(t)))
+            .collect();
+        let organisations: Vec<Value> = plan
+            .organisations
+            .iter()
+            .map(|o| json!({"key": o.key, "name": o.name, "kind": o.kind.as_str()}))
+            .collect();
+        let snapshot = json!({
+            "campaign": {"key": plan.key, "name": plan.name, "district": plan.district, "year": plan.year},
+            "organisations": organisations,
+            "targets": targets.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
+            "tasks": tasks.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
+        });
+        let snapshot_text = snapshot.to_string();
+        let digest = hex::encode(Sha256::digest(snapshot_text.as_bytes()));
+        let at = now();
+
+        let mut tx = self.write.begin().await?;
+        let existing = sqlx::query("SELECT id FROM campaigns WHERE key = $1")
+            .bind(&plan.key)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let campaign_id: i64 = match existing {
+            Some(row) => {
+                let id: i64 = row.try_get("id")?;
+                sqlx::query(
+                    "UPDATE campaigns SET name = $1, district = $2, year = $3 WHERE id = $4",
+                )
+                .bind(&plan.name)
+                .bind(&plan.district)
+                .bind(i64::from(plan.year))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                id
+            }
+            None => sqlx::query(
+                "INSERT INTO campaigns (key, name, district, year, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            )
+            .bind(&plan.key)
+            .bind(&plan.name)
+            .bind(&plan.district)
+            .bind(i64::from(plan.year))
+            .bind(at)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("id")?,
+        };
+        let last = sqlx::query(
+            "SELECT number, digest FROM campaign_revisions WHERE campaign_id = $1 ORDER BY number DESC LIMIT 1",
+        )
+        .bind(campaign_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (last_number, last_digest) = match &last {
+            Some(r) => (
+                r.try_get::<i64, _>("number")?,
+                Some(r.try_get::<String, _>("digest")?),
+            ),
+            None => (0, None),
+        };
+        let assignment_count = |tasks: &Campaign| -> usize {
+            tasks
+                .tasks
+                .iter()
+                .map(|t| {
+                    let mut s: BTreeSet<&String> = t.lead.iter().collect();
+                    s.extend(t.cooperating.iter());
+                    s.extend(t.townships.iter());
+                    s.len()
+                })
+                .sum()
+        };
+        if last_digest.as_deref() == Some(digest.as_str()) {
+            tx.rollback().await?;
+            return Ok(LoadOutcome {
+                campaign_id,
+                campaign_key: plan.key.clone(),
+                revision: last_number,
+                changed: false,
+                changes: Vec::new(),
+                tasks: plan.tasks.len(),
+                targets: plan.targets.len(),
+                assignments: assignment_count(plan),
+                organisations_created: Vec::new(),
+            });
+        }
+        let revision = last_number + 1;
+        let mut changes = Vec::new();
+        if last.is_none() {
+            changes.push(format!(
+                "首次载入 (first load): {} 个任务, {} 个目标",
+                plan.tasks.len(),
+                plan.targets.len()
+            ));
+        }
+
+        // Organisations: by plan key, else by name, else created.
+        let mut org_ids: HashMap<String, i64> = HashMap::new();
+        let mut created = Vec::new();
+        for o in &plan.organisations {
+            let mapped = sqlx::query(
+                "SELECT organisation_id FROM campaign_organisations WHERE campaign_id = $1 AND key = $2",
+            )
+            .bind(campaign_id)
+            .bind(&o.key)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let id: i64 = if let Some(r) = mapped {
+                r.try_get("organisation_id")?
+            } else {
+                let by_name = sqlx::query("SELECT id FROM organisations WHERE name = $1")
+                    .bind(&o.name)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let id: i64 = match by_name {
+                    Some(r) => r.try_get("id")?,
+                    None => {
+                        let id: i64 = sqlx::query(
+                            "INSERT INTO organisations (name, kind, parent_id, created_at) VALUES ($1, $2, NULL, $3) RETURNING id",
+                        )
+                        .bind(&o.name)
+                        .bind(org_kind(o.kind).as_str())
+                        .bind(at)
+                        .fetch_one(&mut *tx)
+                        .await?
+                        .try_get("id")?;
+                        append(
+                            &mut tx,
+                            actor,
+                            AuditRecord::new("create", "organisation", id).after(&json!({
+                                "id": id, "name": o.name, "kind": org_kind(o.kind).as_str(),
+                                "from_plan": plan.key})),
+                        )
+                        .await?;
+                        created.push(o.name.clone());
+                        changes.push(format!("新建单位 (organisation created): {}", o.name));
+                        id
+                    }
+                };
+                sqlx::query(
+                    "INSERT INTO campaign_organisations (campaign_id, key, organisation_id) VALUES ($1, $2, $3)",
+                )
+                .bind(campaign_id)
+                .bind(&o.key)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                id
+            };
+            org_ids.insert(o.name.clone(), id);
+        }
+
+        // Targets.
+        let old_targets =
+            sqlx::query("SELECT key, content, active FROM campaign_targets WHERE campaign_id = $1")
+                .bind(campaign_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        let mut old: BTreeMap<String, (String, i64)> = BTreeMap::new();
+        for r in &old_targets {
+            old.insert(
+                r.try_get("key")?,
+                (r.try_get("content")?, r.try_get("active")?),
+            );
+        }
+        for (t, (key, content)) in plan.targets.iter().zip(&targets) {
+            let text = content.to_string();
+            match old.remove(key) {
+                Some((prev, active)) if prev == text && active == 1 => continue,
+                Some((prev, _)) if last.is_some() => {
+                    let prev: Value = serde_json::from_str(&prev).unwrap_or(Value::Null);
+                    changes.push(format!(
+                        "修改目标 (target changed) {key}: {}",
+                        changed_fields(&prev, content).join(", ")
+                    ));
+                }
+                None if last.is_some() => {
+                    changes.push(format!("新增目标 (target added) {key}: {}", t.indicator))
+                }
+                _ => {}
+            }
+            sqlx::query(
+                "INSERT INTO campaign_targets (campaign_id, key, plan, indicator, scope, comparator, value, \
+                 value_text, baseline, unit, period, measured, as_written, content, active, revision) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15) \
+                 ON CONFLICT (campaign_id, key) DO UPDATE SET plan = $3, indicator = $4, scope = $5, \
+                 comparator = $6, value = $7, value_text = $8, baseline = $9, unit = $10, period = $11, \
+                 measured = $12, as_written = $13, content = $14, active = 1, revision = $15",
+            )
+            .bind(campaign_id)
+            .bind(key)
+            .bind(&t.plan)
+            .bind(&t.indicator)
+            .bind(t.scope.to_string())
+            .bind(t.comparator.as_str())
+            .bind(t.value.map(|v| v.to_string()))
+            .bind(&t.value_text)
+            .bind(&t.baseline)
+            .bind(&t.unit)
+            .bind(&t.period)
+            .bind(t.measured.to_string())
+            .bind(&t.as_written)
+            .bind(&text)
+            .bind(revision)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (key, (_, active)) in old {
+            if active == 1 {
+                sqlx::query(
+                    "UPDATE campaign_targets SET active = 0, revision = $1 WHERE campaign_id = $2 AND key = $3",
+                )
+                .bind(revision)
+                .bind(campaign_id)
+                .bind(&key)
+                .execute(&mut *tx)
+                .await?;
+                changes.push(format!("删除目标 (target removed) {key}"));
+            }
+        }
+
+        // Tasks.
+        let old_tasks = sqlx::query(
+            "SELECT id, key, content, active FROM campaign_tasks WHERE campaign_id = $1",
+        )
+        .bind(campaign_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut old: BTreeMap<String, (i64, String, i64)> = BTreeMap::new();
+        for r in &old_tasks {
+            old.insert(
+                r.try_get("key")?,
+                (
+                    r.try_get("id")?,
+                    r.try_get("content")?,
+                    r.try_get("active")?,
+                ),
+            );
+        }
+        let mut assignments = 0usize;
+        for (t, (key, content)) in plan.tasks.iter().zip(&tasks) {
+            let text = content.to_string();
+            match old.remove(key) {
+                Some((_, prev, active)) if prev == text && active == 1 => {
+                    assignments += assignment_count_of(t);
+                    continue;
+                }
+                Some((_, prev, _)) if last.is_some() => {
+                    let prev: Value = serde_json::from_str(&prev).unwrap_or(Value::Null);
+                    changes.push(format!(
+                        "修改任务 (task changed) {key}: {}",
+                        changed_fields(&prev, content).join(", ")
+                    ));
+                }
+                None if last.is_some() => {
+                    changes.push(format!("新增任务 (task added) {key}: {}", t.title))
+                }
+                _ => {}
+            }
+            let task_id: i64 = sqlx::query(
+                "INSERT INTO campaign_tasks (campaign_id, key, plan, group_id, chapter, number, kind, title, \
+                 summary, content, active, revision, status, status_reason, status_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, 'not_started', '', $12) \
+                 ON CONFLICT (campaign_id, key) DO UPDATE SET plan = $3, group_id = $4, chapter = $5, \
+                 number = $6, kind = $7, title = $8, summary = $9, content = $10, active = 1, revision = $11 \
+                 RETURNING id",
+            )
+            .bind(campaign_id)
+            .bind(key)
+            .bind(&t.plan)
+            .bind(&t.group)
+            .bind(&t.chapter)
+            .bind(&t.number)
+            .bind(t.kind.as_str())
+            .bind(&t.title)
+            .bind(&t.summary)
+            .bind(&text)
+            .bind(revision)
+            .bind(at)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("id")?;
+
+            // Milestones by position; reminders of removed ones go with them.
+            sqlx::query(
+                "DELETE FROM task_reminders WHERE milestone_id IN \
+                 (SELECT id FROM task_milestones WHERE task_id = $1 AND seq >= $2)",
+            )
+            .bind(task_id)
+            .bind(t.milestones.len() as i64)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM task_milestones WHERE task_id = $1 AND seq >= $2")
+                .bind(task_id)
+                .bind(t.milestones.len() as i64)
+                .execute(&mut *tx)
+                .await?;
+            for (seq, m) in t.milestones.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO task_milestones (task_id, seq, due, what, as_written) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (task_id, seq) DO UPDATE SET due = $3, what = $4, as_written = $5",
+                )
+                .bind(task_id)
+                .bind(seq as i64)
+                .bind(m.date.to_string())
+                .bind(&m.what)
+                .bind(&m.as_written)
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query("DELETE FROM task_indicators WHERE task_id = $1")
+                .bind(task_id)
+                .execute(&mut *tx)
+                .await?;
+            for (seq, i) in t.indicators.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO task_indicators (task_id, seq, name, comparator, value, unit) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(task_id)
+                .bind(seq as i64)
+                .bind(&i.name)
+                .bind(i.comparator.as_str())
+                .bind(i.value.to_string())
+                .bind(&i.unit)
+                .execute(&mut *tx)
+                .await?;
+            }
+
+            // Assignments: one per responsible organisation.
+            let mut wanted: Vec<(i64, AssignmentRole)> = Vec::new();
+            for (names, role) in [
+                (&t.lead, AssignmentRole::Lead),
+                (&t.cooperating, AssignmentRole::Cooperating),
+                (&t.townships, AssignmentRole::Township),
+            ] {
+                for n in names {
+                    let id = *org_ids.get(n).ok_or_else(|| {
+                        StorageError::Invalid(format!(
+                            "task {key}: organisation {n} is not in the plan's organisations"
+                        ))
+                    })?;
+                    if !wanted.iter().any(|(w, _)| *w == id) {
+                        wanted.push((id, role));
+                    }
+                }
+            }
+            sqlx::query("UPDATE task_assignments SET active = 0 WHERE task_id = $1")
+                .bind(task_id)
+                .execute(&mut *tx)
+                .await?;
+            for (org, role) in &wanted {
+                sqlx::query(
+                    "INSERT INTO task_assignments (task_id, organisation_id, role, active, status, status_reason, status_at) \
+                     VALUES ($1, $2, $3, 1, 'not_started', '', $4) \
+                     ON CONFLICT (task_id, organisation_id) DO UPDATE SET role = $3, active = 1",
+                )
+                .bind(task_id)
+                .bind(org)
+                .bind(role.as_str())
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            assignments += wanted.len();
+            recompute_task(&mut tx, task_id, &actor.name).await?;
+        }
+        for (key, (id, _, active)) in old {
+            if active == 1 {
+                sqlx::query("UPDATE campaign_tasks SET active = 0, revision = $1 WHERE id = $2")
+                    .bind(revision)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE task_assignments SET active = 0 WHERE task_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                changes.push(format!("删除任务 (task removed) {key}"));
+            }
+        }
+        if changes.is_empty() {
+            changes.push("计划元数据变更 (campaign metadata changed)".into());
+        }
+        sqlx::query(
+            "INSERT INTO campaign_revisions (campaign_id, number, digest, snapshot, changes, loaded_at, loaded_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(campaign_id)
+        .bind(revision)
+        .bind(&digest)
+        .bind(&snapshot_text)
+        .bind(serde_json::to_string(&changes).unwrap_or_default())
+        .bind(at)
+        .bind(&actor.name)
+        .execute(&mut *tx)
+        .await?;
+        append(
+            &mut tx,
+            actor,
+            AuditRecord::new("load", "campaign", &plan.key).after(&json!({
+                "revision": revision, "digest": digest, "changes": changes})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(LoadOutcome {
+            campaign_id,
+            campaign_key: plan.key.clone(),
+            revision,
+            changed: true,
+            changes,
+            tasks: plan.tasks.len(),
+            targets: plan.targets.len(),
+            assignments,
+            organisations_created: created,
+        })
+    }
+
+    pub async fn campaigns(&self) -> Result<Vec<CampaignInfo>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.key, c.name, c.district, c.year, \
+             (SELECT MAX(number) FROM campaign_revisions r WHERE r.campaign_id = c.id) AS revision \
+             FROM campaigns c ORDER BY c.year DESC, c.id",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CampaignInfo {
+                    id: r.try_get("id")?,
+                    key: r.try_get("key")?,
+                    name: r.try_get("name")?,
+                    district: r.try_get("district")?,
+                    year: r.try_get("year")?,
+                    revision: r.try_get::<Option<i64>, _>("revision")?.unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    /// Revisions of a campaign, oldest first.
+    pub async fn campaign_revisions(&self, key: &str) -> Result<Vec<Revision>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT r.number, r.digest, r.changes, r.loaded_at, r.loaded_by FROM campaign_revisions r \
+             JOIN campaigns c ON c.id = r.campaign_id WHERE c.key = $1 ORDER BY r.number",
+        )
+        .bind(key)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let changes: String = r.try_get("changes")?;
+                Ok(Revision {
+                    number: r.try_get("number")?,
+                    digest: r.try_get("digest")?,
+                    changes: serde_json::from_str(&changes).unwrap_or_default(),
+                    loaded_at: r.try_get("loaded_at")?,
+                    loaded_by: r.try_get("loaded_by")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Active targets, in plan order.
+    pub async fn campaign_targets(
+        &self,
+        campaign_id: Option<i64>,
+    ) -> Result<Vec<TargetRecord>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT id, key, plan, indicator, scope, comparator, value, value_text, baseline, unit, \
+             period, measured, as_written FROM campaign_targets \
+             WHERE active = 1 AND ($1 IS NULL OR campaign_id = $1) ORDER BY id",
+        )
+        .bind(campaign_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TargetRecord {
+                    id: r.try_get("id")?,
+                    key: r.try_get("key")?,
+                    plan: r.try_get("plan")?,
+                    indicator: r.try_get("indicator")?,
+                    scope: r.try_get("scope")?,
+                    comparator: r.try_get("comparator")?,
+                    value: r.try_get("value")?,
+                    value_text: r.try_get("value_text")?,
+                    baseline: r.try_get("baseline")?,
+                    unit: r.try_get("unit")?,
+                    period: r.try_get("period")?,
+                    measured: r.try_get("measured")?,
+                    as_written: r.try_get("as_written")?,
+                })
+            })
+            .collect()
+    }
+
+    // ------------------------------------------------------------ reading
+
+    /// Active tasks matching the filter, in plan order.
+    pub async fn tasks(&self, filter: &TaskFilter) -> Result<Vec<TaskRecord>, StorageError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {TASK_COLUMNS} FROM campaign_tasks t WHERE t.active = 1 \
+             AND ($1 IS NULL OR t.campaign_id = $1) \
+             AND ($2 IS NULL OR t.plan = $2) \
+             AND ($3 IS NULL OR t.group_id = $3) \
+             AND ($4 IS NULL OR t.status = $4) \
+             AND ($5 IS NULL OR EXISTS (SELECT 1 FROM task_assignments a WHERE a.task_id = t.id \
+                  AND a.active = 1 AND a.organisation_id = $5)) \
+             AND ($6 IS NULL OR EXISTS (SELECT 1 FROM task_milestones m WHERE m.task_id = t.id AND m.due <= $6)) \
+             ORDER BY t.id"
+        ))
+        .bind(filter.campaign_id)
+        .bind(filter.plan.as_deref())
+        .bind(filter.group.as_deref())
+        .bind(filter.status.map(TaskStatus::as_str))
+        .bind(filter.organisation_id)
+        .bind(filter.due_before.as_deref())
+        .fetch_all(&self.read)
+        .await?;
+        let mut tasks = rows
+            .iter()
+            .map(task_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let leads = sqlx::query(
+            "SELECT a.task_id, o.name FROM task_assignments a JOIN organisations o ON o.id = a.organisation_id \
+             WHERE a.active = 1 AND a.role = 'lead' ORDER BY a.id",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        let mut lead_map: HashMap<i64, Vec<String>> = HashMap::new();
+        for r in &leads {
+            lead_map
+                .entry(r.try_get("task_id")?)
+                .or_default()
+                .push(r.try_get("name")?);
+        }
+        let dues = sqlx::query("SELECT task_id, due FROM task_milestones ORDER BY due")
+            .fetch_all(&self.read)
+            .await?;
+        let today = today_cst().to_string();
+        let mut due_map: HashMap<i64, String> = HashMap::new();
+        for r in &dues {
+            let id: i64 = r.try_get("task_id")?;
+            let due: String = r.try_get("due")?;
+            let entry = due_map.entry(id).or_insert_with(|| due.clone());
+            // Keep the first future date; else the latest past one.
+            if *entry < today {
+                *entry = due;
+            }
+        }
+        for t in &mut tasks {
+            t.lead = lead_map.remove(&t.id).unwrap_or_default();
+            t.next_due = due_map.remove(&t.id);
+        }
+        Ok(tasks)
+    }
+
+    pub async fn task_id_by_key(
+        &self,
+        campaign_id: Option<i64>,
+        key: &str,
+    ) -> Result<i64, StorageError> {
+        let row = sqlx::query(
+            "SELECT id FROM campaign_tasks WHERE key = $1 AND ($2 IS NULL OR campaign_id = $2) \
+             ORDER BY active DESC, id DESC LIMIT 1",
+        )
+        .bind(key)
+        .bind(campaign_id)
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or_else(|| StorageError::NotFound {
+            entity: "task",
+            key: key.to_owned(),
+        })?;
+        Ok(row.try_get("id")?)
+    }
+
+    /// Everything about one task.
+    pub async fn task_detail(&self, task_id: i64) -> Result<TaskDetail, StorageError> {
+        let row = sqlx::query(&format!(
+            "SELECT {TASK_COLUMNS}, t.content FROM campaign_tasks t WHERE t.id = $1"
+        ))
+        .bind(task_id)
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or_else(|| StorageError::NotFound {
+            entity: "task",
+            key: task_id.to_string(),
+        })?;
+        let mut task = task_from_row(&row)?;
+        let content: String = row.try_get("content")?;
+        let content: Value = serde_json::from_str(&content).unwrap_or(Value::Null);
+        let names = |k: &str| -> Vec<String> {
+            content[k]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        task.lead = names("lead");
+        let milestones = sqlx::query(
+            "SELECT id, due, what, as_written FROM task_milestones WHERE task_id = $1 ORDER BY seq",
+        )
+        .bind(task_id)
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(MilestoneRecord {
+                id: r.try_get("id")?,
+                due: r.try_get("due")?,
+                what: r.try_get("what")?,
+                as_written: r.try_get("as_written")?,
+            })
+        })
+        .collect::<Result<Vec<_>, StorageError>>()?;
+        let today = today_cst().to_string();
+        task.next_due = milestones
+            .iter()
+            .find(|m| m.due >= today)
+            .or(milestones.last())
+            .map(|m| m.due.clone());
+        let indicators = self.task_indicators(task_id).await?;
+        let assignments = sqlx::query(&format!(
+            "{ASSIGNMENT_SELECT} WHERE a.task_id = $1 AND a.active = 1 ORDER BY a.id"
+        ))
+        .bind(task_id)
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(assignment_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+        let reports = self.reports_where("r.task_id = $1", task_id).await?;
+        let history = sqlx::query(
+            "SELECT h.assignment_id, o.name, h.from_status, h.to_status, h.reason, h.actor_name, h.at \
+             FROM task_status_history h LEFT JOIN task_assignments a ON a.id = h.assignment_id \
+             LEFT JOIN organisations o ON o.id = a.organisation_id WHERE h.task_id = $1 ORDER BY h.id",
+        )
+        .bind(task_id)
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(|r| {
+            let from: String = r.try_get("from_status")?;
+            let to: String = r.try_get("to_status")?;
+            Ok(StatusChange {
+                assignment_id: r.try_get("assignment_id")?,
+                organisation_name: r.try_get("name")?,
+                from: from.parse::<TaskStatus>()?.label().to_owned(),
+                to: to.parse::<TaskStatus>()?.label().to_owned(),
+                reason: r.try_get("reason")?,
+                actor_name: r.try_get("actor_name")?,
+                at: r.try_get("at")?,
+            })
+        })
+        .collect::<Result<Vec<_>, StorageError>>()?;
+        Ok(TaskDetail {
+            cooperating: names("cooperating"),
+            townships: names("townships"),
+            task,
+            milestones,
+            indicators,
+            assignments,
+            reports,
+            history,
+        })
+    }
+
+    pub async fn task_indicators(
+        &self,
+        task_id: i64,
+    ) -> Result<Vec<IndicatorRecord>, StorageError> {
+        sqlx::query(
+            "SELECT name, comparator, value, unit FROM task_indicators WHERE task_id = $1 ORDER BY seq",
+        )
+        .bind(task_id)
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(IndicatorRecord {
+                name: r.try_get("name")?,
+                comparator: r.try_get("comparator")?,
+                value: r.try_get("value")?,
+                unit: r.try_get("unit")?,
+            })
+        })
+        .collect()
+    }
+
+    async fn reports_where(
+        &self,
+        condition: &str,
+        id: i64,
+    ) -> Result<Vec<ReportRecord>, StorageError> {
+        let rows = sqlx::query(&format!(
+            "{REPORT_SELECT} WHERE {condition} ORDER BY r.id DESC"
+        ))
+        .bind(id)
+        .fetch_all(&self.read)
+        .await?;
+        let mut reports = rows
+            .iter()
+            .map(report_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        for r in &mut reports {
+            r.values = sqlx::query(
+                "SELECT indicator, value, unit FROM report_values WHERE report_id = $1 ORDER BY indicator",
+            )
+            .bind(r.id)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|v| {
+                Ok(ReportValue {
+                    indicator: v.try_get("indicator")?,
+                    value: v.try_get("value")?,
+                    unit: v.try_get("unit")?,
+                })
+            })
+            .collect::<Result<Vec<_>, StorageError>>()?;
+            r.attachments = sqlx::query(
+                "SELECT id, sha256, content_type, size, file_name FROM attachments WHERE report_id = $1 ORDER BY id",
+            )
+            .bind(r.id)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(attachment_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        }
+        Ok(reports)
+    }
+
+    pub async fn report(&self, report_id: i64) -> Result<ReportRecord, StorageError> {
+        self.reports_where("r.id = $1", report_id)
+            .await?
+            .pop()
+            .ok_or_else(|| StorageError::NotFound {
+                entity: "report",
+                key: report_id.to_string(),
+            })
+    }
+
+    pub async fn reports_of_assignment(
+        &self,
+        assignment_id: i64,
+    ) -> Result<Vec<ReportRecord>, StorageError> {
+        self.reports_where("r.assignment_id = $1", assignment_id)
+            .await
+    }
+
+    /// Active assignments, optionally of one organisation, in task order.
+    pub async fn assignments(
+        &self,
+        organisation_id: Option<i64>,
+        campaign_id: Option<i64>,
+    ) -> Result<Vec<AssignmentRecord>, StorageError> {
+        sqlx::query(&format!(
+            "{ASSIGNMENT_SELECT} WHERE a.active = 1 AND t.active = 1 \
+             AND ($1 IS NULL OR a.organisation_id = $1) AND ($2 IS NULL OR t.campaign_id = $2) \
+             ORDER BY t.id, a.id"
+        ))
+        .bind(organisation_id)
+        .bind(campaign_id)
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(assignment_from_row)
+        .collect()
+    }
+
+    pub async fn assignment(&self, id: i64) -> Result<AssignmentRecord, StorageError> {
+        let row = sqlx::query(&format!("{ASSIGNMENT_SELECT} WHERE a.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or_else(|| StorageError::NotFound {
+                entity: "assignment",
+                key: id.to_string(),
+            })?;
+        assignment_from_row(&row)
+    }
+
+    /// Whether `organisation_id` leads task `task_id`.
+    pub async fn leads_task(
+        &self,
+        task_id: i64,
+        organisation_id: i64,
+    ) -> Result<bool, StorageError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM task_assignments WHERE task_id = $1 AND organisation_id = $2 \
+             AND role = 'lead' AND active = 1",
+        )
+        .bind(task_id)
+        .bind(organisation_id)
+        .fetch_one(&self.read)
+        .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+
+    /// Task counts per status (for the list's header), over the filter.
+    pub async fn task_counts(
+        &self,
+        filter: &TaskFilter,
+    ) -> Result<Vec<(TaskStatus, usize)>, StorageError> {
+        let mut f = filter.clone();
+        f.status = None;
+        let tasks = self.tasks(&f).await?;
+        Ok(TaskStatus::ALL
+            .into_iter()
+            .map(|s| (s, tasks.iter().filter(|t| t.status == s).count()))
+            .collect())
+    }
+
+    // ------------------------------------------------------------ workflow
+
+    /// Submit a progress report on an assignment. The caller checks that the
+    /// person may report on it (their organisation's assignment). Indicator
+    /// values must name the task's indicators.
+    pub async fn submit_report(
+        &self,
+        actor: &Actor,
+        assignment_id: i64,
+        report: &NewReport,
+    ) -> Result<ReportRecord, StorageError> {
+        let mut tx = self.write.begin().await?;
+        let id = submit_in(&mut tx, actor, assignment_id, report).await?;
+        tx.commit().await?;
+        self.report(id).await
+    }
+
+    /// Import many progress rows in one transaction: all or nothing.
+    pub async fn import_progress(
+        &self,
+        actor: &Actor,
+        rows: &[ImportedProgress],
+    ) -> Result<Vec<i64>, StorageError> {
+        let mut tx = self.write.begin().await?;
+        let mut ids = Vec::with_capacity(rows.len());
+        for r in rows {
+            ids.push(submit_in(&mut tx, actor, r.assignment_id, &r.report).await?);
+        }
+        append(
+            &mut tx,
+            actor,
+            AuditRecord::new("import", "task_report", ids.len()).after(&json!({"reports": ids})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    /// Accept a report, or return it with a comment. Accepting a report that
+    /// claims completion completes the assignment.
+    pub async fn review_report(
+        &self,
+        actor: &Actor,
+        report_id: i64,
+        review: &Review,
+    ) -> Result<ReportRecord, StorageError> {
+        let before = self.report(report_id).await?;
+        if before.review != "submitted" {
+            return Err(StorageError::Invalid(format!(
+                "报告 #{report_id} 已审核（{}），不能重复审核",
+                if before.review == "accepted" {
+                    "已通过"
+                } else {
+                    "已退回"
+                }
+            )));
+        }
+        let (state, comment) = match review {
+            Review::Accept => ("accepted", None),
+            Review::Return(c) => {
+                let c = c.trim();
+                if c.is_empty() {
+                    return Err(StorageError::Invalid(
+                        "退回报告须填写意见 (comment required)".into(),
+                    ));
+                }
+                ("returned", Some(c.to_owned()))
+            }
+        };
+        let mut tx = self.write.begin().await?;
+        let done = sqlx::query(
+            "UPDATE task_reports SET review = $1, review_comment = $2, reviewed_by = $3, reviewed_at = $4 \
+             WHERE id = $5 AND review = 'submitted'",
+        )
+        .bind(state)
+        .bind(&comment)
+        .bind(&actor.name)
+        .bind(now())
+        .bind(report_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(StorageError::Conflict {
+                entity: "report review",
+                key: report_id.to_string(),
+            });
+        }
+        // Other reports of this assignment still waiting keep it 待审核.
+        let waiting: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM task_reports WHERE assignment_id = $1 AND review = 'submitted'",
+        )
+        .bind(before.assignment_id)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("n")?;
+        let (to, reason) = match review {
+            Review::Accept if before.claims_complete => (
+                TaskStatus::Done,
+                format!("报告 #{report_id} 审核通过，确认完成"),
+            ),
+            Review::Accept => (
+                TaskStatus::InProgress,
+                format!("报告 #{report_id} 审核通过"),
+            ),
+            Review::Return(_) => (
+                TaskStatus::InProgress,
+                format!(
+                    "报告 #{report_id} 被退回：{}",
+                    comment.clone().unwrap_or_default()
+                ),
+            ),
+        };
+        if waiting == 0 || to == TaskStatus::Done {
+            set_assignment_status(&mut tx, before.assignment_id, to, &reason, &actor.name).await?;
+        }
+        recompute_task(&mut tx, before.task_id, &actor.name).await?;
+        let after = json!({"id": report_id, "review": state, "comment": comment});
+        append(
+            &mut tx,
+            actor,
+            AuditRecord::new(
+                if state == "accepted" {
+                    "accept"
+                } else {
+                    "return"
+                },
+                "task_report",
+                report_id,
+            )
+            .before(&json!({"id": report_id, "review": before.review}))
+            .after(&after),
+        )
+        .await?;
+        tx.commit().await?;
+        self.report(report_id).await
+    }
+
+    /// The office signs a task off (销号). Refused unless every active
+    /// assignment is complete.
+    pub async fn sign_off_task(
+        &self,
+        actor: &Actor,
+        task_id: i64,
+    ) -> Result<TaskRecord, StorageError> {
+        let detail = self.task_detail(task_id).await?;
+        if detail.task.signed_off_at.is_some() {
+            return Err(StorageError::Invalid(format!(
+                "任务 {} 已销号",
+                detail.task.key
+            )));
+        }
+        let open: Vec<String> = detail
+            .assignments
+            .iter()
+            .filter(|a| a.status != TaskStatus::Done)
+            .map(|a| format!("{}（{}）", a.organisation_name, a.status_label))
+            .collect();
+        if !open.is_empty() || detail.assignments.is_empty() {
+            return Err(StorageError::Invalid(format!(
+                "任务 {} 不能销号：尚未完成的责任单位：{}",
+                detail.task.key,
+                if open.is_empty() {
+                    "无责任单位".to_owned()
+                } else {
+                    open.join("、")
+                }
+            )));
+        }
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "UPDATE campaign_tasks SET signed_off_at = $1, signed_off_by = $2 WHERE id = $3",
+        )
+        .bind(now())
+        .bind(&actor.name)
+        .bind(task_id)
+        .execute(&mut *tx)
+        .await?;
+        recompute_task(&mut tx, task_id, &actor.name).await?;
+        append(
+            &mut tx,
+            actor,
+            AuditRecord::new("sign_off", "task", &detail.task.key)
+                .before(&json!({"status": detail.task.status.as_str()}))
+                .after(&json!({"status": "done"})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(self.task_detail(task_id).await?.task)
+    }
+
+    /// Raise reminders for milestones due within `remind_days` of `today`,
+    /// and mark assignments overdue whose task has a milestone before
+    /// `today` and that are not complete (or awaiting review). Each reminder
+    /// is raised once. A machine write: status changes are kept in the
+    /// history with actor `system:deadlines`.
+    pub async fn run_deadlines(
+        &self,
+        today: NaiveDate,
+        remind_days: u32,
+    ) -> Result<DeadlineRun, StorageError> {
+        let today_s = today.to_string();
+        let horizon = (today + chrono::Duration::days(i64::from(remind_days))).to_string();
+        let actor = "system:deadlines";
+        let mut run = DeadlineRun::default();
+        let mut tx = self.write.begin().await?;
+        let due = sqlx::query(
+            "SELECT m.id, m.due, m.task_id FROM task_milestones m JOIN campaign_tasks t ON t.id = m.task_id \
+             WHERE t.active = 1 AND t.signed_off_at IS NULL AND m.due <= $1",
+        )
+        .bind(&horizon)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut overdue_tasks = BTreeSet::new();
+        for r in &due {
+            let id: i64 = r.try_get("id")?;
+            let d: String = r.try_get("due")?;
+            let kind = if d < today_s { "overdue" } else { "due_soon" };
+            if kind == "overdue" {
+                overdue_tasks.insert((r.try_get::<i64, _>("task_id")?, d.clone()));
+            }
+            let res = sqlx::query(
+                "INSERT INTO task_reminders (milestone_id, kind, raised_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (milestone_id, kind) DO NOTHING",
+            )
+            .bind(id)
+            .bind(kind)
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+            run.reminders_raised += res.rows_affected() as usize;
+        }
+        let mut touched = BTreeSet::new();
+        for (task_id, d) in &overdue_tasks {
+            let rows = sqlx::query(
+                "SELECT id FROM task_assignments WHERE task_id = $1 AND active = 1 \
+                 AND status IN ('not_started', 'in_progress')",
+            )
+            .bind(task_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            for a in &rows {
+                let aid: i64 = a.try_get("id")?;
+                if set_assignment_status(
+                    &mut tx,
+                    aid,
+                    TaskStatus::Overdue,
+                    &format!("节点 {d} 已过，未完成"),
+                    actor,
+                )
+                .await?
+                {
+                    run.assignments_marked_overdue += 1;
+                }
+            }
+            touched.insert(*task_id);
+        }
+        for task_id in touched {
+            recompute_task(&mut tx, task_id, actor).await?;
+        }
+        tx.commit().await?;
+        Ok(run)
+    }
+
+    /// Reminders raised, newest first, optionally for one organisation's
+    /// assignments.
+    pub async fn reminders(
+        &self,
+        organisation_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Reminder>, StorageError> {
+        sqlx::query(
+            "SELECT t.id AS task_id, t.key, t.title, m.due, m.what, r.kind, r.raised_at \
+             FROM task_reminders r JOIN task_milestones m ON m.id = r.milestone_id \
+             JOIN campaign_tasks t ON t.id = m.task_id \
+             WHERE t.active = 1 AND t.signed_off_at IS NULL AND ($1 IS NULL OR EXISTS (SELECT 1 FROM task_assignments a \
+               WHERE a.task_id = t.id AND a.active = 1 AND a.organisation_id = $1 AND a.status <> 'done')) \
+             ORDER BY m.due DESC, r.id DESC LIMIT $2",
+        )
+        .bind(organisation_id)
+        .bind(limit.max(1))
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Reminder {
+                task_id: r.try_get("task_id")?,
+                task_key: r.try_get("key")?,
+                task_title: r.try_get("title")?,
+                due: r.try_get("due")?,
+                what: r.try_get("what")?,
+                kind: r.try_get("kind")?,
+                raised_at: r.try_get("raised_at")?,
+            })
+        })
+        .collect()
+    }
+
+    // ------------------------------------------------------------ fire points
+
+    /// Record one straw-burning fire point (air task 15) with its deduction.
+    pub async fn add_fire_point(
+        &self,
+        actor: &Actor,
+        point: &NewFirePoint,
+    ) -> Result<FirePointRecord, StorageError> {
+        let mut tx = self.write.begin().await?;
+        let id = insert_fire_point(&mut tx, actor, point, "manual").await?;
+        tx.commit().await?;
+        self.fire_point(id).await
+    }
+
+    /// Record many fire points in one transaction (an import): all or nothing.
+    pub async fn import_fire_points(
+        &self,
+        actor: &Actor,
+        points: &[NewFirePoint],
+    ) -> Result<Vec<i64>, StorageError> {
+        let mut tx = self.write.begin().await?;
+        let mut ids = Vec::with_capacity(points.len());
+        for p in points {
+            ids.push(insert_fire_point(&mut tx, actor, p, "import").await?);
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    pub async fn fire_point(&self, id: i64) -> Result<FirePointRecord, StorageError> {
+        self.fire_points_where("f.id = $1", Some(id))
+            .await?
+            .pop()
+            .ok_or_else(|| StorageError::NotFound {
+                entity: "fire point",
+                key: id.to_string(),
+            })
+    }
+
+    /// Fire points, optionally of one township, newest first.
+    pub async fn fire_points(
+        &self,
+        township_id: Option<i64>,
+    ) -> Result<Vec<FirePointRecord>, StorageError> {
+        self.fire_points_where("($1 IS NULL OR f.township_id = $1)", township_id)
+            .await
+    }
+
+    async fn fire_points_where(
+        &self,
+        condition: &str,
+        id: Option<i64>,
+    ) -> Result<Vec<FirePointRecord>, StorageError> {
+        let rows = sqlx::query(&format!(
+            "SELECT f.id, f.township_id, o.name, f.occurred_on, f.month, f.place, f.kind, f.amount, \
+             f.note, f.source, f.created_by FROM fire_points f JOIN organisations o ON o.id = f.township_id \
+             WHERE {condition} ORDER BY f.occurred_on DESC, f.id DESC"
+        ))
+        .bind(id)
+        .fetch_all(&self.read)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let kind: String = r.try_get("kind")?;
+            let kind: FireKind = kind.parse()?;
+            let id: i64 = r.try_get("id")?;
+            let attachments = sqlx::query(
+                "SELECT id, sha256, content_type, size, file_name FROM attachments WHERE fire_point_id = $1 ORDER BY id",
+            )
+            .bind(id)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(attachment_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+            out.push(FirePointRecord {
+                id,
+                township_id: r.try_get("township_id")?,
+                township: r.try_get("name")?,
+                occurred_on: r.try_get("occurred_on")?,
+                month: r.try_get("month")?,
+                place: r.try_get("place")?,
+                kind,
+                kind_label: kind.label(),
+                amount: r.try_get("amount")?,
+                note: r.try_get("note")?,
+                source: r.try_get("source")?,
+                created_by: r.try_get("created_by")?,
+                attachments,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Totals per township per month (exact 元), months newest first.
+    pub async fn fire_point_totals(&self) -> Result<Vec<FireTotal>, StorageError> {
+        let points = self.fire_points(None).await?;
+        let mut totals: BTreeMap<(String, String), (i64, i64, i64, Decimal)> = BTreeMap::new();
+        for p in &points {
+            let e = totals
+                .entry((p.month.clone(), p.township.clone()))
+                .or_insert((0, 0, 0, Decimal::ZERO));
+            e.0 += 1;
+            if p.kind == FireKind::Straw {
+                e.1 += 1;
+            } else {
+                e.2 += 1;
+            }
+            e.3 += Decimal::from_str(&p.amount)
+                .map_err(|e| StorageError::Invalid(format!("fire point {}: amount {e}", p.id)))?;
+        }
+        let mut out: Vec<FireTotal> = totals
+            .into_iter()
+            .map(|((month, township), (n, s, o, a))| FireTotal {
+                township,
+                month,
+                points: n,
+                straw_points: s,
+                other_points: o,
+                amount: a.to_string(),
+            })
+            .collect();
+        out.sort_by(|a, b| b.month.cmp(&a.month).then(a.township.cmp(&b.township)));
+        Ok(out)
+    }
+
+    /// Attachments by checksum (to serve a file the caller may read).
+    pub async fn attachment(
+        &self,
+        id: i64,
+    ) -> Result<(AttachmentRecord, Option<i64>, Option<i64>), StorageError> {
+        let row = sqlx::query(
+            "SELECT id, sha256, content_type, size, file_name, report_id, fire_point_id FROM attachments WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or_else(|| StorageError::NotFound {
+            entity: "attachment",
+            key: id.to_string(),
+        })?;
+        Ok((
+            attachment_from_row(&row)?,
+            row.try_get("report_id")?,
+            row.try_get("fire_point_id")?,
+        ))
+    }
+}
+
+fn assignment_count_of(t: &gongjian_campaign::Task) -> usize {
+    let mut s: BTreeSet<&String> = t.lead.iter().collect();
+    s.extend(t.cooperating.iter());
+    s.extend(t.townships.iter());
+    s.len()
+}
+
+async fn submit_in(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    assignment_id: i64,
+    report: &NewReport,
+) -> Result<i64, StorageError> {
+    let text = report.text.trim();
+    if text.is_empty() && report.values.is_empty() {
+        return Err(StorageError::Invalid(
+            "进展报告内容为空：请填写进展情况或指标数值".into(),
+        ));
+    }
+    let a = sqlx::query(
+        "SELECT a.task_id, a.active, t.active AS task_active, t.signed_off_at FROM task_assignments a \
+         JOIN campaign_tasks t ON t.id = a.task_id WHERE a.id = $1",
+    )
+    .bind(assignment_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| StorageError::NotFound {
+        entity: "assignment",
+        key: assignment_id.to_string(),
+    })?;
+    let task_id: i64 = a.try_get("task_id")?;
+    if a.try_get::<i64, _>("active")? == 0 || a.try_get::<i64, _>("task_active")? == 0 {
+        return Err(StorageError::Invalid(format!(
+            "责任分工 #{assignment_id} 已不在现行计划中"
+        )));
+    }
+    if a.try_get::<Option<i64>, _>("signed_off_at")?.is_some() {
+        return Err(StorageError::Invalid(format!(
+            "责任分工 #{assignment_id} 所属任务已销号，不再接受报告"
+        )));
+    }
+    let indicators = sqlx::query("SELECT name, unit FROM task_indicators WHERE task_id = $1")
+        .bind(task_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut units: HashMap<String, String> = HashMap::new();
+    for r in &indicators {
+        units.insert(r.try_get("name")?, r.try_get("unit")?);
+    }
+    let mut seen = BTreeSet::new();
+    for (name, _) in &report.values {
+        if !units.contains_key(name) {
+            let mut known: Vec<&String> = units.keys().collect();
+            known.sort();
+            return Err(StorageError::Invalid(format!(
+                "指标 {name:?} 不是本任务的指标（本任务指标：{}）",
+                if known.is_empty() {
+                    "无".to_owned()
+                } else {
+                    known
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join("、")
+                }
+            )));
+        }
+        if !seen.insert(name) {
+            return Err(StorageError::Invalid(format!("指标 {name:?} 填写了两次")));
+        }
+    }
+    let id: i64 = sqlx::query(
+        "INSERT INTO task_reports (assignment_id, task_id, text, claims_complete, submitted_by, submitted_at, review) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'submitted') RETURNING id",
+    )
+    .bind(assignment_id)
+    .bind(task_id)
+    .bind(text)
+    .bind(i64::from(report.claims_complete))
+    .bind(&actor.name)
+    .bind(now())
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("id")?;
+    for (name, value) in &report.values {
+        sqlx::query(
+            "INSERT INTO report_values (report_id, indicator, value, unit) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(value.normalize().to_string())
+        .bind(&units[name])
+        .execute(&mut *conn)
+        .await?;
+    }
+    insert_attachments(conn, Some(id), None, &report.attachments).await?;
+    set_assignment_status(
+        conn,
+        assignment_id,
+        TaskStatus::PendingReview,
+        &format!("提交进展报告 #{id}"),
+        &actor.name,
+    )
+    .await?;
+    recompute_task(conn, task_id, &actor.name).await?;
+    append(
+        conn,
+        actor,
+        AuditRecord::new("submit", "task_report", id).after(&json!({
+            "id": id, "assignment_id": assignment_id, "task_id": task_id, "text": text,
+            "claims_complete": report.claims_complete,
+            "values": report.values.iter().map(|(n, v)| json!({"indicator": n, "value": v.normalize().to_string()})).collect::<Vec<_>>(),
+            "attachments": report.attachments.iter().map(|a| json!({"sha256": a.sha256, "file_name": a.file_name, "content_type": a.content_type, "size": a.size})).collect::<Vec<_>>(),
+        })),
+    )
+    .await?;
+    Ok(id)
+}
+
+async fn insert_fire_point(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    p: &NewFirePoint,
+    source: &str,
+) -> Result<i64, StorageError> {
+    let place = p.place.trim();
+    if place.is_empty() {
+        return Err(StorageError::Invalid("火点位置 (place) 不能为空".into()));
+    }
+    let kind: String = sqlx::query("SELECT kind FROM organisations WHERE id = $1")
+        .bind(p.township_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StorageError::NotFound {
+            entity: "organisation",
+            key: p.township_id.to_string(),
+        })?
+        .try_get("kind")?;
+    if kind != OrgKind::Township.as_str() {
+        return Err(StorageError::Invalid(format!(
+            "单位 #{} 不是乡镇/街道，火点须记在乡镇名下",
+            p.township_id
+        )));
+    }
+    let month = format!("{:04}-{:02}", p.occurred_on.year(), p.occurred_on.month());
+    let amount = p.kind.amount().to_string();
+    let id: i64 = sqlx::query(
+        "INSERT INTO fire_points (township_id, occurred_on, month, place, kind, amount, note, source, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+    )
+    .bind(p.township_id)
+    .bind(p.occurred_on.to_string())
+    .bind(&month)
+    .bind(place)
+    .bind(p.kind.as_str())
+    .bind(&amount)
+    .bind(p.note.trim())
+    .bind(source)
+    .bind(&actor.name)
+    .bind(now())
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("id")?;
+    insert_attachments(conn, None, Some(id), &p.attachments).await?;
+    append(
+        conn,
+        actor,
+        AuditRecord::new("create", "fire_point", id).after(&json!({
+            "id": id, "township_id": p.township_id, "occurred_on": p.occurred_on.to_string(),
+            "place": place, "kind": p.kind.as_str(), "amount": amount, "source": source,
+        })),
+    )
+    .await?;
+    Ok(id)
+}

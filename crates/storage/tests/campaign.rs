@@ -1,0 +1,545 @@
+//! The campaign workflow on both backends: plan loading with revisions,
+//! reports and review, sign-off, deadlines and the fire-point ledger.
+
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use gongjian_campaign::{Campaign, Source};
+use gongjian_storage::testing;
+use gongjian_storage::{
+    Actor, AssignmentRole, AuditFilter, Db, FireKind, ImportedProgress, NewAttachment,
+    NewFirePoint, NewReport, OrgKind, Review, StorageError, TaskFilter, TaskStatus,
+};
+use rust_decimal::Decimal;
+
+macro_rules! storage_test {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test]
+            async fn sqlite() {
+                let t = testing::sqlite().await;
+                ($body)(t.db.clone()).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                if let Some(t) = testing::postgres().await {
+                    ($body)(t.db.clone()).await;
+                }
+            }
+        }
+    };
+}
+
+const FILES: &[(&str, &str)] = &[
+    (
+        "plan.toml",
+        include_str!("../../../plans/pingyuan-2020/plan.toml"),
+    ),
+    (
+        "organisations.toml",
+        include_str!("../../../plans/pingyuan-2020/organisations.toml"),
+    ),
+    (
+        "air.toml",
+        include_str!("../../../plans/pingyuan-2020/air.toml"),
+    ),
+    (
+        "water.toml",
+        include_str!("../../../plans/pingyuan-2020/water.toml"),
+    ),
+    (
+        "soil.toml",
+        include_str!("../../../plans/pingyuan-2020/soil.toml"),
+    ),
+    (
+        "limits.toml",
+        include_str!("../../../plans/pingyuan-2020/limits.toml"),
+    ),
+];
+
+/// The repository's plan, with `edit` applied to (file, from, to) first.
+fn plan_with(edits: &[(&str, &str, &str)]) -> Campaign {
+    let files: Vec<(String, String)> = FILES
+        .iter()
+        .map(|(n, t)| {
+            let mut t = (*t).to_owned();
+            for (file, from, to) in edits {
+                if file == n {
+                    assert!(t.contains(from), "{from} not in {n}");
+                    t = t.replacen(from, to, 1);
+                }
+            }
+            ((*n).to_owned(), t)
+        })
+        .collect();
+    let sources: Vec<Source<'_>> = files
+        .iter()
+        .map(|(n, t)| Source { name: n, text: t })
+        .collect();
+    gongjian_campaign::parse(&sources).expect("plan parses")
+}
+
+fn dec(s: &str) -> Decimal {
+    Decimal::from_str(s).unwrap()
+}
+
+fn person(name: &str) -> Actor {
+    Actor {
+        user_id: None,
+        name: name.into(),
+        client_addr: "127.0.0.1".into(),
+    }
+}
+
+async fn task_id(db: &Db, key: &str) -> i64 {
+    db.task_id_by_key(None, key).await.unwrap()
+}
+
+async fn assignment_of(db: &Db, key: &str, org: &str) -> i64 {
+    let detail = db.task_detail(task_id(db, key).await).await.unwrap();
+    detail
+        .assignments
+        .iter()
+        .find(|a| a.organisation_name == org)
+        .unwrap_or_else(|| panic!("{key} has no assignment for {org}"))
+        .id
+}
+
+storage_test!(
+    load_is_idempotent_and_keeps_revisions,
+    |db: Db| async move {
+        // An organisation that already exists on the platform is reused by name.
+        let existing = db
+            .create_organisation(&Actor::cli(), "区环境攻坚办", OrgKind::Office, None)
+            .await
+            .unwrap();
+        let plan = plan_with(&[]);
+        let first = db.load_campaign(&Actor::cli(), &plan).await.unwrap();
+        assert!(first.changed);
+        assert_eq!(first.revision, 1);
+        assert_eq!(first.tasks, plan.tasks.len());
+        assert!(
+            !first
+                .organisations_created
+                .contains(&"区环境攻坚办".to_owned())
+        );
+        assert!(first.organisations_created.contains(&"原武镇".to_owned()));
+        let office = db
+            .organisation_by_name("区环境攻坚办")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(office.id, existing.id);
+        let yuanwu = db.organisation_by_name("原武镇").await.unwrap().unwrap();
+        assert_eq!(yuanwu.kind, OrgKind::Township);
+        let power = db.organisation_by_name("电力公司").await.unwrap().unwrap();
+        assert_eq!(power.kind, OrgKind::External);
+
+        let all = db.tasks(&TaskFilter::default()).await.unwrap();
+        assert_eq!(all.len(), plan.tasks.len());
+        let count = |p: &str| {
+            all.iter()
+                .filter(|t| t.plan == p && t.kind == "task")
+                .count()
+        };
+        assert_eq!((count("air"), count("water"), count("soil")), (46, 27, 24));
+        assert_eq!(
+            db.campaign_targets(None).await.unwrap().len(),
+            plan.targets.len()
+        );
+
+        // Task 15: lead 区农业农村局, cooperating 执法局 and 财政局, the four townships.
+        let d = db.task_detail(task_id(&db, "air-15").await).await.unwrap();
+        assert_eq!(d.task.title, "强化秸秆禁烧工作");
+        assert_eq!(d.task.lead, vec!["区农业农村局".to_owned()]);
+        let roles: Vec<(&str, AssignmentRole)> = d
+            .assignments
+            .iter()
+            .map(|a| (a.organisation_name.as_str(), a.role))
+            .collect();
+        assert!(roles.contains(&("区农业农村局", AssignmentRole::Lead)));
+        assert!(roles.contains(&("区行政综合执法局", AssignmentRole::Cooperating)));
+        assert!(roles.contains(&("原武镇", AssignmentRole::Township)));
+        assert_eq!(d.assignments.len(), 7);
+        assert_eq!(d.indicators[0].name, "秸秆综合利用率");
+        assert_eq!(d.indicators[0].value, "89");
+        assert_eq!(d.task.status, TaskStatus::NotStarted);
+
+        // The same plan again: nothing changes, no new revision, no audit.
+        let audits = db.audit_list(&AuditFilter::default()).await.unwrap().len();
+        let again = db.load_campaign(&Actor::cli(), &plan).await.unwrap();
+        assert!(!again.changed);
+        assert_eq!(again.revision, 1);
+        assert!(again.changes.is_empty());
+        assert_eq!(
+            db.audit_list(&AuditFilter::default()).await.unwrap().len(),
+            audits
+        );
+
+        // An edit: a new revision that says what changed; the earlier one stays.
+        let edited = plan_with(&[(
+            "air.toml",
+            "title = \"强化秸秆禁烧工作\"",
+            "title = \"全面强化秸秆禁烧工作\"",
+        )]);
+        let second = db.load_campaign(&Actor::cli(), &edited).await.unwrap();
+        assert!(second.changed);
+        assert_eq!(second.revision, 2);
+        assert_eq!(
+            second.changes,
+            vec!["修改任务 (task changed) air-15: title".to_owned()]
+        );
+        let revisions = db.campaign_revisions("pingyuan-2020").await.unwrap();
+        assert_eq!(revisions.len(), 2);
+        assert_ne!(revisions[0].digest, revisions[1].digest);
+        let d2 = db.task_detail(task_id(&db, "air-15").await).await.unwrap();
+        assert_eq!(d2.task.id, d.task.id, "the task keeps its identity");
+        assert_eq!(d2.task.title, "全面强化秸秆禁烧工作");
+        let loads = db
+            .audit_list(&AuditFilter {
+                action: Some("load".into()),
+                ..AuditFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(loads.len(), 2);
+    }
+);
+
+storage_test!(report_review_and_sign_off, |db: Db| async move {
+    db.load_campaign(&Actor::cli(), &plan_with(&[]))
+        .await
+        .unwrap();
+    let nongye = person("nongye");
+    let office = person("office");
+    let lead = assignment_of(&db, "air-15", "区农业农村局").await;
+
+    // An indicator the task does not have is refused by name.
+    let err = db
+        .submit_report(
+            &nongye,
+            lead,
+            &NewReport {
+                text: "进展".into(),
+                values: vec![("PM2.5".into(), dec("50"))],
+                ..NewReport::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("PM2.5"), "{err}");
+    let empty = db
+        .submit_report(&nongye, lead, &NewReport::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(empty, StorageError::Invalid(_)));
+
+    let r1 = db
+        .submit_report(
+            &nongye,
+            lead,
+            &NewReport {
+                text: "已完成秸秆综合利用摸底".into(),
+                values: vec![("秸秆综合利用率".into(), dec("90.50"))],
+                attachments: vec![NewAttachment {
+                    sha256: "a".repeat(64),
+                    content_type: "application/pdf".into(),
+                    size: 1234,
+                    file_name: "台账.pdf".into(),
+                }],
+                ..NewReport::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(r1.values[0].value, "90.5");
+    assert_eq!(r1.values[0].unit, "%");
+    assert_eq!(r1.attachments[0].file_name, "台账.pdf");
+    let d = db.task_detail(task_id(&db, "air-15").await).await.unwrap();
+    assert_eq!(d.task.status, TaskStatus::PendingReview);
+    let a = d.assignments.iter().find(|a| a.id == lead).unwrap();
+    assert_eq!(a.status, TaskStatus::PendingReview);
+
+    // Return needs a comment; then it moves the assignment back to 推进中.
+    let no_comment = db
+        .review_report(&office, r1.id, &Review::Return("  ".into()))
+        .await
+        .unwrap_err();
+    assert!(matches!(no_comment, StorageError::Invalid(_)));
+    let returned = db
+        .review_report(&office, r1.id, &Review::Return("请补充乡镇台账".into()))
+        .await
+        .unwrap();
+    assert_eq!(returned.review, "returned");
+    assert_eq!(returned.review_comment.as_deref(), Some("请补充乡镇台账"));
+    assert_eq!(
+        db.assignment(lead).await.unwrap().status,
+        TaskStatus::InProgress
+    );
+    let twice = db
+        .review_report(&office, r1.id, &Review::Accept)
+        .await
+        .unwrap_err();
+    assert!(twice.to_string().contains("已审核"), "{twice}");
+
+    // A completion report accepted completes the lead's part…
+    let r2 = db
+        .submit_report(
+            &nongye,
+            lead,
+            &NewReport {
+                text: "已补充台账，完成".into(),
+                claims_complete: true,
+                ..NewReport::default()
+            },
+        )
+        .await
+        .unwrap();
+    db.review_report(&office, r2.id, &Review::Accept)
+        .await
+        .unwrap();
+    assert_eq!(db.assignment(lead).await.unwrap().status, TaskStatus::Done);
+    // …but the task cannot be signed off while other parts are open.
+    let tid = task_id(&db, "air-15").await;
+    let refused = db.sign_off_task(&office, tid).await.unwrap_err();
+    assert!(refused.to_string().contains("原武镇"), "{refused}");
+
+    let detail = db.task_detail(tid).await.unwrap();
+    let others: Vec<i64> = detail
+        .assignments
+        .iter()
+        .filter(|a| a.id != lead)
+        .map(|a| a.id)
+        .collect();
+    let rows: Vec<ImportedProgress> = others
+        .iter()
+        .map(|id| ImportedProgress {
+            assignment_id: *id,
+            report: NewReport {
+                text: "本单位任务完成".into(),
+                claims_complete: true,
+                ..NewReport::default()
+            },
+        })
+        .collect();
+    let ids = db.import_progress(&office, &rows).await.unwrap();
+    assert_eq!(ids.len(), others.len());
+    for id in ids {
+        db.review_report(&office, id, &Review::Accept)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        db.task_detail(tid).await.unwrap().task.status,
+        TaskStatus::PendingReview,
+        "all parts done: awaiting the office's sign-off"
+    );
+    let signed = db.sign_off_task(&office, tid).await.unwrap();
+    assert_eq!(signed.status, TaskStatus::Done);
+    assert_eq!(signed.signed_off_by.as_deref(), Some("office"));
+    let late = db
+        .submit_report(
+            &nongye,
+            lead,
+            &NewReport {
+                text: "x".into(),
+                ..NewReport::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(late.to_string().contains("销号"), "{late}");
+
+    let detail = db.task_detail(tid).await.unwrap();
+    assert!(
+        detail
+            .history
+            .iter()
+            .any(|h| h.to == "已完成" && h.reason.contains("销号"))
+    );
+    assert_eq!(detail.reports.len(), 2 + others.len());
+
+    let audit = db
+        .audit_list(&AuditFilter {
+            limit: 500,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    for action in ["submit", "accept", "return", "sign_off", "import"] {
+        assert!(
+            audit.iter().any(|e| e.action == action),
+            "no {action} in audit"
+        );
+    }
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "submit" && e.actor_name == "nongye")
+    );
+});
+
+storage_test!(import_is_all_or_nothing, |db: Db| async move {
+    db.load_campaign(&Actor::cli(), &plan_with(&[]))
+        .await
+        .unwrap();
+    let lead = assignment_of(&db, "air-15", "区农业农村局").await;
+    let rows = vec![
+        ImportedProgress {
+            assignment_id: lead,
+            report: NewReport {
+                text: "好的一行".into(),
+                ..NewReport::default()
+            },
+        },
+        ImportedProgress {
+            assignment_id: 999_999,
+            report: NewReport {
+                text: "坏的一行".into(),
+                ..NewReport::default()
+            },
+        },
+    ];
+    let err = db
+        .import_progress(&person("office"), &rows)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StorageError::NotFound { .. }), "{err}");
+    assert!(db.reports_of_assignment(lead).await.unwrap().is_empty());
+});
+
+storage_test!(deadlines_remind_then_mark_overdue, |db: Db| async move {
+    db.load_campaign(&Actor::cli(), &plan_with(&[]))
+        .await
+        .unwrap();
+    let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    // Nothing is due before March 2020.
+    let early = db.run_deadlines(d("2020-01-01"), 7).await.unwrap();
+    assert_eq!(early.reminders_raised, 0);
+    assert_eq!(early.assignments_marked_overdue, 0);
+
+    let soon = db.run_deadlines(d("2020-04-25"), 7).await.unwrap();
+    assert!(soon.reminders_raised > 0);
+    let reminders = db.reminders(None, 500).await.unwrap();
+    assert!(
+        reminders
+            .iter()
+            .any(|r| r.due == "2020-04-30" && r.kind == "due_soon")
+    );
+    // Raised once only.
+    let again = db.run_deadlines(d("2020-04-25"), 7).await.unwrap();
+    assert_eq!(again.reminders_raised, 0);
+
+    let after = db.run_deadlines(d("2020-05-01"), 7).await.unwrap();
+    assert!(after.assignments_marked_overdue > 0);
+    let overdue = db
+        .tasks(&TaskFilter {
+            status: Some(TaskStatus::Overdue),
+            ..TaskFilter::default()
+        })
+        .await
+        .unwrap();
+    assert!(!overdue.is_empty());
+    let t = db.task_detail(overdue[0].id).await.unwrap();
+    assert!(t.milestones.iter().any(|m| m.due.as_str() < "2020-05-01"));
+    assert!(
+        t.history
+            .iter()
+            .any(|h| h.actor_name == "system:deadlines" && h.to == "逾期")
+    );
+    // A task whose milestones are all at year end is not overdue in May.
+    let due_end = db
+        .tasks(&TaskFilter {
+            due_before: Some("2020-05-01".into()),
+            ..TaskFilter::default()
+        })
+        .await
+        .unwrap();
+    for task in db.tasks(&TaskFilter::default()).await.unwrap() {
+        if task.status == TaskStatus::Overdue {
+            assert!(
+                due_end.iter().any(|x| x.id == task.id),
+                "{} overdue without a passed milestone",
+                task.key
+            );
+        }
+    }
+});
+
+storage_test!(fire_points_and_monthly_totals, |db: Db| async move {
+    db.load_campaign(&Actor::cli(), &plan_with(&[]))
+        .await
+        .unwrap();
+    let office = person("office");
+    let yuanwu = db.organisation_by_name("原武镇").await.unwrap().unwrap().id;
+    let shizhai = db.organisation_by_name("师寨镇").await.unwrap().unwrap().id;
+    let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let point = |township_id, date: &str, kind| NewFirePoint {
+        township_id,
+        occurred_on: day(date),
+        place: "大堤村北地块".into(),
+        kind,
+        note: String::new(),
+        attachments: vec![],
+    };
+    let p = db
+        .add_fire_point(&office, &point(yuanwu, "2020-06-03", FireKind::Straw))
+        .await
+        .unwrap();
+    assert_eq!(p.amount, "500000");
+    assert_eq!(p.month, "2020-06");
+    db.add_fire_point(&office, &point(yuanwu, "2020-06-20", FireKind::Leaves))
+        .await
+        .unwrap();
+    db.import_fire_points(
+        &office,
+        &[
+            point(shizhai, "2020-06-11", FireKind::Rubbish),
+            point(yuanwu, "2020-10-02", FireKind::Straw),
+        ],
+    )
+    .await
+    .unwrap();
+    // Not a township: refused, and the batch with it stores nothing.
+    let dept = db
+        .organisation_by_name("区农业农村局")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let err = db
+        .import_fire_points(
+            &office,
+            &[
+                point(shizhai, "2020-07-01", FireKind::Weeds),
+                point(dept, "2020-07-01", FireKind::Weeds),
+            ],
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("乡镇"), "{err}");
+    assert_eq!(db.fire_points(None).await.unwrap().len(), 4);
+
+    let totals = db.fire_point_totals().await.unwrap();
+    let find = |m: &str, t: &str| {
+        totals
+            .iter()
+            .find(|x| x.month == m && x.township == t)
+            .unwrap()
+    };
+    let june = find("2020-06", "原武镇");
+    assert_eq!(
+        (june.points, june.straw_points, june.other_points),
+        (2, 1, 1)
+    );
+    assert_eq!(june.amount, "600000");
+    assert_eq!(find("2020-06", "师寨镇").amount, "100000");
+    assert_eq!(find("2020-10", "原武镇").amount, "500000");
+    assert_eq!(totals[0].month, "2020-10", "newest month first");
+    assert_eq!(db.fire_points(Some(shizhai)).await.unwrap().len(), 1);
+    assert_eq!(FireKind::from_str("秸秆").unwrap(), FireKind::Straw);
+    assert!(FireKind::from_str("轮胎").is_err());
+});
