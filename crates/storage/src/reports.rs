@@ -360,6 +360,10 @@ impl Db {
     /// Recompute the daily cache for every (air station, local day) whose
     /// hours arrived or changed since the last refresh (late data
     /// included). Returns the number of station-days recomputed.
+    ///
+    /// The watermark is in whole seconds, so rows received in the same
+    /// second as the last refresh are taken again (`>=`): recomputing a day
+    /// twice is harmless, missing a late correction is not.
     pub async fn refresh_air_daily(&self) -> Result<u64, StorageError> {
         let mark: i64 =
             sqlx::query_scalar("SELECT value FROM derived_state WHERE key = 'air_daily_received'")
@@ -369,7 +373,7 @@ impl Db {
         let rows = sqlx::query(
             "SELECT DISTINCT se.site_id, se.period_start, se.received_at FROM series se \
              JOIN sites s ON s.id = se.site_id \
-             WHERE se.received_at > $1 AND se.kind = 'hour' AND s.kind = 'air_station'",
+             WHERE se.received_at >= $1 AND se.kind = 'hour' AND s.kind = 'air_station'",
         )
         .bind(mark)
         .fetch_all(&self.read)

@@ -1,0 +1,430 @@
+//! Black-box tests of the JSON API and the access rules, against the real
+//! application on port 0 with a fresh database per test.
+
+mod common;
+
+use common::{PASSWORD, client, spawn_app};
+use gongjian_storage::{OrgKind, Role};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn healthz_and_metrics_answer() {
+    let app = spawn_app().await;
+    let body: Value = reqwest::get(app.url("/healthz")).await.unwrap().json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["database"], "ok");
+    let metrics = reqwest::get(app.url("/metrics")).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("gongjian_http_requests_total{class=\"2xx\"}"));
+    assert!(metrics.contains("gongjian_database_up 1"));
+}
+
+#[tokio::test]
+async fn login_me_logout() {
+    let app = spawn_app().await;
+    app.user("zhifa", Role::Department, "区行政综合执法局", OrgKind::Department).await;
+    let c = app.login("zhifa").await;
+    let me: Value = c.get(app.url("/api/v1/me")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["user"]["username"], "zhifa");
+    assert_eq!(me["user"]["organisation_name"], "区行政综合执法局");
+    assert!(me["user"].get("password_hash").is_none());
+    let out = c.post(app.url("/api/v1/auth/logout")).send().await.unwrap();
+    assert_eq!(out.status(), 200);
+    let after = c.get(app.url("/api/v1/me")).send().await.unwrap();
+    assert_eq!(after.status(), 401);
+    let body: Value = after.json().await.unwrap();
+    assert_eq!(body["code"], "E1001");
+}
+
+#[tokio::test]
+async fn wrong_password_gets_one_generic_error_then_locks() {
+    let app = spawn_app().await;
+    app.user("li", Role::Office, "区环境攻坚办", OrgKind::Office).await;
+    let c = client();
+    let mut bodies = Vec::new();
+    for (user, pass) in [("li", "nope-nope"), ("ghost", "nope-nope")] {
+        let r = c
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({"username": user, "password": pass}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+        bodies.push(r.json::<Value>().await.unwrap());
+    }
+    // Unknown user and wrong password look the same.
+    assert_eq!(bodies[0], bodies[1]);
+    assert_eq!(bodies[0]["code"], "E1002");
+    for _ in 0..3 {
+        c.post(app.url("/api/v1/auth/login"))
+            .json(&json!({"username": "li", "password": "nope-nope"}))
+            .send()
+            .await
+            .unwrap();
+    }
+    // Five failures from this address: even the right password is refused now.
+    let r = c
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"username": "li", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_clear_error_and_changes_nothing() {
+    let app = spawn_app().await;
+    app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office).await;
+    let c = app.login("admin").await;
+    let before = app.db.users().await.unwrap().len();
+    let r = c
+        .post(app.url("/api/v1/users"))
+        .header("content-type", "application/json")
+        .body("{\"username\": \"x\", ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "E1005");
+    assert!(body["message"].as_str().unwrap().contains("无效"));
+    // A form post to the JSON API is refused too (no cross-site form CSRF).
+    let r = c
+        .post(app.url("/api/v1/users"))
+        .form(&[("username", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(app.db.users().await.unwrap().len(), before);
+}
+
+/// The access matrix of the foundation: a department user can neither read
+/// nor change another organisation's records and cannot reach user
+/// administration or the audit log.
+#[tokio::test]
+async fn department_user_is_confined_to_its_organisation() {
+    let app = spawn_app().await;
+    app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office).await;
+    app.user("zhifa", Role::Department, "区行政综合执法局", OrgKind::Department).await;
+    let own = app.org("区行政综合执法局", OrgKind::Department).await;
+    let other = app.org("区农业农村局", OrgKind::Department).await;
+    let c = app.login("zhifa").await;
+
+    let code = |r: reqwest::Response| async move {
+        let status = r.status().as_u16();
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        (status, body["code"].as_str().unwrap_or("").to_owned())
+    };
+    let forbidden = (403, "E1003".to_owned());
+    for path in ["/api/v1/users", "/api/v1/users/1", "/api/v1/audit", "/api/v1/audit.csv"] {
+        assert_eq!(code(c.get(app.url(path)).send().await.unwrap()).await, forbidden, "GET {path}");
+    }
+    let r = c
+        .post(app.url("/api/v1/users"))
+        .json(&json!({"username": "sneaky", "password": "password1", "role": "admin", "organisation_id": own}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code(r).await, forbidden);
+    let r = c
+        .patch(app.url("/api/v1/users/1"))
+        .json(&json!({"disabled": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code(r).await, forbidden);
+    // Organisations: own visible, other neither listed, readable nor writable.
+    let list: Vec<Value> = c.get(app.url("/api/v1/organisations")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["id"], own);
+    let r = c.get(app.url(&format!("/api/v1/organisations/{other}"))).send().await.unwrap();
+    assert_eq!(code(r).await, forbidden);
+    let r = c
+        .put(app.url(&format!("/api/v1/organisations/{other}")))
+        .json(&json!({"name": "改名", "kind": "department"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code(r).await, forbidden);
+    let r = c
+        .put(app.url(&format!("/api/v1/organisations/{own}")))
+        .json(&json!({"name": "改名", "kind": "department"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code(r).await, forbidden);
+    assert_eq!(app.db.organisation(other).await.unwrap().name, "区农业农村局");
+    // Pages: user administration is a 403 page.
+    let r = c.get(app.url("/system/users")).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("无权访问"));
+}
+
+#[tokio::test]
+async fn viewer_reads_everything_and_changes_nothing() {
+    let app = spawn_app().await;
+    app.user("viewer", Role::Viewer, "区环境攻坚办", OrgKind::Office).await;
+    let other = app.org("区农业农村局", OrgKind::Department).await;
+    let c = app.login("viewer").await;
+    let list: Vec<Value> = c.get(app.url("/api/v1/organisations")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list.len(), 2);
+    let r = c
+        .put(app.url(&format!("/api/v1/organisations/{other}")))
+        .json(&json!({"name": "改名", "kind": "department"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
+
+#[tokio::test]
+async fn admin_writes_are_audited_with_actor_and_address() {
+    let app = spawn_app().await;
+    app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office).await;
+    let org = app.org("区农业农村局", OrgKind::Department).await;
+    let c = app.login("admin").await;
+    let r = c
+        .post(app.url("/api/v1/users"))
+        .json(&json!({"username": "nongye", "display_name": "农业农村局联络员", "password": "initial-pass", "role": "department", "organisation_id": org}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().await.unwrap();
+    assert_eq!(created["must_change_password"], true);
+    let id = created["id"].as_i64().unwrap();
+    let r = c
+        .patch(app.url(&format!("/api/v1/users/{id}")))
+        .json(&json!({"display_name": "农业局联络员"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let log: Vec<Value> = c
+        .get(app.url("/api/v1/audit?entity=user"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let update = log.iter().find(|e| e["action"] == "update").expect("update audited");
+    assert_eq!(update["actor_name"], "admin");
+    assert_eq!(update["client_addr"], "127.0.0.1");
+    assert_eq!(update["before"]["display_name"], "农业农村局联络员");
+    assert_eq!(update["after"]["display_name"], "农业局联络员");
+    assert!(log.iter().any(|e| e["action"] == "create" && e["entity_id"] == id.to_string()));
+    // The audit log has no route that edits or deletes.
+    let r = c.delete(app.url("/api/v1/audit")).send().await.unwrap();
+    assert_eq!(r.status(), 405);
+    // CSV export carries the same rows, with a BOM for Excel.
+    let csv = c.get(app.url("/api/v1/audit.csv?entity=user")).send().await.unwrap().bytes().await.unwrap();
+    assert!(csv.starts_with(&[0xEF, 0xBB, 0xBF]));
+    let text = String::from_utf8(csv[3..].to_vec()).unwrap();
+    assert!(text.starts_with("序号,时间,操作人"));
+    assert!(text.contains("农业局联络员"));
+}
+
+#[tokio::test]
+async fn new_user_must_change_password_first() {
+    let app = spawn_app().await;
+    app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office).await;
+    let org = app.org("原武镇", OrgKind::Township).await;
+    let admin = app.login("admin").await;
+    admin
+        .post(app.url("/api/v1/users"))
+        .json(&json!({"username": "yuanwu", "password": "initial-pass", "role": "township", "organisation_id": org}))
+        .send()
+        .await
+        .unwrap();
+    let c = client();
+    c.post(app.url("/api/v1/auth/login"))
+        .json(&json!({"username": "yuanwu", "password": "initial-pass"}))
+        .send()
+        .await
+        .unwrap();
+    let r = c.get(app.url("/api/v1/organisations")).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "E1008");
+    let r = c
+        .post(app.url("/api/v1/me/password"))
+        .json(&json!({"current": "wrong-one", "new": "brand-new-pass"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "E1009");
+    let r = c
+        .post(app.url("/api/v1/me/password"))
+        .json(&json!({"current": "initial-pass", "new": "brand-new-pass"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // The change ended the session; log in with the new password.
+    let c = client();
+    c.post(app.url("/api/v1/auth/login"))
+        .json(&json!({"username": "yuanwu", "password": "brand-new-pass"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(c.get(app.url("/api/v1/organisations")).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn expired_session_is_refused() {
+    let app = spawn_app().await;
+    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office).await;
+    let c = client();
+    let r = c
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"username": "office", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("HttpOnly"));
+    assert!(cookie.contains("SameSite=Lax"));
+    let token = cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_owned();
+    app.db.age_session(&token, 31 * 60).await.unwrap();
+    let r = c.get(app.url("/api/v1/me")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+}
+
+#[tokio::test]
+async fn page_forms_need_the_csrf_token() {
+    let app = spawn_app().await;
+    app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office).await;
+    let c = app.login("admin").await;
+    let org = app.org("区财政局", OrgKind::Department).await;
+    let r = c
+        .post(app.url("/system/users"))
+        .form(&[
+            ("csrf", "forged"),
+            ("username", "caizheng"),
+            ("password", "initial-pass"),
+            ("role", "department"),
+            ("organisation_id", &org.to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("请求校验失败"));
+    assert!(app.db.user_by_username("caizheng").await.unwrap().is_none());
+    // With the session's token it works.
+    let me: Value = c.get(app.url("/api/v1/me")).send().await.unwrap().json().await.unwrap();
+    let csrf = me["csrf_token"].as_str().unwrap();
+    let r = c
+        .post(app.url("/system/users"))
+        .form(&[
+            ("csrf", csrf),
+            ("username", "caizheng"),
+            ("password", "initial-pass"),
+            ("role", "department"),
+            ("organisation_id", &org.to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(app.db.user_by_username("caizheng").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn login_page_rejects_forged_csrf_and_wrong_password_in_chinese() {
+    let app = spawn_app().await;
+    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office).await;
+    let c = client();
+    let page = c.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    let token = page.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let r = c
+        .post(app.url("/login"))
+        .form(&[("csrf", "forged"), ("username", "office"), ("password", PASSWORD), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // The refusal issued a fresh token; the old one is gone.
+    let r = c
+        .post(app.url("/login"))
+        .form(&[("csrf", token.as_str()), ("username", "office"), ("password", PASSWORD), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let page = c.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    let token = page.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let r = c
+        .post(app.url("/login"))
+        .form(&[("csrf", token.as_str()), ("username", "office"), ("password", "wrong-pass"), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.text().await.unwrap().contains("用户名或密码错误"));
+    let page = c.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    let token = page.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let r = c
+        .post(app.url("/login"))
+        .form(&[("csrf", token.as_str()), ("username", "office"), ("password", PASSWORD), ("next", "//evil.example")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/");
+}
+
+#[tokio::test]
+async fn unknown_paths_are_404_in_the_right_format() {
+    let app = spawn_app().await;
+    let r = reqwest::get(app.url("/api/v1/nothing-here")).await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "E1004");
+    let r = reqwest::get(app.url("/nothing-here")).await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(r.text().await.unwrap().contains("页面不存在"));
+    // Anonymous visitors are sent to the login page.
+    let r = client().get(app.url("/system/audit")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(r.headers()["location"].to_str().unwrap().starts_with("/login"));
+}
+
+#[tokio::test]
+async fn static_assets_are_embedded() {
+    let app = spawn_app().await;
+    for path in ["/static/app.css", "/static/vendor/htmx/htmx.min.js", "/static/vendor/echarts/echarts.min.js"] {
+        let r = reqwest::get(app.url(path)).await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert!(r.bytes().await.unwrap().len() > 100);
+    }
+}
+
+/// The OpenAPI document lists exactly the routes of `ROUTES`, and every one
+/// of them is routed (an unauthenticated call never gets 404 or 405).
+#[tokio::test]
+async fn openapi_matches_the_routes() {
+    let app = spawn_app().await;
+    let doc: Value = reqwest::get(app.url("/api/v1/openapi.json")).await.unwrap().json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    let mut listed = 0;
+    let c = client();
+    for (path, ops) in paths {
+        for (method, _) in ops.as_object().unwrap() {
+            listed += 1;
+            let url = app.url(&path.replace("{id}", "1"));
+            let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let r = c
+                .request(m, &url)
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
+            let s = r.status().as_u16();
+            assert!(s != 404 && s != 405, "{method} {path} is documented but answers {s}");
+        }
+    }
+    assert_eq!(listed, gongjian_web::api::ROUTES.len());
+}

@@ -1,0 +1,146 @@
+//! End to end in a real browser: Debian's headless Chromium driven through
+//! chromedriver. Skipped, with a message, when either is not installed
+//! (`.ci/run` installs them). The server is the real application on port 0.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{PASSWORD, spawn_app};
+use fantoccini::{Client, ClientBuilder, Locator};
+use gongjian_storage::{OrgKind, Role};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+struct Driver {
+    child: Child,
+    port: u16,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Start chromedriver, or `None` when the browser is not installed.
+pub async fn start_browser() -> Option<(Driver, Client)> {
+    if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists() {
+        eprintln!("skipped: {CHROMIUM} or {CHROMEDRIVER} not installed (apt install chromium chromium-driver)");
+        return None;
+    }
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let profile = tempfile::tempdir().unwrap();
+    let driver = Driver {
+        child,
+        port,
+        _profile: profile,
+    };
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1366,900",
+                format!("--user-data-dir={}", driver._profile.path().display()),
+            ]
+        }),
+    );
+    let mut last_err = None;
+    for _ in 0..50 {
+        match ClientBuilder::rustls()
+            .expect("tls")
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{}", driver.port))
+            .await
+        {
+            Ok(client) => return Some((driver, client)),
+            Err(e) => {
+                last_err = Some(e);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+    panic!("chromedriver did not start: {last_err:?}");
+}
+
+async fn fill(c: &Client, css: &str, text: &str) {
+    let el = c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+    el.clear().await.unwrap();
+    el.send_keys(text).await.unwrap();
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn log_in(c: &Client, base: &str, username: &str, password: &str) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    fill(c, "#username", username).await;
+    fill(c, "#password", password).await;
+    click(c, "#login").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_creates_department_user_who_is_refused_user_administration() {
+    let Some((_driver, c)) = start_browser().await else { return };
+    let app = spawn_app().await;
+    app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office).await;
+    app.org("区农业农村局", OrgKind::Department).await;
+    let base = format!("http://{}", app.addr);
+
+    log_in(&c, &base, "admin", PASSWORD).await;
+    let who = c.find(Locator::Id("who")).await.unwrap().text().await.unwrap();
+    assert!(who.contains("系统管理员"), "{who}");
+
+    c.goto(&format!("{base}/system/users")).await.unwrap();
+    fill(&c, "#new-username", "nongye").await;
+    fill(&c, "#new-display", "农业农村局联络员").await;
+    fill(&c, "#new-password", "initial-pass").await;
+    c.find(Locator::Css("#new-role")).await.unwrap().select_by_value("department").await.unwrap();
+    c.find(Locator::Css("#new-org")).await.unwrap().select_by_label("区农业农村局").await.unwrap();
+    click(&c, "#create-user").await;
+    let page = c.source().await.unwrap();
+    assert!(page.contains("已创建"), "user not created");
+    assert!(page.contains("nongye"));
+
+    click(&c, "#logout").await;
+    assert!(c.current_url().await.unwrap().path().starts_with("/login"));
+
+    // The new user must set a password first.
+    log_in(&c, &base, "nongye", "initial-pass").await;
+    assert_eq!(c.current_url().await.unwrap().path(), "/account/password");
+    fill(&c, "#current", "initial-pass").await;
+    fill(&c, "#new", "nongye-2020!").await;
+    fill(&c, "#confirm", "nongye-2020!").await;
+    click(&c, "#save-password").await;
+    log_in(&c, &base, "nongye", "nongye-2020!").await;
+    let who = c.find(Locator::Id("who")).await.unwrap().text().await.unwrap();
+    assert!(who.contains("区农业农村局"), "{who}");
+
+    c.goto(&format!("{base}/system/users")).await.unwrap();
+    let heading = c.find(Locator::Id("error-heading")).await.unwrap().text().await.unwrap();
+    assert!(heading.contains("403"), "{heading}");
+    c.close().await.unwrap();
+}

@@ -1,0 +1,104 @@
+//! Spawn the real application on 127.0.0.1:0 with a fresh database.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use gongjian_storage::testing::{self, TestDb};
+use gongjian_storage::{Actor, Db, NewUser, OrgKind, Role};
+use gongjian_web::{AppState, WebSettings};
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub db: Db,
+    _db: TestDb,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+pub const PASSWORD: &str = "correct-horse";
+
+pub fn settings() -> WebSettings {
+    WebSettings::from_config(&gongjian_config::Config::default())
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_on(testing::sqlite().await).await
+}
+
+pub async fn spawn_on(test_db: TestDb) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let state = AppState::new(test_db.db.clone(), settings());
+    tokio::spawn(async move {
+        gongjian_web::serve(listener, state, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    TestApp {
+        addr,
+        db: test_db.db.clone(),
+        _db: test_db,
+        _shutdown: tx,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn org(&self, name: &str, kind: OrgKind) -> i64 {
+        match self.db.organisation_by_name(name).await.unwrap() {
+            Some(o) => o.id,
+            None => {
+                self.db
+                    .create_organisation(&Actor::cli(), name, kind, None)
+                    .await
+                    .unwrap()
+                    .id
+            }
+        }
+    }
+
+    pub async fn user(&self, username: &str, role: Role, org: &str, kind: OrgKind) -> i64 {
+        let org_id = self.org(org, kind).await;
+        self.db
+            .create_user(
+                &Actor::cli(),
+                &NewUser {
+                    username: username.into(),
+                    display_name: String::new(),
+                    password: PASSWORD.into(),
+                    role,
+                    organisation_id: org_id,
+                    must_change_password: false,
+                },
+            )
+            .await
+            .unwrap()
+            .id
+    }
+
+    /// A client with its own cookie jar, logged in through the API.
+    pub async fn login(&self, username: &str) -> reqwest::Client {
+        let client = client();
+        let resp = client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({"username": username, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "login as {username}");
+        client
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
