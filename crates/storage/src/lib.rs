@@ -11,6 +11,7 @@ mod campaign;
 mod db;
 mod error;
 mod model;
+mod monitoring;
 mod organisations;
 mod reports;
 mod sessions;
@@ -26,6 +27,12 @@ pub use campaign::{
 pub use db::{Backend, Db, DbOptions};
 pub use error::StorageError;
 pub use model::{Actor, AuditEntry, OrgKind, Organisation, Role, Session, User};
+pub use monitoring::{
+    CST_OFFSET_SECS, CounterDelta, Device, DeviceHealth, Disagreement, IngestBatch, LatestValue,
+    NewSite, PendingRollup, QuarantineEntry, Quarantined, RawFrame, RollupValue, SITE_KINDS,
+    SeriesPoint, SeriesValue, Site, SiteFactor, Upload, UploadOutcome, local_day_start,
+    parse_site_kind, site_kind_label,
+};
 pub use reports::{
     AIR_FACTORS, AirHour, PublishedReport, StationDays, StationSite, UpsertStats, day_start_utc,
     hour_end_local, hour_start_utc, local_date_of,

@@ -1,0 +1,1411 @@
+//! Monitoring sites, HJ 212 devices, value series and the ingestion tables
+//! (migrations 0002 and 0003).
+//!
+//! Person-made changes (sites, devices, factors) take an [`Actor`] and are
+//! audited. Machine writes from the HJ 212 listener go through
+//! [`Db::commit_ingest`], which writes a whole batch of frames from many
+//! connections in one transaction with multi-row statements, and reports per
+//! upload whether it was new or a retransmission.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::audit::{AuditRecord, append};
+use crate::{Actor, Db, StorageError, now};
+
+/// Site kinds of migration 0002, with their Chinese labels.
+pub const SITE_KINDS: &[(&str, &str)] = &[
+    ("air_station", "空气站"),
+    ("stack_gas", "废气排口"),
+    ("waste_water", "废水排口"),
+    ("surface_water", "地表水断面"),
+    ("dust", "扬尘监测点"),
+    ("vocs", "VOCs 监测点"),
+    ("fume", "油烟监测点"),
+    ("power", "用电监控"),
+];
+
+/// The Chinese label of a site kind (the code itself when unknown).
+pub fn site_kind_label(kind: &str) -> &str {
+    SITE_KINDS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, l)| *l)
+        .unwrap_or(kind)
+}
+
+/// Parse a site kind given as code or Chinese label.
+pub fn parse_site_kind(text: &str) -> Option<&'static str> {
+    let t = text.trim();
+    SITE_KINDS
+        .iter()
+        .find(|(k, l)| *k == t || *l == t || l.replace(' ', "") == t.replace(' ', ""))
+        .map(|(k, _)| *k)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Site {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub organisation_id: Option<i64>,
+    pub township_id: Option<i64>,
+    pub longitude: Option<String>,
+    pub latitude: Option<String>,
+    pub created_at: i64,
+}
+
+/// Fields of a site as entered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct NewSite {
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub organisation_id: Option<i64>,
+    pub township_id: Option<i64>,
+    pub longitude: Option<String>,
+    pub latitude: Option<String>,
+}
+
+/// A registered data logger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Device {
+    pub mn: String,
+    /// The access password (PW). Not serialized into audit records.
+    #[serde(skip_serializing)]
+    pub pw: String,
+    pub site_id: i64,
+    /// `2005`, `2017` or `2025`.
+    pub protocol: String,
+    pub st: String,
+    /// `auto`, `utf-8` or `gbk`.
+    pub charset: String,
+    pub accept_modbus_crc: bool,
+    pub time_sync_on_connect: bool,
+    /// Minute-data (2051) interval in minutes.
+    pub min_interval: i64,
+}
+
+impl Device {
+    pub fn new(mn: &str, pw: &str, site_id: i64) -> Device {
+        Device {
+            mn: mn.to_owned(),
+            pw: pw.to_owned(),
+            site_id,
+            protocol: "2017".into(),
+            st: "32".into(),
+            charset: "auto".into(),
+            accept_modbus_crc: false,
+            time_sync_on_connect: false,
+            min_interval: 10,
+        }
+    }
+}
+
+/// A factor a site measures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SiteFactor {
+    pub factor: String,
+    pub name: String,
+    pub unit: String,
+    /// Exact decimal as text.
+    pub limit_value: Option<String>,
+}
+
+/// One value to store in `series`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SeriesValue {
+    pub factor: String,
+    /// rtd | min | hour | day
+    pub kind: &'static str,
+    pub period_start: i64,
+    pub value: Option<String>,
+    pub converted: Option<String>,
+    pub flag: String,
+}
+
+/// A stored series row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SeriesPoint {
+    pub period_start: i64,
+    pub value: Option<String>,
+    pub converted: Option<String>,
+    pub flag: String,
+    pub source: String,
+}
+
+/// A data upload (2011/2051/2061/2031…) from an authenticated device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    pub mn: String,
+    pub cn: String,
+    pub datatime: String,
+    /// Sub-packet number, 0 when the frame is not split.
+    pub pno: i64,
+    pub site_id: i64,
+    pub values: Vec<SeriesValue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawFrame {
+    pub peer: String,
+    pub mn: Option<String>,
+    pub cn: Option<String>,
+    pub frame: Vec<u8>,
+    /// ok | duplicate | quarantined | rejected | other
+    pub outcome: &'static str,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quarantined {
+    pub peer: String,
+    pub mn: Option<String>,
+    pub cn: Option<String>,
+    /// unknown_mn | wrong_pw | no_mn
+    pub reason: &'static str,
+    pub frame: Vec<u8>,
+}
+
+/// Counter increments for one device.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CounterDelta {
+    pub frames: i64,
+    pub values_stored: i64,
+    pub duplicates: i64,
+    pub crc_errors: i64,
+    pub parse_errors: i64,
+    pub auth_failures: i64,
+    pub quarantined: i64,
+    pub last_frame_at: Option<i64>,
+    pub last_peer: Option<String>,
+}
+
+impl CounterDelta {
+    pub fn add(&mut self, other: &CounterDelta) {
+        self.frames += other.frames;
+        self.values_stored += other.values_stored;
+        self.duplicates += other.duplicates;
+        self.crc_errors += other.crc_errors;
+        self.parse_errors += other.parse_errors;
+        self.auth_failures += other.auth_failures;
+        self.quarantined += other.quarantined;
+        if other.last_frame_at.is_some() {
+            self.last_frame_at = other.last_frame_at;
+            self.last_peer = other.last_peer.clone();
+        }
+    }
+}
+
+/// Everything one writer transaction commits.
+#[derive(Debug, Clone, Default)]
+pub struct IngestBatch {
+    pub uploads: Vec<Upload>,
+    pub raw: Vec<RawFrame>,
+    pub quarantine: Vec<Quarantined>,
+    pub counters: BTreeMap<String, CounterDelta>,
+}
+
+/// What happened to one upload of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadOutcome {
+    /// New data, committed.
+    Stored,
+    /// The same (MN, CN, DataTime, PNO) was stored before: nothing written.
+    Duplicate,
+}
+
+/// A period whose rollup must be computed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PendingRollup {
+    pub site_id: i64,
+    pub factor: String,
+    /// `hour` (from minutes) or `day` (from hours).
+    pub kind: String,
+    pub period_start: i64,
+}
+
+/// A computed rollup to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollupValue {
+    pub site_id: i64,
+    pub factor: String,
+    pub kind: &'static str,
+    pub period_start: i64,
+    pub value: Option<String>,
+    pub converted: Option<String>,
+    pub flag: String,
+    /// For hours: the day (start, Unix s) that must be recomputed after this hour.
+    pub day_start: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LatestValue {
+    pub site_id: i64,
+    pub factor: String,
+    pub kind: String,
+    pub period_start: i64,
+    pub value: Option<String>,
+    pub converted: Option<String>,
+    pub flag: String,
+    pub received_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceHealth {
+    pub mn: String,
+    pub site_id: i64,
+    pub site_name: String,
+    pub site_kind: String,
+    pub organisation_id: Option<i64>,
+    pub township_id: Option<i64>,
+    pub min_interval: i64,
+    pub frames: i64,
+    pub values_stored: i64,
+    pub duplicates: i64,
+    pub crc_errors: i64,
+    pub parse_errors: i64,
+    pub auth_failures: i64,
+    pub quarantined: i64,
+    pub last_frame_at: Option<i64>,
+    pub last_peer: Option<String>,
+    /// Distinct minute periods received since `day_start`.
+    pub minute_periods_today: i64,
+    /// Minute values since `day_start`, and those flagged N.
+    pub minute_values_today: i64,
+    pub minute_values_valid_today: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuarantineEntry {
+    pub id: i64,
+    pub received_at: i64,
+    pub peer: String,
+    pub mn: Option<String>,
+    pub cn: Option<String>,
+    pub reason: String,
+    /// The frame, decoded lossily for display.
+    pub frame: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Disagreement {
+    pub site_id: i64,
+    pub factor: String,
+    pub kind: String,
+    pub period_start: i64,
+    pub logger_value: Option<String>,
+    pub logger_flag: String,
+    pub rollup_value: Option<String>,
+    pub rollup_flag: String,
+    pub detected_at: i64,
+}
+
+const SITE_COLUMNS: &str =
+    "id, code, name, kind, organisation_id, township_id, longitude, latitude, created_at";
+const DEVICE_COLUMNS: &str = "mn, pw, site_id, protocol, st, charset, \
+     CASE WHEN accept_modbus_crc THEN 1 ELSE 0 END AS accept_modbus_crc, \
+     CASE WHEN time_sync_on_connect THEN 1 ELSE 0 END AS time_sync_on_connect, min_interval";
+
+fn site_from_row(row: &AnyRow) -> Result<Site, StorageError> {
+    Ok(Site {
+        id: row.try_get("id")?,
+        code: row.try_get("code")?,
+        name: row.try_get("name")?,
+        kind: row.try_get("kind")?,
+        organisation_id: row.try_get("organisation_id")?,
+        township_id: row.try_get("township_id")?,
+        longitude: row.try_get("longitude")?,
+        latitude: row.try_get("latitude")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn device_from_row(row: &AnyRow) -> Result<Device, StorageError> {
+    Ok(Device {
+        mn: row.try_get("mn")?,
+        pw: row.try_get("pw")?,
+        site_id: row.try_get("site_id")?,
+        protocol: row.try_get("protocol")?,
+        st: row.try_get("st")?,
+        charset: row.try_get("charset")?,
+        accept_modbus_crc: row.try_get::<i64, _>("accept_modbus_crc")? != 0,
+        time_sync_on_connect: row.try_get::<i64, _>("time_sync_on_connect")? != 0,
+        min_interval: row.try_get("min_interval")?,
+    })
+}
+
+fn validate_site(site: &NewSite) -> Result<(), StorageError> {
+    if site.code.trim().is_empty() {
+        return Err(StorageError::Invalid("site code is empty".into()));
+    }
+    if site.name.trim().is_empty() {
+        return Err(StorageError::Invalid("site name is empty".into()));
+    }
+    if !SITE_KINDS.iter().any(|(k, _)| *k == site.kind) {
+        return Err(StorageError::Invalid(format!(
+            "unknown site kind {:?} (expected one of {})",
+            site.kind,
+            SITE_KINDS
+                .iter()
+                .map(|(k, _)| *k)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    for (what, v) in [("longitude", &site.longitude), ("latitude", &site.latitude)] {
+        if let Some(v) = v
+            && v.trim().parse::<f64>().is_err()
+        {
+            return Err(StorageError::Invalid(format!(
+                "{what} {v:?} is not a number"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn validate_device(d: &Device) -> Result<(), StorageError> {
+    if d.mn.trim().is_empty() || d.mn.len() > 64 {
+        return Err(StorageError::Invalid(format!(
+            "device MN {:?} must be 1 to 64 characters",
+            d.mn
+        )));
+    }
+    if !["2005", "2017", "2025"].contains(&d.protocol.as_str()) {
+        return Err(StorageError::Invalid(format!(
+            "protocol version {:?} must be 2005, 2017 or 2025",
+            d.protocol
+        )));
+    }
+    if !["auto", "utf-8", "gbk"].contains(&d.charset.as_str()) {
+        return Err(StorageError::Invalid(format!(
+            "charset {:?} must be auto, utf-8 or gbk",
+            d.charset
+        )));
+    }
+    if !(1..=60).contains(&d.min_interval) {
+        return Err(StorageError::Invalid(format!(
+            "minute interval {} must be 1..60",
+            d.min_interval
+        )));
+    }
+    Ok(())
+}
+
+/// `($1, $2), ($3, $4)…` for `rows` rows of `cols` columns.
+fn placeholders(rows: usize, cols: usize) -> String {
+    let mut out = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            out.push('$');
+            out.push_str(&(r * cols + c + 1).to_string());
+        }
+        out.push(')');
+    }
+    out
+}
+
+/// Rows per multi-row statement (keeps bound parameters well under the
+/// SQLite and PostgreSQL limits).
+const CHUNK: usize = 400;
+
+impl Db {
+    // ----------------------------------------------------------------- sites
+
+    pub async fn create_site(&self, actor: &Actor, site: &NewSite) -> Result<Site, StorageError> {
+        validate_site(site)?;
+        let mut tx = self.write.begin().await?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO sites (code, name, kind, organisation_id, township_id, longitude, \
+             latitude, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {SITE_COLUMNS}"
+        ))
+        .bind(site.code.trim())
+        .bind(site.name.trim())
+        .bind(&site.kind)
+        .bind(site.organisation_id)
+        .bind(site.township_id)
+        .bind(site.longitude.as_deref().map(str::trim))
+        .bind(site.latitude.as_deref().map(str::trim))
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| StorageError::unique(e, "site", &site.code))?;
+        let created = site_from_row(&row)?;
+        append(
+            &mut tx,
+            actor,
+            AuditRecord::new("create", "site", created.id).after(&created),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    pub async fn update_site(
+        &self,
+        actor: &Actor,
+        id: i64,
+        site: &NewSite,
+    ) -> Result<Site, StorageError> {
+        validate_site(site)?;
+        let mut tx = self.write.begin().await?;
+        let before = sqlx::query(&format!("SELECT {SITE_COLUMNS} FROM sites WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StorageError::NotFound {
+                entity: "site",
+                key: id.to_string(),
+            })?;
+        let before = site_from_row(&before)?;
+        let row = sqlx::query(&format!(
+            "UPDATE sites SET code = $1, name = $2, kind = $3, organisation_id = $4, \
+             township_id = $5, longitude = $6, latitude = $7 WHERE id = $8 RETURNING {SITE_COLUMNS}"
+        ))
+        .bind(site.code.trim())
+        .bind(site.name.trim())
+        .bind(&site.kind)
+        .bind(site.organisation_id)
+        .bind(site.township_id)
+        .bind(site.longitude.as_deref().map(str::trim))
+        .bind(site.latitude.as_deref().map(str::trim))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| StorageError::unique(e, "site", &site.code))?;
+        let after = site_from_row(&row)?;
+        append(
+            &mut tx,
+            actor,
+            AuditRecord::new("update", "site", id)
+                .before(&before)
+                .after(&after),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    pub async fn sites(&self) -> Result<Vec<Site>, StorageError> {
+        let rows = sqlx::query(&format!("SELECT {SITE_COLUMNS} FROM sites ORDER BY id"))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(site_from_row).collect()
+    }
+
+    pub async fn site(&self, id: i64) -> Result<Option<Site>, StorageError> {
+        let row = sqlx::query(&format!("SELECT {SITE_COLUMNS} FROM sites WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(site_from_row).transpose()
+    }
+
+    pub async fn site_by_code(&self, code: &str) -> Result<Option<Site>, StorageError> {
+        let row = sqlx::query(&format!("SELECT {SITE_COLUMNS} FROM sites WHERE code = $1"))
+            .bind(code)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(site_from_row).transpose()
+    }
+
+    // --------------------------------------------------------------- devices
+
+    /// Register a device or change its settings (keyed by MN).
+    pub async fn upsert_device(&self, actor: &Actor, d: &Device) -> Result<Device, StorageError> {
+        validate_device(d)?;
+        let mut tx = self.write.begin().await?;
+        let before = sqlx::query(&format!(
+            "SELECT {DEVICE_COLUMNS} FROM devices WHERE mn = $1"
+        ))
+        .bind(&d.mn)
+        .fetch_optional(&mut *tx)
+        .await?
+        .as_ref()
+        .map(device_from_row)
+        .transpose()?;
+        let t = now();
+        sqlx::query(
+            "INSERT INTO devices (mn, pw, site_id, protocol, st, charset, accept_modbus_crc, \
+             time_sync_on_connect, min_interval, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
+             ON CONFLICT (mn) DO UPDATE SET pw = excluded.pw, site_id = excluded.site_id, \
+             protocol = excluded.protocol, st = excluded.st, charset = excluded.charset, \
+             accept_modbus_crc = excluded.accept_modbus_crc, \
+             time_sync_on_connect = excluded.time_sync_on_connect, \
+             min_interval = excluded.min_interval, updated_at = excluded.updated_at",
+        )
+        .bind(d.mn.trim())
+        .bind(&d.pw)
+        .bind(d.site_id)
+        .bind(&d.protocol)
+        .bind(&d.st)
+        .bind(&d.charset)
+        .bind(d.accept_modbus_crc)
+        .bind(d.time_sync_on_connect)
+        .bind(d.min_interval)
+        .bind(t)
+        .execute(&mut *tx)
+        .await?;
+        let mut record = AuditRecord::new(
+            if before.is_some() { "update" } else { "create" },
+            "device",
+            &d.mn,
+        )
+        .after(d);
+        if let Some(b) = &before {
+            record = record.before(b);
+        }
+        append(&mut tx, actor, record).await?;
+        tx.commit().await?;
+        Ok(d.clone())
+    }
+
+    pub async fn delete_device(&self, actor: &Actor, mn: &str) -> Result<(), StorageError> {
+        let mut tx = self.write.begin().await?;
+        let before = sqlx::query(&format!(
+            "SELECT {DEVICE_COLUMNS} FROM devices WHERE mn = $1"
+        ))
+        .bind(mn)
+        .fetch_optional(&mut *tx)
+        .await?
+        .as_ref()
+        .map(device_from_row)
+        .transpose()?
+        .ok_or_else(|| StorageError::NotFound {
+            entity: "device",
+            key: mn.to_owned(),
+        })?;
+        sqlx::query("DELETE FROM devices WHERE mn = $1")
+            .bind(mn)
+            .execute(&mut *tx)
+            .await?;
+        append(
+            &mut tx,
+            actor,
+            AuditRecord::new("delete", "device", mn).before(&before),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn device(&self, mn: &str) -> Result<Option<Device>, StorageError> {
+        let row = sqlx::query(&format!(
+            "SELECT {DEVICE_COLUMNS} FROM devices WHERE mn = $1"
+        ))
+        .bind(mn)
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(device_from_row).transpose()
+    }
+
+    pub async fn devices(&self) -> Result<Vec<Device>, StorageError> {
+        let rows = sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM devices ORDER BY mn"))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(device_from_row).collect()
+    }
+
+    // --------------------------------------------------------------- factors
+
+    /// Replace the factors of a site.
+    pub async fn set_site_factors(
+        &self,
+        actor: &Actor,
+        site_id: i64,
+        factors: &[SiteFactor],
+    ) -> Result<(), StorageError> {
+        let mut seen = HashSet::new();
+        for f in factors {
+            if f.factor.trim().is_empty() {
+                return Err(StorageError::Invalid("factor code is empty".into()));
+            }
+            if !seen.insert(f.factor.trim()) {
+                return Err(StorageError::Invalid(format!(
+                    "factor {} is listed twice",
+                    f.factor
+                )));
+            }
+            if let Some(l) = &f.limit_value
+                && l.trim().parse::<f64>().is_err()
+            {
+                return Err(StorageError::Invalid(format!(
+                    "limit {l:?} of factor {} is not a number",
+                    f.factor
+                )));
+            }
+        }
+        let before = self.site_factors(site_id).await?;
+        let mut tx = self.write.begin().await?;
+        sqlx::query("DELETE FROM site_factors WHERE site_id = $1")
+            .bind(site_id)
+            .execute(&mut *tx)
+            .await?;
+        for f in factors {
+            sqlx::query(
+                "INSERT INTO site_factors (site_id, factor, name, unit, limit_value) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(site_id)
+            .bind(f.factor.trim())
+            .bind(f.name.trim())
+            .bind(f.unit.trim())
+            .bind(f.limit_value.as_deref().map(str::trim))
+            .execute(&mut *tx)
+            .await?;
+        }
+        append(
+            &mut tx,
+            actor,
+            AuditRecord::new("set_factors", "site", site_id)
+                .before(&before)
+                .after(&factors),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn site_factors(&self, site_id: i64) -> Result<Vec<SiteFactor>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT factor, name, unit, limit_value FROM site_factors WHERE site_id = $1 \
+             ORDER BY factor",
+        )
+        .bind(site_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SiteFactor {
+                    factor: r.try_get("factor")?,
+                    name: r.try_get("name")?,
+                    unit: r.try_get("unit")?,
+                    limit_value: r.try_get("limit_value")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every site's factors, by site id.
+    pub async fn all_site_factors(&self) -> Result<HashMap<i64, Vec<SiteFactor>>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT site_id, factor, name, unit, limit_value FROM site_factors \
+             ORDER BY site_id, factor",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        let mut out: HashMap<i64, Vec<SiteFactor>> = HashMap::new();
+        for r in rows {
+            out.entry(r.try_get("site_id")?)
+                .or_default()
+                .push(SiteFactor {
+                    factor: r.try_get("factor")?,
+                    name: r.try_get("name")?,
+                    unit: r.try_get("unit")?,
+                    limit_value: r.try_get("limit_value")?,
+                });
+        }
+        Ok(out)
+    }
+
+    // ------------------------------------------------------------- ingestion
+
+    /// Commit one batch of ingested frames in a single transaction. Returns one
+    /// outcome per upload, in order. A retransmission (same MN, CN, DataTime,
+    /// PNO as an earlier upload, or earlier in this batch) writes no values.
+    pub async fn commit_ingest(
+        &self,
+        batch: &IngestBatch,
+    ) -> Result<Vec<UploadOutcome>, StorageError> {
+        let t = now();
+        let mut tx = self.write.begin().await?;
+
+        // 1. Idempotency ledger: which uploads are new?
+        let mut outcomes = vec![UploadOutcome::Duplicate; batch.uploads.len()];
+        let mut first_in_batch: HashMap<(&str, &str, &str, i64), usize> = HashMap::new();
+        for (i, u) in batch.uploads.iter().enumerate() {
+            first_in_batch
+                .entry((&u.mn, &u.cn, &u.datatime, u.pno))
+                .or_insert(i);
+        }
+        let candidates: Vec<usize> = {
+            let mut v: Vec<usize> = first_in_batch.values().copied().collect();
+            v.sort_unstable();
+            v
+        };
+        for chunk in candidates.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO hj212_uploads (mn, cn, datatime, pno, received_at) VALUES {} \
+                 ON CONFLICT (mn, cn, datatime, pno) DO NOTHING RETURNING mn, cn, datatime, pno",
+                placeholders(chunk.len(), 5)
+            );
+            let mut q = sqlx::query(&sql);
+            for &i in chunk {
+                let u = &batch.uploads[i];
+                q = q
+                    .bind(&u.mn)
+                    .bind(&u.cn)
+                    .bind(&u.datatime)
+                    .bind(u.pno)
+                    .bind(t);
+            }
+            let rows = q.fetch_all(&mut *tx).await?;
+            for r in rows {
+                let key: (String, String, String, i64) = (
+                    r.try_get("mn")?,
+                    r.try_get("cn")?,
+                    r.try_get("datatime")?,
+                    r.try_get("pno")?,
+                );
+                if let Some(&i) =
+                    first_in_batch.get(&(key.0.as_str(), key.1.as_str(), key.2.as_str(), key.3))
+                {
+                    outcomes[i] = UploadOutcome::Stored;
+                }
+            }
+        }
+
+        // 2. Values of new uploads: series (last wins within the batch), latest
+        //    values (newest period wins), rollup work.
+        let mut series: HashMap<(i64, &str, &str, i64), &SeriesValue> = HashMap::new();
+        let mut latest: HashMap<(i64, &str), &SeriesValue> = HashMap::new();
+        let mut pending: HashSet<(i64, &str, &'static str, i64)> = HashSet::new();
+        let mut counters = batch.counters.clone();
+        for (u, outcome) in batch.uploads.iter().zip(&outcomes) {
+            let c = counters.entry(u.mn.clone()).or_default();
+            if *outcome == UploadOutcome::Duplicate {
+                c.duplicates += 1;
+                continue;
+            }
+            c.values_stored += u.values.len() as i64;
+            for v in &u.values {
+                series.insert((u.site_id, &v.factor, v.kind, v.period_start), v);
+                match latest.get(&(u.site_id, v.factor.as_str())) {
+                    Some(old) if old.period_start > v.period_start => {}
+                    _ => {
+                        latest.insert((u.site_id, &v.factor), v);
+                    }
+                }
+                match v.kind {
+                    "min" => {
+                        pending.insert((
+                            u.site_id,
+                            &v.factor,
+                            "hour",
+                            v.period_start - v.period_start.rem_euclid(3600),
+                        ));
+                    }
+                    "hour" => {
+                        pending.insert((u.site_id, &v.factor, "hour", v.period_start));
+                        pending.insert((
+                            u.site_id,
+                            &v.factor,
+                            "day",
+                            local_day_start(v.period_start),
+                        ));
+                    }
+                    "day" => {
+                        pending.insert((u.site_id, &v.factor, "day", v.period_start));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let series: Vec<_> = series.into_iter().collect();
+        for chunk in series.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO series (site_id, factor, kind, period_start, value, converted, flag, \
+                 source, received_at) VALUES {} \
+                 ON CONFLICT (site_id, factor, kind, period_start) DO UPDATE SET \
+                 value = excluded.value, converted = excluded.converted, flag = excluded.flag, \
+                 source = excluded.source, received_at = excluded.received_at",
+                placeholders(chunk.len(), 9)
+            );
+            let mut q = sqlx::query(&sql);
+            for ((site, _, _, _), v) in chunk {
+                q = q
+                    .bind(*site)
+                    .bind(&v.factor)
+                    .bind(v.kind)
+                    .bind(v.period_start)
+                    .bind(&v.value)
+                    .bind(&v.converted)
+                    .bind(&v.flag)
+                    .bind("hj212")
+                    .bind(t);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        let latest: Vec<_> = latest.into_iter().collect();
+        for chunk in latest.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO latest_values (site_id, factor, kind, period_start, value, converted, \
+                 flag, received_at) VALUES {} \
+                 ON CONFLICT (site_id, factor) DO UPDATE SET kind = excluded.kind, \
+                 period_start = excluded.period_start, value = excluded.value, \
+                 converted = excluded.converted, flag = excluded.flag, \
+                 received_at = excluded.received_at \
+                 WHERE latest_values.period_start <= excluded.period_start",
+                placeholders(chunk.len(), 8)
+            );
+            let mut q = sqlx::query(&sql);
+            for ((site, _), v) in chunk {
+                q = q
+                    .bind(*site)
+                    .bind(&v.factor)
+                    .bind(v.kind)
+                    .bind(v.period_start)
+                    .bind(&v.value)
+                    .bind(&v.converted)
+                    .bind(&v.flag)
+                    .bind(t);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        let pending: Vec<_> = pending.into_iter().collect();
+        for chunk in pending.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO rollup_pending (site_id, factor, kind, period_start) VALUES {} \
+                 ON CONFLICT (site_id, factor, kind, period_start) DO NOTHING",
+                placeholders(chunk.len(), 4)
+            );
+            let mut q = sqlx::query(&sql);
+            for (site, factor, kind, start) in chunk {
+                q = q.bind(*site).bind(*factor).bind(*kind).bind(*start);
+            }
+            q.execute(&mut *tx).await?;
+        }
+
+        // 3. Raw archive and quarantine.
+        for chunk in batch.raw.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO hj212_raw (received_at, peer, mn, cn, frame, outcome, error) VALUES {}",
+                placeholders(chunk.len(), 7)
+            );
+            let mut q = sqlx::query(&sql);
+            for r in chunk {
+                q = q
+                    .bind(t)
+                    .bind(&r.peer)
+                    .bind(&r.mn)
+                    .bind(&r.cn)
+                    .bind(&r.frame)
+                    .bind(r.outcome)
+                    .bind(&r.error);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        for chunk in batch.quarantine.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO hj212_quarantine (received_at, peer, mn, cn, reason, frame) VALUES {}",
+                placeholders(chunk.len(), 6)
+            );
+            let mut q = sqlx::query(&sql);
+            for e in chunk {
+                q = q
+                    .bind(t)
+                    .bind(&e.peer)
+                    .bind(&e.mn)
+                    .bind(&e.cn)
+                    .bind(e.reason)
+                    .bind(&e.frame);
+            }
+            q.execute(&mut *tx).await?;
+        }
+
+        // 4. Device counters.
+        let counters: Vec<_> = counters.into_iter().collect();
+        for chunk in counters.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO device_counters (mn, frames, values_stored, duplicates, crc_errors, \
+                 parse_errors, auth_failures, quarantined, last_frame_at, last_peer) VALUES {} \
+                 ON CONFLICT (mn) DO UPDATE SET \
+                 frames = device_counters.frames + excluded.frames, \
+                 values_stored = device_counters.values_stored + excluded.values_stored, \
+                 duplicates = device_counters.duplicates + excluded.duplicates, \
+                 crc_errors = device_counters.crc_errors + excluded.crc_errors, \
+                 parse_errors = device_counters.parse_errors + excluded.parse_errors, \
+                 auth_failures = device_counters.auth_failures + excluded.auth_failures, \
+                 quarantined = device_counters.quarantined + excluded.quarantined, \
+                 last_frame_at = COALESCE(excluded.last_frame_at, device_counters.last_frame_at), \
+                 last_peer = COALESCE(excluded.last_peer, device_counters.last_peer)",
+                placeholders(chunk.len(), 10)
+            );
+            let mut q = sqlx::query(&sql);
+            for (mn, c) in chunk {
+                q = q
+                    .bind(mn)
+                    .bind(c.frames)
+                    .bind(c.values_stored)
+                    .bind(c.duplicates)
+                    .bind(c.crc_errors)
+                    .bind(c.parse_errors)
+                    .bind(c.auth_failures)
+                    .bind(c.quarantined)
+                    .bind(c.last_frame_at)
+                    .bind(&c.last_peer);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    /// Record a device's connection state.
+    pub async fn device_connection(&self, mn: &str, connected: bool) -> Result<(), StorageError> {
+        let t = now();
+        let sql = if connected {
+            "INSERT INTO device_counters (mn, connected_at) VALUES ($1, $2) \
+             ON CONFLICT (mn) DO UPDATE SET connected_at = excluded.connected_at"
+        } else {
+            "INSERT INTO device_counters (mn, disconnected_at) VALUES ($1, $2) \
+             ON CONFLICT (mn) DO UPDATE SET disconnected_at = excluded.disconnected_at"
+        };
+        sqlx::query(sql)
+            .bind(mn)
+            .bind(t)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether an upload with this key has been stored.
+    pub async fn upload_stored(
+        &self,
+        mn: &str,
+        cn: &str,
+        datatime: &str,
+        pno: i64,
+    ) -> Result<bool, StorageError> {
+        let row = sqlx::query(
+            "SELECT 1 AS one FROM hj212_uploads WHERE mn = $1 AND cn = $2 AND datatime = $3 \
+             AND pno = $4",
+        )
+        .bind(mn)
+        .bind(cn)
+        .bind(datatime)
+        .bind(pno)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    /// Delete raw frames and quarantined frames received before `before`
+    /// (Unix s). Returns the number of rows removed.
+    pub async fn purge_raw_before(&self, before: i64) -> Result<u64, StorageError> {
+        let a = sqlx::query("DELETE FROM hj212_raw WHERE received_at < $1")
+            .bind(before)
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        let b = sqlx::query("DELETE FROM hj212_quarantine WHERE received_at < $1")
+            .bind(before)
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        Ok(a + b)
+    }
+
+    // --------------------------------------------------------------- rollups
+
+    /// Take up to `limit` pending rollups (they are removed; data arriving
+    /// later queues them again).
+    pub async fn take_pending_rollups(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<PendingRollup>, StorageError> {
+        let mut tx = self.write.begin().await?;
+        let rows = sqlx::query(
+            "SELECT site_id, factor, kind, period_start FROM rollup_pending \
+             ORDER BY kind DESC, period_start LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let p = PendingRollup {
+                site_id: r.try_get("site_id")?,
+                factor: r.try_get("factor")?,
+                kind: r.try_get("kind")?,
+                period_start: r.try_get("period_start")?,
+            };
+            sqlx::query(
+                "DELETE FROM rollup_pending WHERE site_id = $1 AND factor = $2 AND kind = $3 \
+                 AND period_start = $4",
+            )
+            .bind(p.site_id)
+            .bind(&p.factor)
+            .bind(&p.kind)
+            .bind(p.period_start)
+            .execute(&mut *tx)
+            .await?;
+            out.push(p);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Series rows of one site and factor with `from <= period_start < to`.
+    pub async fn series_points(
+        &self,
+        site_id: i64,
+        factor: &str,
+        kind: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<SeriesPoint>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT period_start, value, converted, flag, source FROM series \
+             WHERE site_id = $1 AND factor = $2 AND kind = $3 AND period_start >= $4 \
+             AND period_start < $5 ORDER BY period_start",
+        )
+        .bind(site_id)
+        .bind(factor)
+        .bind(kind)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SeriesPoint {
+                    period_start: r.try_get("period_start")?,
+                    value: r.try_get("value")?,
+                    converted: r.try_get("converted")?,
+                    flag: r.try_get("flag")?,
+                    source: r.try_get("source")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every series row of a site in a period range (all factors).
+    pub async fn site_series(
+        &self,
+        site_id: i64,
+        kind: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(String, SeriesPoint)>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT factor, period_start, value, converted, flag, source FROM series \
+             WHERE site_id = $1 AND kind = $2 AND period_start >= $3 AND period_start < $4 \
+             ORDER BY factor, period_start",
+        )
+        .bind(site_id)
+        .bind(kind)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("factor")?,
+                    SeriesPoint {
+                        period_start: r.try_get("period_start")?,
+                        value: r.try_get("value")?,
+                        converted: r.try_get("converted")?,
+                        flag: r.try_get("flag")?,
+                        source: r.try_get("source")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// Store computed rollups. A value the logger sent itself (source
+    /// `hj212`) is kept; when ours differs, a disagreement is recorded.
+    /// Hours queue their day for recomputation.
+    pub async fn store_rollups(&self, values: &[RollupValue]) -> Result<(), StorageError> {
+        if values.is_empty() {
+            return Ok(());
+        }
+        let t = now();
+        let mut tx = self.write.begin().await?;
+        for v in values {
+            let existing = sqlx::query(
+                "SELECT value, flag, source FROM series WHERE site_id = $1 AND factor = $2 \
+                 AND kind = $3 AND period_start = $4",
+            )
+            .bind(v.site_id)
+            .bind(&v.factor)
+            .bind(v.kind)
+            .bind(v.period_start)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let logger: Option<(Option<String>, String)> = match &existing {
+                Some(r) if r.try_get::<String, _>("source")? == "hj212" => {
+                    Some((r.try_get("value")?, r.try_get("flag")?))
+                }
+                _ => None,
+            };
+            match logger {
+                Some((lv, lf)) => {
+                    if !same_value(lv.as_deref(), v.value.as_deref()) || lf != v.flag {
+                        sqlx::query(
+                            "INSERT INTO rollup_disagreements (site_id, factor, kind, \
+                             period_start, logger_value, logger_flag, rollup_value, rollup_flag, \
+                             detected_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                             ON CONFLICT (site_id, factor, kind, period_start) DO UPDATE SET \
+                             logger_value = excluded.logger_value, \
+                             logger_flag = excluded.logger_flag, \
+                             rollup_value = excluded.rollup_value, \
+                             rollup_flag = excluded.rollup_flag, detected_at = excluded.detected_at",
+                        )
+                        .bind(v.site_id)
+                        .bind(&v.factor)
+                        .bind(v.kind)
+                        .bind(v.period_start)
+                        .bind(lv)
+                        .bind(lf)
+                        .bind(&v.value)
+                        .bind(&v.flag)
+                        .bind(t)
+                        .execute(&mut *tx)
+                        .await?;
+                    } else {
+                        sqlx::query(
+                            "DELETE FROM rollup_disagreements WHERE site_id = $1 AND factor = $2 \
+                             AND kind = $3 AND period_start = $4",
+                        )
+                        .bind(v.site_id)
+                        .bind(&v.factor)
+                        .bind(v.kind)
+                        .bind(v.period_start)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+                None => {
+                    sqlx::query(
+                        "INSERT INTO series (site_id, factor, kind, period_start, value, \
+                         converted, flag, source, received_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, 'rollup', $8) \
+                         ON CONFLICT (site_id, factor, kind, period_start) DO UPDATE SET \
+                         value = excluded.value, converted = excluded.converted, \
+                         flag = excluded.flag, received_at = excluded.received_at \
+                         WHERE series.source <> 'hj212'",
+                    )
+                    .bind(v.site_id)
+                    .bind(&v.factor)
+                    .bind(v.kind)
+                    .bind(v.period_start)
+                    .bind(&v.value)
+                    .bind(&v.converted)
+                    .bind(&v.flag)
+                    .bind(t)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            if let Some(day) = v.day_start {
+                sqlx::query(
+                    "INSERT INTO rollup_pending (site_id, factor, kind, period_start) \
+                     VALUES ($1, $2, 'day', $3) \
+                     ON CONFLICT (site_id, factor, kind, period_start) DO NOTHING",
+                )
+                .bind(v.site_id)
+                .bind(&v.factor)
+                .bind(day)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn rollup_disagreements(
+        &self,
+        site_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Disagreement>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT site_id, factor, kind, period_start, logger_value, logger_flag, \
+             rollup_value, rollup_flag, detected_at FROM rollup_disagreements \
+             WHERE ($1 < 0 OR site_id = $1) ORDER BY period_start DESC LIMIT $2",
+        )
+        .bind(site_id.unwrap_or(-1))
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Disagreement {
+                    site_id: r.try_get("site_id")?,
+                    factor: r.try_get("factor")?,
+                    kind: r.try_get("kind")?,
+                    period_start: r.try_get("period_start")?,
+                    logger_value: r.try_get("logger_value")?,
+                    logger_flag: r.try_get("logger_flag")?,
+                    rollup_value: r.try_get("rollup_value")?,
+                    rollup_flag: r.try_get("rollup_flag")?,
+                    detected_at: r.try_get("detected_at")?,
+                })
+            })
+            .collect()
+    }
+
+    // ---------------------------------------------------------- dashboards
+
+    pub async fn latest_values(&self) -> Result<Vec<LatestValue>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT site_id, factor, kind, period_start, value, converted, flag, received_at \
+             FROM latest_values ORDER BY site_id, factor",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(LatestValue {
+                    site_id: r.try_get("site_id")?,
+                    factor: r.try_get("factor")?,
+                    kind: r.try_get("kind")?,
+                    period_start: r.try_get("period_start")?,
+                    value: r.try_get("value")?,
+                    converted: r.try_get("converted")?,
+                    flag: r.try_get("flag")?,
+                    received_at: r.try_get("received_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Health of every registered device; minute counts from `day_start` on.
+    pub async fn device_health(&self, day_start: i64) -> Result<Vec<DeviceHealth>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT d.mn, d.site_id, d.min_interval, s.name AS site_name, s.kind AS site_kind, \
+             s.organisation_id, s.township_id, \
+             COALESCE(c.frames, 0) AS frames, COALESCE(c.values_stored, 0) AS values_stored, \
+             COALESCE(c.duplicates, 0) AS duplicates, COALESCE(c.crc_errors, 0) AS crc_errors, \
+             COALESCE(c.parse_errors, 0) AS parse_errors, \
+             COALESCE(c.auth_failures, 0) AS auth_failures, \
+             COALESCE(c.quarantined, 0) AS quarantined, c.last_frame_at, c.last_peer, \
+             COALESCE(m.periods, 0) AS periods, COALESCE(m.total, 0) AS total, \
+             COALESCE(m.valid, 0) AS valid \
+             FROM devices d JOIN sites s ON s.id = d.site_id \
+             LEFT JOIN device_counters c ON c.mn = d.mn \
+             LEFT JOIN (SELECT site_id, COUNT(DISTINCT period_start) AS periods, \
+                        COUNT(*) AS total, \
+                        SUM(CASE WHEN flag = 'N' THEN 1 ELSE 0 END) AS valid \
+                        FROM series WHERE kind = 'min' AND period_start >= $1 \
+                        GROUP BY site_id) m ON m.site_id = d.site_id \
+             ORDER BY s.name, d.mn",
+        )
+        .bind(day_start)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DeviceHealth {
+                    mn: r.try_get("mn")?,
+                    site_id: r.try_get("site_id")?,
+                    site_name: r.try_get("site_name")?,
+                    site_kind: r.try_get("site_kind")?,
+                    organisation_id: r.try_get("organisation_id")?,
+                    township_id: r.try_get("township_id")?,
+                    min_interval: r.try_get("min_interval")?,
+                    frames: r.try_get("frames")?,
+                    values_stored: r.try_get("values_stored")?,
+                    duplicates: r.try_get("duplicates")?,
+                    crc_errors: r.try_get("crc_errors")?,
+                    parse_errors: r.try_get("parse_errors")?,
+                    auth_failures: r.try_get("auth_failures")?,
+                    quarantined: r.try_get("quarantined")?,
+                    last_frame_at: r.try_get("last_frame_at")?,
+                    last_peer: r.try_get("last_peer")?,
+                    minute_periods_today: r.try_get("periods")?,
+                    minute_values_today: r.try_get("total")?,
+                    minute_values_valid_today: r.try_get("valid")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn quarantine(&self, limit: i64) -> Result<Vec<QuarantineEntry>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT id, received_at, peer, mn, cn, reason, frame FROM hj212_quarantine \
+             ORDER BY id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let frame: Vec<u8> = r.try_get("frame")?;
+                Ok(QuarantineEntry {
+                    id: r.try_get("id")?,
+                    received_at: r.try_get("received_at")?,
+                    peer: r.try_get("peer")?,
+                    mn: r.try_get("mn")?,
+                    cn: r.try_get("cn")?,
+                    reason: r.try_get("reason")?,
+                    frame: String::from_utf8_lossy(&frame).into_owned(),
+                })
+            })
+            .collect()
+    }
+
+    /// Counts of quarantined frames by reason.
+    pub async fn quarantine_counts(&self) -> Result<Vec<(String, i64)>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT reason, COUNT(*) AS n FROM hj212_quarantine GROUP BY reason ORDER BY reason",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("reason")?, r.try_get("n")?)))
+            .collect()
+    }
+
+    /// Number of rows in the raw archive (for tests and the health page).
+    pub async fn raw_frame_count(&self) -> Result<i64, StorageError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM hj212_raw")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+}
+
+/// Two decimal strings denote the same number (`1.50` = `1.5`).
+fn same_value(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(x), Some(y)) => {
+            let norm = |s: &str| {
+                let s = s.trim();
+                if s.contains('.') {
+                    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+                } else {
+                    s.to_owned()
+                }
+            };
+            norm(x) == norm(y)
+        }
+        _ => false,
+    }
+}
+
+/// China Standard Time offset.
+pub const CST_OFFSET_SECS: i64 = 8 * 3600;
+
+/// Start (Unix s) of the local (UTC+8) day containing `t`.
+pub fn local_day_start(t: i64) -> i64 {
+    let local = t + CST_OFFSET_SECS;
+    local - local.rem_euclid(86_400) - CST_OFFSET_SECS
+}
