@@ -31,6 +31,11 @@ enum Command {
     User(commands::user::Command),
     /// Write a consistent copy of the database while the server runs.
     Backup(commands::backup::Args),
+    /// Import monitoring data from files (air-station hours).
+    #[command(subcommand)]
+    Import(commands::import::Command),
+    /// Print every target of the plan, measured from data.
+    Targets(commands::targets::Args),
     /// Print the version and the standards rule sets this build knows.
     Version,
     /// Compute an AQI report (HJ 633) from concentrations given on the command line.
@@ -54,6 +59,8 @@ fn main() -> ExitCode {
         Command::Migrate(args) => commands::migrate::run(args),
         Command::User(cmd) => commands::user::run(cmd),
         Command::Backup(args) => commands::backup::run(args),
+        Command::Import(cmd) => commands::import::run(cmd),
+        Command::Targets(args) => commands::targets::run(args),
         Command::Version => commands::version::run(),
         Command::Aqi(args) => commands::aqi::run(args),
         Command::Evaluate(cmd) => commands::evaluate::run(cmd),

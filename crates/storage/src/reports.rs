@@ -361,10 +361,11 @@ impl Db {
     /// hours arrived or changed since the last refresh (late data
     /// included). Returns the number of station-days recomputed.
     ///
-    /// The watermark is in whole seconds, so rows received in the same
-    /// second as the last refresh are taken again (`>=`): recomputing a day
-    /// twice is harmless, missing a late correction is not.
+    /// The watermark is in whole seconds and never passes the second before
+    /// this refresh began, so a row written in the same second as a refresh
+    /// (a late correction, say) is taken by the next one rather than lost.
     pub async fn refresh_air_daily(&self) -> Result<u64, StorageError> {
+        let started = now();
         let mark: i64 =
             sqlx::query_scalar("SELECT value FROM derived_state WHERE key = 'air_daily_received'")
                 .fetch_optional(&self.read)
@@ -373,7 +374,7 @@ impl Db {
         let rows = sqlx::query(
             "SELECT DISTINCT se.site_id, se.period_start, se.received_at FROM series se \
              JOIN sites s ON s.id = se.site_id \
-             WHERE se.received_at >= $1 AND se.kind = 'hour' AND s.kind = 'air_station'",
+             WHERE se.received_at > $1 AND se.kind = 'hour' AND s.kind = 'air_station'",
         )
         .bind(mark)
         .fetch_all(&self.read)
@@ -387,7 +388,7 @@ impl Db {
             let site: i64 = row.try_get("site_id")?;
             let start: i64 = row.try_get("period_start")?;
             let rec: i64 = row.try_get("received_at")?;
-            new_mark = new_mark.max(rec);
+            new_mark = new_mark.max(rec.min(started - 1));
             let (day, _) = evaluation::day_of_hour_end(hour_end_local(start));
             dirty.entry(site).or_default().insert(day);
         }

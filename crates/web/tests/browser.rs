@@ -28,7 +28,7 @@ impl Drop for Driver {
 }
 
 /// Start chromedriver, or `None` when the browser is not installed.
-pub async fn start_browser() -> Option<(Driver, Client)> {
+async fn start_browser() -> Option<(Driver, Client)> {
     if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists() {
         eprintln!("skipped: {CHROMIUM} or {CHROMEDRIVER} not installed (apt install chromium chromium-driver)");
         return None;
@@ -95,6 +95,20 @@ async fn click(c: &Client, css: &str) {
         .unwrap();
 }
 
+/// Wait (up to 30 s: pages are slow in debug builds on a loaded machine)
+/// until the browser is on `path` and the element `css` is present.
+async fn wait_for(c: &Client, path: &str, css: &str) {
+    for _ in 0..300 {
+        let on_path = c.current_url().await.map(|u| u.path() == path).unwrap_or(false);
+        if on_path && c.find(Locator::Css(css)).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let url = c.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+    panic!("timed out waiting for {css} on {path}; browser is at {url}");
+}
+
 async fn log_in(c: &Client, base: &str, username: &str, password: &str) {
     c.goto(&format!("{base}/login")).await.unwrap();
     fill(c, "#username", username).await;
@@ -111,6 +125,7 @@ async fn admin_creates_department_user_who_is_refused_user_administration() {
     let base = format!("http://{}", app.addr);
 
     log_in(&c, &base, "admin", PASSWORD).await;
+    wait_for(&c, "/", "#who").await;
     let who = c.find(Locator::Id("who")).await.unwrap().text().await.unwrap();
     assert!(who.contains("系统管理员"), "{who}");
 
@@ -121,25 +136,29 @@ async fn admin_creates_department_user_who_is_refused_user_administration() {
     c.find(Locator::Css("#new-role")).await.unwrap().select_by_value("department").await.unwrap();
     c.find(Locator::Css("#new-org")).await.unwrap().select_by_label("区农业农村局").await.unwrap();
     click(&c, "#create-user").await;
+    wait_for(&c, "/system/users", ".flash.ok").await;
     let page = c.source().await.unwrap();
     assert!(page.contains("已创建"), "user not created");
     assert!(page.contains("nongye"));
 
     click(&c, "#logout").await;
-    assert!(c.current_url().await.unwrap().path().starts_with("/login"));
+    wait_for(&c, "/login", "#username").await;
 
     // The new user must set a password first.
     log_in(&c, &base, "nongye", "initial-pass").await;
-    assert_eq!(c.current_url().await.unwrap().path(), "/account/password");
+    wait_for(&c, "/account/password", "#current").await;
     fill(&c, "#current", "initial-pass").await;
     fill(&c, "#new", "nongye-2020!").await;
     fill(&c, "#confirm", "nongye-2020!").await;
     click(&c, "#save-password").await;
+    wait_for(&c, "/login", "#username").await;
     log_in(&c, &base, "nongye", "nongye-2020!").await;
+    wait_for(&c, "/", "#who").await;
     let who = c.find(Locator::Id("who")).await.unwrap().text().await.unwrap();
     assert!(who.contains("区农业农村局"), "{who}");
 
     c.goto(&format!("{base}/system/users")).await.unwrap();
+    wait_for(&c, "/system/users", "#error-heading").await;
     let heading = c.find(Locator::Id("error-heading")).await.unwrap().text().await.unwrap();
     assert!(heading.contains("403"), "{heading}");
     c.close().await.unwrap();

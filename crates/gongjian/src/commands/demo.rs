@@ -125,6 +125,11 @@ pub async fn populate(db: &Db) -> anyhow::Result<()> {
         )
         .await?;
     }
+    let air = super::import::demo_air(db).await?;
+    println!(
+        "演示空气站小时数据 (demo air-station hours): {} 小时 (hours), {} 个站点 (stations)",
+        air.hours, air.stations
+    );
     Ok(())
 }
 

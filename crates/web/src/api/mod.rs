@@ -6,6 +6,7 @@
 mod audit;
 mod auth;
 mod organisations;
+pub mod targets;
 mod users;
 
 use axum::Router;
@@ -47,6 +48,13 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ("put", "/organisations/{id}", "修改单位（管理员、攻坚办）"),
     ("get", "/audit", "审计日志（管理员、攻坚办）"),
     ("get", "/audit.csv", "审计日志导出 CSV（管理员、攻坚办）"),
+    ("get", "/targets", "攻坚目标：由监测数据计算的当前值、累计值、同比、余量"),
+    ("get", "/rankings", "乡镇与站点排名：综合指数及同比变化率"),
+    ("get", "/reports/{month}", "月调度报告（实时计算）"),
+    ("get", "/reports/{month}/xlsx", "月调度报告导出 XLSX"),
+    ("get", "/reports/{month}/published", "已发布的月调度报告（冻结版本）"),
+    ("post", "/reports/{month}/publish", "发布月调度报告（攻坚办），生成新版本"),
+    ("get", "/reports/{month}/versions/{version}", "已发布报告的指定版本"),
     ("get", "/openapi.json", "本 OpenAPI 文档"),
 ];
 
@@ -69,6 +77,16 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/audit", get(audit::list))
         .route("/audit.csv", get(audit::export_csv))
+        .route("/targets", get(targets::api_targets))
+        .route("/rankings", get(targets::api_rankings))
+        .route("/reports/{month}", get(targets::api_report))
+        .route("/reports/{month}/xlsx", get(targets::api_report_xlsx))
+        .route("/reports/{month}/published", get(targets::api_published))
+        .route("/reports/{month}/publish", post(targets::api_publish))
+        .route(
+            "/reports/{month}/versions/{version}",
+            get(targets::api_report_version),
+        )
         .route("/openapi.json", get(openapi_json))
         .fallback(not_found)
 }

@@ -382,7 +382,7 @@ pub async fn build_report(db: &Db, month: NaiveDate) -> Result<Value, ApiError> 
         .map(|s| {
             json!({
                 "number": s.number, "township": s.township, "river": s.river,
-                "section": s.section, "target": s.target_class.to_string(),
+                "section": s.section, "target": s.target_class.as_str().to_owned(),
                 "class": null, "compliant": null, "note": "暂无监测数据",
             })
         })

@@ -211,7 +211,7 @@ async fn water(me: PageUser) -> Response {
                     river: s.river.clone(),
                     section: s.section.clone(),
                     basin: s.basin.clone(),
-                    target: s.target_class.to_string(),
+                    target: s.target_class.as_str().to_owned(),
                 })
                 .collect()
         })

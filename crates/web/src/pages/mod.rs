@@ -2,6 +2,9 @@
 //! session's CSRF token in a hidden `csrf` field.
 
 mod account;
+mod air;
+mod overview;
+mod reports;
 mod system;
 
 use askama::Template;
@@ -21,7 +24,6 @@ use crate::session::{
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(home))
         .route("/login", get(login_form).post(login_submit))
         .route("/logout", post(logout))
         .route(
@@ -29,6 +31,9 @@ pub(crate) fn routes() -> Router<AppState> {
             get(account::password_form).post(account::password_submit),
         )
         .merge(system::routes())
+        .merge(overview::routes())
+        .merge(air::routes())
+        .merge(reports::routes())
 }
 
 pub(crate) struct UserView {
@@ -56,8 +61,8 @@ pub(crate) struct Layout {
 /// greyed so officials see the whole shape of the platform.
 const NAV: &[(&str, &str, &str)] = &[
     ("overview", "总览", "/"),
-    ("air", "大气", ""),
-    ("water", "水", ""),
+    ("air", "大气", "/air"),
+    ("water", "水", "/water"),
     ("soil", "土壤", ""),
     ("sources", "污染源", ""),
     ("tasks", "任务", ""),
@@ -180,57 +185,6 @@ pub(crate) fn check_csrf(me: &PageUser, submitted: &str) -> Result<(), Response>
         layout.flash_error = Some(ErrorCode::CsrfRejected.message().to_owned());
         Err(error_page(layout, StatusCode::FORBIDDEN))
     }
-}
-
-#[derive(Template)]
-#[template(path = "home.html")]
-struct HomePage {
-    layout: Layout,
-    organisations: usize,
-    users: usize,
-    audit_today: usize,
-    backend: &'static str,
-}
-
-async fn home(State(state): State<AppState>, me: PageUser) -> Result<Response, Response> {
-    let fail = |e: gongjian_storage::StorageError| {
-        let err = ApiError::from(e);
-        error_page(
-            Layout::new(&me.user, &me.csrf, "overview").error(Some(error_text(&err))),
-            StatusCode::INTERNAL_SERVER_ERROR,
-        )
-    };
-    let organisations = state.db.organisations().await.map_err(fail)?.len();
-    let users = state.db.users().await.map_err(fail)?.len();
-    let today = chrono::Utc::now()
-        .with_timezone(&crate::api::cst())
-        .date_naive()
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight")
-        .and_local_timezone(crate::api::cst())
-        .single()
-        .expect("fixed offset")
-        .timestamp();
-    let audit_today = state
-        .db
-        .audit_list(&gongjian_storage::AuditFilter {
-            from: Some(today),
-            limit: 10_000,
-            ..Default::default()
-        })
-        .await
-        .map_err(fail)?
-        .len();
-    Ok(render(HomePage {
-        layout: Layout::new(&me.user, &me.csrf, "overview"),
-        organisations,
-        users,
-        audit_today,
-        backend: match state.db.backend() {
-            gongjian_storage::Backend::Sqlite => "SQLite（内嵌）",
-            gongjian_storage::Backend::Postgres => "PostgreSQL",
-        },
-    }))
 }
 
 #[derive(Template)]

@@ -218,7 +218,7 @@ pub(crate) async fn status(state: &AppState, year: Option<i32>) -> Result<Status
             township: s.township.clone(),
             river: s.river.clone(),
             section: s.section.clone(),
-            target: s.target_class.to_string(),
+            target: s.target_class.as_str().to_owned(),
         })
         .collect();
     let (freshness, stale) = match data.refreshed_at {

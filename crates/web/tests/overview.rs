@@ -1,0 +1,130 @@
+//! The overview and the target API show the annual mean computed from an
+//! imported year; a published report does not change when new data arrive.
+
+mod common;
+
+use common::spawn_app;
+use gongjian_storage::{Actor, OrgKind, Role};
+use serde_json::Value;
+
+/// One station, all of 2020: PM2.5 50 Jan–Jun, 70 Jul–Dec (PM10 = 1.5×).
+/// Daily means 50 × 182 days and 70 × 184 days: annual mean
+/// 21980 / 366 = 60.05 → 60; PM10 32970 / 366 = 90.08 → 90.
+fn year_csv(dec31_pm25: Option<u32>) -> String {
+    let mut s = String::from("station,time,so2,no2,co,o3,pm10,pm25\n");
+    let start = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+    for day in 0..366 {
+        let d = start + chrono::Duration::days(day);
+        let mut pm25: u32 = if d.format("%m").to_string().as_str() <= "06" { 50 } else { 70 };
+        if let (Some(v), "12-31") = (dec31_pm25, d.format("%m-%d").to_string().as_str()) {
+            pm25 = v;
+        }
+        for h in 1..=24 {
+            let end = d.and_hms_opt(0, 0, 0).unwrap() + chrono::Duration::hours(h);
+            s.push_str(&format!(
+                "S1,{},8,20,0.6,60,{},{}\n",
+                end.format("%Y-%m-%d %H:%M"),
+                pm25 * 3 / 2,
+                pm25
+            ));
+        }
+    }
+    s
+}
+
+async fn import(app: &common::TestApp, csv: &str) {
+    let table = gongjian_tabular::read_csv_bytes("year.csv", csv.as_bytes()).unwrap();
+    let out = gongjian_web::api::targets::import_table(&app.db, &Actor::cli(), &table)
+        .await
+        .unwrap();
+    assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+}
+
+fn target<'a>(v: &'a Value, key: &str) -> &'a Value {
+    v["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["key"] == key)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn overview_and_api_show_the_annual_mean_and_published_reports_stay_frozen() {
+    let app = spawn_app().await;
+    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office).await;
+    let c = app.login("office").await;
+    import(&app, &year_csv(None)).await;
+
+    let t: Value = c
+        .get(app.url("/api/v1/targets?year=2020"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let pm25 = target(&t, "air-pm25");
+    assert_eq!(pm25["ytd"], "60");
+    assert_eq!(pm25["on_track"], true);
+    assert_eq!(pm25["allowance"]["state"], "final");
+    assert_eq!(pm25["allowance"]["met"], true);
+    assert_eq!(pm25["rules"][0], "HJ 633-2012");
+    assert_eq!(target(&t, "air-pm10")["ytd"], "90");
+    // Daily AQI: PM2.5 50 → 72 (良), 70 → 94 (良): all 366 days good.
+    assert_eq!(target(&t, "air-good-days")["ytd"], 366);
+
+    let html = c.get(app.url("/?year=2020")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("<td class=\"ytd\">60</td>"), "{html}");
+    assert!(html.contains("<td class=\"ytd\">90</td>"));
+
+    // Publish December, then late data arrive for 31 December.
+    let p: Value = c
+        .post(app.url("/api/v1/reports/2020-12/publish"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(p["version"], 1);
+    import(&app, &year_csv(Some(500))).await;
+    let live: Value = c
+        .get(app.url("/api/v1/reports/2020-12"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // (21980 − 70 + 500) / 366 = 61.23 → 61
+    assert_eq!(target(&live, "air-pm25")["ytd"], "61");
+    let v1: Value = c
+        .get(app.url("/api/v1/reports/2020-12/versions/1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(target(&v1["payload"], "air-pm25")["ytd"], "60");
+    let p2: Value = c
+        .post(app.url("/api/v1/reports/2020-12/publish"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(p2["version"], 2);
+    let xlsx = c.get(app.url("/api/v1/reports/2020-12/xlsx")).send().await.unwrap();
+    assert_eq!(xlsx.status(), 200);
+    assert!(xlsx.bytes().await.unwrap().starts_with(b"PK"));
+    // A viewer sees published versions too.
+    app.user("viewer", Role::Viewer, "区环境攻坚办", OrgKind::Office).await;
+    let v = app.login("viewer").await;
+    let page = v.get(app.url("/reports/2020-12/v/1")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let r = v.post(app.url("/api/v1/reports/2020-12/publish")).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+}
