@@ -1,0 +1,31 @@
+//! HJ 212 ingestion: the TCP listener for field data loggers, the batched
+//! writer that commits before it acknowledges, rollups, retention, and a
+//! simulator of virtual loggers.
+//!
+//! Shape (after mini-redis): [`Service::run`] accepts connections under a
+//! semaphore, each connection runs a framed read loop with an idle timeout,
+//! and all of them stop on one shutdown signal with a deadline. Frames that
+//! need storing go to one writer task over a channel; the writer groups
+//! frames from many connections into one transaction and only then releases
+//! each frame's answer.
+
+pub mod events;
+mod rollup;
+mod server;
+pub mod simulator;
+mod time;
+mod writer;
+
+pub use events::Metrics;
+pub use rollup::{rollup_day, rollup_hour};
+pub use server::{ConnectionMap, Service, Settings};
+pub use time::{datatime_to_unix, unix_to_datatime};
+
+/// Errors of the ingestion service.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("HJ 212 listener I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Storage(#[from] gongjian_storage::StorageError),
+}

@@ -1,0 +1,96 @@
+//! The writer task: groups frames from many connections into one
+//! transaction, commits, then releases each frame's answer.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use gongjian_storage::{
+    CounterDelta, Db, IngestBatch, Quarantined, RawFrame, Upload, UploadOutcome,
+};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::events::{BatchCommitted, BatchFailed, InternalEvent, Metrics, UploadCommitted};
+
+/// One frame's worth of writes.
+#[derive(Debug, Default)]
+pub(crate) struct Job {
+    pub upload: Option<Upload>,
+    pub raw: Option<RawFrame>,
+    pub quarantine: Option<Quarantined>,
+    pub counter: Option<(String, CounterDelta)>,
+    /// Released after the commit (or with the error).
+    pub done: Option<oneshot::Sender<Result<Option<UploadOutcome>, String>>>,
+}
+
+pub(crate) async fn run(
+    db: Db,
+    mut rx: mpsc::Receiver<Job>,
+    max_batch: usize,
+    metrics: Arc<Metrics>,
+) {
+    let mut jobs: Vec<Job> = Vec::with_capacity(max_batch);
+    while let Some(first) = rx.recv().await {
+        jobs.push(first);
+        while jobs.len() < max_batch {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let started = Instant::now();
+        let mut batch = IngestBatch::default();
+        let mut upload_of = Vec::with_capacity(jobs.len());
+        for j in &mut jobs {
+            upload_of.push(j.upload.take().map(|u| {
+                let n = u.values.len() as u64;
+                batch.uploads.push(u);
+                (batch.uploads.len() - 1, n)
+            }));
+            if let Some(r) = j.raw.take() {
+                batch.raw.push(r);
+            }
+            if let Some(q) = j.quarantine.take() {
+                batch.quarantine.push(q);
+            }
+            if let Some((mn, c)) = j.counter.take() {
+                batch.counters.entry(mn).or_default().add(&c);
+            }
+        }
+        match db.commit_ingest(&batch).await {
+            Ok(outcomes) => {
+                BatchCommitted {
+                    frames: jobs.len(),
+                    took: started.elapsed(),
+                }
+                .emit(&metrics);
+                for (j, u) in jobs.drain(..).zip(upload_of) {
+                    let outcome = u.map(|(i, n)| {
+                        let o = outcomes[i];
+                        UploadCommitted {
+                            duplicate: o == UploadOutcome::Duplicate,
+                            values: n,
+                        }
+                        .emit(&metrics);
+                        o
+                    });
+                    if let Some(done) = j.done {
+                        let _ = done.send(Ok(outcome));
+                    }
+                }
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                BatchFailed {
+                    frames: jobs.len(),
+                    error: &msg,
+                }
+                .emit(&metrics);
+                for j in jobs.drain(..) {
+                    if let Some(done) = j.done {
+                        let _ = done.send(Err(msg.clone()));
+                    }
+                }
+            }
+        }
+    }
+}
