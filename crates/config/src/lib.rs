@@ -39,6 +39,7 @@ pub struct Config {
     pub session: SessionConfig,
     pub login: LoginConfig,
     pub log: LogConfig,
+    pub campaign: CampaignConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,6 +114,7 @@ impl Default for Config {
             session: SessionConfig::default(),
             login: LoginConfig::default(),
             log: LogConfig::default(),
+            campaign: CampaignConfig::default(),
         }
     }
 }
@@ -163,6 +165,25 @@ impl Default for LoginConfig {
         LoginConfig {
             max_failures: 5,
             lockout_minutes: 15,
+        }
+    }
+}
+
+/// Campaign workflow: deadline reminders and report attachments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CampaignConfig {
+    /// Raise a reminder this many days before a task milestone.
+    pub reminder_days: u32,
+    /// Largest accepted attachment (report evidence, fire-point photos), in bytes.
+    pub attachment_max_bytes: u64,
+}
+
+impl Default for CampaignConfig {
+    fn default() -> Self {
+        CampaignConfig {
+            reminder_days: 7,
+            attachment_max_bytes: 20 * 1024 * 1024,
         }
     }
 }

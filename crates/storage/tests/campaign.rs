@@ -302,6 +302,21 @@ storage_test!(report_review_and_sign_off, |db: Db| async move {
         .await
         .unwrap();
     assert_eq!(db.assignment(lead).await.unwrap().status, TaskStatus::Done);
+    for (plan, status) in [
+        (None, TaskStatus::InProgress),
+        (Some("air"), TaskStatus::InProgress),
+    ] {
+        let found = db
+            .tasks(&TaskFilter {
+                plan: plan.map(str::to_owned),
+                status: Some(status),
+                ..TaskFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1, "{plan:?} {status:?}");
+        assert_eq!(found[0].key, "air-15");
+    }
     // …but the task cannot be signed off while other parts are open.
     let tid = task_id(&db, "air-15").await;
     let refused = db.sign_off_task(&office, tid).await.unwrap_err();

@@ -5,6 +5,7 @@
 
 pub mod api;
 mod assets;
+pub mod attachments;
 pub mod error;
 mod metrics;
 mod pages;
@@ -54,6 +55,7 @@ pub struct AppState {
     pub settings: Arc<WebSettings>,
     pub metrics: Arc<Metrics>,
     pub started: Instant,
+    pub campaign: Arc<attachments::CampaignSettings>,
 }
 
 impl AppState {
@@ -63,7 +65,14 @@ impl AppState {
             settings: Arc::new(settings),
             metrics: Arc::new(Metrics::default()),
             started: Instant::now(),
+            campaign: Arc::new(attachments::CampaignSettings::default()),
         }
+    }
+
+    /// Campaign settings: attachment directory and limits, reminder days.
+    pub fn with_campaign(mut self, settings: attachments::CampaignSettings) -> AppState {
+        self.campaign = Arc::new(settings);
+        self
     }
 }
 

@@ -6,6 +6,7 @@ mod air;
 mod overview;
 mod reports;
 mod system;
+mod tasks;
 
 use askama::Template;
 use axum::Router;
@@ -31,6 +32,7 @@ pub(crate) fn routes() -> Router<AppState> {
             get(account::password_form).post(account::password_submit),
         )
         .merge(system::routes())
+        .merge(tasks::routes())
         .merge(overview::routes())
         .merge(air::routes())
         .merge(reports::routes())
@@ -65,9 +67,9 @@ const NAV: &[(&str, &str, &str)] = &[
     ("water", "水", "/water"),
     ("soil", "土壤", ""),
     ("sources", "污染源", ""),
-    ("tasks", "任务", ""),
+    ("tasks", "任务", "/tasks"),
     ("emergency", "预警应急", ""),
-    ("ledger", "台账", ""),
+    ("ledger", "台账", "/ledger"),
     ("system", "系统", "/system/organisations"),
 ];
 

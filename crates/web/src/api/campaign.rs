@@ -1,0 +1,1172 @@
+//! The campaign under `/api/v1`: plans, targets, tasks, assignments,
+//! progress reports and their review, sign-off, the task ledger as XLSX
+//! (export and progress import) and the fire-point ledger.
+//!
+//! Access: the office (and admins) see everything and review; viewers read
+//! everything; a department or township sees and reports on its own
+//! assignments only (the lead organisation of a task also sees the task's
+//! other parts, and may accept or return their reports).
+
+use std::io::Cursor;
+use std::str::FromStr;
+
+use axum::Json;
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use gongjian_storage::{
+    AssignmentRecord, Db, FireKind, ImportedProgress, NewFirePoint, NewReport, ReportRecord,
+    Review, Role, TaskDetail, TaskFilter, TaskStatus, User,
+};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::attachments;
+use crate::error::{ApiError, ApiJson, ErrorCode};
+use crate::session::ApiUser;
+
+// ---------------------------------------------------------------- access
+
+/// The office and admins review, sign off and keep the fire-point ledger.
+pub(crate) fn is_office(user: &User) -> bool {
+    matches!(user.role, Role::Office | Role::Admin)
+}
+
+/// The organisation a user is limited to, or `None` for those who see all.
+pub(crate) fn own_org(user: &User) -> Option<i64> {
+    (!user.role.sees_all()).then_some(user.organisation_id)
+}
+
+/// Reporting is for the organisation's own assignment, by a writing role.
+pub(crate) fn may_report(user: &User, a: &AssignmentRecord) -> bool {
+    user.role.writes()
+        && matches!(
+            user.role,
+            Role::Department | Role::Township | Role::Enterprise
+        )
+        && a.organisation_id == user.organisation_id
+}
+
+/// The office reviews any report; a task's lead organisation reviews the
+/// reports of the task's other parts.
+pub(crate) async fn may_review(db: &Db, user: &User, r: &ReportRecord) -> Result<bool, ApiError> {
+    if is_office(user) {
+        return Ok(true);
+    }
+    if !user.role.writes() || user.role.sees_all() || r.organisation_id == user.organisation_id {
+        return Ok(false);
+    }
+    Ok(db.leads_task(r.task_id, user.organisation_id).await?)
+}
+
+/// The task as this user may see it, or Forbidden. Limited users see only
+/// their own parts, unless they lead the task.
+pub(crate) async fn visible_task(
+    db: &Db,
+    user: &User,
+    task_id: i64,
+) -> Result<TaskDetail, ApiError> {
+    let mut d = db.task_detail(task_id).await?;
+    let Some(org) = own_org(user) else {
+        return Ok(d);
+    };
+    if !d.assignments.iter().any(|a| a.organisation_id == org) {
+        return Err(ApiError::with_detail(
+            ErrorCode::Forbidden,
+            "本单位在该任务中没有责任分工",
+        ));
+    }
+    if !db.leads_task(task_id, org).await? {
+        d.assignments.retain(|a| a.organisation_id == org);
+        d.reports.retain(|r| r.organisation_id == org);
+        let mine: Vec<i64> = d.assignments.iter().map(|a| a.id).collect();
+        d.history
+            .retain(|h| h.assignment_id.is_none_or(|id| mine.contains(&id)));
+    }
+    Ok(d)
+}
+
+// ---------------------------------------------------------------- reading
+
+pub async fn plans(State(state): State<AppState>, _me: ApiUser) -> Result<Json<Value>, ApiError> {
+    let mut out = Vec::new();
+    for c in state.db.campaigns().await? {
+        let revisions = state.db.campaign_revisions(&c.key).await?;
+        out.push(json!({"campaign": c, "revisions": revisions}));
+    }
+    Ok(Json(Value::Array(out)))
+}
+
+pub async fn targets(
+    State(state): State<AppState>,
+    _me: ApiUser,
+) -> Result<Json<Vec<gongjian_storage::TargetRecord>>, ApiError> {
+    Ok(Json(state.db.campaign_targets(None).await?))
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct TaskQuery {
+    pub plan: Option<String>,
+    pub group: Option<String>,
+    pub organisation_id: Option<String>,
+    pub status: Option<String>,
+    pub due_before: Option<String>,
+}
+
+fn blank(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// The filter from a query, limited to the user's own organisation where
+/// the role requires it.
+pub(crate) fn task_filter(q: &TaskQuery, user: &User) -> Result<TaskFilter, ApiError> {
+    let invalid = |m: String| ApiError::with_detail(ErrorCode::InvalidInput, m);
+    let organisation_id = match blank(&q.organisation_id) {
+        Some(s) => Some(
+            s.parse::<i64>()
+                .map_err(|_| invalid(format!("organisation_id {s:?} 应为整数")))?,
+        ),
+        None => None,
+    };
+    let status = blank(&q.status)
+        .map(TaskStatus::from_str)
+        .transpose()
+        .map_err(|_| {
+            invalid("status 应为 not_started|in_progress|pending_review|done|overdue".into())
+        })?;
+    let due_before = match blank(&q.due_before) {
+        Some(s) => Some(
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map_err(|_| invalid(format!("due_before {s:?} 应为 YYYY-MM-DD 日期")))?
+                .to_string(),
+        ),
+        None => None,
+    };
+    let organisation_id = match own_org(user) {
+        Some(own) => Some(own),
+        None => organisation_id,
+    };
+    Ok(TaskFilter {
+        campaign_id: None,
+        plan: blank(&q.plan).map(str::to_owned),
+        group: blank(&q.group).map(str::to_owned),
+        organisation_id,
+        status,
+        due_before,
+    })
+}
+
+pub async fn tasks(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Query(q): Query<TaskQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let filter = task_filter(&q, &me.user)?;
+    let tasks = state.db.tasks(&filter).await?;
+    let counts: serde_json::Map<String, Value> = state
+        .db
+        .task_counts(&filter)
+        .await?
+        .into_iter()
+        .map(|(s, n)| (s.as_str().to_owned(), json!(n)))
+        .collect();
+    Ok(Json(
+        json!({"count": tasks.len(), "counts": counts, "tasks": tasks}),
+    ))
+}
+
+pub async fn task(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<TaskDetail>, ApiError> {
+    Ok(Json(visible_task(&state.db, &me.user, id).await?))
+}
+
+pub async fn assignments(
+    State(state): State<AppState>,
+    me: ApiUser,
+) -> Result<Json<Vec<AssignmentRecord>>, ApiError> {
+    Ok(Json(state.db.assignments(own_org(&me.user), None).await?))
+}
+
+async fn readable_assignment(
+    state: &AppState,
+    user: &User,
+    id: i64,
+) -> Result<AssignmentRecord, ApiError> {
+    let a = state.db.assignment(id).await?;
+    if let Some(org) = own_org(user)
+        && a.organisation_id != org
+        && !state.db.leads_task(a.task_id, org).await?
+    {
+        {
+            return Err(ApiError::with_detail(
+                ErrorCode::Forbidden,
+                "只能查看本单位的责任分工",
+            ));
+        }
+    }
+    Ok(a)
+}
+
+pub async fn assignment_reports(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<ReportRecord>>, ApiError> {
+    readable_assignment(&state, &me.user, id).await?;
+    Ok(Json(state.db.reports_of_assignment(id).await?))
+}
+
+// ---------------------------------------------------------------- reporting
+
+/// A report as sent: JSON, or the fields of a multipart form.
+#[derive(Debug, Default, Deserialize)]
+pub struct ReportBody {
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub claims_complete: bool,
+    /// Indicator name → value (a decimal written as a string or number).
+    #[serde(default)]
+    pub values: serde_json::Map<String, Value>,
+}
+
+/// An uploaded file before checks.
+pub(crate) struct Upload {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The parsed form, with the CSRF field for pages.
+#[derive(Default)]
+pub(crate) struct ReportForm {
+    pub text: String,
+    pub claims_complete: bool,
+    pub values: Vec<(String, String)>,
+    pub files: Vec<Upload>,
+    pub csrf: String,
+}
+
+fn truthy(s: &str) -> bool {
+    matches!(s.trim(), "1" | "true" | "on" | "yes" | "是")
+}
+
+/// Read a multipart report form: `text`, `claims_complete`, `value:<指标>`
+/// fields and `attachment` files.
+pub(crate) async fn read_report_form(mut mp: Multipart) -> Result<ReportForm, ApiError> {
+    let mut form = ReportForm::default();
+    let too_big = |e: axum::extract::multipart::MultipartError| {
+        ApiError::with_detail(
+            ErrorCode::InvalidInput,
+            format!("上传内容无法读取（可能超过总大小上限）：{e}"),
+        )
+    };
+    while let Some(field) = mp.next_field().await.map_err(too_big)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if let Some(file_name) = field.file_name().map(str::to_owned) {
+            let bytes = field.bytes().await.map_err(too_big)?;
+            if !bytes.is_empty() || !file_name.is_empty() {
+                form.files.push(Upload {
+                    name: file_name,
+                    bytes: bytes.to_vec(),
+                });
+            }
+            continue;
+        }
+        let text = field.text().await.map_err(too_big)?;
+        match name.as_str() {
+            "text" => form.text = text,
+            "claims_complete" => form.claims_complete = truthy(&text),
+            "csrf" => form.csrf = text,
+            other => {
+                if let Some(ind) = other.strip_prefix("value:")
+                    && !text.trim().is_empty()
+                {
+                    form.values.push((ind.to_owned(), text.trim().to_owned()));
+                }
+            }
+        }
+    }
+    Ok(form)
+}
+
+/// The outcome of a submission: the stored report and every attachment
+/// that was refused (the rest of the report is kept).
+#[derive(Debug, Serialize)]
+pub struct Submitted {
+    pub report: ReportRecord,
+    pub rejected_attachments: Vec<String>,
+}
+
+/// Check access, values and attachments, then store the report. Refused
+/// attachments do not stop the report: they are listed with their reason.
+pub(crate) async fn submit(
+    state: &AppState,
+    me_user: &User,
+    actor: &gongjian_storage::Actor,
+    assignment_id: i64,
+    form: ReportForm,
+) -> Result<Submitted, ApiError> {
+    let a = state.db.assignment(assignment_id).await?;
+    if !may_report(me_user, &a) {
+        return Err(ApiError::with_detail(
+            ErrorCode::Forbidden,
+            format!(
+                "只能报送本单位的责任分工；分工 #{assignment_id} 属于 {}",
+                a.organisation_name
+            ),
+        ));
+    }
+    // Forms may name an indicator by its position (`value:0`), which keeps
+    // multipart field names ASCII.
+    let indicators = state.db.task_indicators(a.task_id).await?;
+    let mut values = Vec::new();
+    for (name, v) in &form.values {
+        let name = match name.parse::<usize>() {
+            Ok(i) => match indicators.get(i) {
+                Some(ind) => &ind.name,
+                None => {
+                    return Err(ApiError::with_detail(
+                        ErrorCode::InvalidInput,
+                        format!("本任务没有第 {} 个指标", i + 1),
+                    ));
+                }
+            },
+            Err(_) => name,
+        };
+        let d = Decimal::from_str(v.trim()).map_err(|_| {
+            ApiError::with_detail(
+                ErrorCode::InvalidInput,
+                format!("指标 {name} 的数值 {v:?} 不是数字"),
+            )
+        })?;
+        values.push((name.to_owned(), d));
+    }
+    let mut stored = Vec::new();
+    let mut rejected = Vec::new();
+    for f in &form.files {
+        match attachments::store(&state.campaign, &f.name, &f.bytes) {
+            Ok(a) => stored.push(a),
+            Err(reason) => rejected.push(reason),
+        }
+    }
+    let report = state
+        .db
+        .submit_report(
+            actor,
+            assignment_id,
+            &NewReport {
+                text: form.text,
+                claims_complete: form.claims_complete,
+                values,
+                attachments: stored,
+            },
+        )
+        .await?;
+    Ok(Submitted {
+        report,
+        rejected_attachments: rejected,
+    })
+}
+
+/// `POST /assignments/{id}/reports`: JSON `{text, claims_complete, values}`
+/// or a multipart form with attachments.
+pub async fn create_report(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<i64>,
+    req: Request,
+) -> Result<(StatusCode, Json<Submitted>), ApiError> {
+    me.require(me.user.role.writes())?;
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let form = if is_multipart {
+        require_csrf_header(&me, req.headers())?;
+        let mp = Multipart::from_request(req, &state)
+            .await
+            .map_err(|e| ApiError::with_detail(ErrorCode::InvalidInput, e.body_text()))?;
+        read_report_form(mp).await?
+    } else {
+        let ApiJson(body) = ApiJson::<ReportBody>::from_request(req, &state).await?;
+        ReportForm {
+            text: body.text,
+            claims_complete: body.claims_complete,
+            values: body
+                .values
+                .into_iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    (k, v)
+                })
+                .collect(),
+            files: Vec::new(),
+            csrf: String::new(),
+        }
+    };
+    let done = submit(&state, &me.user, &me.actor(), id, form).await?;
+    Ok((StatusCode::CREATED, Json(done)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReviewBody {
+    /// accept | return
+    pub decision: String,
+    #[serde(default)]
+    pub comment: String,
+}
+
+pub(crate) async fn review(
+    state: &AppState,
+    user: &User,
+    actor: &gongjian_storage::Actor,
+    report_id: i64,
+    decision: &str,
+    comment: &str,
+) -> Result<ReportRecord, ApiError> {
+    let r = state.db.report(report_id).await?;
+    if !may_review(&state.db, user, &r).await? {
+        return Err(ApiError::with_detail(
+            ErrorCode::Forbidden,
+            "只有攻坚办（或任务牵头单位对配合单位的报告）可以审核",
+        ));
+    }
+    let review = match decision {
+        "accept" => Review::Accept,
+        "return" => Review::Return(comment.to_owned()),
+        other => {
+            return Err(ApiError::with_detail(
+                ErrorCode::InvalidInput,
+                format!("decision 应为 accept 或 return，收到 {other:?}"),
+            ));
+        }
+    };
+    Ok(state.db.review_report(actor, report_id, &review).await?)
+}
+
+pub async fn review_report(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<ReviewBody>,
+) -> Result<Json<ReportRecord>, ApiError> {
+    Ok(Json(
+        review(
+            &state,
+            &me.user,
+            &me.actor(),
+            id,
+            &body.decision,
+            &body.comment,
+        )
+        .await?,
+    ))
+}
+
+pub async fn sign_off(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<gongjian_storage::TaskRecord>, ApiError> {
+    me.require(is_office(&me.user))?;
+    Ok(Json(state.db.sign_off_task(&me.actor(), id).await?))
+}
+
+/// `GET /attachments/{id}`: the file, to whoever may see its report or
+/// fire point.
+pub async fn attachment(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    attachment_response(&state, &me.user, id).await
+}
+
+pub(crate) async fn attachment_response(
+    state: &AppState,
+    user: &User,
+    id: i64,
+) -> Result<Response, ApiError> {
+    let (a, report_id, fire_point_id) = state.db.attachment(id).await?;
+    if let Some(rid) = report_id {
+        let r = state.db.report(rid).await?;
+        readable_assignment(state, user, r.assignment_id).await?;
+    } else if let Some(fid) = fire_point_id {
+        let f = state.db.fire_point(fid).await?;
+        if own_org(user).is_some_and(|org| f.township_id != org) {
+            return Err(ApiError::new(ErrorCode::Forbidden));
+        }
+    }
+    let path = state
+        .campaign
+        .path_of(&a.sha256)
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound))?;
+    let bytes = tokio::fs::read(&path).await.map_err(|e| {
+        tracing::error!(error = %e, path = %path.display(), "attachment file missing");
+        ApiError::with_detail(ErrorCode::NotFound, "附件文件不存在")
+    })?;
+    let disposition = format!(
+        "attachment; filename=\"attachment-{id}\"; filename*=UTF-8''{}",
+        percent(&a.file_name)
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, a.content_type),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+fn percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- ledger XLSX
+
+/// Columns of the task ledger (one row per assignment). The last three are
+/// filled in by the organisation for a progress import.
+pub const LEDGER_COLUMNS: [&str; 19] = [
+    "分工编号",
+    "任务编号",
+    "方案",
+    "组",
+    "序号",
+    "任务名称",
+    "责任单位",
+    "责任类型",
+    "完成时限",
+    "指标要求",
+    "分工状态",
+    "状态说明",
+    "最新进展",
+    "最新指标值",
+    "审核结果",
+    "审核意见",
+    "本次进展",
+    "本次指标值",
+    "申请完成",
+];
+
+fn plan_label(plan: &str) -> &str {
+    match plan {
+        "air" => "大气",
+        "water" => "水",
+        "soil" => "土壤",
+        other => other,
+    }
+}
+
+fn review_label(r: &str) -> &'static str {
+    match r {
+        "accepted" => "通过",
+        "returned" => "退回",
+        _ => "待审核",
+    }
+}
+
+/// The ledger as an XLSX workbook, for the assignments this user may see.
+pub(crate) async fn ledger_xlsx(state: &AppState, user: &User) -> Result<Vec<u8>, ApiError> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let assignments = state.db.assignments(own_org(user), None).await?;
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    let internal = |e: rust_xlsxwriter::XlsxError| {
+        tracing::error!(error = %e, "xlsx");
+        ApiError::new(ErrorCode::Internal)
+    };
+    ws.set_name("任务台账").map_err(internal)?;
+    let bold = Format::new().set_bold();
+    for (c, h) in LEDGER_COLUMNS.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *h, &bold)
+            .map_err(internal)?;
+    }
+    let mut details: std::collections::HashMap<i64, TaskDetail> = Default::default();
+    for (row, a) in (1u32..).zip(assignments.iter()) {
+        if let std::collections::hash_map::Entry::Vacant(e) = details.entry(a.task_id) {
+            e.insert(state.db.task_detail(a.task_id).await?);
+        }
+        let d = &details[&a.task_id];
+        let latest = d.reports.iter().find(|r| r.assignment_id == a.id);
+        let milestones: Vec<String> = d
+            .milestones
+            .iter()
+            .map(|m| format!("{} {}", m.due, m.what))
+            .collect();
+        let indicators: Vec<String> = d
+            .indicators
+            .iter()
+            .map(|i| format!("{} {} {}{}", i.name, i.comparator, i.value, i.unit))
+            .collect();
+        let cells: [String; 16] = [
+            a.id.to_string(),
+            a.task_key.clone(),
+            plan_label(&a.plan).to_owned(),
+            a.group.clone().unwrap_or_default(),
+            d.task.number.clone(),
+            a.task_title.clone(),
+            a.organisation_name.clone(),
+            a.role_label.to_owned(),
+            milestones.join("；"),
+            indicators.join("；"),
+            a.status_label.to_owned(),
+            a.status_reason.clone(),
+            latest.map(|r| r.text.clone()).unwrap_or_default(),
+            latest
+                .map(|r| {
+                    r.values
+                        .iter()
+                        .map(|v| format!("{}={}", v.indicator, v.value))
+                        .collect::<Vec<_>>()
+                        .join("；")
+                })
+                .unwrap_or_default(),
+            latest
+                .map(|r| review_label(&r.review).to_owned())
+                .unwrap_or_default(),
+            latest
+                .and_then(|r| r.review_comment.clone())
+                .unwrap_or_default(),
+        ];
+        for (c, v) in cells.iter().enumerate() {
+            if c == 0 {
+                ws.write_number(row, 0, a.id as f64).map_err(internal)?;
+            } else {
+                ws.write_string(row, c as u16, v).map_err(internal)?;
+            }
+        }
+    }
+    ws.set_column_width(5, 30).map_err(internal)?;
+    ws.set_column_width(6, 18).map_err(internal)?;
+    ws.set_column_width(8, 30).map_err(internal)?;
+    ws.set_column_width(12, 40).map_err(internal)?;
+    ws.set_freeze_panes(1, 0).map_err(internal)?;
+    wb.save_to_buffer().map_err(internal)
+}
+
+pub(crate) fn xlsx_response(bytes: Vec<u8>, name: &str) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"ledger.xlsx\"; filename*=UTF-8''{}",
+                    percent(name)
+                ),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+pub async fn export_ledger(
+    State(state): State<AppState>,
+    me: ApiUser,
+) -> Result<Response, ApiError> {
+    let bytes = ledger_xlsx(&state, &me.user).await?;
+    state
+        .db
+        .audit(
+            &me.actor(),
+            gongjian_storage::AuditRecord::new("export", "task_ledger", "xlsx"),
+        )
+        .await?;
+    Ok(xlsx_response(bytes, "任务台账.xlsx"))
+}
+
+/// One rejected row of an import.
+#[derive(Debug, Clone, Serialize)]
+pub struct RejectedRow {
+    /// 1-based row number as shown by Excel.
+    pub row: usize,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ImportResult {
+    pub imported: usize,
+    pub rejected: Vec<RejectedRow>,
+    /// True when nothing was stored because some rows were rejected.
+    pub refused: bool,
+    pub report_ids: Vec<i64>,
+}
+
+fn cell_text(c: &calamine::Data) -> String {
+    use calamine::Data;
+    match c {
+        Data::Empty => String::new(),
+        Data::String(s) => s.trim().to_owned(),
+        Data::Float(f) => {
+            if f.fract() == 0.0 && f.abs() < 1e15 {
+                format!("{}", *f as i64)
+            } else {
+                f.to_string()
+            }
+        }
+        Data::Int(i) => i.to_string(),
+        Data::Bool(b) => if *b { "是" } else { "否" }.to_owned(),
+        other => other.to_string().trim().to_owned(),
+    }
+}
+
+/// Import progress from a ledger workbook: rows whose 本次进展 or 本次指标值
+/// is filled become reports on their assignment. With errors, nothing is
+/// stored unless `valid_only` asks to store the valid rows.
+pub(crate) async fn import_ledger(
+    state: &AppState,
+    user: &User,
+    actor: &gongjian_storage::Actor,
+    bytes: &[u8],
+    valid_only: bool,
+) -> Result<ImportResult, ApiError> {
+    use calamine::{Reader, Xlsx};
+    let invalid = |m: String| ApiError::with_detail(ErrorCode::InvalidInput, m);
+    let mut wb: Xlsx<_> =
+        Xlsx::new(Cursor::new(bytes)).map_err(|e| invalid(format!("不是有效的 XLSX 文件：{e}")))?;
+    let sheet = wb
+        .worksheet_range_at(0)
+        .ok_or_else(|| invalid("工作簿没有工作表".into()))?
+        .map_err(|e| invalid(format!("无法读取第一个工作表：{e}")))?;
+    let mut rows = sheet.rows();
+    let header: Vec<String> = rows
+        .next()
+        .ok_or_else(|| invalid("工作表为空：第 1 行应为表头".into()))?
+        .iter()
+        .map(cell_text)
+        .collect();
+    for (i, want) in LEDGER_COLUMNS.iter().enumerate() {
+        let got = header.get(i).map(String::as_str).unwrap_or("");
+        if got != *want {
+            return Err(invalid(format!(
+                "第 1 行第 {} 列表头应为“{want}”，实际为“{got}”（请使用本平台导出的任务台账格式）",
+                i + 1
+            )));
+        }
+    }
+    let col = |name: &str| {
+        LEDGER_COLUMNS
+            .iter()
+            .position(|c| *c == name)
+            .expect("known column")
+    };
+    let (c_id, c_key, c_text, c_values, c_done) = (
+        col("分工编号"),
+        col("任务编号"),
+        col("本次进展"),
+        col("本次指标值"),
+        col("申请完成"),
+    );
+    let mut good = Vec::new();
+    let mut rejected = Vec::new();
+    for (i, r) in rows.enumerate() {
+        let line = i + 2;
+        let get = |c: usize| r.get(c).map(cell_text).unwrap_or_default();
+        let (text, values_text, done) = (get(c_text), get(c_values), get(c_done));
+        if text.is_empty() && values_text.is_empty() {
+            continue;
+        }
+        let reject = |reason: String| RejectedRow { row: line, reason };
+        let id_text = get(c_id);
+        let Ok(assignment_id) = id_text.parse::<i64>() else {
+            rejected.push(reject(format!("分工编号“{id_text}”不是整数")));
+            continue;
+        };
+        let a = match state.db.assignment(assignment_id).await {
+            Ok(a) => a,
+            Err(_) => {
+                rejected.push(reject(format!("分工编号 {assignment_id} 不存在")));
+                continue;
+            }
+        };
+        if a.task_key != get(c_key) {
+            rejected.push(reject(format!(
+                "分工编号 {assignment_id} 属于任务 {}，与本行任务编号“{}”不符",
+                a.task_key,
+                get(c_key)
+            )));
+            continue;
+        }
+        if !(may_report(user, &a) || is_office(user)) {
+            rejected.push(reject(format!(
+                "分工 {assignment_id} 属于 {}，本账号无权报送",
+                a.organisation_name
+            )));
+            continue;
+        }
+        let claims_complete = match done.as_str() {
+            "" | "否" | "0" | "no" | "false" => false,
+            "是" | "1" | "yes" | "true" => true,
+            other => {
+                rejected.push(reject(format!("申请完成应填“是”或“否”，实际为“{other}”")));
+                continue;
+            }
+        };
+        let indicators = state.db.task_indicators(a.task_id).await?;
+        let mut values = Vec::new();
+        let mut bad = None;
+        for part in values_text
+            .split(['；', ';', '\n'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let Some((name, v)) = part.split_once(['=', '＝']) else {
+                bad = Some(format!("本次指标值“{part}”应写作 指标名=数值"));
+                break;
+            };
+            let (name, v) = (name.trim(), v.trim());
+            if !indicators.iter().any(|i| i.name == name) {
+                bad = Some(format!("“{name}”不是任务 {} 的指标", a.task_key));
+                break;
+            }
+            match Decimal::from_str(v) {
+                Ok(d) => values.push((name.to_owned(), d)),
+                Err(_) => {
+                    bad = Some(format!("指标 {name} 的数值“{v}”不是数字"));
+                    break;
+                }
+            }
+        }
+        if let Some(reason) = bad {
+            rejected.push(reject(reason));
+            continue;
+        }
+        good.push(ImportedProgress {
+            assignment_id,
+            report: NewReport {
+                text,
+                claims_complete,
+                values,
+                attachments: Vec::new(),
+            },
+        });
+    }
+    if !rejected.is_empty() && !valid_only {
+        return Ok(ImportResult {
+            imported: 0,
+            rejected,
+            refused: true,
+            report_ids: Vec::new(),
+        });
+    }
+    let ids = if good.is_empty() {
+        Vec::new()
+    } else {
+        state.db.import_progress(actor, &good).await?
+    };
+    Ok(ImportResult {
+        imported: ids.len(),
+        rejected,
+        refused: false,
+        report_ids: ids,
+    })
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct ImportQuery {
+    #[serde(default)]
+    pub valid_only: Option<String>,
+}
+
+/// `POST /tasks/import`: the XLSX as the request body (or a multipart
+/// `file`); `?valid_only=1` stores the valid rows of a file with errors.
+pub async fn import_progress(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Query(q): Query<ImportQuery>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    me.require(me.user.role.writes())?;
+    require_csrf_header(&me, req.headers())?;
+    let bytes = body_file(&state, req).await?;
+    let valid_only = q.valid_only.as_deref().is_some_and(truthy);
+    let result = import_ledger(&state, &me.user, &me.actor(), &bytes, valid_only).await?;
+    let status = if result.refused {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(result)).into_response())
+}
+
+/// The uploaded file: a multipart field named `file`, or the raw body.
+async fn body_file(state: &AppState, req: Request) -> Result<Vec<u8>, ApiError> {
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if is_multipart {
+        let mut mp = Multipart::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::with_detail(ErrorCode::InvalidInput, e.body_text()))?;
+        while let Some(f) = mp
+            .next_field()
+            .await
+            .map_err(|e| ApiError::with_detail(ErrorCode::InvalidInput, e.to_string()))?
+        {
+            if f.name() == Some("file") {
+                return Ok(f
+                    .bytes()
+                    .await
+                    .map_err(|e| ApiError::with_detail(ErrorCode::InvalidInput, e.to_string()))?
+                    .to_vec());
+            }
+        }
+        Err(ApiError::with_detail(
+            ErrorCode::InvalidInput,
+            "缺少文件字段 file",
+        ))
+    } else {
+        let bytes = axum::body::to_bytes(req.into_body(), 64 * 1024 * 1024)
+            .await
+            .map_err(|e| ApiError::with_detail(ErrorCode::InvalidInput, e.to_string()))?;
+        Ok(bytes.to_vec())
+    }
+}
+
+// ---------------------------------------------------------------- fire points
+
+pub async fn fire_points(
+    State(state): State<AppState>,
+    me: ApiUser,
+) -> Result<Json<Value>, ApiError> {
+    let points = state.db.fire_points(own_org(&me.user)).await?;
+    let totals = state.db.fire_point_totals().await?;
+    let totals: Vec<_> = match own_org(&me.user) {
+        Some(_) => totals
+            .into_iter()
+            .filter(|t| t.township == me.user.organisation_name)
+            .collect(),
+        None => totals,
+    };
+    Ok(Json(json!({"points": points, "totals": totals})))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FirePointBody {
+    pub township: String,
+    pub date: String,
+    pub place: String,
+    pub kind: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Resolve one fire-point row (township by name, date, kind); the error is
+/// the reason in Chinese.
+pub(crate) async fn fire_point_from(
+    db: &Db,
+    township: &str,
+    date: &str,
+    place: &str,
+    kind: &str,
+    note: &str,
+) -> Result<NewFirePoint, String> {
+    let township = township.trim();
+    let org = db
+        .organisation_by_name(township)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("乡镇“{township}”不存在"))?;
+    let occurred_on = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("日期“{}”应为 YYYY-MM-DD 格式的真实日期", date.trim()))?;
+    let kind = FireKind::from_str(kind).map_err(|e| match e {
+        gongjian_storage::StorageError::Invalid(m) => m,
+        other => other.to_string(),
+    })?;
+    if place.trim().is_empty() {
+        return Err("火点位置不能为空".into());
+    }
+    Ok(NewFirePoint {
+        township_id: org.id,
+        occurred_on,
+        place: place.trim().to_owned(),
+        kind,
+        note: note.trim().to_owned(),
+        attachments: Vec::new(),
+    })
+}
+
+pub async fn create_fire_point(
+    State(state): State<AppState>,
+    me: ApiUser,
+    ApiJson(body): ApiJson<FirePointBody>,
+) -> Result<(StatusCode, Json<gongjian_storage::FirePointRecord>), ApiError> {
+    me.require(is_office(&me.user))?;
+    let p = fire_point_from(
+        &state.db,
+        &body.township,
+        &body.date,
+        &body.place,
+        &body.kind,
+        &body.note,
+    )
+    .await
+    .map_err(|m| ApiError::with_detail(ErrorCode::InvalidInput, m))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(state.db.add_fire_point(&me.actor(), &p).await?),
+    ))
+}
+
+/// Parse a fire-point file (XLSX or CSV, columns 乡镇, 日期, 位置, 类型,
+/// 备注) and store all rows, or none if any is rejected (unless
+/// `valid_only`).
+pub(crate) async fn import_fire_file(
+    state: &AppState,
+    actor: &gongjian_storage::Actor,
+    bytes: &[u8],
+    valid_only: bool,
+) -> Result<ImportResult, ApiError> {
+    let invalid = |m: String| ApiError::with_detail(ErrorCode::InvalidInput, m);
+    let rows: Vec<Vec<String>> = if bytes.starts_with(b"PK\x03\x04") {
+        use calamine::{Reader, Xlsx};
+        let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes))
+            .map_err(|e| invalid(format!("不是有效的 XLSX 文件：{e}")))?;
+        let sheet = wb
+            .worksheet_range_at(0)
+            .ok_or_else(|| invalid("工作簿没有工作表".into()))?
+            .map_err(|e| invalid(format!("无法读取第一个工作表：{e}")))?;
+        sheet
+            .rows()
+            .map(|r| {
+                r.iter()
+                    .map(|c| match c {
+                        calamine::Data::DateTime(d) => excel_date(d.as_f64())
+                            .map(|t| t.to_string())
+                            .unwrap_or_else(|| cell_text(c)),
+                        other => cell_text(other),
+                    })
+                    .collect()
+            })
+            .collect()
+    } else {
+        let text =
+            std::str::from_utf8(bytes).map_err(|_| invalid("CSV 文件须为 UTF-8 编码".into()))?;
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+        let mut out = Vec::new();
+        for (i, rec) in rdr.records().enumerate() {
+            let rec = rec.map_err(|e| invalid(format!("CSV 第 {} 行无法解析：{e}", i + 1)))?;
+            out.push(rec.iter().map(|s| s.trim().to_owned()).collect());
+        }
+        out
+    };
+    let want = ["乡镇", "日期", "位置", "类型"];
+    let header = rows.first().ok_or_else(|| invalid("文件为空".into()))?;
+    for (i, w) in want.iter().enumerate() {
+        if header.get(i).map(String::as_str) != Some(*w) {
+            return Err(invalid(format!(
+                "第 1 行第 {} 列表头应为“{w}”（列：乡镇、日期、位置、类型、备注）",
+                i + 1
+            )));
+        }
+    }
+    let mut good = Vec::new();
+    let mut rejected = Vec::new();
+    for (i, r) in rows.iter().enumerate().skip(1) {
+        if r.iter().all(|c| c.is_empty()) {
+            continue;
+        }
+        let g = |c: usize| r.get(c).cloned().unwrap_or_default();
+        match fire_point_from(&state.db, &g(0), &g(1), &g(2), &g(3), &g(4)).await {
+            Ok(p) => good.push(p),
+            Err(reason) => rejected.push(RejectedRow { row: i + 1, reason }),
+        }
+    }
+    if !rejected.is_empty() && !valid_only {
+        return Ok(ImportResult {
+            imported: 0,
+            rejected,
+            refused: true,
+            report_ids: Vec::new(),
+        });
+    }
+    let ids = match state.db.import_fire_points(actor, &good).await {
+        Ok(ids) => ids,
+        Err(gongjian_storage::StorageError::Invalid(m)) => return Err(invalid(m)),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(ImportResult {
+        imported: ids.len(),
+        rejected,
+        refused: false,
+        report_ids: ids,
+    })
+}
+
+pub async fn import_fire_points(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Query(q): Query<ImportQuery>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    me.require(is_office(&me.user))?;
+    require_csrf_header(&me, req.headers())?;
+    let bytes = body_file(&state, req).await?;
+    let valid_only = q.valid_only.as_deref().is_some_and(truthy);
+    let result = import_fire_file(&state, &me.actor(), &bytes, valid_only).await?;
+    let status = if result.refused {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(result)).into_response())
+}
+
+/// Uploads (report attachments, imports) may exceed axum's 2 MB default;
+/// each attachment is still checked against `attachment_max_bytes`.
+pub(crate) fn upload_limit() -> axum::extract::DefaultBodyLimit {
+    axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024)
+}
+
+/// A JSON body cannot be sent cross-site without a preflight; multipart and
+/// raw uploads can, so they must carry the session's token in
+/// `X-CSRF-Token` (from `GET /me`).
+fn require_csrf_header(me: &ApiUser, headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let sent = headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if crate::session::constant_time_eq(&me.csrf, sent) {
+        Ok(())
+    } else {
+        Err(ApiError::with_detail(
+            ErrorCode::CsrfRejected,
+            "上传须带 X-CSRF-Token 请求头（取自 GET /api/v1/me 的 csrf_token）",
+        ))
+    }
+}
+
+/// An Excel serial date (days since 1899-12-30) as a calendar date.
+fn excel_date(serial: f64) -> Option<NaiveDate> {
+    let base = NaiveDate::from_ymd_opt(1899, 12, 30)?;
+    if !(0.0..3_000_000.0).contains(&serial) {
+        return None;
+    }
+    base.checked_add_days(chrono::Days::new(serial.floor() as u64))
+}

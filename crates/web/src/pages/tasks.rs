@@ -1,0 +1,956 @@
+//! 任务 and 台账: the task list with filters and counts, a task's page
+//! (text, milestones, assignments, indicator values over time, reports,
+//! review), 我的任务, the report form with attachments, the office's review
+//! and sign-off, the XLSX ledger export and progress import, and the
+//! straw-burning fire-point ledger (月扣款).
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use gongjian_storage::{
+    AssignmentRecord, FireKind, FirePointRecord, FireTotal, Reminder, ReportRecord, TaskDetail,
+    TaskRecord, TaskStatus,
+};
+use serde::Deserialize;
+
+use super::{Layout, check_csrf, error_page, error_text, forbidden, render};
+use crate::AppState;
+use crate::api::campaign::{
+    self as api, ImportResult, ReportForm, TaskQuery, is_office, may_report, own_org,
+};
+use crate::error::{ApiError, ErrorCode};
+use crate::session::PageUser;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/tasks", get(list))
+        .route("/tasks/mine", get(mine))
+        .route("/tasks/ledger.xlsx", get(ledger_xlsx))
+        .route(
+            "/tasks/import",
+            get(import_form)
+                .post(import_submit)
+                .layer(api::upload_limit()),
+        )
+        .route("/tasks/{id}", get(detail))
+        .route("/tasks/{id}/sign-off", post(sign_off))
+        .route(
+            "/tasks/assignments/{id}/report",
+            post(report_submit).layer(api::upload_limit()),
+        )
+        .route("/tasks/reports/{id}/review", post(review_submit))
+        .route("/attachments/{id}", get(attachment))
+        .route("/ledger", get(ledger))
+        .route("/ledger/fire-points", post(fire_point_submit))
+        .route(
+            "/ledger/import",
+            post(fire_import_submit).layer(api::upload_limit()),
+        )
+}
+
+fn fail(me: &PageUser, active: &str, err: ApiError) -> Response {
+    let status = match err.code {
+        ErrorCode::Forbidden => return forbidden(me),
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::InvalidInput | ErrorCode::Conflict => StatusCode::BAD_REQUEST,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    error_page(
+        Layout::new(&me.user, &me.csrf, active).error(Some(error_text(&err))),
+        status,
+    )
+}
+
+fn time(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|d| {
+            d.with_timezone(&crate::api::cst())
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+fn plan_label(p: &str) -> &'static str {
+    match p {
+        "air" => "大气",
+        "water" => "水",
+        "soil" => "土壤",
+        _ => "其他",
+    }
+}
+
+// ---------------------------------------------------------------- list
+
+struct TaskRow {
+    id: i64,
+    key: String,
+    plan: &'static str,
+    group: String,
+    title: String,
+    lead: String,
+    status: &'static str,
+    status_class: &'static str,
+    next_due: String,
+}
+
+fn status_class(s: TaskStatus) -> &'static str {
+    match s {
+        TaskStatus::Done => "ok",
+        TaskStatus::Overdue => "off",
+        TaskStatus::PendingReview => "warn",
+        _ => "",
+    }
+}
+
+fn task_row(t: &TaskRecord) -> TaskRow {
+    TaskRow {
+        id: t.id,
+        key: t.key.clone(),
+        plan: plan_label(&t.plan),
+        group: t.group.clone().or(t.chapter.clone()).unwrap_or_default(),
+        title: t.title.clone(),
+        lead: t.lead.join("、"),
+        status: t.status.label(),
+        status_class: status_class(t.status),
+        next_due: t.next_due.clone().unwrap_or_default(),
+    }
+}
+
+struct CountCell {
+    code: &'static str,
+    label: &'static str,
+    n: usize,
+}
+
+struct ReminderRow {
+    task_id: i64,
+    key: String,
+    title: String,
+    due: String,
+    what: String,
+    kind: &'static str,
+}
+
+fn reminder_rows(r: Vec<Reminder>) -> Vec<ReminderRow> {
+    r.into_iter()
+        .map(|r| ReminderRow {
+            task_id: r.task_id,
+            key: r.task_key,
+            title: r.task_title,
+            due: r.due,
+            what: r.what,
+            kind: if r.kind == "overdue" {
+                "已逾期"
+            } else {
+                "即将到期"
+            },
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "tasks_list.html")]
+struct ListPage {
+    layout: Layout,
+    tasks: Vec<TaskRow>,
+    total: usize,
+    counts: Vec<CountCell>,
+    plan: String,
+    group: String,
+    organisation_id: String,
+    status: String,
+    due_before: String,
+    organisations: Vec<(i64, String)>,
+    sees_all: bool,
+    can_import: bool,
+    reminders: Vec<ReminderRow>,
+}
+
+async fn list(State(state): State<AppState>, me: PageUser, Query(q): Query<TaskQuery>) -> Response {
+    match list_inner(&state, &me, q).await {
+        Ok(r) => r,
+        Err(e) => fail(&me, "tasks", e),
+    }
+}
+
+async fn list_inner(state: &AppState, me: &PageUser, q: TaskQuery) -> Result<Response, ApiError> {
+    let filter = api::task_filter(&q, &me.user)?;
+    let tasks = state.db.tasks(&filter).await?;
+    let counts = state
+        .db
+        .task_counts(&filter)
+        .await?
+        .into_iter()
+        .map(|(s, n)| CountCell {
+            code: s.as_str(),
+            label: s.label(),
+            n,
+        })
+        .collect();
+    let organisations = if me.user.role.sees_all() {
+        state
+            .db
+            .organisations()
+            .await?
+            .into_iter()
+            .filter(|o| {
+                matches!(
+                    o.kind,
+                    gongjian_storage::OrgKind::Department
+                        | gongjian_storage::OrgKind::Township
+                        | gongjian_storage::OrgKind::External
+                        | gongjian_storage::OrgKind::Office
+                )
+            })
+            .map(|o| (o.id, o.name))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let reminders = state.db.reminders(own_org(&me.user), 10).await?;
+    Ok(render(ListPage {
+        layout: Layout::new(&me.user, &me.csrf, "tasks"),
+        total: tasks.len(),
+        tasks: tasks.iter().map(task_row).collect(),
+        counts,
+        plan: q.plan.unwrap_or_default(),
+        group: q.group.unwrap_or_default(),
+        organisation_id: q.organisation_id.unwrap_or_default(),
+        status: q.status.unwrap_or_default(),
+        due_before: q.due_before.unwrap_or_default(),
+        organisations,
+        sees_all: me.user.role.sees_all(),
+        can_import: me.user.role.writes(),
+        reminders: reminder_rows(reminders),
+    }))
+}
+
+// ---------------------------------------------------------------- mine
+
+struct AssignmentRow {
+    id: i64,
+    task_id: i64,
+    task_key: String,
+    task_title: String,
+    organisation: String,
+    role: &'static str,
+    status: &'static str,
+    status_class: &'static str,
+    reason: String,
+}
+
+fn assignment_row(a: &AssignmentRecord) -> AssignmentRow {
+    AssignmentRow {
+        id: a.id,
+        task_id: a.task_id,
+        task_key: a.task_key.clone(),
+        task_title: a.task_title.clone(),
+        organisation: a.organisation_name.clone(),
+        role: a.role_label,
+        status: a.status_label,
+        status_class: status_class(a.status),
+        reason: a.status_reason.clone(),
+    }
+}
+
+struct PendingRow {
+    id: i64,
+    task_id: i64,
+    organisation: String,
+    text: String,
+    at: String,
+}
+
+#[derive(Template)]
+#[template(path = "tasks_mine.html")]
+struct MinePage {
+    layout: Layout,
+    assignments: Vec<AssignmentRow>,
+    pending: Vec<PendingRow>,
+    office: bool,
+    reminders: Vec<ReminderRow>,
+}
+
+async fn mine(State(state): State<AppState>, me: PageUser) -> Response {
+    let run = async {
+        let office = is_office(&me.user);
+        let assignments = if me.user.role.sees_all() {
+            Vec::new()
+        } else {
+            state
+                .db
+                .assignments(Some(me.user.organisation_id), None)
+                .await?
+        };
+        // The office's queue: reports awaiting review.
+        let mut pending = Vec::new();
+        if office {
+            let waiting = state
+                .db
+                .tasks(&gongjian_storage::TaskFilter {
+                    status: Some(TaskStatus::PendingReview),
+                    ..Default::default()
+                })
+                .await?;
+            for t in waiting {
+                for r in state.db.task_detail(t.id).await?.reports {
+                    if r.review == "submitted" {
+                        pending.push(PendingRow {
+                            id: r.id,
+                            task_id: t.id,
+                            organisation: format!("{} · {}", t.key, r.organisation_name),
+                            text: r.text.chars().take(60).collect(),
+                            at: time(r.submitted_at),
+                        });
+                    }
+                }
+            }
+        }
+        let reminders = state.db.reminders(own_org(&me.user), 20).await?;
+        Ok::<_, ApiError>(render(MinePage {
+            layout: Layout::new(&me.user, &me.csrf, "tasks"),
+            assignments: assignments.iter().map(assignment_row).collect(),
+            pending,
+            office,
+            reminders: reminder_rows(reminders),
+        }))
+    };
+    match run.await {
+        Ok(r) => r,
+        Err(e) => fail(&me, "tasks", e),
+    }
+}
+
+// ---------------------------------------------------------------- detail
+
+struct ReportView {
+    id: i64,
+    organisation: String,
+    text: String,
+    claims_complete: bool,
+    submitted_by: String,
+    submitted_at: String,
+    review: &'static str,
+    review_class: &'static str,
+    review_comment: String,
+    reviewed_by: String,
+    values: String,
+    attachments: Vec<(i64, String, String)>,
+    can_review: bool,
+}
+
+struct IndicatorView {
+    name: String,
+    requirement: String,
+    /// (date, organisation, value) oldest first.
+    history: Vec<(String, String, String)>,
+}
+
+struct HistoryView {
+    at: String,
+    who: String,
+    what: String,
+    reason: String,
+}
+
+struct FormState {
+    assignment_id: i64,
+    text: String,
+    values: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "tasks_detail.html")]
+struct DetailPage {
+    layout: Layout,
+    task: TaskRecord,
+    plan: &'static str,
+    cooperating: String,
+    townships: String,
+    milestones: Vec<(String, String, String)>,
+    indicators: Vec<IndicatorView>,
+    assignments: Vec<AssignmentRow>,
+    reportable: Vec<AssignmentRow>,
+    reports: Vec<ReportView>,
+    history: Vec<HistoryView>,
+    can_sign_off: bool,
+    form: FormState,
+    indicator_names: Vec<(String, String, String)>,
+    signed_off: String,
+}
+
+fn review_view(r: &ReportRecord) -> (&'static str, &'static str) {
+    match r.review.as_str() {
+        "accepted" => ("已通过", "ok"),
+        "returned" => ("已退回", "off"),
+        _ => ("待审核", "warn"),
+    }
+}
+
+async fn detail_page(
+    state: &AppState,
+    me: &PageUser,
+    task_id: i64,
+    ok: Option<String>,
+    error: Option<String>,
+    form: Option<FormState>,
+) -> Result<Response, ApiError> {
+    let d: TaskDetail = api::visible_task(&state.db, &me.user, task_id).await?;
+    let office = is_office(&me.user);
+    let mut reports = Vec::new();
+    for r in &d.reports {
+        let (review, review_class) = review_view(r);
+        reports.push(ReportView {
+            id: r.id,
+            organisation: r.organisation_name.clone(),
+            text: r.text.clone(),
+            claims_complete: r.claims_complete,
+            submitted_by: r.submitted_by.clone(),
+            submitted_at: time(r.submitted_at),
+            review,
+            review_class,
+            review_comment: r.review_comment.clone().unwrap_or_default(),
+            reviewed_by: r.reviewed_by.clone().unwrap_or_default(),
+            values: r
+                .values
+                .iter()
+                .map(|v| format!("{} = {} {}", v.indicator, v.value, v.unit))
+                .collect::<Vec<_>>()
+                .join("；"),
+            attachments: r
+                .attachments
+                .iter()
+                .map(|a| {
+                    (
+                        a.id,
+                        a.file_name.clone(),
+                        crate::attachments::human_size(a.size as u64),
+                    )
+                })
+                .collect(),
+            can_review: r.review == "submitted" && api::may_review(&state.db, &me.user, r).await?,
+        });
+    }
+    let indicators = d
+        .indicators
+        .iter()
+        .map(|i| {
+            let mut history: Vec<(String, String, String)> = d
+                .reports
+                .iter()
+                .flat_map(|r| {
+                    r.values
+                        .iter()
+                        .filter(|v| v.indicator == i.name)
+                        .map(|v| {
+                            (
+                                time(r.submitted_at),
+                                r.organisation_name.clone(),
+                                format!("{} {}", v.value, v.unit),
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            history.reverse();
+            IndicatorView {
+                name: i.name.clone(),
+                requirement: format!("{} {} {}", i.comparator, i.value, i.unit),
+                history,
+            }
+        })
+        .collect();
+    let reportable: Vec<AssignmentRow> = d
+        .assignments
+        .iter()
+        .filter(|a| may_report(&me.user, a) && d.task.signed_off_at.is_none())
+        .map(assignment_row)
+        .collect();
+    let form = form.unwrap_or(FormState {
+        assignment_id: reportable.first().map_or(0, |a| a.id),
+        text: String::new(),
+        values: Vec::new(),
+    });
+    let indicator_names = d
+        .indicators
+        .iter()
+        .enumerate()
+        .map(|(n, i)| {
+            let v = form
+                .values
+                .iter()
+                .find(|(k, _)| *k == i.name || *k == n.to_string())
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            (i.name.clone(), i.unit.clone(), v)
+        })
+        .collect();
+    let can_sign_off = office
+        && d.task.signed_off_at.is_none()
+        && !d.assignments.is_empty()
+        && d.assignments.iter().all(|a| a.status == TaskStatus::Done);
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let mut resp = render(DetailPage {
+        layout: Layout::new(&me.user, &me.csrf, "tasks").ok(ok).error(error),
+        plan: plan_label(&d.task.plan),
+        cooperating: d.cooperating.join("、"),
+        townships: d.townships.join("、"),
+        milestones: d
+            .milestones
+            .iter()
+            .map(|m| {
+                (
+                    m.due.clone(),
+                    m.what.clone(),
+                    m.as_written.clone().unwrap_or_default(),
+                )
+            })
+            .collect(),
+        indicators,
+        assignments: d.assignments.iter().map(assignment_row).collect(),
+        reportable,
+        reports,
+        history: d
+            .history
+            .iter()
+            .map(|h| HistoryView {
+                at: time(h.at),
+                who: h.organisation_name.clone().unwrap_or_else(|| "任务".into()),
+                what: format!("{} → {}", h.from, h.to),
+                reason: format!("{}（{}）", h.reason, h.actor_name),
+            })
+            .collect(),
+        can_sign_off,
+        form,
+        indicator_names,
+        signed_off: match (&d.task.signed_off_at, &d.task.signed_off_by) {
+            (Some(at), by) => format!("{} 由 {} 销号", time(*at), by.clone().unwrap_or_default()),
+            _ => String::new(),
+        },
+        task: d.task,
+    });
+    *resp.status_mut() = status;
+    Ok(resp)
+}
+
+#[derive(Deserialize, Default)]
+struct OkQuery {
+    ok: Option<String>,
+}
+
+fn ok_text(code: Option<&str>) -> Option<String> {
+    Some(
+        match code? {
+            "reported" => "进展报告已提交，等待审核",
+            "accepted" => "报告已审核通过",
+            "returned" => "报告已退回",
+            "signed" => "任务已销号",
+            _ => return None,
+        }
+        .to_owned(),
+    )
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    me: PageUser,
+    Path(id): Path<i64>,
+    Query(q): Query<OkQuery>,
+) -> Response {
+    match detail_page(&state, &me, id, ok_text(q.ok.as_deref()), None, None).await {
+        Ok(r) => r,
+        Err(e) => fail(&me, "tasks", e),
+    }
+}
+
+async fn report_submit(
+    State(state): State<AppState>,
+    me: PageUser,
+    Path(assignment_id): Path<i64>,
+    mp: Multipart,
+) -> Response {
+    let form: ReportForm = match api::read_report_form(mp).await {
+        Ok(f) => f,
+        Err(e) => return fail(&me, "tasks", e),
+    };
+    if let Err(r) = check_csrf(&me, &form.csrf) {
+        return r;
+    }
+    let assignment = match state.db.assignment(assignment_id).await {
+        Ok(a) => a,
+        Err(e) => return fail(&me, "tasks", e.into()),
+    };
+    let kept = FormState {
+        assignment_id,
+        text: form.text.clone(),
+        values: form.values.clone(),
+    };
+    match api::submit(&state, &me.user, &me.actor(), assignment_id, form).await {
+        Ok(done) if done.rejected_attachments.is_empty() => {
+            Redirect::to(&format!("/tasks/{}?ok=reported", assignment.task_id)).into_response()
+        }
+        Ok(done) => {
+            // The report is stored; say which files were refused.
+            let msg = format!(
+                "{}。报告 #{} 的其余内容已保存，可另行补交附件。",
+                done.rejected_attachments.join("；"),
+                done.report.id
+            );
+            detail_page(
+                &state,
+                &me,
+                assignment.task_id,
+                Some("进展报告已提交".into()),
+                Some(msg),
+                None,
+            )
+            .await
+            .unwrap_or_else(|e| fail(&me, "tasks", e))
+        }
+        Err(e) if e.code == ErrorCode::Forbidden => forbidden(&me),
+        Err(e) => detail_page(
+            &state,
+            &me,
+            assignment.task_id,
+            None,
+            Some(error_text(&e)),
+            Some(kept),
+        )
+        .await
+        .unwrap_or_else(|e| fail(&me, "tasks", e)),
+    }
+}
+
+#[derive(Deserialize)]
+struct ReviewForm {
+    csrf: String,
+    decision: String,
+    #[serde(default)]
+    comment: String,
+}
+
+async fn review_submit(
+    State(state): State<AppState>,
+    me: PageUser,
+    Path(report_id): Path<i64>,
+    axum::Form(form): axum::Form<ReviewForm>,
+) -> Response {
+    if let Err(r) = check_csrf(&me, &form.csrf) {
+        return r;
+    }
+    match api::review(
+        &state,
+        &me.user,
+        &me.actor(),
+        report_id,
+        &form.decision,
+        &form.comment,
+    )
+    .await
+    {
+        Ok(r) => Redirect::to(&format!(
+            "/tasks/{}?ok={}",
+            r.task_id,
+            if r.review == "accepted" {
+                "accepted"
+            } else {
+                "returned"
+            }
+        ))
+        .into_response(),
+        Err(e) if e.code == ErrorCode::Forbidden => forbidden(&me),
+        Err(e) => match state.db.report(report_id).await {
+            Ok(r) => detail_page(&state, &me, r.task_id, None, Some(error_text(&e)), None)
+                .await
+                .unwrap_or_else(|e| fail(&me, "tasks", e)),
+            Err(_) => fail(&me, "tasks", e),
+        },
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn sign_off(
+    State(state): State<AppState>,
+    me: PageUser,
+    Path(task_id): Path<i64>,
+    axum::Form(form): axum::Form<CsrfForm>,
+) -> Response {
+    if let Err(r) = check_csrf(&me, &form.csrf) {
+        return r;
+    }
+    if !is_office(&me.user) {
+        return forbidden(&me);
+    }
+    match state.db.sign_off_task(&me.actor(), task_id).await {
+        Ok(_) => Redirect::to(&format!("/tasks/{task_id}?ok=signed")).into_response(),
+        Err(e) => detail_page(
+            &state,
+            &me,
+            task_id,
+            None,
+            Some(error_text(&e.into())),
+            None,
+        )
+        .await
+        .unwrap_or_else(|e| fail(&me, "tasks", e)),
+    }
+}
+
+async fn attachment(State(state): State<AppState>, me: PageUser, Path(id): Path<i64>) -> Response {
+    match api::attachment_response(&state, &me.user, id).await {
+        Ok(r) => r,
+        Err(e) => fail(&me, "tasks", e),
+    }
+}
+
+// ---------------------------------------------------------------- ledger XLSX
+
+async fn ledger_xlsx(State(state): State<AppState>, me: PageUser) -> Response {
+    match api::ledger_xlsx(&state, &me.user).await {
+        Ok(bytes) => {
+            let _ = state
+                .db
+                .audit(
+                    &me.actor(),
+                    gongjian_storage::AuditRecord::new("export", "task_ledger", "xlsx"),
+                )
+                .await;
+            api::xlsx_response(bytes, "任务台账.xlsx")
+        }
+        Err(e) => fail(&me, "tasks", e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "tasks_import.html")]
+struct ImportPage {
+    layout: Layout,
+    result: Option<ImportResult>,
+    columns: Vec<&'static str>,
+}
+
+async fn import_form(me: PageUser) -> Response {
+    if !me.user.role.writes() {
+        return forbidden(&me);
+    }
+    render(ImportPage {
+        layout: Layout::new(&me.user, &me.csrf, "tasks"),
+        result: None,
+        columns: api::LEDGER_COLUMNS.to_vec(),
+    })
+}
+
+/// A multipart upload with `csrf`, `file` and an optional `valid_only`.
+async fn read_upload(mut mp: Multipart) -> Result<(String, Vec<u8>, bool), ApiError> {
+    let (mut csrf, mut bytes, mut valid_only) = (String::new(), Vec::new(), false);
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        ApiError::with_detail(ErrorCode::InvalidInput, e.to_string())
+    };
+    while let Some(f) = mp.next_field().await.map_err(bad)? {
+        match f.name().unwrap_or_default() {
+            "csrf" => csrf = f.text().await.map_err(bad)?,
+            "file" => bytes = f.bytes().await.map_err(bad)?.to_vec(),
+            "valid_only" => valid_only = !f.text().await.map_err(bad)?.is_empty(),
+            _ => {}
+        }
+    }
+    if bytes.is_empty() {
+        return Err(ApiError::with_detail(ErrorCode::InvalidInput, "请选择文件"));
+    }
+    Ok((csrf, bytes, valid_only))
+}
+
+async fn import_submit(State(state): State<AppState>, me: PageUser, mp: Multipart) -> Response {
+    if !me.user.role.writes() {
+        return forbidden(&me);
+    }
+    let layout = || Layout::new(&me.user, &me.csrf, "tasks");
+    let (csrf, bytes, valid_only) = match read_upload(mp).await {
+        Ok(x) => x,
+        Err(e) => {
+            return render(ImportPage {
+                layout: layout().error(Some(error_text(&e))),
+                result: None,
+                columns: api::LEDGER_COLUMNS.to_vec(),
+            });
+        }
+    };
+    if let Err(r) = check_csrf(&me, &csrf) {
+        return r;
+    }
+    match api::import_ledger(&state, &me.user, &me.actor(), &bytes, valid_only).await {
+        Ok(result) => {
+            let msg = if result.refused {
+                (
+                    None,
+                    Some(format!(
+                        "有 {} 行被拒绝，整表未导入；修正后重新上传，或勾选“只导入正确的行”",
+                        result.rejected.len()
+                    )),
+                )
+            } else {
+                (Some(format!("已导入 {} 条进展报告", result.imported)), None)
+            };
+            render(ImportPage {
+                layout: layout().ok(msg.0).error(msg.1),
+                result: Some(result),
+                columns: api::LEDGER_COLUMNS.to_vec(),
+            })
+        }
+        Err(e) => render(ImportPage {
+            layout: layout().error(Some(error_text(&e))),
+            result: None,
+            columns: api::LEDGER_COLUMNS.to_vec(),
+        }),
+    }
+}
+
+// ---------------------------------------------------------------- fire points
+
+#[derive(Template)]
+#[template(path = "ledger_fire.html")]
+struct LedgerPage {
+    layout: Layout,
+    points: Vec<FirePointRecord>,
+    totals: Vec<FireTotal>,
+    office: bool,
+    townships: Vec<String>,
+    kinds: Vec<(&'static str, &'static str, String)>,
+    import: Option<ImportResult>,
+}
+
+async fn ledger_page(
+    state: &AppState,
+    me: &PageUser,
+    ok: Option<String>,
+    error: Option<String>,
+    import: Option<ImportResult>,
+) -> Result<Response, ApiError> {
+    let points = state.db.fire_points(own_org(&me.user)).await?;
+    let mut totals = state.db.fire_point_totals().await?;
+    if own_org(&me.user).is_some() {
+        totals.retain(|t| t.township == me.user.organisation_name);
+    }
+    let townships = state
+        .db
+        .organisations()
+        .await?
+        .into_iter()
+        .filter(|o| o.kind == gongjian_storage::OrgKind::Township)
+        .map(|o| o.name)
+        .collect();
+    Ok(render(LedgerPage {
+        layout: Layout::new(&me.user, &me.csrf, "ledger")
+            .ok(ok)
+            .error(error),
+        points,
+        totals,
+        office: is_office(&me.user),
+        townships,
+        kinds: FireKind::ALL
+            .iter()
+            .map(|k| (k.as_str(), k.label(), k.amount().to_string()))
+            .collect(),
+        import,
+    }))
+}
+
+async fn ledger(State(state): State<AppState>, me: PageUser, Query(q): Query<OkQuery>) -> Response {
+    let ok = (q.ok.as_deref() == Some("added")).then(|| "火点已登记".to_owned());
+    ledger_page(&state, &me, ok, None, None)
+        .await
+        .unwrap_or_else(|e| fail(&me, "ledger", e))
+}
+
+#[derive(Deserialize)]
+struct FireForm {
+    csrf: String,
+    township: String,
+    date: String,
+    place: String,
+    kind: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn fire_point_submit(
+    State(state): State<AppState>,
+    me: PageUser,
+    axum::Form(form): axum::Form<FireForm>,
+) -> Response {
+    if let Err(r) = check_csrf(&me, &form.csrf) {
+        return r;
+    }
+    if !is_office(&me.user) {
+        return forbidden(&me);
+    }
+    let result = match api::fire_point_from(
+        &state.db,
+        &form.township,
+        &form.date,
+        &form.place,
+        &form.kind,
+        &form.note,
+    )
+    .await
+    {
+        Ok(p) => state
+            .db
+            .add_fire_point(&me.actor(), &p)
+            .await
+            .map_err(|e| error_text(&e.into())),
+        Err(m) => Err(m),
+    };
+    match result {
+        Ok(_) => Redirect::to("/ledger?ok=added").into_response(),
+        Err(m) => ledger_page(&state, &me, None, Some(m), None)
+            .await
+            .unwrap_or_else(|e| fail(&me, "ledger", e)),
+    }
+}
+
+async fn fire_import_submit(
+    State(state): State<AppState>,
+    me: PageUser,
+    mp: Multipart,
+) -> Response {
+    if !is_office(&me.user) {
+        return forbidden(&me);
+    }
+    let (csrf, bytes, valid_only) = match read_upload(mp).await {
+        Ok(x) => x,
+        Err(e) => {
+            return ledger_page(&state, &me, None, Some(error_text(&e)), None)
+                .await
+                .unwrap_or_else(|e| fail(&me, "ledger", e));
+        }
+    };
+    if let Err(r) = check_csrf(&me, &csrf) {
+        return r;
+    }
+    let (ok, err, result) =
+        match api::import_fire_file(&state, &me.actor(), &bytes, valid_only).await {
+            Ok(r) if r.refused => (
+                None,
+                Some(format!("有 {} 行被拒绝，整个文件未导入", r.rejected.len())),
+                Some(r),
+            ),
+            Ok(r) => (Some(format!("已导入 {} 个火点", r.imported)), None, Some(r)),
+            Err(e) => (None, Some(error_text(&e)), None),
+        };
+    ledger_page(&state, &me, ok, err, result)
+        .await
+        .unwrap_or_else(|e| fail(&me, "ledger", e))
+}

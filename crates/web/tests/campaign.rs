@@ -1,0 +1,638 @@
+//! The campaign workflow through the real application on port 0: a
+//! department reports, the office accepts, and it shows in the task page,
+//! the XLSX ledger and the audit log; access rules; attachments; import.
+
+use std::io::Cursor;
+
+use calamine::{Data, Reader, Xlsx};
+use gongjian_campaign::Source;
+use gongjian_storage::testing::{self, TestDb};
+use gongjian_storage::{Actor, Db, NewUser, Role};
+use gongjian_web::attachments::CampaignSettings;
+use gongjian_web::{AppState, WebSettings};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "correct-horse";
+
+const FILES: &[(&str, &str)] = &[
+    (
+        "plan.toml",
+        include_str!("../../../plans/pingyuan-2020/plan.toml"),
+    ),
+    (
+        "organisations.toml",
+        include_str!("../../../plans/pingyuan-2020/organisations.toml"),
+    ),
+    (
+        "air.toml",
+        include_str!("../../../plans/pingyuan-2020/air.toml"),
+    ),
+    (
+        "water.toml",
+        include_str!("../../../plans/pingyuan-2020/water.toml"),
+    ),
+    (
+        "soil.toml",
+        include_str!("../../../plans/pingyuan-2020/soil.toml"),
+    ),
+    (
+        "limits.toml",
+        include_str!("../../../plans/pingyuan-2020/limits.toml"),
+    ),
+];
+
+struct App {
+    base: String,
+    db: Db,
+    _db: TestDb,
+    _dir: tempfile::TempDir,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn spawn() -> App {
+    let test_db = testing::sqlite().await;
+    let db = test_db.db.clone();
+    let sources: Vec<Source<'_>> = FILES
+        .iter()
+        .map(|(name, text)| Source { name, text })
+        .collect();
+    let plan = gongjian_campaign::parse(&sources).unwrap();
+    db.load_campaign(&Actor::cli(), &plan).await.unwrap();
+    for (username, role, org) in [
+        ("office", Role::Office, "区环境攻坚办"),
+        ("nongye", Role::Department, "区农业农村局"),
+        ("zhifa", Role::Department, "区行政综合执法局"),
+        ("yuanwu", Role::Township, "原武镇"),
+        ("viewer", Role::Viewer, "区环境攻坚办"),
+    ] {
+        let org = db.organisation_by_name(org).await.unwrap().unwrap();
+        db.create_user(
+            &Actor::cli(),
+            &NewUser {
+                username: username.into(),
+                display_name: username.into(),
+                password: PASSWORD.into(),
+                role,
+                organisation_id: org.id,
+                must_change_password: false,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let state = AppState::new(
+        db.clone(),
+        WebSettings::from_config(&gongjian_config::Config::default()),
+    )
+    .with_campaign(CampaignSettings {
+        data_dir: dir.path().to_owned(),
+        attachment_max_bytes: 1024,
+        reminder_days: 7,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        gongjian_web::serve(listener, state, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    App {
+        base: format!("http://{addr}"),
+        db,
+        _db: test_db,
+        _dir: dir,
+        _shutdown: tx,
+    }
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    csrf: String,
+}
+
+impl Client {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.unwrap()
+    }
+
+    async fn json(&self, path: &str) -> Value {
+        let r = self.get(path).await;
+        assert!(r.status().is_success(), "GET {path}: {}", r.status());
+        r.json().await.unwrap()
+    }
+
+    async fn post(&self, path: &str, body: Value) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+async fn login(app: &App, username: &str) -> Client {
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = http
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .json(&json!({"username": username, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "login {username}: {}", r.status());
+    let me: Value = http
+        .get(format!("{}/api/v1/me", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    Client {
+        http,
+        base: app.base.clone(),
+        csrf: me["csrf_token"].as_str().unwrap().to_owned(),
+    }
+}
+
+async fn task_id(app: &App, key: &str) -> i64 {
+    app.db.task_id_by_key(None, key).await.unwrap()
+}
+
+async fn assignment(app: &App, key: &str, org: &str) -> i64 {
+    let d = app.db.task_detail(task_id(app, key).await).await.unwrap();
+    d.assignments
+        .iter()
+        .find(|a| a.organisation_name == org)
+        .unwrap()
+        .id
+}
+
+fn ledger_rows(bytes: &[u8]) -> Vec<Vec<String>> {
+    let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes.to_vec())).unwrap();
+    let range = wb.worksheet_range_at(0).unwrap().unwrap();
+    range
+        .rows()
+        .map(|r| {
+            r.iter()
+                .map(|c| match c {
+                    Data::Float(f) => format!("{}", *f as i64),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn department_reports_office_accepts_everywhere_visible() {
+    let app = spawn().await;
+    let nongye = login(&app, "nongye").await;
+    let office = login(&app, "office").await;
+    let lead = assignment(&app, "air-15", "区农业农村局").await;
+    let tid = task_id(&app, "air-15").await;
+
+    // The department sees only tasks it has a part in.
+    let mine = nongye.json("/api/v1/tasks").await;
+    let keys: Vec<&str> = mine["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["key"].as_str().unwrap())
+        .collect();
+    assert!(keys.contains(&"air-15"));
+    let all = office.json("/api/v1/tasks").await;
+    assert!(all["count"].as_u64().unwrap() > mine["count"].as_u64().unwrap());
+    assert_eq!(all["counts"]["not_started"], all["count"]);
+
+    let r = nongye
+        .post(
+            &format!("/api/v1/assignments/{lead}/reports"),
+            json!({"text": "秸秆综合利用率已达 90.3%，分工完成", "claims_complete": true,
+                   "values": {"秸秆综合利用率": "90.3"}}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let submitted: Value = r.json().await.unwrap();
+    let report_id = submitted["report"]["id"].as_i64().unwrap();
+    assert_eq!(submitted["report"]["values"][0]["value"], "90.3");
+
+    // Only the office (or the task's lead for other parts) reviews.
+    let self_review = nongye
+        .post(
+            &format!("/api/v1/task-reports/{report_id}/review"),
+            json!({"decision": "accept"}),
+        )
+        .await;
+    assert_eq!(self_review.status(), 403);
+    let accepted = office
+        .post(
+            &format!("/api/v1/task-reports/{report_id}/review"),
+            json!({"decision": "accept"}),
+        )
+        .await;
+    assert_eq!(accepted.status(), 200);
+
+    // The task page (as the department) shows the report, the value and the review.
+    let page = nongye
+        .get(&format!("/tasks/{tid}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("秸秆综合利用率已达 90.3%"),
+        "report text on the page"
+    );
+    assert!(page.contains("90.3 %"), "indicator value over time");
+    assert!(page.contains("已通过"));
+    assert!(page.contains("强化秸秆禁烧工作"));
+    let list = office
+        .get("/tasks?plan=air&status=in_progress")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("强化秸秆禁烧工作"), "filtered list");
+    let mine_page = nongye.get("/tasks/mine").await.text().await.unwrap();
+    assert!(
+        mine_page.contains("已完成"),
+        "my tasks shows the finished part"
+    );
+
+    // The XLSX ledger: one row per assignment, the accepted report in it.
+    let x = office.get("/api/v1/tasks.xlsx").await;
+    assert_eq!(x.status(), 200);
+    let rows = ledger_rows(&x.bytes().await.unwrap());
+    assert_eq!(rows[0][0], "分工编号");
+    let row = rows
+        .iter()
+        .find(|r| r[0] == lead.to_string())
+        .expect("the assignment's row");
+    assert_eq!(row[1], "air-15");
+    assert_eq!(row[6], "区农业农村局");
+    assert_eq!(row[7], "牵头");
+    assert_eq!(row[10], "已完成");
+    assert!(row[12].contains("90.3%"));
+    assert_eq!(row[13], "秸秆综合利用率=90.3");
+    assert_eq!(row[14], "通过");
+    let total = app.db.assignments(None, None).await.unwrap().len();
+    assert_eq!(rows.len(), total + 1);
+    // A department's export holds its own rows only.
+    let own = ledger_rows(
+        &nongye
+            .get("/api/v1/tasks.xlsx")
+            .await
+            .bytes()
+            .await
+            .unwrap(),
+    );
+    assert!(own.iter().skip(1).all(|r| r[6] == "区农业农村局"));
+
+    // The audit log records the submission and the acceptance by person.
+    let audit = office.json("/api/v1/audit?entity=task_report").await;
+    let entries = audit
+        .as_array()
+        .unwrap_or_else(|| audit["entries"].as_array().unwrap());
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["action"] == "submit" && e["actor_name"] == "nongye")
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["action"] == "accept" && e["actor_name"] == "office")
+    );
+
+    // Sign-off is refused while other parts are open.
+    let refused = office
+        .post(&format!("/api/v1/tasks/{tid}/sign-off"), json!({}))
+        .await;
+    assert_eq!(refused.status(), 400);
+    let body: Value = refused.json().await.unwrap();
+    assert!(body["detail"].as_str().unwrap().contains("原武镇"));
+}
+
+#[tokio::test]
+async fn reports_on_another_organisations_assignment_are_refused() {
+    let app = spawn().await;
+    let zhifa = login(&app, "zhifa").await;
+    let viewer = login(&app, "viewer").await;
+    let nongye_part = assignment(&app, "air-15", "区农业农村局").await;
+    let r = zhifa
+        .post(
+            &format!("/api/v1/assignments/{nongye_part}/reports"),
+            json!({"text": "冒名报送"}),
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "E1003");
+    let v = viewer
+        .post(
+            &format!("/api/v1/assignments/{nongye_part}/reports"),
+            json!({"text": "只读"}),
+        )
+        .await;
+    assert_eq!(v.status(), 403);
+    assert!(
+        app.db
+            .reports_of_assignment(nongye_part)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A township cannot open a task it has no part in.
+    let yuanwu = login(&app, "yuanwu").await;
+    let foreign = app
+        .db
+        .tasks(&Default::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.key == "air-四(四)-1" || t.plan == "soil")
+        .unwrap();
+    let d = app.db.task_detail(foreign.id).await.unwrap();
+    if !d
+        .assignments
+        .iter()
+        .any(|a| a.organisation_name == "原武镇")
+    {
+        assert_eq!(
+            yuanwu
+                .get(&format!("/api/v1/tasks/{}", foreign.id))
+                .await
+                .status(),
+            403
+        );
+    }
+}
+
+#[tokio::test]
+async fn forbidden_attachment_is_refused_and_the_report_kept() {
+    let app = spawn().await;
+    let yuanwu = login(&app, "yuanwu").await;
+    let part = assignment(&app, "air-15", "原武镇").await;
+    let form = reqwest::multipart::Form::new()
+        .text("text", "6 月处置火点 1 处，附照片")
+        .text("value:0", "88.5")
+        .part(
+            "attachment",
+            reqwest::multipart::Part::bytes(b"MZ\x90\x00\x03rest-of-an-exe".to_vec())
+                .file_name("照片.exe"),
+        )
+        .part(
+            "attachment",
+            reqwest::multipart::Part::bytes(b"%PDF-1.4\n%minimal\n".to_vec())
+                .file_name("处置记录.pdf"),
+        )
+        .part(
+            "attachment",
+            reqwest::multipart::Part::bytes(
+                vec![0xFF, 0xD8, 0xFF]
+                    .into_iter()
+                    .chain(vec![0u8; 2000])
+                    .collect::<Vec<u8>>(),
+            )
+            .file_name("大图.jpg"),
+        );
+    // Without the CSRF header a multipart upload is refused.
+    let no_csrf = yuanwu
+        .http
+        .post(yuanwu.url(&format!("/api/v1/assignments/{part}/reports")))
+        .multipart(reqwest::multipart::Form::new().text("text", "x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_csrf.status(), 403);
+    let r = yuanwu
+        .http
+        .post(yuanwu.url(&format!("/api/v1/assignments/{part}/reports")))
+        .header("x-csrf-token", &yuanwu.csrf)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let body: Value = r.json().await.unwrap();
+    let rejected: Vec<&str> = body["rejected_attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(rejected.len(), 2, "{rejected:?}");
+    assert!(rejected[0].contains("照片.exe") && rejected[0].contains("类型不允许"));
+    assert!(rejected[1].contains("大图.jpg") && rejected[1].contains("超过上限"));
+    assert_eq!(body["report"]["text"], "6 月处置火点 1 处，附照片");
+    let atts = body["report"]["attachments"].as_array().unwrap();
+    assert_eq!(atts.len(), 1);
+    assert_eq!(atts[0]["content_type"], "application/pdf");
+    let att_id = atts[0]["id"].as_i64().unwrap();
+    let file = yuanwu.get(&format!("/api/v1/attachments/{att_id}")).await;
+    assert_eq!(file.status(), 200);
+    assert!(file.bytes().await.unwrap().starts_with(b"%PDF-1.4"));
+    // Another department may not fetch it.
+    let zhifa = login(&app, "zhifa").await;
+    assert_eq!(
+        zhifa
+            .get(&format!("/api/v1/attachments/{att_id}"))
+            .await
+            .status(),
+        403
+    );
+
+    // Through the page form: the text stays on the page after a bad value.
+    let page_form = reqwest::multipart::Form::new()
+        .text("csrf", yuanwu.csrf.clone())
+        .text("text", "页面报送的进展，不应丢失")
+        .text("value:0", "八十九");
+    let page = yuanwu
+        .http
+        .post(yuanwu.url(&format!("/tasks/assignments/{part}/report")))
+        .multipart(page_form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 400);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("不是数字"), "clear error");
+    assert!(
+        html.contains("页面报送的进展，不应丢失"),
+        "text kept in the form"
+    );
+}
+
+#[tokio::test]
+async fn ledger_import_rejects_bad_rows_and_imports_none_unless_asked() {
+    let app = spawn().await;
+    let nongye = login(&app, "nongye").await;
+    let bytes = nongye
+        .get("/api/v1/tasks.xlsx")
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let rows = ledger_rows(&bytes);
+    let part15 = assignment(&app, "air-15", "区农业农村局").await.to_string();
+    // Fill two rows: one good, one with a value that is not a number.
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    let mut good_done = false;
+    let mut bad_done = false;
+    for (out, (i, r)) in (0u32..).zip(rows.iter().enumerate()) {
+        let mut r = r.clone();
+        r.resize(19, String::new());
+        if i > 0 && r[0] == part15 && !good_done {
+            r[16] = "导入的进展".into();
+            r[17] = "秸秆综合利用率=91".into();
+            good_done = true;
+        } else if i > 0 && !bad_done && r[0] != part15 {
+            r[16] = "坏行".into();
+            r[17] = "某指标=abc".into();
+            bad_done = true;
+        }
+        for (c, v) in r.iter().enumerate() {
+            ws.write_string(out, c as u16, v).unwrap();
+        }
+    }
+    let upload = wb.save_to_buffer().unwrap();
+    let send = |valid_only: bool| {
+        let body = upload.clone();
+        let nongye = &nongye;
+        async move {
+            nongye
+                .http
+                .post(nongye.url(&format!(
+                    "/api/v1/tasks/import{}",
+                    if valid_only { "?valid_only=1" } else { "" }
+                )))
+                .header("x-csrf-token", &nongye.csrf)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = send(false).await;
+    assert_eq!(r.status(), 422);
+    let res: Value = r.json().await.unwrap();
+    assert_eq!(res["imported"], 0);
+    assert_eq!(res["refused"], true);
+    let rejected = res["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), 1);
+    assert!(rejected[0]["row"].as_u64().unwrap() >= 2);
+    assert!(rejected[0]["reason"].as_str().unwrap().contains("某指标"));
+    let lead: i64 = part15.parse().unwrap();
+    assert!(app.db.reports_of_assignment(lead).await.unwrap().is_empty());
+
+    let r = send(true).await;
+    assert_eq!(r.status(), 200);
+    let res: Value = r.json().await.unwrap();
+    assert_eq!(res["imported"], 1);
+    let reports = app.db.reports_of_assignment(lead).await.unwrap();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].values[0].value, "91");
+
+    // A wrong header is refused with the column named.
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    wb.add_worksheet().write_string(0, 0, "编号").unwrap();
+    let r = nongye
+        .http
+        .post(nongye.url("/api/v1/tasks/import"))
+        .header("x-csrf-token", &nongye.csrf)
+        .body(wb.save_to_buffer().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["detail"].as_str().unwrap().contains("分工编号"));
+}
+
+#[tokio::test]
+async fn fire_point_ledger_totals_per_township_per_month() {
+    let app = spawn().await;
+    let office = login(&app, "office").await;
+    for (t, d, k) in [
+        ("原武镇", "2020-06-03", "秸秆"),
+        ("原武镇", "2020-06-09", "杂草"),
+        ("师寨镇", "2020-06-10", "straw"),
+    ] {
+        let r = office
+            .post(
+                "/api/v1/fire-points",
+                json!({"township": t, "date": d, "place": "村北地块", "kind": k}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+    }
+    let bad = office
+        .post(
+            "/api/v1/fire-points",
+            json!({"township": "原武镇", "date": "2020-02-30", "place": "x", "kind": "秸秆"}),
+        )
+        .await;
+    assert_eq!(bad.status(), 400);
+    let nongye = login(&app, "nongye").await;
+    let denied = nongye
+        .post(
+            "/api/v1/fire-points",
+            json!({"township": "原武镇", "date": "2020-06-01", "place": "x", "kind": "秸秆"}),
+        )
+        .await;
+    assert_eq!(denied.status(), 403);
+
+    let csv = "乡镇,日期,位置,类型,备注\n祝楼乡,2020-10-01,祝楼村东,树叶,\n不存在镇,2020-10-02,某地,秸秆,\n";
+    let r = office
+        .http
+        .post(office.url("/api/v1/fire-points/import"))
+        .header("x-csrf-token", &office.csrf)
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let res: Value = r.json().await.unwrap();
+    assert_eq!(res["rejected"][0]["row"], 3);
+    assert!(
+        res["rejected"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("不存在镇")
+    );
+
+    let ledger = office.json("/api/v1/fire-points").await;
+    let totals = ledger["totals"].as_array().unwrap();
+    let june = totals
+        .iter()
+        .find(|t| t["township"] == "原武镇" && t["month"] == "2020-06")
+        .unwrap();
+    assert_eq!(june["amount"], "600000");
+    assert_eq!(june["points"], 2);
+    let page = office.get("/ledger").await.text().await.unwrap();
+    assert!(page.contains("600000"));
+    let yuanwu = login(&app, "yuanwu").await;
+    let own = yuanwu.json("/api/v1/fire-points").await;
+    assert!(
+        own["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["township"] == "原武镇")
+    );
+}
