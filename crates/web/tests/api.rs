@@ -10,10 +10,20 @@ use serde_json::{Value, json};
 #[tokio::test]
 async fn healthz_and_metrics_answer() {
     let app = spawn_app().await;
-    let body: Value = reqwest::get(app.url("/healthz")).await.unwrap().json().await.unwrap();
+    let body: Value = reqwest::get(app.url("/healthz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(body["status"], "ok");
     assert_eq!(body["database"], "ok");
-    let metrics = reqwest::get(app.url("/metrics")).await.unwrap().text().await.unwrap();
+    let metrics = reqwest::get(app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("gongjian_http_requests_total{class=\"2xx\"}"));
     assert!(metrics.contains("gongjian_database_up 1"));
 }
@@ -21,9 +31,22 @@ async fn healthz_and_metrics_answer() {
 #[tokio::test]
 async fn login_me_logout() {
     let app = spawn_app().await;
-    app.user("zhifa", Role::Department, "区行政综合执法局", OrgKind::Department).await;
+    app.user(
+        "zhifa",
+        Role::Department,
+        "区行政综合执法局",
+        OrgKind::Department,
+    )
+    .await;
     let c = app.login("zhifa").await;
-    let me: Value = c.get(app.url("/api/v1/me")).send().await.unwrap().json().await.unwrap();
+    let me: Value = c
+        .get(app.url("/api/v1/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["user"]["username"], "zhifa");
     assert_eq!(me["user"]["organisation_name"], "区行政综合执法局");
     assert!(me["user"].get("password_hash").is_none());
@@ -38,7 +61,8 @@ async fn login_me_logout() {
 #[tokio::test]
 async fn wrong_password_gets_one_generic_error_then_locks() {
     let app = spawn_app().await;
-    app.user("li", Role::Office, "区环境攻坚办", OrgKind::Office).await;
+    app.user("li", Role::Office, "区环境攻坚办", OrgKind::Office)
+        .await;
     let c = client();
     let mut bodies = Vec::new();
     for (user, pass) in [("li", "nope-nope"), ("ghost", "nope-nope")] {
@@ -74,7 +98,8 @@ async fn wrong_password_gets_one_generic_error_then_locks() {
 #[tokio::test]
 async fn malformed_json_is_a_clear_error_and_changes_nothing() {
     let app = spawn_app().await;
-    app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office).await;
+    app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office)
+        .await;
     let c = app.login("admin").await;
     let before = app.db.users().await.unwrap().len();
     let r = c
@@ -105,8 +130,15 @@ async fn malformed_json_is_a_clear_error_and_changes_nothing() {
 #[tokio::test]
 async fn department_user_is_confined_to_its_organisation() {
     let app = spawn_app().await;
-    app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office).await;
-    app.user("zhifa", Role::Department, "区行政综合执法局", OrgKind::Department).await;
+    app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office)
+        .await;
+    app.user(
+        "zhifa",
+        Role::Department,
+        "区行政综合执法局",
+        OrgKind::Department,
+    )
+    .await;
     let own = app.org("区行政综合执法局", OrgKind::Department).await;
     let other = app.org("区农业农村局", OrgKind::Department).await;
     let c = app.login("zhifa").await;
@@ -117,8 +149,17 @@ async fn department_user_is_confined_to_its_organisation() {
         (status, body["code"].as_str().unwrap_or("").to_owned())
     };
     let forbidden = (403, "E1003".to_owned());
-    for path in ["/api/v1/users", "/api/v1/users/1", "/api/v1/audit", "/api/v1/audit.csv"] {
-        assert_eq!(code(c.get(app.url(path)).send().await.unwrap()).await, forbidden, "GET {path}");
+    for path in [
+        "/api/v1/users",
+        "/api/v1/users/1",
+        "/api/v1/audit",
+        "/api/v1/audit.csv",
+    ] {
+        assert_eq!(
+            code(c.get(app.url(path)).send().await.unwrap()).await,
+            forbidden,
+            "GET {path}"
+        );
     }
     let r = c
         .post(app.url("/api/v1/users"))
@@ -135,10 +176,21 @@ async fn department_user_is_confined_to_its_organisation() {
         .unwrap();
     assert_eq!(code(r).await, forbidden);
     // Organisations: own visible, other neither listed, readable nor writable.
-    let list: Vec<Value> = c.get(app.url("/api/v1/organisations")).send().await.unwrap().json().await.unwrap();
+    let list: Vec<Value> = c
+        .get(app.url("/api/v1/organisations"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["id"], own);
-    let r = c.get(app.url(&format!("/api/v1/organisations/{other}"))).send().await.unwrap();
+    let r = c
+        .get(app.url(&format!("/api/v1/organisations/{other}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(code(r).await, forbidden);
     let r = c
         .put(app.url(&format!("/api/v1/organisations/{other}")))
@@ -154,7 +206,10 @@ async fn department_user_is_confined_to_its_organisation() {
         .await
         .unwrap();
     assert_eq!(code(r).await, forbidden);
-    assert_eq!(app.db.organisation(other).await.unwrap().name, "区农业农村局");
+    assert_eq!(
+        app.db.organisation(other).await.unwrap().name,
+        "区农业农村局"
+    );
     // Pages: user administration is a 403 page.
     let r = c.get(app.url("/system/users")).send().await.unwrap();
     assert_eq!(r.status(), 403);
@@ -164,10 +219,18 @@ async fn department_user_is_confined_to_its_organisation() {
 #[tokio::test]
 async fn viewer_reads_everything_and_changes_nothing() {
     let app = spawn_app().await;
-    app.user("viewer", Role::Viewer, "区环境攻坚办", OrgKind::Office).await;
+    app.user("viewer", Role::Viewer, "区环境攻坚办", OrgKind::Office)
+        .await;
     let other = app.org("区农业农村局", OrgKind::Department).await;
     let c = app.login("viewer").await;
-    let list: Vec<Value> = c.get(app.url("/api/v1/organisations")).send().await.unwrap().json().await.unwrap();
+    let list: Vec<Value> = c
+        .get(app.url("/api/v1/organisations"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list.len(), 2);
     let r = c
         .put(app.url(&format!("/api/v1/organisations/{other}")))
@@ -181,7 +244,8 @@ async fn viewer_reads_everything_and_changes_nothing() {
 #[tokio::test]
 async fn admin_writes_are_audited_with_actor_and_address() {
     let app = spawn_app().await;
-    app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office).await;
+    app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office)
+        .await;
     let org = app.org("区农业农村局", OrgKind::Department).await;
     let c = app.login("admin").await;
     let r = c
@@ -209,17 +273,30 @@ async fn admin_writes_are_audited_with_actor_and_address() {
         .json()
         .await
         .unwrap();
-    let update = log.iter().find(|e| e["action"] == "update").expect("update audited");
+    let update = log
+        .iter()
+        .find(|e| e["action"] == "update")
+        .expect("update audited");
     assert_eq!(update["actor_name"], "admin");
     assert_eq!(update["client_addr"], "127.0.0.1");
     assert_eq!(update["before"]["display_name"], "农业农村局联络员");
     assert_eq!(update["after"]["display_name"], "农业局联络员");
-    assert!(log.iter().any(|e| e["action"] == "create" && e["entity_id"] == id.to_string()));
+    assert!(
+        log.iter()
+            .any(|e| e["action"] == "create" && e["entity_id"] == id.to_string())
+    );
     // The audit log has no route that edits or deletes.
     let r = c.delete(app.url("/api/v1/audit")).send().await.unwrap();
     assert_eq!(r.status(), 405);
     // CSV export carries the same rows, with a BOM for Excel.
-    let csv = c.get(app.url("/api/v1/audit.csv?entity=user")).send().await.unwrap().bytes().await.unwrap();
+    let csv = c
+        .get(app.url("/api/v1/audit.csv?entity=user"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert!(csv.starts_with(&[0xEF, 0xBB, 0xBF]));
     let text = String::from_utf8(csv[3..].to_vec()).unwrap();
     assert!(text.starts_with("序号,时间,操作人"));
@@ -229,7 +306,8 @@ async fn admin_writes_are_audited_with_actor_and_address() {
 #[tokio::test]
 async fn new_user_must_change_password_first() {
     let app = spawn_app().await;
-    app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office).await;
+    app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office)
+        .await;
     let org = app.org("原武镇", OrgKind::Township).await;
     let admin = app.login("admin").await;
     admin
@@ -244,7 +322,11 @@ async fn new_user_must_change_password_first() {
         .send()
         .await
         .unwrap();
-    let r = c.get(app.url("/api/v1/organisations")).send().await.unwrap();
+    let r = c
+        .get(app.url("/api/v1/organisations"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
     assert_eq!(r.json::<Value>().await.unwrap()["code"], "E1008");
     let r = c
@@ -268,13 +350,21 @@ async fn new_user_must_change_password_first() {
         .send()
         .await
         .unwrap();
-    assert_eq!(c.get(app.url("/api/v1/organisations")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        c.get(app.url("/api/v1/organisations"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }
 
 #[tokio::test]
 async fn expired_session_is_refused() {
     let app = spawn_app().await;
-    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office).await;
+    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
+        .await;
     let c = client();
     let r = c
         .post(app.url("/api/v1/auth/login"))
@@ -285,7 +375,14 @@ async fn expired_session_is_refused() {
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.contains("HttpOnly"));
     assert!(cookie.contains("SameSite=Lax"));
-    let token = cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_owned();
+    let token = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_owned();
     app.db.age_session(&token, 31 * 60).await.unwrap();
     let r = c.get(app.url("/api/v1/me")).send().await.unwrap();
     assert_eq!(r.status(), 401);
@@ -294,7 +391,8 @@ async fn expired_session_is_refused() {
 #[tokio::test]
 async fn page_forms_need_the_csrf_token() {
     let app = spawn_app().await;
-    app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office).await;
+    app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office)
+        .await;
     let c = app.login("admin").await;
     let org = app.org("区财政局", OrgKind::Department).await;
     let r = c
@@ -313,7 +411,14 @@ async fn page_forms_need_the_csrf_token() {
     assert!(r.text().await.unwrap().contains("请求校验失败"));
     assert!(app.db.user_by_username("caizheng").await.unwrap().is_none());
     // With the session's token it works.
-    let me: Value = c.get(app.url("/api/v1/me")).send().await.unwrap().json().await.unwrap();
+    let me: Value = c
+        .get(app.url("/api/v1/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let csrf = me["csrf_token"].as_str().unwrap();
     let r = c
         .post(app.url("/system/users"))
@@ -334,13 +439,33 @@ async fn page_forms_need_the_csrf_token() {
 #[tokio::test]
 async fn login_page_rejects_forged_csrf_and_wrong_password_in_chinese() {
     let app = spawn_app().await;
-    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office).await;
+    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
+        .await;
     let c = client();
-    let page = c.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
-    let token = page.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let page = c
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
     let r = c
         .post(app.url("/login"))
-        .form(&[("csrf", "forged"), ("username", "office"), ("password", PASSWORD), ("next", "/")])
+        .form(&[
+            ("csrf", "forged"),
+            ("username", "office"),
+            ("password", PASSWORD),
+            ("next", "/"),
+        ])
         .send()
         .await
         .unwrap();
@@ -348,26 +473,69 @@ async fn login_page_rejects_forged_csrf_and_wrong_password_in_chinese() {
     // The refusal issued a fresh token; the old one is gone.
     let r = c
         .post(app.url("/login"))
-        .form(&[("csrf", token.as_str()), ("username", "office"), ("password", PASSWORD), ("next", "/")])
+        .form(&[
+            ("csrf", token.as_str()),
+            ("username", "office"),
+            ("password", PASSWORD),
+            ("next", "/"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
-    let page = c.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
-    let token = page.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let page = c
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
     let r = c
         .post(app.url("/login"))
-        .form(&[("csrf", token.as_str()), ("username", "office"), ("password", "wrong-pass"), ("next", "/")])
+        .form(&[
+            ("csrf", token.as_str()),
+            ("username", "office"),
+            ("password", "wrong-pass"),
+            ("next", "/"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
     assert!(r.text().await.unwrap().contains("用户名或密码错误"));
-    let page = c.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
-    let token = page.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let page = c
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
     let r = c
         .post(app.url("/login"))
-        .form(&[("csrf", token.as_str()), ("username", "office"), ("password", PASSWORD), ("next", "//evil.example")])
+        .form(&[
+            ("csrf", token.as_str()),
+            ("username", "office"),
+            ("password", PASSWORD),
+            ("next", "//evil.example"),
+        ])
         .send()
         .await
         .unwrap();
@@ -387,13 +555,22 @@ async fn unknown_paths_are_404_in_the_right_format() {
     // Anonymous visitors are sent to the login page.
     let r = client().get(app.url("/system/audit")).send().await.unwrap();
     assert_eq!(r.status(), 303);
-    assert!(r.headers()["location"].to_str().unwrap().starts_with("/login"));
+    assert!(
+        r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login")
+    );
 }
 
 #[tokio::test]
 async fn static_assets_are_embedded() {
     let app = spawn_app().await;
-    for path in ["/static/app.css", "/static/vendor/htmx/htmx.min.js", "/static/vendor/echarts/echarts.min.js"] {
+    for path in [
+        "/static/app.css",
+        "/static/vendor/htmx/htmx.min.js",
+        "/static/vendor/echarts/echarts.min.js",
+    ] {
         let r = reqwest::get(app.url(path)).await.unwrap();
         assert_eq!(r.status(), 200, "{path}");
         assert!(r.bytes().await.unwrap().len() > 100);
@@ -405,7 +582,12 @@ async fn static_assets_are_embedded() {
 #[tokio::test]
 async fn openapi_matches_the_routes() {
     let app = spawn_app().await;
-    let doc: Value = reqwest::get(app.url("/api/v1/openapi.json")).await.unwrap().json().await.unwrap();
+    let doc: Value = reqwest::get(app.url("/api/v1/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();
     let mut listed = 0;
@@ -423,7 +605,10 @@ async fn openapi_matches_the_routes() {
                 .await
                 .unwrap();
             let s = r.status().as_u16();
-            assert!(s != 404 && s != 405, "{method} {path} is documented but answers {s}");
+            assert!(
+                s != 404 && s != 405,
+                "{method} {path} is documented but answers {s}"
+            );
         }
     }
     assert_eq!(listed, gongjian_web::api::ROUTES.len());

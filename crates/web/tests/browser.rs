@@ -30,7 +30,9 @@ impl Drop for Driver {
 /// Start chromedriver, or `None` when the browser is not installed.
 async fn start_browser() -> Option<(Driver, Client)> {
     if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists() {
-        eprintln!("skipped: {CHROMIUM} or {CHROMEDRIVER} not installed (apt install chromium chromium-driver)");
+        eprintln!(
+            "skipped: {CHROMIUM} or {CHROMEDRIVER} not installed (apt install chromium chromium-driver)"
+        );
         return None;
     }
     let port = {
@@ -81,7 +83,10 @@ async fn start_browser() -> Option<(Driver, Client)> {
 }
 
 async fn fill(c: &Client, css: &str, text: &str) {
-    let el = c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+    let el = c
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
     el.clear().await.unwrap();
     el.send_keys(text).await.unwrap();
 }
@@ -99,13 +104,21 @@ async fn click(c: &Client, css: &str) {
 /// until the browser is on `path` and the element `css` is present.
 async fn wait_for(c: &Client, path: &str, css: &str) {
     for _ in 0..300 {
-        let on_path = c.current_url().await.map(|u| u.path() == path).unwrap_or(false);
+        let on_path = c
+            .current_url()
+            .await
+            .map(|u| u.path() == path)
+            .unwrap_or(false);
         if on_path && c.find(Locator::Css(css)).await.is_ok() {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let url = c.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+    let url = c
+        .current_url()
+        .await
+        .map(|u| u.to_string())
+        .unwrap_or_default();
     panic!("timed out waiting for {css} on {path}; browser is at {url}");
 }
 
@@ -118,23 +131,42 @@ async fn log_in(c: &Client, base: &str, username: &str, password: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_creates_department_user_who_is_refused_user_administration() {
-    let Some((_driver, c)) = start_browser().await else { return };
+    let Some((_driver, c)) = start_browser().await else {
+        return;
+    };
     let app = spawn_app().await;
-    app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office).await;
+    app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office)
+        .await;
     app.org("区农业农村局", OrgKind::Department).await;
     let base = format!("http://{}", app.addr);
 
     log_in(&c, &base, "admin", PASSWORD).await;
     wait_for(&c, "/", "#who").await;
-    let who = c.find(Locator::Id("who")).await.unwrap().text().await.unwrap();
+    let who = c
+        .find(Locator::Id("who"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(who.contains("系统管理员"), "{who}");
 
     c.goto(&format!("{base}/system/users")).await.unwrap();
     fill(&c, "#new-username", "nongye").await;
     fill(&c, "#new-display", "农业农村局联络员").await;
     fill(&c, "#new-password", "initial-pass").await;
-    c.find(Locator::Css("#new-role")).await.unwrap().select_by_value("department").await.unwrap();
-    c.find(Locator::Css("#new-org")).await.unwrap().select_by_label("区农业农村局").await.unwrap();
+    c.find(Locator::Css("#new-role"))
+        .await
+        .unwrap()
+        .select_by_value("department")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#new-org"))
+        .await
+        .unwrap()
+        .select_by_label("区农业农村局")
+        .await
+        .unwrap();
     click(&c, "#create-user").await;
     wait_for(&c, "/system/users", ".flash.ok").await;
     let page = c.source().await.unwrap();
@@ -154,12 +186,24 @@ async fn admin_creates_department_user_who_is_refused_user_administration() {
     wait_for(&c, "/login", "#username").await;
     log_in(&c, &base, "nongye", "nongye-2020!").await;
     wait_for(&c, "/", "#who").await;
-    let who = c.find(Locator::Id("who")).await.unwrap().text().await.unwrap();
+    let who = c
+        .find(Locator::Id("who"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(who.contains("区农业农村局"), "{who}");
 
     c.goto(&format!("{base}/system/users")).await.unwrap();
     wait_for(&c, "/system/users", "#error-heading").await;
-    let heading = c.find(Locator::Id("error-heading")).await.unwrap().text().await.unwrap();
+    let heading = c
+        .find(Locator::Id("error-heading"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(heading.contains("403"), "{heading}");
     c.close().await.unwrap();
 }

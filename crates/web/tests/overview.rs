@@ -15,7 +15,11 @@ fn year_csv(dec31_pm25: Option<u32>) -> String {
     let start = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
     for day in 0..366 {
         let d = start + chrono::Duration::days(day);
-        let mut pm25: u32 = if d.format("%m").to_string().as_str() <= "06" { 50 } else { 70 };
+        let mut pm25: u32 = if d.format("%m").to_string().as_str() <= "06" {
+            50
+        } else {
+            70
+        };
         if let (Some(v), "12-31") = (dec31_pm25, d.format("%m-%d").to_string().as_str()) {
             pm25 = v;
         }
@@ -52,7 +56,8 @@ fn target<'a>(v: &'a Value, key: &str) -> &'a Value {
 #[tokio::test]
 async fn overview_and_api_show_the_annual_mean_and_published_reports_stay_frozen() {
     let app = spawn_app().await;
-    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office).await;
+    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
+        .await;
     let c = app.login("office").await;
     import(&app, &year_csv(None)).await;
 
@@ -74,7 +79,14 @@ async fn overview_and_api_show_the_annual_mean_and_published_reports_stay_frozen
     // Daily AQI: PM2.5 50 → 72 (良), 70 → 94 (良): all 366 days good.
     assert_eq!(target(&t, "air-good-days")["ytd"], 366);
 
-    let html = c.get(app.url("/?year=2020")).send().await.unwrap().text().await.unwrap();
+    let html = c
+        .get(app.url("/?year=2020"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("<td class=\"ytd\">60</td>"), "{html}");
     assert!(html.contains("<td class=\"ytd\">90</td>"));
 
@@ -117,14 +129,23 @@ async fn overview_and_api_show_the_annual_mean_and_published_reports_stay_frozen
         .await
         .unwrap();
     assert_eq!(p2["version"], 2);
-    let xlsx = c.get(app.url("/api/v1/reports/2020-12/xlsx")).send().await.unwrap();
+    let xlsx = c
+        .get(app.url("/api/v1/reports/2020-12/xlsx"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(xlsx.status(), 200);
     assert!(xlsx.bytes().await.unwrap().starts_with(b"PK"));
     // A viewer sees published versions too.
-    app.user("viewer", Role::Viewer, "区环境攻坚办", OrgKind::Office).await;
+    app.user("viewer", Role::Viewer, "区环境攻坚办", OrgKind::Office)
+        .await;
     let v = app.login("viewer").await;
     let page = v.get(app.url("/reports/2020-12/v/1")).send().await.unwrap();
     assert_eq!(page.status(), 200);
-    let r = v.post(app.url("/api/v1/reports/2020-12/publish")).send().await.unwrap();
+    let r = v
+        .post(app.url("/api/v1/reports/2020-12/publish"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
 }

@@ -39,13 +39,9 @@ fn air(args: AirArgs) -> anyhow::Result<ExitCode> {
     let parsed = gongjian_targets::import::parse_air(&table)?;
     let outcome = runtime()?.block_on(async {
         let db = open_db(&config).await?;
-        let out = gongjian_web::api::targets::import_parsed(
-            &db,
-            &Actor::cli(),
-            table.source(),
-            &parsed,
-        )
-        .await?;
+        let out =
+            gongjian_web::api::targets::import_parsed(&db, &Actor::cli(), table.source(), &parsed)
+                .await?;
         db.close().await;
         anyhow::Ok(out)
     })?;
@@ -135,7 +131,11 @@ pub async fn demo_air(db: &gongjian_storage::Db) -> anyhow::Result<ImportSummary
                 // Winter high, summer low: 0..=100 season weight.
                 let season = ((doy - 196).abs() * 100 / 183).clamp(0, 100);
                 let hour = i64::from(end.hour());
-                let diurnal = if (7..=10).contains(&hour) || hour >= 19 { 12 } else { 0 };
+                let diurnal = if (7..=10).contains(&hour) || hour >= 19 {
+                    12
+                } else {
+                    0
+                };
                 let pm25 = (20 + season * 55 / 100 + diurnal) * weather / 100
                     + rng.below(9)
                     + i as i64 * 2;

@@ -29,15 +29,30 @@ use crate::error::{ApiError, ErrorCode};
 use crate::session::ApiUser;
 
 const PLAN_FILES: &[(&str, &str)] = &[
-    ("plan.toml", include_str!("../../../../plans/pingyuan-2020/plan.toml")),
+    (
+        "plan.toml",
+        include_str!("../../../../plans/pingyuan-2020/plan.toml"),
+    ),
     (
         "organisations.toml",
         include_str!("../../../../plans/pingyuan-2020/organisations.toml"),
     ),
-    ("air.toml", include_str!("../../../../plans/pingyuan-2020/air.toml")),
-    ("water.toml", include_str!("../../../../plans/pingyuan-2020/water.toml")),
-    ("soil.toml", include_str!("../../../../plans/pingyuan-2020/soil.toml")),
-    ("limits.toml", include_str!("../../../../plans/pingyuan-2020/limits.toml")),
+    (
+        "air.toml",
+        include_str!("../../../../plans/pingyuan-2020/air.toml"),
+    ),
+    (
+        "water.toml",
+        include_str!("../../../../plans/pingyuan-2020/water.toml"),
+    ),
+    (
+        "soil.toml",
+        include_str!("../../../../plans/pingyuan-2020/soil.toml"),
+    ),
+    (
+        "limits.toml",
+        include_str!("../../../../plans/pingyuan-2020/limits.toml"),
+    ),
 ];
 
 /// The 2020 plan compiled into the binary (used while no plan is loaded in
@@ -335,12 +350,18 @@ pub fn rankings(data: &AirData, month: NaiveDate) -> (Ranking, Ranking, Ranking,
     let towns: Vec<Unit<'_>> = data
         .townships
         .iter()
-        .map(|(n, d)| Unit { name: n.clone(), days: d })
+        .map(|(n, d)| Unit {
+            name: n.clone(),
+            days: d,
+        })
         .collect();
     let stations: Vec<Unit<'_>> = data
         .stations
         .iter()
-        .map(|s| Unit { name: format!("{}（{}）", s.site.name, s.site.code), days: &s.days })
+        .map(|s| Unit {
+            name: format!("{}（{}）", s.site.name, s.site.code),
+            days: &s.days,
+        })
         .collect();
     (
         rank_units(&towns, m_from, to),
@@ -352,7 +373,11 @@ pub fn rankings(data: &AirData, month: NaiveDate) -> (Ranking, Ranking, Ranking,
 
 /// Last day of the month of `d`.
 pub fn month_end(d: NaiveDate) -> NaiveDate {
-    let (y, m) = if d.month() == 12 { (d.year() + 1, 1) } else { (d.year(), d.month() + 1) };
+    let (y, m) = if d.month() == 12 {
+        (d.year() + 1, 1)
+    } else {
+        (d.year(), d.month() + 1)
+    };
     NaiveDate::from_ymd_opt(y, m, 1)
         .and_then(|x| x.pred_opt())
         .unwrap_or(d)
@@ -374,7 +399,10 @@ pub async fn build_report(db: &Db, month: NaiveDate) -> Result<Value, ApiError> 
     let m_end = month_end(month);
     let mut upto = data.clone();
     upto.as_of = data.as_of.map(|a| a.min(m_end));
-    let targets: Vec<Value> = target_statuses(&plan, &upto).iter().map(target_json).collect();
+    let targets: Vec<Value> = target_statuses(&plan, &upto)
+        .iter()
+        .map(target_json)
+        .collect();
     let (tm, ty, sm, sy) = rankings(&upto, month);
     let sections: Vec<Value> = plan
         .sections
@@ -427,9 +455,18 @@ fn ranking_sheet(name: &str, r: &Value) -> Sheet {
     }
     Sheet {
         name: name.to_owned(),
-        headers: ["排名", "名称", "综合指数", "去年同期", "变化率(%)", "改善排名", "PM2.5", "优良率(%)"]
-            .map(String::from)
-            .to_vec(),
+        headers: [
+            "排名",
+            "名称",
+            "综合指数",
+            "去年同期",
+            "变化率(%)",
+            "改善排名",
+            "PM2.5",
+            "优良率(%)",
+        ]
+        .map(String::from)
+        .to_vec(),
         rows,
     }
 }
@@ -446,9 +483,19 @@ fn v2s(v: &Value) -> String {
 pub fn report_sheets(report: &Value) -> Vec<Sheet> {
     let mut targets = Sheet {
         name: "目标".into(),
-        headers: ["指标", "目标", "单位", "本月", "年累计", "去年同期", "进度", "余量", "规则"]
-            .map(String::from)
-            .to_vec(),
+        headers: [
+            "指标",
+            "目标",
+            "单位",
+            "本月",
+            "年累计",
+            "去年同期",
+            "进度",
+            "余量",
+            "规则",
+        ]
+        .map(String::from)
+        .to_vec(),
         rows: Vec::new(),
     };
     for t in report["targets"].as_array().into_iter().flatten() {
@@ -475,17 +522,28 @@ pub fn report_sheets(report: &Value) -> Vec<Sheet> {
     }
     let mut water = Sheet {
         name: "水质断面".into(),
-        headers: ["序号", "乡镇", "河流", "断面", "目标", "类别", "达标", "说明"]
-            .map(String::from)
-            .to_vec(),
+        headers: [
+            "序号", "乡镇", "河流", "断面", "目标", "类别", "达标", "说明",
+        ]
+        .map(String::from)
+        .to_vec(),
         rows: Vec::new(),
     };
     for s in report["water_sections"].as_array().into_iter().flatten() {
         water.rows.push(
-            ["number", "township", "river", "section", "target", "class", "compliant", "note"]
-                .iter()
-                .map(|k| Cell::from(v2s(&s[*k])))
-                .collect(),
+            [
+                "number",
+                "township",
+                "river",
+                "section",
+                "target",
+                "class",
+                "compliant",
+                "note",
+            ]
+            .iter()
+            .map(|k| Cell::from(v2s(&s[*k])))
+            .collect(),
         );
     }
     vec![
@@ -514,7 +572,11 @@ pub fn allowance_text(a: &Value) -> String {
         Some("remaining") => format!("尚余 {} 天", v2s(&a["still_allowed"])),
         Some("lost") => "已无余量".into(),
         Some("final") => {
-            if a["met"].as_bool() == Some(true) { "全年已达标".into() } else { "全年未达标".into() }
+            if a["met"].as_bool() == Some(true) {
+                "全年已达标".into()
+            } else {
+                "全年未达标".into()
+            }
         }
         _ => "—".into(),
     }
@@ -540,7 +602,10 @@ pub(crate) async fn api_targets(
     let plan = embedded_plan().map_err(|e| ApiError::with_detail(ErrorCode::Internal, e))?;
     let year = q.year.unwrap_or_else(|| now_local().year());
     let data = load_air(&state.db, year).await?;
-    let rows: Vec<Value> = target_statuses(&plan, &data).iter().map(target_json).collect();
+    let rows: Vec<Value> = target_statuses(&plan, &data)
+        .iter()
+        .map(target_json)
+        .collect();
     Ok(Json(json!({
         "plan": plan.key,
         "year": year,
@@ -610,7 +675,9 @@ pub(crate) async fn api_publish(
         .db
         .publish_report(&me.actor(), &month, &title, &report)
         .await?;
-    Ok(Json(json!({"month": p.month, "version": p.version, "published_at": p.published_at})))
+    Ok(Json(
+        json!({"month": p.month, "version": p.version, "published_at": p.published_at}),
+    ))
 }
 
 pub(crate) async fn api_report_version(

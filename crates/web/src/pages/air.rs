@@ -15,7 +15,9 @@ use serde::Deserialize;
 
 use super::{Layout, error_page, error_text, render};
 use crate::AppState;
-use crate::api::targets::{embedded_plan, import_table, load_air, now_local, parse_month, rankings};
+use crate::api::targets::{
+    embedded_plan, import_table, load_air, now_local, parse_month, rankings,
+};
 use crate::session::{PageUser, constant_time_eq};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -66,8 +68,16 @@ fn d(v: Option<rust_decimal::Decimal>) -> String {
     v.map_or("—".into(), |x| x.to_string())
 }
 
-async fn page(State(state): State<AppState>, me: PageUser, Query(q): Query<MonthQuery>) -> Response {
-    let month = q.month.as_deref().and_then(parse_month).unwrap_or(now_local().date());
+async fn page(
+    State(state): State<AppState>,
+    me: PageUser,
+    Query(q): Query<MonthQuery>,
+) -> Response {
+    let month = q
+        .month
+        .as_deref()
+        .and_then(parse_month)
+        .unwrap_or(now_local().date());
     let data = match load_air(&state.db, month.year()).await {
         Ok(d) => d,
         Err(e) => {
@@ -132,7 +142,9 @@ pub(crate) struct UploadQuery {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Raw file upload (the page posts the file body with the CSRF header).
@@ -148,10 +160,21 @@ async fn upload(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if !constant_time_eq(&me.csrf, token) {
-        return (StatusCode::FORBIDDEN, Html("<p class=\"flash error\">CSRF 校验失败，请刷新页面</p>")).into_response();
+        return (
+            StatusCode::FORBIDDEN,
+            Html("<p class=\"flash error\">CSRF 校验失败，请刷新页面</p>"),
+        )
+            .into_response();
     }
-    if !matches!(me.user.role, gongjian_storage::Role::Admin | gongjian_storage::Role::Office) {
-        return (StatusCode::FORBIDDEN, Html("<p class=\"flash error\">仅攻坚办可导入监测数据</p>")).into_response();
+    if !matches!(
+        me.user.role,
+        gongjian_storage::Role::Admin | gongjian_storage::Role::Office
+    ) {
+        return (
+            StatusCode::FORBIDDEN,
+            Html("<p class=\"flash error\">仅攻坚办可导入监测数据</p>"),
+        )
+            .into_response();
     }
     let name = q.name.unwrap_or_else(|| "upload.csv".into());
     let table = if name.to_ascii_lowercase().ends_with(".xlsx") {
@@ -162,14 +185,26 @@ async fn upload(
     let table = match table {
         Ok(t) => t,
         Err(e) => {
-            return (StatusCode::BAD_REQUEST, Html(format!("<p class=\"flash error\">{}</p>", esc(&e.to_string())))).into_response();
+            return (
+                StatusCode::BAD_REQUEST,
+                Html(format!(
+                    "<p class=\"flash error\">{}</p>",
+                    esc(&e.to_string())
+                )),
+            )
+                .into_response();
         }
     };
     match import_table(&state.db, &me.actor(), &table).await {
         Ok(o) => {
             let mut html = format!(
                 "<p class=\"flash ok\" id=\"import-result\">{}：导入 {} 行（写入/更新 {} 个值，未变 {} 个），站点 {}；拒绝 {} 行</p>",
-                esc(&o.file), o.accepted, o.written, o.unchanged, esc(&o.stations.join(",")), o.rejected.len()
+                esc(&o.file),
+                o.accepted,
+                o.written,
+                o.unchanged,
+                esc(&o.stations.join(",")),
+                o.rejected.len()
             );
             if !o.rejected.is_empty() {
                 html.push_str("<ul id=\"rejected\">");
@@ -180,7 +215,14 @@ async fn upload(
             }
             Html(html).into_response()
         }
-        Err(e) => (StatusCode::BAD_REQUEST, Html(format!("<p class=\"flash error\">{}</p>", esc(&error_text(&e))))).into_response(),
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            Html(format!(
+                "<p class=\"flash error\">{}</p>",
+                esc(&error_text(&e))
+            )),
+        )
+            .into_response(),
     }
 }
 

@@ -20,8 +20,7 @@ use serde_json::{Value, json};
 use super::{Layout, render};
 use crate::AppState;
 use crate::api::targets::{
-    TargetStatus, allowance_text, embedded_plan, load_air, now_local, target_json,
-    target_statuses,
+    TargetStatus, allowance_text, embedded_plan, load_air, now_local, target_json, target_statuses,
 };
 use crate::error::ApiError;
 use crate::session::PageUser;
@@ -143,7 +142,10 @@ fn hourly_report(rules: AqiRules, v: &PerPollutant<Option<Decimal>>) -> Option<a
 
 fn aqi_view(name: String, rules: AqiRules, v: &PerPollutant<Option<Decimal>>) -> AqiView {
     let r = hourly_report(rules, v);
-    let level = r.as_ref().and_then(|r| r.published.then_some(r.aqi).flatten()).map(Level::of);
+    let level = r
+        .as_ref()
+        .and_then(|r| r.published.then_some(r.aqi).flatten())
+        .map(Level::of);
     AqiView {
         name,
         aqi: r
@@ -154,7 +156,13 @@ fn aqi_view(name: String, rules: AqiRules, v: &PerPollutant<Option<Decimal>>) ->
         color: level.map_or("#ccc".into(), |l| l.color().to_owned()),
         primary: r
             .as_ref()
-            .map(|r| r.primary.iter().map(|p| p.name().to_owned()).collect::<Vec<_>>().join("、"))
+            .map(|r| {
+                r.primary
+                    .iter()
+                    .map(|p| p.name().to_owned())
+                    .collect::<Vec<_>>()
+                    .join("、")
+            })
             .unwrap_or_default(),
         pm25: v.pm25.map_or("—".into(), |d| d.to_string()),
     }
@@ -178,13 +186,15 @@ fn district_hour(stations: &[&PerPollutant<Option<Decimal>>]) -> PerPollutant<Op
 }
 
 pub(crate) async fn status(state: &AppState, year: Option<i32>) -> Result<StatusView, ApiError> {
-    let plan = embedded_plan().map_err(|e| ApiError::with_detail(crate::error::ErrorCode::Internal, e))?;
+    let plan =
+        embedded_plan().map_err(|e| ApiError::with_detail(crate::error::ErrorCode::Internal, e))?;
     let now = now_local();
     let year = year.unwrap_or(now.year());
     let data = load_air(&state.db, year).await?;
     // Latest hour with data.
     let latest = state.db.latest_air_hour().await?;
-    let (mut hour_label, mut district, mut stations) = ("暂无小时数据".to_owned(), None, Vec::new());
+    let (mut hour_label, mut district, mut stations) =
+        ("暂无小时数据".to_owned(), None, Vec::new());
     if let Some(start) = latest {
         let ids: Vec<i64> = data.stations.iter().map(|s| s.site.id).collect();
         let hours = state.db.air_hours_of(&ids, start, start + 3600).await?;
@@ -203,7 +213,11 @@ pub(crate) async fn status(state: &AppState, year: Option<i32>) -> Result<Status
         hour_label = format!(
             "{}（{}）",
             end.format("%Y-%m-%d %H:00"),
-            if age_h <= 1 { "最新".to_owned() } else { format!("{age_h} 小时前") }
+            if age_h <= 1 {
+                "最新".to_owned()
+            } else {
+                format!("{age_h} 小时前")
+            }
         );
     }
     let targets: Vec<TargetView> = target_statuses(&plan, &data)
@@ -227,7 +241,10 @@ pub(crate) async fn status(state: &AppState, year: Option<i32>) -> Result<Status
             let when = DateTime::from_timestamp(t + 8 * 3600, 0)
                 .map(|d| d.naive_utc().format("%m-%d %H:%M").to_string())
                 .unwrap_or_default();
-            (format!("日均值缓存更新于 {when}（{} 分钟前）", age / 60), false)
+            (
+                format!("日均值缓存更新于 {when}（{} 分钟前）", age / 60),
+                false,
+            )
         }
         None => ("尚无数据".into(), true),
     };
@@ -241,7 +258,11 @@ pub(crate) async fn status(state: &AppState, year: Option<i32>) -> Result<Status
         sections,
         freshness,
         stale,
-        query: if year == now.year() { String::new() } else { format!("?year={year}") },
+        query: if year == now.year() {
+            String::new()
+        } else {
+            format!("?year={year}")
+        },
     })
 }
 
@@ -322,7 +343,13 @@ async fn charts(State(state): State<AppState>, _me: PageUser) -> Result<Json<Val
             })
         })
         .collect();
-    let plan = embedded_plan().map_err(|e| ApiError::with_detail(crate::error::ErrorCode::Internal, e))?;
-    let targets: Vec<Value> = target_statuses(&plan, &data).iter().map(target_json).collect();
-    Ok(Json(json!({"hours": hours_json, "days": days, "targets": targets})))
+    let plan =
+        embedded_plan().map_err(|e| ApiError::with_detail(crate::error::ErrorCode::Internal, e))?;
+    let targets: Vec<Value> = target_statuses(&plan, &data)
+        .iter()
+        .map(target_json)
+        .collect();
+    Ok(Json(
+        json!({"hours": hours_json, "days": days, "targets": targets}),
+    ))
 }

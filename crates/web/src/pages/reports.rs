@@ -8,8 +8,8 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use gongjian_storage::Role;
 use chrono::Datelike;
+use gongjian_storage::Role;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -70,15 +70,28 @@ fn tables(report: &Value) -> Vec<Table> {
     let targets = report["targets"].as_array().cloned().unwrap_or_default();
     out.push(Table {
         title: "一、目标完成情况".into(),
-        headers: ["指标", "目标", "本月", "年累计", "去年同期", "进度", "余量/说明"]
-            .map(String::from)
-            .to_vec(),
+        headers: [
+            "指标",
+            "目标",
+            "本月",
+            "年累计",
+            "去年同期",
+            "进度",
+            "余量/说明",
+        ]
+        .map(String::from)
+        .to_vec(),
         rows: targets
             .iter()
             .map(|t| Row {
                 cells: vec![
                     s(&t["indicator"]),
-                    format!("{} {} {}", s(&t["comparator"]), s(&t["value"]), s(&t["unit"])),
+                    format!(
+                        "{} {} {}",
+                        s(&t["comparator"]),
+                        s(&t["value"]),
+                        s(&t["unit"])
+                    ),
                     s(&t["current"]),
                     s(&t["ytd"]),
                     s(&t["last_year"]),
@@ -87,7 +100,11 @@ fn tables(report: &Value) -> Vec<Table> {
                         Some(false) => "滞后".into(),
                         None => "—".into(),
                     },
-                    if t["allowance"].is_null() { s(&t["note"]) } else { allowance_text(&t["allowance"]) },
+                    if t["allowance"].is_null() {
+                        s(&t["note"])
+                    } else {
+                        allowance_text(&t["allowance"])
+                    },
                 ],
             })
             .collect(),
@@ -95,7 +112,13 @@ fn tables(report: &Value) -> Vec<Table> {
     });
     out.push(Table {
         title: "二、各单位任务调度（应完成、已完成、逾期、退回）".into(),
-        headers: vec!["单位".into(), "应完成".into(), "已完成".into(), "逾期".into(), "退回".into()],
+        headers: vec![
+            "单位".into(),
+            "应完成".into(),
+            "已完成".into(),
+            "逾期".into(),
+            "退回".into(),
+        ],
         rows: Vec::new(),
         note: s(&report["tasks_note"]),
     });
@@ -107,35 +130,59 @@ fn tables(report: &Value) -> Vec<Table> {
         let r = &report[key];
         out.push(Table {
             title: title.into(),
-            headers: ["排名", "名称", "综合指数", "去年同期", "变化率(%)", "改善排名", "PM2.5", "优良率(%)"]
-                .map(String::from)
-                .to_vec(),
+            headers: [
+                "排名",
+                "名称",
+                "综合指数",
+                "去年同期",
+                "变化率(%)",
+                "改善排名",
+                "PM2.5",
+                "优良率(%)",
+            ]
+            .map(String::from)
+            .to_vec(),
             rows: r["rows"]
                 .as_array()
                 .into_iter()
                 .flatten()
                 .map(|x| Row {
-                    cells: ["rank", "name", "index", "base_index", "change_rate", "change_rank", "pm25", "good_ratio"]
-                        .iter()
-                        .map(|k| s(&x[*k]))
-                        .collect(),
+                    cells: [
+                        "rank",
+                        "name",
+                        "index",
+                        "base_index",
+                        "change_rate",
+                        "change_rank",
+                        "pm25",
+                        "good_ratio",
+                    ]
+                    .iter()
+                    .map(|k| s(&x[*k]))
+                    .collect(),
                 })
                 .collect(),
-            note: "综合指数按环办监测〔2018〕19号计算，升序排名，数值相同并列；变化率与去年同期比较。".into(),
+            note:
+                "综合指数按环办监测〔2018〕19号计算，升序排名，数值相同并列；变化率与去年同期比较。"
+                    .into(),
         });
     }
     out.push(Table {
         title: "六、水质断面与目标".into(),
-        headers: ["序号", "乡镇", "河流", "断面", "目标", "类别", "说明"].map(String::from).to_vec(),
+        headers: ["序号", "乡镇", "河流", "断面", "目标", "类别", "说明"]
+            .map(String::from)
+            .to_vec(),
         rows: report["water_sections"]
             .as_array()
             .into_iter()
             .flatten()
             .map(|x| Row {
-                cells: ["number", "township", "river", "section", "target", "class", "note"]
-                    .iter()
-                    .map(|k| s(&x[*k]))
-                    .collect(),
+                cells: [
+                    "number", "township", "river", "section", "target", "class", "note",
+                ]
+                .iter()
+                .map(|k| s(&x[*k]))
+                .collect(),
             })
             .collect(),
         note: String::new(),
@@ -186,14 +233,14 @@ async fn versions(state: &AppState, month: &str) -> Vec<VersionLink> {
         .collect()
 }
 
-async fn page(State(state): State<AppState>, me: PageUser, Query(q): Query<MonthQuery>) -> Response {
+async fn page(
+    State(state): State<AppState>,
+    me: PageUser,
+    Query(q): Query<MonthQuery>,
+) -> Response {
     let layout = || Layout::new(&me.user, &me.csrf, "reports");
     let default = now_local().date();
-    let month = q
-        .month
-        .as_deref()
-        .and_then(parse_month)
-        .unwrap_or(default);
+    let month = q.month.as_deref().and_then(parse_month).unwrap_or(default);
     let m = format!("{:04}-{:02}", month.year(), month.month());
     let report = match build_report(&state.db, month).await {
         Ok(r) => r,
@@ -235,13 +282,19 @@ async fn publish(
         return super::forbidden(&me);
     }
     let Some(m) = parse_month(&month) else {
-        return error_page(Layout::new(&me.user, &me.csrf, "reports"), axum::http::StatusCode::BAD_REQUEST);
+        return error_page(
+            Layout::new(&me.user, &me.csrf, "reports"),
+            axum::http::StatusCode::BAD_REQUEST,
+        );
     };
     let result = async {
         let report = build_report(&state.db, m).await?;
         let title = s(&report["title"]);
         Ok::<_, crate::error::ApiError>(
-            state.db.publish_report(&me.actor(), &month, &title, &report).await?,
+            state
+                .db
+                .publish_report(&me.actor(), &month, &title, &report)
+                .await?,
         )
     }
     .await;
@@ -290,6 +343,9 @@ async fn version_xlsx(
 ) -> Response {
     match state.db.published_report(&month, version).await {
         Ok(p) => xlsx_response(&format!("report-{month}-v{version}.xlsx"), &p.payload),
-        Err(_) => error_page(Layout::new(&me.user, &me.csrf, "reports"), axum::http::StatusCode::NOT_FOUND),
+        Err(_) => error_page(
+            Layout::new(&me.user, &me.csrf, "reports"),
+            axum::http::StatusCode::NOT_FOUND,
+        ),
     }
 }
