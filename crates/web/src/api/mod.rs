@@ -5,6 +5,7 @@
 
 mod audit;
 mod auth;
+pub(crate) mod campaign;
 mod organisations;
 pub mod targets;
 mod users;
@@ -71,6 +72,80 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
         "/reports/{month}/versions/{version}",
         "已发布报告的指定版本",
     ),
+    ("get", "/plans", "攻坚计划及其版本（每次载入的变更）"),
+    ("get", "/plan-targets", "计划目标（二、工作目标）"),
+    (
+        "get",
+        "/tasks",
+        "任务列表（?plan&group&organisation_id&status&due_before；部门、乡镇只见本单位）",
+    ),
+    (
+        "get",
+        "/tasks.xlsx",
+        "任务台账导出 XLSX（每个责任分工一行）",
+    ),
+    (
+        "post",
+        "/tasks/import",
+        "按台账格式导入进展 XLSX（有错整表不导入，?valid_only=1 只导入正确行）",
+    ),
+    (
+        "get",
+        "/tasks/{id}",
+        "任务详情：节点、指标、分工、报告、审核意见、状态记录",
+    ),
+    (
+        "post",
+        "/tasks/{id}/sign-off",
+        "任务销号（攻坚办；各责任单位均已完成）",
+    ),
+    (
+        "get",
+        "/assignments",
+        "责任分工列表（部门、乡镇只见本单位）",
+    ),
+    ("get", "/assignments/{id}/reports", "分工的进展报告"),
+    (
+        "post",
+        "/assignments/{id}/reports",
+        "报送进展（JSON 或 multipart 含附件；只能报送本单位分工）",
+    ),
+    (
+        "post",
+        "/task-reports/{id}/review",
+        "审核进展报告：通过或退回（攻坚办、牵头单位）",
+    ),
+    ("get", "/attachments/{id}", "下载附件"),
+    (
+        "get",
+        "/fire-points",
+        "秸秆焚烧火点台账及各乡镇月度扣款合计",
+    ),
+    ("post", "/fire-points", "登记火点（攻坚办）"),
+    ("post", "/fire-points/import", "导入火点 XLSX/CSV（攻坚办）"),
+    (
+        "get",
+        "/targets",
+        "攻坚目标：由监测数据计算的当前值、累计值、同比、余量",
+    ),
+    ("get", "/rankings", "乡镇与站点排名：综合指数及同比变化率"),
+    ("get", "/reports/{month}", "月调度报告（实时计算）"),
+    ("get", "/reports/{month}/xlsx", "月调度报告导出 XLSX"),
+    (
+        "get",
+        "/reports/{month}/published",
+        "已发布的月调度报告（冻结版本）",
+    ),
+    (
+        "post",
+        "/reports/{month}/publish",
+        "发布月调度报告（攻坚办），生成新版本",
+    ),
+    (
+        "get",
+        "/reports/{month}/versions/{version}",
+        "已发布报告的指定版本",
+    ),
     ("get", "/openapi.json", "本 OpenAPI 文档"),
 ];
 
@@ -93,6 +168,43 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/audit", get(audit::list))
         .route("/audit.csv", get(audit::export_csv))
+        .route("/targets", get(targets::api_targets))
+        .route("/rankings", get(targets::api_rankings))
+        .route("/reports/{month}", get(targets::api_report))
+        .route("/reports/{month}/xlsx", get(targets::api_report_xlsx))
+        .route("/reports/{month}/published", get(targets::api_published))
+        .route("/reports/{month}/publish", post(targets::api_publish))
+        .route(
+            "/reports/{month}/versions/{version}",
+            get(targets::api_report_version),
+        )
+        .route("/plans", get(campaign::plans))
+        .route("/plan-targets", get(campaign::targets))
+        .route("/tasks", get(campaign::tasks))
+        .route("/tasks.xlsx", get(campaign::export_ledger))
+        .route(
+            "/tasks/import",
+            post(campaign::import_progress).layer(campaign::upload_limit()),
+        )
+        .route("/tasks/{id}", get(campaign::task))
+        .route("/tasks/{id}/sign-off", post(campaign::sign_off))
+        .route("/assignments", get(campaign::assignments))
+        .route(
+            "/assignments/{id}/reports",
+            get(campaign::assignment_reports)
+                .post(campaign::create_report)
+                .layer(campaign::upload_limit()),
+        )
+        .route("/task-reports/{id}/review", post(campaign::review_report))
+        .route("/attachments/{id}", get(campaign::attachment))
+        .route(
+            "/fire-points",
+            get(campaign::fire_points).post(campaign::create_fire_point),
+        )
+        .route(
+            "/fire-points/import",
+            post(campaign::import_fire_points).layer(campaign::upload_limit()),
+        )
         .route("/targets", get(targets::api_targets))
         .route("/rankings", get(targets::api_rankings))
         .route("/reports/{month}", get(targets::api_report))
