@@ -46,6 +46,8 @@ enum Command {
     /// HJ 212 protocol tools: parse frames, replay captures.
     #[command(subcommand)]
     Hj212(commands::hj212::Command),
+    /// Run virtual HJ 212 data loggers against a listener.
+    Simulate(commands::simulate::Args),
     /// Campaign plans: show, check and load a plan directory.
     #[command(subcommand)]
     Plan(commands::plan::Command),
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
         Command::Evaluate(cmd) => commands::evaluate::run(cmd),
         Command::Hj212(cmd) => commands::hj212::run(cmd),
         Command::Plan(cmd) => commands::plan::run(cmd),
+        Command::Simulate(args) => commands::simulate::run(args),
     };
     match result {
         Ok(code) => code,

@@ -162,12 +162,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         for (username, display, role, org) in ACCOUNTS {
             println!("  {username:<8} {:<6} {org} · {display}", role.as_str());
         }
+        let loggers = super::ingest::demo_devices(&db, &embedded_plan()?).await?;
+        println!(
+            "{} 台虚拟数采仪实时上报 (virtual loggers sending in real time)",
+            loggers.len()
+        );
         if args.no_serve {
             db.close().await;
             return anyhow::Ok(());
         }
         println!("打开 (open) http://{}/", config.http.listen);
-        super::serve::serve(config, db).await
+        super::serve::serve_with_loggers(config, db, loggers).await
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -17,6 +17,8 @@ pub enum Command {
     /// Exit 0: every frame accepted; 1: a frame was rejected (or, with --stream,
     /// bytes were skipped as garbage); 2: the input could not be read.
     Parse(ParseArgs),
+    /// Replay captured frames to a listener (waits for each 9014 when A=1).
+    Send(super::hj212_send::SendArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -62,6 +64,7 @@ pub enum CrcArg {
 pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::Parse(args) => parse(args),
+        Command::Send(args) => super::hj212_send::run(args),
     }
 }
 

@@ -36,14 +36,42 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 /// Bind and serve until SIGTERM / Ctrl-C. Shared with `demo`.
 pub async fn serve(config: Config, db: gongjian_storage::Db) -> anyhow::Result<()> {
+    serve_with_loggers(config, db, Vec::new()).await
+}
+
+/// Like [`serve`]; also runs virtual loggers (the demo's) against the HJ 212
+/// listener, stopped with the server.
+pub async fn serve_with_loggers(
+    config: Config,
+    db: gongjian_storage::Db,
+    loggers: Vec<gongjian_ingest::simulator::LoggerSpec>,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.http.listen))?;
     let addr = listener.local_addr()?;
     println!("gongjian 已启动 (listening): http://{addr}/");
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "serving");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let hj212 = super::ingest::start(&config, db.clone(), stop_rx.clone(), loggers).await?;
     let state = AppState::new(db.clone(), WebSettings::from_config(&config));
-    gongjian_web::serve(listener, state, shutdown_signal()).await?;
+    let mut web_stop = stop_rx.clone();
+    let stop_tx = std::sync::Arc::new(stop_tx);
+    let signal_tx = stop_tx.clone();
+    let signal = tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = signal_tx.send(true);
+    });
+    let web = gongjian_web::serve(listener, state, async move {
+        let _ = web_stop.wait_for(|s| *s).await;
+    })
+    .await;
+    signal.abort();
+    let _ = stop_tx.send(true);
+    if let Some(h) = hj212 {
+        let _ = h.await;
+    }
+    web?;
     db.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -6,6 +6,7 @@
 mod audit;
 mod auth;
 pub(crate) mod campaign;
+pub(crate) mod monitoring;
 mod organisations;
 pub mod targets;
 mod users;
@@ -146,6 +147,38 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
         "/reports/{month}/versions/{version}",
         "已发布报告的指定版本",
     ),
+    (
+        "get",
+        "/sites",
+        "监测站点列表（含最新值；企业、乡镇只见本单位站点）",
+    ),
+    (
+        "post",
+        "/sites",
+        "登记站点：类型、企业、乡镇、坐标、数采仪、因子（管理员、攻坚办）",
+    ),
+    ("get", "/sites.csv", "站点导出 CSV"),
+    ("get", "/sites.xlsx", "站点导出 XLSX"),
+    (
+        "post",
+        "/sites/import",
+        "站点导入（CSV/XLSX 请求体，管理员、攻坚办）",
+    ),
+    ("get", "/sites/{id}", "站点详情"),
+    ("put", "/sites/{id}", "修改站点（管理员、攻坚办）"),
+    (
+        "get",
+        "/sites/{id}/series",
+        "站点监测数据（?kind=rtd|min|hour|day&from&to）",
+    ),
+    (
+        "get",
+        "/sites/{id}/series.csv",
+        "监测数据导出 CSV（含单位、均值周期、标记）",
+    ),
+    ("get", "/sites/{id}/series.xlsx", "监测数据导出 XLSX"),
+    ("get", "/devices/health", "数采仪运行状况（攻坚办）"),
+    ("get", "/hj212/quarantine", "隔离帧（攻坚办）"),
     ("get", "/openapi.json", "本 OpenAPI 文档"),
 ];
 
@@ -215,6 +248,19 @@ pub(crate) fn routes() -> Router<AppState> {
             "/reports/{month}/versions/{version}",
             get(targets::api_report_version),
         )
+        .route("/sites", get(monitoring::list).post(monitoring::create))
+        .route("/sites.csv", get(monitoring::sites_csv))
+        .route("/sites.xlsx", get(monitoring::sites_xlsx))
+        .route("/sites/import", post(monitoring::import))
+        .route(
+            "/sites/{id}",
+            get(monitoring::get_one).put(monitoring::update),
+        )
+        .route("/sites/{id}/series", get(monitoring::series))
+        .route("/sites/{id}/series.csv", get(monitoring::series_csv))
+        .route("/sites/{id}/series.xlsx", get(monitoring::series_xlsx))
+        .route("/devices/health", get(monitoring::health))
+        .route("/hj212/quarantine", get(monitoring::quarantine))
         .route("/openapi.json", get(openapi_json))
         .fallback(not_found)
 }

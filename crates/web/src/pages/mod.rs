@@ -3,6 +3,7 @@
 
 mod account;
 mod air;
+mod monitoring;
 mod overview;
 mod reports;
 mod system;
@@ -35,6 +36,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(tasks::routes())
         .merge(overview::routes())
         .merge(air::routes())
+        .merge(monitoring::routes())
         .merge(reports::routes())
 }
 
@@ -66,7 +68,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("air", "大气", "/air"),
     ("water", "水", "/water"),
     ("soil", "土壤", ""),
-    ("sources", "污染源", ""),
+    ("sources", "污染源", "/sources"),
     ("tasks", "任务", "/tasks"),
     ("emergency", "预警应急", ""),
     ("ledger", "台账", "/ledger"),

@@ -1,0 +1,192 @@
+//! Starting the HJ 212 listener (and the demo's virtual loggers) inside
+//! `serve`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use gongjian_config::Config;
+use gongjian_ingest::simulator::{self, LoggerSpec, SimConfig, SimStats};
+use gongjian_ingest::{Service, Settings};
+use gongjian_storage::Db;
+use tokio::sync::watch;
+
+/// Bind the HJ 212 listener per `[hj212]` and run it until `stop` turns true.
+/// Returns `None` when the listener is disabled. Virtual `loggers` (demo) run
+/// against it in real time and stop with it.
+pub async fn start(
+    config: &Config,
+    db: Db,
+    stop: watch::Receiver<bool>,
+    loggers: Vec<LoggerSpec>,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    if !config.hj212.enabled {
+        tracing::info!("HJ 212 listener disabled (hj212.enabled = false)");
+        return Ok(None);
+    }
+    let listener = tokio::net::TcpListener::bind(config.hj212.listen)
+        .await
+        .with_context(|| format!("cannot listen for HJ 212 on {}", config.hj212.listen))?;
+    let addr = listener.local_addr()?;
+    println!("HJ 212 数采仪接入 (data loggers): tcp://{addr}");
+    let settings = Settings {
+        max_connections: config.hj212.max_connections.max(1) as usize,
+        idle_timeout: Duration::from_secs(config.hj212.idle_timeout_secs.max(1)),
+        max_data_len: (config.hj212.max_data_len as usize).clamp(64, gongjian_hj212::MAX_DATA_LEN),
+        ..Settings::default()
+    };
+    let service = Service::new(db, settings);
+    gongjian_web_metrics(service.metrics());
+    let mut service_stop = stop.clone();
+    let sim_stop = stop.clone();
+    let handle = tokio::spawn(async move {
+        let sim = (!loggers.is_empty()).then(|| {
+            let target = if addr.ip().is_unspecified() {
+                std::net::SocketAddr::from(([127, 0, 0, 1], addr.port()))
+            } else {
+                addr
+            };
+            let cfg = SimConfig::new(target);
+            tokio::spawn(simulator::run(
+                loggers,
+                cfg,
+                Arc::new(SimStats::default()),
+                sim_stop,
+            ))
+        });
+        if let Err(e) = service
+            .run(listener, async move {
+                let _ = service_stop.wait_for(|s| *s).await;
+            })
+            .await
+        {
+            tracing::error!(error = %e, "HJ 212 listener failed");
+        }
+        if let Some(s) = sim {
+            s.abort();
+        }
+    });
+    Ok(Some(handle))
+}
+
+/// Expose the listener's counters on the web `/metrics`.
+fn gongjian_web_metrics(metrics: Arc<gongjian_ingest::Metrics>) {
+    gongjian_ingest::events::register_global(metrics);
+}
+
+/// Register the demo district's monitoring sites and devices — air stations,
+/// the demo enterprise's stack outlets, the plan annex's water sections and
+/// construction-dust monitors — and return virtual loggers for them.
+pub async fn demo_devices(
+    db: &Db,
+    plan: &gongjian_campaign::Campaign,
+) -> anyhow::Result<Vec<LoggerSpec>> {
+    use gongjian_ingest::simulator::SimKind;
+    use gongjian_storage::{Actor, Device, NewSite, OrgKind, SiteFactor};
+
+    let actor = Actor::system("demo");
+    let orgs = db.organisations().await?;
+    let townships: Vec<_> = orgs
+        .iter()
+        .filter(|o| o.kind == OrgKind::Township)
+        .collect();
+    let township_named = |name: &str| {
+        townships
+            .iter()
+            .find(|o| o.name == name || o.name.starts_with(name) || name.starts_with(&o.name))
+            .map(|o| o.id)
+    };
+    let township_at = |i: usize| (!townships.is_empty()).then(|| townships[i % townships.len()].id);
+    let enterprise = orgs
+        .iter()
+        .find(|o| o.name == "平原示范热电有限公司")
+        .map(|o| o.id);
+
+    // (code, name, kind, owner, township, lon, lat)
+    let mut sites: Vec<(String, String, SimKind, Option<i64>, Option<i64>, f64, f64)> = Vec::new();
+    for (i, name) in ["区政府", "区环保局", "工业园区", "原武镇", "师寨镇"]
+        .iter()
+        .enumerate()
+    {
+        sites.push((
+            format!("DEMO-AIR{:02}", i + 1),
+            format!("{name}空气自动站"),
+            SimKind::Air,
+            None,
+            township_named(name).or(township_at(i)),
+            113.93 + 0.03 * i as f64,
+            35.08 + 0.02 * i as f64,
+        ));
+    }
+    for i in 0..3 {
+        sites.push((
+            format!("DEMO-STACK{:02}", i + 1),
+            format!("平原示范热电 {}号锅炉排口", i + 1),
+            SimKind::Stack,
+            enterprise,
+            township_at(2),
+            113.96 + 0.002 * i as f64,
+            35.11,
+        ));
+    }
+    for (i, s) in plan.sections.iter().enumerate() {
+        sites.push((
+            format!("DEMO-WATER{:02}", s.number),
+            format!("{}{}断面", s.river, s.section),
+            SimKind::Water,
+            None,
+            township_named(&s.township),
+            113.90 + 0.025 * i as f64,
+            35.05 + 0.015 * i as f64,
+        ));
+    }
+    for i in 0..4 {
+        sites.push((
+            format!("DEMO-DUST{:02}", i + 1),
+            format!("建筑工地扬尘监测点 {}", i + 1),
+            SimKind::Dust,
+            None,
+            township_at(i),
+            113.92 + 0.02 * i as f64,
+            35.10 - 0.01 * i as f64,
+        ));
+    }
+    let mut loggers = Vec::new();
+    for (i, (code, name, kind, owner, township, lon, lat)) in sites.into_iter().enumerate() {
+        let site = db
+            .create_site(
+                &actor,
+                &NewSite {
+                    code: code.clone(),
+                    name,
+                    kind: kind.site_kind().into(),
+                    organisation_id: owner,
+                    township_id: township,
+                    longitude: Some(format!("{lon:.4}")),
+                    latitude: Some(format!("{lat:.4}")),
+                },
+            )
+            .await?;
+        let factors: Vec<SiteFactor> = kind
+            .factors()
+            .iter()
+            .map(|f| SiteFactor {
+                factor: f.code.into(),
+                name: f.name.into(),
+                unit: f.unit.into(),
+                limit_value: f.limit.map(str::to_owned),
+            })
+            .collect();
+        db.set_site_factors(&actor, site.id, &factors).await?;
+        let mn = format!("DEMO{:020}", i + 1);
+        let mut device = Device::new(&mn, "123456", site.id);
+        device.st = kind.st().into();
+        db.upsert_device(&actor, &device).await?;
+        loggers.push(LoggerSpec {
+            mn,
+            pw: "123456".into(),
+            kind,
+        });
+    }
+    Ok(loggers)
+}

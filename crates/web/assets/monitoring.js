@@ -1,0 +1,91 @@
+// 污染源 pages: site import upload and the ECharts series of a site page.
+(function () {
+  'use strict';
+  function csrf() {
+    var m = document.querySelector('meta[name="csrf-token"]');
+    return m ? m.content : '';
+  }
+  var up = document.getElementById('site-upload');
+  if (up) {
+    up.addEventListener('click', function () {
+      var f = document.getElementById('site-file').files[0];
+      if (!f) return;
+      var out = document.getElementById('site-result');
+      out.textContent = '导入中…';
+      fetch('/sources/import?name=' + encodeURIComponent(f.name), {
+        method: 'POST', body: f, credentials: 'same-origin',
+        headers: { 'X-CSRF-Token': csrf() }
+      }).then(function (r) { return r.text(); }).then(function (h) { out.innerHTML = h; });
+    });
+  }
+  var card = document.getElementById('series-card');
+  if (!card || typeof echarts === 'undefined') return;
+  var site = card.getAttribute('data-site');
+  var form = document.getElementById('series-form');
+  var charts = document.getElementById('charts');
+  function query() {
+    var p = new URLSearchParams(new FormData(form));
+    ['from', 'to'].forEach(function (k) { if (!p.get(k)) p.delete(k); });
+    return p.toString();
+  }
+  function fmt(t) {
+    var d = new Date((t + 8 * 3600) * 1000);
+    return d.toISOString().slice(0, 16).replace('T', ' ');
+  }
+  function load() {
+    var q = query();
+    document.getElementById('export-csv').href = '/api/v1/sites/' + site + '/series.csv?' + q;
+    document.getElementById('export-xlsx').href = '/api/v1/sites/' + site + '/series.xlsx?' + q;
+    fetch('/api/v1/sites/' + site + '/series?' + q, { credentials: 'same-origin' })
+      .then(function (r) { return r.json(); })
+      .then(function (list) {
+        charts.innerHTML = '';
+        if (!Array.isArray(list) || list.length === 0) {
+          charts.textContent = '所选时段无数据';
+          return;
+        }
+        list.forEach(function (s) {
+          var div = document.createElement('div');
+          div.className = 'chart';
+          charts.appendChild(div);
+          var useConv = s.points.some(function (p) { return p.converted !== null; });
+          var data = s.points.map(function (p) {
+            var v = useConv && p.converted !== null ? p.converted : p.value;
+            return [p.period_start * 1000, v === null ? null : Number(v), p.flag];
+          });
+          var flagged = data.filter(function (d) { return d[2] !== 'N' && d[1] !== null; });
+          var series = [{
+            name: s.factor, type: 'line', showSymbol: false, connectNulls: false,
+            data: data.map(function (d) { return [d[0], d[1]]; }),
+            markLine: s.limit ? {
+              symbol: 'none', lineStyle: { color: '#cf222e', type: 'dashed' },
+              label: { formatter: '限值 ' + s.limit }, data: [{ yAxis: Number(s.limit) }]
+            } : undefined
+          }, {
+            name: '非正常标记', type: 'scatter', symbol: 'triangle', symbolSize: 9,
+            itemStyle: { color: '#9a6700' },
+            data: flagged.map(function (d) { return { value: [d[0], d[1]], flag: d[2] }; })
+          }];
+          var chart = echarts.init(div);
+          chart.setOption({
+            title: { text: (s.name || s.factor) + (useConv ? '（折算）' : '') + ' ' + s.unit, textStyle: { fontSize: 13 } },
+            tooltip: {
+              trigger: 'axis',
+              formatter: function (ps) {
+                var t = fmt(ps[0].value[0] / 1000);
+                var idx = ps[0].dataIndex;
+                var pt = s.points[idx];
+                return t + '<br>' + ps.map(function (p) { return p.seriesName + ': ' + p.value[1]; }).join('<br>') +
+                  (pt ? '<br>标记: ' + pt.flag : '');
+              }
+            },
+            xAxis: { type: 'time' }, yAxis: { type: 'value', scale: true },
+            grid: { left: 50, right: 20, top: 35, bottom: 30 },
+            series: series
+          });
+        });
+      });
+  }
+  form.addEventListener('submit', function (e) { e.preventDefault(); load(); });
+  load();
+})();

@@ -1,0 +1,782 @@
+//! Monitoring sites, HJ 212 devices, series and device health.
+//!
+//! Access: the office, admins and viewers see every site; an enterprise user
+//! sees the sites its enterprise owns; a township user the sites in its
+//! township; other users none. Only admins and the office register sites.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use gongjian_storage::{
+    CST_OFFSET_SECS, Device, DeviceHealth, LatestValue, NewSite, Role, SeriesPoint, Site,
+    SiteFactor, User, local_day_start, parse_site_kind, site_kind_label,
+};
+use gongjian_tabular::{Cell, Sheet};
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::error::{ApiError, ApiJson, ErrorCode};
+use crate::session::ApiUser;
+
+pub(crate) fn may_see(user: &User, site: &Site) -> bool {
+    match user.role {
+        Role::Admin | Role::Office | Role::Viewer => true,
+        Role::Enterprise => site.organisation_id == Some(user.organisation_id),
+        Role::Township => site.township_id == Some(user.organisation_id),
+        Role::Department => false,
+    }
+}
+
+pub(crate) fn may_write(user: &User) -> bool {
+    matches!(user.role, Role::Admin | Role::Office)
+}
+
+/// Device health and the quarantine are for the office (and admins, viewers).
+pub(crate) fn may_see_health(user: &User) -> bool {
+    matches!(user.role, Role::Admin | Role::Office | Role::Viewer)
+}
+
+#[derive(Debug, Serialize)]
+pub struct SiteView {
+    #[serde(flatten)]
+    pub site: Site,
+    pub kind_label: String,
+    pub devices: Vec<Device>,
+    pub factors: Vec<SiteFactor>,
+    pub latest: Vec<LatestValue>,
+}
+
+pub(crate) async fn visible_sites(state: &AppState, user: &User) -> Result<Vec<Site>, ApiError> {
+    Ok(state
+        .db
+        .sites()
+        .await?
+        .into_iter()
+        .filter(|s| may_see(user, s))
+        .collect())
+}
+
+pub(crate) async fn site_view(state: &AppState, site: Site) -> Result<SiteView, ApiError> {
+    let devices = state
+        .db
+        .devices()
+        .await?
+        .into_iter()
+        .filter(|d| d.site_id == site.id)
+        .collect();
+    let factors = state.db.site_factors(site.id).await?;
+    let latest = state
+        .db
+        .latest_values()
+        .await?
+        .into_iter()
+        .filter(|l| l.site_id == site.id)
+        .collect();
+    Ok(SiteView {
+        kind_label: site_kind_label(&site.kind).to_owned(),
+        site,
+        devices,
+        factors,
+        latest,
+    })
+}
+
+pub(crate) async fn visible_site(state: &AppState, user: &User, id: i64) -> Result<Site, ApiError> {
+    let site =
+        state.db.site(id).await?.ok_or_else(|| {
+            ApiError::with_detail(ErrorCode::NotFound, format!("站点 {id} 不存在"))
+        })?;
+    if !may_see(user, &site) {
+        return Err(ApiError::new(ErrorCode::Forbidden));
+    }
+    Ok(site)
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    me: ApiUser,
+) -> Result<Json<Vec<SiteView>>, ApiError> {
+    let mut out = Vec::new();
+    for s in visible_sites(&state, &me.user).await? {
+        out.push(site_view(&state, s).await?);
+    }
+    Ok(Json(out))
+}
+
+pub async fn get_one(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<SiteView>, ApiError> {
+    let site = visible_site(&state, &me.user, id).await?;
+    Ok(Json(site_view(&state, site).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DeviceBody {
+    pub mn: String,
+    pub pw: String,
+    #[serde(default)]
+    pub protocol: Option<String>,
+    #[serde(default)]
+    pub st: Option<String>,
+    #[serde(default)]
+    pub charset: Option<String>,
+    #[serde(default)]
+    pub accept_modbus_crc: bool,
+    #[serde(default)]
+    pub time_sync_on_connect: bool,
+    #[serde(default)]
+    pub min_interval: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FactorBody {
+    pub factor: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub unit: String,
+    #[serde(default)]
+    pub limit_value: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SiteBody {
+    pub code: String,
+    pub name: String,
+    /// Code (`stack_gas`) or label (`废气排口`).
+    pub kind: String,
+    #[serde(default)]
+    pub organisation_id: Option<i64>,
+    #[serde(default)]
+    pub township_id: Option<i64>,
+    #[serde(default)]
+    pub longitude: Option<String>,
+    #[serde(default)]
+    pub latitude: Option<String>,
+    #[serde(default)]
+    pub device: Option<DeviceBody>,
+    #[serde(default)]
+    pub factors: Option<Vec<FactorBody>>,
+}
+
+fn invalid(msg: impl Into<String>) -> ApiError {
+    ApiError::with_detail(ErrorCode::InvalidInput, msg)
+}
+
+impl SiteBody {
+    fn new_site(&self) -> Result<NewSite, ApiError> {
+        let kind = parse_site_kind(&self.kind)
+            .ok_or_else(|| invalid(format!("站点类型“{}”无效", self.kind)))?;
+        let opt = |s: &Option<String>| {
+            s.as_ref()
+                .map(|x| x.trim().to_owned())
+                .filter(|x| !x.is_empty())
+        };
+        Ok(NewSite {
+            code: self.code.clone(),
+            name: self.name.clone(),
+            kind: kind.to_owned(),
+            organisation_id: self.organisation_id,
+            township_id: self.township_id,
+            longitude: opt(&self.longitude),
+            latitude: opt(&self.latitude),
+        })
+    }
+}
+
+pub(crate) fn device_of(body: &DeviceBody, site_id: i64) -> Device {
+    let mut d = Device::new(body.mn.trim(), &body.pw, site_id);
+    if let Some(p) = &body.protocol {
+        d.protocol = p.trim().to_owned();
+    }
+    if let Some(st) = body.st.as_ref().filter(|s| !s.trim().is_empty()) {
+        d.st = st.trim().to_owned();
+    }
+    if let Some(c) = &body.charset {
+        d.charset = c.trim().to_owned();
+    }
+    d.accept_modbus_crc = body.accept_modbus_crc;
+    d.time_sync_on_connect = body.time_sync_on_connect;
+    if let Some(m) = body.min_interval {
+        d.min_interval = m;
+    }
+    d
+}
+
+pub(crate) async fn save_site(
+    state: &AppState,
+    me: &ApiUser,
+    id: Option<i64>,
+    body: &SiteBody,
+) -> Result<Site, ApiError> {
+    let new = body.new_site()?;
+    let site = match id {
+        Some(id) => state.db.update_site(&me.actor(), id, &new).await?,
+        None => state.db.create_site(&me.actor(), &new).await?,
+    };
+    if let Some(d) = &body.device {
+        state
+            .db
+            .upsert_device(&me.actor(), &device_of(d, site.id))
+            .await?;
+    }
+    if let Some(f) = &body.factors {
+        let factors: Vec<SiteFactor> = f
+            .iter()
+            .map(|f| SiteFactor {
+                factor: f.factor.clone(),
+                name: f.name.clone(),
+                unit: f.unit.clone(),
+                limit_value: f.limit_value.clone().filter(|l| !l.trim().is_empty()),
+            })
+            .collect();
+        state
+            .db
+            .set_site_factors(&me.actor(), site.id, &factors)
+            .await?;
+    }
+    Ok(site)
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    me: ApiUser,
+    ApiJson(body): ApiJson<SiteBody>,
+) -> Result<(StatusCode, Json<SiteView>), ApiError> {
+    me.require(may_write(&me.user))?;
+    let site = save_site(&state, &me, None, &body).await?;
+    Ok((StatusCode::CREATED, Json(site_view(&state, site).await?)))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<SiteBody>,
+) -> Result<Json<SiteView>, ApiError> {
+    me.require(may_write(&me.user))?;
+    let site = save_site(&state, &me, Some(id), &body).await?;
+    Ok(Json(site_view(&state, site).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SeriesQuery {
+    pub kind: Option<String>,
+    /// First local day, YYYY-MM-DD.
+    pub from: Option<String>,
+    /// Last local day, YYYY-MM-DD (inclusive).
+    pub to: Option<String>,
+}
+
+fn day_start(s: &str) -> Result<i64, ApiError> {
+    let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| invalid(format!("日期“{s}”格式应为 YYYY-MM-DD")))?;
+    Ok(d.and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc()
+        .timestamp()
+        - CST_OFFSET_SECS)
+}
+
+/// (kind, from, to) with defaults per kind.
+pub(crate) fn range(q: &SeriesQuery) -> Result<(&'static str, i64, i64), ApiError> {
+    let kind = match q.kind.as_deref().unwrap_or("hour") {
+        "rtd" => "rtd",
+        "min" => "min",
+        "hour" => "hour",
+        "day" => "day",
+        other => {
+            return Err(invalid(format!(
+                "数据类型“{other}”无效（rtd/min/hour/day）"
+            )));
+        }
+    };
+    let now = gongjian_storage::now();
+    let to = match &q.to {
+        Some(t) if !t.is_empty() => day_start(t)? + 86_400,
+        _ => local_day_start(now) + 86_400,
+    };
+    let span = match kind {
+        "rtd" | "min" => 86_400,
+        "hour" => 7 * 86_400,
+        _ => 90 * 86_400,
+    };
+    let from = match &q.from {
+        Some(f) if !f.is_empty() => day_start(f)?,
+        _ => to - span,
+    };
+    if from >= to {
+        return Err(invalid("起始日期应早于结束日期"));
+    }
+    Ok((kind, from, to))
+}
+
+#[derive(Debug, Serialize)]
+pub struct SeriesOut {
+    pub factor: String,
+    pub name: String,
+    pub unit: String,
+    pub limit: Option<String>,
+    pub kind: &'static str,
+    pub points: Vec<SeriesPoint>,
+}
+
+pub(crate) async fn load_series(
+    state: &AppState,
+    site: &Site,
+    q: &SeriesQuery,
+) -> Result<Vec<SeriesOut>, ApiError> {
+    let (kind, from, to) = range(q)?;
+    let factors = state.db.site_factors(site.id).await?;
+    let rows = state.db.site_series(site.id, kind, from, to).await?;
+    let mut out: Vec<SeriesOut> = Vec::new();
+    for (factor, p) in rows {
+        if out.last().is_none_or(|s| s.factor != factor) {
+            let f = factors.iter().find(|f| f.factor == factor);
+            out.push(SeriesOut {
+                name: f.map(|f| f.name.clone()).unwrap_or_default(),
+                unit: f.map(|f| f.unit.clone()).unwrap_or_default(),
+                limit: f.and_then(|f| f.limit_value.clone()),
+                factor,
+                kind,
+                points: Vec::new(),
+            });
+        }
+        if let Some(s) = out.last_mut() {
+            s.points.push(p);
+        }
+    }
+    Ok(out)
+}
+
+pub async fn series(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<i64>,
+    Query(q): Query<SeriesQuery>,
+) -> Result<Json<Vec<SeriesOut>>, ApiError> {
+    let site = visible_site(&state, &me.user, id).await?;
+    Ok(Json(load_series(&state, &site, &q).await?))
+}
+
+fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "rtd" => "实时",
+        "min" => "分钟",
+        "hour" => "小时",
+        _ => "日",
+    }
+}
+
+pub(crate) fn local_time(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t + CST_OFFSET_SECS, 0)
+        .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_default()
+}
+
+/// Series as a sheet: one row per value with unit, averaging period and flag.
+pub(crate) fn series_sheet(site: &Site, series: &[SeriesOut]) -> Sheet {
+    let mut rows = Vec::new();
+    for s in series {
+        for p in &s.points {
+            rows.push(vec![
+                Cell::from(site.code.clone()),
+                Cell::from(site.name.clone()),
+                Cell::from(s.factor.clone()),
+                Cell::from(s.name.clone()),
+                Cell::from(kind_label(s.kind)),
+                Cell::from(local_time(p.period_start)),
+                Cell::from(p.value.clone()),
+                Cell::from(p.converted.clone()),
+                Cell::from(s.unit.clone()),
+                Cell::from(p.flag.clone()),
+                Cell::from(s.limit.clone()),
+                Cell::from(p.source.clone()),
+            ]);
+        }
+    }
+    Sheet {
+        name: "监测数据".into(),
+        headers: [
+            "站点编码",
+            "站点名称",
+            "因子编码",
+            "因子名称",
+            "均值周期",
+            "时段开始(北京时间)",
+            "监测值",
+            "折算值",
+            "单位",
+            "数据标记",
+            "限值",
+            "来源",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+    }
+}
+
+fn download(bytes: Vec<u8>, content_type: &'static str, filename: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+pub(crate) fn sheet_response(sheet: &Sheet, xlsx: bool, stem: &str) -> Result<Response, ApiError> {
+    let internal =
+        |e: gongjian_tabular::Error| ApiError::with_detail(ErrorCode::Internal, e.to_string());
+    if xlsx {
+        let bytes =
+            gongjian_tabular::xlsx_bytes(stem, std::slice::from_ref(sheet)).map_err(internal)?;
+        Ok(download(
+            bytes,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            &format!("{stem}.xlsx"),
+        ))
+    } else {
+        let mut out = Vec::new();
+        gongjian_tabular::write_csv(stem, &mut out, sheet).map_err(internal)?;
+        Ok(download(
+            out,
+            "text/csv; charset=utf-8",
+            &format!("{stem}.csv"),
+        ))
+    }
+}
+
+pub async fn series_csv(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<i64>,
+    Query(q): Query<SeriesQuery>,
+) -> Result<Response, ApiError> {
+    let site = visible_site(&state, &me.user, id).await?;
+    let s = load_series(&state, &site, &q).await?;
+    sheet_response(&series_sheet(&site, &s), false, "series")
+}
+
+pub async fn series_xlsx(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<i64>,
+    Query(q): Query<SeriesQuery>,
+) -> Result<Response, ApiError> {
+    let site = visible_site(&state, &me.user, id).await?;
+    let s = load_series(&state, &site, &q).await?;
+    sheet_response(&series_sheet(&site, &s), true, "series")
+}
+
+// ------------------------------------------------------------ import/export
+
+const SITE_HEADERS: [&str; 13] = [
+    "站点编码",
+    "站点名称",
+    "类型",
+    "所属企业",
+    "乡镇",
+    "经度",
+    "纬度",
+    "MN",
+    "密码",
+    "协议版本",
+    "对时",
+    "分钟间隔",
+    "监测因子",
+];
+
+/// Factors as `code:name:unit:limit` separated by `;`.
+fn factors_text(f: &[SiteFactor]) -> String {
+    f.iter()
+        .map(|f| {
+            format!(
+                "{}:{}:{}:{}",
+                f.factor,
+                f.name,
+                f.unit,
+                f.limit_value.as_deref().unwrap_or("")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+pub(crate) async fn sites_sheet(state: &AppState, user: &User) -> Result<Sheet, ApiError> {
+    let orgs = state.db.organisations().await?;
+    let org_name = |id: Option<i64>| {
+        id.and_then(|id| orgs.iter().find(|o| o.id == id))
+            .map(|o| o.name.clone())
+            .unwrap_or_default()
+    };
+    let devices = state.db.devices().await?;
+    let factors = state.db.all_site_factors().await?;
+    let mut rows = Vec::new();
+    for s in visible_sites(state, user).await? {
+        let d = devices.iter().find(|d| d.site_id == s.id);
+        let f = factors.get(&s.id).map(Vec::as_slice).unwrap_or(&[]);
+        // Passwords are exported only to those who may register devices.
+        let pw = if may_write(user) {
+            d.map(|d| d.pw.clone())
+        } else {
+            None
+        };
+        rows.push(vec![
+            Cell::from(s.code.clone()),
+            Cell::from(s.name.clone()),
+            Cell::from(site_kind_label(&s.kind).to_owned()),
+            Cell::from(org_name(s.organisation_id)),
+            Cell::from(org_name(s.township_id)),
+            Cell::from(s.longitude.clone()),
+            Cell::from(s.latitude.clone()),
+            Cell::from(d.map(|d| d.mn.clone())),
+            Cell::from(pw),
+            Cell::from(d.map(|d| d.protocol.clone())),
+            Cell::from(d.map(|d| if d.time_sync_on_connect { "是" } else { "否" }.to_owned())),
+            Cell::from(d.map(|d| d.min_interval)),
+            Cell::from(factors_text(f)),
+        ]);
+    }
+    Ok(Sheet {
+        name: "站点".into(),
+        headers: SITE_HEADERS.map(String::from).to_vec(),
+        rows,
+    })
+}
+
+pub async fn sites_csv(State(state): State<AppState>, me: ApiUser) -> Result<Response, ApiError> {
+    sheet_response(&sites_sheet(&state, &me.user).await?, false, "sites")
+}
+
+pub async fn sites_xlsx(State(state): State<AppState>, me: ApiUser) -> Result<Response, ApiError> {
+    sheet_response(&sites_sheet(&state, &me.user).await?, true, "sites")
+}
+
+#[derive(Debug, Serialize)]
+pub struct ImportResult {
+    pub created: usize,
+    pub updated: usize,
+}
+
+/// Import sites from CSV (UTF-8 or GBK) or XLSX bytes in the export's format.
+/// All rows are checked first; nothing is written if any row is wrong.
+pub(crate) async fn import_sites(
+    state: &AppState,
+    me: &ApiUser,
+    file: &str,
+    bytes: &[u8],
+) -> Result<ImportResult, ApiError> {
+    let table = if bytes.starts_with(b"PK") {
+        gongjian_tabular::read_xlsx_bytes(file, bytes)
+    } else {
+        gongjian_tabular::read_csv_bytes(file, bytes)
+    }
+    .map_err(|e| invalid(e.to_string()))?;
+    let col = |name: &str| table.column(name);
+    let required = |name: &str| col(name).ok_or_else(|| invalid(format!("{file}: 缺少列“{name}”")));
+    let (c_code, c_name, c_kind) = (
+        required("站点编码")?,
+        required("站点名称")?,
+        required("类型")?,
+    );
+    let orgs = state.db.organisations().await?;
+    let find_org =
+        |row: &gongjian_tabular::Row<'_>, c: Option<usize>| -> Result<Option<i64>, ApiError> {
+            let Some(c) = c else { return Ok(None) };
+            let name = row.get(c).trim();
+            if name.is_empty() {
+                return Ok(None);
+            }
+            orgs.iter()
+                .find(|o| o.name == name)
+                .map(|o| Some(o.id))
+                .ok_or_else(|| invalid(row.error(c, format!("单位“{name}”不存在")).to_string()))
+        };
+    let mut bodies = Vec::new();
+    for row in table.rows() {
+        let get = |c: Option<usize>| {
+            c.map(|c| row.get(c).trim().to_owned())
+                .filter(|s| !s.is_empty())
+        };
+        let kind = row.get(c_kind).trim();
+        if parse_site_kind(kind).is_none() {
+            return Err(invalid(
+                row.error(c_kind, format!("站点类型“{kind}”无效"))
+                    .to_string(),
+            ));
+        }
+        for c in [col("经度"), col("纬度")].into_iter().flatten() {
+            let v = row.get(c).trim();
+            if !v.is_empty() && v.parse::<f64>().is_err() {
+                return Err(invalid(row.error(c, format!("“{v}”不是数字")).to_string()));
+            }
+        }
+        let device = match get(col("MN")) {
+            Some(mn) => {
+                let min_interval = match get(col("分钟间隔")) {
+                    Some(m) => Some(m.parse::<i64>().map_err(|_| {
+                        invalid(
+                            row.error(col("分钟间隔").unwrap_or(0), format!("“{m}”不是整数"))
+                                .to_string(),
+                        )
+                    })?),
+                    None => None,
+                };
+                Some(DeviceBody {
+                    mn,
+                    pw: get(col("密码")).unwrap_or_default(),
+                    protocol: get(col("协议版本")),
+                    st: None,
+                    charset: None,
+                    accept_modbus_crc: false,
+                    time_sync_on_connect: get(col("对时")).is_some_and(|v| v == "是" || v == "1"),
+                    min_interval,
+                })
+            }
+            None => None,
+        };
+        let factors = match get(col("监测因子")) {
+            Some(text) => {
+                let mut out = Vec::new();
+                for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+                    let mut it = part.split(':');
+                    let factor = it.next().unwrap_or("").trim().to_owned();
+                    let name = it.next().unwrap_or("").trim().to_owned();
+                    let unit = it.next().unwrap_or("").trim().to_owned();
+                    let limit = it
+                        .next()
+                        .map(|l| l.trim().to_owned())
+                        .filter(|l| !l.is_empty());
+                    if let Some(l) = &limit {
+                        if l.parse::<f64>().is_err() {
+                            return Err(invalid(
+                                row.error(
+                                    col("监测因子").unwrap_or(0),
+                                    format!("因子 {factor} 的限值“{l}”不是数字"),
+                                )
+                                .to_string(),
+                            ));
+                        }
+                    }
+                    out.push(FactorBody {
+                        factor,
+                        name,
+                        unit,
+                        limit_value: limit,
+                    });
+                }
+                Some(out)
+            }
+            None => None,
+        };
+        bodies.push(SiteBody {
+            code: row.get(c_code).trim().to_owned(),
+            name: row.get(c_name).trim().to_owned(),
+            kind: kind.to_owned(),
+            organisation_id: find_org(&row, col("所属企业"))?,
+            township_id: find_org(&row, col("乡镇"))?,
+            longitude: get(col("经度")),
+            latitude: get(col("纬度")),
+            device,
+            factors,
+        });
+    }
+    let mut result = ImportResult {
+        created: 0,
+        updated: 0,
+    };
+    for b in &bodies {
+        let existing = state.db.site_by_code(b.code.trim()).await?;
+        save_site(state, me, existing.as_ref().map(|s| s.id), b).await?;
+        if existing.is_some() {
+            result.updated += 1;
+        } else {
+            result.created += 1;
+        }
+    }
+    Ok(result)
+}
+
+pub async fn import(
+    State(state): State<AppState>,
+    me: ApiUser,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<ImportResult>, ApiError> {
+    me.require(may_write(&me.user))?;
+    let name = headers
+        .get("x-filename")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("upload")
+        .to_owned();
+    Ok(Json(import_sites(&state, &me, &name, &body).await?))
+}
+
+// ---------------------------------------------------------------- health
+
+#[derive(Debug, Serialize)]
+pub struct HealthRow {
+    #[serde(flatten)]
+    pub device: DeviceHealth,
+    pub online: bool,
+    /// Last frame time, Beijing time, or "—".
+    pub last_frame: String,
+    /// Percent, one decimal: minute periods received / expected so far today.
+    pub transmission_rate: Option<String>,
+    /// Percent: minute values flagged N / received today.
+    pub valid_rate: Option<String>,
+}
+
+fn pct(num: i64, den: i64) -> Option<String> {
+    (den > 0).then(|| format!("{:.1}", (num as f64 * 100.0 / den as f64).min(100.0)))
+}
+
+pub(crate) async fn health_rows(state: &AppState) -> Result<Vec<HealthRow>, ApiError> {
+    let now = gongjian_storage::now();
+    let day = local_day_start(now);
+    let rows = state.db.device_health(day).await?;
+    Ok(rows
+        .into_iter()
+        .map(|d| {
+            // Online: a frame within three minute-intervals (at least 5 min).
+            let window = (d.min_interval * 180).max(300);
+            let online = d.last_frame_at.is_some_and(|t| now - t <= window);
+            let expected = (now - day) / (d.min_interval.max(1) * 60);
+            HealthRow {
+                online,
+                last_frame: d.last_frame_at.map_or_else(|| "—".to_owned(), local_time),
+                transmission_rate: pct(d.minute_periods_today, expected),
+                valid_rate: pct(d.minute_values_valid_today, d.minute_values_today),
+                device: d,
+            }
+        })
+        .collect())
+}
+
+pub async fn health(
+    State(state): State<AppState>,
+    me: ApiUser,
+) -> Result<Json<Vec<HealthRow>>, ApiError> {
+    me.require(may_see_health(&me.user))?;
+    Ok(Json(health_rows(&state).await?))
+}
+
+pub async fn quarantine(
+    State(state): State<AppState>,
+    me: ApiUser,
+) -> Result<Json<Vec<gongjian_storage::QuarantineEntry>>, ApiError> {
+    me.require(may_see_health(&me.user))?;
+    Ok(Json(state.db.quarantine(200).await?))
+}

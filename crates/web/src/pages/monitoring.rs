@@ -1,0 +1,548 @@
+//! 污染源: monitoring sites with their latest values against limits, a site
+//! page with ECharts series, site registration (form and XLSX/CSV import),
+//! and the device-health page with the quarantine.
+
+use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use gongjian_storage::{OrgKind, SITE_KINDS};
+use serde::Deserialize;
+
+use super::{Layout, check_csrf, error_page, error_text, forbidden, render};
+use crate::AppState;
+use crate::api::monitoring::{
+    DeviceBody, FactorBody, HealthRow, SiteBody, health_rows, import_sites, local_time,
+    may_see_health, may_write, save_site, site_view, visible_site, visible_sites,
+};
+use crate::error::ApiError;
+use crate::session::{ApiUser, PageUser, constant_time_eq};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/sources", get(list))
+        .route("/sources/health", get(health))
+        .route("/sources/sites/new", get(new_form))
+        .route("/sources/sites", post(submit))
+        .route("/sources/sites/{id}", get(site_page))
+        .route("/sources/sites/{id}/edit", get(edit_form))
+        .route("/sources/import", post(upload))
+}
+
+pub(crate) struct ValueCell {
+    pub factor: String,
+    pub text: String,
+    /// ok | over | flagged | none
+    pub class: &'static str,
+    pub title: String,
+}
+
+pub(crate) struct SiteRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub values: Vec<ValueCell>,
+    pub last: String,
+}
+
+#[derive(Template)]
+#[template(path = "monitoring_sites.html")]
+struct SitesPage {
+    layout: Layout,
+    rows: Vec<SiteRow>,
+    can_write: bool,
+    can_health: bool,
+}
+
+fn exceeds(value: &str, limit: &str) -> bool {
+    match (
+        value.parse::<rust_decimal::Decimal>(),
+        limit.parse::<rust_decimal::Decimal>(),
+    ) {
+        (Ok(v), Ok(l)) => v > l,
+        _ => false,
+    }
+}
+
+fn page_error(me: &PageUser, active: &str, e: ApiError) -> Response {
+    let status = e.code.status();
+    error_page(
+        Layout::new(&me.user, &me.csrf, active).error(Some(error_text(&e))),
+        status,
+    )
+}
+
+async fn list(State(state): State<AppState>, me: PageUser) -> Response {
+    let api = ApiUser {
+        user: me.user.clone(),
+        csrf: me.csrf.clone(),
+        addr: me.addr.clone(),
+    };
+    let sites = match visible_sites(&state, &api.user).await {
+        Ok(s) => s,
+        Err(e) => return page_error(&me, "sources", e),
+    };
+    let mut rows = Vec::new();
+    for s in sites {
+        let v = match site_view(&state, s).await {
+            Ok(v) => v,
+            Err(e) => return page_error(&me, "sources", e),
+        };
+        let mut last = 0;
+        let values = v
+            .factors
+            .iter()
+            .map(|f| {
+                let l = v.latest.iter().find(|l| l.factor == f.factor);
+                last = last.max(l.map_or(0, |l| l.received_at));
+                let shown = l.and_then(|l| l.converted.clone().or(l.value.clone()));
+                let class = match (l, &shown) {
+                    (None, _) | (_, None) => "none",
+                    (Some(l), _) if l.flag != "N" => "flagged",
+                    (_, Some(x)) if f.limit_value.as_deref().is_some_and(|lim| exceeds(x, lim)) => {
+                        "over"
+                    }
+                    _ => "ok",
+                };
+                ValueCell {
+                    factor: if f.name.is_empty() {
+                        f.factor.clone()
+                    } else {
+                        f.name.clone()
+                    },
+                    text: shown.unwrap_or_else(|| "—".into()),
+                    class,
+                    title: format!(
+                        "{} {} 限值 {} 标记 {}",
+                        f.factor,
+                        f.unit,
+                        f.limit_value.as_deref().unwrap_or("—"),
+                        l.map_or("—", |l| l.flag.as_str())
+                    ),
+                }
+            })
+            .collect();
+        rows.push(SiteRow {
+            id: v.site.id,
+            code: v.site.code.clone(),
+            name: v.site.name.clone(),
+            kind: v.kind_label.clone(),
+            values,
+            last: if last > 0 {
+                local_time(last)
+            } else {
+                "—".into()
+            },
+        });
+    }
+    render(SitesPage {
+        layout: Layout::new(&me.user, &me.csrf, "sources"),
+        rows,
+        can_write: may_write(&me.user),
+        can_health: may_see_health(&me.user),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "monitoring_site.html")]
+struct SitePage {
+    layout: Layout,
+    id: i64,
+    code: String,
+    name: String,
+    kind: String,
+    devices: Vec<(String, String)>,
+    factors: Vec<(String, String, String, String)>,
+    disagreements: Vec<(String, String, String, String, String)>,
+    can_write: bool,
+}
+
+async fn site_page(State(state): State<AppState>, me: PageUser, Path(id): Path<i64>) -> Response {
+    let site = match visible_site(&state, &me.user, id).await {
+        Ok(s) => s,
+        Err(e) => return page_error(&me, "sources", e),
+    };
+    let v = match site_view(&state, site).await {
+        Ok(v) => v,
+        Err(e) => return page_error(&me, "sources", e),
+    };
+    let disagreements = state
+        .db
+        .rollup_disagreements(Some(id), 50)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| {
+            (
+                d.factor,
+                format!(
+                    "{} {}",
+                    if d.kind == "hour" { "小时" } else { "日" },
+                    local_time(d.period_start)
+                ),
+                format!("{} ({})", d.logger_value.unwrap_or_default(), d.logger_flag),
+                format!("{} ({})", d.rollup_value.unwrap_or_default(), d.rollup_flag),
+                local_time(d.detected_at),
+            )
+        })
+        .collect();
+    render(SitePage {
+        layout: Layout::new(&me.user, &me.csrf, "sources"),
+        id,
+        code: v.site.code.clone(),
+        name: v.site.name.clone(),
+        kind: v.kind_label.clone(),
+        devices: v
+            .devices
+            .iter()
+            .map(|d| (d.mn.clone(), format!("HJ 212-{} · ST {}", d.protocol, d.st)))
+            .collect(),
+        factors: v
+            .factors
+            .iter()
+            .map(|f| {
+                (
+                    f.factor.clone(),
+                    f.name.clone(),
+                    f.unit.clone(),
+                    f.limit_value.clone().unwrap_or_else(|| "—".into()),
+                )
+            })
+            .collect(),
+        disagreements,
+        can_write: may_write(&me.user),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "monitoring_health.html")]
+struct HealthPage {
+    layout: Layout,
+    rows: Vec<HealthRow>,
+    quarantine: Vec<(String, String, String, String, String)>,
+    counts: Vec<(String, i64)>,
+}
+
+async fn health(State(state): State<AppState>, me: PageUser) -> Response {
+    if !may_see_health(&me.user) {
+        return forbidden(&me);
+    }
+    let rows = match health_rows(&state).await {
+        Ok(r) => r,
+        Err(e) => return page_error(&me, "sources", e),
+    };
+    let quarantine = state
+        .db
+        .quarantine(100)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|q| {
+            let mut frame = q.frame;
+            if frame.len() > 160 {
+                let mut cut = 160;
+                while !frame.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                frame.truncate(cut);
+                frame.push('…');
+            }
+            (
+                local_time(q.received_at),
+                q.peer,
+                q.mn.unwrap_or_default(),
+                q.reason,
+                frame,
+            )
+        })
+        .collect();
+    render(HealthPage {
+        layout: Layout::new(&me.user, &me.csrf, "sources"),
+        rows,
+        quarantine,
+        counts: state.db.quarantine_counts().await.unwrap_or_default(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "monitoring_form.html")]
+struct FormPage {
+    layout: Layout,
+    id: String,
+    code: String,
+    name: String,
+    kind: String,
+    kinds: Vec<(&'static str, &'static str)>,
+    enterprises: Vec<(i64, String)>,
+    townships: Vec<(i64, String)>,
+    organisation_id: i64,
+    township_id: i64,
+    longitude: String,
+    latitude: String,
+    mn: String,
+    protocol: String,
+    time_sync: bool,
+    min_interval: i64,
+    factors: String,
+}
+
+async fn form(state: &AppState, me: &PageUser, id: Option<i64>, error: Option<String>) -> Response {
+    if !may_write(&me.user) {
+        return forbidden(me);
+    }
+    let orgs = state.db.organisations().await.unwrap_or_default();
+    let pick = |k: OrgKind| -> Vec<(i64, String)> {
+        orgs.iter()
+            .filter(|o| o.kind == k)
+            .map(|o| (o.id, o.name.clone()))
+            .collect()
+    };
+    let mut page = FormPage {
+        layout: Layout::new(&me.user, &me.csrf, "sources").error(error),
+        id: String::new(),
+        code: String::new(),
+        name: String::new(),
+        kind: "stack_gas".into(),
+        kinds: SITE_KINDS.to_vec(),
+        enterprises: pick(OrgKind::Enterprise),
+        townships: pick(OrgKind::Township),
+        organisation_id: 0,
+        township_id: 0,
+        longitude: String::new(),
+        latitude: String::new(),
+        mn: String::new(),
+        protocol: "2017".into(),
+        time_sync: false,
+        min_interval: 10,
+        factors: String::new(),
+    };
+    if let Some(id) = id {
+        let site = match visible_site(state, &me.user, id).await {
+            Ok(s) => s,
+            Err(e) => return page_error(me, "sources", e),
+        };
+        let v = match site_view(state, site).await {
+            Ok(v) => v,
+            Err(e) => return page_error(me, "sources", e),
+        };
+        page.id = id.to_string();
+        page.code = v.site.code.clone();
+        page.name = v.site.name.clone();
+        page.kind = v.site.kind.clone();
+        page.organisation_id = v.site.organisation_id.unwrap_or(0);
+        page.township_id = v.site.township_id.unwrap_or(0);
+        page.longitude = v.site.longitude.clone().unwrap_or_default();
+        page.latitude = v.site.latitude.clone().unwrap_or_default();
+        if let Some(d) = v.devices.first() {
+            page.mn = d.mn.clone();
+            page.protocol = d.protocol.clone();
+            page.time_sync = d.time_sync_on_connect;
+            page.min_interval = d.min_interval;
+        }
+        page.factors = v
+            .factors
+            .iter()
+            .map(|f| {
+                format!(
+                    "{},{},{},{}",
+                    f.factor,
+                    f.name,
+                    f.unit,
+                    f.limit_value.as_deref().unwrap_or("")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+    }
+    render(page)
+}
+
+async fn new_form(State(state): State<AppState>, me: PageUser) -> Response {
+    form(&state, &me, None, None).await
+}
+
+async fn edit_form(State(state): State<AppState>, me: PageUser, Path(id): Path<i64>) -> Response {
+    form(&state, &me, Some(id), None).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SiteForm {
+    csrf: String,
+    #[serde(default)]
+    id: String,
+    code: String,
+    name: String,
+    kind: String,
+    #[serde(default)]
+    organisation_id: i64,
+    #[serde(default)]
+    township_id: i64,
+    #[serde(default)]
+    longitude: String,
+    #[serde(default)]
+    latitude: String,
+    #[serde(default)]
+    mn: String,
+    #[serde(default)]
+    pw: String,
+    #[serde(default)]
+    protocol: String,
+    #[serde(default)]
+    time_sync: Option<String>,
+    #[serde(default)]
+    min_interval: Option<i64>,
+    #[serde(default)]
+    factors: String,
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    me: PageUser,
+    axum::Form(f): axum::Form<SiteForm>,
+) -> Response {
+    if let Err(r) = check_csrf(&me, &f.csrf) {
+        return r;
+    }
+    if !may_write(&me.user) {
+        return forbidden(&me);
+    }
+    let id = f.id.trim().parse::<i64>().ok();
+    let mut factors = Vec::new();
+    for (n, line) in f.factors.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let parts: Vec<&str> = line.split([',', '，']).map(str::trim).collect();
+        if parts[0].is_empty() {
+            return form(
+                &state,
+                &me,
+                id,
+                Some(format!("监测因子第 {} 行缺少因子编码", n + 1)),
+            )
+            .await;
+        }
+        factors.push(FactorBody {
+            factor: parts[0].to_owned(),
+            name: parts.get(1).copied().unwrap_or("").to_owned(),
+            unit: parts.get(2).copied().unwrap_or("").to_owned(),
+            limit_value: parts
+                .get(3)
+                .map(|s| s.to_string())
+                .filter(|s| !s.is_empty()),
+        });
+    }
+    // An unchanged (blank) password keeps the registered one.
+    let device = if f.mn.trim().is_empty() {
+        None
+    } else {
+        let pw = if f.pw.is_empty() {
+            state
+                .db
+                .device(f.mn.trim())
+                .await
+                .ok()
+                .flatten()
+                .map(|d| d.pw)
+                .unwrap_or_default()
+        } else {
+            f.pw.clone()
+        };
+        Some(DeviceBody {
+            mn: f.mn.trim().to_owned(),
+            pw,
+            protocol: Some(f.protocol.clone()).filter(|p| !p.is_empty()),
+            st: None,
+            charset: None,
+            accept_modbus_crc: false,
+            time_sync_on_connect: f.time_sync.is_some(),
+            min_interval: f.min_interval,
+        })
+    };
+    let body = SiteBody {
+        code: f.code,
+        name: f.name,
+        kind: f.kind,
+        organisation_id: Some(f.organisation_id).filter(|x| *x > 0),
+        township_id: Some(f.township_id).filter(|x| *x > 0),
+        longitude: Some(f.longitude),
+        latitude: Some(f.latitude),
+        device,
+        factors: Some(factors),
+    };
+    let api = ApiUser {
+        user: me.user.clone(),
+        csrf: me.csrf.clone(),
+        addr: me.addr.clone(),
+    };
+    match save_site(&state, &api, id, &body).await {
+        Ok(site) => Redirect::to(&format!("/sources/sites/{}", site.id)).into_response(),
+        Err(e) => form(&state, &me, id, Some(error_text(&e))).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct NameQuery {
+    name: Option<String>,
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    me: PageUser,
+    headers: HeaderMap,
+    Query(q): Query<NameQuery>,
+    body: Bytes,
+) -> Response {
+    let token = headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !constant_time_eq(&me.csrf, token) {
+        return (
+            StatusCode::FORBIDDEN,
+            Html("<p class=\"flash error\">CSRF 校验失败，请刷新页面</p>"),
+        )
+            .into_response();
+    }
+    if !may_write(&me.user) {
+        return (
+            StatusCode::FORBIDDEN,
+            Html("<p class=\"flash error\">仅攻坚办可导入站点</p>"),
+        )
+            .into_response();
+    }
+    let api = ApiUser {
+        user: me.user.clone(),
+        csrf: me.csrf.clone(),
+        addr: me.addr.clone(),
+    };
+    let name = q.name.unwrap_or_else(|| "upload.csv".into());
+    match import_sites(&state, &api, &name, &body).await {
+        Ok(r) => Html(format!(
+            "<p class=\"flash ok\" id=\"import-result\">{}：新建 {} 个站点，更新 {} 个</p>",
+            esc(&name),
+            r.created,
+            r.updated
+        ))
+        .into_response(),
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            Html(format!(
+                "<p class=\"flash error\">{}</p>",
+                esc(&error_text(&e))
+            )),
+        )
+            .into_response(),
+    }
+}
