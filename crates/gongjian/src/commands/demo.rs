@@ -86,25 +86,13 @@ const ACCOUNTS: &[(&str, &str, Role, &str)] = &[
 
 pub const DEMO_PASSWORD: &str = "gongjian2020";
 
-fn storage_kind(kind: gongjian_campaign::OrgKind) -> OrgKind {
-    use gongjian_campaign::OrgKind as K;
-    match kind {
-        K::Office => OrgKind::Office,
-        K::Department => OrgKind::Department,
-        K::Township => OrgKind::Township,
-        K::Enterprise => OrgKind::Enterprise,
-        K::Outside => OrgKind::External,
-    }
-}
-
 /// Fill an empty database with the plan's organisations and the demo accounts.
 pub async fn populate(db: &Db) -> anyhow::Result<()> {
     let actor = Actor::system("demo");
     let plan = embedded_plan()?;
-    for org in &plan.organisations {
-        db.create_organisation(&actor, &org.name, storage_kind(org.kind), None)
-            .await?;
-    }
+    // The plan's organisations, targets, tasks and assignments, through the
+    // same loader as `gongjian plan load`.
+    super::plan::load_into(db, &actor, &plan).await?;
     db.create_organisation(&actor, "平原示范热电有限公司", OrgKind::Enterprise, None)
         .await?;
     for (username, display, role, org) in ACCOUNTS {
@@ -125,11 +113,116 @@ pub async fn populate(db: &Db) -> anyhow::Result<()> {
         )
         .await?;
     }
+    demo_progress(db).await?;
     let air = super::import::demo_air(db).await?;
     println!(
         "演示空气站小时数据 (demo air-station hours): {} 小时 (hours), {} 个站点 (stations)",
         air.hours, air.stations
     );
+    Ok(())
+}
+
+async fn demo_actor(db: &Db, name: &str) -> anyhow::Result<Actor> {
+    let user = db
+        .user_by_username(name)
+        .await?
+        .with_context(|| format!("demo user {name} missing"))?;
+    Ok(Actor::user(&user, "127.0.0.1"))
+}
+
+/// A little realistic campaign progress: reports from 区农业农村局 and
+/// 原武镇 on the straw-burning task (one accepted, one returned), one
+/// from 执法局 awaiting review, two fire points, and the deadline run.
+async fn demo_progress(db: &Db) -> anyhow::Result<()> {
+    use gongjian_storage::{FireKind, NewFirePoint, NewReport, Review};
+    let (office, nongye, yuanwu, zhifa) = (
+        demo_actor(db, "office").await?,
+        demo_actor(db, "nongye").await?,
+        demo_actor(db, "yuanwu").await?,
+        demo_actor(db, "zhifa").await?,
+    );
+    let straw = db
+        .task_detail(db.task_id_by_key(None, "air-15").await?)
+        .await?;
+    let part = |org: &str| {
+        straw
+            .assignments
+            .iter()
+            .find(|a| a.organisation_name == org)
+            .map(|a| a.id)
+            .with_context(|| format!("air-15 has no assignment for {org}"))
+    };
+    let accepted = db
+        .submit_report(
+            &nongye,
+            part("区农业农村局")?,
+            &NewReport {
+                text:
+                    "已完成夏收秸秆综合利用调度，全区秸秆综合利用率 90.2%，网格化监管责任落实到村。"
+                        .into(),
+                values: vec![("秸秆综合利用率".into(), "90.2".parse()?)],
+                ..NewReport::default()
+            },
+        )
+        .await?;
+    db.review_report(&office, accepted.id, &Review::Accept)
+        .await?;
+    let returned = db
+        .submit_report(
+            &yuanwu,
+            part("原武镇")?,
+            &NewReport {
+                text: "已组织各村开展秸秆禁烧巡查，6 月发现并处置火点 1 处。".into(),
+                ..NewReport::default()
+            },
+        )
+        .await?;
+    db.review_report(
+        &office,
+        returned.id,
+        &Review::Return("请补充火点处置照片及责任追究情况。".into()),
+    )
+    .await?;
+    let fume = db
+        .task_detail(db.task_id_by_key(None, "air-17").await?)
+        .await?;
+    if let Some(a) = fume
+        .assignments
+        .iter()
+        .find(|a| a.organisation_name == "区行政综合执法局")
+    {
+        db.submit_report(
+            &zhifa,
+            a.id,
+            &NewReport {
+                text: "餐饮油烟治理工作台账已建立，本月巡查 86 家。".into(),
+                ..NewReport::default()
+            },
+        )
+        .await?;
+    }
+    for (township, date, place, kind) in [
+        ("原武镇", "2020-06-05", "大宋庄村北麦田", FireKind::Straw),
+        ("师寨镇", "2020-10-12", "师寨村西沟渠", FireKind::Leaves),
+    ] {
+        let org = db
+            .organisation_by_name(township)
+            .await?
+            .with_context(|| format!("demo township {township} missing"))?;
+        db.add_fire_point(
+            &office,
+            &NewFirePoint {
+                township_id: org.id,
+                occurred_on: date.parse()?,
+                place: place.into(),
+                kind,
+                note: "蓝天卫士发现".into(),
+                attachments: Vec::new(),
+            },
+        )
+        .await?;
+    }
+    db.run_deadlines(gongjian_storage::today_cst(), 7).await?;
     Ok(())
 }
 

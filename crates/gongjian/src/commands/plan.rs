@@ -25,6 +25,15 @@ pub enum Command {
         /// The plan directory, e.g. plans/pingyuan-2020.
         dir: PathBuf,
     },
+    /// Validate a plan and load it into the database. Idempotent: loading
+    /// the same plan again changes nothing; after an edit a new revision is
+    /// recorded (earlier ones are kept) and the changes are printed.
+    Load {
+        /// The plan directory, e.g. plans/pingyuan-2020.
+        dir: PathBuf,
+        #[command(flatten)]
+        config: super::platform::ConfigArgs,
+    },
 }
 
 pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
@@ -47,7 +56,53 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             print!("{}", check_report(&dir, &campaign));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Load { dir, config } => {
+            let Some(campaign) = load_or_report(&dir)? else {
+                return Ok(ExitCode::FAILURE);
+            };
+            let config = config.load()?;
+            let outcome = super::platform::runtime()?.block_on(async {
+                let db = super::platform::open_db(&config).await?;
+                let outcome = load_into(&db, &gongjian_storage::Actor::cli(), &campaign).await;
+                db.close().await;
+                outcome
+            })?;
+            print!("{}", load_report(&outcome));
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// Load a validated plan into the database (shared with `demo`).
+pub async fn load_into(
+    db: &gongjian_storage::Db,
+    actor: &gongjian_storage::Actor,
+    campaign: &Campaign,
+) -> anyhow::Result<gongjian_storage::LoadOutcome> {
+    db.load_campaign(actor, campaign)
+        .await
+        .with_context(|| format!("cannot load plan {} into the database", campaign.key))
+}
+
+fn load_report(o: &gongjian_storage::LoadOutcome) -> String {
+    let mut out = String::new();
+    if o.changed {
+        let _ = writeln!(
+            out,
+            "{}: 已载入第 {} 版 (loaded revision {}): {} tasks, {} targets, {} assignments",
+            o.campaign_key, o.revision, o.revision, o.tasks, o.targets, o.assignments
+        );
+        for c in &o.changes {
+            let _ = writeln!(out, "  {c}");
+        }
+    } else {
+        let _ = writeln!(
+            out,
+            "{}: 无变化 (unchanged), still revision {}: {} tasks, {} targets, {} assignments",
+            o.campaign_key, o.revision, o.tasks, o.targets, o.assignments
+        );
+    }
+    out
 }
 
 /// Reads every `*.toml` file of `dir` (sorted by name) and parses the plan.

@@ -54,7 +54,14 @@ pub async fn serve_with_loggers(
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "serving");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let hj212 = super::ingest::start(&config, db.clone(), stop_rx.clone(), loggers).await?;
-    let state = AppState::new(db.clone(), WebSettings::from_config(&config));
+    let campaign = gongjian_web::attachments::CampaignSettings::from_config(&config);
+    tokio::spawn(gongjian_web::attachments::deadline_job(
+        db.clone(),
+        campaign.reminder_days,
+        stop_rx.clone(),
+    ));
+    let state =
+        AppState::new(db.clone(), WebSettings::from_config(&config)).with_campaign(campaign);
     let mut web_stop = stop_rx.clone();
     let stop_tx = std::sync::Arc::new(stop_tx);
     let signal_tx = stop_tx.clone();
