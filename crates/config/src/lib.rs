@@ -420,8 +420,10 @@ mod tests {
 
     #[test]
     fn database_url_defaults_to_sqlite_under_data_dir() {
-        let mut config = Config::default();
-        config.data_dir = PathBuf::from("/srv/gj");
+        let mut config = Config {
+            data_dir: PathBuf::from("/srv/gj"),
+            ..Config::default()
+        };
         assert_eq!(config.database_url(), "sqlite:///srv/gj/gongjian.db");
         config.database.url = "mysql://x".into();
         assert!(config.validate().is_err());

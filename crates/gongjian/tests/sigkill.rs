@@ -129,11 +129,11 @@ fn every_acknowledged_frame_survives_sigkill() {
                     Ok(n) => buf.extend_from_slice(&chunk[..n]),
                 }
                 while let Some(d) = dec.decode(&mut buf) {
-                    if let Ok(p) = d {
-                        if p.cn() == Some("9014") {
-                            let qn = p.qn().unwrap_or("").to_owned();
-                            acked.lock().unwrap().insert(qn, String::new());
-                        }
+                    if let Ok(p) = d
+                        && p.cn() == Some("9014")
+                    {
+                        let qn = p.qn().unwrap_or("").to_owned();
+                        acked.lock().unwrap().insert(qn, String::new());
                     }
                 }
             }

@@ -50,10 +50,10 @@ impl Db {
             source,
         };
         if let Some(path) = sqlite_path(url) {
-            if let Some(parent) = Path::new(path).parent() {
-                if !parent.as_os_str().is_empty() {
-                    std::fs::create_dir_all(parent)?;
-                }
+            if let Some(parent) = Path::new(path).parent()
+                && !parent.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(parent)?;
             }
             let full = if url.contains('?') {
                 url.to_owned()

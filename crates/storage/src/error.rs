@@ -19,13 +19,13 @@ pub enum StorageError {
 impl StorageError {
     /// Map a unique-constraint violation to `Conflict`, leave others alone.
     pub(crate) fn unique(err: sqlx::Error, entity: &'static str, key: &str) -> StorageError {
-        if let sqlx::Error::Database(db) = &err {
-            if db.is_unique_violation() {
-                return StorageError::Conflict {
-                    entity,
-                    key: key.to_owned(),
-                };
-            }
+        if let sqlx::Error::Database(db) = &err
+            && db.is_unique_violation()
+        {
+            return StorageError::Conflict {
+                entity,
+                key: key.to_owned(),
+            };
         }
         StorageError::Sql(err)
     }

@@ -283,7 +283,7 @@ async fn admin_writes_are_audited_with_actor_and_address() {
     assert_eq!(update["after"]["display_name"], "农业局联络员");
     assert!(
         log.iter()
-            .any(|e| e["action"] == "create" && e["entity_id"] == id.to_string())
+            .any(|e| e["action"] == "create" && e["entity_id"] == id.to_string().as_str())
     );
     // The audit log has no route that edits or deletes.
     let r = c.delete(app.url("/api/v1/audit")).send().await.unwrap();

@@ -103,7 +103,8 @@ pub async fn demo_devices(
         .map(|o| o.id);
 
     // (code, name, kind, owner, township, lon, lat)
-    let mut sites: Vec<(String, String, SimKind, Option<i64>, Option<i64>, f64, f64)> = Vec::new();
+    type DemoSite = (String, String, SimKind, Option<i64>, Option<i64>, f64, f64);
+    let mut sites: Vec<DemoSite> = Vec::new();
     for (i, name) in ["区政府", "区环保局", "工业园区", "原武镇", "师寨镇"]
         .iter()
         .enumerate()

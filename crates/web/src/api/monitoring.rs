@@ -659,16 +659,16 @@ pub(crate) async fn import_sites(
                         .next()
                         .map(|l| l.trim().to_owned())
                         .filter(|l| !l.is_empty());
-                    if let Some(l) = &limit {
-                        if l.parse::<f64>().is_err() {
-                            return Err(invalid(
-                                row.error(
-                                    col("监测因子").unwrap_or(0),
-                                    format!("因子 {factor} 的限值“{l}”不是数字"),
-                                )
-                                .to_string(),
-                            ));
-                        }
+                    if let Some(l) = &limit
+                        && l.parse::<rust_decimal::Decimal>().is_err()
+                    {
+                        return Err(invalid(
+                            row.error(
+                                col("监测因子").unwrap_or(0),
+                                format!("因子 {factor} 的限值“{l}”不是数字"),
+                            )
+                            .to_string(),
+                        ));
                     }
                     out.push(FactorBody {
                         factor,

@@ -95,13 +95,13 @@ pub async fn update(
             )
             .await?;
     }
-    if let Some(disabled) = body.disabled {
-        if disabled != current.disabled {
-            user = state
-                .db
-                .set_user_disabled(&me.actor(), id, disabled)
-                .await?;
-        }
+    if let Some(disabled) = body.disabled
+        && disabled != current.disabled
+    {
+        user = state
+            .db
+            .set_user_disabled(&me.actor(), id, disabled)
+            .await?;
     }
     Ok(Json(user))
 }

@@ -180,7 +180,9 @@ pub(crate) async fn not_found(uri: Uri, maybe: MaybeSession) -> Response {
     error_page(layout, StatusCode::NOT_FOUND)
 }
 
-/// Check a form's CSRF token against the session's.
+/// Check a form's CSRF token against the session's. The error is the
+/// finished 403 page, handed straight back by the handler.
+#[allow(clippy::result_large_err)]
 pub(crate) fn check_csrf(me: &PageUser, submitted: &str) -> Result<(), Response> {
     if constant_time_eq(&me.csrf, submitted) {
         Ok(())
@@ -290,14 +292,14 @@ async fn logout(
     maybe: MaybeSession,
     axum::Form(form): axum::Form<CsrfForm>,
 ) -> Response {
-    if let Some(session) = &maybe.session {
-        if !constant_time_eq(&session.csrf_token, &form.csrf) {
-            return error_page(
-                Layout::new(&session.user, &session.csrf_token, "")
-                    .error(Some(ErrorCode::CsrfRejected.message().to_owned())),
-                StatusCode::FORBIDDEN,
-            );
-        }
+    if let Some(session) = &maybe.session
+        && !constant_time_eq(&session.csrf_token, &form.csrf)
+    {
+        return error_page(
+            Layout::new(&session.user, &session.csrf_token, "")
+                .error(Some(ErrorCode::CsrfRejected.message().to_owned())),
+            StatusCode::FORBIDDEN,
+        );
     }
     if let Err(err) = crate::api::end_session(&state, &maybe).await {
         return err.into_response();
