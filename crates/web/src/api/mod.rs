@@ -52,27 +52,36 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ("get", "/audit.csv", "审计日志导出 CSV（管理员、攻坚办）"),
     (
         "get",
-        "/targets",
-        "攻坚目标：由监测数据计算的当前值、累计值、同比、余量",
-    ),
-    ("get", "/rankings", "乡镇与站点排名：综合指数及同比变化率"),
-    ("get", "/reports/{month}", "月调度报告（实时计算）"),
-    ("get", "/reports/{month}/xlsx", "月调度报告导出 XLSX"),
-    (
-        "get",
-        "/reports/{month}/published",
-        "已发布的月调度报告（冻结版本）",
+        "/sites",
+        "监测站点列表（含最新值；企业、乡镇只见本单位站点）",
     ),
     (
         "post",
-        "/reports/{month}/publish",
-        "发布月调度报告（攻坚办），生成新版本",
+        "/sites",
+        "登记站点：类型、企业、乡镇、坐标、数采仪、因子（管理员、攻坚办）",
+    ),
+    ("get", "/sites.csv", "站点导出 CSV"),
+    ("get", "/sites.xlsx", "站点导出 XLSX"),
+    (
+        "post",
+        "/sites/import",
+        "站点导入（CSV/XLSX 请求体，管理员、攻坚办）",
+    ),
+    ("get", "/sites/{id}", "站点详情"),
+    ("put", "/sites/{id}", "修改站点（管理员、攻坚办）"),
+    (
+        "get",
+        "/sites/{id}/series",
+        "站点监测数据（?kind=rtd|min|hour|day&from&to）",
     ),
     (
         "get",
-        "/reports/{month}/versions/{version}",
-        "已发布报告的指定版本",
+        "/sites/{id}/series.csv",
+        "监测数据导出 CSV（含单位、均值周期、标记）",
     ),
+    ("get", "/sites/{id}/series.xlsx", "监测数据导出 XLSX"),
+    ("get", "/devices/health", "数采仪运行状况（攻坚办）"),
+    ("get", "/hj212/quarantine", "隔离帧（攻坚办）"),
     ("get", "/plans", "攻坚计划及其版本（每次载入的变更）"),
     ("get", "/plan-targets", "计划目标（二、工作目标）"),
     (
@@ -147,38 +156,6 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
         "/reports/{month}/versions/{version}",
         "已发布报告的指定版本",
     ),
-    (
-        "get",
-        "/sites",
-        "监测站点列表（含最新值；企业、乡镇只见本单位站点）",
-    ),
-    (
-        "post",
-        "/sites",
-        "登记站点：类型、企业、乡镇、坐标、数采仪、因子（管理员、攻坚办）",
-    ),
-    ("get", "/sites.csv", "站点导出 CSV"),
-    ("get", "/sites.xlsx", "站点导出 XLSX"),
-    (
-        "post",
-        "/sites/import",
-        "站点导入（CSV/XLSX 请求体，管理员、攻坚办）",
-    ),
-    ("get", "/sites/{id}", "站点详情"),
-    ("put", "/sites/{id}", "修改站点（管理员、攻坚办）"),
-    (
-        "get",
-        "/sites/{id}/series",
-        "站点监测数据（?kind=rtd|min|hour|day&from&to）",
-    ),
-    (
-        "get",
-        "/sites/{id}/series.csv",
-        "监测数据导出 CSV（含单位、均值周期、标记）",
-    ),
-    ("get", "/sites/{id}/series.xlsx", "监测数据导出 XLSX"),
-    ("get", "/devices/health", "数采仪运行状况（攻坚办）"),
-    ("get", "/hj212/quarantine", "隔离帧（攻坚办）"),
     ("get", "/openapi.json", "本 OpenAPI 文档"),
 ];
 
@@ -201,16 +178,19 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/audit", get(audit::list))
         .route("/audit.csv", get(audit::export_csv))
-        .route("/targets", get(targets::api_targets))
-        .route("/rankings", get(targets::api_rankings))
-        .route("/reports/{month}", get(targets::api_report))
-        .route("/reports/{month}/xlsx", get(targets::api_report_xlsx))
-        .route("/reports/{month}/published", get(targets::api_published))
-        .route("/reports/{month}/publish", post(targets::api_publish))
+        .route("/sites", get(monitoring::list).post(monitoring::create))
+        .route("/sites.csv", get(monitoring::sites_csv))
+        .route("/sites.xlsx", get(monitoring::sites_xlsx))
+        .route("/sites/import", post(monitoring::import))
         .route(
-            "/reports/{month}/versions/{version}",
-            get(targets::api_report_version),
+            "/sites/{id}",
+            get(monitoring::get_one).put(monitoring::update),
         )
+        .route("/sites/{id}/series", get(monitoring::series))
+        .route("/sites/{id}/series.csv", get(monitoring::series_csv))
+        .route("/sites/{id}/series.xlsx", get(monitoring::series_xlsx))
+        .route("/devices/health", get(monitoring::health))
+        .route("/hj212/quarantine", get(monitoring::quarantine))
         .route("/plans", get(campaign::plans))
         .route("/plan-targets", get(campaign::targets))
         .route("/tasks", get(campaign::tasks))
@@ -248,19 +228,6 @@ pub(crate) fn routes() -> Router<AppState> {
             "/reports/{month}/versions/{version}",
             get(targets::api_report_version),
         )
-        .route("/sites", get(monitoring::list).post(monitoring::create))
-        .route("/sites.csv", get(monitoring::sites_csv))
-        .route("/sites.xlsx", get(monitoring::sites_xlsx))
-        .route("/sites/import", post(monitoring::import))
-        .route(
-            "/sites/{id}",
-            get(monitoring::get_one).put(monitoring::update),
-        )
-        .route("/sites/{id}/series", get(monitoring::series))
-        .route("/sites/{id}/series.csv", get(monitoring::series_csv))
-        .route("/sites/{id}/series.xlsx", get(monitoring::series_xlsx))
-        .route("/devices/health", get(monitoring::health))
-        .route("/hj212/quarantine", get(monitoring::quarantine))
         .route("/openapi.json", get(openapi_json))
         .fallback(not_found)
 }
