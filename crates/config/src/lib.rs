@@ -59,6 +59,8 @@ pub struct Hj212Config {
     pub idle_timeout_secs: u64,
     /// Largest accepted data segment in bytes (the standard says 1024; real loggers send more).
     pub max_data_len: u32,
+    /// Days the raw frame archive keeps every received frame (0: forever).
+    pub raw_retention_days: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -135,6 +137,7 @@ impl Default for Hj212Config {
             max_connections: 5000,
             idle_timeout_secs: 600,
             max_data_len: 4096,
+            raw_retention_days: 90,
         }
     }
 }

@@ -383,6 +383,46 @@ impl Item {
     pub fn has_multiple(self) -> bool {
         !matches!(self, Item::Temp | Item::Ph | Item::Do)
     }
+
+    /// The item an HJ 212-2017 water factor code measures, and the factor
+    /// that turns the protocol's unit into the unit of Table 1: HJ 212 sends
+    /// the total metals (w20111 汞, w20115 镉, w20117 六价铬, w20119 砷,
+    /// w20120 铅, w20128 硒) and w20142/w20143 in µg/L, while GB 3838 limits
+    /// them in mg/L. `None` for codes that are not a Table 1 item.
+    pub fn from_hj212(code: &str) -> Option<(Item, Decimal)> {
+        let per_mille = dec!(0.001);
+        let one = Decimal::ONE;
+        Some(match code.trim() {
+            "w01010" => (Item::Temp, one),
+            "w01001" => (Item::Ph, one),
+            "w01009" => (Item::Do, one),
+            "w01019" => (Item::Codmn, one),
+            "w01018" => (Item::Cod, one),
+            "w01017" => (Item::Bod5, one),
+            "w21003" => (Item::Nh3n, one),
+            "w21011" => (Item::Tp, one),
+            "w21001" => (Item::Tn, one),
+            "w20122" | "w20138" => (Item::Cu, one),
+            "w20123" | "w20139" => (Item::Zn, one),
+            "w21017" => (Item::F, one),
+            "w20128" => (Item::Se, per_mille),
+            "w20140" => (Item::Se, one),
+            "w20119" => (Item::As, per_mille),
+            "w20141" => (Item::As, one),
+            "w20111" | "w20142" => (Item::Hg, per_mille),
+            "w20115" | "w20143" => (Item::Cd, per_mille),
+            "w20117" => (Item::Cr6, per_mille),
+            "w20120" => (Item::Pb, per_mille),
+            "w20144" => (Item::Pb, one),
+            "w21016" => (Item::Cn, one),
+            "w23002" => (Item::Vp, one),
+            "w22001" => (Item::Oil, one),
+            "w19002" => (Item::Las, one),
+            "w21019" => (Item::S, one),
+            "w02003" => (Item::Fecal, one),
+            _ => return None,
+        })
+    }
 }
 
 impl fmt::Display for Item {

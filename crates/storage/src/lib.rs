@@ -15,6 +15,7 @@ mod monitoring;
 mod organisations;
 mod reports;
 mod sessions;
+mod summaries;
 
 pub use accounts::{NewUser, hash_password, verify_password};
 pub use audit::{AuditFilter, AuditRecord};
@@ -38,6 +39,7 @@ pub use reports::{
     hour_end_local, hour_start_utc, local_date_of,
 };
 pub use sessions::{LoginLimits, LoginRefusal, SessionLimits};
+pub use summaries::{AssignmentMonth, LimitedHour};
 
 /// Current time as Unix seconds.
 pub fn now() -> i64 {

@@ -558,3 +558,27 @@ storage_test!(fire_points_and_monthly_totals, |db: Db| async move {
     assert_eq!(FireKind::from_str("秸秆").unwrap(), FireKind::Straw);
     assert!(FireKind::from_str("轮胎").is_err());
 });
+
+storage_test!(assignments_of_a_month, |db: Db| async move {
+    db.load_campaign(&Actor::cli(), &plan_with(&[]))
+        .await
+        .unwrap();
+    let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    db.run_deadlines(d("2020-05-01"), 7).await.unwrap();
+    let april = db
+        .assignments_in_month("2020-04-01", "2020-04-30", 0, i64::MAX)
+        .await
+        .unwrap();
+    assert!(!april.is_empty());
+    assert!(april.iter().any(|a| a.due_in_month));
+    assert!(april.iter().any(|a| !a.due_in_month));
+    assert!(april.iter().any(|a| a.status == "overdue"));
+    // Every assignment due in April was marked overdue on 1 May (none was done).
+    assert!(
+        april
+            .iter()
+            .filter(|a| a.due_in_month)
+            .all(|a| a.status == "overdue")
+    );
+    assert!(april.iter().all(|a| a.returned_in_month == 0));
+});

@@ -333,3 +333,62 @@ fn local_day_is_cst() {
     assert_eq!(local_day_start(1_704_124_800), 1_704_124_800);
     assert_eq!(local_day_start(1_704_124_799), 1_704_124_800 - 86_400);
 }
+
+storage_test!(
+    limited_hours_join_limits_and_skip_air_stations,
+    |db: Db| async move {
+        let actor = Actor::cli();
+        let stack = db
+            .create_site(&actor, &site("S1", "stack_gas"))
+            .await
+            .unwrap();
+        let air = db
+            .create_site(&actor, &site("A1", "air_station"))
+            .await
+            .unwrap();
+        let limited = |factor: &str, limit: Option<&str>| SiteFactor {
+            factor: factor.into(),
+            name: factor.into(),
+            unit: "mg/m³".into(),
+            limit_value: limit.map(str::to_owned),
+        };
+        db.set_site_factors(
+            &actor,
+            stack.id,
+            &[limited("a21026", Some("35")), limited("a19001", None)],
+        )
+        .await
+        .unwrap();
+        db.set_site_factors(&actor, air.id, &[limited("a34004", Some("75"))])
+            .await
+            .unwrap();
+        let hour = 1_700_000_000 - 1_700_000_000 % 3600;
+        let row = |site_id: i64, factor: &str, start: i64, v: &str| RollupValue {
+            site_id,
+            factor: factor.into(),
+            kind: "hour",
+            period_start: start,
+            value: Some(v.into()),
+            converted: Some(v.into()),
+            flag: "N".into(),
+            day_start: None,
+        };
+        db.store_rollups(&[
+            row(stack.id, "a21026", hour, "40"),
+            row(stack.id, "a21026", hour + 3600, "20"),
+            row(stack.id, "a21026", hour + 7200, "99"), // outside the range
+            row(stack.id, "a19001", hour, "9"),         // no limit
+            row(air.id, "a34004", hour, "120"),         // ambient air: not a source
+        ])
+        .await
+        .unwrap();
+        let rows = db.limited_hours(hour, hour + 7200).await.unwrap();
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert!(
+            rows.iter()
+                .all(|r| r.site_id == stack.id && r.limit_value == "35")
+        );
+        assert_eq!(rows[0].converted.as_deref(), Some("40"));
+        assert_eq!(rows[0].site_kind, "stack_gas");
+    }
+);

@@ -23,7 +23,8 @@ pub enum Cell {
 }
 
 impl Cell {
-    fn text(&self) -> std::borrow::Cow<'_, str> {
+    /// The cell as text (what a page shows).
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
         match self {
             Cell::Empty => "".into(),
             Cell::Text(s) => s.as_str().into(),

@@ -56,6 +56,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub started: Instant,
     pub campaign: Arc<attachments::CampaignSettings>,
+    pub air_cache: Arc<api::targets::AirCache>,
+    /// More Prometheus text for `/metrics` from parts the binary composes
+    /// (the HJ 212 listener's counters), without this crate depending on them.
+    pub extra_metrics: Option<fn() -> String>,
 }
 
 impl AppState {
@@ -66,7 +70,15 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             started: Instant::now(),
             campaign: Arc::new(attachments::CampaignSettings::default()),
+            air_cache: Arc::default(),
+            extra_metrics: None,
         }
+    }
+
+    /// Append `render`'s Prometheus text to `/metrics`.
+    pub fn with_extra_metrics(mut self, render: fn() -> String) -> AppState {
+        self.extra_metrics = Some(render);
+        self
     }
 
     /// Campaign settings: attachment directory and limits, reminder days.

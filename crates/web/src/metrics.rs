@@ -87,6 +87,9 @@ async fn metrics(State(state): State<AppState>) -> Response {
         "gongjian_uptime_seconds {}\n",
         state.started.elapsed().as_secs()
     ));
+    if let Some(extra) = state.extra_metrics {
+        out.push_str(&extra());
+    }
     (
         [(
             header::CONTENT_TYPE,

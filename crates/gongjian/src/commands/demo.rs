@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use gongjian_campaign::{Campaign, Source};
+use gongjian_campaign::Campaign;
 use gongjian_storage::{Actor, Db, NewUser, OrgKind, Role};
 
 use super::platform::{ConfigArgs, ListenArgs, init_logging, open_db, runtime};
@@ -22,39 +22,8 @@ pub struct Args {
 }
 
 /// The 2020 plan, compiled in so `demo` needs nothing from the source tree.
-const PLAN_FILES: &[(&str, &str)] = &[
-    (
-        "plan.toml",
-        include_str!("../../../../plans/pingyuan-2020/plan.toml"),
-    ),
-    (
-        "organisations.toml",
-        include_str!("../../../../plans/pingyuan-2020/organisations.toml"),
-    ),
-    (
-        "air.toml",
-        include_str!("../../../../plans/pingyuan-2020/air.toml"),
-    ),
-    (
-        "water.toml",
-        include_str!("../../../../plans/pingyuan-2020/water.toml"),
-    ),
-    (
-        "soil.toml",
-        include_str!("../../../../plans/pingyuan-2020/soil.toml"),
-    ),
-    (
-        "limits.toml",
-        include_str!("../../../../plans/pingyuan-2020/limits.toml"),
-    ),
-];
-
 pub fn embedded_plan() -> anyhow::Result<Campaign> {
-    let sources: Vec<Source<'_>> = PLAN_FILES
-        .iter()
-        .map(|(name, text)| Source { name, text })
-        .collect();
-    gongjian_campaign::parse(&sources).map_err(|e| anyhow::anyhow!("embedded plan is invalid: {e}"))
+    gongjian_web::api::targets::embedded_plan().map_err(anyhow::Error::msg)
 }
 
 /// Demo accounts: (username, display name, role, organisation). The password

@@ -33,6 +33,7 @@ pub async fn start(
         max_connections: config.hj212.max_connections.max(1) as usize,
         idle_timeout: Duration::from_secs(config.hj212.idle_timeout_secs.max(1)),
         max_data_len: (config.hj212.max_data_len as usize).clamp(64, gongjian_hj212::MAX_DATA_LEN),
+        raw_retention_days: config.hj212.raw_retention_days,
         ..Settings::default()
     };
     let service = Service::new(db, settings);

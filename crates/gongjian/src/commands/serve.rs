@@ -60,8 +60,9 @@ pub async fn serve_with_loggers(
         campaign.reminder_days,
         stop_rx.clone(),
     ));
-    let state =
-        AppState::new(db.clone(), WebSettings::from_config(&config)).with_campaign(campaign);
+    let state = AppState::new(db.clone(), WebSettings::from_config(&config))
+        .with_campaign(campaign)
+        .with_extra_metrics(gongjian_ingest::events::render_global);
     let mut web_stop = stop_rx.clone();
     let stop_tx = std::sync::Arc::new(stop_tx);
     let signal_tx = stop_tx.clone();

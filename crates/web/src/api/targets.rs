@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::api::summaries;
 use crate::error::{ApiError, ErrorCode};
 use crate::session::ApiUser;
 
@@ -158,6 +159,76 @@ pub struct AirData {
 /// hours are counted).
 pub async fn load_air(db: &Db, year: i32) -> Result<AirData, StorageError> {
     db.refresh_air_daily().await?;
+    load_air_as_cached(db, year).await
+}
+
+/// Air data per year, kept while the daily cache is unchanged: rebuilding a
+/// year's district and township days costs far more than checking whether
+/// anything arrived. An entry also expires after `AirCache::MAX_AGE`, so
+/// a change the stamp cannot see (another process writing in the same
+/// second) is picked up soon; pages say how old the daily cache is.
+#[derive(Debug, Default)]
+pub struct AirCache {
+    years: std::sync::Mutex<std::collections::HashMap<i32, CachedAir>>,
+}
+
+#[derive(Debug)]
+struct CachedAir {
+    stamp: Option<i64>,
+    built: std::time::Instant,
+    data: std::sync::Arc<AirData>,
+}
+
+impl AirCache {
+    const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(600);
+
+    fn get(&self, year: i32, stamp: Option<i64>) -> Option<std::sync::Arc<AirData>> {
+        let years = self.years.lock().ok()?;
+        years
+            .get(&year)
+            .filter(|c| c.stamp == stamp && c.built.elapsed() < Self::MAX_AGE)
+            .map(|c| c.data.clone())
+    }
+
+    fn put(&self, year: i32, stamp: Option<i64>, data: std::sync::Arc<AirData>) {
+        if let Ok(mut years) = self.years.lock() {
+            years.insert(
+                year,
+                CachedAir {
+                    stamp,
+                    built: std::time::Instant::now(),
+                    data,
+                },
+            );
+        }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut years) = self.years.lock() {
+            years.clear();
+        }
+    }
+}
+
+/// [`load_air`] through the application's [`AirCache`].
+pub async fn air_data(
+    state: &AppState,
+    year: i32,
+) -> Result<std::sync::Arc<AirData>, StorageError> {
+    if state.db.refresh_air_daily().await? > 0 {
+        state.air_cache.clear();
+    }
+    let stamp = state.db.air_daily_refreshed_at().await?;
+    if let Some(d) = state.air_cache.get(year, stamp) {
+        return Ok(d);
+    }
+    let data = std::sync::Arc::new(load_air_as_cached(&state.db, year).await?);
+    state.air_cache.put(year, stamp, data.clone());
+    Ok(data)
+}
+
+/// The air data of `year` from the daily cache as it stands.
+async fn load_air_as_cached(db: &Db, year: i32) -> Result<AirData, StorageError> {
     let from = NaiveDate::from_ymd_opt(year - 1, 1, 1).unwrap_or(NaiveDate::MIN);
     let to = gongjian_targets::year_end(year);
     let stations = db.air_station_days(from, to).await?;
@@ -404,19 +475,22 @@ pub async fn build_report(db: &Db, month: NaiveDate) -> Result<Value, ApiError> 
         .map(target_json)
         .collect();
     let (tm, ty, sm, sy) = rankings(&upto, month);
-    let sections: Vec<Value> = plan
-        .sections
-        .iter()
-        .map(|s| {
-            json!({
-                "number": s.number, "township": s.township, "river": s.river,
-                "section": s.section, "target": s.target_class.as_str().to_owned(),
-                "class": null, "compliant": null, "note": "暂无监测数据",
-            })
-        })
+    let sections = summaries::section_statuses(db, &plan, month.year(), month.month()).await?;
+    let tasks = summaries::month_tasks(db, month).await?;
+    let month_key = format!("{:04}-{:02}", month.year(), month.month());
+    let fire_points: Vec<_> = db
+        .fire_point_totals()
+        .await?
+        .into_iter()
+        .filter(|t| t.month == month_key)
         .collect();
+    let m_from = gongjian_storage::day_start_utc(month);
+    let m_to = m_end
+        .succ_opt()
+        .map_or(i64::MAX, gongjian_storage::day_start_utc);
+    let exceedances = summaries::exceedances(&db.limited_hours(m_from, m_to).await?);
     Ok(json!({
-        "month": format!("{:04}-{:02}", month.year(), month.month()),
+        "month": month_key,
         "title": format!("{}年{}月 大气污染防治攻坚月调度", month.year(), month.month()),
         "generated_at": now_local().format("%Y-%m-%d %H:%M").to_string(),
         "as_of": upto.as_of.map(|d| d.to_string()),
@@ -426,12 +500,14 @@ pub async fn build_report(db: &Db, month: NaiveDate) -> Result<Value, ApiError> 
         "station_ranking_month": sm,
         "station_ranking_ytd": sy,
         "water_sections": sections,
-        "tasks_by_organisation": [],
-        "tasks_note": "任务调度数据（任务、报送、退回）由任务模块提供，尚未接入本报告",
-        "fire_points": [],
-        "fire_points_note": "火点扣分数据尚未接入本报告",
-        "exceedances": [],
-        "exceedances_note": "本月无 HJ 212 在线监测超标汇总数据",
+        "tasks_by_organisation": tasks,
+        "fire_points": fire_points,
+        "fire_points_total": fire_points
+            .iter()
+            .map(|t| Decimal::from_str_exact(&t.amount).unwrap_or_default())
+            .sum::<Decimal>()
+            .to_string(),
+        "exceedances": exceedances,
     }))
 }
 
@@ -511,7 +587,11 @@ pub fn report_sheets(report: &Value) -> Vec<Sheet> {
                 Some(false) => "滞后",
                 None => "—",
             }),
-            Cell::from(allowance_text(&t["allowance"])),
+            Cell::from(if t["allowance"].is_null() {
+                v2s(&t["note"])
+            } else {
+                allowance_text(&t["allowance"])
+            }),
             Cell::from(
                 t["rules"]
                     .as_array()
@@ -520,32 +600,62 @@ pub fn report_sheets(report: &Value) -> Vec<Sheet> {
             ),
         ]);
     }
-    let mut water = Sheet {
-        name: "水质断面".into(),
-        headers: [
-            "序号", "乡镇", "河流", "断面", "目标", "类别", "达标", "说明",
-        ]
-        .map(String::from)
-        .to_vec(),
-        rows: Vec::new(),
-    };
-    for s in report["water_sections"].as_array().into_iter().flatten() {
-        water.rows.push(
-            [
-                "number",
-                "township",
-                "river",
-                "section",
-                "target",
-                "class",
-                "compliant",
-                "note",
-            ]
-            .iter()
-            .map(|k| Cell::from(v2s(&s[*k])))
-            .collect(),
-        );
-    }
+    let water = rows_sheet(
+        "水质断面",
+        &report["water_sections"],
+        &[
+            ("序号", "number"),
+            ("乡镇", "township"),
+            ("河流", "river"),
+            ("断面", "section"),
+            ("目标", "target"),
+            ("本月类别", "month_class"),
+            ("累计类别", "ytd_class"),
+            ("累计达标", "compliant"),
+            ("超标项目", "failing"),
+            ("说明", "note"),
+        ],
+    );
+    let tasks = rows_sheet(
+        "任务调度",
+        &report["tasks_by_organisation"],
+        &[
+            ("单位", "organisation"),
+            ("任务分工", "assignments"),
+            ("本月到期", "due"),
+            ("已完成", "done"),
+            ("逾期", "overdue"),
+            ("本月退回", "returned"),
+        ],
+    );
+    let fire = rows_sheet(
+        "火点扣款",
+        &report["fire_points"],
+        &[
+            ("乡镇", "township"),
+            ("月份", "month"),
+            ("火点数", "points"),
+            ("秸秆火点", "straw_points"),
+            ("其他火点", "other_points"),
+            ("扣款(元)", "amount"),
+        ],
+    );
+    let exceed = rows_sheet(
+        "在线监测超标",
+        &report["exceedances"],
+        &[
+            ("企业", "enterprise"),
+            ("监测点", "site"),
+            ("因子", "factor_name"),
+            ("单位", "unit"),
+            ("限值", "limit"),
+            ("有效小时", "valid_hours"),
+            ("超标小时", "hours_over"),
+            ("最大值", "max_value"),
+            ("最大超标倍数", "max_multiple"),
+            ("最近超标", "last_over"),
+        ],
+    );
     vec![
         targets,
         ranking_sheet("乡镇排名(本月)", &report["township_ranking_month"]),
@@ -553,7 +663,30 @@ pub fn report_sheets(report: &Value) -> Vec<Sheet> {
         ranking_sheet("站点排名(本月)", &report["station_ranking_month"]),
         ranking_sheet("站点排名(累计)", &report["station_ranking_ytd"]),
         water,
+        tasks,
+        fire,
+        exceed,
     ]
+}
+
+/// A sheet of one report list: (header, key) per column; arrays are joined
+/// with "；", booleans read 是/否.
+fn rows_sheet(name: &str, list: &Value, columns: &[(&str, &str)]) -> Sheet {
+    let cell = |v: &Value| match v {
+        Value::Bool(b) => Cell::from(if *b { "是" } else { "否" }),
+        Value::Array(a) => Cell::from(a.iter().map(v2s).collect::<Vec<_>>().join("；")),
+        other => Cell::from(v2s(other)),
+    };
+    Sheet {
+        name: name.to_owned(),
+        headers: columns.iter().map(|(h, _)| (*h).to_owned()).collect(),
+        rows: list
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|row| columns.iter().map(|(_, k)| cell(&row[*k])).collect())
+            .collect(),
+    }
 }
 
 /// A human text for an allowance value.
@@ -601,7 +734,7 @@ pub(crate) async fn api_targets(
 ) -> Result<Json<Value>, ApiError> {
     let plan = embedded_plan().map_err(|e| ApiError::with_detail(ErrorCode::Internal, e))?;
     let year = q.year.unwrap_or_else(|| now_local().year());
-    let data = load_air(&state.db, year).await?;
+    let data = air_data(&state, year).await?;
     let rows: Vec<Value> = target_statuses(&plan, &data)
         .iter()
         .map(target_json)
@@ -630,7 +763,7 @@ pub(crate) async fn api_rankings(
             .ok_or_else(|| ApiError::with_detail(ErrorCode::InvalidInput, "month 须为 YYYY-MM"))?,
         None => now_local().date(),
     };
-    let data = load_air(&state.db, month.year()).await?;
+    let data = air_data(&state, month.year()).await?;
     let (tm, ty, sm, sy) = rankings(&data, month);
     Ok(Json(json!({
         "month": format!("{:04}-{:02}", month.year(), month.month()),

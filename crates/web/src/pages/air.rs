@@ -15,9 +15,11 @@ use serde::Deserialize;
 
 use super::{Layout, error_page, error_text, render};
 use crate::AppState;
+use crate::api::summaries::{self, SectionStatus};
 use crate::api::targets::{
-    embedded_plan, import_table, load_air, now_local, parse_month, rankings,
+    air_data, embedded_plan, import_table, now_local, parse_month, rankings,
 };
+use crate::error::{ApiError, ErrorCode};
 use crate::session::{PageUser, constant_time_eq};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -78,7 +80,7 @@ async fn page(
         .as_deref()
         .and_then(parse_month)
         .unwrap_or(now_local().date());
-    let data = match load_air(&state.db, month.year()).await {
+    let data = match air_data(&state, month.year()).await {
         Ok(d) => d,
         Err(e) => {
             return error_page(
@@ -226,40 +228,50 @@ async fn upload(
     }
 }
 
-pub(crate) struct SectionRow {
-    pub number: u32,
-    pub township: String,
-    pub river: String,
-    pub section: String,
-    pub basin: String,
-    pub target: String,
-}
-
 #[derive(Template)]
 #[template(path = "water.html")]
 struct WaterPage {
     layout: Layout,
-    sections: Vec<SectionRow>,
+    year: i32,
+    month: u32,
+    sections: Vec<SectionStatus>,
 }
 
-async fn water(me: PageUser) -> Response {
-    let sections = embedded_plan()
-        .map(|p| {
-            p.sections
-                .iter()
-                .map(|s| SectionRow {
-                    number: s.number,
-                    township: s.township.clone(),
-                    river: s.river.clone(),
-                    section: s.section.clone(),
-                    basin: s.basin.clone(),
-                    target: s.target_class.as_str().to_owned(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    render(WaterPage {
-        layout: Layout::new(&me.user, &me.csrf, "water"),
-        sections,
-    })
+#[derive(Deserialize)]
+struct WaterQuery {
+    /// `YYYY-MM`: the month (and the year to date through it); default now.
+    month: Option<String>,
+}
+
+/// 水: every annex section's class this month and year to date against its
+/// target, from the section's data.
+async fn water(
+    State(state): State<AppState>,
+    me: PageUser,
+    Query(q): Query<WaterQuery>,
+) -> Response {
+    let month = q
+        .month
+        .as_deref()
+        .and_then(parse_month)
+        .unwrap_or_else(|| now_local().date());
+    let result = async {
+        let plan = embedded_plan().map_err(|e| ApiError::with_detail(ErrorCode::Internal, e))?;
+        Ok::<_, ApiError>(
+            summaries::section_statuses(&state.db, &plan, month.year(), month.month()).await?,
+        )
+    }
+    .await;
+    match result {
+        Ok(sections) => render(WaterPage {
+            layout: Layout::new(&me.user, &me.csrf, "water"),
+            year: month.year(),
+            month: month.month(),
+            sections,
+        }),
+        Err(e) => error_page(
+            Layout::new(&me.user, &me.csrf, "water").error(Some(error_text(&e))),
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        ),
+    }
 }

@@ -19,8 +19,10 @@ use serde_json::{Value, json};
 
 use super::{Layout, render};
 use crate::AppState;
+use crate::api::monitoring::{health_rows, may_see_health};
+use crate::api::summaries::{self, Exceedance, HealthSummary, OrganisationTasks, SectionStatus};
 use crate::api::targets::{
-    TargetStatus, allowance_text, embedded_plan, load_air, now_local, target_json, target_statuses,
+    TargetStatus, air_data, allowance_text, embedded_plan, now_local, target_json, target_statuses,
 };
 use crate::error::ApiError;
 use crate::session::PageUser;
@@ -54,13 +56,6 @@ pub(crate) struct TargetView {
     pub rules: String,
 }
 
-pub(crate) struct SectionView {
-    pub township: String,
-    pub river: String,
-    pub section: String,
-    pub target: String,
-}
-
 #[derive(Template)]
 #[template(path = "overview.html")]
 struct OverviewPage {
@@ -81,7 +76,14 @@ pub(crate) struct StatusView {
     pub year: i32,
     pub as_of: String,
     pub targets: Vec<TargetView>,
-    pub sections: Vec<SectionView>,
+    pub sections: Vec<SectionStatus>,
+    /// Organisations with overdue assignments, most first.
+    pub overdue: Vec<OrganisationTasks>,
+    /// Whether the user may see device health and exceedances.
+    pub sources_visible: bool,
+    pub health: Option<HealthSummary>,
+    /// Exceedances of the last 24 hours, worst first (at most 8).
+    pub exceedances: Vec<Exceedance>,
     pub freshness: String,
     pub stale: bool,
     pub query: String,
@@ -185,12 +187,18 @@ fn district_hour(stations: &[&PerPollutant<Option<Decimal>>]) -> PerPollutant<Op
     out
 }
 
-pub(crate) async fn status(state: &AppState, year: Option<i32>) -> Result<StatusView, ApiError> {
+/// The status block. Device health and exceedances name enterprises, so
+/// only those who may see every source (office, admin, viewer) get them.
+pub(crate) async fn status(
+    state: &AppState,
+    user: &gongjian_storage::User,
+    year: Option<i32>,
+) -> Result<StatusView, ApiError> {
     let plan =
         embedded_plan().map_err(|e| ApiError::with_detail(crate::error::ErrorCode::Internal, e))?;
     let now = now_local();
     let year = year.unwrap_or(now.year());
-    let data = load_air(&state.db, year).await?;
+    let data = air_data(state, year).await?;
     // Latest hour with data.
     let latest = state.db.latest_air_hour().await?;
     let (mut hour_label, mut district, mut stations) =
@@ -225,16 +233,26 @@ pub(crate) async fn status(state: &AppState, year: Option<i32>) -> Result<Status
         .filter(|t| t.measured.starts_with("data") && !t.scope.starts_with("section"))
         .map(target_view)
         .collect();
-    let sections = plan
-        .sections
-        .iter()
-        .map(|s| SectionView {
-            township: s.township.clone(),
-            river: s.river.clone(),
-            section: s.section.clone(),
-            target: s.target_class.as_str().to_owned(),
-        })
+    let today = now.date();
+    let sections =
+        summaries::section_statuses(&state.db, &plan, year, month_of(year, today)).await?;
+    let overdue: Vec<OrganisationTasks> = summaries::month_tasks(&state.db, today)
+        .await?
+        .into_iter()
+        .filter(|o| o.overdue > 0)
         .collect();
+    let sources_visible = may_see_health(user);
+    let (health, exceedances) = if sources_visible {
+        let to = gongjian_storage::now();
+        let mut e = summaries::exceedances(&state.db.limited_hours(to - 24 * 3600, to).await?);
+        e.truncate(8);
+        (
+            Some(summaries::health_summary(&health_rows(state).await?)).filter(|h| h.devices > 0),
+            e,
+        )
+    } else {
+        (None, Vec::new())
+    };
     let (freshness, stale) = match data.refreshed_at {
         Some(t) => {
             let age = chrono::Utc::now().timestamp() - t;
@@ -256,6 +274,10 @@ pub(crate) async fn status(state: &AppState, year: Option<i32>) -> Result<Status
         as_of: data.as_of.map_or("—".into(), |d| d.to_string()),
         targets,
         sections,
+        overdue,
+        sources_visible,
+        health,
+        exceedances,
         freshness,
         stale,
         query: if year == now.year() {
@@ -264,6 +286,16 @@ pub(crate) async fn status(state: &AppState, year: Option<i32>) -> Result<Status
             format!("?year={year}")
         },
     })
+}
+
+/// The month a year's water status runs through: the current month for
+/// this year, December for a past year, January for a future one.
+fn month_of(year: i32, today: chrono::NaiveDate) -> u32 {
+    match year.cmp(&today.year()) {
+        std::cmp::Ordering::Equal => today.month(),
+        std::cmp::Ordering::Less => 12,
+        std::cmp::Ordering::Greater => 1,
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -276,7 +308,7 @@ async fn page(
     me: PageUser,
     Query(q): Query<YearQuery>,
 ) -> Result<Response, Response> {
-    let status = status(&state, q.year).await.map_err(|e| {
+    let status = status(&state, &me.user, q.year).await.map_err(|e| {
         super::error_page(
             Layout::new(&me.user, &me.csrf, "overview").error(Some(super::error_text(&e))),
             axum::http::StatusCode::INTERNAL_SERVER_ERROR,
@@ -290,11 +322,11 @@ async fn page(
 
 async fn status_fragment(
     State(state): State<AppState>,
-    _me: PageUser,
+    me: PageUser,
     Query(q): Query<YearQuery>,
 ) -> Result<Response, ApiError> {
     Ok(render(StatusFragment {
-        status: status(&state, q.year).await?,
+        status: status(&state, &me.user, q.year).await?,
     }))
 }
 
@@ -302,7 +334,7 @@ async fn status_fragment(
 /// days of the district daily AQI and PM2.5, and this year's targets.
 async fn charts(State(state): State<AppState>, _me: PageUser) -> Result<Json<Value>, ApiError> {
     let now = now_local();
-    let data = load_air(&state.db, now.year()).await?;
+    let data = air_data(&state, now.year()).await?;
     let latest = state.db.latest_air_hour().await?;
     let mut hours_json = Vec::new();
     if let Some(last) = latest {

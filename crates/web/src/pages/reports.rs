@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::{Layout, check_csrf, error_page, error_text, render};
 use crate::AppState;
-use crate::api::targets::{allowance_text, build_report, now_local, parse_month, xlsx_response};
+use crate::api::targets::{build_report, now_local, parse_month, report_sheets, xlsx_response};
 use crate::session::PageUser;
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -65,141 +65,59 @@ fn s(v: &Value) -> String {
     }
 }
 
+/// The page shows the same tables as the XLSX export (one definition in
+/// `report_sheets`), each with a numbered title and a note on its method.
 fn tables(report: &Value) -> Vec<Table> {
-    let mut out = Vec::new();
-    let targets = report["targets"].as_array().cloned().unwrap_or_default();
-    out.push(Table {
-        title: "一、目标完成情况".into(),
-        headers: [
-            "指标",
-            "目标",
-            "本月",
-            "年累计",
-            "去年同期",
-            "进度",
-            "余量/说明",
-        ]
-        .map(String::from)
-        .to_vec(),
-        rows: targets
-            .iter()
-            .map(|t| Row {
-                cells: vec![
-                    s(&t["indicator"]),
+    const NUMERALS: [&str; 12] = [
+        "一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二",
+    ];
+    report_sheets(report)
+        .into_iter()
+        .enumerate()
+        .map(|(i, sheet)| {
+            let (title, note) = match sheet.name.as_str() {
+                "目标" => (
+                    "目标完成情况".to_owned(),
+                    format!("统计截至 {}", s(&report["as_of"])),
+                ),
+                "水质断面" => (
+                    "水质断面与目标".to_owned(),
+                    "GB 3838-2002 单因子评价（环办〔2011〕22号）：有效日均值→月均值，年累计为各月均值的均值。".to_owned(),
+                ),
+                "任务调度" => (
+                    "各单位任务调度（本月到期、已完成、逾期、退回）".to_owned(),
+                    "逾期为当前状态；退回为本月被退回的报送次数。".to_owned(),
+                ),
+                "火点扣款" => (
+                    "秸秆焚烧火点扣款（月扣款）".to_owned(),
                     format!(
-                        "{} {} {}",
-                        s(&t["comparator"]),
-                        s(&t["value"]),
-                        s(&t["unit"])
+                        "本月合计扣款 {} 元；秸秆火点每个 50 万元，垃圾、树叶、杂草火点每个 10 万元。",
+                        s(&report["fire_points_total"])
                     ),
-                    s(&t["current"]),
-                    s(&t["ytd"]),
-                    s(&t["last_year"]),
-                    match t["on_track"].as_bool() {
-                        Some(true) => "正常".into(),
-                        Some(false) => "滞后".into(),
-                        None => "—".into(),
-                    },
-                    if t["allowance"].is_null() {
-                        s(&t["note"])
-                    } else {
-                        allowance_text(&t["allowance"])
-                    },
-                ],
-            })
-            .collect(),
-        note: format!("统计截至 {}", s(&report["as_of"])),
-    });
-    out.push(Table {
-        title: "二、各单位任务调度（应完成、已完成、逾期、退回）".into(),
-        headers: vec![
-            "单位".into(),
-            "应完成".into(),
-            "已完成".into(),
-            "逾期".into(),
-            "退回".into(),
-        ],
-        rows: Vec::new(),
-        note: s(&report["tasks_note"]),
-    });
-    for (key, title) in [
-        ("township_ranking_month", "三、乡镇环境空气质量排名（本月）"),
-        ("township_ranking_ytd", "四、乡镇环境空气质量排名（年累计）"),
-        ("station_ranking_month", "五、站点排名（本月）"),
-    ] {
-        let r = &report[key];
-        out.push(Table {
-            title: title.into(),
-            headers: [
-                "排名",
-                "名称",
-                "综合指数",
-                "去年同期",
-                "变化率(%)",
-                "改善排名",
-                "PM2.5",
-                "优良率(%)",
-            ]
-            .map(String::from)
-            .to_vec(),
-            rows: r["rows"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|x| Row {
-                    cells: [
-                        "rank",
-                        "name",
-                        "index",
-                        "base_index",
-                        "change_rate",
-                        "change_rank",
-                        "pm25",
-                        "good_ratio",
-                    ]
+                ),
+                "在线监测超标" => (
+                    "重点排污单位在线监测超标情况".to_owned(),
+                    "按 HJ 75-2017 有效小时均值（有折算浓度的用折算浓度）与限值比较，超标倍数 =（C−L）/L。".to_owned(),
+                ),
+                other => (
+                    format!("环境空气质量{}", other.replace('(', "（").replace(')', "）")),
+                    "综合指数按环办监测〔2018〕19号计算，升序排名，数值相同并列；变化率与去年同期比较。".to_owned(),
+                ),
+            };
+            Table {
+                title: format!("{}、{title}", NUMERALS.get(i).copied().unwrap_or("")),
+                headers: sheet.headers,
+                rows: sheet
+                    .rows
                     .iter()
-                    .map(|k| s(&x[*k]))
+                    .map(|r| Row {
+                        cells: r.iter().map(|c| c.text().into_owned()).collect(),
+                    })
                     .collect(),
-                })
-                .collect(),
-            note:
-                "综合指数按环办监测〔2018〕19号计算，升序排名，数值相同并列；变化率与去年同期比较。"
-                    .into(),
-        });
-    }
-    out.push(Table {
-        title: "六、水质断面与目标".into(),
-        headers: ["序号", "乡镇", "河流", "断面", "目标", "类别", "说明"]
-            .map(String::from)
-            .to_vec(),
-        rows: report["water_sections"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|x| Row {
-                cells: [
-                    "number", "township", "river", "section", "target", "class", "note",
-                ]
-                .iter()
-                .map(|k| s(&x[*k]))
-                .collect(),
-            })
-            .collect(),
-        note: String::new(),
-    });
-    out.push(Table {
-        title: "七、火点扣分".into(),
-        headers: vec!["乡镇".into(), "火点数".into(), "扣分".into()],
-        rows: Vec::new(),
-        note: s(&report["fire_points_note"]),
-    });
-    out.push(Table {
-        title: "八、重点企业超标情况".into(),
-        headers: vec!["企业".into(), "超标小时数".into(), "最大超标倍数".into()],
-        rows: Vec::new(),
-        note: s(&report["exceedances_note"]),
-    });
-    out
+                note,
+            }
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]

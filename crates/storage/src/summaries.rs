@@ -1,0 +1,126 @@
+//! Cross-cutting reads for the overview (总览) and the monthly scheduling
+//! report (月调度): hourly values against their site limits, and each
+//! organisation's assignments in a month. Judging (which hours exceed, what
+//! the multiple is) happens in the callers through exact decimals; these
+//! queries only gather the rows.
+
+use sqlx::Row;
+
+use crate::{Db, StorageError};
+
+/// One hourly value of a factor that has a limit at its site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitedHour {
+    pub site_id: i64,
+    pub site_code: String,
+    pub site_name: String,
+    pub site_kind: String,
+    /// The owning enterprise's name, if any.
+    pub organisation: Option<String>,
+    pub factor: String,
+    pub factor_name: String,
+    pub unit: String,
+    pub limit_value: String,
+    pub period_start: i64,
+    pub value: Option<String>,
+    pub converted: Option<String>,
+    pub flag: String,
+}
+
+/// One active assignment as the month's scheduling sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssignmentMonth {
+    pub organisation: String,
+    pub organisation_kind: String,
+    pub status: String,
+    /// A milestone of the task falls in the month.
+    pub due_in_month: bool,
+    /// Reports on the assignment returned in the month.
+    pub returned_in_month: i64,
+}
+
+impl Db {
+    /// Hourly values (kind `hour`) in `[from, to)` of every factor with a
+    /// limit, at sites other than ambient air stations (whose "limits" are
+    /// air-quality standards, judged by the AQI, not exceedances).
+    pub async fn limited_hours(
+        &self,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<LimitedHour>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT s.site_id, st.code, st.name, st.kind, o.name AS org, s.factor, f.name AS fname, \
+             f.unit, f.limit_value, s.period_start, s.value, s.converted, s.flag \
+             FROM series s \
+             JOIN site_factors f ON f.site_id = s.site_id AND f.factor = s.factor \
+             JOIN sites st ON st.id = s.site_id \
+             LEFT JOIN organisations o ON o.id = st.organisation_id \
+             WHERE s.kind = 'hour' AND s.period_start >= $1 AND s.period_start < $2 \
+             AND f.limit_value IS NOT NULL AND st.kind <> 'air_station' \
+             ORDER BY s.period_start",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(LimitedHour {
+                    site_id: r.try_get("site_id")?,
+                    site_code: r.try_get("code")?,
+                    site_name: r.try_get("name")?,
+                    site_kind: r.try_get("kind")?,
+                    organisation: r.try_get("org")?,
+                    factor: r.try_get("factor")?,
+                    factor_name: r.try_get("fname")?,
+                    unit: r.try_get("unit")?,
+                    limit_value: r.try_get("limit_value")?,
+                    period_start: r.try_get("period_start")?,
+                    value: r.try_get("value")?,
+                    converted: r.try_get("converted")?,
+                    flag: r.try_get("flag")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every active assignment of an active task, with whether the task has
+    /// a milestone between `first_day` and `last_day` (`YYYY-MM-DD`,
+    /// inclusive) and how many of its reports were returned in `[from, to)`.
+    pub async fn assignments_in_month(
+        &self,
+        first_day: &str,
+        last_day: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<AssignmentMonth>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT o.name, o.kind, a.status, \
+             CASE WHEN EXISTS (SELECT 1 FROM task_milestones m WHERE m.task_id = a.task_id \
+                  AND m.due >= $1 AND m.due <= $2) THEN 1 ELSE 0 END AS due_in_month, \
+             (SELECT COUNT(*) FROM task_reports r WHERE r.assignment_id = a.id \
+                  AND r.review = 'returned' AND r.reviewed_at >= $3 AND r.reviewed_at < $4) AS returned \
+             FROM task_assignments a \
+             JOIN campaign_tasks t ON t.id = a.task_id \
+             JOIN organisations o ON o.id = a.organisation_id \
+             WHERE a.active = 1 AND t.active = 1 ORDER BY o.name",
+        )
+        .bind(first_day)
+        .bind(last_day)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AssignmentMonth {
+                    organisation: r.try_get("name")?,
+                    organisation_kind: r.try_get("kind")?,
+                    status: r.try_get("status")?,
+                    due_in_month: r.try_get::<i64, _>("due_in_month")? != 0,
+                    returned_in_month: r.try_get("returned")?,
+                })
+            })
+            .collect()
+    }
+}
