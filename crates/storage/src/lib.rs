@@ -39,7 +39,7 @@ pub use reports::{
     hour_end_local, hour_start_utc, local_date_of,
 };
 pub use sessions::{LoginLimits, LoginRefusal, SessionLimits};
-pub use summaries::{AssignmentMonth, LimitedHour};
+pub use summaries::{AcceptedValue, AssignmentMonth, LimitedHour};
 
 /// Current time as Unix seconds.
 pub fn now() -> i64 {

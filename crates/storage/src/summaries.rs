@@ -39,7 +39,43 @@ pub struct AssignmentMonth {
     pub returned_in_month: i64,
 }
 
+/// A value reported for a named indicator in an accepted progress report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptedValue {
+    pub indicator: String,
+    pub value: String,
+    pub unit: String,
+    pub organisation: String,
+    /// When the office accepted the report (Unix s).
+    pub accepted_at: i64,
+}
+
 impl Db {
+    /// Indicator values of accepted progress reports, newest acceptance
+    /// first (a reported target takes the latest one of its name).
+    pub async fn accepted_values(&self) -> Result<Vec<AcceptedValue>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT v.indicator, v.value, v.unit, o.name, r.reviewed_at FROM report_values v \
+             JOIN task_reports r ON r.id = v.report_id \
+             JOIN task_assignments a ON a.id = r.assignment_id \
+             JOIN organisations o ON o.id = a.organisation_id \
+             WHERE r.review = 'accepted' ORDER BY r.reviewed_at DESC, r.id DESC",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AcceptedValue {
+                    indicator: r.try_get("indicator")?,
+                    value: r.try_get("value")?,
+                    unit: r.try_get("unit")?,
+                    organisation: r.try_get("name")?,
+                    accepted_at: r.try_get::<Option<i64>, _>("reviewed_at")?.unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
     /// Hourly values (kind `hour`) in `[from, to)` of every factor with a
     /// limit, at sites other than ambient air stations (whose "limits" are
     /// air-quality standards, judged by the AQI, not exceedances).

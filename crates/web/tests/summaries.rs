@@ -252,3 +252,47 @@ async fn the_overview_shows_device_and_exceedance_blocks_only_to_the_office() {
     );
     assert!(html.contains("仅对攻坚办可见"));
 }
+
+#[tokio::test]
+async fn a_section_class_target_is_measured_from_the_section_data() {
+    let app = spawn_app().await;
+    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
+        .await;
+    july_2020(&app).await;
+    let c = app.login("office").await;
+    let t: Value = c
+        .get(app.url("/api/v1/targets?year=2020"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let target = |key: &str| {
+        t["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["key"] == key)
+            .unwrap()
+            .clone()
+    };
+    // 天然渠 at 韩董庄 must be Ⅲ or better; the year's data say Ⅳ.
+    let hdz = target("water-tianranqu");
+    assert_eq!(hdz["ytd"], "Ⅳ", "{hdz}");
+    assert_eq!(hdz["on_track"], false);
+    assert!(hdz["note"].as_str().unwrap().contains("氨氮"));
+    // A section without a monitoring site has no value and no verdict.
+    let other = target("water-section-2");
+    assert!(other["ytd"].is_null());
+    assert!(other["on_track"].is_null());
+    // Reported targets wait for accepted reports.
+    let reported = target("water-drinking-source");
+    assert!(reported["ytd"].is_null());
+    assert!(
+        reported["note"]
+            .as_str()
+            .unwrap()
+            .contains("尚无通过审核的报送值")
+    );
+}

@@ -32,8 +32,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let rows = runtime()?.block_on(async {
         let db = open_db(&config).await?;
         let data = t::load_air(&db, year).await?;
+        let other = t::other_measures(
+            &db,
+            &plan,
+            year,
+            t::status_month(year, t::now_local().date()),
+        )
+        .await?;
         db.close().await;
-        anyhow::Ok(t::target_statuses(&plan, &data))
+        anyhow::Ok(t::target_statuses(&plan, &data, &other))
     })?;
     if args.json {
         let out: Vec<serde_json::Value> = rows.iter().map(t::target_json).collect();

@@ -299,7 +299,11 @@ fn dec_json(d: Option<Decimal>) -> Option<Value> {
 }
 
 /// Every target of `plan` evaluated for `year` from `data`.
-pub fn target_statuses(plan: &Campaign, data: &AirData) -> Vec<TargetStatus> {
+pub fn target_statuses(
+    plan: &Campaign,
+    data: &AirData,
+    other: &OtherMeasures,
+) -> Vec<TargetStatus> {
     plan.targets
         .iter()
         .map(|t| {
@@ -326,12 +330,9 @@ pub fn target_statuses(plan: &Campaign, data: &AirData) -> Vec<TargetStatus> {
                 _ => None,
             };
             match (&t.measured, data.as_of, days) {
-                (Measure::Reported, _, _) => {
-                    s.note = Some("由责任单位报送（进度报告审核通过后计入）".into());
-                }
+                (Measure::Reported, _, _) => reported_status(&mut s, t, data.year, &other.reported),
                 (Measure::Data { statistic: Statistic::SectionClass }, _, _) => {
-                    s.rules = vec![gongjian_standards::water::RULES.to_owned()];
-                    s.note = Some("该断面暂无监测数据".into());
+                    section_status(&mut s, t, &other.sections)
                 }
                 (Measure::Data { .. }, None, _) | (Measure::Data { .. }, _, None) => {
                     s.note = Some(format!("{} 年暂无空气质量数据", data.year));
@@ -387,6 +388,110 @@ pub fn target_statuses(plan: &Campaign, data: &AirData) -> Vec<TargetStatus> {
             s
         })
         .collect()
+}
+
+/// What the targets not measured from air data need: the annex sections'
+/// status and the indicator values of accepted progress reports.
+#[derive(Debug, Clone, Default)]
+pub struct OtherMeasures {
+    pub sections: Vec<summaries::SectionStatus>,
+    pub reported: Vec<gongjian_storage::AcceptedValue>,
+}
+
+/// [`OtherMeasures`] for `year` through `month`.
+pub async fn other_measures(
+    db: &Db,
+    plan: &Campaign,
+    year: i32,
+    month: u32,
+) -> Result<OtherMeasures, StorageError> {
+    Ok(OtherMeasures {
+        sections: summaries::section_statuses(db, plan, year, month).await?,
+        reported: db.accepted_values().await?,
+    })
+}
+
+/// The month a year's status runs through: the current month for this
+/// year, December for a past year, January for a future one.
+pub fn status_month(year: i32, today: NaiveDate) -> u32 {
+    match year.cmp(&today.year()) {
+        std::cmp::Ordering::Equal => today.month(),
+        std::cmp::Ordering::Less => 12,
+        std::cmp::Ordering::Greater => 1,
+    }
+}
+
+fn holds(c: Comparator, actual: Decimal, target: Decimal) -> bool {
+    match c {
+        Comparator::Le => actual <= target,
+        Comparator::Lt => actual < target,
+        Comparator::Ge => actual >= target,
+        Comparator::Gt => actual > target,
+        Comparator::Eq => actual == target,
+    }
+}
+
+/// A reported target: the latest value of the same indicator name accepted
+/// by the office up to the end of `year`.
+fn reported_status(
+    s: &mut TargetStatus,
+    t: &gongjian_campaign::Target,
+    year: i32,
+    reported: &[gongjian_storage::AcceptedValue],
+) {
+    let year_end = gongjian_storage::day_start_utc(gongjian_targets::year_end(year)) + 86_400;
+    let latest = reported
+        .iter()
+        .find(|v| v.indicator.trim() == t.indicator.trim() && v.accepted_at < year_end);
+    match latest {
+        None => {
+            s.note = Some("由责任单位报送（进度报告审核通过后计入），尚无通过审核的报送值".into())
+        }
+        Some(v) => {
+            s.ytd = Some(json!(v.value));
+            s.current = Some(json!(v.value));
+            s.on_track = match (Decimal::from_str_exact(v.value.trim()), t.value) {
+                (Ok(actual), Some(target)) => Some(holds(t.comparator, actual, target)),
+                _ => None,
+            };
+            s.note = Some(format!(
+                "{} 报送，{} 审核通过",
+                v.organisation,
+                crate::api::monitoring::local_time(v.accepted_at)
+            ));
+        }
+    }
+}
+
+/// A section-class target: the annex section's year-to-date class (mean
+/// of monthly means) against the target class number.
+fn section_status(
+    s: &mut TargetStatus,
+    t: &gongjian_campaign::Target,
+    sections: &[summaries::SectionStatus],
+) {
+    s.rules = vec![gongjian_standards::water::RULES.to_owned()];
+    let Scope::Section(name) = &t.scope else {
+        s.note = Some("断面类别目标须指定断面".into());
+        return;
+    };
+    let Some(sec) = sections.iter().find(|x| &x.section == name) else {
+        s.note = Some(format!("方案附件中没有断面 {name}"));
+        return;
+    };
+    s.current = sec.month_class.as_ref().map(|c| json!(c));
+    s.ytd = sec.ytd_class.as_ref().map(|c| json!(c));
+    let number =
+        |c: &str| gongjian_campaign::WaterClass::parse(c).map(|c| Decimal::from(c.number()));
+    s.on_track = match (sec.ytd_class.as_deref().and_then(number), t.value) {
+        (Some(actual), Some(target)) => Some(holds(t.comparator, actual, target)),
+        _ => None,
+    };
+    s.note = Some(if sec.failing.is_empty() {
+        sec.note.clone()
+    } else {
+        format!("超标项目：{}", sec.failing.join("；"))
+    });
 }
 
 /// The JSON row of `gongjian targets --json` / `GET /targets`.
@@ -470,12 +575,13 @@ pub async fn build_report(db: &Db, month: NaiveDate) -> Result<Value, ApiError> 
     let m_end = month_end(month);
     let mut upto = data.clone();
     upto.as_of = data.as_of.map(|a| a.min(m_end));
-    let targets: Vec<Value> = target_statuses(&plan, &upto)
+    let other = other_measures(db, &plan, month.year(), month.month()).await?;
+    let targets: Vec<Value> = target_statuses(&plan, &upto, &other)
         .iter()
         .map(target_json)
         .collect();
     let (tm, ty, sm, sy) = rankings(&upto, month);
-    let sections = summaries::section_statuses(db, &plan, month.year(), month.month()).await?;
+    let sections = &other.sections;
     let tasks = summaries::month_tasks(db, month).await?;
     let month_key = format!("{:04}-{:02}", month.year(), month.month());
     let fire_points: Vec<_> = db
@@ -735,7 +841,14 @@ pub(crate) async fn api_targets(
     let plan = embedded_plan().map_err(|e| ApiError::with_detail(ErrorCode::Internal, e))?;
     let year = q.year.unwrap_or_else(|| now_local().year());
     let data = air_data(&state, year).await?;
-    let rows: Vec<Value> = target_statuses(&plan, &data)
+    let other = other_measures(
+        &state.db,
+        &plan,
+        year,
+        status_month(year, now_local().date()),
+    )
+    .await?;
+    let rows: Vec<Value> = target_statuses(&plan, &data, &other)
         .iter()
         .map(target_json)
         .collect();

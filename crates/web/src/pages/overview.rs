@@ -22,7 +22,8 @@ use crate::AppState;
 use crate::api::monitoring::{health_rows, may_see_health};
 use crate::api::summaries::{self, Exceedance, HealthSummary, OrganisationTasks, SectionStatus};
 use crate::api::targets::{
-    TargetStatus, air_data, allowance_text, embedded_plan, now_local, target_json, target_statuses,
+    TargetStatus, air_data, allowance_text, embedded_plan, now_local, other_measures, status_month,
+    target_json, target_statuses,
 };
 use crate::error::ApiError;
 use crate::session::PageUser;
@@ -228,14 +229,14 @@ pub(crate) async fn status(
             }
         );
     }
-    let targets: Vec<TargetView> = target_statuses(&plan, &data)
+    let today = now.date();
+    let other = other_measures(&state.db, &plan, year, status_month(year, today)).await?;
+    // Sections have their own block; reported indicators are on 任务.
+    let targets: Vec<TargetView> = target_statuses(&plan, &data, &other)
         .iter()
         .filter(|t| t.measured.starts_with("data") && !t.scope.starts_with("section"))
         .map(target_view)
         .collect();
-    let today = now.date();
-    let sections =
-        summaries::section_statuses(&state.db, &plan, year, month_of(year, today)).await?;
     let overdue: Vec<OrganisationTasks> = summaries::month_tasks(&state.db, today)
         .await?
         .into_iter()
@@ -273,7 +274,7 @@ pub(crate) async fn status(
         year,
         as_of: data.as_of.map_or("—".into(), |d| d.to_string()),
         targets,
-        sections,
+        sections: other.sections,
         overdue,
         sources_visible,
         health,
@@ -286,16 +287,6 @@ pub(crate) async fn status(
             format!("?year={year}")
         },
     })
-}
-
-/// The month a year's water status runs through: the current month for
-/// this year, December for a past year, January for a future one.
-fn month_of(year: i32, today: chrono::NaiveDate) -> u32 {
-    match year.cmp(&today.year()) {
-        std::cmp::Ordering::Equal => today.month(),
-        std::cmp::Ordering::Less => 12,
-        std::cmp::Ordering::Greater => 1,
-    }
 }
 
 #[derive(serde::Deserialize)]
@@ -377,7 +368,8 @@ async fn charts(State(state): State<AppState>, _me: PageUser) -> Result<Json<Val
         .collect();
     let plan =
         embedded_plan().map_err(|e| ApiError::with_detail(crate::error::ErrorCode::Internal, e))?;
-    let targets: Vec<Value> = target_statuses(&plan, &data)
+    let other = other_measures(&state.db, &plan, now.year(), now.month()).await?;
+    let targets: Vec<Value> = target_statuses(&plan, &data, &other)
         .iter()
         .map(target_json)
         .collect();
