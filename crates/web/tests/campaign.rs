@@ -63,22 +63,10 @@ async fn spawn() -> App {
         ("nongye", Role::Department, "区农业农村局"),
         ("zhifa", Role::Department, "区行政综合执法局"),
         ("yuanwu", Role::Township, "原武镇"),
+        ("shizhai", Role::Township, "师寨镇"),
         ("viewer", Role::Viewer, "区环境攻坚办"),
     ] {
-        let org = db.organisation_by_name(org).await.unwrap().unwrap();
-        db.create_user(
-            &Actor::cli(),
-            &NewUser {
-                username: username.into(),
-                display_name: username.into(),
-                password: PASSWORD.into(),
-                role,
-                organisation_id: org.id,
-                must_change_password: false,
-            },
-        )
-        .await
-        .unwrap();
+        add_user(&db, username, role, org).await;
     }
     let dir = tempfile::tempdir().unwrap();
     let state = AppState::new(
@@ -107,6 +95,23 @@ async fn spawn() -> App {
         _dir: dir,
         _shutdown: tx,
     }
+}
+
+async fn add_user(db: &Db, username: &str, role: Role, org: &str) {
+    let org = db.organisation_by_name(org).await.unwrap().unwrap();
+    db.create_user(
+        &Actor::cli(),
+        &NewUser {
+            username: username.into(),
+            display_name: username.into(),
+            password: PASSWORD.into(),
+            role,
+            organisation_id: org.id,
+            must_change_password: false,
+        },
+    )
+    .await
+    .unwrap();
 }
 
 struct Client {
@@ -167,6 +172,108 @@ async fn login(app: &App, username: &str) -> Client {
         csrf: me["csrf_token"].as_str().unwrap().to_owned(),
     }
 }
+
+/// The value of the first hidden `csrf` field of a page's forms.
+fn form_csrf(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .expect("a form with a csrf field")
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// Every number that follows `prefix` on a page, in order (ids in links
+/// and form actions).
+fn ids_after(html: &str, prefix: &str) -> Vec<i64> {
+    html.split(prefix)
+        .skip(1)
+        .filter_map(|rest| {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
+        .collect()
+}
+
+/// Log in through the login page as a browser does (its form and its
+/// double-submit token); the client's CSRF token is then taken from a page.
+async fn page_login(app: &App, username: &str) -> Client {
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = |path: &str| format!("{}{path}", app.base);
+    let login = http.get(url("/login")).send().await.unwrap();
+    let login = login.text().await.unwrap();
+    let r = http
+        .post(url("/login"))
+        .form(&[
+            ("csrf", form_csrf(&login).as_str()),
+            ("username", username),
+            ("password", PASSWORD),
+            ("next", "/tasks/mine"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "page login {username}");
+    let page = http.get(url("/tasks/mine")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let csrf = form_csrf(&page.text().await.unwrap());
+    Client {
+        http,
+        base: app.base.clone(),
+        csrf,
+    }
+}
+
+impl Client {
+    /// A page's HTML, which must answer 200.
+    async fn page(&self, path: &str) -> String {
+        let r = self.get(path).await;
+        assert_eq!(r.status(), 200, "GET {path}");
+        r.text().await.unwrap()
+    }
+
+    /// Submit a page's multipart form; the caller adds the CSRF field, as
+    /// the page's hidden input does.
+    async fn upload(&self, path: &str, form: reqwest::multipart::Form) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn download(&self, path: &str) -> Vec<u8> {
+        let r = self.get(path).await;
+        assert_eq!(r.status(), 200, "GET {path}");
+        assert_eq!(
+            r.headers()["x-content-type-options"],
+            "nosniff",
+            "served as a download"
+        );
+        r.bytes().await.unwrap().to_vec()
+    }
+}
+
+fn location(r: &reqwest::Response) -> &str {
+    r.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+fn file(bytes: &[u8], name: &str) -> reqwest::multipart::Part {
+    reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_owned())
+}
+
+const PDF: &[u8] = b"%PDF-1.4\n%evidence\n1 0 obj<<>>endobj\n%%EOF\n";
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR-fire-photo";
+const EXE: &[u8] = b"MZ\x90\x00\x03rest-of-an-exe";
 
 async fn task_id(app: &App, key: &str) -> i64 {
     app.db.task_id_by_key(None, key).await.unwrap()
@@ -634,5 +741,185 @@ async fn fire_point_ledger_totals_per_township_per_month() {
             .unwrap()
             .iter()
             .all(|p| p["township"] == "原武镇")
+    );
+}
+
+#[tokio::test]
+async fn fire_point_evidence_through_api_and_page() {
+    use reqwest::multipart::Form;
+    let app = spawn().await;
+    let office = login(&app, "office").await;
+
+    // The API takes the point as multipart with its evidence files; like
+    // report uploads it needs the session's CSRF token in a header.
+    let no_csrf = office
+        .http
+        .post(office.url("/api/v1/fire-points"))
+        .multipart(Form::new().text("township", "原武镇"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_csrf.status(), 403);
+    let form = Form::new()
+        .text("township", "原武镇")
+        .text("date", "2020-06-05")
+        .text("place", "大堤村北地块")
+        .text("kind", "秸秆")
+        .text("note", "无人机巡查发现")
+        .part("attachment", file(PNG, "火点照片.png"))
+        .part("attachment", file(PDF, "现场笔录.pdf"));
+    let r = office
+        .http
+        .post(office.url("/api/v1/fire-points"))
+        .header("x-csrf-token", &office.csrf)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let point: Value = r.json().await.unwrap();
+    assert_eq!(point["amount"], "500000");
+    let atts = point["attachments"].as_array().unwrap();
+    assert_eq!(atts.len(), 2);
+    assert_eq!(atts[0]["content_type"], "image/png");
+    assert_eq!(atts[1]["file_name"], "现场笔录.pdf");
+    let (png_id, pdf_id) = (
+        atts[0]["id"].as_i64().unwrap(),
+        atts[1]["id"].as_i64().unwrap(),
+    );
+    assert_eq!(
+        office
+            .download(&format!("/api/v1/attachments/{png_id}"))
+            .await,
+        PNG
+    );
+    // The point's township may fetch it; another township or a department may not.
+    let yuanwu = login(&app, "yuanwu").await;
+    assert_eq!(
+        yuanwu.download(&format!("/attachments/{pdf_id}")).await,
+        PDF
+    );
+    for other in ["shizhai", "zhifa"] {
+        let c = login(&app, other).await;
+        let r = c.get(&format!("/api/v1/attachments/{pdf_id}")).await;
+        assert_eq!(r.status(), 403, "{other}");
+    }
+
+    // A forbidden type or an oversize file refuses the whole point, every
+    // refused file named.
+    let before = app.db.fire_points(None).await.unwrap().len();
+    let big_jpeg: Vec<u8> = [0xFF, 0xD8, 0xFF].into_iter().chain([0u8; 2000]).collect();
+    let bad = Form::new()
+        .text("township", "原武镇")
+        .text("date", "2020-06-06")
+        .text("place", "大堤村南")
+        .text("kind", "straw")
+        .part("attachment", file(PNG, "照片.png"))
+        .part("attachment", file(EXE, "照片.exe"))
+        .part("attachment", file(&big_jpeg, "大图.jpg"));
+    let r = office
+        .http
+        .post(office.url("/api/v1/fire-points"))
+        .header("x-csrf-token", &office.csrf)
+        .multipart(bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "E1005");
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("照片.exe") && detail.contains("类型不允许"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("大图.jpg") && detail.contains("超过上限"),
+        "{detail}"
+    );
+    assert!(detail.contains("火点未登记"), "{detail}");
+    assert_eq!(app.db.fire_points(None).await.unwrap().len(), before);
+    // Points are deducted from a township's budget: no other organisation.
+    let r = office
+        .post(
+            "/api/v1/fire-points",
+            json!({"township": "区农业农村局", "date": "2020-06-06", "place": "x", "kind": "秸秆"}),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["detail"].as_str().unwrap().contains("不是乡镇"));
+
+    // The page form is multipart with evidence; the ledger links the files.
+    let desk = page_login(&app, "office").await;
+    let ledger = desk.page("/ledger").await;
+    assert!(ledger.contains(r#"action="/ledger/fire-points" enctype="multipart/form-data""#));
+    assert!(ledger.contains(r#"type="file" name="attachment" multiple"#));
+    let r = desk
+        .upload(
+            "/ledger/fire-points",
+            Form::new()
+                .text("csrf", desk.csrf.clone())
+                .text("township", "师寨镇")
+                .text("date", "2020-06-12")
+                .text("place", "师寨村东")
+                .text("kind", "weeds")
+                .text("note", "")
+                .part("attachment", file(PDF, "师寨火点.pdf")),
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/ledger?ok=added");
+    let ledger = desk.page("/ledger?ok=added").await;
+    assert!(ledger.contains("火点已登记") && ledger.contains("师寨火点.pdf"));
+    let stored = app.db.fire_points(None).await.unwrap();
+    let shizhai_point = stored.iter().find(|p| p.place == "师寨村东").unwrap();
+    assert_eq!(shizhai_point.amount, "100000");
+    let att = shizhai_point.attachments[0].id;
+    assert!(ids_after(&ledger, r#"href="/attachments/"#).contains(&att));
+    assert_eq!(desk.download(&format!("/attachments/{att}")).await, PDF);
+    let shizhai = page_login(&app, "shizhai").await;
+    assert_eq!(shizhai.download(&format!("/attachments/{att}")).await, PDF);
+    let own = shizhai.page("/ledger").await;
+    assert!(own.contains("师寨火点.pdf") && !own.contains("现场笔录.pdf"));
+
+    // A forbidden file through the page: the message names it, nothing is
+    // stored, and the form comes back with the values as typed.
+    let r = desk
+        .upload(
+            "/ledger/fire-points",
+            Form::new()
+                .text("csrf", desk.csrf.clone())
+                .text("township", "祝楼乡")
+                .text("date", "2020-06-20")
+                .text("place", "祝楼村南")
+                .text("kind", "leaves")
+                .text("note", "群众举报")
+                .part("attachment", file(EXE, "证据.exe")),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let html = r.text().await.unwrap();
+    let error = html.split(r#"id="error">"#).nth(1).unwrap();
+    assert!(
+        error.contains("证据.exe") && error.contains("类型不允许") && error.contains("火点未登记"),
+        "{error}"
+    );
+    for kept in [
+        r#"value="祝楼村南""#,
+        r#"value="群众举报""#,
+        r#"value="2020-06-20""#,
+        r#"<option value="祝楼乡" selected>"#,
+        r#"<option value="leaves" selected>"#,
+    ] {
+        assert!(html.contains(kept), "{kept} kept in the form");
+    }
+    assert!(
+        app.db
+            .fire_points(None)
+            .await
+            .unwrap()
+            .iter()
+            .all(|p| p.place != "祝楼村南")
     );
 }

@@ -131,7 +131,11 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
         "/fire-points",
         "秸秆焚烧火点台账及各乡镇月度扣款合计",
     ),
-    ("post", "/fire-points", "登记火点（攻坚办）"),
+    (
+        "post",
+        "/fire-points",
+        "登记火点（攻坚办；JSON，或 multipart 含证据文件 attachment）",
+    ),
     ("post", "/fire-points/import", "导入火点 XLSX/CSV（攻坚办）"),
     (
         "get",
@@ -212,7 +216,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/attachments/{id}", get(campaign::attachment))
         .route(
             "/fire-points",
-            get(campaign::fire_points).post(campaign::create_fire_point),
+            get(campaign::fire_points)
+                .post(campaign::create_fire_point)
+                .layer(campaign::upload_limit()),
         )
         .route(
             "/fire-points/import",
