@@ -923,3 +923,83 @@ async fn fire_point_evidence_through_api_and_page() {
             .all(|p| p.place != "祝楼村南")
     );
 }
+
+#[tokio::test]
+async fn task_page_charts_accepted_indicator_values_over_time() {
+    let app = spawn().await;
+    let nongye = login(&app, "nongye").await;
+    let office = login(&app, "office").await;
+    let lead = assignment(&app, "air-15", "区农业农村局").await;
+    let tid = task_id(&app, "air-15").await;
+    let report = |value: &str| json!({"text": format!("秸秆综合利用率 {value}%"), "values": {"秸秆综合利用率": value}});
+    let path = format!("/api/v1/assignments/{lead}/reports");
+    for value in ["88.5", "90.3"] {
+        let r = nongye.post(&path, report(value)).await;
+        assert_eq!(r.status(), 201);
+        let id = r.json::<Value>().await.unwrap()["report"]["id"]
+            .as_i64()
+            .unwrap();
+        let review = format!("/api/v1/task-reports/{id}/review");
+        let accepted = office.post(&review, json!({"decision": "accept"})).await;
+        assert_eq!(accepted.status(), 200);
+    }
+    // Awaiting review: not yet a confirmed figure.
+    assert_eq!(nongye.post(&path, report("99.9")).await.status(), 201);
+
+    let series = nongye
+        .json(&format!("/api/v1/tasks/{tid}/indicators"))
+        .await;
+    let series = series.as_array().unwrap();
+    let (index, rate) = series
+        .iter()
+        .enumerate()
+        .find(|(_, s)| s["name"] == "秸秆综合利用率")
+        .unwrap();
+    assert_eq!(rate["comparator"], ">=");
+    assert_eq!(rate["threshold"], "89");
+    assert_eq!(rate["unit"], "%");
+    let points = rate["points"].as_array().unwrap();
+    let values: Vec<&str> = points
+        .iter()
+        .map(|p| p["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(values, ["88.5", "90.3"], "accepted values, oldest first");
+    assert!(points[0]["at"].as_i64() <= points[1]["at"].as_i64());
+    assert_eq!(points[0]["organisation"], "区农业农村局");
+
+    // The page draws a chart for it and tables the same values.
+    let page = nongye
+        .get(&format!("/tasks/{tid}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&format!(r#"id="indicator-charts" data-task="{tid}""#)));
+    assert!(page.contains(&format!(r#"id="indicator-chart-{index}""#)));
+    assert!(page.contains(r#"<script src="/static/tasks.js">"#));
+    let table = page
+        .split(r#"id="indicators""#)
+        .nth(1)
+        .unwrap()
+        .split("</table>")
+        .next()
+        .unwrap();
+    assert!(table.contains("88.5 %") && table.contains("90.3 %"));
+    assert!(!table.contains("99.9"), "pending value left out");
+    let js = nongye.get("/static/tasks.js").await;
+    assert_eq!(js.status(), 200);
+    let js = js.text().await.unwrap();
+    assert!(js.contains("/indicators") && js.contains("markLine"));
+
+    // A township that does not lead the task sees only its own part's values.
+    let yuanwu = login(&app, "yuanwu").await;
+    let own = yuanwu
+        .json(&format!("/api/v1/tasks/{tid}/indicators"))
+        .await;
+    assert!(
+        own.as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["points"].as_array().unwrap().is_empty())
+    );
+}

@@ -186,6 +186,74 @@ pub async fn task(
     Ok(Json(visible_task(&state.db, &me.user, id).await?))
 }
 
+/// One value of an indicator, from an accepted report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IndicatorPoint {
+    pub report_id: i64,
+    /// When the report was submitted (Unix seconds).
+    pub at: i64,
+    pub organisation: String,
+    /// Exact decimal text, as reported.
+    pub value: String,
+}
+
+/// An indicator of a task with its requirement and its values over time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IndicatorSeries {
+    pub name: String,
+    pub comparator: String,
+    /// The plan's required value (exact decimal text).
+    pub threshold: String,
+    pub unit: String,
+    /// Oldest first.
+    pub points: Vec<IndicatorPoint>,
+}
+
+/// Each indicator of the task with the values of its accepted reports.
+/// Reports still awaiting review, or returned, are left out: their figures
+/// are not confirmed and would draw a line the office has not accepted.
+pub(crate) fn indicator_series(d: &TaskDetail) -> Vec<IndicatorSeries> {
+    d.indicators
+        .iter()
+        .map(|i| {
+            let mut points: Vec<IndicatorPoint> = d
+                .reports
+                .iter()
+                .filter(|r| r.review == "accepted")
+                .flat_map(|r| {
+                    r.values
+                        .iter()
+                        .filter(|v| v.indicator == i.name)
+                        .map(|v| IndicatorPoint {
+                            report_id: r.id,
+                            at: r.submitted_at,
+                            organisation: r.organisation_name.clone(),
+                            value: v.value.clone(),
+                        })
+                })
+                .collect();
+            points.sort_by_key(|p| (p.at, p.report_id));
+            IndicatorSeries {
+                name: i.name.clone(),
+                comparator: i.comparator.clone(),
+                threshold: i.value.clone(),
+                unit: i.unit.clone(),
+                points,
+            }
+        })
+        .collect()
+}
+
+/// `GET /tasks/{id}/indicators`: the task page's charts read this.
+pub async fn task_indicators(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<IndicatorSeries>>, ApiError> {
+    let d = visible_task(&state.db, &me.user, id).await?;
+    Ok(Json(indicator_series(&d)))
+}
+
 pub async fn assignments(
     State(state): State<AppState>,
     me: ApiUser,

@@ -105,6 +105,11 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
         "任务详情：节点、指标、分工、报告、审核意见、状态记录",
     ),
     (
+        "get",
+        "/tasks/{id}/indicators",
+        "任务指标随时间的报送值（仅审核通过的报告）及要求值",
+    ),
+    (
         "post",
         "/tasks/{id}/sign-off",
         "任务销号（攻坚办；各责任单位均已完成）",
@@ -204,6 +209,7 @@ pub(crate) fn routes() -> Router<AppState> {
             post(campaign::import_progress).layer(campaign::upload_limit()),
         )
         .route("/tasks/{id}", get(campaign::task))
+        .route("/tasks/{id}/indicators", get(campaign::task_indicators))
         .route("/tasks/{id}/sign-off", post(campaign::sign_off))
         .route("/assignments", get(campaign::assignments))
         .route(

@@ -351,8 +351,26 @@ struct ReportView {
 struct IndicatorView {
     name: String,
     requirement: String,
-    /// (date, organisation, value) oldest first.
+    /// Accepted values: (time, organisation, value with unit), oldest first.
     history: Vec<(String, String, String)>,
+}
+
+fn indicator_view(s: &api::IndicatorSeries) -> IndicatorView {
+    IndicatorView {
+        name: s.name.clone(),
+        requirement: format!("{} {} {}", s.comparator, s.threshold, s.unit),
+        history: s
+            .points
+            .iter()
+            .map(|p| {
+                (
+                    time(p.at),
+                    p.organisation.clone(),
+                    format!("{} {}", p.value, s.unit),
+                )
+            })
+            .collect(),
+    }
 }
 
 struct HistoryView {
@@ -440,34 +458,9 @@ async fn detail_page(
             can_review: r.review == "submitted" && api::may_review(&state.db, &me.user, r).await?,
         });
     }
-    let indicators = d
-        .indicators
+    let indicators = api::indicator_series(&d)
         .iter()
-        .map(|i| {
-            let mut history: Vec<(String, String, String)> = d
-                .reports
-                .iter()
-                .flat_map(|r| {
-                    r.values
-                        .iter()
-                        .filter(|v| v.indicator == i.name)
-                        .map(|v| {
-                            (
-                                time(r.submitted_at),
-                                r.organisation_name.clone(),
-                                format!("{} {}", v.value, v.unit),
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                })
-                .collect();
-            history.reverse();
-            IndicatorView {
-                name: i.name.clone(),
-                requirement: format!("{} {} {}", i.comparator, i.value, i.unit),
-                history,
-            }
-        })
+        .map(indicator_view)
         .collect();
     let reportable: Vec<AssignmentRow> = d
         .assignments
