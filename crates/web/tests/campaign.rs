@@ -237,6 +237,18 @@ impl Client {
         r.text().await.unwrap()
     }
 
+    /// Submit a page's URL-encoded form with the session's CSRF token.
+    async fn submit(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let mut all = vec![("csrf", self.csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.http
+            .post(self.url(path))
+            .form(&all)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Submit a page's multipart form; the caller adds the CSRF field, as
     /// the page's hidden input does.
     async fn upload(&self, path: &str, form: reqwest::multipart::Form) -> reqwest::Response {
@@ -1002,4 +1014,229 @@ async fn task_page_charts_accepted_indicator_values_over_time() {
             .iter()
             .all(|s| s["points"].as_array().unwrap().is_empty())
     );
+}
+
+/// The report → review → sign-off flow through the HTML forms, as a
+/// browser drives it: page login, CSRF token from the page, multipart
+/// report, review and sign-off forms; then the task page, the XLSX ledger
+/// and the audit log tell the same story.
+#[tokio::test]
+async fn review_and_sign_off_through_the_pages() {
+    use reqwest::multipart::Form;
+    let app = spawn().await;
+    // air-6: 区行政综合执法局 leads, the four townships carry it out.
+    let tid = task_id(&app, "air-6").await;
+    let detail = app.db.task_detail(tid).await.unwrap();
+    let lead = assignment(&app, "air-6", "区行政综合执法局").await;
+    let townships: Vec<(i64, String)> = detail
+        .assignments
+        .iter()
+        .filter(|a| a.id != lead)
+        .map(|a| (a.id, a.organisation_name.clone()))
+        .collect();
+    assert!(!townships.is_empty());
+    for (i, (_, org)) in townships.iter().enumerate() {
+        if org != "原武镇" && org != "师寨镇" {
+            add_user(&app.db, &format!("town{i}"), Role::Township, org).await;
+        }
+    }
+    let username = |org: &str, i: usize| match org {
+        "原武镇" => "yuanwu".to_owned(),
+        "师寨镇" => "shizhai".to_owned(),
+        _ => format!("town{i}"),
+    };
+
+    let zhifa = page_login(&app, "zhifa").await;
+    let office = page_login(&app, "office").await;
+    let task_page = format!("/tasks/{tid}");
+    let page = zhifa.page(&task_page).await;
+    assert_eq!(
+        form_csrf(&page),
+        zhifa.csrf,
+        "the page's forms carry the token"
+    );
+    let report_action = format!("/tasks/assignments/{lead}/report");
+    assert!(page.contains(&format!(r#"action="{report_action}""#)));
+    let report = |c: &Client, text: &str, value: &str, complete: bool| {
+        let mut form = Form::new()
+            .text("csrf", c.csrf.clone())
+            .text("text", text.to_owned())
+            .text("value:0", value.to_owned());
+        if complete {
+            form = form.text("claims_complete", "1");
+        }
+        form
+    };
+    // The office's review queue on the task page: one pending report.
+    let pending = |html: &str| ids_after(html, r#"action="/tasks/reports/"#);
+
+    // A department cannot report on another organisation's part through the page.
+    let (yuanwu_part, _) = townships.iter().find(|(_, o)| o == "原武镇").unwrap();
+    let r = zhifa
+        .upload(
+            &format!("/tasks/assignments/{yuanwu_part}/report"),
+            report(&zhifa, "冒名报送", "100", true),
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("403 无权访问"));
+    assert!(
+        app.db
+            .reports_of_assignment(*yuanwu_part)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // First report with a value and an attachment; the office returns it.
+    let r = zhifa
+        .upload(
+            &report_action,
+            report(&zhifa, "已清理整顿 95 家，附清单", "95", false)
+                .part("attachment", file(PDF, "排污许可清单.pdf")),
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), format!("{task_page}?ok=reported"));
+    let queue = pending(&office.page(&task_page).await);
+    assert_eq!(queue.len(), 1);
+    let returned_id = queue[0];
+    let comment = "请补充尚未发证单位的整改计划";
+    let r = office
+        .submit(
+            &format!("/tasks/reports/{returned_id}/review"),
+            &[("decision", "return"), ("comment", comment)],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), format!("{task_page}?ok=returned"));
+
+    // Second report claims the part complete; the office accepts it.
+    let r = zhifa
+        .upload(
+            &report_action,
+            report(&zhifa, "所有固定污染源已纳入排污许可管理", "100", true),
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let queue = pending(&office.page(&task_page).await);
+    assert_eq!(queue.len(), 1);
+    let accepted_id = queue[0];
+    assert_ne!(accepted_id, returned_id);
+    let r = office
+        .submit(
+            &format!("/tasks/reports/{accepted_id}/review"),
+            &[("decision", "accept"), ("comment", "")],
+        )
+        .await;
+    assert_eq!(location(&r), format!("{task_page}?ok=accepted"));
+
+    // Sign-off is refused while the townships' parts are open.
+    let page = office.page(&task_page).await;
+    assert!(!page.contains(r#"id="sign-off""#));
+    let r = office.submit(&format!("{task_page}/sign-off"), &[]).await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("不能销号"));
+
+    // Each township reports its part done through the page; the office accepts.
+    for (i, (part, org)) in townships.iter().enumerate() {
+        let town = page_login(&app, &username(org, i)).await;
+        let r = town
+            .upload(
+                &format!("/tasks/assignments/{part}/report"),
+                report(&town, &format!("{org}辖区排污许可已全部核发"), "100", true),
+            )
+            .await;
+        assert_eq!(r.status(), 303, "{org}");
+        let queue = pending(&office.page(&task_page).await);
+        assert_eq!(queue.len(), 1, "{org}");
+        let r = office
+            .submit(
+                &format!("/tasks/reports/{}/review", queue[0]),
+                &[("decision", "accept")],
+            )
+            .await;
+        assert_eq!(location(&r), format!("{task_page}?ok=accepted"), "{org}");
+    }
+    let page = office.page(&task_page).await;
+    assert!(page.contains(r#"id="sign-off""#));
+    let r = office.submit(&format!("{task_page}/sign-off"), &[]).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), format!("{task_page}?ok=signed"));
+
+    // The task page: 已完成, the review comment, the attachment, the values.
+    let page = zhifa.page(&task_page).await;
+    assert!(page.contains(r#"<span class="tag" id="task-status">已完成</span>"#));
+    assert!(page.contains("由 office 销号"));
+    assert!(page.contains(&format!("审核意见（office）：{comment}")));
+    assert!(
+        !page.contains(r#"id="report-form""#),
+        "no reports after sign-off"
+    );
+    let files = ids_after(&page, r#"href="/attachments/"#);
+    assert_eq!(files.len(), 1);
+    assert_eq!(
+        zhifa.download(&format!("/attachments/{}", files[0])).await,
+        PDF
+    );
+    let table = page
+        .split(r#"id="indicators""#)
+        .nth(1)
+        .unwrap()
+        .split("</table>")
+        .next()
+        .unwrap();
+    assert!(
+        table.contains("100 %") && !table.contains("95 %"),
+        "{table}"
+    );
+
+    // The XLSX ledger from the page, read back with gongjian-tabular.
+    let x = office.get("/tasks/ledger.xlsx").await;
+    assert_eq!(x.status(), 200);
+    let ledger =
+        gongjian_tabular::read_xlsx_bytes("任务台账.xlsx", &x.bytes().await.unwrap()).unwrap();
+    let col = |name: &str| {
+        ledger
+            .column(name)
+            .unwrap_or_else(|| panic!("column {name}"))
+    };
+    let row = ledger
+        .rows()
+        .find(|r| r.get(col("分工编号")) == lead.to_string())
+        .expect("the assignment's row");
+    assert_eq!(row.get(col("任务编号")), "air-6");
+    assert_eq!(row.get(col("责任单位")), "区行政综合执法局");
+    assert_eq!(row.get(col("分工状态")), "已完成");
+    assert_eq!(row.get(col("审核结果")), "通过");
+    assert_eq!(
+        row.get(col("最新指标值")),
+        "固定污染源纳入排污许可管理比例=100"
+    );
+
+    // The audit log: the return with its comment, the acceptance, the sign-off.
+    let api = |path: String| {
+        let office = &office;
+        async move { office.json(&path).await.as_array().unwrap().clone() }
+    };
+    let reviews = api("/api/v1/audit?entity=task_report".into()).await;
+    let returned = reviews
+        .iter()
+        .find(|e| e["action"] == "return" && e["entity_id"] == returned_id.to_string().as_str())
+        .expect("the return in the audit log");
+    assert_eq!(returned["actor_name"], "office");
+    assert_eq!(returned["after"]["comment"], comment);
+    assert!(
+        reviews
+            .iter()
+            .any(|e| e["action"] == "accept" && e["entity_id"] == accepted_id.to_string().as_str())
+    );
+    let sign_off = api("/api/v1/audit?entity=task&action=sign_off".into()).await;
+    assert_eq!(sign_off.len(), 1);
+    assert_eq!(sign_off[0]["entity_id"], "air-6");
+    assert_eq!(sign_off[0]["actor_name"], "office");
+    let audit_page = office
+        .page("/system/audit?entity=task&action=sign_off")
+        .await;
+    assert!(audit_page.contains("<td>sign_off</td>") && audit_page.contains("task #air-6"));
 }
