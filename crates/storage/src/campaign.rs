@@ -782,6 +782,15 @@ async fn insert_attachments(
     Ok(())
 }
 
+/// Attachments as the audit log keeps them: by checksum, so the entry
+/// proves which file was handed in.
+fn attachments_json(files: &[NewAttachment]) -> Value {
+    json!(files
+        .iter()
+        .map(|a| json!({"sha256": a.sha256, "file_name": a.file_name, "content_type": a.content_type, "size": a.size}))
+        .collect::<Vec<_>>())
+}
+
 // ---------------------------------------------------------------- loading
 
 impl Db {
@@ -2182,7 +2191,7 @@ async fn submit_in(
             "id": id, "assignment_id": assignment_id, "task_id": task_id, "text": text,
             "claims_complete": report.claims_complete,
             "values": report.values.iter().map(|(n, v)| json!({"indicator": n, "value": v.normalize().to_string()})).collect::<Vec<_>>(),
-            "attachments": report.attachments.iter().map(|a| json!({"sha256": a.sha256, "file_name": a.file_name, "content_type": a.content_type, "size": a.size})).collect::<Vec<_>>(),
+            "attachments": attachments_json(&report.attachments),
         })),
     )
     .await?;
@@ -2240,6 +2249,7 @@ async fn insert_fire_point(
         AuditRecord::new("create", "fire_point", id).after(&json!({
             "id": id, "township_id": p.township_id, "occurred_on": p.occurred_on.to_string(),
             "place": place, "kind": p.kind.as_str(), "amount": amount, "source": source,
+            "attachments": attachments_json(&p.attachments),
         })),
     )
     .await?;

@@ -506,9 +506,47 @@ storage_test!(fire_points_and_monthly_totals, |db: Db| async move {
         .unwrap();
     assert_eq!(p.amount, "500000");
     assert_eq!(p.month, "2020-06");
-    db.add_fire_point(&office, &point(yuanwu, "2020-06-20", FireKind::Leaves))
+    // Evidence is kept with the point and its checksum in the audit entry.
+    let evidence = NewAttachment {
+        sha256: "b".repeat(64),
+        content_type: "image/jpeg".into(),
+        size: 2048,
+        file_name: "火点照片.jpg".into(),
+    };
+    let with_evidence = db
+        .add_fire_point(
+            &office,
+            &NewFirePoint {
+                attachments: vec![evidence.clone()],
+                ..point(yuanwu, "2020-06-20", FireKind::Leaves)
+            },
+        )
         .await
         .unwrap();
+    assert_eq!(with_evidence.attachments.len(), 1);
+    let att = &with_evidence.attachments[0];
+    assert_eq!(
+        (att.sha256.as_str(), att.file_name.as_str(), att.size),
+        (evidence.sha256.as_str(), "火点照片.jpg", 2048)
+    );
+    let (_, report_id, fire_point_id) = db.attachment(att.id).await.unwrap();
+    assert_eq!((report_id, fire_point_id), (None, Some(with_evidence.id)));
+    let created = db
+        .audit_list(&AuditFilter {
+            entity: Some("fire_point".into()),
+            limit: 10,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    let entry = created
+        .iter()
+        .find(|e| e.entity_id == with_evidence.id.to_string())
+        .unwrap();
+    assert_eq!(
+        entry.after.as_ref().unwrap()["attachments"][0]["sha256"],
+        evidence.sha256.as_str()
+    );
     db.import_fire_points(
         &office,
         &[

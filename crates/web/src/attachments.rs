@@ -92,13 +92,23 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
     None
 }
 
-/// Check and store one uploaded file. The error is the Chinese reason shown
-/// to the user, naming the file.
-pub fn store(
+/// What [`check`] found in an acceptable file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    /// The name without any directory part, for display.
+    pub file_name: String,
+    pub content_type: &'static str,
+}
+
+/// Check one uploaded file — not empty, within the size limit, an accepted
+/// type — without storing it, so a caller can refuse a whole submission
+/// before anything is written. The error is the Chinese reason shown to
+/// the user, naming the file.
+pub fn check(
     settings: &CampaignSettings,
     file_name: &str,
     bytes: &[u8],
-) -> Result<NewAttachment, String> {
+) -> Result<Checked, String> {
     let name = clean_name(file_name);
     if bytes.is_empty() {
         return Err(format!("附件 {name} 是空文件"));
@@ -115,6 +125,23 @@ pub fn store(
             "附件 {name} 的文件类型不允许（只接受图片 JPG/PNG/GIF/WEBP、PDF 和 Office 文档），未保存"
         ));
     };
+    Ok(Checked {
+        file_name: name,
+        content_type,
+    })
+}
+
+/// Check and store one uploaded file. The error is the Chinese reason shown
+/// to the user, naming the file.
+pub fn store(
+    settings: &CampaignSettings,
+    file_name: &str,
+    bytes: &[u8],
+) -> Result<NewAttachment, String> {
+    let Checked {
+        file_name: name,
+        content_type,
+    } = check(settings, file_name, bytes)?;
     let sha256 = hex::encode(Sha256::digest(bytes));
     let path = settings.path_of(&sha256).expect("a hex digest");
     if !path.exists() {

@@ -63,22 +63,10 @@ async fn spawn() -> App {
         ("nongye", Role::Department, "区农业农村局"),
         ("zhifa", Role::Department, "区行政综合执法局"),
         ("yuanwu", Role::Township, "原武镇"),
+        ("shizhai", Role::Township, "师寨镇"),
         ("viewer", Role::Viewer, "区环境攻坚办"),
     ] {
-        let org = db.organisation_by_name(org).await.unwrap().unwrap();
-        db.create_user(
-            &Actor::cli(),
-            &NewUser {
-                username: username.into(),
-                display_name: username.into(),
-                password: PASSWORD.into(),
-                role,
-                organisation_id: org.id,
-                must_change_password: false,
-            },
-        )
-        .await
-        .unwrap();
+        add_user(&db, username, role, org).await;
     }
     let dir = tempfile::tempdir().unwrap();
     let state = AppState::new(
@@ -107,6 +95,23 @@ async fn spawn() -> App {
         _dir: dir,
         _shutdown: tx,
     }
+}
+
+async fn add_user(db: &Db, username: &str, role: Role, org: &str) {
+    let org = db.organisation_by_name(org).await.unwrap().unwrap();
+    db.create_user(
+        &Actor::cli(),
+        &NewUser {
+            username: username.into(),
+            display_name: username.into(),
+            password: PASSWORD.into(),
+            role,
+            organisation_id: org.id,
+            must_change_password: false,
+        },
+    )
+    .await
+    .unwrap();
 }
 
 struct Client {
@@ -167,6 +172,120 @@ async fn login(app: &App, username: &str) -> Client {
         csrf: me["csrf_token"].as_str().unwrap().to_owned(),
     }
 }
+
+/// The value of the first hidden `csrf` field of a page's forms.
+fn form_csrf(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .expect("a form with a csrf field")
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// Every number that follows `prefix` on a page, in order (ids in links
+/// and form actions).
+fn ids_after(html: &str, prefix: &str) -> Vec<i64> {
+    html.split(prefix)
+        .skip(1)
+        .filter_map(|rest| {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
+        .collect()
+}
+
+/// Log in through the login page as a browser does (its form and its
+/// double-submit token); the client's CSRF token is then taken from a page.
+async fn page_login(app: &App, username: &str) -> Client {
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = |path: &str| format!("{}{path}", app.base);
+    let login = http.get(url("/login")).send().await.unwrap();
+    let login = login.text().await.unwrap();
+    let r = http
+        .post(url("/login"))
+        .form(&[
+            ("csrf", form_csrf(&login).as_str()),
+            ("username", username),
+            ("password", PASSWORD),
+            ("next", "/tasks/mine"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "page login {username}");
+    let page = http.get(url("/tasks/mine")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let csrf = form_csrf(&page.text().await.unwrap());
+    Client {
+        http,
+        base: app.base.clone(),
+        csrf,
+    }
+}
+
+impl Client {
+    /// A page's HTML, which must answer 200.
+    async fn page(&self, path: &str) -> String {
+        let r = self.get(path).await;
+        assert_eq!(r.status(), 200, "GET {path}");
+        r.text().await.unwrap()
+    }
+
+    /// Submit a page's URL-encoded form with the session's CSRF token.
+    async fn submit(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let mut all = vec![("csrf", self.csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.http
+            .post(self.url(path))
+            .form(&all)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Submit a page's multipart form; the caller adds the CSRF field, as
+    /// the page's hidden input does.
+    async fn upload(&self, path: &str, form: reqwest::multipart::Form) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn download(&self, path: &str) -> Vec<u8> {
+        let r = self.get(path).await;
+        assert_eq!(r.status(), 200, "GET {path}");
+        assert_eq!(
+            r.headers()["x-content-type-options"],
+            "nosniff",
+            "served as a download"
+        );
+        r.bytes().await.unwrap().to_vec()
+    }
+}
+
+fn location(r: &reqwest::Response) -> &str {
+    r.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+fn file(bytes: &[u8], name: &str) -> reqwest::multipart::Part {
+    reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_owned())
+}
+
+const PDF: &[u8] = b"%PDF-1.4\n%evidence\n1 0 obj<<>>endobj\n%%EOF\n";
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR-fire-photo";
+const EXE: &[u8] = b"MZ\x90\x00\x03rest-of-an-exe";
 
 async fn task_id(app: &App, key: &str) -> i64 {
     app.db.task_id_by_key(None, key).await.unwrap()
@@ -635,4 +754,489 @@ async fn fire_point_ledger_totals_per_township_per_month() {
             .iter()
             .all(|p| p["township"] == "原武镇")
     );
+}
+
+#[tokio::test]
+async fn fire_point_evidence_through_api_and_page() {
+    use reqwest::multipart::Form;
+    let app = spawn().await;
+    let office = login(&app, "office").await;
+
+    // The API takes the point as multipart with its evidence files; like
+    // report uploads it needs the session's CSRF token in a header.
+    let no_csrf = office
+        .http
+        .post(office.url("/api/v1/fire-points"))
+        .multipart(Form::new().text("township", "原武镇"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_csrf.status(), 403);
+    let form = Form::new()
+        .text("township", "原武镇")
+        .text("date", "2020-06-05")
+        .text("place", "大堤村北地块")
+        .text("kind", "秸秆")
+        .text("note", "无人机巡查发现")
+        .part("attachment", file(PNG, "火点照片.png"))
+        .part("attachment", file(PDF, "现场笔录.pdf"));
+    let r = office
+        .http
+        .post(office.url("/api/v1/fire-points"))
+        .header("x-csrf-token", &office.csrf)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let point: Value = r.json().await.unwrap();
+    assert_eq!(point["amount"], "500000");
+    let atts = point["attachments"].as_array().unwrap();
+    assert_eq!(atts.len(), 2);
+    assert_eq!(atts[0]["content_type"], "image/png");
+    assert_eq!(atts[1]["file_name"], "现场笔录.pdf");
+    let (png_id, pdf_id) = (
+        atts[0]["id"].as_i64().unwrap(),
+        atts[1]["id"].as_i64().unwrap(),
+    );
+    assert_eq!(
+        office
+            .download(&format!("/api/v1/attachments/{png_id}"))
+            .await,
+        PNG
+    );
+    // The point's township may fetch it; another township or a department may not.
+    let yuanwu = login(&app, "yuanwu").await;
+    assert_eq!(
+        yuanwu.download(&format!("/attachments/{pdf_id}")).await,
+        PDF
+    );
+    for other in ["shizhai", "zhifa"] {
+        let c = login(&app, other).await;
+        let r = c.get(&format!("/api/v1/attachments/{pdf_id}")).await;
+        assert_eq!(r.status(), 403, "{other}");
+    }
+
+    // A forbidden type or an oversize file refuses the whole point, every
+    // refused file named.
+    let before = app.db.fire_points(None).await.unwrap().len();
+    let big_jpeg: Vec<u8> = [0xFF, 0xD8, 0xFF].into_iter().chain([0u8; 2000]).collect();
+    let bad = Form::new()
+        .text("township", "原武镇")
+        .text("date", "2020-06-06")
+        .text("place", "大堤村南")
+        .text("kind", "straw")
+        .part("attachment", file(PNG, "照片.png"))
+        .part("attachment", file(EXE, "照片.exe"))
+        .part("attachment", file(&big_jpeg, "大图.jpg"));
+    let r = office
+        .http
+        .post(office.url("/api/v1/fire-points"))
+        .header("x-csrf-token", &office.csrf)
+        .multipart(bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "E1005");
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("照片.exe") && detail.contains("类型不允许"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("大图.jpg") && detail.contains("超过上限"),
+        "{detail}"
+    );
+    assert!(detail.contains("火点未登记"), "{detail}");
+    assert_eq!(app.db.fire_points(None).await.unwrap().len(), before);
+    // Points are deducted from a township's budget: no other organisation.
+    let r = office
+        .post(
+            "/api/v1/fire-points",
+            json!({"township": "区农业农村局", "date": "2020-06-06", "place": "x", "kind": "秸秆"}),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["detail"].as_str().unwrap().contains("不是乡镇"));
+
+    // The page form is multipart with evidence; the ledger links the files.
+    let desk = page_login(&app, "office").await;
+    let ledger = desk.page("/ledger").await;
+    assert!(ledger.contains(r#"action="/ledger/fire-points" enctype="multipart/form-data""#));
+    assert!(ledger.contains(r#"type="file" name="attachment" multiple"#));
+    let r = desk
+        .upload(
+            "/ledger/fire-points",
+            Form::new()
+                .text("csrf", desk.csrf.clone())
+                .text("township", "师寨镇")
+                .text("date", "2020-06-12")
+                .text("place", "师寨村东")
+                .text("kind", "weeds")
+                .text("note", "")
+                .part("attachment", file(PDF, "师寨火点.pdf")),
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/ledger?ok=added");
+    let ledger = desk.page("/ledger?ok=added").await;
+    assert!(ledger.contains("火点已登记") && ledger.contains("师寨火点.pdf"));
+    let stored = app.db.fire_points(None).await.unwrap();
+    let shizhai_point = stored.iter().find(|p| p.place == "师寨村东").unwrap();
+    assert_eq!(shizhai_point.amount, "100000");
+    let att = shizhai_point.attachments[0].id;
+    assert!(ids_after(&ledger, r#"href="/attachments/"#).contains(&att));
+    assert_eq!(desk.download(&format!("/attachments/{att}")).await, PDF);
+    let shizhai = page_login(&app, "shizhai").await;
+    assert_eq!(shizhai.download(&format!("/attachments/{att}")).await, PDF);
+    let own = shizhai.page("/ledger").await;
+    assert!(own.contains("师寨火点.pdf") && !own.contains("现场笔录.pdf"));
+
+    // A forbidden file through the page: the message names it, nothing is
+    // stored, and the form comes back with the values as typed.
+    let r = desk
+        .upload(
+            "/ledger/fire-points",
+            Form::new()
+                .text("csrf", desk.csrf.clone())
+                .text("township", "祝楼乡")
+                .text("date", "2020-06-20")
+                .text("place", "祝楼村南")
+                .text("kind", "leaves")
+                .text("note", "群众举报")
+                .part("attachment", file(EXE, "证据.exe")),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let html = r.text().await.unwrap();
+    let error = html.split(r#"id="error">"#).nth(1).unwrap();
+    assert!(
+        error.contains("证据.exe") && error.contains("类型不允许") && error.contains("火点未登记"),
+        "{error}"
+    );
+    for kept in [
+        r#"value="祝楼村南""#,
+        r#"value="群众举报""#,
+        r#"value="2020-06-20""#,
+        r#"<option value="祝楼乡" selected>"#,
+        r#"<option value="leaves" selected>"#,
+    ] {
+        assert!(html.contains(kept), "{kept} kept in the form");
+    }
+    assert!(
+        app.db
+            .fire_points(None)
+            .await
+            .unwrap()
+            .iter()
+            .all(|p| p.place != "祝楼村南")
+    );
+}
+
+#[tokio::test]
+async fn task_page_charts_accepted_indicator_values_over_time() {
+    let app = spawn().await;
+    let nongye = login(&app, "nongye").await;
+    let office = login(&app, "office").await;
+    let lead = assignment(&app, "air-15", "区农业农村局").await;
+    let tid = task_id(&app, "air-15").await;
+    let report = |value: &str| json!({"text": format!("秸秆综合利用率 {value}%"), "values": {"秸秆综合利用率": value}});
+    let path = format!("/api/v1/assignments/{lead}/reports");
+    for value in ["88.5", "90.3"] {
+        let r = nongye.post(&path, report(value)).await;
+        assert_eq!(r.status(), 201);
+        let id = r.json::<Value>().await.unwrap()["report"]["id"]
+            .as_i64()
+            .unwrap();
+        let review = format!("/api/v1/task-reports/{id}/review");
+        let accepted = office.post(&review, json!({"decision": "accept"})).await;
+        assert_eq!(accepted.status(), 200);
+    }
+    // Awaiting review: not yet a confirmed figure.
+    assert_eq!(nongye.post(&path, report("99.9")).await.status(), 201);
+
+    let series = nongye
+        .json(&format!("/api/v1/tasks/{tid}/indicators"))
+        .await;
+    let series = series.as_array().unwrap();
+    let (index, rate) = series
+        .iter()
+        .enumerate()
+        .find(|(_, s)| s["name"] == "秸秆综合利用率")
+        .unwrap();
+    assert_eq!(rate["comparator"], ">=");
+    assert_eq!(rate["threshold"], "89");
+    assert_eq!(rate["unit"], "%");
+    let points = rate["points"].as_array().unwrap();
+    let values: Vec<&str> = points
+        .iter()
+        .map(|p| p["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(values, ["88.5", "90.3"], "accepted values, oldest first");
+    assert!(points[0]["at"].as_i64() <= points[1]["at"].as_i64());
+    assert_eq!(points[0]["organisation"], "区农业农村局");
+
+    // The page draws a chart for it and tables the same values.
+    let page = nongye
+        .get(&format!("/tasks/{tid}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&format!(r#"id="indicator-charts" data-task="{tid}""#)));
+    assert!(page.contains(&format!(r#"id="indicator-chart-{index}""#)));
+    assert!(page.contains(r#"<script src="/static/tasks.js">"#));
+    let table = page
+        .split(r#"id="indicators""#)
+        .nth(1)
+        .unwrap()
+        .split("</table>")
+        .next()
+        .unwrap();
+    assert!(table.contains("88.5 %") && table.contains("90.3 %"));
+    assert!(!table.contains("99.9"), "pending value left out");
+    let js = nongye.get("/static/tasks.js").await;
+    assert_eq!(js.status(), 200);
+    let js = js.text().await.unwrap();
+    assert!(js.contains("/indicators") && js.contains("markLine"));
+
+    // A township that does not lead the task sees only its own part's values.
+    let yuanwu = login(&app, "yuanwu").await;
+    let own = yuanwu
+        .json(&format!("/api/v1/tasks/{tid}/indicators"))
+        .await;
+    assert!(
+        own.as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["points"].as_array().unwrap().is_empty())
+    );
+}
+
+/// The report → review → sign-off flow through the HTML forms, as a
+/// browser drives it: page login, CSRF token from the page, multipart
+/// report, review and sign-off forms; then the task page, the XLSX ledger
+/// and the audit log tell the same story.
+#[tokio::test]
+async fn review_and_sign_off_through_the_pages() {
+    use reqwest::multipart::Form;
+    let app = spawn().await;
+    // air-6: 区行政综合执法局 leads, the four townships carry it out.
+    let tid = task_id(&app, "air-6").await;
+    let detail = app.db.task_detail(tid).await.unwrap();
+    let lead = assignment(&app, "air-6", "区行政综合执法局").await;
+    let townships: Vec<(i64, String)> = detail
+        .assignments
+        .iter()
+        .filter(|a| a.id != lead)
+        .map(|a| (a.id, a.organisation_name.clone()))
+        .collect();
+    assert!(!townships.is_empty());
+    for (i, (_, org)) in townships.iter().enumerate() {
+        if org != "原武镇" && org != "师寨镇" {
+            add_user(&app.db, &format!("town{i}"), Role::Township, org).await;
+        }
+    }
+    let username = |org: &str, i: usize| match org {
+        "原武镇" => "yuanwu".to_owned(),
+        "师寨镇" => "shizhai".to_owned(),
+        _ => format!("town{i}"),
+    };
+
+    let zhifa = page_login(&app, "zhifa").await;
+    let office = page_login(&app, "office").await;
+    let task_page = format!("/tasks/{tid}");
+    let page = zhifa.page(&task_page).await;
+    assert_eq!(
+        form_csrf(&page),
+        zhifa.csrf,
+        "the page's forms carry the token"
+    );
+    let report_action = format!("/tasks/assignments/{lead}/report");
+    assert!(page.contains(&format!(r#"action="{report_action}""#)));
+    let report = |c: &Client, text: &str, value: &str, complete: bool| {
+        let mut form = Form::new()
+            .text("csrf", c.csrf.clone())
+            .text("text", text.to_owned())
+            .text("value:0", value.to_owned());
+        if complete {
+            form = form.text("claims_complete", "1");
+        }
+        form
+    };
+    // The office's review queue on the task page: one pending report.
+    let pending = |html: &str| ids_after(html, r#"action="/tasks/reports/"#);
+
+    // A department cannot report on another organisation's part through the page.
+    let (yuanwu_part, _) = townships.iter().find(|(_, o)| o == "原武镇").unwrap();
+    let r = zhifa
+        .upload(
+            &format!("/tasks/assignments/{yuanwu_part}/report"),
+            report(&zhifa, "冒名报送", "100", true),
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("403 无权访问"));
+    assert!(
+        app.db
+            .reports_of_assignment(*yuanwu_part)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // First report with a value and an attachment; the office returns it.
+    let r = zhifa
+        .upload(
+            &report_action,
+            report(&zhifa, "已清理整顿 95 家，附清单", "95", false)
+                .part("attachment", file(PDF, "排污许可清单.pdf")),
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), format!("{task_page}?ok=reported"));
+    let queue = pending(&office.page(&task_page).await);
+    assert_eq!(queue.len(), 1);
+    let returned_id = queue[0];
+    let comment = "请补充尚未发证单位的整改计划";
+    let r = office
+        .submit(
+            &format!("/tasks/reports/{returned_id}/review"),
+            &[("decision", "return"), ("comment", comment)],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), format!("{task_page}?ok=returned"));
+
+    // Second report claims the part complete; the office accepts it.
+    let r = zhifa
+        .upload(
+            &report_action,
+            report(&zhifa, "所有固定污染源已纳入排污许可管理", "100", true),
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let queue = pending(&office.page(&task_page).await);
+    assert_eq!(queue.len(), 1);
+    let accepted_id = queue[0];
+    assert_ne!(accepted_id, returned_id);
+    let r = office
+        .submit(
+            &format!("/tasks/reports/{accepted_id}/review"),
+            &[("decision", "accept"), ("comment", "")],
+        )
+        .await;
+    assert_eq!(location(&r), format!("{task_page}?ok=accepted"));
+
+    // Sign-off is refused while the townships' parts are open.
+    let page = office.page(&task_page).await;
+    assert!(!page.contains(r#"id="sign-off""#));
+    let r = office.submit(&format!("{task_page}/sign-off"), &[]).await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("不能销号"));
+
+    // Each township reports its part done through the page; the office accepts.
+    for (i, (part, org)) in townships.iter().enumerate() {
+        let town = page_login(&app, &username(org, i)).await;
+        let r = town
+            .upload(
+                &format!("/tasks/assignments/{part}/report"),
+                report(&town, &format!("{org}辖区排污许可已全部核发"), "100", true),
+            )
+            .await;
+        assert_eq!(r.status(), 303, "{org}");
+        let queue = pending(&office.page(&task_page).await);
+        assert_eq!(queue.len(), 1, "{org}");
+        let r = office
+            .submit(
+                &format!("/tasks/reports/{}/review", queue[0]),
+                &[("decision", "accept")],
+            )
+            .await;
+        assert_eq!(location(&r), format!("{task_page}?ok=accepted"), "{org}");
+    }
+    let page = office.page(&task_page).await;
+    assert!(page.contains(r#"id="sign-off""#));
+    let r = office.submit(&format!("{task_page}/sign-off"), &[]).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), format!("{task_page}?ok=signed"));
+
+    // The task page: 已完成, the review comment, the attachment, the values.
+    let page = zhifa.page(&task_page).await;
+    assert!(page.contains(r#"<span class="tag" id="task-status">已完成</span>"#));
+    assert!(page.contains("由 office 销号"));
+    assert!(page.contains(&format!("审核意见（office）：{comment}")));
+    assert!(
+        !page.contains(r#"id="report-form""#),
+        "no reports after sign-off"
+    );
+    let files = ids_after(&page, r#"href="/attachments/"#);
+    assert_eq!(files.len(), 1);
+    assert_eq!(
+        zhifa.download(&format!("/attachments/{}", files[0])).await,
+        PDF
+    );
+    let table = page
+        .split(r#"id="indicators""#)
+        .nth(1)
+        .unwrap()
+        .split("</table>")
+        .next()
+        .unwrap();
+    assert!(
+        table.contains("100 %") && !table.contains("95 %"),
+        "{table}"
+    );
+
+    // The XLSX ledger from the page, read back with gongjian-tabular.
+    let x = office.get("/tasks/ledger.xlsx").await;
+    assert_eq!(x.status(), 200);
+    let ledger =
+        gongjian_tabular::read_xlsx_bytes("任务台账.xlsx", &x.bytes().await.unwrap()).unwrap();
+    let col = |name: &str| {
+        ledger
+            .column(name)
+            .unwrap_or_else(|| panic!("column {name}"))
+    };
+    let row = ledger
+        .rows()
+        .find(|r| r.get(col("分工编号")) == lead.to_string())
+        .expect("the assignment's row");
+    assert_eq!(row.get(col("任务编号")), "air-6");
+    assert_eq!(row.get(col("责任单位")), "区行政综合执法局");
+    assert_eq!(row.get(col("分工状态")), "已完成");
+    assert_eq!(row.get(col("审核结果")), "通过");
+    assert_eq!(
+        row.get(col("最新指标值")),
+        "固定污染源纳入排污许可管理比例=100"
+    );
+
+    // The audit log: the return with its comment, the acceptance, the sign-off.
+    let api = |path: String| {
+        let office = &office;
+        async move { office.json(&path).await.as_array().unwrap().clone() }
+    };
+    let reviews = api("/api/v1/audit?entity=task_report".into()).await;
+    let returned = reviews
+        .iter()
+        .find(|e| e["action"] == "return" && e["entity_id"] == returned_id.to_string().as_str())
+        .expect("the return in the audit log");
+    assert_eq!(returned["actor_name"], "office");
+    assert_eq!(returned["after"]["comment"], comment);
+    assert!(
+        reviews
+            .iter()
+            .any(|e| e["action"] == "accept" && e["entity_id"] == accepted_id.to_string().as_str())
+    );
+    let sign_off = api("/api/v1/audit?entity=task&action=sign_off".into()).await;
+    assert_eq!(sign_off.len(), 1);
+    assert_eq!(sign_off[0]["entity_id"], "air-6");
+    assert_eq!(sign_off[0]["actor_name"], "office");
+    let audit_page = office
+        .page("/system/audit?entity=task&action=sign_off")
+        .await;
+    assert!(audit_page.contains("<td>sign_off</td>") && audit_page.contains("task #air-6"));
 }

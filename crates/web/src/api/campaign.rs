@@ -16,8 +16,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use gongjian_storage::{
-    AssignmentRecord, Db, FireKind, ImportedProgress, NewFirePoint, NewReport, ReportRecord,
-    Review, Role, TaskDetail, TaskFilter, TaskStatus, User,
+    AssignmentRecord, Db, FireKind, FirePointRecord, ImportedProgress, NewAttachment, NewFirePoint,
+    NewReport, ReportRecord, Review, Role, TaskDetail, TaskFilter, TaskStatus, User,
 };
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -186,6 +186,74 @@ pub async fn task(
     Ok(Json(visible_task(&state.db, &me.user, id).await?))
 }
 
+/// One value of an indicator, from an accepted report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IndicatorPoint {
+    pub report_id: i64,
+    /// When the report was submitted (Unix seconds).
+    pub at: i64,
+    pub organisation: String,
+    /// Exact decimal text, as reported.
+    pub value: String,
+}
+
+/// An indicator of a task with its requirement and its values over time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IndicatorSeries {
+    pub name: String,
+    pub comparator: String,
+    /// The plan's required value (exact decimal text).
+    pub threshold: String,
+    pub unit: String,
+    /// Oldest first.
+    pub points: Vec<IndicatorPoint>,
+}
+
+/// Each indicator of the task with the values of its accepted reports.
+/// Reports still awaiting review, or returned, are left out: their figures
+/// are not confirmed and would draw a line the office has not accepted.
+pub(crate) fn indicator_series(d: &TaskDetail) -> Vec<IndicatorSeries> {
+    d.indicators
+        .iter()
+        .map(|i| {
+            let mut points: Vec<IndicatorPoint> = d
+                .reports
+                .iter()
+                .filter(|r| r.review == "accepted")
+                .flat_map(|r| {
+                    r.values
+                        .iter()
+                        .filter(|v| v.indicator == i.name)
+                        .map(|v| IndicatorPoint {
+                            report_id: r.id,
+                            at: r.submitted_at,
+                            organisation: r.organisation_name.clone(),
+                            value: v.value.clone(),
+                        })
+                })
+                .collect();
+            points.sort_by_key(|p| (p.at, p.report_id));
+            IndicatorSeries {
+                name: i.name.clone(),
+                comparator: i.comparator.clone(),
+                threshold: i.value.clone(),
+                unit: i.unit.clone(),
+                points,
+            }
+        })
+        .collect()
+}
+
+/// `GET /tasks/{id}/indicators`: the task page's charts read this.
+pub async fn task_indicators(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<IndicatorSeries>>, ApiError> {
+    let d = visible_task(&state.db, &me.user, id).await?;
+    Ok(Json(indicator_series(&d)))
+}
+
 pub async fn assignments(
     State(state): State<AppState>,
     me: ApiUser,
@@ -256,10 +324,18 @@ fn truthy(s: &str) -> bool {
     matches!(s.trim(), "1" | "true" | "on" | "yes" | "是")
 }
 
-/// Read a multipart report form: `text`, `claims_complete`, `value:<指标>`
-/// fields and `attachment` files.
-pub(crate) async fn read_report_form(mut mp: Multipart) -> Result<ReportForm, ApiError> {
-    let mut form = ReportForm::default();
+/// A multipart form as sent: its text fields in order, and every field
+/// that carries a file name as an upload (whatever the field is called).
+#[derive(Default)]
+pub(crate) struct MultipartForm {
+    pub fields: Vec<(String, String)>,
+    pub files: Vec<Upload>,
+}
+
+/// Read a whole multipart form. Reports and fire points share it so that
+/// both read files, and fail on an oversized body, the same way.
+pub(crate) async fn read_multipart(mut mp: Multipart) -> Result<MultipartForm, ApiError> {
+    let mut form = MultipartForm::default();
     let too_big = |e: axum::extract::multipart::MultipartError| {
         ApiError::with_detail(
             ErrorCode::InvalidInput,
@@ -270,6 +346,8 @@ pub(crate) async fn read_report_form(mut mp: Multipart) -> Result<ReportForm, Ap
         let name = field.name().unwrap_or_default().to_owned();
         if let Some(file_name) = field.file_name().map(str::to_owned) {
             let bytes = field.bytes().await.map_err(too_big)?;
+            // A file input left empty still sends a part with no name and
+            // no bytes; it is not an upload.
             if !bytes.is_empty() || !file_name.is_empty() {
                 form.files.push(Upload {
                     name: file_name,
@@ -279,6 +357,20 @@ pub(crate) async fn read_report_form(mut mp: Multipart) -> Result<ReportForm, Ap
             continue;
         }
         let text = field.text().await.map_err(too_big)?;
+        form.fields.push((name, text));
+    }
+    Ok(form)
+}
+
+/// Read a multipart report form: `text`, `claims_complete`, `value:<指标>`
+/// fields and `attachment` files.
+pub(crate) async fn read_report_form(mp: Multipart) -> Result<ReportForm, ApiError> {
+    let raw = read_multipart(mp).await?;
+    let mut form = ReportForm {
+        files: raw.files,
+        ..ReportForm::default()
+    };
+    for (name, text) in raw.fields {
         match name.as_str() {
             "text" => form.text = text,
             "claims_complete" => form.claims_complete = truthy(&text),
@@ -293,6 +385,23 @@ pub(crate) async fn read_report_form(mut mp: Multipart) -> Result<ReportForm, Ap
         }
     }
     Ok(form)
+}
+
+/// Store each upload that passes the checks of [`attachments::store`]; the
+/// others come back as their Chinese reasons.
+fn store_uploads(
+    settings: &attachments::CampaignSettings,
+    files: &[Upload],
+) -> (Vec<NewAttachment>, Vec<String>) {
+    let mut stored = Vec::new();
+    let mut rejected = Vec::new();
+    for f in files {
+        match attachments::store(settings, &f.name, &f.bytes) {
+            Ok(a) => stored.push(a),
+            Err(reason) => rejected.push(reason),
+        }
+    }
+    (stored, rejected)
 }
 
 /// The outcome of a submission: the stored report and every attachment
@@ -347,14 +456,7 @@ pub(crate) async fn submit(
         })?;
         values.push((name.to_owned(), d));
     }
-    let mut stored = Vec::new();
-    let mut rejected = Vec::new();
-    for f in &form.files {
-        match attachments::store(&state.campaign, &f.name, &f.bytes) {
-            Ok(a) => stored.push(a),
-            Err(reason) => rejected.push(reason),
-        }
-    }
+    let (stored, rejected) = store_uploads(&state.campaign, &form.files);
     let report = state
         .db
         .submit_report(
@@ -383,12 +485,7 @@ pub async fn create_report(
     req: Request,
 ) -> Result<(StatusCode, Json<Submitted>), ApiError> {
     me.require(me.user.role.writes())?;
-    let is_multipart = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
-    let form = if is_multipart {
+    let form = if is_multipart(req.headers()) {
         require_csrf_header(&me, req.headers())?;
         let mp = Multipart::from_request(req, &state)
             .await
@@ -912,12 +1009,7 @@ pub async fn import_progress(
 
 /// The uploaded file: a multipart field named `file`, or the raw body.
 async fn body_file(state: &AppState, req: Request) -> Result<Vec<u8>, ApiError> {
-    let is_multipart = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
-    if is_multipart {
+    if is_multipart(req.headers()) {
         let mut mp = Multipart::from_request(req, state)
             .await
             .map_err(|e| ApiError::with_detail(ErrorCode::InvalidInput, e.body_text()))?;
@@ -964,7 +1056,8 @@ pub async fn fire_points(
     Ok(Json(json!({"points": points, "totals": totals})))
 }
 
-#[derive(Debug, Deserialize)]
+/// A fire point as sent: JSON, or the text fields of a multipart form.
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct FirePointBody {
     pub township: String,
     pub date: String,
@@ -972,6 +1065,36 @@ pub struct FirePointBody {
     pub kind: String,
     #[serde(default)]
     pub note: String,
+}
+
+/// A multipart fire-point form: the point's fields, its evidence files
+/// (`attachment`) and, from pages, the CSRF field.
+#[derive(Default)]
+pub(crate) struct FirePointForm {
+    pub point: FirePointBody,
+    pub files: Vec<Upload>,
+    pub csrf: String,
+}
+
+pub(crate) async fn read_fire_point_form(mp: Multipart) -> Result<FirePointForm, ApiError> {
+    let raw = read_multipart(mp).await?;
+    let mut form = FirePointForm {
+        files: raw.files,
+        ..FirePointForm::default()
+    };
+    for (name, text) in raw.fields {
+        let p = &mut form.point;
+        match name.as_str() {
+            "township" => p.township = text,
+            "date" => p.date = text,
+            "place" => p.place = text,
+            "kind" => p.kind = text,
+            "note" => p.note = text,
+            "csrf" => form.csrf = text,
+            _ => {}
+        }
+    }
+    Ok(form)
 }
 
 /// Resolve one fire-point row (township by name, date, kind); the error is
@@ -990,6 +1113,11 @@ pub(crate) async fn fire_point_from(
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("乡镇“{township}”不存在"))?;
+    // Storage refuses it too, but only for the whole batch; checked here a
+    // row of an import is rejected on its own.
+    if org.kind != gongjian_storage::OrgKind::Township {
+        return Err(format!("“{township}”不是乡镇/街道，火点须记在乡镇名下"));
+    }
     let occurred_on = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
         .map_err(|_| format!("日期“{}”应为 YYYY-MM-DD 格式的真实日期", date.trim()))?;
     let kind = FireKind::from_str(kind).map_err(|e| match e {
@@ -1009,13 +1137,26 @@ pub(crate) async fn fire_point_from(
     })
 }
 
-pub async fn create_fire_point(
-    State(state): State<AppState>,
-    me: ApiUser,
-    ApiJson(body): ApiJson<FirePointBody>,
-) -> Result<(StatusCode, Json<gongjian_storage::FirePointRecord>), ApiError> {
-    me.require(is_office(&me.user))?;
-    let p = fire_point_from(
+/// Record a fire point with its evidence (office only). Unlike a report,
+/// a point with a refused file is not stored at all: evidence cannot be
+/// added to a point later, and a stored point that is then sent again with
+/// a better file would be deducted twice. The error names every refused
+/// file.
+pub(crate) async fn record_fire_point(
+    state: &AppState,
+    user: &User,
+    actor: &gongjian_storage::Actor,
+    body: &FirePointBody,
+    files: &[Upload],
+) -> Result<FirePointRecord, ApiError> {
+    if !is_office(user) {
+        return Err(ApiError::with_detail(
+            ErrorCode::Forbidden,
+            "只有攻坚办可以登记火点",
+        ));
+    }
+    let invalid = |m: String| ApiError::with_detail(ErrorCode::InvalidInput, m);
+    let mut point = fire_point_from(
         &state.db,
         &body.township,
         &body.date,
@@ -1024,11 +1165,52 @@ pub async fn create_fire_point(
         &body.note,
     )
     .await
-    .map_err(|m| ApiError::with_detail(ErrorCode::InvalidInput, m))?;
-    Ok((
-        StatusCode::CREATED,
-        Json(state.db.add_fire_point(&me.actor(), &p).await?),
-    ))
+    .map_err(invalid)?;
+    // Check every file before writing any, so a refused submission leaves
+    // nothing behind.
+    let refused: Vec<String> = files
+        .iter()
+        .filter_map(|f| attachments::check(&state.campaign, &f.name, &f.bytes).err())
+        .collect();
+    if !refused.is_empty() {
+        return Err(invalid(format!(
+            "{}。火点未登记，请更换证据文件后重新提交",
+            refused.join("；")
+        )));
+    }
+    // Past the checks only a write can fail: the server's fault, not the file's.
+    let (stored, failed) = store_uploads(&state.campaign, files);
+    if !failed.is_empty() {
+        return Err(ApiError::with_detail(
+            ErrorCode::Internal,
+            format!("{}。火点未登记", failed.join("；")),
+        ));
+    }
+    point.attachments = stored;
+    Ok(state.db.add_fire_point(actor, &point).await?)
+}
+
+/// `POST /fire-points`: JSON `{township, date, place, kind, note}`, or a
+/// multipart form with the same fields and `attachment` evidence files.
+pub async fn create_fire_point(
+    State(state): State<AppState>,
+    me: ApiUser,
+    req: Request,
+) -> Result<(StatusCode, Json<FirePointRecord>), ApiError> {
+    me.require(is_office(&me.user))?;
+    let (body, files) = if is_multipart(req.headers()) {
+        require_csrf_header(&me, req.headers())?;
+        let mp = Multipart::from_request(req, &state)
+            .await
+            .map_err(|e| ApiError::with_detail(ErrorCode::InvalidInput, e.body_text()))?;
+        let form = read_fire_point_form(mp).await?;
+        (form.point, form.files)
+    } else {
+        let ApiJson(body) = ApiJson::<FirePointBody>::from_request(req, &state).await?;
+        (body, Vec::new())
+    };
+    let point = record_fire_point(&state, &me.user, &me.actor(), &body, &files).await?;
+    Ok((StatusCode::CREATED, Json(point)))
 }
 
 /// Parse a fire-point file (XLSX or CSV, columns 乡镇, 日期, 位置, 类型,
@@ -1142,6 +1324,13 @@ pub async fn import_fire_points(
 /// each attachment is still checked against `attachment_max_bytes`.
 pub(crate) fn upload_limit() -> axum::extract::DefaultBodyLimit {
     axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024)
+}
+
+fn is_multipart(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"))
 }
 
 /// A JSON body cannot be sent cross-site without a preflight; multipart and

@@ -106,6 +106,11 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
         "任务详情：节点、指标、分工、报告、审核意见、状态记录",
     ),
     (
+        "get",
+        "/tasks/{id}/indicators",
+        "任务指标随时间的报送值（仅审核通过的报告）及要求值",
+    ),
+    (
         "post",
         "/tasks/{id}/sign-off",
         "任务销号（攻坚办；各责任单位均已完成）",
@@ -132,7 +137,11 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
         "/fire-points",
         "秸秆焚烧火点台账及各乡镇月度扣款合计",
     ),
-    ("post", "/fire-points", "登记火点（攻坚办）"),
+    (
+        "post",
+        "/fire-points",
+        "登记火点（攻坚办；JSON，或 multipart 含证据文件 attachment）",
+    ),
     ("post", "/fire-points/import", "导入火点 XLSX/CSV（攻坚办）"),
     (
         "get",
@@ -201,6 +210,7 @@ pub(crate) fn routes() -> Router<AppState> {
             post(campaign::import_progress).layer(campaign::upload_limit()),
         )
         .route("/tasks/{id}", get(campaign::task))
+        .route("/tasks/{id}/indicators", get(campaign::task_indicators))
         .route("/tasks/{id}/sign-off", post(campaign::sign_off))
         .route("/assignments", get(campaign::assignments))
         .route(
@@ -213,7 +223,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/attachments/{id}", get(campaign::attachment))
         .route(
             "/fire-points",
-            get(campaign::fire_points).post(campaign::create_fire_point),
+            get(campaign::fire_points)
+                .post(campaign::create_fire_point)
+                .layer(campaign::upload_limit()),
         )
         .route(
             "/fire-points/import",

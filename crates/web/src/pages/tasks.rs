@@ -4,6 +4,8 @@
 //! and sign-off, the XLSX ledger export and progress import, and the
 //! straw-burning fire-point ledger (月扣款).
 
+use std::str::FromStr;
+
 use askama::Template;
 use axum::Router;
 use axum::extract::{Multipart, Path, Query, State};
@@ -19,7 +21,7 @@ use serde::Deserialize;
 use super::{Layout, check_csrf, error_page, error_text, forbidden, render};
 use crate::AppState;
 use crate::api::campaign::{
-    self as api, ImportResult, ReportForm, TaskQuery, is_office, may_report, own_org,
+    self as api, FirePointBody, ImportResult, ReportForm, TaskQuery, is_office, may_report, own_org,
 };
 use crate::error::{ApiError, ErrorCode};
 use crate::session::PageUser;
@@ -44,7 +46,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/tasks/reports/{id}/review", post(review_submit))
         .route("/attachments/{id}", get(attachment))
         .route("/ledger", get(ledger))
-        .route("/ledger/fire-points", post(fire_point_submit))
+        .route(
+            "/ledger/fire-points",
+            post(fire_point_submit).layer(api::upload_limit()),
+        )
         .route(
             "/ledger/import",
             post(fire_import_submit).layer(api::upload_limit()),
@@ -346,8 +351,26 @@ struct ReportView {
 struct IndicatorView {
     name: String,
     requirement: String,
-    /// (date, organisation, value) oldest first.
+    /// Accepted values: (time, organisation, value with unit), oldest first.
     history: Vec<(String, String, String)>,
+}
+
+fn indicator_view(s: &api::IndicatorSeries) -> IndicatorView {
+    IndicatorView {
+        name: s.name.clone(),
+        requirement: format!("{} {} {}", s.comparator, s.threshold, s.unit),
+        history: s
+            .points
+            .iter()
+            .map(|p| {
+                (
+                    time(p.at),
+                    p.organisation.clone(),
+                    format!("{} {}", p.value, s.unit),
+                )
+            })
+            .collect(),
+    }
 }
 
 struct HistoryView {
@@ -435,34 +458,9 @@ async fn detail_page(
             can_review: r.review == "submitted" && api::may_review(&state.db, &me.user, r).await?,
         });
     }
-    let indicators = d
-        .indicators
+    let indicators = api::indicator_series(&d)
         .iter()
-        .map(|i| {
-            let mut history: Vec<(String, String, String)> = d
-                .reports
-                .iter()
-                .flat_map(|r| {
-                    r.values
-                        .iter()
-                        .filter(|v| v.indicator == i.name)
-                        .map(|v| {
-                            (
-                                time(r.submitted_at),
-                                r.organisation_name.clone(),
-                                format!("{} {}", v.value, v.unit),
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                })
-                .collect();
-            history.reverse();
-            IndicatorView {
-                name: i.name.clone(),
-                requirement: format!("{} {} {}", i.comparator, i.value, i.unit),
-                history,
-            }
-        })
+        .map(indicator_view)
         .collect();
     let reportable: Vec<AssignmentRow> = d
         .assignments
@@ -819,16 +817,31 @@ async fn import_submit(State(state): State<AppState>, me: PageUser, mp: Multipar
 
 // ---------------------------------------------------------------- fire points
 
+/// One choice of a select, with whether the form holds it.
+struct Choice {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
 #[derive(Template)]
 #[template(path = "ledger_fire.html")]
 struct LedgerPage {
     layout: Layout,
-    points: Vec<FirePointRecord>,
+    points: Vec<FirePointView>,
     totals: Vec<FireTotal>,
     office: bool,
-    townships: Vec<String>,
-    kinds: Vec<(&'static str, &'static str, String)>,
+    townships: Vec<Choice>,
+    kinds: Vec<Choice>,
+    /// The entry form's values: empty, or as typed when it was refused.
+    form: FirePointBody,
     import: Option<ImportResult>,
+}
+
+struct FirePointView {
+    point: FirePointRecord,
+    /// (attachment id, file name, size).
+    evidence: Vec<(i64, String, String)>,
 }
 
 async fn ledger_page(
@@ -837,6 +850,7 @@ async fn ledger_page(
     ok: Option<String>,
     error: Option<String>,
     import: Option<ImportResult>,
+    form: FirePointBody,
 ) -> Result<Response, ApiError> {
     let points = state.db.fire_points(own_org(&me.user)).await?;
     let mut totals = state.db.fire_point_totals().await?;
@@ -849,75 +863,88 @@ async fn ledger_page(
         .await?
         .into_iter()
         .filter(|o| o.kind == gongjian_storage::OrgKind::Township)
-        .map(|o| o.name)
+        .map(|o| Choice {
+            selected: o.name == form.township.trim(),
+            label: o.name.clone(),
+            value: o.name,
+        })
+        .collect();
+    let kind = FireKind::from_str(&form.kind).ok();
+    let kinds = FireKind::ALL
+        .iter()
+        .map(|k| Choice {
+            value: k.as_str().to_owned(),
+            label: format!("{}（{} 元）", k.label(), k.amount()),
+            selected: kind == Some(*k),
+        })
         .collect();
     Ok(render(LedgerPage {
         layout: Layout::new(&me.user, &me.csrf, "ledger")
             .ok(ok)
             .error(error),
-        points,
+        points: points.into_iter().map(fire_point_view).collect(),
         totals,
         office: is_office(&me.user),
         townships,
-        kinds: FireKind::ALL
-            .iter()
-            .map(|k| (k.as_str(), k.label(), k.amount().to_string()))
-            .collect(),
+        kinds,
+        form,
         import,
     }))
 }
 
+fn fire_point_view(point: FirePointRecord) -> FirePointView {
+    FirePointView {
+        evidence: point
+            .attachments
+            .iter()
+            .map(|a| {
+                (
+                    a.id,
+                    a.file_name.clone(),
+                    crate::attachments::human_size(a.size as u64),
+                )
+            })
+            .collect(),
+        point,
+    }
+}
+
 async fn ledger(State(state): State<AppState>, me: PageUser, Query(q): Query<OkQuery>) -> Response {
     let ok = (q.ok.as_deref() == Some("added")).then(|| "火点已登记".to_owned());
-    ledger_page(&state, &me, ok, None, None)
+    ledger_page(&state, &me, ok, None, None, FirePointBody::default())
         .await
         .unwrap_or_else(|e| fail(&me, "ledger", e))
 }
 
-#[derive(Deserialize)]
-struct FireForm {
-    csrf: String,
-    township: String,
-    date: String,
-    place: String,
-    kind: String,
-    #[serde(default)]
-    note: String,
-}
-
-async fn fire_point_submit(
-    State(state): State<AppState>,
-    me: PageUser,
-    axum::Form(form): axum::Form<FireForm>,
-) -> Response {
+/// The entry form (multipart, with evidence files). A refused point — a
+/// bad field or a refused file — stores nothing and shows the form again
+/// with the values as typed; only the files must be chosen again, since a
+/// browser cannot refill a file input.
+async fn fire_point_submit(State(state): State<AppState>, me: PageUser, mp: Multipart) -> Response {
+    let form = match api::read_fire_point_form(mp).await {
+        Ok(f) => f,
+        Err(e) => return fail(&me, "ledger", e),
+    };
     if let Err(r) = check_csrf(&me, &form.csrf) {
         return r;
     }
-    if !is_office(&me.user) {
-        return forbidden(&me);
-    }
-    let result = match api::fire_point_from(
-        &state.db,
-        &form.township,
-        &form.date,
-        &form.place,
-        &form.kind,
-        &form.note,
-    )
-    .await
-    {
-        Ok(p) => state
-            .db
-            .add_fire_point(&me.actor(), &p)
-            .await
-            .map_err(|e| error_text(&e.into())),
-        Err(m) => Err(m),
-    };
-    match result {
+    match api::record_fire_point(&state, &me.user, &me.actor(), &form.point, &form.files).await {
         Ok(_) => Redirect::to("/ledger?ok=added").into_response(),
-        Err(m) => ledger_page(&state, &me, None, Some(m), None)
-            .await
-            .unwrap_or_else(|e| fail(&me, "ledger", e)),
+        Err(e) if e.code == ErrorCode::Forbidden => forbidden(&me),
+        Err(e) => {
+            let status = e.code.status();
+            let mut msg = error_text(&e);
+            if !form.files.is_empty() {
+                msg.push_str("（已填写的内容已保留，请重新选择证据文件）");
+            }
+            match ledger_page(&state, &me, None, Some(msg), None, form.point).await {
+                Ok(mut page) => {
+                    *page.status_mut() = status;
+                    page
+                }
+                Err(e) => fail(&me, "ledger", e),
+            }
+        }
     }
 }
 
@@ -932,9 +959,16 @@ async fn fire_import_submit(
     let (csrf, bytes, valid_only) = match read_upload(mp).await {
         Ok(x) => x,
         Err(e) => {
-            return ledger_page(&state, &me, None, Some(error_text(&e)), None)
-                .await
-                .unwrap_or_else(|e| fail(&me, "ledger", e));
+            return ledger_page(
+                &state,
+                &me,
+                None,
+                Some(error_text(&e)),
+                None,
+                FirePointBody::default(),
+            )
+            .await
+            .unwrap_or_else(|e| fail(&me, "ledger", e));
         }
     };
     if let Err(r) = check_csrf(&me, &csrf) {
@@ -950,7 +984,7 @@ async fn fire_import_submit(
             Ok(r) => (Some(format!("已导入 {} 个火点", r.imported)), None, Some(r)),
             Err(e) => (None, Some(error_text(&e)), None),
         };
-    ledger_page(&state, &me, ok, err, result)
+    ledger_page(&state, &me, ok, err, result, FirePointBody::default())
         .await
         .unwrap_or_else(|e| fail(&me, "ledger", e))
 }
