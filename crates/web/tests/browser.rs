@@ -207,3 +207,103 @@ async fn admin_creates_department_user_who_is_refused_user_administration() {
     assert!(heading.contains("403"), "{heading}");
     c.close().await.unwrap();
 }
+
+/// A year of one station's hours, 2020: PM2.5 50 µg/m³ January–June and 70
+/// July–December (PM10 = 1.5×): annual mean (50×182 + 70×184)/366 = 60.05
+/// → 60 µg/m³, PM10 90.08 → 90.
+fn year_2020_csv() -> String {
+    let mut s = String::from("station,time,so2,no2,co,o3,pm10,pm25\n");
+    let start = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+    for day in 0..366 {
+        let d = start + chrono::Duration::days(day);
+        let pm25: u32 = if d < chrono::NaiveDate::from_ymd_opt(2020, 7, 1).unwrap() {
+            50
+        } else {
+            70
+        };
+        for h in 1..=24 {
+            let end = d.and_hms_opt(0, 0, 0).unwrap() + chrono::Duration::hours(h);
+            s.push_str(&format!(
+                "B01,{},8,20,0.6,60,{},{}\n",
+                end.format("%Y-%m-%d %H:%M"),
+                pm25 * 3 / 2,
+                pm25
+            ));
+        }
+    }
+    s
+}
+
+/// The text of the 年累计 cell of the target row whose indicator contains
+/// `indicator`, read by the page's own script.
+async fn ytd_of(c: &Client, indicator: &str) -> String {
+    let v = c
+        .execute(
+            "for (const tr of document.querySelectorAll('#targets tr')) { \
+               if (tr.cells[0] && tr.cells[0].textContent.includes(arguments[0])) \
+                 return tr.querySelector('td.ytd').textContent.trim(); } return null;",
+            vec![serde_json::json!(indicator)],
+        )
+        .await
+        .unwrap();
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_year_uploaded_in_the_browser_shows_its_annual_mean_on_the_dashboard() {
+    let Some((_driver, c)) = start_browser().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
+        .await;
+    let base = format!("http://{}", app.addr);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("2020年站点小时数据.csv");
+    std::fs::write(&file, year_2020_csv()).unwrap();
+
+    log_in(&c, &base, "office", PASSWORD).await;
+    wait_for(&c, "/", "#who").await;
+    c.goto(&format!("{base}/air")).await.unwrap();
+    c.find(Locator::Css("#air-file"))
+        .await
+        .unwrap()
+        .send_keys(&file.display().to_string())
+        .await
+        .unwrap();
+    click(&c, "#air-upload").await;
+    wait_for(&c, "/air", "#import-result").await;
+    let result = c
+        .find(Locator::Id("import-result"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(result.contains("导入 8784 行"), "{result}");
+
+    c.goto(&format!("{base}/?year=2020")).await.unwrap();
+    wait_for(&c, "/", "#targets").await;
+    assert_eq!(ytd_of(&c, "PM2.5").await, "60");
+    assert_eq!(ytd_of(&c, "PM10").await, "90");
+    // The 30-day chart is drawn from the same data (ECharts renders a canvas).
+    let mut drawn = false;
+    for _ in 0..100 {
+        if c.find(Locator::Css("#chart-30d canvas")).await.is_ok() {
+            drawn = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(drawn, "the 30-day chart was not drawn");
+    // A phone-sized screen still shows the targets (the grid reflows).
+    c.set_window_size(390, 844).await.unwrap();
+    assert!(
+        c.find(Locator::Css("#targets"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+}

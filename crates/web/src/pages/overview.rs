@@ -323,9 +323,14 @@ async fn status_fragment(
 
 /// Chart data: last 24 hours of the district hourly AQI and PM2.5, last 30
 /// days of the district daily AQI and PM2.5, and this year's targets.
-async fn charts(State(state): State<AppState>, _me: PageUser) -> Result<Json<Value>, ApiError> {
+async fn charts(
+    State(state): State<AppState>,
+    _me: PageUser,
+    Query(q): Query<YearQuery>,
+) -> Result<Json<Value>, ApiError> {
     let now = now_local();
-    let data = air_data(&state, now.year()).await?;
+    let year = q.year.unwrap_or(now.year());
+    let data = air_data(&state, year).await?;
     let latest = state.db.latest_air_hour().await?;
     let mut hours_json = Vec::new();
     if let Some(last) = latest {
@@ -368,7 +373,7 @@ async fn charts(State(state): State<AppState>, _me: PageUser) -> Result<Json<Val
         .collect();
     let plan =
         embedded_plan().map_err(|e| ApiError::with_detail(crate::error::ErrorCode::Internal, e))?;
-    let other = other_measures(&state.db, &plan, now.year(), now.month()).await?;
+    let other = other_measures(&state.db, &plan, year, status_month(year, now.date())).await?;
     let targets: Vec<Value> = target_statuses(&plan, &data, &other)
         .iter()
         .map(target_json)
