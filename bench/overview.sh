@@ -64,15 +64,17 @@ db.commit()
 print("stack rows:", db.execute("SELECT COUNT(*) FROM series s JOIN sites t ON t.id = s.site_id WHERE t.kind = 'stack_gas'").fetchone()[0])
 PY
 PASS=bench-password-1
-"$BIN" user add --data-dir "$WORK" --username bench --role office --password "$PASS" >/dev/null 2>&1 || true
-"$BIN" serve --data-dir "$WORK" --http 127.0.0.1:18089 >/dev/null 2>&1 & SERVER=$!
-sleep 2
+echo "$PASS" | "$BIN" user add --data-dir "$WORK" --role office --org 区环境攻坚办 --org-kind office \
+  --password-stdin bench >/dev/null
+"$BIN" serve --data-dir "$WORK" --http 127.0.0.1:18089 --hj212 127.0.0.1:0 >"$WORK/serve.log" 2>&1 & SERVER=$!
+for _ in $(seq 100); do curl -sf http://127.0.0.1:18089/healthz >/dev/null && break; sleep 0.2; done
 JAR=$WORK/jar
-curl -s -c "$JAR" -H 'content-type: application/json' \
+# A failed login would measure the redirect to /login, not the pages.
+curl -sf -c "$JAR" -H 'content-type: application/json' \
   -d "{\"username\":\"bench\",\"password\":\"$PASS\"}" http://127.0.0.1:18089/api/v1/auth/login >/dev/null
 for path in / /overview/status /api/v1/targets; do
-  curl -s -b "$JAR" -o /dev/null -w "$path first request: %{time_total} s\n" "http://127.0.0.1:18089$path"
+  curl -sf -b "$JAR" -o /dev/null -w "$path first request: %{time_total} s\n" "http://127.0.0.1:18089$path"
   for i in $(seq "$N"); do
-    curl -s -b "$JAR" -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:18089$path"
+    curl -sf -b "$JAR" -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:18089$path"
   done | sort -n | awk -v p="$path" '{a[NR]=$1} END {printf "%s: median %.1f ms, p90 %.1f ms (n=%d)\n", p, a[int((NR+1)/2)]*1000, a[int(NR*0.9)]*1000, NR}'
 done

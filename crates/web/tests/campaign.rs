@@ -1240,3 +1240,49 @@ async fn review_and_sign_off_through_the_pages() {
         .await;
     assert!(audit_page.contains("<td>sign_off</td>") && audit_page.contains("task #air-6"));
 }
+
+/// A target the plan marks `reported` takes its value from the accepted
+/// report of the task indicator with the same name — not before acceptance.
+#[tokio::test]
+async fn a_reported_target_is_measured_by_the_accepted_report() {
+    let app = spawn().await;
+    let zhifa = login(&app, "zhifa").await;
+    let office = login(&app, "office").await;
+    let target = |v: &Value| {
+        v["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["key"] == "water-drinking-source")
+            .unwrap()
+            .clone()
+    };
+    let before = target(&office.json("/api/v1/targets?year=2020").await);
+    assert!(before["ytd"].is_null());
+
+    let part = assignment(&app, "water-三-3", "区行政综合执法局").await;
+    let r = zhifa
+        .post(
+            &format!("/api/v1/assignments/{part}/reports"),
+            json!({"text": "取水水质全部达标", "values": {"集中式饮用水水源地取水水质达标率": "100"}}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().await.unwrap()["report"]["id"]
+        .as_i64()
+        .unwrap();
+    let pending = target(&office.json("/api/v1/targets?year=2020").await);
+    assert!(pending["ytd"].is_null(), "a report not yet accepted counts");
+
+    let ok = office
+        .post(
+            &format!("/api/v1/task-reports/{id}/review"),
+            json!({"decision": "accept"}),
+        )
+        .await;
+    assert_eq!(ok.status(), 200);
+    let after = target(&office.json("/api/v1/targets?year=2020").await);
+    assert_eq!(after["ytd"], "100", "{after}");
+    assert_eq!(after["on_track"], true);
+    assert!(after["note"].as_str().unwrap().contains("区行政综合执法局"));
+}

@@ -330,7 +330,7 @@ pub fn target_statuses(
                 _ => None,
             };
             match (&t.measured, data.as_of, days) {
-                (Measure::Reported, _, _) => reported_status(&mut s, t, data.year, &other.reported),
+                (Measure::Reported, _, _) => reported_status(&mut s, t, &other.reported),
                 (Measure::Data { statistic: Statistic::SectionClass }, _, _) => {
                     section_status(&mut s, t, &other.sections)
                 }
@@ -431,18 +431,18 @@ fn holds(c: Comparator, actual: Decimal, target: Decimal) -> bool {
     }
 }
 
-/// A reported target: the latest value of the same indicator name accepted
-/// by the office up to the end of `year`.
+/// A reported target: the latest value of a task indicator of the same
+/// name accepted by the office. A plan is one campaign year, and its
+/// year-end figures are accepted after the year ends, so acceptance time
+/// does not select the year.
 fn reported_status(
     s: &mut TargetStatus,
     t: &gongjian_campaign::Target,
-    year: i32,
     reported: &[gongjian_storage::AcceptedValue],
 ) {
-    let year_end = gongjian_storage::day_start_utc(gongjian_targets::year_end(year)) + 86_400;
     let latest = reported
         .iter()
-        .find(|v| v.indicator.trim() == t.indicator.trim() && v.accepted_at < year_end);
+        .find(|v| v.indicator.trim() == t.indicator.trim());
     match latest {
         None => {
             s.note = Some("由责任单位报送（进度报告审核通过后计入），尚无通过审核的报送值".into())
