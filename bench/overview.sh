@@ -5,14 +5,23 @@
 # `/`, `/overview/status` and `/api/v1/targets`, first request included
 # separately (it builds the in-memory year cache).
 # Usage: bench/overview.sh [N=50]
+# BENCH_DATA=DIR keeps the generated database in DIR and reuses it on the
+# next run (generating it takes several minutes).
 set -euo pipefail
 N=${1:-50}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 cargo build --release -p gongjian >/dev/null
 BIN=$CARGO_TARGET_DIR/release/gongjian
-WORK=$(mktemp -d)
-trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
+if [ -n "${BENCH_DATA:-}" ]; then
+  WORK=$BENCH_DATA; mkdir -p "$WORK"
+  trap 'kill $SERVER 2>/dev/null || true' EXIT
+else
+  WORK=$(mktemp -d)
+  trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
+fi
+SERVER=
+if [ ! -e "$WORK/generated" ]; then
 python3 - "$WORK/air.csv" <<'PY'
 import sys, datetime, random
 random.seed(7)
@@ -63,9 +72,12 @@ for i in range(50):
 db.commit()
 print("stack rows:", db.execute("SELECT COUNT(*) FROM series s JOIN sites t ON t.id = s.site_id WHERE t.kind = 'stack_gas'").fetchone()[0])
 PY
+touch "$WORK/generated"
+fi
 PASS=bench-password-1
+"$BIN" migrate --data-dir "$WORK" >/dev/null
 echo "$PASS" | "$BIN" user add --data-dir "$WORK" --role office --org 区环境攻坚办 --org-kind office \
-  --password-stdin bench >/dev/null
+  --password-stdin bench >/dev/null 2>&1 || true   # exists on a reused dataset
 "$BIN" serve --data-dir "$WORK" --http 127.0.0.1:18089 --hj212 127.0.0.1:0 >"$WORK/serve.log" 2>&1 & SERVER=$!
 for _ in $(seq 100); do curl -sf http://127.0.0.1:18089/healthz >/dev/null && break; sleep 0.2; done
 JAR=$WORK/jar

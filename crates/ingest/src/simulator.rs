@@ -74,6 +74,19 @@ impl SimKind {
             SimKind::Dust => DUST,
         }
     }
+
+    /// The factors as a site registers them (code, name, unit, limit).
+    pub fn site_factors(self) -> Vec<gongjian_storage::SiteFactor> {
+        self.factors()
+            .iter()
+            .map(|f| gongjian_storage::SiteFactor {
+                factor: f.code.into(),
+                name: f.name.into(),
+                unit: f.unit.into(),
+                limit_value: f.limit.map(str::to_owned),
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -73,6 +73,10 @@ async fn register(url: &str, specs: &[LoggerSpec]) -> anyhow::Result<()> {
                 .await?
             }
         };
+        if db.site_factors(site.id).await?.is_empty() {
+            db.set_site_factors(&actor, site.id, &s.kind.site_factors())
+                .await?;
+        }
         let mut d = Device::new(&s.mn, &s.pw, site.id);
         d.st = s.kind.st().into();
         db.upsert_device(&actor, &d).await?;

@@ -326,29 +326,43 @@ pub struct SeriesOut {
     pub points: Vec<SeriesPoint>,
 }
 
+/// The site's series of one kind, factor by factor: each read is a
+/// primary-key range, so a site's years of real-time and minute data do not
+/// slow a chart of its hours. Factors are the registered ones plus any the
+/// logger sends that were not registered (they have a latest value).
 pub(crate) async fn load_series(
     state: &AppState,
     site: &Site,
     q: &SeriesQuery,
 ) -> Result<Vec<SeriesOut>, ApiError> {
     let (kind, from, to) = range(q)?;
-    let factors = state.db.site_factors(site.id).await?;
-    let rows = state.db.site_series(site.id, kind, from, to).await?;
-    let mut out: Vec<SeriesOut> = Vec::new();
-    for (factor, p) in rows {
-        if out.last().is_none_or(|s| s.factor != factor) {
-            let f = factors.iter().find(|f| f.factor == factor);
-            out.push(SeriesOut {
-                name: f.map(|f| f.name.clone()).unwrap_or_default(),
-                unit: f.map(|f| f.unit.clone()).unwrap_or_default(),
-                limit: f.and_then(|f| f.limit_value.clone()),
-                factor,
-                kind,
-                points: Vec::new(),
+    let mut factors = state.db.site_factors(site.id).await?;
+    for v in state.db.latest_values().await? {
+        if v.site_id == site.id && !factors.iter().any(|f| f.factor == v.factor) {
+            factors.push(SiteFactor {
+                factor: v.factor,
+                name: String::new(),
+                unit: String::new(),
+                limit_value: None,
             });
         }
-        if let Some(s) = out.last_mut() {
-            s.points.push(p);
+    }
+    factors.sort_by(|a, b| a.factor.cmp(&b.factor));
+    let mut out = Vec::with_capacity(factors.len());
+    for f in factors {
+        let points = state
+            .db
+            .series_points(site.id, &f.factor, kind, from, to)
+            .await?;
+        if !points.is_empty() {
+            out.push(SeriesOut {
+                name: f.name,
+                unit: f.unit,
+                limit: f.limit_value,
+                factor: f.factor,
+                kind,
+                points,
+            });
         }
     }
     Ok(out)

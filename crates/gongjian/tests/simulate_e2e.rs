@@ -1,0 +1,252 @@
+//! Black box, end to end: `gongjian serve` with its HJ 212 listener, and a
+//! virtual logger from `gongjian simulate` sending 2051 minute data for a
+//! few simulated hours (fast-forwarded). The minute series and the hourly
+//! series the platform rolls up (HJ 75/76: ≥ 45 valid minutes, mean of the
+//! minutes) must be visible through the API, the site page and the CSV
+//! export.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "office-pass-2020";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn gongjian(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_gongjian"));
+    c.env_remove("GONGJIAN_DATABASE_URL")
+        .env("GONGJIAN_LOG_LEVEL", "warn")
+        .env("GONGJIAN_DATA_DIR", dir);
+    c
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_listening(addr: SocketAddr) {
+    let start = Instant::now();
+    while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "server did not listen on {addr}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn dec(v: &Value) -> Decimal {
+    Decimal::from_str(v.as_str().unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulated_minutes_become_valid_hours_visible_in_the_api_and_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}", dir.path().join("gongjian.db").display());
+    let (http, hj212) = (free_port(), free_port());
+
+    // One stack logger registered as a device with its own site.
+    let reg = gongjian(dir.path())
+        .args(["simulate", "--target", "127.0.0.1:1", "--loggers", "1"])
+        .args(["--kind", "stack", "--duration", "0", "--register", &db_url])
+        .args(["--mn-prefix", "E2E"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&reg.stderr);
+    assert!(stderr.contains("registered 1 loggers"), "{stderr}");
+    let mut add = gongjian(dir.path())
+        .args(["user", "add", "--role", "office", "--org", "区环境攻坚办"])
+        .args(["--org-kind", "office", "--password-stdin", "office"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    writeln!(add.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    assert!(add.wait().unwrap().success());
+
+    let _server = Server(
+        gongjian(dir.path())
+            .args(["serve", "--http", &format!("127.0.0.1:{http}")])
+            .args(["--hj212", &format!("127.0.0.1:{hj212}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_listening(SocketAddr::from(([127, 0, 0, 1], hj212)));
+    wait_listening(SocketAddr::from(([127, 0, 0, 1], http)));
+
+    // 2025-01-01 00:00–02:40 Beijing time at 1200× (8 s): sixteen 10-minute
+    // windows, no 2061 from the logger, no calibration, outage or exceedance.
+    let sim = gongjian(dir.path())
+        .args(["simulate", "--target", &format!("127.0.0.1:{hj212}")])
+        .args(["--loggers", "1", "--kind", "stack", "--mn-prefix", "E2E"])
+        .args([
+            "--speed",
+            "1200",
+            "--duration",
+            "8",
+            "--start",
+            "20250101000000",
+        ])
+        .args([
+            "--no-hourly",
+            "--exceedance",
+            "0",
+            "--calibration",
+            "0",
+            "--outage",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        sim.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sim.stderr)
+    );
+
+    let base = format!("http://127.0.0.1:{http}");
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let login = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"username": "office", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let sites: Value = client
+        .get(format!("{base}/api/v1/sites"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let site = sites
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["code"].as_str().unwrap_or_default().starts_with("E2E"))
+        .unwrap_or_else(|| panic!("no E2E site in {sites}"));
+    let id = site["id"].as_i64().unwrap();
+    let series = |kind: &'static str| {
+        let client = client.clone();
+        let url =
+            format!("{base}/api/v1/sites/{id}/series?kind={kind}&from=2025-01-01&to=2025-01-01");
+        async move {
+            client
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let so2 = |v: &Value| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["factor"] == "a21026")
+            .cloned()
+    };
+
+    // The rollup task runs every 2 s; give it (and a loaded machine) time.
+    let start = Instant::now();
+    let hours = loop {
+        let h = series("hour").await;
+        if let Some(s) = so2(&h)
+            && s["points"].as_array().unwrap().len() >= 2
+        {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no hourly rollup: {h}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let minutes = so2(&series("min").await).expect("minute series");
+    let mins = minutes["points"].as_array().unwrap();
+    assert!(mins.len() >= 12, "{} minute values", mins.len());
+    assert_eq!(minutes["unit"], "mg/m³");
+
+    // The first hour (00:00–01:00 CST = 2024-12-31 16:00 UTC): six valid
+    // 10-minute records stand for 60 minutes → a valid hour, their mean.
+    let hour0 = 1_735_660_800;
+    let h0 = hours["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["period_start"] == hour0)
+        .unwrap_or_else(|| panic!("no hour 00 in {hours}"));
+    assert_eq!(h0["flag"], "N");
+    assert_eq!(h0["source"], "rollup");
+    let in_hour: Vec<Decimal> = mins
+        .iter()
+        .filter(|p| (hour0..hour0 + 3600).contains(&p["period_start"].as_i64().unwrap()))
+        .map(|p| dec(&p["value"]))
+        .collect();
+    assert_eq!(in_hour.len(), 6);
+    let mean = in_hour.iter().sum::<Decimal>() / Decimal::from(6);
+    assert!(
+        (dec(&h0["value"]) - mean).abs() < Decimal::new(1, 3),
+        "hour {} vs mean of minutes {mean}",
+        h0["value"]
+    );
+
+    // The site page draws the series; the CSV export carries unit, period and flag.
+    let page = client
+        .get(format!("{base}/sources/sites/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let csv = client
+        .get(format!(
+            "{base}/api/v1/sites/{id}/series.csv?kind=hour&from=2025-01-01&to=2025-01-01"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.contains("mg/m³"), "{csv}");
+    assert!(
+        csv.contains("2025-01-01 01:00") || csv.contains("2025-01-01 00:00"),
+        "{csv}"
+    );
+    let health: Value = client
+        .get(format!("{base}/api/v1/devices/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(health.to_string().contains("E2E"), "{health}");
+}
