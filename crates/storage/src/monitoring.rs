@@ -397,8 +397,15 @@ fn validate_device(d: &Device) -> Result<(), StorageError> {
     Ok(())
 }
 
-/// `($1, $2), ($3, $4)…` for `rows` rows of `cols` columns.
-fn placeholders(rows: usize, cols: usize) -> String {
+/// The VALUES list of a multi-row insert: `($1, $2), ($3, $4)…` for
+/// PostgreSQL, `(?, ?), (?, ?)…` for SQLite. Through sqlx, SQLite resolves
+/// each `$n` by name with a linear scan of the statement's named parameters
+/// (`sqlite3_bind_parameter_name`), which makes binding a large statement
+/// quadratic — two thirds of the ingest writer's time at 400 rows × 9
+/// columns. Anonymous `?` parameters have no names to scan. The statements
+/// built with this list have no other parameters, so order is all that
+/// binds them.
+fn values_list(backend: Backend, rows: usize, cols: usize) -> String {
     let mut out = String::with_capacity(rows * cols * 5);
     for r in 0..rows {
         if r > 0 {
@@ -409,8 +416,13 @@ fn placeholders(rows: usize, cols: usize) -> String {
             if c > 0 {
                 out.push_str(", ");
             }
-            out.push('$');
-            out.push_str(&(r * cols + c + 1).to_string());
+            match backend {
+                Backend::Sqlite => out.push('?'),
+                Backend::Postgres => {
+                    out.push('$');
+                    out.push_str(&(r * cols + c + 1).to_string());
+                }
+            }
         }
         out.push(')');
     }
@@ -419,18 +431,7 @@ fn placeholders(rows: usize, cols: usize) -> String {
 
 /// Rows per multi-row statement (keeps bound parameters well under the
 /// SQLite and PostgreSQL limits).
-/// Rows per multi-row statement. Through sqlx, SQLite resolves every `$n`
-/// by name with a linear scan of the statement's parameters
-/// (`sqlite3_bind_parameter_name`), so binding one statement is quadratic in
-/// its parameter count: at 400 rows × 9 columns that scan was two thirds of
-/// the ingest writer's time. SQLite statements stay near 256 parameters;
-/// PostgreSQL pays per round trip instead and takes large statements.
-fn chunk_rows(backend: Backend, cols: usize) -> usize {
-    match backend {
-        Backend::Sqlite => (256 / cols).max(1),
-        Backend::Postgres => 400,
-    }
-}
+const CHUNK: usize = 400;
 
 impl Db {
     // ----------------------------------------------------------------- sites
@@ -757,11 +758,11 @@ impl Db {
             v.sort_unstable();
             v
         };
-        for chunk in candidates.chunks(chunk_rows(self.backend(), 5)) {
+        for chunk in candidates.chunks(CHUNK) {
             let sql = format!(
                 "INSERT INTO hj212_uploads (mn, cn, datatime, pno, received_at) VALUES {} \
                  ON CONFLICT (mn, cn, datatime, pno) DO NOTHING RETURNING mn, cn, datatime, pno",
-                placeholders(chunk.len(), 5)
+                values_list(self.backend(), chunk.len(), 5)
             );
             let mut q = sqlx::query(&sql);
             for &i in chunk {
@@ -836,14 +837,14 @@ impl Db {
             }
         }
         let series: Vec<_> = series.into_iter().collect();
-        for chunk in series.chunks(chunk_rows(self.backend(), 9)) {
+        for chunk in series.chunks(CHUNK) {
             let sql = format!(
                 "INSERT INTO series (site_id, factor, kind, period_start, value, converted, flag, \
                  source, received_at) VALUES {} \
                  ON CONFLICT (site_id, factor, kind, period_start) DO UPDATE SET \
                  value = excluded.value, converted = excluded.converted, flag = excluded.flag, \
                  source = excluded.source, received_at = excluded.received_at",
-                placeholders(chunk.len(), 9)
+                values_list(self.backend(), chunk.len(), 9)
             );
             let mut q = sqlx::query(&sql);
             for ((site, _, _, _), v) in chunk {
@@ -861,7 +862,7 @@ impl Db {
             q.execute(&mut *tx).await?;
         }
         let latest: Vec<_> = latest.into_iter().collect();
-        for chunk in latest.chunks(chunk_rows(self.backend(), 8)) {
+        for chunk in latest.chunks(CHUNK) {
             let sql = format!(
                 "INSERT INTO latest_values (site_id, factor, kind, period_start, value, converted, \
                  flag, received_at) VALUES {} \
@@ -870,7 +871,7 @@ impl Db {
                  converted = excluded.converted, flag = excluded.flag, \
                  received_at = excluded.received_at \
                  WHERE latest_values.period_start <= excluded.period_start",
-                placeholders(chunk.len(), 8)
+                values_list(self.backend(), chunk.len(), 8)
             );
             let mut q = sqlx::query(&sql);
             for ((site, _), v) in chunk {
@@ -887,11 +888,11 @@ impl Db {
             q.execute(&mut *tx).await?;
         }
         let pending: Vec<_> = pending.into_iter().collect();
-        for chunk in pending.chunks(chunk_rows(self.backend(), 4)) {
+        for chunk in pending.chunks(CHUNK) {
             let sql = format!(
                 "INSERT INTO rollup_pending (site_id, factor, kind, period_start) VALUES {} \
                  ON CONFLICT (site_id, factor, kind, period_start) DO NOTHING",
-                placeholders(chunk.len(), 4)
+                values_list(self.backend(), chunk.len(), 4)
             );
             let mut q = sqlx::query(&sql);
             for (site, factor, kind, start) in chunk {
@@ -901,10 +902,10 @@ impl Db {
         }
 
         // 3. Raw archive and quarantine.
-        for chunk in batch.raw.chunks(chunk_rows(self.backend(), 7)) {
+        for chunk in batch.raw.chunks(CHUNK) {
             let sql = format!(
                 "INSERT INTO hj212_raw (received_at, peer, mn, cn, frame, outcome, error) VALUES {}",
-                placeholders(chunk.len(), 7)
+                values_list(self.backend(), chunk.len(), 7)
             );
             let mut q = sqlx::query(&sql);
             for r in chunk {
@@ -919,10 +920,10 @@ impl Db {
             }
             q.execute(&mut *tx).await?;
         }
-        for chunk in batch.quarantine.chunks(chunk_rows(self.backend(), 6)) {
+        for chunk in batch.quarantine.chunks(CHUNK) {
             let sql = format!(
                 "INSERT INTO hj212_quarantine (received_at, peer, mn, cn, reason, frame) VALUES {}",
-                placeholders(chunk.len(), 6)
+                values_list(self.backend(), chunk.len(), 6)
             );
             let mut q = sqlx::query(&sql);
             for e in chunk {
@@ -939,7 +940,7 @@ impl Db {
 
         // 4. Device counters.
         let counters: Vec<_> = counters.into_iter().collect();
-        for chunk in counters.chunks(chunk_rows(self.backend(), 10)) {
+        for chunk in counters.chunks(CHUNK) {
             let sql = format!(
                 "INSERT INTO device_counters (mn, frames, values_stored, duplicates, crc_errors, \
                  parse_errors, auth_failures, quarantined, last_frame_at, last_peer) VALUES {} \
@@ -953,7 +954,7 @@ impl Db {
                  quarantined = device_counters.quarantined + excluded.quarantined, \
                  last_frame_at = COALESCE(excluded.last_frame_at, device_counters.last_frame_at), \
                  last_peer = COALESCE(excluded.last_peer, device_counters.last_peer)",
-                placeholders(chunk.len(), 10)
+                values_list(self.backend(), chunk.len(), 10)
             );
             let mut q = sqlx::query(&sql);
             for (mn, c) in chunk {
