@@ -204,6 +204,41 @@ pub(crate) fn redact(url: &str) -> String {
     }
 }
 
+/// The VALUES list of a multi-row insert: `($1, $2), ($3, $4)…` for
+/// PostgreSQL, `(?, ?), (?, ?)…` for SQLite. Through sqlx, SQLite resolves
+/// each `$n` by name with a linear scan of the statement's named parameters
+/// (`sqlite3_bind_parameter_name`), which makes binding a large statement
+/// quadratic — two thirds of the ingest writer's time at 400 rows × 9
+/// columns. Anonymous `?` parameters have no names to scan. The statements
+/// built with this list have no other parameters, so order is all that
+/// binds them.
+pub(crate) fn values_list(backend: Backend, rows: usize, cols: usize) -> String {
+    let mut out = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(&param(backend, r * cols + c + 1));
+        }
+        out.push(')');
+    }
+    out
+}
+
+/// The `n`-th (1-based) parameter of a statement whose parameters are all
+/// bound in order: `$n` on PostgreSQL, `?` on SQLite (see [`values_list`]).
+pub(crate) fn param(backend: Backend, n: usize) -> std::borrow::Cow<'static, str> {
+    match backend {
+        Backend::Sqlite => "?".into(),
+        Backend::Postgres => format!("${n}").into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -14,7 +14,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::audit::{AuditRecord, append};
-use crate::{Actor, Backend, Db, StorageError, now};
+use crate::db::values_list;
+use crate::{Actor, Db, StorageError, now};
 
 /// Site kinds of migration 0002, with their Chinese labels.
 pub const SITE_KINDS: &[(&str, &str)] = &[
@@ -395,38 +396,6 @@ fn validate_device(d: &Device) -> Result<(), StorageError> {
         )));
     }
     Ok(())
-}
-
-/// The VALUES list of a multi-row insert: `($1, $2), ($3, $4)…` for
-/// PostgreSQL, `(?, ?), (?, ?)…` for SQLite. Through sqlx, SQLite resolves
-/// each `$n` by name with a linear scan of the statement's named parameters
-/// (`sqlite3_bind_parameter_name`), which makes binding a large statement
-/// quadratic — two thirds of the ingest writer's time at 400 rows × 9
-/// columns. Anonymous `?` parameters have no names to scan. The statements
-/// built with this list have no other parameters, so order is all that
-/// binds them.
-fn values_list(backend: Backend, rows: usize, cols: usize) -> String {
-    let mut out = String::with_capacity(rows * cols * 5);
-    for r in 0..rows {
-        if r > 0 {
-            out.push_str(", ");
-        }
-        out.push('(');
-        for c in 0..cols {
-            if c > 0 {
-                out.push_str(", ");
-            }
-            match backend {
-                Backend::Sqlite => out.push('?'),
-                Backend::Postgres => {
-                    out.push('$');
-                    out.push_str(&(r * cols + c + 1).to_string());
-                }
-            }
-        }
-        out.push(')');
-    }
-    out
 }
 
 /// Rows per multi-row statement (keeps bound parameters well under the

@@ -18,6 +18,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use crate::audit::{AuditRecord, append};
+use crate::db::param;
 use crate::{Actor, Db, StorageError, now};
 
 /// HJ 212-2017 factor codes of the six air pollutants, in
@@ -231,7 +232,8 @@ impl Db {
         let mut stats = UpsertStats::default();
         let received = now();
         let mut tx = self.write.begin().await?;
-        // Multi-row statements: 6 binds a row, 500 rows a statement.
+        // Multi-row statements: 5 binds a row, 500 rows a statement, bound
+        // in order (anonymous on SQLite: see `db::values_list`).
         let flat: Vec<(i64, &str, i64, String)> = rows
             .iter()
             .flat_map(|r| {
@@ -253,13 +255,14 @@ impl Db {
                 if i > 0 {
                     sql.push(',');
                 }
+                let p = |k: usize| param(self.backend(), b + k);
                 sql.push_str(&format!(
-                    "(${}, ${}, 'hour', ${}, ${}, 'N', 'import', ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5
+                    "({}, {}, 'hour', {}, {}, 'N', 'import', {})",
+                    p(1),
+                    p(2),
+                    p(3),
+                    p(4),
+                    p(5)
                 ));
             }
             sql.push_str(
