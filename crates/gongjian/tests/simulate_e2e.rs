@@ -249,4 +249,22 @@ async fn simulated_minutes_become_valid_hours_visible_in_the_api_and_pages() {
         .await
         .unwrap();
     assert!(health.to_string().contains("E2E"), "{health}");
+
+    // The listener's counters are on the web /metrics.
+    let metrics = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let frames: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("gongjian_hj212_frames_received_total "))
+        .unwrap_or_else(|| panic!("no HJ 212 counters in /metrics:\n{metrics}"))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(frames >= 16, "{frames} frames counted");
 }

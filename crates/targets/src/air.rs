@@ -289,7 +289,8 @@ pub struct HeavyDaysProgress {
     pub last_year: u32,
     /// Heavy days in the whole baseline year (the target: fewer than this).
     pub baseline_total: Option<u32>,
-    /// Heavy days still allowed this year (`baseline_total − 1 − ytd`).
+    /// Heavy days still allowed this year (`baseline_total − 1 − ytd`, or
+    /// `−ytd` after a baseline year without heavy days).
     pub still_allowed: Option<i64>,
     /// `ytd ≤ last_year` and the baseline total not reached.
     pub on_track: Option<bool>,
@@ -308,7 +309,9 @@ pub fn heavy_days(days: &[DailyRecord], as_of: NaiveDate) -> HeavyDaysProgress {
     let last_year = evaluation::aqi_days(&in_range(days, year_start(ly_to), ly_to)).heavy_days;
     let ly_year = in_range(days, year_start(ly_to), crate::year_end(ly_to.year()));
     let baseline_total = (!ly_year.is_empty()).then(|| evaluation::aqi_days(&ly_year).heavy_days);
-    let still_allowed = baseline_total.map(|b| i64::from(b) - 1 - i64::from(ytd));
+    // "明显减少" (fewer than last year) cannot mean fewer than none: after a
+    // year without heavy days the target is to stay at none.
+    let still_allowed = baseline_total.map(|b| i64::from(b.saturating_sub(1)) - i64::from(ytd));
     HeavyDaysProgress {
         as_of,
         current,

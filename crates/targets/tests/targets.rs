@@ -224,6 +224,19 @@ fn heavy_days_against_last_year() {
     assert_eq!(hd.on_track, Some(true));
 }
 
+/// Regression: after a clean year the dashboard showed "< 0 天, 滞后" with
+/// no heavy day this year; the target is then to stay at none.
+#[test]
+fn heavy_days_after_a_year_without_any() {
+    let mut h = hours(date(2019, 1, 1), date(2019, 12, 31), |_| dec!(30));
+    h.extend(hours(date(2020, 1, 1), date(2020, 1, 2), |_| dec!(30)));
+    let region = air::region_days(&[&days(&h)]);
+    let hd = air::heavy_days(&region, date(2020, 1, 2));
+    assert_eq!(hd.baseline_total, Some(0));
+    assert_eq!(hd.still_allowed, Some(0));
+    assert_eq!(hd.on_track, Some(true));
+}
+
 #[test]
 fn ranking_with_ties_and_change_rate() {
     // Three stations, January 2020 vs January 2019.

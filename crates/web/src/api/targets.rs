@@ -377,6 +377,10 @@ pub fn target_statuses(
                         s.last_year = Some(json!(h.last_year));
                         s.on_track = h.on_track;
                         s.value = h.baseline_total.map(Decimal::from);
+                        if h.baseline_total == Some(0) {
+                            // Fewer than none is read as none (see heavy_days).
+                            s.comparator = "<=".to_owned();
+                        }
                         s.allowance = h.still_allowed.map(|a| {
                             json!({"state": if a >= 0 {"remaining"} else {"lost"}, "still_allowed": a})
                         });
