@@ -732,10 +732,35 @@ pub async fn import(
     me.require(may_write(&me.user))?;
     let name = headers
         .get("x-filename")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("upload")
-        .to_owned();
+        .map(|v| file_name_header(v.as_bytes()))
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "upload".to_owned());
     Ok(Json(import_sites(&state, &me, &name, &body).await?))
+}
+
+/// The `X-Filename` header as a name for messages: percent-encoded (as a
+/// browser's `encodeURIComponent` sends a Chinese file name) or raw UTF-8.
+fn file_name_header(raw: &[u8]) -> String {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            raw[i],
+            raw.get(i + 1).and_then(|b| hex(*b)),
+            raw.get(i + 2).and_then(|b| hex(*b)),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).trim().to_owned()
 }
 
 // ---------------------------------------------------------------- health

@@ -1,0 +1,104 @@
+//! Black box: `gongjian import air` of a year's file, then `gongjian targets
+//! --json` shows that year's annual means, good days and allowance against
+//! the 2020 targets (docs/cli/targets.md).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn gongjian(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gongjian"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .env_remove("GONGJIAN_DATABASE_URL")
+        .env("GONGJIAN_LOG_LEVEL", "warn")
+        .output()
+        .expect("run gongjian")
+}
+
+/// One station, all of 2020: PM2.5 50 µg/m³ January–June and 70 July–
+/// December (PM10 = 1.5×): annual means 60.05 → 60 and 90.08 → 90; every
+/// day 良 (AQI 72 and 94). One row with a bad value is rejected.
+fn year_csv() -> String {
+    let mut s = String::from("station,time,so2,no2,co,o3,pm10,pm25\n");
+    let start = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+    let july = chrono::NaiveDate::from_ymd_opt(2020, 7, 1).unwrap();
+    for day in 0..366 {
+        let d = start + chrono::Duration::days(day);
+        let pm25: u32 = if d < july { 50 } else { 70 };
+        for h in 1..=24 {
+            let end = d.and_hms_opt(0, 0, 0).unwrap() + chrono::Duration::hours(h);
+            s.push_str(&format!(
+                "S1,{},8,20,0.6,60,{},{}\n",
+                end.format("%Y-%m-%d %H:%M"),
+                pm25 * 3 / 2,
+                pm25
+            ));
+        }
+    }
+    s.push_str("S1,2020-12-31 23:30,8,20,0.6,60,105,七十\n");
+    s
+}
+
+#[test]
+fn a_year_imported_from_a_file_is_measured_against_the_2020_targets() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("2020.csv");
+    std::fs::write(&file, year_csv()).unwrap();
+
+    let out = gongjian(
+        dir.path(),
+        &["import", "air", file.to_str().unwrap(), "--json"],
+    );
+    assert_eq!(out.status.code(), Some(2), "rows were rejected");
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["accepted"], 8784);
+    assert_eq!(summary["rejected"].as_array().unwrap().len(), 1);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("2020.csv:8786:"), "{stderr}");
+
+    // Importing again changes nothing.
+    let again = gongjian(
+        dir.path(),
+        &["import", "air", file.to_str().unwrap(), "--json"],
+    );
+    let summary: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(summary["written"], 0);
+
+    let out = gongjian(dir.path(), &["targets", "--year", "2020", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let target = |key: &str| rows.iter().find(|t| t["key"] == key).unwrap().clone();
+    let pm25 = target("air-pm25");
+    assert_eq!(pm25["ytd"], "60");
+    assert_eq!(pm25["on_track"], true);
+    assert_eq!(pm25["allowance"]["state"], "final");
+    assert_eq!(pm25["allowance"]["met"], true);
+    assert_eq!(pm25["rules"][0], "HJ 633-2012");
+    assert_eq!(target("air-pm10")["ytd"], "90");
+    let good = target("air-good-days");
+    assert_eq!(good["ytd"], 366);
+    assert_eq!(good["on_track"], true);
+    // Water sections without data and reported targets say why they are empty.
+    assert!(target("water-tianranqu")["ytd"].is_null());
+    assert!(target("water-drinking-source")["note"].is_string());
+    for key in [
+        "indicator",
+        "value",
+        "unit",
+        "current",
+        "ytd",
+        "last_year",
+        "on_track",
+        "allowance",
+        "rules",
+    ] {
+        assert!(pm25.get(key).is_some(), "{key} missing from {pm25}");
+    }
+}

@@ -1,0 +1,262 @@
+//! Sites and devices (污染源): registration through the API, who sees what,
+//! the GBK-safe site import and the export, and latest values coloured
+//! against their limits on the site list.
+
+mod common;
+
+use common::spawn_app;
+use gongjian_storage::{IngestBatch, OrgKind, Role, SeriesValue, Upload};
+use serde_json::{Value, json};
+
+const HEADER: &str =
+    "站点编码,站点名称,类型,所属企业,乡镇,经度,纬度,MN,密码,协议版本,对时,分钟间隔,监测因子\n";
+
+fn gbk(text: &str) -> Vec<u8> {
+    let (bytes, _, unmappable) = encoding_rs::GBK.encode(text);
+    assert!(!unmappable);
+    bytes.into_owned()
+}
+
+async fn import(
+    c: &reqwest::Client,
+    app: &common::TestApp,
+    name: &str,
+    body: Vec<u8>,
+) -> reqwest::Response {
+    let me: Value = c
+        .get(app.url("/api/v1/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    c.post(app.url("/api/v1/sites/import"))
+        .header("x-filename", name)
+        .header(
+            "x-csrf-token",
+            me["csrf_token"].as_str().unwrap_or_default(),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sites_are_registered_imported_exported_and_seen_by_their_owners_only() {
+    let app = spawn_app().await;
+    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
+        .await;
+    app.user("viewer", Role::Viewer, "区环境攻坚办", OrgKind::Office)
+        .await;
+    app.user("qiye", Role::Enterprise, "示范热电", OrgKind::Enterprise)
+        .await;
+    app.user(
+        "zhifa",
+        Role::Department,
+        "区行政综合执法局",
+        OrgKind::Department,
+    )
+    .await;
+    app.org("别家化工", OrgKind::Enterprise).await;
+    let office = app.login("office").await;
+
+    // A file with one bad row (unknown kind) is refused whole, with the line.
+    let bad = format!(
+        "{HEADER}G01,示范热电1号排口,废气排口,示范热电,,113.96,35.11,MN0000000000000000000001,pw-1,2017,是,10,a21026:二氧化硫:mg/m3:35;a19001:氧气含量:%:\n\
+         G02,别家化工排口,锅炉,别家化工,,,,,,,,,\n"
+    );
+    let r = import(&office, &app, "站点.csv", gbk(&bad)).await;
+    assert_eq!(r.status(), 400);
+    let err: Value = r.json().await.unwrap();
+    let detail = err["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("站点.csv, line 3") && detail.contains("锅炉"),
+        "{err}"
+    );
+    let none: Value = office
+        .get(app.url("/api/v1/sites"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        none.as_array().unwrap().len(),
+        0,
+        "nothing of a bad file is stored"
+    );
+
+    // The corrected file (GBK, as Excel writes it) is imported.
+    let good = bad.replace("锅炉", "废气排口");
+    // (A browser sends the name percent-encoded.)
+    let r = import(&office, &app, "%E7%AB%99%E7%82%B9.csv", gbk(&good)).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let sites: Value = office
+        .get(app.url("/api/v1/sites"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(sites.as_array().unwrap().len(), 2);
+    let g01 = sites
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["code"] == "G01")
+        .unwrap()
+        .clone();
+    let g01_id = g01["id"].as_i64().unwrap();
+    assert_eq!(g01["devices"][0]["mn"], "MN0000000000000000000001");
+    assert_eq!(g01["devices"][0]["time_sync_on_connect"], true);
+    let so2 = g01["factors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["factor"] == "a21026")
+        .unwrap();
+    assert_eq!(so2["limit_value"], "35");
+    // GBK has no "³": files from Excel write mg/m3.
+    assert_eq!(so2["unit"], "mg/m3");
+
+    // Registration through the API; an enterprise may not register.
+    let created = office
+        .post(app.url("/api/v1/sites"))
+        .json(&json!({"code": "W01", "name": "天然渠韩董庄断面", "kind": "地表水断面",
+                      "factors": [{"factor": "w21003", "name": "氨氮", "unit": "mg/L", "limit_value": "1.0"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success(), "{}", created.status());
+    let qiye = app.login("qiye").await;
+    let refused = qiye
+        .post(app.url("/api/v1/sites"))
+        .json(&json!({"code": "X1", "name": "私建", "kind": "stack_gas"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+
+    // Owners see their own sites only; departments see none.
+    let mine: Value = qiye
+        .get(app.url("/api/v1/sites"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let codes: Vec<&str> = mine
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["G01"]);
+    let other = sites
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["code"] == "G02")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let r = qiye
+        .get(app.url(&format!("/api/v1/sites/{other}")))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status() == 403 || r.status() == 404, "{}", r.status());
+    let zhifa = app.login("zhifa").await;
+    let theirs: Value = zhifa
+        .get(app.url("/api/v1/sites"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(theirs.as_array().unwrap().is_empty());
+
+    // The export round-trips the import layout; passwords only for the office.
+    let csv = office
+        .get(app.url("/api/v1/sites.csv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.starts_with('\u{feff}') || csv.starts_with("站点编码"),
+        "{csv}"
+    );
+    assert!(csv.contains("pw-1"));
+    assert!(csv.contains("a21026:二氧化硫:mg/m3:35"));
+    let viewer = app.login("viewer").await;
+    let csv = viewer
+        .get(app.url("/api/v1/sites.csv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.contains("G01") && !csv.contains("pw-1"), "{csv}");
+    let xlsx = office
+        .get(app.url("/api/v1/sites.xlsx"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let table = gongjian_tabular::read_xlsx_bytes("sites.xlsx", &xlsx).unwrap();
+    assert_eq!(table.rows().count(), 3);
+
+    // A latest value over its limit is marked on the site list.
+    app.db
+        .commit_ingest(&IngestBatch {
+            uploads: vec![Upload {
+                mn: "MN0000000000000000000001".into(),
+                cn: "2051".into(),
+                datatime: "20250101001000".into(),
+                pno: 0,
+                site_id: g01_id,
+                values: vec![SeriesValue {
+                    factor: "a21026".into(),
+                    kind: "min",
+                    period_start: 1_735_660_800,
+                    value: Some("41.2".into()),
+                    converted: Some("52.5".into()),
+                    flag: "N".into(),
+                }],
+            }],
+            ..IngestBatch::default()
+        })
+        .await
+        .unwrap();
+    let page = qiye
+        .get(app.url("/sources"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("class=\"v-over\""), "{page}");
+    assert!(
+        page.contains("二氧化硫 52.5"),
+        "the converted value is judged and shown"
+    );
+    let health = qiye
+        .get(app.url("/api/v1/devices/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 403, "device health is the office's");
+}
