@@ -1074,41 +1074,6 @@ impl Db {
             .collect()
     }
 
-    /// Every series row of a site in a period range (all factors).
-    pub async fn site_series(
-        &self,
-        site_id: i64,
-        kind: &str,
-        from: i64,
-        to: i64,
-    ) -> Result<Vec<(String, SeriesPoint)>, StorageError> {
-        let rows = sqlx::query(
-            "SELECT factor, period_start, value, converted, flag, source FROM series \
-             WHERE site_id = $1 AND kind = $2 AND period_start >= $3 AND period_start < $4 \
-             ORDER BY factor, period_start",
-        )
-        .bind(site_id)
-        .bind(kind)
-        .bind(from)
-        .bind(to)
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("factor")?,
-                    SeriesPoint {
-                        period_start: r.try_get("period_start")?,
-                        value: r.try_get("value")?,
-                        converted: r.try_get("converted")?,
-                        flag: r.try_get("flag")?,
-                        source: r.try_get("source")?,
-                    },
-                ))
-            })
-            .collect()
-    }
-
     /// Store computed rollups. A value the logger sent itself (source
     /// `hj212`) is kept; when ours differs, a disagreement is recorded.
     /// Hours queue their day for recomputation.

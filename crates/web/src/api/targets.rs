@@ -425,16 +425,6 @@ pub fn status_month(year: i32, today: NaiveDate) -> u32 {
     }
 }
 
-fn holds(c: Comparator, actual: Decimal, target: Decimal) -> bool {
-    match c {
-        Comparator::Le => actual <= target,
-        Comparator::Lt => actual < target,
-        Comparator::Ge => actual >= target,
-        Comparator::Gt => actual > target,
-        Comparator::Eq => actual == target,
-    }
-}
-
 /// A reported target: the latest value of a task indicator of the same
 /// name accepted by the office. A plan is one campaign year, and its
 /// year-end figures are accepted after the year ends, so acceptance time
@@ -455,7 +445,7 @@ fn reported_status(
             s.ytd = Some(json!(v.value));
             s.current = Some(json!(v.value));
             s.on_track = match (Decimal::from_str_exact(v.value.trim()), t.value) {
-                (Ok(actual), Some(target)) => Some(holds(t.comparator, actual, target)),
+                (Ok(actual), Some(target)) => Some(t.comparator.holds(actual, target)),
                 _ => None,
             };
             s.note = Some(format!(
@@ -488,7 +478,7 @@ fn section_status(
     let number =
         |c: &str| gongjian_campaign::WaterClass::parse(c).map(|c| Decimal::from(c.number()));
     s.on_track = match (sec.ytd_class.as_deref().and_then(number), t.value) {
-        (Some(actual), Some(target)) => Some(holds(t.comparator, actual, target)),
+        (Some(actual), Some(target)) => Some(t.comparator.holds(actual, target)),
         _ => None,
     };
     s.note = Some(if sec.failing.is_empty() {
@@ -621,40 +611,22 @@ pub async fn build_report(db: &Db, month: NaiveDate) -> Result<Value, ApiError> 
     }))
 }
 
+/// A ranking as a sheet (its `rows`).
 fn ranking_sheet(name: &str, r: &Value) -> Sheet {
-    let mut rows = Vec::new();
-    if let Some(list) = r["rows"].as_array() {
-        for x in list {
-            let s = |k: &str| Cell::from(x[k].as_str().map(str::to_owned));
-            let n = |k: &str| Cell::from(x[k].as_i64());
-            rows.push(vec![
-                n("rank"),
-                Cell::from(x["name"].as_str().unwrap_or("").to_owned()),
-                s("index"),
-                s("base_index"),
-                s("change_rate"),
-                n("change_rank"),
-                s("pm25"),
-                s("good_ratio"),
-            ]);
-        }
-    }
-    Sheet {
-        name: name.to_owned(),
-        headers: [
-            "排名",
-            "名称",
-            "综合指数",
-            "去年同期",
-            "变化率(%)",
-            "改善排名",
-            "PM2.5",
-            "优良率(%)",
-        ]
-        .map(String::from)
-        .to_vec(),
-        rows,
-    }
+    rows_sheet(
+        name,
+        &r["rows"],
+        &[
+            ("排名", "rank"),
+            ("名称", "name"),
+            ("综合指数", "index"),
+            ("去年同期", "base_index"),
+            ("变化率(%)", "change_rate"),
+            ("改善排名", "change_rank"),
+            ("PM2.5", "pm25"),
+            ("优良率(%)", "good_ratio"),
+        ],
+    )
 }
 
 fn v2s(v: &Value) -> String {
@@ -779,10 +751,12 @@ pub fn report_sheets(report: &Value) -> Vec<Sheet> {
     ]
 }
 
-/// A sheet of one report list: (header, key) per column; arrays are joined
-/// with "；", booleans read 是/否.
+/// A sheet of one report list: (header, key) per column; integers stay
+/// numbers, arrays are joined with "；", booleans read 是/否.
 fn rows_sheet(name: &str, list: &Value, columns: &[(&str, &str)]) -> Sheet {
     let cell = |v: &Value| match v {
+        Value::Null => Cell::Empty,
+        Value::Number(n) if n.is_i64() => Cell::from(n.as_i64()),
         Value::Bool(b) => Cell::from(if *b { "是" } else { "否" }),
         Value::Array(a) => Cell::from(a.iter().map(v2s).collect::<Vec<_>>().join("；")),
         other => Cell::from(v2s(other)),
