@@ -56,6 +56,15 @@ pub enum FrameError {
     },
     #[error("header entry {0:?} is not KEY=value")]
     MalformedHeader(String),
+    /// A CP entry whose value (or factor code) is not what the protocol allows for
+    /// its field, e.g. a data flag that is not one of N F M S D C T B P. `key` is the
+    /// entry's key (`a21026-Flag`), cut to a bounded length when it is itself invalid.
+    #[error("CP field {key} has an invalid value {value:?} ({reason})")]
+    InvalidValue {
+        key: String,
+        value: String,
+        reason: &'static str,
+    },
 }
 
 impl FrameError {
@@ -76,6 +85,7 @@ impl FrameError {
             FrameError::MissingField(_) => "missing_field",
             FrameError::InvalidField { .. } => "invalid_field",
             FrameError::MalformedHeader(_) => "malformed_header",
+            FrameError::InvalidValue { .. } => "invalid_value",
         }
     }
 

@@ -23,6 +23,7 @@ mod frame;
 mod packet;
 pub mod reassembly;
 pub mod report;
+pub mod validate;
 
 #[cfg(feature = "codec")]
 pub mod codec;

@@ -653,13 +653,52 @@ impl Packet {
                 self.cp = Span::new(content_start, end.max(content_start));
             }
             self.parse_cp();
+            self.validate_items(errors);
         }
         self.validate_header(errors);
         self.version = self.detect_version();
     }
 
+    /// Item keys and values against what the protocol allows for their field
+    /// ([`crate::validate`]); at most a few errors are reported per frame.
+    fn validate_items(&self, errors: &mut Vec<FrameError>) {
+        const MAX_REPORTED: usize = 4;
+        let mut reported = 0;
+        for e in &self.entries {
+            if e.dash == 0 {
+                continue;
+            }
+            let code = &self.text[e.key.start as usize..e.dash as usize];
+            let field = &self.text[e.dash as usize + 1..e.key.end as usize];
+            if let Err(err) = crate::validate::check_item(code, field, e.value.get(&self.text)) {
+                errors.push(err);
+                reported += 1;
+                if reported == MAX_REPORTED {
+                    break;
+                }
+            }
+        }
+    }
+
     fn validate_header(&mut self, errors: &mut Vec<FrameError>) {
         let text = &self.text;
+        for (name, span) in [
+            ("QN", self.header.qn),
+            ("ST", self.header.st),
+            ("CN", self.header.cn),
+            ("PW", self.header.pw),
+            ("MN", self.header.mn),
+        ] {
+            let Some(span) = span else { continue };
+            let value = span.get(text);
+            if let Some(reason) = crate::validate::header_problem(name, value) {
+                errors.push(FrameError::InvalidField {
+                    field: name,
+                    value: crate::validate::shown(value),
+                    reason,
+                });
+            }
+        }
         if self.header.cn.is_none() {
             errors.push(FrameError::MissingField("CN"));
         }
@@ -672,7 +711,7 @@ impl Packet {
                 Some(v) => self.flag = Some(Flag(v as u8)),
                 None => errors.push(FrameError::InvalidField {
                     field: "Flag",
-                    value: s.to_owned(),
+                    value: crate::validate::shown(s),
                     reason: "not an integer 0-255",
                 }),
             }
@@ -687,7 +726,7 @@ impl Packet {
                     Some(v) => *out = Some(v),
                     None => errors.push(FrameError::InvalidField {
                         field: name,
-                        value: s.to_owned(),
+                        value: crate::validate::shown(s),
                         reason: "not a number of 1-4 digits",
                     }),
                 }

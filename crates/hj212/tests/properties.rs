@@ -25,12 +25,28 @@ fn entry() -> impl Strategy<Value = (String, String)> {
     prop_oneof![
         // Group-level key.
         ("[A-Z][A-Za-z]{0,11}", value()),
-        // Item key CODE-FIELD.
+        // Item key CODE-FIELD, with a value its field allows.
+        ("[a-zA-Z0-9]{1,6}", item_field_and_value())
+            .prop_map(|(c, (f, v))| (format!("{c}-{f}"), v)),
+    ]
+}
+
+/// An item field with a value the codec accepts for it (flags from the
+/// standard's table, decimals in value fields, free text in the others).
+fn item_field_and_value() -> impl Strategy<Value = (String, String)> {
+    let number = || prop_oneof!["-?[0-9]{1,8}(\\.[0-9]{1,6})?", Just(String::new())];
+    prop_oneof![
+        ("(Rtd|ZsRtd|Avg|Min|Max|ZsAvg|ZsMin|ZsMax|Cou|RS|RT)", number()),
+        (Just("Flag".to_owned()), "[NFMSDCTBP]?"),
+        (Just("EFlag".to_owned()), "[A-Z0-9]{0,4}"),
+        (Just("SampleTime".to_owned()), "([0-9]{14})?"),
+        (Just("Info".to_owned()), value()),
         (
-            ("[a-zA-Z0-9]{1,6}", "(Rtd|ZsRtd|Avg|Min|Max|ZsAvg|ZsMin|ZsMax|Cou|Flag|EFlag|SampleTime|Info|RS|RT|[A-Za-z_]{1,8})"),
+            "[A-Za-z_]{1,8}".prop_filter("a vendor field", |f| {
+                gongjian_hj212::FieldKind::of(f) == gongjian_hj212::FieldKind::Other
+            }),
             value()
-        )
-            .prop_map(|((c, f), v)| (format!("{c}-{f}"), v)),
+        ),
     ]
 }
 
