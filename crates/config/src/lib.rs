@@ -61,6 +61,28 @@ pub struct Hj212Config {
     pub max_data_len: u32,
     /// Days the raw frame archive keeps every received frame (0: forever).
     pub raw_retention_days: u32,
+    /// Concurrent connections accepted from one IP address.
+    pub max_connections_per_addr: u32,
+    /// Close a connection that has not sent a valid frame from a registered
+    /// device with its password within this many seconds.
+    pub auth_timeout_secs: u64,
+    /// Close a connection after this many bad frames in a row (garbage, bad CRC,
+    /// unknown MN) without a valid frame between them.
+    pub max_bad_frames: u32,
+    /// Close a connection after this many garbage bytes without a valid frame.
+    pub max_garbage_bytes: u64,
+    /// Frames failing before authentication archived per peer address and hour
+    /// (the rest are only counted).
+    pub unauth_raw_per_peer_hour: u32,
+    /// Frames failing before authentication archived per hour, all peers together.
+    pub unauth_raw_per_hour: u32,
+    /// Wrong passwords per MN and per peer address before they are locked out.
+    pub auth_max_failures: u32,
+    /// First lockout after `auth_max_failures` wrong passwords, in seconds; each
+    /// further lockout without a successful login doubles it.
+    pub auth_lockout_secs: u64,
+    /// Longest lockout, in seconds.
+    pub auth_lockout_max_secs: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -138,6 +160,15 @@ impl Default for Hj212Config {
             idle_timeout_secs: 600,
             max_data_len: 4096,
             raw_retention_days: 90,
+            max_connections_per_addr: 64,
+            auth_timeout_secs: 60,
+            max_bad_frames: 5,
+            max_garbage_bytes: 64 * 1024,
+            unauth_raw_per_peer_hour: 100,
+            unauth_raw_per_hour: 10_000,
+            auth_max_failures: 5,
+            auth_lockout_secs: 900,
+            auth_lockout_max_secs: 86_400,
         }
     }
 }

@@ -27,6 +27,15 @@ pub struct Metrics {
     pub batch_failures: AtomicU64,
     pub rollups_computed: AtomicU64,
     pub time_syncs_sent: AtomicU64,
+    pub connections_refused_per_addr: AtomicU64,
+    pub auth_timeouts: AtomicU64,
+    pub garbage_disconnects: AtomicU64,
+    pub unauthenticated_frames: AtomicU64,
+    pub unauthenticated_not_archived: AtomicU64,
+    pub auth_lockouts: AtomicU64,
+    pub auth_refused_locked: AtomicU64,
+    /// Per-address counts of unauthenticated frames this hour (set by the service).
+    pub(crate) unauth_sampler: std::sync::OnceLock<std::sync::Arc<crate::guard::UnauthSampler>>,
     /// Frame received → ack written, cumulative histogram buckets (ms).
     pub ack_latency: Histogram,
 }
@@ -85,7 +94,7 @@ impl Metrics {
     /// Prometheus text exposition of every counter.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let counters: [(&str, &str, &AtomicU64); 17] = [
+        let counters: [(&str, &str, &AtomicU64); 24] = [
             (
                 "connections_opened_total",
                 "HJ 212 connections accepted.",
@@ -171,12 +180,56 @@ impl Metrics {
                 "Time-sync (1012) commands sent.",
                 &self.time_syncs_sent,
             ),
+            (
+                "connections_refused_per_addr_total",
+                "Connections refused at the per-address limit.",
+                &self.connections_refused_per_addr,
+            ),
+            (
+                "auth_timeouts_total",
+                "Connections closed for sending no valid frame of a registered device in time.",
+                &self.auth_timeouts,
+            ),
+            (
+                "garbage_disconnects_total",
+                "Connections closed after repeated bad frames or garbage bytes.",
+                &self.garbage_disconnects,
+            ),
+            (
+                "unauthenticated_frames_total",
+                "Frames that failed before a device was authenticated.",
+                &self.unauthenticated_frames,
+            ),
+            (
+                "unauthenticated_not_archived_total",
+                "Unauthenticated frames counted but not archived (sample cap reached).",
+                &self.unauthenticated_not_archived,
+            ),
+            (
+                "auth_lockouts_total",
+                "Lockouts of an MN or a peer address after repeated wrong passwords.",
+                &self.auth_lockouts,
+            ),
+            (
+                "auth_refused_locked_total",
+                "Frames refused because their MN or peer address is locked out.",
+                &self.auth_refused_locked,
+            ),
         ];
         for (name, help, c) in counters {
             out.push_str(&format!(
                 "# HELP gongjian_hj212_{name} {help}\n# TYPE gongjian_hj212_{name} counter\ngongjian_hj212_{name} {}\n",
                 c.load(Ordering::Relaxed)
             ));
+        }
+        if let Some(sampler) = self.unauth_sampler.get() {
+            out.push_str("# HELP gongjian_hj212_unauthenticated_frames_hour Unauthenticated frames this hour, top peer addresses.\n");
+            out.push_str("# TYPE gongjian_hj212_unauthenticated_frames_hour gauge\n");
+            for (ip, n) in sampler.top(20) {
+                out.push_str(&format!(
+                    "gongjian_hj212_unauthenticated_frames_hour{{peer=\"{ip}\"}} {n}\n"
+                ));
+            }
         }
         out.push_str("# HELP gongjian_hj212_ack_latency_ms Frame received to answer written.\n");
         out.push_str("# TYPE gongjian_hj212_ack_latency_ms histogram\n");
@@ -292,6 +345,83 @@ impl InternalEvent for AuthFailed<'_> {
     fn emit(self, m: &Metrics) {
         tracing::warn!(peer = %self.peer, mn = self.mn, "hj212 wrong password");
         inc(&m.auth_failures);
+    }
+}
+
+pub struct ConnectionRefusedPerAddr {
+    pub peer: SocketAddr,
+    pub limit: usize,
+}
+impl InternalEvent for ConnectionRefusedPerAddr {
+    fn emit(self, m: &Metrics) {
+        tracing::warn!(peer = %self.peer, limit = self.limit, "hj212 connection refused: per-address connection limit reached");
+        inc(&m.connections_refused_per_addr);
+    }
+}
+
+pub struct AuthTimeout {
+    pub peer: SocketAddr,
+    pub after: Duration,
+}
+impl InternalEvent for AuthTimeout {
+    fn emit(self, m: &Metrics) {
+        tracing::info!(peer = %self.peer, secs = self.after.as_secs(), "hj212 connection sent no valid frame of a registered device in time; closed");
+        inc(&m.auth_timeouts);
+    }
+}
+
+pub struct GarbageDisconnect<'a> {
+    pub peer: SocketAddr,
+    pub why: &'a str,
+}
+impl InternalEvent for GarbageDisconnect<'_> {
+    fn emit(self, m: &Metrics) {
+        tracing::warn!(peer = %self.peer, why = self.why, "hj212 connection closed after repeated garbage");
+        inc(&m.garbage_disconnects);
+    }
+}
+
+pub struct UnauthenticatedFrame {
+    pub peer: SocketAddr,
+    pub archived: bool,
+}
+impl InternalEvent for UnauthenticatedFrame {
+    fn emit(self, m: &Metrics) {
+        tracing::trace!(peer = %self.peer, archived = self.archived, "hj212 unauthenticated frame");
+        inc(&m.unauthenticated_frames);
+        if !self.archived {
+            inc(&m.unauthenticated_not_archived);
+        }
+    }
+}
+
+pub struct AuthLockedOut<'a> {
+    pub peer: SocketAddr,
+    pub subject: &'a str,
+    pub failures: u32,
+    pub duration: Duration,
+}
+impl InternalEvent for AuthLockedOut<'_> {
+    fn emit(self, m: &Metrics) {
+        tracing::warn!(
+            peer = %self.peer,
+            subject = self.subject,
+            failures = self.failures,
+            secs = self.duration.as_secs(),
+            "hj212 device password guessing: locked out"
+        );
+        inc(&m.auth_lockouts);
+    }
+}
+
+pub struct AuthRefusedLocked<'a> {
+    pub peer: SocketAddr,
+    pub mn: &'a str,
+}
+impl InternalEvent for AuthRefusedLocked<'_> {
+    fn emit(self, m: &Metrics) {
+        tracing::debug!(peer = %self.peer, mn = self.mn, "hj212 frame refused: MN or address locked out");
+        inc(&m.auth_refused_locked);
     }
 }
 

@@ -10,6 +10,7 @@
 //! each frame's answer.
 
 pub mod events;
+mod guard;
 mod rollup;
 mod server;
 pub mod simulator;

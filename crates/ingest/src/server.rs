@@ -12,15 +12,19 @@ use gongjian_hj212::{
     Charset, CrcPolicy, Downlink, FieldKind, FrameError, Message, Options, Packet, QnRtn, Rejected,
     Version, parse_frame,
 };
+use gongjian_hj212::codec::CodecError;
 use gongjian_storage::{
-    CounterDelta, Db, Device, Quarantined, RawFrame, SeriesValue, Upload, UploadOutcome,
+    Actor, AuditRecord, CounterDelta, Db, Device, Quarantined, RawFrame, SeriesValue, Upload,
+    UploadOutcome,
 };
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
-use tokio_util::codec::Framed;
+use tokio_util::bytes::BytesMut;
+use tokio_util::codec::{Decoder, Encoder, Framed};
 
 use crate::IngestError;
 use crate::events::*;
+use crate::guard::{AddrSlots, AuthThrottle, Lockout, Subject, UnauthSampler};
 use crate::time::{datatime_to_unix, qn_for_millis, unix_to_datatime};
 use crate::writer::{self, Job};
 
@@ -41,6 +45,25 @@ pub struct Settings {
     pub rollup_interval: Duration,
     /// How long a device lookup (found or not) is cached.
     pub device_cache_ttl: Duration,
+    /// Concurrent connections from one IP address.
+    pub max_connections_per_addr: usize,
+    /// A connection that has sent no valid frame of a registered device (right
+    /// MN and password) within this time is closed.
+    pub auth_timeout: Duration,
+    /// Bad frames in a row (garbage, bad CRC, unknown MN) before the connection is closed.
+    pub max_bad_frames: u32,
+    /// Garbage bytes without a valid frame before the connection is closed.
+    pub max_garbage_bytes: u64,
+    /// Frames failing before authentication archived per peer address and hour.
+    pub unauth_raw_per_peer_hour: u32,
+    /// Frames failing before authentication archived per hour, all peers.
+    pub unauth_raw_per_hour: u32,
+    /// Wrong passwords per MN and per address before a lockout.
+    pub auth_max_failures: u32,
+    /// First lockout; each further one doubles it.
+    pub auth_lockout: Duration,
+    /// Longest lockout.
+    pub auth_lockout_max: Duration,
 }
 
 impl Default for Settings {
@@ -54,6 +77,15 @@ impl Default for Settings {
             raw_retention_days: 90,
             rollup_interval: Duration::from_secs(2),
             device_cache_ttl: Duration::from_secs(10),
+            max_connections_per_addr: 64,
+            auth_timeout: Duration::from_secs(60),
+            max_bad_frames: 5,
+            max_garbage_bytes: 64 * 1024,
+            unauth_raw_per_peer_hour: 100,
+            unauth_raw_per_hour: 10_000,
+            auth_max_failures: 5,
+            auth_lockout: Duration::from_secs(900),
+            auth_lockout_max: Duration::from_secs(86_400),
         }
     }
 }
@@ -136,6 +168,9 @@ struct Shared {
     connections: ConnectionMap,
     writer: mpsc::Sender<Job>,
     next_id: std::sync::atomic::AtomicU64,
+    addr_slots: Arc<AddrSlots>,
+    sampler: Arc<UnauthSampler>,
+    throttle: AuthThrottle,
 }
 
 /// The HJ 212 ingestion service.
@@ -147,7 +182,20 @@ pub struct Service {
 impl Service {
     pub fn new(db: Db, settings: Settings) -> Service {
         let (tx, rx) = mpsc::channel(settings.max_batch.max(16) * 4);
+        let metrics = Arc::new(Metrics::default());
+        let sampler = Arc::new(UnauthSampler::new(
+            settings.unauth_raw_per_peer_hour,
+            settings.unauth_raw_per_hour,
+        ));
+        let _ = metrics.unauth_sampler.set(sampler.clone());
         let shared = Arc::new(Shared {
+            addr_slots: AddrSlots::new(settings.max_connections_per_addr),
+            sampler,
+            throttle: AuthThrottle::new(
+                settings.auth_max_failures,
+                settings.auth_lockout,
+                settings.auth_lockout_max,
+            ),
             devices: DeviceCache {
                 db: db.clone(),
                 ttl: settings.device_cache_ttl,
@@ -155,7 +203,7 @@ impl Service {
             },
             db,
             settings,
-            metrics: Arc::new(Metrics::default()),
+            metrics,
             connections: ConnectionMap::default(),
             writer: tx,
             next_id: 0.into(),
@@ -217,6 +265,15 @@ impl Service {
                         drop(socket);
                         continue;
                     };
+                    let Some(slot) = shared.addr_slots.try_take(peer.ip()) else {
+                        ConnectionRefusedPerAddr {
+                            peer,
+                            limit: shared.settings.max_connections_per_addr,
+                        }
+                        .emit(&shared.metrics);
+                        drop(socket);
+                        continue;
+                    };
                     let _ = socket.set_nodelay(true);
                     let shared = shared.clone();
                     let stop = stop_rx.clone();
@@ -225,6 +282,7 @@ impl Service {
                         ConnectionOpened { peer }.emit(&shared.metrics);
                         let mn = connection(shared.clone(), socket, peer, stop).await;
                         ConnectionClosed { peer, mn }.emit(&shared.metrics);
+                        drop(slot);
                         drop(permit);
                         drop(done);
                     });
@@ -282,6 +340,81 @@ struct Conn {
     mns: Vec<String>,
 }
 
+/// What one frame proved about its connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// A valid frame of a registered device with its password: the connection
+    /// is authenticated and its idle timer starts over.
+    Valid,
+    /// A registered device with its password, but the frame was not valid
+    /// (quarantined for a bad value, bad upload): authenticated, idle timer kept.
+    Authenticated,
+    /// Garbage, bad CRC, unknown or missing MN: counts toward `max_bad_frames`.
+    Bad,
+    /// Wrong password or lockout: refused, handled by the throttle.
+    Refused,
+    /// Nothing to conclude (a storage error).
+    Neutral,
+}
+
+/// The HJ 212 codec with a bound on the garbage bytes it drops between two
+/// valid frames: past it, decoding fails and the connection ends.
+struct GuardedCodec {
+    inner: Hj212Codec,
+    mark: u64,
+    max_garbage: u64,
+    over: bool,
+}
+
+impl GuardedCodec {
+    fn garbage(&self) -> u64 {
+        self.inner.decoder().stats().garbage_bytes
+    }
+
+    /// A valid frame arrived: garbage is counted afresh from here.
+    fn mark_valid(&mut self) {
+        self.mark = self.garbage();
+    }
+
+    fn check(&mut self) -> Result<(), CodecError> {
+        if self.garbage().saturating_sub(self.mark) > self.max_garbage {
+            self.over = true;
+            return Err(CodecError::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "too many garbage bytes without a valid frame",
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Decoder for GuardedCodec {
+    type Item = gongjian_hj212::Decoded;
+    type Error = CodecError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, CodecError> {
+        let d = self.inner.decode(src)?;
+        self.check()?;
+        Ok(d)
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, CodecError> {
+        let d = self.inner.decode_eof(src)?;
+        self.check()?;
+        Ok(d)
+    }
+}
+
+impl Encoder<Message> for GuardedCodec {
+    type Error = CodecError;
+
+    fn encode(&mut self, item: Message, dst: &mut BytesMut) -> Result<(), CodecError> {
+        self.inner.encode(item, dst)
+    }
+}
+
+type Link = Framed<TcpStream, GuardedCodec>;
+
 /// Serve one logger connection; returns the last MN seen.
 async fn connection(
     shared: Arc<Shared>,
@@ -290,12 +423,20 @@ async fn connection(
     mut stop: watch::Receiver<bool>,
 ) -> Option<String> {
     let opts = decoder_options(shared.settings.max_data_len, None);
-    let mut framed = Framed::new(socket, Hj212Codec::new(opts));
+    let codec = GuardedCodec {
+        inner: Hj212Codec::new(opts),
+        mark: 0,
+        max_garbage: shared.settings.max_garbage_bytes,
+        over: false,
+    };
+    let mut framed = Framed::new(socket, codec);
     let (downlink_tx, mut downlink_rx) = mpsc::channel::<Message>(16);
     let id = shared
         .next_id
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let idle = shared.settings.idle_timeout;
+    let auth_timeout = shared.settings.auth_timeout;
+    let max_bad = shared.settings.max_bad_frames.max(1);
     let mut conn = Conn {
         shared,
         peer,
@@ -304,7 +445,19 @@ async fn connection(
         downlink_tx,
         mns: Vec::new(),
     };
+    let opened = tokio::time::Instant::now();
+    let auth_deadline = opened + auth_timeout;
+    let mut authenticated = false;
+    // Only valid frames move this: rejected fragments never keep a slot.
+    let mut last_valid = opened;
+    let mut bad_in_row = 0u32;
     loop {
+        let idle_deadline = last_valid + idle;
+        let deadline = if authenticated {
+            idle_deadline
+        } else {
+            idle_deadline.min(auth_deadline)
+        };
         tokio::select! {
             _ = stop.changed() => break,
             Some(msg) = downlink_rx.recv() => {
@@ -312,21 +465,30 @@ async fn connection(
                     break;
                 }
             }
-            next = tokio::time::timeout(idle, framed.next()) => {
+            _ = tokio::time::sleep_until(deadline) => {
+                if authenticated || idle_deadline < auth_deadline {
+                    IdleTimeout { peer, after: idle }.emit(&conn.shared.metrics);
+                } else {
+                    AuthTimeout { peer, after: auth_timeout }.emit(&conn.shared.metrics);
+                }
+                break;
+            }
+            next = framed.next() => {
                 let decoded = match next {
-                    Err(_) => {
-                        IdleTimeout { peer, after: idle }.emit(&conn.shared.metrics);
+                    None => break,
+                    Some(Err(e)) => {
+                        if framed.codec().over {
+                            GarbageDisconnect { peer, why: "garbage bytes" }
+                                .emit(&conn.shared.metrics);
+                        } else {
+                            tracing::debug!(peer = %peer, error = %e, "hj212 read error");
+                        }
                         break;
                     }
-                    Ok(None) => break,
-                    Ok(Some(Err(e))) => {
-                        tracing::debug!(peer = %peer, error = %e, "hj212 read error");
-                        break;
-                    }
-                    Ok(Some(Ok(d))) => d,
+                    Some(Ok(d)) => d,
                 };
                 let received = Instant::now();
-                let answers = conn.handle(decoded, &mut framed).await;
+                let (verdict, answers) = conn.handle(decoded, &mut framed).await;
                 for a in answers {
                     let cn = a.cn.clone();
                     if framed.send(a.clone()).await.is_err() {
@@ -334,6 +496,24 @@ async fn connection(
                     }
                     AnswerSent { mn: &a.mn, cn: &cn, latency: received.elapsed() }
                         .emit(&conn.shared.metrics);
+                }
+                match verdict {
+                    Verdict::Valid => {
+                        authenticated = true;
+                        last_valid = tokio::time::Instant::now();
+                        bad_in_row = 0;
+                        framed.codec_mut().mark_valid();
+                    }
+                    Verdict::Authenticated => authenticated = true,
+                    Verdict::Bad => {
+                        bad_in_row += 1;
+                        if bad_in_row >= max_bad {
+                            GarbageDisconnect { peer, why: "bad frames" }
+                                .emit(&conn.shared.metrics);
+                            break;
+                        }
+                    }
+                    Verdict::Refused | Verdict::Neutral => {}
                 }
             }
         }
@@ -405,6 +585,37 @@ fn values_of(packet: &Packet, kind: &'static str, period_start: i64) -> Vec<Seri
     out
 }
 
+/// How an authenticated frame that broke the protocol is quarantined: the
+/// field it broke, in Chinese for the office ("a21026-Flag 取值非法").
+fn invalid_value_reason(rejected: &Rejected) -> Option<String> {
+    let mut reason = None;
+    for e in rejected.errors() {
+        match e {
+            FrameError::InvalidValue { key, .. } => {
+                let named = key.rsplit_once('-').is_some_and(|(code, field)| {
+                    gongjian_hj212::validate::is_factor_code(code)
+                        && !field.is_empty()
+                        && field.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_')
+                });
+                reason.get_or_insert_with(|| {
+                    if named {
+                        format!("{key} 取值非法")
+                    } else {
+                        "因子编码非法".to_owned()
+                    }
+                });
+            }
+            FrameError::InvalidField { field, .. } if !matches!(*field, "MN" | "PW") => {
+                reason.get_or_insert_with(|| format!("{field} 取值非法"));
+            }
+            // Anything else (CRC, framing, an invalid MN or PW) means the sender
+            // cannot be authenticated from this frame.
+            _ => return None,
+        }
+    }
+    reason
+}
+
 impl Conn {
     fn raw(
         &self,
@@ -438,18 +649,32 @@ impl Conn {
         rx.await.ok()?.ok()
     }
 
-    async fn handle(
-        &mut self,
-        decoded: gongjian_hj212::Decoded,
-        framed: &mut Framed<TcpStream, Hj212Codec>,
-    ) -> Vec<Message> {
+    /// Count a frame that failed before authentication; true when it may be
+    /// archived (the per-peer and global hourly sample caps).
+    fn admit_unauthenticated(&self) -> bool {
+        let hour = gongjian_storage::now().div_euclid(3600);
+        let archived = self.shared.sampler.admit(self.peer.ip(), hour);
+        UnauthenticatedFrame {
+            peer: self.peer,
+            archived,
+        }
+        .emit(&self.shared.metrics);
+        archived
+    }
+
+    async fn handle(&mut self, decoded: gongjian_hj212::Decoded, framed: &mut Link) -> (Verdict, Vec<Message>) {
         let packet = match decoded {
             Ok(p) => p,
             Err(rejected) => match self.retry_with_device_options(&rejected).await {
                 Some(p) => p,
                 None => {
+                    if let Some(reason) = invalid_value_reason(&rejected)
+                        && let Some(partial) = rejected.partial()
+                    {
+                        return self.invalid_values(partial, reason).await;
+                    }
                     self.rejected(&rejected).await;
-                    return Vec::new();
+                    return (Verdict::Bad, Vec::new());
                 }
             },
         };
@@ -460,38 +685,13 @@ impl Conn {
             cn: packet.cn(),
         }
         .emit(m);
+        let device = match self.authenticate(&packet).await {
+            Ok(d) => d,
+            Err(refusal) => return refusal,
+        };
         let raw_bytes = packet.raw().to_vec();
         let cn = packet.cn().unwrap_or("").to_owned();
-        let Some(mn) = packet.mn().map(str::to_owned) else {
-            self.quarantine(&raw_bytes, None, &cn, "no_mn").await;
-            return Vec::new();
-        };
-        let device = match self.shared.devices.get(&mn).await {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::error!(error = %e, "hj212 device lookup failed");
-                return Vec::new();
-            }
-        };
-        let Some(device) = device else {
-            self.quarantine(&raw_bytes, Some(&mn), &cn, "unknown_mn")
-                .await;
-            return Vec::new();
-        };
-        if packet.pw().unwrap_or("") != device.pw {
-            AuthFailed {
-                peer: self.peer,
-                mn: &mn,
-            }
-            .emit(m);
-            self.quarantine(&raw_bytes, Some(&mn), &cn, "wrong_pw")
-                .await;
-            // A request with a wrong password is refused as the standard says.
-            if packet.ack_requested() && !is_upload(&cn) {
-                return vec![packet.qn_rtn(QnRtn::PwError)];
-            }
-            return Vec::new();
-        }
+        let mn = device.mn.clone();
         let mut answers = Vec::new();
         if !self.mns.contains(&mn) {
             self.mns.push(mn.clone());
@@ -505,8 +705,9 @@ impl Conn {
             );
             let _ = self.shared.db.device_connection(&mn, true).await;
             let opts = decoder_options(self.shared.settings.max_data_len, Some(&device));
-            if framed.codec().decoder().options() != &opts {
-                framed.codec_mut().decoder_mut().set_options(opts);
+            let decoder = framed.codec_mut().inner.decoder_mut();
+            if decoder.options() != &opts {
+                decoder.set_options(opts);
             }
             if device.time_sync_on_connect {
                 answers.push(time_sync(&device));
@@ -522,19 +723,20 @@ impl Conn {
         // Data uploads: stored, then acknowledged.
         if let Some(kind) = series_kind(&cn) {
             let Some(datatime) = packet.datatime().map(str::to_owned) else {
-                return self
-                    .bad_upload(&raw_bytes, &mn, &cn, "DataTime missing")
+                self.bad_upload(&raw_bytes, &mn, &cn, "DataTime missing")
                     .await;
+                return (Verdict::Authenticated, answers);
             };
             let Some(start) = datatime_to_unix(&datatime) else {
-                return self
-                    .bad_upload(
-                        &raw_bytes,
-                        &mn,
-                        &cn,
-                        &format!("DataTime {datatime:?} is not YYYYMMDDhhmmss"),
-                    )
-                    .await;
+                let shown: String = datatime.chars().take(32).collect();
+                self.bad_upload(
+                    &raw_bytes,
+                    &mn,
+                    &cn,
+                    &format!("DataTime {shown:?} is not YYYYMMDDhhmmss"),
+                )
+                .await;
+                return (Verdict::Authenticated, answers);
             };
             let upload = Upload {
                 mn: mn.clone(),
@@ -550,15 +752,11 @@ impl Conn {
                 counter: Some((mn.clone(), counter)),
                 ..Job::default()
             };
-            match self.write(job, true).await {
-                Some(_) => {
-                    if packet.ack_requested() {
-                        answers.push(packet.data_ack_with(ack_style(&device)));
-                    }
-                }
-                None => return answers, // not committed: no ack, the logger resends
+            // Not committed: no ack, the logger resends.
+            if self.write(job, true).await.is_some() && packet.ack_requested() {
+                answers.push(packet.data_ack_with(ack_style(&device)));
             }
-            return answers;
+            return (Verdict::Valid, answers);
         }
         // Everything else is archived; answers are sent after the commit.
         let wants_answer = packet.ack_requested() || cn == "1013";
@@ -568,7 +766,7 @@ impl Conn {
             ..Job::default()
         };
         if self.write(job, wants_answer).await.is_none() {
-            return answers;
+            return (Verdict::Valid, answers);
         }
         match cn.as_str() {
             // Time-calibration request: answer, then set the clock.
@@ -586,10 +784,128 @@ impl Conn {
             _ if packet.ack_requested() => answers.push(packet.qn_rtn(QnRtn::Rejected)),
             _ => {}
         }
-        answers
+        (Verdict::Valid, answers)
     }
 
-    async fn bad_upload(&self, raw: &[u8], mn: &str, cn: &str, error: &str) -> Vec<Message> {
+    /// The frame's device, if it is registered, its password is right and
+    /// neither its MN nor this peer address is locked out. Otherwise the frame
+    /// is quarantined (within the sample caps) and the refusal returned.
+    async fn authenticate(&self, packet: &Packet) -> Result<Device, (Verdict, Vec<Message>)> {
+        let raw = packet.raw();
+        let cn = packet.cn().unwrap_or("");
+        let Some(mn) = packet.mn() else {
+            self.quarantine(raw, None, cn, "no_mn", false).await;
+            return Err((Verdict::Bad, Vec::new()));
+        };
+        let device = match self.shared.devices.get(mn).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(error = %e, "hj212 device lookup failed");
+                return Err((Verdict::Neutral, Vec::new()));
+            }
+        };
+        let Some(device) = device else {
+            self.quarantine(raw, Some(mn), cn, "unknown_mn", false).await;
+            return Err((Verdict::Bad, Vec::new()));
+        };
+        // A request with a wrong password (or while locked out) is refused as
+        // the standard says; uploads get no answer.
+        let refusal = || {
+            if packet.ack_requested() && !is_upload(cn) {
+                vec![packet.qn_rtn(QnRtn::PwError)]
+            } else {
+                Vec::new()
+            }
+        };
+        let ip = self.peer.ip();
+        let now = Instant::now();
+        if self.shared.throttle.locked(mn, ip, now).is_some() {
+            AuthRefusedLocked { peer: self.peer, mn }.emit(&self.shared.metrics);
+            self.quarantine(raw, Some(mn), cn, "locked", true).await;
+            return Err((Verdict::Refused, refusal()));
+        }
+        if packet.pw().unwrap_or("") != device.pw {
+            AuthFailed { peer: self.peer, mn }.emit(&self.shared.metrics);
+            self.quarantine(raw, Some(mn), cn, "wrong_pw", true).await;
+            for lockout in self.shared.throttle.failure(mn, ip, now) {
+                self.alarm_lockout(mn, &lockout).await;
+            }
+            return Err((Verdict::Refused, refusal()));
+        }
+        self.shared.throttle.success(mn, ip);
+        Ok(device)
+    }
+
+    /// Password guessing: a warning line, a metric and an audit entry, so the
+    /// office sees it in the audit log.
+    async fn alarm_lockout(&self, mn: &str, lockout: &Lockout) {
+        let subject = lockout.subject.to_string();
+        AuthLockedOut {
+            peer: self.peer,
+            subject: &subject,
+            failures: lockout.failures,
+            duration: lockout.duration,
+        }
+        .emit(&self.shared.metrics);
+        let (entity, entity_id) = match &lockout.subject {
+            Subject::Mn(mn) => ("hj212_device", mn.clone()),
+            Subject::Addr(ip) => ("hj212_peer", ip.to_string()),
+        };
+        let mut actor = Actor::system("hj212");
+        actor.client_addr = self.peer_text.clone();
+        let mut record = AuditRecord::new("hj212.auth_lockout", entity, entity_id);
+        record.after = Some(serde_json::json!({
+            "mn": mn,
+            "peer": self.peer_text,
+            "failures": lockout.failures,
+            "locked_seconds": lockout.duration.as_secs(),
+        }));
+        if let Err(e) = self.shared.db.audit(&actor, record).await {
+            tracing::error!(error = %e, "hj212 lockout could not be written to the audit log");
+        }
+    }
+
+    /// A frame whose CRC and header are right but a value breaks the protocol
+    /// (a flag that is not a data flag, text in a number…): quarantined naming
+    /// the field when its device authenticates, treated as garbage otherwise.
+    async fn invalid_values(&self, partial: &Packet, reason: String) -> (Verdict, Vec<Message>) {
+        let device = match self.authenticate(partial).await {
+            Ok(d) => d,
+            Err(refusal) => return refusal,
+        };
+        let cn = partial.cn().unwrap_or("");
+        FrameQuarantined {
+            peer: self.peer,
+            mn: Some(&device.mn),
+            reason: &reason,
+        }
+        .emit(&self.shared.metrics);
+        let raw = partial.raw();
+        let job = Job {
+            quarantine: Some(Quarantined {
+                peer: self.peer_text.clone(),
+                mn: Some(device.mn.clone()),
+                cn: (!cn.is_empty()).then(|| cn.to_owned()),
+                reason: reason.clone(),
+                frame: raw.to_vec(),
+            }),
+            raw: Some(self.raw(raw, Some(&device.mn), Some(cn), "quarantined", Some(reason))),
+            counter: Some((
+                device.mn.clone(),
+                CounterDelta {
+                    frames: 1,
+                    parse_errors: 1,
+                    quarantined: 1,
+                    ..CounterDelta::default()
+                },
+            )),
+            ..Job::default()
+        };
+        self.write(job, false).await;
+        (Verdict::Authenticated, Vec::new())
+    }
+
+    async fn bad_upload(&self, raw: &[u8], mn: &str, cn: &str, error: &str) {
         FrameRejected {
             peer: self.peer,
             mn: Some(mn),
@@ -610,7 +926,6 @@ impl Conn {
             ..Job::default()
         };
         self.write(job, false).await;
-        Vec::new()
     }
 
     /// A frame rejected with the connection's options may be fine for its
@@ -628,6 +943,8 @@ impl Conn {
         parse_frame(rejected.raw(), &opts).ok()
     }
 
+    /// A frame the codec refused, from a sender not authenticated by it:
+    /// counted, and archived only within the sample caps.
     async fn rejected(&self, rejected: &Rejected) {
         let mn = rejected.partial().and_then(|p| p.mn()).map(str::to_owned);
         let cn = rejected.partial().and_then(|p| p.cn()).map(str::to_owned);
@@ -661,24 +978,39 @@ impl Conn {
                 },
             )
         });
-        let mut raw = rejected.raw().to_vec();
-        raw.truncate(16 * 1024);
+        let raw = self.admit_unauthenticated().then(|| {
+            let mut raw = rejected.raw().to_vec();
+            raw.truncate(16 * 1024);
+            self.raw(&raw, mn.as_deref(), cn.as_deref(), "rejected", Some(msg))
+        });
+        if raw.is_none() && counter.is_none() {
+            return;
+        }
         let job = Job {
-            raw: Some(self.raw(&raw, mn.as_deref(), cn.as_deref(), "rejected", Some(msg))),
+            raw,
             counter,
             ..Job::default()
         };
         self.write(job, false).await;
     }
 
-    async fn quarantine(&self, raw: &[u8], mn: Option<&str>, cn: &str, reason: &'static str) {
+    /// Quarantine a frame whose sender did not authenticate, within the sample
+    /// caps; a wrong password still counts on the device's counters (`known`).
+    async fn quarantine(
+        &self,
+        raw: &[u8],
+        mn: Option<&str>,
+        cn: &str,
+        reason: &'static str,
+        known: bool,
+    ) {
         FrameQuarantined {
             peer: self.peer,
             mn,
             reason,
         }
         .emit(&self.shared.metrics);
-        let counter = (reason == "wrong_pw").then(|| {
+        let counter = known.then(|| {
             (
                 mn.unwrap_or("").to_owned(),
                 CounterDelta {
@@ -689,15 +1021,20 @@ impl Conn {
                 },
             )
         });
+        let archived = self.admit_unauthenticated();
+        if !archived && counter.is_none() {
+            return;
+        }
         let job = Job {
-            quarantine: Some(Quarantined {
+            quarantine: archived.then(|| Quarantined {
                 peer: self.peer_text.clone(),
                 mn: mn.map(str::to_owned),
                 cn: (!cn.is_empty()).then(|| cn.to_owned()),
-                reason,
+                reason: reason.to_owned(),
                 frame: raw.to_vec(),
             }),
-            raw: Some(self.raw(raw, mn, Some(cn), "quarantined", Some(reason.to_owned()))),
+            raw: archived
+                .then(|| self.raw(raw, mn, Some(cn), "quarantined", Some(reason.to_owned()))),
             counter,
             ..Job::default()
         };

@@ -167,8 +167,9 @@ pub struct Quarantined {
     pub peer: String,
     pub mn: Option<String>,
     pub cn: Option<String>,
-    /// unknown_mn | wrong_pw | no_mn
-    pub reason: &'static str,
+    /// unknown_mn | wrong_pw | no_mn | locked, or "<field> 取值非法" naming the
+    /// field of an authenticated frame that broke the protocol.
+    pub reason: String,
     pub frame: Vec<u8>,
 }
 
@@ -901,7 +902,7 @@ impl Db {
                     .bind(&e.peer)
                     .bind(&e.mn)
                     .bind(&e.cn)
-                    .bind(e.reason)
+                    .bind(&e.reason)
                     .bind(&e.frame);
             }
             q.execute(&mut *tx).await?;

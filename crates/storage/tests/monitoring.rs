@@ -247,7 +247,7 @@ storage_test!(quarantine_and_retention, |db: Db| async move {
         peer: "10.0.0.1:1".into(),
         mn: Some("UNKNOWN".into()),
         cn: Some("2011".into()),
-        reason: "unknown_mn",
+        reason: "unknown_mn".into(),
         frame: b"##0010abc".to_vec(),
     });
     batch.counters.insert(

@@ -34,6 +34,15 @@ pub async fn start(
         idle_timeout: Duration::from_secs(config.hj212.idle_timeout_secs.max(1)),
         max_data_len: (config.hj212.max_data_len as usize).clamp(64, gongjian_hj212::MAX_DATA_LEN),
         raw_retention_days: config.hj212.raw_retention_days,
+        max_connections_per_addr: config.hj212.max_connections_per_addr.max(1) as usize,
+        auth_timeout: Duration::from_secs(config.hj212.auth_timeout_secs.max(1)),
+        max_bad_frames: config.hj212.max_bad_frames.max(1),
+        max_garbage_bytes: config.hj212.max_garbage_bytes,
+        unauth_raw_per_peer_hour: config.hj212.unauth_raw_per_peer_hour,
+        unauth_raw_per_hour: config.hj212.unauth_raw_per_hour,
+        auth_max_failures: config.hj212.auth_max_failures.max(1),
+        auth_lockout: Duration::from_secs(config.hj212.auth_lockout_secs),
+        auth_lockout_max: Duration::from_secs(config.hj212.auth_lockout_max_secs),
         ..Settings::default()
     };
     let service = Service::new(db, settings);
