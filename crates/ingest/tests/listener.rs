@@ -544,3 +544,49 @@ async fn logger_hour_is_authoritative_and_disagreement_recorded() {
     assert_eq!(h[0].value.as_deref(), Some("12"));
     assert_eq!(h[0].source, "hj212");
 }
+
+/// Issue #10 item 1: a registered device sends a script in a data flag. The
+/// frame is quarantined with a reason naming the field; nothing reaches the
+/// series (where the chart would have shown it).
+#[tokio::test]
+async fn item_1_script_in_a_data_flag_is_quarantined_naming_the_field() {
+    let srv = start(settings()).await;
+    let mut s = TcpStream::connect(srv.addr).await.unwrap();
+    let evil = Message::new("31", "2011", "123456", "MN0001")
+        .with_qn("20240102080000001")
+        .with_flag(Flag::new(Version::V2017, false, true))
+        .group([("DataTime", DT)])
+        .group([
+            ("a21026-Rtd", "12.5"),
+            ("a21026-Flag", "<img src=x onerror=alert(1)>"),
+        ])
+        .encode()
+        .unwrap();
+    s.write_all(&evil).await.unwrap();
+    assert!(
+        read_frame(&mut s, Duration::from_millis(500)).await.is_none(),
+        "a quarantined upload is not acknowledged"
+    );
+    let mut q = Vec::new();
+    for _ in 0..100 {
+        q = srv.db.quarantine(10).await.unwrap();
+        if !q.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert_eq!(q[0].reason, "a21026-Flag 取值非法");
+    assert_eq!(q[0].mn.as_deref(), Some("MN0001"));
+    assert_eq!(rtd_rows(&srv.db, T).await, 0, "nothing stored in series");
+    assert!(!srv.db.upload_stored("MN0001", "2011", DT, 0).await.unwrap());
+    // The same device with a protocol flag on the same connection is stored.
+    s.write_all(&upload("MN0001", "123456", "20240102080000002", "2011", DT, "7"))
+        .await
+        .unwrap();
+    let ack = read_frame(&mut s, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(ack.qn(), Some("20240102080000002"));
+    let points = srv.db.series_points(1, "a21026", "rtd", T, T + 1).await.unwrap();
+    assert_eq!(points.len(), 1);
+    assert_eq!(points[0].flag, "N");
+}
