@@ -215,6 +215,16 @@ impl Logger {
     }
 }
 
+/// A complete upload of a registered device whose CRC is wrong: the decoder
+/// reports it as a rejected frame (plain junk without a length is dropped
+/// silently).
+fn bad_crc_frame(n: usize) -> Vec<u8> {
+    let (_, mut f) = upload("SEC0001", PW, n);
+    let at = f.len() - 6;
+    f[at] = if f[at] == b'0' { b'1' } else { b'0' };
+    f
+}
+
 /// Frames that fail before authentication: garbage with a length over the
 /// limit, a bad CRC, an unknown MN.
 fn garbage_frames(n: usize) -> Vec<u8> {
@@ -222,12 +232,7 @@ fn garbage_frames(n: usize) -> Vec<u8> {
     for i in 0..n {
         match i % 3 {
             0 => out.extend_from_slice(b"##9999QN=1;ST=31;CN=2011;MN=x;CP=&&&&\r\n"),
-            1 => {
-                let (_, mut f) = upload("SEC0001", PW, i % 100);
-                let at = f.len() - 6;
-                f[at] = if f[at] == b'0' { b'1' } else { b'0' }; // break the CRC
-                out.extend_from_slice(&f);
-            }
+            1 => out.extend_from_slice(&bad_crc_frame(i % 100)),
             _ => out.extend_from_slice(&upload("NOBODY", PW, i % 100).1),
         }
     }
@@ -287,11 +292,13 @@ fn item_3_unauthenticated_frames_are_sampled_and_garbage_connections_dropped() {
         )
     });
     assert!(raw > 1, "some unauthenticated frames are sampled");
+    // 40 per clock hour, the good logger's frame, and a second hour's 40 if
+    // the test happens to run across an hour boundary.
     assert!(
-        raw <= 40 + 1,
+        raw <= 2 * 40 + 1,
         "{raw} raw rows for {sent} frames sent: the sample cap (40 per peer and hour) is not held"
     );
-    assert!(quarantined <= 40, "{quarantined} quarantine rows");
+    assert!(quarantined <= 2 * 40, "{quarantined} quarantine rows");
 }
 
 #[test]
@@ -319,10 +326,17 @@ fn item_4_connections_per_address_are_limited() {
         );
     }
     let mut seventh = Logger::connect(srv.hj212);
-    assert!(!seventh.acked(&mn(7), 7), "over the limit, even a real logger");
+    assert!(
+        !seventh.acked(&mn(7), 7),
+        "over the limit, even a real logger"
+    );
     // The held loggers are unaffected.
     for (i, l) in held.iter_mut().enumerate() {
-        assert!(l.acked(&mn(i + 1), 100 + i), "held logger {} still served", i + 1);
+        assert!(
+            l.acked(&mn(i + 1), 100 + i),
+            "held logger {} still served",
+            i + 1
+        );
     }
     // A slot freed is a slot for a new logger.
     drop(held.pop());
@@ -353,8 +367,8 @@ fn item_4_unauthenticated_and_junk_connections_are_closed_at_the_deadline() {
         ],
     );
     let addr = srv.hj212;
-    // A silent connection, one that dribbles junk fragments before any valid
-    // frame, and one that authenticates and then only dribbles junk.
+    // A silent connection, one that dribbles rejected frames (bad CRC) before
+    // any valid frame, and one that authenticates and then only dribbles them.
     let dribble = |mut l: Logger, authenticate: bool| {
         std::thread::spawn(move || {
             if authenticate {
@@ -362,7 +376,7 @@ fn item_4_unauthenticated_and_junk_connections_are_closed_at_the_deadline() {
             }
             let start = Instant::now();
             while start.elapsed() < Duration::from_secs(30) {
-                if !l.send(b"##12ab") {
+                if !l.send(&bad_crc_frame(7)) {
                     return true;
                 }
                 if let Read1::Closed = l.read(Duration::from_millis(300)) {
@@ -391,11 +405,11 @@ fn item_4_unauthenticated_and_junk_connections_are_closed_at_the_deadline() {
     );
     assert!(
         junk.join().unwrap(),
-        "junk fragments kept an unauthenticated connection open"
+        "rejected frames kept an unauthenticated connection open"
     );
     assert!(
         junk_after_auth.join().unwrap(),
-        "junk fragments reset the idle timer of an authenticated connection"
+        "rejected frames reset the idle timer of an authenticated connection"
     );
 }
 
@@ -453,11 +467,15 @@ fn item_7_device_password_guessing_is_throttled() {
         .unwrap()
     });
     assert!(
-        entries.iter().any(|e| e.entity == "hj212_device" && e.entity_id == "SEC0001"),
+        entries
+            .iter()
+            .any(|e| e.entity == "hj212_device" && e.entity_id == "SEC0001"),
         "no audit entry for the device lockout: {entries:?}"
     );
     assert!(
-        entries.iter().any(|e| e.entity == "hj212_peer" && e.entity_id == "127.0.0.1"),
+        entries
+            .iter()
+            .any(|e| e.entity == "hj212_peer" && e.entity_id == "127.0.0.1"),
         "no audit entry for the address lockout: {entries:?}"
     );
     // After the lockout ends, the right password works again.

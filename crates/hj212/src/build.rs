@@ -634,8 +634,16 @@ mod tests {
             crate::parse_frame(&m.encode().unwrap(), &crate::Options::default()).unwrap_err();
         let partial = back.partial().unwrap();
         assert_eq!((partial.mn(), partial.qn()), (Some("A=B,C"), Some("1=2")));
-        assert!(back.message().contains("header field QN"), "{}", back.message());
-        assert!(back.message().contains("header field MN"), "{}", back.message());
+        assert!(
+            back.message().contains("header field QN"),
+            "{}",
+            back.message()
+        );
+        assert!(
+            back.message().contains("header field MN"),
+            "{}",
+            back.message()
+        );
         let m = Message::new("32", "2011", "1", "MN").group([("a-Rtd", "1,2")]);
         assert!(m.data_segment().is_err());
         let m = Message::new("32", "2011", "1", "MN").group([("a Rtd", "1")]);

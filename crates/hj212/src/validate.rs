@@ -77,8 +77,7 @@ pub(crate) fn shown(s: &str) -> String {
 
 fn is_ident(s: &str, max: usize, extra: &[u8]) -> bool {
     s.len() <= max
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
 }
 

@@ -36,7 +36,10 @@ fn entry() -> impl Strategy<Value = (String, String)> {
 fn item_field_and_value() -> impl Strategy<Value = (String, String)> {
     let number = || prop_oneof!["-?[0-9]{1,8}(\\.[0-9]{1,6})?", Just(String::new())];
     prop_oneof![
-        ("(Rtd|ZsRtd|Avg|Min|Max|ZsAvg|ZsMin|ZsMax|Cou|RS|RT)", number()),
+        (
+            "(Rtd|ZsRtd|Avg|Min|Max|ZsAvg|ZsMin|ZsMax|Cou|RS|RT)",
+            number()
+        ),
         (Just("Flag".to_owned()), "[NFMSDCTBP]?"),
         (Just("EFlag".to_owned()), "[A-Z0-9]{0,4}"),
         (Just("SampleTime".to_owned()), "([0-9]{14})?"),

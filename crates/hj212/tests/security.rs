@@ -60,7 +60,13 @@ fn item_1_data_flag_outside_the_protocol_table_is_refused_naming_the_field() {
 #[test]
 fn item_1_free_text_fields_that_reach_storage_are_bounded_and_charset_checked() {
     // Values of measured fields are decimals.
-    assert!(refusal_for(&minute("a21026-Rtd=<script>alert(1)</script>"), "a21026-Rtd").is_some());
+    assert!(
+        refusal_for(
+            &minute("a21026-Rtd=<script>alert(1)</script>"),
+            "a21026-Rtd"
+        )
+        .is_some()
+    );
     assert!(refusal_for(&minute("a21026-Avg=1e9"), "a21026-Avg").is_some());
     assert!(refusal_for(&minute("a21026-ZsAvg=12 .5"), "a21026-ZsAvg").is_some());
     // Factor codes are short ASCII identifiers.
@@ -68,7 +74,11 @@ fn item_1_free_text_fields_that_reach_storage_are_bounded_and_charset_checked() 
     assert!(r.message().contains("factor code"), "{}", r.message());
     let long = format!("{}-Rtd=1", "a".repeat(200));
     let r = parse_frame(&minute(&long), &Options::default()).unwrap_err();
-    assert!(r.message().len() < 400, "the error quotes a bounded key: {}", r.message());
+    assert!(
+        r.message().len() < 400,
+        "the error quotes a bounded key: {}",
+        r.message()
+    );
     // EFlag, SampleTime, SN.
     assert!(refusal_for(&minute("a21026-EFlag=<i>"), "a21026-EFlag").is_some());
     assert!(refusal_for(&minute("a21026-EFlag=ABCDEFGHIJ"), "a21026-EFlag").is_some());

@@ -121,7 +121,8 @@ impl UnauthSampler {
         let Ok(s) = self.state.lock() else {
             return Vec::new();
         };
-        let mut v: Vec<(IpAddr, u64)> = s.peers.iter().map(|(ip, (seen, _))| (*ip, *seen)).collect();
+        let mut v: Vec<(IpAddr, u64)> =
+            s.peers.iter().map(|(ip, (seen, _))| (*ip, *seen)).collect();
         v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         v.truncate(n);
         v
@@ -304,7 +305,10 @@ mod tests {
         assert_eq!(begun.len(), 2, "MN and address");
         assert_eq!(begun[0].duration, Duration::from_secs(10));
         assert!(t.locked("M", ip, t0).is_some());
-        assert!(t.locked("OTHER", ip, t0).is_some(), "the address is locked too");
+        assert!(
+            t.locked("OTHER", ip, t0).is_some(),
+            "the address is locked too"
+        );
         let t1 = t0 + Duration::from_secs(11);
         assert!(t.locked("M", ip, t1).is_none());
         for _ in 0..2 {

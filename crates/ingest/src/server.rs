@@ -7,12 +7,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
+use gongjian_hj212::codec::CodecError;
 use gongjian_hj212::codec::Hj212Codec;
 use gongjian_hj212::{
     Charset, CrcPolicy, Downlink, FieldKind, FrameError, Message, Options, Packet, QnRtn, Rejected,
     Version, parse_frame,
 };
-use gongjian_hj212::codec::CodecError;
 use gongjian_storage::{
     Actor, AuditRecord, CounterDelta, Db, Device, Quarantined, RawFrame, SeriesValue, Upload,
     UploadOutcome,
@@ -662,21 +662,26 @@ impl Conn {
         archived
     }
 
-    async fn handle(&mut self, decoded: gongjian_hj212::Decoded, framed: &mut Link) -> (Verdict, Vec<Message>) {
+    async fn handle(
+        &mut self,
+        decoded: gongjian_hj212::Decoded,
+        framed: &mut Link,
+    ) -> (Verdict, Vec<Message>) {
+        let decoded = match decoded {
+            Err(rejected) => self.retry_with_device_options(rejected).await,
+            ok => ok,
+        };
         let packet = match decoded {
             Ok(p) => p,
-            Err(rejected) => match self.retry_with_device_options(&rejected).await {
-                Some(p) => p,
-                None => {
-                    if let Some(reason) = invalid_value_reason(&rejected)
-                        && let Some(partial) = rejected.partial()
-                    {
-                        return self.invalid_values(partial, reason).await;
-                    }
-                    self.rejected(&rejected).await;
-                    return (Verdict::Bad, Vec::new());
+            Err(rejected) => {
+                if let Some(reason) = invalid_value_reason(&rejected)
+                    && let Some(partial) = rejected.partial()
+                {
+                    return self.invalid_values(partial, reason).await;
                 }
-            },
+                self.rejected(&rejected).await;
+                return (Verdict::Bad, Vec::new());
+            }
         };
         let m = &self.shared.metrics;
         FrameReceived {
@@ -805,7 +810,8 @@ impl Conn {
             }
         };
         let Some(device) = device else {
-            self.quarantine(raw, Some(mn), cn, "unknown_mn", false).await;
+            self.quarantine(raw, Some(mn), cn, "unknown_mn", false)
+                .await;
             return Err((Verdict::Bad, Vec::new()));
         };
         // A request with a wrong password (or while locked out) is refused as
@@ -820,12 +826,20 @@ impl Conn {
         let ip = self.peer.ip();
         let now = Instant::now();
         if self.shared.throttle.locked(mn, ip, now).is_some() {
-            AuthRefusedLocked { peer: self.peer, mn }.emit(&self.shared.metrics);
+            AuthRefusedLocked {
+                peer: self.peer,
+                mn,
+            }
+            .emit(&self.shared.metrics);
             self.quarantine(raw, Some(mn), cn, "locked", true).await;
             return Err((Verdict::Refused, refusal()));
         }
         if packet.pw().unwrap_or("") != device.pw {
-            AuthFailed { peer: self.peer, mn }.emit(&self.shared.metrics);
+            AuthFailed {
+                peer: self.peer,
+                mn,
+            }
+            .emit(&self.shared.metrics);
             self.quarantine(raw, Some(mn), cn, "wrong_pw", true).await;
             for lockout in self.shared.throttle.failure(mn, ip, now) {
                 self.alarm_lockout(mn, &lockout).await;
@@ -930,17 +944,23 @@ impl Conn {
 
     /// A frame rejected with the connection's options may be fine for its
     /// device (MODBUS CRC accepted for legacy loggers, GBK).
-    async fn retry_with_device_options(&self, rejected: &Rejected) -> Option<Packet> {
+    /// The frame parsed again with its device's options when those could
+    /// change the outcome; otherwise the rejection as it was.
+    async fn retry_with_device_options(&self, rejected: Rejected) -> gongjian_hj212::Decoded {
         if !matches!(
             rejected.error(),
             FrameError::ModbusCrc { .. } | FrameError::Charset { .. }
         ) {
-            return None;
+            return Err(rejected);
         }
-        let mn = rejected.partial()?.mn()?.to_owned();
-        let device = self.shared.devices.get(&mn).await.ok()??;
+        let Some(mn) = rejected.partial().and_then(Packet::mn) else {
+            return Err(rejected);
+        };
+        let Ok(Some(device)) = self.shared.devices.get(mn).await else {
+            return Err(rejected);
+        };
         let opts = decoder_options(self.shared.settings.max_data_len, Some(&device));
-        parse_frame(rejected.raw(), &opts).ok()
+        parse_frame(rejected.raw(), &opts)
     }
 
     /// A frame the codec refused, from a sender not authenticated by it:

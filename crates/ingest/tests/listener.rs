@@ -564,7 +564,9 @@ async fn item_1_script_in_a_data_flag_is_quarantined_naming_the_field() {
         .unwrap();
     s.write_all(&evil).await.unwrap();
     assert!(
-        read_frame(&mut s, Duration::from_millis(500)).await.is_none(),
+        read_frame(&mut s, Duration::from_millis(500))
+            .await
+            .is_none(),
         "a quarantined upload is not acknowledged"
     );
     let mut q = Vec::new();
@@ -581,12 +583,23 @@ async fn item_1_script_in_a_data_flag_is_quarantined_naming_the_field() {
     assert_eq!(rtd_rows(&srv.db, T).await, 0, "nothing stored in series");
     assert!(!srv.db.upload_stored("MN0001", "2011", DT, 0).await.unwrap());
     // The same device with a protocol flag on the same connection is stored.
-    s.write_all(&upload("MN0001", "123456", "20240102080000002", "2011", DT, "7"))
-        .await
-        .unwrap();
+    s.write_all(&upload(
+        "MN0001",
+        "123456",
+        "20240102080000002",
+        "2011",
+        DT,
+        "7",
+    ))
+    .await
+    .unwrap();
     let ack = read_frame(&mut s, Duration::from_secs(5)).await.unwrap();
     assert_eq!(ack.qn(), Some("20240102080000002"));
-    let points = srv.db.series_points(1, "a21026", "rtd", T, T + 1).await.unwrap();
+    let points = srv
+        .db
+        .series_points(1, "a21026", "rtd", T, T + 1)
+        .await
+        .unwrap();
     assert_eq!(points.len(), 1);
     assert_eq!(points[0].flag, "N");
 }
