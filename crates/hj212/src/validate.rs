@@ -125,9 +125,8 @@ pub(crate) fn check_item(code: &str, field: &str, value: &str) -> Result<(), Fra
             }
         }
         FieldKind::SampleTime => {
-            if !value.is_empty()
-                && !(matches!(value.len(), 14 | 17) && value.bytes().all(|b| b.is_ascii_digit()))
-            {
+            let time = matches!(value.len(), 14 | 17) && value.bytes().all(|b| b.is_ascii_digit());
+            if !(value.is_empty() || time) {
                 return bad("a SampleTime is YYYYMMDDhhmmss");
             }
         }
