@@ -294,3 +294,56 @@ proptest! {
         check_bounded(&workbook(&sheet(&rows)));
     }
 }
+
+#[test]
+fn item_13_csv_export_neutralises_formula_text() {
+    use gongjian_tabular::{Cell, Sheet, csv_safe, write_csv};
+    use rust_decimal::Decimal;
+    let sheet = Sheet {
+        name: String::new(),
+        headers: vec!["=cmd".into(), "值".into()],
+        rows: vec![
+            vec![Cell::Text("=HYPERLINK(\"http://x\",\"点我\")".into()), Cell::Int(-2)],
+            vec![Cell::Text("+1+1".into()), Cell::Number(Decimal::new(-35, 1))],
+            vec![Cell::Text("-1+cmd|' /C calc'!A0".into()), Cell::Text("-3.5".into())],
+            vec![Cell::Text("@SUM(A1)".into()), Cell::Text("+12".into())],
+            vec![Cell::Text("\tx".into()), Cell::Text("-1e-3".into())],
+            vec![Cell::Text("\rx".into()), Cell::Text("-".into())],
+            vec![Cell::Text("城关 = 1".into()), Cell::Text("-3.5.1".into())],
+        ],
+    };
+    let mut out = Vec::new();
+    write_csv("x.csv", &mut out, &sheet).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let expected = "'=cmd,值\n\
+        \"'=HYPERLINK(\"\"http://x\"\",\"\"点我\"\")\",-2\n\
+        '+1+1,-3.5\n\
+        '-1+cmd|' /C calc'!A0,-3.5\n\
+        '@SUM(A1),+12\n\
+        '\tx,-1e-3\n\
+        \"'\rx\",-\n\
+        城关 = 1,'-3.5.1\n";
+    assert_eq!(text, expected);
+    assert_eq!(csv_safe("-0.5"), "-0.5");
+    assert_eq!(csv_safe("-"), "-");
+    assert_eq!(csv_safe("-e5"), "'-e5");
+    assert_eq!(csv_safe("=1"), "'=1");
+}
+
+#[test]
+fn item_13_xlsx_export_writes_formula_text_as_text() {
+    use gongjian_tabular::{Cell, Sheet, xlsx_bytes};
+    let sheet = Sheet {
+        name: "s".into(),
+        headers: vec!["名称".into()],
+        rows: vec![vec![Cell::Text("=1+1".into())], vec![Cell::Text("=HYPERLINK(\"http://x\")".into())]],
+    };
+    let bytes = xlsx_bytes("x.xlsx", &[sheet]).unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&bytes)).unwrap();
+    let mut xml = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("xl/worksheets/sheet1.xml").unwrap(), &mut xml)
+        .unwrap();
+    assert!(!xml.contains("<f>") && !xml.contains("<f "), "{xml}");
+    let t = read_xlsx_bytes("x.xlsx", &bytes).unwrap();
+    assert_eq!(t.row(0).get(0), "=1+1");
+}
