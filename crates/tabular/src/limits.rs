@@ -81,10 +81,7 @@ impl Limits {
 
     /// The error for a file with too many cells.
     pub(crate) fn cells_error(&self, file: &str) -> Error {
-        too_big(
-            file,
-            format!("表格过大：最多 {} 个单元格", self.max_cells),
-        )
+        too_big(file, format!("表格过大：最多 {} 个单元格", self.max_cells))
     }
 
     /// The error for a file larger than `max_input_bytes`.

@@ -148,8 +148,8 @@ pub fn read_csv_bytes_with(file: &str, bytes: &[u8], limits: &Limits) -> Result<
     let mut buf: Vec<u8> = Vec::with_capacity(text.len());
     let mut ends: Vec<u32> = Vec::with_capacity(approx_rows * width);
     let mut lines: Vec<u64> = Vec::with_capacity(approx_rows);
-    let max_data_rows = (limits.max_rows.saturating_sub(1) as u64)
-        .min(limits.max_cells / width.max(1) as u64);
+    let max_data_rows =
+        (limits.max_rows.saturating_sub(1) as u64).min(limits.max_cells / width.max(1) as u64);
     loop {
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
@@ -306,8 +306,11 @@ fn sheet_cells(
         file: file.to_owned(),
         message,
     };
-    let mut workbook: calamine::Xlsx<_> = calamine::Xlsx::new(Cursor::new(bytes))
-        .map_err(|e| xlsx_err(format!("not a readable workbook (不是有效的 XLSX 文件): {e}")))?;
+    let mut workbook: calamine::Xlsx<_> = calamine::Xlsx::new(Cursor::new(bytes)).map_err(|e| {
+        xlsx_err(format!(
+            "not a readable workbook (不是有效的 XLSX 文件): {e}"
+        ))
+    })?;
     let Some(first) = workbook.sheet_names().first().cloned() else {
         return Err(Error::Empty {
             file: file.to_owned(),
@@ -495,10 +498,7 @@ fn check_zip(file: &str, bytes: &[u8], limits: &Limits, deadline: &Deadline) -> 
             return Err(if cap == limits.max_unpacked_bytes {
                 unpacked_error()
             } else {
-                too_big(
-                    file,
-                    format!("共享字符串表解压后超过 {} MB", mib(cap)),
-                )
+                too_big(file, format!("共享字符串表解压后超过 {} MB", mib(cap)))
             });
         }
         if declared > limits.max_unpacked_bytes.saturating_sub(total) {
@@ -516,7 +516,9 @@ fn check_zip(file: &str, bytes: &[u8], limits: &Limits, deadline: &Deadline) -> 
         }
         let mut actual: u64 = 0;
         loop {
-            let n = entry.read(&mut chunk).map_err(|e| not_xlsx(e.to_string()))?;
+            let n = entry
+                .read(&mut chunk)
+                .map_err(|e| not_xlsx(e.to_string()))?;
             if n == 0 {
                 break;
             }
@@ -541,7 +543,10 @@ fn zip_entry_count(bytes: &[u8]) -> Result<usize, String> {
     const EOCD: &[u8] = b"PK\x05\x06";
     let tail_start = bytes.len().saturating_sub(22 + 65_535 + 20);
     let tail = &bytes[tail_start..];
-    if tail.windows(4).any(|w| w == b"PK\x06\x06" || w == b"PK\x06\x07") {
+    if tail
+        .windows(4)
+        .any(|w| w == b"PK\x06\x06" || w == b"PK\x06\x07")
+    {
         return Err("不支持 ZIP64 格式".into());
     }
     let at = tail

@@ -39,7 +39,8 @@ fn workbook(sheet_xml: &[u8]) -> Vec<u8> {
         zip.start_file(name, deflated).unwrap();
         zip.write_all(body).unwrap();
     }
-    zip.start_file("xl/worksheets/sheet1.xml", deflated).unwrap();
+    zip.start_file("xl/worksheets/sheet1.xml", deflated)
+        .unwrap();
     zip.write_all(sheet_xml).unwrap();
     zip.finish().unwrap();
     out.into_inner()
@@ -143,7 +144,10 @@ fn item_2_csv_with_too_many_rows_is_refused() {
         csv.extend_from_slice(b"A,1\n");
     }
     let err = read_csv_bytes("rows.csv", &csv).unwrap_err();
-    assert!(err.to_string().contains("表格过大：最多 1048576 行"), "{err}");
+    assert!(
+        err.to_string().contains("表格过大：最多 1048576 行"),
+        "{err}"
+    );
     // One row fewer is fine.
     csv.truncate(csv.len() - 4);
     assert_eq!(read_csv_bytes("rows.csv", &csv).unwrap().len(), 1_048_575);
@@ -163,8 +167,12 @@ fn item_2_csv_columns_field_length_cells_and_size_are_bounded() {
         max_cells: 10,
         ..Limits::default()
     };
-    let err = read_bytes_with("cells.csv", b"a,b\n1,2\n3,4\n5,6\n7,8\n9,10\n11,12\n", &limits)
-        .unwrap_err();
+    let err = read_bytes_with(
+        "cells.csv",
+        b"a,b\n1,2\n3,4\n5,6\n7,8\n9,10\n11,12\n",
+        &limits,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("最多 10 个单元格"), "{err}");
 
     let limits = Limits {
@@ -303,9 +311,18 @@ fn item_13_csv_export_neutralises_formula_text() {
         name: String::new(),
         headers: vec!["=cmd".into(), "值".into()],
         rows: vec![
-            vec![Cell::Text("=HYPERLINK(\"http://x\",\"点我\")".into()), Cell::Int(-2)],
-            vec![Cell::Text("+1+1".into()), Cell::Number(Decimal::new(-35, 1))],
-            vec![Cell::Text("-1+cmd|' /C calc'!A0".into()), Cell::Text("-3.5".into())],
+            vec![
+                Cell::Text("=HYPERLINK(\"http://x\",\"点我\")".into()),
+                Cell::Int(-2),
+            ],
+            vec![
+                Cell::Text("+1+1".into()),
+                Cell::Number(Decimal::new(-35, 1)),
+            ],
+            vec![
+                Cell::Text("-1+cmd|' /C calc'!A0".into()),
+                Cell::Text("-3.5".into()),
+            ],
             vec![Cell::Text("@SUM(A1)".into()), Cell::Text("+12".into())],
             vec![Cell::Text("\tx".into()), Cell::Text("-1e-3".into())],
             vec![Cell::Text("\rx".into()), Cell::Text("-".into())],
@@ -336,13 +353,19 @@ fn item_13_xlsx_export_writes_formula_text_as_text() {
     let sheet = Sheet {
         name: "s".into(),
         headers: vec!["名称".into()],
-        rows: vec![vec![Cell::Text("=1+1".into())], vec![Cell::Text("=HYPERLINK(\"http://x\")".into())]],
+        rows: vec![
+            vec![Cell::Text("=1+1".into())],
+            vec![Cell::Text("=HYPERLINK(\"http://x\")".into())],
+        ],
     };
     let bytes = xlsx_bytes("x.xlsx", &[sheet]).unwrap();
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&bytes)).unwrap();
     let mut xml = String::new();
-    std::io::Read::read_to_string(&mut zip.by_name("xl/worksheets/sheet1.xml").unwrap(), &mut xml)
-        .unwrap();
+    std::io::Read::read_to_string(
+        &mut zip.by_name("xl/worksheets/sheet1.xml").unwrap(),
+        &mut xml,
+    )
+    .unwrap();
     assert!(!xml.contains("<f>") && !xml.contains("<f "), "{xml}");
     let t = read_xlsx_bytes("x.xlsx", &bytes).unwrap();
     assert_eq!(t.row(0).get(0), "=1+1");
