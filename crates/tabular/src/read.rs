@@ -162,7 +162,7 @@ pub fn read_csv_bytes_with(file: &str, bytes: &[u8], limits: &Limits) -> Result<
                         limits.cells_error(file)
                     });
                 }
-                if lines.len() % 4096 == 0 {
+                if lines.len().is_multiple_of(4096) {
                     deadline.check(file)?;
                 }
                 check_csv_record(file, limits, line, &record)?;
@@ -326,7 +326,7 @@ fn sheet_cells(
         .map_err(|e| xlsx_err(format!("cannot read the first worksheet: {e}")))?
     {
         seen += 1;
-        if seen % 4096 == 0 {
+        if seen.is_multiple_of(4096) {
             deadline.check(file)?;
         }
         let (row, col) = cell.get_position();
