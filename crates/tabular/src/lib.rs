@@ -9,6 +9,12 @@
 //! does not allocate per cell, which keeps large files (a year of hourly data
 //! for a hundred stations) fast.
 //!
+//! Every read is bounded by [`Limits`] (rows, columns, cells, cell length,
+//! file size, unpacked size of an XLSX, time), checked before the reader
+//! allocates: the `*_with` functions take explicit limits, the others use
+//! [`Limits::default`]. Imports should call [`read_bytes`], which tells an
+//! XLSX from a CSV by its content.
+//!
 //! ```
 //! let table = gongjian_tabular::read_csv_bytes("a.csv", b"station,so2\nA,12\nB,\n").unwrap();
 //! assert_eq!(table.headers(), ["station", "so2"]);
@@ -16,11 +22,16 @@
 //! assert_eq!((row.line(), row.get(0), row.get(1)), (3, "B", ""));
 //! ```
 
+mod limits;
 mod read;
 mod write;
 
-pub use read::{Encoding, read_csv_bytes, read_path, read_xlsx_bytes};
-pub use write::{Cell, Sheet, write_csv, write_csv_path, write_xlsx_path, xlsx_bytes};
+pub use limits::Limits;
+pub use read::{
+    Encoding, read_bytes, read_bytes_with, read_csv_bytes, read_csv_bytes_with, read_path,
+    read_path_with, read_xlsx_bytes, read_xlsx_bytes_with,
+};
+pub use write::{Cell, Sheet, csv_safe, write_csv, write_csv_path, write_xlsx_path, xlsx_bytes};
 
 use std::fmt;
 
@@ -60,6 +71,10 @@ pub enum Error {
     /// A problem with the spreadsheet container.
     #[error("{file}: {message}")]
     Xlsx { file: String, message: String },
+    /// The file exceeds one of the [`Limits`] (rows, columns, cells, size,
+    /// unpacked size, time). The message is for the uploader, in Chinese.
+    #[error("{file}: {message}")]
+    TooBig { file: String, message: String },
     /// The file is too large for the in-memory layout (more than 4 GiB of text).
     #[error("{file}: the file is too large (more than 4 GiB of cell text)")]
     TooLarge { file: String },

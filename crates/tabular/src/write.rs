@@ -34,6 +34,69 @@ impl Cell {
     }
 }
 
+impl Cell {
+    /// The cell as CSV field text: numbers as they are, text through
+    /// [`csv_safe`].
+    pub fn csv_text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            Cell::Text(s) => csv_safe(s),
+            other => other.text(),
+        }
+    }
+}
+
+/// Make a text field safe to open in a spreadsheet (CSV formula injection,
+/// OWASP): text starting with `=`, `+`, `-`, `@`, a tab or a carriage
+/// return gets a leading `'`, so that Excel, WPS and LibreOffice show it as
+/// text instead of running it (`=HYPERLINK(...)`, `-1+cmd|' /C calc'!A0`).
+/// Text that is wholly a decimal number (`-3.5`, `+12`, `-1e-3`) stays as it
+/// is: a spreadsheet reads it as that number and nothing else.
+pub fn csv_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    let risky = matches!(
+        text.as_bytes().first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    );
+    // A lone "-" (a common "no value" mark) cannot be a formula.
+    if risky && text != "-" && !is_plain_number(text) {
+        format!("'{text}").into()
+    } else {
+        text.into()
+    }
+}
+
+/// A decimal number and nothing else: optional sign, digits with at most
+/// one point, an optional exponent.
+fn is_plain_number(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
+    let (mut digits, mut point) = (0, false);
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'0'..=b'9' => digits += 1,
+            b'.' if !point => point = true,
+            _ => break,
+        }
+        i += 1;
+    }
+    if digits == 0 {
+        return false;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let start = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        if i == start {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
 impl From<&str> for Cell {
     fn from(s: &str) -> Self {
         Cell::Text(s.to_owned())
@@ -73,15 +136,20 @@ pub struct Sheet {
 
 /// Write one sheet as UTF-8 CSV (no BOM) to `out`. `file` names the
 /// destination in errors.
+///
+/// Text that a spreadsheet would run as a formula is neutralised (see
+/// [`csv_safe`]); [`Cell::Int`] and [`Cell::Number`] are numbers and are
+/// written as they are, negative ones included.
 pub fn write_csv<W: Write>(file: &str, out: W, sheet: &Sheet) -> Result<(), Error> {
     let io = |e: csv::Error| Error::Io {
         file: file.to_owned(),
         source: std::io::Error::other(e),
     };
     let mut w = csv::Writer::from_writer(out);
-    w.write_record(&sheet.headers).map_err(io)?;
+    w.write_record(sheet.headers.iter().map(|h| csv_safe(h).into_owned()))
+        .map_err(io)?;
     for row in &sheet.rows {
-        w.write_record(row.iter().map(|c| c.text().into_owned()))
+        w.write_record(row.iter().map(|c| c.csv_text().into_owned()))
             .map_err(io)?;
     }
     w.flush().map_err(|source| Error::Io {
@@ -125,6 +193,8 @@ pub fn xlsx_bytes(file: &str, sheets: &[Sheet]) -> Result<Vec<u8>, Error> {
                 match cell {
                     Cell::Empty => {}
                     Cell::Text(s) => {
+                        // Always a string cell: text starting with '=' is
+                        // never written as a formula.
                         ws.write_string(r, col(c), s).map_err(err)?;
                     }
                     Cell::Int(i) => {

@@ -89,11 +89,12 @@ pub async fn export_csv(
 }
 
 pub(crate) fn audit_csv_response(entries: &[AuditEntry]) -> Result<Response, ApiError> {
-    // A UTF-8 BOM so that Excel on a Chinese Windows desktop opens it right.
-    let mut out = vec![0xEF, 0xBB, 0xBF];
-    {
-        let mut w = csv::Writer::from_writer(&mut out);
-        let header = [
+    use gongjian_tabular::{Cell, Sheet};
+    let json =
+        |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
+    let sheet = Sheet {
+        name: "审计日志".into(),
+        headers: [
             "序号",
             "时间",
             "操作人",
@@ -103,36 +104,40 @@ pub(crate) fn audit_csv_response(entries: &[AuditEntry]) -> Result<Response, Api
             "对象编号",
             "修改前",
             "修改后",
-        ];
-        w.write_record(header)
-            .map_err(|e| ApiError::with_detail(ErrorCode::Internal, e.to_string()))?;
-        for e in entries {
-            let at = chrono::DateTime::from_timestamp(e.at, 0)
-                .map(|t| {
-                    t.with_timezone(&cst())
-                        .format("%Y-%m-%d %H:%M:%S")
-                        .to_string()
-                })
-                .unwrap_or_default();
-            let json = |v: &Option<serde_json::Value>| {
-                v.as_ref().map(|v| v.to_string()).unwrap_or_default()
-            };
-            w.write_record([
-                e.id.to_string(),
-                at,
-                e.actor_name.clone(),
-                e.client_addr.clone(),
-                e.action.clone(),
-                e.entity.clone(),
-                e.entity_id.clone(),
-                json(&e.before),
-                json(&e.after),
-            ])
-            .map_err(|e| ApiError::with_detail(ErrorCode::Internal, e.to_string()))?;
-        }
-        w.flush()
-            .map_err(|e| ApiError::with_detail(ErrorCode::Internal, e.to_string()))?;
-    }
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: entries
+            .iter()
+            .map(|e| {
+                let at = chrono::DateTime::from_timestamp(e.at, 0)
+                    .map(|t| {
+                        t.with_timezone(&cst())
+                            .format("%Y-%m-%d %H:%M:%S")
+                            .to_string()
+                    })
+                    .unwrap_or_default();
+                vec![
+                    Cell::Int(e.id),
+                    Cell::Text(at),
+                    Cell::Text(e.actor_name.clone()),
+                    Cell::Text(e.client_addr.clone()),
+                    Cell::Text(e.action.clone()),
+                    Cell::Text(e.entity.clone()),
+                    Cell::Text(e.entity_id.clone()),
+                    Cell::Text(json(&e.before)),
+                    Cell::Text(json(&e.after)),
+                ]
+            })
+            .collect(),
+    };
+    // A UTF-8 BOM so that Excel on a Chinese Windows desktop opens it right.
+    // Every cell goes through the one CSV writer, which neutralises text
+    // that a spreadsheet would run as a formula (an actor name typed at the
+    // login form, for one).
+    let mut out = vec![0xEF, 0xBB, 0xBF];
+    gongjian_tabular::write_csv("audit-log.csv", &mut out, &sheet)
+        .map_err(|e| ApiError::with_detail(ErrorCode::Internal, e.to_string()))?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

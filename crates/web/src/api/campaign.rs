@@ -7,7 +7,6 @@
 //! assignments only (the lead organisation of a task also sees the task's
 //! other parts, and may accept or return their reports).
 
-use std::io::Cursor;
 use std::str::FromStr;
 
 use axum::Json;
@@ -810,24 +809,6 @@ pub struct ImportResult {
     pub report_ids: Vec<i64>,
 }
 
-fn cell_text(c: &calamine::Data) -> String {
-    use calamine::Data;
-    match c {
-        Data::Empty => String::new(),
-        Data::String(s) => s.trim().to_owned(),
-        Data::Float(f) => {
-            if f.fract() == 0.0 && f.abs() < 1e15 {
-                format!("{}", *f as i64)
-            } else {
-                f.to_string()
-            }
-        }
-        Data::Int(i) => i.to_string(),
-        Data::Bool(b) => if *b { "是" } else { "否" }.to_owned(),
-        other => other.to_string().trim().to_owned(),
-    }
-}
-
 /// Import progress from a ledger workbook: rows whose 本次进展 or 本次指标值
 /// is filled become reports on their assignment. With errors, nothing is
 /// stored unless `valid_only` asks to store the valid rows.
@@ -838,21 +819,15 @@ pub(crate) async fn import_ledger(
     bytes: &[u8],
     valid_only: bool,
 ) -> Result<ImportResult, ApiError> {
-    use calamine::{Reader, Xlsx};
     let invalid = |m: String| ApiError::with_detail(ErrorCode::InvalidInput, m);
-    let mut wb: Xlsx<_> =
-        Xlsx::new(Cursor::new(bytes)).map_err(|e| invalid(format!("不是有效的 XLSX 文件：{e}")))?;
-    let sheet = wb
-        .worksheet_range_at(0)
-        .ok_or_else(|| invalid("工作簿没有工作表".into()))?
-        .map_err(|e| invalid(format!("无法读取第一个工作表：{e}")))?;
-    let mut rows = sheet.rows();
-    let header: Vec<String> = rows
-        .next()
-        .ok_or_else(|| invalid("工作表为空：第 1 行应为表头".into()))?
-        .iter()
-        .map(cell_text)
-        .collect();
+    if !bytes.starts_with(b"PK") {
+        return Err(invalid("不是有效的 XLSX 文件".into()));
+    }
+    let table = gongjian_tabular::read_bytes("任务台账", bytes).map_err(|e| match e {
+        gongjian_tabular::Error::Empty { .. } => invalid("工作表为空：第 1 行应为表头".into()),
+        e => invalid(e.to_string()),
+    })?;
+    let header = table.headers();
     for (i, want) in LEDGER_COLUMNS.iter().enumerate() {
         let got = header.get(i).map(String::as_str).unwrap_or("");
         if got != *want {
@@ -877,9 +852,9 @@ pub(crate) async fn import_ledger(
     );
     let mut good = Vec::new();
     let mut rejected = Vec::new();
-    for (i, r) in rows.enumerate() {
-        let line = i + 2;
-        let get = |c: usize| r.get(c).map(cell_text).unwrap_or_default();
+    for r in table.rows() {
+        let line = r.line() as usize;
+        let get = |c: usize| r.get(c).to_owned();
         let (text, values_text, done) = (get(c_text), get(c_values), get(c_done));
         if text.is_empty() && values_text.is_empty() {
             continue;
@@ -912,7 +887,7 @@ pub(crate) async fn import_ledger(
             )));
             continue;
         }
-        let claims_complete = match done.as_str() {
+        let claims_complete = match done.to_ascii_lowercase().as_str() {
             "" | "否" | "0" | "no" | "false" => false,
             "是" | "1" | "yes" | "true" => true,
             other => {
@@ -1223,43 +1198,12 @@ pub(crate) async fn import_fire_file(
     valid_only: bool,
 ) -> Result<ImportResult, ApiError> {
     let invalid = |m: String| ApiError::with_detail(ErrorCode::InvalidInput, m);
-    let rows: Vec<Vec<String>> = if bytes.starts_with(b"PK\x03\x04") {
-        use calamine::{Reader, Xlsx};
-        let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes))
-            .map_err(|e| invalid(format!("不是有效的 XLSX 文件：{e}")))?;
-        let sheet = wb
-            .worksheet_range_at(0)
-            .ok_or_else(|| invalid("工作簿没有工作表".into()))?
-            .map_err(|e| invalid(format!("无法读取第一个工作表：{e}")))?;
-        sheet
-            .rows()
-            .map(|r| {
-                r.iter()
-                    .map(|c| match c {
-                        calamine::Data::DateTime(d) => excel_date(d.as_f64())
-                            .map(|t| t.to_string())
-                            .unwrap_or_else(|| cell_text(c)),
-                        other => cell_text(other),
-                    })
-                    .collect()
-            })
-            .collect()
-    } else {
-        let text =
-            std::str::from_utf8(bytes).map_err(|_| invalid("CSV 文件须为 UTF-8 编码".into()))?;
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
-        let mut out = Vec::new();
-        for (i, rec) in rdr.records().enumerate() {
-            let rec = rec.map_err(|e| invalid(format!("CSV 第 {} 行无法解析：{e}", i + 1)))?;
-            out.push(rec.iter().map(|s| s.trim().to_owned()).collect());
-        }
-        out
-    };
+    let table = gongjian_tabular::read_bytes("上传的文件", bytes).map_err(|e| match e {
+        gongjian_tabular::Error::Empty { .. } => invalid("文件为空".into()),
+        e => invalid(e.to_string()),
+    })?;
     let want = ["乡镇", "日期", "位置", "类型"];
-    let header = rows.first().ok_or_else(|| invalid("文件为空".into()))?;
+    let header = table.headers();
     for (i, w) in want.iter().enumerate() {
         if header.get(i).map(String::as_str) != Some(*w) {
             return Err(invalid(format!(
@@ -1270,14 +1214,22 @@ pub(crate) async fn import_fire_file(
     }
     let mut good = Vec::new();
     let mut rejected = Vec::new();
-    for (i, r) in rows.iter().enumerate().skip(1) {
-        if r.iter().all(|c| c.is_empty()) {
+    for r in table.rows() {
+        if r.iter().all(str::is_empty) {
             continue;
         }
-        let g = |c: usize| r.get(c).cloned().unwrap_or_default();
-        match fire_point_from(&state.db, &g(0), &g(1), &g(2), &g(3), &g(4)).await {
+        let g = |c: usize| if c < r.len() { r.get(c) } else { "" };
+        // A date cell of a workbook reads as "YYYY-MM-DD HH:MM:SS": the day.
+        let date = match g(1).split_once(' ') {
+            Some((day, _)) if table.encoding() == gongjian_tabular::Encoding::Xlsx => day,
+            _ => g(1),
+        };
+        match fire_point_from(&state.db, g(0), date, g(2), g(3), g(4)).await {
             Ok(p) => good.push(p),
-            Err(reason) => rejected.push(RejectedRow { row: i + 1, reason }),
+            Err(reason) => rejected.push(RejectedRow {
+                row: r.line() as usize,
+                reason,
+            }),
         }
     }
     if !rejected.is_empty() && !valid_only {
@@ -1349,13 +1301,4 @@ fn require_csrf_header(me: &ApiUser, headers: &axum::http::HeaderMap) -> Result<
             "上传须带 X-CSRF-Token 请求头（取自 GET /api/v1/me 的 csrf_token）",
         ))
     }
-}
-
-/// An Excel serial date (days since 1899-12-30) as a calendar date.
-fn excel_date(serial: f64) -> Option<NaiveDate> {
-    let base = NaiveDate::from_ymd_opt(1899, 12, 30)?;
-    if !(0.0..3_000_000.0).contains(&serial) {
-        return None;
-    }
-    base.checked_add_days(chrono::Days::new(serial.floor() as u64))
 }

@@ -592,12 +592,7 @@ pub(crate) async fn import_sites(
     file: &str,
     bytes: &[u8],
 ) -> Result<ImportResult, ApiError> {
-    let table = if bytes.starts_with(b"PK") {
-        gongjian_tabular::read_xlsx_bytes(file, bytes)
-    } else {
-        gongjian_tabular::read_csv_bytes(file, bytes)
-    }
-    .map_err(|e| invalid(e.to_string()))?;
+    let table = gongjian_tabular::read_bytes(file, bytes).map_err(|e| invalid(e.to_string()))?;
     let col = |name: &str| table.column(name);
     let required = |name: &str| col(name).ok_or_else(|| invalid(format!("{file}: 缺少列“{name}”")));
     let (c_code, c_name, c_kind) = (

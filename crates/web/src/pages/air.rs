@@ -179,12 +179,7 @@ async fn upload(
             .into_response();
     }
     let name = q.name.unwrap_or_else(|| "upload.csv".into());
-    let table = if name.to_ascii_lowercase().ends_with(".xlsx") {
-        gongjian_tabular::read_xlsx_bytes(&name, &body)
-    } else {
-        gongjian_tabular::read_csv_bytes(&name, &body)
-    };
-    let table = match table {
+    let table = match gongjian_tabular::read_bytes(&name, &body) {
         Ok(t) => t,
         Err(e) => {
             return (
