@@ -44,7 +44,11 @@ fn item_11_audit_verify_reports_the_first_broken_link() {
 
     let out = verify(dir.path());
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("审计日志完整：3 条"), "{stdout}");
 
     // Someone with the database file drops the guard and edits row 2.

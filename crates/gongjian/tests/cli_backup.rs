@@ -179,10 +179,7 @@ fn item_12_corrupted_archive_is_refused_and_nothing_changes() {
         bad[at] ^= 0x01;
         let damaged = tmp.path().join(format!("damaged-{at}.tar.gz"));
         std::fs::write(&damaged, &bad).unwrap();
-        let out = gongjian(
-            &["restore", damaged.to_str().unwrap(), "--force"],
-            &dir,
-        );
+        let out = gongjian(&["restore", damaged.to_str().unwrap(), "--force"], &dir);
         assert!(
             !out.status.success(),
             "a damaged archive (byte {at}) was restored: {}",

@@ -124,7 +124,11 @@ fn item_19_data_dir_database_and_backups_are_private() {
     std::fs::create_dir_all(&old).unwrap();
     let old_file = old.join("ab".to_owned() + &"0".repeat(62));
     std::fs::write(&old_file, b"old attachment").unwrap();
-    for (p, m) in [(&dir, 0o755), (&dir.join("attachments"), 0o755), (&old, 0o755)] {
+    for (p, m) in [
+        (&dir, 0o755),
+        (&dir.join("attachments"), 0o755),
+        (&old, 0o755),
+    ] {
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
     }
     std::fs::set_permissions(&old_file, std::fs::Permissions::from_mode(0o644)).unwrap();

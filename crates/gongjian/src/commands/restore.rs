@@ -107,7 +107,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         move_file(&staging.path().join(SQLITE_MEMBER), db_file)?;
     }
-    if attachments.exists() {
+    // An empty attachments directory (as `prepare` creates) just goes.
+    if attachments.exists() && std::fs::remove_dir(&attachments).is_err() {
         std::fs::rename(&attachments, aside.join(ATTACHMENTS))
             .with_context(|| format!("无法移动 {}", attachments.display()))?;
         moved_aside = true;
