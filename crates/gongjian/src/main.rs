@@ -29,8 +29,13 @@ enum Command {
     /// Manage user accounts.
     #[command(subcommand)]
     User(commands::user::Command),
-    /// Write a consistent copy of the database while the server runs.
+    /// Write one archive of the database and the attachments while the server runs.
     Backup(commands::backup::Args),
+    /// Check a backup archive whole, then put it in place of the data directory's contents.
+    Restore(commands::restore::Args),
+    /// The audit log: verify its hash chain.
+    #[command(subcommand)]
+    Audit(commands::audit::Command),
     /// Import monitoring data from files (air-station hours).
     #[command(subcommand)]
     Import(commands::import::Command),
@@ -61,6 +66,8 @@ fn main() -> ExitCode {
         Command::Migrate(args) => commands::migrate::run(args),
         Command::User(cmd) => commands::user::run(cmd),
         Command::Backup(args) => commands::backup::run(args),
+        Command::Restore(args) => commands::restore::run(args),
+        Command::Audit(cmd) => commands::audit::run(cmd),
         Command::Import(cmd) => commands::import::run(cmd),
         Command::Targets(args) => commands::targets::run(args),
         Command::Version => commands::version::run(),

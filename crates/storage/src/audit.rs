@@ -1,4 +1,6 @@
 use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::{Actor, AuditEntry, Db, StorageError, now};
@@ -35,29 +37,279 @@ impl<'a> AuditRecord<'a> {
     }
 }
 
+/// The `prev_hash` of the first row of the chain.
+pub const AUDIT_GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Key of the PostgreSQL transaction-scoped advisory lock that serializes
+/// appends, so that two transactions never chain onto the same row.
+/// (SQLite has one writer; a stale reader cannot upgrade to write in WAL.)
+const CHAIN_LOCK_KEY: i64 = 0x6a69_616e_5f61_7564; // "jian_aud"
+
+/// The fields of a row that its hash covers (everything but `id`: the
+/// order of the chain is carried by `prev_hash`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ChainFields {
+    at: i64,
+    actor_user_id: Option<i64>,
+    actor_name: String,
+    client_addr: String,
+    action: String,
+    entity: String,
+    entity_id: String,
+    before_json: Option<String>,
+    after_json: Option<String>,
+}
+
+impl ChainFields {
+    /// SHA-256 (lower-case hex) of a canonical encoding: a version tag, then
+    /// each value as `N` (NULL) or `S<byte length>:<bytes>`, so that no two
+    /// different rows encode alike.
+    fn hash(&self, prev_hash: &str) -> String {
+        fn put(h: &mut Sha256, value: Option<&str>) {
+            match value {
+                None => h.update(b"N"),
+                Some(v) => {
+                    h.update(format!("S{}:", v.len()).as_bytes());
+                    h.update(v.as_bytes());
+                }
+            }
+        }
+        let mut h = Sha256::new();
+        h.update(b"gongjian-audit-v1\n");
+        put(&mut h, Some(prev_hash));
+        put(&mut h, Some(&self.at.to_string()));
+        put(&mut h, self.actor_user_id.map(|v| v.to_string()).as_deref());
+        for v in [
+            &self.actor_name,
+            &self.client_addr,
+            &self.action,
+            &self.entity,
+            &self.entity_id,
+        ] {
+            put(&mut h, Some(v));
+        }
+        put(&mut h, self.before_json.as_deref());
+        put(&mut h, self.after_json.as_deref());
+        hex::encode(h.finalize())
+    }
+
+    fn from_row(row: &AnyRow) -> Result<ChainFields, StorageError> {
+        Ok(ChainFields {
+            at: row.try_get("at")?,
+            actor_user_id: row.try_get("actor_user_id")?,
+            actor_name: row.try_get("actor_name")?,
+            client_addr: row.try_get("client_addr")?,
+            action: row.try_get("action")?,
+            entity: row.try_get("entity")?,
+            entity_id: row.try_get("entity_id")?,
+            before_json: row.try_get("before_json")?,
+            after_json: row.try_get("after_json")?,
+        })
+    }
+}
+
+const CHAIN_COLUMNS: &str = "id, at, actor_user_id, actor_name, client_addr, action, entity, \
+     entity_id, before_json, after_json, prev_hash, hash";
+
+/// Take the chain lock for the rest of the transaction (PostgreSQL).
+async fn lock_chain(conn: &mut AnyConnection) -> Result<(), StorageError> {
+    if conn.backend_name() == "PostgreSQL" {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(CHAIN_LOCK_KEY)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Append one audit entry on the given connection, inside the caller's
-/// transaction so that the change and its record commit together.
+/// transaction so that the change and its record commit together. The
+/// entry is chained to the last one.
 pub(crate) async fn append(
     conn: &mut AnyConnection,
     actor: &Actor,
     record: AuditRecord<'_>,
 ) -> Result<(), StorageError> {
+    lock_chain(conn).await?;
+    let prev: Option<String> =
+        sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?
+            .flatten();
+    let prev = prev.unwrap_or_else(|| AUDIT_GENESIS.to_owned());
+    let fields = ChainFields {
+        at: now(),
+        actor_user_id: actor.user_id,
+        actor_name: actor.name.clone(),
+        client_addr: actor.client_addr.clone(),
+        action: record.action.to_owned(),
+        entity: record.entity.to_owned(),
+        entity_id: record.entity_id,
+        before_json: record.before.map(|v| v.to_string()),
+        after_json: record.after.map(|v| v.to_string()),
+    };
+    let hash = fields.hash(&prev);
     sqlx::query(
         "INSERT INTO audit_log (at, actor_user_id, actor_name, client_addr, action, entity, \
-         entity_id, before_json, after_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         entity_id, before_json, after_json, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
-    .bind(now())
-    .bind(actor.user_id)
-    .bind(&actor.name)
-    .bind(&actor.client_addr)
-    .bind(record.action)
-    .bind(record.entity)
-    .bind(&record.entity_id)
-    .bind(record.before.map(|v| v.to_string()))
-    .bind(record.after.map(|v| v.to_string()))
+    .bind(fields.at)
+    .bind(fields.actor_user_id)
+    .bind(&fields.actor_name)
+    .bind(&fields.client_addr)
+    .bind(&fields.action)
+    .bind(&fields.entity)
+    .bind(&fields.entity_id)
+    .bind(&fields.before_json)
+    .bind(&fields.after_json)
+    .bind(&prev)
+    .bind(&hash)
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Chain the rows written before migration 0007, once: only while no row
+/// has a hash yet, so that a row slipped in later without one is never
+/// legitimised. Returns how many rows were chained.
+pub(crate) async fn chain_legacy_rows(db: &Db) -> Result<u64, StorageError> {
+    let mut tx = db.write.begin().await?;
+    lock_chain(&mut tx).await?;
+    // Cheap on every start: the newest row has a hash once the chain exists.
+    let last: Option<Option<String>> =
+        sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await?;
+    if !matches!(last, Some(None)) {
+        return Ok(0);
+    }
+    let hashed: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM audit_log WHERE hash IS NOT NULL LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await?;
+    if hashed.is_some() {
+        // A row without a hash after the chain began: tampering, which
+        // `audit verify` reports; never chain it.
+        return Ok(0);
+    }
+    let rows = sqlx::query(&format!(
+        "SELECT {CHAIN_COLUMNS} FROM audit_log ORDER BY id"
+    ))
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut prev = AUDIT_GENESIS.to_owned();
+    for row in &rows {
+        let id: i64 = row.try_get("id")?;
+        let hash = ChainFields::from_row(row)?.hash(&prev);
+        sqlx::query("UPDATE audit_log SET prev_hash = $1, hash = $2 WHERE id = $3")
+            .bind(&prev)
+            .bind(&hash)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        prev = hash;
+    }
+    tx.commit().await?;
+    if !rows.is_empty() {
+        tracing::info!(rows = rows.len(), "audit log: existing entries chained");
+    }
+    Ok(rows.len() as u64)
+}
+
+/// The outcome of walking the audit chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditVerification {
+    /// Rows checked (all of them when the chain is intact).
+    pub rows: u64,
+    /// Hash of the last row: note it elsewhere to detect a cut-off tail.
+    pub head: Option<String>,
+    /// The first broken link, if any.
+    pub broken: Option<BrokenLink>,
+}
+
+/// Where and how the chain breaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokenLink {
+    /// `audit_log.id` of the first row that does not verify.
+    pub id: i64,
+    /// What differs, in Chinese, for the operator.
+    pub problem: String,
+}
+
+#[derive(Debug)]
+enum LinkCheck {
+    Ok(String),
+    Broken(String),
+}
+
+fn check_link(
+    fields: &ChainFields,
+    prev: &str,
+    stored_prev: Option<&str>,
+    stored: Option<&str>,
+) -> LinkCheck {
+    let (Some(stored_prev), Some(stored)) = (stored_prev, stored) else {
+        return LinkCheck::Broken("该条记录没有哈希（绕过程序直接写入）".into());
+    };
+    if stored_prev != prev {
+        return LinkCheck::Broken(format!(
+            "链接断开：记录的上一条哈希 {stored_prev} 与实际上一条的哈希 {prev} 不符（其前有记录被删除、插入或改写）"
+        ));
+    }
+    let computed = fields.hash(prev);
+    if computed != stored {
+        return LinkCheck::Broken(format!(
+            "内容被改动：按字段重算的哈希 {computed} 与记录的哈希 {stored} 不符"
+        ));
+    }
+    LinkCheck::Ok(computed)
+}
+
+impl Db {
+    /// Walk the whole audit chain from the first row and stop at the first
+    /// row whose link or content does not verify.
+    pub async fn audit_verify(&self) -> Result<AuditVerification, StorageError> {
+        const PAGE: i64 = 2000;
+        let mut prev = AUDIT_GENESIS.to_owned();
+        let mut rows = 0u64;
+        let mut last_id = i64::MIN;
+        loop {
+            let page = sqlx::query(&format!(
+                "SELECT {CHAIN_COLUMNS} FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2"
+            ))
+            .bind(last_id)
+            .bind(PAGE)
+            .fetch_all(&self.read)
+            .await?;
+            for row in &page {
+                let id: i64 = row.try_get("id")?;
+                let stored_prev: Option<String> = row.try_get("prev_hash")?;
+                let stored: Option<String> = row.try_get("hash")?;
+                let fields = ChainFields::from_row(row)?;
+                match check_link(&fields, &prev, stored_prev.as_deref(), stored.as_deref()) {
+                    LinkCheck::Ok(hash) => prev = hash,
+                    LinkCheck::Broken(problem) => {
+                        return Ok(AuditVerification {
+                            rows,
+                            head: (rows > 0).then_some(prev),
+                            broken: Some(BrokenLink { id, problem }),
+                        });
+                    }
+                }
+                rows += 1;
+                last_id = id;
+            }
+            if (page.len() as i64) < PAGE {
+                break;
+            }
+        }
+        Ok(AuditVerification {
+            rows,
+            head: (rows > 0).then_some(prev),
+            broken: None,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -76,8 +328,11 @@ pub struct AuditFilter {
 impl Db {
     /// Record an action that is not a row change (login, export, …).
     pub async fn audit(&self, actor: &Actor, record: AuditRecord<'_>) -> Result<(), StorageError> {
-        let mut conn = self.write.acquire().await?;
-        append(&mut conn, actor, record).await
+        // A transaction of its own: the chain lock lives as long as one.
+        let mut tx = self.write.begin().await?;
+        append(&mut tx, actor, record).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Audit entries matching the filter, newest first.

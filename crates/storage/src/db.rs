@@ -123,6 +123,9 @@ impl Db {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.write).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.write).await?,
         }
+        // Migration 0007 adds the audit hash chain; entries written before
+        // it are chained here, once.
+        crate::audit::chain_legacy_rows(self).await?;
         Ok(())
     }
 

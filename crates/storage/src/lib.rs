@@ -18,7 +18,7 @@ mod sessions;
 mod summaries;
 
 pub use accounts::{NewUser, hash_password, verify_password};
-pub use audit::{AuditFilter, AuditRecord};
+pub use audit::{AUDIT_GENESIS, AuditFilter, AuditRecord, AuditVerification, BrokenLink};
 pub use campaign::{
     AssignmentRecord, AssignmentRole, AttachmentRecord, CampaignInfo, DeadlineRun, FireKind,
     FirePointRecord, FireTotal, ImportedProgress, IndicatorRecord, LoadOutcome, MilestoneRecord,

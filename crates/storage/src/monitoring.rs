@@ -550,6 +550,20 @@ impl Db {
         if let Some(b) = &before {
             record = record.before(b);
         }
+        // The password itself never enters the log (it is not serialized);
+        // that it was set or changed does, masked, so a change is visible.
+        let masked = match &before {
+            None => Some(("******", "已设置")),
+            Some(b) if b.pw != d.pw => Some(("******", "已修改")),
+            Some(_) => None,
+        };
+        if let Some((was, now_is)) = masked {
+            for (side, text) in [(&mut record.before, was), (&mut record.after, now_is)] {
+                if let Some(serde_json::Value::Object(map)) = side {
+                    map.insert("password".into(), text.into());
+                }
+            }
+        }
         append(&mut tx, actor, record).await?;
         tx.commit().await?;
         Ok(d.clone())

@@ -392,3 +392,44 @@ storage_test!(
         assert_eq!(rows[0].site_kind, "stack_gas");
     }
 );
+
+// Issue #10 item 16: a device-password change used to leave identical
+// before and after in the audit log. It is now recorded, masked; neither the
+// old nor the new password appears anywhere in the entry.
+storage_test!(
+    item_16_device_password_change_is_audited_masked,
+    |db: Db| async move {
+        use gongjian_storage::AuditFilter;
+        let actor = Actor::cli();
+        let s = db
+            .create_site(&actor, &site("S16", "stack_gas"))
+            .await
+            .unwrap();
+        let mut d = Device::new("MN0016", "old-secret-16", s.id);
+        db.upsert_device(&actor, &d).await.unwrap();
+        d.pw = "new-secret-16".into();
+        db.upsert_device(&actor, &d).await.unwrap();
+        // A save that leaves the password alone says nothing about it.
+        db.upsert_device(&actor, &d).await.unwrap();
+        let log = db
+            .audit_list(&AuditFilter {
+                entity: Some("device".into()),
+                ..AuditFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(log.len(), 3);
+        let (unchanged, changed, created) = (&log[0], &log[1], &log[2]);
+        assert_eq!(created.after.as_ref().unwrap()["password"], "已设置");
+        assert_eq!(changed.action, "update");
+        assert_eq!(changed.before.as_ref().unwrap()["password"], "******");
+        assert_eq!(changed.after.as_ref().unwrap()["password"], "已修改");
+        assert_ne!(changed.before, changed.after, "the change is invisible");
+        assert!(unchanged.after.as_ref().unwrap().get("password").is_none());
+        assert_eq!(unchanged.before, unchanged.after);
+        for entry in &log {
+            let text = format!("{:?} {:?}", entry.before, entry.after);
+            assert!(!text.contains("secret-16"), "password leaked: {text}");
+        }
+    }
+);

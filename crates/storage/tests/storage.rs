@@ -285,3 +285,149 @@ async fn unreachable_database_gives_a_clear_error() {
     assert!(err.contains("cannot connect"), "{err}");
     assert!(!err.contains("secret"), "password leaked: {err}");
 }
+
+/// Drop the triggers that guard `audit_log`, as someone with direct access
+/// to the database could.
+async fn drop_audit_triggers(db: &Db) {
+    let statements: &[&str] = match db.backend() {
+        gongjian_storage::Backend::Sqlite => &[
+            "DROP TRIGGER audit_log_no_update",
+            "DROP TRIGGER audit_log_no_delete",
+            "DROP TRIGGER audit_log_no_replace",
+        ],
+        gongjian_storage::Backend::Postgres => &["ALTER TABLE audit_log DISABLE TRIGGER USER"],
+    };
+    for sql in statements {
+        sqlx::query(sql).execute(db.write_pool()).await.unwrap();
+    }
+}
+
+async fn three_audit_entries(db: &Db) -> Vec<i64> {
+    for name in ["韩董庄镇", "原武镇", "师寨镇"] {
+        db.create_organisation(&Actor::cli(), name, OrgKind::Township, None)
+            .await
+            .unwrap();
+    }
+    let mut ids: Vec<i64> = db
+        .audit_list(&AuditFilter::default())
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    ids.sort();
+    assert_eq!(ids.len(), 3);
+    ids
+}
+
+// Issue #10 item 11: SQLite's INSERT OR REPLACE overwrote row 1 (REPLACE
+// deletes without firing the DELETE trigger) and PostgreSQL's TRUNCATE
+// emptied the log. Both are refused now, as are UPDATE, DELETE and an
+// upsert; the log stays whole and its chain verifies.
+storage_test!(
+    item_11_audit_log_refuses_replace_and_truncate,
+    |db: Db| async move {
+        let ids = three_audit_entries(&db).await;
+        let forged = match db.backend() {
+            gongjian_storage::Backend::Sqlite => {
+                "INSERT OR REPLACE INTO audit_log (id, at, actor_name, client_addr, action, \
+                 entity, entity_id) VALUES ($1, 0, 'x', 'x', 'x', 'x', 'x')"
+            }
+            gongjian_storage::Backend::Postgres => {
+                "INSERT INTO audit_log (id, at, actor_name, client_addr, action, entity, \
+                 entity_id) VALUES ($1, 0, 'x', 'x', 'x', 'x', 'x') \
+                 ON CONFLICT (id) DO UPDATE SET actor_name = excluded.actor_name"
+            }
+        };
+        let replace = sqlx::query(forged)
+            .bind(ids[0])
+            .execute(db.write_pool())
+            .await;
+        assert!(replace.is_err(), "audit_log accepted {forged}");
+        if db.backend() == gongjian_storage::Backend::Postgres {
+            let truncate = sqlx::query("TRUNCATE audit_log")
+                .execute(db.write_pool())
+                .await;
+            assert!(truncate.is_err(), "audit_log accepted a TRUNCATE");
+        }
+        for sql in [
+            "UPDATE audit_log SET actor_name = 'x'",
+            "UPDATE audit_log SET hash = NULL, prev_hash = NULL",
+            "DELETE FROM audit_log",
+        ] {
+            let r = sqlx::query(sql).execute(db.write_pool()).await;
+            assert!(r.is_err(), "audit_log accepted {sql}");
+        }
+        let log = db.audit_list(&AuditFilter::default()).await.unwrap();
+        assert_eq!(log.len(), 3);
+        assert!(log.iter().all(|e| e.actor_name.starts_with("cli:")));
+        let v = db.audit_verify().await.unwrap();
+        assert_eq!((v.rows, v.broken), (3, None));
+        assert_eq!(v.head.unwrap().len(), 64);
+    }
+);
+
+// Item 11, tamper evidence: with the triggers dropped, a changed field or a
+// deleted row is found by walking the hash chain, at the row concerned.
+storage_test!(
+    item_11_audit_verify_finds_the_tampered_row,
+    |db: Db| async move {
+        let ids = three_audit_entries(&db).await;
+        drop_audit_triggers(&db).await;
+        sqlx::query("UPDATE audit_log SET actor_name = 'someone-else' WHERE id = $1")
+            .bind(ids[1])
+            .execute(db.write_pool())
+            .await
+            .unwrap();
+        let v = db.audit_verify().await.unwrap();
+        let broken = v.broken.expect("tampering not found");
+        assert_eq!(broken.id, ids[1]);
+        assert!(broken.problem.contains("内容被改动"), "{}", broken.problem);
+        assert_eq!(v.rows, 1);
+
+        sqlx::query("DELETE FROM audit_log WHERE id = $1")
+            .bind(ids[1])
+            .execute(db.write_pool())
+            .await
+            .unwrap();
+        let broken = db.audit_verify().await.unwrap().broken.unwrap();
+        assert_eq!(broken.id, ids[2]);
+        assert!(broken.problem.contains("链接断开"), "{}", broken.problem);
+    }
+);
+
+// Item 11: entries written before the chain existed are chained once by
+// `migrate`; a hash-less row added after that is reported, not chained.
+storage_test!(
+    item_11_legacy_audit_rows_are_chained_once,
+    |db: Db| async move {
+        let legacy = "INSERT INTO audit_log (at, actor_name, client_addr, action, entity, \
+                      entity_id, before_json) VALUES ($1, 'cli:old', '', 'create', 'x', $2, NULL)";
+        for i in 0..3i64 {
+            sqlx::query(legacy)
+                .bind(1_600_000_000 + i)
+                .bind(i.to_string())
+                .execute(db.write_pool())
+                .await
+                .unwrap();
+        }
+        assert!(db.audit_verify().await.unwrap().broken.is_some());
+        db.migrate().await.unwrap();
+        let v = db.audit_verify().await.unwrap();
+        assert_eq!((v.rows, v.broken), (3, None));
+        db.create_organisation(&Actor::cli(), "韩董庄镇", OrgKind::Township, None)
+            .await
+            .unwrap();
+        assert_eq!(db.audit_verify().await.unwrap().rows, 4);
+        sqlx::query(legacy)
+            .bind(1_700_000_000i64)
+            .bind("forged")
+            .execute(db.write_pool())
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        let v = db.audit_verify().await.unwrap();
+        assert_eq!(v.rows, 4);
+        assert!(v.broken.unwrap().problem.contains("没有哈希"));
+    }
+);

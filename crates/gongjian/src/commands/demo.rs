@@ -204,8 +204,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     config.database.url = String::new();
     args.listen.apply(&mut config);
     init_logging(&config);
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    // Locked before the old demo database is removed under a running demo.
+    let _lock = super::datadir::prepare(&config)?;
     for suffix in ["", "-wal", "-shm"] {
         let path = config.data_dir.join(format!("gongjian.db{suffix}"));
         if path.exists() {

@@ -13,6 +13,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config = args.config.load()?;
     init_logging(&config);
+    let _lock = super::datadir::prepare(&config)?;
     runtime()?.block_on(async {
         let db = open_db(&config).await?;
         for (version, description) in db.applied_migrations().await? {

@@ -2,7 +2,9 @@
 //! that returns the process exit code.
 
 pub mod aqi;
+pub mod audit;
 pub mod backup;
+pub mod datadir;
 pub mod demo;
 pub mod evaluate;
 pub mod hj212;
@@ -12,6 +14,7 @@ pub mod ingest;
 pub mod migrate;
 pub mod plan;
 pub mod platform;
+pub mod restore;
 pub mod serve;
 pub mod simulate;
 pub mod targets;

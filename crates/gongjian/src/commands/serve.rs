@@ -22,6 +22,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut config = args.config.load()?;
     args.listen.apply(&mut config);
     init_logging(&config);
+    // Held until the process ends: a second serve on this directory refuses.
+    let _lock = super::datadir::prepare(&config)?;
     runtime()?.block_on(async move {
         let db = open_db(&config).await?;
         if let Some(password) = bootstrap_admin(&db).await? {
