@@ -24,7 +24,8 @@ use crate::session::{
     ClientAddr, MaybeSession, PageUser, constant_time_eq, cookie, random_hex, safe_next, set_cookie,
 };
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes(state: &AppState) -> Router<AppState> {
+    let limits = &state.campaign;
     Router::new()
         .route("/login", get(login_form).post(login_submit))
         .route("/logout", post(logout))
@@ -33,10 +34,10 @@ pub(crate) fn routes() -> Router<AppState> {
             get(account::password_form).post(account::password_submit),
         )
         .merge(system::routes())
-        .merge(tasks::routes())
+        .merge(tasks::routes(limits))
         .merge(overview::routes())
-        .merge(air::routes())
-        .merge(monitoring::routes())
+        .merge(air::routes(limits))
+        .merge(monitoring::routes(limits))
         .merge(reports::routes())
 }
 
