@@ -1191,7 +1191,17 @@ pub(crate) async fn fire_point_from(
     kind: &str,
     note: &str,
 ) -> Result<NewFirePoint, String> {
+    use gongjian_storage::validate;
+    let reason = |e: gongjian_storage::StorageError| match e {
+        gongjian_storage::StorageError::Invalid(m) => m,
+        other => other.to_string(),
+    };
     let township = township.trim();
+    // The same bounds as storage, checked here so that a row of an import
+    // is rejected on its own (and a huge value is never echoed back).
+    validate::line("乡镇", township, validate::NAME_MAX).map_err(reason)?;
+    validate::line("火点位置", place.trim(), validate::SHORT_TEXT_MAX).map_err(reason)?;
+    validate::text("备注", note.trim(), validate::TEXT_MAX).map_err(reason)?;
     let org = db
         .organisation_by_name(township)
         .await
@@ -1204,10 +1214,7 @@ pub(crate) async fn fire_point_from(
     }
     let occurred_on = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
         .map_err(|_| format!("日期“{}”应为 YYYY-MM-DD 格式的真实日期", date.trim()))?;
-    let kind = FireKind::from_str(kind).map_err(|e| match e {
-        gongjian_storage::StorageError::Invalid(m) => m,
-        other => other.to_string(),
-    })?;
+    let kind = FireKind::from_str(kind).map_err(reason)?;
     if place.trim().is_empty() {
         return Err("火点位置不能为空".into());
     }
