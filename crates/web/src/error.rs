@@ -121,7 +121,13 @@ impl From<ErrorCode> for ApiError {
 
 impl From<crate::attachments::Busy> for ApiError {
     fn from(busy: crate::attachments::Busy) -> Self {
-        ApiError::with_detail(ErrorCode::TooManyUploads, busy.message())
+        match busy {
+            // The code's message says it already.
+            crate::attachments::Busy::User => ApiError::new(ErrorCode::TooManyUploads),
+            crate::attachments::Busy::Server => {
+                ApiError::with_detail(ErrorCode::TooManyUploads, busy.message())
+            }
+        }
     }
 }
 
