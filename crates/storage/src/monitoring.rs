@@ -126,32 +126,32 @@ impl SiteFactor {
     /// Check a site's factor list as [`Db::set_site_factors`] does, so a
     /// caller can refuse a whole submission before storing any of it.
     pub fn validate_all(factors: &[SiteFactor]) -> Result<(), StorageError> {
-    let mut seen = HashSet::new();
-    for f in factors {
-        if f.factor.trim().is_empty() {
-            return Err(StorageError::Invalid("factor code is empty".into()));
+        let mut seen = HashSet::new();
+        for f in factors {
+            if f.factor.trim().is_empty() {
+                return Err(StorageError::Invalid("factor code is empty".into()));
+            }
+            validate::line("因子编码", f.factor.trim(), validate::CODE_MAX)?;
+            validate::line("因子名称", f.name.trim(), validate::NAME_MAX)?;
+            validate::line("计量单位", f.unit.trim(), COORDINATE_MAX)?;
+            if let Some(l) = &f.limit_value {
+                validate::line("限值", l.trim(), COORDINATE_MAX)?;
+            }
+            if !seen.insert(f.factor.trim()) {
+                return Err(StorageError::Invalid(format!(
+                    "factor {} is listed twice",
+                    f.factor
+                )));
+            }
+            if let Some(l) = &f.limit_value
+                && l.trim().parse::<f64>().is_err()
+            {
+                return Err(StorageError::Invalid(format!(
+                    "limit {l:?} of factor {} is not a number",
+                    f.factor
+                )));
+            }
         }
-        validate::line("因子编码", f.factor.trim(), validate::CODE_MAX)?;
-        validate::line("因子名称", f.name.trim(), validate::NAME_MAX)?;
-        validate::line("计量单位", f.unit.trim(), COORDINATE_MAX)?;
-        if let Some(l) = &f.limit_value {
-            validate::line("限值", l.trim(), COORDINATE_MAX)?;
-        }
-        if !seen.insert(f.factor.trim()) {
-            return Err(StorageError::Invalid(format!(
-                "factor {} is listed twice",
-                f.factor
-            )));
-        }
-        if let Some(l) = &f.limit_value
-            && l.trim().parse::<f64>().is_err()
-        {
-            return Err(StorageError::Invalid(format!(
-                "limit {l:?} of factor {} is not a number",
-                f.factor
-            )));
-        }
-    }
         Ok(())
     }
 }

@@ -197,7 +197,10 @@ async fn item_20_other_text_fields_are_bounded() {
     )
     .await;
     assert_eq!(status, 400, "{body}");
-    assert!(body["detail"].as_str().unwrap().contains("姓名过长"), "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("姓名过长"),
+        "{body}"
+    );
     let display = long(101);
     let resp = client
         .post(app.url("/system/users"))
@@ -224,7 +227,12 @@ async fn item_20_other_text_fields_are_bounded() {
     };
     for (body, reason) in [
         (
-            site("x".repeat(65), "一号排口".into(), "123456".into(), "SO2".into()),
+            site(
+                "x".repeat(65),
+                "一号排口".into(),
+                "123456".into(),
+                "SO2".into(),
+            ),
             "站点编码过长",
         ),
         (

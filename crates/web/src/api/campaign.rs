@@ -1116,7 +1116,11 @@ async fn small_json<T: serde::de::DeserializeOwned>(
                 ),
             )
         })?;
-    ApiJson::from_request(Request::from_parts(parts, axum::body::Body::from(bytes)), state).await
+    ApiJson::from_request(
+        Request::from_parts(parts, axum::body::Body::from(bytes)),
+        state,
+    )
+    .await
 }
 
 // ---------------------------------------------------------------- fire points
