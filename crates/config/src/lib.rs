@@ -211,6 +211,20 @@ pub struct CampaignConfig {
     pub reminder_days: u32,
     /// Largest accepted attachment (report evidence, fire-point photos), in bytes.
     pub attachment_max_bytes: u64,
+    /// Largest request body of a submission with attachments (a report or a
+    /// fire point: every file and field together), in bytes.
+    pub upload_request_max_bytes: u64,
+    /// Most files in one submission.
+    pub upload_max_files: u32,
+    /// Uploads (submissions with files, spreadsheet imports) one user may
+    /// run at the same time; more are refused with HTTP 429.
+    pub uploads_per_user: u32,
+    /// Uploads the whole server runs at the same time; more are refused
+    /// with HTTP 429.
+    pub uploads_total: u32,
+    /// Largest request body of a spreadsheet import (tasks, sites, air
+    /// data, fire points), in bytes. Imports are parsed in memory.
+    pub import_max_bytes: u64,
 }
 
 impl Default for CampaignConfig {
@@ -218,6 +232,11 @@ impl Default for CampaignConfig {
         CampaignConfig {
             reminder_days: 7,
             attachment_max_bytes: 20 * 1024 * 1024,
+            upload_request_max_bytes: 64 * 1024 * 1024,
+            upload_max_files: 10,
+            uploads_per_user: 2,
+            uploads_total: 16,
+            import_max_bytes: 20 * 1024 * 1024,
         }
     }
 }

@@ -5,7 +5,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::audit::{AuditRecord, append};
-use crate::{Actor, Db, Role, StorageError, User, now};
+use crate::{Actor, Db, Role, StorageError, User, now, validate};
 
 /// The fields a new account needs.
 #[derive(Debug, Clone)]
@@ -110,6 +110,7 @@ impl Db {
                 "username must be 2–64 characters of letters, digits, '_', '-' or '.'".into(),
             ));
         }
+        validate::line("姓名", new.display_name.trim(), validate::NAME_MAX)?;
         let hash = hash_password(&new.password)?;
         let display = if new.display_name.trim().is_empty() {
             new.username.clone()
@@ -280,6 +281,7 @@ impl Db {
         role: Role,
         organisation_id: i64,
     ) -> Result<User, StorageError> {
+        validate::line("姓名", display_name.trim(), validate::NAME_MAX)?;
         let before = self.user(user_id).await?;
         let mut tx = self.write.begin().await?;
         sqlx::query(

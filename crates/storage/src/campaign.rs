@@ -21,7 +21,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::audit::{AuditRecord, append};
-use crate::{Actor, Db, OrgKind, StorageError, now};
+use crate::{Actor, Db, OrgKind, StorageError, now, validate};
 
 // ---------------------------------------------------------------- statuses
 
@@ -1699,6 +1699,7 @@ impl Db {
                         "退回报告须填写意见 (comment required)".into(),
                     ));
                 }
+                validate::text("审核意见", c, validate::TEXT_MAX)?;
                 ("returned", Some(c.to_owned()))
             }
         };
@@ -2098,6 +2099,10 @@ async fn submit_in(
             "进展报告内容为空：请填写进展情况或指标数值".into(),
         ));
     }
+    validate::text("进展情况", text, validate::LONG_TEXT_MAX)?;
+    for (name, _) in &report.values {
+        validate::line("指标名称", name, validate::NAME_MAX)?;
+    }
     let a = sqlx::query(
         "SELECT a.task_id, a.active, t.active AS task_active, t.signed_off_at FROM task_assignments a \
          JOIN campaign_tasks t ON t.id = a.task_id WHERE a.id = $1",
@@ -2208,6 +2213,8 @@ async fn insert_fire_point(
     if place.is_empty() {
         return Err(StorageError::Invalid("火点位置 (place) 不能为空".into()));
     }
+    validate::line("火点位置", place, validate::SHORT_TEXT_MAX)?;
+    validate::text("备注", p.note.trim(), validate::TEXT_MAX)?;
     let kind: String = sqlx::query("SELECT kind FROM organisations WHERE id = $1")
         .bind(p.township_id)
         .fetch_optional(&mut *conn)

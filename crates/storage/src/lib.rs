@@ -16,6 +16,7 @@ mod organisations;
 mod reports;
 mod sessions;
 mod summaries;
+pub mod validate;
 
 pub use accounts::{NewUser, hash_password, verify_password};
 pub use audit::{AUDIT_GENESIS, AuditFilter, AuditRecord, AuditVerification, BrokenLink};

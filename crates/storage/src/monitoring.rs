@@ -15,7 +15,7 @@ use sqlx::any::AnyRow;
 
 use crate::audit::{AuditRecord, append};
 use crate::db::values_list;
-use crate::{Actor, Db, StorageError, now};
+use crate::{Actor, Db, StorageError, now, validate};
 
 /// Site kinds of migration 0002, with their Chinese labels.
 pub const SITE_KINDS: &[(&str, &str)] = &[
@@ -92,6 +92,11 @@ pub struct Device {
 }
 
 impl Device {
+    /// Check the settings as [`Db::upsert_device`] does.
+    pub fn validate(&self) -> Result<(), StorageError> {
+        validate_device(self)
+    }
+
     pub fn new(mn: &str, pw: &str, site_id: i64) -> Device {
         Device {
             mn: mn.to_owned(),
@@ -115,6 +120,40 @@ pub struct SiteFactor {
     pub unit: String,
     /// Exact decimal as text.
     pub limit_value: Option<String>,
+}
+
+impl SiteFactor {
+    /// Check a site's factor list as [`Db::set_site_factors`] does, so a
+    /// caller can refuse a whole submission before storing any of it.
+    pub fn validate_all(factors: &[SiteFactor]) -> Result<(), StorageError> {
+        let mut seen = HashSet::new();
+        for f in factors {
+            if f.factor.trim().is_empty() {
+                return Err(StorageError::Invalid("factor code is empty".into()));
+            }
+            validate::line("因子编码", f.factor.trim(), validate::CODE_MAX)?;
+            validate::line("因子名称", f.name.trim(), validate::NAME_MAX)?;
+            validate::line("计量单位", f.unit.trim(), COORDINATE_MAX)?;
+            if let Some(l) = &f.limit_value {
+                validate::line("限值", l.trim(), COORDINATE_MAX)?;
+            }
+            if !seen.insert(f.factor.trim()) {
+                return Err(StorageError::Invalid(format!(
+                    "factor {} is listed twice",
+                    f.factor
+                )));
+            }
+            if let Some(l) = &f.limit_value
+                && l.trim().parse::<f64>().is_err()
+            {
+                return Err(StorageError::Invalid(format!(
+                    "limit {l:?} of factor {} is not a number",
+                    f.factor
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// One value to store in `series`.
@@ -348,6 +387,14 @@ fn validate_site(site: &NewSite) -> Result<(), StorageError> {
     if site.name.trim().is_empty() {
         return Err(StorageError::Invalid("site name is empty".into()));
     }
+    validate::line("站点编码", site.code.trim(), validate::CODE_MAX)?;
+    validate::line("站点名称", site.name.trim(), validate::NAME_MAX)?;
+    validate::line("站点类型", &site.kind, validate::CODE_MAX)?;
+    for (label, v) in [("经度", &site.longitude), ("纬度", &site.latitude)] {
+        if let Some(v) = v {
+            validate::line(label, v.trim(), COORDINATE_MAX)?;
+        }
+    }
     if !SITE_KINDS.iter().any(|(k, _)| *k == site.kind) {
         return Err(StorageError::Invalid(format!(
             "unknown site kind {:?} (expected one of {})",
@@ -371,7 +418,13 @@ fn validate_site(site: &NewSite) -> Result<(), StorageError> {
     Ok(())
 }
 
+/// Characters of a coordinate, a limit value or a unit as text.
+const COORDINATE_MAX: usize = 32;
+
 fn validate_device(d: &Device) -> Result<(), StorageError> {
+    validate::line("数采仪 MN", d.mn.trim(), validate::CODE_MAX)?;
+    validate::line("数采仪密码", &d.pw, validate::CODE_MAX)?;
+    validate::line("系统编码 ST", &d.st, 8)?;
     if d.mn.trim().is_empty() || d.mn.len() > 64 {
         return Err(StorageError::Invalid(format!(
             "device MN {:?} must be 1 to 64 characters",
@@ -624,26 +677,7 @@ impl Db {
         site_id: i64,
         factors: &[SiteFactor],
     ) -> Result<(), StorageError> {
-        let mut seen = HashSet::new();
-        for f in factors {
-            if f.factor.trim().is_empty() {
-                return Err(StorageError::Invalid("factor code is empty".into()));
-            }
-            if !seen.insert(f.factor.trim()) {
-                return Err(StorageError::Invalid(format!(
-                    "factor {} is listed twice",
-                    f.factor
-                )));
-            }
-            if let Some(l) = &f.limit_value
-                && l.trim().parse::<f64>().is_err()
-            {
-                return Err(StorageError::Invalid(format!(
-                    "limit {l:?} of factor {} is not a number",
-                    f.factor
-                )));
-            }
-        }
+        SiteFactor::validate_all(factors)?;
         let before = self.site_factors(site_id).await?;
         let mut tx = self.write.begin().await?;
         sqlx::query("DELETE FROM site_factors WHERE site_id = $1")

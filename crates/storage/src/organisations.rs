@@ -2,7 +2,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::audit::{AuditRecord, append};
-use crate::{Actor, Db, OrgKind, Organisation, StorageError, now};
+use crate::{Actor, Db, OrgKind, Organisation, StorageError, now, validate};
 
 fn from_row(row: &AnyRow) -> Result<Organisation, StorageError> {
     let kind: String = row.try_get("kind")?;
@@ -29,6 +29,7 @@ impl Db {
         if name.is_empty() {
             return Err(StorageError::Invalid("organisation name is empty".into()));
         }
+        validate::line("单位名称", name, validate::NAME_MAX)?;
         let mut tx = self.write.begin().await?;
         let row = sqlx::query(&format!(
             "INSERT INTO organisations (name, kind, parent_id, created_at) VALUES ($1, $2, $3, $4) \
@@ -63,6 +64,7 @@ impl Db {
         if name.is_empty() {
             return Err(StorageError::Invalid("organisation name is empty".into()));
         }
+        validate::line("单位名称", name, validate::NAME_MAX)?;
         let mut tx = self.write.begin().await?;
         let before = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM organisations WHERE id = $1"

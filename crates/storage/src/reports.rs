@@ -19,7 +19,7 @@ use sqlx::Row;
 
 use crate::audit::{AuditRecord, append};
 use crate::db::param;
-use crate::{Actor, Db, StorageError, now};
+use crate::{Actor, Db, StorageError, now, validate};
 
 /// HJ 212-2017 factor codes of the six air pollutants, in
 /// `Pollutant::ALL` order (SO₂, NO₂, CO, O₃, PM10, PM2.5).
@@ -160,6 +160,7 @@ impl Db {
             if code.is_empty() || out.contains_key(code) {
                 continue;
             }
+            validate::line("站点编码", code, validate::CODE_MAX)?;
             let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM sites WHERE code = $1")
                 .bind(code)
                 .fetch_optional(&mut *tx)
@@ -201,6 +202,7 @@ impl Db {
         name: &str,
         township_id: Option<i64>,
     ) -> Result<(), StorageError> {
+        validate::line("站点名称", name, validate::NAME_MAX)?;
         let mut tx = self.write.begin().await?;
         sqlx::query("UPDATE sites SET name = $1, township_id = $2 WHERE id = $3")
             .bind(name)
@@ -573,6 +575,7 @@ impl Db {
                 "report month {month:?} is not YYYY-MM"
             )));
         }
+        validate::line("报告标题", title, validate::SHORT_TEXT_MAX)?;
         let mut tx = self.write.begin().await?;
         let prev: Option<i64> =
             sqlx::query_scalar("SELECT MAX(version) FROM published_reports WHERE month = $1")

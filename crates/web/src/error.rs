@@ -18,11 +18,12 @@ pub enum ErrorCode {
     CsrfRejected,
     PasswordChangeRequired,
     WrongPassword,
+    TooManyUploads,
     Internal,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 11] = [
         ErrorCode::Unauthenticated,
         ErrorCode::LoginFailed,
         ErrorCode::Forbidden,
@@ -32,6 +33,7 @@ impl ErrorCode {
         ErrorCode::CsrfRejected,
         ErrorCode::PasswordChangeRequired,
         ErrorCode::WrongPassword,
+        ErrorCode::TooManyUploads,
         ErrorCode::Internal,
     ];
 
@@ -46,6 +48,7 @@ impl ErrorCode {
             ErrorCode::CsrfRejected => "E1007",
             ErrorCode::PasswordChangeRequired => "E1008",
             ErrorCode::WrongPassword => "E1009",
+            ErrorCode::TooManyUploads => "E1429",
             ErrorCode::Internal => "E5000",
         }
     }
@@ -59,6 +62,7 @@ impl ErrorCode {
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::InvalidInput | ErrorCode::WrongPassword => StatusCode::BAD_REQUEST,
             ErrorCode::Conflict => StatusCode::CONFLICT,
+            ErrorCode::TooManyUploads => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -76,6 +80,7 @@ impl ErrorCode {
             ErrorCode::CsrfRejected => "请求校验失败，请刷新页面后重试",
             ErrorCode::PasswordChangeRequired => "首次登录或密码被重置，请先修改密码",
             ErrorCode::WrongPassword => "当前密码不正确",
+            ErrorCode::TooManyUploads => "同时上传的文件过多，请稍后再试",
             ErrorCode::Internal => "服务器内部错误，请稍后重试",
         }
     }
@@ -111,6 +116,18 @@ impl ApiError {
 impl From<ErrorCode> for ApiError {
     fn from(code: ErrorCode) -> Self {
         ApiError::new(code)
+    }
+}
+
+impl From<crate::attachments::Busy> for ApiError {
+    fn from(busy: crate::attachments::Busy) -> Self {
+        match busy {
+            // The code's message says it already.
+            crate::attachments::Busy::User => ApiError::new(ErrorCode::TooManyUploads),
+            crate::attachments::Busy::Server => {
+                ApiError::with_detail(ErrorCode::TooManyUploads, busy.message())
+            }
+        }
     }
 }
 

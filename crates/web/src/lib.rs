@@ -57,6 +57,8 @@ pub struct AppState {
     pub started: Instant,
     pub campaign: Arc<attachments::CampaignSettings>,
     pub air_cache: Arc<api::targets::AirCache>,
+    /// Uploads running now, bounded per user and in total.
+    pub uploads: Arc<attachments::UploadGate>,
     /// More Prometheus text for `/metrics` from parts the binary composes
     /// (the HJ 212 listener's counters), without this crate depending on them.
     pub extra_metrics: Option<fn() -> String>,
@@ -64,12 +66,17 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(db: Db, settings: WebSettings) -> AppState {
+        let campaign = attachments::CampaignSettings::default();
         AppState {
             db,
             settings: Arc::new(settings),
             metrics: Arc::new(Metrics::default()),
             started: Instant::now(),
-            campaign: Arc::new(attachments::CampaignSettings::default()),
+            uploads: Arc::new(attachments::UploadGate::new(
+                campaign.uploads_per_user,
+                campaign.uploads_total,
+            )),
+            campaign: Arc::new(campaign),
             air_cache: Arc::default(),
             extra_metrics: None,
         }
@@ -83,6 +90,10 @@ impl AppState {
 
     /// Campaign settings: attachment directory and limits, reminder days.
     pub fn with_campaign(mut self, settings: attachments::CampaignSettings) -> AppState {
+        self.uploads = Arc::new(attachments::UploadGate::new(
+            settings.uploads_per_user,
+            settings.uploads_total,
+        ));
         self.campaign = Arc::new(settings);
         self
     }
@@ -91,8 +102,8 @@ impl AppState {
 /// The whole application: pages, API, assets, health and metrics.
 pub fn app(state: AppState) -> Router {
     Router::new()
-        .merge(pages::routes())
-        .nest("/api/v1", api::routes())
+        .merge(pages::routes(&state))
+        .nest("/api/v1", api::routes(&state.campaign))
         .merge(assets::routes())
         .merge(metrics::routes())
         .fallback(pages::not_found)

@@ -77,6 +77,7 @@ async fn spawn() -> App {
         data_dir: dir.path().to_owned(),
         attachment_max_bytes: 1024,
         reminder_days: 7,
+        ..CampaignSettings::default()
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::attachments;
+use crate::attachments::{self, ReceiveError, Received};
 use crate::error::{ApiError, ApiJson, ErrorCode};
 use crate::session::ApiUser;
 
@@ -303,19 +303,13 @@ pub struct ReportBody {
     pub values: serde_json::Map<String, Value>,
 }
 
-/// An uploaded file before checks.
-pub(crate) struct Upload {
-    pub name: String,
-    pub bytes: Vec<u8>,
-}
-
 /// The parsed form, with the CSRF field for pages.
 #[derive(Default)]
 pub(crate) struct ReportForm {
     pub text: String,
     pub claims_complete: bool,
     pub values: Vec<(String, String)>,
-    pub files: Vec<Upload>,
+    pub files: Vec<Received>,
     pub csrf: String,
 }
 
@@ -324,38 +318,87 @@ fn truthy(s: &str) -> bool {
 }
 
 /// A multipart form as sent: its text fields in order, and every field
-/// that carries a file name as an upload (whatever the field is called).
+/// that carries a file name as an upload (whatever the field is called),
+/// received to disk.
 #[derive(Default)]
 pub(crate) struct MultipartForm {
     pub fields: Vec<(String, String)>,
-    pub files: Vec<Upload>,
+    pub files: Vec<Received>,
 }
 
+/// Most text fields in one multipart form, and the bytes of one.
+const MAX_FORM_FIELDS: usize = 200;
+const MAX_FIELD_BYTES: usize = 64 * 1024;
+
 /// Read a whole multipart form. Reports and fire points share it so that
-/// both read files, and fail on an oversized body, the same way.
-pub(crate) async fn read_multipart(mut mp: Multipart) -> Result<MultipartForm, ApiError> {
+/// both read files, and fail on an oversized body, the same way. Files are
+/// streamed to temporary files (see [`attachments::receive`]); text fields
+/// are bounded; nothing is held whole in memory.
+pub(crate) async fn read_multipart(
+    settings: &attachments::CampaignSettings,
+    mut mp: Multipart,
+) -> Result<MultipartForm, ApiError> {
     let mut form = MultipartForm::default();
     let too_big = |e: axum::extract::multipart::MultipartError| {
         ApiError::with_detail(
             ErrorCode::InvalidInput,
-            format!("上传内容无法读取（可能超过总大小上限）：{e}"),
+            format!(
+                "上传内容无法读取（可能超过总大小上限 {}）：{e}",
+                attachments::human_size(settings.upload_request_max_bytes)
+            ),
         )
     };
-    while let Some(field) = mp.next_field().await.map_err(too_big)? {
+    while let Some(mut field) = mp.next_field().await.map_err(too_big)? {
         let name = field.name().unwrap_or_default().to_owned();
         if let Some(file_name) = field.file_name().map(str::to_owned) {
-            let bytes = field.bytes().await.map_err(too_big)?;
+            if form.files.len() >= settings.upload_max_files {
+                return Err(ApiError::with_detail(
+                    ErrorCode::InvalidInput,
+                    format!("一次最多上传 {} 个文件", settings.upload_max_files),
+                ));
+            }
+            let received = attachments::receive(settings, &file_name, field)
+                .await
+                .map_err(|e| match e {
+                    ReceiveError::Multipart(e) => too_big(e),
+                    ReceiveError::Io(e) => {
+                        tracing::error!(error = %e, "cannot write an upload");
+                        ApiError::with_detail(
+                            ErrorCode::Internal,
+                            format!("附件 {file_name} 保存失败（服务器存储错误）"),
+                        )
+                    }
+                })?;
             // A file input left empty still sends a part with no name and
             // no bytes; it is not an upload.
-            if !bytes.is_empty() || !file_name.is_empty() {
-                form.files.push(Upload {
-                    name: file_name,
-                    bytes: bytes.to_vec(),
-                });
+            if received.size > 0 || !file_name.is_empty() {
+                form.files.push(received);
             }
             continue;
         }
-        let text = field.text().await.map_err(too_big)?;
+        if form.fields.len() >= MAX_FORM_FIELDS {
+            return Err(ApiError::with_detail(
+                ErrorCode::InvalidInput,
+                format!("表单字段过多（最多 {MAX_FORM_FIELDS} 个）"),
+            ));
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(too_big)? {
+            if bytes.len() + chunk.len() > MAX_FIELD_BYTES {
+                return Err(ApiError::with_detail(
+                    ErrorCode::InvalidInput,
+                    format!(
+                        "表单字段 {} 过长（最多 {}）",
+                        name.chars().take(40).collect::<String>(),
+                        attachments::human_size(MAX_FIELD_BYTES as u64)
+                    ),
+                ));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let text = String::from_utf8(bytes).map_err(|_| {
+            ApiError::with_detail(ErrorCode::InvalidInput, "表单字段不是有效的 UTF-8 文本")
+        })?;
         form.fields.push((name, text));
     }
     Ok(form)
@@ -363,8 +406,11 @@ pub(crate) async fn read_multipart(mut mp: Multipart) -> Result<MultipartForm, A
 
 /// Read a multipart report form: `text`, `claims_complete`, `value:<指标>`
 /// fields and `attachment` files.
-pub(crate) async fn read_report_form(mp: Multipart) -> Result<ReportForm, ApiError> {
-    let raw = read_multipart(mp).await?;
+pub(crate) async fn read_report_form(
+    settings: &attachments::CampaignSettings,
+    mp: Multipart,
+) -> Result<ReportForm, ApiError> {
+    let raw = read_multipart(settings, mp).await?;
     let mut form = ReportForm {
         files: raw.files,
         ..ReportForm::default()
@@ -386,16 +432,16 @@ pub(crate) async fn read_report_form(mp: Multipart) -> Result<ReportForm, ApiErr
     Ok(form)
 }
 
-/// Store each upload that passes the checks of [`attachments::store`]; the
-/// others come back as their Chinese reasons.
-fn store_uploads(
+/// Store each received upload that passed the checks; the others come
+/// back as their Chinese reasons.
+async fn store_uploads(
     settings: &attachments::CampaignSettings,
-    files: &[Upload],
+    files: Vec<Received>,
 ) -> (Vec<NewAttachment>, Vec<String>) {
     let mut stored = Vec::new();
     let mut rejected = Vec::new();
     for f in files {
-        match attachments::store(settings, &f.name, &f.bytes) {
+        match f.store(settings).await {
             Ok(a) => stored.push(a),
             Err(reason) => rejected.push(reason),
         }
@@ -455,7 +501,7 @@ pub(crate) async fn submit(
         })?;
         values.push((name.to_owned(), d));
     }
-    let (stored, rejected) = store_uploads(&state.campaign, &form.files);
+    let (stored, rejected) = store_uploads(&state.campaign, form.files).await;
     let report = state
         .db
         .submit_report(
@@ -484,14 +530,16 @@ pub async fn create_report(
     req: Request,
 ) -> Result<(StatusCode, Json<Submitted>), ApiError> {
     me.require(me.user.role.writes())?;
+    let _permit;
     let form = if is_multipart(req.headers()) {
         require_csrf_header(&me, req.headers())?;
+        _permit = state.uploads.try_acquire(me.user.id)?;
         let mp = Multipart::from_request(req, &state)
             .await
             .map_err(|e| ApiError::with_detail(ErrorCode::InvalidInput, e.body_text()))?;
-        read_report_form(mp).await?
+        read_report_form(&state.campaign, mp).await?
     } else {
-        let ApiJson(body) = ApiJson::<ReportBody>::from_request(req, &state).await?;
+        let ApiJson(body) = small_json::<ReportBody>(req, &state).await?;
         ReportForm {
             text: body.text,
             claims_complete: body.claims_complete,
@@ -971,6 +1019,7 @@ pub async fn import_progress(
 ) -> Result<Response, ApiError> {
     me.require(me.user.role.writes())?;
     require_csrf_header(&me, req.headers())?;
+    let _permit = state.uploads.try_acquire(me.user.id)?;
     let bytes = body_file(&state, req).await?;
     let valid_only = q.valid_only.as_deref().is_some_and(truthy);
     let result = import_ledger(&state, &me.user, &me.actor(), &bytes, valid_only).await?;
@@ -982,23 +1031,27 @@ pub async fn import_progress(
     Ok((status, Json(result)).into_response())
 }
 
-/// The uploaded file: a multipart field named `file`, or the raw body.
+/// The uploaded file: a multipart field named `file`, or the raw body. A
+/// spreadsheet is parsed in memory, so the route's body limit
+/// (`import_max_bytes`) bounds it.
 async fn body_file(state: &AppState, req: Request) -> Result<Vec<u8>, ApiError> {
+    let limit = state.campaign.import_max_bytes;
+    let too_big = |e: &dyn std::fmt::Display| {
+        ApiError::with_detail(
+            ErrorCode::InvalidInput,
+            format!(
+                "导入文件无法读取（可能超过大小上限 {}）：{e}",
+                attachments::human_size(limit)
+            ),
+        )
+    };
     if is_multipart(req.headers()) {
         let mut mp = Multipart::from_request(req, state)
             .await
             .map_err(|e| ApiError::with_detail(ErrorCode::InvalidInput, e.body_text()))?;
-        while let Some(f) = mp
-            .next_field()
-            .await
-            .map_err(|e| ApiError::with_detail(ErrorCode::InvalidInput, e.to_string()))?
-        {
+        while let Some(f) = mp.next_field().await.map_err(|e| too_big(&e))? {
             if f.name() == Some("file") {
-                return Ok(f
-                    .bytes()
-                    .await
-                    .map_err(|e| ApiError::with_detail(ErrorCode::InvalidInput, e.to_string()))?
-                    .to_vec());
+                return Ok(f.bytes().await.map_err(|e| too_big(&e))?.to_vec());
             }
         }
         Err(ApiError::with_detail(
@@ -1006,11 +1059,43 @@ async fn body_file(state: &AppState, req: Request) -> Result<Vec<u8>, ApiError> 
             "缺少文件字段 file",
         ))
     } else {
-        let bytes = axum::body::to_bytes(req.into_body(), 64 * 1024 * 1024)
+        let bytes = axum::body::to_bytes(req.into_body(), to_usize(limit))
             .await
-            .map_err(|e| ApiError::with_detail(ErrorCode::InvalidInput, e.to_string()))?;
+            .map_err(|e| too_big(&e))?;
         Ok(bytes.to_vec())
     }
+}
+
+fn to_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+/// Largest JSON body on a route whose body limit is set for files.
+const JSON_MAX_BYTES: usize = 2 * 1024 * 1024;
+
+/// A JSON body on an upload route, bounded like any JSON request rather
+/// than by the route's (larger) limit for files.
+async fn small_json<T: serde::de::DeserializeOwned>(
+    req: Request,
+    state: &AppState,
+) -> Result<ApiJson<T>, ApiError> {
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, JSON_MAX_BYTES)
+        .await
+        .map_err(|_| {
+            ApiError::with_detail(
+                ErrorCode::InvalidInput,
+                format!(
+                    "请求内容超过大小上限 {}",
+                    attachments::human_size(JSON_MAX_BYTES as u64)
+                ),
+            )
+        })?;
+    ApiJson::from_request(
+        Request::from_parts(parts, axum::body::Body::from(bytes)),
+        state,
+    )
+    .await
 }
 
 // ---------------------------------------------------------------- fire points
@@ -1047,12 +1132,15 @@ pub struct FirePointBody {
 #[derive(Default)]
 pub(crate) struct FirePointForm {
     pub point: FirePointBody,
-    pub files: Vec<Upload>,
+    pub files: Vec<Received>,
     pub csrf: String,
 }
 
-pub(crate) async fn read_fire_point_form(mp: Multipart) -> Result<FirePointForm, ApiError> {
-    let raw = read_multipart(mp).await?;
+pub(crate) async fn read_fire_point_form(
+    settings: &attachments::CampaignSettings,
+    mp: Multipart,
+) -> Result<FirePointForm, ApiError> {
+    let raw = read_multipart(settings, mp).await?;
     let mut form = FirePointForm {
         files: raw.files,
         ..FirePointForm::default()
@@ -1082,7 +1170,17 @@ pub(crate) async fn fire_point_from(
     kind: &str,
     note: &str,
 ) -> Result<NewFirePoint, String> {
+    use gongjian_storage::validate;
+    let reason = |e: gongjian_storage::StorageError| match e {
+        gongjian_storage::StorageError::Invalid(m) => m,
+        other => other.to_string(),
+    };
     let township = township.trim();
+    // The same bounds as storage, checked here so that a row of an import
+    // is rejected on its own (and a huge value is never echoed back).
+    validate::line("乡镇", township, validate::NAME_MAX).map_err(reason)?;
+    validate::line("火点位置", place.trim(), validate::SHORT_TEXT_MAX).map_err(reason)?;
+    validate::text("备注", note.trim(), validate::TEXT_MAX).map_err(reason)?;
     let org = db
         .organisation_by_name(township)
         .await
@@ -1095,10 +1193,7 @@ pub(crate) async fn fire_point_from(
     }
     let occurred_on = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
         .map_err(|_| format!("日期“{}”应为 YYYY-MM-DD 格式的真实日期", date.trim()))?;
-    let kind = FireKind::from_str(kind).map_err(|e| match e {
-        gongjian_storage::StorageError::Invalid(m) => m,
-        other => other.to_string(),
-    })?;
+    let kind = FireKind::from_str(kind).map_err(reason)?;
     if place.trim().is_empty() {
         return Err("火点位置不能为空".into());
     }
@@ -1122,7 +1217,7 @@ pub(crate) async fn record_fire_point(
     user: &User,
     actor: &gongjian_storage::Actor,
     body: &FirePointBody,
-    files: &[Upload],
+    files: Vec<Received>,
 ) -> Result<FirePointRecord, ApiError> {
     if !is_office(user) {
         return Err(ApiError::with_detail(
@@ -1141,11 +1236,11 @@ pub(crate) async fn record_fire_point(
     )
     .await
     .map_err(invalid)?;
-    // Check every file before writing any, so a refused submission leaves
-    // nothing behind.
+    // Check every file before storing any, so a refused submission leaves
+    // nothing behind (the staged files are deleted when dropped).
     let refused: Vec<String> = files
         .iter()
-        .filter_map(|f| attachments::check(&state.campaign, &f.name, &f.bytes).err())
+        .filter_map(|f| f.refusal().map(str::to_owned))
         .collect();
     if !refused.is_empty() {
         return Err(invalid(format!(
@@ -1154,7 +1249,7 @@ pub(crate) async fn record_fire_point(
         )));
     }
     // Past the checks only a write can fail: the server's fault, not the file's.
-    let (stored, failed) = store_uploads(&state.campaign, files);
+    let (stored, failed) = store_uploads(&state.campaign, files).await;
     if !failed.is_empty() {
         return Err(ApiError::with_detail(
             ErrorCode::Internal,
@@ -1173,18 +1268,20 @@ pub async fn create_fire_point(
     req: Request,
 ) -> Result<(StatusCode, Json<FirePointRecord>), ApiError> {
     me.require(is_office(&me.user))?;
+    let _permit;
     let (body, files) = if is_multipart(req.headers()) {
         require_csrf_header(&me, req.headers())?;
+        _permit = state.uploads.try_acquire(me.user.id)?;
         let mp = Multipart::from_request(req, &state)
             .await
             .map_err(|e| ApiError::with_detail(ErrorCode::InvalidInput, e.body_text()))?;
-        let form = read_fire_point_form(mp).await?;
+        let form = read_fire_point_form(&state.campaign, mp).await?;
         (form.point, form.files)
     } else {
-        let ApiJson(body) = ApiJson::<FirePointBody>::from_request(req, &state).await?;
+        let ApiJson(body) = small_json::<FirePointBody>(req, &state).await?;
         (body, Vec::new())
     };
-    let point = record_fire_point(&state, &me.user, &me.actor(), &body, &files).await?;
+    let point = record_fire_point(&state, &me.user, &me.actor(), &body, files).await?;
     Ok((StatusCode::CREATED, Json(point)))
 }
 
@@ -1261,6 +1358,7 @@ pub async fn import_fire_points(
 ) -> Result<Response, ApiError> {
     me.require(is_office(&me.user))?;
     require_csrf_header(&me, req.headers())?;
+    let _permit = state.uploads.try_acquire(me.user.id)?;
     let bytes = body_file(&state, req).await?;
     let valid_only = q.valid_only.as_deref().is_some_and(truthy);
     let result = import_fire_file(&state, &me.actor(), &bytes, valid_only).await?;
@@ -1270,12 +1368,6 @@ pub async fn import_fire_points(
         StatusCode::OK
     };
     Ok((status, Json(result)).into_response())
-}
-
-/// Uploads (report attachments, imports) may exceed axum's 2 MB default;
-/// each attachment is still checked against `attachment_max_bytes`.
-pub(crate) fn upload_limit() -> axum::extract::DefaultBodyLimit {
-    axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024)
 }
 
 fn is_multipart(headers: &axum::http::HeaderMap) -> bool {

@@ -169,7 +169,7 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ("get", "/openapi.json", "本 OpenAPI 文档"),
 ];
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes(limits: &crate::attachments::CampaignSettings) -> Router<AppState> {
     Router::new()
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
@@ -191,7 +191,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/sites", get(monitoring::list).post(monitoring::create))
         .route("/sites.csv", get(monitoring::sites_csv))
         .route("/sites.xlsx", get(monitoring::sites_xlsx))
-        .route("/sites/import", post(monitoring::import))
+        .route(
+            "/sites/import",
+            post(monitoring::import).layer(limits.import_body_limit()),
+        )
         .route(
             "/sites/{id}",
             get(monitoring::get_one).put(monitoring::update),
@@ -207,7 +210,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/tasks.xlsx", get(campaign::export_ledger))
         .route(
             "/tasks/import",
-            post(campaign::import_progress).layer(campaign::upload_limit()),
+            post(campaign::import_progress).layer(limits.import_body_limit()),
         )
         .route("/tasks/{id}", get(campaign::task))
         .route("/tasks/{id}/indicators", get(campaign::task_indicators))
@@ -217,7 +220,7 @@ pub(crate) fn routes() -> Router<AppState> {
             "/assignments/{id}/reports",
             get(campaign::assignment_reports)
                 .post(campaign::create_report)
-                .layer(campaign::upload_limit()),
+                .layer(limits.upload_body_limit()),
         )
         .route("/task-reports/{id}/review", post(campaign::review_report))
         .route("/attachments/{id}", get(campaign::attachment))
@@ -225,11 +228,11 @@ pub(crate) fn routes() -> Router<AppState> {
             "/fire-points",
             get(campaign::fire_points)
                 .post(campaign::create_fire_point)
-                .layer(campaign::upload_limit()),
+                .layer(limits.upload_body_limit()),
         )
         .route(
             "/fire-points/import",
-            post(campaign::import_fire_points).layer(campaign::upload_limit()),
+            post(campaign::import_fire_points).layer(limits.import_body_limit()),
         )
         .route("/targets", get(targets::api_targets))
         .route("/rankings", get(targets::api_rankings))

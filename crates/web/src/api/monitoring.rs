@@ -215,6 +215,24 @@ pub(crate) async fn save_site(
     body: &SiteBody,
 ) -> Result<Site, ApiError> {
     let new = body.new_site()?;
+    let factors: Option<Vec<SiteFactor>> = body.factors.as_ref().map(|f| {
+        f.iter()
+            .map(|f| SiteFactor {
+                factor: f.factor.clone(),
+                name: f.name.clone(),
+                unit: f.unit.clone(),
+                limit_value: f.limit_value.clone().filter(|l| !l.trim().is_empty()),
+            })
+            .collect()
+    });
+    // Check the device and factors before the site is stored, so a refused
+    // submission stores nothing.
+    if let Some(d) = &body.device {
+        device_of(d, 0).validate()?;
+    }
+    if let Some(f) = &factors {
+        SiteFactor::validate_all(f)?;
+    }
     let site = match id {
         Some(id) => state.db.update_site(&me.actor(), id, &new).await?,
         None => state.db.create_site(&me.actor(), &new).await?,
@@ -225,19 +243,10 @@ pub(crate) async fn save_site(
             .upsert_device(&me.actor(), &device_of(d, site.id))
             .await?;
     }
-    if let Some(f) = &body.factors {
-        let factors: Vec<SiteFactor> = f
-            .iter()
-            .map(|f| SiteFactor {
-                factor: f.factor.clone(),
-                name: f.name.clone(),
-                unit: f.unit.clone(),
-                limit_value: f.limit_value.clone().filter(|l| !l.trim().is_empty()),
-            })
-            .collect();
+    if let Some(factors) = &factors {
         state
             .db
-            .set_site_factors(&me.actor(), site.id, &factors)
+            .set_site_factors(&me.actor(), site.id, factors)
             .await?;
     }
     Ok(site)

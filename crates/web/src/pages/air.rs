@@ -22,10 +22,13 @@ use crate::api::targets::{
 use crate::error::{ApiError, ErrorCode};
 use crate::session::{PageUser, constant_time_eq};
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes(limits: &crate::attachments::CampaignSettings) -> Router<AppState> {
     Router::new()
         .route("/air", get(page))
-        .route("/air/import", post(upload))
+        .route(
+            "/air/import",
+            post(upload).layer(limits.import_body_limit()),
+        )
         .route("/water", get(water))
 }
 

@@ -11,7 +11,7 @@ mod tasks;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -24,7 +24,8 @@ use crate::session::{
     ClientAddr, MaybeSession, PageUser, constant_time_eq, cookie, random_hex, safe_next, set_cookie,
 };
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes(state: &AppState) -> Router<AppState> {
+    let limits = &state.campaign;
     Router::new()
         .route("/login", get(login_form).post(login_submit))
         .route("/logout", post(logout))
@@ -33,11 +34,15 @@ pub(crate) fn routes() -> Router<AppState> {
             get(account::password_form).post(account::password_submit),
         )
         .merge(system::routes())
-        .merge(tasks::routes())
+        .merge(tasks::routes(limits))
         .merge(overview::routes())
-        .merge(air::routes())
-        .merge(monitoring::routes())
+        .merge(air::routes(limits))
+        .merge(monitoring::routes(limits))
         .merge(reports::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            html_errors,
+        ))
 }
 
 pub(crate) struct UserView {
@@ -153,6 +158,8 @@ pub(crate) fn error_page(layout: Layout, status: StatusCode) -> Response {
             "您的账号没有访问该页面的权限。如需开通，请联系系统管理员。",
         ),
         StatusCode::NOT_FOUND => ("404 页面不存在", "您访问的页面不存在或已被移除。"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("内容过大", "提交的内容超过大小上限，请返回重试。"),
+        StatusCode::TOO_MANY_REQUESTS => ("请稍后再试", "当前处理的请求过多，请稍后再试。"),
         _ => ("请求无效", "请求无法处理，请返回重试。"),
     };
     let mut resp = render(ErrorPage {
@@ -166,6 +173,63 @@ pub(crate) fn error_page(layout: Layout, status: StatusCode) -> Response {
 
 pub(crate) fn forbidden(me: &PageUser) -> Response {
     error_page(Layout::new(&me.user, &me.csrf, ""), StatusCode::FORBIDDEN)
+}
+
+/// The Chinese reason for an error that axum answered before a page
+/// handler ran (a rejected extractor), by its status.
+fn rejection_message(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "提交的内容超过大小上限，未保存",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "提交的内容类型不正确，请从页面上的表单提交",
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => {
+            "提交的表单内容无效（缺少字段或格式错误），请返回页面重新填写"
+        }
+        StatusCode::METHOD_NOT_ALLOWED => "该地址不接受这种请求方式",
+        s if s.is_server_error() => "服务器内部错误，请稍后重试",
+        _ => "请求无法处理，请返回重试",
+    }
+}
+
+fn is_plain_text(resp: &Response) -> bool {
+    resp.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"))
+}
+
+/// Pages answer every error as a page in Chinese. axum's own rejections —
+/// a malformed form body, a body over the route's limit, a path or query
+/// that does not parse — come back as English plain text; this turns them
+/// into the error page (or, for the pages' `fetch` uploads that send
+/// `X-CSRF-Token`, the error fragment they show).
+pub(crate) async fn html_errors(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let headers = req.headers().clone();
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) || !is_plain_text(&resp) {
+        return resp;
+    }
+    let message = rejection_message(status);
+    if headers.contains_key("x-csrf-token") {
+        return (
+            status,
+            Html(format!("<p class=\"flash error\">{message}</p>")),
+        )
+            .into_response();
+    }
+    let (mut parts, _) = axum::http::Request::new(()).into_parts();
+    parts.headers = headers;
+    let layout = match MaybeSession::from_request_parts(&mut parts, &state).await {
+        Ok(MaybeSession {
+            session: Some(s), ..
+        }) => Layout::new(&s.user, &s.csrf_token, ""),
+        _ => Layout::anonymous(),
+    };
+    error_page(layout.error(Some(message.to_owned())), status)
 }
 
 /// Unknown paths: JSON under the API, a page elsewhere.

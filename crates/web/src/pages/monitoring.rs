@@ -21,7 +21,7 @@ use crate::api::monitoring::{
 use crate::error::ApiError;
 use crate::session::{ApiUser, PageUser, constant_time_eq};
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes(limits: &crate::attachments::CampaignSettings) -> Router<AppState> {
     Router::new()
         .route("/sources", get(list))
         .route("/sources/health", get(health))
@@ -29,7 +29,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/sources/sites", post(submit))
         .route("/sources/sites/{id}", get(site_page))
         .route("/sources/sites/{id}/edit", get(edit_form))
-        .route("/sources/import", post(upload))
+        .route(
+            "/sources/import",
+            post(upload).layer(limits.import_body_limit()),
+        )
 }
 
 pub(crate) struct ValueCell {

@@ -26,7 +26,7 @@ use crate::api::campaign::{
 use crate::error::{ApiError, ErrorCode};
 use crate::session::PageUser;
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes(limits: &crate::attachments::CampaignSettings) -> Router<AppState> {
     Router::new()
         .route("/tasks", get(list))
         .route("/tasks/mine", get(mine))
@@ -35,24 +35,24 @@ pub(crate) fn routes() -> Router<AppState> {
             "/tasks/import",
             get(import_form)
                 .post(import_submit)
-                .layer(api::upload_limit()),
+                .layer(limits.import_body_limit()),
         )
         .route("/tasks/{id}", get(detail))
         .route("/tasks/{id}/sign-off", post(sign_off))
         .route(
             "/tasks/assignments/{id}/report",
-            post(report_submit).layer(api::upload_limit()),
+            post(report_submit).layer(limits.upload_body_limit()),
         )
         .route("/tasks/reports/{id}/review", post(review_submit))
         .route("/attachments/{id}", get(attachment))
         .route("/ledger", get(ledger))
         .route(
             "/ledger/fire-points",
-            post(fire_point_submit).layer(api::upload_limit()),
+            post(fire_point_submit).layer(limits.upload_body_limit()),
         )
         .route(
             "/ledger/import",
-            post(fire_import_submit).layer(api::upload_limit()),
+            post(fire_import_submit).layer(limits.import_body_limit()),
         )
 }
 
@@ -61,6 +61,7 @@ fn fail(me: &PageUser, active: &str, err: ApiError) -> Response {
         ErrorCode::Forbidden => return forbidden(me),
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::InvalidInput | ErrorCode::Conflict => StatusCode::BAD_REQUEST,
+        ErrorCode::TooManyUploads => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     error_page(
@@ -575,7 +576,11 @@ async fn report_submit(
     Path(assignment_id): Path<i64>,
     mp: Multipart,
 ) -> Response {
-    let form: ReportForm = match api::read_report_form(mp).await {
+    let _permit = match state.uploads.try_acquire(me.user.id) {
+        Ok(p) => p,
+        Err(busy) => return fail(&me, "tasks", busy.into()),
+    };
+    let form: ReportForm = match api::read_report_form(&state.campaign, mp).await {
         Ok(f) => f,
         Err(e) => return fail(&me, "tasks", e),
     };
@@ -754,7 +759,10 @@ async fn import_form(me: PageUser) -> Response {
 async fn read_upload(mut mp: Multipart) -> Result<(String, Vec<u8>, bool), ApiError> {
     let (mut csrf, mut bytes, mut valid_only) = (String::new(), Vec::new(), false);
     let bad = |e: axum::extract::multipart::MultipartError| {
-        ApiError::with_detail(ErrorCode::InvalidInput, e.to_string())
+        ApiError::with_detail(
+            ErrorCode::InvalidInput,
+            format!("上传内容无法读取（可能超过大小上限）：{e}"),
+        )
     };
     while let Some(f) = mp.next_field().await.map_err(bad)? {
         match f.name().unwrap_or_default() {
@@ -775,6 +783,10 @@ async fn import_submit(State(state): State<AppState>, me: PageUser, mp: Multipar
         return forbidden(&me);
     }
     let layout = || Layout::new(&me.user, &me.csrf, "tasks");
+    let _permit = match state.uploads.try_acquire(me.user.id) {
+        Ok(p) => p,
+        Err(busy) => return fail(&me, "tasks", busy.into()),
+    };
     let (csrf, bytes, valid_only) = match read_upload(mp).await {
         Ok(x) => x,
         Err(e) => {
@@ -921,20 +933,25 @@ async fn ledger(State(state): State<AppState>, me: PageUser, Query(q): Query<OkQ
 /// with the values as typed; only the files must be chosen again, since a
 /// browser cannot refill a file input.
 async fn fire_point_submit(State(state): State<AppState>, me: PageUser, mp: Multipart) -> Response {
-    let form = match api::read_fire_point_form(mp).await {
+    let _permit = match state.uploads.try_acquire(me.user.id) {
+        Ok(p) => p,
+        Err(busy) => return fail(&me, "ledger", busy.into()),
+    };
+    let form = match api::read_fire_point_form(&state.campaign, mp).await {
         Ok(f) => f,
         Err(e) => return fail(&me, "ledger", e),
     };
     if let Err(r) = check_csrf(&me, &form.csrf) {
         return r;
     }
-    match api::record_fire_point(&state, &me.user, &me.actor(), &form.point, &form.files).await {
+    let had_files = !form.files.is_empty();
+    match api::record_fire_point(&state, &me.user, &me.actor(), &form.point, form.files).await {
         Ok(_) => Redirect::to("/ledger?ok=added").into_response(),
         Err(e) if e.code == ErrorCode::Forbidden => forbidden(&me),
         Err(e) => {
             let status = e.code.status();
             let mut msg = error_text(&e);
-            if !form.files.is_empty() {
+            if had_files {
                 msg.push_str("（已填写的内容已保留，请重新选择证据文件）");
             }
             match ledger_page(&state, &me, None, Some(msg), None, form.point).await {
@@ -956,6 +973,10 @@ async fn fire_import_submit(
     if !is_office(&me.user) {
         return forbidden(&me);
     }
+    let _permit = match state.uploads.try_acquire(me.user.id) {
+        Ok(p) => p,
+        Err(busy) => return fail(&me, "ledger", busy.into()),
+    };
     let (csrf, bytes, valid_only) = match read_upload(mp).await {
         Ok(x) => x,
         Err(e) => {
