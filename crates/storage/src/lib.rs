@@ -17,7 +17,9 @@ mod reports;
 mod sessions;
 mod summaries;
 
-pub use accounts::{NewUser, hash_password, verify_password};
+pub use accounts::{
+    MIN_PASSWORD_LEN, NewUser, check_password_policy, hash_password, verify_password,
+};
 pub use audit::{AuditFilter, AuditRecord};
 pub use campaign::{
     AssignmentRecord, AssignmentRole, AttachmentRecord, CampaignInfo, DeadlineRun, FireKind,
