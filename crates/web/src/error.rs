@@ -18,11 +18,13 @@ pub enum ErrorCode {
     CsrfRejected,
     PasswordChangeRequired,
     WrongPassword,
+    CrossSiteRejected,
+    LoginThrottled,
     Internal,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 12] = [
         ErrorCode::Unauthenticated,
         ErrorCode::LoginFailed,
         ErrorCode::Forbidden,
@@ -32,6 +34,8 @@ impl ErrorCode {
         ErrorCode::CsrfRejected,
         ErrorCode::PasswordChangeRequired,
         ErrorCode::WrongPassword,
+        ErrorCode::CrossSiteRejected,
+        ErrorCode::LoginThrottled,
         ErrorCode::Internal,
     ];
 
@@ -46,6 +50,8 @@ impl ErrorCode {
             ErrorCode::CsrfRejected => "E1007",
             ErrorCode::PasswordChangeRequired => "E1008",
             ErrorCode::WrongPassword => "E1009",
+            ErrorCode::CrossSiteRejected => "E1010",
+            ErrorCode::LoginThrottled => "E1011",
             ErrorCode::Internal => "E5000",
         }
     }
@@ -53,9 +59,11 @@ impl ErrorCode {
     pub fn status(self) -> StatusCode {
         match self {
             ErrorCode::Unauthenticated | ErrorCode::LoginFailed => StatusCode::UNAUTHORIZED,
-            ErrorCode::Forbidden | ErrorCode::CsrfRejected | ErrorCode::PasswordChangeRequired => {
-                StatusCode::FORBIDDEN
-            }
+            ErrorCode::Forbidden
+            | ErrorCode::CsrfRejected
+            | ErrorCode::CrossSiteRejected
+            | ErrorCode::PasswordChangeRequired => StatusCode::FORBIDDEN,
+            ErrorCode::LoginThrottled => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::InvalidInput | ErrorCode::WrongPassword => StatusCode::BAD_REQUEST,
             ErrorCode::Conflict => StatusCode::CONFLICT,
@@ -76,6 +84,9 @@ impl ErrorCode {
             ErrorCode::CsrfRejected => "请求校验失败，请刷新页面后重试",
             ErrorCode::PasswordChangeRequired => "首次登录或密码被重置，请先修改密码",
             ErrorCode::WrongPassword => "当前密码不正确",
+            ErrorCode::CrossSiteRejected => "跨站请求被拒绝：请从本平台的页面提交",
+            // Per address, whatever the account: reveals nothing about one.
+            ErrorCode::LoginThrottled => "登录尝试过于频繁，请一分钟后再试",
             ErrorCode::Internal => "服务器内部错误，请稍后重试",
         }
     }
