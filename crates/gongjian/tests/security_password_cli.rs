@@ -59,7 +59,11 @@ fn item_17_cli_refuses_weak_passwords() {
         assert!(stderr.contains(says), "{weak}: {stderr}");
     }
     let out = add("gongjian2020");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let passwd = |password: &str| {
         gongjian(
             dir.path(),

@@ -27,6 +27,7 @@ pub const MAX_PASSWORD_LEN: usize = 128;
 /// ones worldwide and in Chinese use (keyboard walks, lucky numbers, 我爱你).
 /// A password is refused when it is one of them, or is one of them with
 /// digits and punctuation around it (`password2020`, `woaini1314`).
+#[rustfmt::skip]
 const COMMON_PASSWORDS: &[&str] = &[
     "password", "passw0rd", "p@ssw0rd", "p@ssword", "password1", "pass", "passwd", "mima",
     "123456", "1234567", "12345678", "123456789", "1234567890", "0123456789", "987654321",
@@ -64,7 +65,11 @@ pub fn check_password_policy(username: &str, password: &str) -> Result<(), Stora
     let core = lower.trim_matches(|c: char| c.is_ascii_digit() || c.is_ascii_punctuation());
     let name = username.trim().to_lowercase();
     let reversed: String = name.chars().rev().collect();
-    if !name.is_empty() && [lower.as_str(), core].iter().any(|p| *p == name || *p == reversed) {
+    if !name.is_empty()
+        && [lower.as_str(), core]
+            .iter()
+            .any(|p| *p == name || *p == reversed)
+    {
         return refuse("密码不能与用户名相同或相近".into());
     }
     let first = lower.chars().next();

@@ -149,10 +149,12 @@ impl Db {
                 .bind(&addr)
                 .execute(&mut *tx)
                 .await?;
-                sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
-                    .bind(user.id)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1",
+                )
+                .bind(user.id)
+                .execute(&mut *tx)
+                .await?;
             }
             Err(LoginRefusal::BadCredentials) => {
                 // The failure was counted when reserved; lock the counters

@@ -168,7 +168,7 @@ storage_test!(users_and_passwords, |db: Db| async move {
     }));
 });
 
-storage_test!(account_lockout_after_failures_from_many_addresses, |db: Db| async move {
+storage_test!(account_locks_from_many_addresses, |db: Db| async move {
     department_user(&db, "li.si", "区财政局").await;
     // Fewer than the per-pair limit from each address, the account's limit
     // in all.
@@ -187,7 +187,7 @@ storage_test!(account_lockout_after_failures_from_many_addresses, |db: Db| async
     assert_eq!(r.unwrap_err(), LoginRefusal::Locked);
 });
 
-storage_test!(item_9_a_shared_address_is_slowed_not_locked, |db: Db| async move {
+storage_test!(item_9_shared_address_slowed, |db: Db| async move {
     department_user(&db, "wang.wu", "区交通运输局").await;
     department_user(&db, "zhou.ba", "区水务局").await;
     // A neighbour behind the same address locks their own account out.

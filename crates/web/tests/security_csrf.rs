@@ -61,7 +61,11 @@ const STATE_CHANGING: &[(&str, &str, Body)] = &[
     ("POST", "/system/users/{id}/reset", Body::Form),
     ("POST", "/tasks/import", Body::PageMultipart),
     ("POST", "/tasks/{id}/sign-off", Body::Form),
-    ("POST", "/tasks/assignments/{id}/report", Body::PageMultipart),
+    (
+        "POST",
+        "/tasks/assignments/{id}/report",
+        Body::PageMultipart,
+    ),
     ("POST", "/tasks/reports/{id}/review", Body::Form),
     ("POST", "/ledger/fire-points", Body::PageMultipart),
     ("POST", "/ledger/import", Body::PageMultipart),
@@ -156,7 +160,10 @@ fn item_6_the_list_holds_every_state_changing_route() {
         "state-changing routes not covered by this test: {missing:?}"
     );
     let stale: Vec<_> = listed.difference(&registered).collect();
-    assert!(stale.is_empty(), "listed routes that no longer exist: {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "listed routes that no longer exist: {stale:?}"
+    );
 }
 
 fn concrete(path: &str) -> String {
@@ -179,7 +186,10 @@ fn request(
     let mut req = http
         .request(method, format!("{base}{}", concrete(path)))
         .header("cookie", cookie);
-    let in_header = matches!(body, Body::Json | Body::Multipart | Body::Raw | Body::PageRaw);
+    let in_header = matches!(
+        body,
+        Body::Json | Body::Multipart | Body::Raw | Body::PageRaw
+    );
     if let (Some(token), true) = (csrf, in_header) {
         req = req.header("x-csrf-token", token);
     }
@@ -331,7 +341,11 @@ async fn item_6_every_state_changing_route_refuses_cross_site_requests() {
             .unwrap();
         v["versions"].as_array().unwrap().len()
     };
-    assert_eq!(published().await, 0, "a refused request published the report");
+    assert_eq!(
+        published().await,
+        0,
+        "a refused request published the report"
+    );
     let still = plain
         .get(format!("{base}/api/v1/me"))
         .header("cookie", &cookie)

@@ -57,7 +57,10 @@ async fn concurrent_guesses_are_all_counted(app: TestApp) {
     while audit_count(&app, "login_locked").await == 0
         && audit_count(&app, "login_failed").await < max
     {
-        assert!(Instant::now() < deadline, "the burst never filled the counter");
+        assert!(
+            Instant::now() < deadline,
+            "the burst never filled the counter"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let (status, body) = login_status(&app, "target", PASSWORD).await;
@@ -290,10 +293,21 @@ async fn item_17_weak_passwords_are_refused_everywhere() {
             "{weak}: {body}"
         );
     }
-    assert!(app.db.user_by_username("caizheng01").await.unwrap().is_none());
+    assert!(
+        app.db
+            .user_by_username("caizheng01")
+            .await
+            .unwrap()
+            .is_none()
+    );
     // API: an administrator's reset, and one's own change.
     let id = app
-        .user("caizheng", Role::Department, "区财政局", OrgKind::Department)
+        .user(
+            "caizheng",
+            Role::Department,
+            "区财政局",
+            OrgKind::Department,
+        )
         .await;
     let r = admin
         .post(app.url(&format!("/api/v1/users/{id}/password")))
@@ -333,7 +347,13 @@ async fn item_17_weak_passwords_are_refused_everywhere() {
         .unwrap();
     let html = r.text().await.unwrap();
     assert!(html.contains("过于常见"), "{html}");
-    assert!(app.db.user_by_username("caizheng02").await.unwrap().is_none());
+    assert!(
+        app.db
+            .user_by_username("caizheng02")
+            .await
+            .unwrap()
+            .is_none()
+    );
     // A good password passes, among them the demo accounts' one.
     let r = admin
         .post(app.url(&format!("/api/v1/users/{id}/password")))

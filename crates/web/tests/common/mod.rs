@@ -108,7 +108,14 @@ impl TestApp {
 
 /// The session's CSRF token, as the API tells a signed-in client.
 pub async fn csrf_token(client: &reqwest::Client, me_url: &str) -> String {
-    let me: serde_json::Value = client.get(me_url).send().await.unwrap().json().await.unwrap();
+    let me: serde_json::Value = client
+        .get(me_url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     me["csrf_token"].as_str().expect("csrf_token").to_owned()
 }
 
