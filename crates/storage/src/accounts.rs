@@ -65,8 +65,9 @@ pub fn check_password_policy(username: &str, password: &str) -> Result<(), Stora
     let core = lower.trim_matches(|c: char| c.is_ascii_digit() || c.is_ascii_punctuation());
     let name = username.trim().to_lowercase();
     let reversed: String = name.chars().rev().collect();
+    let name_core = lower.trim_matches(|c: char| c.is_ascii_digit());
     if !name.is_empty()
-        && [lower.as_str(), core]
+        && [lower.as_str(), name_core]
             .iter()
             .any(|p| *p == name || *p == reversed)
     {
@@ -74,8 +75,13 @@ pub fn check_password_policy(username: &str, password: &str) -> Result<(), Stora
     }
     let first = lower.chars().next();
     if lower.chars().all(|c| Some(c) == first)
-        || COMMON_PASSWORDS.contains(&lower.as_str())
-        || (!core.is_empty() && COMMON_PASSWORDS.contains(&core))
+        || [
+            lower.as_str(),
+            core,
+            lower.trim_matches(|c: char| c.is_ascii_punctuation()),
+        ]
+        .iter()
+        .any(|p| COMMON_PASSWORDS.contains(p))
     {
         return refuse("该密码过于常见，容易被猜中，请换一个不易猜到的密码".into());
     }
@@ -391,5 +397,40 @@ impl Db {
         .await?;
         tx.commit().await?;
         Ok(after)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_password_policy;
+
+    #[test]
+    fn item_17_password_policy() {
+        for (user, good) in [
+            ("office", "gongjian2020"),
+            ("nongye", "nongye-2020!"),
+            ("admin", "correct-horse"),
+            ("zhang", "密码要足够长才行的对吧"),
+        ] {
+            assert!(check_password_policy(user, good).is_ok(), "{good}");
+        }
+        for (user, bad) in [
+            ("office", "12345678"),
+            ("office", "password"),
+            ("office", "Password2020"),
+            ("office", "123456789"),
+            ("office", "qwertyuiop"),
+            ("office", "1qaz2wsx"),
+            ("office", "woaini1314"),
+            ("office", "!!1234567890!!"),
+            ("office", "zzzzzzzzzzzz"),
+            ("office.admin", "office.admin"),
+            ("office.admin", "OFFICE.ADMIN2020"),
+            ("office.admin", "nimda.eciffo"),
+            ("office", "tab\tinside-it"),
+        ] {
+            assert!(check_password_policy(user, bad).is_err(), "{bad}");
+        }
+        assert!(check_password_policy("office", &"x1".repeat(65)).is_err());
     }
 }
