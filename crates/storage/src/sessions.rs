@@ -130,18 +130,27 @@ impl Db {
             client_addr: addr.clone(),
         };
         let mut tx = self.write.begin().await?;
+        // Counter rows are always locked in the order pair, account,
+        // address (as when reserved), so concurrent logins cannot deadlock.
+        let scoped = |scope: &'static str, username: &str, client_addr: &str| {
+            (scope, username.to_owned(), client_addr.to_owned())
+        };
+        let own = [scoped("pair", &name, &addr), scoped("account", &name, "")];
         match &outcome {
-            Ok(user) => {
+            Ok(_) => {
                 // The account and this pair start afresh; a good password
                 // does not count against the address.
-                sqlx::query(
-                    "DELETE FROM login_attempts WHERE username = $1 \
-                     AND (scope = 'account' OR (scope = 'pair' AND client_addr = $2))",
-                )
-                .bind(&name)
-                .bind(&addr)
-                .execute(&mut *tx)
-                .await?;
+                for (scope, username, client_addr) in &own {
+                    sqlx::query(
+                        "DELETE FROM login_attempts \
+                         WHERE scope = $1 AND username = $2 AND client_addr = $3",
+                    )
+                    .bind(*scope)
+                    .bind(username)
+                    .bind(client_addr)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 sqlx::query(
                     "UPDATE login_attempts SET failures = failures - 1 \
                      WHERE scope = 'addr' AND username = '' AND client_addr = $1 AND failures > 0",
@@ -149,37 +158,25 @@ impl Db {
                 .bind(&addr)
                 .execute(&mut *tx)
                 .await?;
-                sqlx::query(
-                    "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1",
-                )
-                .bind(user.id)
-                .execute(&mut *tx)
-                .await?;
             }
             Err(LoginRefusal::BadCredentials) => {
                 // The failure was counted when reserved; lock the counters
-                // it filled, and forget counters whose window is over.
-                sqlx::query(
-                    "UPDATE login_attempts SET locked_until = $1 \
-                     WHERE locked_until IS NULL AND username = $2 \
-                     AND ((scope = 'pair' AND client_addr = $3 AND failures >= $4) \
-                          OR (scope = 'account' AND failures >= $5))",
-                )
-                .bind(t + limits.lockout_secs)
-                .bind(&name)
-                .bind(&addr)
-                .bind(limits.max_failures)
-                .bind(limits.account_max_failures)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "DELETE FROM login_attempts WHERE first_at < $1 \
-                     AND (locked_until IS NULL OR locked_until < $2)",
-                )
-                .bind(t - limits.lockout_secs.max(ADDRESS_WINDOW_SECS))
-                .bind(t)
-                .execute(&mut *tx)
-                .await?;
+                // it filled.
+                let limits_of = [limits.max_failures, limits.account_max_failures];
+                for ((scope, username, client_addr), limit) in own.iter().zip(limits_of) {
+                    sqlx::query(
+                        "UPDATE login_attempts SET locked_until = $1 \
+                         WHERE scope = $2 AND username = $3 AND client_addr = $4 \
+                         AND locked_until IS NULL AND failures >= $5",
+                    )
+                    .bind(t + limits.lockout_secs)
+                    .bind(*scope)
+                    .bind(username)
+                    .bind(client_addr)
+                    .bind(limit)
+                    .execute(&mut *tx)
+                    .await?;
+                }
             }
             Err(LoginRefusal::Locked | LoginRefusal::Throttled) => {}
         }
@@ -197,7 +194,31 @@ impl Db {
         )
         .await?;
         tx.commit().await?;
+        if outcome == Err(LoginRefusal::BadCredentials) {
+            self.purge_login_attempts(t, limits).await?;
+        }
         Ok(outcome)
+    }
+
+    /// Forget counters whose window is over, so that guesses at made-up
+    /// user names do not grow the table without end. On PostgreSQL rows
+    /// that a concurrent login holds are skipped, never waited for.
+    async fn purge_login_attempts(&self, t: i64, limits: LoginLimits) -> Result<(), StorageError> {
+        let expired = "first_at < $1 AND (locked_until IS NULL OR locked_until < $2)";
+        let sql = match self.backend() {
+            crate::Backend::Sqlite => format!("DELETE FROM login_attempts WHERE {expired}"),
+            crate::Backend::Postgres => format!(
+                "DELETE FROM login_attempts WHERE (scope, username, client_addr) IN \
+                 (SELECT scope, username, client_addr FROM login_attempts WHERE {expired} \
+                  FOR UPDATE SKIP LOCKED)"
+            ),
+        };
+        sqlx::query(&sql)
+            .bind(t - limits.lockout_secs.max(ADDRESS_WINDOW_SECS))
+            .bind(t)
+            .execute(&self.write)
+            .await?;
+        Ok(())
     }
 
     /// Count one attempt on the (account, address), account and address
