@@ -108,9 +108,14 @@ pub struct SessionConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LoginConfig {
-    /// Failed attempts allowed per account and per client address before locking.
+    /// Failed attempts allowed per (account, client address) before locking.
     pub max_failures: u32,
     pub lockout_minutes: u64,
+    /// Failed attempts allowed per account from all addresses before locking.
+    pub account_max_failures: u32,
+    /// Failed password checks per client address per minute; beyond it the
+    /// address waits for the next minute (slowed, never locked).
+    pub address_failures_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -199,6 +204,8 @@ impl Default for LoginConfig {
         LoginConfig {
             max_failures: 5,
             lockout_minutes: 15,
+            account_max_failures: 10,
+            address_failures_per_minute: 20,
         }
     }
 }

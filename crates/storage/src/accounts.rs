@@ -18,13 +18,83 @@ pub struct NewUser {
     pub must_change_password: bool,
 }
 
-pub const MIN_PASSWORD_LEN: usize = 8;
+/// Shortest password accepted for a new account or a password change.
+pub const MIN_PASSWORD_LEN: usize = 10;
+/// Longest password accepted (argon2 reads all of it).
+pub const MAX_PASSWORD_LEN: usize = 128;
 
-/// argon2id with the crate's default (OWASP-recommended) parameters.
+/// Passwords that guessing lists try first, in lower case: the most common
+/// ones worldwide and in Chinese use (keyboard walks, lucky numbers, 我爱你).
+/// A password is refused when it is one of them, or is one of them with
+/// digits and punctuation around it (`password2020`, `woaini1314`).
+#[rustfmt::skip]
+const COMMON_PASSWORDS: &[&str] = &[
+    "password", "passw0rd", "p@ssw0rd", "p@ssword", "password1", "pass", "passwd", "mima",
+    "123456", "1234567", "12345678", "123456789", "1234567890", "0123456789", "987654321",
+    "9876543210", "11111111", "111111111", "1111111111", "00000000", "000000000", "0000000000",
+    "88888888", "888888888", "66666666", "666666666", "12341234", "123123123", "123321123",
+    "147258369", "789456123", "159357", "147258", "5201314", "1314520", "520520", "woaini",
+    "woaini1314", "iloveyou", "qwerty", "qwertyuiop", "qwertyui", "qwe123", "qweasd", "qweasdzxc",
+    "qazwsx", "qazwsxedc", "1qaz2wsx", "1qaz2wsx3edc", "1q2w3e4r", "1q2w3e4r5t", "1q2w3e",
+    "zaq12wsx", "zxcvbnm", "zxcvbn", "asdfghjkl", "asdfgh", "asdf", "abc", "abcd", "abcdef",
+    "abcdefg", "abcdefgh", "abc123", "abcd1234", "a123456", "a123456789", "aa123456", "qq123456",
+    "admin", "admin123", "administrator", "root", "test", "guest", "user", "default", "changeme",
+    "welcome", "letmein", "monkey", "dragon", "sunshine", "princess", "football", "baseball",
+    "master", "superman", "batman", "trustno1", "shadow", "michael", "jennifer", "hello",
+    "hellokitty", "computer", "internet", "china", "zhongguo", "beijing", "shanghai", "aini",
+    "wangyi", "baidu", "taobao", "huanbao", "zhengfu", "gongzuo", "xiaoming", "zhangwei",
+    "wangwei", "liuyang", "3.1415926", "31415926",
+];
+
+/// Why a password is refused, in words shown to the person choosing it; the
+/// user name is compared too (a password that is the name, reversed or with
+/// digits around it, is the first guess).
+pub fn check_password_policy(username: &str, password: &str) -> Result<(), StorageError> {
+    let refuse = |msg: String| Err(StorageError::Invalid(msg));
+    let len = password.chars().count();
+    if len < MIN_PASSWORD_LEN {
+        return refuse(format!("密码至少需要 {MIN_PASSWORD_LEN} 个字符"));
+    }
+    if len > MAX_PASSWORD_LEN {
+        return refuse(format!("密码不能超过 {MAX_PASSWORD_LEN} 个字符"));
+    }
+    if password.chars().any(char::is_control) {
+        return refuse("密码不能包含控制字符".into());
+    }
+    let lower = password.to_lowercase();
+    let core = lower.trim_matches(|c: char| c.is_ascii_digit() || c.is_ascii_punctuation());
+    let name = username.trim().to_lowercase();
+    let reversed: String = name.chars().rev().collect();
+    let name_core = lower.trim_matches(|c: char| c.is_ascii_digit());
+    if !name.is_empty()
+        && [lower.as_str(), name_core]
+            .iter()
+            .any(|p| *p == name || *p == reversed)
+    {
+        return refuse("密码不能与用户名相同或相近".into());
+    }
+    let first = lower.chars().next();
+    if lower.chars().all(|c| Some(c) == first)
+        || [
+            lower.as_str(),
+            core,
+            lower.trim_matches(|c: char| c.is_ascii_punctuation()),
+        ]
+        .iter()
+        .any(|p| COMMON_PASSWORDS.contains(p))
+    {
+        return refuse("该密码过于常见，容易被猜中，请换一个不易猜到的密码".into());
+    }
+    Ok(())
+}
+
+/// argon2id with the crate's default (OWASP-recommended) parameters. The
+/// policy is checked by the callers that store a password
+/// ([`check_password_policy`]); this refuses only what argon2 should not read.
 pub fn hash_password(password: &str) -> Result<String, StorageError> {
-    if password.chars().count() < MIN_PASSWORD_LEN {
+    if password.chars().count() > MAX_PASSWORD_LEN {
         return Err(StorageError::Invalid(format!(
-            "password must have at least {MIN_PASSWORD_LEN} characters"
+            "密码不能超过 {MAX_PASSWORD_LEN} 个字符"
         )));
     }
     let mut salt = [0u8; 16];
@@ -111,6 +181,7 @@ impl Db {
             ));
         }
         validate::line("姓名", new.display_name.trim(), validate::NAME_MAX)?;
+        check_password_policy(&new.username, &new.password)?;
         let hash = hash_password(&new.password)?;
         let display = if new.display_name.trim().is_empty() {
             new.username.clone()
@@ -200,6 +271,8 @@ impl Db {
         password: &str,
         must_change: bool,
     ) -> Result<(), StorageError> {
+        let user = self.user(user_id).await?;
+        check_password_policy(&user.username, password)?;
         let hash = hash_password(password)?;
         let mut tx = self.write.begin().await?;
         let n = sqlx::query(
@@ -219,11 +292,18 @@ impl Db {
                 key: user_id.to_string(),
             });
         }
-        // A new password ends every other session of the account.
+        // A new password ends every other session of the account, and
+        // lifts its login locks.
         sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
+        sqlx::query(
+            "DELETE FROM login_attempts WHERE username = $1 AND scope IN ('pair', 'account')",
+        )
+        .bind(&user.username)
+        .execute(&mut *tx)
+        .await?;
         append(
             &mut tx,
             actor,
@@ -319,5 +399,40 @@ impl Db {
         .await?;
         tx.commit().await?;
         Ok(after)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_password_policy;
+
+    #[test]
+    fn item_17_password_policy() {
+        for (user, good) in [
+            ("office", "gongjian2020"),
+            ("nongye", "nongye-2020!"),
+            ("admin", "correct-horse"),
+            ("zhang", "密码要足够长才行的对吧"),
+        ] {
+            assert!(check_password_policy(user, good).is_ok(), "{good}");
+        }
+        for (user, bad) in [
+            ("office", "12345678"),
+            ("office", "password"),
+            ("office", "Password2020"),
+            ("office", "123456789"),
+            ("office", "qwertyuiop"),
+            ("office", "1qaz2wsx"),
+            ("office", "woaini1314"),
+            ("office", "!!1234567890!!"),
+            ("office", "zzzzzzzzzzzz"),
+            ("office.admin", "office.admin"),
+            ("office.admin", "OFFICE.ADMIN2020"),
+            ("office.admin", "nimda.eciffo"),
+            ("office", "tab\tinside-it"),
+        ] {
+            assert!(check_password_policy(user, bad).is_err(), "{bad}");
+        }
+        assert!(check_password_policy("office", &"x1".repeat(65)).is_err());
     }
 }

@@ -18,7 +18,9 @@ mod sessions;
 mod summaries;
 pub mod validate;
 
-pub use accounts::{NewUser, hash_password, verify_password};
+pub use accounts::{
+    MIN_PASSWORD_LEN, NewUser, check_password_policy, hash_password, verify_password,
+};
 pub use audit::{AUDIT_GENESIS, AuditFilter, AuditRecord, AuditVerification, BrokenLink};
 pub use campaign::{
     AssignmentRecord, AssignmentRole, AttachmentRecord, CampaignInfo, DeadlineRun, FireKind,

@@ -28,10 +28,7 @@ macro_rules! storage_test {
     };
 }
 
-const LIMITS: LoginLimits = LoginLimits {
-    max_failures: 5,
-    lockout_secs: 900,
-};
+const LIMITS: LoginLimits = LoginLimits::DEFAULT;
 const SESSIONS: SessionLimits = SessionLimits {
     idle_secs: 1800,
     absolute_secs: 43200,
@@ -171,9 +168,11 @@ storage_test!(users_and_passwords, |db: Db| async move {
     }));
 });
 
-storage_test!(account_lockout_after_five_failures, |db: Db| async move {
+storage_test!(account_locks_from_many_addresses, |db: Db| async move {
     department_user(&db, "li.si", "区财政局").await;
-    for i in 0..5 {
+    // Fewer than the per-pair limit from each address, the account's limit
+    // in all.
+    for i in 0..LIMITS.account_max_failures {
         let r = db
             .authenticate("li.si", "wrong-password", &format!("10.0.1.{i}"), LIMITS)
             .await
@@ -188,26 +187,99 @@ storage_test!(account_lockout_after_five_failures, |db: Db| async move {
     assert_eq!(r.unwrap_err(), LoginRefusal::Locked);
 });
 
-storage_test!(address_lockout_spans_accounts, |db: Db| async move {
+storage_test!(item_9_shared_address_slowed, |db: Db| async move {
     department_user(&db, "wang.wu", "区交通运输局").await;
-    for i in 0..5 {
-        db.authenticate(&format!("guess{i}"), "wrong-password", "10.9.9.9", LIMITS)
+    department_user(&db, "zhou.ba", "区水务局").await;
+    // A neighbour behind the same address locks their own account out.
+    for _ in 0..LIMITS.max_failures {
+        db.authenticate("zhou.ba", "wrong-password", "10.9.9.9", LIMITS)
             .await
             .unwrap()
             .unwrap_err();
     }
     let r = db
-        .authenticate("wang.wu", "correct-horse", "10.9.9.9", LIMITS)
+        .authenticate("zhou.ba", "correct-horse", "10.9.9.9", LIMITS)
         .await
         .unwrap();
     assert_eq!(r.unwrap_err(), LoginRefusal::Locked);
-    // Another address is not affected.
+    // A colleague at the same address still logs in.
     assert!(
-        db.authenticate("wang.wu", "correct-horse", "10.9.9.8", LIMITS)
+        db.authenticate("wang.wu", "correct-horse", "10.9.9.9", LIMITS)
             .await
             .unwrap()
             .is_ok()
     );
+    // Guessing across many accounts from one address is slowed down: past
+    // the per-minute rate the address waits, whatever the password.
+    let slow = LoginLimits {
+        address_failures_per_minute: 3,
+        ..LIMITS
+    };
+    for i in 0..3 {
+        let r = db
+            .authenticate(&format!("guess{i}"), "wrong-password", "10.9.9.7", slow)
+            .await
+            .unwrap();
+        assert_eq!(r.unwrap_err(), LoginRefusal::BadCredentials);
+    }
+    let r = db
+        .authenticate("wang.wu", "correct-horse", "10.9.9.7", slow)
+        .await
+        .unwrap();
+    assert_eq!(r.unwrap_err(), LoginRefusal::Throttled);
+    // Another address is not affected.
+    assert!(
+        db.authenticate("wang.wu", "correct-horse", "10.9.9.8", slow)
+            .await
+            .unwrap()
+            .is_ok()
+    );
+});
+
+storage_test!(item_17_weak_passwords_are_refused, |db: Db| async move {
+    let user = department_user(&db, "qian.jiu", "区林业局").await;
+    for weak in [
+        "12345678",
+        "password",
+        "password2020",
+        "123456789",
+        "qwertyuiop",
+        "1qaz2wsx",
+        "woaini1314",
+        "1234567890",
+        "qian.jiu",
+        "qian.jiu2020",
+        "aaaaaaaaaaaa",
+    ] {
+        let err = db
+            .set_password(&Actor::cli(), user.id, weak, false)
+            .await
+            .unwrap_err();
+        match err {
+            StorageError::Invalid(msg) => assert!(msg.contains("密码"), "{weak}: {msg}"),
+            other => panic!("{weak}: {other}"),
+        }
+    }
+    let org = db.organisation_by_name("区林业局").await.unwrap().unwrap();
+    let err = db
+        .create_user(
+            &Actor::cli(),
+            &NewUser {
+                username: "sun.shi".into(),
+                display_name: String::new(),
+                password: "password".into(),
+                role: Role::Department,
+                organisation_id: org.id,
+                must_change_password: false,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StorageError::Invalid(_)));
+    // The demo accounts' password passes.
+    db.set_password(&Actor::cli(), user.id, "gongjian2020", false)
+        .await
+        .unwrap();
 });
 
 storage_test!(sessions_expire, |db: Db| async move {

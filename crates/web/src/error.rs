@@ -19,11 +19,13 @@ pub enum ErrorCode {
     PasswordChangeRequired,
     WrongPassword,
     TooManyUploads,
+    CrossSiteRejected,
+    LoginThrottled,
     Internal,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 11] = [
+    pub const ALL: [ErrorCode; 13] = [
         ErrorCode::Unauthenticated,
         ErrorCode::LoginFailed,
         ErrorCode::Forbidden,
@@ -34,6 +36,8 @@ impl ErrorCode {
         ErrorCode::PasswordChangeRequired,
         ErrorCode::WrongPassword,
         ErrorCode::TooManyUploads,
+        ErrorCode::CrossSiteRejected,
+        ErrorCode::LoginThrottled,
         ErrorCode::Internal,
     ];
 
@@ -49,6 +53,8 @@ impl ErrorCode {
             ErrorCode::PasswordChangeRequired => "E1008",
             ErrorCode::WrongPassword => "E1009",
             ErrorCode::TooManyUploads => "E1429",
+            ErrorCode::CrossSiteRejected => "E1010",
+            ErrorCode::LoginThrottled => "E1011",
             ErrorCode::Internal => "E5000",
         }
     }
@@ -56,9 +62,11 @@ impl ErrorCode {
     pub fn status(self) -> StatusCode {
         match self {
             ErrorCode::Unauthenticated | ErrorCode::LoginFailed => StatusCode::UNAUTHORIZED,
-            ErrorCode::Forbidden | ErrorCode::CsrfRejected | ErrorCode::PasswordChangeRequired => {
-                StatusCode::FORBIDDEN
-            }
+            ErrorCode::Forbidden
+            | ErrorCode::CsrfRejected
+            | ErrorCode::CrossSiteRejected
+            | ErrorCode::PasswordChangeRequired => StatusCode::FORBIDDEN,
+            ErrorCode::LoginThrottled => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::InvalidInput | ErrorCode::WrongPassword => StatusCode::BAD_REQUEST,
             ErrorCode::Conflict => StatusCode::CONFLICT,
@@ -81,6 +89,9 @@ impl ErrorCode {
             ErrorCode::PasswordChangeRequired => "首次登录或密码被重置，请先修改密码",
             ErrorCode::WrongPassword => "当前密码不正确",
             ErrorCode::TooManyUploads => "同时上传的文件过多，请稍后再试",
+            ErrorCode::CrossSiteRejected => "跨站请求被拒绝：请从本平台的页面提交",
+            // Per address, whatever the account: reveals nothing about one.
+            ErrorCode::LoginThrottled => "登录尝试过于频繁，请一分钟后再试",
             ErrorCode::Internal => "服务器内部错误，请稍后重试",
         }
     }

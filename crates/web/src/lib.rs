@@ -6,6 +6,7 @@
 pub mod api;
 mod assets;
 pub mod attachments;
+pub mod csrf;
 pub mod error;
 mod metrics;
 mod pages;
@@ -43,7 +44,9 @@ impl WebSettings {
             },
             logins: LoginLimits {
                 max_failures: config.login.max_failures as i64,
+                account_max_failures: config.login.account_max_failures as i64,
                 lockout_secs: config.login.lockout_minutes as i64 * 60,
+                address_failures_per_minute: config.login.address_failures_per_minute as i64,
             },
         }
     }
@@ -107,6 +110,10 @@ pub fn app(state: AppState) -> Router {
         .merge(assets::routes())
         .merge(metrics::routes())
         .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            csrf::guard,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

@@ -201,12 +201,50 @@ pub(crate) fn urlencode(s: &str) -> String {
         .collect()
 }
 
-/// Only follow `next` to a local path, never to another site.
+/// Longest `next` followed after login; a longer one gives `/`.
+pub(crate) const MAX_NEXT_LEN: usize = 512;
+
+/// Only follow `next` to a local path, never to another site; anything else
+/// gives `/`. The value arrives decoded once (query or form). It must be
+/// printable ASCII — no control characters (browsers drop tab, CR and LF, so
+/// `/\t/evil` would become `//evil`), no spaces, nothing a `Location` header
+/// cannot carry (CR/LF there was an HTTP 500) — and start with one `/` not
+/// followed by `/` or `\`, with no backslash anywhere (browsers read `\` as
+/// `/`). The same holds once more decoded, for a value encoded twice.
 pub(crate) fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n) if is_local_path(n) => n.to_owned(),
         _ => "/".to_owned(),
     }
+}
+
+fn is_local_path(n: &str) -> bool {
+    let plain = |p: &str| {
+        p.len() <= MAX_NEXT_LEN
+            && p.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+            && p.starts_with('/')
+            && !p.starts_with("//")
+    };
+    plain(n) && percent_decode(n).is_some_and(|decoded| plain(&decoded))
+}
+
+/// Decode `%XX` escapes; `None` for a malformed escape or bytes that are not
+/// UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 pub(crate) fn random_hex(bytes: usize) -> String {
@@ -231,9 +269,49 @@ mod tests {
     #[test]
     fn next_never_leaves_the_site() {
         assert_eq!(safe_next(Some("/system/users")), "/system/users");
+        assert_eq!(safe_next(Some("/tasks?status=open&x=%E4%B8%AD")), "/");
+        assert_eq!(safe_next(Some("/tasks?status=open")), "/tasks?status=open");
         assert_eq!(safe_next(Some("//evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn item_10_next_refuses_every_crafted_value() {
+        for bad in [
+            "/\t/evil/",
+            "/\n/evil/",
+            "/\r\n/evil/",
+            "\t//evil/",
+            " //evil/",
+            "/\\evil/",
+            "\\/evil/",
+            "/\\/evil/",
+            "/%09/evil/",
+            "/%2F/evil/",
+            "/%5Cevil/",
+            "/%2f%2fevil/",
+            "/%0d%0aSet-Cookie:%20x=1",
+            "/\r\nSet-Cookie: x=1",
+            "/%ff%fe",
+            "/%zz",
+            "/%",
+            "/中文",
+            "javascript:alert(1)",
+            "http://evil.example/",
+            "evil.example",
+            "",
+            "/\u{0}",
+            "/\u{7f}",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        let long = format!("/{}", "a".repeat(MAX_NEXT_LEN));
+        assert_eq!(safe_next(Some(&long)), "/");
+        let fits = format!("/{}", "a".repeat(MAX_NEXT_LEN - 1));
+        assert_eq!(safe_next(Some(&fits)), fits);
+        // What it lets through always makes a valid Location header.
+        assert!(HeaderValue::from_str(&safe_next(Some("/tasks/1?x=%20"))).is_ok());
     }
 
     #[test]

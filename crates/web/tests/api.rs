@@ -78,14 +78,15 @@ async fn wrong_password_gets_one_generic_error_then_locks() {
     // Unknown user and wrong password look the same.
     assert_eq!(bodies[0], bodies[1]);
     assert_eq!(bodies[0]["code"], "E1002");
-    for _ in 0..3 {
+    for _ in 0..4 {
         c.post(app.url("/api/v1/auth/login"))
             .json(&json!({"username": "li", "password": "nope-nope"}))
             .send()
             .await
             .unwrap();
     }
-    // Five failures from this address: even the right password is refused now.
+    // Five failures of this account from this address: even the right
+    // password is refused now.
     let r = c
         .post(app.url("/api/v1/auth/login"))
         .json(&json!({"username": "li", "password": PASSWORD}))
@@ -316,12 +317,7 @@ async fn new_user_must_change_password_first() {
         .send()
         .await
         .unwrap();
-    let c = client();
-    c.post(app.url("/api/v1/auth/login"))
-        .json(&json!({"username": "yuanwu", "password": "initial-pass"}))
-        .send()
-        .await
-        .unwrap();
+    let c = app.login_with("yuanwu", "initial-pass").await;
     let r = c
         .get(app.url("/api/v1/organisations"))
         .send()

@@ -136,9 +136,11 @@ impl Client {
         r.json().await.unwrap()
     }
 
+    /// An API write with the session's token in the X-CSRF-Token header.
     async fn post(&self, path: &str, body: Value) -> reqwest::Response {
         self.http
             .post(self.url(path))
+            .header("x-csrf-token", &self.csrf)
             .json(&body)
             .send()
             .await
@@ -167,10 +169,11 @@ async fn login(app: &App, username: &str) -> Client {
         .json()
         .await
         .unwrap();
+    let csrf = me["csrf_token"].as_str().unwrap().to_owned();
     Client {
         http,
         base: app.base.clone(),
-        csrf: me["csrf_token"].as_str().unwrap().to_owned(),
+        csrf,
     }
 }
 

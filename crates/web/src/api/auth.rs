@@ -2,7 +2,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use gongjian_storage::{User, verify_password};
+use gongjian_storage::{LoginRefusal, User, verify_password};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -27,7 +27,12 @@ pub(crate) async fn start_session(
         .db
         .authenticate(username.trim(), password, addr, state.settings.logins)
         .await?;
-    let user = outcome.map_err(|_| ApiError::new(ErrorCode::LoginFailed))?;
+    let user = outcome.map_err(|refusal| match refusal {
+        LoginRefusal::Throttled => ApiError::new(ErrorCode::LoginThrottled),
+        LoginRefusal::BadCredentials | LoginRefusal::Locked => {
+            ApiError::new(ErrorCode::LoginFailed)
+        }
+    })?;
     let (token, _csrf) = state.db.create_session(user.id, addr).await?;
     let mut headers = HeaderMap::new();
     headers.insert(

@@ -1,7 +1,7 @@
 //! The JSON API under `/api/v1`. Errors are `{"code": "E…", "message": "…"}`
-//! (see [`crate::error`]). Writes need a session cookie and a JSON body: a
-//! cross-site form cannot send `application/json` without a CORS preflight,
-//! which this API never grants, and the cookie is SameSite=Lax.
+//! (see [`crate::error`]). Writes with a session cookie need the session's
+//! token in the `X-CSRF-Token` header (from `GET /api/v1/me`) and are
+//! refused from another origin; see [`crate::csrf`].
 
 mod audit;
 mod auth;
@@ -284,7 +284,11 @@ pub fn openapi() -> Value {
         "info": {"title": "gongjian API", "version": env!("CARGO_PKG_VERSION")},
         "paths": paths,
         "components": {
-            "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "gongjian_session"}},
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": "gongjian_session"},
+                "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token",
+                    "description": "会话的 csrf_token（GET /api/v1/me），POST/PUT/PATCH/DELETE 必须携带"}
+            },
             "schemas": {
                 "Error": {
                     "type": "object",
@@ -297,7 +301,7 @@ pub fn openapi() -> Value {
                 }
             }
         },
-        "security": [{"session": []}]
+        "security": [{"session": [], "csrf": []}]
     })
 }
 

@@ -171,6 +171,18 @@ pub(crate) fn error_page(layout: Layout, status: StatusCode) -> Response {
     resp
 }
 
+/// A page request refused before its handler ran (a cross-site request):
+/// a 403 page that says why.
+pub(crate) fn refusal_page(code: ErrorCode) -> Response {
+    let mut resp = render(ErrorPage {
+        layout: Layout::anonymous(),
+        heading: "403 请求被拒绝",
+        message: code.message(),
+    });
+    *resp.status_mut() = code.status();
+    resp
+}
+
 pub(crate) fn forbidden(me: &PageUser) -> Response {
     error_page(Layout::new(&me.user, &me.csrf, ""), StatusCode::FORBIDDEN)
 }

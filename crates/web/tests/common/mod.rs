@@ -81,23 +81,60 @@ impl TestApp {
             .id
     }
 
-    /// A client with its own cookie jar, logged in through the API.
+    /// A client with its own cookie jar, logged in through the API, that
+    /// sends the session's CSRF token (from `GET /api/v1/me`) with every
+    /// request, as the platform's own pages do.
     pub async fn login(&self, username: &str) -> reqwest::Client {
-        let client = client();
-        let resp = client
+        self.login_with(username, PASSWORD).await
+    }
+
+    /// [`TestApp::login`] with another password.
+    pub async fn login_with(&self, username: &str, password: &str) -> reqwest::Client {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let plain = client_with(jar.clone(), reqwest::header::HeaderMap::new());
+        let resp = plain
             .post(self.url("/api/v1/auth/login"))
-            .json(&serde_json::json!({"username": username, "password": PASSWORD}))
+            .json(&serde_json::json!({"username": username, "password": password}))
             .send()
             .await
             .unwrap();
         assert_eq!(resp.status(), 200, "login as {username}");
-        client
+        let token = csrf_token(&plain, &self.url("/api/v1/me")).await;
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-csrf-token", token.parse().unwrap());
+        client_with(jar, headers)
     }
+}
+
+/// The session's CSRF token, as the API tells a signed-in client.
+pub async fn csrf_token(client: &reqwest::Client, me_url: &str) -> String {
+    let me: serde_json::Value = client
+        .get(me_url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    me["csrf_token"].as_str().expect("csrf_token").to_owned()
 }
 
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A client sharing a cookie jar, sending `headers` with every request.
+pub fn client_with(
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
+    headers: reqwest::header::HeaderMap,
+) -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_provider(jar)
+        .default_headers(headers)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
