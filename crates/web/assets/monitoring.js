@@ -62,7 +62,7 @@
           chart.setOption({
             title: { text: (s.name || s.factor) + (useConv ? '（折算）' : '') + ' ' + s.unit, textStyle: { fontSize: 13 } },
             tooltip: {
-              trigger: 'axis',
+              trigger: 'axis', confine: true,
               // A DOM node of text, never an HTML string: series names,
               // units and the logger's flag are data (issue #10, item 1).
               formatter: function (ps) {

@@ -44,7 +44,7 @@
       legend: { top: 22, data: orgs },
       grid: { top: 60, left: 60, right: 30, bottom: 30 },
       tooltip: {
-        trigger: 'item',
+        trigger: 'item', confine: true,
         formatter: function (p) {
           if (!Array.isArray(p.value)) return '';
           // Text nodes only: organisation names and units are data.
