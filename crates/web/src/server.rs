@@ -268,7 +268,10 @@ mod tests {
         let b: IpAddr = "10.0.0.2".parse().unwrap();
         let a1 = slots.acquire(a, &metrics).ok().unwrap();
         let _a2 = slots.acquire(a, &metrics).ok().unwrap();
-        assert!(matches!(slots.acquire(a, &metrics), Err(Refused::PerAddress)));
+        assert!(matches!(
+            slots.acquire(a, &metrics),
+            Err(Refused::PerAddress)
+        ));
         let _b1 = slots.acquire(b, &metrics).ok().unwrap();
         assert!(matches!(slots.acquire(b, &metrics), Err(Refused::Global)));
         drop(a1);

@@ -515,9 +515,18 @@ async fn item_14_security_headers_on_every_response_and_csp_blocks_inline_script
     let anon = common::client();
     let admin = app.login("admin").await;
     for (what, r) in [
-        ("login page", anon.get(app.url("/login")).send().await.unwrap()),
-        ("page", admin.get(app.url("/system/users")).send().await.unwrap()),
-        ("API", admin.get(app.url("/api/v1/me")).send().await.unwrap()),
+        (
+            "login page",
+            anon.get(app.url("/login")).send().await.unwrap(),
+        ),
+        (
+            "page",
+            admin.get(app.url("/system/users")).send().await.unwrap(),
+        ),
+        (
+            "API",
+            admin.get(app.url("/api/v1/me")).send().await.unwrap(),
+        ),
         (
             "API error",
             anon.get(app.url("/api/v1/me")).send().await.unwrap(),
@@ -530,7 +539,10 @@ async fn item_14_security_headers_on_every_response_and_csp_blocks_inline_script
             "404",
             anon.get(app.url("/no/such/page")).send().await.unwrap(),
         ),
-        ("health", anon.get(app.url("/healthz")).send().await.unwrap()),
+        (
+            "health",
+            anon.get(app.url("/healthz")).send().await.unwrap(),
+        ),
     ] {
         assert_security_headers(what, &r);
         if what != "asset" {
