@@ -156,7 +156,10 @@ fn raise_nofile_limit() -> u64 {
     if lim.rlim_cur == libc::RLIM_INFINITY {
         u64::MAX
     } else {
-        lim.rlim_cur as u64
+        // rlim_t is u64 on Linux but not on every Unix.
+        #[allow(clippy::unnecessary_cast)]
+        let soft = lim.rlim_cur as u64;
+        soft
     }
 }
 
