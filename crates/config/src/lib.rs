@@ -46,6 +46,17 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
     pub listen: SocketAddr,
+    /// Close a connection that has not sent a complete request head (line
+    /// and headers) this many seconds after it opened or after its last answer.
+    pub header_read_timeout_secs: u64,
+    /// Longest time for one request (body and handler) in seconds.
+    pub request_timeout_secs: u64,
+    /// Longest time for an upload (multipart or a body over 64 KiB) in seconds.
+    pub upload_timeout_secs: u64,
+    /// Web connections open at once; more are closed as soon as accepted.
+    pub max_connections: u32,
+    /// Web connections open at once from one address (IPv6: one /64).
+    pub max_connections_per_address: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -152,6 +163,11 @@ impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            header_read_timeout_secs: 10,
+            request_timeout_secs: 30,
+            upload_timeout_secs: 300,
+            max_connections: 1024,
+            max_connections_per_address: 256,
         }
     }
 }
@@ -301,6 +317,17 @@ impl Config {
             return Err(ConfigError::Invalid(format!(
                 "database.url must start with sqlite:// or postgres://, got {url:?}"
             )));
+        }
+        let h = &self.http;
+        if h.header_read_timeout_secs == 0
+            || h.request_timeout_secs == 0
+            || h.upload_timeout_secs == 0
+            || h.max_connections == 0
+            || h.max_connections_per_address == 0
+        {
+            return Err(ConfigError::Invalid(
+                "http timeouts and connection limits must be greater than zero".into(),
+            ));
         }
         if self.session.idle_timeout_minutes == 0 || self.session.absolute_timeout_hours == 0 {
             return Err(ConfigError::Invalid(

@@ -1,28 +1,17 @@
 // 污染源 pages: site import upload and the ECharts series of a site page.
 (function () {
   'use strict';
-  function csrf() {
-    var m = document.querySelector('meta[name="csrf-token"]');
-    return m ? m.content : '';
-  }
   var up = document.getElementById('site-upload');
   if (up) {
-    up.addEventListener('click', function () {
-      var f = document.getElementById('site-file').files[0];
-      if (!f) return;
-      var out = document.getElementById('site-result');
-      out.textContent = '导入中…';
-      fetch('/sources/import?name=' + encodeURIComponent(f.name), {
-        method: 'POST', body: f, credentials: 'same-origin',
-        headers: { 'X-CSRF-Token': csrf() }
-      }).then(function (r) { return r.text(); }).then(function (h) { out.innerHTML = h; });
-    });
+    window.gj.upload(up, document.getElementById('site-file'),
+      document.getElementById('site-result'), '/sources/import');
   }
   var card = document.getElementById('series-card');
   if (!card || typeof echarts === 'undefined') return;
   var site = card.getAttribute('data-site');
   var form = document.getElementById('series-form');
   var charts = document.getElementById('charts');
+  var drawn = [];
   function query() {
     var p = new URLSearchParams(new FormData(form));
     ['from', 'to'].forEach(function (k) { if (!p.get(k)) p.delete(k); });
@@ -39,7 +28,9 @@
     fetch('/api/v1/sites/' + site + '/series?' + q, { credentials: 'same-origin' })
       .then(function (r) { return r.json(); })
       .then(function (list) {
-        charts.innerHTML = '';
+        drawn.forEach(function (c) { c.dispose(); });
+        drawn = [];
+        charts.textContent = '';
         if (!Array.isArray(list) || list.length === 0) {
           charts.textContent = '所选时段无数据';
           return;
@@ -59,7 +50,7 @@
             data: data.map(function (d) { return [d[0], d[1]]; }),
             markLine: s.limit ? {
               symbol: 'none', lineStyle: { color: '#cf222e', type: 'dashed' },
-              label: { formatter: '限值 ' + s.limit }, data: [{ yAxis: Number(s.limit) }]
+              label: { formatter: function () { return '限值 ' + s.limit; } }, data: [{ yAxis: Number(s.limit) }]
             } : undefined
           }, {
             name: '非正常标记', type: 'scatter', symbol: 'triangle', symbolSize: 9,
@@ -67,16 +58,21 @@
             data: flagged.map(function (d) { return { value: [d[0], d[1]], flag: d[2] }; })
           }];
           var chart = echarts.init(div);
+          drawn.push(chart);
           chart.setOption({
             title: { text: (s.name || s.factor) + (useConv ? '（折算）' : '') + ' ' + s.unit, textStyle: { fontSize: 13 } },
             tooltip: {
-              trigger: 'axis',
+              trigger: 'axis', confine: true,
+              // A DOM node of text, never an HTML string: series names,
+              // units and the logger's flag are data (issue #10, item 1).
               formatter: function (ps) {
-                var t = fmt(ps[0].value[0] / 1000);
                 var idx = ps[0].dataIndex;
                 var pt = s.points[idx];
-                return t + '<br>' + ps.map(function (p) { return p.seriesName + ': ' + p.value[1]; }).join('<br>') +
-                  (pt ? '<br>标记: ' + pt.flag : '');
+                var lines = [fmt(ps[0].value[0] / 1000)].concat(ps.map(function (p) {
+                  return p.seriesName + ': ' + p.value[1];
+                }));
+                if (pt) lines.push('标记: ' + pt.flag);
+                return window.gj.textLines(lines);
               }
             },
             xAxis: { type: 'time' }, yAxis: { type: 'value', scale: true },

@@ -7,7 +7,6 @@
   var box = document.getElementById('indicator-charts');
   if (!box || typeof echarts === 'undefined') return;
   var task = box.getAttribute('data-task');
-  var esc = echarts.format.encodeHTML;
   function fmt(ms) {
     // China Standard Time, whatever the browser's zone.
     var d = new Date(ms + 8 * 3600 * 1000);
@@ -29,7 +28,7 @@
           symbol: 'none', lineStyle: { color: '#cf222e', type: 'dashed' },
           label: {
             position: 'insideEndTop',
-            formatter: '要求 ' + s.comparator + ' ' + s.threshold + ' ' + s.unit
+            formatter: function () { return '要求 ' + s.comparator + ' ' + s.threshold + ' ' + s.unit; }
           },
           data: [{ yAxis: threshold }]
         } : undefined
@@ -45,10 +44,11 @@
       legend: { top: 22, data: orgs },
       grid: { top: 60, left: 60, right: 30, bottom: 30 },
       tooltip: {
-        trigger: 'item',
+        trigger: 'item', confine: true,
         formatter: function (p) {
           if (!Array.isArray(p.value)) return '';
-          return fmt(p.value[0]) + '<br>' + esc(p.seriesName) + '：' + p.value[1] + ' ' + esc(s.unit);
+          // Text nodes only: organisation names and units are data.
+          return window.gj.textLines([fmt(p.value[0]), p.seriesName + '：' + p.value[1] + ' ' + s.unit]);
         }
       },
       xAxis: { type: 'time', axisLabel: { formatter: function (ms) { return fmt(ms).slice(5); } } },

@@ -32,6 +32,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../assets/monitoring.js"),
     },
     Asset {
+        path: "overview.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../assets/overview.js"),
+    },
+    Asset {
         path: "tasks.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../assets/tasks.js"),

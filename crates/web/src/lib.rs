@@ -8,12 +8,13 @@ mod assets;
 pub mod attachments;
 pub mod csrf;
 pub mod error;
+mod headers;
 mod metrics;
 mod pages;
+mod server;
 pub mod session;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -23,6 +24,7 @@ use gongjian_storage::{Db, LoginLimits, SessionLimits};
 use tokio::net::TcpListener;
 
 pub use metrics::Metrics;
+pub use server::HttpLimits;
 
 /// Settings the web layer needs, resolved from the configuration.
 #[derive(Debug, Clone)]
@@ -31,6 +33,7 @@ pub struct WebSettings {
     pub cookie_secure: bool,
     pub sessions: SessionLimits,
     pub logins: LoginLimits,
+    pub http: HttpLimits,
 }
 
 impl WebSettings {
@@ -48,6 +51,7 @@ impl WebSettings {
                 lockout_secs: config.login.lockout_minutes as i64 * 60,
                 address_failures_per_minute: config.login.address_failures_per_minute as i64,
             },
+            http: HttpLimits::from_config(&config.http),
         }
     }
 }
@@ -118,19 +122,22 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             metrics::track,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            server::request_timeout,
+        ))
+        .layer(axum::middleware::map_response(headers::add))
         .with_state(state)
 }
 
-/// Serve until `shutdown` resolves, then finish in-flight requests.
+/// Serve until `shutdown` resolves, then finish in-flight requests, within
+/// the connection and time limits of `[http]` (see [`server`]).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let limits = state.settings.http.clone();
+    let metrics = state.metrics.clone();
+    server::serve(listener, app(state), limits, metrics, shutdown).await
 }

@@ -19,6 +19,11 @@ pub struct Metrics {
     requests_3xx: AtomicU64,
     requests_4xx: AtomicU64,
     requests_5xx: AtomicU64,
+    /// Web connections open now, and those closed on accept over a cap.
+    pub(crate) connections_open: AtomicU64,
+    pub(crate) connections_refused_global: AtomicU64,
+    pub(crate) connections_refused_per_address: AtomicU64,
+    pub(crate) requests_timed_out: AtomicU64,
 }
 
 impl Metrics {
@@ -78,6 +83,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
             counter.load(Ordering::Relaxed)
         ));
     }
+    out.push_str(&connection_metrics(m));
     out.push_str("# HELP gongjian_database_up Whether the database answers.\n");
     out.push_str("# TYPE gongjian_database_up gauge\n");
     out.push_str(&format!("gongjian_database_up {db_up}\n"));
@@ -98,4 +104,24 @@ async fn metrics(State(state): State<AppState>) -> Response {
         out,
     )
         .into_response()
+}
+
+/// The web server's connection counters (crate::server).
+fn connection_metrics(m: &Metrics) -> String {
+    format!(
+        "# HELP gongjian_http_connections_open Web connections open now.\n\
+         # TYPE gongjian_http_connections_open gauge\n\
+         gongjian_http_connections_open {}\n\
+         # HELP gongjian_http_connections_refused_total Web connections closed on accept, by the cap they met.\n\
+         # TYPE gongjian_http_connections_refused_total counter\n\
+         gongjian_http_connections_refused_total{{cap=\"global\"}} {}\n\
+         gongjian_http_connections_refused_total{{cap=\"per_address\"}} {}\n\
+         # HELP gongjian_http_requests_timed_out_total Requests answered 408 after the request timeout.\n\
+         # TYPE gongjian_http_requests_timed_out_total counter\n\
+         gongjian_http_requests_timed_out_total {}\n",
+        m.connections_open.load(Ordering::Relaxed),
+        m.connections_refused_global.load(Ordering::Relaxed),
+        m.connections_refused_per_address.load(Ordering::Relaxed),
+        m.requests_timed_out.load(Ordering::Relaxed),
+    )
 }

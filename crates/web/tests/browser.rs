@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use common::{PASSWORD, spawn_app};
 use fantoccini::{Client, ClientBuilder, Locator};
-use gongjian_storage::{OrgKind, Role};
+use gongjian_storage::{
+    Actor, Device, IngestBatch, NewSite, OrgKind, Role, SeriesValue, SiteFactor, Upload,
+};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -306,4 +308,283 @@ async fn a_year_uploaded_in_the_browser_shows_its_annual_mean_on_the_dashboard()
             .await
             .unwrap()
     );
+}
+
+/// Poll `script` (returning a value) until it is not null, for up to 30 s.
+async fn wait_value(c: &Client, script: &str) -> serde_json::Value {
+    for _ in 0..300 {
+        let v = c.execute(script, vec![]).await.unwrap();
+        if !v.is_null() {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for: {script}");
+}
+
+/// Save a screenshot of the site page's chart with its tooltip open to
+/// `$GONGJIAN_SCREENSHOTS/name` when that variable names a directory (not in CI).
+async fn screenshot(c: &Client, name: &str) {
+    if let Ok(dir) = std::env::var("GONGJIAN_SCREENSHOTS") {
+        c.execute(
+            "document.querySelector('#charts .chart').scrollIntoView({block: 'center'});",
+            vec![],
+        )
+        .await
+        .unwrap();
+        // Let the line's animation finish, then open the tooltip again.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        wait_value(c, SHOW_TIP).await;
+        std::fs::create_dir_all(&dir).unwrap();
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(std::path::Path::new(&dir).join(name), png).unwrap();
+    }
+}
+
+const XSS_FLAG: &str = r#"<img src=x onerror="window.__xss=1">"#;
+
+/// Show the chart tooltip of the site page at the point with the hostile
+/// flag and return the tooltip's text (null until the chart is drawn).
+const SHOW_TIP: &str = r#"
+  var div = document.querySelector('#charts .chart');
+  var chart = div && window.echarts && echarts.getInstanceByDom(div);
+  if (!chart) return null;
+  var opt = chart.getOption();
+  var n = opt.series[0].data.length;
+  chart.dispatchAction({ type: 'showTip', seriesIndex: 0, dataIndex: n - 1 });
+  var tips = Array.prototype.filter.call(div.querySelectorAll('div'), function (d) {
+    return d.textContent.indexOf('标记') >= 0 && d.children.length < 20;
+  });
+  if (tips.length === 0) return null;
+  var tip = tips[tips.length - 1];
+  return { text: tip.textContent, imgs: tip.querySelectorAll('img').length,
+           xss: typeof window.__xss, xss2: typeof window.__xss2 };
+"#;
+
+/// Issue #10 item 1: a script in a logger's flag (and in a factor's name and
+/// unit), stored directly through the storage API as if the codec had let it
+/// through, is shown as text in the chart tooltip and never runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_1_a_script_in_a_logger_flag_shows_as_text_in_the_chart_tooltip() {
+    let Some((_driver, c)) = start_browser().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office)
+        .await;
+    let site = app
+        .db
+        .create_site(
+            &Actor::cli(),
+            &NewSite {
+                code: "X1".into(),
+                name: "示范热电 1号锅炉".into(),
+                kind: "stack_gas".into(),
+                ..NewSite::default()
+            },
+        )
+        .await
+        .unwrap();
+    app.db
+        .upsert_device(
+            &Actor::cli(),
+            &Device::new("XSSTEST000000000000000001", "123456", site.id),
+        )
+        .await
+        .unwrap();
+    app.db
+        .set_site_factors(
+            &Actor::cli(),
+            site.id,
+            &[SiteFactor {
+                factor: "a21026".into(),
+                name: "二氧化硫<b>粗</b>".into(),
+                unit: r#"mg/m³<img src=x onerror="window.__xss2=1">"#.into(),
+                limit_value: Some("50".into()),
+            }],
+        )
+        .await
+        .unwrap();
+    // Three hours ending an hour ago, the last one with the hostile flag.
+    let hour = gongjian_storage::now() / 3600 * 3600 - 3 * 3600;
+    let values = (0..3)
+        .map(|i| SeriesValue {
+            factor: "a21026".into(),
+            kind: "hour",
+            period_start: hour + i * 3600,
+            value: Some(format!("{}", 30 + i * 5)),
+            converted: None,
+            flag: if i == 2 { XSS_FLAG.into() } else { "N".into() },
+        })
+        .collect();
+    app.db
+        .commit_ingest(&IngestBatch {
+            uploads: vec![Upload {
+                mn: "XSSTEST000000000000000001".into(),
+                cn: "2061".into(),
+                datatime: "20250101000000".into(),
+                pno: 0,
+                site_id: site.id,
+                values,
+            }],
+            ..IngestBatch::default()
+        })
+        .await
+        .unwrap();
+    let base = format!("http://{}", app.addr);
+
+    log_in(&c, &base, "admin", PASSWORD).await;
+    wait_for(&c, "/", "#who").await;
+    c.set_window_size(1920, 1080).await.unwrap();
+    let path = format!("/sources/sites/{}", site.id);
+    c.goto(&format!("{base}{path}")).await.unwrap();
+    wait_for(&c, &path, "#charts").await;
+    let tip = wait_value(&c, SHOW_TIP).await;
+    let text = tip["text"].as_str().unwrap();
+    assert!(
+        text.contains(&format!("标记: {XSS_FLAG}")),
+        "the flag is shown literally: {text}"
+    );
+    assert!(text.contains("a21026: 40"), "{text}");
+    assert_eq!(tip["imgs"], 0, "no element built from data: {tip}");
+    // Give an injected image time to fail and its handler time to run.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let tip = wait_value(&c, SHOW_TIP).await;
+    assert_eq!(tip["xss"], "undefined", "the flag ran as script");
+    assert_eq!(tip["xss2"], "undefined", "the unit ran as script");
+    screenshot(&c, "site_tooltip_1920x1080.png").await;
+
+    // A phone: the same tooltip, still text.
+    c.set_window_size(390, 844).await.unwrap();
+    c.refresh().await.unwrap();
+    wait_for(&c, &path, "#charts").await;
+    let tip = wait_value(&c, SHOW_TIP).await;
+    assert!(tip["text"].as_str().unwrap().contains(XSS_FLAG), "{tip}");
+    assert_eq!(tip["xss"], "undefined");
+    screenshot(&c, "site_tooltip_390x844.png").await;
+    c.close().await.unwrap();
+}
+
+const SECURITY_HEADERS: &[(&str, &str)] = &[
+    ("x-frame-options", "DENY"),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "same-origin"),
+    ("cross-origin-opener-policy", "same-origin"),
+];
+
+fn assert_security_headers(what: &str, r: &reqwest::Response) {
+    let h = r.headers();
+    let csp = h
+        .get("content-security-policy")
+        .unwrap_or_else(|| panic!("{what}: no Content-Security-Policy"))
+        .to_str()
+        .unwrap();
+    for part in [
+        "default-src 'self'",
+        "script-src 'self';",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ] {
+        assert!(csp.contains(part), "{what}: CSP {csp:?} lacks {part}");
+    }
+    let script_src = csp.split(';').find(|d| d.contains("script-src")).unwrap();
+    assert!(
+        !script_src.contains("unsafe"),
+        "{what}: scripts must not be unsafe-inline/eval: {csp}"
+    );
+    for (name, value) in SECURITY_HEADERS {
+        assert_eq!(
+            h.get(*name).map(|v| v.to_str().unwrap()),
+            Some(*value),
+            "{what}: {name}"
+        );
+    }
+    assert!(h.contains_key("permissions-policy"), "{what}");
+}
+
+/// Issue #10 item 14: the security headers are on a page, an API answer,
+/// an asset, an error and a 404; in the browser the policy blocks an
+/// injected inline handler, an injected inline script and eval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_14_security_headers_on_every_response_and_csp_blocks_inline_script() {
+    let app = spawn_app().await;
+    app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office)
+        .await;
+    let anon = common::client();
+    let admin = app.login("admin").await;
+    for (what, r) in [
+        (
+            "login page",
+            anon.get(app.url("/login")).send().await.unwrap(),
+        ),
+        (
+            "page",
+            admin.get(app.url("/system/users")).send().await.unwrap(),
+        ),
+        (
+            "API",
+            admin.get(app.url("/api/v1/me")).send().await.unwrap(),
+        ),
+        (
+            "API error",
+            anon.get(app.url("/api/v1/me")).send().await.unwrap(),
+        ),
+        (
+            "asset",
+            anon.get(app.url("/static/app.js")).send().await.unwrap(),
+        ),
+        (
+            "404",
+            anon.get(app.url("/no/such/page")).send().await.unwrap(),
+        ),
+        (
+            "health",
+            anon.get(app.url("/healthz")).send().await.unwrap(),
+        ),
+    ] {
+        assert_security_headers(what, &r);
+        if what != "asset" {
+            assert_eq!(
+                r.headers().get("cache-control").unwrap(),
+                "no-store",
+                "{what}"
+            );
+        }
+    }
+
+    let Some((_driver, c)) = start_browser().await else {
+        return;
+    };
+    let base = format!("http://{}", app.addr);
+    log_in(&c, &base, "admin", PASSWORD).await;
+    wait_for(&c, "/", "#who").await;
+    let out = c
+        .execute_async(
+            r#"var done = arguments[arguments.length - 1];
+               var img = document.createElement('img');
+               img.setAttribute('onerror', 'window.__handler = 1');
+               img.addEventListener('error', function () {
+                 var s = document.createElement('script');
+                 s.textContent = 'window.__inline = 1';
+                 document.body.appendChild(s);
+                 var evalBlocked = false;
+                 try { window['ev' + 'al']('1'); } catch (e) { evalBlocked = true; }
+                 setTimeout(function () {
+                   done({ errored: true, handler: typeof window.__handler,
+                          inline: typeof window.__inline, evalBlocked: evalBlocked });
+                 }, 300);
+               });
+               img.src = '/static/no-such-image.png';
+               document.body.appendChild(img);"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(out["errored"], true, "{out}");
+    assert_eq!(out["handler"], "undefined", "inline handler ran: {out}");
+    assert_eq!(out["inline"], "undefined", "inline script ran: {out}");
+    assert_eq!(out["evalBlocked"], true, "eval ran: {out}");
+    c.close().await.unwrap();
 }

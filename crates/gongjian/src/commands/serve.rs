@@ -22,6 +22,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut config = args.config.load()?;
     args.listen.apply(&mut config);
     init_logging(&config);
+    // Before the database is touched: refuse to start when the limits do not fit.
+    reserve_file_descriptors(&config)?;
     // Held until the process ends: a second serve on this directory refuses.
     let _lock = super::datadir::prepare(&config)?;
     runtime()?.block_on(async move {
@@ -48,6 +50,7 @@ pub async fn serve_with_loggers(
     db: gongjian_storage::Db,
     loggers: Vec<gongjian_ingest::simulator::LoggerSpec>,
 ) -> anyhow::Result<()> {
+    reserve_file_descriptors(&config)?;
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.http.listen))?;
@@ -85,4 +88,84 @@ pub async fn serve_with_loggers(
     db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Descriptors kept apart for the database, attachments, logs and backups,
+/// besides the web and HJ 212 connection caps.
+const FD_RESERVE: u64 = 256;
+
+/// Raise the soft open-file limit to the hard limit and check that the web
+/// connection cap, the HJ 212 connection cap and a reserve for the database
+/// and files all fit in it: with them counted apart, a flood of web
+/// connections cannot starve the HJ 212 listener (issue #10, item 5).
+fn reserve_file_descriptors(config: &Config) -> anyhow::Result<()> {
+    let limit = raise_nofile_limit();
+    let hj212 = if config.hj212.enabled {
+        u64::from(config.hj212.max_connections)
+    } else {
+        0
+    };
+    let http = u64::from(config.http.max_connections);
+    let database = u64::from(config.database.max_connections);
+    let need = http + hj212 + database + FD_RESERVE;
+    tracing::info!(limit, need, "open-file limit");
+    if need > limit {
+        anyhow::bail!(
+            "打开文件数上限（RLIMIT_NOFILE）为 {limit}，不足以容纳 http.max_connections（{http}）\
+             + hj212.max_connections（{hj212}）+ database.max_connections（{database}）\
+             + 预留 {FD_RESERVE} = {need}。请调低这些连接上限，或提高系统上限（ulimit -n / systemd LimitNOFILE）。\n\
+             open-file limit {limit} is below the {need} descriptors the connection limits need"
+        );
+    }
+    Ok(())
+}
+
+/// Set RLIMIT_NOFILE's soft limit to its hard limit (capped by the kernel's
+/// `fs.nr_open` when the hard limit is infinite); return the soft limit in force.
+#[cfg(unix)]
+fn raise_nofile_limit() -> u64 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit struct through a valid pointer.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return u64::MAX;
+    }
+    let mut target = lim.rlim_max;
+    if target == libc::RLIM_INFINITY {
+        target = std::fs::read_to_string("/proc/sys/fs/nr_open")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(1 << 20);
+    }
+    if lim.rlim_cur != libc::RLIM_INFINITY && lim.rlim_cur < target {
+        let raised = libc::rlimit {
+            rlim_cur: target,
+            rlim_max: lim.rlim_max,
+        };
+        // SAFETY: setrlimit reads one rlimit struct through a valid pointer.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            lim.rlim_cur = target;
+        } else {
+            tracing::warn!(
+                soft = lim.rlim_cur,
+                hard = lim.rlim_max,
+                "could not raise the open-file limit"
+            );
+        }
+    }
+    if lim.rlim_cur == libc::RLIM_INFINITY {
+        u64::MAX
+    } else {
+        // rlim_t is u64 on Linux but not on every Unix.
+        #[allow(clippy::unnecessary_cast)]
+        let soft = lim.rlim_cur as u64;
+        soft
+    }
+}
+
+#[cfg(not(unix))]
+fn raise_nofile_limit() -> u64 {
+    u64::MAX
 }
