@@ -50,6 +50,7 @@
             data: data.map(function (d) { return [d[0], d[1]]; }),
             markLine: s.limit ? {
               symbol: 'none', lineStyle: { color: '#cf222e', type: 'dashed' },
+              // markLine labels are drawn on the canvas as text, never parsed as HTML.
               label: { formatter: function () { return '限值 ' + s.limit; } }, data: [{ yAxis: Number(s.limit) }]
             } : undefined
           }, {

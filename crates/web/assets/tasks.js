@@ -28,6 +28,7 @@
           symbol: 'none', lineStyle: { color: '#cf222e', type: 'dashed' },
           label: {
             position: 'insideEndTop',
+            // markLine labels are drawn on the canvas as text, never parsed as HTML.
             formatter: function () { return '要求 ' + s.comparator + ' ' + s.threshold + ' ' + s.unit; }
           },
           data: [{ yAxis: threshold }]
