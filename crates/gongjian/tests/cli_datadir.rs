@@ -1,30 +1,14 @@
 //! Issue #10 items 18 and 19, black box: one `serve` per data directory,
 //! and the directory, the database and the backups private to the owner.
 
-use std::net::{SocketAddr, TcpListener};
+mod common;
+use common::{free_port, serve_command};
+
+use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn serve_command(dir: &Path, http: u16, hj212: u16) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gongjian"));
-    cmd.args(["serve", "--data-dir"])
-        .arg(dir)
-        .args(["--http", &format!("127.0.0.1:{http}")])
-        .args(["--hj212", &format!("127.0.0.1:{hj212}")])
-        .env_remove("GONGJIAN_DATABASE_URL")
-        .env("GONGJIAN_LOG_LEVEL", "warn");
-    cmd
-}
 
 /// A running `serve`, killed when dropped.
 struct Server(Child);

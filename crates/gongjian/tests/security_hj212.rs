@@ -9,8 +9,11 @@
 //! * item 7: wrong device passwords lock the MN and the address out (the right
 //!   password is refused until the lockout ends) and leave an audit entry.
 
+mod common;
+use common::free_port;
+
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,14 +22,6 @@ use gongjian_hj212::{Flag, Message, Options, Packet, StreamDecoder, Version, byt
 use gongjian_storage::{Actor, AuditFilter, Db, DbOptions, Device, NewSite};
 
 const PW: &str = "123456";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// `gongjian serve` on a data directory; killed on drop.
 struct Server {

@@ -5,21 +5,15 @@
 //! meanwhile; and it refuses to start when its connection limits do not fit
 //! in the open-file limit.
 
-use std::net::{SocketAddr, TcpListener};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+mod common;
+use common::{free_port, serve_command};
+
+use std::net::SocketAddr;
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 struct Server(Child);
 
@@ -28,17 +22,6 @@ impl Drop for Server {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn serve_command(dir: &Path, http: u16, hj212: u16) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gongjian"));
-    cmd.args(["serve", "--data-dir"])
-        .arg(dir)
-        .args(["--http", &format!("127.0.0.1:{http}")])
-        .args(["--hj212", &format!("127.0.0.1:{hj212}")])
-        .env_remove("GONGJIAN_DATABASE_URL")
-        .env("GONGJIAN_LOG_LEVEL", "warn");
-    cmd
 }
 
 async fn wait_listening(addr: SocketAddr) {

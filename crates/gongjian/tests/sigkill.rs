@@ -2,49 +2,17 @@
 //! restart it, and prove that every frame it acknowledged is stored: the
 //! listener acknowledges only after the commit.
 
+mod common;
+use common::{free_port, spawn_serve, wait_listening};
+
 use std::collections::HashMap;
-use std::net::{SocketAddr, TcpListener};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gongjian_hj212::{Flag, Message, Options, StreamDecoder, Version};
 use gongjian_storage::{Actor, Db, DbOptions, Device, NewSite};
 use std::io::{Read, Write};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn spawn_serve(dir: &Path, http: u16, hj212: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_gongjian"))
-        .args(["serve", "--data-dir"])
-        .arg(dir)
-        .args(["--http", &format!("127.0.0.1:{http}")])
-        .args(["--hj212", &format!("127.0.0.1:{hj212}")])
-        .env_remove("GONGJIAN_DATABASE_URL")
-        .env("GONGJIAN_LOG_LEVEL", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn gongjian serve")
-}
-
-fn wait_listening(addr: SocketAddr) {
-    let start = Instant::now();
-    while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "server did not listen on {addr}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 fn frame(i: usize, conn: usize) -> (String, String, Vec<u8>) {
     // Each frame its own minute-of-history DataTime so every ack maps to one row.

@@ -5,7 +5,10 @@
 //! minutes) must be visible through the API, the site page and the CSV
 //! export.
 
-use std::net::{SocketAddr, TcpListener};
+mod common;
+use common::{free_port, wait_listening};
+
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
@@ -15,14 +18,6 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "office-pass-2020";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn gongjian(dir: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_gongjian"));
@@ -38,17 +33,6 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
-    }
-}
-
-fn wait_listening(addr: SocketAddr) {
-    let start = Instant::now();
-    while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "server did not listen on {addr}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
