@@ -76,7 +76,8 @@
                 return window.gj.textLines(lines);
               }
             },
-            xAxis: { type: 'time' }, yAxis: { type: 'value', scale: true },
+            // Axis labels in China Standard Time like the tooltip, whatever the browser's zone.
+            xAxis: { type: 'time', axisLabel: { hideOverlap: true, formatter: function (ms) { return fmt(ms / 1000).slice(5); } } }, yAxis: { type: 'value', scale: true },
             grid: { left: 50, right: 20, top: 35, bottom: 30 },
             series: series
           });
