@@ -161,7 +161,7 @@ async fn item_20_a_malformed_form_gets_a_chinese_html_page() {
         let ct = content_type(&resp);
         assert!(ct.starts_with("text/html"), "{path} {body}: {ct}");
         let page = resp.text().await.unwrap();
-        assert!(page.contains("<html"), "{path}: a whole page");
+        assert!(page.contains("<html"), "{path}: a whole page: {page}");
         assert!(
             page.contains("提交的表单内容无效") || page.contains("提交的内容类型不正确"),
             "{path} {body}: {page}"

@@ -226,7 +226,13 @@ pub(crate) async fn html_errors(
         return resp;
     }
     let message = rejection_message(status);
-    if headers.contains_key("x-csrf-token") {
+    // A script's request (htmx, or fetch: the browser says it is not a
+    // navigation) gets a fragment to put in place; a form post gets a page.
+    let from_script = headers.contains_key("hx-request")
+        || headers
+            .get("sec-fetch-mode")
+            .is_some_and(|m| m.as_bytes() != b"navigate");
+    if from_script {
         return (
             status,
             Html(format!("<p class=\"flash error\">{message}</p>")),
