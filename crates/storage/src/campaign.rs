@@ -447,7 +447,7 @@ pub struct FirePointRecord {
     pub attachments: Vec<AttachmentRecord>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct FireTotal {
     pub township: String,
     pub month: String,
@@ -515,7 +515,7 @@ fn changed_fields(old: &Value, new: &Value) -> Vec<String> {
 
 /// Today's date in China Standard Time.
 pub fn today_cst() -> NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+    gongjian_standards::cst::local_date(crate::now())
 }
 
 fn status_of(row: &AnyRow, col: &str) -> Result<TaskStatus, StorageError> {
