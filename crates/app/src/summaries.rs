@@ -143,7 +143,7 @@ pub async fn section_statuses(
         let data = SectionData {
             section: s.section.clone(),
             water_body: WaterBody::River,
-            target: s.target_class.as_str().parse::<water::WaterClass>().ok(),
+            target: Some(s.target_class),
             samples,
         };
         let m = water::evaluate_month(&data, year, month);
@@ -160,7 +160,7 @@ pub async fn section_statuses(
             river: s.river.clone(),
             section: s.section.clone(),
             basin: s.basin.clone(),
-            target: s.target_class.as_str().to_owned(),
+            target: s.target_class.label().to_owned(),
             site: site.map(|x| x.name.clone()),
             month_class: m
                 .and_then(|m| m.assessment.class)

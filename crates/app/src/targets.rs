@@ -374,8 +374,11 @@ fn section_status(s: &mut TargetStatus, t: &gongjian_campaign::Target, sections:
     };
     s.current = sec.month_class.clone().map(Figure::Text);
     s.ytd = sec.ytd_class.clone().map(Figure::Text);
-    let number =
-        |c: &str| gongjian_campaign::WaterClass::parse(c).map(|c| Decimal::from(c.number()));
+    let number = |c: &str| {
+        c.parse::<gongjian_campaign::WaterClass>()
+            .ok()
+            .map(|c| Decimal::from(c.number()))
+    };
     s.on_track = match (sec.ytd_class.as_deref().and_then(number), t.value) {
         (Some(actual), Some(target)) => Some(t.comparator.holds(actual, target)),
         _ => None,

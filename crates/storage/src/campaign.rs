@@ -467,17 +467,6 @@ pub struct ImportedProgress {
 
 // ---------------------------------------------------------------- helpers
 
-fn org_kind(kind: gongjian_campaign::OrgKind) -> OrgKind {
-    use gongjian_campaign::OrgKind as K;
-    match kind {
-        K::Office => OrgKind::Office,
-        K::Department => OrgKind::Department,
-        K::Township => OrgKind::Township,
-        K::Enterprise => OrgKind::Enterprise,
-        K::Outside => OrgKind::External,
-    }
-}
-
 fn target_content(t: &gongjian_campaign::Target) -> Value {
     json!({
         "plan": t.plan, "indicator": t.indicator, "scope": t.scope.to_string(),
@@ -936,7 +925,7 @@ impl Db {
                             "INSERT INTO organisations (name, kind, parent_id, created_at) VALUES ($1, $2, NULL, $3) RETURNING id",
                         )
                         .bind(&o.name)
-                        .bind(org_kind(o.kind).as_str())
+                        .bind(o.kind.as_str())
                         .bind(at)
                         .fetch_one(&mut *tx)
                         .await?
@@ -945,7 +934,7 @@ impl Db {
                             &mut tx,
                             actor,
                             AuditRecord::new("create", "organisation", id).after(&json!({
-                                "id": id, "name": o.name, "kind": org_kind(o.kind).as_str(),
+                                "id": id, "name": o.name, "kind": o.kind.as_str(),
                                 "from_plan": plan.key})),
                         )
                         .await?;
