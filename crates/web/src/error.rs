@@ -103,11 +103,18 @@ pub struct ApiError {
     pub detail: Option<String>,
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// The body of every error answer of the API.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub(crate) struct ErrorBody<'a> {
+    /// Stable error code (see `ErrorCode`).
+    #[schema(value_type = ErrorCode)]
     code: &'static str,
+    /// The code's Chinese message.
     message: &'static str,
+    /// What exactly was wrong, in Chinese, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     detail: Option<&'a str>,
 }
 

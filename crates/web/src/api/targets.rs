@@ -806,11 +806,14 @@ pub fn allowance_of(a: &Allowance) -> String {
 
 // ---------------------------------------------------------------- API
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct YearQuery {
+    /// 年份（默认今年）
     year: Option<i32>,
 }
 
+#[utoipa::path(get, path = "/targets", summary = "攻坚目标：由监测数据计算的当前值、累计值、同比、余量", params(YearQuery), responses((status = 200, description = "目标", body = Object)))]
 pub(crate) async fn api_targets(
     State(state): State<AppState>,
     _me: ApiUser,
@@ -839,11 +842,15 @@ pub(crate) async fn api_targets(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct MonthQuery {
+    /// 月份 YYYY-MM（默认本月）
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     month: Option<String>,
 }
 
+#[utoipa::path(get, path = "/rankings", summary = "乡镇与站点排名：综合指数及同比变化率", params(MonthQuery), responses((status = 200, description = "排名", body = Object)))]
 pub(crate) async fn api_rankings(
     State(state): State<AppState>,
     _me: ApiUser,
@@ -863,6 +870,7 @@ pub(crate) async fn api_rankings(
     })))
 }
 
+#[utoipa::path(get, path = "/reports/{month}", summary = "月调度报告（实时计算）", params(crate::api::doc::MonthPath), responses((status = 200, description = "报告（MonthlyReport）", body = Object)))]
 pub(crate) async fn api_report(
     State(state): State<AppState>,
     _me: ApiUser,
@@ -873,6 +881,7 @@ pub(crate) async fn api_report(
     Ok(Json(build_report(&state.db, m).await?))
 }
 
+#[utoipa::path(get, path = "/reports/{month}/published", summary = "已发布的月调度报告（冻结版本）", params(crate::api::doc::MonthPath), responses((status = 200, description = "版本列表", body = Object)))]
 pub(crate) async fn api_published(
     State(state): State<AppState>,
     _me: ApiUser,
@@ -882,6 +891,7 @@ pub(crate) async fn api_published(
     Ok(Json(json!({"month": month, "versions": list})))
 }
 
+#[utoipa::path(post, path = "/reports/{month}/publish", summary = "发布月调度报告（攻坚办），生成新版本", params(crate::api::doc::MonthPath), responses((status = 200, description = "新版本", body = Object)))]
 pub(crate) async fn api_publish(
     State(state): State<AppState>,
     me: ApiUser,
@@ -904,6 +914,7 @@ pub(crate) async fn api_publish(
     ))
 }
 
+#[utoipa::path(get, path = "/reports/{month}/versions/{version}", summary = "已发布报告的指定版本", params(crate::api::doc::MonthVersionPath), responses((status = 200, description = "该版本", body = Object)))]
 pub(crate) async fn api_report_version(
     State(state): State<AppState>,
     _me: ApiUser,
@@ -934,6 +945,7 @@ pub(crate) fn xlsx_response(name: &str, report: &Value) -> Response {
     }
 }
 
+#[utoipa::path(get, path = "/reports/{month}/xlsx", summary = "月调度报告导出 XLSX", params(crate::api::doc::MonthPath), responses((status = 200, description = "XLSX", body = crate::api::doc::Binary, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))]
 pub(crate) async fn api_report_xlsx(
     State(state): State<AppState>,
     _me: ApiUser,
