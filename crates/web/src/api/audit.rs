@@ -16,10 +16,10 @@ pub struct AuditQuery {
     pub entity: Option<String>,
     pub action: Option<String>,
     /// `YYYY-MM-DD`, local date, inclusive.
-    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
+    #[param(value_type = Option<String>, format = Date)]
     pub from: Option<String>,
     /// `YYYY-MM-DD`, local date, inclusive.
-    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
+    #[param(value_type = Option<String>, format = Date)]
     pub to: Option<String>,
     pub limit: Option<i64>,
     pub offset: Option<i64>,

@@ -121,7 +121,7 @@ pub struct TaskQuery {
     #[param(pattern = r"^(not_started|in_progress|pending_review|done|overdue)$")]
     pub status: Option<String>,
     /// 完成时限早于此日期，YYYY-MM-DD
-    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
+    #[param(value_type = Option<String>, format = Date)]
     pub due_before: Option<String>,
 }
 
@@ -1147,7 +1147,7 @@ pub async fn fire_points(
 pub struct FirePointBody {
     pub township: String,
     /// YYYY-MM-DD
-    #[schema(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
+    #[schema(value_type = String, format = Date)]
     pub date: String,
     pub place: String,
     pub kind: String,

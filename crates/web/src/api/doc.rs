@@ -248,7 +248,7 @@ pub(crate) struct FirePointUpload {
     /// 乡镇名称
     township: String,
     /// 日期 YYYY-MM-DD
-    #[schema(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
+    #[schema(value_type = String, format = Date)]
     date: String,
     /// 位置
     place: String,

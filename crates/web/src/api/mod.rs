@@ -16,6 +16,8 @@ mod users;
 use std::sync::LazyLock;
 
 use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use utoipa::OpenApi as _;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
@@ -88,7 +90,36 @@ pub(crate) fn table(limits: &crate::attachments::CampaignSettings) -> OpenApiRou
 
 pub(crate) fn routes(limits: &crate::attachments::CampaignSettings) -> Router<AppState> {
     let (router, _) = table(limits).split_for_parts();
-    router.fallback(not_found)
+    router
+        .fallback(not_found)
+        .layer(axum::middleware::map_response(json_rejections))
+}
+
+/// axum's own rejections (a path or query parameter that does not parse, a
+/// body over the route's limit) answer in plain text; the API answers every
+/// error in its JSON format (E1005 with axum's text as the detail), keeping
+/// the status.
+async fn json_rejections(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !status.is_client_error() || status == StatusCode::METHOD_NOT_ALLOWED || is_json {
+        return response;
+    }
+    let detail = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let mut out = crate::error::ApiError::with_detail(
+        crate::error::ErrorCode::InvalidInput,
+        detail,
+    )
+    .into_response();
+    *out.status_mut() = status;
+    out
 }
 
 async fn not_found() -> crate::error::ApiError {

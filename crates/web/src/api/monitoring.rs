@@ -148,7 +148,9 @@ pub struct FactorBody {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SiteBody {
+    #[schema(min_length = 1)]
     pub code: String,
+    #[schema(min_length = 1)]
     pub name: String,
     /// Code (`stack_gas`) or label (`废气排口`).
     #[schema(value_type = crate::api::doc::SiteKindName)]
@@ -285,10 +287,10 @@ pub struct SeriesQuery {
     #[param(pattern = r"^(rtd|min|hour|day)$")]
     pub kind: Option<String>,
     /// First local day, YYYY-MM-DD.
-    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
+    #[param(value_type = Option<String>, format = Date)]
     pub from: Option<String>,
     /// Last local day, YYYY-MM-DD (inclusive).
-    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
+    #[param(value_type = Option<String>, format = Date)]
     pub to: Option<String>,
 }
 

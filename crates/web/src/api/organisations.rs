@@ -44,6 +44,7 @@ pub async fn get_one(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct OrgBody {
+    #[schema(min_length = 1)]
     name: String,
     #[schema(value_type = crate::api::doc::OrgKindName)]
     kind: OrgKind,

@@ -810,6 +810,7 @@ pub fn allowance_of(a: &Allowance) -> String {
 #[into_params(parameter_in = Query)]
 pub(crate) struct YearQuery {
     /// 年份（默认今年）
+    #[param(minimum = 2000, maximum = 2100)]
     year: Option<i32>,
 }
 
@@ -821,6 +822,12 @@ pub(crate) async fn api_targets(
 ) -> Result<Json<Value>, ApiError> {
     let plan = embedded_plan().map_err(|e| ApiError::with_detail(ErrorCode::Internal, e))?;
     let year = q.year.unwrap_or_else(|| now_local().year());
+    if !(2000..=2100).contains(&year) {
+        return Err(ApiError::with_detail(
+            ErrorCode::InvalidInput,
+            "year 须在 2000 至 2100 之间",
+        ));
+    }
     let data = air_data(&state, year).await?;
     let other = other_measures(
         &state.db,

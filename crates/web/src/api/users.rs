@@ -26,6 +26,7 @@ pub async fn get_one(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct CreateBody {
+    #[schema(pattern = r"^[A-Za-z0-9_.-]{2,64}$")]
     username: String,
     #[serde(default)]
     display_name: String,
