@@ -159,6 +159,14 @@ impl From<StorageError> for ApiError {
                 ApiError::with_detail(ErrorCode::Conflict, err.to_string())
             }
             StorageError::Invalid(msg) => ApiError::with_detail(ErrorCode::InvalidInput, msg),
+            // A reference to a record that does not exist (an organisation
+            // id that names none) is the client's error, not the server's.
+            StorageError::Sql(ref e)
+                if e.as_database_error()
+                    .is_some_and(|d| d.is_foreign_key_violation()) =>
+            {
+                ApiError::with_detail(ErrorCode::InvalidInput, "引用的单位或记录不存在")
+            }
             other => {
                 tracing::error!(error = %other, "storage error");
                 ApiError::new(ErrorCode::Internal)

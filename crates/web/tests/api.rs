@@ -756,3 +756,29 @@ async fn unparsable_parameters_answer_the_json_error() {
         assert_eq!(r.json::<Value>().await.unwrap()["code"], "E1005", "{path}");
     }
 }
+
+/// Found by the schema fuzzer: an organisation id that names no
+/// organisation was a server error (E5000); it is the client's (E1005).
+#[tokio::test]
+async fn unknown_organisation_ids_are_invalid_input() {
+    let app = spawn_app().await;
+    app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office)
+        .await;
+    let c = app.login("admin").await;
+    let r = c
+        .post(app.url("/api/v1/organisations"))
+        .json(&json!({"name": "某单位", "kind": "office", "parent_id": 999_999}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "E1005");
+    let r = c
+        .post(app.url("/api/v1/sites"))
+        .json(&json!({"code": "S1", "name": "站点", "kind": "air_station", "organisation_id": 999_999}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "E1005");
+}
