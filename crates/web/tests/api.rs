@@ -704,7 +704,8 @@ async fn openapi_describes_parameters_bodies_and_errors() {
     );
     let report = &doc["paths"]["/api/v1/reports/{month}"]["get"]["parameters"][0];
     assert_eq!(report["schema"]["pattern"], r"^[0-9]{4}-(0[1-9]|1[0-2])$");
-    let create = &doc["paths"]["/api/v1/assignments/{id}/reports"]["post"]["requestBody"]["content"];
+    let create =
+        &doc["paths"]["/api/v1/assignments/{id}/reports"]["post"]["requestBody"]["content"];
     assert!(create["application/json"].is_object());
     assert!(create["multipart/form-data"].is_object());
     let xlsx = &doc["paths"]["/api/v1/reports/{month}/xlsx"]["get"]["responses"]["200"]["content"];

@@ -94,6 +94,7 @@ pub async fn me(me: ApiUser) -> Json<serde_json::Value> {
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct PasswordBody {
     current: String,
+    #[schema(min_length = 10)]
     new: String,
 }
 

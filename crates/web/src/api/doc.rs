@@ -25,9 +25,6 @@ use crate::error::{ErrorBody, ErrorCode};
 )]
 pub(crate) struct ApiDoc;
 
-
-
-
 /// A file as the body of a request or a download.
 pub(crate) struct Binary;
 

@@ -5,8 +5,8 @@
 
 mod audit;
 mod auth;
-mod doc;
 pub(crate) mod campaign;
+mod doc;
 pub(crate) mod monitoring;
 mod organisations;
 pub(crate) mod summaries;
@@ -113,11 +113,9 @@ async fn json_rejections(response: Response) -> Response {
         .await
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
-    let mut out = crate::error::ApiError::with_detail(
-        crate::error::ErrorCode::InvalidInput,
-        detail,
-    )
-    .into_response();
+    let mut out =
+        crate::error::ApiError::with_detail(crate::error::ErrorCode::InvalidInput, detail)
+            .into_response();
     *out.status_mut() = status;
     out
 }

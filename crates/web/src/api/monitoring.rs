@@ -148,9 +148,17 @@ pub struct FactorBody {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SiteBody {
-    #[schema(min_length = 1)]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub code: String,
-    #[schema(min_length = 1)]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
     /// Code (`stack_gas`) or label (`废气排口`).
     #[schema(value_type = crate::api::doc::SiteKindName)]

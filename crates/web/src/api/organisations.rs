@@ -44,7 +44,12 @@ pub async fn get_one(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct OrgBody {
-    #[schema(min_length = 1)]
+    /// At most `NAME_MAX` characters, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     name: String,
     #[schema(value_type = crate::api::doc::OrgKindName)]
     kind: OrgKind,

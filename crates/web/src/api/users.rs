@@ -29,7 +29,10 @@ pub struct CreateBody {
     #[schema(pattern = r"^[A-Za-z0-9_.-]{2,64}$")]
     username: String,
     #[serde(default)]
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     display_name: String,
+    /// At least `MIN_PASSWORD_LEN` characters.
+    #[schema(min_length = 10)]
     password: String,
     #[schema(value_type = crate::api::doc::RoleName)]
     role: Role,
@@ -63,6 +66,7 @@ pub async fn create(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBody {
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     display_name: Option<String>,
     #[schema(value_type = Option<crate::api::doc::RoleName>)]
     role: Option<Role>,
@@ -115,6 +119,7 @@ pub async fn update(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct ResetBody {
+    #[schema(min_length = 10)]
     password: String,
 }
 
