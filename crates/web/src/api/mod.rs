@@ -9,8 +9,7 @@ pub(crate) mod campaign;
 mod doc;
 pub(crate) mod monitoring;
 mod organisations;
-pub(crate) mod summaries;
-pub mod targets;
+pub(crate) mod targets;
 mod users;
 
 use std::sync::LazyLock;
