@@ -118,11 +118,18 @@ pub struct ApiError {
     pub detail: Option<String>,
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// The body of every error answer of the API.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub(crate) struct ErrorBody<'a> {
+    /// Stable error code (see `ErrorCode`).
+    #[schema(value_type = ErrorCode)]
     code: &'static str,
+    /// The code's Chinese message.
     message: &'static str,
+    /// What exactly was wrong, in Chinese, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     detail: Option<&'a str>,
 }
 
@@ -183,6 +190,14 @@ impl From<StorageError> for ApiError {
             }
             StorageError::Rule { rule, detail } => {
                 ApiError::with_detail(ErrorCode::Rule(rule), detail)
+            }
+            // A reference to a record that does not exist (an organisation
+            // id that names none) is the client's error, not the server's.
+            StorageError::Sql(ref e)
+                if e.as_database_error()
+                    .is_some_and(|d| d.is_foreign_key_violation()) =>
+            {
+                ApiError::with_detail(ErrorCode::InvalidInput, "引用的单位或记录不存在")
             }
             other => {
                 tracing::error!(error = %other, "storage error");

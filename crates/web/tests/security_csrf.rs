@@ -80,9 +80,10 @@ const STATE_CHANGING: &[(&str, &str, Body)] = &[
 /// double-submit token).
 const LOGIN_ROUTES: [&str; 2] = ["/api/v1/auth/login", "/login"];
 
-/// Every `.route("…", …)` registration in `src/` with a POST, PUT, PATCH or
-/// DELETE handler, as (method, full path). Routes in `src/api/` are nested
-/// under `/api/v1`.
+/// Every state-changing route, as (method, full path): the API's from its
+/// one route table (the OpenAPI document is built from it), the pages' from
+/// every `.route("…", …)` registration with a POST, PUT, PATCH or DELETE
+/// handler in `src/` outside `src/api/`.
 fn registered_state_changing_routes() -> BTreeSet<(String, String)> {
     fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
         for entry in std::fs::read_dir(dir).unwrap() {
@@ -100,11 +101,10 @@ fn registered_state_changing_routes() -> BTreeSet<(String, String)> {
     let mut found = BTreeSet::new();
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
-        let prefix = if file.strip_prefix(&src).unwrap().starts_with("api") {
-            "/api/v1"
-        } else {
-            ""
-        };
+        if file.strip_prefix(&src).unwrap().starts_with("api") {
+            continue;
+        }
+        let prefix = "";
         let mut rest = text.as_str();
         while let Some(at) = rest.find(".route(") {
             let call = &rest[at + ".route(".len()..];
@@ -137,6 +137,14 @@ fn registered_state_changing_routes() -> BTreeSet<(String, String)> {
                 if called {
                     found.insert((method.to_uppercase(), format!("{prefix}{path}")));
                 }
+            }
+        }
+    }
+    let doc = serde_json::to_value(gongjian_web::api::openapi()).unwrap();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in ["post", "put", "patch", "delete"] {
+            if item.get(method).is_some() {
+                found.insert((method.to_uppercase(), path.clone()));
             }
         }
     }

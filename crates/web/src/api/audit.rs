@@ -9,14 +9,17 @@ use crate::AppState;
 use crate::error::{ApiError, ErrorCode};
 use crate::session::ApiUser;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     pub actor: Option<String>,
     pub entity: Option<String>,
     pub action: Option<String>,
     /// `YYYY-MM-DD`, local date, inclusive.
+    #[param(value_type = Option<String>, format = Date)]
     pub from: Option<String>,
     /// `YYYY-MM-DD`, local date, inclusive.
+    #[param(value_type = Option<String>, format = Date)]
     pub to: Option<String>,
     pub limit: Option<i64>,
     pub offset: Option<i64>,
@@ -61,6 +64,7 @@ impl AuditQuery {
     }
 }
 
+#[utoipa::path(get, path = "/audit", summary = "审计日志（管理员、攻坚办）", params(AuditQuery), responses((status = 200, description = "审计记录", body = Vec<Object>)))]
 pub async fn list(
     State(state): State<AppState>,
     me: ApiUser,
@@ -70,6 +74,7 @@ pub async fn list(
     Ok(Json(state.db.audit_list(&q.to_filter(1000)?).await?))
 }
 
+#[utoipa::path(get, path = "/audit.csv", summary = "审计日志导出 CSV（管理员、攻坚办）", params(AuditQuery), responses((status = 200, description = "CSV（UTF-8 带 BOM）", body = crate::api::doc::Binary, content_type = "text/csv")))]
 pub async fn export_csv(
     State(state): State<AppState>,
     me: ApiUser,

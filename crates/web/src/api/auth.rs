@@ -10,7 +10,7 @@ use crate::AppState;
 use crate::error::{ApiError, ApiJson, ErrorCode};
 use crate::session::{ApiUser, ClientAddr, MaybeSession, set_cookie};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginBody {
     username: String,
     password: String,
@@ -47,6 +47,7 @@ pub(crate) async fn start_session(
     Ok((user, headers))
 }
 
+#[utoipa::path(post, path = "/auth/login", summary = "登录：用户名和密码换取会话 Cookie", security(()), request_body = LoginBody, responses((status = 200, description = "已登录，Set-Cookie 带会话", body = Object)))]
 pub async fn login(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -56,6 +57,7 @@ pub async fn login(
     Ok((headers, Json(json!({ "user": user }))).into_response())
 }
 
+#[utoipa::path(post, path = "/auth/logout", summary = "退出登录", responses((status = 200, description = "已退出", body = Object)))]
 pub async fn logout(
     State(state): State<AppState>,
     maybe: MaybeSession,
@@ -84,16 +86,19 @@ pub(crate) async fn end_session(state: &AppState, maybe: &MaybeSession) -> Resul
     Ok(())
 }
 
+#[utoipa::path(get, path = "/me", summary = "当前用户及其 csrf_token", responses((status = 200, description = "当前用户", body = Object)))]
 pub async fn me(me: ApiUser) -> Json<serde_json::Value> {
     Json(json!({ "user": me.user, "csrf_token": me.csrf }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct PasswordBody {
     current: String,
+    #[schema(min_length = 10)]
     new: String,
 }
 
+#[utoipa::path(post, path = "/me/password", summary = "修改本人密码", request_body = PasswordBody, responses((status = 200, description = "已修改", body = Object)))]
 pub async fn change_password(
     State(state): State<AppState>,
     me: ApiUser,

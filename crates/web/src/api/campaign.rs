@@ -90,6 +90,7 @@ pub(crate) async fn visible_task(
 
 // ---------------------------------------------------------------- reading
 
+#[utoipa::path(get, path = "/plans", summary = "攻坚计划及其版本（每次载入的变更）", responses((status = 200, description = "计划", body = Vec<Object>)))]
 pub async fn plans(State(state): State<AppState>, _me: ApiUser) -> Result<Json<Value>, ApiError> {
     let mut out = Vec::new();
     for c in state.db.campaigns().await? {
@@ -99,6 +100,7 @@ pub async fn plans(State(state): State<AppState>, _me: ApiUser) -> Result<Json<V
     Ok(Json(Value::Array(out)))
 }
 
+#[utoipa::path(get, path = "/plan-targets", summary = "计划目标（二、工作目标）", responses((status = 200, description = "目标", body = Vec<Object>)))]
 pub async fn targets(
     State(state): State<AppState>,
     _me: ApiUser,
@@ -106,12 +108,20 @@ pub async fn targets(
     Ok(Json(state.db.campaign_targets(None).await?))
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TaskQuery {
+    /// 方案
     pub plan: Option<String>,
+    /// 组
     pub group: Option<String>,
+    /// 责任单位编号（整数）
+    #[param(pattern = r"^[0-9]+$")]
     pub organisation_id: Option<String>,
+    #[param(pattern = r"^(not_started|in_progress|pending_review|done|overdue)$")]
     pub status: Option<String>,
+    /// 完成时限早于此日期，YYYY-MM-DD
+    #[param(value_type = Option<String>, format = Date)]
     pub due_before: Option<String>,
 }
 
@@ -158,6 +168,7 @@ pub(crate) fn task_filter(q: &TaskQuery, user: &User) -> Result<TaskFilter, ApiE
     })
 }
 
+#[utoipa::path(get, path = "/tasks", summary = "任务列表（部门、乡镇只见本单位）", params(TaskQuery), responses((status = 200, description = "任务及各状态计数", body = Object)))]
 pub async fn tasks(
     State(state): State<AppState>,
     me: ApiUser,
@@ -177,6 +188,7 @@ pub async fn tasks(
     ))
 }
 
+#[utoipa::path(get, path = "/tasks/{id}", summary = "任务详情：节点、指标、分工、报告、审核意见、状态记录", params(crate::api::doc::IdPath), responses((status = 200, description = "任务", body = Object)))]
 pub async fn task(
     State(state): State<AppState>,
     me: ApiUser,
@@ -186,7 +198,7 @@ pub async fn task(
 }
 
 /// One value of an indicator, from an accepted report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct IndicatorPoint {
     pub report_id: i64,
     /// When the report was submitted (Unix seconds).
@@ -197,7 +209,7 @@ pub struct IndicatorPoint {
 }
 
 /// An indicator of a task with its requirement and its values over time.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct IndicatorSeries {
     pub name: String,
     pub comparator: String,
@@ -244,6 +256,7 @@ pub(crate) fn indicator_series(d: &TaskDetail) -> Vec<IndicatorSeries> {
 }
 
 /// `GET /tasks/{id}/indicators`: the task page's charts read this.
+#[utoipa::path(get, path = "/tasks/{id}/indicators", summary = "任务指标随时间的报送值（仅审核通过的报告）及要求值", params(crate::api::doc::IdPath), responses((status = 200, description = "各指标", body = Vec<IndicatorSeries>)))]
 pub async fn task_indicators(
     State(state): State<AppState>,
     me: ApiUser,
@@ -253,6 +266,7 @@ pub async fn task_indicators(
     Ok(Json(indicator_series(&d)))
 }
 
+#[utoipa::path(get, path = "/assignments", summary = "责任分工列表（部门、乡镇只见本单位）", responses((status = 200, description = "分工", body = Vec<Object>)))]
 pub async fn assignments(
     State(state): State<AppState>,
     me: ApiUser,
@@ -280,6 +294,7 @@ async fn readable_assignment(
     Ok(a)
 }
 
+#[utoipa::path(get, path = "/assignments/{id}/reports", summary = "分工的进展报告", params(crate::api::doc::IdPath), responses((status = 200, description = "报告", body = Vec<Object>)))]
 pub async fn assignment_reports(
     State(state): State<AppState>,
     me: ApiUser,
@@ -292,7 +307,7 @@ pub async fn assignment_reports(
 // ---------------------------------------------------------------- reporting
 
 /// A report as sent: JSON, or the fields of a multipart form.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct ReportBody {
     #[serde(default)]
     pub text: String,
@@ -300,6 +315,7 @@ pub struct ReportBody {
     pub claims_complete: bool,
     /// Indicator name → value (a decimal written as a string or number).
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub values: serde_json::Map<String, Value>,
 }
 
@@ -523,6 +539,7 @@ pub(crate) async fn submit(
 
 /// `POST /assignments/{id}/reports`: JSON `{text, claims_complete, values}`
 /// or a multipart form with attachments.
+#[utoipa::path(post, path = "/assignments/{id}/reports", summary = "报送进展（JSON 或 multipart 含附件；只能报送本单位分工）", params(crate::api::doc::IdPath), request_body(content((ReportBody = "application/json"), (crate::api::doc::ReportUpload = "multipart/form-data"))), responses((status = 201, description = "已报送", body = Object)))]
 pub async fn create_report(
     State(state): State<AppState>,
     me: ApiUser,
@@ -562,9 +579,10 @@ pub async fn create_report(
     Ok((StatusCode::CREATED, Json(done)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ReviewBody {
     /// accept | return
+    #[schema(pattern = r"^(accept|return)$")]
     pub decision: String,
     #[serde(default)]
     pub comment: String,
@@ -598,6 +616,7 @@ pub(crate) async fn review(
     Ok(state.db.review_report(actor, report_id, &review).await?)
 }
 
+#[utoipa::path(post, path = "/task-reports/{id}/review", summary = "审核进展报告：通过或退回（攻坚办、牵头单位）", params(crate::api::doc::IdPath), request_body = ReviewBody, responses((status = 200, description = "已审核", body = Object)))]
 pub async fn review_report(
     State(state): State<AppState>,
     me: ApiUser,
@@ -617,6 +636,7 @@ pub async fn review_report(
     ))
 }
 
+#[utoipa::path(post, path = "/tasks/{id}/sign-off", summary = "任务销号（攻坚办；各责任单位均已完成）", params(crate::api::doc::IdPath), responses((status = 200, description = "已销号", body = Object)))]
 pub async fn sign_off(
     State(state): State<AppState>,
     me: ApiUser,
@@ -628,6 +648,7 @@ pub async fn sign_off(
 
 /// `GET /attachments/{id}`: the file, to whoever may see its report or
 /// fire point.
+#[utoipa::path(get, path = "/attachments/{id}", summary = "下载附件", params(crate::api::doc::IdPath), responses((status = 200, description = "附件文件（上传时的类型）", body = crate::api::doc::Binary, content_type = "*/*")))]
 pub async fn attachment(
     State(state): State<AppState>,
     me: ApiUser,
@@ -825,6 +846,7 @@ pub(crate) fn xlsx_response(bytes: Vec<u8>, name: &str) -> Response {
         .into_response()
 }
 
+#[utoipa::path(get, path = "/tasks.xlsx", summary = "任务台账导出 XLSX（每个责任分工一行）", responses((status = 200, description = "XLSX", body = crate::api::doc::Binary, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))]
 pub async fn export_ledger(
     State(state): State<AppState>,
     me: ApiUser,
@@ -841,14 +863,14 @@ pub async fn export_ledger(
 }
 
 /// One rejected row of an import.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RejectedRow {
     /// 1-based row number as shown by Excel.
     pub row: usize,
     pub reason: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ImportResult {
     pub imported: usize,
     pub rejected: Vec<RejectedRow>,
@@ -1003,14 +1025,17 @@ pub(crate) async fn import_ledger(
     })
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImportQuery {
+    /// 1/true/on/yes/是：只导入正确的行
     #[serde(default)]
     pub valid_only: Option<String>,
 }
 
 /// `POST /tasks/import`: the XLSX as the request body (or a multipart
 /// `file`); `?valid_only=1` stores the valid rows of a file with errors.
+#[utoipa::path(post, path = "/tasks/import", summary = "按台账格式导入进展 XLSX（有错整表不导入，?valid_only=1 只导入正确行）", request_body(content((crate::api::doc::Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (crate::api::doc::Binary = "text/csv"), (crate::api::doc::FileUpload = "multipart/form-data"))), params(ImportQuery, ("X-CSRF-Token" = String, Header, description = "会话的 csrf_token")), responses((status = 200, description = "已导入", body = ImportResult), (status = 422, description = "有错误行，整表未导入", body = ImportResult)))]
 pub async fn import_progress(
     State(state): State<AppState>,
     me: ApiUser,
@@ -1100,6 +1125,7 @@ async fn small_json<T: serde::de::DeserializeOwned>(
 
 // ---------------------------------------------------------------- fire points
 
+#[utoipa::path(get, path = "/fire-points", summary = "秸秆焚烧火点台账及各乡镇月度扣款合计", responses((status = 200, description = "火点及合计", body = Object)))]
 pub async fn fire_points(
     State(state): State<AppState>,
     me: ApiUser,
@@ -1117,9 +1143,11 @@ pub async fn fire_points(
 }
 
 /// A fire point as sent: JSON, or the text fields of a multipart form.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct FirePointBody {
     pub township: String,
+    /// YYYY-MM-DD
+    #[schema(value_type = String, format = Date)]
     pub date: String,
     pub place: String,
     pub kind: String,
@@ -1262,6 +1290,7 @@ pub(crate) async fn record_fire_point(
 
 /// `POST /fire-points`: JSON `{township, date, place, kind, note}`, or a
 /// multipart form with the same fields and `attachment` evidence files.
+#[utoipa::path(post, path = "/fire-points", summary = "登记火点（攻坚办；JSON，或 multipart 含证据文件 attachment）", request_body(content((FirePointBody = "application/json"), (crate::api::doc::FirePointUpload = "multipart/form-data"))), responses((status = 201, description = "已登记", body = Object)))]
 pub async fn create_fire_point(
     State(state): State<AppState>,
     me: ApiUser,
@@ -1350,6 +1379,7 @@ pub(crate) async fn import_fire_file(
     })
 }
 
+#[utoipa::path(post, path = "/fire-points/import", summary = "导入火点 XLSX/CSV（攻坚办）", request_body(content((crate::api::doc::Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (crate::api::doc::Binary = "text/csv"), (crate::api::doc::FileUpload = "multipart/form-data"))), params(ImportQuery, ("X-CSRF-Token" = String, Header, description = "会话的 csrf_token")), responses((status = 200, description = "已导入", body = ImportResult), (status = 422, description = "有错误行，整表未导入", body = ImportResult)))]
 pub async fn import_fire_points(
     State(state): State<AppState>,
     me: ApiUser,

@@ -97,6 +97,7 @@ pub(crate) async fn visible_site(state: &AppState, user: &User, id: i64) -> Resu
     Ok(site)
 }
 
+#[utoipa::path(get, path = "/sites", summary = "监测站点列表（含最新值；企业、乡镇只见本单位站点）", responses((status = 200, description = "站点", body = Vec<Object>)))]
 pub async fn list(
     State(state): State<AppState>,
     me: ApiUser,
@@ -108,6 +109,7 @@ pub async fn list(
     Ok(Json(out))
 }
 
+#[utoipa::path(get, path = "/sites/{id}", summary = "站点详情", params(crate::api::doc::IdPath), responses((status = 200, description = "站点", body = Object)))]
 pub async fn get_one(
     State(state): State<AppState>,
     me: ApiUser,
@@ -117,7 +119,7 @@ pub async fn get_one(
     Ok(Json(site_view(&state, site).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct DeviceBody {
     pub mn: String,
     pub pw: String,
@@ -135,7 +137,7 @@ pub struct DeviceBody {
     pub min_interval: Option<i64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct FactorBody {
     pub factor: String,
     #[serde(default)]
@@ -146,11 +148,22 @@ pub struct FactorBody {
     pub limit_value: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SiteBody {
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub code: String,
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
     /// Code (`stack_gas`) or label (`废气排口`).
+    #[schema(value_type = crate::api::doc::SiteKindName)]
     pub kind: String,
     #[serde(default)]
     pub organisation_id: Option<i64>,
@@ -254,6 +267,7 @@ pub(crate) async fn save_site(
     Ok(site)
 }
 
+#[utoipa::path(post, path = "/sites", summary = "登记站点：类型、企业、乡镇、坐标、数采仪、因子（管理员、攻坚办）", request_body = SiteBody, responses((status = 201, description = "已登记", body = Object)))]
 pub async fn create(
     State(state): State<AppState>,
     me: ApiUser,
@@ -264,6 +278,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(site_view(&state, site).await?)))
 }
 
+#[utoipa::path(put, path = "/sites/{id}", summary = "修改站点（管理员、攻坚办）", params(crate::api::doc::IdPath), request_body = SiteBody, responses((status = 200, description = "已修改", body = Object)))]
 pub async fn update(
     State(state): State<AppState>,
     me: ApiUser,
@@ -275,12 +290,17 @@ pub async fn update(
     Ok(Json(site_view(&state, site).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SeriesQuery {
+    /// rtd | min | hour (default) | day
+    #[param(pattern = r"^(rtd|min|hour|day)$")]
     pub kind: Option<String>,
     /// First local day, YYYY-MM-DD.
+    #[param(value_type = Option<String>, format = Date)]
     pub from: Option<String>,
     /// Last local day, YYYY-MM-DD (inclusive).
+    #[param(value_type = Option<String>, format = Date)]
     pub to: Option<String>,
 }
 
@@ -375,6 +395,7 @@ pub(crate) async fn load_series(
     Ok(out)
 }
 
+#[utoipa::path(get, path = "/sites/{id}/series", summary = "站点监测数据", params(crate::api::doc::IdPath, SeriesQuery), responses((status = 200, description = "各因子的数据", body = Vec<Object>)))]
 pub async fn series(
     State(state): State<AppState>,
     me: ApiUser,
@@ -473,6 +494,7 @@ pub(crate) fn sheet_response(sheet: &Sheet, xlsx: bool, stem: &str) -> Result<Re
     }
 }
 
+#[utoipa::path(get, path = "/sites/{id}/series.csv", summary = "监测数据导出 CSV（含单位、均值周期、标记）", params(crate::api::doc::IdPath, SeriesQuery), responses((status = 200, description = "CSV", body = crate::api::doc::Binary, content_type = "text/csv")))]
 pub async fn series_csv(
     State(state): State<AppState>,
     me: ApiUser,
@@ -484,6 +506,7 @@ pub async fn series_csv(
     sheet_response(&series_sheet(&site, &s), false, "series")
 }
 
+#[utoipa::path(get, path = "/sites/{id}/series.xlsx", summary = "监测数据导出 XLSX", params(crate::api::doc::IdPath, SeriesQuery), responses((status = 200, description = "XLSX", body = crate::api::doc::Binary, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))]
 pub async fn series_xlsx(
     State(state): State<AppState>,
     me: ApiUser,
@@ -571,15 +594,18 @@ pub(crate) async fn sites_sheet(state: &AppState, user: &User) -> Result<Sheet, 
     })
 }
 
+#[utoipa::path(get, path = "/sites.csv", summary = "站点导出 CSV", responses((status = 200, description = "CSV", body = crate::api::doc::Binary, content_type = "text/csv")))]
 pub async fn sites_csv(State(state): State<AppState>, me: ApiUser) -> Result<Response, ApiError> {
     sheet_response(&sites_sheet(&state, &me.user).await?, false, "sites")
 }
 
+#[utoipa::path(get, path = "/sites.xlsx", summary = "站点导出 XLSX", responses((status = 200, description = "XLSX", body = crate::api::doc::Binary, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))]
 pub async fn sites_xlsx(State(state): State<AppState>, me: ApiUser) -> Result<Response, ApiError> {
     sheet_response(&sites_sheet(&state, &me.user).await?, true, "sites")
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = SiteImportResult)]
 pub struct ImportResult {
     pub created: usize,
     pub updated: usize,
@@ -719,6 +745,7 @@ pub(crate) async fn import_sites(
     Ok(result)
 }
 
+#[utoipa::path(post, path = "/sites/import", summary = "站点导入（CSV/XLSX 请求体，管理员、攻坚办）", params(("X-Filename" = Option<String>, Header, description = "文件名（用于提示，可百分号编码）")), request_body(content((crate::api::doc::Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (crate::api::doc::Binary = "text/csv"), (crate::api::doc::Binary = "application/octet-stream"))), responses((status = 200, description = "导入结果", body = ImportResult)))]
 pub async fn import(
     State(state): State<AppState>,
     me: ApiUser,
@@ -765,6 +792,7 @@ pub(crate) async fn health_rows(state: &AppState) -> Result<Vec<HealthRow>, ApiE
     Ok(gongjian_app::summaries::health_rows(&state.db, gongjian_storage::now()).await?)
 }
 
+#[utoipa::path(get, path = "/devices/health", summary = "数采仪运行状况（攻坚办）", responses((status = 200, description = "各数采仪", body = Vec<Object>)))]
 pub async fn health(
     State(state): State<AppState>,
     me: ApiUser,
@@ -773,6 +801,7 @@ pub async fn health(
     Ok(Json(health_rows(&state).await?))
 }
 
+#[utoipa::path(get, path = "/hj212/quarantine", summary = "隔离帧（攻坚办）", responses((status = 200, description = "隔离帧", body = Vec<Object>)))]
 pub async fn quarantine(
     State(state): State<AppState>,
     me: ApiUser,

@@ -20,6 +20,7 @@ pub(crate) fn may_write(user: &User) -> bool {
     )
 }
 
+#[utoipa::path(get, path = "/organisations", summary = "单位列表（部门、乡镇、企业只见本单位）", responses((status = 200, description = "单位", body = Vec<Object>)))]
 pub async fn list(
     State(state): State<AppState>,
     me: ApiUser,
@@ -30,6 +31,7 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(get, path = "/organisations/{id}", summary = "单位详情", params(crate::api::doc::IdPath), responses((status = 200, description = "单位", body = Object)))]
 pub async fn get_one(
     State(state): State<AppState>,
     me: ApiUser,
@@ -40,14 +42,22 @@ pub async fn get_one(
     Ok(Json(org))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct OrgBody {
+    /// At most `NAME_MAX` characters, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     name: String,
+    #[schema(value_type = crate::api::doc::OrgKindName)]
     kind: OrgKind,
     #[serde(default)]
     parent_id: Option<i64>,
 }
 
+#[utoipa::path(post, path = "/organisations", summary = "新建单位（管理员、攻坚办）", request_body = OrgBody, responses((status = 201, description = "已新建", body = Object)))]
 pub async fn create(
     State(state): State<AppState>,
     me: ApiUser,
@@ -61,6 +71,7 @@ pub async fn create(
     Ok((axum::http::StatusCode::CREATED, Json(org)))
 }
 
+#[utoipa::path(put, path = "/organisations/{id}", summary = "修改单位（管理员、攻坚办）", params(crate::api::doc::IdPath), request_body = OrgBody, responses((status = 200, description = "已修改", body = Object)))]
 pub async fn update(
     State(state): State<AppState>,
     me: ApiUser,

@@ -21,11 +21,15 @@ use crate::AppState;
 use crate::error::{ApiError, ErrorCode};
 use crate::session::ApiUser;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct YearQuery {
+    /// 年份（默认今年）
+    #[param(minimum = 2000, maximum = 2100)]
     year: Option<i32>,
 }
 
+#[utoipa::path(get, path = "/targets", summary = "攻坚目标：由监测数据计算的当前值、累计值、同比、余量", params(YearQuery), responses((status = 200, description = "目标", body = Object)))]
 pub(crate) async fn api_targets(
     State(state): State<AppState>,
     _me: ApiUser,
@@ -33,6 +37,12 @@ pub(crate) async fn api_targets(
 ) -> Result<Json<Value>, ApiError> {
     let plan = embedded_plan()?;
     let year = q.year.unwrap_or_else(|| now_local().year());
+    if !(2000..=2100).contains(&year) {
+        return Err(ApiError::with_detail(
+            ErrorCode::InvalidInput,
+            "year 须在 2000 至 2100 之间",
+        ));
+    }
     let data = air_data(&state.db, &state.air_cache, year).await?;
     let other = other_measures(
         &state.db,
@@ -50,8 +60,11 @@ pub(crate) async fn api_targets(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct MonthQuery {
+    /// 月份 YYYY-MM（默认本月）
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     month: Option<String>,
 }
 
@@ -61,6 +74,7 @@ pub(crate) fn month_param(s: &str) -> Result<NaiveDate, ApiError> {
         .ok_or_else(|| ApiError::with_detail(ErrorCode::InvalidInput, "month 须为 YYYY-MM"))
 }
 
+#[utoipa::path(get, path = "/rankings", summary = "乡镇与站点排名：综合指数及同比变化率", params(MonthQuery), responses((status = 200, description = "排名", body = Object)))]
 pub(crate) async fn api_rankings(
     State(state): State<AppState>,
     _me: ApiUser,
@@ -88,6 +102,7 @@ pub(crate) async fn live_report(
     Ok(build_report(&state.db, &state.air_cache, &plan, month, now_local()).await?)
 }
 
+#[utoipa::path(get, path = "/reports/{month}", summary = "月调度报告（实时计算）", params(crate::api::doc::MonthPath), responses((status = 200, description = "报告（MonthlyReport）", body = Object)))]
 pub(crate) async fn api_report(
     State(state): State<AppState>,
     _me: ApiUser,
@@ -96,6 +111,7 @@ pub(crate) async fn api_report(
     Ok(Json(live_report(&state, month_param(&month)?).await?))
 }
 
+#[utoipa::path(get, path = "/reports/{month}/published", summary = "已发布的月调度报告（冻结版本）", params(crate::api::doc::MonthPath), responses((status = 200, description = "版本列表", body = Object)))]
 pub(crate) async fn api_published(
     State(state): State<AppState>,
     _me: ApiUser,
@@ -105,6 +121,7 @@ pub(crate) async fn api_published(
     Ok(Json(json!({"month": month, "versions": list})))
 }
 
+#[utoipa::path(post, path = "/reports/{month}/publish", summary = "发布月调度报告（攻坚办），生成新版本", params(crate::api::doc::MonthPath), responses((status = 200, description = "新版本", body = Object)))]
 pub(crate) async fn api_publish(
     State(state): State<AppState>,
     me: ApiUser,
@@ -146,6 +163,7 @@ pub(crate) fn frozen_report(
     })
 }
 
+#[utoipa::path(get, path = "/reports/{month}/versions/{version}", summary = "已发布报告的指定版本", params(crate::api::doc::MonthVersionPath), responses((status = 200, description = "该版本", body = Object)))]
 pub(crate) async fn api_report_version(
     State(state): State<AppState>,
     _me: ApiUser,
@@ -176,6 +194,7 @@ pub(crate) fn xlsx_response(name: &str, report: &MonthlyReport) -> Response {
     }
 }
 
+#[utoipa::path(get, path = "/reports/{month}/xlsx", summary = "月调度报告导出 XLSX", params(crate::api::doc::MonthPath), responses((status = 200, description = "XLSX", body = crate::api::doc::Binary, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))]
 pub(crate) async fn api_report_xlsx(
     State(state): State<AppState>,
     _me: ApiUser,

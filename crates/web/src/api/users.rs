@@ -8,11 +8,13 @@ use crate::AppState;
 use crate::error::{ApiError, ApiJson, ErrorCode};
 use crate::session::ApiUser;
 
+#[utoipa::path(get, path = "/users", summary = "用户列表（管理员）", responses((status = 200, description = "用户", body = Vec<Object>)))]
 pub async fn list(State(state): State<AppState>, me: ApiUser) -> Result<Json<Vec<User>>, ApiError> {
     me.require(me.user.role.manages_users())?;
     Ok(Json(state.db.users().await?))
 }
 
+#[utoipa::path(get, path = "/users/{id}", summary = "用户详情（管理员）", params(crate::api::doc::IdPath), responses((status = 200, description = "用户", body = Object)))]
 pub async fn get_one(
     State(state): State<AppState>,
     me: ApiUser,
@@ -22,16 +24,22 @@ pub async fn get_one(
     Ok(Json(state.db.user(id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CreateBody {
+    #[schema(pattern = r"^[A-Za-z0-9_.-]{2,64}$")]
     username: String,
     #[serde(default)]
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     display_name: String,
+    /// At least `MIN_PASSWORD_LEN` characters.
+    #[schema(min_length = 10)]
     password: String,
+    #[schema(value_type = crate::api::doc::RoleName)]
     role: Role,
     organisation_id: i64,
 }
 
+#[utoipa::path(post, path = "/users", summary = "新建用户（管理员）", request_body = CreateBody, responses((status = 201, description = "已新建", body = Object)))]
 pub async fn create(
     State(state): State<AppState>,
     me: ApiUser,
@@ -55,15 +63,18 @@ pub async fn create(
     Ok((axum::http::StatusCode::CREATED, Json(user)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBody {
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     display_name: Option<String>,
+    #[schema(value_type = Option<crate::api::doc::RoleName>)]
     role: Option<Role>,
     organisation_id: Option<i64>,
     disabled: Option<bool>,
 }
 
+#[utoipa::path(patch, path = "/users/{id}", summary = "修改用户：姓名、角色、单位、停用（管理员）", params(crate::api::doc::IdPath), request_body = UpdateBody, responses((status = 200, description = "已修改", body = Object)))]
 pub async fn update(
     State(state): State<AppState>,
     me: ApiUser,
@@ -106,11 +117,13 @@ pub async fn update(
     Ok(Json(user))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ResetBody {
+    #[schema(min_length = 10)]
     password: String,
 }
 
+#[utoipa::path(post, path = "/users/{id}/password", summary = "重置用户密码（管理员）", params(crate::api::doc::IdPath), request_body = ResetBody, responses((status = 200, description = "已重置", body = Object)))]
 pub async fn reset_password(
     State(state): State<AppState>,
     me: ApiUser,
