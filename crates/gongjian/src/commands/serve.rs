@@ -59,12 +59,10 @@ pub async fn serve_with_loggers(
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "serving");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let hj212 = super::ingest::start(&config, db.clone(), stop_rx.clone(), loggers).await?;
+    // Rollups, retention, deadlines, session purge: see gongjian_app::jobs.
+    let jobs = gongjian_app::jobs::start(&config, &db, &stop_rx);
+    tracing::info!(jobs = ?jobs.names(), "background jobs started");
     let campaign = gongjian_web::attachments::CampaignSettings::from_config(&config);
-    tokio::spawn(gongjian_web::attachments::deadline_job(
-        db.clone(),
-        campaign.reminder_days,
-        stop_rx.clone(),
-    ));
     let state = AppState::new(db.clone(), WebSettings::from_config(&config))
         .with_campaign(campaign)
         .with_extra_metrics(gongjian_ingest::events::render_global);
@@ -84,11 +82,15 @@ pub async fn serve_with_loggers(
     if let Some(h) = hj212 {
         let _ = h.await;
     }
+    jobs.stop(JOBS_SHUTDOWN_DEADLINE).await;
     web?;
     db.close().await;
     tracing::info!("stopped");
     Ok(())
 }
+
+/// How long shutdown waits for a background job's tick in progress.
+const JOBS_SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Descriptors kept apart for the database, attachments, logs and backups,
 /// besides the web and HJ 212 connection caps.
