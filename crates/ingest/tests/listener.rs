@@ -48,6 +48,15 @@ async fn start(settings: Settings) -> Server {
     let addr = listener.local_addr().unwrap();
     let service = Service::new(db.clone(), settings);
     let metrics = service.metrics();
+    // The rollup job (gongjian_app::jobs) is not part of the listener: run
+    // its pass here as serve does, every 100 ms.
+    let rollup_db = db.clone();
+    tokio::spawn(async move {
+        loop {
+            let _ = gongjian_ingest::run_rollups(&rollup_db).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
     let (stop, mut rx) = watch::channel(false);
     let handle = tokio::spawn(async move {
         service
@@ -69,7 +78,6 @@ async fn start(settings: Settings) -> Server {
 
 fn settings() -> Settings {
     Settings {
-        rollup_interval: Duration::from_millis(100),
         device_cache_ttl: Duration::from_millis(50),
         ..Settings::default()
     }
