@@ -611,3 +611,30 @@ async fn item_1_script_in_a_data_flag_is_quarantined_naming_the_field() {
     assert_eq!(points.len(), 1);
     assert_eq!(points[0].flag, "N");
 }
+
+#[tokio::test]
+async fn connection_state_is_written_by_the_writer() {
+    let srv = start(settings()).await;
+    assert_eq!(
+        srv.db.device_connection_times("MN0001").await.unwrap(),
+        (None, None)
+    );
+    let mut s = TcpStream::connect(srv.addr).await.unwrap();
+    let frame = upload("MN0001", "123456", "20240102080000124", "2011", DT, "12.5");
+    s.write_all(&frame).await.unwrap();
+    assert!(read_frame(&mut s, Duration::from_secs(5)).await.is_some());
+    // Queued before the frame's job: committed by the time the ack arrives.
+    let (connected, disconnected) = srv.db.device_connection_times("MN0001").await.unwrap();
+    assert!(connected.is_some());
+    assert_eq!(disconnected, None);
+    drop(s);
+    let mut times = (None, None);
+    for _ in 0..50 {
+        times = srv.db.device_connection_times("MN0001").await.unwrap();
+        if times.1.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(times.1 >= connected, "disconnect recorded: {times:?}");
+}
