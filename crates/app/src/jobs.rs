@@ -7,6 +7,7 @@
 //! | `raw_retention` | 1 h | delete raw and quarantined HJ 212 frames older than `hj212.raw_retention_days` (not started when 0) |
 //! | `deadlines` | 1 h | milestone reminders and overdue assignments (`Db::run_deadlines`) |
 //! | `session_purge` | 10 min | delete sessions past the `[session]` idle or absolute limit |
+//! | `air_cache` | 30 s | refresh the daily air cache (`crate::air::refresh_air_cache`) so GET requests only read it |
 //!
 //! The runner ([`spawn`]) runs one tick at a time (a slow tick delays the
 //! next, it never overlaps it), logs a failed tick with the job's name and
@@ -16,12 +17,15 @@
 
 use std::fmt::Debug;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use gongjian_config::Config;
 use gongjian_storage::{Db, DeadlineRun, SessionLimits};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+
+use crate::air::AirCache;
 
 /// Why a tick failed (logged by the runner with the job's name).
 pub type TickError = Box<dyn std::error::Error + Send + Sync>;
@@ -99,7 +103,12 @@ impl Jobs {
 }
 
 /// Start every background job of `serve` per `config`.
-pub fn start(config: &Config, db: &Db, stop: &watch::Receiver<bool>) -> Jobs {
+pub fn start(
+    config: &Config,
+    db: &Db,
+    air_cache: Arc<AirCache>,
+    stop: &watch::Receiver<bool>,
+) -> Jobs {
     let mut jobs = Jobs::default();
     // Independent of `hj212.enabled`: data that arrives otherwise (an
     // import, a restart with a full queue) is rolled up all the same.
@@ -109,10 +118,38 @@ pub fn start(config: &Config, db: &Db, stop: &watch::Receiver<bool>) -> Jobs {
     }
     jobs.add(Deadlines::from_config(config, db.clone()), stop);
     jobs.add(SessionPurge::from_config(config, db.clone()), stop);
-    // Slot for the daily air cache refresh (`air_cache`): a job whose tick
-    // calls `crate::targets::refresh_air_cache`, so that GET requests only
-    // read the cache.
+    jobs.add(AirCacheRefresh::new(db.clone(), air_cache), stop);
     jobs
+}
+
+/// Keeps the daily air cache current so that pages only read it.
+#[derive(Debug, Clone)]
+pub struct AirCacheRefresh {
+    db: Db,
+    cache: Arc<AirCache>,
+}
+
+impl AirCacheRefresh {
+    pub fn new(db: Db, cache: Arc<AirCache>) -> AirCacheRefresh {
+        AirCacheRefresh { db, cache }
+    }
+}
+
+impl Job for AirCacheRefresh {
+    /// Daily rows refreshed.
+    type Done = u64;
+
+    fn name(&self) -> &'static str {
+        "air_cache"
+    }
+
+    fn interval(&self) -> Duration {
+        Duration::from_secs(30)
+    }
+
+    async fn tick(&self) -> Result<u64, TickError> {
+        Ok(crate::air::refresh_air_cache(&self.db, &self.cache).await?)
+    }
 }
 
 /// Minute → hour → day rollups of everything queued.

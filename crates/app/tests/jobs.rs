@@ -8,10 +8,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use gongjian_app::jobs::{self, Job, Rollups, SessionPurge};
+use gongjian_standards::cst::local_day_start;
 use gongjian_storage::testing::{self, TestDb};
 use gongjian_storage::{
     Actor, Db, DbOptions, Device, IngestBatch, NewSite, NewUser, OrgKind, Role, SeriesValue,
-    SessionLimits, Upload, local_day_start,
+    SessionLimits, Upload,
 };
 
 /// 2024-01-02 00:00 China Standard Time.
@@ -288,7 +289,7 @@ both_backends!(rollups_run_with_hj212_disabled, |t: Fx| async move {
     let mut config = gongjian_config::Config::default();
     config.hj212.enabled = false;
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
-    let started = jobs::start(&config, &t.db, &stop);
+    let started = jobs::start(&config, &t.db, Default::default(), &stop);
     assert!(
         started.names().contains(&"rollups"),
         "{:?}",

@@ -14,8 +14,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 
+use gongjian_standards::cst::local_day_start;
 use gongjian_standards::emission::{Flag, MinuteValue, Thresholds, hours_to_day, minutes_to_hour};
-use gongjian_storage::{Db, PendingRollup, RollupValue, SeriesPoint, local_day_start};
+use gongjian_storage::{Db, PendingRollup, RollupValue, SeriesPoint};
 use rust_decimal::Decimal;
 
 fn flag_of(s: &str) -> Flag {
@@ -174,7 +175,7 @@ const BATCH: i64 = 500;
 /// Compute every queued rollup once and store the results. The queue rows
 /// are released in the transaction that stores their results, so a process
 /// killed at any point loses no period: the next pass finds them again
-/// (docs/decisions/0002). Returns how many values were stored.
+/// (docs/decisions/0003). Returns how many values were stored.
 pub async fn run_rollups(db: &Db) -> Result<usize, gongjian_storage::StorageError> {
     run_rollups_with(db, || std::future::ready(())).await
 }

@@ -5,6 +5,7 @@
 //! the date of the data unless the caller forces one.
 
 pub mod aqi;
+pub mod cst;
 pub mod emission;
 pub mod evaluation;
 pub mod exact;

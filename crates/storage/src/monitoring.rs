@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use gongjian_standards::cst::local_day_start;
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -268,7 +269,7 @@ pub enum UploadOutcome {
 
 /// A period whose rollup must be computed: a row of the rollup queue as it
 /// was read. The row stays queued until [`Db::store_rollups_and_release`]
-/// commits the result (docs/decisions/0002).
+/// commits the result (docs/decisions/0003).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PendingRollup {
     pub site_id: i64,
@@ -1071,7 +1072,7 @@ impl Db {
     /// Up to `limit` queued rollups, hours before days, oldest first. Nothing
     /// is removed: a row leaves the queue only when its result is committed
     /// by [`Db::store_rollups_and_release`], so a crash between reading and
-    /// storing loses no period (docs/decisions/0002).
+    /// storing loses no period (docs/decisions/0003).
     pub async fn pending_rollups(&self, limit: i64) -> Result<Vec<PendingRollup>, StorageError> {
         let rows = sqlx::query(
             "SELECT site_id, factor, kind, period_start, generation FROM rollup_pending \
@@ -1442,13 +1443,4 @@ fn same_value(a: Option<&str>, b: Option<&str>) -> bool {
         }
         _ => false,
     }
-}
-
-/// China Standard Time offset.
-pub const CST_OFFSET_SECS: i64 = 8 * 3600;
-
-/// Start (Unix s) of the local (UTC+8) day containing `t`.
-pub fn local_day_start(t: i64) -> i64 {
-    let local = t + CST_OFFSET_SECS;
-    local - local.rem_euclid(86_400) - CST_OFFSET_SECS
 }

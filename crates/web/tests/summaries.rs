@@ -7,8 +7,9 @@ mod common;
 
 use chrono::NaiveDate;
 use common::spawn_app;
+use gongjian_standards::cst::day_start_utc;
 use gongjian_storage::{
-    Actor, FireKind, NewFirePoint, NewSite, OrgKind, Role, RollupValue, SiteFactor, day_start_utc,
+    Actor, FireKind, NewFirePoint, NewSite, OrgKind, Role, RollupValue, SiteFactor,
 };
 use serde_json::Value;
 

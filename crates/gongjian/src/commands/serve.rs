@@ -59,13 +59,14 @@ pub async fn serve_with_loggers(
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "serving");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let hj212 = super::ingest::start(&config, db.clone(), stop_rx.clone(), loggers).await?;
-    // Rollups, retention, deadlines, session purge: see gongjian_app::jobs.
-    let jobs = gongjian_app::jobs::start(&config, &db, &stop_rx);
-    tracing::info!(jobs = ?jobs.names(), "background jobs started");
     let campaign = gongjian_web::attachments::CampaignSettings::from_config(&config);
     let state = AppState::new(db.clone(), WebSettings::from_config(&config))
         .with_campaign(campaign)
         .with_extra_metrics(gongjian_ingest::events::render_global);
+    // Rollups, retention, deadlines, session purge, the air cache: see
+    // gongjian_app::jobs.
+    let jobs = gongjian_app::jobs::start(&config, &db, state.air_cache.clone(), &stop_rx);
+    tracing::info!(jobs = ?jobs.names(), "background jobs started");
     let mut web_stop = stop_rx.clone();
     let stop_tx = std::sync::Arc::new(stop_tx);
     let signal_tx = stop_tx.clone();
