@@ -119,11 +119,11 @@ pub async fn load_air(db: &Db, year: i32) -> Result<AirData, StorageError> {
     load_air_as_cached(db, year).await
 }
 
-/// Air data per year, kept while the daily cache is unchanged: rebuilding a
-/// year's district and township days costs far more than checking whether
-/// anything arrived. An entry also expires after `AirCache::MAX_AGE`, so
-/// a change the stamp cannot see (another process writing in the same
-/// second) is picked up soon; pages say how old the daily cache is.
+/// Air data per year, kept while the daily cache is unchanged (its
+/// generation, which every refresh that recomputes a day moves on, in this
+/// process or another): rebuilding a year's district and township days
+/// costs far more than checking whether anything changed. Entries also
+/// expire after `AirCache::MAX_AGE` to bound memory held for old years.
 #[derive(Debug, Default)]
 pub struct AirCache {
     years: Mutex<HashMap<i32, CachedAir>>,
@@ -131,7 +131,7 @@ pub struct AirCache {
 
 #[derive(Debug)]
 struct CachedAir {
-    stamp: Option<i64>,
+    stamp: i64,
     built: Instant,
     data: Arc<AirData>,
 }
@@ -139,7 +139,7 @@ struct CachedAir {
 impl AirCache {
     const MAX_AGE: Duration = Duration::from_secs(600);
 
-    fn get(&self, year: i32, stamp: Option<i64>) -> Option<Arc<AirData>> {
+    fn get(&self, year: i32, stamp: i64) -> Option<Arc<AirData>> {
         let years = self.years.lock().ok()?;
         years
             .get(&year)
@@ -147,7 +147,7 @@ impl AirCache {
             .map(|c| c.data.clone())
     }
 
-    fn put(&self, year: i32, stamp: Option<i64>, data: Arc<AirData>) {
+    fn put(&self, year: i32, stamp: i64, data: Arc<AirData>) {
         if let Ok(mut years) = self.years.lock() {
             years.insert(
                 year,
@@ -169,7 +169,7 @@ impl AirCache {
 
 /// The air data of `year` through `cache`. Only reads.
 pub async fn air_data(db: &Db, cache: &AirCache, year: i32) -> Result<Arc<AirData>, StorageError> {
-    let stamp = db.air_daily_refreshed_at().await?;
+    let stamp = db.air_daily_generation().await?;
     if let Some(d) = cache.get(year, stamp) {
         return Ok(d);
     }

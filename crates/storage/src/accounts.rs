@@ -50,7 +50,7 @@ const COMMON_PASSWORDS: &[&str] = &[
 /// user name is compared too (a password that is the name, reversed or with
 /// digits around it, is the first guess).
 pub fn check_password_policy(username: &str, password: &str) -> Result<(), StorageError> {
-    let refuse = |msg: String| Err(StorageError::Invalid(msg));
+    let refuse = |msg: String| Err(StorageError::rule(crate::Rule::Password, msg));
     let len = password.chars().count();
     if len < MIN_PASSWORD_LEN {
         return refuse(format!("密码至少需要 {MIN_PASSWORD_LEN} 个字符"));
@@ -93,18 +93,19 @@ pub fn check_password_policy(username: &str, password: &str) -> Result<(), Stora
 /// ([`check_password_policy`]); this refuses only what argon2 should not read.
 pub fn hash_password(password: &str) -> Result<String, StorageError> {
     if password.chars().count() > MAX_PASSWORD_LEN {
-        return Err(StorageError::Invalid(format!(
-            "密码不能超过 {MAX_PASSWORD_LEN} 个字符"
-        )));
+        return Err(StorageError::rule(
+            crate::Rule::Password,
+            format!("密码不能超过 {MAX_PASSWORD_LEN} 个字符"),
+        ));
     }
     let mut salt = [0u8; 16];
     rand::fill(&mut salt);
     let salt =
-        SaltString::encode_b64(&salt).map_err(|e| StorageError::Invalid(format!("salt: {e}")))?;
+        SaltString::encode_b64(&salt).map_err(|e| StorageError::Corrupt(format!("salt: {e}")))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| StorageError::Invalid(format!("password hash: {e}")))
+        .map_err(|e| StorageError::Corrupt(format!("password hash: {e}")))
 }
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
@@ -176,8 +177,9 @@ fn valid_username(name: &str) -> bool {
 impl Db {
     pub async fn create_user(&self, actor: &Actor, new: &NewUser) -> Result<User, StorageError> {
         if !valid_username(&new.username) {
-            return Err(StorageError::Invalid(
-                "username must be 2–64 characters of letters, digits, '_', '-' or '.'".into(),
+            return Err(StorageError::rule(
+                crate::Rule::Account,
+                "用户名须为 2–64 个字母、数字或 _ - . 字符",
             ));
         }
         validate::line("姓名", new.display_name.trim(), validate::NAME_MAX)?;

@@ -77,7 +77,9 @@ impl FromStr for TaskStatus {
         TaskStatus::ALL
             .into_iter()
             .find(|k| k.as_str() == s || k.label() == s)
-            .ok_or_else(|| StorageError::Invalid(format!("unknown task status {s:?}")))
+            .ok_or_else(|| {
+                StorageError::rule(crate::Rule::TaskState, format!("未知的任务状态“{s}”"))
+            })
     }
 }
 
@@ -121,7 +123,7 @@ impl FromStr for AssignmentRole {
         ]
         .into_iter()
         .find(|k| k.as_str() == s || k.label() == s)
-        .ok_or_else(|| StorageError::Invalid(format!("unknown assignment role {s:?}")))
+        .ok_or_else(|| StorageError::rule(crate::Rule::TaskState, format!("未知的分工角色“{s}”")))
     }
 }
 
@@ -182,9 +184,10 @@ impl FromStr for FireKind {
             .into_iter()
             .find(|k| k.as_str() == s || k.label() == s)
             .ok_or_else(|| {
-                StorageError::Invalid(format!(
-                    "unknown fire point kind {s:?} (秸秆/垃圾/树叶/杂草 or straw/rubbish/leaves/weeds)"
-                ))
+                StorageError::rule(
+                    crate::Rule::FirePoint,
+                    format!("未知的火点类型“{s}”（应为 秸秆/垃圾/树叶/杂草）"),
+                )
             })
     }
 }
@@ -749,10 +752,13 @@ async fn insert_attachments(
 ) -> Result<(), StorageError> {
     for f in files {
         if f.sha256.len() != 64 || !f.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(StorageError::Invalid(format!(
-                "attachment {}: checksum {:?} is not a SHA-256 hex digest",
-                f.file_name, f.sha256
-            )));
+            return Err(StorageError::rule(
+                crate::Rule::Attachment,
+                format!(
+                    "附件 {}：校验值“{}”不是 SHA-256 十六进制摘要",
+                    f.file_name, f.sha256
+                ),
+            ));
         }
         sqlx::query(
             "INSERT INTO attachments (report_id, fire_point_id, sha256, content_type, size, \
@@ -1141,9 +1147,10 @@ impl Db {
             ] {
                 for n in names {
                     let id = *org_ids.get(n).ok_or_else(|| {
-                        StorageError::Invalid(format!(
-                            "task {key}: organisation {n} is not in the plan's organisations"
-                        ))
+                        StorageError::rule(
+                            crate::Rule::Plan,
+                            format!("任务 {key}：单位“{n}”不在方案的单位名单中"),
+                        )
                     })?;
                     if !wanted.iter().any(|(w, _)| *w == id) {
                         wanted.push((id, role));
@@ -1670,22 +1677,26 @@ impl Db {
     ) -> Result<ReportRecord, StorageError> {
         let before = self.report(report_id).await?;
         if before.review != "submitted" {
-            return Err(StorageError::Invalid(format!(
-                "报告 #{report_id} 已审核（{}），不能重复审核",
-                if before.review == "accepted" {
-                    "已通过"
-                } else {
-                    "已退回"
-                }
-            )));
+            return Err(StorageError::rule(
+                crate::Rule::Review,
+                format!(
+                    "报告 #{report_id} 已审核（{}），不能重复审核",
+                    if before.review == "accepted" {
+                        "已通过"
+                    } else {
+                        "已退回"
+                    }
+                ),
+            ));
         }
         let (state, comment) = match review {
             Review::Accept => ("accepted", None),
             Review::Return(c) => {
                 let c = c.trim();
                 if c.is_empty() {
-                    return Err(StorageError::Invalid(
-                        "退回报告须填写意见 (comment required)".into(),
+                    return Err(StorageError::rule(
+                        crate::Rule::Review,
+                        "退回报告须填写意见",
                     ));
                 }
                 validate::text("审核意见", c, validate::TEXT_MAX)?;
@@ -1769,10 +1780,10 @@ impl Db {
     ) -> Result<TaskRecord, StorageError> {
         let detail = self.task_detail(task_id).await?;
         if detail.task.signed_off_at.is_some() {
-            return Err(StorageError::Invalid(format!(
-                "任务 {} 已销号",
-                detail.task.key
-            )));
+            return Err(StorageError::rule(
+                crate::Rule::TaskState,
+                format!("任务 {} 已销号", detail.task.key),
+            ));
         }
         let open: Vec<String> = detail
             .assignments
@@ -1781,15 +1792,18 @@ impl Db {
             .map(|a| format!("{}（{}）", a.organisation_name, a.status_label))
             .collect();
         if !open.is_empty() || detail.assignments.is_empty() {
-            return Err(StorageError::Invalid(format!(
-                "任务 {} 不能销号：尚未完成的责任单位：{}",
-                detail.task.key,
-                if open.is_empty() {
-                    "无责任单位".to_owned()
-                } else {
-                    open.join("、")
-                }
-            )));
+            return Err(StorageError::rule(
+                crate::Rule::TaskState,
+                format!(
+                    "任务 {} 不能销号：尚未完成的责任单位：{}",
+                    detail.task.key,
+                    if open.is_empty() {
+                        "无责任单位".to_owned()
+                    } else {
+                        open.join("、")
+                    }
+                ),
+            ));
         }
         let mut tx = self.write.begin().await?;
         sqlx::query(
@@ -2029,7 +2043,7 @@ impl Db {
                 e.2 += 1;
             }
             e.3 += Decimal::from_str(&p.amount)
-                .map_err(|e| StorageError::Invalid(format!("fire point {}: amount {e}", p.id)))?;
+                .map_err(|e| StorageError::Corrupt(format!("fire point {}: amount {e}", p.id)))?;
         }
         let mut out: Vec<FireTotal> = totals
             .into_iter()
@@ -2084,8 +2098,9 @@ async fn submit_in(
 ) -> Result<i64, StorageError> {
     let text = report.text.trim();
     if text.is_empty() && report.values.is_empty() {
-        return Err(StorageError::Invalid(
-            "进展报告内容为空：请填写进展情况或指标数值".into(),
+        return Err(StorageError::rule(
+            crate::Rule::Progress,
+            "进展报告内容为空：请填写进展情况或指标数值",
         ));
     }
     validate::text("进展情况", text, validate::LONG_TEXT_MAX)?;
@@ -2105,14 +2120,16 @@ async fn submit_in(
     })?;
     let task_id: i64 = a.try_get("task_id")?;
     if a.try_get::<i64, _>("active")? == 0 || a.try_get::<i64, _>("task_active")? == 0 {
-        return Err(StorageError::Invalid(format!(
-            "责任分工 #{assignment_id} 已不在现行计划中"
-        )));
+        return Err(StorageError::rule(
+            crate::Rule::TaskState,
+            format!("责任分工 #{assignment_id} 已不在现行计划中"),
+        ));
     }
     if a.try_get::<Option<i64>, _>("signed_off_at")?.is_some() {
-        return Err(StorageError::Invalid(format!(
-            "责任分工 #{assignment_id} 所属任务已销号，不再接受报告"
-        )));
+        return Err(StorageError::rule(
+            crate::Rule::TaskState,
+            format!("责任分工 #{assignment_id} 所属任务已销号，不再接受报告"),
+        ));
     }
     let indicators = sqlx::query("SELECT name, unit FROM task_indicators WHERE task_id = $1")
         .bind(task_id)
@@ -2127,21 +2144,27 @@ async fn submit_in(
         if !units.contains_key(name) {
             let mut known: Vec<&String> = units.keys().collect();
             known.sort();
-            return Err(StorageError::Invalid(format!(
-                "指标 {name:?} 不是本任务的指标（本任务指标：{}）",
-                if known.is_empty() {
-                    "无".to_owned()
-                } else {
-                    known
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join("、")
-                }
-            )));
+            return Err(StorageError::rule(
+                crate::Rule::Progress,
+                format!(
+                    "指标 {name:?} 不是本任务的指标（本任务指标：{}）",
+                    if known.is_empty() {
+                        "无".to_owned()
+                    } else {
+                        known
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join("、")
+                    }
+                ),
+            ));
         }
         if !seen.insert(name) {
-            return Err(StorageError::Invalid(format!("指标 {name:?} 填写了两次")));
+            return Err(StorageError::rule(
+                crate::Rule::Progress,
+                format!("指标 {name:?} 填写了两次"),
+            ));
         }
     }
     let id: i64 = sqlx::query(
@@ -2200,7 +2223,10 @@ async fn insert_fire_point(
 ) -> Result<i64, StorageError> {
     let place = p.place.trim();
     if place.is_empty() {
-        return Err(StorageError::Invalid("火点位置 (place) 不能为空".into()));
+        return Err(StorageError::rule(
+            crate::Rule::FirePoint,
+            "火点位置不能为空",
+        ));
     }
     validate::line("火点位置", place, validate::SHORT_TEXT_MAX)?;
     validate::text("备注", p.note.trim(), validate::TEXT_MAX)?;
@@ -2214,10 +2240,10 @@ async fn insert_fire_point(
         })?
         .try_get("kind")?;
     if kind != OrgKind::Township.as_str() {
-        return Err(StorageError::Invalid(format!(
-            "单位 #{} 不是乡镇/街道，火点须记在乡镇名下",
-            p.township_id
-        )));
+        return Err(StorageError::rule(
+            crate::Rule::FirePoint,
+            format!("单位 #{} 不是乡镇/街道，火点须记在乡镇名下", p.township_id),
+        ));
     }
     let month = format!("{:04}-{:02}", p.occurred_on.year(), p.occurred_on.month());
     let amount = p.kind.amount().to_string();

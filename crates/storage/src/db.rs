@@ -106,10 +106,13 @@ impl Db {
                 backend: Backend::Postgres,
             })
         } else {
-            Err(StorageError::Invalid(format!(
-                "database URL must start with sqlite:// or postgres://, got {:?}",
-                redact(url)
-            )))
+            Err(StorageError::rule(
+                crate::Rule::Setup,
+                format!(
+                    "数据库地址须以 sqlite:// 或 postgres:// 开头，实际为 {:?}",
+                    redact(url)
+                ),
+            ))
         }
     }
 
@@ -148,15 +151,16 @@ impl Db {
     /// use (`VACUUM INTO` runs inside one read transaction).
     pub async fn backup_sqlite(&self, dest: &Path) -> Result<(), StorageError> {
         if self.backend != Backend::Sqlite {
-            return Err(StorageError::Invalid(
-                "backup_sqlite needs a SQLite database; use pg_dump for PostgreSQL".into(),
+            return Err(StorageError::rule(
+                crate::Rule::Setup,
+                "备份命令只适用于 SQLite 数据库；PostgreSQL 请使用 pg_dump",
             ));
         }
         if dest.exists() {
-            return Err(StorageError::Invalid(format!(
-                "{} already exists; refusing to overwrite",
-                dest.display()
-            )));
+            return Err(StorageError::rule(
+                crate::Rule::Setup,
+                format!("{} 已存在，不会覆盖", dest.display()),
+            ));
         }
         sqlx::query("VACUUM INTO $1")
             .bind(dest.to_string_lossy().into_owned())

@@ -1,3 +1,8 @@
+//! Storage errors. A refused write names the business rule it broke: each
+//! [`Rule`] has a stable code and a Chinese message (one table, here), so an
+//! API client can tell a weak password from a task that is already signed
+//! off without reading free text.
+
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     #[error("cannot connect to database {url}: {source}")]
@@ -10,13 +15,119 @@ pub enum StorageError {
     NotFound { entity: &'static str, key: String },
     #[error("{entity} {key} already exists")]
     Conflict { entity: &'static str, key: String },
-    #[error("invalid value: {0}")]
-    Invalid(String),
+    /// A write refused by a business rule; `detail` says what, in Chinese.
+    #[error("{detail}")]
+    Rule { rule: Rule, detail: String },
+    /// Stored data that cannot be read back (a defect or tampering, never
+    /// the user's input).
+    #[error("stored data unreadable: {0}")]
+    Corrupt(String),
     #[error("filesystem error: {0}")]
     Io(#[from] std::io::Error),
 }
 
+/// The business rules a write can break. Codes never change once published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rule {
+    /// A name, note or other text is too long or has control characters.
+    Text,
+    /// A monitoring site, its factors, limits or data logger.
+    Site,
+    /// An organisation's name or kind.
+    Organisation,
+    /// A user name or role.
+    Account,
+    /// The password policy.
+    Password,
+    /// The task or assignment is not in a state that allows this.
+    TaskState,
+    /// A progress report was already reviewed, or a return lacks a comment.
+    Review,
+    /// A progress report is empty or its indicator values are wrong.
+    Progress,
+    /// An attachment's record is inconsistent.
+    Attachment,
+    /// A fire point (place, township, kind).
+    FirePoint,
+    /// A report month is not `YYYY-MM`.
+    ReportMonth,
+    /// The plan being loaded refers to something it does not define.
+    Plan,
+    /// The database URL, backup target or other operator setting.
+    Setup,
+}
+
+impl Rule {
+    pub const ALL: [Rule; 13] = [
+        Rule::Text,
+        Rule::Site,
+        Rule::Organisation,
+        Rule::Account,
+        Rule::Password,
+        Rule::TaskState,
+        Rule::Review,
+        Rule::Progress,
+        Rule::Attachment,
+        Rule::FirePoint,
+        Rule::ReportMonth,
+        Rule::Plan,
+        Rule::Setup,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Rule::Text => "E2001",
+            Rule::Site => "E2101",
+            Rule::Organisation => "E2201",
+            Rule::Account => "E2301",
+            Rule::Password => "E2302",
+            Rule::TaskState => "E2401",
+            Rule::Review => "E2402",
+            Rule::Progress => "E2403",
+            Rule::Attachment => "E2404",
+            Rule::FirePoint => "E2501",
+            Rule::ReportMonth => "E2601",
+            Rule::Plan => "E2701",
+            Rule::Setup => "E2901",
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            Rule::Text => "填写的文字不符合要求",
+            Rule::Site => "监测点信息有误",
+            Rule::Organisation => "单位信息有误",
+            Rule::Account => "账号信息不符合要求",
+            Rule::Password => "密码不符合安全要求",
+            Rule::TaskState => "任务当前状态不允许此操作",
+            Rule::Review => "报告审核不符合要求",
+            Rule::Progress => "进展报告内容有误",
+            Rule::Attachment => "附件信息有误",
+            Rule::FirePoint => "火点记录有误",
+            Rule::ReportMonth => "月份格式应为 YYYY-MM",
+            Rule::Plan => "方案内容有误",
+            Rule::Setup => "运行配置有误",
+        }
+    }
+}
+
 impl StorageError {
+    /// A write refused by `rule`, with what exactly was wrong.
+    pub fn rule(rule: Rule, detail: impl Into<String>) -> StorageError {
+        StorageError::Rule {
+            rule,
+            detail: detail.into(),
+        }
+    }
+
+    /// The rule broken, if this is a refused write.
+    pub fn broken_rule(&self) -> Option<Rule> {
+        match self {
+            StorageError::Rule { rule, .. } => Some(*rule),
+            _ => None,
+        }
+    }
+
     /// Map a unique-constraint violation to `Conflict`, leave others alone.
     pub(crate) fn unique(err: sqlx::Error, entity: &'static str, key: &str) -> StorageError {
         if let sqlx::Error::Database(db) = &err
@@ -28,5 +139,26 @@ impl StorageError {
             };
         }
         StorageError::Sql(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_codes_are_unique_and_every_rule_has_a_chinese_message() {
+        let mut codes: Vec<&str> = Rule::ALL.iter().map(|r| r.code()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), Rule::ALL.len());
+        for r in Rule::ALL {
+            assert!(
+                r.message()
+                    .chars()
+                    .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "{r:?}"
+            );
+        }
     }
 }

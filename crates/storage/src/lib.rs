@@ -29,7 +29,7 @@ pub use campaign::{
     StatusChange, TargetRecord, TaskDetail, TaskFilter, TaskRecord, TaskStatus, today_cst,
 };
 pub use db::{Backend, Db, DbOptions};
-pub use error::StorageError;
+pub use error::{Rule, StorageError};
 pub use model::{Actor, AuditEntry, OrgKind, Organisation, Role, Session, User};
 pub use monitoring::{
     CounterDelta, Device, DeviceHealth, Disagreement, IngestBatch, LatestValue, NewSite,

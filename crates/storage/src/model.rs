@@ -75,7 +75,7 @@ impl std::str::FromStr for Role {
         Role::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| StorageError::Invalid(format!("unknown role {s:?}")))
+            .ok_or_else(|| StorageError::rule(crate::Rule::Account, format!("未知的角色“{s}”")))
     }
 }
 

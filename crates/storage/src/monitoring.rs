@@ -130,7 +130,7 @@ impl SiteFactor {
         let mut seen = HashSet::new();
         for f in factors {
             if f.factor.trim().is_empty() {
-                return Err(StorageError::Invalid("factor code is empty".into()));
+                return Err(StorageError::rule(crate::Rule::Site, "因子编码不能为空"));
             }
             validate::line("因子编码", f.factor.trim(), validate::CODE_MAX)?;
             validate::line("因子名称", f.name.trim(), validate::NAME_MAX)?;
@@ -139,18 +139,18 @@ impl SiteFactor {
                 validate::line("限值", l.trim(), COORDINATE_MAX)?;
             }
             if !seen.insert(f.factor.trim()) {
-                return Err(StorageError::Invalid(format!(
-                    "factor {} is listed twice",
-                    f.factor
-                )));
+                return Err(StorageError::rule(
+                    crate::Rule::Site,
+                    format!("因子 {} 重复填写", f.factor),
+                ));
             }
             if let Some(l) = &f.limit_value
                 && l.trim().parse::<f64>().is_err()
             {
-                return Err(StorageError::Invalid(format!(
-                    "limit {l:?} of factor {} is not a number",
-                    f.factor
-                )));
+                return Err(StorageError::rule(
+                    crate::Rule::Site,
+                    format!("因子 {1} 的限值“{0}”不是数字", l, f.factor),
+                ));
             }
         }
         Ok(())
@@ -394,10 +394,10 @@ fn device_from_row(row: &AnyRow) -> Result<Device, StorageError> {
 
 fn validate_site(site: &NewSite) -> Result<(), StorageError> {
     if site.code.trim().is_empty() {
-        return Err(StorageError::Invalid("site code is empty".into()));
+        return Err(StorageError::rule(crate::Rule::Site, "监测点编码不能为空"));
     }
     if site.name.trim().is_empty() {
-        return Err(StorageError::Invalid("site name is empty".into()));
+        return Err(StorageError::rule(crate::Rule::Site, "监测点名称不能为空"));
     }
     validate::line("站点编码", site.code.trim(), validate::CODE_MAX)?;
     validate::line("站点名称", site.name.trim(), validate::NAME_MAX)?;
@@ -408,23 +408,27 @@ fn validate_site(site: &NewSite) -> Result<(), StorageError> {
         }
     }
     if !SITE_KINDS.iter().any(|(k, _)| *k == site.kind) {
-        return Err(StorageError::Invalid(format!(
-            "unknown site kind {:?} (expected one of {})",
-            site.kind,
-            SITE_KINDS
-                .iter()
-                .map(|(k, _)| *k)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
+        return Err(StorageError::rule(
+            crate::Rule::Site,
+            format!(
+                "未知的监测点类型“{}”（应为 {}）",
+                site.kind,
+                SITE_KINDS
+                    .iter()
+                    .map(|(_, label)| *label)
+                    .collect::<Vec<_>>()
+                    .join("、")
+            ),
+        ));
     }
     for (what, v) in [("longitude", &site.longitude), ("latitude", &site.latitude)] {
         if let Some(v) = v
             && v.trim().parse::<f64>().is_err()
         {
-            return Err(StorageError::Invalid(format!(
-                "{what} {v:?} is not a number"
-            )));
+            return Err(StorageError::rule(
+                crate::Rule::Site,
+                format!("{what}“{v}”不是数字"),
+            ));
         }
     }
     Ok(())
@@ -438,28 +442,28 @@ fn validate_device(d: &Device) -> Result<(), StorageError> {
     validate::line("数采仪密码", &d.pw, validate::CODE_MAX)?;
     validate::line("系统编码 ST", &d.st, 8)?;
     if d.mn.trim().is_empty() || d.mn.len() > 64 {
-        return Err(StorageError::Invalid(format!(
-            "device MN {:?} must be 1 to 64 characters",
-            d.mn
-        )));
+        return Err(StorageError::rule(
+            crate::Rule::Site,
+            format!("数采仪 MN“{}”须为 1–64 个字符", d.mn),
+        ));
     }
     if !["2005", "2017", "2025"].contains(&d.protocol.as_str()) {
-        return Err(StorageError::Invalid(format!(
-            "protocol version {:?} must be 2005, 2017 or 2025",
-            d.protocol
-        )));
+        return Err(StorageError::rule(
+            crate::Rule::Site,
+            format!("协议版本“{}”须为 2005、2017 或 2025", d.protocol),
+        ));
     }
     if !["auto", "utf-8", "gbk"].contains(&d.charset.as_str()) {
-        return Err(StorageError::Invalid(format!(
-            "charset {:?} must be auto, utf-8 or gbk",
-            d.charset
-        )));
+        return Err(StorageError::rule(
+            crate::Rule::Site,
+            format!("字符集“{}”须为 auto、utf-8 或 gbk", d.charset),
+        ));
     }
     if !(1..=60).contains(&d.min_interval) {
-        return Err(StorageError::Invalid(format!(
-            "minute interval {} must be 1..60",
-            d.min_interval
-        )));
+        return Err(StorageError::rule(
+            crate::Rule::Site,
+            format!("分钟数据间隔 {} 须在 1–60 之间", d.min_interval),
+        ));
     }
     Ok(())
 }

@@ -11,7 +11,9 @@ fn from_row(row: &AnyRow) -> Result<Organisation, StorageError> {
         name: row.try_get("name")?,
         kind: kind
             .parse()
-            .map_err(|e: gongjian_campaign::UnknownOrgKind| StorageError::Invalid(e.to_string()))?,
+            .map_err(|e: gongjian_campaign::UnknownOrgKind| {
+                StorageError::rule(crate::Rule::Organisation, e.to_string())
+            })?,
         parent_id: row.try_get("parent_id")?,
         created_at: row.try_get("created_at")?,
     })
@@ -29,7 +31,10 @@ impl Db {
     ) -> Result<Organisation, StorageError> {
         let name = name.trim();
         if name.is_empty() {
-            return Err(StorageError::Invalid("organisation name is empty".into()));
+            return Err(StorageError::rule(
+                crate::Rule::Organisation,
+                "单位名称不能为空",
+            ));
         }
         validate::line("单位名称", name, validate::NAME_MAX)?;
         let mut tx = self.write.begin().await?;
@@ -64,7 +69,10 @@ impl Db {
     ) -> Result<Organisation, StorageError> {
         let name = name.trim();
         if name.is_empty() {
-            return Err(StorageError::Invalid("organisation name is empty".into()));
+            return Err(StorageError::rule(
+                crate::Rule::Organisation,
+                "单位名称不能为空",
+            ));
         }
         validate::line("单位名称", name, validate::NAME_MAX)?;
         let mut tx = self.write.begin().await?;

@@ -105,7 +105,7 @@ fn site_from_row(row: &sqlx::any::AnyRow) -> Result<StationSite, StorageError> {
 fn dec(s: Option<String>) -> Result<Option<Decimal>, StorageError> {
     s.map(|t| {
         t.parse::<Decimal>()
-            .map_err(|e| StorageError::Invalid(format!("stored decimal {t:?}: {e}")))
+            .map_err(|e| StorageError::Corrupt(format!("stored decimal {t:?}: {e}")))
     })
     .transpose()
 }
@@ -404,7 +404,7 @@ impl Db {
                 )
                 .await?;
             let records = evaluation::daily_records(&hours, &Options::default())
-                .map_err(|e| StorageError::Invalid(e.to_string()))?;
+                .map_err(|e| StorageError::Corrupt(e.to_string()))?;
             let mut tx = self.write.begin().await?;
             for d in records.iter().filter(|d| days.contains(&d.date)) {
                 let v = |x: &DailyValue| x.value.map(|d| d.to_string());
@@ -445,7 +445,31 @@ impl Db {
             tx.commit().await?;
         }
         self.set_air_daily_mark(new_mark, computed).await?;
+        if n > 0 {
+            sqlx::query(
+                "INSERT INTO derived_state (key, value, updated_at) \
+                 VALUES ('air_daily_generation', 1, $1) ON CONFLICT (key) DO UPDATE \
+                 SET value = derived_state.value + 1, updated_at = excluded.updated_at",
+            )
+            .bind(computed)
+            .execute(&self.write)
+            .await?;
+        }
         Ok(n)
+    }
+
+    /// A number that changes whenever a refresh recomputes any station-day
+    /// (unlike [`Db::air_daily_refreshed_at`], it tells apart two refreshes
+    /// in the same second), for in-memory caches of the daily values.
+    pub async fn air_daily_generation(&self) -> Result<i64, StorageError> {
+        Ok(
+            sqlx::query_scalar(
+                "SELECT value FROM derived_state WHERE key = 'air_daily_generation'",
+            )
+            .fetch_optional(&self.read)
+            .await?
+            .unwrap_or(0),
+        )
     }
 
     async fn set_air_daily_mark(&self, mark: i64, at: i64) -> Result<(), StorageError> {
@@ -491,7 +515,7 @@ impl Db {
             let day: String = row.try_get("day")?;
             let date: NaiveDate = day
                 .parse()
-                .map_err(|_| StorageError::Invalid(format!("air_daily day {day:?}")))?;
+                .map_err(|_| StorageError::Corrupt(format!("air_daily day {day:?}")))?;
             let counts: String = row.try_get("counts")?;
             let c: Vec<u8> = counts.split(',').map(|x| x.parse().unwrap_or(0)).collect();
             let cnt = |i: usize| c.get(i).copied().unwrap_or(0);
@@ -549,9 +573,10 @@ impl Db {
         payload: &serde_json::Value,
     ) -> Result<PublishedReport, StorageError> {
         if NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").is_err() {
-            return Err(StorageError::Invalid(format!(
-                "report month {month:?} is not YYYY-MM"
-            )));
+            return Err(StorageError::rule(
+                crate::Rule::ReportMonth,
+                format!("月份“{month}”格式应为 YYYY-MM"),
+            ));
         }
         validate::line("报告标题", title, validate::SHORT_TEXT_MAX)?;
         let mut tx = self.write.begin().await?;
@@ -640,7 +665,7 @@ fn report_from_row(row: &sqlx::any::AnyRow) -> Result<PublishedReport, StorageEr
         version: row.try_get("version")?,
         title: row.try_get("title")?,
         payload: serde_json::from_str(&payload)
-            .map_err(|e| StorageError::Invalid(format!("report payload: {e}")))?,
+            .map_err(|e| StorageError::Corrupt(format!("report payload: {e}")))?,
         publisher: row.try_get("publisher")?,
         published_at: row.try_get("published_at")?,
     })

@@ -20,9 +20,10 @@ pub const LONG_TEXT_MAX: usize = 5000;
 pub fn line(label: &str, value: &str, max: usize) -> Result<(), StorageError> {
     length(label, value, max)?;
     if value.chars().any(char::is_control) {
-        return Err(StorageError::Invalid(format!(
-            "{label}不能包含控制字符（如换行、制表符）"
-        )));
+        return Err(StorageError::rule(
+            crate::Rule::Text,
+            format!("{label}不能包含控制字符（如换行、制表符）"),
+        ));
     }
     Ok(())
 }
@@ -35,7 +36,10 @@ pub fn text(label: &str, value: &str, max: usize) -> Result<(), StorageError> {
         .chars()
         .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
     {
-        return Err(StorageError::Invalid(format!("{label}不能包含控制字符")));
+        return Err(StorageError::rule(
+            crate::Rule::Text,
+            format!("{label}不能包含控制字符"),
+        ));
     }
     Ok(())
 }
@@ -44,9 +48,10 @@ fn length(label: &str, value: &str, max: usize) -> Result<(), StorageError> {
     // Count no further than needed: a megabyte is refused as fast as max + 1.
     let n = value.chars().take(max + 1).count();
     if n > max {
-        return Err(StorageError::Invalid(format!(
-            "{label}过长：最多 {max} 个字符"
-        )));
+        return Err(StorageError::rule(
+            crate::Rule::Text,
+            format!("{label}过长：最多 {max} 个字符"),
+        ));
     }
     Ok(())
 }

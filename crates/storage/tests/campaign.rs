@@ -235,7 +235,7 @@ storage_test!(report_review_and_sign_off, |db: Db| async move {
         .submit_report(&nongye, lead, &NewReport::default())
         .await
         .unwrap_err();
-    assert!(matches!(empty, StorageError::Invalid(_)));
+    assert_eq!(empty.broken_rule(), Some(gongjian_storage::Rule::Progress));
 
     let r1 = db
         .submit_report(
@@ -268,7 +268,10 @@ storage_test!(report_review_and_sign_off, |db: Db| async move {
         .review_report(&office, r1.id, &Review::Return("  ".into()))
         .await
         .unwrap_err();
-    assert!(matches!(no_comment, StorageError::Invalid(_)));
+    assert_eq!(
+        no_comment.broken_rule(),
+        Some(gongjian_storage::Rule::Review)
+    );
     let returned = db
         .review_report(&office, r1.id, &Review::Return("请补充乡镇台账".into()))
         .await

@@ -72,7 +72,11 @@ storage_test!(sites_devices_and_factors, |db: Db| async move {
     let dup = db.create_site(&actor, &site("S1", "stack_gas")).await;
     assert!(matches!(dup, Err(StorageError::Conflict { .. })), "{dup:?}");
     let bad = db.create_site(&actor, &site("S2", "volcano")).await;
-    assert!(matches!(bad, Err(StorageError::Invalid(_))), "{bad:?}");
+    assert_eq!(
+        bad.as_ref().err().and_then(StorageError::broken_rule),
+        Some(gongjian_storage::Rule::Site),
+        "{bad:?}"
+    );
 
     let mut upd = site("S1", "stack_gas");
     upd.name = "1号排口".into();

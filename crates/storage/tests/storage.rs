@@ -135,7 +135,7 @@ storage_test!(users_and_passwords, |db: Db| async move {
         .set_password(&Actor::cli(), user.id, "short", false)
         .await
         .unwrap_err();
-    assert!(matches!(err, StorageError::Invalid(_)));
+    assert_eq!(err.broken_rule(), Some(gongjian_storage::Rule::Password));
     db.set_password(&Actor::cli(), user.id, "new-password-1", true)
         .await
         .unwrap();
@@ -256,7 +256,10 @@ storage_test!(item_17_weak_passwords_are_refused, |db: Db| async move {
             .await
             .unwrap_err();
         match err {
-            StorageError::Invalid(msg) => assert!(msg.contains("密码"), "{weak}: {msg}"),
+            StorageError::Rule {
+                rule: gongjian_storage::Rule::Password,
+                detail,
+            } => assert!(detail.contains("密码"), "{weak}: {detail}"),
             other => panic!("{weak}: {other}"),
         }
     }
@@ -275,7 +278,7 @@ storage_test!(item_17_weak_passwords_are_refused, |db: Db| async move {
         )
         .await
         .unwrap_err();
-    assert!(matches!(err, StorageError::Invalid(_)));
+    assert_eq!(err.broken_rule(), Some(gongjian_storage::Rule::Password));
     // The demo accounts' password passes.
     db.set_password(&Actor::cli(), user.id, "gongjian2020", false)
         .await

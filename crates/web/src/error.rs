@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use gongjian_storage::StorageError;
+use gongjian_storage::{Rule, StorageError};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +22,8 @@ pub enum ErrorCode {
     CrossSiteRejected,
     LoginThrottled,
     Internal,
+    /// A write refused by a business rule (its own code, E2xxx).
+    Rule(Rule),
 }
 
 impl ErrorCode {
@@ -41,8 +43,17 @@ impl ErrorCode {
         ErrorCode::Internal,
     ];
 
+    /// Every code: the fixed ones and one per business rule.
+    pub fn all() -> Vec<ErrorCode> {
+        ErrorCode::ALL
+            .into_iter()
+            .chain(Rule::ALL.into_iter().map(ErrorCode::Rule))
+            .collect()
+    }
+
     pub fn code(self) -> &'static str {
         match self {
+            ErrorCode::Rule(r) => r.code(),
             ErrorCode::Unauthenticated => "E1001",
             ErrorCode::LoginFailed => "E1002",
             ErrorCode::Forbidden => "E1003",
@@ -72,6 +83,9 @@ impl ErrorCode {
             ErrorCode::Conflict => StatusCode::CONFLICT,
             ErrorCode::TooManyUploads => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            // The record is in a state that forbids the change.
+            ErrorCode::Rule(Rule::TaskState | Rule::Review) => StatusCode::CONFLICT,
+            ErrorCode::Rule(_) => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -93,6 +107,7 @@ impl ErrorCode {
             // Per address, whatever the account: reveals nothing about one.
             ErrorCode::LoginThrottled => "登录尝试过于频繁，请一分钟后再试",
             ErrorCode::Internal => "服务器内部错误，请稍后重试",
+            ErrorCode::Rule(r) => r.message(),
         }
     }
 }
@@ -166,7 +181,9 @@ impl From<StorageError> for ApiError {
             StorageError::Conflict { .. } => {
                 ApiError::with_detail(ErrorCode::Conflict, err.to_string())
             }
-            StorageError::Invalid(msg) => ApiError::with_detail(ErrorCode::InvalidInput, msg),
+            StorageError::Rule { rule, detail } => {
+                ApiError::with_detail(ErrorCode::Rule(rule), detail)
+            }
             other => {
                 tracing::error!(error = %other, "storage error");
                 ApiError::new(ErrorCode::Internal)
@@ -214,7 +231,7 @@ mod tests {
 
     #[test]
     fn codes_are_unique_and_stable() {
-        let codes: Vec<_> = ErrorCode::ALL.iter().map(|c| c.code()).collect();
+        let codes: Vec<_> = ErrorCode::all().iter().map(|c| c.code()).collect();
         let mut sorted = codes.clone();
         sorted.sort();
         sorted.dedup();

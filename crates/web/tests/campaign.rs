@@ -445,8 +445,11 @@ async fn department_reports_office_accepts_everywhere_visible() {
     let refused = office
         .post(&format!("/api/v1/tasks/{tid}/sign-off"), json!({}))
         .await;
-    assert_eq!(refused.status(), 400);
+    // A state conflict with its own rule code, not the generic E1005.
+    assert_eq!(refused.status(), 409);
     let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "E2401");
+    assert_eq!(body["message"], "任务当前状态不允许此操作");
     assert!(body["detail"].as_str().unwrap().contains("原武镇"));
 }
 

@@ -86,7 +86,7 @@ async fn item_20_a_megabyte_organisation_name_is_refused_on_page_and_api() {
     )
     .await;
     assert_eq!(status, 400, "{body}");
-    assert_eq!(body["code"], "E1005");
+    assert_eq!(body["code"], "E2001", "a text rule has its own code");
     assert!(
         body["detail"].as_str().unwrap().contains("单位名称过长"),
         "{body}"

@@ -287,7 +287,7 @@ async fn item_17_weak_passwords_are_refused_everywhere() {
             .unwrap();
         assert_eq!(r.status(), 400, "{weak}");
         let body: Value = r.json().await.unwrap();
-        assert_eq!(body["code"], "E1005");
+        assert_eq!(body["code"], "E2302", "the password policy has its own code");
         assert!(
             body["detail"].as_str().unwrap().contains(says),
             "{weak}: {body}"

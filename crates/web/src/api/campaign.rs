@@ -1172,7 +1172,7 @@ pub(crate) async fn fire_point_from(
 ) -> Result<NewFirePoint, String> {
     use gongjian_storage::validate;
     let reason = |e: gongjian_storage::StorageError| match e {
-        gongjian_storage::StorageError::Invalid(m) => m,
+        gongjian_storage::StorageError::Rule { detail, .. } => detail,
         other => other.to_string(),
     };
     let township = township.trim();
@@ -1339,7 +1339,7 @@ pub(crate) async fn import_fire_file(
     }
     let ids = match state.db.import_fire_points(actor, &good).await {
         Ok(ids) => ids,
-        Err(gongjian_storage::StorageError::Invalid(m)) => return Err(invalid(m)),
+        Err(gongjian_storage::StorageError::Rule { detail, .. }) => return Err(invalid(detail)),
         Err(e) => return Err(e.into()),
     };
     Ok(ImportResult {
