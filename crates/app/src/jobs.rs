@@ -1,1 +1,317 @@
-//! (being moved here by the service-layer issue)
+//! Background jobs: the platform's periodic work, each a named [`Job`] with
+//! an interval, started by `gongjian serve` with the shared shutdown signal.
+//!
+//! | job | every | what one tick does |
+//! |---|---|---|
+//! | `rollups` | 2 s | minute → hour → day rollups of the queue (`gongjian_ingest::run_rollups`), whether or not the HJ 212 listener runs |
+//! | `raw_retention` | 1 h | delete raw and quarantined HJ 212 frames older than `hj212.raw_retention_days` (not started when 0) |
+//! | `deadlines` | 1 h | milestone reminders and overdue assignments (`Db::run_deadlines`) |
+//! | `session_purge` | 10 min | delete sessions past the `[session]` idle or absolute limit |
+//! | `air_cache` | 30 s | refresh the daily air cache (`crate::air::refresh_air_cache`) so GET requests only read it |
+//!
+//! The runner ([`spawn`]) runs one tick at a time (a slow tick delays the
+//! next, it never overlaps it), logs a failed tick with the job's name and
+//! carries on, and stops when the shutdown signal turns true. To add a job:
+//! a struct implementing [`Job`] in this module (its `tick` testable by
+//! calling it directly) and one line in [`start`].
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gongjian_config::Config;
+use gongjian_storage::{Db, DeadlineRun, SessionLimits};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::air::AirCache;
+
+/// Why a tick failed (logged by the runner with the job's name).
+pub type TickError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A periodic background job.
+pub trait Job: Send + Sync + 'static {
+    /// What a tick did, logged at debug level.
+    type Done: Debug + Send;
+
+    /// The job's name in logs.
+    fn name(&self) -> &'static str;
+
+    /// Time between the starts of two ticks; the first runs at once.
+    fn interval(&self) -> Duration;
+
+    /// One run of the job.
+    fn tick(&self) -> impl Future<Output = Result<Self::Done, TickError>> + Send;
+}
+
+/// Run `job` every interval until `stop` turns true (or its sender is
+/// gone). A tick in progress is finished before the job stops, unless
+/// [`Jobs::stop`] aborts it at its deadline.
+pub fn spawn<J: Job>(job: J, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let name = job.name();
+        let mut every = tokio::time::interval(job.interval());
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tracing::debug!(job = name, "job started");
+        loop {
+            tokio::select! {
+                biased;
+                _ = stop.wait_for(|s| *s) => break,
+                _ = every.tick() => {}
+            }
+            match job.tick().await {
+                Ok(done) => tracing::debug!(job = name, ?done, "job tick"),
+                Err(e) => tracing::warn!(job = name, error = %e, "job tick failed"),
+            }
+        }
+        tracing::debug!(job = name, "job stopped");
+    })
+}
+
+/// The running jobs of a server.
+#[derive(Debug, Default)]
+pub struct Jobs {
+    running: Vec<(&'static str, JoinHandle<()>)>,
+}
+
+impl Jobs {
+    /// Spawn `job` (see [`spawn`]) and keep its handle.
+    pub fn add<J: Job>(&mut self, job: J, stop: &watch::Receiver<bool>) {
+        let name = job.name();
+        self.running.push((name, spawn(job, stop.clone())));
+    }
+
+    /// Names of the jobs started, in order.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.running.iter().map(|(n, _)| *n).collect()
+    }
+
+    /// Wait (after the shutdown signal was sent) until every job has
+    /// stopped; a job still in a tick at `deadline` is aborted. Aborting is
+    /// safe for every job here: each tick commits in transactions, and the
+    /// rollup queue is released only with the results.
+    pub async fn stop(self, deadline: Duration) {
+        let until = tokio::time::Instant::now() + deadline;
+        for (name, mut handle) in self.running {
+            if tokio::time::timeout_at(until, &mut handle).await.is_err() {
+                tracing::warn!(job = name, "job still running at the shutdown deadline");
+                handle.abort();
+            }
+        }
+    }
+}
+
+/// Start every background job of `serve` per `config`.
+pub fn start(
+    config: &Config,
+    db: &Db,
+    air_cache: Arc<AirCache>,
+    stop: &watch::Receiver<bool>,
+) -> Jobs {
+    let mut jobs = Jobs::default();
+    // Independent of `hj212.enabled`: data that arrives otherwise (an
+    // import, a restart with a full queue) is rolled up all the same.
+    jobs.add(Rollups::new(db.clone()), stop);
+    if let Some(job) = RawRetention::from_config(config, db.clone()) {
+        jobs.add(job, stop);
+    }
+    jobs.add(Deadlines::from_config(config, db.clone()), stop);
+    jobs.add(SessionPurge::from_config(config, db.clone()), stop);
+    jobs.add(AirCacheRefresh::new(db.clone(), air_cache), stop);
+    jobs
+}
+
+/// Keeps the daily air cache current so that pages only read it.
+#[derive(Debug, Clone)]
+pub struct AirCacheRefresh {
+    db: Db,
+    cache: Arc<AirCache>,
+}
+
+impl AirCacheRefresh {
+    pub fn new(db: Db, cache: Arc<AirCache>) -> AirCacheRefresh {
+        AirCacheRefresh { db, cache }
+    }
+}
+
+impl Job for AirCacheRefresh {
+    /// Daily rows refreshed.
+    type Done = u64;
+
+    fn name(&self) -> &'static str {
+        "air_cache"
+    }
+
+    fn interval(&self) -> Duration {
+        Duration::from_secs(30)
+    }
+
+    async fn tick(&self) -> Result<u64, TickError> {
+        Ok(crate::air::refresh_air_cache(&self.db, &self.cache).await?)
+    }
+}
+
+/// Minute → hour → day rollups of everything queued.
+#[derive(Debug, Clone)]
+pub struct Rollups {
+    db: Db,
+    interval: Duration,
+}
+
+impl Rollups {
+    pub fn new(db: Db) -> Rollups {
+        Rollups {
+            db,
+            interval: Duration::from_secs(2),
+        }
+    }
+
+    /// The same job ticking every `interval` (tests).
+    pub fn every(mut self, interval: Duration) -> Rollups {
+        self.interval = interval;
+        self
+    }
+}
+
+impl Job for Rollups {
+    /// Values stored.
+    type Done = usize;
+
+    fn name(&self) -> &'static str {
+        "rollups"
+    }
+
+    fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    async fn tick(&self) -> Result<usize, TickError> {
+        let n = gongjian_ingest::run_rollups(&self.db).await?;
+        if n > 0 {
+            gongjian_ingest::events::record_rollups(n);
+        }
+        Ok(n)
+    }
+}
+
+/// Deletes raw and quarantined HJ 212 frames past the retention period.
+#[derive(Debug, Clone)]
+pub struct RawRetention {
+    db: Db,
+    days: u32,
+}
+
+impl RawRetention {
+    /// `None` when `hj212.raw_retention_days` is 0 (keep forever).
+    pub fn from_config(config: &Config, db: Db) -> Option<RawRetention> {
+        RawRetention::new(db, config.hj212.raw_retention_days)
+    }
+
+    /// `None` for 0 days (keep forever).
+    pub fn new(db: Db, days: u32) -> Option<RawRetention> {
+        (days > 0).then_some(RawRetention { db, days })
+    }
+}
+
+impl Job for RawRetention {
+    /// Rows deleted.
+    type Done = u64;
+
+    fn name(&self) -> &'static str {
+        "raw_retention"
+    }
+
+    fn interval(&self) -> Duration {
+        Duration::from_secs(3600)
+    }
+
+    async fn tick(&self) -> Result<u64, TickError> {
+        let before = gongjian_storage::now() - i64::from(self.days) * 86_400;
+        let n = self.db.purge_raw_before(before).await?;
+        if n > 0 {
+            tracing::info!(rows = n, "hj212 raw archive retention");
+        }
+        Ok(n)
+    }
+}
+
+/// Milestone reminders and overdue assignments, for today in China
+/// Standard Time.
+#[derive(Debug, Clone)]
+pub struct Deadlines {
+    db: Db,
+    reminder_days: u32,
+}
+
+impl Deadlines {
+    pub fn from_config(config: &Config, db: Db) -> Deadlines {
+        Deadlines::new(db, config.campaign.reminder_days)
+    }
+
+    pub fn new(db: Db, reminder_days: u32) -> Deadlines {
+        Deadlines { db, reminder_days }
+    }
+}
+
+impl Job for Deadlines {
+    type Done = DeadlineRun;
+
+    fn name(&self) -> &'static str {
+        "deadlines"
+    }
+
+    fn interval(&self) -> Duration {
+        Duration::from_secs(3600)
+    }
+
+    async fn tick(&self) -> Result<DeadlineRun, TickError> {
+        Ok(self
+            .db
+            .run_deadlines(gongjian_storage::today_cst(), self.reminder_days)
+            .await?)
+    }
+}
+
+/// Deletes sessions past their idle or absolute lifetime (they are refused
+/// at use already; this keeps the table from growing).
+#[derive(Debug, Clone)]
+pub struct SessionPurge {
+    db: Db,
+    limits: SessionLimits,
+}
+
+/// The session lifetimes of `[session]`.
+pub fn session_limits(config: &Config) -> SessionLimits {
+    SessionLimits {
+        idle_secs: config.session.idle_timeout_minutes as i64 * 60,
+        absolute_secs: config.session.absolute_timeout_hours as i64 * 3600,
+    }
+}
+
+impl SessionPurge {
+    pub fn from_config(config: &Config, db: Db) -> SessionPurge {
+        SessionPurge::new(db, session_limits(config))
+    }
+
+    pub fn new(db: Db, limits: SessionLimits) -> SessionPurge {
+        SessionPurge { db, limits }
+    }
+}
+
+impl Job for SessionPurge {
+    /// Sessions deleted.
+    type Done = u64;
+
+    fn name(&self) -> &'static str {
+        "session_purge"
+    }
+
+    fn interval(&self) -> Duration {
+        Duration::from_secs(600)
+    }
+
+    async fn tick(&self) -> Result<u64, TickError> {
+        Ok(self.db.purge_sessions(self.limits).await?)
+    }
+}

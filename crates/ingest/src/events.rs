@@ -532,3 +532,11 @@ pub fn render_global() -> String {
         .and_then(|g| g.as_ref().map(|m| m.render()))
         .unwrap_or_default()
 }
+
+/// Count rollups computed (by the rollup job) on the registered listener's
+/// counters; nothing when no listener runs.
+pub fn record_rollups(count: usize) {
+    if let Some(m) = GLOBAL.read().ok().and_then(|g| g.clone()) {
+        RollupsComputed { count }.emit(&m);
+    }
+}

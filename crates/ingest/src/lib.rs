@@ -1,5 +1,6 @@
 //! HJ 212 ingestion: the TCP listener for field data loggers, the batched
-//! writer that commits before it acknowledges, rollups, retention, and a
+//! writer that commits before it acknowledges, rollups (run by the rollup
+//! job of `gongjian_app::jobs`, whether the listener runs or not), and a
 //! simulator of virtual loggers.
 //!
 //! Shape (after mini-redis): [`Service::run`] accepts connections under a
@@ -18,7 +19,7 @@ mod time;
 mod writer;
 
 pub use events::Metrics;
-pub use rollup::{rollup_day, rollup_hour};
+pub use rollup::{rollup_day, rollup_hour, run_rollups, run_rollups_with};
 pub use server::{ConnectionMap, Service, Settings};
 pub use time::{datatime_to_unix, unix_to_datatime};
 

@@ -1,5 +1,6 @@
 //! Rollups (minute → hour, hour → day) through the HJ 75/76 validity rules of
-//! `gongjian_standards::emission`, and the raw-archive retention task.
+//! `gongjian_standards::emission`. The rollup job that runs them
+//! periodically is `gongjian_app::jobs`.
 //!
 //! Minute records arrive every `min_interval` minutes (2051, commonly 10):
 //! each record stands for that many minutes of the hour, so it is counted
@@ -12,17 +13,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
-use std::sync::Arc;
-use std::time::Duration;
 
 use gongjian_standards::cst::local_day_start;
 use gongjian_standards::emission::{Flag, MinuteValue, Thresholds, hours_to_day, minutes_to_hour};
 use gongjian_storage::{Db, PendingRollup, RollupValue, SeriesPoint};
 use rust_decimal::Decimal;
-use tokio::sync::watch;
-
-use crate::events::{InternalEvent, Metrics, RollupsComputed};
-use crate::server::Settings;
 
 fn flag_of(s: &str) -> Flag {
     // Unknown vendor flags are not valid data.
@@ -174,8 +169,29 @@ async fn compute(
     }
 }
 
-/// Compute every pending rollup once. Returns how many were stored.
-pub(crate) async fn run_once(db: &Db) -> Result<usize, gongjian_storage::StorageError> {
+/// Queue rows read (and values stored) per transaction of a rollup pass.
+const BATCH: i64 = 500;
+
+/// Compute every queued rollup once and store the results. The queue rows
+/// are released in the transaction that stores their results, so a process
+/// killed at any point loses no period: the next pass finds them again
+/// (docs/decisions/0003). Returns how many values were stored.
+pub async fn run_rollups(db: &Db) -> Result<usize, gongjian_storage::StorageError> {
+    run_rollups_with(db, || std::future::ready(())).await
+}
+
+/// [`run_rollups`] with `between` awaited after each batch is computed and
+/// before it is stored: the fault-injection point of the kill test, which
+/// stops the process there.
+#[doc(hidden)]
+pub async fn run_rollups_with<F, Fut>(
+    db: &Db,
+    between: F,
+) -> Result<usize, gongjian_storage::StorageError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let th = Thresholds::default();
     let intervals: HashMap<i64, i64> = db
         .devices()
@@ -185,7 +201,7 @@ pub(crate) async fn run_once(db: &Db) -> Result<usize, gongjian_storage::Storage
         .collect();
     let mut total = 0;
     loop {
-        let pending = db.take_pending_rollups(500).await?;
+        let pending = db.pending_rollups(BATCH).await?;
         if pending.is_empty() {
             break;
         }
@@ -195,41 +211,14 @@ pub(crate) async fn run_once(db: &Db) -> Result<usize, gongjian_storage::Storage
                 out.push(v);
             }
         }
-        db.store_rollups(&out).await?;
+        between().await;
+        let released = db.store_rollups_and_release(&out, &pending).await?;
         total += out.len();
+        // A short batch was the whole queue; a batch of which nothing could
+        // be released (all queued again meanwhile) waits for the next pass.
+        if (pending.len() as i64) < BATCH || released == 0 {
+            break;
+        }
     }
     Ok(total)
-}
-
-/// Rollups every `rollup_interval`; raw-archive retention hourly.
-pub(crate) async fn background(
-    db: Db,
-    settings: Settings,
-    metrics: Arc<Metrics>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let mut tick = tokio::time::interval(settings.rollup_interval);
-    let mut last_purge: Option<tokio::time::Instant> = None;
-    loop {
-        tokio::select! {
-            _ = stop.changed() => break,
-            _ = tick.tick() => {}
-        }
-        match run_once(&db).await {
-            Ok(n) if n > 0 => RollupsComputed { count: n }.emit(&metrics),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "hj212 rollup failed"),
-        }
-        if settings.raw_retention_days > 0
-            && last_purge.is_none_or(|t| t.elapsed() > Duration::from_secs(3600))
-        {
-            last_purge = Some(tokio::time::Instant::now());
-            let before = gongjian_storage::now() - i64::from(settings.raw_retention_days) * 86_400;
-            match db.purge_raw_before(before).await {
-                Ok(n) if n > 0 => tracing::info!(rows = n, "hj212 raw archive retention"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "hj212 retention failed"),
-            }
-        }
-    }
 }

@@ -39,10 +39,6 @@ pub struct Settings {
     pub max_batch: usize,
     /// How long shutdown waits for connections and the writer to finish.
     pub shutdown_deadline: Duration,
-    /// Raw frames and quarantine older than this are deleted (0 = keep).
-    pub raw_retention_days: u32,
-    /// How often pending rollups are computed.
-    pub rollup_interval: Duration,
     /// How long a device lookup (found or not) is cached.
     pub device_cache_ttl: Duration,
     /// Concurrent connections from one IP address.
@@ -74,8 +70,6 @@ impl Default for Settings {
             max_data_len: 4096,
             max_batch: 2048,
             shutdown_deadline: Duration::from_secs(5),
-            raw_retention_days: 90,
-            rollup_interval: Duration::from_secs(2),
             device_cache_ttl: Duration::from_secs(10),
             max_connections_per_addr: 64,
             auth_timeout: Duration::from_secs(60),
@@ -238,12 +232,6 @@ impl Service {
             shared.metrics.clone(),
         ));
         let (stop_tx, stop_rx) = watch::channel(false);
-        let background = tokio::spawn(crate::rollup::background(
-            shared.db.clone(),
-            shared.settings.clone(),
-            shared.metrics.clone(),
-            stop_rx.clone(),
-        ));
         let limit = Arc::new(Semaphore::new(shared.settings.max_connections));
         let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
         tokio::pin!(shutdown);
@@ -305,7 +293,6 @@ impl Service {
         if tokio::time::timeout(deadline, writer).await.is_err() {
             tracing::warn!("hj212: writer did not finish before the shutdown deadline");
         }
-        background.abort();
         Ok(())
     }
 }
@@ -520,9 +507,30 @@ async fn connection(
     }
     for mn in &conn.mns {
         conn.shared.connections.remove(mn, conn.id);
-        let _ = conn.shared.db.device_connection(mn, false).await;
+        conn.queue(connection_state(mn, false)).await;
     }
     conn.mns.last().cloned()
+}
+
+/// A device's connection opened or closed: written by the writer with the
+/// next batch, like every other write of the listener (not around it).
+fn connection_state(mn: &str, connected: bool) -> Job {
+    let at = Some(gongjian_storage::now());
+    let delta = if connected {
+        CounterDelta {
+            connected_at: at,
+            ..CounterDelta::default()
+        }
+    } else {
+        CounterDelta {
+            disconnected_at: at,
+            ..CounterDelta::default()
+        }
+    };
+    Job {
+        counter: Some((mn.to_owned(), delta)),
+        ..Job::default()
+    }
 }
 
 /// Data uploads that are stored, and the series kind of each.
@@ -636,6 +644,12 @@ impl Conn {
     }
 
     /// Queue writes; wait for the commit when `wait`. None on a failed commit.
+    /// Hand a job to the writer without waiting for its commit; waits only
+    /// while the writer's queue is full.
+    async fn queue(&self, job: Job) {
+        let _ = self.shared.writer.send(job).await;
+    }
+
     async fn write(&self, mut job: Job, wait: bool) -> Option<Option<UploadOutcome>> {
         if !wait {
             // Best effort: never block a connection on an overloaded writer for
@@ -708,7 +722,7 @@ impl Conn {
                     tx: self.downlink_tx.clone(),
                 },
             );
-            let _ = self.shared.db.device_connection(&mn, true).await;
+            self.queue(connection_state(&mn, true)).await;
             let opts = decoder_options(self.shared.settings.max_data_len, Some(&device));
             let decoder = framed.codec_mut().inner.decoder_mut();
             if decoder.options() != &opts {

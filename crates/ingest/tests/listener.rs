@@ -48,6 +48,15 @@ async fn start(settings: Settings) -> Server {
     let addr = listener.local_addr().unwrap();
     let service = Service::new(db.clone(), settings);
     let metrics = service.metrics();
+    // The rollup job (gongjian_app::jobs) is not part of the listener: run
+    // its pass here as serve does, every 100 ms.
+    let rollup_db = db.clone();
+    tokio::spawn(async move {
+        loop {
+            let _ = gongjian_ingest::run_rollups(&rollup_db).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
     let (stop, mut rx) = watch::channel(false);
     let handle = tokio::spawn(async move {
         service
@@ -69,7 +78,6 @@ async fn start(settings: Settings) -> Server {
 
 fn settings() -> Settings {
     Settings {
-        rollup_interval: Duration::from_millis(100),
         device_cache_ttl: Duration::from_millis(50),
         ..Settings::default()
     }
@@ -602,4 +610,31 @@ async fn item_1_script_in_a_data_flag_is_quarantined_naming_the_field() {
         .unwrap();
     assert_eq!(points.len(), 1);
     assert_eq!(points[0].flag, "N");
+}
+
+#[tokio::test]
+async fn connection_state_is_written_by_the_writer() {
+    let srv = start(settings()).await;
+    assert_eq!(
+        srv.db.device_connection_times("MN0001").await.unwrap(),
+        (None, None)
+    );
+    let mut s = TcpStream::connect(srv.addr).await.unwrap();
+    let frame = upload("MN0001", "123456", "20240102080000124", "2011", DT, "12.5");
+    s.write_all(&frame).await.unwrap();
+    assert!(read_frame(&mut s, Duration::from_secs(5)).await.is_some());
+    // Queued before the frame's job: committed by the time the ack arrives.
+    let (connected, disconnected) = srv.db.device_connection_times("MN0001").await.unwrap();
+    assert!(connected.is_some());
+    assert_eq!(disconnected, None);
+    drop(s);
+    let mut times = (None, None);
+    for _ in 0..50 {
+        times = srv.db.device_connection_times("MN0001").await.unwrap();
+        if times.1.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(times.1 >= connected, "disconnect recorded: {times:?}");
 }

@@ -225,6 +225,10 @@ pub struct CounterDelta {
     pub quarantined: i64,
     pub last_frame_at: Option<i64>,
     pub last_peer: Option<String>,
+    /// The device (re)connected at this time (Unix s).
+    pub connected_at: Option<i64>,
+    /// The device's connection closed at this time (Unix s).
+    pub disconnected_at: Option<i64>,
 }
 
 impl CounterDelta {
@@ -240,6 +244,8 @@ impl CounterDelta {
             self.last_frame_at = other.last_frame_at;
             self.last_peer = other.last_peer.clone();
         }
+        self.connected_at = self.connected_at.max(other.connected_at);
+        self.disconnected_at = self.disconnected_at.max(other.disconnected_at);
     }
 }
 
@@ -261,7 +267,9 @@ pub enum UploadOutcome {
     Duplicate,
 }
 
-/// A period whose rollup must be computed.
+/// A period whose rollup must be computed: a row of the rollup queue as it
+/// was read. The row stays queued until [`Db::store_rollups_and_release`]
+/// commits the result (docs/decisions/0003).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PendingRollup {
     pub site_id: i64,
@@ -269,6 +277,9 @@ pub struct PendingRollup {
     /// `hour` (from minutes) or `day` (from hours).
     pub kind: String,
     pub period_start: i64,
+    /// Bumped whenever the period is queued again; the row is released only
+    /// if it still has the generation that was read.
+    pub generation: i64,
 }
 
 /// A computed rollup to store.
@@ -914,7 +925,8 @@ impl Db {
         for chunk in pending.chunks(CHUNK) {
             let sql = format!(
                 "INSERT INTO rollup_pending (site_id, factor, kind, period_start) VALUES {} \
-                 ON CONFLICT (site_id, factor, kind, period_start) DO NOTHING",
+                 ON CONFLICT (site_id, factor, kind, period_start) DO UPDATE SET \
+                 generation = rollup_pending.generation + 1",
                 values_list(self.backend(), chunk.len(), 4)
             );
             let mut q = sqlx::query(&sql);
@@ -966,7 +978,8 @@ impl Db {
         for chunk in counters.chunks(CHUNK) {
             let sql = format!(
                 "INSERT INTO device_counters (mn, frames, values_stored, duplicates, crc_errors, \
-                 parse_errors, auth_failures, quarantined, last_frame_at, last_peer) VALUES {} \
+                 parse_errors, auth_failures, quarantined, last_frame_at, last_peer, \
+                 connected_at, disconnected_at) VALUES {} \
                  ON CONFLICT (mn) DO UPDATE SET \
                  frames = device_counters.frames + excluded.frames, \
                  values_stored = device_counters.values_stored + excluded.values_stored, \
@@ -976,8 +989,11 @@ impl Db {
                  auth_failures = device_counters.auth_failures + excluded.auth_failures, \
                  quarantined = device_counters.quarantined + excluded.quarantined, \
                  last_frame_at = COALESCE(excluded.last_frame_at, device_counters.last_frame_at), \
-                 last_peer = COALESCE(excluded.last_peer, device_counters.last_peer)",
-                values_list(self.backend(), chunk.len(), 10)
+                 last_peer = COALESCE(excluded.last_peer, device_counters.last_peer), \
+                 connected_at = COALESCE(excluded.connected_at, device_counters.connected_at), \
+                 disconnected_at = \
+                 COALESCE(excluded.disconnected_at, device_counters.disconnected_at)",
+                values_list(self.backend(), chunk.len(), 12)
             );
             let mut q = sqlx::query(&sql);
             for (mn, c) in chunk {
@@ -991,7 +1007,9 @@ impl Db {
                     .bind(c.auth_failures)
                     .bind(c.quarantined)
                     .bind(c.last_frame_at)
-                    .bind(&c.last_peer);
+                    .bind(&c.last_peer)
+                    .bind(c.connected_at)
+                    .bind(c.disconnected_at);
             }
             q.execute(&mut *tx).await?;
         }
@@ -999,22 +1017,21 @@ impl Db {
         Ok(outcomes)
     }
 
-    /// Record a device's connection state.
-    pub async fn device_connection(&self, mn: &str, connected: bool) -> Result<(), StorageError> {
-        let t = now();
-        let sql = if connected {
-            "INSERT INTO device_counters (mn, connected_at) VALUES ($1, $2) \
-             ON CONFLICT (mn) DO UPDATE SET connected_at = excluded.connected_at"
-        } else {
-            "INSERT INTO device_counters (mn, disconnected_at) VALUES ($1, $2) \
-             ON CONFLICT (mn) DO UPDATE SET disconnected_at = excluded.disconnected_at"
-        };
-        sqlx::query(sql)
-            .bind(mn)
-            .bind(t)
-            .execute(&self.write)
-            .await?;
-        Ok(())
+    /// When a device last connected and disconnected (Unix s): written by
+    /// the HJ 212 writer with its batches ([`CounterDelta::connected_at`]).
+    pub async fn device_connection_times(
+        &self,
+        mn: &str,
+    ) -> Result<(Option<i64>, Option<i64>), StorageError> {
+        let row =
+            sqlx::query("SELECT connected_at, disconnected_at FROM device_counters WHERE mn = $1")
+                .bind(mn)
+                .fetch_optional(&self.read)
+                .await?;
+        match row {
+            Some(r) => Ok((r.try_get("connected_at")?, r.try_get("disconnected_at")?)),
+            None => Ok((None, None)),
+        }
     }
 
     /// Whether an upload with this key has been stored.
@@ -1056,42 +1073,29 @@ impl Db {
 
     // --------------------------------------------------------------- rollups
 
-    /// Take up to `limit` pending rollups (they are removed; data arriving
-    /// later queues them again).
-    pub async fn take_pending_rollups(
-        &self,
-        limit: i64,
-    ) -> Result<Vec<PendingRollup>, StorageError> {
-        let mut tx = self.write.begin().await?;
+    /// Up to `limit` queued rollups, hours before days, oldest first. Nothing
+    /// is removed: a row leaves the queue only when its result is committed
+    /// by [`Db::store_rollups_and_release`], so a crash between reading and
+    /// storing loses no period (docs/decisions/0003).
+    pub async fn pending_rollups(&self, limit: i64) -> Result<Vec<PendingRollup>, StorageError> {
         let rows = sqlx::query(
-            "SELECT site_id, factor, kind, period_start FROM rollup_pending \
+            "SELECT site_id, factor, kind, period_start, generation FROM rollup_pending \
              ORDER BY kind DESC, period_start LIMIT $1",
         )
         .bind(limit)
-        .fetch_all(&mut *tx)
+        .fetch_all(&self.read)
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let p = PendingRollup {
-                site_id: r.try_get("site_id")?,
-                factor: r.try_get("factor")?,
-                kind: r.try_get("kind")?,
-                period_start: r.try_get("period_start")?,
-            };
-            sqlx::query(
-                "DELETE FROM rollup_pending WHERE site_id = $1 AND factor = $2 AND kind = $3 \
-                 AND period_start = $4",
-            )
-            .bind(p.site_id)
-            .bind(&p.factor)
-            .bind(&p.kind)
-            .bind(p.period_start)
-            .execute(&mut *tx)
-            .await?;
-            out.push(p);
-        }
-        tx.commit().await?;
-        Ok(out)
+        rows.iter()
+            .map(|r| {
+                Ok(PendingRollup {
+                    site_id: r.try_get("site_id")?,
+                    factor: r.try_get("factor")?,
+                    kind: r.try_get("kind")?,
+                    period_start: r.try_get("period_start")?,
+                    generation: r.try_get("generation")?,
+                })
+            })
+            .collect()
     }
 
     /// Series rows of one site and factor with `from <= period_start < to`.
@@ -1132,8 +1136,24 @@ impl Db {
     /// `hj212`) is kept; when ours differs, a disagreement is recorded.
     /// Hours queue their day for recomputation.
     pub async fn store_rollups(&self, values: &[RollupValue]) -> Result<(), StorageError> {
-        if values.is_empty() {
-            return Ok(());
+        self.store_rollups_and_release(values, &[]).await?;
+        Ok(())
+    }
+
+    /// Store computed rollups (as [`Db::store_rollups`]) and, in the same
+    /// transaction, remove the queue rows they were computed for — each only
+    /// if it was not queued again since it was read (its generation is
+    /// unchanged), so data that arrived during the computation gets its own
+    /// pass. Hours queue their day with a new generation before the release,
+    /// so a day read in the same pass as one of its hours stays queued.
+    /// Returns how many queue rows were released.
+    pub async fn store_rollups_and_release(
+        &self,
+        values: &[RollupValue],
+        done: &[PendingRollup],
+    ) -> Result<u64, StorageError> {
+        if values.is_empty() && done.is_empty() {
+            return Ok(0);
         }
         let t = now();
         let mut tx = self.write.begin().await?;
@@ -1217,7 +1237,8 @@ impl Db {
                 sqlx::query(
                     "INSERT INTO rollup_pending (site_id, factor, kind, period_start) \
                      VALUES ($1, $2, 'day', $3) \
-                     ON CONFLICT (site_id, factor, kind, period_start) DO NOTHING",
+                     ON CONFLICT (site_id, factor, kind, period_start) DO UPDATE SET \
+                     generation = rollup_pending.generation + 1",
                 )
                 .bind(v.site_id)
                 .bind(&v.factor)
@@ -1226,8 +1247,31 @@ impl Db {
                 .await?;
             }
         }
+        let mut released = 0;
+        for p in done {
+            released += sqlx::query(
+                "DELETE FROM rollup_pending WHERE site_id = $1 AND factor = $2 AND kind = $3 \
+                 AND period_start = $4 AND generation = $5",
+            )
+            .bind(p.site_id)
+            .bind(&p.factor)
+            .bind(&p.kind)
+            .bind(p.period_start)
+            .bind(p.generation)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
         tx.commit().await?;
-        Ok(())
+        Ok(released)
+    }
+
+    /// Number of periods in the rollup queue (for tests and the health page).
+    pub async fn pending_rollup_count(&self) -> Result<i64, StorageError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM rollup_pending")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(row.try_get("n")?)
     }
 
     pub async fn rollup_disagreements(

@@ -236,14 +236,17 @@ storage_test!(ingest_batch_is_idempotent, |db: Db| async move {
     assert_eq!(health[0].minute_periods_today, 2);
 
     // Minute data queued the hour for rollup.
-    let pending = db.take_pending_rollups(100).await.unwrap();
+    let pending = db.pending_rollups(100).await.unwrap();
     assert!(
         pending
             .iter()
             .any(|p| p.kind == "hour" && p.period_start == t0 - t0 % 3600),
         "{pending:?}"
     );
-    assert!(db.take_pending_rollups(100).await.unwrap().is_empty());
+    // Reading does not consume the queue; releasing with the results does.
+    assert_eq!(db.pending_rollups(100).await.unwrap(), pending);
+    db.store_rollups_and_release(&[], &pending).await.unwrap();
+    assert!(db.pending_rollups(100).await.unwrap().is_empty());
 });
 
 storage_test!(quarantine_and_retention, |db: Db| async move {
@@ -328,7 +331,7 @@ storage_test!(rollups_respect_logger_values, |db: Db| async move {
         .unwrap();
     assert_eq!(pts.len(), 2);
     assert_eq!(pts[1].source, "rollup");
-    let pending = db.take_pending_rollups(100).await.unwrap();
+    let pending = db.pending_rollups(100).await.unwrap();
     assert!(pending.iter().any(|p| p.kind == "day"));
 });
 

@@ -426,32 +426,6 @@ impl Drop for UploadPermit {
     }
 }
 
-/// The deadline service: raise milestone reminders and mark overdue
-/// assignments now and then every hour, until `stop` turns true.
-pub async fn deadline_job(
-    db: gongjian_storage::Db,
-    reminder_days: u32,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
-    loop {
-        match db
-            .run_deadlines(gongjian_storage::today_cst(), reminder_days)
-            .await
-        {
-            Ok(run) => tracing::debug!(?run, "deadlines"),
-            Err(e) => tracing::warn!(error = %e, "deadline run failed"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
-            changed = stop.changed() => {
-                if changed.is_err() || *stop.borrow() {
-                    return;
-                }
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,7 +33,6 @@ pub async fn start(
         max_connections: config.hj212.max_connections.max(1) as usize,
         idle_timeout: Duration::from_secs(config.hj212.idle_timeout_secs.max(1)),
         max_data_len: (config.hj212.max_data_len as usize).clamp(64, gongjian_hj212::MAX_DATA_LEN),
-        raw_retention_days: config.hj212.raw_retention_days,
         max_connections_per_addr: config.hj212.max_connections_per_addr.max(1) as usize,
         auth_timeout: Duration::from_secs(config.hj212.auth_timeout_secs.max(1)),
         max_bad_frames: config.hj212.max_bad_frames.max(1),

@@ -60,19 +60,13 @@ pub async fn serve_with_loggers(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let hj212 = super::ingest::start(&config, db.clone(), stop_rx.clone(), loggers).await?;
     let campaign = gongjian_web::attachments::CampaignSettings::from_config(&config);
-    tokio::spawn(gongjian_web::attachments::deadline_job(
-        db.clone(),
-        campaign.reminder_days,
-        stop_rx.clone(),
-    ));
     let state = AppState::new(db.clone(), WebSettings::from_config(&config))
         .with_campaign(campaign)
         .with_extra_metrics(gongjian_ingest::events::render_global);
-    tokio::spawn(air_cache_job(
-        db.clone(),
-        state.air_cache.clone(),
-        stop_rx.clone(),
-    ));
+    // Rollups, retention, deadlines, session purge, the air cache: see
+    // gongjian_app::jobs.
+    let jobs = gongjian_app::jobs::start(&config, &db, state.air_cache.clone(), &stop_rx);
+    tracing::info!(jobs = ?jobs.names(), "background jobs started");
     let mut web_stop = stop_rx.clone();
     let stop_tx = std::sync::Arc::new(stop_tx);
     let signal_tx = stop_tx.clone();
@@ -89,30 +83,15 @@ pub async fn serve_with_loggers(
     if let Some(h) = hj212 {
         let _ = h.await;
     }
+    jobs.stop(JOBS_SHUTDOWN_DEADLINE).await;
     web?;
     db.close().await;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Keep the daily air cache current so pages only read it: one refresh at
-/// start, then every `AIR_CACHE_EVERY`.
-async fn air_cache_job(
-    db: gongjian_storage::Db,
-    cache: std::sync::Arc<gongjian_app::air::AirCache>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
-    const AIR_CACHE_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
-    loop {
-        if let Err(e) = gongjian_app::air::refresh_air_cache(&db, &cache).await {
-            tracing::warn!(job = "air_cache", error = %e, "refresh failed");
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(AIR_CACHE_EVERY) => {}
-            _ = stop.wait_for(|s| *s) => return,
-        }
-    }
-}
+/// How long shutdown waits for a background job's tick in progress.
+const JOBS_SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Descriptors kept apart for the database, attachments, logs and backups,
 /// besides the web and HJ 212 connection caps.
