@@ -1,9 +1,29 @@
 //! The service layer: every use case of the platform, called by the web
 //! handlers and by the binary's commands alike. Nothing here knows about
 //! HTTP; nothing below (storage, ingest, the pure crates) knows about it.
+//!
+//! - [`air`]: the year cache of air-station days and the air-data import;
+//! - [`targets`]: target evaluation, allowances and rankings;
+//! - [`summaries`]: water sections, exceedances, tasks per organisation,
+//!   device health;
+//! - [`overview`]: 总览's current-hour readings and chart series;
+//! - [`report`]: the 月调度 report as one typed struct, with its sheets;
+//! - [`plan`]: the 2020 plan compiled in (demo and test material);
+//! - [`jobs`]: the named background jobs `serve` runs.
 #![forbid(unsafe_code)]
 
+pub mod air;
+pub mod error;
 pub mod jobs;
+pub mod overview;
+pub mod plan;
 pub mod report;
 pub mod summaries;
 pub mod targets;
+
+pub use error::AppError;
+
+/// China Standard Time "now" as a naive local date-time.
+pub fn now_local() -> chrono::NaiveDateTime {
+    gongjian_standards::cst::to_local(chrono::Utc::now().timestamp())
+}

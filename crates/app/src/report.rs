@@ -1,1 +1,382 @@
-//! (being moved here by the service-layer issue)
+//! The monthly scheduling report (月调度): one typed struct, built from the
+//! data of a month, frozen as JSON when the office publishes a version, and
+//! shown three ways from the same struct — the page, the XLSX export and the
+//! printed page — through [`MonthlyReport::sections`].
+
+use chrono::{NaiveDate, NaiveDateTime};
+use gongjian_campaign::Campaign;
+use gongjian_standards::cst::day_start_utc;
+use gongjian_storage::{Db, FireTotal};
+use gongjian_tabular::{Cell, Sheet};
+use gongjian_targets::ranking::Ranking;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::AppError;
+use crate::air::{AirCache, air_data};
+use crate::summaries::{self, Exceedance, OrganisationTasks, SectionStatus};
+use crate::targets::{
+    TargetStatus, month_end, month_key, month_start, other_measures, rankings, target_statuses,
+};
+
+/// The 月调度 report of one month.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MonthlyReport {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub title: String,
+    /// Local time the report was computed, `YYYY-MM-DD hh:mm`.
+    pub generated_at: String,
+    /// Last day counted (the month's end or the last day with air data).
+    pub as_of: Option<NaiveDate>,
+    pub targets: Vec<TargetStatus>,
+    pub township_ranking_month: Ranking,
+    pub township_ranking_ytd: Ranking,
+    pub station_ranking_month: Ranking,
+    pub station_ranking_ytd: Ranking,
+    #[serde(default)]
+    pub water_sections: Vec<SectionStatus>,
+    #[serde(default)]
+    pub tasks_by_organisation: Vec<OrganisationTasks>,
+    #[serde(default)]
+    pub fire_points: Vec<FireTotal>,
+    /// 元, exact.
+    pub fire_points_total: Decimal,
+    #[serde(default)]
+    pub exceedances: Vec<Exceedance>,
+}
+
+/// Build the report of the month of `month` from the data as they stand,
+/// stamped with `now` (local time).
+pub async fn build_report(
+    db: &Db,
+    cache: &AirCache,
+    plan: &Campaign,
+    month: NaiveDate,
+    now: NaiveDateTime,
+) -> Result<MonthlyReport, AppError> {
+    use chrono::Datelike;
+    let month = month_start(month);
+    let m_end = month_end(month);
+    // Targets and rankings as of the end of the month (or the last day with data).
+    let data = air_data(db, cache, month.year()).await?.up_to(m_end);
+    let other = other_measures(db, plan, month.year(), month.month()).await?;
+    let targets = target_statuses(plan, &data, &other);
+    let r = rankings(&data, month);
+    let tasks_by_organisation = summaries::month_tasks(db, month).await?;
+    let key = month_key(month);
+    let fire_points: Vec<FireTotal> = db
+        .fire_point_totals()
+        .await?
+        .into_iter()
+        .filter(|t| t.month == key)
+        .collect();
+    let fire_points_total = fire_points
+        .iter()
+        .map(|t| Decimal::from_str_exact(&t.amount).unwrap_or_default())
+        .sum::<Decimal>();
+    let m_from = day_start_utc(month);
+    let m_to = m_end.succ_opt().map_or(i64::MAX, day_start_utc);
+    let exceedances = summaries::exceedances(&db.limited_hours(m_from, m_to).await?);
+    Ok(MonthlyReport {
+        title: format!(
+            "{}年{}月 大气污染防治攻坚月调度",
+            month.year(),
+            month.month()
+        ),
+        month: key,
+        generated_at: now.format("%Y-%m-%d %H:%M").to_string(),
+        as_of: data.as_of,
+        targets,
+        township_ranking_month: r.townships_month,
+        township_ranking_ytd: r.townships_ytd,
+        station_ranking_month: r.stations_month,
+        station_ranking_ytd: r.stations_ytd,
+        water_sections: other.sections,
+        tasks_by_organisation,
+        fire_points,
+        fire_points_total,
+        exceedances,
+    })
+}
+
+/// One table of the report: its sheet (XLSX), its numbered heading and a
+/// note on its method (page and print).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportSection {
+    pub title: String,
+    pub note: String,
+    pub sheet: Sheet,
+}
+
+const NUMERALS: [&str; 12] = [
+    "一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二",
+];
+
+const RANKING_NOTE: &str =
+    "综合指数按环办监测〔2018〕19号计算，升序排名，数值相同并列；变化率与去年同期比较。";
+
+fn text(s: &str) -> Cell {
+    Cell::from(s.to_owned())
+}
+
+fn opt_text<T: ToString>(v: &Option<T>) -> Cell {
+    v.as_ref()
+        .map_or(Cell::Empty, |x| Cell::from(x.to_string()))
+}
+
+fn count<T: TryInto<i64> + Copy>(v: T) -> Cell {
+    v.try_into().map_or(Cell::Empty, Cell::from)
+}
+
+fn headers(names: &[&str]) -> Vec<String> {
+    names.iter().map(|h| (*h).to_owned()).collect()
+}
+
+impl MonthlyReport {
+    /// The report's tables, in order: the XLSX sheets and the page's
+    /// sections are these.
+    pub fn sections(&self) -> Vec<ReportSection> {
+        let as_of = self.as_of.map_or("—".to_owned(), |d| d.to_string());
+        let mut out = vec![
+            (
+                "目标完成情况".to_owned(),
+                format!("统计截至 {as_of}"),
+                self.targets_sheet(),
+            ),
+            ranking_section("乡镇排名(本月)", &self.township_ranking_month),
+            ranking_section("乡镇排名(累计)", &self.township_ranking_ytd),
+            ranking_section("站点排名(本月)", &self.station_ranking_month),
+            ranking_section("站点排名(累计)", &self.station_ranking_ytd),
+            (
+                "水质断面与目标".to_owned(),
+                "GB 3838-2002 单因子评价（环办〔2011〕22号）：有效日均值→月均值，年累计为各月均值的均值。".to_owned(),
+                self.water_sheet(),
+            ),
+            (
+                "各单位任务调度（本月到期、已完成、逾期、退回）".to_owned(),
+                "逾期为当前状态；退回为本月被退回的报送次数。".to_owned(),
+                self.tasks_sheet(),
+            ),
+            (
+                "秸秆焚烧火点扣款（月扣款）".to_owned(),
+                format!(
+                    "本月合计扣款 {} 元；秸秆火点每个 50 万元，垃圾、树叶、杂草火点每个 10 万元。",
+                    self.fire_points_total
+                ),
+                self.fire_sheet(),
+            ),
+            (
+                "重点排污单位在线监测超标情况".to_owned(),
+                "按 HJ 75-2017 有效小时均值（有折算浓度的用折算浓度）与限值比较，超标倍数 =（C−L）/L。".to_owned(),
+                self.exceedance_sheet(),
+            ),
+        ];
+        out.drain(..)
+            .enumerate()
+            .map(|(i, (title, note, sheet))| ReportSection {
+                title: format!("{}、{title}", NUMERALS.get(i).copied().unwrap_or("")),
+                note,
+                sheet,
+            })
+            .collect()
+    }
+
+    /// The XLSX sheets.
+    pub fn sheets(&self) -> Vec<Sheet> {
+        self.sections().into_iter().map(|s| s.sheet).collect()
+    }
+
+    /// The XLSX workbook.
+    pub fn xlsx(&self, file: &str) -> Result<Vec<u8>, gongjian_tabular::Error> {
+        gongjian_tabular::xlsx_bytes(file, &self.sheets())
+    }
+
+    fn targets_sheet(&self) -> Sheet {
+        let figure = |f: &Option<crate::targets::Figure>| opt_text(f);
+        Sheet {
+            name: "目标".into(),
+            headers: headers(&[
+                "指标",
+                "目标",
+                "单位",
+                "本月",
+                "年累计",
+                "去年同期",
+                "进度",
+                "余量",
+                "规则",
+            ]),
+            rows: self
+                .targets
+                .iter()
+                .map(|t| {
+                    vec![
+                        text(&t.indicator),
+                        Cell::from(format!(
+                            "{} {}",
+                            t.comparator,
+                            t.value.map(|v| v.to_string()).unwrap_or_default()
+                        )),
+                        text(&t.unit),
+                        figure(&t.current),
+                        figure(&t.ytd),
+                        figure(&t.last_year),
+                        text(t.progress_text()),
+                        Cell::from(t.allowance_text()),
+                        Cell::from(t.rules.join("; ")),
+                    ]
+                })
+                .collect(),
+        }
+    }
+
+    fn water_sheet(&self) -> Sheet {
+        Sheet {
+            name: "水质断面".into(),
+            headers: headers(&[
+                "序号",
+                "乡镇",
+                "河流",
+                "断面",
+                "目标",
+                "本月类别",
+                "累计类别",
+                "累计达标",
+                "超标项目",
+                "说明",
+            ]),
+            rows: self
+                .water_sections
+                .iter()
+                .map(|s| {
+                    vec![
+                        count(s.number),
+                        text(&s.township),
+                        text(&s.river),
+                        text(&s.section),
+                        text(&s.target),
+                        opt_text(&s.month_class),
+                        opt_text(&s.ytd_class),
+                        s.compliant
+                            .map_or(Cell::Empty, |c| text(if c { "是" } else { "否" })),
+                        Cell::from(s.failing.join("；")),
+                        text(&s.note),
+                    ]
+                })
+                .collect(),
+        }
+    }
+
+    fn tasks_sheet(&self) -> Sheet {
+        Sheet {
+            name: "任务调度".into(),
+            headers: headers(&["单位", "任务分工", "本月到期", "已完成", "逾期", "本月退回"]),
+            rows: self
+                .tasks_by_organisation
+                .iter()
+                .map(|o| {
+                    vec![
+                        text(&o.organisation),
+                        count(o.assignments),
+                        count(o.due),
+                        count(o.done),
+                        count(o.overdue),
+                        count(o.returned),
+                    ]
+                })
+                .collect(),
+        }
+    }
+
+    fn fire_sheet(&self) -> Sheet {
+        Sheet {
+            name: "火点扣款".into(),
+            headers: headers(&["乡镇", "月份", "火点数", "秸秆火点", "其他火点", "扣款(元)"]),
+            rows: self
+                .fire_points
+                .iter()
+                .map(|f| {
+                    vec![
+                        text(&f.township),
+                        text(&f.month),
+                        count(f.points),
+                        count(f.straw_points),
+                        count(f.other_points),
+                        text(&f.amount),
+                    ]
+                })
+                .collect(),
+        }
+    }
+
+    fn exceedance_sheet(&self) -> Sheet {
+        Sheet {
+            name: "在线监测超标".into(),
+            headers: headers(&[
+                "企业",
+                "监测点",
+                "因子",
+                "单位",
+                "限值",
+                "有效小时",
+                "超标小时",
+                "最大值",
+                "最大超标倍数",
+                "最近超标",
+            ]),
+            rows: self
+                .exceedances
+                .iter()
+                .map(|e| {
+                    vec![
+                        opt_text(&e.enterprise),
+                        text(&e.site),
+                        text(&e.factor_name),
+                        text(&e.unit),
+                        text(&e.limit),
+                        count(e.valid_hours),
+                        count(e.hours_over),
+                        opt_text(&e.max_value),
+                        opt_text(&e.max_multiple),
+                        opt_text(&e.last_over),
+                    ]
+                })
+                .collect(),
+        }
+    }
+}
+
+fn ranking_section(name: &str, r: &Ranking) -> (String, String, Sheet) {
+    let title = format!("环境空气质量{}", name.replace('(', "（").replace(')', "）"));
+    let sheet = Sheet {
+        name: name.to_owned(),
+        headers: headers(&[
+            "排名",
+            "名称",
+            "综合指数",
+            "去年同期",
+            "变化率(%)",
+            "改善排名",
+            "PM2.5",
+            "优良率(%)",
+        ]),
+        rows: r
+            .rows
+            .iter()
+            .map(|x| {
+                vec![
+                    x.rank.map_or(Cell::Empty, count),
+                    text(&x.name),
+                    opt_text(&x.index),
+                    opt_text(&x.base_index),
+                    opt_text(&x.change_rate),
+                    x.change_rank.map_or(Cell::Empty, count),
+                    opt_text(&x.pm25),
+                    opt_text(&x.good_ratio),
+                ]
+            })
+            .collect(),
+    };
+    (title, RANKING_NOTE.to_owned(), sheet)
+}

@@ -296,7 +296,7 @@ impl Builder {
             self.diags.push(loc.at(
                 r.kind.span().start,
                 format!(
-                    "unknown organisation kind \"{}\" (expected office, department, township, enterprise or outside)",
+                    "unknown organisation kind \"{}\" (expected office, department, township, enterprise or external)",
                     r.kind.get_ref()
                 ),
             ));
@@ -583,7 +583,7 @@ impl Builder {
                 }
             }
         };
-        let class = WaterClass::parse(r.target_class.get_ref());
+        let class = r.target_class.get_ref().parse::<WaterClass>().ok();
         if class.is_none() {
             self.diags.push(loc.at(
                 r.target_class.span().start,
@@ -755,7 +755,7 @@ impl Builder {
                 r.value.as_ref().map_or(0, |v| v.span().start),
                 format!(
                     "target class {v} for section \"{name}\" disagrees with the annex ({})",
-                    sec.target_class.as_str()
+                    sec.target_class.label()
                 ),
             ));
             ok = false;

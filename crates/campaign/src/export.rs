@@ -136,7 +136,7 @@ impl Campaign {
                     river: &s.river,
                     section: &s.section,
                     basin: &s.basin,
-                    target_class: s.target_class.as_str(),
+                    target_class: s.target_class.label(),
                 })
                 .collect(),
         }

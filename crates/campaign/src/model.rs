@@ -27,7 +27,11 @@ pub struct Campaign {
     pub limit_sets: Vec<LimitSet>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Organisation kinds of the campaign: 攻坚办, 部门, 乡镇/街道, 企业 and
+/// bodies outside the district administration (电力公司, 投资集团, a city
+/// bureau). Stored and serialised as its ASCII name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum OrgKind {
     /// The campaign office (攻坚办).
     Office,
@@ -37,30 +41,57 @@ pub enum OrgKind {
     Township,
     /// An enterprise.
     Enterprise,
-    /// A body outside the district administration (电力公司, 投资集团, a city bureau).
-    Outside,
+    /// A body outside the district administration.
+    External,
 }
 
 impl OrgKind {
+    pub const ALL: [OrgKind; 5] = [
+        OrgKind::Office,
+        OrgKind::Department,
+        OrgKind::Township,
+        OrgKind::Enterprise,
+        OrgKind::External,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             OrgKind::Office => "office",
             OrgKind::Department => "department",
             OrgKind::Township => "township",
             OrgKind::Enterprise => "enterprise",
-            OrgKind::Outside => "outside",
+            OrgKind::External => "external",
         }
     }
 
+    pub fn label(self) -> &'static str {
+        match self {
+            OrgKind::Office => "攻坚办",
+            OrgKind::Department => "部门",
+            OrgKind::Township => "乡镇/街道",
+            OrgKind::Enterprise => "企业",
+            OrgKind::External => "外部单位",
+        }
+    }
+
+    /// The stored name, or `outside` as plan files spell an external body.
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "office" => OrgKind::Office,
-            "department" => OrgKind::Department,
-            "township" => OrgKind::Township,
-            "enterprise" => OrgKind::Enterprise,
-            "outside" => OrgKind::Outside,
-            _ => return None,
-        })
+        match s.trim() {
+            "outside" => Some(OrgKind::External),
+            t => OrgKind::ALL.into_iter().find(|k| k.as_str() == t),
+        }
+    }
+}
+
+/// An organisation kind that is none of [`OrgKind::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("未知的单位类型“{0}”")]
+pub struct UnknownOrgKind(pub String);
+
+impl std::str::FromStr for OrgKind {
+    type Err = UnknownOrgKind;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        OrgKind::parse(s).ok_or_else(|| UnknownOrgKind(s.to_owned()))
     }
 }
 
@@ -310,47 +341,7 @@ pub struct Indicator {
     pub as_written: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum WaterClass {
-    I,
-    II,
-    III,
-    IV,
-    V,
-    WorseThanV,
-}
-
-impl WaterClass {
-    /// Accepts `Ⅲ`, `III`, `3`, `Ⅲ类`, `V`, `Ⅴ`, `劣Ⅴ` and the like.
-    pub fn parse(s: &str) -> Option<Self> {
-        let s = s.trim().trim_end_matches('类').trim();
-        Some(match s {
-            "Ⅰ" | "I" | "1" => WaterClass::I,
-            "Ⅱ" | "II" | "2" => WaterClass::II,
-            "Ⅲ" | "III" | "3" => WaterClass::III,
-            "Ⅳ" | "IV" | "4" => WaterClass::IV,
-            "Ⅴ" | "V" | "5" => WaterClass::V,
-            "劣Ⅴ" | "劣V" | "6" => WaterClass::WorseThanV,
-            _ => return None,
-        })
-    }
-
-    /// 1..=6, the number used as a target value with unit `类`.
-    pub fn number(self) -> u8 {
-        self as u8 + 1
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WaterClass::I => "Ⅰ",
-            WaterClass::II => "Ⅱ",
-            WaterClass::III => "Ⅲ",
-            WaterClass::IV => "Ⅳ",
-            WaterClass::V => "Ⅴ",
-            WaterClass::WorseThanV => "劣Ⅴ",
-        }
-    }
-}
+pub use gongjian_standards::water::WaterClass;
 
 /// A monitored surface-water section of the water plan's annex.
 #[derive(Debug, Clone, PartialEq, Eq)]

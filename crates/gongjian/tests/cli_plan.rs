@@ -198,8 +198,8 @@ fn names_are_normalised_to_one_spelling() {
     assert_eq!(kind("区环境攻坚办").as_deref(), Some("office"));
     assert_eq!(kind("区行政综合执法局").as_deref(), Some("department"));
     assert_eq!(kind("原武镇").as_deref(), Some("township"));
-    assert_eq!(kind("电力公司").as_deref(), Some("outside"));
-    assert_eq!(kind("投资集团").as_deref(), Some("outside"));
+    assert_eq!(kind("电力公司").as_deref(), Some("external"));
+    assert_eq!(kind("投资集团").as_deref(), Some("external"));
 }
 
 // ---- spot checks against the seed text: air -----------------------------

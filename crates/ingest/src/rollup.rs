@@ -15,8 +15,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use gongjian_standards::cst::local_day_start;
 use gongjian_standards::emission::{Flag, MinuteValue, Thresholds, hours_to_day, minutes_to_hour};
-use gongjian_storage::{Db, PendingRollup, RollupValue, SeriesPoint, local_day_start};
+use gongjian_storage::{Db, PendingRollup, RollupValue, SeriesPoint};
 use rust_decimal::Decimal;
 use tokio::sync::watch;
 

@@ -1,8 +1,8 @@
 //! HJ 212 times are local China Standard Time (UTC+8), `YYYYMMDDhhmmss`
 //! (some loggers add milliseconds).
 
-use chrono::{DateTime, NaiveDateTime};
-use gongjian_storage::CST_OFFSET_SECS;
+use chrono::NaiveDateTime;
+use gongjian_standards::cst;
 
 /// `YYYYMMDDhhmmss[zzz]` (Beijing time) → Unix seconds.
 pub fn datatime_to_unix(s: &str) -> Option<i64> {
@@ -15,14 +15,12 @@ pub fn datatime_to_unix(s: &str) -> Option<i64> {
         return None;
     }
     let t = NaiveDateTime::parse_from_str(head, "%Y%m%d%H%M%S").ok()?;
-    Some(t.and_utc().timestamp() - CST_OFFSET_SECS)
+    Some(cst::from_local(t))
 }
 
 /// Unix seconds → `YYYYMMDDhhmmss` in Beijing time.
 pub fn unix_to_datatime(t: i64) -> String {
-    DateTime::from_timestamp(t + CST_OFFSET_SECS, 0)
-        .map(|d| d.format("%Y%m%d%H%M%S").to_string())
-        .unwrap_or_else(|| "19700101080000".into())
+    cst::to_local(t).format("%Y%m%d%H%M%S").to_string()
 }
 
 /// A 17-digit QN (`YYYYMMDDhhmmsszzz`, Beijing time) for Unix milliseconds.

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod aqi;
+pub mod cst;
 pub mod emission;
 pub mod evaluation;
 pub mod exact;

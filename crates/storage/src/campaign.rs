@@ -447,7 +447,7 @@ pub struct FirePointRecord {
     pub attachments: Vec<AttachmentRecord>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct FireTotal {
     pub township: String,
     pub month: String,
@@ -466,17 +466,6 @@ pub struct ImportedProgress {
 }
 
 // ---------------------------------------------------------------- helpers
-
-fn org_kind(kind: gongjian_campaign::OrgKind) -> OrgKind {
-    use gongjian_campaign::OrgKind as K;
-    match kind {
-        K::Office => OrgKind::Office,
-        K::Department => OrgKind::Department,
-        K::Township => OrgKind::Township,
-        K::Enterprise => OrgKind::Enterprise,
-        K::Outside => OrgKind::External,
-    }
-}
 
 fn target_content(t: &gongjian_campaign::Target) -> Value {
     json!({
@@ -515,7 +504,7 @@ fn changed_fields(old: &Value, new: &Value) -> Vec<String> {
 
 /// Today's date in China Standard Time.
 pub fn today_cst() -> NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+    gongjian_standards::cst::local_date(crate::now())
 }
 
 fn status_of(row: &AnyRow, col: &str) -> Result<TaskStatus, StorageError> {
@@ -936,7 +925,7 @@ impl Db {
                             "INSERT INTO organisations (name, kind, parent_id, created_at) VALUES ($1, $2, NULL, $3) RETURNING id",
                         )
                         .bind(&o.name)
-                        .bind(org_kind(o.kind).as_str())
+                        .bind(o.kind.as_str())
                         .bind(at)
                         .fetch_one(&mut *tx)
                         .await?
@@ -945,7 +934,7 @@ impl Db {
                             &mut tx,
                             actor,
                             AuditRecord::new("create", "organisation", id).after(&json!({
-                                "id": id, "name": o.name, "kind": org_kind(o.kind).as_str(),
+                                "id": id, "name": o.name, "kind": o.kind.as_str(),
                                 "from_plan": plan.key})),
                         )
                         .await?;

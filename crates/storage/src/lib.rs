@@ -33,15 +33,11 @@ pub use db::{Backend, Db, DbOptions};
 pub use error::StorageError;
 pub use model::{Actor, AuditEntry, OrgKind, Organisation, Role, Session, User};
 pub use monitoring::{
-    CST_OFFSET_SECS, CounterDelta, Device, DeviceHealth, Disagreement, IngestBatch, LatestValue,
-    NewSite, PendingRollup, QuarantineEntry, Quarantined, RawFrame, RollupValue, SITE_KINDS,
-    SeriesPoint, SeriesValue, Site, SiteFactor, Upload, UploadOutcome, local_day_start,
-    parse_site_kind, site_kind_label,
+    CounterDelta, Device, DeviceHealth, Disagreement, IngestBatch, LatestValue, NewSite,
+    PendingRollup, QuarantineEntry, Quarantined, RawFrame, RollupValue, SITE_KINDS, SeriesPoint,
+    SeriesValue, Site, SiteFactor, Upload, UploadOutcome, parse_site_kind, site_kind_label,
 };
-pub use reports::{
-    AIR_FACTORS, AirHour, PublishedReport, StationDays, StationSite, UpsertStats, day_start_utc,
-    hour_end_local, hour_start_utc, local_date_of,
-};
+pub use reports::{AIR_FACTORS, AirHour, PublishedReport, StationDays, StationSite, UpsertStats};
 pub use sessions::{LoginLimits, LoginRefusal, SessionLimits};
 pub use summaries::{AcceptedValue, AssignmentMonth, LimitedHour};
 

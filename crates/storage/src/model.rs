@@ -2,56 +2,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::StorageError;
 
-/// Organisation kinds of the campaign (攻坚办, 部门, 乡镇/街道, 企业, outside bodies).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OrgKind {
-    Office,
-    Department,
-    Township,
-    Enterprise,
-    External,
-}
-
-impl OrgKind {
-    pub const ALL: [OrgKind; 5] = [
-        OrgKind::Office,
-        OrgKind::Department,
-        OrgKind::Township,
-        OrgKind::Enterprise,
-        OrgKind::External,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrgKind::Office => "office",
-            OrgKind::Department => "department",
-            OrgKind::Township => "township",
-            OrgKind::Enterprise => "enterprise",
-            OrgKind::External => "external",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            OrgKind::Office => "攻坚办",
-            OrgKind::Department => "部门",
-            OrgKind::Township => "乡镇/街道",
-            OrgKind::Enterprise => "企业",
-            OrgKind::External => "外部单位",
-        }
-    }
-}
-
-impl std::str::FromStr for OrgKind {
-    type Err = StorageError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        OrgKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| StorageError::Invalid(format!("unknown organisation kind {s:?}")))
-    }
-}
+pub use gongjian_campaign::OrgKind;
 
 /// What a user may do. Each user has exactly one role within one organisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

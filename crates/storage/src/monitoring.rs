@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use gongjian_standards::cst::local_day_start;
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -1398,13 +1399,4 @@ fn same_value(a: Option<&str>, b: Option<&str>) -> bool {
         }
         _ => false,
     }
-}
-
-/// China Standard Time offset.
-pub const CST_OFFSET_SECS: i64 = 8 * 3600;
-
-/// Start (Unix s) of the local (UTC+8) day containing `t`.
-pub fn local_day_start(t: i64) -> i64 {
-    let local = t + CST_OFFSET_SECS;
-    local - local.rem_euclid(86_400) - CST_OFFSET_SECS
 }

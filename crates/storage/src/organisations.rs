@@ -9,7 +9,9 @@ fn from_row(row: &AnyRow) -> Result<Organisation, StorageError> {
     Ok(Organisation {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
-        kind: kind.parse()?,
+        kind: kind
+            .parse()
+            .map_err(|e: gongjian_campaign::UnknownOrgKind| StorageError::Invalid(e.to_string()))?,
         parent_id: row.try_get("parent_id")?,
         created_at: row.try_get("created_at")?,
     })

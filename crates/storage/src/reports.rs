@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use gongjian_standards::evaluation::{
     self, DailyRecord, DailyValue, HourRecord, Options, PerPollutant, Pollutant,
 };
@@ -16,6 +16,8 @@ use gongjian_standards::rules::AirRules;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use sqlx::Row;
+
+use gongjian_standards::cst::{day_start_utc, hour_end_local};
 
 use crate::audit::{AuditRecord, append};
 use crate::db::param;
@@ -31,30 +33,6 @@ pub const AIR_FACTORS: [(Pollutant, &str); 6] = [
     (Pollutant::Pm10, "a34002"),
     (Pollutant::Pm25, "a34004"),
 ];
-
-/// China Standard Time offset.
-pub const CST_SECONDS: i64 = 8 * 3600;
-
-/// UTC start (Unix s) of the hour that ENDS at `end_local` (CST).
-pub fn hour_start_utc(end_local: NaiveDateTime) -> i64 {
-    end_local.and_utc().timestamp() - 3600 - CST_SECONDS
-}
-
-/// The local (CST) end of the hour starting at `start_utc`.
-pub fn hour_end_local(start_utc: i64) -> NaiveDateTime {
-    DateTime::from_timestamp(start_utc + 3600 + CST_SECONDS, 0)
-        .map(|d| d.naive_utc())
-        .unwrap_or_default()
-}
-
-/// UTC start (Unix s) of the first hour of local day `d` (00:00–01:00 CST).
-pub fn day_start_utc(d: NaiveDate) -> i64 {
-    d.and_hms_opt(0, 0, 0)
-        .unwrap_or_default()
-        .and_utc()
-        .timestamp()
-        - CST_SECONDS
-}
 
 /// A site (monitoring point).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -666,9 +644,4 @@ fn report_from_row(row: &sqlx::any::AnyRow) -> Result<PublishedReport, StorageEr
         publisher: row.try_get("publisher")?,
         published_at: row.try_get("published_at")?,
     })
-}
-
-/// Hours of a UTC range as local days (helper for callers).
-pub fn local_date_of(start_utc: i64) -> NaiveDate {
-    (hour_end_local(start_utc) - Duration::hours(1)).date()
 }

@@ -1,10 +1,11 @@
 //! Sites, devices and the HJ 212 ingestion tables, on SQLite and (when
 //! `GONGJIAN_TEST_POSTGRES_URL` is set) PostgreSQL.
 
+use gongjian_standards::cst::local_day_start;
 use gongjian_storage::testing;
 use gongjian_storage::{
     Actor, CounterDelta, Db, Device, IngestBatch, NewSite, Quarantined, RawFrame, RollupValue,
-    SeriesValue, SiteFactor, StorageError, Upload, UploadOutcome, local_day_start,
+    SeriesValue, SiteFactor, StorageError, Upload, UploadOutcome,
 };
 
 macro_rules! storage_test {

@@ -2,8 +2,9 @@
 //! configured) PostgreSQL.
 
 use chrono::{NaiveDate, NaiveDateTime};
+use gongjian_standards::cst::{hour_end_local, hour_start_utc};
 use gongjian_storage::testing;
-use gongjian_storage::{Actor, AirHour, Db, hour_end_local, hour_start_utc};
+use gongjian_storage::{Actor, AirHour, Db};
 use rust_decimal::Decimal;
 
 macro_rules! storage_test {

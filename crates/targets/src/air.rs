@@ -10,7 +10,7 @@ use gongjian_standards::evaluation::{
 };
 use gongjian_standards::exact::round_half_even;
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{RulesUsed, days_in_year, days_remaining, same_day_last_year, year_start};
 
@@ -45,7 +45,7 @@ pub fn pollutant_named(name: &str) -> Option<Pollutant> {
 }
 
 /// What the rest of the year may still average for an annual-mean target.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Allowance {
     /// The remaining days (every one assumed valid) may average at most

@@ -26,7 +26,7 @@ use serde::Serialize;
 
 /// The rule sets behind a set of days: each day is evaluated with the rules
 /// in force on its own date, so a year crossing 2026-03-01 lists both.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct RulesUsed {
     /// AQI rule sets (HJ 633).
     pub aqi: Vec<String>,

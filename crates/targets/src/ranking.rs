@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 use gongjian_standards::evaluation::{self, DailyRecord, Options, summarize};
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{RulesUsed, same_day_last_year};
 
@@ -21,7 +21,7 @@ pub struct Unit<'a> {
 }
 
 /// One row of a ranking.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RankRow {
     /// Unit name.
     pub name: String,
@@ -48,7 +48,7 @@ pub struct RankRow {
 }
 
 /// A ranking of units over `from..=to`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ranking {
     /// First day.
     pub from: NaiveDate,

@@ -142,6 +142,21 @@ impl From<crate::attachments::Busy> for ApiError {
     }
 }
 
+impl From<gongjian_app::AppError> for ApiError {
+    fn from(err: gongjian_app::AppError) -> Self {
+        match err {
+            gongjian_app::AppError::Storage(e) => e.into(),
+            gongjian_app::AppError::InvalidFile(msg) => {
+                ApiError::with_detail(ErrorCode::InvalidInput, msg)
+            }
+            other @ gongjian_app::AppError::EmbeddedPlan(_) => {
+                tracing::error!(error = %other, "embedded plan");
+                ApiError::with_detail(ErrorCode::Internal, other.to_string())
+            }
+        }
+    }
+}
+
 impl From<StorageError> for ApiError {
     fn from(err: StorageError) -> Self {
         match err {

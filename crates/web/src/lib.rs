@@ -64,7 +64,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub started: Instant,
     pub campaign: Arc<attachments::CampaignSettings>,
-    pub air_cache: Arc<api::targets::AirCache>,
+    pub air_cache: Arc<gongjian_app::air::AirCache>,
     /// Uploads running now, bounded per user and in total.
     pub uploads: Arc<attachments::UploadGate>,
     /// More Prometheus text for `/metrics` from parts the binary composes

@@ -40,7 +40,7 @@ fn year_csv(dec31_pm25: Option<u32>) -> String {
 
 async fn import(app: &common::TestApp, csv: &str) {
     let table = gongjian_tabular::read_csv_bytes("year.csv", csv.as_bytes()).unwrap();
-    let out = gongjian_web::api::targets::import_table(&app.db, &Actor::cli(), &table)
+    let out = gongjian_app::air::import_table(&app.db, &Actor::cli(), &table)
         .await
         .unwrap();
     assert!(out.rejected.is_empty(), "{:?}", out.rejected);

@@ -7,10 +7,11 @@ mod common;
 
 use chrono::NaiveDate;
 use common::spawn_on;
+use gongjian_standards::cst::day_start_utc;
 use gongjian_storage::on_both_backends;
 use gongjian_storage::testing::TestDb;
 use gongjian_storage::{
-    Actor, FireKind, NewFirePoint, NewSite, OrgKind, Role, RollupValue, SiteFactor, day_start_utc,
+    Actor, FireKind, NewFirePoint, NewSite, OrgKind, Role, RollupValue, SiteFactor,
 };
 use serde_json::Value;
 

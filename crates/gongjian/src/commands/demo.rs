@@ -23,7 +23,7 @@ pub struct Args {
 
 /// The 2020 plan, compiled in so `demo` needs nothing from the source tree.
 pub fn embedded_plan() -> anyhow::Result<Campaign> {
-    gongjian_web::api::targets::embedded_plan().map_err(anyhow::Error::msg)
+    Ok(gongjian_app::plan::embedded_plan()?)
 }
 
 /// Demo accounts: (username, display name, role, organisation). The password

@@ -40,8 +40,7 @@ fn air(args: AirArgs) -> anyhow::Result<ExitCode> {
     let outcome = runtime()?.block_on(async {
         let db = open_db(&config).await?;
         let out =
-            gongjian_web::api::targets::import_parsed(&db, &Actor::cli(), table.source(), &parsed)
-                .await?;
+            gongjian_app::air::import_parsed(&db, &Actor::cli(), table.source(), &parsed).await?;
         db.close().await;
         anyhow::Ok(out)
     })?;
@@ -103,7 +102,7 @@ pub async fn demo_air(db: &gongjian_storage::Db) -> anyhow::Result<ImportSummary
     use rust_decimal::Decimal;
 
     let actor = Actor::system("demo");
-    let now = gongjian_web::api::targets::now_local();
+    let now = gongjian_app::now_local();
     let now_end = now.date().and_hms_opt(now.hour(), 0, 0).unwrap_or(now);
     let ranges = [
         (
@@ -167,7 +166,7 @@ pub async fn demo_air(db: &gongjian_storage::Db) -> anyhow::Result<ImportSummary
             }
         }
     }
-    let out = gongjian_web::api::targets::import_parsed(db, &actor, "demo", &parsed).await?;
+    let out = gongjian_app::air::import_parsed(db, &actor, "demo", &parsed).await?;
     // Names and townships of the demo stations.
     let sites = db.sites_of_kind("air_station").await?;
     for (code, name, township) in DEMO_STATIONS {

@@ -46,7 +46,7 @@ pub async fn start(
         ..Settings::default()
     };
     let service = Service::new(db, settings);
-    gongjian_web_metrics(service.metrics());
+    serve_listener_metrics(service.metrics());
     let mut service_stop = stop.clone();
     let sim_stop = stop.clone();
     let handle = tokio::spawn(async move {
@@ -80,7 +80,7 @@ pub async fn start(
 }
 
 /// Expose the listener's counters on the web `/metrics`.
-fn gongjian_web_metrics(metrics: Arc<gongjian_ingest::Metrics>) {
+fn serve_listener_metrics(metrics: Arc<gongjian_ingest::Metrics>) {
     gongjian_ingest::events::register_global(metrics);
 }
 
@@ -210,7 +210,7 @@ async fn demo_history(
     use gongjian_storage::RollupValue;
 
     let now = gongjian_storage::now();
-    let today = gongjian_storage::local_day_start(now);
+    let today = gongjian_standards::cst::local_day_start(now);
     let hour = now - now % 3600;
     let mut state = 0x9E37_79B9_7F4A_7C15_u64;
     let mut unit = move || {

@@ -239,7 +239,7 @@ fn check_report(dir: &Path, c: &Campaign) -> String {
             s.river,
             s.section,
             s.basin,
-            s.target_class.as_str()
+            s.target_class.label()
         );
     }
     let _ = writeln!(out, "limit sets: {}", c.limit_sets.len());
@@ -314,7 +314,7 @@ fn summary(c: &Campaign) -> String {
                 s.river,
                 s.section,
                 s.basin,
-                s.target_class.as_str()
+                s.target_class.label()
             );
         }
     }

@@ -68,6 +68,11 @@ pub async fn serve_with_loggers(
     let state = AppState::new(db.clone(), WebSettings::from_config(&config))
         .with_campaign(campaign)
         .with_extra_metrics(gongjian_ingest::events::render_global);
+    tokio::spawn(air_cache_job(
+        db.clone(),
+        state.air_cache.clone(),
+        stop_rx.clone(),
+    ));
     let mut web_stop = stop_rx.clone();
     let stop_tx = std::sync::Arc::new(stop_tx);
     let signal_tx = stop_tx.clone();
@@ -88,6 +93,25 @@ pub async fn serve_with_loggers(
     db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Keep the daily air cache current so pages only read it: one refresh at
+/// start, then every `AIR_CACHE_EVERY`.
+async fn air_cache_job(
+    db: gongjian_storage::Db,
+    cache: std::sync::Arc<gongjian_app::air::AirCache>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    const AIR_CACHE_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+    loop {
+        if let Err(e) = gongjian_app::air::refresh_air_cache(&db, &cache).await {
+            tracing::warn!(job = "air_cache", error = %e, "refresh failed");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(AIR_CACHE_EVERY) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
 }
 
 /// Descriptors kept apart for the database, attachments, logs and backups,

@@ -21,38 +21,27 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    use gongjian_web::api::targets as t;
+    use gongjian_app::{air, now_local, targets as t};
     let config = args.config.load()?;
-    let plan = t::embedded_plan().map_err(anyhow::Error::msg)?;
+    let plan = gongjian_app::plan::embedded_plan()?;
     let year = args.year.unwrap_or(if plan.year > 0 {
         plan.year
     } else {
-        t::now_local().year()
+        now_local().year()
     });
     let rows = runtime()?.block_on(async {
         let db = open_db(&config).await?;
-        let data = t::load_air(&db, year).await?;
-        let other = t::other_measures(
-            &db,
-            &plan,
-            year,
-            t::status_month(year, t::now_local().date()),
-        )
-        .await?;
+        let data = air::load_air(&db, year).await?;
+        let other =
+            t::other_measures(&db, &plan, year, t::status_month(year, now_local().date())).await?;
         db.close().await;
         anyhow::Ok(t::target_statuses(&plan, &data, &other))
     })?;
     if args.json {
-        let out: Vec<serde_json::Value> = rows.iter().map(t::target_json).collect();
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
         for r in &rows {
-            let v = |x: &Option<serde_json::Value>| {
-                x.as_ref().map_or("—".to_owned(), |v| match v {
-                    serde_json::Value::String(s) => s.clone(),
-                    o => o.to_string(),
-                })
-            };
+            let v = |x: &Option<t::Figure>| x.as_ref().map_or("—".to_owned(), ToString::to_string);
             println!(
                 "{}\t{} {}{}\t年累计 {}\t去年同期 {}\t{}\t{}",
                 r.indicator,
@@ -61,16 +50,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 r.unit,
                 v(&r.ytd),
                 v(&r.last_year),
-                match r.on_track {
-                    Some(true) => "正常",
-                    Some(false) => "滞后",
-                    None => "—",
-                },
-                r.allowance
-                    .as_ref()
-                    .map(t::allowance_text)
-                    .or_else(|| r.note.clone())
-                    .unwrap_or_default()
+                r.progress_text(),
+                r.allowance_text()
             );
         }
     }

@@ -23,9 +23,7 @@ pub struct AuditQuery {
 }
 
 /// China Standard Time: audit filters and exports use local dates.
-pub(crate) fn cst() -> chrono::FixedOffset {
-    chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset")
-}
+pub(crate) use gongjian_standards::cst::zone as cst;
 
 fn day_start(s: &str, field: &str) -> Result<i64, ApiError> {
     let date = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
@@ -34,13 +32,7 @@ fn day_start(s: &str, field: &str) -> Result<i64, ApiError> {
             format!("{field} 应为 YYYY-MM-DD 格式的日期"),
         )
     })?;
-    Ok(date
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight")
-        .and_local_timezone(cst())
-        .single()
-        .expect("fixed offset")
-        .timestamp())
+    Ok(gongjian_standards::cst::day_start_utc(date))
 }
 
 fn blank_to_none(s: &Option<String>) -> Option<String> {

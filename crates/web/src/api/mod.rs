@@ -8,8 +8,7 @@ mod auth;
 pub(crate) mod campaign;
 pub(crate) mod monitoring;
 mod organisations;
-pub(crate) mod summaries;
-pub mod targets;
+pub(crate) mod targets;
 mod users;
 
 use axum::Router;

@@ -10,9 +10,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
+use gongjian_app::summaries::HealthRow;
+use gongjian_standards::cst;
 use gongjian_storage::{
-    CST_OFFSET_SECS, Device, DeviceHealth, LatestValue, NewSite, Role, SeriesPoint, Site,
-    SiteFactor, User, local_day_start, parse_site_kind, site_kind_label,
+    Device, LatestValue, NewSite, Role, SeriesPoint, Site, SiteFactor, User, parse_site_kind,
+    site_kind_label,
 };
 use gongjian_tabular::{Cell, Sheet};
 use serde::{Deserialize, Serialize};
@@ -285,11 +287,7 @@ pub struct SeriesQuery {
 fn day_start(s: &str) -> Result<i64, ApiError> {
     let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
         .map_err(|_| invalid(format!("日期“{s}”格式应为 YYYY-MM-DD")))?;
-    Ok(d.and_hms_opt(0, 0, 0)
-        .expect("midnight")
-        .and_utc()
-        .timestamp()
-        - CST_OFFSET_SECS)
+    Ok(cst::day_start_utc(d))
 }
 
 /// (kind, from, to) with defaults per kind.
@@ -308,7 +306,7 @@ pub(crate) fn range(q: &SeriesQuery) -> Result<(&'static str, i64, i64), ApiErro
     let now = gongjian_storage::now();
     let to = match &q.to {
         Some(t) if !t.is_empty() => day_start(t)? + 86_400,
-        _ => local_day_start(now) + 86_400,
+        _ => cst::local_day_start(now) + 86_400,
     };
     let span = match kind {
         "rtd" | "min" => 86_400,
@@ -396,12 +394,6 @@ fn kind_label(kind: &str) -> &'static str {
     }
 }
 
-pub(crate) fn local_time(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t + CST_OFFSET_SECS, 0)
-        .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_default()
-}
-
 /// Series as a sheet: one row per value with unit, averaging period and flag.
 pub(crate) fn series_sheet(site: &Site, series: &[SeriesOut]) -> Sheet {
     let mut rows = Vec::new();
@@ -413,7 +405,7 @@ pub(crate) fn series_sheet(site: &Site, series: &[SeriesOut]) -> Sheet {
                 Cell::from(s.factor.clone()),
                 Cell::from(s.name.clone()),
                 Cell::from(kind_label(s.kind)),
-                Cell::from(local_time(p.period_start)),
+                Cell::from(cst::local_text(p.period_start)),
                 Cell::from(p.value.clone()),
                 Cell::from(p.converted.clone()),
                 Cell::from(s.unit.clone()),
@@ -769,43 +761,8 @@ fn file_name_header(raw: &[u8]) -> String {
 
 // ---------------------------------------------------------------- health
 
-#[derive(Debug, Serialize)]
-pub struct HealthRow {
-    #[serde(flatten)]
-    pub device: DeviceHealth,
-    pub online: bool,
-    /// Last frame time, Beijing time, or "—".
-    pub last_frame: String,
-    /// Percent, one decimal: minute periods received / expected so far today.
-    pub transmission_rate: Option<String>,
-    /// Percent: minute values flagged N / received today.
-    pub valid_rate: Option<String>,
-}
-
-fn pct(num: i64, den: i64) -> Option<String> {
-    (den > 0).then(|| format!("{:.1}", (num as f64 * 100.0 / den as f64).min(100.0)))
-}
-
 pub(crate) async fn health_rows(state: &AppState) -> Result<Vec<HealthRow>, ApiError> {
-    let now = gongjian_storage::now();
-    let day = local_day_start(now);
-    let rows = state.db.device_health(day).await?;
-    Ok(rows
-        .into_iter()
-        .map(|d| {
-            // Online: a frame within three minute-intervals (at least 5 min).
-            let window = (d.min_interval * 180).max(300);
-            let online = d.last_frame_at.is_some_and(|t| now - t <= window);
-            let expected = (now - day) / (d.min_interval.max(1) * 60);
-            HealthRow {
-                online,
-                last_frame: d.last_frame_at.map_or_else(|| "—".to_owned(), local_time),
-                transmission_rate: pct(d.minute_periods_today, expected),
-                valid_rate: pct(d.minute_values_valid_today, d.minute_values_today),
-                device: d,
-            }
-        })
-        .collect())
+    Ok(gongjian_app::summaries::health_rows(&state.db, gongjian_storage::now()).await?)
 }
 
 pub async fn health(

@@ -10,16 +10,16 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::Datelike;
-use gongjian_standards::evaluation::Pollutant;
+use gongjian_app::air::{air_data, import_table, station_ytd_pm25};
+use gongjian_app::now_local;
+use gongjian_app::plan::embedded_plan;
+use gongjian_app::summaries::{self, SectionStatus};
+use gongjian_app::targets::{month_key, parse_month, rankings};
 use serde::Deserialize;
 
 use super::{Layout, error_page, error_text, render};
 use crate::AppState;
-use crate::api::summaries::{self, SectionStatus};
-use crate::api::targets::{
-    air_data, embedded_plan, import_table, now_local, parse_month, rankings,
-};
-use crate::error::{ApiError, ErrorCode};
+use crate::error::ApiError;
 use crate::session::{PageUser, constant_time_eq};
 
 pub(crate) fn routes(limits: &crate::attachments::CampaignSettings) -> Router<AppState> {
@@ -83,7 +83,7 @@ async fn page(
         .as_deref()
         .and_then(parse_month)
         .unwrap_or(now_local().date());
-    let data = match air_data(&state, month.year()).await {
+    let data = match air_data(&state.db, &state.air_cache, month.year()).await {
         Ok(d) => d,
         Err(e) => {
             return error_page(
@@ -92,7 +92,6 @@ async fn page(
             );
         }
     };
-    let ystart = gongjian_targets::year_start(month);
     let stations = data
         .stations
         .iter()
@@ -101,17 +100,10 @@ async fn page(
             name: s.site.name.clone(),
             township: s.site.township.clone().unwrap_or_default(),
             last_day: s.days.last().map_or("—".into(), |x| x.date.to_string()),
-            ytd_pm25: d(gongjian_standards::evaluation::period_mean(
-                &s.days
-                    .iter()
-                    .filter(|x| x.date >= ystart && x.date <= month)
-                    .cloned()
-                    .collect::<Vec<_>>(),
-                Pollutant::Pm25,
-            )),
+            ytd_pm25: d(station_ytd_pm25(s, month)),
         })
         .collect();
-    let (tm, ty, sm, sy) = rankings(&data, month);
+    let r = rankings(&data, month);
     let conv = |title: &str, r: gongjian_targets::ranking::Ranking| RankTable {
         title: format!("{title}（{} 至 {}）", r.from, r.to),
         rows: r
@@ -129,13 +121,13 @@ async fn page(
     };
     render(AirPage {
         layout: Layout::new(&me.user, &me.csrf, "air"),
-        month: format!("{:04}-{:02}", month.year(), month.month()),
+        month: month_key(month),
         stations,
         rankings: vec![
-            conv("乡镇排名 本月", tm),
-            conv("乡镇排名 年累计", ty),
-            conv("站点排名 本月", sm),
-            conv("站点排名 年累计", sy),
+            conv("乡镇排名 本月", r.townships_month),
+            conv("乡镇排名 年累计", r.townships_ytd),
+            conv("站点排名 本月", r.stations_month),
+            conv("站点排名 年累计", r.stations_ytd),
         ],
         can_import: me.user.role.writes(),
     })
@@ -219,7 +211,7 @@ async fn upload(
             StatusCode::BAD_REQUEST,
             Html(format!(
                 "<p class=\"flash error\">{}</p>",
-                esc(&error_text(&e))
+                esc(&error_text(&e.into()))
             )),
         )
             .into_response(),
@@ -254,7 +246,7 @@ async fn water(
         .and_then(parse_month)
         .unwrap_or_else(|| now_local().date());
     let result = async {
-        let plan = embedded_plan().map_err(|e| ApiError::with_detail(ErrorCode::Internal, e))?;
+        let plan = embedded_plan()?;
         Ok::<_, ApiError>(
             summaries::section_statuses(&state.db, &plan, month.year(), month.month()).await?,
         )

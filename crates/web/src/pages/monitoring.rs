@@ -15,8 +15,8 @@ use serde::Deserialize;
 use super::{Layout, check_csrf, error_page, error_text, forbidden, render};
 use crate::AppState;
 use crate::api::monitoring::{
-    DeviceBody, FactorBody, HealthRow, SiteBody, health_rows, import_sites, local_time,
-    may_see_health, may_write, save_site, site_view, visible_site, visible_sites,
+    DeviceBody, FactorBody, SiteBody, health_rows, import_sites, may_see_health, may_write,
+    save_site, site_view, visible_site, visible_sites,
 };
 use crate::error::ApiError;
 use crate::session::{ApiUser, PageUser, constant_time_eq};
@@ -136,7 +136,7 @@ async fn list(State(state): State<AppState>, me: PageUser) -> Response {
             kind: v.kind_label.clone(),
             values,
             last: if last > 0 {
-                local_time(last)
+                gongjian_standards::cst::local_text(last)
             } else {
                 "—".into()
             },
@@ -185,11 +185,11 @@ async fn site_page(State(state): State<AppState>, me: PageUser, Path(id): Path<i
                 format!(
                     "{} {}",
                     if d.kind == "hour" { "小时" } else { "日" },
-                    local_time(d.period_start)
+                    gongjian_standards::cst::local_text(d.period_start)
                 ),
                 format!("{} ({})", d.logger_value.unwrap_or_default(), d.logger_flag),
                 format!("{} ({})", d.rollup_value.unwrap_or_default(), d.rollup_flag),
-                local_time(d.detected_at),
+                gongjian_standards::cst::local_text(d.detected_at),
             )
         })
         .collect();
@@ -225,7 +225,7 @@ async fn site_page(State(state): State<AppState>, me: PageUser, Path(id): Path<i
 #[template(path = "monitoring_health.html")]
 struct HealthPage {
     layout: Layout,
-    rows: Vec<HealthRow>,
+    rows: Vec<gongjian_app::summaries::HealthRow>,
     quarantine: Vec<(String, String, String, String, String)>,
     counts: Vec<(String, i64)>,
 }
@@ -255,7 +255,7 @@ async fn health(State(state): State<AppState>, me: PageUser) -> Response {
                 frame.push('…');
             }
             (
-                local_time(q.received_at),
+                gongjian_standards::cst::local_text(q.received_at),
                 q.peer,
                 q.mn.unwrap_or_default(),
                 q.reason,

@@ -8,23 +8,18 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use chrono::{DateTime, Datelike, Duration};
-use gongjian_standards::aqi::{self, HourlyInput, Level};
-use gongjian_standards::evaluation::{HourRecord, PerPollutant, Pollutant};
-use gongjian_standards::exact::div_round_half_even;
-use gongjian_standards::rules::AqiRules;
-use gongjian_storage::hour_start_utc;
-use rust_decimal::Decimal;
+use chrono::Datelike;
+use gongjian_app::air::air_data;
+use gongjian_app::now_local;
+use gongjian_app::overview::{AqiReading, district_days, district_hours, latest_hour};
+use gongjian_app::plan::embedded_plan;
+use gongjian_app::summaries::{self, Exceedance, HealthSummary, OrganisationTasks, SectionStatus};
+use gongjian_app::targets::{Figure, TargetStatus, other_measures, status_month, target_statuses};
 use serde_json::{Value, json};
 
 use super::{Layout, render};
 use crate::AppState;
 use crate::api::monitoring::{health_rows, may_see_health};
-use crate::api::summaries::{self, Exceedance, HealthSummary, OrganisationTasks, SectionStatus};
-use crate::api::targets::{
-    TargetStatus, air_data, allowance_text, embedded_plan, now_local, other_measures, status_month,
-    target_json, target_statuses,
-};
 use crate::error::ApiError;
 use crate::session::PageUser;
 
@@ -90,12 +85,9 @@ pub(crate) struct StatusView {
     pub query: String,
 }
 
-fn opt(v: &Option<Value>) -> String {
-    match v {
-        None | Some(Value::Null) => "—".into(),
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
-    }
+fn opt(v: &Option<Figure>) -> String {
+    v.as_ref()
+        .map_or_else(|| "—".to_owned(), ToString::to_string)
 }
 
 pub(crate) fn target_view(t: &TargetStatus) -> TargetView {
@@ -117,75 +109,20 @@ pub(crate) fn target_view(t: &TargetStatus) -> TargetView {
         current: opt(&t.current),
         status,
         status_class,
-        allowance: t
-            .allowance
-            .as_ref()
-            .map(allowance_text)
-            .or_else(|| t.note.clone())
-            .unwrap_or_default(),
+        allowance: t.allowance_text(),
         rules: t.rules.join("；"),
     }
 }
 
-fn hourly_report(rules: AqiRules, v: &PerPollutant<Option<Decimal>>) -> Option<aqi::AqiReport> {
-    aqi::hourly(
-        rules,
-        &HourlyInput {
-            so2: v.so2,
-            no2: v.no2,
-            co: v.co,
-            o3: v.o3,
-            pm10: v.pm10,
-            pm25: v.pm25,
-            so2_24h: None,
-        },
-    )
-    .ok()
-}
-
-fn aqi_view(name: String, rules: AqiRules, v: &PerPollutant<Option<Decimal>>) -> AqiView {
-    let r = hourly_report(rules, v);
-    let level = r
-        .as_ref()
-        .and_then(|r| r.published.then_some(r.aqi).flatten())
-        .map(Level::of);
+fn aqi_view(r: &AqiReading) -> AqiView {
     AqiView {
-        name,
-        aqi: r
-            .as_ref()
-            .and_then(|r| r.published.then_some(r.aqi).flatten())
-            .map_or("NA".into(), |a| a.to_string()),
-        category: level.map_or("—".into(), |l| l.category().to_owned()),
-        color: level.map_or("#ccc".into(), |l| l.color().to_owned()),
-        primary: r
-            .as_ref()
-            .map(|r| {
-                r.primary
-                    .iter()
-                    .map(|p| p.name().to_owned())
-                    .collect::<Vec<_>>()
-                    .join("、")
-            })
-            .unwrap_or_default(),
-        pm25: v.pm25.map_or("—".into(), |d| d.to_string()),
+        name: r.name.clone(),
+        aqi: r.aqi.map_or("NA".into(), |a| a.to_string()),
+        category: r.level.map_or("—".into(), |l| l.category().to_owned()),
+        color: r.level.map_or("#ccc".into(), |l| l.color().to_owned()),
+        primary: r.primary.join("、"),
+        pm25: r.pm25.map_or("—".into(), |d| d.to_string()),
     }
-}
-
-/// District hourly values: the mean of the stations' values for the hour
-/// (rounded to the reporting digits, as the standards engine does for days).
-fn district_hour(stations: &[&PerPollutant<Option<Decimal>>]) -> PerPollutant<Option<Decimal>> {
-    let mut out = PerPollutant::default();
-    for p in Pollutant::ALL {
-        let vals: Vec<Decimal> = stations.iter().filter_map(|s| s[p]).collect();
-        if !vals.is_empty() {
-            out[p] = Some(div_round_half_even(
-                vals.iter().sum(),
-                Decimal::from(vals.len() as u64),
-                p.digits(),
-            ));
-        }
-    }
-    out
 }
 
 /// The status block. Device health and exceedances name enterprises, so
@@ -195,46 +132,32 @@ pub(crate) async fn status(
     user: &gongjian_storage::User,
     year: Option<i32>,
 ) -> Result<StatusView, ApiError> {
-    let plan =
-        embedded_plan().map_err(|e| ApiError::with_detail(crate::error::ErrorCode::Internal, e))?;
+    let plan = embedded_plan()?;
     let now = now_local();
     let year = year.unwrap_or(now.year());
-    let data = air_data(state, year).await?;
-    // Latest hour with data.
-    let latest = state.db.latest_air_hour().await?;
-    let (mut hour_label, mut district, mut stations) =
-        ("暂无小时数据".to_owned(), None, Vec::new());
-    if let Some(start) = latest {
-        let ids: Vec<i64> = data.stations.iter().map(|s| s.site.id).collect();
-        let hours = state.db.air_hours_of(&ids, start, start + 3600).await?;
-        let end = gongjian_storage::hour_end_local(start);
-        let rules = AqiRules::for_date((end - Duration::hours(1)).date());
-        let mut vals = Vec::new();
-        for s in &data.stations {
-            if let Some(h) = hours.get(&s.site.id).and_then(|v| v.first()) {
-                stations.push(aqi_view(s.site.name.clone(), rules, &h.values));
-                vals.push(h.values);
-            }
-        }
-        let refs: Vec<&PerPollutant<Option<Decimal>>> = vals.iter().collect();
-        district = Some(aqi_view("全区".into(), rules, &district_hour(&refs)));
-        let age_h = (now - end).num_hours();
-        hour_label = format!(
-            "{}（{}）",
-            end.format("%Y-%m-%d %H:00"),
-            if age_h <= 1 {
-                "最新".to_owned()
-            } else {
-                format!("{age_h} 小时前")
-            }
-        );
-    }
+    let data = air_data(&state.db, &state.air_cache, year).await?;
+    let (hour_label, district, stations) = match latest_hour(&state.db, &data, now).await? {
+        None => ("暂无小时数据".to_owned(), None, Vec::new()),
+        Some(h) => (
+            format!(
+                "{}（{}）",
+                h.end.format("%Y-%m-%d %H:00"),
+                if h.age_hours <= 1 {
+                    "最新".to_owned()
+                } else {
+                    format!("{} 小时前", h.age_hours)
+                }
+            ),
+            Some(aqi_view(&h.district)),
+            h.stations.iter().map(aqi_view).collect(),
+        ),
+    };
     let today = now.date();
     let other = other_measures(&state.db, &plan, year, status_month(year, today)).await?;
     // Sections have their own block; reported indicators are on 任务.
     let targets: Vec<TargetView> = target_statuses(&plan, &data, &other)
         .iter()
-        .filter(|t| t.measured.starts_with("data") && !t.scope.starts_with("section"))
+        .filter(|t| t.is_measured_from_data() && !t.is_section())
         .map(target_view)
         .collect();
     let overdue: Vec<OrganisationTasks> = summaries::month_tasks(&state.db, today)
@@ -257,9 +180,9 @@ pub(crate) async fn status(
     let (freshness, stale) = match data.refreshed_at {
         Some(t) => {
             let age = chrono::Utc::now().timestamp() - t;
-            let when = DateTime::from_timestamp(t + 8 * 3600, 0)
-                .map(|d| d.naive_utc().format("%m-%d %H:%M").to_string())
-                .unwrap_or_default();
+            let when = gongjian_standards::cst::to_local(t)
+                .format("%m-%d %H:%M")
+                .to_string();
             (
                 format!("日均值缓存更新于 {when}（{} 分钟前）", age / 60),
                 false,
@@ -330,55 +253,13 @@ async fn charts(
 ) -> Result<Json<Value>, ApiError> {
     let now = now_local();
     let year = q.year.unwrap_or(now.year());
-    let data = air_data(&state, year).await?;
-    let latest = state.db.latest_air_hour().await?;
-    let mut hours_json = Vec::new();
-    if let Some(last) = latest {
-        let ids: Vec<i64> = data.stations.iter().map(|s| s.site.id).collect();
-        let from = last - 23 * 3600;
-        let by_site = state.db.air_hours_of(&ids, from, last + 3600).await?;
-        let mut by_hour: std::collections::BTreeMap<i64, Vec<&HourRecord>> = Default::default();
-        for hs in by_site.values() {
-            for h in hs {
-                by_hour.entry(hour_start_utc(h.end)).or_default().push(h);
-            }
-        }
-        for hs in by_hour.values() {
-            let refs: Vec<&PerPollutant<Option<Decimal>>> = hs.iter().map(|h| &h.values).collect();
-            let v = district_hour(&refs);
-            let end = hs[0].end;
-            let rules = AqiRules::for_date((end - Duration::hours(1)).date());
-            let r = hourly_report(rules, &v);
-            hours_json.push(json!({
-                "t": end.format("%m-%d %H:00").to_string(),
-                "aqi": r.and_then(|r| r.aqi),
-                "pm25": v.pm25.map(|d| d.to_string()),
-            }));
-        }
-    }
-    let days: Vec<Value> = data
-        .district
-        .iter()
-        .rev()
-        .take(30)
-        .rev()
-        .map(|d| {
-            json!({
-                "t": d.date.format("%m-%d").to_string(),
-                "aqi": d.aqi.aqi,
-                "pm25": d.value(Pollutant::Pm25).map(|x| x.to_string()),
-                "pm10": d.value(Pollutant::Pm10).map(|x| x.to_string()),
-            })
-        })
-        .collect();
-    let plan =
-        embedded_plan().map_err(|e| ApiError::with_detail(crate::error::ErrorCode::Internal, e))?;
+    let data = air_data(&state.db, &state.air_cache, year).await?;
+    let hours = district_hours(&state.db, &data).await?;
+    let days = district_days(&data);
+    let plan = embedded_plan()?;
     let other = other_measures(&state.db, &plan, year, status_month(year, now.date())).await?;
-    let targets: Vec<Value> = target_statuses(&plan, &data, &other)
-        .iter()
-        .map(target_json)
-        .collect();
+    let targets = target_statuses(&plan, &data, &other);
     Ok(Json(
-        json!({"hours": hours_json, "days": days, "targets": targets}),
+        json!({"hours": hours, "days": days, "targets": targets}),
     ))
 }

@@ -137,7 +137,10 @@ async fn create_organisation(
             .create_organisation(&me.actor(), &form.name, kind, None)
             .await
             .map_err(ApiError::from),
-        Err(e) => Err(ApiError::from(e)),
+        Err(e) => Err(ApiError::with_detail(
+            crate::error::ErrorCode::InvalidInput,
+            e.to_string(),
+        )),
     };
     match result {
         Ok(_) => Redirect::to("/system/organisations?ok=created").into_response(),
