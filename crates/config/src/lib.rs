@@ -352,7 +352,10 @@ impl Config {
         let positive: [(&str, u64); 9] = [
             ("max_connections", h.max_connections.into()),
             ("idle_timeout_secs", h.idle_timeout_secs),
-            ("max_connections_per_addr", h.max_connections_per_addr.into()),
+            (
+                "max_connections_per_addr",
+                h.max_connections_per_addr.into(),
+            ),
             ("auth_timeout_secs", h.auth_timeout_secs),
             ("max_bad_frames", h.max_bad_frames.into()),
             ("max_garbage_bytes", h.max_garbage_bytes),

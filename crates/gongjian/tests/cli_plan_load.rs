@@ -31,7 +31,10 @@ fn load(plan: &Path, data: &Path) -> Output {
 
 fn load_on(store: &Store, plan: &Path, data: &Path) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gongjian"));
-    cmd.args(["plan", "load"]).arg(plan).arg("--data-dir").arg(data);
+    cmd.args(["plan", "load"])
+        .arg(plan)
+        .arg("--data-dir")
+        .arg(data);
     store.apply(&mut cmd).output().expect("run gongjian")
 }
 

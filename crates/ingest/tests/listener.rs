@@ -335,10 +335,13 @@ async fn malformed_flood_does_not_disturb_another_connection(db: TestDb) {
 
 on_both_backends!(connection_limit_refuses_extra_connections);
 async fn connection_limit_refuses_extra_connections(db: TestDb) {
-    let srv = start(db, Settings {
-        max_connections: 1,
-        ..settings()
-    })
+    let srv = start(
+        db,
+        Settings {
+            max_connections: 1,
+            ..settings()
+        },
+    )
     .await;
     let mut first = TcpStream::connect(srv.addr).await.unwrap();
     first
@@ -389,10 +392,13 @@ async fn connection_limit_refuses_extra_connections(db: TestDb) {
 
 on_both_backends!(idle_connections_are_closed);
 async fn idle_connections_are_closed(db: TestDb) {
-    let srv = start(db, Settings {
-        idle_timeout: Duration::from_millis(300),
-        ..settings()
-    })
+    let srv = start(
+        db,
+        Settings {
+            idle_timeout: Duration::from_millis(300),
+            ..settings()
+        },
+    )
     .await;
     let mut s = TcpStream::connect(srv.addr).await.unwrap();
     let mut b = [0u8; 16];

@@ -140,7 +140,10 @@ async fn postgres_database() -> Option<(String, DropDatabase)> {
         .await
         .expect("create test database");
     admin.close().await;
-    Some((replace_database(&admin_url, &name), DropDatabase { admin_url, name }))
+    Some((
+        replace_database(&admin_url, &name),
+        DropDatabase { admin_url, name },
+    ))
 }
 
 /// Whether this run is CI (`CI=true`), where nothing may be skipped.
@@ -207,25 +210,6 @@ fn replace_database(url: &str, name: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn replaces_database_name() {
-        assert_eq!(
-            super::replace_database("postgres://u@127.0.0.1:5432/test", "x"),
-            "postgres://u@127.0.0.1:5432/x"
-        );
-        assert_eq!(
-            super::replace_database("postgres://127.0.0.1/test?sslmode=disable", "x"),
-            "postgres://127.0.0.1/x?sslmode=disable"
-        );
-        assert_eq!(
-            super::replace_database("postgres://h", "x"),
-            "postgres://h/x"
-        );
-    }
-}
-
 /// Run each named test body once on a fresh SQLite database and once on a
 /// fresh PostgreSQL database (a recorded skip when PostgreSQL is not
 /// configured). Each name is an `async fn name(db: TestDb)` in the calling
@@ -262,4 +246,23 @@ macro_rules! on_both_backends {
             }
         )+
     };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn replaces_database_name() {
+        assert_eq!(
+            super::replace_database("postgres://u@127.0.0.1:5432/test", "x"),
+            "postgres://u@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            super::replace_database("postgres://127.0.0.1/test?sslmode=disable", "x"),
+            "postgres://127.0.0.1/x?sslmode=disable"
+        );
+        assert_eq!(
+            super::replace_database("postgres://h", "x"),
+            "postgres://h/x"
+        );
+    }
 }

@@ -19,8 +19,7 @@ fn sqlite_type(declared: &str) -> &'static str {
     let t = declared.to_ascii_uppercase();
     if t.contains("INT") || t.contains("BOOL") {
         "integer"
-    } else if t.contains("CHAR") || t.contains("TEXT") || t.contains("CLOB") || t.contains("JSON")
-    {
+    } else if t.contains("CHAR") || t.contains("TEXT") || t.contains("CLOB") || t.contains("JSON") {
         "text"
     } else if t.contains("BLOB") || t.is_empty() {
         "blob"
@@ -162,7 +161,9 @@ fn differences(sqlite: &(Columns, Indexes), postgres: &(Columns, Indexes)) -> Ve
             (Some(s), Some(p)) => {
                 for col in s.keys().chain(p.keys()) {
                     match (s.get(col), p.get(col)) {
-                        (Some(_), None) => out.push(format!("column {table}.{col}: only in SQLite")),
+                        (Some(_), None) => {
+                            out.push(format!("column {table}.{col}: only in SQLite"))
+                        }
                         (None, Some(_)) => {
                             out.push(format!("column {table}.{col}: only in PostgreSQL"))
                         }

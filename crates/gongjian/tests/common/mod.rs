@@ -102,6 +102,7 @@ impl Store {
 /// Run each named `fn name(store: Store)` once with the data directory's
 /// SQLite file and once on a fresh PostgreSQL database; the tests are
 /// `name::sqlite` and `name::postgres`.
+#[allow(unused_macros)] // not every test binary uses it
 macro_rules! on_both_stores {
     ($($name:ident),+ $(,)?) => {
         $(
@@ -121,6 +122,7 @@ macro_rules! on_both_stores {
         )+
     };
 }
+#[allow(unused_imports)]
 pub(crate) use on_both_stores;
 
 /// [`serve_command`] on `store`.
