@@ -8,6 +8,7 @@
 //! organisations under one spelling, exact decimal thresholds, stable keys
 //! (`air-15`, `water-二-3`, target `air-pm25`, organisation `enforcement`) so
 //! that a later load can compare revisions.
+#![forbid(unsafe_code)]
 
 mod build;
 mod error;

@@ -2,6 +2,7 @@
 //! `GONGJIAN_…` environment variables, then command-line flags (applied by the
 //! binary). Unknown keys in the file are rejected so a typo never silently
 //! falls back to a default.
+#![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -334,6 +335,55 @@ impl Config {
                 "session timeouts must be greater than zero".into(),
             ));
         }
+        let name = &self.session.cookie_name;
+        if name.is_empty() || !name.bytes().all(is_cookie_token_byte) {
+            return Err(ConfigError::Invalid(format!(
+                "会话 Cookie 名称无效 (session.cookie_name must be a cookie token: \
+                 letters, digits and !#$%&'*+-.^_`|~), got {name:?}"
+            )));
+        }
+        self.validate_hj212()
+    }
+
+    /// Every `[hj212]` number: zero (and, for the data length, more than the
+    /// frame's 4-digit length field can say) is refused, not clamped.
+    fn validate_hj212(&self) -> Result<(), ConfigError> {
+        let h = &self.hj212;
+        let positive: [(&str, u64); 9] = [
+            ("max_connections", h.max_connections.into()),
+            ("idle_timeout_secs", h.idle_timeout_secs),
+            (
+                "max_connections_per_addr",
+                h.max_connections_per_addr.into(),
+            ),
+            ("auth_timeout_secs", h.auth_timeout_secs),
+            ("max_bad_frames", h.max_bad_frames.into()),
+            ("max_garbage_bytes", h.max_garbage_bytes),
+            ("auth_max_failures", h.auth_max_failures.into()),
+            ("auth_lockout_secs", h.auth_lockout_secs),
+            ("auth_lockout_max_secs", h.auth_lockout_max_secs),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(ConfigError::Invalid(format!(
+                    "HJ 212 配置值必须大于零 (hj212.{key} must be greater than zero)"
+                )));
+            }
+        }
+        // 64 bytes: the smallest useful data segment; 9999: the largest the
+        // frame's 4-digit length field can express.
+        if !(64..=9999).contains(&h.max_data_len) {
+            return Err(ConfigError::Invalid(format!(
+                "HJ 212 数据段长度上限超出范围 (hj212.max_data_len must be between 64 and 9999), got {}",
+                h.max_data_len
+            )));
+        }
+        if h.auth_lockout_max_secs < h.auth_lockout_secs {
+            return Err(ConfigError::Invalid(format!(
+                "HJ 212 最长锁定时间小于首次锁定时间 (hj212.auth_lockout_max_secs {} is less than hj212.auth_lockout_secs {})",
+                h.auth_lockout_max_secs, h.auth_lockout_secs
+            )));
+        }
         Ok(())
     }
 
@@ -438,9 +488,74 @@ fn insert(table: &mut toml::Table, key: &str, value: toml::Value) {
     current.insert(parts[parts.len() - 1].to_string(), value);
 }
 
+/// RFC 6265 `cookie-name` = RFC 7230 `token`.
+fn is_cookie_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn with_env(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::load(None, &env)
+    }
+
+    #[test]
+    fn cookie_name_must_be_a_token() {
+        assert!(with_env(&[("GONGJIAN_SESSION_COOKIE_NAME", "gj_session")]).is_ok());
+        for bad in ["", "gj session", "gj;x", "会话", "a=b"] {
+            let err = with_env(&[("GONGJIAN_SESSION_COOKIE_NAME", bad)])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("session.cookie_name"), "{bad:?}: {err}");
+            assert!(err.contains("会话 Cookie 名称无效"), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn hj212_numbers_are_refused_not_clamped() {
+        for key in [
+            "MAX_CONNECTIONS",
+            "IDLE_TIMEOUT_SECS",
+            "MAX_CONNECTIONS_PER_ADDR",
+            "AUTH_TIMEOUT_SECS",
+            "MAX_BAD_FRAMES",
+            "MAX_GARBAGE_BYTES",
+            "AUTH_MAX_FAILURES",
+            "AUTH_LOCKOUT_SECS",
+            "AUTH_LOCKOUT_MAX_SECS",
+        ] {
+            let err = with_env(&[(&format!("GONGJIAN_HJ212_{key}"), "0")])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(&format!("hj212.{}", key.to_lowercase()))
+                    && err.contains("必须大于零"),
+                "{key}: {err}"
+            );
+        }
+        for bad in ["0", "63", "10000"] {
+            let err = with_env(&[("GONGJIAN_HJ212_MAX_DATA_LEN", bad)])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("hj212.max_data_len"), "{bad}: {err}");
+        }
+        assert!(with_env(&[("GONGJIAN_HJ212_MAX_DATA_LEN", "9999")]).is_ok());
+        let err = with_env(&[
+            ("GONGJIAN_HJ212_AUTH_LOCKOUT_SECS", "900"),
+            ("GONGJIAN_HJ212_AUTH_LOCKOUT_MAX_SECS", "60"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("hj212.auth_lockout_max_secs"), "{err}");
+        // Zero still means what it is documented to mean where it has a meaning.
+        assert!(with_env(&[("GONGJIAN_HJ212_RAW_RETENTION_DAYS", "0")]).is_ok());
+    }
 
     fn example_path() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../gongjian.example.toml")

@@ -1,5 +1,6 @@
 //! `gongjian`: the one binary of the platform. Thin: it parses arguments and
 //! hands over to the library crates.
+#![forbid(unsafe_code)]
 
 mod commands;
 

@@ -1,8 +1,12 @@
 //! Black-box tests of `gongjian plan load DIR`: idempotent, a new revision
 //! with its changes after an edit, nothing loaded from a broken plan.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use common::{Store, on_both_stores};
 
 fn plan_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plans/pingyuan-2020")
@@ -22,14 +26,16 @@ fn copy_plan(to: &Path) -> PathBuf {
 }
 
 fn load(plan: &Path, data: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gongjian"))
-        .args(["plan", "load"])
+    load_on(&Store::sqlite(), plan, data)
+}
+
+fn load_on(store: &Store, plan: &Path, data: &Path) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gongjian"));
+    cmd.args(["plan", "load"])
         .arg(plan)
         .arg("--data-dir")
-        .arg(data)
-        .env_remove("GONGJIAN_DATABASE_URL")
-        .output()
-        .expect("run gongjian")
+        .arg(data);
+    store.apply(&mut cmd).output().expect("run gongjian")
 }
 
 fn stdout(o: &Output) -> String {
@@ -41,8 +47,9 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-#[test]
-fn load_is_idempotent_and_an_edit_makes_a_revision() {
+on_both_stores!(load_is_idempotent_and_an_edit_makes_a_revision);
+fn load_is_idempotent_and_an_edit_makes_a_revision(store: Store) {
+    let load = |plan: &Path, data: &Path| load_on(&store, plan, data);
     let tmp = tempfile::tempdir().unwrap();
     let plan = copy_plan(tmp.path());
     let data = tmp.path().join("data");

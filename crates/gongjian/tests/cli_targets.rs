@@ -2,20 +2,21 @@
 //! --json` shows that year's annual means, good days and allowance against
 //! the 2020 targets (docs/cli/targets.md).
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
+use common::{Store, on_both_stores};
 use serde_json::Value;
 
-fn gongjian(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gongjian"))
-        .args(args)
+fn gongjian_on(store: &Store, dir: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gongjian"));
+    cmd.args(args)
         .arg("--data-dir")
         .arg(dir)
-        .env_remove("GONGJIAN_DATABASE_URL")
-        .env("GONGJIAN_LOG_LEVEL", "warn")
-        .output()
-        .expect("run gongjian")
+        .env("GONGJIAN_LOG_LEVEL", "warn");
+    store.apply(&mut cmd).output().expect("run gongjian")
 }
 
 /// One station, all of 2020: PM2.5 50 µg/m³ January–June and 70 July–
@@ -42,8 +43,9 @@ fn year_csv() -> String {
     s
 }
 
-#[test]
-fn a_year_imported_from_a_file_is_measured_against_the_2020_targets() {
+on_both_stores!(a_year_imported_from_a_file_is_measured_against_the_2020_targets);
+fn a_year_imported_from_a_file_is_measured_against_the_2020_targets(store: Store) {
+    let gongjian = |dir: &Path, args: &[&str]| gongjian_on(&store, dir, args);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("2020.csv");
     std::fs::write(&file, year_csv()).unwrap();

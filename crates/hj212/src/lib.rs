@@ -14,6 +14,7 @@
 //!   between 2005 and 2017 with names and units.
 //!
 //! No I/O, no async, no clock: callers pass time in where it is needed.
+#![forbid(unsafe_code)]
 
 pub mod build;
 pub mod codes;

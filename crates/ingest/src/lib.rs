@@ -9,6 +9,7 @@
 //! need storing go to one writer task over a channel; the writer groups
 //! frames from many connections into one transaction and only then releases
 //! each frame's answer.
+#![forbid(unsafe_code)]
 
 pub mod events;
 mod guard;

@@ -1,5 +1,5 @@
 //! The HJ 212 listener against a real socket on 127.0.0.1:0 and a fresh
-//! database.
+//! database, on SQLite and on PostgreSQL.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,7 +8,8 @@ use std::time::Duration;
 use gongjian_hj212::{Flag, Message, Packet, StreamDecoder, Version};
 use gongjian_ingest::simulator::{self, LoggerSpec, SimConfig, SimKind, SimStats};
 use gongjian_ingest::{Metrics, Service, Settings};
-use gongjian_storage::testing::{self, TestDb};
+use gongjian_storage::on_both_backends;
+use gongjian_storage::testing::TestDb;
 use gongjian_storage::{Actor, Db, Device, NewSite};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -23,8 +24,7 @@ struct Server {
     _t: TestDb,
 }
 
-async fn start(settings: Settings) -> Server {
-    let t = testing::sqlite().await;
+async fn start(t: TestDb, settings: Settings) -> Server {
     let db = t.db.clone();
     let site = db
         .create_site(
@@ -148,9 +148,9 @@ async fn rtd_rows(db: &Db, start: i64) -> usize {
 const DT: &str = "20240102080000";
 const T: i64 = 1_704_153_600;
 
-#[tokio::test]
-async fn ack_after_commit_with_own_qn_and_split_frames() {
-    let srv = start(settings()).await;
+on_both_backends!(ack_after_commit_with_own_qn_and_split_frames);
+async fn ack_after_commit_with_own_qn_and_split_frames(db: TestDb) {
+    let srv = start(db, settings()).await;
     let mut s = TcpStream::connect(srv.addr).await.unwrap();
     let frame = upload("MN0001", "123456", "20240102080000123", "2011", DT, "12.5");
     // One frame split over three writes.
@@ -206,9 +206,9 @@ async fn ack_after_commit_with_own_qn_and_split_frames() {
     srv.handle.await.unwrap();
 }
 
-#[tokio::test]
-async fn retransmission_is_idempotent_and_backfill_accepted() {
-    let srv = start(settings()).await;
+on_both_backends!(retransmission_is_idempotent_and_backfill_accepted);
+async fn retransmission_is_idempotent_and_backfill_accepted(db: TestDb) {
+    let srv = start(db, settings()).await;
     let mut s = TcpStream::connect(srv.addr).await.unwrap();
     for qn in [
         "20240102080000001",
@@ -254,9 +254,9 @@ async fn retransmission_is_idempotent_and_backfill_accepted() {
     assert_eq!(Metrics::get(&srv.metrics.uploads_duplicate), 2);
 }
 
-#[tokio::test]
-async fn unknown_mn_and_wrong_pw_are_quarantined_not_stored() {
-    let srv = start(settings()).await;
+on_both_backends!(unknown_mn_and_wrong_pw_are_quarantined_not_stored);
+async fn unknown_mn_and_wrong_pw_are_quarantined_not_stored(db: TestDb) {
+    let srv = start(db, settings()).await;
     let mut s = TcpStream::connect(srv.addr).await.unwrap();
     s.write_all(&upload(
         "NOBODY",
@@ -305,9 +305,9 @@ async fn unknown_mn_and_wrong_pw_are_quarantined_not_stored() {
     assert_eq!(Metrics::get(&srv.metrics.frames_quarantined), 2);
 }
 
-#[tokio::test]
-async fn malformed_flood_does_not_disturb_another_connection() {
-    let srv = start(settings()).await;
+on_both_backends!(malformed_flood_does_not_disturb_another_connection);
+async fn malformed_flood_does_not_disturb_another_connection(db: TestDb) {
+    let srv = start(db, settings()).await;
     let addr = srv.addr;
     let flood = tokio::spawn(async move {
         let mut s = TcpStream::connect(addr).await.unwrap();
@@ -341,12 +341,15 @@ async fn malformed_flood_does_not_disturb_another_connection() {
     );
 }
 
-#[tokio::test]
-async fn connection_limit_refuses_extra_connections() {
-    let srv = start(Settings {
-        max_connections: 1,
-        ..settings()
-    })
+on_both_backends!(connection_limit_refuses_extra_connections);
+async fn connection_limit_refuses_extra_connections(db: TestDb) {
+    let srv = start(
+        db,
+        Settings {
+            max_connections: 1,
+            ..settings()
+        },
+    )
     .await;
     let mut first = TcpStream::connect(srv.addr).await.unwrap();
     first
@@ -395,12 +398,15 @@ async fn connection_limit_refuses_extra_connections() {
     );
 }
 
-#[tokio::test]
-async fn idle_connections_are_closed() {
-    let srv = start(Settings {
-        idle_timeout: Duration::from_millis(300),
-        ..settings()
-    })
+on_both_backends!(idle_connections_are_closed);
+async fn idle_connections_are_closed(db: TestDb) {
+    let srv = start(
+        db,
+        Settings {
+            idle_timeout: Duration::from_millis(300),
+            ..settings()
+        },
+    )
     .await;
     let mut s = TcpStream::connect(srv.addr).await.unwrap();
     let mut b = [0u8; 16];
@@ -412,9 +418,9 @@ async fn idle_connections_are_closed() {
     assert_eq!(Metrics::get(&srv.metrics.idle_timeouts), 1);
 }
 
-#[tokio::test]
-async fn time_sync_on_connect_when_configured() {
-    let srv = start(settings()).await;
+on_both_backends!(time_sync_on_connect_when_configured);
+async fn time_sync_on_connect_when_configured(db: TestDb) {
+    let srv = start(db, settings()).await;
     let mut d = srv.db.device("MN0002").await.unwrap().unwrap();
     d.time_sync_on_connect = true;
     srv.db.upsert_device(&Actor::cli(), &d).await.unwrap();
@@ -437,9 +443,9 @@ async fn time_sync_on_connect_when_configured() {
     assert_eq!(ack.cn(), Some("9014"));
 }
 
-#[tokio::test]
-async fn simulator_produces_minute_and_valid_hourly_series() {
-    let srv = start(settings()).await;
+on_both_backends!(simulator_produces_minute_and_valid_hourly_series);
+async fn simulator_produces_minute_and_valid_hourly_series(db: TestDb) {
+    let srv = start(db, settings()).await;
     // Two simulated hours at 7200x, no faults, and no 2061 from the logger:
     // the platform rolls the hours up itself.
     let start = T; // on the hour
@@ -507,9 +513,9 @@ async fn simulator_produces_minute_and_valid_hourly_series() {
     assert_eq!(rtd.len(), 240);
 }
 
-#[tokio::test]
-async fn logger_hour_is_authoritative_and_disagreement_recorded() {
-    let srv = start(settings()).await;
+on_both_backends!(logger_hour_is_authoritative_and_disagreement_recorded);
+async fn logger_hour_is_authoritative_and_disagreement_recorded(db: TestDb) {
+    let srv = start(db, settings()).await;
     let mut s = TcpStream::connect(srv.addr).await.unwrap();
     // Six minute records (10-min interval) of 10, and a logger hour of 12.
     for i in 0..6 {
@@ -553,12 +559,12 @@ async fn logger_hour_is_authoritative_and_disagreement_recorded() {
     assert_eq!(h[0].source, "hj212");
 }
 
+on_both_backends!(item_1_script_in_a_data_flag_is_quarantined_naming_the_field);
 /// Issue #10 item 1: a registered device sends a script in a data flag. The
 /// frame is quarantined with a reason naming the field; nothing reaches the
 /// series (where the chart would have shown it).
-#[tokio::test]
-async fn item_1_script_in_a_data_flag_is_quarantined_naming_the_field() {
-    let srv = start(settings()).await;
+async fn item_1_script_in_a_data_flag_is_quarantined_naming_the_field(db: TestDb) {
+    let srv = start(db, settings()).await;
     let mut s = TcpStream::connect(srv.addr).await.unwrap();
     let evil = Message::new("31", "2011", "123456", "MN0001")
         .with_qn("20240102080000001")
@@ -612,9 +618,9 @@ async fn item_1_script_in_a_data_flag_is_quarantined_naming_the_field() {
     assert_eq!(points[0].flag, "N");
 }
 
-#[tokio::test]
-async fn connection_state_is_written_by_the_writer() {
-    let srv = start(settings()).await;
+on_both_backends!(connection_state_is_written_by_the_writer);
+async fn connection_state_is_written_by_the_writer(db: TestDb) {
+    let srv = start(db, settings()).await;
     assert_eq!(
         srv.db.device_connection_times("MN0001").await.unwrap(),
         (None, None)

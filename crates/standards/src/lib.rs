@@ -3,6 +3,7 @@
 //!
 //! Every result names the rule set that produced it; rule sets are chosen by
 //! the date of the data unless the caller forces one.
+#![forbid(unsafe_code)]
 
 pub mod aqi;
 pub mod cst;

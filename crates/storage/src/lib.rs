@@ -4,6 +4,7 @@
 //! through sqlx's `Any` driver (see docs/decisions/0001-storage-any-driver.md).
 //! Every write that a person makes goes through a function taking an
 //! [`Actor`] and records an audit entry in the same transaction.
+#![forbid(unsafe_code)]
 
 mod accounts;
 mod audit;

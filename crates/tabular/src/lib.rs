@@ -21,6 +21,7 @@
 //! let row = table.row(1);
 //! assert_eq!((row.line(), row.get(0), row.get(1)), (3, "B", ""));
 //! ```
+#![forbid(unsafe_code)]
 
 mod limits;
 mod read;

@@ -13,6 +13,7 @@
 //!   the previous year, with ties.
 //! * [`water`]: section class per month and year to date against the target
 //!   class, with failing items.
+#![forbid(unsafe_code)]
 
 pub mod air;
 pub mod import;

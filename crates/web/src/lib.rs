@@ -2,6 +2,7 @@
 //! htmx) and the JSON API under `/api/v1`, both on one axum router. Every
 //! route checks access on the server through the session extractors in
 //! [`session`].
+#![forbid(unsafe_code)]
 
 pub mod api;
 mod assets;

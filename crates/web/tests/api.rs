@@ -3,13 +3,15 @@
 
 mod common;
 
-use common::{PASSWORD, client, spawn_app};
+use common::{PASSWORD, client, spawn_on};
+use gongjian_storage::on_both_backends;
+use gongjian_storage::testing::TestDb;
 use gongjian_storage::{OrgKind, Role};
 use serde_json::{Value, json};
 
-#[tokio::test]
-async fn healthz_and_metrics_answer() {
-    let app = spawn_app().await;
+on_both_backends!(healthz_and_metrics_answer);
+async fn healthz_and_metrics_answer(db: TestDb) {
+    let app = spawn_on(db).await;
     let body: Value = reqwest::get(app.url("/healthz"))
         .await
         .unwrap()
@@ -28,9 +30,9 @@ async fn healthz_and_metrics_answer() {
     assert!(metrics.contains("gongjian_database_up 1"));
 }
 
-#[tokio::test]
-async fn login_me_logout() {
-    let app = spawn_app().await;
+on_both_backends!(login_me_logout);
+async fn login_me_logout(db: TestDb) {
+    let app = spawn_on(db).await;
     app.user(
         "zhifa",
         Role::Department,
@@ -58,9 +60,9 @@ async fn login_me_logout() {
     assert_eq!(body["code"], "E1001");
 }
 
-#[tokio::test]
-async fn wrong_password_gets_one_generic_error_then_locks() {
-    let app = spawn_app().await;
+on_both_backends!(wrong_password_gets_one_generic_error_then_locks);
+async fn wrong_password_gets_one_generic_error_then_locks(db: TestDb) {
+    let app = spawn_on(db).await;
     app.user("li", Role::Office, "区环境攻坚办", OrgKind::Office)
         .await;
     let c = client();
@@ -96,9 +98,9 @@ async fn wrong_password_gets_one_generic_error_then_locks() {
     assert_eq!(r.status(), 401);
 }
 
-#[tokio::test]
-async fn malformed_json_is_a_clear_error_and_changes_nothing() {
-    let app = spawn_app().await;
+on_both_backends!(malformed_json_is_a_clear_error_and_changes_nothing);
+async fn malformed_json_is_a_clear_error_and_changes_nothing(db: TestDb) {
+    let app = spawn_on(db).await;
     app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office)
         .await;
     let c = app.login("admin").await;
@@ -125,12 +127,12 @@ async fn malformed_json_is_a_clear_error_and_changes_nothing() {
     assert_eq!(app.db.users().await.unwrap().len(), before);
 }
 
+on_both_backends!(department_user_is_confined_to_its_organisation);
 /// The access matrix of the foundation: a department user can neither read
 /// nor change another organisation's records and cannot reach user
 /// administration or the audit log.
-#[tokio::test]
-async fn department_user_is_confined_to_its_organisation() {
-    let app = spawn_app().await;
+async fn department_user_is_confined_to_its_organisation(db: TestDb) {
+    let app = spawn_on(db).await;
     app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office)
         .await;
     app.user(
@@ -217,9 +219,9 @@ async fn department_user_is_confined_to_its_organisation() {
     assert!(r.text().await.unwrap().contains("无权访问"));
 }
 
-#[tokio::test]
-async fn viewer_reads_everything_and_changes_nothing() {
-    let app = spawn_app().await;
+on_both_backends!(viewer_reads_everything_and_changes_nothing);
+async fn viewer_reads_everything_and_changes_nothing(db: TestDb) {
+    let app = spawn_on(db).await;
     app.user("viewer", Role::Viewer, "区环境攻坚办", OrgKind::Office)
         .await;
     let other = app.org("区农业农村局", OrgKind::Department).await;
@@ -242,9 +244,9 @@ async fn viewer_reads_everything_and_changes_nothing() {
     assert_eq!(r.status(), 403);
 }
 
-#[tokio::test]
-async fn admin_writes_are_audited_with_actor_and_address() {
-    let app = spawn_app().await;
+on_both_backends!(admin_writes_are_audited_with_actor_and_address);
+async fn admin_writes_are_audited_with_actor_and_address(db: TestDb) {
+    let app = spawn_on(db).await;
     app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office)
         .await;
     let org = app.org("区农业农村局", OrgKind::Department).await;
@@ -304,9 +306,9 @@ async fn admin_writes_are_audited_with_actor_and_address() {
     assert!(text.contains("农业局联络员"));
 }
 
-#[tokio::test]
-async fn new_user_must_change_password_first() {
-    let app = spawn_app().await;
+on_both_backends!(new_user_must_change_password_first);
+async fn new_user_must_change_password_first(db: TestDb) {
+    let app = spawn_on(db).await;
     app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office)
         .await;
     let org = app.org("原武镇", OrgKind::Township).await;
@@ -356,9 +358,9 @@ async fn new_user_must_change_password_first() {
     );
 }
 
-#[tokio::test]
-async fn expired_session_is_refused() {
-    let app = spawn_app().await;
+on_both_backends!(expired_session_is_refused);
+async fn expired_session_is_refused(db: TestDb) {
+    let app = spawn_on(db).await;
     app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
         .await;
     let c = client();
@@ -384,9 +386,9 @@ async fn expired_session_is_refused() {
     assert_eq!(r.status(), 401);
 }
 
-#[tokio::test]
-async fn page_forms_need_the_csrf_token() {
-    let app = spawn_app().await;
+on_both_backends!(page_forms_need_the_csrf_token);
+async fn page_forms_need_the_csrf_token(db: TestDb) {
+    let app = spawn_on(db).await;
     app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office)
         .await;
     let c = app.login("admin").await;
@@ -432,9 +434,9 @@ async fn page_forms_need_the_csrf_token() {
     assert!(app.db.user_by_username("caizheng").await.unwrap().is_some());
 }
 
-#[tokio::test]
-async fn login_page_rejects_forged_csrf_and_wrong_password_in_chinese() {
-    let app = spawn_app().await;
+on_both_backends!(login_page_rejects_forged_csrf_and_wrong_password_in_chinese);
+async fn login_page_rejects_forged_csrf_and_wrong_password_in_chinese(db: TestDb) {
+    let app = spawn_on(db).await;
     app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
         .await;
     let c = client();
@@ -539,9 +541,9 @@ async fn login_page_rejects_forged_csrf_and_wrong_password_in_chinese() {
     assert_eq!(r.headers()["location"], "/");
 }
 
-#[tokio::test]
-async fn unknown_paths_are_404_in_the_right_format() {
-    let app = spawn_app().await;
+on_both_backends!(unknown_paths_are_404_in_the_right_format);
+async fn unknown_paths_are_404_in_the_right_format(db: TestDb) {
+    let app = spawn_on(db).await;
     let r = reqwest::get(app.url("/api/v1/nothing-here")).await.unwrap();
     assert_eq!(r.status(), 404);
     assert_eq!(r.json::<Value>().await.unwrap()["code"], "E1004");
@@ -559,9 +561,9 @@ async fn unknown_paths_are_404_in_the_right_format() {
     );
 }
 
-#[tokio::test]
-async fn static_assets_are_embedded() {
-    let app = spawn_app().await;
+on_both_backends!(static_assets_are_embedded);
+async fn static_assets_are_embedded(db: TestDb) {
+    let app = spawn_on(db).await;
     for path in [
         "/static/app.css",
         "/static/vendor/htmx/htmx.min.js",
@@ -580,15 +582,15 @@ fn concrete(path: &str) -> String {
         .replace("{version}", "1")
 }
 
+on_both_backends!(openapi_matches_the_routes);
 /// Router and document agree in both directions: every documented
 /// operation is routed (an unauthenticated call never gets 404 or 405), and
 /// every method the router answers on a documented path is documented (the
 /// others answer 405). The router and the document are built from one route
 /// table (`gongjian_web::api::table`), whose only way to add a route is a
 /// documented handler.
-#[tokio::test]
-async fn openapi_matches_the_routes() {
-    let app = spawn_app().await;
+async fn openapi_matches_the_routes(db: TestDb) {
+    let app = spawn_on(db).await;
     let doc: Value = reqwest::get(app.url("/api/v1/openapi.json"))
         .await
         .unwrap()
@@ -628,12 +630,12 @@ async fn openapi_matches_the_routes() {
     assert_eq!(paths.len(), 43);
 }
 
+on_both_backends!(openapi_describes_parameters_bodies_and_errors);
 /// The document describes every operation from the Rust types: each path
 /// parameter of the template, the body of each write, the error body with
 /// the stable codes, and a content type for every success response.
-#[tokio::test]
-async fn openapi_describes_parameters_bodies_and_errors() {
-    let app = spawn_app().await;
+async fn openapi_describes_parameters_bodies_and_errors(db: TestDb) {
+    let app = spawn_on(db).await;
     let doc: Value = reqwest::get(app.url("/api/v1/openapi.json"))
         .await
         .unwrap()
@@ -712,11 +714,11 @@ async fn openapi_describes_parameters_bodies_and_errors() {
     assert!(xlsx["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"].is_object());
 }
 
+on_both_backends!(targets_refuse_a_year_out_of_range);
 /// Found by the schema fuzzer (scripts/api-fuzz.sh): a year far outside the
 /// calendar the platform works in closed the connection; it is refused.
-#[tokio::test]
-async fn targets_refuse_a_year_out_of_range() {
-    let app = spawn_app().await;
+async fn targets_refuse_a_year_out_of_range(db: TestDb) {
+    let app = spawn_on(db).await;
     app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office)
         .await;
     let c = app.login("admin").await;
@@ -731,11 +733,11 @@ async fn targets_refuse_a_year_out_of_range() {
     }
 }
 
+on_both_backends!(unparsable_parameters_answer_the_json_error);
 /// Found by the schema fuzzer: a path or query parameter that does not parse
 /// answered axum's plain text; every API error is the JSON error body.
-#[tokio::test]
-async fn unparsable_parameters_answer_the_json_error() {
-    let app = spawn_app().await;
+async fn unparsable_parameters_answer_the_json_error(db: TestDb) {
+    let app = spawn_on(db).await;
     app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office)
         .await;
     let c = app.login("admin").await;
@@ -758,11 +760,11 @@ async fn unparsable_parameters_answer_the_json_error() {
     }
 }
 
+on_both_backends!(unknown_organisation_ids_are_invalid_input);
 /// Found by the schema fuzzer: an organisation id that names no
 /// organisation was a server error (E5000); it is the client's (E1005).
-#[tokio::test]
-async fn unknown_organisation_ids_are_invalid_input() {
-    let app = spawn_app().await;
+async fn unknown_organisation_ids_are_invalid_input(db: TestDb) {
+    let app = spawn_on(db).await;
     app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office)
         .await;
     let c = app.login("admin").await;

@@ -32,9 +32,9 @@ impl Drop for Driver {
 /// Start chromedriver, or `None` when the browser is not installed.
 async fn start_browser() -> Option<(Driver, Client)> {
     if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists() {
-        eprintln!(
-            "skipped: {CHROMIUM} or {CHROMEDRIVER} not installed (apt install chromium chromium-driver)"
-        );
+        gongjian_storage::testing::skip(&format!(
+            "{CHROMIUM} or {CHROMEDRIVER} not installed (apt install chromium chromium-driver)"
+        ));
         return None;
     }
     let port = {

@@ -6,7 +6,8 @@ use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
 use gongjian_campaign::Source;
-use gongjian_storage::testing::{self, TestDb};
+use gongjian_storage::on_both_backends;
+use gongjian_storage::testing::TestDb;
 use gongjian_storage::{Actor, Db, NewUser, Role};
 use gongjian_web::attachments::CampaignSettings;
 use gongjian_web::{AppState, WebSettings};
@@ -49,8 +50,7 @@ struct App {
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
-async fn spawn() -> App {
-    let test_db = testing::sqlite().await;
+async fn spawn(test_db: TestDb) -> App {
     let db = test_db.db.clone();
     let sources: Vec<Source<'_>> = FILES
         .iter()
@@ -320,9 +320,9 @@ fn ledger_rows(bytes: &[u8]) -> Vec<Vec<String>> {
         .collect()
 }
 
-#[tokio::test]
-async fn department_reports_office_accepts_everywhere_visible() {
-    let app = spawn().await;
+on_both_backends!(department_reports_office_accepts_everywhere_visible);
+async fn department_reports_office_accepts_everywhere_visible(db: TestDb) {
+    let app = spawn(db).await;
     let nongye = login(&app, "nongye").await;
     let office = login(&app, "office").await;
     let lead = assignment(&app, "air-15", "区农业农村局").await;
@@ -453,9 +453,9 @@ async fn department_reports_office_accepts_everywhere_visible() {
     assert!(body["detail"].as_str().unwrap().contains("原武镇"));
 }
 
-#[tokio::test]
-async fn reports_on_another_organisations_assignment_are_refused() {
-    let app = spawn().await;
+on_both_backends!(reports_on_another_organisations_assignment_are_refused);
+async fn reports_on_another_organisations_assignment_are_refused(db: TestDb) {
+    let app = spawn(db).await;
     let zhifa = login(&app, "zhifa").await;
     let viewer = login(&app, "viewer").await;
     let nongye_part = assignment(&app, "air-15", "区农业农村局").await;
@@ -508,9 +508,9 @@ async fn reports_on_another_organisations_assignment_are_refused() {
     }
 }
 
-#[tokio::test]
-async fn forbidden_attachment_is_refused_and_the_report_kept() {
-    let app = spawn().await;
+on_both_backends!(forbidden_attachment_is_refused_and_the_report_kept);
+async fn forbidden_attachment_is_refused_and_the_report_kept(db: TestDb) {
+    let app = spawn(db).await;
     let yuanwu = login(&app, "yuanwu").await;
     let part = assignment(&app, "air-15", "原武镇").await;
     let form = reqwest::multipart::Form::new()
@@ -603,9 +603,9 @@ async fn forbidden_attachment_is_refused_and_the_report_kept() {
     );
 }
 
-#[tokio::test]
-async fn ledger_import_rejects_bad_rows_and_imports_none_unless_asked() {
-    let app = spawn().await;
+on_both_backends!(ledger_import_rejects_bad_rows_and_imports_none_unless_asked);
+async fn ledger_import_rejects_bad_rows_and_imports_none_unless_asked(db: TestDb) {
+    let app = spawn(db).await;
     let nongye = login(&app, "nongye").await;
     let bytes = nongye
         .get("/api/v1/tasks.xlsx")
@@ -690,9 +690,9 @@ async fn ledger_import_rejects_bad_rows_and_imports_none_unless_asked() {
     assert!(body["detail"].as_str().unwrap().contains("分工编号"));
 }
 
-#[tokio::test]
-async fn fire_point_ledger_totals_per_township_per_month() {
-    let app = spawn().await;
+on_both_backends!(fire_point_ledger_totals_per_township_per_month);
+async fn fire_point_ledger_totals_per_township_per_month(db: TestDb) {
+    let app = spawn(db).await;
     let office = login(&app, "office").await;
     for (t, d, k) in [
         ("原武镇", "2020-06-03", "秸秆"),
@@ -763,10 +763,10 @@ async fn fire_point_ledger_totals_per_township_per_month() {
     );
 }
 
-#[tokio::test]
-async fn fire_point_evidence_through_api_and_page() {
+on_both_backends!(fire_point_evidence_through_api_and_page);
+async fn fire_point_evidence_through_api_and_page(db: TestDb) {
     use reqwest::multipart::Form;
-    let app = spawn().await;
+    let app = spawn(db).await;
     let office = login(&app, "office").await;
 
     // The API takes the point as multipart with its evidence files; like
@@ -943,9 +943,9 @@ async fn fire_point_evidence_through_api_and_page() {
     );
 }
 
-#[tokio::test]
-async fn task_page_charts_accepted_indicator_values_over_time() {
-    let app = spawn().await;
+on_both_backends!(task_page_charts_accepted_indicator_values_over_time);
+async fn task_page_charts_accepted_indicator_values_over_time(db: TestDb) {
+    let app = spawn(db).await;
     let nongye = login(&app, "nongye").await;
     let office = login(&app, "office").await;
     let lead = assignment(&app, "air-15", "区农业农村局").await;
@@ -1023,14 +1023,14 @@ async fn task_page_charts_accepted_indicator_values_over_time() {
     );
 }
 
+on_both_backends!(review_and_sign_off_through_the_pages);
 /// The report → review → sign-off flow through the HTML forms, as a
 /// browser drives it: page login, CSRF token from the page, multipart
 /// report, review and sign-off forms; then the task page, the XLSX ledger
 /// and the audit log tell the same story.
-#[tokio::test]
-async fn review_and_sign_off_through_the_pages() {
+async fn review_and_sign_off_through_the_pages(db: TestDb) {
     use reqwest::multipart::Form;
-    let app = spawn().await;
+    let app = spawn(db).await;
     // air-6: 区行政综合执法局 leads, the four townships carry it out.
     let tid = task_id(&app, "air-6").await;
     let detail = app.db.task_detail(tid).await.unwrap();
@@ -1248,11 +1248,11 @@ async fn review_and_sign_off_through_the_pages() {
     assert!(audit_page.contains("<td>sign_off</td>") && audit_page.contains("task #air-6"));
 }
 
+on_both_backends!(a_reported_target_is_measured_by_the_accepted_report);
 /// A target the plan marks `reported` takes its value from the accepted
 /// report of the task indicator with the same name — not before acceptance.
-#[tokio::test]
-async fn a_reported_target_is_measured_by_the_accepted_report() {
-    let app = spawn().await;
+async fn a_reported_target_is_measured_by_the_accepted_report(db: TestDb) {
+    let app = spawn(db).await;
     let zhifa = login(&app, "zhifa").await;
     let office = login(&app, "office").await;
     let target = |v: &Value| {

@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::spawn_app;
+use common::spawn_on;
+use gongjian_storage::on_both_backends;
+use gongjian_storage::testing::TestDb;
 use gongjian_storage::{IngestBatch, OrgKind, Role, SeriesValue, Upload};
 use serde_json::{Value, json};
 
@@ -43,9 +45,9 @@ async fn import(
         .unwrap()
 }
 
-#[tokio::test]
-async fn sites_are_registered_imported_exported_and_seen_by_their_owners_only() {
-    let app = spawn_app().await;
+on_both_backends!(sites_are_registered_imported_exported_and_seen_by_their_owners_only);
+async fn sites_are_registered_imported_exported_and_seen_by_their_owners_only(db: TestDb) {
+    let app = spawn_on(db).await;
     app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
         .await;
     app.user("viewer", Role::Viewer, "区环境攻坚办", OrgKind::Office)

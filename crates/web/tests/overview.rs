@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::spawn_app;
+use common::spawn_on;
+use gongjian_storage::on_both_backends;
+use gongjian_storage::testing::TestDb;
 use gongjian_storage::{Actor, OrgKind, Role};
 use serde_json::Value;
 
@@ -53,9 +55,9 @@ fn target<'a>(v: &'a Value, key: &str) -> &'a Value {
         .unwrap()
 }
 
-#[tokio::test]
-async fn overview_and_api_show_the_annual_mean_and_published_reports_stay_frozen() {
-    let app = spawn_app().await;
+on_both_backends!(overview_and_api_show_the_annual_mean_and_published_reports_stay_frozen);
+async fn overview_and_api_show_the_annual_mean_and_published_reports_stay_frozen(db: TestDb) {
+    let app = spawn_on(db).await;
     app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
         .await;
     let c = app.login("office").await;

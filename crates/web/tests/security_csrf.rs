@@ -11,7 +11,9 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::{PASSWORD, spawn_app};
+use common::{PASSWORD, spawn_on};
+use gongjian_storage::on_both_backends;
+use gongjian_storage::testing::TestDb;
 use gongjian_storage::{AuditFilter, OrgKind, Role};
 use serde_json::{Value, json};
 
@@ -249,9 +251,9 @@ fn assert_refused(what: &str, status: reqwest::StatusCode, body: &str) {
     );
 }
 
-#[tokio::test]
-async fn item_6_every_state_changing_route_refuses_cross_site_requests() {
-    let app = spawn_app().await;
+on_both_backends!(item_6_every_state_changing_route_refuses_cross_site_requests);
+async fn item_6_every_state_changing_route_refuses_cross_site_requests(db: TestDb) {
+    let app = spawn_on(db).await;
     app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
         .await;
     let base = format!("http://{}", app.addr);
@@ -394,9 +396,9 @@ async fn item_6_every_state_changing_route_refuses_cross_site_requests() {
     assert_eq!(gone.status(), 401);
 }
 
-#[tokio::test]
-async fn item_6_login_from_another_origin_starts_no_session() {
-    let app = spawn_app().await;
+on_both_backends!(item_6_login_from_another_origin_starts_no_session);
+async fn item_6_login_from_another_origin_starts_no_session(db: TestDb) {
+    let app = spawn_on(db).await;
     app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
         .await;
     let other_origin = format!("http://127.0.0.1:{}", app.addr.port().wrapping_add(1));

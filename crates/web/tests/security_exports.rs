@@ -4,13 +4,15 @@
 
 mod common;
 
-use common::spawn_app;
+use common::spawn_on;
+use gongjian_storage::on_both_backends;
+use gongjian_storage::testing::TestDb;
 use gongjian_storage::{OrgKind, Role};
 use serde_json::{Value, json};
 
-#[tokio::test]
-async fn item_13_login_name_formula_is_neutralised_in_audit_csv() {
-    let app = spawn_app().await;
+on_both_backends!(item_13_login_name_formula_is_neutralised_in_audit_csv);
+async fn item_13_login_name_formula_is_neutralised_in_audit_csv(db: TestDb) {
+    let app = spawn_on(db).await;
     app.user("admin1", Role::Admin, "区攻坚办", OrgKind::Office)
         .await;
     let planted = r#"=HYPERLINK("http://evil.example/","点此查看")"#;

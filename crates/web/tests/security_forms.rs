@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{TestApp, spawn_app};
+use common::{TestApp, spawn_on};
+use gongjian_storage::on_both_backends;
+use gongjian_storage::testing::TestDb;
 use gongjian_storage::{Actor, OrgKind, Role};
 use serde_json::{Value, json};
 
@@ -52,9 +54,9 @@ async fn post_json(
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-#[tokio::test]
-async fn item_20_a_megabyte_organisation_name_is_refused_on_page_and_api() {
-    let app = spawn_app().await;
+on_both_backends!(item_20_a_megabyte_organisation_name_is_refused_on_page_and_api);
+async fn item_20_a_megabyte_organisation_name_is_refused_on_page_and_api(db: TestDb) {
+    let app = spawn_on(db).await;
     let (client, csrf) = admin(&app).await;
     let huge = "x".repeat(1024 * 1024);
     let before = app.db.organisations().await.unwrap().len();
@@ -125,9 +127,9 @@ async fn item_20_a_megabyte_organisation_name_is_refused_on_page_and_api() {
     assert_eq!(status, 201);
 }
 
-#[tokio::test]
-async fn item_20_a_malformed_form_gets_a_chinese_html_page() {
-    let app = spawn_app().await;
+on_both_backends!(item_20_a_malformed_form_gets_a_chinese_html_page);
+async fn item_20_a_malformed_form_gets_a_chinese_html_page(db: TestDb) {
+    let app = spawn_on(db).await;
     let (client, csrf) = admin(&app).await;
     // Missing fields, a field of the wrong type, and no form at all.
     let cases: Vec<(&str, String, &str)> = vec![
@@ -179,9 +181,9 @@ async fn item_20_a_malformed_form_gets_a_chinese_html_page() {
     assert!(resp.text().await.unwrap().contains("系统"));
 }
 
-#[tokio::test]
-async fn item_20_other_text_fields_are_bounded() {
-    let app = spawn_app().await;
+on_both_backends!(item_20_other_text_fields_are_bounded);
+async fn item_20_other_text_fields_are_bounded(db: TestDb) {
+    let app = spawn_on(db).await;
     let (client, csrf) = admin(&app).await;
     let org = app.org("原武镇", OrgKind::Township).await;
     let long = |n: usize| "字".repeat(n);

@@ -6,8 +6,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{PASSWORD, TestApp, client, spawn_app, spawn_on};
-use gongjian_storage::testing;
+use common::{PASSWORD, TestApp, client, spawn_on};
+use gongjian_storage::on_both_backends;
+use gongjian_storage::testing::TestDb;
 use gongjian_storage::{AuditFilter, OrgKind, Role};
 use serde_json::{Value, json};
 
@@ -81,23 +82,16 @@ async fn concurrent_guesses_are_all_counted(app: TestApp) {
     assert_eq!(status, 401);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn item_8_concurrent_guesses_are_all_counted_sqlite() {
-    concurrent_guesses_are_all_counted(spawn_app().await).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn item_8_concurrent_guesses_are_all_counted_postgres() {
-    if let Some(db) = testing::postgres().await {
-        concurrent_guesses_are_all_counted(spawn_on(db).await).await;
-    }
+on_both_backends!(flavor = "multi_thread", worker_threads = 4; item_8_concurrent_guesses);
+async fn item_8_concurrent_guesses(db: TestDb) {
+    concurrent_guesses_are_all_counted(spawn_on(db).await).await;
 }
 
 // ---- item 9 ---------------------------------------------------------------
 
-#[tokio::test]
-async fn item_9_a_neighbour_locked_out_does_not_lock_out_the_address() {
-    let app = spawn_app().await;
+on_both_backends!(item_9_a_neighbour_locked_out_does_not_lock_out_the_address);
+async fn item_9_a_neighbour_locked_out_does_not_lock_out_the_address(db: TestDb) {
+    let app = spawn_on(db).await;
     app.user("zhou", Role::Department, "区水务局", OrgKind::Department)
         .await;
     app.user("wang", Role::Department, "区财政局", OrgKind::Department)
@@ -129,9 +123,9 @@ async fn item_9_a_neighbour_locked_out_does_not_lock_out_the_address() {
     assert_eq!(r.status(), 303);
 }
 
-#[tokio::test]
-async fn item_9_an_address_guessing_across_accounts_is_slowed_down() {
-    let app = spawn_app().await;
+on_both_backends!(item_9_an_address_guessing_across_accounts_is_slowed_down);
+async fn item_9_an_address_guessing_across_accounts_is_slowed_down(db: TestDb) {
+    let app = spawn_on(db).await;
     app.user("wang", Role::Department, "区财政局", OrgKind::Department)
         .await;
     let rate = common::settings().logins.address_failures_per_minute;
@@ -184,9 +178,9 @@ const CRAFTED_NEXT: &[&str] = &[
     "/%E4%B8%AD",
 ];
 
-#[tokio::test]
-async fn item_10_login_never_redirects_off_site_nor_fails() {
-    let app = spawn_app().await;
+on_both_backends!(item_10_login_never_redirects_off_site_nor_fails);
+async fn item_10_login_never_redirects_off_site_nor_fails(db: TestDb) {
+    let app = spawn_on(db).await;
     app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
         .await;
     let long = format!("/{}", "a".repeat(20_000));
@@ -263,9 +257,9 @@ fn percent_decode(s: &str) -> String {
 
 // ---- item 17 --------------------------------------------------------------
 
-#[tokio::test]
-async fn item_17_weak_passwords_are_refused_everywhere() {
-    let app = spawn_app().await;
+on_both_backends!(item_17_weak_passwords_are_refused_everywhere);
+async fn item_17_weak_passwords_are_refused_everywhere(db: TestDb) {
+    let app = spawn_on(db).await;
     app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office)
         .await;
     let org = app.org("区财政局", OrgKind::Department).await;

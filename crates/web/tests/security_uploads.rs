@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gongjian_storage::testing::{self, TestDb};
+use gongjian_storage::on_both_backends;
+use gongjian_storage::testing::TestDb;
 use gongjian_storage::{Actor, Db, NewUser, OrgKind, Role};
 use gongjian_web::attachments::{CampaignSettings, UploadGate};
 use gongjian_web::{AppState, WebSettings};
@@ -39,8 +40,7 @@ struct Office {
     http: reqwest::Client,
 }
 
-async fn spawn() -> App {
-    let test_db = testing::sqlite().await;
+async fn spawn(test_db: TestDb) -> App {
     let db = test_db.db.clone();
     db.create_organisation(&Actor::cli(), "原武镇", OrgKind::Township, None)
         .await
@@ -302,9 +302,9 @@ async fn post_fire_point(app: &App, who: &Office, file: Vec<u8>) -> (u16, Value)
     (status, resp.json().await.unwrap())
 }
 
-#[tokio::test]
-async fn item_15_uploads_stream_to_disk_and_an_over_limit_file_is_deleted_at_once() {
-    let app = spawn().await;
+on_both_backends!(item_15_uploads_stream_to_disk_and_an_over_limit_file_is_deleted_at_once);
+async fn item_15_uploads_stream_to_disk_and_an_over_limit_file_is_deleted_at_once(db: TestDb) {
+    let app = spawn(db).await;
     let office = app.login("office").await;
     let file = png(ATTACHMENT_MAX as usize + 32 * 1024);
     // Half the limit sent: it is already on disk, in the incoming directory.
@@ -363,9 +363,9 @@ async fn item_15_uploads_stream_to_disk_and_an_over_limit_file_is_deleted_at_onc
     assert!(app.db.fire_points(None).await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn item_15_one_user_runs_at_most_two_uploads_at_once() {
-    let app = spawn().await;
+on_both_backends!(item_15_one_user_runs_at_most_two_uploads_at_once);
+async fn item_15_one_user_runs_at_most_two_uploads_at_once(db: TestDb) {
+    let app = spawn(db).await;
     let office = app.login("office").await;
     let file = png(32 * 1024);
     // Two uploads held open by the same user.
@@ -410,9 +410,9 @@ async fn item_15_one_user_runs_at_most_two_uploads_at_once() {
     assert_eq!(status, 201, "{body}");
 }
 
-#[tokio::test]
-async fn item_15_a_normal_upload_is_stored_byte_for_byte() {
-    let app = spawn().await;
+on_both_backends!(item_15_a_normal_upload_is_stored_byte_for_byte);
+async fn item_15_a_normal_upload_is_stored_byte_for_byte(db: TestDb) {
+    let app = spawn(db).await;
     let office = app.login("office").await;
     let file = png(ATTACHMENT_MAX as usize); // exactly at the limit
     let (status, body) = post_fire_point(&app, &office, file.clone()).await;

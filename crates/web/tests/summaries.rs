@@ -6,8 +6,10 @@
 mod common;
 
 use chrono::NaiveDate;
-use common::spawn_app;
+use common::spawn_on;
 use gongjian_standards::cst::day_start_utc;
+use gongjian_storage::on_both_backends;
+use gongjian_storage::testing::TestDb;
 use gongjian_storage::{
     Actor, FireKind, NewFirePoint, NewSite, OrgKind, Role, RollupValue, SiteFactor,
 };
@@ -135,9 +137,9 @@ async fn july_2020(app: &common::TestApp) {
     .unwrap();
 }
 
-#[tokio::test]
-async fn the_monthly_report_carries_water_classes_exceedances_and_fire_points() {
-    let app = spawn_app().await;
+on_both_backends!(the_monthly_report_carries_water_classes_exceedances_and_fire_points);
+async fn the_monthly_report_carries_water_classes_exceedances_and_fire_points(db: TestDb) {
+    let app = spawn_on(db).await;
     app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
         .await;
     july_2020(&app).await;
@@ -210,9 +212,9 @@ async fn the_monthly_report_carries_water_classes_exceedances_and_fire_points() 
     assert!(water.contains("氨氮 1.2（Ⅳ类，超标0.2倍）"), "{water}");
 }
 
-#[tokio::test]
-async fn the_overview_shows_device_and_exceedance_blocks_only_to_the_office() {
-    let app = spawn_app().await;
+on_both_backends!(the_overview_shows_device_and_exceedance_blocks_only_to_the_office);
+async fn the_overview_shows_device_and_exceedance_blocks_only_to_the_office(db: TestDb) {
+    let app = spawn_on(db).await;
     app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
         .await;
     app.user("qiye", Role::Enterprise, "别家企业", OrgKind::Enterprise)
@@ -254,9 +256,9 @@ async fn the_overview_shows_device_and_exceedance_blocks_only_to_the_office() {
     assert!(html.contains("仅对攻坚办可见"));
 }
 
-#[tokio::test]
-async fn a_section_class_target_is_measured_from_the_section_data() {
-    let app = spawn_app().await;
+on_both_backends!(a_section_class_target_is_measured_from_the_section_data);
+async fn a_section_class_target_is_measured_from_the_section_data(db: TestDb) {
+    let app = spawn_on(db).await;
     app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
         .await;
     july_2020(&app).await;

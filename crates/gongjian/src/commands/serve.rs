@@ -127,44 +127,35 @@ fn reserve_file_descriptors(config: &Config) -> anyhow::Result<()> {
 /// `fs.nr_open` when the hard limit is infinite); return the soft limit in force.
 #[cfg(unix)]
 fn raise_nofile_limit() -> u64 {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes one rlimit struct through a valid pointer.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
-        return u64::MAX;
-    }
-    let mut target = lim.rlim_max;
-    if target == libc::RLIM_INFINITY {
-        target = std::fs::read_to_string("/proc/sys/fs/nr_open")
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    // `None` is RLIM_INFINITY.
+    let lim = getrlimit(Resource::Nofile);
+    let target = lim.maximum.unwrap_or_else(|| {
+        std::fs::read_to_string("/proc/sys/fs/nr_open")
             .ok()
             .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(1 << 20);
+            .unwrap_or(1 << 20)
+    });
+    let Some(current) = lim.current else {
+        return u64::MAX;
+    };
+    if current >= target {
+        return current;
     }
-    if lim.rlim_cur != libc::RLIM_INFINITY && lim.rlim_cur < target {
-        let raised = libc::rlimit {
-            rlim_cur: target,
-            rlim_max: lim.rlim_max,
-        };
-        // SAFETY: setrlimit reads one rlimit struct through a valid pointer.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
-            lim.rlim_cur = target;
-        } else {
+    let raised = Rlimit {
+        current: Some(target),
+        maximum: lim.maximum,
+    };
+    match setrlimit(Resource::Nofile, raised) {
+        Ok(()) => target,
+        Err(_) => {
             tracing::warn!(
-                soft = lim.rlim_cur,
-                hard = lim.rlim_max,
+                soft = current,
+                hard = lim.maximum.unwrap_or(u64::MAX),
                 "could not raise the open-file limit"
             );
+            current
         }
-    }
-    if lim.rlim_cur == libc::RLIM_INFINITY {
-        u64::MAX
-    } else {
-        // rlim_t is u64 on Linux but not on every Unix.
-        #[allow(clippy::unnecessary_cast)]
-        let soft = lim.rlim_cur as u64;
-        soft
     }
 }
 

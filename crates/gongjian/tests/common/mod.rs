@@ -47,3 +47,87 @@ pub fn wait_listening(addr: SocketAddr) {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Where the binary under test keeps its data: the SQLite file in its data
+/// directory, or a fresh PostgreSQL database (`gj_test_*`, dropped with this
+/// value) named as `[database] url` in a configuration file.
+pub struct Store {
+    config: Option<(tempfile::TempDir, std::path::PathBuf)>,
+    pub postgres_url: Option<String>,
+    _drop: Option<gongjian_storage::testing::DropDatabase>,
+}
+
+impl Store {
+    pub fn sqlite() -> Store {
+        Store {
+            config: None,
+            postgres_url: None,
+            _drop: None,
+        }
+    }
+
+    /// A fresh PostgreSQL database, or `None` (a recorded skip; a failure
+    /// under `CI=true`) when `GONGJIAN_TEST_POSTGRES_URL` is not set.
+    pub fn postgres() -> Option<Store> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (url, guard) = rt.block_on(gongjian_storage::testing::postgres_empty())?;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gongjian.toml");
+        std::fs::write(&path, format!("[database]\nurl = {url:?}\n")).unwrap();
+        Some(Store {
+            config: Some((dir, path)),
+            postgres_url: Some(url),
+            _drop: Some(guard),
+        })
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres_url.is_some()
+    }
+
+    /// Point `cmd` (any `gongjian` subcommand that opens the database) at
+    /// this store.
+    pub fn apply<'a>(&self, cmd: &'a mut Command) -> &'a mut Command {
+        cmd.env_remove("GONGJIAN_DATABASE_URL");
+        if let Some((_, path)) = &self.config {
+            cmd.arg("--config").arg(path);
+        }
+        cmd
+    }
+}
+
+/// Run each named `fn name(store: Store)` once with the data directory's
+/// SQLite file and once on a fresh PostgreSQL database; the tests are
+/// `name::sqlite` and `name::postgres`.
+#[allow(unused_macros)] // not every test binary uses it
+macro_rules! on_both_stores {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[test]
+                fn sqlite() {
+                    super::$name($crate::common::Store::sqlite());
+                }
+
+                #[test]
+                fn postgres() {
+                    if let Some(store) = $crate::common::Store::postgres() {
+                        super::$name(store);
+                    }
+                }
+            }
+        )+
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use on_both_stores;
+
+/// [`serve_command`] on `store`.
+pub fn serve_command_on(store: &Store, dir: &Path, http: u16, hj212: u16) -> Command {
+    let mut cmd = serve_command(dir, http, hj212);
+    store.apply(&mut cmd);
+    cmd
+}

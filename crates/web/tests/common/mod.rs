@@ -1,4 +1,6 @@
-//! Spawn the real application on 127.0.0.1:0 with a fresh database.
+//! Spawn the real application on 127.0.0.1:0 with a fresh database. Tests
+//! take the database as a `TestDb` and are run on both backends by
+//! `gongjian_storage::on_both_backends!`.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -20,6 +22,8 @@ pub fn settings() -> WebSettings {
     WebSettings::from_config(&gongjian_config::Config::default())
 }
 
+/// The application on a fresh SQLite database, for the browser tests (which
+/// run on one backend: the browser is what they test).
 pub async fn spawn_app() -> TestApp {
     spawn_on(testing::sqlite().await).await
 }
