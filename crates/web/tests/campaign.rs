@@ -5,7 +5,6 @@
 use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
-use gongjian_campaign::Source;
 use gongjian_storage::on_both_backends;
 use gongjian_storage::testing::TestDb;
 use gongjian_storage::{Actor, Db, NewUser, Role};
@@ -14,33 +13,6 @@ use gongjian_web::{AppState, WebSettings};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct-horse";
-
-const FILES: &[(&str, &str)] = &[
-    (
-        "plan.toml",
-        include_str!("../../../plans/pingyuan-2020/plan.toml"),
-    ),
-    (
-        "organisations.toml",
-        include_str!("../../../plans/pingyuan-2020/organisations.toml"),
-    ),
-    (
-        "air.toml",
-        include_str!("../../../plans/pingyuan-2020/air.toml"),
-    ),
-    (
-        "water.toml",
-        include_str!("../../../plans/pingyuan-2020/water.toml"),
-    ),
-    (
-        "soil.toml",
-        include_str!("../../../plans/pingyuan-2020/soil.toml"),
-    ),
-    (
-        "limits.toml",
-        include_str!("../../../plans/pingyuan-2020/limits.toml"),
-    ),
-];
 
 struct App {
     base: String,
@@ -52,11 +24,7 @@ struct App {
 
 async fn spawn(test_db: TestDb) -> App {
     let db = test_db.db.clone();
-    let sources: Vec<Source<'_>> = FILES
-        .iter()
-        .map(|(name, text)| Source { name, text })
-        .collect();
-    let plan = gongjian_campaign::parse(&sources).unwrap();
+    let plan = gongjian_app::plan::embedded_plan().unwrap();
     db.load_campaign(&Actor::cli(), &plan).await.unwrap();
     for (username, role, org) in [
         ("office", Role::Office, "区环境攻坚办"),
