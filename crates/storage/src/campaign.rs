@@ -219,6 +219,46 @@ pub struct CampaignInfo {
     pub district: String,
     pub year: i64,
     pub revision: i64,
+    pub state: CampaignState,
+}
+
+/// Where a campaign is in its life: written as a draft, in force, or closed
+/// (archived: read-only history, never marked overdue).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignState {
+    Draft,
+    Active,
+    Closed,
+}
+
+impl CampaignState {
+    pub const ALL: [CampaignState; 3] = [
+        CampaignState::Draft,
+        CampaignState::Active,
+        CampaignState::Closed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CampaignState::Draft => "draft",
+            CampaignState::Active => "active",
+            CampaignState::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CampaignState> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// The label users see.
+    pub fn label(self) -> &'static str {
+        match self {
+            CampaignState::Draft => "草稿",
+            CampaignState::Active => "执行中",
+            CampaignState::Closed => "已结束",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -788,6 +828,10 @@ fn attachments_json(files: &[NewAttachment]) -> Value {
 
 // ---------------------------------------------------------------- loading
 
+fn campaign_state(s: &str) -> Result<CampaignState, StorageError> {
+    CampaignState::parse(s).ok_or_else(|| StorageError::Corrupt(format!("campaign state {s:?}")))
+}
+
 impl Db {
     /// Load a validated plan. Idempotent: loading the same plan again changes
     /// nothing and returns `changed: false`. A plan that differs from the
@@ -827,13 +871,16 @@ impl Db {
         let at = now();
 
         let mut tx = self.write.begin().await?;
-        let existing = sqlx::query("SELECT id FROM campaigns WHERE key = $1")
+        let existing = sqlx::query("SELECT id, state FROM campaigns WHERE key = $1")
             .bind(&plan.key)
             .fetch_optional(&mut *tx)
             .await?;
+        let mut closed = false;
         let campaign_id: i64 = match existing {
             Some(row) => {
                 let id: i64 = row.try_get("id")?;
+                closed =
+                    campaign_state(&row.try_get::<String, _>("state")?)? == CampaignState::Closed;
                 sqlx::query(
                     "UPDATE campaigns SET name = $1, district = $2, year = $3 WHERE id = $4",
                 )
@@ -845,17 +892,35 @@ impl Db {
                 .await?;
                 id
             }
-            None => sqlx::query(
-                "INSERT INTO campaigns (key, name, district, year, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            )
-            .bind(&plan.key)
-            .bind(&plan.name)
-            .bind(&plan.district)
-            .bind(i64::from(plan.year))
-            .bind(at)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("id")?,
+            None => {
+                // A second plan for a district and year already in force is
+                // loaded as a draft; publishing it means closing the other.
+                let in_force = sqlx::query(
+                    "SELECT 1 AS x FROM campaigns WHERE district = $1 AND year = $2 AND state = 'active'",
+                )
+                .bind(&plan.district)
+                .bind(i64::from(plan.year))
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
+                let state = if in_force {
+                    CampaignState::Draft
+                } else {
+                    CampaignState::Active
+                };
+                sqlx::query(
+                    "INSERT INTO campaigns (key, name, district, year, created_at, state) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(&plan.key)
+                .bind(&plan.name)
+                .bind(&plan.district)
+                .bind(i64::from(plan.year))
+                .bind(at)
+                .bind(state.as_str())
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("id")?
+            }
         };
         let last = sqlx::query(
             "SELECT number, digest FROM campaign_revisions WHERE campaign_id = $1 ORDER BY number DESC LIMIT 1",
@@ -882,7 +947,15 @@ impl Db {
                 })
                 .sum()
         };
-        if last_digest.as_deref() == Some(digest.as_str()) {
+        let unchanged = last_digest.as_deref() == Some(digest.as_str());
+        if closed && !unchanged {
+            tx.rollback().await?;
+            return Err(StorageError::rule(
+                crate::Rule::CampaignState,
+                format!("攻坚方案 {} 已结束（归档只读），不能再修改", plan.key),
+            ));
+        }
+        if unchanged {
             tx.rollback().await?;
             return Ok(LoadOutcome {
                 campaign_id,
@@ -1230,7 +1303,7 @@ impl Db {
 
     pub async fn campaigns(&self) -> Result<Vec<CampaignInfo>, StorageError> {
         let rows = sqlx::query(
-            "SELECT c.id, c.key, c.name, c.district, c.year, \
+            "SELECT c.id, c.key, c.name, c.district, c.year, c.state, \
              (SELECT MAX(number) FROM campaign_revisions r WHERE r.campaign_id = c.id) AS revision \
              FROM campaigns c ORDER BY c.year DESC, c.id",
         )
@@ -1245,9 +1318,87 @@ impl Db {
                     district: r.try_get("district")?,
                     year: r.try_get("year")?,
                     revision: r.try_get::<Option<i64>, _>("revision")?.unwrap_or(0),
+                    state: campaign_state(&r.try_get::<String, _>("state")?)?,
                 })
             })
             .collect()
+    }
+
+    /// Move a campaign to `to`. Allowed: 草稿 → 执行中, 执行中 → 已结束, and
+    /// 已结束 → 执行中 to reopen a campaign closed by mistake. Refused when
+    /// another campaign of the same district and year is already in force.
+    pub async fn set_campaign_state(
+        &self,
+        actor: &Actor,
+        key: &str,
+        to: CampaignState,
+    ) -> Result<CampaignInfo, StorageError> {
+        let mut tx = self.write.begin().await?;
+        let row = sqlx::query("SELECT id, district, year, state FROM campaigns WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StorageError::NotFound {
+                entity: "campaign",
+                key: key.to_owned(),
+            })?;
+        let id: i64 = row.try_get("id")?;
+        let district: String = row.try_get("district")?;
+        let year: i64 = row.try_get("year")?;
+        let from = campaign_state(&row.try_get::<String, _>("state")?)?;
+        let allowed = matches!(
+            (from, to),
+            (CampaignState::Draft, CampaignState::Active)
+                | (CampaignState::Active, CampaignState::Closed)
+                | (CampaignState::Closed, CampaignState::Active)
+        );
+        if !allowed {
+            return Err(StorageError::rule(
+                crate::Rule::CampaignState,
+                format!(
+                    "攻坚方案 {key} 当前为「{}」，不能改为「{}」",
+                    from.label(),
+                    to.label()
+                ),
+            ));
+        }
+        if to == CampaignState::Active {
+            let other = sqlx::query(
+                "SELECT key FROM campaigns WHERE district = $1 AND year = $2 AND state = 'active' AND id <> $3",
+            )
+            .bind(&district)
+            .bind(year)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(other) = other {
+                let other: String = other.try_get("key")?;
+                return Err(StorageError::rule(
+                    crate::Rule::CampaignState,
+                    format!("{district} {year} 年已有执行中的攻坚方案 {other}，请先结束它"),
+                ));
+            }
+        }
+        sqlx::query("UPDATE campaigns SET state = $1, state_changed_at = $2 WHERE id = $3")
+            .bind(to.as_str())
+            .bind(now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        append(
+            &mut tx,
+            actor,
+            AuditRecord::new("set_state", "campaign", key)
+                .before(&json!({"state": from.as_str()}))
+                .after(&json!({"state": to.as_str()})),
+        )
+        .await?;
+        tx.commit().await?;
+        self.campaigns()
+            .await?
+            .into_iter()
+            .find(|c| c.id == id)
+            .ok_or_else(|| StorageError::Corrupt(format!("campaign {key} vanished")))
     }
 
     /// Revisions of a campaign, oldest first.
@@ -1844,7 +1995,8 @@ impl Db {
         let mut tx = self.write.begin().await?;
         let due = sqlx::query(
             "SELECT m.id, m.due, m.task_id FROM task_milestones m JOIN campaign_tasks t ON t.id = m.task_id \
-             WHERE t.active = 1 AND t.signed_off_at IS NULL AND m.due <= $1",
+             JOIN campaigns c ON c.id = t.campaign_id \
+             WHERE t.active = 1 AND t.signed_off_at IS NULL AND c.state = 'active' AND m.due <= $1",
         )
         .bind(&horizon)
         .fetch_all(&mut *tx)

@@ -53,12 +53,14 @@ pub enum Rule {
     ReportMonth,
     /// The plan being loaded refers to something it does not define.
     Plan,
+    /// The campaign's state (草稿/执行中/已结束) does not allow this.
+    CampaignState,
     /// The database URL, backup target or other operator setting.
     Setup,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 13] = [
+    pub const ALL: [Rule; 14] = [
         Rule::Text,
         Rule::Site,
         Rule::Organisation,
@@ -71,6 +73,7 @@ impl Rule {
         Rule::FirePoint,
         Rule::ReportMonth,
         Rule::Plan,
+        Rule::CampaignState,
         Rule::Setup,
     ];
 
@@ -88,6 +91,7 @@ impl Rule {
             Rule::FirePoint => "E2501",
             Rule::ReportMonth => "E2601",
             Rule::Plan => "E2701",
+            Rule::CampaignState => "E2702",
             Rule::Setup => "E2901",
         }
     }
@@ -106,6 +110,7 @@ impl Rule {
             Rule::FirePoint => "火点记录有误",
             Rule::ReportMonth => "月份格式应为 YYYY-MM",
             Rule::Plan => "方案内容有误",
+            Rule::CampaignState => "攻坚方案状态不允许此操作",
             Rule::Setup => "运行配置有误",
         }
     }

@@ -24,10 +24,11 @@ pub use accounts::{
 };
 pub use audit::{AUDIT_GENESIS, AuditFilter, AuditRecord, AuditVerification, BrokenLink};
 pub use campaign::{
-    AssignmentRecord, AssignmentRole, AttachmentRecord, CampaignInfo, DeadlineRun, FireKind,
-    FirePointRecord, FireTotal, ImportedProgress, IndicatorRecord, LoadOutcome, MilestoneRecord,
-    NewAttachment, NewFirePoint, NewReport, Reminder, ReportRecord, ReportValue, Review, Revision,
-    StatusChange, TargetRecord, TaskDetail, TaskFilter, TaskRecord, TaskStatus, today_cst,
+    AssignmentRecord, AssignmentRole, AttachmentRecord, CampaignInfo, CampaignState, DeadlineRun,
+    FireKind, FirePointRecord, FireTotal, ImportedProgress, IndicatorRecord, LoadOutcome,
+    MilestoneRecord, NewAttachment, NewFirePoint, NewReport, Reminder, ReportRecord, ReportValue,
+    Review, Revision, StatusChange, TargetRecord, TaskDetail, TaskFilter, TaskRecord, TaskStatus,
+    today_cst,
 };
 pub use db::{Backend, Db, DbOptions};
 pub use error::{Rule, StorageError};

@@ -7,8 +7,9 @@ use chrono::NaiveDate;
 use gongjian_campaign::{Campaign, Source};
 use gongjian_storage::testing;
 use gongjian_storage::{
-    Actor, AssignmentRole, AuditFilter, Db, FireKind, ImportedProgress, NewAttachment,
-    NewFirePoint, NewReport, OrgKind, Review, StorageError, TaskFilter, TaskStatus,
+    Actor, AssignmentRole, AuditFilter, CampaignState, Db, FireKind, ImportedProgress,
+    NewAttachment, NewFirePoint, NewReport, OrgKind, Review, Rule, StorageError, TaskFilter,
+    TaskStatus,
 };
 use rust_decimal::Decimal;
 
@@ -623,3 +624,118 @@ storage_test!(assignments_of_a_month, |db: Db| async move {
     );
     assert!(april.iter().all(|a| a.returned_in_month == 0));
 });
+
+// Issue 12: a closed (archived) campaign is never marked overdue.
+storage_test!(
+    closed_campaign_is_never_marked_overdue,
+    |db: Db| async move {
+        db.load_campaign(&Actor::cli(), &plan_with(&[]))
+            .await
+            .unwrap();
+        let closed = db
+            .set_campaign_state(&person("office"), "pingyuan-2020", CampaignState::Closed)
+            .await
+            .unwrap();
+        assert_eq!(closed.state, CampaignState::Closed);
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let run = db.run_deadlines(d("2021-01-05"), 7).await.unwrap();
+        assert_eq!(run.reminders_raised, 0);
+        assert_eq!(run.assignments_marked_overdue, 0);
+        let overdue = db
+            .tasks(&TaskFilter {
+                status: Some(TaskStatus::Overdue),
+                ..TaskFilter::default()
+            })
+            .await
+            .unwrap();
+        assert!(overdue.is_empty());
+        // Reopened, the same run marks the unfinished parts overdue.
+        db.set_campaign_state(&person("office"), "pingyuan-2020", CampaignState::Active)
+            .await
+            .unwrap();
+        let run = db.run_deadlines(d("2021-01-05"), 7).await.unwrap();
+        assert!(run.assignments_marked_overdue > 0);
+    }
+);
+
+storage_test!(
+    one_campaign_in_force_per_district_and_year,
+    |db: Db| async move {
+        db.load_campaign(&Actor::cli(), &plan_with(&[]))
+            .await
+            .unwrap();
+        let second = plan_with(&[(
+            "plan.toml",
+            "key = \"pingyuan-2020\"",
+            "key = \"pingyuan-2020b\"",
+        )]);
+        assert_eq!(second.key, "pingyuan-2020b");
+        db.load_campaign(&Actor::cli(), &second).await.unwrap();
+        let state_of = |all: &[gongjian_storage::CampaignInfo], key: &str| {
+            all.iter().find(|c| c.key == key).map(|c| c.state)
+        };
+        let all = db.campaigns().await.unwrap();
+        assert_eq!(state_of(&all, "pingyuan-2020"), Some(CampaignState::Active));
+        assert_eq!(state_of(&all, "pingyuan-2020b"), Some(CampaignState::Draft));
+        let err = db
+            .set_campaign_state(&person("office"), "pingyuan-2020b", CampaignState::Active)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StorageError::Rule { rule: Rule::CampaignState, ref detail } if detail.contains("pingyuan-2020")),
+            "{err}"
+        );
+        // Going straight from draft to closed is not a transition.
+        assert!(
+            db.set_campaign_state(&person("office"), "pingyuan-2020b", CampaignState::Closed)
+                .await
+                .is_err()
+        );
+        db.set_campaign_state(&person("office"), "pingyuan-2020", CampaignState::Closed)
+            .await
+            .unwrap();
+        db.set_campaign_state(&person("office"), "pingyuan-2020b", CampaignState::Active)
+            .await
+            .unwrap();
+        let audit = db.audit_list(&AuditFilter::default()).await.unwrap();
+        assert!(
+            audit
+                .iter()
+                .any(|e| e.action == "set_state" && e.entity_id == "pingyuan-2020b")
+        );
+    }
+);
+
+storage_test!(
+    closed_campaign_is_read_only_to_plan_loads,
+    |db: Db| async move {
+        db.load_campaign(&Actor::cli(), &plan_with(&[]))
+            .await
+            .unwrap();
+        db.set_campaign_state(&person("office"), "pingyuan-2020", CampaignState::Closed)
+            .await
+            .unwrap();
+        // The same plan again changes nothing and is accepted.
+        let same = db
+            .load_campaign(&Actor::cli(), &plan_with(&[]))
+            .await
+            .unwrap();
+        assert!(!same.changed);
+        let edited = plan_with(&[("air.toml", "value = 62", "value = 55")]);
+        let err = db.load_campaign(&Actor::cli(), &edited).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StorageError::Rule {
+                    rule: Rule::CampaignState,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(
+            db.campaign_revisions("pingyuan-2020").await.unwrap().len(),
+            1
+        );
+    }
+);

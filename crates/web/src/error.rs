@@ -84,7 +84,9 @@ impl ErrorCode {
             ErrorCode::TooManyUploads => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             // The record is in a state that forbids the change.
-            ErrorCode::Rule(Rule::TaskState | Rule::Review) => StatusCode::CONFLICT,
+            ErrorCode::Rule(Rule::TaskState | Rule::Review | Rule::CampaignState) => {
+                StatusCode::CONFLICT
+            }
             ErrorCode::Rule(_) => StatusCode::BAD_REQUEST,
         }
     }

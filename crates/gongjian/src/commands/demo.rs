@@ -83,6 +83,11 @@ pub async fn populate(db: &Db) -> anyhow::Result<()> {
         .await?;
     }
     demo_progress(db).await?;
+    // 2020 is history: archived, so its December deadlines mark nothing
+    // overdue today (issue 12).
+    db.set_campaign_state(&actor, &plan.key, gongjian_storage::CampaignState::Closed)
+        .await?;
+    db.run_deadlines(gongjian_storage::today_cst(), 7).await?;
     let air = super::import::demo_air(db).await?;
     println!(
         "演示空气站小时数据 (demo air-station hours): {} 小时 (hours), {} 个站点 (stations)",
@@ -191,7 +196,6 @@ async fn demo_progress(db: &Db) -> anyhow::Result<()> {
         )
         .await?;
     }
-    db.run_deadlines(gongjian_storage::today_cst(), 7).await?;
     Ok(())
 }
 

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use gongjian_campaign::{Campaign, Measure, OrgKind, PlanError, Source, Target, TaskKind};
+use gongjian_storage::CampaignState;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -31,6 +32,27 @@ pub enum Command {
     Load {
         /// The plan directory, e.g. plans/pingyuan-2020.
         dir: PathBuf,
+        #[command(flatten)]
+        config: super::platform::ConfigArgs,
+    },
+    /// List the loaded campaigns with their year, state and revision.
+    List {
+        #[command(flatten)]
+        config: super::platform::ConfigArgs,
+    },
+    /// Put a draft campaign in force (草稿 → 执行中), or reopen a closed one.
+    /// Refused while another campaign of the same district and year is in force.
+    Activate {
+        /// The campaign key, e.g. pingyuan-2021.
+        key: String,
+        #[command(flatten)]
+        config: super::platform::ConfigArgs,
+    },
+    /// Close a campaign (执行中 → 已结束): it becomes read-only history, its
+    /// reports stay, and its deadlines no longer mark anything overdue.
+    Close {
+        /// The campaign key, e.g. pingyuan-2020.
+        key: String,
         #[command(flatten)]
         config: super::platform::ConfigArgs,
     },
@@ -70,7 +92,60 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             print!("{}", load_report(&outcome));
             Ok(ExitCode::SUCCESS)
         }
+        Command::List { config } => {
+            let campaigns = with_db(config, |db| async move { Ok(db.campaigns().await?) })?;
+            for c in &campaigns {
+                println!(
+                    "{}\t{}\t{}\t{}\t修订 {}",
+                    c.key,
+                    c.year,
+                    c.state.label(),
+                    c.name,
+                    c.revision
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Activate { key, config } => set_state(config, key, CampaignState::Active),
+        Command::Close { key, config } => set_state(config, key, CampaignState::Closed),
     }
+}
+
+fn set_state(
+    config: super::platform::ConfigArgs,
+    key: String,
+    to: CampaignState,
+) -> anyhow::Result<ExitCode> {
+    let changed = with_db(config, |db| async move {
+        Ok(db
+            .set_campaign_state(&gongjian_storage::Actor::cli(), &key, to)
+            .await)
+    })?;
+    match changed {
+        Ok(c) => {
+            println!("{}（{}）：{}", c.key, c.year, c.state.label());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("错误：{e}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Run `f` on the configured database, closing it afterwards.
+fn with_db<T, F, Fut>(config: super::platform::ConfigArgs, f: F) -> anyhow::Result<T>
+where
+    F: FnOnce(gongjian_storage::Db) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+    let config = config.load()?;
+    super::platform::runtime()?.block_on(async {
+        let db = super::platform::open_db(&config).await?;
+        let out = f(db.clone()).await;
+        db.close().await;
+        out
+    })
 }
 
 /// Load a validated plan into the database (shared with `demo`).
