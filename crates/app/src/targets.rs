@@ -108,6 +108,10 @@ impl fmt::Display for TargetAllowance {
     }
 }
 
+/// Shown instead of a figure when last year's data cannot serve as the
+/// baseline of a "fewer than last year" target.
+pub const NO_BASELINE: &str = "无基准（上年有效监测天数不足 GB 3095 年统计要求）";
+
 /// An annual-mean allowance in words (pages, sheets, the command line).
 pub fn allowance_of(a: &Allowance) -> String {
     match a {
@@ -283,6 +287,9 @@ fn data_status(
             s.last_year = Some(Figure::count(h.last_year));
             s.on_track = h.on_track;
             s.value = h.baseline_total.map(Decimal::from);
+            if h.baseline_total.is_none() {
+                s.note = Some(NO_BASELINE.to_owned());
+            }
             if h.baseline_total == Some(0) {
                 // Fewer than none is read as none (see heavy_days).
                 s.comparator = "<=".to_owned();

@@ -287,7 +287,8 @@ pub struct HeavyDaysProgress {
     pub ytd: u32,
     /// Heavy days in the same period last year.
     pub last_year: u32,
-    /// Heavy days in the whole baseline year (the target: fewer than this).
+    /// Heavy days in the whole baseline year (the target: fewer than this);
+    /// `None` when that year's data does not cover it as GB 3095 requires.
     pub baseline_total: Option<u32>,
     /// Heavy days still allowed this year (`baseline_total − 1 − ytd`, or
     /// `−ytd` after a baseline year without heavy days).
@@ -308,7 +309,8 @@ pub fn heavy_days(days: &[DailyRecord], as_of: NaiveDate) -> HeavyDaysProgress {
     let ly_to = same_day_last_year(as_of);
     let last_year = evaluation::aqi_days(&in_range(days, year_start(ly_to), ly_to)).heavy_days;
     let ly_year = in_range(days, year_start(ly_to), crate::year_end(ly_to.year()));
-    let baseline_total = (!ly_year.is_empty()).then(|| evaluation::aqi_days(&ly_year).heavy_days);
+    let baseline_total = baseline_year_complete(&ly_year, ly_to.year())
+        .then(|| evaluation::aqi_days(&ly_year).heavy_days);
     // "明显减少" (fewer than last year) cannot mean fewer than none: after a
     // year without heavy days the target is to stay at none.
     let still_allowed = baseline_total.map(|b| i64::from(b.saturating_sub(1)) - i64::from(ytd));
@@ -322,6 +324,25 @@ pub fn heavy_days(days: &[DailyRecord], as_of: NaiveDate) -> HeavyDaysProgress {
         on_track: still_allowed.map(|s| s >= 0 && ytd <= last_year),
         rules: RulesUsed::of(&this_year),
     }
+}
+
+/// Whether a year's days are enough to count its heavy days: the coverage
+/// GB 3095 requires of an annual statistic (≥ 324 days with an AQI, every
+/// month ≥ 27, February ≥ 25). A partial year would give a baseline that is
+/// too low ("fewer than 0 days") instead of no baseline.
+fn baseline_year_complete(days: &[DailyRecord], year: i32) -> bool {
+    let (Some(from), Some(to)) = (
+        NaiveDate::from_ymd_opt(year, 1, 1),
+        NaiveDate::from_ymd_opt(year, 12, 31),
+    ) else {
+        return false;
+    };
+    let valid: Vec<NaiveDate> = days
+        .iter()
+        .filter(|d| d.aqi.aqi.is_some())
+        .map(|d| d.date)
+        .collect();
+    evaluation::coverage_ok(evaluation::PeriodKind::Year, from, to, &valid) == Some(true)
 }
 
 /// The region's latest day with data and its AQI (for headline displays).

@@ -207,7 +207,13 @@ fn year_crossing_2026_03_01_uses_each_dates_rules() {
 #[test]
 fn heavy_days_against_last_year() {
     // 2019: 3 heavy days (PM2.5 200 → IAQI 250); 2020: 1 so far.
-    let mut h = hours(date(2019, 1, 1), date(2019, 1, 3), |_| dec!(200));
+    let mut h = hours(date(2019, 1, 1), date(2019, 12, 31), |d| {
+        if d <= date(2019, 1, 3) {
+            dec!(200)
+        } else {
+            dec!(30)
+        }
+    });
     h.extend(hours(date(2020, 1, 1), date(2020, 1, 2), |d| {
         if d == date(2020, 1, 1) {
             dec!(200)
@@ -235,6 +241,20 @@ fn heavy_days_after_a_year_without_any() {
     assert_eq!(hd.baseline_total, Some(0));
     assert_eq!(hd.still_allowed, Some(0));
     assert_eq!(hd.on_track, Some(true));
+}
+
+/// Regression (issue 12): with only last December on file the demo showed
+/// "≤ 0 天 · 正常"; a year that GB 3095 would not count is no baseline.
+#[test]
+fn heavy_days_without_a_complete_baseline_year() {
+    let mut h = hours(date(2019, 12, 1), date(2019, 12, 31), |_| dec!(30));
+    h.extend(hours(date(2020, 1, 1), date(2020, 1, 2), |_| dec!(200)));
+    let region = air::region_days(&[&days(&h)]);
+    let hd = air::heavy_days(&region, date(2020, 1, 2));
+    assert_eq!(hd.ytd, 2);
+    assert_eq!(hd.baseline_total, None);
+    assert_eq!(hd.still_allowed, None);
+    assert_eq!(hd.on_track, None);
 }
 
 #[test]
