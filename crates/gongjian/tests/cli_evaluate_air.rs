@@ -14,6 +14,17 @@ fn run(args: &[&str]) -> Output {
         .expect("run gongjian")
 }
 
+/// Runs successfully and returns the JSON written to stdout.
+fn run_json(args: &[&str]) -> Value {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// One station, one day (2026-03-10) of 24 hours: PM2.5 76 in every hour,
 /// other items constant; plus a second station with PM2.5 40.
 fn two_station_csv() -> String {
@@ -41,13 +52,7 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
 fn json_daily_rows_summary_region_and_ranking() {
     let dir = tempfile::tempdir().unwrap();
     let input = write(dir.path(), "air.csv", two_station_csv().as_bytes());
-    let out = run(&["--input", &input]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = run_json(&["--input", &input]);
     let st = &v["stations"][0];
     assert_eq!(st["station"], "城关");
     let day = &st["daily"][0];
@@ -195,4 +200,20 @@ fn bad_input_names_file_line_and_column() {
         &["line 2", "column 2 (time)"],
     );
     expect_error(&format!("{head}A,2026-03-10 01:00,1,2\n"), &["line 2"]);
+}
+
+/// Issue 13 item 23: a day whose AQI is not published has no primary
+/// pollutant judgement at all (`null`), unlike a clean day (`[]`).
+#[test]
+fn unpublished_day_has_null_primary() {
+    let mut csv = String::from("station,time,so2,no2,co,o3,pm10,pm25\n");
+    for h in 1..=5 {
+        writeln!(csv, "城关,2026-03-10 {h:02}:00,10,30,0.8,100,60,76").unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "air.csv", csv.as_bytes());
+    let v = run_json(&["--input", &input]);
+    let day = &v["stations"][0]["daily"][0];
+    assert_eq!(day["published"], false);
+    assert!(day["primary"].is_null(), "{day}");
 }

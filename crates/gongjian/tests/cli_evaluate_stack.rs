@@ -33,6 +33,29 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     p
 }
 
+/// `evaluate stack` of minute records `csv` against the plan's gas-boiler
+/// limits, with `extra` options; the JSON it prints.
+fn gas_boiler_json(csv: &str, extra: &[&str]) -> Value {
+    json_of(&gas_boiler("minutes.csv", csv, extra))
+}
+
+/// `evaluate stack` of `csv`, written to a file called `name`, against the
+/// plan's gas-boiler limits.
+fn gas_boiler(name: &str, csv: &str, extra: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), name, csv);
+    let mut args = vec![
+        "evaluate",
+        "stack",
+        "--input",
+        p.to_str().unwrap(),
+        "--limits",
+        "pingyuan-2020-gas",
+    ];
+    args.extend_from_slice(extra);
+    gongjian(&args)
+}
+
 #[test]
 fn gas_boiler_hours_validity_and_exceedances() {
     let v = json_of(&gongjian(&[
@@ -162,7 +185,6 @@ fn csv_and_xlsx_output() {
 
 #[test]
 fn wet_basis_and_flags() {
-    let dir = tempfile::tempdir().unwrap();
     // 50 minutes wet SO2 18.4, O2 6.44, moisture 8 % → dry 20 at 7 % → 25;
     // 10 minutes flagged D (fault) are left out.
     let mut csv = String::from("time,o2,so2,moisture,flag\n");
@@ -170,17 +192,7 @@ fn wet_basis_and_flags() {
         let flag = if m < 50 { "N" } else { "D" };
         csv.push_str(&format!("2020-11-02 08:{m:02},6.44,18.4,8,{flag}\n"));
     }
-    let p = write(dir.path(), "wet.csv", &csv);
-    let v = json_of(&gongjian(&[
-        "evaluate",
-        "stack",
-        "--input",
-        p.to_str().unwrap(),
-        "--limits",
-        "pingyuan-2020-gas",
-        "--basis",
-        "wet",
-    ]));
+    let v = gas_boiler_json(&csv, &["--basis", "wet"]);
     let so2 = &v["hours"][0]["pollutants"]["so2"];
     assert_eq!(so2["measured"]["mean"], "20");
     assert_eq!(so2["measured"]["valid_minutes"], 50);
@@ -189,16 +201,7 @@ fn wet_basis_and_flags() {
 }
 
 fn expect_error(csv: &str, needles: &[&str]) {
-    let dir = tempfile::tempdir().unwrap();
-    let p = write(dir.path(), "stack_bad.csv", csv);
-    let out = gongjian(&[
-        "evaluate",
-        "stack",
-        "--input",
-        p.to_str().unwrap(),
-        "--limits",
-        "pingyuan-2020-gas",
-    ]);
+    let out = gas_boiler("stack_bad.csv", csv, &[]);
     assert!(!out.status.success(), "should fail: {csv}");
     assert!(out.stdout.is_empty());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -244,4 +247,23 @@ fn bad_input_names_file_line_and_column() {
     );
     // The plan's gas set converts to 3.5 % O2: an o2 column is required.
     expect_error("time,so2\n2020-11-02 08:00,1\n", &["o2"]);
+}
+
+/// Issue 13 item 24: O2 50 minutes at 15 and 10 at 16, SO2 mean 10/3 gives a
+/// converted value of exactly 10, the gas-boiler limit: not an exceedance,
+/// however the repeating means are written out.
+#[test]
+fn converted_equal_to_limit_is_not_an_exceedance() {
+    let mut csv = String::from("time,o2,so2,flag\n");
+    for m in 0..60 {
+        let o2 = if m < 50 { 15 } else { 16 };
+        let so2 = if m < 20 { "5" } else { "2.5" };
+        csv.push_str(&format!("2020-11-02 08:{m:02},{o2},{so2},N\n"));
+    }
+    let v = gas_boiler_json(&csv, &[]);
+    let so2 = &v["hours"][0]["pollutants"]["so2"];
+    assert_eq!(so2["converted"], "10");
+    assert_eq!(so2["exceeds"], false, "{so2}");
+    assert_eq!(so2["multiple"], Value::Null);
+    assert_eq!(v["exceedances"].as_array().unwrap().len(), 0);
 }

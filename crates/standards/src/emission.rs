@@ -25,7 +25,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -62,9 +62,53 @@ pub enum EmissionError {
     UnknownPollutant(String),
 }
 
-fn round_multiple(r: Decimal) -> Decimal {
-    r.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven)
-        .normalize()
+/// An exact quotient `num / den` (`den > 0`). Hourly means and converted
+/// concentrations are kept as quotients because their decimal expansions
+/// repeat: a 28-digit quotient equal to the limit can read as above it, and a
+/// multiple of exactly 0.005 can round up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quotient {
+    pub num: Decimal,
+    pub den: Decimal,
+}
+
+impl Quotient {
+    /// A finite decimal, exactly.
+    pub fn exact(v: Decimal) -> Self {
+        Self {
+            num: v,
+            den: Decimal::ONE,
+        }
+    }
+
+    /// The value as a decimal, for display (rounded to 28 digits).
+    pub fn value(self) -> Decimal {
+        self.num / self.den
+    }
+}
+
+/// Rounds a non-negative quotient half-even to two decimals from its exact
+/// value: the floor of 100·num/den is corrected by exact products, and the
+/// remainder decides, so no intermediate rounding can move a midpoint.
+fn round_multiple(q: Quotient) -> Decimal {
+    let scaled = q.num * dec!(100);
+    let mut whole = (scaled / q.den).floor();
+    while whole * q.den > scaled {
+        whole -= Decimal::ONE;
+    }
+    while (whole + Decimal::ONE) * q.den <= scaled {
+        whole += Decimal::ONE;
+    }
+    let twice_rest = (scaled - whole * q.den) * dec!(2);
+    let up = match twice_rest.cmp(&q.den) {
+        std::cmp::Ordering::Greater => true,
+        std::cmp::Ordering::Less => false,
+        std::cmp::Ordering::Equal => whole % dec!(2) != Decimal::ZERO,
+    };
+    if up {
+        whole += Decimal::ONE;
+    }
+    (whole / dec!(100)).normalize()
 }
 
 // ---------------------------------------------------------------------------
@@ -327,6 +371,19 @@ pub struct HourValue {
     /// Minutes per flag (e.g. T minutes kept as evidence of a saturated high
     /// reading, F minutes for the stopped time).
     pub flags: BTreeMap<Flag, u32>,
+    /// Sum of the valid minutes: with `valid_minutes`, the exact mean.
+    #[serde(skip)]
+    pub sum: Decimal,
+}
+
+impl HourValue {
+    /// The mean as an exact quotient; `None` unless the hour is valid.
+    pub fn exact_mean(&self) -> Option<Quotient> {
+        self.valid.then(|| Quotient {
+            num: self.sum,
+            den: Decimal::from(self.valid_minutes),
+        })
+    }
 }
 
 /// Minute → hour (HJ 76-2017 App. B, HJ 75-2017 有效小时均值): the hour is
@@ -354,6 +411,7 @@ pub fn minutes_to_hour(
             h.max = Some(h.max.map_or(v, |x| x.max(v)));
         }
     }
+    h.sum = sum;
     h.valid = h.valid_minutes >= th.min_minutes_per_hour && h.valid_minutes > 0;
     if h.valid {
         h.mean = Some(sum / Decimal::from(h.valid_minutes));
@@ -749,10 +807,29 @@ pub fn limit_set(name: &str) -> Option<LimitSet> {
 }
 
 /// Exceedance of one hourly converted concentration: strictly above the
-/// limit; multiple (C − L)/L rounded to two decimals.
+/// limit; multiple (C − L)/L rounded half-even to two decimals.
 pub fn exceedance(converted: Decimal, limit: Decimal) -> Option<Decimal> {
-    (converted > limit && limit > Decimal::ZERO)
-        .then(|| round_multiple((converted - limit) / limit))
+    exceedance_exact(Quotient::exact(converted), limit)
+}
+
+/// [`exceedance`] of an exact quotient C = num/den: C > L is decided as
+/// num > L·den, and the multiple is rounded from (num − L·den)/(L·den).
+pub fn exceedance_exact(converted: Quotient, limit: Decimal) -> Option<Decimal> {
+    let bound = limit * converted.den;
+    (limit > Decimal::ZERO && converted.num > bound).then(|| {
+        round_multiple(Quotient {
+            num: converted.num - bound,
+            den: bound,
+        })
+    })
+}
+
+/// 折算 of exact hourly means: C̄ × (21 − O₂,ref)/(21 − Ō₂) as one quotient.
+fn to_reference_o2_exact(c: Quotient, o2: Quotient, reference: Decimal) -> Quotient {
+    Quotient {
+        num: c.num * (dec!(21) - reference) * o2.den,
+        den: c.den * (dec!(21) * o2.den - o2.num),
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -944,17 +1021,24 @@ fn one_hour(
     for (p, mins) in pol {
         let measured = minutes_to_hour(&mins, th)?;
         let limit = limits.limits.get(&p).copied();
-        let (converted, status) = match (measured.mean, limits.reference_o2) {
+        let (exact, status) = match (measured.exact_mean(), limits.reference_o2) {
             (None, _) => (None, HourStatus::InvalidPollutant),
             (Some(c), None) => (Some(c), HourStatus::Valid),
-            (Some(c), Some(reference)) => match o2.mean {
+            (Some(c), Some(reference)) => match o2.exact_mean() {
                 None => (None, HourStatus::InvalidO2),
                 Some(_) if stopped => (None, HourStatus::Stopped),
-                Some(o2v) => (Some(to_reference_o2(c, o2v, reference)?), HourStatus::Valid),
+                Some(o2v) => {
+                    check_o2(reference)?;
+                    (
+                        Some(to_reference_o2_exact(c, o2v, reference)),
+                        HourStatus::Valid,
+                    )
+                }
             },
         };
-        let multiple = match (converted, limit) {
-            (Some(c), Some(l)) => exceedance(c, l),
+        let converted = exact.map(Quotient::value);
+        let multiple = match (exact, limit) {
+            (Some(c), Some(l)) => exceedance_exact(c, l),
             _ => None,
         };
         let rate_kg_h = match (measured.mean, flow.mean) {
@@ -999,7 +1083,8 @@ pub struct ExceedanceEvent {
     pub peak: Decimal,
     /// Mean of the converted hourly values of the event.
     pub mean: Decimal,
-    /// Multiple of the peak, (peak − L)/L, two decimals.
+    /// Multiple of the peak, (peak − L)/L, two decimals: the largest hourly
+    /// multiple, which was rounded from the exact peak.
     pub max_multiple: Decimal,
 }
 
@@ -1017,6 +1102,7 @@ pub fn exceedance_events(hours: &[HourRecord]) -> Vec<ExceedanceEvent> {
                     ev.end = h.hour_end;
                     ev.hours += 1;
                     ev.peak = ev.peak.max(c);
+                    ev.max_multiple = ev.max_multiple.max(ph.multiple.unwrap_or_default());
                     *sum += c;
                 }
                 (Some(ph), _) => {
@@ -1034,7 +1120,7 @@ pub fn exceedance_events(hours: &[HourRecord]) -> Vec<ExceedanceEvent> {
                             limit: l,
                             peak: c,
                             mean: c,
-                            max_multiple: Decimal::ZERO,
+                            max_multiple: ph.multiple.unwrap_or_default(),
                         },
                         c,
                     ));
@@ -1055,7 +1141,6 @@ pub fn exceedance_events(hours: &[HourRecord]) -> Vec<ExceedanceEvent> {
 
 fn finish((mut ev, sum): (ExceedanceEvent, Decimal)) -> ExceedanceEvent {
     ev.mean = sum / Decimal::from(ev.hours);
-    ev.max_multiple = exceedance(ev.peak, ev.limit).unwrap_or_default();
     ev
 }
 

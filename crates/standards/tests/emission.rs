@@ -7,7 +7,7 @@ use std::str::FromStr;
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use gongjian_standards::emission::{
     self, Basis, DayRecord, EmissionError, Flag, HourStatus, MinuteRecord, MinuteValue,
-    PeriodValue, Pollutant, PollutantDay, Thresholds,
+    PeriodValue, Pollutant, PollutantDay, Quotient, Thresholds,
 };
 use proptest::prelude::*;
 use rust_decimal::Decimal;
@@ -618,6 +618,59 @@ fn monthly_rollup_february_23_days() {
     let mar = &months[1].pollutants[&Pollutant::Nox];
     assert!(!mar.measured.valid);
     assert_eq!(mar.measured.required, 25);
+}
+
+/// The issue 13 item 24 hour: O2 50 minutes at 15 and 10 at 16 (mean 15.1666…),
+/// SO2 minutes averaging `so2_sum`/60, gas-boiler limits (SO2 10 at 3.5 % O2).
+fn repeating_o2_hour(parts: &[(i64, Decimal)]) -> emission::PollutantHour {
+    let mut recs = Vec::new();
+    let mut minute = 0;
+    for &(n, so2) in parts {
+        for _ in 0..n {
+            let o2 = if minute < 50 { dec!(15) } else { dec!(16) };
+            let start = format!("2020-11-02 08:{minute:02}");
+            recs.extend(block(&start, 1, so2, o2, Flag::N));
+            minute += 1;
+        }
+    }
+    let set = emission::limit_set("pingyuan-2020-gas").unwrap();
+    let hours = emission::hourly(&recs, &set, &Thresholds::default(), Basis::Dry).unwrap();
+    hours[0].pollutants[&Pollutant::So2].clone()
+}
+
+#[test]
+fn converted_equal_to_limit_through_repeating_means_does_not_exceed() {
+    // SO2 mean 200/60 = 10/3; × 17.5/(21 − 910/60) = 10/3 × 3 = 10 exactly.
+    let so2 = repeating_o2_hour(&[(20, dec!(5)), (40, dec!(2.5))]);
+    assert_eq!(so2.limit, Some(dec!(10)));
+    assert!(!so2.exceeds, "{so2:?}");
+    assert_eq!(so2.multiple, None);
+    assert_eq!(so2.converted.unwrap().round_dp(6), dec!(10));
+}
+
+#[test]
+fn multiple_of_exactly_half_a_hundredth_rounds_to_even() {
+    // SO2 3.35 × 3 = 10.05 → (10.05 − 10)/10 = 0.005 → 0.00 half-even.
+    let so2 = repeating_o2_hour(&[(60, dec!(3.35))]);
+    assert!(so2.exceeds);
+    assert_eq!(so2.multiple, Some(dec!(0)));
+    assert_eq!(emission::exceedance(dec!(10.05), dec!(10)), Some(dec!(0)));
+    // (num, den, multiple against limit 10): 0.005 and 0.015 are midpoints
+    // (to even); 1/3 and 2/3 above the limit round down and up.
+    for (num, den, multiple) in [
+        (dec!(201), dec!(20), Some(dec!(0))),
+        (dec!(203), dec!(20), Some(dec!(0.02))),
+        (dec!(30), dec!(3), None),
+        (dec!(40), dec!(3), Some(dec!(0.33))),
+        (dec!(50), dec!(3), Some(dec!(0.67))),
+    ] {
+        let q = Quotient { num, den };
+        assert_eq!(
+            emission::exceedance_exact(q, dec!(10)),
+            multiple,
+            "{num}/{den}"
+        );
+    }
 }
 
 proptest! {

@@ -205,7 +205,9 @@ struct DailyRow<'a> {
     published: bool,
     level: Option<u8>,
     category: Option<&'static str>,
-    primary: Vec<&'static str>,
+    /// `None` when the AQI is not published: "no primary pollutant" (`[]`)
+    /// would claim a judgement that was not made.
+    primary: Option<Vec<&'static str>>,
     /// Valid hours (daily means) / valid 8-h windows (O₃).
     counts: PerPollutant<u8>,
     /// All six daily values valid.
@@ -236,11 +238,7 @@ fn daily_row<'a>(station: &'a str, d: &DailyRecord) -> DailyRow<'a> {
         published,
         level: level.map(|l| l.number()),
         category: level.map(|l| l.category()),
-        primary: if published {
-            d.aqi.primary.iter().map(Indicator::name).collect()
-        } else {
-            Vec::new()
-        },
+        primary: published.then(|| d.aqi.primary.iter().map(Indicator::name).collect()),
         counts,
         valid: Pollutant::ALL.iter().all(|&p| d.values[p].value.is_some()),
     }
@@ -472,7 +470,9 @@ fn sheets(out: &Output<'_>) -> (Sheet, Sheet) {
                 opt_bool(Some(r.published)),
                 r.level.map_or(Cell::Empty, |a| Cell::Int(a.into())),
                 r.category.map_or(Cell::Empty, Cell::from),
-                Cell::from(r.primary.join(",")),
+                r.primary
+                    .as_ref()
+                    .map_or(Cell::Empty, |p| Cell::from(p.join(","))),
                 Cell::Int(r.counts.so2.into()),
                 Cell::Int(r.counts.no2.into()),
                 Cell::Int(r.counts.co.into()),
