@@ -109,3 +109,44 @@ fn a_broken_plan_loads_nothing() {
         "no database is touched for an invalid plan"
     );
 }
+
+fn plan_cmd(store: &Store, args: &[&str], data: &Path) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gongjian"));
+    cmd.arg("plan").args(args).arg("--data-dir").arg(data);
+    store.apply(&mut cmd).output().expect("run gongjian")
+}
+
+// Issue 12: the lifecycle from the command line; a closed campaign refuses a
+// changed plan and a second close.
+on_both_stores!(close_archives_a_campaign_and_refuses_edits);
+fn close_archives_a_campaign_and_refuses_edits(store: Store) {
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = copy_plan(tmp.path());
+    let data = tmp.path().join("data");
+    stdout(&load_on(&store, &plan, &data));
+    let listed = stdout(&plan_cmd(&store, &["list"], &data));
+    assert!(listed.contains("pingyuan-2020\t2020\t执行中"), "{listed}");
+    let closed = stdout(&plan_cmd(&store, &["close", "pingyuan-2020"], &data));
+    assert!(closed.contains("已结束"), "{closed}");
+    let listed = stdout(&plan_cmd(&store, &["list"], &data));
+    assert!(listed.contains("pingyuan-2020\t2020\t已结束"), "{listed}");
+
+    let again = plan_cmd(&store, &["close", "pingyuan-2020"], &data);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("不能改为「已结束」"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+
+    let air = plan.join("air.toml");
+    let text = std::fs::read_to_string(&air).unwrap();
+    std::fs::write(&air, text.replacen("value = 62", "value = 55", 1)).unwrap();
+    let refused = load_on(&store, &plan, &data);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("已结束"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
