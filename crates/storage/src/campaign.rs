@@ -429,6 +429,9 @@ pub struct NewReport {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Review {
     Accept,
+    /// Accept with the reviewer's comment, kept on the report like a
+    /// return's; a blank comment is the same as [`Review::Accept`].
+    AcceptWithComment(String),
     /// Return to the organisation with a comment (required).
     Return(String),
 }
@@ -1842,6 +1845,15 @@ impl Db {
         }
         let (state, comment) = match review {
             Review::Accept => ("accepted", None),
+            Review::AcceptWithComment(c) => {
+                let c = c.trim();
+                if c.is_empty() {
+                    ("accepted", None)
+                } else {
+                    validate::text("审核意见", c, validate::TEXT_MAX)?;
+                    ("accepted", Some(c.to_owned()))
+                }
+            }
             Review::Return(c) => {
                 let c = c.trim();
                 if c.is_empty() {
@@ -1881,11 +1893,11 @@ impl Db {
         .await?
         .try_get("n")?;
         let (to, reason) = match review {
-            Review::Accept if before.claims_complete => (
+            Review::Accept | Review::AcceptWithComment(_) if before.claims_complete => (
                 TaskStatus::Done,
                 format!("报告 #{report_id} 审核通过，确认完成"),
             ),
-            Review::Accept => (
+            Review::Accept | Review::AcceptWithComment(_) => (
                 TaskStatus::InProgress,
                 format!("报告 #{report_id} 审核通过"),
             ),

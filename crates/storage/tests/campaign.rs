@@ -302,9 +302,20 @@ storage_test!(report_review_and_sign_off, |db: Db| async move {
         )
         .await
         .unwrap();
-    db.review_report(&office, r2.id, &Review::Accept)
+    // Issue #13 item 9: a comment given with an acceptance is kept.
+    let accepted = db
+        .review_report(
+            &office,
+            r2.id,
+            &Review::AcceptWithComment(" 台账完整，予以通过 ".into()),
+        )
         .await
         .unwrap();
+    assert_eq!(accepted.review, "accepted");
+    assert_eq!(
+        accepted.review_comment.as_deref(),
+        Some("台账完整，予以通过")
+    );
     assert_eq!(db.assignment(lead).await.unwrap().status, TaskStatus::Done);
     for (plan, status) in [
         (None, TaskStatus::InProgress),

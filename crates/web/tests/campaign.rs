@@ -1128,10 +1128,21 @@ async fn review_and_sign_off_through_the_pages(db: TestDb) {
         let r = office
             .submit(
                 &format!("/tasks/reports/{}/review", queue[0]),
-                &[("decision", "accept")],
+                &[
+                    ("decision", "accept"),
+                    ("comment", &format!("{org}台账齐全")),
+                ],
             )
             .await;
         assert_eq!(location(&r), format!("{task_page}?ok=accepted"), "{org}");
+        // Issue #13 item 9: the acceptance's comment is kept and shown.
+        assert!(
+            office
+                .page(&task_page)
+                .await
+                .contains(&format!("审核意见（office）：{org}台账齐全")),
+            "{org}"
+        );
     }
     let page = office.page(&task_page).await;
     assert!(page.contains(r#"id="sign-off""#));

@@ -204,8 +204,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.config.data_dir.is_none() && std::env::var_os("GONGJIAN_DATA_DIR").is_none() {
         config.data_dir = PathBuf::from("gongjian-demo");
     }
-    // The demo always runs on its own fresh SQLite file.
-    config.database.url = String::new();
+    // The demo deletes and rebuilds its database on every start, so it must
+    // never be pointed at a real one: a configured URL is refused, not ignored.
+    if !config.database.url.is_empty() {
+        anyhow::bail!(
+            "演示 (demo) 只使用数据目录中自己的 SQLite 文件，不接受数据库地址 \
+             (--database、GONGJIAN_DATABASE_URL 或配置文件 [database] url)；\
+             请去掉该设置，连接正式数据库请用 gongjian serve"
+        );
+    }
     args.listen.apply(&mut config);
     init_logging(&config);
     // Locked before the old demo database is removed under a running demo.

@@ -584,6 +584,7 @@ pub struct ReviewBody {
     /// accept | return
     #[schema(pattern = r"^(accept|return)$")]
     pub decision: String,
+    /// Required to return; optional to accept, and kept on the report either way.
     #[serde(default)]
     pub comment: String,
 }
@@ -604,7 +605,7 @@ pub(crate) async fn review(
         ));
     }
     let review = match decision {
-        "accept" => Review::Accept,
+        "accept" => Review::AcceptWithComment(comment.to_owned()),
         "return" => Review::Return(comment.to_owned()),
         other => {
             return Err(ApiError::with_detail(
