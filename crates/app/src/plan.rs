@@ -1,8 +1,14 @@
-//! The 2020 plan of the seed document, compiled into the binary: demo and
-//! test material, and what the targets are evaluated against until the
-//! campaign-years work makes the loaded campaign the unit.
+//! Which plan a number is judged against: the campaign loaded for that
+//! year, parsed from the files stored with its latest revision (and cached
+//! by their digest, so a request costs one small query). The 2020 plan of
+//! the seed document is also compiled in, as demo and test material only:
+//! no page, API or command evaluates against it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use gongjian_campaign::{Campaign, Source};
+use gongjian_storage::{CampaignInfo, Db};
 
 const PLAN_FILES: &[(&str, &str)] = &[
     (
@@ -38,4 +44,100 @@ pub fn embedded_plan() -> Result<Campaign, crate::AppError> {
         .map(|(name, text)| Source { name, text })
         .collect();
     gongjian_campaign::parse(&sources).map_err(|e| crate::AppError::EmbeddedPlan(e.to_string()))
+}
+
+/// A campaign and its plan as loaded.
+#[derive(Debug, Clone)]
+pub struct LoadedPlan {
+    pub info: CampaignInfo,
+    pub plan: Arc<Campaign>,
+}
+
+/// The plan `year`'s numbers are judged against (the campaign in force,
+/// else the latest closed one), or None when no campaign covers the year.
+pub async fn campaign_for_year(db: &Db, year: i32) -> Result<Option<LoadedPlan>, crate::AppError> {
+    match db.campaign_for_year(year).await? {
+        Some(info) => Ok(Some(loaded(db, info).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Like [`campaign_for_year`], but a year without a campaign is an error
+/// that names the years that have one.
+pub async fn require_campaign_for_year(db: &Db, year: i32) -> Result<LoadedPlan, crate::AppError> {
+    if let Some(p) = campaign_for_year(db, year).await? {
+        return Ok(p);
+    }
+    let mut years: Vec<i64> = db
+        .campaigns()
+        .await?
+        .iter()
+        .filter(|c| c.state != gongjian_storage::CampaignState::Draft)
+        .map(|c| c.year)
+        .collect();
+    years.sort_unstable();
+    years.dedup();
+    Err(crate::AppError::NoCampaign { year, years })
+}
+
+/// The campaign with `key` and its plan.
+pub async fn campaign_by_key(db: &Db, key: &str) -> Result<LoadedPlan, crate::AppError> {
+    let info = db
+        .campaign_by_key(key)
+        .await?
+        .ok_or_else(|| crate::AppError::UnknownCampaign(key.to_owned()))?;
+    loaded(db, info).await
+}
+
+/// The years that have a campaign in force or closed, newest first: what a
+/// year selector offers.
+pub async fn campaign_years(db: &Db) -> Result<Vec<i32>, crate::AppError> {
+    let mut years: Vec<i32> = db
+        .campaigns()
+        .await?
+        .iter()
+        .filter(|c| c.state != gongjian_storage::CampaignState::Draft)
+        .filter_map(|c| i32::try_from(c.year).ok())
+        .collect();
+    years.sort_unstable_by(|a, b| b.cmp(a));
+    years.dedup();
+    Ok(years)
+}
+
+async fn loaded(db: &Db, info: CampaignInfo) -> Result<LoadedPlan, crate::AppError> {
+    let not_stored = || crate::AppError::PlanNotStored(info.key.clone());
+    let digest = db
+        .plan_sources_digest(info.id)
+        .await?
+        .ok_or_else(not_stored)?;
+    if let Some(plan) = cache().lock().ok().and_then(|c| c.get(&digest).cloned()) {
+        return Ok(LoadedPlan { info, plan });
+    }
+    let files = db.plan_sources(info.id).await?.ok_or_else(not_stored)?;
+    let sources: Vec<Source<'_>> = files
+        .iter()
+        .map(|f| Source {
+            name: &f.name,
+            text: &f.text,
+        })
+        .collect();
+    let plan = Arc::new(
+        gongjian_campaign::parse(&sources)
+            .map_err(|e| crate::AppError::StoredPlan(info.key.clone(), e.to_string()))?,
+    );
+    if let Ok(mut c) = cache().lock() {
+        // A handful of campaigns per platform; bound it anyway.
+        if c.len() >= 16 {
+            c.clear();
+        }
+        c.insert(digest, plan.clone());
+    }
+    Ok(LoadedPlan { info, plan })
+}
+
+/// Parsed plans by the digest of their files: content-addressed, so two
+/// databases in one process never see each other's plan under one key.
+fn cache() -> &'static Mutex<HashMap<String, Arc<Campaign>>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Campaign>>>> = OnceLock::new();
+    CACHE.get_or_init(Default::default)
 }

@@ -45,7 +45,21 @@ pub fn parse(sources: &[Source<'_>]) -> Result<Campaign, PlanError> {
         orgs: Vec::new(),
         org_index: HashMap::new(),
     };
-    let campaign = b.build(&files);
+    let mut campaign = b.build(&files);
+    campaign.sources = sources
+        .iter()
+        .map(|s| PlanFile {
+            // The file's own name: the same plan read from another folder
+            // is the same plan.
+            name: s
+                .name
+                .rsplit(['/', '\\'])
+                .next()
+                .unwrap_or(s.name)
+                .to_owned(),
+            text: s.text.to_owned(),
+        })
+        .collect();
     if b.diags.is_empty() {
         Ok(campaign)
     } else {
@@ -437,6 +451,7 @@ impl Builder {
             tasks: Vec::new(),
             sections: Vec::new(),
             limit_sets: Vec::new(),
+            sources: Vec::new(),
         };
         let Some((loc, c)) = found else {
             let name = files.first().map_or("(no files)", |(l, _)| l.name);

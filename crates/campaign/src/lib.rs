@@ -11,12 +11,14 @@
 #![forbid(unsafe_code)]
 
 mod build;
+mod copy;
 mod error;
 mod export;
 mod model;
 mod raw;
 
 pub use build::{Source, parse};
+pub use copy::{copy_to_year, next_key, shift_years};
 pub use error::{Diagnostic, PlanError};
 pub use export::{
     IndicatorJson, MilestoneJson, OrganisationJson, PlanJson, SectionJson, TargetJson, TaskJson,

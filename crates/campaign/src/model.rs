@@ -25,6 +25,17 @@ pub struct Campaign {
     pub tasks: Vec<Task>,
     pub sections: Vec<Section>,
     pub limit_sets: Vec<LimitSet>,
+    /// The files the plan was parsed from, in the order given: stored with
+    /// each revision so the platform evaluates and exports exactly what was
+    /// loaded.
+    pub sources: Vec<PlanFile>,
+}
+
+/// One file of a plan folder (`plan.toml`, `air.toml`, …) and its text.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PlanFile {
+    pub name: String,
+    pub text: String,
 }
 
 /// Organisation kinds of the campaign: 攻坚办, 部门, 乡镇/街道, 企业 and

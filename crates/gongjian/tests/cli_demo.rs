@@ -48,3 +48,60 @@ fn item_22_demo_refuses_database_flag() {
 fn item_22_demo_refuses_database_environment() {
     assert_refused(&[], Some(PROD));
 }
+
+/// Issue 12 item 8 and issue 13 item 21: the demo is a working office of
+/// this year — 2020 archived, this year's example campaign in force and
+/// judged from this year's data — and two starts show the same figures.
+#[test]
+fn demo_runs_this_years_campaign_with_the_same_figures_on_every_start() {
+    use chrono::Datelike;
+    // The demo works in China Standard Time.
+    let year = (chrono::Utc::now() + chrono::Duration::hours(8)).year().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let gongjian = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_gongjian"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env_remove("GONGJIAN_DATABASE_URL")
+            .env("GONGJIAN_LOG_LEVEL", "warn")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let figures = |targets: &str| -> Vec<serde_json::Value> {
+        let rows: Vec<serde_json::Value> = serde_json::from_str(targets).unwrap();
+        rows.iter()
+            .map(|t| serde_json::json!([t["key"], t["value"], t["ytd"], t["last_year"]]))
+            .collect()
+    };
+    let first = demo(dir.path(), &[], None);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let listed = gongjian(&["plan", "list"]);
+    assert!(
+        listed.contains(&format!("pingyuan-{year}\t{year}\t执行中")),
+        "{listed}"
+    );
+    assert!(listed.contains("（示例）"), "{listed}");
+    assert!(listed.contains("pingyuan-2020\t2020\t已结束"), "{listed}");
+    let this_year = figures(&gongjian(&["targets", "--json"]));
+    let pm25 = this_year.iter().find(|t| t[0] == "air-pm25").unwrap();
+    assert_ne!(
+        pm25[2],
+        serde_json::Value::Null,
+        "this year's PM2.5 is measured"
+    );
+
+    let second = demo(dir.path(), &[], None);
+    assert!(second.status.success());
+    assert_eq!(figures(&gongjian(&["targets", "--json"])), this_year);
+}

@@ -1,6 +1,6 @@
 //! Black box: `gongjian import air` of a year's file, then `gongjian targets
 //! --json` shows that year's annual means, good days and allowance against
-//! the 2020 targets (docs/cli/targets.md).
+//! the loaded 2020 plan's targets (docs/cli/targets.md).
 
 mod common;
 
@@ -69,6 +69,14 @@ fn a_year_imported_from_a_file_is_measured_against_the_2020_targets(store: Store
     let summary: Value = serde_json::from_slice(&again.stdout).unwrap();
     assert_eq!(summary["written"], 0);
 
+    // Targets come from the campaign loaded for the year.
+    let plan = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plans/pingyuan-2020");
+    let loaded = gongjian(dir.path(), &["plan", "load", plan.to_str().unwrap()]);
+    assert!(
+        loaded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&loaded.stderr)
+    );
     let out = gongjian(dir.path(), &["targets", "--year", "2020", "--json"]);
     assert!(
         out.status.success(),

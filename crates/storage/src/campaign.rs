@@ -831,6 +831,22 @@ fn attachments_json(files: &[NewAttachment]) -> Value {
 
 // ---------------------------------------------------------------- loading
 
+const CAMPAIGN_INFO: &str = "SELECT c.id, c.key, c.name, c.district, c.year, c.state, \
+     (SELECT MAX(number) FROM campaign_revisions r WHERE r.campaign_id = c.id) AS revision \
+     FROM campaigns c";
+
+fn campaign_info(r: &AnyRow) -> Result<CampaignInfo, StorageError> {
+    Ok(CampaignInfo {
+        id: r.try_get("id")?,
+        key: r.try_get("key")?,
+        name: r.try_get("name")?,
+        district: r.try_get("district")?,
+        year: r.try_get("year")?,
+        revision: r.try_get::<Option<i64>, _>("revision")?.unwrap_or(0),
+        state: campaign_state(&r.try_get::<String, _>("state")?)?,
+    })
+}
+
 fn campaign_state(s: &str) -> Result<CampaignState, StorageError> {
     CampaignState::parse(s).ok_or_else(|| StorageError::Corrupt(format!("campaign state {s:?}")))
 }
@@ -863,8 +879,13 @@ impl Db {
             .iter()
             .map(|o| json!({"key": o.key, "name": o.name, "kind": o.kind.as_str()}))
             .collect();
+        let sources_text = serde_json::to_string(&plan.sources).unwrap_or_default();
+        let sources_digest = hex::encode(Sha256::digest(sources_text.as_bytes()));
         let snapshot = json!({
             "campaign": {"key": plan.key, "name": plan.name, "district": plan.district, "year": plan.year},
+            // The plan's text: an edit the normalised view does not show
+            // (sections, limit sets, wording) is a revision too.
+            "text": sources_digest,
             "organisations": organisations,
             "targets": targets.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
             "tasks": tasks.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
@@ -960,6 +981,17 @@ impl Db {
         }
         if unchanged {
             tx.rollback().await?;
+            // Revisions loaded before the plan text was kept get it now.
+            sqlx::query(
+                "UPDATE campaign_revisions SET sources = $1, sources_digest = $2 \
+                 WHERE campaign_id = $3 AND number = $4 AND sources IS NULL",
+            )
+            .bind(&sources_text)
+            .bind(&sources_digest)
+            .bind(campaign_id)
+            .bind(last_number)
+            .execute(&self.write)
+            .await?;
             return Ok(LoadOutcome {
                 campaign_id,
                 campaign_key: plan.key.clone(),
@@ -1268,11 +1300,11 @@ impl Db {
             }
         }
         if changes.is_empty() {
-            changes.push("计划元数据变更 (campaign metadata changed)".into());
+            changes.push("计划元数据或原文变更 (campaign metadata or plan text changed)".into());
         }
         sqlx::query(
-            "INSERT INTO campaign_revisions (campaign_id, number, digest, snapshot, changes, loaded_at, loaded_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO campaign_revisions (campaign_id, number, digest, snapshot, changes, loaded_at, loaded_by, sources, sources_digest) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(campaign_id)
         .bind(revision)
@@ -1281,6 +1313,8 @@ impl Db {
         .bind(serde_json::to_string(&changes).unwrap_or_default())
         .bind(at)
         .bind(&actor.name)
+        .bind(&sources_text)
+        .bind(&sources_digest)
         .execute(&mut *tx)
         .await?;
         append(
@@ -1305,26 +1339,75 @@ impl Db {
     }
 
     pub async fn campaigns(&self) -> Result<Vec<CampaignInfo>, StorageError> {
-        let rows = sqlx::query(
-            "SELECT c.id, c.key, c.name, c.district, c.year, c.state, \
-             (SELECT MAX(number) FROM campaign_revisions r WHERE r.campaign_id = c.id) AS revision \
-             FROM campaigns c ORDER BY c.year DESC, c.id",
-        )
-        .fetch_all(&self.read)
+        let rows = sqlx::query(&format!("{CAMPAIGN_INFO} ORDER BY c.year DESC, c.id"))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(campaign_info).collect()
+    }
+
+    pub async fn campaign_by_key(&self, key: &str) -> Result<Option<CampaignInfo>, StorageError> {
+        let row = sqlx::query(&format!("{CAMPAIGN_INFO} WHERE c.key = $1"))
+            .bind(key)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(campaign_info).transpose()
+    }
+
+    /// The campaign whose plan `year`'s numbers are judged against: the one
+    /// in force, else the most recently closed one (a finished year keeps
+    /// its plan). A draft never is.
+    pub async fn campaign_for_year(&self, year: i32) -> Result<Option<CampaignInfo>, StorageError> {
+        let row = sqlx::query(&format!(
+            "{CAMPAIGN_INFO} WHERE c.year = $1 AND c.state IN ('active', 'closed') \
+             ORDER BY CASE c.state WHEN 'active' THEN 0 ELSE 1 END, COALESCE(c.state_changed_at, 0) DESC, c.id DESC LIMIT 1"
+        ))
+        .bind(i64::from(year))
+        .fetch_optional(&self.read)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(CampaignInfo {
-                    id: r.try_get("id")?,
-                    key: r.try_get("key")?,
-                    name: r.try_get("name")?,
-                    district: r.try_get("district")?,
-                    year: r.try_get("year")?,
-                    revision: r.try_get::<Option<i64>, _>("revision")?.unwrap_or(0),
-                    state: campaign_state(&r.try_get::<String, _>("state")?)?,
-                })
-            })
-            .collect()
+        row.as_ref().map(campaign_info).transpose()
+    }
+
+    /// The digest of the plan files of a campaign's latest revision (None
+    /// when that revision was loaded before the files were kept).
+    pub async fn plan_sources_digest(
+        &self,
+        campaign_id: i64,
+    ) -> Result<Option<String>, StorageError> {
+        let row = sqlx::query(
+            "SELECT sources_digest FROM campaign_revisions WHERE campaign_id = $1 \
+             ORDER BY number DESC LIMIT 1",
+        )
+        .bind(campaign_id)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(match row {
+            Some(r) => r.try_get("sources_digest")?,
+            None => None,
+        })
+    }
+
+    /// The plan files of a campaign's latest revision, as loaded.
+    pub async fn plan_sources(
+        &self,
+        campaign_id: i64,
+    ) -> Result<Option<Vec<gongjian_campaign::PlanFile>>, StorageError> {
+        let row = sqlx::query(
+            "SELECT sources FROM campaign_revisions WHERE campaign_id = $1 \
+             ORDER BY number DESC LIMIT 1",
+        )
+        .bind(campaign_id)
+        .fetch_optional(&self.read)
+        .await?;
+        let Some(text) = row
+            .map(|r| r.try_get::<Option<String>, _>("sources"))
+            .transpose()?
+            .flatten()
+        else {
+            return Ok(None);
+        };
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| StorageError::Corrupt(format!("campaign_revisions.sources: {e}")))
     }
 
     /// Move a campaign to `to`. Allowed: 草稿 → 执行中, 执行中 → 已结束, and
@@ -1830,6 +1913,20 @@ impl Db {
         review: &Review,
     ) -> Result<ReportRecord, StorageError> {
         let before = self.report(report_id).await?;
+        let state: String = sqlx::query(
+            "SELECT c.state FROM task_assignments a JOIN campaign_tasks t ON t.id = a.task_id \
+             JOIN campaigns c ON c.id = t.campaign_id WHERE a.id = $1",
+        )
+        .bind(before.assignment_id)
+        .fetch_one(&self.read)
+        .await?
+        .try_get("state")?;
+        if campaign_state(&state)? == CampaignState::Closed {
+            return Err(StorageError::rule(
+                crate::Rule::CampaignState,
+                format!("报告 #{report_id} 所属攻坚方案已结束（归档只读），不能再审核"),
+            ));
+        }
         if before.review != "submitted" {
             return Err(StorageError::rule(
                 crate::Rule::Review,
@@ -2272,8 +2369,9 @@ async fn submit_in(
         validate::line("指标名称", name, validate::NAME_MAX)?;
     }
     let a = sqlx::query(
-        "SELECT a.task_id, a.active, t.active AS task_active, t.signed_off_at FROM task_assignments a \
-         JOIN campaign_tasks t ON t.id = a.task_id WHERE a.id = $1",
+        "SELECT a.task_id, a.active, t.active AS task_active, t.signed_off_at, c.key AS campaign_key, c.state \
+         FROM task_assignments a JOIN campaign_tasks t ON t.id = a.task_id \
+         JOIN campaigns c ON c.id = t.campaign_id WHERE a.id = $1",
     )
     .bind(assignment_id)
     .fetch_optional(&mut *conn)
@@ -2293,6 +2391,15 @@ async fn submit_in(
         return Err(StorageError::rule(
             crate::Rule::TaskState,
             format!("责任分工 #{assignment_id} 所属任务已销号，不再接受报告"),
+        ));
+    }
+    if campaign_state(&a.try_get::<String, _>("state")?)? == CampaignState::Closed {
+        return Err(StorageError::rule(
+            crate::Rule::CampaignState,
+            format!(
+                "攻坚方案 {} 已结束（归档只读），不再接受进展报告",
+                a.try_get::<String, _>("campaign_key")?
+            ),
         ));
     }
     let indicators = sqlx::query("SELECT name, unit FROM task_indicators WHERE task_id = $1")

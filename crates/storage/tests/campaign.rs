@@ -717,6 +717,94 @@ storage_test!(
     }
 );
 
+// Issue 12: an archived campaign keeps its reports but takes no new ones
+// and no reviews.
+storage_test!(
+    closed_campaign_refuses_reports_and_reviews,
+    |db: Db| async move {
+        db.load_campaign(&Actor::cli(), &plan_with(&[]))
+            .await
+            .unwrap();
+        let lead = assignment_of(&db, "air-15", "区农业农村局").await;
+        let report = NewReport {
+            text: "已完成调度".into(),
+            ..NewReport::default()
+        };
+        let waiting = db
+            .submit_report(&person("nongye"), lead, &report)
+            .await
+            .unwrap();
+        db.set_campaign_state(&person("office"), "pingyuan-2020", CampaignState::Closed)
+            .await
+            .unwrap();
+        let is_closed = |e: &StorageError| matches!(e, StorageError::Rule { rule: Rule::CampaignState, detail } if detail.contains("已结束"));
+        let err = db
+            .submit_report(&person("nongye"), lead, &report)
+            .await
+            .unwrap_err();
+        assert!(is_closed(&err), "{err}");
+        let err = db
+            .review_report(&person("office"), waiting.id, &Review::Accept)
+            .await
+            .unwrap_err();
+        assert!(is_closed(&err), "{err}");
+        // What was reported stays.
+        assert_eq!(db.report(waiting.id).await.unwrap().review, "submitted");
+    }
+);
+
+// Issue 12: the plan files are kept with the revision, and a year's numbers
+// are judged against the campaign in force, else the closed one; never a draft.
+storage_test!(
+    plan_files_are_kept_and_a_year_finds_its_campaign,
+    |db: Db| async move {
+        assert!(db.campaign_for_year(2020).await.unwrap().is_none());
+        let plan = plan_with(&[]);
+        db.load_campaign(&Actor::cli(), &plan).await.unwrap();
+        let found = db.campaign_for_year(2020).await.unwrap().unwrap();
+        assert_eq!(found.key, "pingyuan-2020");
+        assert!(db.campaign_for_year(2021).await.unwrap().is_none());
+        let files = db.plan_sources(found.id).await.unwrap().unwrap();
+        assert_eq!(files, plan.sources);
+        assert!(files.iter().any(|f| f.name == "air.toml"));
+        let digest = db.plan_sources_digest(found.id).await.unwrap().unwrap();
+
+        // A draft of the same year does not take over; an edit of the
+        // plan's text alone (a comment) is a new revision with its files.
+        let draft = plan_with(&[(
+            "plan.toml",
+            "key = \"pingyuan-2020\"",
+            "key = \"pingyuan-2020b\"",
+        )]);
+        db.load_campaign(&Actor::cli(), &draft).await.unwrap();
+        assert_eq!(
+            db.campaign_for_year(2020).await.unwrap().unwrap().key,
+            "pingyuan-2020"
+        );
+        let commented = plan_with(&[("air.toml", "# ", "# 注：")]);
+        let out = db.load_campaign(&Actor::cli(), &commented).await.unwrap();
+        assert!(out.changed);
+        assert_eq!(out.revision, 2);
+        assert_ne!(
+            db.plan_sources_digest(found.id).await.unwrap().unwrap(),
+            digest
+        );
+        assert_eq!(
+            db.plan_sources(found.id).await.unwrap().unwrap(),
+            commented.sources
+        );
+
+        // Closed, the year is still judged against it.
+        db.set_campaign_state(&person("office"), "pingyuan-2020", CampaignState::Closed)
+            .await
+            .unwrap();
+        assert_eq!(
+            db.campaign_for_year(2020).await.unwrap().unwrap().key,
+            "pingyuan-2020"
+        );
+    }
+);
+
 storage_test!(
     closed_campaign_is_read_only_to_plan_loads,
     |db: Db| async move {

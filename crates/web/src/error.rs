@@ -173,8 +173,17 @@ impl From<gongjian_app::AppError> for ApiError {
             gongjian_app::AppError::InvalidFile(msg) => {
                 ApiError::with_detail(ErrorCode::InvalidInput, msg)
             }
-            other @ gongjian_app::AppError::EmbeddedPlan(_) => {
-                tracing::error!(error = %other, "embedded plan");
+            e @ (gongjian_app::AppError::NoCampaign { .. }
+            | gongjian_app::AppError::UnknownCampaign(_)) => {
+                ApiError::with_detail(ErrorCode::NotFound, e.to_string())
+            }
+            // Needs the office to load the plan again: say so, do not hide it.
+            e @ gongjian_app::AppError::PlanNotStored(_) => {
+                ApiError::with_detail(ErrorCode::Conflict, e.to_string())
+            }
+            other @ (gongjian_app::AppError::EmbeddedPlan(_)
+            | gongjian_app::AppError::StoredPlan(..)) => {
+                tracing::error!(error = %other, "plan");
                 ApiError::with_detail(ErrorCode::Internal, other.to_string())
             }
         }

@@ -257,6 +257,7 @@ async fn a_year_uploaded_in_the_browser_shows_its_annual_mean_on_the_dashboard()
         return;
     };
     let app = spawn_app().await;
+    app.load_plan().await;
     app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
         .await;
     let base = format!("http://{}", app.addr);

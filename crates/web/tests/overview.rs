@@ -58,6 +58,7 @@ fn target<'a>(v: &'a Value, key: &str) -> &'a Value {
 on_both_backends!(overview_and_api_show_the_annual_mean_and_published_reports_stay_frozen);
 async fn overview_and_api_show_the_annual_mean_and_published_reports_stay_frozen(db: TestDb) {
     let app = spawn_on(db).await;
+    app.load_plan().await;
     app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
         .await;
     let c = app.login("office").await;
@@ -91,6 +92,23 @@ async fn overview_and_api_show_the_annual_mean_and_published_reports_stay_frozen
         .unwrap();
     assert!(html.contains("<td class=\"ytd\">60</td>"), "{html}");
     assert!(html.contains("<td class=\"ytd\">90</td>"));
+    // The targets name the campaign they come from (issue 12), and a year
+    // without one says so instead of showing another year's targets.
+    assert!(html.contains("目标值取自《平原示范区 2020 年"), "{html}");
+    assert!(html.contains("<strong>2020 年</strong>"), "{html}");
+    let other = c
+        .get(app.url("/?year=2019"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        other.contains("2019 年没有执行中或已结束的攻坚方案"),
+        "{other}"
+    );
+    assert!(!other.contains("<td class=\"ytd\">"), "{other}");
 
     // Publish December, then late data arrive for 31 December.
     let p: Value = c

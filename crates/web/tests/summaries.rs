@@ -140,6 +140,7 @@ async fn july_2020(app: &common::TestApp) {
 on_both_backends!(the_monthly_report_carries_water_classes_exceedances_and_fire_points);
 async fn the_monthly_report_carries_water_classes_exceedances_and_fire_points(db: TestDb) {
     let app = spawn_on(db).await;
+    app.load_plan().await;
     app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
         .await;
     july_2020(&app).await;
@@ -215,6 +216,7 @@ async fn the_monthly_report_carries_water_classes_exceedances_and_fire_points(db
 on_both_backends!(the_overview_shows_device_and_exceedance_blocks_only_to_the_office);
 async fn the_overview_shows_device_and_exceedance_blocks_only_to_the_office(db: TestDb) {
     let app = spawn_on(db).await;
+    app.load_plan().await;
     app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
         .await;
     app.user("qiye", Role::Enterprise, "别家企业", OrgKind::Enterprise)
@@ -259,6 +261,7 @@ async fn the_overview_shows_device_and_exceedance_blocks_only_to_the_office(db: 
 on_both_backends!(a_section_class_target_is_measured_from_the_section_data);
 async fn a_section_class_target_is_measured_from_the_section_data(db: TestDb) {
     let app = spawn_on(db).await;
+    app.load_plan().await;
     app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
         .await;
     july_2020(&app).await;

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use gongjian_campaign::Campaign;
+use chrono::{Datelike, NaiveDate};
+use gongjian_campaign::{Campaign, Source};
 use gongjian_storage::{Actor, Db, NewUser, OrgKind, Role};
 
 use super::platform::{ConfigArgs, ListenArgs, init_logging, open_db, runtime};
@@ -87,13 +88,160 @@ pub async fn populate(db: &Db) -> anyhow::Result<()> {
     // overdue today (issue 12).
     db.set_campaign_state(&actor, &plan.key, gongjian_storage::CampaignState::Closed)
         .await?;
-    db.run_deadlines(gongjian_storage::today_cst(), 7).await?;
+    let today = gongjian_storage::today_cst();
+    if let Some(current) = current_year_plan(&plan, today.year())? {
+        super::plan::load_into(db, &actor, &current).await?;
+        let p = current_year_progress(db, &current.key, today).await?;
+        println!(
+            "{} 年示例方案 {}：{} 项分工已完成，{} 项待审核，{} 项被退回，{} 项推进中",
+            current.year, current.key, p.done, p.pending, p.returned, p.in_progress
+        );
+    }
+    db.run_deadlines(today, 7).await?;
     let air = super::import::demo_air(db).await?;
     println!(
         "演示空气站小时数据 (demo air-station hours): {} 小时 (hours), {} 个站点 (stations)",
         air.hours, air.stations
     );
     Ok(())
+}
+
+/// This year's campaign as an office would start it: the 2020 plan copied
+/// with `plan copy`'s function (every date moved to this year), its title
+/// marked 示例. None when the clock is still in 2020.
+fn current_year_plan(base: &Campaign, year: i32) -> anyhow::Result<Option<Campaign>> {
+    if year <= base.year {
+        return Ok(None);
+    }
+    let mut files = gongjian_campaign::copy_to_year(base, year);
+    for f in files.iter_mut().filter(|f| f.text.contains("[campaign]")) {
+        f.text = f
+            .text
+            .lines()
+            .map(|l| {
+                match l
+                    .strip_prefix("name = \"")
+                    .and_then(|r| r.strip_suffix('"'))
+                {
+                    Some(name) => format!("name = \"{name}（示例）\""),
+                    None => l.to_owned(),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n";
+    }
+    let sources: Vec<Source<'_>> = files
+        .iter()
+        .map(|f| Source {
+            name: &f.name,
+            text: &f.text,
+        })
+        .collect();
+    gongjian_campaign::parse(&sources)
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("demo plan for {year} does not check: {e}"))
+}
+
+#[derive(Debug, Default)]
+struct YearProgress {
+    done: usize,
+    pending: usize,
+    returned: usize,
+    in_progress: usize,
+}
+
+/// Progress on this year's campaign so 总览 looks like a working office on
+/// the day the demo starts: most parts whose milestone has passed are done,
+/// some wait for review, a few were returned, and the rest are left for the
+/// deadline run to mark overdue; parts not yet due are partly under way.
+/// Which part gets which outcome depends only on its task and organisation,
+/// so every start of the demo shows the same picture.
+async fn current_year_progress(
+    db: &Db,
+    campaign_key: &str,
+    today: NaiveDate,
+) -> anyhow::Result<YearProgress> {
+    use gongjian_storage::{NewReport, Review, TaskFilter};
+    let campaign = db
+        .campaign_by_key(campaign_key)
+        .await?
+        .with_context(|| format!("demo campaign {campaign_key} missing"))?;
+    let office = demo_actor(db, "office").await?;
+    let today_s = today.to_string();
+    let mut p = YearProgress::default();
+    let tasks = db
+        .tasks(&TaskFilter {
+            campaign_id: Some(campaign.id),
+            ..TaskFilter::default()
+        })
+        .await?;
+    for t in &tasks {
+        let detail = db.task_detail(t.id).await?;
+        let due_passed = detail.milestones.iter().any(|m| m.due < today_s);
+        for a in &detail.assignments {
+            let author = Actor {
+                user_id: None,
+                name: format!("{}联络员", a.organisation_name),
+                client_addr: "127.0.0.1".into(),
+            };
+            let roll = stable_roll(&t.key, &a.organisation_name);
+            let (complete, review) = match (due_passed, roll) {
+                (true, 0..78) => (true, Some(Review::Accept)),
+                (true, 78..85) => (true, None),
+                (true, 85..90) => (
+                    true,
+                    Some(Review::Return(
+                        "佐证材料不全，请补充现场照片和工作台账后重新报送。".into(),
+                    )),
+                ),
+                (false, 0..40) => (false, Some(Review::Accept)),
+                (false, 40..44) => (false, None),
+                _ => continue,
+            };
+            let report = db
+                .submit_report(
+                    &author,
+                    a.id,
+                    &NewReport {
+                        text: if complete {
+                            format!(
+                                "{}：本单位承担的工作已按方案要求完成，台账已归档。",
+                                t.title
+                            )
+                        } else {
+                            format!("{}：正在按方案推进，本月已完成阶段性工作。", t.title)
+                        },
+                        claims_complete: complete,
+                        ..NewReport::default()
+                    },
+                )
+                .await?;
+            match review {
+                Some(r) => {
+                    match (&r, complete) {
+                        (Review::Return(_), _) => p.returned += 1,
+                        (_, true) => p.done += 1,
+                        (_, false) => p.in_progress += 1,
+                    }
+                    db.review_report(&office, report.id, &r).await?;
+                }
+                None => p.pending += 1,
+            }
+        }
+    }
+    Ok(p)
+}
+
+/// 0..100 from a task and an organisation (FNV-1a): stable across starts
+/// and platforms, unlike the standard library's randomly seeded hasher.
+fn stable_roll(task: &str, organisation: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in task.bytes().chain([0]).chain(organisation.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h % 100
 }
 
 async fn demo_actor(db: &Db, name: &str) -> anyhow::Result<Actor> {

@@ -75,6 +75,30 @@ const DEMO_STATIONS: &[(&str, &str, &str)] = &[
     ("PY004", "龙源街道站", "龙源街道办事处"),
 ];
 
+/// The seed of one station-hour of demo data.
+fn hour_seed(station: u64, at: i64) -> u64 {
+    Rng(station.wrapping_mul(0x5EED_0000) ^ at as u64).next()
+}
+
+/// The district's "weather" of a day (percent, 40..=160): the mean of the
+/// day's and the three days before's draws, so it varies slowly, the same
+/// at every station and on every start.
+fn demo_weather(day: chrono::NaiveDate) -> i64 {
+    (0..4)
+        .map(|back| {
+            let d = day - chrono::Duration::days(back);
+            Rng(hour_seed(
+                0,
+                d.and_hms_opt(0, 0, 0)
+                    .map_or(0, |t| t.and_utc().timestamp()),
+            ))
+            .below(121)
+                + 40
+        })
+        .sum::<i64>()
+        / 4
+}
+
 /// Deterministic pseudo-random numbers (SplitMix64) for demo data.
 struct Rng(u64);
 
@@ -104,6 +128,8 @@ pub async fn demo_air(db: &gongjian_storage::Db) -> anyhow::Result<ImportSummary
     let actor = Actor::system("demo");
     let now = gongjian_app::now_local();
     let now_end = now.date().and_hms_opt(now.hour(), 0, 0).unwrap_or(now);
+    // 2020 (the archived campaign) and last year to this hour: this year's
+    // targets, their 同比 and a complete baseline year.
     let ranges = [
         (
             NaiveDate::from_ymd_opt(2020, 1, 1)
@@ -113,19 +139,27 @@ pub async fn demo_air(db: &gongjian_storage::Db) -> anyhow::Result<ImportSummary
                 .and_then(|d| d.and_hms_opt(0, 0, 0))
                 .unwrap_or(now_end),
         ),
-        (now_end - Duration::days(365), now_end),
+        (
+            NaiveDate::from_ymd_opt(now.year() - 1, 1, 1)
+                .and_then(|d| d.and_hms_opt(1, 0, 0))
+                .unwrap_or(now_end)
+                .max(
+                    NaiveDate::from_ymd_opt(2021, 1, 1)
+                        .and_then(|d| d.and_hms_opt(1, 0, 0))
+                        .unwrap_or(now_end),
+                ),
+            now_end,
+        ),
     ];
     let mut parsed = ParsedFile::default();
     for (i, (code, _, _)) in DEMO_STATIONS.iter().enumerate() {
-        let mut rng = Rng(0x5EED_0000 + i as u64);
-        // Slowly varying "weather" factor per day.
-        let mut weather: i64 = 100;
         for (from, to) in ranges {
             let mut end = from;
             while end <= to {
-                if end.hour() == 1 {
-                    weather = (weather + rng.below(41) - 20).clamp(40, 190);
-                }
+                // Every value is a function of the station and the hour
+                // alone: the demo shows the same figures on every start.
+                let mut rng = Rng(hour_seed(i as u64 + 1, end.and_utc().timestamp()));
+                let weather = demo_weather(end.date());
                 let doy = i64::from(end.ordinal());
                 // Winter high, summer low: 0..=100 season weight.
                 let season = ((doy - 196).abs() * 100 / 183).clamp(0, 100);
@@ -139,7 +173,7 @@ pub async fn demo_air(db: &gongjian_storage::Db) -> anyhow::Result<ImportSummary
                     + rng.below(9)
                     + i as i64 * 2;
                 let pm10 = pm25 * 17 / 10 + rng.below(15);
-                let o3 = (30 + (100 - season) * 110 / 100)
+                let o3 = (30 + (100 - season) * 85 / 100)
                     * (if (11..=17).contains(&hour) { 13 } else { 7 })
                     / 10
                     + rng.below(20);

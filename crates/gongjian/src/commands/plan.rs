@@ -35,6 +35,31 @@ pub enum Command {
         #[command(flatten)]
         config: super::platform::ConfigArgs,
     },
+    /// Write next year's plan from this one: a new folder with every date and
+    /// year moved to YEAR (the key and title renamed, the document number
+    /// left to fill in), checked before it is written. Edit it, then load it:
+    /// a plan for a year that already has one in force loads as 草稿.
+    Copy {
+        /// The plan directory to copy, e.g. plans/pingyuan-2020.
+        dir: PathBuf,
+        /// The new plan's year.
+        #[arg(long)]
+        year: i32,
+        /// The folder to write (must not exist or be empty).
+        #[arg(short, long)]
+        out: PathBuf,
+    },
+    /// Write a loaded campaign's plan files (its latest revision, exactly as
+    /// loaded) to a folder: `plan check` and `plan load` read it back.
+    Export {
+        /// The campaign key, e.g. pingyuan-2020.
+        key: String,
+        /// The folder to write (must not exist or be empty).
+        #[arg(short, long)]
+        out: PathBuf,
+        #[command(flatten)]
+        config: super::platform::ConfigArgs,
+    },
     /// List the loaded campaigns with their year, state and revision.
     List {
         #[command(flatten)]
@@ -106,6 +131,29 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Copy { dir, year, out } => copy(&dir, year, &out),
+        Command::Export { key, out, config } => {
+            let files = with_db(config, |db| async move {
+                Ok(gongjian_app::plan::campaign_by_key(&db, &key).await)
+            })?;
+            match files {
+                Ok(loaded) => {
+                    write_plan_folder(&out, &loaded.plan.sources)?;
+                    println!(
+                        "已导出 {}（第 {} 版，{} 个文件）到 {}",
+                        loaded.info.key,
+                        loaded.info.revision,
+                        loaded.plan.sources.len(),
+                        out.display()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("错误：{e}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
         Command::Activate { key, config } => set_state(config, key, CampaignState::Active),
         Command::Close { key, config } => set_state(config, key, CampaignState::Closed),
     }
@@ -131,6 +179,79 @@ fn set_state(
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+fn copy(dir: &Path, year: i32, out: &Path) -> anyhow::Result<ExitCode> {
+    if !(2000..=2100).contains(&year) {
+        eprintln!("错误：--year 须在 2000 至 2100 之间");
+        return Ok(ExitCode::FAILURE);
+    }
+    let Some(campaign) = load_or_report(dir)? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    if year == campaign.year {
+        eprintln!("错误：方案 {} 已是 {year} 年的方案", campaign.key);
+        return Ok(ExitCode::FAILURE);
+    }
+    let files = gongjian_campaign::copy_to_year(&campaign, year);
+    // The copy must pass the same check as any plan before it is written.
+    let sources: Vec<Source<'_>> = files
+        .iter()
+        .map(|f| Source {
+            name: &f.name,
+            text: &f.text,
+        })
+        .collect();
+    let copied = match gongjian_campaign::parse(&sources) {
+        Ok(c) => c,
+        Err(e) => {
+            for d in &e.diagnostics {
+                eprintln!("{d}");
+            }
+            eprintln!("错误：复制后的方案未通过校验，未写入任何文件");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    write_plan_folder(out, &files)?;
+    println!(
+        "已复制 {} → {}（{} 年，{} 个任务，{} 个目标）到 {}",
+        campaign.key,
+        copied.key,
+        copied.year,
+        copied.tasks.len(),
+        copied.targets.len(),
+        out.display()
+    );
+    println!(
+        "请修改目标值、任务与责任单位后用 gongjian plan check 检查、gongjian plan load 载入。"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes plan files into `out`, which must not exist or be empty: an
+/// export never overwrites someone's edits.
+fn write_plan_folder(out: &Path, files: &[gongjian_campaign::PlanFile]) -> anyhow::Result<()> {
+    if out.exists() {
+        let mut entries =
+            std::fs::read_dir(out).with_context(|| format!("cannot read {}", out.display()))?;
+        if entries.next().is_some() {
+            anyhow::bail!(
+                "目标目录 {} 已存在且不为空，未写入（不覆盖已有文件）",
+                out.display()
+            );
+        }
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    for f in files {
+        // Names come from the database: keep them inside `out`.
+        let name = Path::new(&f.name)
+            .file_name()
+            .filter(|n| Path::new(n) == Path::new(&f.name))
+            .with_context(|| format!("plan file name {:?} is not a plain file name", f.name))?;
+        std::fs::write(out.join(name), &f.text)
+            .with_context(|| format!("cannot write {}", out.join(name).display()))?;
+    }
+    Ok(())
 }
 
 /// Run `f` on the configured database, closing it afterwards.

@@ -12,7 +12,7 @@ use super::platform::{ConfigArgs, open_db, runtime};
 pub struct Args {
     #[command(flatten)]
     pub config: ConfigArgs,
-    /// Year to evaluate (default: the plan's year).
+    /// Year to evaluate, against the campaign loaded for it (default: this year).
     #[arg(long)]
     pub year: Option<i32>,
     /// Print JSON (one array of targets).
@@ -23,20 +23,30 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     use gongjian_app::{air, now_local, targets as t};
     let config = args.config.load()?;
-    let plan = gongjian_app::plan::embedded_plan()?;
-    let year = args.year.unwrap_or(if plan.year > 0 {
-        plan.year
-    } else {
-        now_local().year()
-    });
+    let year = args.year.unwrap_or_else(|| now_local().year());
     let rows = runtime()?.block_on(async {
         let db = open_db(&config).await?;
+        let loaded = match gongjian_app::plan::require_campaign_for_year(&db, year).await {
+            Ok(l) => l,
+            Err(e) => {
+                db.close().await;
+                return anyhow::Ok(Err(e));
+            }
+        };
+        let plan = &*loaded.plan;
         let data = air::load_air(&db, year).await?;
         let other =
-            t::other_measures(&db, &plan, year, t::status_month(year, now_local().date())).await?;
+            t::other_measures(&db, plan, year, t::status_month(year, now_local().date())).await?;
         db.close().await;
-        anyhow::Ok(t::target_statuses(&plan, &data, &other))
+        anyhow::Ok(Ok(t::target_statuses(plan, &data, &other)))
     })?;
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(e) => {
+            eprintln!("错误：{e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {

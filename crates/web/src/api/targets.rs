@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, NaiveDate};
 use gongjian_app::air::air_data;
 use gongjian_app::now_local;
-use gongjian_app::plan::embedded_plan;
+use gongjian_app::plan::require_campaign_for_year;
 use gongjian_app::report::{MonthlyReport, build_report};
 use gongjian_app::targets::{
     month_key, other_measures, parse_month, rankings, status_month, target_statuses,
@@ -35,7 +35,6 @@ pub(crate) async fn api_targets(
     _me: ApiUser,
     Query(q): Query<YearQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let plan = embedded_plan()?;
     let year = q.year.unwrap_or_else(|| now_local().year());
     if !(2000..=2100).contains(&year) {
         return Err(ApiError::with_detail(
@@ -43,20 +42,23 @@ pub(crate) async fn api_targets(
             "year 须在 2000 至 2100 之间",
         ));
     }
+    let loaded = require_campaign_for_year(&state.db, year).await?;
+    let plan = &*loaded.plan;
     let data = air_data(&state.db, &state.air_cache, year).await?;
     let other = other_measures(
         &state.db,
-        &plan,
+        plan,
         year,
         status_month(year, now_local().date()),
     )
     .await?;
     Ok(Json(json!({
         "plan": plan.key,
+        "campaign": {"key": loaded.info.key, "name": loaded.info.name, "state": loaded.info.state},
         "year": year,
         "as_of": data.as_of.map(|d| d.to_string()),
         "computed_from_cache_refreshed_at": data.refreshed_at,
-        "targets": target_statuses(&plan, &data, &other),
+        "targets": target_statuses(plan, &data, &other),
     })))
 }
 
@@ -98,8 +100,15 @@ pub(crate) async fn live_report(
     state: &AppState,
     month: NaiveDate,
 ) -> Result<MonthlyReport, ApiError> {
-    let plan = embedded_plan()?;
-    Ok(build_report(&state.db, &state.air_cache, &plan, month, now_local()).await?)
+    let loaded = require_campaign_for_year(&state.db, month.year()).await?;
+    Ok(build_report(
+        &state.db,
+        &state.air_cache,
+        &loaded.plan,
+        month,
+        now_local(),
+    )
+    .await?)
 }
 
 #[utoipa::path(get, path = "/reports/{month}", summary = "月调度报告（实时计算）", params(crate::api::doc::MonthPath), responses((status = 200, description = "报告（MonthlyReport）", body = Object)))]

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use chrono::Datelike;
 use gongjian_app::air::{air_data, import_table, station_ytd_pm25};
 use gongjian_app::now_local;
-use gongjian_app::plan::embedded_plan;
+use gongjian_app::plan::campaign_for_year;
 use gongjian_app::summaries::{self, SectionStatus};
 use gongjian_app::targets::{month_key, parse_month, rankings};
 use serde::Deserialize;
@@ -246,10 +246,13 @@ async fn water(
         .and_then(parse_month)
         .unwrap_or_else(|| now_local().date());
     let result = async {
-        let plan = embedded_plan()?;
-        Ok::<_, ApiError>(
-            summaries::section_statuses(&state.db, &plan, month.year(), month.month()).await?,
-        )
+        // A year without a campaign has no sections to judge.
+        Ok::<_, ApiError>(match campaign_for_year(&state.db, month.year()).await? {
+            Some(l) => {
+                summaries::section_statuses(&state.db, &l.plan, month.year(), month.month()).await?
+            }
+            None => Vec::new(),
+        })
     }
     .await;
     match result {

@@ -12,7 +12,7 @@ use chrono::Datelike;
 use gongjian_app::air::air_data;
 use gongjian_app::now_local;
 use gongjian_app::overview::{AqiReading, district_days, district_hours, latest_hour};
-use gongjian_app::plan::embedded_plan;
+use gongjian_app::plan::{campaign_for_year, campaign_years};
 use gongjian_app::summaries::{self, Exceedance, HealthSummary, OrganisationTasks, SectionStatus};
 use gongjian_app::targets::{Figure, TargetStatus, other_measures, status_month, target_statuses};
 use serde_json::{Value, json};
@@ -83,6 +83,11 @@ pub(crate) struct StatusView {
     pub freshness: String,
     pub stale: bool,
     pub query: String,
+    /// The campaign the targets come from ("《name》 · 执行中"), or None
+    /// when no campaign covers the year.
+    pub campaign: Option<String>,
+    /// Years with a campaign, newest first, and the current one: the selector.
+    pub years: Vec<i32>,
 }
 
 fn opt(v: &Option<Figure>) -> String {
@@ -132,9 +137,13 @@ pub(crate) async fn status(
     user: &gongjian_storage::User,
     year: Option<i32>,
 ) -> Result<StatusView, ApiError> {
-    let plan = embedded_plan()?;
     let now = now_local();
     let year = year.unwrap_or(now.year());
+    let loaded = campaign_for_year(&state.db, year).await?;
+    let mut years = campaign_years(&state.db).await?;
+    if !years.contains(&now.year()) {
+        years.insert(0, now.year());
+    }
     let data = air_data(&state.db, &state.air_cache, year).await?;
     let (hour_label, district, stations) = match latest_hour(&state.db, &data, now).await? {
         None => ("暂无小时数据".to_owned(), None, Vec::new()),
@@ -153,13 +162,19 @@ pub(crate) async fn status(
         ),
     };
     let today = now.date();
-    let other = other_measures(&state.db, &plan, year, status_month(year, today)).await?;
     // Sections have their own block; reported indicators are on 任务.
-    let targets: Vec<TargetView> = target_statuses(&plan, &data, &other)
-        .iter()
-        .filter(|t| t.is_measured_from_data() && !t.is_section())
-        .map(target_view)
-        .collect();
+    let (targets, sections): (Vec<TargetView>, Vec<SectionStatus>) = match &loaded {
+        Some(l) => {
+            let other = other_measures(&state.db, &l.plan, year, status_month(year, today)).await?;
+            let targets = target_statuses(&l.plan, &data, &other)
+                .iter()
+                .filter(|t| t.is_measured_from_data() && !t.is_section())
+                .map(target_view)
+                .collect();
+            (targets, other.sections)
+        }
+        None => (Vec::new(), Vec::new()),
+    };
     let overdue: Vec<OrganisationTasks> = summaries::month_tasks(&state.db, today)
         .await?
         .into_iter()
@@ -197,7 +212,7 @@ pub(crate) async fn status(
         year,
         as_of: data.as_of.map_or("—".into(), |d| d.to_string()),
         targets,
-        sections: other.sections,
+        sections,
         overdue,
         sources_visible,
         health,
@@ -209,6 +224,10 @@ pub(crate) async fn status(
         } else {
             format!("?year={year}")
         },
+        campaign: loaded
+            .as_ref()
+            .map(|l| format!("《{}》 · {}", l.info.name, l.info.state.label())),
+        years,
     })
 }
 
@@ -256,9 +275,14 @@ async fn charts(
     let data = air_data(&state.db, &state.air_cache, year).await?;
     let hours = district_hours(&state.db, &data).await?;
     let days = district_days(&data);
-    let plan = embedded_plan()?;
-    let other = other_measures(&state.db, &plan, year, status_month(year, now.date())).await?;
-    let targets = target_statuses(&plan, &data, &other);
+    let targets = match campaign_for_year(&state.db, year).await? {
+        Some(l) => {
+            let other =
+                other_measures(&state.db, &l.plan, year, status_month(year, now.date())).await?;
+            target_statuses(&l.plan, &data, &other)
+        }
+        None => Vec::new(),
+    };
     Ok(Json(
         json!({"hours": hours, "days": days, "targets": targets}),
     ))

@@ -49,6 +49,13 @@ pub async fn spawn_on(test_db: TestDb) -> TestApp {
 }
 
 impl TestApp {
+    /// Loads the repository's 2020 plan (as `gongjian plan load` does): the
+    /// campaign that 2020's targets, sections and reports are judged against.
+    pub async fn load_plan(&self) {
+        let plan = gongjian_app::plan::embedded_plan().unwrap();
+        self.db.load_campaign(&Actor::cli(), &plan).await.unwrap();
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

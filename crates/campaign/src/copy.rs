@@ -1,0 +1,165 @@
+//! Next year's plan written from this year's (`gongjian plan copy`): the
+//! plan's text with its years moved, so comments, wording and layout stay as
+//! the office wrote them and the copy reads like a plan, not a dump.
+//!
+//! What moves: dates (`2020-04-30`), years written as a year ("2020 年",
+//! "2019 年度"), quoted years (`period = "2020"`, `baseline = "2019"`) and
+//! `year = 2020`, for the plan's year and the years either side. What stays:
+//! standard numbers (`HJ 212-2017`), ranges and document numbers
+//! (`（2018-2021年）`, `〔2020〕`), other numbers, and `limits.toml` (emission
+//! limits are in force from their own dates). The campaign key gets the new
+//! year; the document number and issue date are commented out until the new
+//! plan is issued.
+
+use crate::model::{Campaign, PlanFile};
+
+/// The files of `plan` rewritten for `year`. Parse the result to validate it.
+pub fn copy_to_year(plan: &Campaign, year: i32) -> Vec<PlanFile> {
+    let delta = year - plan.year;
+    let new_key = next_key(&plan.key, plan.year, year);
+    plan.sources
+        .iter()
+        .map(|f| {
+            let text = if f.name == "limits.toml" {
+                f.text.clone()
+            } else {
+                let shifted = shift_years(&f.text, plan.year, delta);
+                if f.text.contains("[campaign]") {
+                    campaign_table(&shifted, &plan.key, &new_key)
+                } else {
+                    shifted
+                }
+            };
+            PlanFile {
+                name: f.name.clone(),
+                text,
+            }
+        })
+        .collect()
+}
+
+/// `pingyuan-2020` → `pingyuan-2026`; a key without its year gets one.
+pub fn next_key(key: &str, from: i32, to: i32) -> String {
+    match key.strip_suffix(&format!("-{from}")) {
+        Some(stem) => format!("{stem}-{to}"),
+        None => format!("{key}-{to}"),
+    }
+}
+
+fn campaign_table(text: &str, old_key: &str, new_key: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 128);
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("document =") || trimmed.starts_with("issued =") {
+            out.push_str("# ");
+            out.push_str(trimmed.trim_end_matches(['\r', '\n']));
+            out.push_str(&format!("  # 复制自 {old_key}：新方案印发后填写\n"));
+        } else if trimmed.starts_with("key =") {
+            out.push_str(&line.replacen(&format!("\"{old_key}\""), &format!("\"{new_key}\""), 1));
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+/// Moves by `delta` every year of `from - 1 ..= from + 1` that is written as
+/// a date, a year or a quoted year (see the module comment).
+pub fn shift_years(text: &str, from: i32, delta: i32) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut i = 0;
+    while i + 4 <= b.len() {
+        let is_run = b[i..i + 4].iter().all(u8::is_ascii_digit)
+            && (i == 0 || !b[i - 1].is_ascii_digit())
+            && b.get(i + 4).is_none_or(|c| !c.is_ascii_digit());
+        if !is_run {
+            i += 1;
+            continue;
+        }
+        // Four ASCII digits: always a valid number.
+        let n: i32 = text[i..i + 4].parse().unwrap_or(0);
+        let before = &text[..i];
+        let after = &text[i + 4..];
+        let in_range = (from - 1..=from + 1).contains(&n);
+        let excluded = before.ends_with('-') || before.ends_with('〔') || before.ends_with('[');
+        if in_range && !excluded {
+            if let Some(date) = date_after(after) {
+                out.push_str(&text[copied..i]);
+                out.push_str(&shift_date(n, date, delta));
+                i += 10;
+                copied = i;
+                continue;
+            }
+            let as_year = after.trim_start_matches(' ').starts_with('年')
+                || (before.ends_with('"') && after.starts_with('"'))
+                || before.trim_end().ends_with("year =");
+            if as_year {
+                out.push_str(&text[copied..i]);
+                out.push_str(&(n + delta).to_string());
+                copied = i + 4;
+            }
+        }
+        i += 4;
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// `-MM-DD` right after a year, as (month, day).
+fn date_after(after: &str) -> Option<(u32, u32)> {
+    let b = after.as_bytes();
+    if b.len() < 6 || b[0] != b'-' || b[3] != b'-' {
+        return None;
+    }
+    if !b[1..3].iter().chain(&b[4..6]).all(u8::is_ascii_digit)
+        || b.get(6).is_some_and(u8::is_ascii_digit)
+    {
+        return None;
+    }
+    Some((after[1..3].parse().ok()?, after[4..6].parse().ok()?))
+}
+
+fn shift_date(year: i32, (month, day): (u32, u32), delta: i32) -> String {
+    let y = year + delta;
+    // 29 February of a leap year becomes the 28th in a common year.
+    let day = if month == 2 && day == 29 && chrono::NaiveDate::from_ymd_opt(y, 2, 29).is_none() {
+        28
+    } else {
+        day
+    };
+    format!("{y:04}-{month:02}-{day:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moves_dates_years_and_quoted_years_only() {
+        let text = "summary = \"2020 年 4 月底前，夯实 2019 年度任务（2018-2021年）\"\n\
+                    milestones = [{ date = \"2020-04-30\" }]\n\
+                    period = \"2020\"\nbaseline = \"2019\"\nyear = 2020\n\
+                    standard = \"HJ 212-2017\"\ndoc = \"〔2020〕20号\"\nsize = 2020\n";
+        assert_eq!(
+            shift_years(text, 2020, 6),
+            "summary = \"2026 年 4 月底前，夯实 2025 年度任务（2018-2021年）\"\n\
+             milestones = [{ date = \"2026-04-30\" }]\n\
+             period = \"2026\"\nbaseline = \"2025\"\nyear = 2026\n\
+             standard = \"HJ 212-2017\"\ndoc = \"〔2020〕20号\"\nsize = 2020\n"
+        );
+    }
+
+    #[test]
+    fn leap_day_becomes_the_last_day_of_february() {
+        assert_eq!(shift_years("\"2020-02-29\"", 2020, 1), "\"2021-02-28\"");
+        assert_eq!(shift_years("\"2020-02-29\"", 2020, 4), "\"2024-02-29\"");
+    }
+
+    #[test]
+    fn key_takes_the_new_year() {
+        assert_eq!(next_key("pingyuan-2020", 2020, 2026), "pingyuan-2026");
+        assert_eq!(next_key("pingyuan", 2020, 2026), "pingyuan-2026");
+    }
+}
