@@ -56,7 +56,9 @@ fn item_22_demo_refuses_database_environment() {
 fn demo_runs_this_years_campaign_with_the_same_figures_on_every_start() {
     use chrono::Datelike;
     // The demo works in China Standard Time.
-    let year = (chrono::Utc::now() + chrono::Duration::hours(8)).year().to_string();
+    let year = (chrono::Utc::now() + chrono::Duration::hours(8))
+        .year()
+        .to_string();
     let dir = tempfile::tempdir().unwrap();
     let gongjian = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_gongjian"))

@@ -584,7 +584,7 @@ async fn record_status(
 }
 
 /// Move an assignment to `to` (if it is not already there), recording why.
-async fn set_assignment_status(
+pub(crate) async fn set_assignment_status(
     conn: &mut AnyConnection,
     assignment_id: i64,
     to: TaskStatus,
@@ -617,7 +617,7 @@ async fn set_assignment_status(
 /// signed off → 已完成; a report awaiting review → 待审核; an assignment
 /// overdue → 逾期; every assignment done → 待审核 (awaiting sign-off); any
 /// movement → 推进中; else 未启动.
-async fn recompute_task(
+pub(crate) async fn recompute_task(
     conn: &mut AnyConnection,
     task_id: i64,
     actor: &str,
@@ -1141,7 +1141,8 @@ impl Db {
 
         // Tasks.
         let old_tasks = sqlx::query(
-            "SELECT id, key, content, active FROM campaign_tasks WHERE campaign_id = $1",
+            // 交办 are the office's, not the plan's: a load never touches them.
+            "SELECT id, key, content, active FROM campaign_tasks WHERE campaign_id = $1 AND kind <> 'adhoc'",
         )
         .bind(campaign_id)
         .fetch_all(&mut *tx)

@@ -47,6 +47,8 @@ pub enum Rule {
     Progress,
     /// An attachment's record is inconsistent.
     Attachment,
+    /// A 交办 (ad-hoc task): its deadline, organisations or a change to it.
+    Assignment,
     /// A fire point (place, township, kind).
     FirePoint,
     /// A report month is not `YYYY-MM`.
@@ -60,7 +62,7 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 14] = [
+    pub const ALL: [Rule; 15] = [
         Rule::Text,
         Rule::Site,
         Rule::Organisation,
@@ -70,6 +72,7 @@ impl Rule {
         Rule::Review,
         Rule::Progress,
         Rule::Attachment,
+        Rule::Assignment,
         Rule::FirePoint,
         Rule::ReportMonth,
         Rule::Plan,
@@ -88,6 +91,7 @@ impl Rule {
             Rule::Review => "E2402",
             Rule::Progress => "E2403",
             Rule::Attachment => "E2404",
+            Rule::Assignment => "E2405",
             Rule::FirePoint => "E2501",
             Rule::ReportMonth => "E2601",
             Rule::Plan => "E2701",
@@ -107,6 +111,7 @@ impl Rule {
             Rule::Review => "报告审核不符合要求",
             Rule::Progress => "进展报告内容有误",
             Rule::Attachment => "附件信息有误",
+            Rule::Assignment => "交办内容不符合要求",
             Rule::FirePoint => "火点记录有误",
             Rule::ReportMonth => "月份格式应为 YYYY-MM",
             Rule::Plan => "方案内容有误",

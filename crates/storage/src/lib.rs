@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod accounts;
+mod adhoc;
 mod audit;
 mod campaign;
 mod db;
@@ -22,6 +23,7 @@ pub mod validate;
 pub use accounts::{
     MIN_PASSWORD_LEN, NewUser, check_password_policy, hash_password, verify_password,
 };
+pub use adhoc::{ADHOC_MAX_ORGANISATIONS, AdhocInfo, AdhocSource, NewAdhocTask};
 pub use audit::{AUDIT_GENESIS, AuditFilter, AuditRecord, AuditVerification, BrokenLink};
 pub use campaign::{
     AssignmentRecord, AssignmentRole, AttachmentRecord, CampaignInfo, CampaignState, DeadlineRun,

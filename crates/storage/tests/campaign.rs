@@ -838,3 +838,174 @@ storage_test!(
         );
     }
 );
+
+/// This year's copy of the repository's plan, in force: 交办 belong to it.
+async fn this_years_campaign(db: &Db) -> Campaign {
+    use chrono::Datelike;
+    let year = gongjian_storage::today_cst().year();
+    let files = gongjian_campaign::copy_to_year(&plan_with(&[]), year);
+    let sources: Vec<Source<'_>> = files
+        .iter()
+        .map(|f| Source {
+            name: &f.name,
+            text: &f.text,
+        })
+        .collect();
+    let plan = gongjian_campaign::parse(&sources).expect("copied plan parses");
+    db.load_campaign(&Actor::cli(), &plan).await.unwrap();
+    plan
+}
+
+async fn org_id(db: &Db, name: &str) -> i64 {
+    db.organisation_by_name(name).await.unwrap().unwrap().id
+}
+
+// Issue 12 item 4: 交办 — an ad-hoc task with a source, a document number and
+// a deadline, one part per organisation; the deadline extended and a part
+// cancelled with reasons; untouched by plan loads.
+storage_test!(adhoc_task_assign_extend_cancel, |db: Db| async move {
+    use gongjian_storage::{AdhocSource, NewAdhocTask};
+    let office = person("office");
+    let today = gongjian_storage::today_cst();
+    let new = |due: NaiveDate, orgs: Vec<i64>| NewAdhocTask {
+        title: "核查信访反映的夜间施工扬尘".into(),
+        summary: "对群众反映的工地夜间施工扬尘问题现场核查，3 日内反馈。".into(),
+        source: AdhocSource::Petition,
+        document: "平攻坚办〔2026〕15号".into(),
+        due,
+        organisations: orgs,
+        issuer: 1,
+    };
+    // No campaign in force: nothing to attach a 交办 to.
+    let err = db
+        .create_adhoc_task(&office, &new(today, vec![1]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.broken_rule(), Some(Rule::CampaignState), "{err}");
+
+    let plan = this_years_campaign(&db).await;
+    let (yuanwu, zhifa) = (
+        org_id(&db, "原武镇").await,
+        org_id(&db, "区行政综合执法局").await,
+    );
+    let yesterday = today - chrono::Duration::days(1);
+    let err = db
+        .create_adhoc_task(&office, &new(yesterday, vec![yuanwu]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.broken_rule(), Some(Rule::Assignment), "{err}");
+    assert!(err.to_string().contains("早于今天"), "{err}");
+    let err = db
+        .create_adhoc_task(&office, &new(today, vec![]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.broken_rule(), Some(Rule::Assignment));
+
+    let due = today + chrono::Duration::days(3);
+    let id = db
+        .create_adhoc_task(&office, &new(due, vec![yuanwu, zhifa, yuanwu]))
+        .await
+        .unwrap();
+    let d = db.task_detail(id).await.unwrap();
+    assert_eq!(d.task.key, "jb-1");
+    assert_eq!(d.task.plan, "adhoc");
+    assert_eq!(d.milestones.len(), 1);
+    assert_eq!(d.milestones[0].due, due.to_string());
+    assert_eq!(d.assignments.len(), 2, "one part per organisation");
+    let info = db.adhoc_info(id).await.unwrap().unwrap();
+    assert_eq!(info.source, AdhocSource::Petition);
+    assert_eq!(info.document, "平攻坚办〔2026〕15号");
+    // The township sees it among its own tasks.
+    let mine = db
+        .tasks(&TaskFilter {
+            organisation_id: Some(yuanwu),
+            ..TaskFilter::default()
+        })
+        .await
+        .unwrap();
+    assert!(mine.iter().any(|t| t.id == id));
+
+    // Past its deadline it is overdue like any task; extended, back in progress.
+    db.run_deadlines(due + chrono::Duration::days(1), 7)
+        .await
+        .unwrap();
+    assert_eq!(
+        db.task_detail(id).await.unwrap().task.status,
+        TaskStatus::Overdue
+    );
+    let err = db
+        .extend_adhoc_deadline(&office, id, due + chrono::Duration::days(7), " ")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("理由"), "{err}");
+    let err = db
+        .extend_adhoc_deadline(&office, id, due, "再给三天")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("须晚于"), "{err}");
+    db.extend_adhoc_deadline(&office, id, due + chrono::Duration::days(7), "现场需复核")
+        .await
+        .unwrap();
+    let d = db.task_detail(id).await.unwrap();
+    assert_eq!(
+        d.milestones[0].due,
+        (due + chrono::Duration::days(7)).to_string()
+    );
+    assert!(
+        d.assignments
+            .iter()
+            .all(|a| a.status == TaskStatus::InProgress)
+    );
+
+    // A part cancelled with its reason; the last part cannot be.
+    let part = d
+        .assignments
+        .iter()
+        .find(|a| a.organisation_id == zhifa)
+        .unwrap()
+        .id;
+    db.cancel_adhoc_part(&office, part, "属原武镇辖区，执法局不再参与")
+        .await
+        .unwrap();
+    let d = db.task_detail(id).await.unwrap();
+    assert_eq!(d.assignments.len(), 1);
+    let err = db
+        .cancel_adhoc_part(&office, d.assignments[0].id, "误派")
+        .await
+        .unwrap_err();
+    assert_eq!(err.broken_rule(), Some(Rule::Assignment));
+
+    // A plan task is changed in the plan, not here.
+    let plan_task = task_id(&db, "air-15").await;
+    let err = db
+        .extend_adhoc_deadline(&office, plan_task, due, "x")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("方案"), "{err}");
+
+    // Loading the plan again (even changed) leaves the 交办 in place.
+    let files = gongjian_campaign::copy_to_year(
+        &plan_with(&[("air.toml", "value = 62", "value = 55")]),
+        plan.year,
+    );
+    let sources: Vec<Source<'_>> = files
+        .iter()
+        .map(|f| Source {
+            name: &f.name,
+            text: &f.text,
+        })
+        .collect();
+    let edited = gongjian_campaign::parse(&sources).unwrap();
+    assert!(
+        db.load_campaign(&Actor::cli(), &edited)
+            .await
+            .unwrap()
+            .changed
+    );
+    let d = db.task_detail(id).await.unwrap();
+    assert_eq!(d.assignments.len(), 1);
+    let audit = db.audit_list(&AuditFilter::default()).await.unwrap();
+    for action in ["create", "extend", "cancel"] {
+        assert!(audit.iter().any(|e| e.action == action), "{action} audited");
+    }
+});

@@ -590,3 +590,98 @@ async fn item_14_security_headers_on_every_response_and_csp_blocks_inline_script
     assert_eq!(out["evalBlocked"], true, "eval ran: {out}");
     c.close().await.unwrap();
 }
+
+/// Issue 12 item 4: the office issues a 交办 with a deadline to 原武镇 in
+/// the form; the township's user finds it in 我的任务 and reports on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_office_assigns_adhoc_work_that_the_township_sees_and_reports_on() {
+    let Some((_driver, c)) = start_browser().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    app.load_this_years_plan().await;
+    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
+        .await;
+    app.user("yuanwu", Role::Township, "原武镇", OrgKind::Township)
+        .await;
+    let base = format!("http://{}", app.addr);
+    let due = (gongjian_storage::today_cst() + chrono::Duration::days(5)).to_string();
+
+    log_in(&c, &base, "office", PASSWORD).await;
+    wait_for(&c, "/", "#who").await;
+    c.goto(&format!("{base}/tasks")).await.unwrap();
+    click(&c, "#new-assignment").await;
+    wait_for(&c, "/tasks/assign", "#assign-form").await;
+    // Sent with nothing chosen: each problem next to its field, the typed text kept.
+    fill(&c, "#a-title", "核查群众反映的夜间施工扬尘").await;
+    click(&c, "#assign-submit").await;
+    wait_for(&c, "/tasks/assign", "#err-organisations").await;
+    assert!(c.find(Locator::Css("#err-due")).await.is_ok());
+    let kept = c
+        .find(Locator::Css("#a-title"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("核查群众反映的夜间施工扬尘"));
+
+    fill(&c, "#a-summary", "现场核查并反馈处理结果。").await;
+    fill(&c, "#a-document", "平攻坚办〔2026〕15号").await;
+    c.execute(
+        "document.querySelector('#a-source').value = 'petition';\
+         document.querySelector('#a-due').value = arguments[0];\
+         var box = Array.prototype.find.call(document.querySelectorAll('#a-orgs label.check'),\
+           function (l) { return l.textContent.trim() === '原武镇'; });\
+         box.querySelector('input').click();",
+        vec![serde_json::json!(due)],
+    )
+    .await
+    .unwrap();
+    click(&c, "#assign-submit").await;
+    for _ in 0..300 {
+        if c.find(Locator::Css("#adhoc-info")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let info = c
+        .find(Locator::Css("#adhoc-info"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        info.contains("信访投诉") && info.contains("平攻坚办〔2026〕15号"),
+        "{info}"
+    );
+    let task_url = c.current_url().await.unwrap().path().to_owned();
+    click(&c, "#logout").await;
+
+    log_in(&c, &base, "yuanwu", PASSWORD).await;
+    wait_for(&c, "/", "#who").await;
+    c.goto(&format!("{base}/tasks/mine")).await.unwrap();
+    let link = c
+        .find(Locator::LinkText("核查群众反映的夜间施工扬尘"))
+        .await
+        .expect("the 交办 is in 我的任务");
+    link.click().await.unwrap();
+    wait_for(&c, &task_url, "#report-form").await;
+    fill(&c, "#r-text", "已现场核查，工地已停止夜间施工并覆盖裸土。").await;
+    click(&c, "#submit-report").await;
+    for _ in 0..300 {
+        if c.find(Locator::Css(".flash.ok")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let status = c
+        .find(Locator::Css("#task-status"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(status, "待审核");
+}

@@ -731,12 +731,14 @@ pub const LEDGER_COLUMNS: [&str; 19] = [
     "申请完成",
 ];
 
-fn plan_label(plan: &str) -> &str {
+/// The plan a task belongs to, as officials name it.
+pub(crate) fn plan_label(plan: &str) -> &'static str {
     match plan {
         "air" => "大气",
         "water" => "水",
         "soil" => "土壤",
-        other => other,
+        "adhoc" => "交办",
+        _ => "其他",
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod account;
 mod air;
+mod assign;
 mod monitoring;
 mod overview;
 mod reports;
@@ -35,6 +36,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         )
         .merge(system::routes())
         .merge(tasks::routes(limits))
+        .merge(assign::routes())
         .merge(overview::routes())
         .merge(air::routes(limits))
         .merge(monitoring::routes(limits))

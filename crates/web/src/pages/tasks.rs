@@ -80,15 +80,6 @@ fn time(t: i64) -> String {
         .unwrap_or_default()
 }
 
-fn plan_label(p: &str) -> &'static str {
-    match p {
-        "air" => "大气",
-        "water" => "水",
-        "soil" => "土壤",
-        _ => "其他",
-    }
-}
-
 // ---------------------------------------------------------------- list
 
 struct TaskRow {
@@ -116,7 +107,7 @@ fn task_row(t: &TaskRecord) -> TaskRow {
     TaskRow {
         id: t.id,
         key: t.key.clone(),
-        plan: plan_label(&t.plan),
+        plan: api::plan_label(&t.plan),
         group: t.group.clone().or(t.chapter.clone()).unwrap_or_default(),
         title: t.title.clone(),
         lead: t.lead.join("、"),
@@ -173,6 +164,7 @@ struct ListPage {
     organisations: Vec<(i64, String)>,
     sees_all: bool,
     can_import: bool,
+    can_assign: bool,
     reminders: Vec<ReminderRow>,
 }
 
@@ -231,6 +223,7 @@ async fn list_inner(state: &AppState, me: &PageUser, q: TaskQuery) -> Result<Res
         organisations,
         sees_all: me.user.role.sees_all(),
         can_import: me.user.role.writes(),
+        can_assign: super::assign::may_assign(&me.user),
         reminders: reminder_rows(reminders),
     }))
 }
@@ -405,6 +398,18 @@ struct DetailPage {
     form: FormState,
     indicator_names: Vec<(String, String, String)>,
     signed_off: String,
+    /// A 交办's source, document and issuer; None for a task of the plan.
+    adhoc: Option<AdhocView>,
+}
+
+struct AdhocView {
+    source: &'static str,
+    document: String,
+    issued_by: String,
+    /// Whether this user may extend the deadline or cancel a part.
+    may_change: bool,
+    /// The earliest new deadline the form offers (tomorrow).
+    min_due: String,
 }
 
 fn review_view(r: &ReportRecord) -> (&'static str, &'static str) {
@@ -492,6 +497,14 @@ async fn detail_page(
         && d.task.signed_off_at.is_none()
         && !d.assignments.is_empty()
         && d.assignments.iter().all(|a| a.status == TaskStatus::Done);
+    let adhoc = state.db.adhoc_info(task_id).await?.map(|i| AdhocView {
+        source: i.source.label(),
+        document: i.document,
+        issued_by: i.issued_by,
+        may_change: super::assign::may_change(&me.user, i.issuer_org)
+            && d.task.signed_off_at.is_none(),
+        min_due: (gongjian_storage::today_cst() + chrono::Duration::days(1)).to_string(),
+    });
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -499,7 +512,7 @@ async fn detail_page(
     };
     let mut resp = render(DetailPage {
         layout: Layout::new(&me.user, &me.csrf, "tasks").ok(ok).error(error),
-        plan: plan_label(&d.task.plan),
+        plan: api::plan_label(&d.task.plan),
         cooperating: d.cooperating.join("、"),
         townships: d.townships.join("、"),
         milestones: d
@@ -535,6 +548,7 @@ async fn detail_page(
             _ => String::new(),
         },
         task: d.task,
+        adhoc,
     });
     *resp.status_mut() = status;
     Ok(resp)
@@ -552,10 +566,25 @@ fn ok_text(code: Option<&str>) -> Option<String> {
             "accepted" => "报告已审核通过",
             "returned" => "报告已退回",
             "signed" => "任务已销号",
+            "assigned" => "交办事项已下达，责任单位可在“我的任务”中看到",
+            "extended" => "办结时限已延期",
+            "cancelled" => "该单位的分工已撤销",
             _ => return None,
         }
         .to_owned(),
     )
+}
+
+/// The task page with an error banner (a refused change to it).
+pub(crate) async fn detail_with_error(
+    state: &AppState,
+    me: &PageUser,
+    task_id: i64,
+    error: String,
+) -> Response {
+    detail_page(state, me, task_id, None, Some(error), None)
+        .await
+        .unwrap_or_else(|e| fail(me, "tasks", e))
 }
 
 async fn detail(

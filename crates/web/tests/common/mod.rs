@@ -56,6 +56,25 @@ impl TestApp {
         self.db.load_campaign(&Actor::cli(), &plan).await.unwrap();
     }
 
+    /// Loads this year's copy of the 2020 plan (as `gongjian plan copy` and
+    /// `plan load` would) and returns its year: a campaign in force today.
+    pub async fn load_this_years_plan(&self) -> i32 {
+        use chrono::Datelike;
+        let year = gongjian_storage::today_cst().year();
+        let files =
+            gongjian_campaign::copy_to_year(&gongjian_app::plan::embedded_plan().unwrap(), year);
+        let sources: Vec<gongjian_campaign::Source<'_>> = files
+            .iter()
+            .map(|f| gongjian_campaign::Source {
+                name: &f.name,
+                text: &f.text,
+            })
+            .collect();
+        let plan = gongjian_campaign::parse(&sources).unwrap();
+        self.db.load_campaign(&Actor::cli(), &plan).await.unwrap();
+        year
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
