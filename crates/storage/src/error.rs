@@ -39,6 +39,8 @@ pub enum Rule {
     Account,
     /// The password policy.
     Password,
+    /// A user's role does not match the kind of their organisation.
+    RoleOrganisation,
     /// The task or assignment is not in a state that allows this.
     TaskState,
     /// A progress report was already reviewed, or a return lacks a comment.
@@ -60,12 +62,13 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 14] = [
+    pub const ALL: [Rule; 15] = [
         Rule::Text,
         Rule::Site,
         Rule::Organisation,
         Rule::Account,
         Rule::Password,
+        Rule::RoleOrganisation,
         Rule::TaskState,
         Rule::Review,
         Rule::Progress,
@@ -84,6 +87,7 @@ impl Rule {
             Rule::Organisation => "E2201",
             Rule::Account => "E2301",
             Rule::Password => "E2302",
+            Rule::RoleOrganisation => "E2303",
             Rule::TaskState => "E2401",
             Rule::Review => "E2402",
             Rule::Progress => "E2403",
@@ -103,6 +107,7 @@ impl Rule {
             Rule::Organisation => "单位信息有误",
             Rule::Account => "账号信息不符合要求",
             Rule::Password => "密码不符合安全要求",
+            Rule::RoleOrganisation => "角色与所属单位的类型不符",
             Rule::TaskState => "任务当前状态不允许此操作",
             Rule::Review => "报告审核不符合要求",
             Rule::Progress => "进展报告内容有误",
