@@ -30,6 +30,51 @@ pub const SITE_KINDS: &[(&str, &str)] = &[
     ("power", "用电监控"),
 ];
 
+/// HJ 212 system codes (ST) a data logger can be registered with: HJ 212-2017
+/// Table 5, and two vendor codes seen in the field (80 electricity use, 99
+/// restaurant fume). Labels in Chinese.
+pub const ST_CODES: &[(&str, &str)] = &[
+    ("21", "地表水环境质量"),
+    ("22", "环境空气质量"),
+    ("23", "声环境质量"),
+    ("24", "地下水环境质量"),
+    ("25", "土壤环境质量"),
+    ("26", "海水环境质量"),
+    ("27", "挥发性有机物监测"),
+    ("31", "大气环境污染源（废气）"),
+    ("32", "地表水环境污染源（废水）"),
+    ("33", "地下水环境污染源"),
+    ("34", "海洋环境污染源"),
+    ("35", "土壤环境污染源"),
+    ("36", "声环境污染源"),
+    ("37", "振动环境污染源"),
+    ("38", "放射性环境污染源"),
+    ("39", "工地扬尘污染源"),
+    ("41", "电磁环境污染源"),
+    ("51", "烟气排放过程监控"),
+    ("52", "污水排放过程监控"),
+    ("80", "用电监控（厂商扩展）"),
+    ("99", "餐饮油烟（厂商扩展）"),
+];
+
+/// The HJ 212 system code (ST) a data logger of a site of `kind` sends by
+/// default: a stack is an atmospheric pollution source (31), a wastewater
+/// outfall a water pollution source (32), an air station 22, a surface-water
+/// section 21, dust 39, VOCs 27, restaurant fume 31 (an air source),
+/// electricity use 80 (vendor code; HJ 212-2017 has none).
+pub fn default_st(kind: &str) -> &'static str {
+    match kind {
+        "air_station" => "22",
+        "waste_water" => "32",
+        "surface_water" => "21",
+        "dust" => "39",
+        "vocs" => "27",
+        "power" => "80",
+        // stack_gas, fume
+        _ => "31",
+    }
+}
+
 /// The Chinese label of a site kind (the code itself when unknown).
 pub fn site_kind_label(kind: &str) -> &str {
     SITE_KINDS

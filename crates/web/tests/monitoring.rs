@@ -262,3 +262,109 @@ async fn sites_are_registered_imported_exported_and_seen_by_their_owners_only(db
         .unwrap();
     assert_eq!(health.status(), 403, "device health is the office's");
 }
+
+on_both_backends!(stack_registered_through_the_form_gets_st_31);
+/// Issue 13 item 20: a stack registered through the site form gets the HJ 212
+/// system code 31 (大气环境污染源), not 32 (地表水环境污染源); the form lets the
+/// office choose another code, and the API and the import default by kind.
+async fn stack_registered_through_the_form_gets_st_31(db: TestDb) {
+    let app = spawn_on(db).await;
+    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
+        .await;
+    let office = app.login("office").await;
+    let csrf = common::csrf_token(&office, &app.url("/api/v1/me")).await;
+    let post = |code: &'static str, kind: &'static str, mn: &'static str, st: &'static str| {
+        let office = office.clone();
+        let csrf = csrf.clone();
+        let url = app.url("/sources/sites");
+        async move {
+            office
+                .post(url)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("code", code),
+                    ("name", code),
+                    ("kind", kind),
+                    ("mn", mn),
+                    ("pw", "logger-pw"),
+                    ("protocol", "2017"),
+                    ("st", st),
+                    ("min_interval", "10"),
+                    ("factors", "a21026,二氧化硫,mg/m³,35"),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // The form's default (blank ST) for a stack: 31.
+    let r = post("G31", "stack_gas", "MN0000000000000000000031", "").await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let d = app
+        .db
+        .device("MN0000000000000000000031")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.st, "31");
+    // The office chooses 51 (烟气排放过程监控).
+    let r = post("G51", "stack_gas", "MN0000000000000000000051", "51").await;
+    assert_eq!(r.status(), 303);
+    let d = app
+        .db
+        .device("MN0000000000000000000051")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.st, "51");
+    // A wastewater outfall defaults to 32.
+    let r = post("W32", "waste_water", "MN0000000000000000000032", "").await;
+    assert_eq!(r.status(), 303);
+    let d = app
+        .db
+        .device("MN0000000000000000000032")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.st, "32");
+    // The edit form shows the chosen code selected, among the labelled codes.
+    let g51 = app
+        .db
+        .device("MN0000000000000000000051")
+        .await
+        .unwrap()
+        .unwrap()
+        .site_id;
+    let page = office
+        .get(app.url(&format!("/sources/sites/{g51}/edit")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("<option value=\"51\" selected>51 烟气排放过程监控</option>"),
+        "{page}"
+    );
+    assert!(page.contains("31 大气环境污染源（废气）"));
+    // The API without an ST: the default of the kind.
+    let r = office
+        .post(app.url("/api/v1/sites"))
+        .header("x-csrf-token", csrf.as_str())
+        .json(
+            &json!({"code": "G-API", "name": "接口登记排口", "kind": "stack_gas",
+                      "device": {"mn": "MN00000000000000000000A1", "pw": "logger-pw"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let d = app
+        .db
+        .device("MN00000000000000000000A1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.st, "31");
+}

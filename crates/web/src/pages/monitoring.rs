@@ -288,6 +288,11 @@ struct FormPage {
     latitude: String,
     mn: String,
     protocol: String,
+    /// The data logger's HJ 212 system code; blank: the site kind's default.
+    st: String,
+    st_codes: &'static [(&'static str, &'static str)],
+    /// The ST is one of `st_codes` (else it is offered as “其他”).
+    st_known: bool,
     time_sync: bool,
     min_interval: i64,
     factors: String,
@@ -319,6 +324,9 @@ async fn form(state: &AppState, me: &PageUser, id: Option<i64>, error: Option<St
         latitude: String::new(),
         mn: String::new(),
         protocol: "2017".into(),
+        st: String::new(),
+        st_codes: gongjian_storage::ST_CODES,
+        st_known: true,
         time_sync: false,
         min_interval: 10,
         factors: String::new(),
@@ -343,6 +351,8 @@ async fn form(state: &AppState, me: &PageUser, id: Option<i64>, error: Option<St
         if let Some(d) = v.devices.first() {
             page.mn = d.mn.clone();
             page.protocol = d.protocol.clone();
+            page.st = d.st.clone();
+            page.st_known = gongjian_storage::ST_CODES.iter().any(|(c, _)| *c == d.st);
             page.time_sync = d.time_sync_on_connect;
             page.min_interval = d.min_interval;
         }
@@ -394,6 +404,8 @@ pub(crate) struct SiteForm {
     pw: String,
     #[serde(default)]
     protocol: String,
+    #[serde(default)]
+    st: String,
     #[serde(default)]
     time_sync: Option<String>,
     #[serde(default)]
@@ -460,7 +472,7 @@ async fn submit(
             mn: f.mn.trim().to_owned(),
             pw,
             protocol: Some(f.protocol.clone()).filter(|p| !p.is_empty()),
-            st: None,
+            st: Some(f.st.trim().to_owned()).filter(|s| !s.is_empty()),
             charset: None,
             accept_modbus_crc: false,
             time_sync_on_connect: f.time_sync.is_some(),
