@@ -49,8 +49,10 @@ pub enum Rule {
     Progress,
     /// An attachment's record is inconsistent.
     Attachment,
-    /// A fire point (place, township, kind).
+    /// A fire point (place, township, kind), or a void of one.
     FirePoint,
+    /// The same township, day and place is already in the fire-point ledger.
+    FirePointDuplicate,
     /// A report month is not `YYYY-MM`.
     ReportMonth,
     /// The plan being loaded refers to something it does not define.
@@ -62,7 +64,7 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 15] = [
+    pub const ALL: [Rule; 16] = [
         Rule::Text,
         Rule::Site,
         Rule::Organisation,
@@ -74,6 +76,7 @@ impl Rule {
         Rule::Progress,
         Rule::Attachment,
         Rule::FirePoint,
+        Rule::FirePointDuplicate,
         Rule::ReportMonth,
         Rule::Plan,
         Rule::CampaignState,
@@ -93,6 +96,7 @@ impl Rule {
             Rule::Progress => "E2403",
             Rule::Attachment => "E2404",
             Rule::FirePoint => "E2501",
+            Rule::FirePointDuplicate => "E2502",
             Rule::ReportMonth => "E2601",
             Rule::Plan => "E2701",
             Rule::CampaignState => "E2702",
@@ -113,6 +117,7 @@ impl Rule {
             Rule::Progress => "进展报告内容有误",
             Rule::Attachment => "附件信息有误",
             Rule::FirePoint => "火点记录有误",
+            Rule::FirePointDuplicate => "该火点已登记，不能重复登记",
             Rule::ReportMonth => "月份格式应为 YYYY-MM",
             Rule::Plan => "方案内容有误",
             Rule::CampaignState => "攻坚方案状态不允许此操作",
