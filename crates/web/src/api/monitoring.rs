@@ -246,31 +246,13 @@ pub(crate) async fn save_site(
             })
             .collect()
     });
-    // Check the device and factors before the site is stored, so a refused
-    // submission stores nothing.
-    if let Some(d) = &body.device {
-        device_of(d, 0, &new.kind).validate()?;
-    }
-    if let Some(f) = &factors {
-        SiteFactor::validate_all(f)?;
-    }
-    let site = match id {
-        Some(id) => state.db.update_site(&me.actor(), id, &new).await?,
-        None => state.db.create_site(&me.actor(), &new).await?,
-    };
-    if let Some(d) = &body.device {
-        state
-            .db
-            .upsert_device(&me.actor(), &device_of(d, site.id, &site.kind))
-            .await?;
-    }
-    if let Some(factors) = &factors {
-        state
-            .db
-            .set_site_factors(&me.actor(), site.id, factors)
-            .await?;
-    }
-    Ok(site)
+    // Site, data logger and factors in one transaction: a refused part
+    // stores nothing.
+    let device = body.device.as_ref().map(|d| device_of(d, 0, &new.kind));
+    Ok(state
+        .db
+        .save_site(&me.actor(), id, &new, device.as_ref(), factors.as_deref())
+        .await?)
 }
 
 #[utoipa::path(post, path = "/sites", summary = "登记站点：类型、企业、乡镇、坐标、数采仪、因子（管理员、攻坚办）", request_body = SiteBody, responses((status = 201, description = "已登记", body = Object)))]
