@@ -117,3 +117,48 @@ fn bad_input_names_file_line_and_column() {
     );
     expect_error("sample,ph,cd\nA,6,1\n", &["land"]);
 }
+
+/// Issue 13 item 24 (soil): GB 15618-2018 §5.1–5.2 ties 安全利用类 to the five
+/// items with intervention values (Cd, Hg, As, Pb, Cr). A farmland sample
+/// with only Cu, Ni or Zn (or HCH, DDT, BaP) above screening stays in the
+/// class the five give it and is listed for closer monitoring.
+#[test]
+fn only_cd_hg_as_pb_cr_decide_safe_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "soil.csv",
+        "sample,land,ph,cd,hg,as,pb,cr,cu,ni,zn,hch,ddt,bap\n\
+         CU,旱地,6.0,0.2,0.5,20,50,100,80,,,,,\n\
+         NI,旱地,6.0,0.2,0.5,20,50,100,,80,,,,\n\
+         ZN,水田,7.0,0.2,0.3,20,50,100,,,300,,,\n\
+         ORG,旱地,6.0,0.2,0.5,20,50,100,,,,0.2,0.3,0.6\n\
+         PB,旱地,6.0,0.2,0.5,20,95,100,80,,,,,\n",
+    );
+    let out = gongjian(&["evaluate", "soil", "--input", p.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = v["samples"].as_array().unwrap();
+    let by = |name: &str| s.iter().find(|x| x["sample"] == name).unwrap();
+    for (name, items) in [
+        ("CU", serde_json::json!(["cu"])),
+        ("NI", serde_json::json!(["ni"])),
+        ("ZN", serde_json::json!(["zn"])),
+        ("ORG", serde_json::json!(["hch", "ddt", "bap"])),
+    ] {
+        let x = by(name);
+        assert_eq!(x["class"], "priority_protection", "{name}: {x}");
+        assert_eq!(x["class_label"], "优先保护类", "{name}");
+        assert_eq!(x["above_screening"], items, "{name}");
+        assert_eq!(x["strengthen_monitoring"], items, "{name}");
+    }
+    // Pb 95 > 90 (pH 6.0, dry land) is one of the five: 安全利用类, and Cu is
+    // still listed for monitoring.
+    let pb = by("PB");
+    assert_eq!(pb["class_label"], "安全利用类");
+    assert_eq!(pb["strengthen_monitoring"], serde_json::json!(["cu"]));
+}

@@ -267,3 +267,130 @@ fn converted_equal_to_limit_is_not_an_exceedance() {
     assert_eq!(so2["multiple"], Value::Null);
     assert_eq!(v["exceedances"].as_array().unwrap().len(), 0);
 }
+
+/// Issue 13 item 24: 10-minute records (HJ 212 `MinInterval` 10) each cover
+/// ten minutes: six valid means cover the hour, five (50 minutes) still make
+/// a valid hour under the 45-minute rule, four (40) do not.
+#[test]
+fn ten_minute_records_cover_the_hour() {
+    let mut csv = String::from("time,o2,so2,flow,flag\n");
+    // 08:00–09:00: six valid 10-minute means.
+    for m in (0..60).step_by(10) {
+        csv.push_str(&format!("2020-11-02 08:{m:02},7,20,10000,N\n"));
+    }
+    // 09:00–10:00: five valid, one in calibration.
+    for m in (0..60).step_by(10) {
+        let flag = if m == 50 { "C" } else { "N" };
+        csv.push_str(&format!("2020-11-02 09:{m:02},7,8,10000,{flag}\n"));
+    }
+    // 10:00–11:00: four valid, two with a fault.
+    for m in (0..60).step_by(10) {
+        let flag = if m >= 40 { "D" } else { "N" };
+        csv.push_str(&format!("2020-11-02 10:{m:02},7,8,10000,{flag}\n"));
+    }
+    let out = gas_boiler("ten.csv", &csv, &[]);
+    let v = json_of(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("10 分钟"), "{err}");
+    assert_eq!(v["record_minutes"], 10);
+    let hours = v["hours"].as_array().unwrap();
+    assert_eq!(hours.len(), 3);
+    let so2 = &hours[0]["pollutants"]["so2"];
+    assert_eq!(so2["measured"]["valid"], true, "{so2}");
+    assert_eq!(so2["measured"]["valid_minutes"], 60);
+    assert_eq!(so2["measured"]["minutes"], 60);
+    assert_eq!(so2["measured"]["mean"], "20");
+    assert_eq!(so2["converted"], "25");
+    assert_eq!(so2["exceeds"], true);
+    assert_eq!(hours[0]["o2"]["valid"], true);
+    let so2 = &hours[1]["pollutants"]["so2"];
+    assert_eq!(so2["measured"]["valid"], true);
+    assert_eq!(so2["measured"]["valid_minutes"], 50);
+    assert_eq!(so2["measured"]["flags"]["C"], 10);
+    assert_eq!(so2["converted"], "10");
+    let so2 = &hours[2]["pollutants"]["so2"];
+    assert_eq!(so2["measured"]["valid"], false);
+    assert_eq!(so2["measured"]["valid_minutes"], 40);
+    assert_eq!(so2["status"], "invalid_pollutant");
+    assert_eq!(v["summary"]["so2"]["valid_hours"], 2);
+
+    // The interval can be given; a record off the 10-minute grid is refused.
+    let v = gas_boiler_json(&csv, &["--interval", "10"]);
+    assert_eq!(
+        v["hours"][1]["pollutants"]["so2"]["measured"]["valid"],
+        true
+    );
+    let bad = csv.replace("2020-11-02 09:30", "2020-11-02 09:35");
+    let out = gas_boiler("ten.csv", &bad, &["--interval", "10"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("09:35"));
+    // Hourly records are not minute data: refused, not silently invalid.
+    let hourly = "time,o2,so2\n2020-11-02 08:00,7,20\n2020-11-02 09:00,7,20\n";
+    let out = gas_boiler("hourly.csv", hourly, &[]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--interval"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Issue 13 item 24: the plan's gas-boiler limits bind from 2020-10-01; an
+/// hour of 2020-09-30 is converted but not judged against them.
+#[test]
+fn hours_before_the_limit_set_is_in_force_are_not_judged() {
+    let mut csv = String::from("time,o2,so2,flow\n");
+    for m in 0..60 {
+        csv.push_str(&format!("2020-09-30 23:{m:02},7,20,10000\n"));
+    }
+    for m in 0..60 {
+        csv.push_str(&format!("2020-10-01 00:{m:02},7,20,10000\n"));
+    }
+    let v = gas_boiler_json(&csv, &[]);
+    assert_eq!(v["hours_before_valid_from"], 1);
+    let before = &v["hours"][0]["pollutants"]["so2"];
+    assert_eq!(v["hours"][0]["hour_end"], "2020-10-01T00:00");
+    assert_eq!(before["converted"], "25");
+    assert_eq!(before["limit"], Value::Null, "{before}");
+    assert_eq!(before["exceeds"], false);
+    assert_eq!(before["multiple"], Value::Null);
+    assert_eq!(before["status"], "not_in_force");
+    let after = &v["hours"][1]["pollutants"]["so2"];
+    assert_eq!(after["limit"], "10");
+    assert_eq!(after["exceeds"], true);
+    assert_eq!(after["status"], "valid");
+    let ev = v["exceedances"].as_array().unwrap();
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    assert_eq!(ev[0]["start"], "2020-10-01T00:00");
+    assert_eq!(v["summary"]["so2"]["exceeding_hours"], 1);
+    assert_eq!(v["summary"]["so2"]["judged_hours"], 1);
+    assert_eq!(v["days"][0]["pollutants"]["so2"]["limit"], Value::Null);
+    assert_eq!(v["days"][0]["pollutants"]["so2"]["exceeding_hours"], 0);
+}
+
+/// Issue 13 item 24: without any emission rate (no flow column) the totals
+/// are unknown: null, not "0".
+#[test]
+fn total_kg_without_any_rate_is_null() {
+    let mut csv = String::from("time,o2,so2\n");
+    for m in 0..60 {
+        csv.push_str(&format!("2020-11-02 08:{m:02},7,20\n"));
+    }
+    let v = gas_boiler_json(&csv, &[]);
+    assert_eq!(v["hours"][0]["pollutants"]["so2"]["rate_kg_h"], Value::Null);
+    assert_eq!(
+        v["summary"]["so2"]["total_kg"],
+        Value::Null,
+        "{}",
+        v["summary"]
+    );
+    assert_eq!(v["days"][0]["pollutants"]["so2"]["total_kg"], Value::Null);
+    // With a flow, the total is the sum of the hourly rates.
+    let mut csv = String::from("time,o2,so2,flow\n");
+    for m in 0..60 {
+        csv.push_str(&format!("2020-11-02 08:{m:02},7,20,10000\n"));
+    }
+    let v = gas_boiler_json(&csv, &[]);
+    assert_eq!(v["summary"]["so2"]["total_kg"], "0.2");
+    assert_eq!(v["days"][0]["pollutants"]["so2"]["total_kg"], "0.2");
+}

@@ -9,11 +9,13 @@
 //!   [`actual_to_standard`], [`flow_to_dry_standard`], [`ppm_to_mg`],
 //!   [`nox_as_no2`], [`emission_rate_kg_h`];
 //! * rollups with HJ 212 data flags: [`minutes_to_hour`] (≥ 45 valid
-//!   minutes), [`hours_to_day`] (≥ 20 valid hours), [`days_to_month`]
-//!   (≥ 25 valid days, February ≥ 23);
-//! * a whole stack: [`hourly`] (minute records → hourly measured, converted
-//!   values, emission rates, exceedances), [`exceedance_events`], [`daily`],
-//!   [`monthly`];
+//!   minutes; [`records_to_hour`] for 2- … 30-minute records, e.g. 10-minute
+//!   data, where each valid record covers its window), [`hours_to_day`]
+//!   (≥ 20 valid hours), [`days_to_month`] (≥ 25 valid days, February ≥ 23);
+//! * a whole stack: [`hourly`] / [`hourly_at`] (minute records → hourly
+//!   measured, converted values, emission rates, exceedances; hours before
+//!   the limit set is in force are not judged), [`record_interval`],
+//!   [`exceedance_events`], [`daily`], [`monthly`];
 //! * limit sets addressable by name: [`limit_set`], [`builtin_limit_sets`].
 //!
 //! Arithmetic is exact (rust_decimal). Exceedance compares the unrounded
@@ -45,6 +47,22 @@ pub enum EmissionError {
     TemperatureOutOfRange(Decimal),
     #[error("{0} minute values given for one hour (at most 60)")]
     TooManyMinutes(usize),
+    #[error(
+        "record interval of {0} minutes is not an HJ 212 minute-data interval (1, 2, 3, 4, 5, 6, 10, 12, 15, 20 or 30)"
+    )]
+    BadInterval(u32),
+    #[error(
+        "records are {interval}-minute means but {time} is not the start of a {interval}-minute window"
+    )]
+    Misaligned { time: NaiveDateTime, interval: u32 },
+    #[error(
+        "records {earlier} and {later} are {seconds} s apart: not minute data (1, 2, 3, 4, 5, 6, 10, 12, 15, 20 or 30 minutes)"
+    )]
+    IrregularInterval {
+        earlier: NaiveDateTime,
+        later: NaiveDateTime,
+        seconds: i64,
+    },
     #[error("minute records out of order: {later} does not follow {earlier}")]
     OutOfOrder {
         earlier: NaiveDateTime,
@@ -371,9 +389,13 @@ pub struct HourValue {
     /// Minutes per flag (e.g. T minutes kept as evidence of a saturated high
     /// reading, F minutes for the stopped time).
     pub flags: BTreeMap<Flag, u32>,
-    /// Sum of the valid minutes: with `valid_minutes`, the exact mean.
+    /// Sum of the valid records: with `valid_records`, the exact mean.
     #[serde(skip)]
     pub sum: Decimal,
+    /// Valid records (each covering the record interval; with 1-minute
+    /// records, the same as `valid_minutes`).
+    #[serde(skip)]
+    pub valid_records: u32,
 }
 
 impl HourValue {
@@ -381,9 +403,54 @@ impl HourValue {
     pub fn exact_mean(&self) -> Option<Quotient> {
         self.valid.then(|| Quotient {
             num: self.sum,
-            den: Decimal::from(self.valid_minutes),
+            den: Decimal::from(self.valid_records),
         })
     }
+}
+
+/// The minute-data intervals HJ 212-2017 allows (`MinInterval`, minutes).
+pub const RECORD_INTERVALS: [u32; 11] = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30];
+
+fn check_interval(interval: u32) -> Result<(), EmissionError> {
+    if RECORD_INTERVALS.contains(&interval) {
+        Ok(())
+    } else {
+        Err(EmissionError::BadInterval(interval))
+    }
+}
+
+/// The interval (minutes) of a file of minute-data records: the shortest gap
+/// between consecutive records, which must be one of [`RECORD_INTERVALS`]
+/// (a missing record only lengthens some gaps). Fewer than two records: 1.
+/// Records must be in strictly increasing time order.
+pub fn record_interval(records: &[MinuteRecord]) -> Result<u32, EmissionError> {
+    let Some((earlier, later)) = records
+        .windows(2)
+        .map(|w| (w[0].time, w[1].time))
+        .min_by_key(|(a, b)| *b - *a)
+    else {
+        return Ok(1);
+    };
+    let seconds = (later - earlier).num_seconds();
+    if seconds <= 0 {
+        return Err(EmissionError::OutOfOrder { earlier, later });
+    }
+    if seconds % 60 != 0 {
+        return Err(EmissionError::IrregularInterval {
+            earlier,
+            later,
+            seconds,
+        });
+    }
+    let minutes = u32::try_from(seconds / 60).unwrap_or(u32::MAX);
+    if !RECORD_INTERVALS.contains(&minutes) {
+        return Err(EmissionError::IrregularInterval {
+            earlier,
+            later,
+            seconds,
+        });
+    }
+    Ok(minutes)
 }
 
 /// Minute → hour (HJ 76-2017 App. B, HJ 75-2017 有效小时均值): the hour is
@@ -394,27 +461,46 @@ pub fn minutes_to_hour(
     minutes: &[MinuteValue],
     th: &Thresholds,
 ) -> Result<HourValue, EmissionError> {
-    if minutes.len() > 60 {
-        return Err(EmissionError::TooManyMinutes(minutes.len()));
+    records_to_hour(minutes, 1, th)
+}
+
+/// [`minutes_to_hour`] of records that are each the mean of `interval`
+/// minutes (HJ 212 `MinInterval`, e.g. 10-minute data): a valid record
+/// covers `interval` valid minutes, so the hour is valid when the valid
+/// records cover at least `min_minutes_per_hour` minutes (five or six valid
+/// 10-minute means; four cover only 40). The value is the arithmetic mean
+/// of the valid records (equal windows, equal weights). `minutes`,
+/// `valid_minutes` and the flag counts are in minutes.
+pub fn records_to_hour(
+    records: &[MinuteValue],
+    interval: u32,
+    th: &Thresholds,
+) -> Result<HourValue, EmissionError> {
+    check_interval(interval)?;
+    if records.len() * interval as usize > 60 {
+        return Err(EmissionError::TooManyMinutes(
+            records.len() * interval as usize,
+        ));
     }
     let mut h = HourValue {
-        minutes: minutes.len() as u32,
+        minutes: records.len() as u32 * interval,
         ..HourValue::default()
     };
     let mut sum = Decimal::ZERO;
-    for m in minutes {
-        *h.flags.entry(m.flag).or_insert(0) += 1;
+    for m in records {
+        *h.flags.entry(m.flag).or_insert(0) += interval;
         if let (true, Some(v)) = (th.flag_valid(m.flag), m.value) {
             sum += v;
-            h.valid_minutes += 1;
+            h.valid_records += 1;
+            h.valid_minutes += interval;
             h.min = Some(h.min.map_or(v, |x| x.min(v)));
             h.max = Some(h.max.map_or(v, |x| x.max(v)));
         }
     }
     h.sum = sum;
-    h.valid = h.valid_minutes >= th.min_minutes_per_hour && h.valid_minutes > 0;
+    h.valid = h.valid_minutes >= th.min_minutes_per_hour && h.valid_records > 0;
     if h.valid {
-        h.mean = Some(sum / Decimal::from(h.valid_minutes));
+        h.mean = Some(sum / Decimal::from(h.valid_records));
     }
     Ok(h)
 }
@@ -872,6 +958,9 @@ pub enum HourStatus {
     InvalidO2,
     /// Hourly O₂ at or above the stop cut-off: not burning.
     Stopped,
+    /// Converted value computed, but the hour lies before the limit set's
+    /// `valid_from`: the limits did not bind yet, so it is not judged.
+    NotInForce,
 }
 
 /// One pollutant in one hour.
@@ -883,6 +972,8 @@ pub struct PollutantHour {
     pub converted: Option<Decimal>,
     /// kg/h from the measured mean and the hourly flow.
     pub rate_kg_h: Option<Decimal>,
+    /// The limit the hour is judged against; `None` when the set has none
+    /// for the pollutant or is not yet in force on the hour's day.
     pub limit: Option<Decimal>,
     pub exceeds: bool,
     pub multiple: Option<Decimal>,
@@ -939,13 +1030,38 @@ fn to_dry(
 /// C_ref = C̄ × (21 − O₂,ref)/(21 − Ō₂). It exists only when the pollutant hour
 /// and the O₂ hour are valid and Ō₂ is below the stop cut-off (or when the
 /// set judges measured concentrations). An hour exceeds when the converted
-/// value is above the set's limit.
+/// value is above the set's limit; an hour of a day before the set's
+/// `valid_from` is not judged ([`HourStatus::NotInForce`], no limit).
 pub fn hourly(
     records: &[MinuteRecord],
     limits: &LimitSet,
     th: &Thresholds,
     basis: Basis,
 ) -> Result<Vec<HourRecord>, EmissionError> {
+    hourly_at(records, 1, limits, th, basis)
+}
+
+/// [`hourly`] of records that are each the mean of `interval` minutes
+/// (see [`records_to_hour`]; [`record_interval`] finds it in a file). Every
+/// record must start a window: with 10-minute data, 08:00, 08:10, …
+pub fn hourly_at(
+    records: &[MinuteRecord],
+    interval: u32,
+    limits: &LimitSet,
+    th: &Thresholds,
+    basis: Basis,
+) -> Result<Vec<HourRecord>, EmissionError> {
+    check_interval(interval)?;
+    if interval > 1
+        && let Some(r) = records
+            .iter()
+            .find(|r| r.time.second() != 0 || r.time.minute() % interval != 0)
+    {
+        return Err(EmissionError::Misaligned {
+            time: r.time,
+            interval,
+        });
+    }
     for w in records.windows(2) {
         if w[1].time <= w[0].time {
             return Err(EmissionError::OutOfOrder {
@@ -962,7 +1078,7 @@ pub fn hourly(
         while j < records.len() && hour_end_of(records[j].time) == end {
             j += 1;
         }
-        out.push(one_hour(&records[i..j], end, limits, th, basis)?);
+        out.push(one_hour(&records[i..j], end, interval, limits, th, basis)?);
         i = j;
     }
     Ok(out)
@@ -971,6 +1087,7 @@ pub fn hourly(
 fn one_hour(
     recs: &[MinuteRecord],
     hour_end: NaiveDateTime,
+    interval: u32,
     limits: &LimitSet,
     th: &Thresholds,
     basis: Basis,
@@ -1009,8 +1126,11 @@ fn one_hour(
                 .push(to_dry(v, basis, r.moisture)?);
         }
     }
-    let o2 = minutes_to_hour(&o2m, th)?;
-    let flow = minutes_to_hour(&flowm, th)?;
+    let o2 = records_to_hour(&o2m, interval, th)?;
+    let flow = records_to_hour(&flowm, interval, th)?;
+    let in_force = limits
+        .valid_from
+        .is_none_or(|from| day_of_hour(hour_end) >= from);
     // Not burning: hourly O2 at/above the cut-off, or at/above 21 % where
     // 折算 is undefined.
     let stopped = match (o2.mean, limits.reference_o2) {
@@ -1019,8 +1139,8 @@ fn one_hour(
     };
     let mut pollutants = BTreeMap::new();
     for (p, mins) in pol {
-        let measured = minutes_to_hour(&mins, th)?;
-        let limit = limits.limits.get(&p).copied();
+        let measured = records_to_hour(&mins, interval, th)?;
+        let limit = limits.limits.get(&p).copied().filter(|_| in_force);
         let (exact, status) = match (measured.exact_mean(), limits.reference_o2) {
             (None, _) => (None, HourStatus::InvalidPollutant),
             (Some(c), None) => (Some(c), HourStatus::Valid),
@@ -1035,6 +1155,10 @@ fn one_hour(
                     )
                 }
             },
+        };
+        let status = match status {
+            HourStatus::Valid if !in_force => HourStatus::NotInForce,
+            other => other,
         };
         let converted = exact.map(Quotient::value);
         let multiple = match (exact, limit) {
@@ -1151,8 +1275,9 @@ pub struct PollutantDay {
     pub measured: PeriodValue,
     /// Mean of the valid converted hourly values.
     pub converted: PeriodValue,
-    /// Σ hourly emission (kg) over hours with a rate (measured-only total).
-    pub total_kg: Decimal,
+    /// Σ hourly emission (kg) over hours with a rate (measured-only total);
+    /// `None` when no hour has a rate (no flow, or no valid hour).
+    pub total_kg: Option<Decimal>,
     pub limit: Option<Decimal>,
     /// The valid daily converted mean is above the limit.
     pub exceeds: bool,
@@ -1165,6 +1290,15 @@ pub struct PollutantDay {
 pub struct DayRecord {
     pub date: NaiveDate,
     pub pollutants: BTreeMap<Pollutant, PollutantDay>,
+}
+
+/// The sum of the values present; `None` when none is (an emission total of
+/// hours without a rate is unknown, not zero).
+pub fn sum_some(values: impl IntoIterator<Item = Option<Decimal>>) -> Option<Decimal> {
+    values
+        .into_iter()
+        .flatten()
+        .fold(None, |acc, v| Some(acc.unwrap_or_default() + v))
 }
 
 /// The calendar day an hour (labelled by its end) belongs to.
@@ -1203,7 +1337,7 @@ pub fn daily(hours: &[HourRecord], th: &Thresholds) -> Vec<DayRecord> {
                     let day = PollutantDay {
                         measured,
                         converted,
-                        total_kg: phs.iter().filter_map(|x| x.rate_kg_h).sum(),
+                        total_kg: sum_some(phs.iter().map(|x| x.rate_kg_h)),
                         limit,
                         exceeds: multiple.is_some(),
                         multiple,
@@ -1222,8 +1356,8 @@ pub fn daily(hours: &[HourRecord], th: &Thresholds) -> Vec<DayRecord> {
 pub struct PollutantMonth {
     pub measured: PeriodValue,
     pub converted: PeriodValue,
-    /// Σ daily totals, tonnes.
-    pub total_t: Decimal,
+    /// Σ daily totals, tonnes; `None` when no day has a total.
+    pub total_t: Option<Decimal>,
     pub exceeding_hours: u32,
 }
 
@@ -1258,13 +1392,13 @@ pub fn monthly(days: &[DayRecord], th: &Thresholds) -> Vec<MonthRecord> {
                 .map(|(p, pds)| {
                     let m: Vec<Option<Decimal>> = pds.iter().map(|x| x.measured.mean).collect();
                     let c: Vec<Option<Decimal>> = pds.iter().map(|x| x.converted.mean).collect();
-                    let kg: Decimal = pds.iter().map(|x| x.total_kg).sum();
+                    let kg = sum_some(pds.iter().map(|x| x.total_kg));
                     (
                         p,
                         PollutantMonth {
                             measured: days_to_month(&m, month, th),
                             converted: days_to_month(&c, month, th),
-                            total_t: kg / dec!(1000),
+                            total_t: kg.map(|kg| kg / dec!(1000)),
                             exceeding_hours: pds.iter().map(|x| x.exceeding_hours).sum(),
                         },
                     )

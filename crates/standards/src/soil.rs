@@ -304,9 +304,10 @@ fn risk(c: Decimal, screening: Decimal, intervention: Option<Decimal>) -> Risk {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FarmlandClass {
-    /// 优先保护类: every item ≤ its screening value.
+    /// 优先保护类: Cd, Hg, As, Pb and Cr each ≤ its screening value (Cu, Ni,
+    /// Zn and the Table 2 organics may be above theirs: closer monitoring).
     PriorityProtection,
-    /// 安全利用类: some item > screening, no Cd/Hg/As/Pb/Cr > intervention.
+    /// 安全利用类: some of Cd/Hg/As/Pb/Cr > screening, none > intervention.
     SafeUse,
     /// 严格管控类: some Cd/Hg/As/Pb/Cr > its intervention value.
     StrictControl,
@@ -359,17 +360,21 @@ pub struct FarmlandAssessment {
     /// Items above their intervention value.
     pub above_intervention: Vec<FarmItem>,
     /// Cu, Ni, Zn and the Table 2 organics above screening: GB 15618 asks
-    /// for closer monitoring of soil and produce; they never make a sample
-    /// 严格管控.
+    /// for closer monitoring of soil and produce; they do not decide the
+    /// class (neither 安全利用 nor 严格管控).
     pub strengthen_monitoring: Vec<FarmItem>,
 }
 
 /// Assess a farmland sample (GB 15618-2018 Tables 1–3).
 ///
-/// The class uses the soil-only mapping: all items ≤ screening → 优先保护;
-/// some item > screening and no Cd/Hg/As/Pb/Cr > intervention → 安全利用;
-/// some Cd/Hg/As/Pb/Cr > intervention → 严格管控. (The product-based
-/// adjustment of 环办土壤〔2019〕53号 is not applied.)
+/// The class uses the soil-only mapping of GB 15618-2018 §5.1–5.2 and the
+/// classification guide (环办土壤〔2019〕53号), which rest on the five items
+/// with intervention values, Cd, Hg, As, Pb and Cr: all five ≤ screening →
+/// 优先保护; some of them > screening and none > intervention → 安全利用;
+/// some > intervention → 严格管控. Cu, Ni, Zn and the Table 2 organics
+/// above screening only ask for closer monitoring (`strengthen_monitoring`)
+/// and leave the class as the five give it. (The product-based adjustment
+/// of the guide is not applied.)
 pub fn assess_farmland(sample: &FarmlandSample) -> Result<FarmlandAssessment, SoilError> {
     let band = PhBand::of(sample.ph)?;
     let mut items = Vec::with_capacity(sample.values.len());
@@ -409,7 +414,7 @@ pub fn assess_farmland(sample: &FarmlandSample) -> Result<FarmlandAssessment, So
         .collect();
     let class = if !above_intervention.is_empty() {
         FarmlandClass::StrictControl
-    } else if !above_screening.is_empty() {
+    } else if above_screening.iter().any(|i| i.has_intervention()) {
         FarmlandClass::SafeUse
     } else {
         FarmlandClass::PriorityProtection

@@ -561,7 +561,7 @@ fn daily_rollup_and_totals() {
     assert_eq!(so2.converted.mean, Some(dec!(10)));
     assert!(!so2.exceeds);
     // 20 valid hours × 8 mg/m³ × 10 000 m³/h × 10⁻⁶ = 1.6 kg.
-    assert_eq!(so2.total_kg, dec!(1.6));
+    assert_eq!(so2.total_kg, Some(dec!(1.6)));
 
     // One more invalid hour → 19 valid hours: invalid day.
     let mut recs2 = recs.clone();
@@ -573,7 +573,7 @@ fn daily_rollup_and_totals() {
     let so2 = &days[0].pollutants[&Pollutant::So2];
     assert!(!so2.measured.valid);
     assert_eq!(so2.measured.mean, None);
-    assert_eq!(so2.total_kg, dec!(1.52));
+    assert_eq!(so2.total_kg, Some(dec!(1.52)));
 }
 
 fn day(date: (i32, u32, u32), valid: bool, kg: Decimal) -> DayRecord {
@@ -590,7 +590,7 @@ fn day(date: (i32, u32, u32), valid: bool, kg: Decimal) -> DayRecord {
             PollutantDay {
                 measured: pv(valid.then_some(dec!(40))),
                 converted: pv(valid.then_some(dec!(45))),
-                total_kg: kg,
+                total_kg: Some(kg),
                 limit: Some(dec!(50)),
                 exceeds: false,
                 multiple: None,
@@ -613,7 +613,7 @@ fn monthly_rollup_february_23_days() {
     let feb = &months[0].pollutants[&Pollutant::Nox];
     assert!(feb.measured.valid);
     assert_eq!(feb.converted.mean, Some(dec!(45)));
-    assert_eq!(feb.total_t, dec!(2.8));
+    assert_eq!(feb.total_t, Some(dec!(2.8)));
     assert_eq!(feb.exceeding_hours, 28);
     let mar = &months[1].pollutants[&Pollutant::Nox];
     assert!(!mar.measured.valid);
@@ -700,4 +700,39 @@ proptest! {
         let c_hi = emission::to_reference_o2(dec!(10), hi, dec!(9)).unwrap();
         prop_assert!(c_lo <= c_hi);
     }
+}
+
+#[test]
+fn ten_minute_records_count_their_window() {
+    let th = Thresholds::default();
+    let ten = |valid: usize, other: usize| {
+        let mut v = vec![MinuteValue::normal(dec!(10)); valid];
+        v.extend(std::iter::repeat_n(
+            MinuteValue {
+                value: Some(dec!(10)),
+                flag: Flag::D,
+            },
+            other,
+        ));
+        v
+    };
+    let h = emission::records_to_hour(&ten(6, 0), 10, &th).unwrap();
+    assert!(h.valid);
+    assert_eq!((h.valid_minutes, h.minutes), (60, 60));
+    assert_eq!(h.mean, Some(dec!(10)));
+    let h = emission::records_to_hour(&ten(5, 1), 10, &th).unwrap();
+    assert!(h.valid);
+    assert_eq!(h.flags[&Flag::D], 10);
+    assert!(
+        !emission::records_to_hour(&ten(4, 2), 10, &th)
+            .unwrap()
+            .valid
+    );
+    assert!(emission::records_to_hour(&ten(7, 0), 10, &th).is_err());
+    assert_eq!(
+        emission::records_to_hour(&ten(1, 0), 7, &th),
+        Err(EmissionError::BadInterval(7))
+    );
+    assert_eq!(emission::sum_some([None, None]), None);
+    assert_eq!(emission::sum_some([None, Some(dec!(1))]), Some(dec!(1)));
 }

@@ -86,7 +86,13 @@ fn gb15618_every_screening_value() {
                 assert_eq!(at.class, FarmlandClass::PriorityProtection);
                 let above = one(item, use_, ph, s + EPS);
                 assert_eq!(above.items[0].risk, Risk::AboveScreening, "{line}");
-                assert_eq!(above.class, FarmlandClass::SafeUse);
+                // Only Cd/Hg/As/Pb/Cr decide 安全利用 (GB 15618 §5.1–5.2).
+                let class = if item.has_intervention() {
+                    FarmlandClass::SafeUse
+                } else {
+                    FarmlandClass::PriorityProtection
+                };
+                assert_eq!(above.class, class, "{line}");
                 assert_eq!(above.above_screening, vec![item]);
                 assert_eq!(
                     above.strengthen_monitoring.is_empty(),
@@ -136,9 +142,10 @@ fn gb15618_every_intervention_value() {
         FarmItem::Bap,
     ] {
         assert_eq!(soil::farmland_intervention(item, PhBand::Over7_5), None);
-        // Far above screening, still only 安全利用.
+        // Far above screening: closer monitoring, the class stays with the
+        // five metals (here none is present: 优先保护).
         let a = one(item, FarmlandUse::Other, dec!(8), dec!(100000));
-        assert_eq!(a.class, FarmlandClass::SafeUse);
+        assert_eq!(a.class, FarmlandClass::PriorityProtection);
         assert_eq!(a.strengthen_monitoring, vec![item]);
     }
 }

@@ -191,6 +191,8 @@ impl Db {
             new.display_name.trim().to_owned()
         };
         let mut tx = self.write.begin().await?;
+        let org = crate::organisations::organisation_on(&mut tx, new.organisation_id).await?;
+        new.role.check_fits(&org)?;
         let t = now();
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO users (username, display_name, password_hash, role, organisation_id, \
@@ -366,6 +368,8 @@ impl Db {
         validate::line("姓名", display_name.trim(), validate::NAME_MAX)?;
         let before = self.user(user_id).await?;
         let mut tx = self.write.begin().await?;
+        let org = crate::organisations::organisation_on(&mut tx, organisation_id).await?;
+        role.check_fits(&org)?;
         sqlx::query(
             "UPDATE users SET display_name = $1, role = $2, organisation_id = $3, updated_at = $4 \
              WHERE id = $5",

@@ -491,6 +491,17 @@ pub struct FirePointRecord {
     pub source: String,
     pub created_by: String,
     pub attachments: Vec<AttachmentRecord>,
+    /// When the office voided the entry (Unix seconds); a voided entry
+    /// stays in the ledger but counts in no total or deduction.
+    pub voided_at: Option<i64>,
+    pub voided_by: Option<String>,
+    pub void_reason: Option<String>,
+}
+
+impl FirePointRecord {
+    pub fn voided(&self) -> bool {
+        self.voided_at.is_some()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -2225,6 +2236,70 @@ impl Db {
         Ok(ids)
     }
 
+    /// The live (not voided) entry already recorded for the point's
+    /// township, day and place, if any: what [`Db::add_fire_point`] refuses.
+    pub async fn fire_point_duplicate(
+        &self,
+        point: &NewFirePoint,
+    ) -> Result<Option<i64>, StorageError> {
+        let mut conn = self.read.acquire().await?;
+        live_duplicate(&mut conn, point).await
+    }
+
+    /// Void a fire point (office): it stays in the ledger with the reason,
+    /// who and when, and no longer counts in the totals and deductions.
+    /// Audited; a voided point cannot be voided again.
+    pub async fn void_fire_point(
+        &self,
+        actor: &Actor,
+        id: i64,
+        reason: &str,
+    ) -> Result<FirePointRecord, StorageError> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(StorageError::rule(
+                crate::Rule::FirePoint,
+                "作废火点须填写原因",
+            ));
+        }
+        validate::text("作废原因", reason, validate::SHORT_TEXT_MAX)?;
+        let before = self.fire_point(id).await?;
+        let mut tx = self.write.begin().await?;
+        let t = now();
+        let n = sqlx::query(
+            "UPDATE fire_points SET voided_at = $1, voided_by = $2, void_reason = $3 \
+             WHERE id = $4 AND voided_at IS NULL",
+        )
+        .bind(t)
+        .bind(&actor.name)
+        .bind(reason)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StorageError::rule(
+                crate::Rule::FirePoint,
+                format!("火点 #{id} 已作废，不能再次作废"),
+            ));
+        }
+        append(
+            &mut tx,
+            actor,
+            AuditRecord::new("void", "fire_point", id)
+                .before(&json!({
+                    "id": id, "township_id": before.township_id, "occurred_on": before.occurred_on,
+                    "place": before.place, "kind": before.kind.as_str(), "amount": before.amount,
+                }))
+                .after(&json!({
+                    "id": id, "voided_at": t, "voided_by": actor.name, "void_reason": reason,
+                })),
+        )
+        .await?;
+        tx.commit().await?;
+        self.fire_point(id).await
+    }
+
     pub async fn fire_point(&self, id: i64) -> Result<FirePointRecord, StorageError> {
         self.fire_points_where("f.id = $1", Some(id))
             .await?
@@ -2251,7 +2326,8 @@ impl Db {
     ) -> Result<Vec<FirePointRecord>, StorageError> {
         let rows = sqlx::query(&format!(
             "SELECT f.id, f.township_id, o.name, f.occurred_on, f.month, f.place, f.kind, f.amount, \
-             f.note, f.source, f.created_by FROM fire_points f JOIN organisations o ON o.id = f.township_id \
+             f.note, f.source, f.created_by, f.voided_at, f.voided_by, f.void_reason \
+             FROM fire_points f JOIN organisations o ON o.id = f.township_id \
              WHERE {condition} ORDER BY f.occurred_on DESC, f.id DESC"
         ))
         .bind(id)
@@ -2285,16 +2361,20 @@ impl Db {
                 source: r.try_get("source")?,
                 created_by: r.try_get("created_by")?,
                 attachments,
+                voided_at: r.try_get("voided_at")?,
+                voided_by: r.try_get("voided_by")?,
+                void_reason: r.try_get("void_reason")?,
             });
         }
         Ok(out)
     }
 
-    /// Totals per township per month (exact 元), months newest first.
+    /// Totals per township per month (exact 元), months newest first;
+    /// voided points are left out.
     pub async fn fire_point_totals(&self) -> Result<Vec<FireTotal>, StorageError> {
         let points = self.fire_points(None).await?;
         let mut totals: BTreeMap<(String, String), (i64, i64, i64, Decimal)> = BTreeMap::new();
-        for p in &points {
+        for p in points.iter().filter(|p| !p.voided()) {
             let e = totals
                 .entry((p.month.clone(), p.township.clone()))
                 .or_insert((0, 0, 0, Decimal::ZERO));
@@ -2487,6 +2567,43 @@ async fn submit_in(
     Ok(id)
 }
 
+/// Key of the PostgreSQL advisory lock that serializes fire-point entries
+/// ("jian_fir").
+const FIRE_POINT_LOCK_KEY: i64 = 0x6a69_616e_5f66_6972;
+
+/// A place as compared for duplicates: without spaces (ASCII and
+/// ideographic) and ASCII case, so “大堤村 北地块” is “大堤村北地块”.
+fn place_key(place: &str) -> String {
+    place
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// The id of a live entry with the same township, day and place as `p`.
+async fn live_duplicate(
+    conn: &mut AnyConnection,
+    p: &NewFirePoint,
+) -> Result<Option<i64>, StorageError> {
+    let key = place_key(&p.place);
+    let rows = sqlx::query(
+        "SELECT id, place FROM fire_points \
+         WHERE township_id = $1 AND occurred_on = $2 AND voided_at IS NULL ORDER BY id",
+    )
+    .bind(p.township_id)
+    .bind(p.occurred_on.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in &rows {
+        let place: String = r.try_get("place")?;
+        if place_key(&place) == key {
+            return Ok(Some(r.try_get("id")?));
+        }
+    }
+    Ok(None)
+}
+
 async fn insert_fire_point(
     conn: &mut AnyConnection,
     actor: &Actor,
@@ -2515,6 +2632,30 @@ async fn insert_fire_point(
         return Err(StorageError::rule(
             crate::Rule::FirePoint,
             format!("单位 #{} 不是乡镇/街道，火点须记在乡镇名下", p.township_id),
+        ));
+    }
+    // One live entry per township, day and place: the same point recorded
+    // twice would double the township's deduction. Serialized on
+    // PostgreSQL so two concurrent entries cannot both pass the check
+    // (SQLite has one writer).
+    if conn.backend_name() == "PostgreSQL" {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(FIRE_POINT_LOCK_KEY)
+            .execute(&mut *conn)
+            .await?;
+    }
+    if let Some(existing) = live_duplicate(conn, p).await? {
+        let township: String = sqlx::query("SELECT name FROM organisations WHERE id = $1")
+            .bind(p.township_id)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("name")?;
+        return Err(StorageError::rule(
+            crate::Rule::FirePointDuplicate,
+            format!(
+                "{township} {} 在“{place}”的火点已登记（第 {existing} 号），不能重复登记；如需更正，请先作废原记录",
+                p.occurred_on
+            ),
         ));
     }
     let month = format!("{:04}-{:02}", p.occurred_on.year(), p.occurred_on.month());

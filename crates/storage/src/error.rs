@@ -39,6 +39,8 @@ pub enum Rule {
     Account,
     /// The password policy.
     Password,
+    /// A user's role does not match the kind of their organisation.
+    RoleOrganisation,
     /// The task or assignment is not in a state that allows this.
     TaskState,
     /// A progress report was already reviewed, or a return lacks a comment.
@@ -49,8 +51,10 @@ pub enum Rule {
     Attachment,
     /// A 交办 (ad-hoc task): its deadline, organisations or a change to it.
     Assignment,
-    /// A fire point (place, township, kind).
+    /// A fire point (place, township, kind), or a void of one.
     FirePoint,
+    /// The same township, day and place is already in the fire-point ledger.
+    FirePointDuplicate,
     /// A report month is not `YYYY-MM`.
     ReportMonth,
     /// The plan being loaded refers to something it does not define.
@@ -62,18 +66,20 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 15] = [
+    pub const ALL: [Rule; 17] = [
         Rule::Text,
         Rule::Site,
         Rule::Organisation,
         Rule::Account,
         Rule::Password,
+        Rule::RoleOrganisation,
         Rule::TaskState,
         Rule::Review,
         Rule::Progress,
         Rule::Attachment,
         Rule::Assignment,
         Rule::FirePoint,
+        Rule::FirePointDuplicate,
         Rule::ReportMonth,
         Rule::Plan,
         Rule::CampaignState,
@@ -87,12 +93,14 @@ impl Rule {
             Rule::Organisation => "E2201",
             Rule::Account => "E2301",
             Rule::Password => "E2302",
+            Rule::RoleOrganisation => "E2303",
             Rule::TaskState => "E2401",
             Rule::Review => "E2402",
             Rule::Progress => "E2403",
             Rule::Attachment => "E2404",
             Rule::Assignment => "E2405",
             Rule::FirePoint => "E2501",
+            Rule::FirePointDuplicate => "E2502",
             Rule::ReportMonth => "E2601",
             Rule::Plan => "E2701",
             Rule::CampaignState => "E2702",
@@ -107,12 +115,14 @@ impl Rule {
             Rule::Organisation => "单位信息有误",
             Rule::Account => "账号信息不符合要求",
             Rule::Password => "密码不符合安全要求",
+            Rule::RoleOrganisation => "角色与所属单位的类型不符",
             Rule::TaskState => "任务当前状态不允许此操作",
             Rule::Review => "报告审核不符合要求",
             Rule::Progress => "进展报告内容有误",
             Rule::Attachment => "附件信息有误",
             Rule::Assignment => "交办内容不符合要求",
             Rule::FirePoint => "火点记录有误",
+            Rule::FirePointDuplicate => "该火点已登记，不能重复登记",
             Rule::ReportMonth => "月份格式应为 YYYY-MM",
             Rule::Plan => "方案内容有误",
             Rule::CampaignState => "攻坚方案状态不允许此操作",

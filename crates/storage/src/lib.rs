@@ -37,8 +37,9 @@ pub use error::{Rule, StorageError};
 pub use model::{Actor, AuditEntry, OrgKind, Organisation, Role, Session, User};
 pub use monitoring::{
     CounterDelta, Device, DeviceHealth, Disagreement, IngestBatch, LatestValue, NewSite,
-    PendingRollup, QuarantineEntry, Quarantined, RawFrame, RollupValue, SITE_KINDS, SeriesPoint,
-    SeriesValue, Site, SiteFactor, Upload, UploadOutcome, parse_site_kind, site_kind_label,
+    PendingRollup, QuarantineEntry, Quarantined, RawFrame, RollupValue, SITE_KINDS, ST_CODES,
+    SeriesPoint, SeriesValue, Site, SiteFactor, Upload, UploadOutcome, default_st, parse_site_kind,
+    site_kind_label,
 };
 pub use reports::{AIR_FACTORS, AirHour, PublishedReport, StationDays, StationSite, UpsertStats};
 pub use sessions::{LoginLimits, LoginRefusal, SessionLimits};

@@ -67,6 +67,46 @@ impl Role {
     pub fn writes(self) -> bool {
         !matches!(self, Role::Viewer)
     }
+
+    /// The kinds of organisation a user with this role may belong to: a
+    /// role that acts for its organisation (攻坚办, 部门, 乡镇/街道, 企业)
+    /// only in an organisation of that kind; the system administrator in
+    /// the office or a department; a read-only user in the office, a
+    /// department or an outside body.
+    pub fn org_kinds(self) -> &'static [OrgKind] {
+        match self {
+            Role::Admin => &[OrgKind::Office, OrgKind::Department],
+            Role::Office => &[OrgKind::Office],
+            Role::Department => &[OrgKind::Department],
+            Role::Township => &[OrgKind::Township],
+            Role::Enterprise => &[OrgKind::Enterprise],
+            Role::Viewer => &[OrgKind::Office, OrgKind::Department, OrgKind::External],
+        }
+    }
+
+    /// Whether a user with this role may belong to an organisation of `kind`.
+    pub fn fits(self, kind: OrgKind) -> bool {
+        self.org_kinds().contains(&kind)
+    }
+
+    /// Refuses a role that does not match the organisation's kind (a 乡镇
+    /// user on a department, an 企业 user on a township), in Chinese.
+    pub fn check_fits(self, org: &Organisation) -> Result<(), StorageError> {
+        if self.fits(org.kind) {
+            return Ok(());
+        }
+        let kinds: Vec<&str> = self.org_kinds().iter().map(|k| k.label()).collect();
+        Err(StorageError::rule(
+            crate::Rule::RoleOrganisation,
+            format!(
+                "角色“{}”只能属于{}类单位，“{}”是{}类单位",
+                self.label(),
+                kinds.join("、"),
+                org.name,
+                org.kind.label()
+            ),
+        ))
+    }
 }
 
 impl std::str::FromStr for Role {

@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use gongjian_standards::cst::local_day_start;
 use serde::Serialize;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
 use crate::audit::{AuditRecord, append};
 use crate::db::values_list;
@@ -29,6 +29,51 @@ pub const SITE_KINDS: &[(&str, &str)] = &[
     ("fume", "油烟监测点"),
     ("power", "用电监控"),
 ];
+
+/// HJ 212 system codes (ST) a data logger can be registered with: HJ 212-2017
+/// Table 5, and two vendor codes seen in the field (80 electricity use, 99
+/// restaurant fume). Labels in Chinese.
+pub const ST_CODES: &[(&str, &str)] = &[
+    ("21", "地表水环境质量"),
+    ("22", "环境空气质量"),
+    ("23", "声环境质量"),
+    ("24", "地下水环境质量"),
+    ("25", "土壤环境质量"),
+    ("26", "海水环境质量"),
+    ("27", "挥发性有机物监测"),
+    ("31", "大气环境污染源（废气）"),
+    ("32", "地表水环境污染源（废水）"),
+    ("33", "地下水环境污染源"),
+    ("34", "海洋环境污染源"),
+    ("35", "土壤环境污染源"),
+    ("36", "声环境污染源"),
+    ("37", "振动环境污染源"),
+    ("38", "放射性环境污染源"),
+    ("39", "工地扬尘污染源"),
+    ("41", "电磁环境污染源"),
+    ("51", "烟气排放过程监控"),
+    ("52", "污水排放过程监控"),
+    ("80", "用电监控（厂商扩展）"),
+    ("99", "餐饮油烟（厂商扩展）"),
+];
+
+/// The HJ 212 system code (ST) a data logger of a site of `kind` sends by
+/// default: a stack is an atmospheric pollution source (31), a wastewater
+/// outfall a water pollution source (32), an air station 22, a surface-water
+/// section 21, dust 39, VOCs 27, restaurant fume 31 (an air source),
+/// electricity use 80 (vendor code; HJ 212-2017 has none).
+pub fn default_st(kind: &str) -> &'static str {
+    match kind {
+        "air_station" => "22",
+        "waste_water" => "32",
+        "surface_water" => "21",
+        "dust" => "39",
+        "vocs" => "27",
+        "power" => "80",
+        // stack_gas, fume
+        _ => "31",
+    }
+}
 
 /// The Chinese label of a site kind (the code itself when unknown).
 pub fn site_kind_label(kind: &str) -> &str {
@@ -468,6 +513,193 @@ fn validate_device(d: &Device) -> Result<(), StorageError> {
     Ok(())
 }
 
+async fn insert_site_on(
+    tx: &mut AnyConnection,
+    actor: &Actor,
+    site: &NewSite,
+) -> Result<Site, StorageError> {
+    let row = sqlx::query(&format!(
+        "INSERT INTO sites (code, name, kind, organisation_id, township_id, longitude, \
+             latitude, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {SITE_COLUMNS}"
+    ))
+    .bind(site.code.trim())
+    .bind(site.name.trim())
+    .bind(&site.kind)
+    .bind(site.organisation_id)
+    .bind(site.township_id)
+    .bind(site.longitude.as_deref().map(str::trim))
+    .bind(site.latitude.as_deref().map(str::trim))
+    .bind(now())
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| StorageError::unique(e, "site", &site.code))?;
+    let created = site_from_row(&row)?;
+    append(
+        tx,
+        actor,
+        AuditRecord::new("create", "site", created.id).after(&created),
+    )
+    .await?;
+    Ok(created)
+}
+
+async fn update_site_on(
+    tx: &mut AnyConnection,
+    actor: &Actor,
+    id: i64,
+    site: &NewSite,
+) -> Result<Site, StorageError> {
+    let before = sqlx::query(&format!("SELECT {SITE_COLUMNS} FROM sites WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StorageError::NotFound {
+            entity: "site",
+            key: id.to_string(),
+        })?;
+    let before = site_from_row(&before)?;
+    let row = sqlx::query(&format!(
+        "UPDATE sites SET code = $1, name = $2, kind = $3, organisation_id = $4, \
+             township_id = $5, longitude = $6, latitude = $7 WHERE id = $8 RETURNING {SITE_COLUMNS}"
+    ))
+    .bind(site.code.trim())
+    .bind(site.name.trim())
+    .bind(&site.kind)
+    .bind(site.organisation_id)
+    .bind(site.township_id)
+    .bind(site.longitude.as_deref().map(str::trim))
+    .bind(site.latitude.as_deref().map(str::trim))
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| StorageError::unique(e, "site", &site.code))?;
+    let after = site_from_row(&row)?;
+    append(
+        tx,
+        actor,
+        AuditRecord::new("update", "site", id)
+            .before(&before)
+            .after(&after),
+    )
+    .await?;
+    Ok(after)
+}
+
+async fn upsert_device_on(
+    tx: &mut AnyConnection,
+    actor: &Actor,
+    d: &Device,
+) -> Result<(), StorageError> {
+    let before = sqlx::query(&format!(
+        "SELECT {DEVICE_COLUMNS} FROM devices WHERE mn = $1"
+    ))
+    .bind(&d.mn)
+    .fetch_optional(&mut *tx)
+    .await?
+    .as_ref()
+    .map(device_from_row)
+    .transpose()?;
+    let t = now();
+    sqlx::query(
+        "INSERT INTO devices (mn, pw, site_id, protocol, st, charset, accept_modbus_crc, \
+             time_sync_on_connect, min_interval, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
+             ON CONFLICT (mn) DO UPDATE SET pw = excluded.pw, site_id = excluded.site_id, \
+             protocol = excluded.protocol, st = excluded.st, charset = excluded.charset, \
+             accept_modbus_crc = excluded.accept_modbus_crc, \
+             time_sync_on_connect = excluded.time_sync_on_connect, \
+             min_interval = excluded.min_interval, updated_at = excluded.updated_at",
+    )
+    .bind(d.mn.trim())
+    .bind(&d.pw)
+    .bind(d.site_id)
+    .bind(&d.protocol)
+    .bind(&d.st)
+    .bind(&d.charset)
+    .bind(d.accept_modbus_crc)
+    .bind(d.time_sync_on_connect)
+    .bind(d.min_interval)
+    .bind(t)
+    .execute(&mut *tx)
+    .await?;
+    let mut record = AuditRecord::new(
+        if before.is_some() { "update" } else { "create" },
+        "device",
+        &d.mn,
+    )
+    .after(d);
+    if let Some(b) = &before {
+        record = record.before(b);
+    }
+    // The password itself never enters the log (it is not serialized);
+    // that it was set or changed does, masked, so a change is visible.
+    let masked = match &before {
+        None => Some(("******", "已设置")),
+        Some(b) if b.pw != d.pw => Some(("******", "已修改")),
+        Some(_) => None,
+    };
+    if let Some((was, now_is)) = masked {
+        for (side, text) in [(&mut record.before, was), (&mut record.after, now_is)] {
+            if let Some(serde_json::Value::Object(map)) = side {
+                map.insert("password".into(), text.into());
+            }
+        }
+    }
+    append(tx, actor, record).await?;
+    Ok(())
+}
+
+async fn set_site_factors_on(
+    tx: &mut AnyConnection,
+    actor: &Actor,
+    site_id: i64,
+    factors: &[SiteFactor],
+) -> Result<(), StorageError> {
+    let before: Vec<SiteFactor> = sqlx::query(
+        "SELECT factor, name, unit, limit_value FROM site_factors WHERE site_id = $1 \
+         ORDER BY factor",
+    )
+    .bind(site_id)
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(SiteFactor {
+            factor: r.try_get("factor")?,
+            name: r.try_get("name")?,
+            unit: r.try_get("unit")?,
+            limit_value: r.try_get("limit_value")?,
+        })
+    })
+    .collect::<Result<_, StorageError>>()?;
+    sqlx::query("DELETE FROM site_factors WHERE site_id = $1")
+        .bind(site_id)
+        .execute(&mut *tx)
+        .await?;
+    for f in factors {
+        sqlx::query(
+            "INSERT INTO site_factors (site_id, factor, name, unit, limit_value) \
+                 VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(site_id)
+        .bind(f.factor.trim())
+        .bind(f.name.trim())
+        .bind(f.unit.trim())
+        .bind(f.limit_value.as_deref().map(str::trim))
+        .execute(&mut *tx)
+        .await?;
+    }
+    append(
+        tx,
+        actor,
+        AuditRecord::new("set_factors", "site", site_id)
+            .before(&before)
+            .after(&factors),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Rows per multi-row statement (keeps bound parameters well under the
 /// SQLite and PostgreSQL limits).
 const CHUNK: usize = 400;
@@ -478,30 +710,59 @@ impl Db {
     pub async fn create_site(&self, actor: &Actor, site: &NewSite) -> Result<Site, StorageError> {
         validate_site(site)?;
         let mut tx = self.write.begin().await?;
-        let row = sqlx::query(&format!(
-            "INSERT INTO sites (code, name, kind, organisation_id, township_id, longitude, \
-             latitude, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {SITE_COLUMNS}"
-        ))
-        .bind(site.code.trim())
-        .bind(site.name.trim())
-        .bind(&site.kind)
-        .bind(site.organisation_id)
-        .bind(site.township_id)
-        .bind(site.longitude.as_deref().map(str::trim))
-        .bind(site.latitude.as_deref().map(str::trim))
-        .bind(now())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| StorageError::unique(e, "site", &site.code))?;
-        let created = site_from_row(&row)?;
-        append(
-            &mut tx,
-            actor,
-            AuditRecord::new("create", "site", created.id).after(&created),
-        )
-        .await?;
+        let created = insert_site_on(&mut tx, actor, site).await?;
         tx.commit().await?;
         Ok(created)
+    }
+
+    /// Register or change a site with its data logger and factors in one
+    /// transaction: a refused part (a taken code or MN, a bad limit) leaves
+    /// nothing stored. `device.site_id` is set to the site's id; `factors`
+    /// (when given) replace the site's factors.
+    pub async fn save_site(
+        &self,
+        actor: &Actor,
+        id: Option<i64>,
+        site: &NewSite,
+        device: Option<&Device>,
+        factors: Option<&[SiteFactor]>,
+    ) -> Result<Site, StorageError> {
+        validate_site(site)?;
+        if let Some(d) = device {
+            validate_device(d)?;
+        }
+        if let Some(f) = factors {
+            SiteFactor::validate_all(f)?;
+        }
+        let mut tx = self.write.begin().await?;
+        let saved = match id {
+            Some(id) => update_site_on(&mut tx, actor, id, site).await?,
+            None => insert_site_on(&mut tx, actor, site).await?,
+        };
+        if let Some(d) = device {
+            let d = Device {
+                site_id: saved.id,
+                ..d.clone()
+            };
+            // An MN registered at another site is not moved silently.
+            let owner: Option<i64> =
+                sqlx::query_scalar("SELECT site_id FROM devices WHERE mn = $1")
+                    .bind(d.mn.trim())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some(other) = owner.filter(|o| *o != saved.id) {
+                return Err(StorageError::rule(
+                    crate::Rule::Site,
+                    format!("数采仪 MN“{}”已登记在站点 #{other}", d.mn.trim()),
+                ));
+            }
+            upsert_device_on(&mut tx, actor, &d).await?;
+        }
+        if let Some(f) = factors {
+            set_site_factors_on(&mut tx, actor, saved.id, f).await?;
+        }
+        tx.commit().await?;
+        Ok(saved)
     }
 
     pub async fn update_site(
@@ -512,39 +773,7 @@ impl Db {
     ) -> Result<Site, StorageError> {
         validate_site(site)?;
         let mut tx = self.write.begin().await?;
-        let before = sqlx::query(&format!("SELECT {SITE_COLUMNS} FROM sites WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| StorageError::NotFound {
-                entity: "site",
-                key: id.to_string(),
-            })?;
-        let before = site_from_row(&before)?;
-        let row = sqlx::query(&format!(
-            "UPDATE sites SET code = $1, name = $2, kind = $3, organisation_id = $4, \
-             township_id = $5, longitude = $6, latitude = $7 WHERE id = $8 RETURNING {SITE_COLUMNS}"
-        ))
-        .bind(site.code.trim())
-        .bind(site.name.trim())
-        .bind(&site.kind)
-        .bind(site.organisation_id)
-        .bind(site.township_id)
-        .bind(site.longitude.as_deref().map(str::trim))
-        .bind(site.latitude.as_deref().map(str::trim))
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| StorageError::unique(e, "site", &site.code))?;
-        let after = site_from_row(&row)?;
-        append(
-            &mut tx,
-            actor,
-            AuditRecord::new("update", "site", id)
-                .before(&before)
-                .after(&after),
-        )
-        .await?;
+        let after = update_site_on(&mut tx, actor, id, site).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -578,62 +807,7 @@ impl Db {
     pub async fn upsert_device(&self, actor: &Actor, d: &Device) -> Result<Device, StorageError> {
         validate_device(d)?;
         let mut tx = self.write.begin().await?;
-        let before = sqlx::query(&format!(
-            "SELECT {DEVICE_COLUMNS} FROM devices WHERE mn = $1"
-        ))
-        .bind(&d.mn)
-        .fetch_optional(&mut *tx)
-        .await?
-        .as_ref()
-        .map(device_from_row)
-        .transpose()?;
-        let t = now();
-        sqlx::query(
-            "INSERT INTO devices (mn, pw, site_id, protocol, st, charset, accept_modbus_crc, \
-             time_sync_on_connect, min_interval, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
-             ON CONFLICT (mn) DO UPDATE SET pw = excluded.pw, site_id = excluded.site_id, \
-             protocol = excluded.protocol, st = excluded.st, charset = excluded.charset, \
-             accept_modbus_crc = excluded.accept_modbus_crc, \
-             time_sync_on_connect = excluded.time_sync_on_connect, \
-             min_interval = excluded.min_interval, updated_at = excluded.updated_at",
-        )
-        .bind(d.mn.trim())
-        .bind(&d.pw)
-        .bind(d.site_id)
-        .bind(&d.protocol)
-        .bind(&d.st)
-        .bind(&d.charset)
-        .bind(d.accept_modbus_crc)
-        .bind(d.time_sync_on_connect)
-        .bind(d.min_interval)
-        .bind(t)
-        .execute(&mut *tx)
-        .await?;
-        let mut record = AuditRecord::new(
-            if before.is_some() { "update" } else { "create" },
-            "device",
-            &d.mn,
-        )
-        .after(d);
-        if let Some(b) = &before {
-            record = record.before(b);
-        }
-        // The password itself never enters the log (it is not serialized);
-        // that it was set or changed does, masked, so a change is visible.
-        let masked = match &before {
-            None => Some(("******", "已设置")),
-            Some(b) if b.pw != d.pw => Some(("******", "已修改")),
-            Some(_) => None,
-        };
-        if let Some((was, now_is)) = masked {
-            for (side, text) in [(&mut record.before, was), (&mut record.after, now_is)] {
-                if let Some(serde_json::Value::Object(map)) = side {
-                    map.insert("password".into(), text.into());
-                }
-            }
-        }
-        append(&mut tx, actor, record).await?;
+        upsert_device_on(&mut tx, actor, d).await?;
         tx.commit().await?;
         Ok(d.clone())
     }
@@ -694,33 +868,8 @@ impl Db {
         factors: &[SiteFactor],
     ) -> Result<(), StorageError> {
         SiteFactor::validate_all(factors)?;
-        let before = self.site_factors(site_id).await?;
         let mut tx = self.write.begin().await?;
-        sqlx::query("DELETE FROM site_factors WHERE site_id = $1")
-            .bind(site_id)
-            .execute(&mut *tx)
-            .await?;
-        for f in factors {
-            sqlx::query(
-                "INSERT INTO site_factors (site_id, factor, name, unit, limit_value) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(site_id)
-            .bind(f.factor.trim())
-            .bind(f.name.trim())
-            .bind(f.unit.trim())
-            .bind(f.limit_value.as_deref().map(str::trim))
-            .execute(&mut *tx)
-            .await?;
-        }
-        append(
-            &mut tx,
-            actor,
-            AuditRecord::new("set_factors", "site", site_id)
-                .before(&before)
-                .after(&factors),
-        )
-        .await?;
+        set_site_factors_on(&mut tx, actor, site_id, factors).await?;
         tx.commit().await?;
         Ok(())
     }

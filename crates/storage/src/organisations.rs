@@ -21,6 +21,24 @@ fn from_row(row: &AnyRow) -> Result<Organisation, StorageError> {
 
 const COLUMNS: &str = "id, name, kind, parent_id, created_at";
 
+/// The organisation `id`, read on `conn` (inside a write transaction).
+pub(crate) async fn organisation_on(
+    conn: &mut sqlx::AnyConnection,
+    id: i64,
+) -> Result<Organisation, StorageError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM organisations WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| StorageError::NotFound {
+        entity: "organisation",
+        key: id.to_string(),
+    })?;
+    from_row(&row)
+}
+
 impl Db {
     pub async fn create_organisation(
         &self,
@@ -87,6 +105,33 @@ impl Db {
             key: id.to_string(),
         })?;
         let before = from_row(&before)?;
+        if kind != before.kind {
+            // A new kind must still fit every member's role.
+            let roles: Vec<(String, String)> = sqlx::query_as(
+                "SELECT username, role FROM users WHERE organisation_id = $1 ORDER BY id",
+            )
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut misfits = Vec::new();
+            for (username, role) in roles {
+                let role: crate::Role = role.parse()?;
+                if !role.fits(kind) {
+                    misfits.push(format!("{username}（{}）", role.label()));
+                }
+            }
+            if !misfits.is_empty() {
+                return Err(StorageError::rule(
+                    crate::Rule::RoleOrganisation,
+                    format!(
+                        "“{}”改为{}类单位后，用户 {} 的角色与单位类型不符，请先调整这些用户",
+                        before.name,
+                        kind.label(),
+                        misfits.join("、")
+                    ),
+                ));
+            }
+        }
         let row = sqlx::query(&format!(
             "UPDATE organisations SET name = $1, kind = $2 WHERE id = $3 RETURNING {COLUMNS}"
         ))

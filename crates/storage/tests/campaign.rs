@@ -612,6 +612,139 @@ storage_test!(fire_points_and_monthly_totals, |db: Db| async move {
     assert!(FireKind::from_str("轮胎").is_err());
 });
 
+// Issue 13 item 4: the same township, day and place cannot be recorded
+// twice (the month's deduction would double); the office voids an entry with
+// a reason (audited), and a voided entry counts in no total.
+storage_test!(
+    fire_point_duplicates_refused_and_voided,
+    |db: Db| async move {
+        db.load_campaign(&Actor::cli(), &plan_with(&[]))
+            .await
+            .unwrap();
+        let office = person("office");
+        let yuanwu = db.organisation_by_name("原武镇").await.unwrap().unwrap().id;
+        let shizhai = db.organisation_by_name("师寨镇").await.unwrap().unwrap().id;
+        let point = |township_id, date: &str, place: &str| NewFirePoint {
+            township_id,
+            occurred_on: NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap(),
+            place: place.into(),
+            kind: FireKind::Straw,
+            note: String::new(),
+            attachments: vec![],
+        };
+        let first = db
+            .add_fire_point(&office, &point(yuanwu, "2020-10-05", "大堤村北地块"))
+            .await
+            .unwrap();
+        // Same township, day and place (spacing aside): refused, in Chinese.
+        for place in ["大堤村北地块", " 大堤村 北地块 "] {
+            let err = db
+                .add_fire_point(&office, &point(yuanwu, "2020-10-05", place))
+                .await
+                .unwrap_err();
+            match &err {
+                StorageError::Rule {
+                    rule: Rule::FirePointDuplicate,
+                    detail,
+                } => assert!(
+                    detail.contains("原武镇")
+                        && detail.contains("2020-10-05")
+                        && detail.contains("不能重复登记"),
+                    "{detail}"
+                ),
+                other => panic!("expected a duplicate refusal, got {other}"),
+            }
+        }
+        assert_eq!(Rule::FirePointDuplicate.code(), "E2502");
+        // An import repeating it stores nothing.
+        let err = db
+            .import_fire_points(
+                &office,
+                &[
+                    point(shizhai, "2020-10-05", "大堤村北地块"),
+                    point(yuanwu, "2020-10-05", "大堤村北地块"),
+                ],
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.broken_rule(), Some(Rule::FirePointDuplicate));
+        assert_eq!(db.fire_points(None).await.unwrap().len(), 1);
+        // Another day, place or township is another point.
+        db.add_fire_point(&office, &point(yuanwu, "2020-10-06", "大堤村北地块"))
+            .await
+            .unwrap();
+        db.add_fire_point(&office, &point(yuanwu, "2020-10-05", "大堤村南地块"))
+            .await
+            .unwrap();
+        db.add_fire_point(&office, &point(shizhai, "2020-10-05", "大堤村北地块"))
+            .await
+            .unwrap();
+        let total = |db: Db| async move {
+            db.fire_point_totals()
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|t| t.month == "2020-10" && t.township == "原武镇")
+                .map(|t| (t.points, t.amount))
+        };
+        assert_eq!(total(db.clone()).await, Some((3, "1500000".into())));
+
+        // Voiding needs a reason; then the entry stays, marked, out of the totals.
+        let err = db
+            .void_fire_point(&office, first.id, "  ")
+            .await
+            .unwrap_err();
+        assert_eq!(err.broken_rule(), Some(Rule::FirePoint));
+        let voided = db
+            .void_fire_point(&office, first.id, "与 10-06 记录为同一火点，日期登记错误")
+            .await
+            .unwrap();
+        assert!(voided.voided());
+        assert_eq!(voided.voided_by.as_deref(), Some("office"));
+        assert_eq!(
+            voided.void_reason.as_deref(),
+            Some("与 10-06 记录为同一火点，日期登记错误")
+        );
+        assert_eq!(db.fire_points(None).await.unwrap().len(), 4);
+        assert_eq!(total(db.clone()).await, Some((2, "1000000".into())));
+        // Not twice.
+        let err = db
+            .void_fire_point(&office, first.id, "再次作废")
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("已作废"), "{err}");
+        // Audited with before and after.
+        let log = db
+            .audit_list(&AuditFilter {
+                entity: Some("fire_point".into()),
+                limit: 20,
+                ..AuditFilter::default()
+            })
+            .await
+            .unwrap();
+        let entry = log
+            .iter()
+            .find(|e| e.action == "void" && e.entity_id == first.id.to_string())
+            .expect("void audited");
+        assert_eq!(entry.actor_name, "office");
+        assert_eq!(entry.before.as_ref().unwrap()["place"], "大堤村北地块");
+        assert_eq!(
+            entry.after.as_ref().unwrap()["void_reason"],
+            "与 10-06 记录为同一火点，日期登记错误"
+        );
+        // Once voided, the point can be recorded again (the correction).
+        db.add_fire_point(&office, &point(yuanwu, "2020-10-05", "大堤村北地块"))
+            .await
+            .unwrap();
+        assert_eq!(total(db.clone()).await, Some((3, "1500000".into())));
+        // A void of a point that does not exist.
+        assert!(matches!(
+            db.void_fire_point(&office, 9999, "无").await.unwrap_err(),
+            StorageError::NotFound { .. }
+        ));
+    }
+);
+
 storage_test!(assignments_of_a_month, |db: Db| async move {
     db.load_campaign(&Actor::cli(), &plan_with(&[]))
         .await

@@ -332,6 +332,123 @@ storage_test!(
     }
 );
 
+// Issue 13 item 13: a role must match its organisation's kind.
+storage_test!(role_must_match_organisation_kind, |db: Db| async move {
+    let cli = Actor::cli();
+    let finance = db
+        .create_organisation(&cli, "区财政局", OrgKind::Department, None)
+        .await
+        .unwrap();
+    let yuanwu = db
+        .create_organisation(&cli, "原武镇", OrgKind::Township, None)
+        .await
+        .unwrap();
+    let office = db
+        .create_organisation(&cli, "区环境攻坚办", OrgKind::Office, None)
+        .await
+        .unwrap();
+    let new = |username: &str, role: Role, organisation_id: i64| NewUser {
+        username: username.into(),
+        display_name: String::new(),
+        password: "correct-horse".into(),
+        role,
+        organisation_id,
+        must_change_password: false,
+    };
+    let refused = |err: StorageError| match err {
+        StorageError::Rule {
+            rule: gongjian_storage::Rule::RoleOrganisation,
+            detail,
+        } => detail,
+        other => panic!("expected the role/organisation rule, got {other}"),
+    };
+    // A 乡镇 user on 区财政局, an 企业 user on 原武镇, an 攻坚办 user on a
+    // township, a 部门 user on the office: refused, nothing stored.
+    for (name, role, org) in [
+        ("xiang", Role::Township, finance.id),
+        ("qiye", Role::Enterprise, yuanwu.id),
+        ("ban", Role::Office, yuanwu.id),
+        ("bumen", Role::Department, office.id),
+        ("guanli", Role::Admin, yuanwu.id),
+    ] {
+        let err = db
+            .create_user(&cli, &new(name, role, org))
+            .await
+            .unwrap_err();
+        let detail = refused(err);
+        assert!(
+            detail.contains("角色") && detail.contains("单位"),
+            "{detail}"
+        );
+    }
+    let detail = refused(
+        db.create_user(&cli, &new("xiang", Role::Township, finance.id))
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        detail.contains("乡镇/街道") && detail.contains("区财政局") && detail.contains("部门"),
+        "{detail}"
+    );
+    assert_eq!(db.user_count().await.unwrap(), 0);
+    assert_eq!(
+        gongjian_storage::Rule::RoleOrganisation.code(),
+        "E2303",
+        "stable code"
+    );
+
+    // Matching roles are accepted; read-only and admin users in the office.
+    let yw = db
+        .create_user(&cli, &new("yuanwu", Role::Township, yuanwu.id))
+        .await
+        .unwrap();
+    db.create_user(&cli, &new("viewer", Role::Viewer, office.id))
+        .await
+        .unwrap();
+    db.create_user(&cli, &new("admin", Role::Admin, office.id))
+        .await
+        .unwrap();
+    db.create_user(&cli, &new("caizheng", Role::Department, finance.id))
+        .await
+        .unwrap();
+
+    // Moving the township user to a department, or giving them the
+    // enterprise role, is refused; the user is unchanged.
+    refused(
+        db.update_user(&cli, yw.id, "原武镇联络员", Role::Township, finance.id)
+            .await
+            .unwrap_err(),
+    );
+    refused(
+        db.update_user(&cli, yw.id, "原武镇联络员", Role::Enterprise, yuanwu.id)
+            .await
+            .unwrap_err(),
+    );
+    let after = db.user(yw.id).await.unwrap();
+    assert_eq!(
+        (after.role, after.organisation_id),
+        (Role::Township, yuanwu.id)
+    );
+    // A matching change is accepted.
+    let moved = db
+        .update_user(&cli, yw.id, "财政局联络员", Role::Department, finance.id)
+        .await
+        .unwrap();
+    assert_eq!(moved.role, Role::Department);
+
+    // Changing an organisation's kind must keep its users' roles valid.
+    let detail = refused(
+        db.update_organisation(&cli, finance.id, "区财政局", OrgKind::Township)
+            .await
+            .unwrap_err(),
+    );
+    assert!(detail.contains("caizheng"), "{detail}");
+    assert_eq!(
+        db.organisation(finance.id).await.unwrap().kind,
+        OrgKind::Department
+    );
+});
+
 #[tokio::test]
 async fn sqlite_backup_is_a_consistent_copy() {
     let t = testing::sqlite().await;

@@ -625,9 +625,9 @@ async fn openapi_matches_the_routes(db: TestDb) {
             }
         }
     }
-    // The whole API: 51 operations on 43 paths.
-    assert_eq!(listed, 51);
-    assert_eq!(paths.len(), 43);
+    // The whole API: 52 operations on 44 paths.
+    assert_eq!(listed, 52);
+    assert_eq!(paths.len(), 44);
 }
 
 on_both_backends!(openapi_describes_parameters_bodies_and_errors);
@@ -784,4 +784,100 @@ async fn unknown_organisation_ids_are_invalid_input(db: TestDb) {
         .unwrap();
     assert_eq!(r.status(), 400);
     assert_eq!(r.json::<Value>().await.unwrap()["code"], "E1005");
+}
+
+on_both_backends!(user_role_must_match_organisation_kind);
+/// Issue 13 item 13: user administration refuses a role that does not match
+/// the organisation's kind (a 乡镇 user on 区财政局, an 企业 user on 原武镇),
+/// through the API (E2303, Chinese detail) and the page form (the error next
+/// to the form, the typed values kept).
+async fn user_role_must_match_organisation_kind(db: TestDb) {
+    let app = spawn_on(db).await;
+    app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office)
+        .await;
+    let finance = app.org("区财政局", OrgKind::Department).await;
+    let yuanwu = app.org("原武镇", OrgKind::Township).await;
+    let c = app.login("admin").await;
+
+    for (username, role, org) in [
+        ("xiang", "township", finance),
+        ("qiye", "enterprise", yuanwu),
+    ] {
+        let r = c
+            .post(app.url("/api/v1/users"))
+            .json(&json!({"username": username, "password": "initial-pass", "role": role, "organisation_id": org}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{username}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["code"], "E2303", "{body}");
+        assert_eq!(body["message"], "角色与所属单位的类型不符");
+        assert!(body["detail"].as_str().unwrap().contains("单位"), "{body}");
+        assert!(app.db.user_by_username(username).await.unwrap().is_none());
+    }
+    // A matching user, then a PATCH that would move it to a department.
+    let r = c
+        .post(app.url("/api/v1/users"))
+        .json(&json!({"username": "yuanwu", "password": "initial-pass", "role": "township", "organisation_id": yuanwu}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let r = c
+        .patch(app.url(&format!("/api/v1/users/{id}")))
+        .json(&json!({"organisation_id": finance}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "E2303");
+    assert_eq!(app.db.user(id).await.unwrap().organisation_id, yuanwu);
+
+    // The page form: refused with the Chinese reason next to the form, and
+    // what was typed is still there (not the password).
+    let me: Value = c
+        .get(app.url("/api/v1/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let csrf = me["csrf_token"].as_str().unwrap();
+    let r = c
+        .post(app.url("/system/users"))
+        .form(&[
+            ("csrf", csrf),
+            ("username", "caizheng.xiang"),
+            ("display_name", "财政局<乡镇>"),
+            ("password", "initial-pass"),
+            ("role", "township"),
+            ("organisation_id", &finance.to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("id=\"user-error\""), "{page}");
+    assert!(page.contains("角色与所属单位的类型不符"), "{page}");
+    assert!(page.contains("value=\"caizheng.xiang\""));
+    assert!(!page.contains("财政局<乡镇>"), "typed name escaped");
+    assert!(
+        page.contains("value=\"财政局&#60;乡镇&#62;\""),
+        "typed name kept: {page}"
+    );
+    assert!(!page.contains("initial-pass"));
+    assert!(page.contains("<option value=\"township\" selected>"));
+    assert!(page.contains(&format!("<option value=\"{finance}\" selected>")));
+    assert!(page.contains("<optgroup label=\"乡镇/街道\">"));
+    assert!(
+        app.db
+            .user_by_username("caizheng.xiang")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

@@ -731,6 +731,192 @@ async fn fire_point_ledger_totals_per_township_per_month(db: TestDb) {
     );
 }
 
+on_both_backends!(fire_point_duplicates_refused_and_entries_voided);
+/// Issue 13 item 4: the fire-point ledger refuses the same point twice (same
+/// township, day and place) with a clear Chinese message — through the API,
+/// the page form and an import — and the office voids an entry with a
+/// reason: audited, shown struck through, left out of totals and deductions.
+async fn fire_point_duplicates_refused_and_entries_voided(db: TestDb) {
+    use reqwest::multipart::Form;
+    let app = spawn(db).await;
+    let office = login(&app, "office").await;
+    let point = json!({"township": "原武镇", "date": "2020-10-05", "place": "大堤村北地块", "kind": "秸秆"});
+    let r = office.post("/api/v1/fire-points", point.clone()).await;
+    assert_eq!(r.status(), 201);
+    let first: Value = r.json().await.unwrap();
+    let first_id = first["id"].as_i64().unwrap();
+    assert_eq!(first["voided_at"], Value::Null);
+
+    // API: the same point again.
+    let r = office.post("/api/v1/fire-points", point.clone()).await;
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "E2502", "{body}");
+    assert_eq!(body["message"], "该火点已登记，不能重复登记");
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("原武镇")
+            && detail.contains("2020-10-05")
+            && detail.contains("大堤村北地块"),
+        "{detail}"
+    );
+
+    // Page form: refused, the message shown and the values kept.
+    let desk = page_login(&app, "office").await;
+    let r = desk
+        .upload(
+            "/ledger/fire-points",
+            Form::new()
+                .text("csrf", desk.csrf.clone())
+                .text("township", "原武镇")
+                .text("date", "2020-10-05")
+                .text("place", "大堤村 北地块")
+                .text("kind", "straw")
+                .text("note", "第二次上报"),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let html = r.text().await.unwrap();
+    let error = html.split(r#"id="error">"#).nth(1).unwrap();
+    assert!(error.contains("不能重复登记"), "{error}");
+    assert!(html.contains(r#"value="第二次上报""#));
+
+    // Import: a row already in the ledger and a row repeated in the file are
+    // each refused on their line; nothing is imported.
+    let csv = "乡镇,日期,位置,类型,备注\n原武镇,2020-10-05,大堤村北地块,秸秆,\n师寨镇,2020-10-07,师寨村西,杂草,\n师寨镇,2020-10-07,师寨村西,杂草,\n";
+    let r = office
+        .http
+        .post(office.url("/api/v1/fire-points/import"))
+        .header("x-csrf-token", &office.csrf)
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let res: Value = r.json().await.unwrap();
+    let rejected = res["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), 2, "{res}");
+    assert_eq!(rejected[0]["row"], 2);
+    assert!(rejected[0]["reason"].as_str().unwrap().contains("已登记"));
+    assert_eq!(rejected[1]["row"], 4);
+    assert!(
+        rejected[1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("与第 3 行"),
+        "{res}"
+    );
+    assert_eq!(app.db.fire_points(None).await.unwrap().len(), 1);
+
+    // A second, distinct point the same month.
+    let r = office
+        .post(
+            "/api/v1/fire-points",
+            json!({"township": "原武镇", "date": "2020-10-06", "place": "大堤村北地块", "kind": "杂草"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let october = |ledger: &Value| {
+        ledger["totals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["township"] == "原武镇" && t["month"] == "2020-10")
+            .map(|t| t["amount"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(
+        october(&office.json("/api/v1/fire-points").await).as_deref(),
+        Some("600000")
+    );
+
+    // Voiding: office only, with a reason.
+    let nongye = login(&app, "nongye").await;
+    let r = nongye
+        .post(
+            &format!("/api/v1/fire-points/{first_id}/void"),
+            json!({"reason": "x"}),
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    let r = office
+        .post(
+            &format!("/api/v1/fire-points/{first_id}/void"),
+            json!({"reason": " "}),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.json::<Value>().await.unwrap()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("原因")
+    );
+    // Through the page, as the ledger's form does.
+    let ledger = desk.page("/ledger").await;
+    assert!(ledger.contains(&format!(r#"action="/ledger/fire-points/{first_id}/void""#)));
+    let r = desk
+        .submit(
+            &format!("/ledger/fire-points/{first_id}/void"),
+            &[("reason", "经核实为<重复>上报")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/ledger?ok=voided");
+    let ledger = desk.page("/ledger?ok=voided").await;
+    assert!(ledger.contains("火点已作废"));
+    let row = ledger
+        .split(&format!(r#"<tr id="fp-{first_id}""#))
+        .nth(1)
+        .unwrap()
+        .split("</tr>")
+        .next()
+        .unwrap();
+    assert!(row.starts_with(r#" class="voided""#), "{row}");
+    assert!(
+        row.contains("<s>500000</s>") && row.contains("已作废"),
+        "{row}"
+    );
+    assert!(row.contains("经核实为&#60;重复&#62;上报"), "{row}");
+    assert!(!row.contains("<重复>"));
+    // Out of the totals and the deduction; kept in the ledger.
+    let after = office.json("/api/v1/fire-points").await;
+    assert_eq!(october(&after).as_deref(), Some("100000"));
+    let voided = after["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == first_id)
+        .unwrap();
+    assert_eq!(voided["void_reason"], "经核实为<重复>上报");
+    assert_eq!(voided["voided_by"], "office");
+    // The township sees it voided too.
+    let yuanwu = page_login(&app, "yuanwu").await;
+    let own = yuanwu.page("/ledger").await;
+    assert!(own.contains("已作废") && !own.contains(r#"/void""#));
+    // Not twice; audited.
+    let r = office
+        .post(
+            &format!("/api/v1/fire-points/{first_id}/void"),
+            json!({"reason": "再次"}),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let log = office
+        .json("/api/v1/audit?entity=fire_point&action=void")
+        .await;
+    assert!(
+        log.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["entity_id"] == first_id.to_string().as_str()
+                && e["after"]["void_reason"] == "经核实为<重复>上报"),
+        "{log}"
+    );
+    // The corrected point can be recorded again once the wrong one is void.
+    let r = office.post("/api/v1/fire-points", point).await;
+    assert_eq!(r.status(), 201);
+}
+
 on_both_backends!(fire_point_evidence_through_api_and_page);
 async fn fire_point_evidence_through_api_and_page(db: TestDb) {
     use reqwest::multipart::Form;

@@ -262,3 +262,276 @@ async fn sites_are_registered_imported_exported_and_seen_by_their_owners_only(db
         .unwrap();
     assert_eq!(health.status(), 403, "device health is the office's");
 }
+
+on_both_backends!(stack_registered_through_the_form_gets_st_31);
+/// Issue 13 item 20: a stack registered through the site form gets the HJ 212
+/// system code 31 (大气环境污染源), not 32 (地表水环境污染源); the form lets the
+/// office choose another code, and the API and the import default by kind.
+async fn stack_registered_through_the_form_gets_st_31(db: TestDb) {
+    let app = spawn_on(db).await;
+    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
+        .await;
+    let office = app.login("office").await;
+    let csrf = common::csrf_token(&office, &app.url("/api/v1/me")).await;
+    let post = |code: &'static str, kind: &'static str, mn: &'static str, st: &'static str| {
+        let office = office.clone();
+        let csrf = csrf.clone();
+        let url = app.url("/sources/sites");
+        async move {
+            office
+                .post(url)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("code", code),
+                    ("name", code),
+                    ("kind", kind),
+                    ("mn", mn),
+                    ("pw", "logger-pw"),
+                    ("protocol", "2017"),
+                    ("st", st),
+                    ("min_interval", "10"),
+                    ("factors", "a21026,二氧化硫,mg/m³,35"),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // The form's default (blank ST) for a stack: 31.
+    let r = post("G31", "stack_gas", "MN0000000000000000000031", "").await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let d = app
+        .db
+        .device("MN0000000000000000000031")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.st, "31");
+    // The office chooses 51 (烟气排放过程监控).
+    let r = post("G51", "stack_gas", "MN0000000000000000000051", "51").await;
+    assert_eq!(r.status(), 303);
+    let d = app
+        .db
+        .device("MN0000000000000000000051")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.st, "51");
+    // A wastewater outfall defaults to 32.
+    let r = post("W32", "waste_water", "MN0000000000000000000032", "").await;
+    assert_eq!(r.status(), 303);
+    let d = app
+        .db
+        .device("MN0000000000000000000032")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.st, "32");
+    // The edit form shows the chosen code selected, among the labelled codes.
+    let g51 = app
+        .db
+        .device("MN0000000000000000000051")
+        .await
+        .unwrap()
+        .unwrap()
+        .site_id;
+    let page = office
+        .get(app.url(&format!("/sources/sites/{g51}/edit")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("<option value=\"51\" selected>51 烟气排放过程监控</option>"),
+        "{page}"
+    );
+    assert!(page.contains("31 大气环境污染源（废气）"));
+    // The API without an ST: the default of the kind.
+    let r = office
+        .post(app.url("/api/v1/sites"))
+        .header("x-csrf-token", csrf.as_str())
+        .json(
+            &json!({"code": "G-API", "name": "接口登记排口", "kind": "stack_gas",
+                      "device": {"mn": "MN00000000000000000000A1", "pw": "logger-pw"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let d = app
+        .db
+        .device("MN00000000000000000000A1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.st, "31");
+}
+
+on_both_backends!(site_registration_is_one_transaction_and_keeps_the_form);
+/// Issue 13 item 5: registering a site is one transaction — a refusal leaves
+/// no site and no data logger, so saving again does not say "已存在"; the
+/// form comes back with every typed value and each error next to its field;
+/// an empty number field gets a Chinese message, not axum's "Failed to
+/// deserialize form body".
+async fn site_registration_is_one_transaction_and_keeps_the_form(db: TestDb) {
+    let app = spawn_on(db).await;
+    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
+        .await;
+    let office = app.login("office").await;
+    let csrf = common::csrf_token(&office, &app.url("/api/v1/me")).await;
+    let post = |fields: Vec<(&'static str, String)>| {
+        let office = office.clone();
+        let url = app.url("/sources/sites");
+        let mut all = vec![("csrf", csrf.clone())];
+        all.extend(fields);
+        async move { office.post(url).form(&all).send().await.unwrap() }
+    };
+    let site = |code: &str, mn: &str, min: &str, factors: &str| {
+        vec![
+            ("id", String::new()),
+            ("code", code.to_owned()),
+            ("name", "示范热电2号排口".to_owned()),
+            ("kind", "stack_gas".to_owned()),
+            ("organisation_id", String::new()),
+            ("township_id", "0".to_owned()),
+            ("longitude", "113.96".to_owned()),
+            ("latitude", "35.11".to_owned()),
+            ("mn", mn.to_owned()),
+            ("pw", "logger-pw".to_owned()),
+            ("protocol", "2017".to_owned()),
+            ("st", String::new()),
+            ("min_interval", min.to_owned()),
+            ("factors", factors.to_owned()),
+        ]
+    };
+    let nothing_stored = |code: &'static str, mn: &'static str| {
+        let db = app.db.clone();
+        async move {
+            assert!(
+                db.site_by_code(code).await.unwrap().is_none(),
+                "site {code}"
+            );
+            assert!(db.device(mn).await.unwrap().is_none(), "device {mn}");
+        }
+    };
+
+    // A limit that is not a number: nothing stored, the error next to the
+    // factors, every typed value kept (not the password).
+    let r = post(site(
+        "G02",
+        "MN0000000000000000000002",
+        "10",
+        "a21026,二氧化硫,mg/m³,abc",
+    ))
+    .await;
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(page.contains(r#"id="err-factors""#), "{page}");
+    for kept in [
+        r#"value="G02""#,
+        r#"value="示范热电2号排口""#,
+        r#"value="113.96""#,
+        r#"value="MN0000000000000000000002""#,
+        "a21026,二氧化硫,mg/m³,abc",
+    ] {
+        assert!(page.contains(kept), "{kept} kept");
+    }
+    assert!(!page.contains("logger-pw"));
+    nothing_stored("G02", "MN0000000000000000000002").await;
+
+    // An empty number field: a Chinese message next to it.
+    let r = post(site(
+        "G02",
+        "MN0000000000000000000002",
+        "",
+        "a21026,二氧化硫,mg/m³,35",
+    ))
+    .await;
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(!page.contains("Failed to deserialize"), "{page}");
+    let err = page
+        .split(r#"id="err-min_interval""#)
+        .nth(1)
+        .expect("error next to the field");
+    assert!(err.contains("分钟数据间隔"), "{err}");
+    let mut bad_lon = site("G02", "MN0000000000000000000002", "10", "");
+    bad_lon[6].1 = "东经113".into();
+    let page = post(bad_lon).await.text().await.unwrap();
+    assert!(page.contains(r#"id="err-longitude""#) && page.contains("经度须为数字"));
+    nothing_stored("G02", "MN0000000000000000000002").await;
+
+    // A logger MN already registered at another site: refused as a whole,
+    // the new site is not created either.
+    let r = post(site(
+        "G01",
+        "MN0000000000000000000001",
+        "10",
+        "a21026,二氧化硫,mg/m³,35",
+    ))
+    .await;
+    assert_eq!(r.status(), 303);
+    let r = post(site(
+        "G02",
+        "MN0000000000000000000001",
+        "10",
+        "a21026,二氧化硫,mg/m³,35",
+    ))
+    .await;
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    let err = page
+        .split(r#"id="err-mn""#)
+        .nth(1)
+        .expect("MN error next to the field");
+    assert!(err.contains("已登记"), "{err}");
+    assert!(app.db.site_by_code("G02").await.unwrap().is_none());
+    let g01 = app.db.site_by_code("G01").await.unwrap().unwrap();
+    assert_eq!(
+        app.db
+            .device("MN0000000000000000000001")
+            .await
+            .unwrap()
+            .unwrap()
+            .site_id,
+        g01.id
+    );
+    // The same through the API.
+    let r = office
+        .post(app.url("/api/v1/sites"))
+        .header("x-csrf-token", csrf.as_str())
+        .json(
+            &json!({"code": "G03", "name": "接口排口", "kind": "stack_gas",
+                      "device": {"mn": "MN0000000000000000000001", "pw": "x"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(app.db.site_by_code("G03").await.unwrap().is_none());
+
+    // Corrected, the registration goes through (no "已存在").
+    let r = post(site(
+        "G02",
+        "MN0000000000000000000002",
+        "10",
+        "a21026,二氧化硫,mg/m³,35",
+    ))
+    .await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    // A code already taken: next to the code field.
+    let r = post(site("G02", "MN0000000000000000000009", "10", "")).await;
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    let err = page.split(r#"id="err-code""#).nth(1).expect("code error");
+    assert!(err.contains("已存在"), "{err}");
+    assert!(
+        app.db
+            .device("MN0000000000000000000009")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

@@ -195,7 +195,7 @@ async fn item_20_other_text_fields_are_bounded(db: TestDb) {
         &csrf,
         "/api/v1/users",
         json!({"username": "zhang", "display_name": long(101), "password": "correct-horse-battery",
-               "role": "viewer", "organisation_id": org}),
+               "role": "township", "organisation_id": org}),
     )
     .await;
     assert_eq!(status, 400, "{body}");
@@ -211,7 +211,7 @@ async fn item_20_other_text_fields_are_bounded(db: TestDb) {
             ("username", "zhang"),
             ("display_name", display.as_str()),
             ("password", "correct-horse-battery"),
-            ("role", "viewer"),
+            ("role", "township"),
             ("organisation_id", &org.to_string()),
         ])
         .send()

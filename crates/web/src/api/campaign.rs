@@ -1317,6 +1317,45 @@ pub async fn create_fire_point(
     Ok((StatusCode::CREATED, Json(point)))
 }
 
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VoidBody {
+    /// Why the entry is voided (required).
+    #[schema(min_length = 1, max_length = 200)]
+    pub reason: String,
+}
+
+/// Void a fire point (office only): audited, kept in the ledger, left out
+/// of the totals and deductions.
+pub(crate) async fn void_fire_point_as(
+    state: &AppState,
+    user: &User,
+    actor: &gongjian_storage::Actor,
+    id: i64,
+    reason: &str,
+) -> Result<FirePointRecord, ApiError> {
+    if !is_office(user) {
+        return Err(ApiError::with_detail(
+            ErrorCode::Forbidden,
+            "只有攻坚办可以作废火点",
+        ));
+    }
+    Ok(state.db.void_fire_point(actor, id, reason).await?)
+}
+
+#[utoipa::path(post, path = "/fire-points/{id}/void", summary = "作废火点（攻坚办；须填写原因，记入审计日志，不再计入扣款）", params(crate::api::doc::IdPath), request_body = VoidBody, responses((status = 200, description = "已作废", body = Object)))]
+pub async fn void_fire_point(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<VoidBody>,
+) -> Result<Json<FirePointRecord>, ApiError> {
+    me.require(is_office(&me.user))?;
+    Ok(Json(
+        void_fire_point_as(&state, &me.user, &me.actor(), id, &body.reason).await?,
+    ))
+}
+
 /// Parse a fire-point file (XLSX or CSV, columns 乡镇, 日期, 位置, 类型,
 /// 备注) and store all rows, or none if any is rejected (unless
 /// `valid_only`).
@@ -1341,8 +1380,11 @@ pub(crate) async fn import_fire_file(
             )));
         }
     }
-    let mut good = Vec::new();
+    let mut good: Vec<NewFirePoint> = Vec::new();
     let mut rejected = Vec::new();
+    // (township, day, place without spaces) → the file line that has it.
+    let mut seen: std::collections::HashMap<(i64, NaiveDate, String), u64> =
+        std::collections::HashMap::new();
     for r in table.rows() {
         if r.iter().all(str::is_empty) {
             continue;
@@ -1353,7 +1395,35 @@ pub(crate) async fn import_fire_file(
             Some((day, _)) if table.encoding() == gongjian_tabular::Encoding::Xlsx => day,
             _ => g(1),
         };
-        match fire_point_from(&state.db, g(0), date, g(2), g(3), g(4)).await {
+        let checked = match fire_point_from(&state.db, g(0), date, g(2), g(3), g(4)).await {
+            // A point already in the ledger, or twice in the file, is
+            // refused on its row (it would double the deduction).
+            Ok(p) => {
+                let key = (
+                    p.township_id,
+                    p.occurred_on,
+                    p.place
+                        .chars()
+                        .filter(|c| !c.is_whitespace())
+                        .map(|c| c.to_ascii_lowercase())
+                        .collect(),
+                );
+                if let Some(line) = seen.get(&key) {
+                    Err(format!(
+                        "与第 {line} 行是同一火点（同一乡镇、同一天、同一位置），不能重复登记"
+                    ))
+                } else if let Some(id) = state.db.fire_point_duplicate(&p).await? {
+                    Err(format!(
+                        "该火点已登记（第 {id} 号：同一乡镇、同一天、同一位置），不能重复登记"
+                    ))
+                } else {
+                    seen.insert(key, r.line());
+                    Ok(p)
+                }
+            }
+            Err(reason) => Err(reason),
+        };
+        match checked {
             Ok(p) => good.push(p),
             Err(reason) => rejected.push(RejectedRow {
                 row: r.line() as usize,

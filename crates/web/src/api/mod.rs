@@ -77,6 +77,7 @@ pub(crate) fn table(limits: &crate::attachments::CampaignSettings) -> OpenApiRou
                 .layer(limits.upload_body_limit()),
         )
         .routes(routes!(campaign::import_fire_points).layer(limits.import_body_limit()))
+        .routes(routes!(campaign::void_fire_point))
         .routes(routes!(targets::api_targets))
         .routes(routes!(targets::api_rankings))
         .routes(routes!(targets::api_report))

@@ -125,6 +125,9 @@ pub struct DeviceBody {
     pub pw: String,
     #[serde(default)]
     pub protocol: Option<String>,
+    /// HJ 212 system code (ST); blank or absent: the default of the site's
+    /// kind (`gongjian_storage::default_st`: a stack 31, a wastewater
+    /// outfall 32, an air station 22, …).
     #[serde(default)]
     pub st: Option<String>,
     #[serde(default)]
@@ -204,14 +207,17 @@ impl SiteBody {
     }
 }
 
-pub(crate) fn device_of(body: &DeviceBody, site_id: i64) -> Device {
+/// The device a site of `kind` registers: its ST is the one given, or the
+/// default of the site's kind.
+pub(crate) fn device_of(body: &DeviceBody, site_id: i64, kind: &str) -> Device {
     let mut d = Device::new(body.mn.trim(), &body.pw, site_id);
     if let Some(p) = &body.protocol {
         d.protocol = p.trim().to_owned();
     }
-    if let Some(st) = body.st.as_ref().filter(|s| !s.trim().is_empty()) {
-        d.st = st.trim().to_owned();
-    }
+    d.st = match body.st.as_ref().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        Some(st) => st.to_owned(),
+        None => gongjian_storage::default_st(kind).to_owned(),
+    };
     if let Some(c) = &body.charset {
         d.charset = c.trim().to_owned();
     }
@@ -240,31 +246,13 @@ pub(crate) async fn save_site(
             })
             .collect()
     });
-    // Check the device and factors before the site is stored, so a refused
-    // submission stores nothing.
-    if let Some(d) = &body.device {
-        device_of(d, 0).validate()?;
-    }
-    if let Some(f) = &factors {
-        SiteFactor::validate_all(f)?;
-    }
-    let site = match id {
-        Some(id) => state.db.update_site(&me.actor(), id, &new).await?,
-        None => state.db.create_site(&me.actor(), &new).await?,
-    };
-    if let Some(d) = &body.device {
-        state
-            .db
-            .upsert_device(&me.actor(), &device_of(d, site.id))
-            .await?;
-    }
-    if let Some(factors) = &factors {
-        state
-            .db
-            .set_site_factors(&me.actor(), site.id, factors)
-            .await?;
-    }
-    Ok(site)
+    // Site, data logger and factors in one transaction: a refused part
+    // stores nothing.
+    let device = body.device.as_ref().map(|d| device_of(d, 0, &new.kind));
+    Ok(state
+        .db
+        .save_site(&me.actor(), id, &new, device.as_ref(), factors.as_deref())
+        .await?)
 }
 
 #[utoipa::path(post, path = "/sites", summary = "登记站点：类型、企业、乡镇、坐标、数采仪、因子（管理员、攻坚办）", request_body = SiteBody, responses((status = 201, description = "已登记", body = Object)))]

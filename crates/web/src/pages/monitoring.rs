@@ -18,7 +18,7 @@ use crate::api::monitoring::{
     DeviceBody, FactorBody, SiteBody, health_rows, import_sites, may_see_health, may_write,
     save_site, site_view, visible_site, visible_sites,
 };
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::session::{ApiUser, PageUser, constant_time_eq};
 
 pub(crate) fn routes(limits: &crate::attachments::CampaignSettings) -> Router<AppState> {
@@ -288,9 +288,45 @@ struct FormPage {
     latitude: String,
     mn: String,
     protocol: String,
+    /// The data logger's HJ 212 system code; blank: the site kind's default.
+    st: String,
+    st_codes: &'static [(&'static str, &'static str)],
+    /// The ST is one of `st_codes` (else it is offered as “其他”).
+    st_known: bool,
     time_sync: bool,
-    min_interval: i64,
+    /// As typed (an integer 1–60 when it comes from the store).
+    min_interval: String,
     factors: String,
+    /// Refusals shown next to their field.
+    errors: FieldErrors,
+}
+
+/// A refused submission's messages, one per field of the site form.
+#[derive(Default)]
+pub(crate) struct FieldErrors {
+    code: Option<String>,
+    name: Option<String>,
+    longitude: Option<String>,
+    latitude: Option<String>,
+    mn: Option<String>,
+    min_interval: Option<String>,
+    factors: Option<String>,
+}
+
+impl FieldErrors {
+    fn any(&self) -> bool {
+        [
+            &self.code,
+            &self.name,
+            &self.longitude,
+            &self.latitude,
+            &self.mn,
+            &self.min_interval,
+            &self.factors,
+        ]
+        .iter()
+        .any(|e| e.is_some())
+    }
 }
 
 async fn form(state: &AppState, me: &PageUser, id: Option<i64>, error: Option<String>) -> Response {
@@ -319,9 +355,13 @@ async fn form(state: &AppState, me: &PageUser, id: Option<i64>, error: Option<St
         latitude: String::new(),
         mn: String::new(),
         protocol: "2017".into(),
+        st: String::new(),
+        st_codes: gongjian_storage::ST_CODES,
+        st_known: true,
         time_sync: false,
-        min_interval: 10,
+        min_interval: "10".into(),
         factors: String::new(),
+        errors: FieldErrors::default(),
     };
     if let Some(id) = id {
         let site = match visible_site(state, &me.user, id).await {
@@ -343,8 +383,10 @@ async fn form(state: &AppState, me: &PageUser, id: Option<i64>, error: Option<St
         if let Some(d) = v.devices.first() {
             page.mn = d.mn.clone();
             page.protocol = d.protocol.clone();
+            page.st = d.st.clone();
+            page.st_known = gongjian_storage::ST_CODES.iter().any(|(c, _)| *c == d.st);
             page.time_sync = d.time_sync_on_connect;
-            page.min_interval = d.min_interval;
+            page.min_interval = d.min_interval.to_string();
         }
         page.factors = v
             .factors
@@ -380,10 +422,12 @@ pub(crate) struct SiteForm {
     code: String,
     name: String,
     kind: String,
+    // Numbers arrive as text and are parsed here, so an empty or mistyped
+    // field gets a Chinese message next to it, not axum's rejection.
     #[serde(default)]
-    organisation_id: i64,
+    organisation_id: String,
     #[serde(default)]
-    township_id: i64,
+    township_id: String,
     #[serde(default)]
     longitude: String,
     #[serde(default)]
@@ -395,11 +439,72 @@ pub(crate) struct SiteForm {
     #[serde(default)]
     protocol: String,
     #[serde(default)]
+    st: String,
+    #[serde(default)]
     time_sync: Option<String>,
     #[serde(default)]
-    min_interval: Option<i64>,
+    min_interval: String,
     #[serde(default)]
     factors: String,
+}
+
+/// The form again with what was typed (never the logger password) and the
+/// refusals next to their fields; nothing was stored.
+async fn form_again(
+    state: &AppState,
+    me: &PageUser,
+    f: &SiteForm,
+    errors: FieldErrors,
+    general: Option<String>,
+) -> Response {
+    let orgs = state.db.organisations().await.unwrap_or_default();
+    let pick = |k: OrgKind| -> Vec<(i64, String)> {
+        orgs.iter()
+            .filter(|o| o.kind == k)
+            .map(|o| (o.id, o.name.clone()))
+            .collect()
+    };
+    let general = general.or_else(|| {
+        errors
+            .any()
+            .then(|| "请按提示修改标出的字段，未保存任何内容".to_owned())
+    });
+    let mut resp = render(FormPage {
+        layout: Layout::new(&me.user, &me.csrf, "sources").error(general),
+        id: f.id.trim().to_owned(),
+        code: f.code.clone(),
+        name: f.name.clone(),
+        kind: f.kind.clone(),
+        kinds: SITE_KINDS.to_vec(),
+        enterprises: pick(OrgKind::Enterprise),
+        townships: pick(OrgKind::Township),
+        organisation_id: f.organisation_id.trim().parse().unwrap_or(0),
+        township_id: f.township_id.trim().parse().unwrap_or(0),
+        longitude: f.longitude.clone(),
+        latitude: f.latitude.clone(),
+        mn: f.mn.clone(),
+        protocol: f.protocol.clone(),
+        st: f.st.trim().to_owned(),
+        st_codes: gongjian_storage::ST_CODES,
+        st_known: f.st.trim().is_empty()
+            || gongjian_storage::ST_CODES
+                .iter()
+                .any(|(c, _)| *c == f.st.trim()),
+        time_sync: f.time_sync.is_some(),
+        min_interval: f.min_interval.clone(),
+        factors: f.factors.clone(),
+        errors,
+    });
+    *resp.status_mut() = StatusCode::BAD_REQUEST;
+    resp
+}
+
+/// An optional id of a select (`0` or blank: none).
+fn optional_id(text: &str) -> Option<Option<i64>> {
+    match text.trim() {
+        "" | "0" => Some(None),
+        t => t.parse::<i64>().ok().filter(|v| *v > 0).map(Some),
+    }
 }
 
 async fn submit(
@@ -414,6 +519,55 @@ async fn submit(
         return forbidden(&me);
     }
     let id = f.id.trim().parse::<i64>().ok();
+    let mut errors = FieldErrors::default();
+    if f.code.trim().is_empty() {
+        errors.code = Some("请填写站点编码".into());
+    }
+    if f.name.trim().is_empty() {
+        errors.name = Some("请填写站点名称".into());
+    }
+    for (label, text, slot) in [
+        ("经度", &f.longitude, &mut errors.longitude),
+        ("纬度", &f.latitude, &mut errors.latitude),
+    ] {
+        let t = text.trim();
+        if !t.is_empty() && (t.chars().count() > 32 || t.parse::<f64>().is_err()) {
+            *slot = Some(format!("{label}须为数字（如 113.96），现为“{}”", short(t)));
+        }
+    }
+    let min_interval = if f.mn.trim().is_empty() {
+        None
+    } else {
+        match f.min_interval.trim() {
+            "" => {
+                errors.min_interval = Some("请填写分钟数据间隔（1–60 的整数，常用 10）".into());
+                None
+            }
+            t => match t.parse::<i64>() {
+                Ok(v) if (1..=60).contains(&v) => Some(v),
+                Ok(_) => {
+                    errors.min_interval = Some("分钟数据间隔须在 1–60 之间".into());
+                    None
+                }
+                Err(_) => {
+                    errors.min_interval = Some(format!("分钟数据间隔须为整数，现为“{}”", short(t)));
+                    None
+                }
+            },
+        }
+    };
+    let (Some(organisation_id), Some(township_id)) =
+        (optional_id(&f.organisation_id), optional_id(&f.township_id))
+    else {
+        return form_again(
+            &state,
+            &me,
+            &f,
+            errors,
+            Some("所属企业或乡镇的选择无效，请重新选择".into()),
+        )
+        .await;
+    };
     let mut factors = Vec::new();
     for (n, line) in f.factors.lines().enumerate() {
         let line = line.trim();
@@ -422,13 +576,8 @@ async fn submit(
         }
         let parts: Vec<&str> = line.split([',', '，']).map(str::trim).collect();
         if parts[0].is_empty() {
-            return form(
-                &state,
-                &me,
-                id,
-                Some(format!("监测因子第 {} 行缺少因子编码", n + 1)),
-            )
-            .await;
+            errors.factors = Some(format!("监测因子第 {} 行缺少因子编码", n + 1));
+            break;
         }
         factors.push(FactorBody {
             factor: parts[0].to_owned(),
@@ -439,6 +588,23 @@ async fn submit(
                 .map(|s| s.to_string())
                 .filter(|s| !s.is_empty()),
         });
+    }
+    if errors.factors.is_none() {
+        let checked: Vec<gongjian_storage::SiteFactor> = factors
+            .iter()
+            .map(|x| gongjian_storage::SiteFactor {
+                factor: x.factor.clone(),
+                name: x.name.clone(),
+                unit: x.unit.clone(),
+                limit_value: x.limit_value.clone(),
+            })
+            .collect();
+        if let Err(e) = gongjian_storage::SiteFactor::validate_all(&checked) {
+            errors.factors = Some(error_text(&ApiError::from(e)));
+        }
+    }
+    if errors.any() {
+        return form_again(&state, &me, &f, errors, None).await;
     }
     // An unchanged (blank) password keeps the registered one.
     let device = if f.mn.trim().is_empty() {
@@ -460,21 +626,21 @@ async fn submit(
             mn: f.mn.trim().to_owned(),
             pw,
             protocol: Some(f.protocol.clone()).filter(|p| !p.is_empty()),
-            st: None,
+            st: Some(f.st.trim().to_owned()).filter(|s| !s.is_empty()),
             charset: None,
             accept_modbus_crc: false,
             time_sync_on_connect: f.time_sync.is_some(),
-            min_interval: f.min_interval,
+            min_interval,
         })
     };
     let body = SiteBody {
-        code: f.code,
-        name: f.name,
-        kind: f.kind,
-        organisation_id: Some(f.organisation_id).filter(|x| *x > 0),
-        township_id: Some(f.township_id).filter(|x| *x > 0),
-        longitude: Some(f.longitude),
-        latitude: Some(f.latitude),
+        code: f.code.clone(),
+        name: f.name.clone(),
+        kind: f.kind.clone(),
+        organisation_id,
+        township_id,
+        longitude: Some(f.longitude.clone()),
+        latitude: Some(f.latitude.clone()),
         device,
         factors: Some(factors),
     };
@@ -485,8 +651,35 @@ async fn submit(
     };
     match save_site(&state, &api, id, &body).await {
         Ok(site) => Redirect::to(&format!("/sources/sites/{}", site.id)).into_response(),
-        Err(e) => form(&state, &me, id, Some(error_text(&e))).await,
+        Err(e) if e.code == ErrorCode::Forbidden => forbidden(&me),
+        Err(e) => {
+            // Put what can be placed next to its field; the rest on top.
+            let mut errors = FieldErrors::default();
+            let text = error_text(&e);
+            let detail = e.detail.as_deref().unwrap_or("");
+            if e.code == ErrorCode::Conflict {
+                errors.code = Some(format!("站点编码“{}”已存在", short(f.code.trim())));
+            } else if detail.contains("MN") || detail.contains("数采仪") {
+                errors.mn = Some(text);
+            } else if detail.contains("站点编码") || detail.contains("监测点编码") {
+                errors.code = Some(text);
+            } else if detail.contains("站点名称") || detail.contains("监测点名称") {
+                errors.name = Some(text);
+            } else {
+                return form_again(&state, &me, &f, errors, Some(text)).await;
+            }
+            form_again(&state, &me, &f, errors, None).await
+        }
     }
+}
+
+/// At most 40 characters of a typed value, for a message.
+fn short(text: &str) -> String {
+    let mut s: String = text.chars().take(40).collect();
+    if text.chars().count() > 40 {
+        s.push('…');
+    }
+    s
 }
 
 #[derive(Deserialize)]

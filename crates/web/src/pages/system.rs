@@ -160,13 +160,28 @@ pub(crate) struct UserRow {
     must_change_password: bool,
 }
 
+/// What was typed into the new-user form, shown again with its error.
+#[derive(Default)]
+pub(crate) struct UserDraft {
+    username: String,
+    display_name: String,
+    role: String,
+    organisation_id: i64,
+    error: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "users.html")]
 struct UsersPage {
     layout: Layout,
     users: Vec<UserRow>,
     roles: Vec<(&'static str, &'static str)>,
-    organisations: Vec<Organisation>,
+    /// The organisations by kind (label, [(id, name)]), as the form's
+    /// option groups: the kind is what a role must match.
+    org_groups: Vec<(&'static str, Vec<(i64, String)>)>,
+    /// Which organisation kinds each role may belong to, for the form's note.
+    role_kinds: Vec<(&'static str, String)>,
+    draft: UserDraft,
 }
 
 async fn users_page(
@@ -175,12 +190,22 @@ async fn users_page(
     ok: Option<String>,
     error: Option<String>,
 ) -> Response {
+    users_page_with(state, me, ok, error, UserDraft::default()).await
+}
+
+async fn users_page_with(
+    state: &AppState,
+    me: &PageUser,
+    ok: Option<String>,
+    error: Option<String>,
+    draft: UserDraft,
+) -> Response {
     let layout = Layout::new(&me.user, &me.csrf, "system").ok(ok);
     let (users, organisations) = match (state.db.users().await, state.db.organisations().await) {
         (Ok(u), Ok(o)) => (u, o),
         (Err(e), _) | (_, Err(e)) => return storage_failure(layout, e),
     };
-    let failed = error.is_some();
+    let failed = error.is_some() || draft.error.is_some();
     let mut resp = render(UsersPage {
         layout: layout.error(error),
         users: users
@@ -196,7 +221,26 @@ async fn users_page(
             })
             .collect(),
         roles: Role::ALL.iter().map(|r| (r.as_str(), r.label())).collect(),
-        organisations,
+        org_groups: OrgKind::ALL
+            .iter()
+            .map(|k| {
+                let members: Vec<(i64, String)> = organisations
+                    .iter()
+                    .filter(|o| o.kind == *k)
+                    .map(|o| (o.id, o.name.clone()))
+                    .collect();
+                (k.label(), members)
+            })
+            .filter(|(_, members)| !members.is_empty())
+            .collect(),
+        role_kinds: Role::ALL
+            .iter()
+            .map(|r| {
+                let kinds: Vec<&str> = r.org_kinds().iter().map(|k| k.label()).collect();
+                (r.label(), kinds.join("、"))
+            })
+            .collect(),
+        draft,
     });
     if failed {
         *resp.status_mut() = StatusCode::BAD_REQUEST;
@@ -244,7 +288,7 @@ async fn create_user(
                 &me.actor(),
                 &NewUser {
                     username: form.username.trim().to_owned(),
-                    display_name: form.display_name,
+                    display_name: form.display_name.clone(),
                     password: form.password,
                     role,
                     organisation_id: form.organisation_id,
@@ -257,7 +301,18 @@ async fn create_user(
     };
     match result {
         Ok(_) => Redirect::to("/system/users?ok=created").into_response(),
-        Err(err) => users_page(&state, &me, None, Some(error_text(&err))).await,
+        // The form comes back with what was typed (never the password) and
+        // the reason next to it.
+        Err(err) => {
+            let draft = UserDraft {
+                username: form.username,
+                display_name: form.display_name,
+                role: form.role,
+                organisation_id: form.organisation_id,
+                error: Some(error_text(&err)),
+            };
+            users_page_with(&state, &me, None, None, draft).await
+        }
     }
 }
 

@@ -54,6 +54,7 @@ pub(crate) fn routes(limits: &crate::attachments::CampaignSettings) -> Router<Ap
             "/ledger/import",
             post(fire_import_submit).layer(limits.import_body_limit()),
         )
+        .route("/ledger/fire-points/{id}/void", post(fire_point_void))
 }
 
 fn fail(me: &PageUser, active: &str, err: ApiError) -> Response {
@@ -883,6 +884,8 @@ struct FirePointView {
     point: FirePointRecord,
     /// (attachment id, file name, size).
     evidence: Vec<(i64, String, String)>,
+    /// For a voided point: “原因（by，time）”.
+    voided_text: String,
 }
 
 async fn ledger_page(
@@ -934,7 +937,17 @@ async fn ledger_page(
 }
 
 fn fire_point_view(point: FirePointRecord) -> FirePointView {
+    let voided_text = match (&point.voided_at, &point.void_reason) {
+        (Some(at), reason) => format!(
+            "{}（{}，{}）",
+            reason.as_deref().unwrap_or(""),
+            point.voided_by.as_deref().unwrap_or(""),
+            gongjian_standards::cst::local_text(*at)
+        ),
+        _ => String::new(),
+    };
     FirePointView {
+        voided_text,
         evidence: point
             .attachments
             .iter()
@@ -951,7 +964,11 @@ fn fire_point_view(point: FirePointRecord) -> FirePointView {
 }
 
 async fn ledger(State(state): State<AppState>, me: PageUser, Query(q): Query<OkQuery>) -> Response {
-    let ok = (q.ok.as_deref() == Some("added")).then(|| "火点已登记".to_owned());
+    let ok = match q.ok.as_deref() {
+        Some("added") => Some("火点已登记".to_owned()),
+        Some("voided") => Some("火点已作废，不再计入扣款".to_owned()),
+        _ => None,
+    };
     ledger_page(&state, &me, ok, None, None, FirePointBody::default())
         .await
         .unwrap_or_else(|e| fail(&me, "ledger", e))
@@ -984,6 +1001,50 @@ async fn fire_point_submit(State(state): State<AppState>, me: PageUser, mp: Mult
                 msg.push_str("（已填写的内容已保留，请重新选择证据文件）");
             }
             match ledger_page(&state, &me, None, Some(msg), None, form.point).await {
+                Ok(mut page) => {
+                    *page.status_mut() = status;
+                    page
+                }
+                Err(e) => fail(&me, "ledger", e),
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct VoidForm {
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Void a fire point from the ledger page (office): the reason is required;
+/// a refusal shows the ledger again with the message.
+async fn fire_point_void(
+    State(state): State<AppState>,
+    me: PageUser,
+    Path(id): Path<i64>,
+    axum::Form(form): axum::Form<VoidForm>,
+) -> Response {
+    if let Err(r) = check_csrf(&me, &form.csrf) {
+        return r;
+    }
+    match api::void_fire_point_as(&state, &me.user, &me.actor(), id, &form.reason).await {
+        Ok(_) => Redirect::to("/ledger?ok=voided").into_response(),
+        Err(e) if e.code == ErrorCode::Forbidden => forbidden(&me),
+        Err(e) if e.code == ErrorCode::NotFound => fail(&me, "ledger", e),
+        Err(e) => {
+            let status = e.code.status();
+            match ledger_page(
+                &state,
+                &me,
+                None,
+                Some(error_text(&e)),
+                None,
+                FirePointBody::default(),
+            )
+            .await
+            {
                 Ok(mut page) => {
                     *page.status_mut() = status;
                     page

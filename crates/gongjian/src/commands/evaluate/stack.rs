@@ -52,6 +52,11 @@ pub struct Args {
     /// converted value, no exceedance); `none` to disable. Default 19.
     #[arg(long, default_value = "19")]
     pub o2_stop: String,
+    /// Minutes each record averages (HJ 212 minute data: 1, 2, 3, 4, 5, 6,
+    /// 10, 12, 15, 20 or 30), or `auto` to take the shortest gap between
+    /// records. A valid 10-minute record counts as 10 valid minutes.
+    #[arg(long, default_value = "auto")]
+    pub interval: String,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     pub format: Format,
@@ -116,13 +121,55 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         BasisArg::Dry => Basis::Dry,
         BasisArg::Wet => Basis::Wet,
     };
+    let interval = if args.interval.eq_ignore_ascii_case("auto") {
+        None
+    } else {
+        Some(
+            args.interval
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| emission::RECORD_INTERVALS.contains(n))
+                .with_context(|| {
+                    format!(
+                        "--interval {:?}: 应为 auto 或 1、2、3、4、5、6、10、12、15、20、30 分钟 (expected auto or an HJ 212 minute-data interval)",
+                        args.interval
+                    )
+                })?,
+        )
+    };
     let table = read_table(&args.input)?;
     let records = parse(&table, &set)?;
-    let hours = emission::hourly(&records, &set, &th, basis)
+    let interval = match interval {
+        Some(n) => n,
+        None => emission::record_interval(&records).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: 无法确定记录间隔，请用 --interval 指定 (cannot tell the record interval): {e}",
+                table.source()
+            )
+        })?,
+    };
+    let hours = emission::hourly_at(&records, interval, &set, &th, basis)
         .map_err(|e| anyhow::anyhow!("{}: {e}", table.source()))?;
+    if interval > 1 {
+        eprintln!(
+            "{}: 按 {interval} 分钟数据计，每条有效记录计 {interval} 个有效分钟 (records are {interval}-minute means)",
+            table.source()
+        );
+    }
+    let judged_any = hours
+        .iter()
+        .any(|h| h.pollutants.values().any(|p| p.measured.valid));
+    if !hours.is_empty() && !judged_any {
+        eprintln!(
+            "{}: 警告：没有一个有效小时（每小时须有 ≥ {} 个有效分钟） (warning: no valid hour)",
+            table.source(),
+            th.min_minutes_per_hour
+        );
+    }
     let events = emission::exceedance_events(&hours);
     let days = emission::daily(&hours, &th);
-    let (json, sheets) = output(&set, &th, basis, &hours, &events, &days);
+    let (json, sheets) = output(&set, &th, basis, interval, &hours, &events, &days);
     emit(args.format, args.output.as_deref(), &json, sheets)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -353,6 +400,7 @@ fn status_text(s: emission::HourStatus) -> &'static str {
         emission::HourStatus::InvalidPollutant => "invalid_pollutant",
         emission::HourStatus::InvalidO2 => "invalid_o2",
         emission::HourStatus::Stopped => "stopped",
+        emission::HourStatus::NotInForce => "not_in_force",
     }
 }
 
@@ -360,6 +408,7 @@ fn output(
     set: &LimitSet,
     th: &Thresholds,
     basis: Basis,
+    interval: u32,
     hours: &[HourRecord],
     events: &[ExceedanceEvent],
     days: &[DayRecord],
@@ -523,7 +572,7 @@ fn output(
                 text(if pd.measured.valid { "1" } else { "0" }),
                 opt_num(r3(pd.measured.mean)),
                 opt_num(r3(pd.converted.mean)),
-                Cell::Number(round(pd.total_kg, DP_MASS)),
+                opt_num(r6(pd.total_kg)),
                 opt_num(pd.limit),
                 text(if pd.exceeds { "1" } else { "0" }),
                 opt_num(pd.multiple),
@@ -535,7 +584,7 @@ fn output(
                     "valid_hours": pd.measured.valid_members, "valid": pd.measured.valid,
                     "measured": r3(pd.measured.mean), "converted": r3(pd.converted.mean),
                     "converted_valid_hours": pd.converted.valid_members,
-                    "total_kg": round(pd.total_kg, DP_MASS), "limit": pd.limit,
+                    "total_kg": r6(pd.total_kg), "limit": pd.limit,
                     "exceeds": pd.exceeds, "multiple": pd.multiple,
                     "exceeding_hours": pd.exceeding_hours,
                 }),
@@ -553,9 +602,12 @@ fn output(
             json!({
                 "hours": phs.len(),
                 "valid_hours": phs.iter().filter(|x| x.measured.valid).count(),
-                "judged_hours": phs.iter().filter(|x| x.converted.is_some()).count(),
+                "judged_hours": phs
+                    .iter()
+                    .filter(|x| x.status == emission::HourStatus::Valid)
+                    .count(),
                 "exceeding_hours": phs.iter().filter(|x| x.exceeds).count(),
-                "total_kg": round(phs.iter().filter_map(|x| x.rate_kg_h).sum(), DP_MASS),
+                "total_kg": r6(emission::sum_some(phs.iter().map(|x| x.rate_kg_h))),
             }),
         );
     }
@@ -570,6 +622,7 @@ fn output(
         "limit_set": set,
         "basis": basis,
         "thresholds": th,
+        "record_minutes": interval,
         "hours_before_valid_from": before,
         "summary": summary,
         "exceedances": events_json,
