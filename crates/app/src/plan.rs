@@ -114,15 +114,8 @@ async fn loaded(db: &Db, info: CampaignInfo) -> Result<LoadedPlan, crate::AppErr
         return Ok(LoadedPlan { info, plan });
     }
     let files = db.plan_sources(info.id).await?.ok_or_else(not_stored)?;
-    let sources: Vec<Source<'_>> = files
-        .iter()
-        .map(|f| Source {
-            name: &f.name,
-            text: &f.text,
-        })
-        .collect();
     let plan = Arc::new(
-        gongjian_campaign::parse(&sources)
+        gongjian_campaign::parse_files(&files)
             .map_err(|e| crate::AppError::StoredPlan(info.key.clone(), e.to_string()))?,
     );
     if let Ok(mut c) = cache().lock() {

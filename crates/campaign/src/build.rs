@@ -19,6 +19,19 @@ pub struct Source<'a> {
     pub text: &'a str,
 }
 
+/// [`parse`] of plan files held as [`PlanFile`]s (a copy, an export, the
+/// files stored with a revision).
+pub fn parse_files(files: &[PlanFile]) -> Result<Campaign, PlanError> {
+    let sources: Vec<Source<'_>> = files
+        .iter()
+        .map(|f| Source {
+            name: &f.name,
+            text: &f.text,
+        })
+        .collect();
+    parse(&sources)
+}
+
 /// Parses and validates a plan made of several TOML files. Files are taken in
 /// the order given; tasks keep file order within each plan.
 pub fn parse(sources: &[Source<'_>]) -> Result<Campaign, PlanError> {

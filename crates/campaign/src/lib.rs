@@ -16,11 +16,16 @@ mod error;
 mod export;
 mod model;
 mod raw;
+mod table;
 
-pub use build::{Source, parse};
+pub use build::{Source, parse, parse_files};
 pub use copy::{copy_to_year, next_key, shift_years};
 pub use error::{Diagnostic, PlanError};
 pub use export::{
     IndicatorJson, MilestoneJson, OrganisationJson, PlanJson, SectionJson, TargetJson, TaskJson,
 };
 pub use model::*;
+pub use table::{
+    CELL_MAX_CHARS, TABLE_MAX_ROWS, TableError, add_plan_to_campaign, parse_deadline,
+    tasks_from_table,
+};

@@ -977,14 +977,7 @@ async fn this_years_campaign(db: &Db) -> Campaign {
     use chrono::Datelike;
     let year = gongjian_storage::today_cst().year();
     let files = gongjian_campaign::copy_to_year(&plan_with(&[]), year);
-    let sources: Vec<Source<'_>> = files
-        .iter()
-        .map(|f| Source {
-            name: &f.name,
-            text: &f.text,
-        })
-        .collect();
-    let plan = gongjian_campaign::parse(&sources).expect("copied plan parses");
+    let plan = gongjian_campaign::parse_files(&files).expect("copied plan parses");
     db.load_campaign(&Actor::cli(), &plan).await.unwrap();
     plan
 }
@@ -1121,14 +1114,7 @@ storage_test!(adhoc_task_assign_extend_cancel, |db: Db| async move {
         &plan_with(&[("air.toml", "value = 62", "value = 55")]),
         plan.year,
     );
-    let sources: Vec<Source<'_>> = files
-        .iter()
-        .map(|f| Source {
-            name: &f.name,
-            text: &f.text,
-        })
-        .collect();
-    let edited = gongjian_campaign::parse(&sources).unwrap();
+    let edited = gongjian_campaign::parse_files(&files).unwrap();
     assert!(
         db.load_campaign(&Actor::cli(), &edited)
             .await

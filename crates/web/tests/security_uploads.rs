@@ -196,13 +196,24 @@ fn png(len: usize) -> Vec<u8> {
     v
 }
 
+/// A place no earlier upload of this test binary used: the ledger refuses
+/// the same township, day and place twice (issue 13 item 4).
+fn fresh_place() -> String {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    format!(
+        "大堤村南 {} 号地块",
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
 /// The fire-point fields before the evidence file, and after it.
 fn multipart_parts(file_name: &str) -> (Vec<u8>, Vec<u8>) {
     let mut head = String::new();
+    let place = fresh_place();
     for (k, v) in [
         ("township", "原武镇"),
         ("date", "2020-06-06"),
-        ("place", "大堤村南"),
+        ("place", place.as_str()),
         ("kind", "straw"),
     ] {
         head.push_str(&format!(
@@ -280,7 +291,7 @@ fn fire_form(file: Vec<u8>, name: &str) -> reqwest::multipart::Form {
     reqwest::multipart::Form::new()
         .text("township", "原武镇")
         .text("date", "2020-06-06")
-        .text("place", "大堤村南")
+        .text("place", fresh_place())
         .text("kind", "straw")
         .part(
             "attachment",

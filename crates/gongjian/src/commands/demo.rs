@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use chrono::{Datelike, NaiveDate};
-use gongjian_campaign::{Campaign, Source};
+use gongjian_campaign::Campaign;
 use gongjian_storage::{Actor, Db, NewUser, OrgKind, Role};
 
 use super::platform::{ConfigArgs, ListenArgs, init_logging, open_db, runtime};
@@ -131,14 +131,7 @@ fn current_year_plan(base: &Campaign, year: i32) -> anyhow::Result<Option<Campai
             .join("\n")
             + "\n";
     }
-    let sources: Vec<Source<'_>> = files
-        .iter()
-        .map(|f| Source {
-            name: &f.name,
-            text: &f.text,
-        })
-        .collect();
-    gongjian_campaign::parse(&sources)
+    gongjian_campaign::parse_files(&files)
         .map(Some)
         .map_err(|e| anyhow::anyhow!("demo plan for {year} does not check: {e}"))
 }

@@ -60,6 +60,23 @@ pub enum Command {
         #[command(flatten)]
         config: super::platform::ConfigArgs,
     },
+    /// Add a task table (XLSX, or CSV in UTF-8 or GBK) to a plan folder as a
+    /// new plan: columns 序号, 任务内容, 牵头单位, 配合单位, 完成时限 and an
+    /// optional 指标/目标值. A table with any bad row is refused whole and
+    /// every problem is printed with its row and column; nothing is written.
+    /// Then `plan check` and `plan load` the folder as usual.
+    ImportTasks {
+        /// The plan folder to add to, e.g. plans/pingyuan-2026.
+        dir: PathBuf,
+        /// The task table.
+        file: PathBuf,
+        /// The new plan's identifier (lower-case letters, digits, -), e.g. autumn.
+        #[arg(long = "plan")]
+        plan_id: String,
+        /// The new plan's title, e.g. "2026 年秋冬季大气污染防治攻坚行动".
+        #[arg(long)]
+        title: String,
+    },
     /// List the loaded campaigns with their year, state and revision.
     List {
         #[command(flatten)]
@@ -132,6 +149,12 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Copy { dir, year, out } => copy(&dir, year, &out),
+        Command::ImportTasks {
+            dir,
+            file,
+            plan_id,
+            title,
+        } => import_tasks(&dir, &file, &plan_id, &title),
         Command::Export { key, out, config } => {
             let files = with_db(config, |db| async move {
                 Ok(gongjian_app::plan::campaign_by_key(&db, &key).await)
@@ -195,14 +218,7 @@ fn copy(dir: &Path, year: i32, out: &Path) -> anyhow::Result<ExitCode> {
     }
     let files = gongjian_campaign::copy_to_year(&campaign, year);
     // The copy must pass the same check as any plan before it is written.
-    let sources: Vec<Source<'_>> = files
-        .iter()
-        .map(|f| Source {
-            name: &f.name,
-            text: &f.text,
-        })
-        .collect();
-    let copied = match gongjian_campaign::parse(&sources) {
+    let copied = match gongjian_campaign::parse_files(&files) {
         Ok(c) => c,
         Err(e) => {
             for d in &e.diagnostics {
@@ -224,6 +240,89 @@ fn copy(dir: &Path, year: i32, out: &Path) -> anyhow::Result<ExitCode> {
     );
     println!(
         "请修改目标值、任务与责任单位后用 gongjian plan check 检查、gongjian plan load 载入。"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import_tasks(dir: &Path, file: &Path, plan_id: &str, title: &str) -> anyhow::Result<ExitCode> {
+    let Some(campaign) = load_or_report(dir)? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let table = match gongjian_tabular::read_path(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("错误：{e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let rows: Vec<(u64, Vec<String>)> = table
+        .rows()
+        .map(|r| {
+            (
+                r.line(),
+                (0..table.width()).map(|c| r.get(c).to_owned()).collect(),
+            )
+        })
+        .collect();
+    let fail = |errors: &[gongjian_campaign::TableError]| {
+        for e in errors {
+            eprintln!("{}: {e}", file.display());
+        }
+        eprintln!(
+            "任务表未导入：{} 个问题，未写入任何文件（修改后重新导入）",
+            errors.len()
+        );
+        ExitCode::FAILURE
+    };
+    let text = match gongjian_campaign::tasks_from_table(
+        &campaign,
+        plan_id,
+        title,
+        table.headers(),
+        &rows,
+    ) {
+        Ok(t) => t,
+        Err(errors) => return Ok(fail(&errors)),
+    };
+    // The [campaign] file lists the new plan; the whole folder must check.
+    let mut files = campaign.sources.clone();
+    let Some(head) = files.iter_mut().find(|f| f.text.contains("[campaign]")) else {
+        anyhow::bail!("no [campaign] file in {}", dir.display());
+    };
+    head.text = gongjian_campaign::add_plan_to_campaign(&head.text, plan_id)
+        .with_context(|| format!("no `plans = [...]` line in {}", head.name))?;
+    let head_name = head.name.clone();
+    let new_name = format!("{plan_id}.toml");
+    if files.iter().any(|f| f.name == new_name) || dir.join(&new_name).exists() {
+        eprintln!("错误：{} 已存在", dir.join(&new_name).display());
+        return Ok(ExitCode::FAILURE);
+    }
+    files.push(gongjian_campaign::PlanFile {
+        name: new_name.clone(),
+        text,
+    });
+    let checked = match gongjian_campaign::parse_files(&files) {
+        Ok(c) => c,
+        Err(e) => {
+            for d in &e.diagnostics {
+                eprintln!("{d}");
+            }
+            eprintln!("任务表未导入：导入后的方案未通过校验，未写入任何文件");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let added = checked.tasks.len() - campaign.tasks.len();
+    for f in files
+        .iter()
+        .filter(|f| f.name == new_name || f.name == head_name)
+    {
+        std::fs::write(dir.join(&f.name), &f.text)
+            .with_context(|| format!("cannot write {}", dir.join(&f.name).display()))?;
+    }
+    println!(
+        "已导入 {added} 项任务到 {}（方案 {plan_id}），并在 {head_name} 中登记；用 gongjian plan load {} 载入",
+        dir.join(&new_name).display(),
+        dir.display()
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -63,14 +63,7 @@ impl TestApp {
         let year = gongjian_storage::today_cst().year();
         let files =
             gongjian_campaign::copy_to_year(&gongjian_app::plan::embedded_plan().unwrap(), year);
-        let sources: Vec<gongjian_campaign::Source<'_>> = files
-            .iter()
-            .map(|f| gongjian_campaign::Source {
-                name: &f.name,
-                text: &f.text,
-            })
-            .collect();
-        let plan = gongjian_campaign::parse(&sources).unwrap();
+        let plan = gongjian_campaign::parse_files(&files).unwrap();
         self.db.load_campaign(&Actor::cli(), &plan).await.unwrap();
         year
     }
