@@ -8,11 +8,13 @@
 //!   device health;
 //! - [`overview`]: 总览's current-hour readings and chart series;
 //! - [`report`]: the 月调度 report as one typed struct, with its sheets;
-//! - [`plan`]: the 2020 plan compiled in (demo and test material);
+//! - [`assessment`]: the month's 月考核 of townships and departments;
+//! - [`plan`]: the campaign of a year, from the plan files stored with it;
 //! - [`jobs`]: the named background jobs `serve` runs.
 #![forbid(unsafe_code)]
 
 pub mod air;
+pub mod assessment;
 pub mod error;
 pub mod jobs;
 pub mod overview;

@@ -35,6 +35,10 @@ const PLAN_FILES: &[(&str, &str)] = &[
         "limits.toml",
         include_str!("../../../plans/pingyuan-2020/limits.toml"),
     ),
+    (
+        "assessment.toml",
+        include_str!("../../../plans/pingyuan-2020/assessment.toml"),
+    ),
 ];
 
 /// The 2020 plan compiled into the binary.

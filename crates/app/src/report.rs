@@ -44,6 +44,10 @@ pub struct MonthlyReport {
     pub fire_points_total: Decimal,
     #[serde(default)]
     pub exceedances: Vec<Exceedance>,
+    /// 月考核 of each township and department (the plan's scheme); empty
+    /// when the plan has none. Reports published before it have none.
+    #[serde(default)]
+    pub assessment: Vec<crate::assessment::OrgAssessment>,
 }
 
 /// Build the report of the month of `month` from the data as they stand,
@@ -78,7 +82,7 @@ pub async fn build_report(
     let m_from = day_start_utc(month);
     let m_to = m_end.succ_opt().map_or(i64::MAX, day_start_utc);
     let exceedances = summaries::exceedances(&db.limited_hours(m_from, m_to).await?);
-    Ok(MonthlyReport {
+    let mut report = MonthlyReport {
         title: format!(
             "{}年{}月 大气污染防治攻坚月调度",
             month.year(),
@@ -97,7 +101,10 @@ pub async fn build_report(
         fire_points,
         fire_points_total,
         exceedances,
-    })
+        assessment: Vec::new(),
+    };
+    report.assessment = crate::assessment::assess(plan, month, &report);
+    Ok(report)
 }
 
 /// One table of the report: its sheet (XLSX), its numbered heading and a
@@ -165,6 +172,11 @@ impl MonthlyReport {
                     self.fire_points_total
                 ),
                 self.fire_sheet(),
+            ),
+            (
+                "月考核（乡镇、部门）".to_owned(),
+                "按攻坚方案的月考核办法，由本月调度数据计算：基础分加各项加减分；排名、PM2.5 控制值、火点、断面只考核乡镇，逾期和退回考核全部责任单位。".to_owned(),
+                self.assessment_sheet(),
             ),
             (
                 "重点排污单位在线监测超标情况".to_owned(),
@@ -304,6 +316,34 @@ impl MonthlyReport {
                         count(f.straw_points),
                         count(f.other_points),
                         text(&f.amount),
+                    ]
+                })
+                .collect(),
+        }
+    }
+
+    fn assessment_sheet(&self) -> Sheet {
+        Sheet {
+            name: "月考核".into(),
+            headers: headers(&["单位", "类型", "基础分", "加减分明细", "合计"]),
+            rows: self
+                .assessment
+                .iter()
+                .map(|a| {
+                    let detail: Vec<String> = a
+                        .items
+                        .iter()
+                        .map(|i| {
+                            let sign = if i.points > Decimal::ZERO { "+" } else { "" };
+                            format!("{}：{}（{sign}{}）", i.rule, i.basis, i.points)
+                        })
+                        .collect();
+                    vec![
+                        text(&a.organisation),
+                        text(&a.kind),
+                        Cell::Number(a.base),
+                        text(&detail.join("；")),
+                        Cell::Number(a.total),
                     ]
                 })
                 .collect(),

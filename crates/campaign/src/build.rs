@@ -313,6 +313,7 @@ impl Builder {
             }
         }
 
+        self.assessment(files, &mut campaign);
         campaign.organisations = std::mem::take(&mut self.orgs);
         campaign
     }
@@ -464,6 +465,8 @@ impl Builder {
             tasks: Vec::new(),
             sections: Vec::new(),
             limit_sets: Vec::new(),
+            assessment: None,
+            controls: Vec::new(),
             sources: Vec::new(),
         };
         let Some((loc, c)) = found else {
@@ -1123,6 +1126,175 @@ impl Builder {
             deadline,
             applies_to: r.applies_to.clone(),
             limits,
+        })
+    }
+}
+
+impl Builder {
+    /// `[assessment]` (at most one in the folder) and the `[[control]]`s.
+    fn assessment(&mut self, files: &[(Locator<'_>, RawFile)], campaign: &mut Campaign) {
+        let mut first: Option<String> = None;
+        for (loc, raw) in files {
+            let Some(a) = &raw.assessment else { continue };
+            if let Some(at) = &first {
+                self.diags.push(loc.at(
+                    a.span().start,
+                    format!("a second [assessment] table (the first is at {at})"),
+                ));
+                continue;
+            }
+            first = Some(place(loc, a.span().start));
+            let a = a.get_ref();
+            let base = match decimal(a.base.get_ref()) {
+                Ok(d) => d,
+                Err(m) => {
+                    self.diags.push(loc.at(a.base.span().start, m));
+                    Decimal::ZERO
+                }
+            };
+            let mut rules = Vec::new();
+            for r in &a.rule {
+                if let Some(rule) = self.assessment_rule(loc, r.get_ref()) {
+                    rules.push(rule);
+                }
+            }
+            campaign.assessment = Some(Assessment { base, rules });
+        }
+        for (loc, raw) in files {
+            for c in &raw.control {
+                let c = c.get_ref();
+                let townships = self.townships(loc, std::slice::from_ref(&c.township));
+                let Some(township) = townships.into_iter().next() else {
+                    continue;
+                };
+                if campaign.controls.iter().any(|x| x.township == township) {
+                    self.diags.push(loc.at(
+                        c.township.span().start,
+                        format!("township \"{township}\" has a second [[control]]"),
+                    ));
+                    continue;
+                }
+                if c.pm25.get_ref().len() != 12 {
+                    self.diags.push(loc.at(
+                        c.pm25.span().start,
+                        format!(
+                            "pm25 needs 12 monthly values (January to December), not {}",
+                            c.pm25.get_ref().len()
+                        ),
+                    ));
+                    continue;
+                }
+                let mut pm25 = Vec::with_capacity(12);
+                for v in c.pm25.get_ref() {
+                    match decimal(v) {
+                        Ok(d) if d > Decimal::ZERO => pm25.push(d),
+                        Ok(d) => self.diags.push(loc.at(
+                            c.pm25.span().start,
+                            format!("control value {d} must be above 0"),
+                        )),
+                        Err(m) => self.diags.push(loc.at(c.pm25.span().start, m)),
+                    }
+                }
+                if pm25.len() == 12 {
+                    campaign.controls.push(MonthlyControl { township, pm25 });
+                }
+            }
+        }
+        let uses_control = campaign.assessment.as_ref().is_some_and(|a| {
+            a.rules
+                .iter()
+                .any(|r| r.kind == AssessmentKind::Pm25Control)
+        });
+        if uses_control && campaign.controls.is_empty() {
+            let (loc, raw) = files
+                .iter()
+                .find(|(_, r)| r.assessment.is_some())
+                .expect("an [assessment] was read");
+            let at = raw.assessment.as_ref().map_or(0, |a| a.span().start);
+            self.diags.push(loc.at(
+                at,
+                "a pm25-control rule needs [[control]] values for the townships".to_owned(),
+            ));
+        }
+    }
+
+    fn assessment_rule(
+        &mut self,
+        loc: &Locator<'_>,
+        r: &RawAssessmentRule,
+    ) -> Option<AssessmentRule> {
+        let Some(kind) = AssessmentKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == r.kind.get_ref())
+        else {
+            let known: Vec<&str> = AssessmentKind::ALL.iter().map(|k| k.as_str()).collect();
+            self.diags.push(loc.at(
+                r.kind.span().start,
+                format!(
+                    "unknown assessment rule \"{}\" (known: {})",
+                    r.kind.get_ref(),
+                    known.join(", ")
+                ),
+            ));
+            return None;
+        };
+        let applies = match r.applies.as_ref().map(|a| a.get_ref().as_str()) {
+            None if kind.territorial() => Applies::Townships,
+            None => Applies::All,
+            Some("townships") => Applies::Townships,
+            Some("departments") => Applies::Departments,
+            Some("all") => Applies::All,
+            Some(other) => {
+                let at = r.applies.as_ref().map_or(0, |a| a.span().start);
+                self.diags.push(loc.at(
+                    at,
+                    format!("applies = \"{other}\": write townships, departments or all"),
+                ));
+                return None;
+            }
+        };
+        if kind.territorial() && applies != Applies::Townships {
+            let at = r.applies.as_ref().map_or(0, |a| a.span().start);
+            self.diags.push(loc.at(
+                at,
+                format!(
+                    "rule \"{}\" is about a township's territory: applies = \"townships\"",
+                    kind.as_str()
+                ),
+            ));
+            return None;
+        }
+        let raw_points: Vec<&RawScalar> = match r.points.get_ref() {
+            RawPoints::One(v) => vec![v],
+            RawPoints::Many(v) => v.iter().collect(),
+        };
+        let many = matches!(r.points.get_ref(), RawPoints::Many(_));
+        if many != (kind == AssessmentKind::AirRank) || raw_points.is_empty() {
+            self.diags.push(loc.at(
+                r.points.span().start,
+                if kind == AssessmentKind::AirRank {
+                    "air-rank takes a list of points by rank (1st first), e.g. points = [\"3\", \"2\", \"1\"]".to_owned()
+                } else {
+                    format!("rule \"{}\" takes one figure per occurrence, e.g. points = \"-2\"", kind.as_str())
+                },
+            ));
+            return None;
+        }
+        let mut points = Vec::with_capacity(raw_points.len());
+        for v in raw_points {
+            match decimal(v) {
+                Ok(d) => points.push(d),
+                Err(m) => {
+                    self.diags.push(loc.at(r.points.span().start, m));
+                    return None;
+                }
+            }
+        }
+        Some(AssessmentRule {
+            kind,
+            applies,
+            points,
+            note: r.note.clone(),
         })
     }
 }

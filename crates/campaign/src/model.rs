@@ -25,10 +25,123 @@ pub struct Campaign {
     pub tasks: Vec<Task>,
     pub sections: Vec<Section>,
     pub limit_sets: Vec<LimitSet>,
+    /// The monthly scoring scheme (月考核), when the plan defines one.
+    pub assessment: Option<Assessment>,
+    /// Monthly control values per township (air task 35).
+    pub controls: Vec<MonthlyControl>,
     /// The files the plan was parsed from, in the order given: stored with
     /// each revision so the platform evaluates and exports exactly what was
     /// loaded.
     pub sources: Vec<PlanFile>,
+}
+
+/// The monthly assessment (月考核/月扣款) of a campaign: every organisation
+/// starts the month at `base` points; each rule adds its points (negative
+/// for deductions) per occurrence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessment {
+    pub base: Decimal,
+    pub rules: Vec<AssessmentRule>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssessmentRule {
+    pub kind: AssessmentKind,
+    pub applies: Applies,
+    /// One figure per occurrence, or (for [`AssessmentKind::AirRank`]) one
+    /// per rank, 1st first; ranks beyond the list score 0.
+    pub points: Vec<Decimal>,
+    /// How the plan words the rule.
+    pub note: Option<String>,
+}
+
+/// What a rule counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AssessmentKind {
+    /// The township's rank by the month's comprehensive air index.
+    AirRank,
+    /// Each µg/m³ of the month's PM2.5 above the township's control value.
+    Pm25Control,
+    /// Each overdue part at the time of the report.
+    Overdue,
+    /// Each progress report returned in the month.
+    Returned,
+    /// Each fire point in the township in the month.
+    FirePoint,
+    /// Each water section of the township not at its class (year to date).
+    Section,
+}
+
+impl AssessmentKind {
+    pub const ALL: [AssessmentKind; 6] = [
+        AssessmentKind::AirRank,
+        AssessmentKind::Pm25Control,
+        AssessmentKind::Overdue,
+        AssessmentKind::Returned,
+        AssessmentKind::FirePoint,
+        AssessmentKind::Section,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssessmentKind::AirRank => "air-rank",
+            AssessmentKind::Pm25Control => "pm25-control",
+            AssessmentKind::Overdue => "overdue",
+            AssessmentKind::Returned => "returned",
+            AssessmentKind::FirePoint => "fire-point",
+            AssessmentKind::Section => "section",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            AssessmentKind::AirRank => "空气质量月排名",
+            AssessmentKind::Pm25Control => "PM2.5 月控制值",
+            AssessmentKind::Overdue => "任务逾期",
+            AssessmentKind::Returned => "报送被退回",
+            AssessmentKind::FirePoint => "秸秆焚烧火点",
+            AssessmentKind::Section => "水质断面未达标",
+        }
+    }
+
+    /// Whether the rule is about a township's territory (air, fire
+    /// points, sections) rather than anyone's tasks.
+    pub fn territorial(self) -> bool {
+        !matches!(self, AssessmentKind::Overdue | AssessmentKind::Returned)
+    }
+}
+
+/// Whom a rule scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Applies {
+    Townships,
+    Departments,
+    All,
+}
+
+impl Applies {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Applies::Townships => "townships",
+            Applies::Departments => "departments",
+            Applies::All => "all",
+        }
+    }
+
+    pub fn includes(self, kind: OrgKind) -> bool {
+        match self {
+            Applies::Townships => kind == OrgKind::Township,
+            Applies::Departments => kind == OrgKind::Department,
+            Applies::All => matches!(kind, OrgKind::Township | OrgKind::Department),
+        }
+    }
+}
+
+/// A township's monthly PM2.5 control values, January to December (µg/m³).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonthlyControl {
+    pub township: String,
+    pub pm25: Vec<Decimal>,
 }
 
 /// One file of a plan folder (`plan.toml`, `air.toml`, …) and its text.

@@ -24,6 +24,43 @@ pub struct RawFile {
     pub section: Vec<Spanned<RawSection>>,
     #[serde(default)]
     pub limit_set: Vec<Spanned<RawLimitSet>>,
+    pub assessment: Option<Spanned<RawAssessment>>,
+    #[serde(default)]
+    pub control: Vec<Spanned<RawControl>>,
+}
+
+/// `[assessment]`: the monthly scoring scheme (月考核).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAssessment {
+    pub base: Spanned<RawScalar>,
+    #[serde(default)]
+    pub rule: Vec<Spanned<RawAssessmentRule>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAssessmentRule {
+    pub kind: Spanned<String>,
+    pub applies: Option<Spanned<String>>,
+    pub points: Spanned<RawPoints>,
+    pub note: Option<String>,
+}
+
+/// One figure, or one per rank.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RawPoints {
+    One(RawScalar),
+    Many(Vec<RawScalar>),
+}
+
+/// `[[control]]`: a township's monthly control values (air task 35).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawControl {
+    pub township: Spanned<String>,
+    pub pm25: Spanned<Vec<RawScalar>>,
 }
 
 #[derive(Debug, Deserialize)]

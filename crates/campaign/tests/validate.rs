@@ -630,3 +630,90 @@ fn all_problems_are_collected_not_just_the_first() {
     assert_eq!(err.diagnostics[0].file, "air.toml");
     assert_eq!(err.diagnostics[1].file, "water.toml");
 }
+
+/// Issue 12: the monthly assessment scheme and control values.
+fn with_assessment(text: &str) -> Vec<(&'static str, String)> {
+    let mut files = good();
+    files.push(("assessment.toml", text.to_owned()));
+    files
+}
+
+const ASSESSMENT: &str = r#"
+[assessment]
+base = 100
+
+[[assessment.rule]]
+kind = "air-rank"
+points = ["3", "2", "1"]
+
+[[assessment.rule]]
+kind = "pm25-control"
+points = "-0.5"
+
+[[assessment.rule]]
+kind = "overdue"
+points = -2
+
+[[control]]
+township = "原武镇"
+pm25 = [95, 85, 70, 60, 50, 40, 35, 35, 45, 60, 80, 95]
+"#;
+
+#[test]
+fn assessment_scheme_and_controls_are_read_and_checked() {
+    let c = run(&with_assessment(ASSESSMENT)).unwrap();
+    let a = c.assessment.as_ref().unwrap();
+    assert_eq!(a.base, Decimal::from(100));
+    assert_eq!(a.rules.len(), 3);
+    assert_eq!(a.rules[0].points.len(), 3);
+    assert_eq!(a.rules[2].applies, gongjian_campaign::Applies::All);
+    assert_eq!(c.controls[0].township, "原武镇");
+    assert_eq!(c.controls[0].pm25[6], Decimal::from(35));
+
+    let bad = |from: &str, to: &str, needle: &str, reason: &str| {
+        let text = ASSESSMENT.replacen(from, to, 1);
+        expect_error(with_assessment(&text), "assessment.toml", needle, reason);
+    };
+    bad(
+        "kind = \"overdue\"",
+        "kind = \"late\"",
+        "kind = \"late\"",
+        "unknown assessment rule",
+    );
+    bad(
+        "points = [\"3\", \"2\", \"1\"]",
+        "points = \"3\"",
+        "points = \"3\"",
+        "list of points by rank",
+    );
+    bad(
+        "points = \"-0.5\"",
+        "points = [\"-0.5\"]",
+        "points = [\"-0.5\"]",
+        "one figure per occurrence",
+    );
+    bad(
+        "points = -2",
+        "points = -2.5",
+        "points = -2.5",
+        "TOML float",
+    );
+    bad(
+        "45, 60, 80, 95]",
+        "45, 60, 80]",
+        "pm25 =",
+        "12 monthly values",
+    );
+    bad(
+        "township = \"原武镇\"",
+        "township = \"区财政局\"",
+        "township = \"区财政局\"",
+        "not a township",
+    );
+    bad(
+        "kind = \"air-rank\"",
+        "kind = \"air-rank\"\napplies = \"departments\"",
+        "applies = \"departments\"",
+        "territory",
+    );
+}

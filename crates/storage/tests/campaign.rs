@@ -59,6 +59,10 @@ const FILES: &[(&str, &str)] = &[
         "limits.toml",
         include_str!("../../../plans/pingyuan-2020/limits.toml"),
     ),
+    (
+        "assessment.toml",
+        include_str!("../../../plans/pingyuan-2020/assessment.toml"),
+    ),
 ];
 
 /// The repository's plan, with `edit` applied to (file, from, to) first.
