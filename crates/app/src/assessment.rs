@@ -122,12 +122,12 @@ fn item(
                     .get(rank as usize - 1)
                     .copied()
                     .unwrap_or_default(),
-                Some(format!("/reports/{key}")),
+                Some(format!("/reports?month={key}")),
             ),
             None => make(
                 "数据不足，不排名".into(),
                 Decimal::ZERO,
-                Some(format!("/reports/{key}")),
+                Some(format!("/reports?month={key}")),
             ),
         },
         AssessmentKind::Pm25Control => {
@@ -148,7 +148,7 @@ fn item(
                             format!("PM2.5 {pm25} µg/m³，未超控制值 {control}")
                         },
                         per(rule) * over,
-                        Some(format!("/reports/{key}")),
+                        Some(format!("/reports?month={key}")),
                     )
                 }
                 None => make(
