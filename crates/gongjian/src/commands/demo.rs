@@ -223,7 +223,69 @@ async fn current_year_progress(
             }
         }
     }
+    demo_adhoc(db, &office, today).await?;
     Ok(p)
+}
+
+/// Two 交办 as an office issues them any week: one from the 月调度 meeting
+/// to two townships, one 信访 case to the enforcement bureau (already
+/// reported on and waiting for review).
+async fn demo_adhoc(db: &Db, office: &Actor, today: NaiveDate) -> anyhow::Result<()> {
+    use gongjian_storage::{AdhocSource, NewAdhocTask, NewReport};
+    let id = |name: &'static str| async move {
+        db.organisation_by_name(name)
+            .await?
+            .map(|o| o.id)
+            .with_context(|| format!("demo organisation {name} missing"))
+    };
+    let issuer = id("区环境攻坚办").await?;
+    db.create_adhoc_task(
+        office,
+        &NewAdhocTask {
+            title: "开展国控站点周边 3 公里裸土覆盖专项排查".into(),
+            summary: "月调度会议议定：对国控站点周边 3 公里范围内裸露土地、物料堆场逐一排查，建立台账，限期覆盖到位。".into(),
+            source: AdhocSource::Meeting,
+            document: format!("平攻坚办〔{}〕23号", today.year()),
+            due: today + chrono::Duration::days(10),
+            organisations: vec![id("原武镇").await?, id("师寨镇").await?],
+            issuer,
+        },
+    )
+    .await?;
+    let zhifa = id("区行政综合执法局").await?;
+    let task = db
+        .create_adhoc_task(
+            office,
+            &NewAdhocTask {
+                title: "核查群众反映的夜间渣土车抛洒扬尘".into(),
+                summary: "12345 热线反映：龙源大道夜间渣土车抛洒、道路扬尘严重。请核查处理并反馈。"
+                    .into(),
+                source: AdhocSource::Petition,
+                document: String::new(),
+                due: today + chrono::Duration::days(3),
+                organisations: vec![zhifa],
+                issuer,
+            },
+        )
+        .await?;
+    let part = db
+        .task_detail(task)
+        .await?
+        .assignments
+        .first()
+        .map(|a| a.id)
+        .context("the 交办 has its part")?;
+    db.submit_report(
+        &demo_actor(db, "zhifa").await?,
+        part,
+        &NewReport {
+            text: "已连夜检查，查处未密闭运输渣土车 2 辆，责令清扫路面并立案处罚。".into(),
+            claims_complete: true,
+            ..NewReport::default()
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// 0..100 from a task and an organisation (FNV-1a): stable across starts
