@@ -1458,3 +1458,78 @@ async fn a_reported_target_is_measured_by_the_accepted_report(db: TestDb) {
     assert_eq!(after["on_track"], true);
     assert!(after["note"].as_str().unwrap().contains("区行政综合执法局"));
 }
+
+on_both_backends!(the_task_list_shows_this_years_campaign_unless_another_is_chosen);
+/// Issue 12: with 2020 archived and this year's campaign in force, 任务
+/// lists this year's tasks; another campaign, or all of them, on request.
+async fn the_task_list_shows_this_years_campaign_unless_another_is_chosen(db: TestDb) {
+    use chrono::Datelike;
+    let app = spawn(db).await;
+    let year = gongjian_storage::today_cst().year();
+    let files =
+        gongjian_campaign::copy_to_year(&gongjian_app::plan::embedded_plan().unwrap(), year);
+    let current = gongjian_campaign::parse_files(&files).unwrap();
+    app.db.load_campaign(&Actor::cli(), &current).await.unwrap();
+    app.db
+        .set_campaign_state(
+            &Actor::cli(),
+            "pingyuan-2020",
+            gongjian_storage::CampaignState::Closed,
+        )
+        .await
+        .unwrap();
+    let office = login(&app, "office").await;
+    let list = |q: &'static str| {
+        let office = &office;
+        async move {
+            office
+                .http
+                .get(format!("{}/api/v1/tasks{q}", office.base))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let this_year = list("").await;
+    assert_eq!(this_year["campaign"], current.key);
+    let n = this_year["count"].as_u64().unwrap();
+    assert_eq!(n as usize, current.tasks.len());
+    let old = list("?campaign=pingyuan-2020").await;
+    assert_eq!(old["count"].as_u64().unwrap(), n);
+    assert!(
+        old["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["campaign_id"] != this_year["tasks"][0]["campaign_id"])
+    );
+    assert_eq!(
+        list("?campaign=all").await["count"].as_u64().unwrap(),
+        2 * n
+    );
+    let r = office
+        .http
+        .get(format!("{}/api/v1/tasks?campaign=nope", office.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    // The page offers the campaigns and marks the one shown.
+    let html = office
+        .http
+        .get(format!("{}/tasks", office.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(&format!("<option value=\"{}\" selected>", current.key)),
+        "{html}"
+    );
+    assert!(html.contains("（已结束）"), "{html}");
+}

@@ -123,6 +123,28 @@ pub struct TaskQuery {
     /// 完成时限早于此日期，YYYY-MM-DD
     #[param(value_type = Option<String>, format = Date)]
     pub due_before: Option<String>,
+    /// 攻坚方案的 key（默认本年度执行中或已结束的方案；all 为全部方案）
+    pub campaign: Option<String>,
+}
+
+/// The campaign a task list is limited to: the one named, none for `all`,
+/// else this year's (so an archived year does not crowd today's list).
+pub(crate) async fn list_campaign(
+    db: &gongjian_storage::Db,
+    q: &TaskQuery,
+) -> Result<Option<gongjian_storage::CampaignInfo>, ApiError> {
+    match blank(&q.campaign) {
+        Some("all") => Ok(None),
+        Some(key) => db.campaign_by_key(key).await?.map(Some).ok_or_else(|| {
+            ApiError::with_detail(ErrorCode::NotFound, format!("没有攻坚方案 {key}"))
+        }),
+        None => {
+            use chrono::Datelike;
+            Ok(db
+                .campaign_for_year(gongjian_storage::today_cst().year())
+                .await?)
+        }
+    }
 }
 
 fn blank(s: &Option<String>) -> Option<&str> {
@@ -174,7 +196,9 @@ pub async fn tasks(
     me: ApiUser,
     Query(q): Query<TaskQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let filter = task_filter(&q, &me.user)?;
+    let mut filter = task_filter(&q, &me.user)?;
+    let campaign = list_campaign(&state.db, &q).await?;
+    filter.campaign_id = campaign.as_ref().map(|c| c.id);
     let tasks = state.db.tasks(&filter).await?;
     let counts: serde_json::Map<String, Value> = state
         .db
@@ -184,7 +208,7 @@ pub async fn tasks(
         .map(|(s, n)| (s.as_str().to_owned(), json!(n)))
         .collect();
     Ok(Json(
-        json!({"count": tasks.len(), "counts": counts, "tasks": tasks}),
+        json!({"campaign": campaign.map(|c| c.key), "count": tasks.len(), "counts": counts, "tasks": tasks}),
     ))
 }
 

@@ -162,6 +162,9 @@ struct ListPage {
     organisation_id: String,
     status: String,
     due_before: String,
+    /// The campaign shown (`all` for every one) and the choices.
+    campaign: String,
+    campaigns: Vec<(String, String)>,
     organisations: Vec<(i64, String)>,
     sees_all: bool,
     can_import: bool,
@@ -177,7 +180,21 @@ async fn list(State(state): State<AppState>, me: PageUser, Query(q): Query<TaskQ
 }
 
 async fn list_inner(state: &AppState, me: &PageUser, q: TaskQuery) -> Result<Response, ApiError> {
-    let filter = api::task_filter(&q, &me.user)?;
+    let mut filter = api::task_filter(&q, &me.user)?;
+    let chosen = api::list_campaign(&state.db, &q).await?;
+    filter.campaign_id = chosen.as_ref().map(|c| c.id);
+    let campaigns: Vec<(String, String)> = state
+        .db
+        .campaigns()
+        .await?
+        .into_iter()
+        .map(|c| {
+            (
+                c.key,
+                format!("{} 年 · {}（{}）", c.year, c.name, c.state.label()),
+            )
+        })
+        .collect();
     let tasks = state.db.tasks(&filter).await?;
     let counts = state
         .db
@@ -221,6 +238,8 @@ async fn list_inner(state: &AppState, me: &PageUser, q: TaskQuery) -> Result<Res
         organisation_id: q.organisation_id.unwrap_or_default(),
         status: q.status.unwrap_or_default(),
         due_before: q.due_before.unwrap_or_default(),
+        campaign: chosen.map_or_else(|| "all".to_owned(), |c| c.key),
+        campaigns,
         organisations,
         sees_all: me.user.role.sees_all(),
         can_import: me.user.role.writes(),
