@@ -1847,6 +1847,39 @@ impl Db {
         assignment_from_row(&row)
     }
 
+    /// Reports waiting for review by a reviewer, oldest first, each with its
+    /// task's key and title: for `None` (the office) every submitted report;
+    /// for an organisation, the submitted reports of the other parts of the
+    /// tasks it leads. Reports of cancelled parts, withdrawn tasks and closed
+    /// campaigns (which refuse reviews) are left out.
+    pub async fn reports_awaiting_review(
+        &self,
+        reviewer_organisation: Option<i64>,
+    ) -> Result<Vec<(ReportRecord, String, String)>, StorageError> {
+        let rows = sqlx::query(&format!(
+            "SELECT q.*, t.key AS task_key, t.title AS task_title FROM ({REPORT_SELECT} \
+             WHERE r.review = 'submitted' AND a.active = 1) q \
+             JOIN campaign_tasks t ON t.id = q.task_id JOIN campaigns c ON c.id = t.campaign_id \
+             WHERE t.active = 1 AND c.state <> 'closed' \
+             AND ($1 IS NULL OR (q.organisation_id <> $1 AND EXISTS (SELECT 1 FROM task_assignments l \
+                 WHERE l.task_id = q.task_id AND l.organisation_id = $1 AND l.role = 'lead' AND l.active = 1))) \
+             ORDER BY q.submitted_at, q.id"
+        ))
+        .bind(reviewer_organisation)
+        .fetch_all(&self.read)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: i64 = row.try_get("id")?;
+            out.push((
+                self.report(id).await?,
+                row.try_get("task_key")?,
+                row.try_get("task_title")?,
+            ));
+        }
+        Ok(out)
+    }
+
     /// Whether `organisation_id` leads task `task_id`.
     pub async fn leads_task(
         &self,

@@ -685,3 +685,145 @@ async fn the_office_assigns_adhoc_work_that_the_township_sees_and_reports_on() {
         .unwrap();
     assert_eq!(status, "待审核");
 }
+
+/// Issue 13 item 8: a department that leads a task has its own 待我审核
+/// queue in 我的任务: the reports of the task's other parts, not its own
+/// and not those of tasks it does not lead; it reviews one from there and
+/// the queue empties.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lead_department_reviews_other_parts_from_its_own_queue() {
+    let Some((_driver, c)) = start_browser().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    app.load_plan().await;
+    let zhifa_id = app
+        .user(
+            "zhifa",
+            Role::Department,
+            "区行政综合执法局",
+            OrgKind::Department,
+        )
+        .await;
+    let yuanwu_id = app
+        .user("yuanwu", Role::Township, "原武镇", OrgKind::Township)
+        .await;
+    let zhifa_org = app
+        .db
+        .organisation_by_name("区行政综合执法局")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let yuanwu_org = app
+        .db
+        .organisation_by_name("原武镇")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let actor = |name: &str, id: i64| Actor {
+        user_id: Some(id),
+        name: name.into(),
+        client_addr: "127.0.0.1".into(),
+    };
+    let report = |text: &str| gongjian_storage::NewReport {
+        text: text.into(),
+        claims_complete: false,
+        values: Vec::new(),
+        attachments: Vec::new(),
+    };
+    // air-6: 区行政综合执法局 leads, 原武镇 carries out a part.
+    let tid = app.db.task_id_by_key(None, "air-6").await.unwrap();
+    let parts = app.db.task_detail(tid).await.unwrap().assignments;
+    let lead_part = parts
+        .iter()
+        .find(|a| a.organisation_id == zhifa_org)
+        .unwrap()
+        .id;
+    let town_part = parts
+        .iter()
+        .find(|a| a.organisation_id == yuanwu_org)
+        .unwrap()
+        .id;
+    app.db
+        .submit_report(
+            &actor("yuanwu", yuanwu_id),
+            town_part,
+            &report("原武镇已完成散乱污企业排查整治"),
+        )
+        .await
+        .unwrap();
+    app.db
+        .submit_report(
+            &actor("zhifa", zhifa_id),
+            lead_part,
+            &report("执法局本单位的进展"),
+        )
+        .await
+        .unwrap();
+    // A task 原武镇 has a part in that 区行政综合执法局 does not lead.
+    let other = app
+        .db
+        .assignments(Some(yuanwu_org), None)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.task_id != tid && a.organisation_id == yuanwu_org)
+        .unwrap();
+    assert!(!app.db.leads_task(other.task_id, zhifa_org).await.unwrap());
+    app.db
+        .submit_report(
+            &actor("yuanwu", yuanwu_id),
+            other.id,
+            &report("别的牵头单位审核的报告"),
+        )
+        .await
+        .unwrap();
+
+    let base = format!("http://{}", app.addr);
+    log_in(&c, &base, "zhifa", PASSWORD).await;
+    wait_for(&c, "/", "#who").await;
+    c.goto(&format!("{base}/tasks/mine")).await.unwrap();
+    wait_for(&c, "/tasks/mine", "#review-queue").await;
+    let heading = c
+        .find(Locator::Css("#review-queue"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(heading, "待我审核");
+    let queue = c
+        .find(Locator::Css("#pending"))
+        .await
+        .expect("the queue lists the township's report")
+        .text()
+        .await
+        .unwrap();
+    assert!(queue.contains("原武镇已完成散乱污企业排查整治"), "{queue}");
+    assert!(queue.contains("原武镇"), "{queue}");
+    assert!(!queue.contains("执法局本单位的进展"), "{queue}");
+    assert!(!queue.contains("别的牵头单位审核的报告"), "{queue}");
+
+    // From the queue to the report, and accept it there.
+    click(&c, "#pending tbody tr td a").await;
+    wait_for(
+        &c,
+        &format!("/tasks/{tid}"),
+        "form[action$='/review'] button[value='accept']",
+    )
+    .await;
+    click(&c, "form[action$='/review'] button[value='accept']").await;
+    for _ in 0..300 {
+        if c.find(Locator::Css(".flash.ok")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    c.goto(&format!("{base}/tasks/mine")).await.unwrap();
+    wait_for(&c, "/tasks/mine", "#review-queue").await;
+    assert!(c.find(Locator::Css("#pending")).await.is_err());
+    assert!(c.source().await.unwrap().contains("没有待审核的报告"));
+    c.close().await.unwrap();
+}

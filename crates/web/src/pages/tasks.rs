@@ -260,6 +260,7 @@ fn assignment_row(a: &AssignmentRecord) -> AssignmentRow {
 struct PendingRow {
     id: i64,
     task_id: i64,
+    task: String,
     organisation: String,
     text: String,
     at: String,
@@ -270,6 +271,9 @@ struct PendingRow {
 struct MinePage {
     layout: Layout,
     assignments: Vec<AssignmentRow>,
+    /// Whether this user reviews reports: the office, or an organisation
+    /// that leads a task (for the task's other parts).
+    reviewer: bool,
     pending: Vec<PendingRow>,
     office: bool,
     reminders: Vec<ReminderRow>,
@@ -286,34 +290,37 @@ async fn mine(State(state): State<AppState>, me: PageUser) -> Response {
                 .assignments(Some(me.user.organisation_id), None)
                 .await?
         };
-        // The office's queue: reports awaiting review.
+        // 待我审核: the office reviews every report; an organisation that
+        // leads a task reviews the reports of the task's other parts (the
+        // same rule as `may_review`).
+        let leads = me.user.role.writes()
+            && !me.user.role.sees_all()
+            && assignments
+                .iter()
+                .any(|a| a.role == gongjian_storage::AssignmentRole::Lead);
+        let reviewer = office || leads;
         let mut pending = Vec::new();
-        if office {
-            let waiting = state
+        if reviewer {
+            let queue = state
                 .db
-                .tasks(&gongjian_storage::TaskFilter {
-                    status: Some(TaskStatus::PendingReview),
-                    ..Default::default()
-                })
+                .reports_awaiting_review((!office).then_some(me.user.organisation_id))
                 .await?;
-            for t in waiting {
-                for r in state.db.task_detail(t.id).await?.reports {
-                    if r.review == "submitted" {
-                        pending.push(PendingRow {
-                            id: r.id,
-                            task_id: t.id,
-                            organisation: format!("{} · {}", t.key, r.organisation_name),
-                            text: r.text.chars().take(60).collect(),
-                            at: time(r.submitted_at),
-                        });
-                    }
-                }
+            for (r, key, title) in queue {
+                pending.push(PendingRow {
+                    id: r.id,
+                    task_id: r.task_id,
+                    task: format!("{key} {title}"),
+                    organisation: r.organisation_name.clone(),
+                    text: r.text.chars().take(60).collect(),
+                    at: time(r.submitted_at),
+                });
             }
         }
         let reminders = state.db.reminders(own_org(&me.user), 20).await?;
         Ok::<_, ApiError>(render(MinePage {
             layout: Layout::new(&me.user, &me.csrf, "tasks"),
             assignments: assignments.iter().map(assignment_row).collect(),
+            reviewer,
             pending,
             office,
             reminders: reminder_rows(reminders),
