@@ -827,3 +827,175 @@ async fn a_lead_department_reviews_other_parts_from_its_own_queue() {
     assert!(c.source().await.unwrap().contains("没有待审核的报告"));
     c.close().await.unwrap();
 }
+
+/// A user with a display name, as the administrator creates one.
+async fn named_user(
+    app: &common::TestApp,
+    username: &str,
+    display_name: &str,
+    role: Role,
+    org: &str,
+    kind: OrgKind,
+) -> i64 {
+    let organisation_id = app.org(org, kind).await;
+    app.db
+        .create_user(
+            &Actor::cli(),
+            &gongjian_storage::NewUser {
+                username: username.into(),
+                display_name: display_name.into(),
+                password: PASSWORD.into(),
+                role,
+                organisation_id,
+                must_change_password: false,
+            },
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+/// Issue 13 item 12: a report, its review, the task's history and the
+/// audit log name people by display name and organisation
+/// ("原武镇联络员（原武镇）"), not by login name; the audit log keeps the
+/// login name beside it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_history_and_audit_log_name_people_not_logins() {
+    let Some((_driver, c)) = start_browser().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    app.load_plan().await;
+    named_user(
+        &app,
+        "office",
+        "攻坚办王科长",
+        Role::Office,
+        "区环境攻坚办",
+        OrgKind::Office,
+    )
+    .await;
+    named_user(
+        &app,
+        "admin",
+        "",
+        Role::Admin,
+        "区环境攻坚办",
+        OrgKind::Office,
+    )
+    .await;
+    let yuanwu = named_user(
+        &app,
+        "yuanwu",
+        "原武镇联络员",
+        Role::Township,
+        "原武镇",
+        OrgKind::Township,
+    )
+    .await;
+    let yuanwu_org = app.org("原武镇", OrgKind::Township).await;
+    let tid = app.db.task_id_by_key(None, "air-6").await.unwrap();
+    let part = app
+        .db
+        .task_detail(tid)
+        .await
+        .unwrap()
+        .assignments
+        .into_iter()
+        .find(|a| a.organisation_id == yuanwu_org)
+        .unwrap()
+        .id;
+    let report = app
+        .db
+        .submit_report(
+            &Actor {
+                user_id: Some(yuanwu),
+                name: "yuanwu".into(),
+                client_addr: "127.0.0.1".into(),
+            },
+            part,
+            &gongjian_storage::NewReport {
+                text: "原武镇散乱污企业已全部整治".into(),
+                claims_complete: true,
+                values: Vec::new(),
+                attachments: Vec::new(),
+            },
+        )
+        .await
+        .unwrap();
+
+    let base = format!("http://{}", app.addr);
+    log_in(&c, &base, "office", PASSWORD).await;
+    wait_for(&c, "/", "#who").await;
+    let task_page = format!("/tasks/{tid}");
+    c.goto(&format!("{base}{task_page}")).await.unwrap();
+    let card = format!("#report-{}", report.id);
+    wait_for(&c, &task_page, &card).await;
+    fill(&c, &format!("{card} input[name='comment']"), "材料齐全").await;
+    click(&c, &format!("{card} button[value='accept']")).await;
+    for _ in 0..300 {
+        if c.find(Locator::Css(".flash.ok")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let text = c
+        .find(Locator::Css(&card))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("原武镇联络员（原武镇）"), "{text}");
+    assert!(
+        text.contains("审核意见（攻坚办王科长（区环境攻坚办））：材料齐全"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("yuanwu") && !text.contains("office"),
+        "{text}"
+    );
+    let history = c
+        .find(Locator::Css("#history"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(history.contains("原武镇联络员（原武镇）"), "{history}");
+    assert!(
+        history.contains("攻坚办王科长（区环境攻坚办）"),
+        "{history}"
+    );
+    assert!(!history.contains("yuanwu"), "{history}");
+    click(&c, "#logout").await;
+    wait_for(&c, "/login", "#username").await;
+
+    // The audit log: the person first, the login name kept beside it.
+    log_in(&c, &base, "admin", PASSWORD).await;
+    wait_for(&c, "/", "#who").await;
+    c.goto(&format!("{base}/system/audit?entity=task_report"))
+        .await
+        .unwrap();
+    wait_for(&c, "/system/audit", "td.audit-actor").await;
+    let actors: Vec<String> = {
+        let mut out = Vec::new();
+        for cell in c.find_all(Locator::Css("td.audit-actor")).await.unwrap() {
+            out.push(cell.text().await.unwrap());
+        }
+        out
+    };
+    assert!(
+        actors
+            .iter()
+            .any(|a| a.starts_with("原武镇联络员（原武镇）") && a.contains("登录名：yuanwu")),
+        "{actors:?}"
+    );
+    assert!(
+        actors
+            .iter()
+            .any(|a| a.starts_with("攻坚办王科长（区环境攻坚办）") && a.contains("登录名：office")),
+        "{actors:?}"
+    );
+    c.close().await.unwrap();
+}

@@ -1323,10 +1323,9 @@ async fn review_and_sign_off_through_the_pages(db: TestDb) {
         assert_eq!(location(&r), format!("{task_page}?ok=accepted"), "{org}");
         // Issue #13 item 9: the acceptance's comment is kept and shown.
         assert!(
-            office
-                .page(&task_page)
-                .await
-                .contains(&format!("审核意见（office）：{org}台账齐全")),
+            office.page(&task_page).await.contains(&format!(
+                "审核意见（office（区环境攻坚办））：{org}台账齐全"
+            )),
             "{org}"
         );
     }
@@ -1339,8 +1338,8 @@ async fn review_and_sign_off_through_the_pages(db: TestDb) {
     // The task page: 已完成, the review comment, the attachment, the values.
     let page = zhifa.page(&task_page).await;
     assert!(page.contains(r#"<span class="tag" id="task-status">已完成</span>"#));
-    assert!(page.contains("由 office 销号"));
-    assert!(page.contains(&format!("审核意见（office）：{comment}")));
+    assert!(page.contains("由 office（区环境攻坚办） 销号"));
+    assert!(page.contains(&format!("审核意见（office（区环境攻坚办））：{comment}")));
     assert!(
         !page.contains(r#"id="report-form""#),
         "no reports after sign-off"

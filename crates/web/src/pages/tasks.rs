@@ -438,6 +438,18 @@ async fn detail_page(
 ) -> Result<Response, ApiError> {
     let d: TaskDetail = api::visible_task(&state.db, &me.user, task_id).await?;
     let office = is_office(&me.user);
+    let adhoc_info = state.db.adhoc_info(task_id).await?;
+    // Everyone who acted on the task, shown by name and organisation.
+    let names: Vec<&str> = d
+        .reports
+        .iter()
+        .flat_map(|r| std::iter::once(r.submitted_by.as_str()).chain(r.reviewed_by.as_deref()))
+        .chain(d.history.iter().map(|h| h.actor_name.as_str()))
+        .chain(d.task.signed_off_by.as_deref())
+        .chain(adhoc_info.as_ref().map(|i| i.issued_by.as_str()))
+        .collect();
+    let labels = state.db.people_labels(&names).await?;
+    let person = |name: &str| labels.get(name).cloned().unwrap_or_else(|| name.to_owned());
     let mut reports = Vec::new();
     for r in &d.reports {
         let (review, review_class) = review_view(r);
@@ -446,12 +458,12 @@ async fn detail_page(
             organisation: r.organisation_name.clone(),
             text: r.text.clone(),
             claims_complete: r.claims_complete,
-            submitted_by: r.submitted_by.clone(),
+            submitted_by: person(&r.submitted_by),
             submitted_at: time(r.submitted_at),
             review,
             review_class,
             review_comment: r.review_comment.clone().unwrap_or_default(),
-            reviewed_by: r.reviewed_by.clone().unwrap_or_default(),
+            reviewed_by: r.reviewed_by.as_deref().map(person).unwrap_or_default(),
             values: r
                 .values
                 .iter()
@@ -505,10 +517,10 @@ async fn detail_page(
         && d.task.signed_off_at.is_none()
         && !d.assignments.is_empty()
         && d.assignments.iter().all(|a| a.status == TaskStatus::Done);
-    let adhoc = state.db.adhoc_info(task_id).await?.map(|i| AdhocView {
+    let adhoc = adhoc_info.map(|i| AdhocView {
         source: i.source.label(),
+        issued_by: person(&i.issued_by),
         document: i.document,
-        issued_by: i.issued_by,
         may_change: super::assign::may_change(&me.user, i.issuer_org)
             && d.task.signed_off_at.is_none(),
         min_due: (gongjian_storage::today_cst() + chrono::Duration::days(1)).to_string(),
@@ -545,14 +557,18 @@ async fn detail_page(
                 at: time(h.at),
                 who: h.organisation_name.clone().unwrap_or_else(|| "任务".into()),
                 what: format!("{} → {}", h.from, h.to),
-                reason: format!("{}（{}）", h.reason, h.actor_name),
+                reason: format!("{}（{}）", h.reason, person(&h.actor_name)),
             })
             .collect(),
         can_sign_off,
         form,
         indicator_names,
         signed_off: match (&d.task.signed_off_at, &d.task.signed_off_by) {
-            (Some(at), by) => format!("{} 由 {} 销号", time(*at), by.clone().unwrap_or_default()),
+            (Some(at), by) => format!(
+                "{} 由 {} 销号",
+                time(*at),
+                by.as_deref().map(person).unwrap_or_default()
+            ),
             _ => String::new(),
         },
         task: d.task,
@@ -904,6 +920,15 @@ async fn ledger_page(
     form: FirePointBody,
 ) -> Result<Response, ApiError> {
     let points = state.db.fire_points(own_org(&me.user)).await?;
+    let voiders = state
+        .db
+        .people_labels(
+            &points
+                .iter()
+                .filter_map(|p| p.voided_by.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .await?;
     let mut totals = state.db.fire_point_totals().await?;
     if own_org(&me.user).is_some() {
         totals.retain(|t| t.township == me.user.organisation_name);
@@ -933,7 +958,10 @@ async fn ledger_page(
         layout: Layout::new(&me.user, &me.csrf, "ledger")
             .ok(ok)
             .error(error),
-        points: points.into_iter().map(fire_point_view).collect(),
+        points: points
+            .into_iter()
+            .map(|p| fire_point_view(p, &voiders))
+            .collect(),
         totals,
         office: is_office(&me.user),
         townships,
@@ -943,12 +971,20 @@ async fn ledger_page(
     }))
 }
 
-fn fire_point_view(point: FirePointRecord) -> FirePointView {
+/// `people`: the labels of those who voided entries, by login name.
+fn fire_point_view(
+    point: FirePointRecord,
+    people: &std::collections::HashMap<String, String>,
+) -> FirePointView {
     let voided_text = match (&point.voided_at, &point.void_reason) {
         (Some(at), reason) => format!(
             "{}（{}，{}）",
             reason.as_deref().unwrap_or(""),
-            point.voided_by.as_deref().unwrap_or(""),
+            point
+                .voided_by
+                .as_deref()
+                .map(|n| people.get(n).map_or(n, String::as_str))
+                .unwrap_or(""),
             gongjian_standards::cst::local_text(*at)
         ),
         _ => String::new(),
