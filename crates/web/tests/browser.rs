@@ -999,3 +999,103 @@ async fn reports_history_and_audit_log_name_people_not_logins() {
     );
     c.close().await.unwrap();
 }
+
+/// Issue 13 item 1: with HJ 212 loggers the running hour is stored before
+/// it is valid (no value, flag B until 45 valid minutes) and the last hour
+/// may have been invalid too; 总览's 当前小时空气质量 shows the latest
+/// complete, valid hour and says how old it is, instead of NA.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_shows_the_latest_complete_valid_hour_and_its_age() {
+    let Some((_driver, c)) = start_browser().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
+        .await;
+    let site = app
+        .db
+        .create_site(
+            &Actor::cli(),
+            &NewSite {
+                code: "PY001".into(),
+                name: "原武镇站".into(),
+                kind: "air_station".into(),
+                ..NewSite::default()
+            },
+        )
+        .await
+        .unwrap();
+    app.db
+        .upsert_device(
+            &Actor::cli(),
+            &Device::new("AIRTEST000000000000000001", "123456", site.id),
+        )
+        .await
+        .unwrap();
+    let running = gongjian_storage::now() / 3600 * 3600;
+    let valid = running - 2 * 3600;
+    // SO2 10, NO2 20, CO 0.5, O3 60, PM10 50, PM2.5 35: hourly AQI 50 (优).
+    let factors = [
+        ("a21026", "10"),
+        ("a21004", "20"),
+        ("a21005", "0.5"),
+        ("a05024", "60"),
+        ("a34002", "50"),
+        ("a34004", "35"),
+    ];
+    let mut values = Vec::new();
+    for (start, ok) in [(valid, true), (running - 3600, false), (running, false)] {
+        for (factor, v) in factors {
+            values.push(SeriesValue {
+                factor: factor.into(),
+                kind: "hour",
+                period_start: start,
+                value: ok.then(|| v.to_owned()),
+                converted: None,
+                flag: if ok { "N".into() } else { "B".into() },
+            });
+        }
+    }
+    app.db
+        .commit_ingest(&IngestBatch {
+            uploads: vec![Upload {
+                mn: "AIRTEST000000000000000001".into(),
+                cn: "2061".into(),
+                datatime: "20250101000000".into(),
+                pno: 0,
+                site_id: site.id,
+                values,
+            }],
+            ..IngestBatch::default()
+        })
+        .await
+        .unwrap();
+
+    let base = format!("http://{}", app.addr);
+    log_in(&c, &base, "office", PASSWORD).await;
+    wait_for(&c, "/", "#district-aqi").await;
+    let aqi = c
+        .find(Locator::Css("#district-aqi"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(aqi, "50", "the valid hour, not the running one");
+    let card = c
+        .find(Locator::XPath(
+            "//h2[contains(., '当前小时空气质量')]/parent::div",
+        ))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let end = gongjian_standards::cst::hour_end_local(valid)
+        .format("%Y-%m-%d %H:00")
+        .to_string();
+    assert!(card.contains(&end), "{card}");
+    assert!(card.contains("小时前"), "the age is said: {card}");
+    assert!(card.contains("原武镇站 50 优"), "{card}");
+    c.close().await.unwrap();
+}
