@@ -1099,3 +1099,80 @@ async fn the_overview_shows_the_latest_complete_valid_hour_and_its_age() {
     assert!(card.contains("原武镇站 50 优"), "{card}");
     c.close().await.unwrap();
 }
+
+/// Issue 13 item 11: the report form asks only for the indicators that are
+/// reported. air-15 carries 秸秆综合利用率 (reported) and two deductions
+/// per fire point (`report = false` in the plan): the form asks for the
+/// rate only, the indicator table says the deductions need no report, and
+/// a report with the rate is stored with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_form_asks_only_for_reported_indicators() {
+    let Some((_driver, c)) = start_browser().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    app.load_plan().await;
+    app.user(
+        "nongye",
+        Role::Department,
+        "区农业农村局",
+        OrgKind::Department,
+    )
+    .await;
+    let tid = app.db.task_id_by_key(None, "air-15").await.unwrap();
+    let base = format!("http://{}", app.addr);
+    log_in(&c, &base, "nongye", PASSWORD).await;
+    wait_for(&c, "/", "#who").await;
+    let path = format!("/tasks/{tid}");
+    c.goto(&format!("{base}{path}")).await.unwrap();
+    wait_for(&c, &path, "#report-form").await;
+    let form = c
+        .find(Locator::Css("#report-form"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(form.contains("秸秆综合利用率（%）"), "{form}");
+    assert!(!form.contains("扣减地方财力"), "{form}");
+    let inputs = c
+        .find_all(Locator::Css("#report-form input[name^='value:']"))
+        .await
+        .unwrap();
+    assert_eq!(inputs.len(), 1);
+    let table = c
+        .find(Locator::Css("#indicators"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(table.contains("秸秆焚烧扣减地方财力"), "{table}");
+    assert_eq!(
+        c.find_all(Locator::Css("#indicators .not-reported"))
+            .await
+            .unwrap()
+            .len(),
+        2,
+        "{table}"
+    );
+
+    fill(&c, "#r-text", "秸秆综合利用率已达 90.3%").await;
+    fill(&c, "#report-form input[name^='value:']", "90.3").await;
+    click(&c, "#submit-report").await;
+    for _ in 0..300 {
+        if c.find(Locator::Css(".flash.ok")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let detail = app.db.task_detail(tid).await.unwrap();
+    assert_eq!(detail.reports.len(), 1);
+    let values: Vec<(String, String)> = detail.reports[0]
+        .values
+        .iter()
+        .map(|v| (v.indicator.clone(), v.value.clone()))
+        .collect();
+    assert_eq!(values, vec![("秸秆综合利用率".into(), "90.3".into())]);
+    c.close().await.unwrap();
+}

@@ -353,6 +353,8 @@ struct ReportView {
 struct IndicatorView {
     name: String,
     requirement: String,
+    /// False for a figure of the plan that is not reported.
+    reported: bool,
     /// Accepted values: (time, organisation, value with unit), oldest first.
     history: Vec<(String, String, String)>,
 }
@@ -361,6 +363,7 @@ fn indicator_view(s: &api::IndicatorSeries) -> IndicatorView {
     IndicatorView {
         name: s.name.clone(),
         requirement: format!("{} {} {}", s.comparator, s.threshold, s.unit),
+        reported: s.reported,
         history: s
             .points
             .iter()
@@ -404,7 +407,8 @@ struct DetailPage {
     history: Vec<HistoryView>,
     can_sign_off: bool,
     form: FormState,
-    indicator_names: Vec<(String, String, String)>,
+    /// (position among the task's indicators, name, unit, typed value).
+    indicator_names: Vec<(usize, String, String, String)>,
     signed_off: String,
     /// A 交办's source, document and issuer; None for a task of the plan.
     adhoc: Option<AdhocView>,
@@ -499,10 +503,13 @@ async fn detail_page(
         text: String::new(),
         values: Vec::new(),
     });
+    // The form asks only for the indicators that are reported; each keeps
+    // its position among the task's indicators (`value:N`).
     let indicator_names = d
         .indicators
         .iter()
         .enumerate()
+        .filter(|(_, i)| i.reported)
         .map(|(n, i)| {
             let v = form
                 .values
@@ -510,7 +517,7 @@ async fn detail_page(
                 .find(|(k, _)| *k == i.name || *k == n.to_string())
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default();
-            (i.name.clone(), i.unit.clone(), v)
+            (n, i.name.clone(), i.unit.clone(), v)
         })
         .collect();
     let can_sign_off = office
