@@ -47,15 +47,29 @@ impl AqiReading {
     }
 }
 
-/// The latest hour with air data, read for every station and the district.
+/// The latest complete, valid hour, read for every station and the district.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HourReadings {
     /// Local end of the hour (its label).
     pub end: NaiveDateTime,
-    /// Whole hours between the hour's end and `now`.
-    pub age_hours: i64,
+    /// Whole minutes between the hour's end and `now`.
+    pub age_minutes: i64,
     pub district: AqiReading,
     pub stations: Vec<AqiReading>,
+}
+
+impl HourReadings {
+    /// How old the reading is, in words: "12 分钟前", "3 小时前", "2 天前".
+    pub fn age_text(&self) -> String {
+        let m = self.age_minutes.max(0);
+        if m < 60 {
+            format!("{m} 分钟前")
+        } else if m < 48 * 60 {
+            format!("{} 小时前", m / 60)
+        } else {
+            format!("{} 天前", m / (24 * 60))
+        }
+    }
 }
 
 fn hourly_report(rules: AqiRules, v: &PerPollutant<Option<Decimal>>) -> Option<aqi::AqiReport> {
@@ -95,16 +109,22 @@ fn rules_of_hour(end: NaiveDateTime) -> AqiRules {
     AqiRules::for_date((end - Duration::hours(1)).date())
 }
 
-/// The latest hour with data at the stations of `data`, as of `now`.
+/// The latest complete, valid hour at the stations of `data`, as of `now`
+/// (local): the hour still running with HJ 212 loggers is invalid until it
+/// has 45 valid minutes, and an hour the rollup judged invalid has no
+/// value, so both are passed over for the last hour that can be published.
 pub async fn latest_hour(
     db: &Db,
     data: &AirData,
     now: NaiveDateTime,
 ) -> Result<Option<HourReadings>, StorageError> {
-    let Some(start) = db.latest_air_hour().await? else {
+    let ids: Vec<i64> = data.stations.iter().map(|s| s.site.id).collect();
+    let Some(start) = db
+        .latest_valid_air_hour(&ids, gongjian_standards::cst::from_local(now))
+        .await?
+    else {
         return Ok(None);
     };
-    let ids: Vec<i64> = data.stations.iter().map(|s| s.site.id).collect();
     let hours = db.air_hours_of(&ids, start, start + 3600).await?;
     let end = hour_end_local(start);
     let rules = rules_of_hour(end);
@@ -119,7 +139,7 @@ pub async fn latest_hour(
     let refs: Vec<&PerPollutant<Option<Decimal>>> = vals.iter().collect();
     Ok(Some(HourReadings {
         end,
-        age_hours: (now - end).num_hours(),
+        age_minutes: (now - end).num_minutes(),
         district: AqiReading::of("全区".into(), rules, &district_hour(&refs)),
         stations,
     }))
@@ -182,6 +202,27 @@ pub fn district_days(data: &AirData) -> Vec<ChartPoint> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_age_of_a_reading_is_said_in_minutes_hours_or_days() {
+        let at = |m: i64| HourReadings {
+            end: NaiveDateTime::default(),
+            age_minutes: m,
+            district: AqiReading {
+                name: "全区".into(),
+                aqi: None,
+                level: None,
+                primary: Vec::new(),
+                pm25: None,
+            },
+            stations: Vec::new(),
+        };
+        assert_eq!(at(0).age_text(), "0 分钟前");
+        assert_eq!(at(59).age_text(), "59 分钟前");
+        assert_eq!(at(60).age_text(), "1 小时前");
+        assert_eq!(at(47 * 60 + 59).age_text(), "47 小时前");
+        assert_eq!(at(48 * 60).age_text(), "2 天前");
+    }
 
     #[test]
     fn the_district_hour_is_the_rounded_mean_of_the_stations_that_reported() {

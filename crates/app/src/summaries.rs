@@ -360,7 +360,8 @@ fn pct(num: i64, den: i64) -> Option<String> {
 
 /// Every logger's health at `now` (Unix s): online when a frame arrived
 /// within three minute-intervals (at least 5 minutes); rates over the local
-/// day so far.
+/// day so far, and for a logger registered today only over the time since
+/// it was registered (no data are due before).
 pub async fn health_rows(db: &Db, now: i64) -> Result<Vec<HealthRow>, StorageError> {
     let day = cst::local_day_start(now);
     let rows = db.device_health(day).await?;
@@ -369,7 +370,8 @@ pub async fn health_rows(db: &Db, now: i64) -> Result<Vec<HealthRow>, StorageErr
         .map(|d| {
             let window = (d.min_interval * 180).max(300);
             let online = d.last_frame_at.is_some_and(|t| now - t <= window);
-            let expected = (now - day) / (d.min_interval.max(1) * 60);
+            let from = day.max(d.registered_at);
+            let expected = (now - from).max(0) / (d.min_interval.max(1) * 60);
             HealthRow {
                 online,
                 last_frame: d

@@ -260,6 +260,32 @@ impl Builder {
                 }
             }
         }
+        // A reported target is measured by the reported values of a task
+        // indicator of the same name: that indicator cannot be one the
+        // organisations are not asked for.
+        for (loc, raw) in files {
+            for t in &raw.task {
+                for i in &t.get_ref().indicators {
+                    if i.report != Some(false) {
+                        continue;
+                    }
+                    let name = i.name.get_ref().trim();
+                    if let Some(target) = campaign
+                        .targets
+                        .iter()
+                        .find(|x| x.measured == Measure::Reported && x.indicator == name)
+                    {
+                        self.diags.push(loc.at(
+                            i.name.span().start,
+                            format!(
+                                "indicator \"{name}\" measures the reported target {}: it is reported, remove `report = false`",
+                                target.key
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
         // Tasks and targets follow the campaign's plan order (stable: file
         // order within a plan).
         let plan_order = |p: &str| campaign.plans.iter().position(|x| x.id == p);
@@ -304,6 +330,8 @@ impl Builder {
                             value: lim.value,
                             unit: "mg/m³".to_owned(),
                             as_written: None,
+                            // A limit is met, not reported.
+                            report: false,
                         })
                         .collect();
                     if let Some(t) = campaign.tasks.iter_mut().find(|t| t.key == task_key) {
@@ -1031,6 +1059,7 @@ impl Builder {
             value: value?,
             unit: i.unit.clone(),
             as_written: i.as_written.clone(),
+            report: i.report.unwrap_or(true),
         })
     }
 

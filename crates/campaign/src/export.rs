@@ -60,6 +60,8 @@ pub struct IndicatorJson<'a> {
     pub comparator: &'static str,
     pub value: Decimal,
     pub unit: &'a str,
+    /// Whether organisations report a value of it (`report` in the plan).
+    pub report: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -124,6 +126,7 @@ impl Campaign {
                             comparator: i.comparator.as_str(),
                             value: i.value,
                             unit: &i.unit,
+                            report: i.report,
                         })
                         .collect(),
                 })

@@ -463,6 +463,12 @@ pub struct Indicator {
     pub value: Decimal,
     pub unit: String,
     pub as_written: Option<String>,
+    /// Whether the responsible organisations report a value of it (报送值):
+    /// true for a progress measure (a rate reached, a count done); false
+    /// for a figure the plan sets that is not one (a penalty per fire
+    /// point, a size or applicability criterion, a retention period, an
+    /// emission limit), written `report = false` in the plan.
+    pub report: bool,
 }
 
 pub use gongjian_standards::water::WaterClass;

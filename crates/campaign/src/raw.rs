@@ -185,6 +185,8 @@ pub struct RawIndicator {
     pub value: Spanned<RawScalar>,
     pub unit: String,
     pub as_written: Option<String>,
+    /// `false` for a figure of the plan that is not a progress measure.
+    pub report: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -348,6 +348,7 @@ fn json_view_has_the_documented_shape() {
     assert_eq!(v["tasks"][0]["group"], serde_json::Value::Null);
     assert_eq!(v["tasks"][0]["number"], "1");
     assert_eq!(v["tasks"][0]["indicators"][0]["value"], "36.5");
+    assert_eq!(v["tasks"][0]["indicators"][0]["report"], true);
     assert_eq!(v["targets"][0]["measured"], "data:annual-mean:PM2.5");
     assert_eq!(v["targets"][1]["scope"], "section:韩董庄");
     assert_eq!(v["sections"][0]["target_class"], "Ⅲ");
@@ -716,4 +717,54 @@ fn assessment_scheme_and_controls_are_read_and_checked() {
         "applies = \"departments\"",
         "territory",
     );
+
+/// Issue 13 item 11: `report = false` marks a figure of the plan that is
+/// not a progress measure; indicators are reported by default; the limits
+/// a task takes from a limit set are never reported; an indicator that
+/// measures a reported target cannot be marked.
+#[test]
+fn indicators_say_whether_they_are_reported() {
+    let files = edit(
+        "air.toml",
+        r#"  { name = "绿地率", comparator = ">=", value = "36.5", unit = "%" },"#,
+        r#"  { name = "绿地率", comparator = ">=", value = "36.5", unit = "%" },
+  { name = "秸秆焚烧扣减地方财力", comparator = "=", value = 500000, unit = "元/火点", report = false },"#,
+    );
+    let c = run(&files).unwrap();
+    let task = |key: &str| c.tasks.iter().find(|t| t.key == key).unwrap();
+    let reported: Vec<(&str, bool)> = task("air-1")
+        .indicators
+        .iter()
+        .map(|i| (i.name.as_str(), i.report))
+        .collect();
+    assert_eq!(
+        reported,
+        [("绿地率", true), ("秸秆焚烧扣减地方财力", false)]
+    );
+    assert!(!task("air-2").indicators.is_empty());
+    assert!(task("air-2").indicators.iter().all(|i| !i.report));
+    let v = serde_json::to_value(c.to_json()).unwrap();
+    assert_eq!(v["tasks"][0]["indicators"][1]["report"], false);
+
+    // A reported target measured by an indicator marked not reported.
+    let mut files = edit(
+        "water.toml",
+        r#"indicators = [{ name = "污水处理率", comparator = "≥", value = "93", unit = "%" }]"#,
+        r#"indicators = [{ name = "污水处理率", comparator = "≥", value = "93", unit = "%", report = false }]"#,
+    );
+    let water = files.iter_mut().find(|(n, _)| *n == "water.toml").unwrap();
+    water.1.push_str(
+        r#"
+[[target]]
+key = "water-sewage"
+indicator = "污水处理率"
+scope = "district"
+comparator = ">="
+value = 93
+unit = "%"
+period = "2020"
+measured = "reported"
+"#,
+    );
+    expect_error(files, "water.toml", "report = false", "water-sewage");
 }

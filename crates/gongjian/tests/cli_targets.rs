@@ -112,3 +112,44 @@ fn a_year_imported_from_a_file_is_measured_against_the_2020_targets(store: Store
         assert!(pm25.get(key).is_some(), "{key} missing from {pm25}");
     }
 }
+
+on_both_stores!(a_gbk_export_with_chinese_headers_is_imported_and_bad_rows_say_everything);
+/// Issue 13 item 14: `gongjian import air` reads a GBK platform export with
+/// Chinese headers and units (站点名称, 站点编码, 监测时间, PM2.5(μg/m3)…;
+/// GBK has no ³),
+/// and a refused row lists every problem it has.
+fn a_gbk_export_with_chinese_headers_is_imported_and_bad_rows_say_everything(store: Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("省平台导出.csv");
+    let csv = "城市,站点名称,站点编码,监测时间,SO2(μg/m3),NO2(μg/m3),CO(mg/m3),O3(μg/m3),PM10(μg/m3),PM2.5(μg/m3),AQI,首要污染物\r\n\
+               新乡市,原武镇站,1001A,2020-03-10 08:00,10,20,0.5,50,80,60,81,PM2.5\r\n\
+               新乡市,原武镇站,1001A,2020-03-10 09:00,10,20,0.5,50,80,61,81,PM2.5\r\n\
+               新乡市,原武镇站,1001A,2020-03-10 10:00,十,20,0.5,50,-80,61,81,PM2.5\r\n";
+    let (gbk, _, _) = encoding_rs::GBK.encode(csv);
+    std::fs::write(&file, &gbk).unwrap();
+    let out = gongjian_on(
+        &store,
+        dir.path(),
+        &["import", "air", file.to_str().unwrap(), "--json"],
+    );
+    assert_eq!(out.status.code(), Some(2), "a row was refused");
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["accepted"], 2);
+    assert_eq!(summary["stations"], serde_json::json!(["1001A"]));
+    let rejected = summary["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0]["line"], 4);
+    let problems: Vec<&str> = rejected[0]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[0].as_str().unwrap())
+        .collect();
+    assert_eq!(problems, ["SO2(μg/m3)", "PM10(μg/m3)"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("SO2(μg/m3)：“十”不是有效数字")
+            && stderr.contains("PM10(μg/m3)：-80 为负值"),
+        "{stderr}"
+    );
+}

@@ -408,6 +408,79 @@ impl Db {
     }
 }
 
+/// How a person who acted is shown on pages and exports: the display name
+/// and the organisation, "原武镇联络员（原武镇）" (the login name when the
+/// account has no display name). Actors that are not accounts keep their
+/// origin: `cli:root` → 命令行（root）, `system:demo` → 系统（demo）; a
+/// name that matches no account (a failed login's typed name) is shown as
+/// it was recorded. The login name itself stays in the stored rows, the
+/// audit log's JSON and its export for traceability.
+pub fn person_label(actor_name: &str, account: Option<(&str, &str)>) -> String {
+    if let Some((display, organisation)) = account {
+        let display = display.trim();
+        let name = if display.is_empty() {
+            actor_name
+        } else {
+            display
+        };
+        return format!("{name}（{organisation}）");
+    }
+    if let Some(who) = actor_name.strip_prefix("cli:") {
+        return format!("命令行（{who}）");
+    }
+    if let Some(what) = actor_name.strip_prefix("system:") {
+        return format!("系统（{what}）");
+    }
+    actor_name.to_owned()
+}
+
+/// Login names looked up per statement: well under every backend's limit
+/// on bound parameters.
+const LABEL_CHUNK: usize = 200;
+
+impl Db {
+    /// [`person_label`] for each distinct name of `actor_names`, keyed by the
+    /// name as recorded.
+    pub async fn people_labels(
+        &self,
+        actor_names: &[&str],
+    ) -> Result<std::collections::HashMap<String, String>, StorageError> {
+        let mut names: Vec<&str> = actor_names.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        let mut accounts = std::collections::HashMap::new();
+        for chunk in names.chunks(LABEL_CHUNK) {
+            let placeholders = (1..=chunk.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT u.username, u.display_name, o.name AS organisation FROM users u \
+                 JOIN organisations o ON o.id = u.organisation_id WHERE u.username IN ({placeholders})"
+            );
+            let mut q = sqlx::query(&sql);
+            for n in chunk {
+                q = q.bind(*n);
+            }
+            for row in q.fetch_all(&self.read).await? {
+                let username: String = row.try_get("username")?;
+                let display: String = row.try_get("display_name")?;
+                let organisation: String = row.try_get("organisation")?;
+                accounts.insert(username, (display, organisation));
+            }
+        }
+        Ok(names
+            .into_iter()
+            .map(|n| {
+                let account = accounts
+                    .get(n)
+                    .map(|(d, o): &(String, String)| (d.as_str(), o.as_str()));
+                (n.to_owned(), person_label(n, account))
+            })
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::check_password_policy;

@@ -325,6 +325,9 @@ pub struct IndicatorRecord {
     pub comparator: String,
     pub value: String,
     pub unit: String,
+    /// Whether organisations report a value of it (a progress measure);
+    /// false for a figure the plan sets (a penalty, a criterion, a limit).
+    pub reported: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -540,9 +543,17 @@ fn task_content(t: &gongjian_campaign::Task) -> Value {
         "lead": t.lead, "cooperating": t.cooperating, "townships": t.townships,
         "milestones": t.milestones.iter().map(|m| json!({
             "date": m.date.to_string(), "what": m.what, "as_written": m.as_written})).collect::<Vec<_>>(),
-        "indicators": t.indicators.iter().map(|i| json!({
-            "name": i.name, "comparator": i.comparator.as_str(),
-            "value": i.value.to_string(), "unit": i.unit})).collect::<Vec<_>>(),
+        // `report` only when false: the content of a task whose figures are
+        // all reported reads as it did before the field existed.
+        "indicators": t.indicators.iter().map(|i| {
+            let mut v = json!({
+                "name": i.name, "comparator": i.comparator.as_str(),
+                "value": i.value.to_string(), "unit": i.unit});
+            if !i.report {
+                v["report"] = json!(false);
+            }
+            v
+        }).collect::<Vec<_>>(),
         "limit_sets": t.limit_sets,
     })
 }
@@ -1246,7 +1257,8 @@ impl Db {
                 .await?;
             for (seq, i) in t.indicators.iter().enumerate() {
                 sqlx::query(
-                    "INSERT INTO task_indicators (task_id, seq, name, comparator, value, unit) VALUES ($1, $2, $3, $4, $5, $6)",
+                    "INSERT INTO task_indicators (task_id, seq, name, comparator, value, unit, reported) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(task_id)
                 .bind(seq as i64)
@@ -1254,6 +1266,7 @@ impl Db {
                 .bind(i.comparator.as_str())
                 .bind(i.value.to_string())
                 .bind(&i.unit)
+                .bind(i64::from(i.report))
                 .execute(&mut *tx)
                 .await?;
             }
@@ -1736,7 +1749,7 @@ impl Db {
         task_id: i64,
     ) -> Result<Vec<IndicatorRecord>, StorageError> {
         sqlx::query(
-            "SELECT name, comparator, value, unit FROM task_indicators WHERE task_id = $1 ORDER BY seq",
+            "SELECT name, comparator, value, unit, reported FROM task_indicators WHERE task_id = $1 ORDER BY seq",
         )
         .bind(task_id)
         .fetch_all(&self.read)
@@ -1748,6 +1761,7 @@ impl Db {
                 comparator: r.try_get("comparator")?,
                 value: r.try_get("value")?,
                 unit: r.try_get("unit")?,
+                reported: r.try_get::<i64, _>("reported")? != 0,
             })
         })
         .collect()
@@ -1845,6 +1859,39 @@ impl Db {
                 key: id.to_string(),
             })?;
         assignment_from_row(&row)
+    }
+
+    /// Reports waiting for review by a reviewer, oldest first, each with its
+    /// task's key and title: for `None` (the office) every submitted report;
+    /// for an organisation, the submitted reports of the other parts of the
+    /// tasks it leads. Reports of cancelled parts, withdrawn tasks and closed
+    /// campaigns (which refuse reviews) are left out.
+    pub async fn reports_awaiting_review(
+        &self,
+        reviewer_organisation: Option<i64>,
+    ) -> Result<Vec<(ReportRecord, String, String)>, StorageError> {
+        let rows = sqlx::query(&format!(
+            "SELECT q.*, t.key AS task_key, t.title AS task_title FROM ({REPORT_SELECT} \
+             WHERE r.review = 'submitted' AND a.active = 1) q \
+             JOIN campaign_tasks t ON t.id = q.task_id JOIN campaigns c ON c.id = t.campaign_id \
+             WHERE t.active = 1 AND c.state <> 'closed' \
+             AND ($1 IS NULL OR (q.organisation_id <> $1 AND EXISTS (SELECT 1 FROM task_assignments l \
+                 WHERE l.task_id = q.task_id AND l.organisation_id = $1 AND l.role = 'lead' AND l.active = 1))) \
+             ORDER BY q.submitted_at, q.id"
+        ))
+        .bind(reviewer_organisation)
+        .fetch_all(&self.read)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: i64 = row.try_get("id")?;
+            out.push((
+                self.report(id).await?,
+                row.try_get("task_key")?,
+                row.try_get("task_title")?,
+            ));
+        }
+        Ok(out)
     }
 
     /// Whether `organisation_id` leads task `task_id`.
@@ -2483,23 +2530,38 @@ async fn submit_in(
             ),
         ));
     }
-    let indicators = sqlx::query("SELECT name, unit FROM task_indicators WHERE task_id = $1")
-        .bind(task_id)
-        .fetch_all(&mut *conn)
-        .await?;
+    let indicators =
+        sqlx::query("SELECT name, unit, reported FROM task_indicators WHERE task_id = $1")
+            .bind(task_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    // Only the indicators the organisations report; the plan's other
+    // figures (penalties, criteria, limits) are not progress values.
     let mut units: HashMap<String, String> = HashMap::new();
+    let mut not_reported = BTreeSet::new();
     for r in &indicators {
-        units.insert(r.try_get("name")?, r.try_get("unit")?);
+        let name: String = r.try_get("name")?;
+        if r.try_get::<i64, _>("reported")? != 0 {
+            units.insert(name, r.try_get("unit")?);
+        } else {
+            not_reported.insert(name);
+        }
     }
     let mut seen = BTreeSet::new();
     for (name, _) in &report.values {
+        if not_reported.contains(name) {
+            return Err(StorageError::rule(
+                crate::Rule::Progress,
+                format!("“{name}”是方案规定的标准或条件，不是报送指标，无需填报数值"),
+            ));
+        }
         if !units.contains_key(name) {
             let mut known: Vec<&String> = units.keys().collect();
             known.sort();
             return Err(StorageError::rule(
                 crate::Rule::Progress,
                 format!(
-                    "指标 {name:?} 不是本任务的指标（本任务指标：{}）",
+                    "指标 {name:?} 不是本任务的指标（本任务的报送指标：{}）",
                     if known.is_empty() {
                         "无".to_owned()
                     } else {

@@ -21,7 +21,7 @@ mod summaries;
 pub mod validate;
 
 pub use accounts::{
-    MIN_PASSWORD_LEN, NewUser, check_password_policy, hash_password, verify_password,
+    MIN_PASSWORD_LEN, NewUser, check_password_policy, hash_password, person_label, verify_password,
 };
 pub use adhoc::{ADHOC_MAX_ORGANISATIONS, AdhocInfo, AdhocSource, NewAdhocTask};
 pub use audit::{AUDIT_GENESIS, AuditFilter, AuditRecord, AuditVerification, BrokenLink};

@@ -371,6 +371,8 @@ pub struct DeviceHealth {
     pub quarantined: i64,
     pub last_frame_at: Option<i64>,
     pub last_peer: Option<String>,
+    /// When the device was registered (Unix s): no data are due before.
+    pub registered_at: i64,
     /// Distinct minute periods received since `day_start`.
     pub minute_periods_today: i64,
     /// Minute values since `day_start`, and those flagged N.
@@ -1486,7 +1488,7 @@ impl Db {
     /// on a year of minute data.
     pub async fn device_health(&self, day_start: i64) -> Result<Vec<DeviceHealth>, StorageError> {
         let rows = sqlx::query(
-            "SELECT d.mn, d.site_id, d.min_interval, s.name AS site_name, s.kind AS site_kind, \
+            "SELECT d.mn, d.site_id, d.min_interval, d.created_at, s.name AS site_name, s.kind AS site_kind, \
              s.organisation_id, s.township_id, \
              COALESCE(c.frames, 0) AS frames, COALESCE(c.values_stored, 0) AS values_stored, \
              COALESCE(c.duplicates, 0) AS duplicates, COALESCE(c.crc_errors, 0) AS crc_errors, \
@@ -1526,6 +1528,7 @@ impl Db {
                     quarantined: r.try_get("quarantined")?,
                     last_frame_at: r.try_get("last_frame_at")?,
                     last_peer: r.try_get("last_peer")?,
+                    registered_at: r.try_get("created_at")?,
                     minute_periods_today: r.try_get("periods")?,
                     minute_values_today: r.try_get("total")?,
                     minute_values_valid_today: r.try_get("valid")?,

@@ -563,6 +563,32 @@ impl Db {
         .await?)
     }
 
+    /// The start (UTC) of the latest hour that is over by `now_utc` and has
+    /// a valid PM2.5 hour value (flag `N`, a value) at one of `site_ids`.
+    /// An hour still running, or one the rollup found invalid (fewer than
+    /// 45 valid minutes: no value, flag `B`), is passed over.
+    pub async fn latest_valid_air_hour(
+        &self,
+        site_ids: &[i64],
+        now_utc: i64,
+    ) -> Result<Option<i64>, StorageError> {
+        if site_ids.is_empty() {
+            return Ok(None);
+        }
+        let list = site_ids
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        Ok(sqlx::query_scalar(&format!(
+            "SELECT MAX(period_start) FROM series WHERE kind = 'hour' AND factor = 'a34004' \
+             AND site_id IN ({list}) AND value IS NOT NULL AND flag = 'N' AND period_start <= $1"
+        ))
+        .bind(now_utc - 3600)
+        .fetch_one(&self.read)
+        .await?)
+    }
+
     /// Publish a report for `month` (`YYYY-MM`): a new frozen version
     /// numbered after the previous ones. Visible to every role.
     pub async fn publish_report(

@@ -1132,3 +1132,75 @@ storage_test!(adhoc_task_assign_extend_cancel, |db: Db| async move {
         assert!(audit.iter().any(|e| e.action == action), "{action} audited");
     }
 });
+
+// Issue 13 item 8: every reviewer's queue. The office sees every submitted
+// report; a lead organisation sees the other parts of the tasks it leads,
+// not its own and not other tasks'; reviewed reports and closed campaigns
+// leave the queue.
+storage_test!(reports_awaiting_review_per_reviewer, |db: Db| async move {
+    let plan = plan_with(&[]);
+    db.load_campaign(&Actor::cli(), &plan).await.unwrap();
+    let zhifa = org_id(&db, "区行政综合执法局").await;
+    let report = |text: &str| NewReport {
+        text: text.into(),
+        claims_complete: false,
+        values: Vec::new(),
+        attachments: Vec::new(),
+    };
+    let town = assignment_of(&db, "air-6", "原武镇").await;
+    let own = assignment_of(&db, "air-6", "区行政综合执法局").await;
+    let yuanwu = org_id(&db, "原武镇").await;
+    let elsewhere = db
+        .assignments(Some(yuanwu), None)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.task_key != "air-6")
+        .unwrap();
+    assert!(!db.leads_task(elsewhere.task_id, zhifa).await.unwrap());
+    let r_town = db
+        .submit_report(&person("yuanwu"), town, &report("原武镇的报告"))
+        .await
+        .unwrap();
+    let r_own = db
+        .submit_report(&person("zhifa"), own, &report("本单位的报告"))
+        .await
+        .unwrap();
+    let r_else = db
+        .submit_report(&person("yuanwu"), elsewhere.id, &report("别的任务"))
+        .await
+        .unwrap();
+    let ids = |q: Vec<(gongjian_storage::ReportRecord, String, String)>| {
+        q.into_iter().map(|(r, _, _)| r.id).collect::<Vec<_>>()
+    };
+    let office = db.reports_awaiting_review(None).await.unwrap();
+    assert_eq!(office.len(), 3);
+    assert!(
+        office
+            .iter()
+            .any(|(r, key, _)| r.id == r_town.id && key == "air-6")
+    );
+    assert_eq!(
+        ids(db.reports_awaiting_review(Some(zhifa)).await.unwrap()),
+        vec![r_town.id]
+    );
+    // 原武镇 leads nothing here: an empty queue.
+    assert!(!ids(db.reports_awaiting_review(Some(yuanwu)).await.unwrap()).contains(&r_else.id));
+    db.review_report(&person("office"), r_town.id, &Review::Accept)
+        .await
+        .unwrap();
+    assert!(
+        db.reports_awaiting_review(Some(zhifa))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        ids(db.reports_awaiting_review(None).await.unwrap()),
+        vec![r_own.id, r_else.id]
+    );
+    db.set_campaign_state(&person("office"), "pingyuan-2020", CampaignState::Closed)
+        .await
+        .unwrap();
+    assert!(db.reports_awaiting_review(None).await.unwrap().is_empty());
+});

@@ -120,6 +120,28 @@ storage_test!(
             db.latest_air_hour().await.unwrap(),
             Some(hour_start_utc(end("2020-01-02 00:00")))
         );
+        // Issue 13 item 1: the latest valid hour over by `now`; an hour
+        // still running at `now` is not one.
+        let last = hour_start_utc(end("2020-01-02 00:00"));
+        assert_eq!(
+            db.latest_valid_air_hour(&[site], last + 3600)
+                .await
+                .unwrap(),
+            Some(last)
+        );
+        assert_eq!(
+            db.latest_valid_air_hour(&[site], last + 1800)
+                .await
+                .unwrap(),
+            Some(last - 3600)
+        );
+        assert_eq!(
+            db.latest_valid_air_hour(&[site + 1000], last + 3600)
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(db.latest_valid_air_hour(&[], last).await.unwrap(), None);
     }
 );
 

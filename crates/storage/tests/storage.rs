@@ -623,3 +623,45 @@ storage_test!(
         assert!(v.broken.unwrap().problem.contains("没有哈希"));
     }
 );
+
+// Issue 13 item 12: people are shown by display name and organisation; an
+// account without a display name by its login name; the command line and
+// the platform by their origin; an unknown name as recorded. More names
+// than one statement binds are looked up in chunks.
+storage_test!(
+    people_are_labelled_by_name_and_organisation,
+    |db: Db| async move {
+        let org = db
+            .create_organisation(&Actor::cli(), "原武镇", OrgKind::Township, None)
+            .await
+            .unwrap();
+        db.create_user(
+            &Actor::cli(),
+            &NewUser {
+                username: "yuanwu".into(),
+                display_name: "原武镇联络员".into(),
+                password: "correct-horse".into(),
+                role: Role::Township,
+                organisation_id: org.id,
+                must_change_password: false,
+            },
+        )
+        .await
+        .unwrap();
+        department_user(&db, "nongye", "区农业农村局").await;
+        let mut names: Vec<String> = (0..450).map(|i| format!("nobody{i}")).collect();
+        names.extend(
+            ["yuanwu", "nongye", "cli:root", "system:demo", "yuanwu"]
+                .iter()
+                .map(|s| s.to_string()),
+        );
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let labels = db.people_labels(&refs).await.unwrap();
+        assert_eq!(labels.len(), 454);
+        assert_eq!(labels["yuanwu"], "原武镇联络员（原武镇）");
+        assert_eq!(labels["nongye"], "nongye（区农业农村局）");
+        assert_eq!(labels["cli:root"], "命令行（root）");
+        assert_eq!(labels["system:demo"], "系统（demo）");
+        assert_eq!(labels["nobody7"], "nobody7");
+    }
+);

@@ -340,3 +340,61 @@ fn import_parse_keeps_good_rows_and_reports_bad_ones() {
     let bad = gongjian_tabular::read_csv_bytes("b.csv", b"station,when,pm25\n").unwrap();
     assert!(gongjian_targets::import::parse_air(&bad).is_err());
 }
+
+/// Issue 13 item 14: a platform export with Chinese headers — station code
+/// and name, 监测时间, units in the headers (μ or u), descriptive columns
+/// (城市, AQI, 首要污染物, O3-8h) — is read like the `evaluate air`
+/// layout, the code naming the station; a bad row is reported with every
+/// problem it has, not only the first.
+#[test]
+fn chinese_headers_are_read_and_every_problem_of_a_row_is_reported() {
+    let csv = "城市,区县,站点名称,站点编码,监测时间,SO2(μg/m³),NO2（μg/m3）,CO(mg/m³),O3-1h(ug/m³),O3-8h,PM10(μg/m³),PM2.5(μg/m³),AQI,首要污染物,质量级别\n\
+               新乡市,平原示范区,原武镇站,1001A,2020/3/10 8:00,10,20,0.5,50,60,80,60,81,PM2.5,良\n\
+               新乡市,平原示范区,原武镇站,1001A,2020-03-10 09:00,x,20,-3,50,60,80,甲,81,PM2.5,良\n\
+               新乡市,平原示范区,,,昨天,10,20,0.5,50,60,80,60,81,PM2.5,良\n";
+    let table = gongjian_tabular::read_csv_bytes("省平台导出.csv", csv.as_bytes()).unwrap();
+    let p = gongjian_targets::import::parse_air(&table).unwrap();
+    assert_eq!(p.hours.len(), 1);
+    assert_eq!(p.stations(), vec!["1001A"]);
+    let h = &p.hours[0];
+    assert_eq!(h.end.to_string(), "2020-03-10 08:00:00");
+    assert_eq!(h.values.so2, Some(dec!(10)));
+    assert_eq!(h.values.no2, Some(dec!(20)));
+    assert_eq!(h.values.co, Some(dec!(0.5)));
+    assert_eq!(h.values.o3, Some(dec!(50)));
+    assert_eq!(h.values.pm10, Some(dec!(80)));
+    assert_eq!(h.values.pm25, Some(dec!(60)));
+    assert_eq!(p.rejected.len(), 2, "one entry per rejected row");
+    let columns = |i: usize| -> Vec<&str> {
+        p.rejected[i]
+            .problems
+            .iter()
+            .map(|(c, _)| c.as_str())
+            .collect()
+    };
+    assert_eq!(p.rejected[0].line, 3);
+    assert_eq!(
+        columns(0),
+        ["SO2(μg/m³)", "CO(mg/m³)", "PM2.5(μg/m³)"],
+        "{}",
+        p.rejected[0]
+    );
+    assert!(p.rejected[0].message.contains("不是有效数字"));
+    assert!(p.rejected[0].message.contains("浓度不能为负"));
+    assert_eq!(p.rejected[1].line, 4);
+    assert_eq!(columns(1), ["站点编码", "监测时间"], "{}", p.rejected[1]);
+
+    // Only a name column: the name is the station; a GBK file reads the same.
+    let csv = "监测点位,时间,PM2.5,PM10\n原武镇站,2020-03-10 08:00,35,50\n";
+    let (gbk, _, _) = encoding_rs::GBK.encode(csv);
+    let table = gongjian_tabular::read_csv_bytes("gbk.csv", &gbk).unwrap();
+    let p = gongjian_targets::import::parse_air(&table).unwrap();
+    assert!(p.rejected.is_empty(), "{:?}", p.rejected);
+    assert_eq!(p.stations(), vec!["原武镇站"]);
+    assert_eq!(p.hours[0].values.pm25, Some(dec!(35)));
+
+    // A column that is none of these is still refused, in Chinese.
+    let bad = gongjian_tabular::read_csv_bytes("c.csv", "站点名称,时间,风速\n".as_bytes()).unwrap();
+    let e = gongjian_targets::import::parse_air(&bad).unwrap_err();
+    assert!(e.to_string().contains("未知列“风速”"), "{e}");
+}

@@ -685,3 +685,494 @@ async fn the_office_assigns_adhoc_work_that_the_township_sees_and_reports_on() {
         .unwrap();
     assert_eq!(status, "待审核");
 }
+
+/// Issue 13 item 8: a department that leads a task has its own 待我审核
+/// queue in 我的任务: the reports of the task's other parts, not its own
+/// and not those of tasks it does not lead; it reviews one from there and
+/// the queue empties.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lead_department_reviews_other_parts_from_its_own_queue() {
+    let Some((_driver, c)) = start_browser().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    app.load_plan().await;
+    let zhifa_id = app
+        .user(
+            "zhifa",
+            Role::Department,
+            "区行政综合执法局",
+            OrgKind::Department,
+        )
+        .await;
+    let yuanwu_id = app
+        .user("yuanwu", Role::Township, "原武镇", OrgKind::Township)
+        .await;
+    let zhifa_org = app
+        .db
+        .organisation_by_name("区行政综合执法局")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let yuanwu_org = app
+        .db
+        .organisation_by_name("原武镇")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let actor = |name: &str, id: i64| Actor {
+        user_id: Some(id),
+        name: name.into(),
+        client_addr: "127.0.0.1".into(),
+    };
+    let report = |text: &str| gongjian_storage::NewReport {
+        text: text.into(),
+        claims_complete: false,
+        values: Vec::new(),
+        attachments: Vec::new(),
+    };
+    // air-6: 区行政综合执法局 leads, 原武镇 carries out a part.
+    let tid = app.db.task_id_by_key(None, "air-6").await.unwrap();
+    let parts = app.db.task_detail(tid).await.unwrap().assignments;
+    let lead_part = parts
+        .iter()
+        .find(|a| a.organisation_id == zhifa_org)
+        .unwrap()
+        .id;
+    let town_part = parts
+        .iter()
+        .find(|a| a.organisation_id == yuanwu_org)
+        .unwrap()
+        .id;
+    app.db
+        .submit_report(
+            &actor("yuanwu", yuanwu_id),
+            town_part,
+            &report("原武镇已完成散乱污企业排查整治"),
+        )
+        .await
+        .unwrap();
+    app.db
+        .submit_report(
+            &actor("zhifa", zhifa_id),
+            lead_part,
+            &report("执法局本单位的进展"),
+        )
+        .await
+        .unwrap();
+    // A task 原武镇 has a part in that 区行政综合执法局 does not lead.
+    let other = app
+        .db
+        .assignments(Some(yuanwu_org), None)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.task_id != tid && a.organisation_id == yuanwu_org)
+        .unwrap();
+    assert!(!app.db.leads_task(other.task_id, zhifa_org).await.unwrap());
+    app.db
+        .submit_report(
+            &actor("yuanwu", yuanwu_id),
+            other.id,
+            &report("别的牵头单位审核的报告"),
+        )
+        .await
+        .unwrap();
+
+    let base = format!("http://{}", app.addr);
+    log_in(&c, &base, "zhifa", PASSWORD).await;
+    wait_for(&c, "/", "#who").await;
+    c.goto(&format!("{base}/tasks/mine")).await.unwrap();
+    wait_for(&c, "/tasks/mine", "#review-queue").await;
+    let heading = c
+        .find(Locator::Css("#review-queue"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(heading, "待我审核");
+    let queue = c
+        .find(Locator::Css("#pending"))
+        .await
+        .expect("the queue lists the township's report")
+        .text()
+        .await
+        .unwrap();
+    assert!(queue.contains("原武镇已完成散乱污企业排查整治"), "{queue}");
+    assert!(queue.contains("原武镇"), "{queue}");
+    assert!(!queue.contains("执法局本单位的进展"), "{queue}");
+    assert!(!queue.contains("别的牵头单位审核的报告"), "{queue}");
+
+    // From the queue to the report, and accept it there.
+    click(&c, "#pending tbody tr td a").await;
+    wait_for(
+        &c,
+        &format!("/tasks/{tid}"),
+        "form[action$='/review'] button[value='accept']",
+    )
+    .await;
+    click(&c, "form[action$='/review'] button[value='accept']").await;
+    for _ in 0..300 {
+        if c.find(Locator::Css(".flash.ok")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    c.goto(&format!("{base}/tasks/mine")).await.unwrap();
+    wait_for(&c, "/tasks/mine", "#review-queue").await;
+    assert!(c.find(Locator::Css("#pending")).await.is_err());
+    assert!(c.source().await.unwrap().contains("没有待审核的报告"));
+    c.close().await.unwrap();
+}
+
+/// A user with a display name, as the administrator creates one.
+async fn named_user(
+    app: &common::TestApp,
+    username: &str,
+    display_name: &str,
+    role: Role,
+    org: &str,
+    kind: OrgKind,
+) -> i64 {
+    let organisation_id = app.org(org, kind).await;
+    app.db
+        .create_user(
+            &Actor::cli(),
+            &gongjian_storage::NewUser {
+                username: username.into(),
+                display_name: display_name.into(),
+                password: PASSWORD.into(),
+                role,
+                organisation_id,
+                must_change_password: false,
+            },
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+/// Issue 13 item 12: a report, its review, the task's history and the
+/// audit log name people by display name and organisation
+/// ("原武镇联络员（原武镇）"), not by login name; the audit log keeps the
+/// login name beside it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_history_and_audit_log_name_people_not_logins() {
+    let Some((_driver, c)) = start_browser().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    app.load_plan().await;
+    named_user(
+        &app,
+        "office",
+        "攻坚办王科长",
+        Role::Office,
+        "区环境攻坚办",
+        OrgKind::Office,
+    )
+    .await;
+    named_user(
+        &app,
+        "admin",
+        "",
+        Role::Admin,
+        "区环境攻坚办",
+        OrgKind::Office,
+    )
+    .await;
+    let yuanwu = named_user(
+        &app,
+        "yuanwu",
+        "原武镇联络员",
+        Role::Township,
+        "原武镇",
+        OrgKind::Township,
+    )
+    .await;
+    let yuanwu_org = app.org("原武镇", OrgKind::Township).await;
+    let tid = app.db.task_id_by_key(None, "air-6").await.unwrap();
+    let part = app
+        .db
+        .task_detail(tid)
+        .await
+        .unwrap()
+        .assignments
+        .into_iter()
+        .find(|a| a.organisation_id == yuanwu_org)
+        .unwrap()
+        .id;
+    let report = app
+        .db
+        .submit_report(
+            &Actor {
+                user_id: Some(yuanwu),
+                name: "yuanwu".into(),
+                client_addr: "127.0.0.1".into(),
+            },
+            part,
+            &gongjian_storage::NewReport {
+                text: "原武镇散乱污企业已全部整治".into(),
+                claims_complete: true,
+                values: Vec::new(),
+                attachments: Vec::new(),
+            },
+        )
+        .await
+        .unwrap();
+
+    let base = format!("http://{}", app.addr);
+    log_in(&c, &base, "office", PASSWORD).await;
+    wait_for(&c, "/", "#who").await;
+    let task_page = format!("/tasks/{tid}");
+    c.goto(&format!("{base}{task_page}")).await.unwrap();
+    let card = format!("#report-{}", report.id);
+    wait_for(&c, &task_page, &card).await;
+    fill(&c, &format!("{card} input[name='comment']"), "材料齐全").await;
+    click(&c, &format!("{card} button[value='accept']")).await;
+    for _ in 0..300 {
+        if c.find(Locator::Css(".flash.ok")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let text = c
+        .find(Locator::Css(&card))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("原武镇联络员（原武镇）"), "{text}");
+    assert!(
+        text.contains("审核意见（攻坚办王科长（区环境攻坚办））：材料齐全"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("yuanwu") && !text.contains("office"),
+        "{text}"
+    );
+    let history = c
+        .find(Locator::Css("#history"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(history.contains("原武镇联络员（原武镇）"), "{history}");
+    assert!(
+        history.contains("攻坚办王科长（区环境攻坚办）"),
+        "{history}"
+    );
+    assert!(!history.contains("yuanwu"), "{history}");
+    click(&c, "#logout").await;
+    wait_for(&c, "/login", "#username").await;
+
+    // The audit log: the person first, the login name kept beside it.
+    log_in(&c, &base, "admin", PASSWORD).await;
+    wait_for(&c, "/", "#who").await;
+    c.goto(&format!("{base}/system/audit?entity=task_report"))
+        .await
+        .unwrap();
+    wait_for(&c, "/system/audit", "td.audit-actor").await;
+    let actors: Vec<String> = {
+        let mut out = Vec::new();
+        for cell in c.find_all(Locator::Css("td.audit-actor")).await.unwrap() {
+            out.push(cell.text().await.unwrap());
+        }
+        out
+    };
+    assert!(
+        actors
+            .iter()
+            .any(|a| a.starts_with("原武镇联络员（原武镇）") && a.contains("登录名：yuanwu")),
+        "{actors:?}"
+    );
+    assert!(
+        actors
+            .iter()
+            .any(|a| a.starts_with("攻坚办王科长（区环境攻坚办）") && a.contains("登录名：office")),
+        "{actors:?}"
+    );
+    c.close().await.unwrap();
+}
+
+/// Issue 13 item 1: with HJ 212 loggers the running hour is stored before
+/// it is valid (no value, flag B until 45 valid minutes) and the last hour
+/// may have been invalid too; 总览's 当前小时空气质量 shows the latest
+/// complete, valid hour and says how old it is, instead of NA.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_shows_the_latest_complete_valid_hour_and_its_age() {
+    let Some((_driver, c)) = start_browser().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
+        .await;
+    let site = app
+        .db
+        .create_site(
+            &Actor::cli(),
+            &NewSite {
+                code: "PY001".into(),
+                name: "原武镇站".into(),
+                kind: "air_station".into(),
+                ..NewSite::default()
+            },
+        )
+        .await
+        .unwrap();
+    app.db
+        .upsert_device(
+            &Actor::cli(),
+            &Device::new("AIRTEST000000000000000001", "123456", site.id),
+        )
+        .await
+        .unwrap();
+    let running = gongjian_storage::now() / 3600 * 3600;
+    let valid = running - 2 * 3600;
+    // SO2 10, NO2 20, CO 0.5, O3 60, PM10 50, PM2.5 35: hourly AQI 50 (优).
+    let factors = [
+        ("a21026", "10"),
+        ("a21004", "20"),
+        ("a21005", "0.5"),
+        ("a05024", "60"),
+        ("a34002", "50"),
+        ("a34004", "35"),
+    ];
+    let mut values = Vec::new();
+    for (start, ok) in [(valid, true), (running - 3600, false), (running, false)] {
+        for (factor, v) in factors {
+            values.push(SeriesValue {
+                factor: factor.into(),
+                kind: "hour",
+                period_start: start,
+                value: ok.then(|| v.to_owned()),
+                converted: None,
+                flag: if ok { "N".into() } else { "B".into() },
+            });
+        }
+    }
+    app.db
+        .commit_ingest(&IngestBatch {
+            uploads: vec![Upload {
+                mn: "AIRTEST000000000000000001".into(),
+                cn: "2061".into(),
+                datatime: "20250101000000".into(),
+                pno: 0,
+                site_id: site.id,
+                values,
+            }],
+            ..IngestBatch::default()
+        })
+        .await
+        .unwrap();
+
+    let base = format!("http://{}", app.addr);
+    log_in(&c, &base, "office", PASSWORD).await;
+    wait_for(&c, "/", "#district-aqi").await;
+    let aqi = c
+        .find(Locator::Css("#district-aqi"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(aqi, "50", "the valid hour, not the running one");
+    let card = c
+        .find(Locator::XPath(
+            "//h2[contains(., '当前小时空气质量')]/parent::div",
+        ))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let end = gongjian_standards::cst::hour_end_local(valid)
+        .format("%Y-%m-%d %H:00")
+        .to_string();
+    assert!(card.contains(&end), "{card}");
+    assert!(card.contains("小时前"), "the age is said: {card}");
+    assert!(card.contains("原武镇站 50 优"), "{card}");
+    c.close().await.unwrap();
+}
+
+/// Issue 13 item 11: the report form asks only for the indicators that are
+/// reported. air-15 carries 秸秆综合利用率 (reported) and two deductions
+/// per fire point (`report = false` in the plan): the form asks for the
+/// rate only, the indicator table says the deductions need no report, and
+/// a report with the rate is stored with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_form_asks_only_for_reported_indicators() {
+    let Some((_driver, c)) = start_browser().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    app.load_plan().await;
+    app.user(
+        "nongye",
+        Role::Department,
+        "区农业农村局",
+        OrgKind::Department,
+    )
+    .await;
+    let tid = app.db.task_id_by_key(None, "air-15").await.unwrap();
+    let base = format!("http://{}", app.addr);
+    log_in(&c, &base, "nongye", PASSWORD).await;
+    wait_for(&c, "/", "#who").await;
+    let path = format!("/tasks/{tid}");
+    c.goto(&format!("{base}{path}")).await.unwrap();
+    wait_for(&c, &path, "#report-form").await;
+    let form = c
+        .find(Locator::Css("#report-form"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(form.contains("秸秆综合利用率（%）"), "{form}");
+    assert!(!form.contains("扣减地方财力"), "{form}");
+    let inputs = c
+        .find_all(Locator::Css("#report-form input[name^='value:']"))
+        .await
+        .unwrap();
+    assert_eq!(inputs.len(), 1);
+    let table = c
+        .find(Locator::Css("#indicators"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(table.contains("秸秆焚烧扣减地方财力"), "{table}");
+    assert_eq!(
+        c.find_all(Locator::Css("#indicators .not-reported"))
+            .await
+            .unwrap()
+            .len(),
+        2,
+        "{table}"
+    );
+
+    fill(&c, "#r-text", "秸秆综合利用率已达 90.3%").await;
+    fill(&c, "#report-form input[name^='value:']", "90.3").await;
+    click(&c, "#submit-report").await;
+    for _ in 0..300 {
+        if c.find(Locator::Css(".flash.ok")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let detail = app.db.task_detail(tid).await.unwrap();
+    assert_eq!(detail.reports.len(), 1);
+    let values: Vec<(String, String)> = detail.reports[0]
+        .values
+        .iter()
+        .map(|v| (v.indicator.clone(), v.value.clone()))
+        .collect();
+    assert_eq!(values, vec![("秸秆综合利用率".into(), "90.3".into())]);
+    c.close().await.unwrap();
+}

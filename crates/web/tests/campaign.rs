@@ -1323,10 +1323,9 @@ async fn review_and_sign_off_through_the_pages(db: TestDb) {
         assert_eq!(location(&r), format!("{task_page}?ok=accepted"), "{org}");
         // Issue #13 item 9: the acceptance's comment is kept and shown.
         assert!(
-            office
-                .page(&task_page)
-                .await
-                .contains(&format!("审核意见（office）：{org}台账齐全")),
+            office.page(&task_page).await.contains(&format!(
+                "审核意见（office（区环境攻坚办））：{org}台账齐全"
+            )),
             "{org}"
         );
     }
@@ -1339,8 +1338,8 @@ async fn review_and_sign_off_through_the_pages(db: TestDb) {
     // The task page: 已完成, the review comment, the attachment, the values.
     let page = zhifa.page(&task_page).await;
     assert!(page.contains(r#"<span class="tag" id="task-status">已完成</span>"#));
-    assert!(page.contains("由 office 销号"));
-    assert!(page.contains(&format!("审核意见（office）：{comment}")));
+    assert!(page.contains("由 office（区环境攻坚办） 销号"));
+    assert!(page.contains(&format!("审核意见（office（区环境攻坚办））：{comment}")));
     assert!(
         !page.contains(r#"id="report-form""#),
         "no reports after sign-off"
@@ -1532,4 +1531,102 @@ async fn the_task_list_shows_this_years_campaign_unless_another_is_chosen(db: Te
         "{html}"
     );
     assert!(html.contains("（已结束）"), "{html}");
+
+on_both_backends!(only_reported_indicators_take_values);
+/// Issue 13 item 11: a figure of the plan that is not a progress measure
+/// (air-15's deduction per fire point, `report = false`) takes no 报送值:
+/// the API refuses a report that gives one and so does the progress
+/// import, each saying why; the indicator series marks it.
+async fn only_reported_indicators_take_values(db: TestDb) {
+    let app = spawn(db).await;
+    let nongye = login(&app, "nongye").await;
+    let lead = assignment(&app, "air-15", "区农业农村局").await;
+    let tid = task_id(&app, "air-15").await;
+
+    let series = nongye
+        .json(&format!("/api/v1/tasks/{tid}/indicators"))
+        .await;
+    let reported: Vec<(&str, bool)> = series
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap(),
+                s["reported"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reported,
+        [
+            ("秸秆综合利用率", true),
+            ("秸秆焚烧扣减地方财力", false),
+            ("露天焚烧生活垃圾、枯枝落叶和杂草扣减地方财力", false),
+        ]
+    );
+
+    let r = nongye
+        .post(
+            &format!("/api/v1/assignments/{lead}/reports"),
+            json!({"text": "本月进展", "values": {"秸秆焚烧扣减地方财力": "500000"}}),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(app.db.reports_of_assignment(lead).await.unwrap().is_empty());
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "E2403");
+    assert!(
+        body["detail"].as_str().unwrap().contains("不是报送指标"),
+        "{body}"
+    );
+
+    // The progress import: the same refusal, with the row.
+    let rows = ledger_rows(
+        &nongye
+            .get("/api/v1/tasks.xlsx")
+            .await
+            .bytes()
+            .await
+            .unwrap(),
+    );
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    let mut out = 0u32;
+    for (i, r) in rows.iter().enumerate() {
+        let mut r = r.clone();
+        r.resize(19, String::new());
+        if i > 0 && r[0] != lead.to_string() {
+            continue;
+        }
+        if i > 0 {
+            r[16] = "导入的进展".into();
+            r[17] = "秸秆综合利用率=91；秸秆焚烧扣减地方财力=500000".into();
+        }
+        for (c, v) in r.iter().enumerate() {
+            ws.write_string(out, c as u16, v).unwrap();
+        }
+        out += 1;
+    }
+    assert_eq!(out, 2);
+    let r = nongye
+        .http
+        .post(nongye.url("/api/v1/tasks/import"))
+        .header("x-csrf-token", &nongye.csrf)
+        .body(wb.save_to_buffer().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let res: Value = r.json().await.unwrap();
+    let rejected = res["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), 1, "{res}");
+    assert!(
+        rejected[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("秸秆焚烧扣减地方财力”是任务 air-15 的方案标准或条件"),
+        "{res}"
+    );
+    assert!(app.db.reports_of_assignment(lead).await.unwrap().is_empty());
 }

@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::header;
@@ -82,10 +84,32 @@ pub async fn export_csv(
 ) -> Result<Response, ApiError> {
     me.require(me.user.role.reads_audit())?;
     let entries = state.db.audit_list(&q.to_filter(100_000)?).await?;
-    audit_csv_response(&entries)
+    let labels = actor_labels(&state.db, &entries).await?;
+    audit_csv_response(&entries, &labels)
 }
 
-pub(crate) fn audit_csv_response(entries: &[AuditEntry]) -> Result<Response, ApiError> {
+/// Each entry's actor as people know them ([`gongjian_storage::person_label`]),
+/// keyed by the recorded login name.
+pub(crate) async fn actor_labels(
+    db: &gongjian_storage::Db,
+    entries: &[AuditEntry],
+) -> Result<HashMap<String, String>, ApiError> {
+    Ok(db
+        .people_labels(
+            &entries
+                .iter()
+                .map(|e| e.actor_name.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .await?)
+}
+
+/// The export names the person (display name and organisation) and keeps
+/// the login name beside it.
+pub(crate) fn audit_csv_response(
+    entries: &[AuditEntry],
+    labels: &HashMap<String, String>,
+) -> Result<Response, ApiError> {
     use gongjian_tabular::{Cell, Sheet};
     let json =
         |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
@@ -95,6 +119,7 @@ pub(crate) fn audit_csv_response(entries: &[AuditEntry]) -> Result<Response, Api
             "序号",
             "时间",
             "操作人",
+            "登录名",
             "来源地址",
             "操作",
             "对象",
@@ -117,6 +142,12 @@ pub(crate) fn audit_csv_response(entries: &[AuditEntry]) -> Result<Response, Api
                 vec![
                     Cell::Int(e.id),
                     Cell::Text(at),
+                    Cell::Text(
+                        labels
+                            .get(&e.actor_name)
+                            .cloned()
+                            .unwrap_or_else(|| e.actor_name.clone()),
+                    ),
                     Cell::Text(e.actor_name.clone()),
                     Cell::Text(e.client_addr.clone()),
                     Cell::Text(e.action.clone()),

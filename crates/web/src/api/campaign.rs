@@ -240,6 +240,9 @@ pub struct IndicatorSeries {
     /// The plan's required value (exact decimal text).
     pub threshold: String,
     pub unit: String,
+    /// Whether organisations report values of it; false for a figure the
+    /// plan sets that is not a progress measure (a penalty, a criterion).
+    pub reported: bool,
     /// Oldest first.
     pub points: Vec<IndicatorPoint>,
 }
@@ -273,6 +276,7 @@ pub(crate) fn indicator_series(d: &TaskDetail) -> Vec<IndicatorSeries> {
                 comparator: i.comparator.clone(),
                 threshold: i.value.clone(),
                 unit: i.unit.clone(),
+                reported: i.reported,
                 points,
             }
         })
@@ -805,7 +809,21 @@ pub(crate) async fn ledger_xlsx(state: &AppState, user: &User) -> Result<Vec<u8>
         let indicators: Vec<String> = d
             .indicators
             .iter()
-            .map(|i| format!("{} {} {}{}", i.name, i.comparator, i.value, i.unit))
+            .map(|i| {
+                format!(
+                    "{} {} {}{}{}",
+                    i.name,
+                    i.comparator,
+                    i.value,
+                    i.unit,
+                    // The import takes values only of the reported ones.
+                    if i.reported {
+                        ""
+                    } else {
+                        "（方案标准，无需报送）"
+                    }
+                )
+            })
             .collect();
         let cells: [String; 16] = [
             a.id.to_string(),
@@ -1005,9 +1023,19 @@ pub(crate) async fn import_ledger(
                 break;
             };
             let (name, v) = (name.trim(), v.trim());
-            if !indicators.iter().any(|i| i.name == name) {
-                bad = Some(format!("“{name}”不是任务 {} 的指标", a.task_key));
-                break;
+            match indicators.iter().find(|i| i.name == name) {
+                None => {
+                    bad = Some(format!("“{name}”不是任务 {} 的指标", a.task_key));
+                    break;
+                }
+                Some(i) if !i.reported => {
+                    bad = Some(format!(
+                        "“{name}”是任务 {} 的方案标准或条件，不是报送指标，无需填报数值",
+                        a.task_key
+                    ));
+                    break;
+                }
+                Some(_) => {}
             }
             match Decimal::from_str(v) {
                 Ok(d) => values.push((name.to_owned(), d)),

@@ -24,7 +24,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 
-pub(crate) use audit::{AuditQuery, audit_csv_response, cst};
+pub(crate) use audit::{AuditQuery, actor_labels, audit_csv_response, cst};
 pub(crate) use auth::{change_own_password, end_session, start_session};
 pub(crate) use organisations::{
     may_read as may_read_organisation, may_write as may_write_organisation,

@@ -146,16 +146,12 @@ pub(crate) async fn status(
     }
     let data = air_data(&state.db, &state.air_cache, year).await?;
     let (hour_label, district, stations) = match latest_hour(&state.db, &data, now).await? {
-        None => ("暂无小时数据".to_owned(), None, Vec::new()),
+        None => ("暂无有效小时数据".to_owned(), None, Vec::new()),
         Some(h) => (
             format!(
-                "{}（{}）",
+                "最近完整有效小时 {}（{}）",
                 h.end.format("%Y-%m-%d %H:00"),
-                if h.age_hours <= 1 {
-                    "最新".to_owned()
-                } else {
-                    format!("{} 小时前", h.age_hours)
-                }
+                h.age_text()
             ),
             Some(aqi_view(&h.district)),
             h.stations.iter().map(aqi_view).collect(),

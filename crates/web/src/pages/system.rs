@@ -383,7 +383,10 @@ async fn reset_user(
 
 pub(crate) struct AuditRow {
     at: String,
+    /// The person: display name and organisation.
     actor: String,
+    /// The login name as recorded, kept for traceability.
+    login: String,
     addr: String,
     action: String,
     entity: String,
@@ -425,6 +428,10 @@ async fn audit(
         },
         Err(err) => (Vec::new(), Some(error_text(&err))),
     };
+    let (labels, error) = match crate::api::actor_labels(&state.db, &entries).await {
+        Ok(l) => (l, error),
+        Err(e) => (Default::default(), error.or_else(|| Some(error_text(&e)))),
+    };
     let pretty = |v: &Option<serde_json::Value>| {
         v.as_ref()
             .map(|v| serde_json::to_string_pretty(v).unwrap_or_default())
@@ -442,7 +449,11 @@ async fn audit(
                             .to_string()
                     })
                     .unwrap_or_default(),
-                actor: e.actor_name.clone(),
+                actor: labels
+                    .get(&e.actor_name)
+                    .cloned()
+                    .unwrap_or_else(|| e.actor_name.clone()),
+                login: e.actor_name.clone(),
                 addr: e.client_addr.clone(),
                 action: e.action.clone(),
                 entity: e.entity.clone(),
@@ -473,7 +484,8 @@ async fn audit_csv(
         let mut filter = q.to_filter(100_000)?;
         filter.offset = 0;
         let entries = state.db.audit_list(&filter).await?;
-        audit_csv_response(&entries)
+        let labels = crate::api::actor_labels(&state.db, &entries).await?;
+        audit_csv_response(&entries, &labels)
     }
     .await;
     match result {

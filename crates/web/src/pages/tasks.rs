@@ -279,6 +279,7 @@ fn assignment_row(a: &AssignmentRecord) -> AssignmentRow {
 struct PendingRow {
     id: i64,
     task_id: i64,
+    task: String,
     organisation: String,
     text: String,
     at: String,
@@ -289,6 +290,9 @@ struct PendingRow {
 struct MinePage {
     layout: Layout,
     assignments: Vec<AssignmentRow>,
+    /// Whether this user reviews reports: the office, or an organisation
+    /// that leads a task (for the task's other parts).
+    reviewer: bool,
     pending: Vec<PendingRow>,
     office: bool,
     reminders: Vec<ReminderRow>,
@@ -305,34 +309,37 @@ async fn mine(State(state): State<AppState>, me: PageUser) -> Response {
                 .assignments(Some(me.user.organisation_id), None)
                 .await?
         };
-        // The office's queue: reports awaiting review.
+        // 待我审核: the office reviews every report; an organisation that
+        // leads a task reviews the reports of the task's other parts (the
+        // same rule as `may_review`).
+        let leads = me.user.role.writes()
+            && !me.user.role.sees_all()
+            && assignments
+                .iter()
+                .any(|a| a.role == gongjian_storage::AssignmentRole::Lead);
+        let reviewer = office || leads;
         let mut pending = Vec::new();
-        if office {
-            let waiting = state
+        if reviewer {
+            let queue = state
                 .db
-                .tasks(&gongjian_storage::TaskFilter {
-                    status: Some(TaskStatus::PendingReview),
-                    ..Default::default()
-                })
+                .reports_awaiting_review((!office).then_some(me.user.organisation_id))
                 .await?;
-            for t in waiting {
-                for r in state.db.task_detail(t.id).await?.reports {
-                    if r.review == "submitted" {
-                        pending.push(PendingRow {
-                            id: r.id,
-                            task_id: t.id,
-                            organisation: format!("{} · {}", t.key, r.organisation_name),
-                            text: r.text.chars().take(60).collect(),
-                            at: time(r.submitted_at),
-                        });
-                    }
-                }
+            for (r, key, title) in queue {
+                pending.push(PendingRow {
+                    id: r.id,
+                    task_id: r.task_id,
+                    task: format!("{key} {title}"),
+                    organisation: r.organisation_name.clone(),
+                    text: r.text.chars().take(60).collect(),
+                    at: time(r.submitted_at),
+                });
             }
         }
         let reminders = state.db.reminders(own_org(&me.user), 20).await?;
         Ok::<_, ApiError>(render(MinePage {
             layout: Layout::new(&me.user, &me.csrf, "tasks"),
             assignments: assignments.iter().map(assignment_row).collect(),
+            reviewer,
             pending,
             office,
             reminders: reminder_rows(reminders),
@@ -365,6 +372,8 @@ struct ReportView {
 struct IndicatorView {
     name: String,
     requirement: String,
+    /// False for a figure of the plan that is not reported.
+    reported: bool,
     /// Accepted values: (time, organisation, value with unit), oldest first.
     history: Vec<(String, String, String)>,
 }
@@ -373,6 +382,7 @@ fn indicator_view(s: &api::IndicatorSeries) -> IndicatorView {
     IndicatorView {
         name: s.name.clone(),
         requirement: format!("{} {} {}", s.comparator, s.threshold, s.unit),
+        reported: s.reported,
         history: s
             .points
             .iter()
@@ -416,7 +426,8 @@ struct DetailPage {
     history: Vec<HistoryView>,
     can_sign_off: bool,
     form: FormState,
-    indicator_names: Vec<(String, String, String)>,
+    /// (position among the task's indicators, name, unit, typed value).
+    indicator_names: Vec<(usize, String, String, String)>,
     signed_off: String,
     /// A 交办's source, document and issuer; None for a task of the plan.
     adhoc: Option<AdhocView>,
@@ -450,6 +461,18 @@ async fn detail_page(
 ) -> Result<Response, ApiError> {
     let d: TaskDetail = api::visible_task(&state.db, &me.user, task_id).await?;
     let office = is_office(&me.user);
+    let adhoc_info = state.db.adhoc_info(task_id).await?;
+    // Everyone who acted on the task, shown by name and organisation.
+    let names: Vec<&str> = d
+        .reports
+        .iter()
+        .flat_map(|r| std::iter::once(r.submitted_by.as_str()).chain(r.reviewed_by.as_deref()))
+        .chain(d.history.iter().map(|h| h.actor_name.as_str()))
+        .chain(d.task.signed_off_by.as_deref())
+        .chain(adhoc_info.as_ref().map(|i| i.issued_by.as_str()))
+        .collect();
+    let labels = state.db.people_labels(&names).await?;
+    let person = |name: &str| labels.get(name).cloned().unwrap_or_else(|| name.to_owned());
     let mut reports = Vec::new();
     for r in &d.reports {
         let (review, review_class) = review_view(r);
@@ -458,12 +481,12 @@ async fn detail_page(
             organisation: r.organisation_name.clone(),
             text: r.text.clone(),
             claims_complete: r.claims_complete,
-            submitted_by: r.submitted_by.clone(),
+            submitted_by: person(&r.submitted_by),
             submitted_at: time(r.submitted_at),
             review,
             review_class,
             review_comment: r.review_comment.clone().unwrap_or_default(),
-            reviewed_by: r.reviewed_by.clone().unwrap_or_default(),
+            reviewed_by: r.reviewed_by.as_deref().map(person).unwrap_or_default(),
             values: r
                 .values
                 .iter()
@@ -499,10 +522,13 @@ async fn detail_page(
         text: String::new(),
         values: Vec::new(),
     });
+    // The form asks only for the indicators that are reported; each keeps
+    // its position among the task's indicators (`value:N`).
     let indicator_names = d
         .indicators
         .iter()
         .enumerate()
+        .filter(|(_, i)| i.reported)
         .map(|(n, i)| {
             let v = form
                 .values
@@ -510,17 +536,17 @@ async fn detail_page(
                 .find(|(k, _)| *k == i.name || *k == n.to_string())
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default();
-            (i.name.clone(), i.unit.clone(), v)
+            (n, i.name.clone(), i.unit.clone(), v)
         })
         .collect();
     let can_sign_off = office
         && d.task.signed_off_at.is_none()
         && !d.assignments.is_empty()
         && d.assignments.iter().all(|a| a.status == TaskStatus::Done);
-    let adhoc = state.db.adhoc_info(task_id).await?.map(|i| AdhocView {
+    let adhoc = adhoc_info.map(|i| AdhocView {
         source: i.source.label(),
+        issued_by: person(&i.issued_by),
         document: i.document,
-        issued_by: i.issued_by,
         may_change: super::assign::may_change(&me.user, i.issuer_org)
             && d.task.signed_off_at.is_none(),
         min_due: (gongjian_storage::today_cst() + chrono::Duration::days(1)).to_string(),
@@ -557,14 +583,18 @@ async fn detail_page(
                 at: time(h.at),
                 who: h.organisation_name.clone().unwrap_or_else(|| "任务".into()),
                 what: format!("{} → {}", h.from, h.to),
-                reason: format!("{}（{}）", h.reason, h.actor_name),
+                reason: format!("{}（{}）", h.reason, person(&h.actor_name)),
             })
             .collect(),
         can_sign_off,
         form,
         indicator_names,
         signed_off: match (&d.task.signed_off_at, &d.task.signed_off_by) {
-            (Some(at), by) => format!("{} 由 {} 销号", time(*at), by.clone().unwrap_or_default()),
+            (Some(at), by) => format!(
+                "{} 由 {} 销号",
+                time(*at),
+                by.as_deref().map(person).unwrap_or_default()
+            ),
             _ => String::new(),
         },
         task: d.task,
@@ -916,6 +946,15 @@ async fn ledger_page(
     form: FirePointBody,
 ) -> Result<Response, ApiError> {
     let points = state.db.fire_points(own_org(&me.user)).await?;
+    let voiders = state
+        .db
+        .people_labels(
+            &points
+                .iter()
+                .filter_map(|p| p.voided_by.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .await?;
     let mut totals = state.db.fire_point_totals().await?;
     if own_org(&me.user).is_some() {
         totals.retain(|t| t.township == me.user.organisation_name);
@@ -945,7 +984,10 @@ async fn ledger_page(
         layout: Layout::new(&me.user, &me.csrf, "ledger")
             .ok(ok)
             .error(error),
-        points: points.into_iter().map(fire_point_view).collect(),
+        points: points
+            .into_iter()
+            .map(|p| fire_point_view(p, &voiders))
+            .collect(),
         totals,
         office: is_office(&me.user),
         townships,
@@ -955,12 +997,20 @@ async fn ledger_page(
     }))
 }
 
-fn fire_point_view(point: FirePointRecord) -> FirePointView {
+/// `people`: the labels of those who voided entries, by login name.
+fn fire_point_view(
+    point: FirePointRecord,
+    people: &std::collections::HashMap<String, String>,
+) -> FirePointView {
     let voided_text = match (&point.voided_at, &point.void_reason) {
         (Some(at), reason) => format!(
             "{}（{}，{}）",
             reason.as_deref().unwrap_or(""),
-            point.voided_by.as_deref().unwrap_or(""),
+            point
+                .voided_by
+                .as_deref()
+                .map(|n| people.get(n).map_or(n, String::as_str))
+                .unwrap_or(""),
             gongjian_standards::cst::local_text(*at)
         ),
         _ => String::new(),
