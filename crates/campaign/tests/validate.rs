@@ -717,6 +717,7 @@ fn assessment_scheme_and_controls_are_read_and_checked() {
         "applies = \"departments\"",
         "territory",
     );
+}
 
 /// Issue 13 item 11: `report = false` marks a figure of the plan that is
 /// not a progress measure; indicators are reported by default; the limits

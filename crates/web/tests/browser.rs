@@ -1176,3 +1176,84 @@ async fn the_report_form_asks_only_for_reported_indicators() {
     assert_eq!(values, vec![("秸秆综合利用率".into(), "90.3".into())]);
     c.close().await.unwrap();
 }
+
+/// Issue 13 item 19: no page scrolls sideways, on a phone (390×844) or a
+/// wall screen (1920×1080), for any role that uses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_19_no_page_scrolls_sideways_on_a_phone_or_a_wall_screen() {
+    let Some((_driver, c)) = start_browser().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    app.load_plan().await;
+    app.load_this_years_plan().await;
+    for (user, role, org, kind) in [
+        ("office", Role::Office, "区环境攻坚办", OrgKind::Office),
+        ("admin", Role::Admin, "区环境攻坚办", OrgKind::Office),
+        ("yuanwu", Role::Township, "原武镇", OrgKind::Township),
+        (
+            "zhifa",
+            Role::Department,
+            "区行政综合执法局",
+            OrgKind::Department,
+        ),
+        ("viewer", Role::Viewer, "区环境攻坚办", OrgKind::Office),
+    ] {
+        app.user(user, role, org, kind).await;
+    }
+    let task = app.db.task_id_by_key(None, "air-15").await.unwrap();
+    let base = format!("http://{}", app.addr);
+    let common = [
+        "/".to_owned(),
+        "/air".into(),
+        "/water".into(),
+        "/sources".into(),
+        "/tasks".into(),
+        "/tasks/mine".into(),
+        format!("/tasks/{task}"),
+        "/ledger".into(),
+        "/reports".into(),
+        "/account/password".into(),
+    ];
+    let office_only = [
+        "/tasks/assign",
+        "/sources/health",
+        "/sources/sites/new",
+        "/system/organisations",
+        "/system/users",
+        "/system/audit",
+    ];
+    let mut wide = Vec::new();
+    for user in ["office", "admin", "yuanwu", "zhifa", "viewer"] {
+        c.set_window_size(1366, 900).await.unwrap();
+        log_in(&c, &base, user, PASSWORD).await;
+        wait_for(&c, "/", "#who").await;
+        let mut pages: Vec<String> = common.to_vec();
+        if matches!(user, "office" | "admin") {
+            pages.extend(office_only.iter().map(|p| p.to_string()));
+        }
+        for (w, h) in [(390, 844), (1920, 1080)] {
+            c.set_window_size(w, h).await.unwrap();
+            for page in &pages {
+                c.goto(&format!("{base}{page}")).await.unwrap();
+                let v = wait_value(
+                    &c,
+                    "return document.readyState === 'complete' \
+                       ? [document.documentElement.scrollWidth, window.innerWidth] : null;",
+                )
+                .await;
+                let (scroll, inner) = (v[0].as_i64().unwrap(), v[1].as_i64().unwrap());
+                if scroll > inner {
+                    wide.push(format!("{user} {w}×{h} {page}: {scroll} > {inner}"));
+                }
+            }
+        }
+        click(&c, "#logout").await;
+        wait_for(&c, "/login", "#username").await;
+    }
+    assert!(
+        wide.is_empty(),
+        "pages wider than the window:\n{}",
+        wide.join("\n")
+    );
+}

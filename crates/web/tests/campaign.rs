@@ -1531,6 +1531,7 @@ async fn the_task_list_shows_this_years_campaign_unless_another_is_chosen(db: Te
         "{html}"
     );
     assert!(html.contains("（已结束）"), "{html}");
+}
 
 on_both_backends!(only_reported_indicators_take_values);
 /// Issue 13 item 11: a figure of the plan that is not a progress measure
