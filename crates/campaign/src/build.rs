@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 use toml::Spanned;
 
@@ -57,6 +57,7 @@ pub fn parse(sources: &[Source<'_>]) -> Result<Campaign, PlanError> {
         diags: Vec::new(),
         orgs: Vec::new(),
         org_index: HashMap::new(),
+        year: 0,
     };
     let mut campaign = b.build(&files);
     campaign.sources = sources
@@ -87,6 +88,8 @@ struct Builder {
     orgs: Vec<Organisation>,
     /// Every accepted spelling → index into `orgs`.
     org_index: HashMap<String, usize>,
+    /// The campaign's year, once read (0 before).
+    year: i32,
 }
 
 /// Where something was first defined, for "duplicate" messages.
@@ -132,6 +135,7 @@ impl Builder {
         }
 
         let mut campaign = self.campaign_header(files);
+        self.year = campaign.year;
 
         // Plans and their groups.
         let mut plan_files: HashMap<String, usize> = HashMap::new();
@@ -1000,6 +1004,16 @@ impl Builder {
                     if m.what.trim().is_empty() {
                         self.diags
                             .push(loc.at(m.date.span().start, "milestone has an empty `what`"));
+                    }
+                    // A copied plan whose dates were not moved shows here.
+                    if self.year != 0 && date.year() != self.year && !m.outside_year {
+                        self.diags.push(loc.at(
+                            m.date.span().start,
+                            format!(
+                                "milestone {date} is outside the campaign year {}; mark it `outside_year = true` if the plan really sets it",
+                                self.year
+                            ),
+                        ));
                     }
                     milestones.push(Milestone {
                         date,

@@ -175,6 +175,9 @@ pub struct RawMilestone {
     pub date: Spanned<String>,
     pub what: String,
     pub as_written: Option<String>,
+    /// The plan really sets this deadline outside its year.
+    #[serde(default)]
+    pub outside_year: bool,
 }
 
 #[derive(Debug, Deserialize)]

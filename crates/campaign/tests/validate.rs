@@ -769,3 +769,26 @@ measured = "reported"
     );
     expect_error(files, "water.toml", "report = false", "water-sewage");
 }
+
+/// Issue 12: `plan check` refuses a milestone outside the campaign's year
+/// (a copied plan whose dates were not moved) unless the plan marks it.
+#[test]
+fn a_milestone_outside_the_year_is_refused_unless_marked() {
+    let files = edit(
+        "air.toml",
+        r#"{ date = "2020-12-31", what = "关停淘汰完毕" }"#,
+        r#"{ date = "2021-03-31", what = "关停淘汰完毕" }"#,
+    );
+    expect_error(
+        files,
+        "air.toml",
+        "2021-03-31",
+        "outside the campaign year 2020",
+    );
+    let marked = edit(
+        "air.toml",
+        r#"{ date = "2020-12-31", what = "关停淘汰完毕" }"#,
+        r#"{ date = "2021-03-31", what = "关停淘汰完毕", outside_year = true }"#,
+    );
+    assert!(run(&marked).is_ok());
+}
