@@ -84,7 +84,7 @@ pub async fn build_report(
     let exceedances = summaries::exceedances(&db.limited_hours(m_from, m_to).await?);
     let mut report = MonthlyReport {
         title: format!(
-            "{}年{}月 大气污染防治攻坚月调度",
+            "{}年{}月 污染防治攻坚战月调度（大气、水、土壤）",
             month.year(),
             month.month()
         ),
@@ -123,6 +123,11 @@ const NUMERALS: [&str; 12] = [
 const RANKING_NOTE: &str =
     "综合指数按环办监测〔2018〕19号计算，升序排名，数值相同并列；变化率与去年同期比较。";
 
+/// 元 → 万元, exact.
+fn wan(yuan: Decimal) -> Decimal {
+    (yuan / Decimal::from(10_000)).normalize()
+}
+
 fn text(s: &str) -> Cell {
     Cell::from(s.to_owned())
 }
@@ -148,7 +153,7 @@ impl MonthlyReport {
         let mut out = vec![
             (
                 "目标完成情况".to_owned(),
-                format!("统计截至 {as_of}"),
+                format!("统计截至 {as_of}；统计规则：{}。", self.rules_used()),
                 self.targets_sheet(),
             ),
             ranking_section("乡镇排名(本月)", &self.township_ranking_month),
@@ -168,8 +173,8 @@ impl MonthlyReport {
             (
                 "秸秆焚烧火点扣款（月扣款）".to_owned(),
                 format!(
-                    "本月合计扣款 {} 元；秸秆火点每个 50 万元，垃圾、树叶、杂草火点每个 10 万元。",
-                    self.fire_points_total
+                    "本月合计扣款 {} 万元；秸秆火点每个 50 万元，垃圾、树叶、杂草火点每个 10 万元。",
+                    wan(self.fire_points_total)
                 ),
                 self.fire_sheet(),
             ),
@@ -204,6 +209,21 @@ impl MonthlyReport {
         gongjian_tabular::xlsx_bytes(file, &self.sheets())
     }
 
+    /// The standards the targets were evaluated by, each once, in order.
+    fn rules_used(&self) -> String {
+        let mut seen: Vec<&str> = Vec::new();
+        for r in self.targets.iter().flat_map(|t| &t.rules) {
+            if !seen.contains(&r.as_str()) {
+                seen.push(r);
+            }
+        }
+        if seen.is_empty() {
+            "—".to_owned()
+        } else {
+            seen.join("；")
+        }
+    }
+
     fn targets_sheet(&self) -> Sheet {
         let figure = |f: &Option<crate::targets::Figure>| opt_text(f);
         Sheet {
@@ -217,7 +237,6 @@ impl MonthlyReport {
                 "去年同期",
                 "进度",
                 "余量",
-                "规则",
             ]),
             rows: self
                 .targets
@@ -225,18 +244,13 @@ impl MonthlyReport {
                 .map(|t| {
                     vec![
                         text(&t.indicator),
-                        Cell::from(format!(
-                            "{} {}",
-                            t.comparator,
-                            t.value.map(|v| v.to_string()).unwrap_or_default()
-                        )),
+                        text(&t.requirement),
                         text(&t.unit),
                         figure(&t.current),
                         figure(&t.ytd),
                         figure(&t.last_year),
                         text(t.progress_text()),
                         Cell::from(t.allowance_text()),
-                        Cell::from(t.rules.join("; ")),
                     ]
                 })
                 .collect(),
@@ -304,7 +318,14 @@ impl MonthlyReport {
     fn fire_sheet(&self) -> Sheet {
         Sheet {
             name: "火点扣款".into(),
-            headers: headers(&["乡镇", "月份", "火点数", "秸秆火点", "其他火点", "扣款(元)"]),
+            headers: headers(&[
+                "乡镇",
+                "月份",
+                "火点数",
+                "秸秆火点",
+                "其他火点",
+                "扣款(万元)",
+            ]),
             rows: self
                 .fire_points
                 .iter()
@@ -315,7 +336,7 @@ impl MonthlyReport {
                         count(f.points),
                         count(f.straw_points),
                         count(f.other_points),
-                        text(&f.amount),
+                        Cell::Number(wan(Decimal::from_str_exact(&f.amount).unwrap_or_default())),
                     ]
                 })
                 .collect(),

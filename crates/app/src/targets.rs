@@ -146,6 +146,28 @@ pub struct TargetStatus {
     pub as_of: Option<NaiveDate>,
     /// Why a value is missing, or extra detail.
     pub note: Option<String>,
+    /// The target as a reader takes it in: "≤ 62", "≥ 省目标要求",
+    /// "< 2019 年值" (no figure is never printed as an empty "<").
+    #[serde(default)]
+    pub requirement: String,
+}
+
+/// A target's threshold as written for people.
+fn requirement(t: &gongjian_campaign::Target) -> String {
+    use gongjian_campaign::Comparator as C;
+    let cmp = match t.comparator {
+        C::Le => "≤",
+        C::Lt => "<",
+        C::Ge => "≥",
+        C::Gt => ">",
+        C::Eq => "=",
+    };
+    match (&t.value, &t.value_text, &t.baseline) {
+        (Some(v), _, _) => format!("{cmp} {v}"),
+        (None, Some(text), _) => format!("{cmp} {text}"),
+        (None, None, Some(b)) => format!("{cmp} {b} 年值"),
+        (None, None, None) => "—".to_owned(),
+    }
 }
 
 impl TargetStatus {
@@ -213,6 +235,7 @@ pub fn target_statuses(
                 rules: Vec::new(),
                 as_of: data.as_of,
                 note: None,
+                requirement: requirement(t),
             };
             let days: Option<&[DailyRecord]> = match &t.scope {
                 Scope::District => Some(&data.district),

@@ -288,3 +288,42 @@ async fn monthly_report_matches_the_golden_files_on_postgres() {
     };
     check(&report_of(&t.db).await);
 }
+
+/// Issue 13 item 17: the report is titled for air, water and soil; a target
+/// without a figure reads as its requirement (not "< "); the standards are
+/// listed once, not on every row; deductions are in 万元 and stored as
+/// numbers.
+#[tokio::test]
+async fn the_report_reads_as_an_office_prints_it() {
+    let t = testing::sqlite().await;
+    let report = report_of(&t.db).await;
+    assert!(
+        report.title.contains("（大气、水、土壤）"),
+        "{}",
+        report.title
+    );
+    let sections = report.sections();
+    let targets = &sections[0];
+    assert!(!targets.sheet.headers.iter().any(|h| h == "规则"));
+    assert!(targets.note.contains("HJ 633-2012"), "{}", targets.note);
+    let emission = targets
+        .sheet
+        .rows
+        .iter()
+        .find(|r| r[0] == gongjian_tabular::Cell::from("主要污染物排放总量".to_owned()))
+        .expect("the emission target");
+    assert_eq!(
+        emission[1],
+        gongjian_tabular::Cell::from("< 2019 年值".to_owned())
+    );
+    let fire = sections
+        .iter()
+        .find(|s| s.sheet.name == "火点扣款")
+        .unwrap();
+    assert!(fire.sheet.headers.iter().any(|h| h == "扣款(万元)"));
+    assert_eq!(
+        fire.sheet.rows[0][5],
+        gongjian_tabular::Cell::Number(rust_decimal::Decimal::from(50))
+    );
+    assert!(fire.note.contains("50 万元"), "{}", fire.note);
+}

@@ -185,6 +185,11 @@ pub fn xlsx_bytes(file: &str, sheets: &[Sheet]) -> Result<Vec<u8>, Error> {
             ws.write_string_with_format(0, col(c), h, &bold)
                 .map_err(err)?;
         }
+        // The header stays in view while scrolling; columns fit their text.
+        ws.set_freeze_panes(1, 0).map_err(err)?;
+        for (c, width) in column_widths(sheet).into_iter().enumerate() {
+            ws.set_column_width(col(c), width).map_err(err)?;
+        }
         for (r, row) in sheet.rows.iter().enumerate() {
             let r = u32::try_from(r + 1).map_err(|_| Error::TooLarge {
                 file: file.to_owned(),
@@ -218,6 +223,33 @@ pub fn write_xlsx_path(path: &Path, sheets: &[Sheet]) -> Result<(), Error> {
     let file = path.display().to_string();
     let bytes = xlsx_bytes(&file, sheets)?;
     std::fs::write(path, bytes).map_err(|source| Error::Io { file, source })
+}
+
+/// Width of each column in characters: the widest header or cell, a CJK
+/// character counted twice, between 6 and 60 (long text wraps in Excel's
+/// own way rather than making a sheet a screen wide).
+fn column_widths(sheet: &Sheet) -> Vec<f64> {
+    let width = |s: &str| -> usize {
+        s.chars()
+            .map(|c| if (c as u32) >= 0x2E80 { 2 } else { 1 })
+            .sum()
+    };
+    (0..sheet.headers.len())
+        .map(|c| {
+            let cells = sheet
+                .rows
+                .iter()
+                .filter_map(|r| r.get(c))
+                .map(|cell| match cell {
+                    Cell::Empty => 0,
+                    Cell::Text(s) => width(s),
+                    Cell::Int(i) => i.to_string().len(),
+                    Cell::Number(d) => d.to_string().len(),
+                });
+            let w = cells.chain([width(&sheet.headers[c])]).max().unwrap_or(0);
+            (w + 2).clamp(6, 60) as f64
+        })
+        .collect()
 }
 
 fn col(c: usize) -> u16 {

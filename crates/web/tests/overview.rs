@@ -95,6 +95,10 @@ async fn overview_and_api_show_the_annual_mean_and_published_reports_stay_frozen
     // The targets name the campaign they come from (issue 12), and a year
     // without one says so instead of showing another year's targets.
     assert!(html.contains("目标值取自《平原示范区 2020 年"), "{html}");
+    // 月调度 is in the menu (issue 13 item 17), and a target reads as its
+    // requirement.
+    assert!(html.contains("href=\"/reports\""), "{html}");
+    assert!(html.contains("≤ 62 µg/m³"), "{html}");
     assert!(html.contains("<strong>2020 年</strong>"), "{html}");
     let other = c
         .get(app.url("/?year=2019"))

@@ -79,6 +79,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("tasks", "任务", "/tasks"),
     ("emergency", "预警应急", ""),
     ("ledger", "台账", "/ledger"),
+    ("reports", "月调度", "/reports"),
     ("system", "系统", "/system/organisations"),
 ];
 

@@ -103,12 +103,7 @@ pub(crate) fn target_view(t: &TargetStatus) -> TargetView {
     };
     TargetView {
         indicator: t.indicator.clone(),
-        target: format!(
-            "{} {} {}",
-            t.comparator,
-            t.value.map(|v| v.to_string()).unwrap_or_else(|| "—".into()),
-            t.unit
-        ),
+        target: format!("{} {}", t.requirement, t.unit),
         ytd: opt(&t.ytd),
         last_year: opt(&t.last_year),
         current: opt(&t.current),
