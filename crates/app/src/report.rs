@@ -44,6 +44,9 @@ pub struct MonthlyReport {
     pub fire_points_total: Decimal,
     #[serde(default)]
     pub exceedances: Vec<Exceedance>,
+    /// Who issues the report (the campaign's issuer, e.g. 区环境攻坚办).
+    #[serde(default)]
+    pub issuer: Option<String>,
     /// 月考核 of each township and department (the plan's scheme); empty
     /// when the plan has none. Reports published before it have none.
     #[serde(default)]
@@ -102,6 +105,7 @@ pub async fn build_report(
         fire_points_total,
         exceedances,
         assessment: Vec::new(),
+        issuer: plan.issuer.clone(),
     };
     report.assessment = crate::assessment::assess(plan, month, &report);
     Ok(report)
@@ -148,6 +152,19 @@ fn headers(names: &[&str]) -> Vec<String> {
 impl MonthlyReport {
     /// The report's tables, in order: the XLSX sheets and the page's
     /// sections are these.
+    /// The print heading's line: issuer and issue number (期数 = the month).
+    pub fn masthead(&self) -> String {
+        let issue = self
+            .month
+            .get(5..7)
+            .and_then(|m| m.parse::<u32>().ok())
+            .map_or(String::new(), |m| format!("第 {m} 期"));
+        match &self.issuer {
+            Some(i) => format!("{i} · {issue}"),
+            None => issue,
+        }
+    }
+
     pub fn sections(&self) -> Vec<ReportSection> {
         let as_of = self.as_of.map_or("—".to_owned(), |d| d.to_string());
         let mut out = vec![

@@ -50,6 +50,8 @@ struct ReportPage {
     month: String,
     title: String,
     subtitle: String,
+    /// Issuer and 期数, printed above the title.
+    masthead: String,
     tables: Vec<Table>,
     xlsx_href: String,
     can_publish: bool,
@@ -130,6 +132,7 @@ async fn page(
         layout: layout(),
         title: report.title.clone(),
         subtitle: format!("实时计算（生成于 {}），未发布", report.generated_at),
+        masthead: report.masthead(),
         tables: tables(&report),
         xlsx_href: format!("/api/v1/reports/{m}/xlsx"),
         can_publish: can_publish(&me),
@@ -196,6 +199,7 @@ async fn version_page(
                 gongjian_standards::cst::local_minutes_text(p.published_at),
                 p.publisher
             ),
+            masthead: report.masthead(),
             tables: tables(&report),
             xlsx_href: format!("/reports/{month}/v/{version}/xlsx"),
             can_publish: false,
