@@ -151,8 +151,14 @@ pub struct ChartPoint {
     /// Axis label (local time).
     pub t: String,
     pub aqi: Option<u16>,
+    /// The AQI level's colour (HJ 633 table 2), for the bar.
+    pub color: Option<&'static str>,
     pub pm25: Option<String>,
     pub pm10: Option<String>,
+}
+
+fn level_color(aqi: Option<u16>) -> Option<&'static str> {
+    aqi.map(|a| gongjian_standards::aqi::Level::of(a).color())
 }
 
 /// The district's hourly AQI and PM2.5 over the 24 hours up to the latest
@@ -175,9 +181,11 @@ pub async fn district_hours(db: &Db, data: &AirData) -> Result<Vec<ChartPoint>, 
             let refs: Vec<&PerPollutant<Option<Decimal>>> = hs.iter().map(|h| &h.values).collect();
             let v = district_hour(&refs);
             let end = hs[0].end;
+            let aqi = hourly_report(rules_of_hour(end), &v).and_then(|r| r.aqi);
             ChartPoint {
                 t: end.format("%m-%d %H:00").to_string(),
-                aqi: hourly_report(rules_of_hour(end), &v).and_then(|r| r.aqi),
+                aqi,
+                color: level_color(aqi),
                 pm25: v.pm25.map(|d| d.to_string()),
                 pm10: None,
             }
@@ -193,6 +201,7 @@ pub fn district_days(data: &AirData) -> Vec<ChartPoint> {
         .map(|d| ChartPoint {
             t: d.date.format("%m-%d").to_string(),
             aqi: d.aqi.aqi,
+            color: level_color(d.aqi.aqi),
             pm25: d.value(Pollutant::Pm25).map(|x| x.to_string()),
             pm10: d.value(Pollutant::Pm10).map(|x| x.to_string()),
         })

@@ -10,6 +10,8 @@
     fetch('/overview/charts.json' + q, { credentials: 'same-origin' })
       .then(function (r) { return r.json(); })
       .then(function (d) {
+        var pm = (d.targets || []).filter(function (t) { return t.key === 'air-pm25'; })[0];
+        var target = pm && pm.value !== null ? Number(pm.value) : null;
         [['chart-24h', d.hours], ['chart-30d', d.days]].forEach(function (c) {
           var el = document.getElementById(c[0]);
           var rows = c[1];
@@ -19,8 +21,16 @@
             xAxis: { type: 'category', data: rows.map(function (x) { return x.t; }) },
             yAxis: { type: 'value' },
             series: [
-              { name: 'AQI', type: 'bar', data: rows.map(function (x) { return x.aqi; }) },
-              { name: 'PM2.5', type: 'line', data: rows.map(function (x) { return x.pm25; }) }
+              // Bars in the AQI level's colour (HJ 633); PM2.5 against its target.
+              { name: 'AQI', type: 'bar', data: rows.map(function (x) {
+                  return { value: x.aqi, itemStyle: { color: x.color || '#cccccc' } };
+                }) },
+              { name: 'PM2.5', type: 'line', data: rows.map(function (x) { return x.pm25; }),
+                markLine: target === null ? undefined : {
+                  symbol: 'none', lineStyle: { color: '#c00', type: 'dashed' },
+                  label: { formatter: 'PM2.5 目标 ' + target },
+                  data: [{ yAxis: target }]
+                } }
             ]
           });
         });

@@ -99,6 +99,21 @@ async fn overview_and_api_show_the_annual_mean_and_published_reports_stay_frozen
     // requirement.
     assert!(html.contains("href=\"/reports\""), "{html}");
     assert!(html.contains("≤ 62 µg/m³"), "{html}");
+    // What a director checks each morning (issue 13 item 15): the township
+    // ranking, reports waiting for review, this month's fire points.
+    assert!(html.contains("乡镇排名"), "{html}");
+    assert!(html.contains("id=\"to-review\""), "{html}");
+    assert!(html.contains("本月秸秆焚烧火点"), "{html}");
+    let charts: Value = c
+        .get(app.url("/overview/charts.json?year=2020"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let day = &charts["days"][0];
+    assert!(day["color"].as_str().unwrap().starts_with('#'), "{charts}");
     assert!(html.contains("<strong>2020 年</strong>"), "{html}");
     let other = c
         .get(app.url("/?year=2019"))

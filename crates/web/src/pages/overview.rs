@@ -14,7 +14,9 @@ use gongjian_app::now_local;
 use gongjian_app::overview::{AqiReading, district_days, district_hours, latest_hour};
 use gongjian_app::plan::{campaign_for_year, campaign_years};
 use gongjian_app::summaries::{self, Exceedance, HealthSummary, OrganisationTasks, SectionStatus};
-use gongjian_app::targets::{Figure, TargetStatus, other_measures, status_month, target_statuses};
+use gongjian_app::targets::{
+    Figure, TargetStatus, month_key, other_measures, rankings, status_month, target_statuses,
+};
 use serde_json::{Value, json};
 
 use super::{Layout, render};
@@ -88,6 +90,26 @@ pub(crate) struct StatusView {
     pub campaign: Option<String>,
     /// Years with a campaign, newest first, and the current one: the selector.
     pub years: Vec<i32>,
+    /// Townships by this month's comprehensive index.
+    pub ranking: Vec<RankView>,
+    /// Reports waiting for this user's review (None: the user reviews none).
+    pub to_review: Option<usize>,
+    /// This month's fire points and their deduction (万元).
+    pub fire_points: i64,
+    pub fire_deduction: String,
+}
+
+pub(crate) struct RankView {
+    pub name: String,
+    pub rank: String,
+    pub index: String,
+    pub pm25: String,
+    pub good_ratio: String,
+    pub change: String,
+}
+
+fn dash<T: ToString>(v: Option<T>) -> String {
+    v.map_or_else(|| "—".to_owned(), |x| x.to_string())
 }
 
 fn opt(v: &Option<Figure>) -> String {
@@ -103,7 +125,12 @@ pub(crate) fn target_view(t: &TargetStatus) -> TargetView {
     };
     TargetView {
         indicator: t.indicator.clone(),
-        target: format!("{} {}", t.requirement, t.unit),
+        // "≤ 62 µg/m³", but "< 2025 年值" (a baseline has no unit to add).
+        target: if t.value.is_some() {
+            format!("{} {}", t.requirement, t.unit)
+        } else {
+            t.requirement.clone()
+        },
         ytd: opt(&t.ytd),
         last_year: opt(&t.last_year),
         current: opt(&t.current),
@@ -171,6 +198,64 @@ pub(crate) async fn status(
         .into_iter()
         .filter(|o| o.overdue > 0)
         .collect();
+    let month = if year == now.year() {
+        today
+    } else {
+        chrono::NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or(today)
+    };
+    let ranking = rankings(&data, month)
+        .townships_month
+        .rows
+        .into_iter()
+        .map(|r| RankView {
+            rank: dash(r.rank),
+            index: dash(r.index),
+            pm25: dash(r.pm25),
+            good_ratio: r
+                .good_ratio
+                .map_or_else(|| "—".to_owned(), |g| format!("{g}%")),
+            change: r.change_rate.map_or_else(
+                || "—".to_owned(),
+                |c| {
+                    format!(
+                        "{}{c}%",
+                        if c > rust_decimal::Decimal::ZERO {
+                            "+"
+                        } else {
+                            ""
+                        }
+                    )
+                },
+            ),
+            name: r.name,
+        })
+        .collect();
+    let to_review = match user.role {
+        gongjian_storage::Role::Office | gongjian_storage::Role::Admin => {
+            Some(state.db.reports_awaiting_review(None).await?.len())
+        }
+        gongjian_storage::Role::Department => Some(
+            state
+                .db
+                .reports_awaiting_review(Some(user.organisation_id))
+                .await?
+                .len(),
+        ),
+        _ => None,
+    };
+    let key = month_key(month);
+    let (fire_points, fire_yuan) = state
+        .db
+        .fire_point_totals()
+        .await?
+        .iter()
+        .filter(|f| f.month == key)
+        .fold((0, rust_decimal::Decimal::ZERO), |(n, y), f| {
+            (
+                n + f.points,
+                y + rust_decimal::Decimal::from_str_exact(&f.amount).unwrap_or_default(),
+            )
+        });
     let sources_visible = may_see_health(user);
     let (health, exceedances) = if sources_visible {
         let to = gongjian_storage::now();
@@ -219,6 +304,12 @@ pub(crate) async fn status(
             .as_ref()
             .map(|l| format!("《{}》 · {}", l.info.name, l.info.state.label())),
         years,
+        ranking,
+        to_review,
+        fire_points,
+        fire_deduction: (fire_yuan / rust_decimal::Decimal::from(10_000))
+            .normalize()
+            .to_string(),
     })
 }
 
