@@ -36,6 +36,9 @@ for s in range(20):
         out.write(f"B{s:03d},{t:%Y-%m-%d %H:%M},{5+random.randrange(10)},{15+random.randrange(30)},0.{4+random.randrange(5)},{30+random.randrange(120)},{pm*17//10},{pm}\n")
         t += datetime.timedelta(hours=1)
 PY
+# The stations are registered first (an air import takes only registered stations).
+{ echo "站点编码,站点名称,类型"; for s in $(seq 0 19); do printf 'B%03d,B%03d站,空气站\n' "$s" "$s"; done; } > "$WORK/stations.csv"
+"$BIN" sites import "$WORK/stations.csv" --data-dir "$WORK" >/dev/null
 T0=$(date +%s.%N)
 "$BIN" import air "$WORK/air.csv" --data-dir "$WORK" >/dev/null
 T1=$(date +%s.%N)

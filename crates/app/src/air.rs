@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use chrono::{Datelike, NaiveDate};
 use gongjian_standards::cst::hour_start_utc;
 use gongjian_standards::evaluation::{DailyRecord, Pollutant};
-use gongjian_storage::{Actor, AirHour, Db, StationDays, StorageError};
+use gongjian_storage::{Actor, AirHour, Db, Site, StationDays, StorageError, site_kind_label};
 use gongjian_tabular::Table;
 use gongjian_targets::air;
 use gongjian_targets::import::{ParsedFile, Rejected, parse_air};
@@ -38,17 +38,22 @@ pub struct ImportOutcome {
     pub rejected: Vec<Rejected>,
 }
 
-/// Import a parsed air file: map station codes to sites (creating unknown
-/// ones as `air_station`), upsert every station-hour (idempotent), refresh
-/// the daily cache.
+/// Import a parsed air file: map station codes to registered air stations,
+/// upsert every station-hour (idempotent), refresh the daily cache.
+///
+/// A code that is not registered as an air station (a typo, a station never
+/// registered) refuses the whole file, naming the codes and their rows:
+/// nothing is imported, and no station is created by an import. Stations
+/// are registered through 站点导入 / `gongjian sites import` first.
 pub async fn import_parsed(
     db: &Db,
     actor: &Actor,
     file: &str,
     parsed: &ParsedFile,
-) -> Result<ImportOutcome, StorageError> {
+) -> Result<ImportOutcome, AppError> {
     let stations = parsed.stations();
-    let ids = db.ensure_air_stations(actor, &stations).await?;
+    let sites = db.sites().await?;
+    let ids = station_ids(file, parsed, &stations, &sites)?;
     let rows: Vec<AirHour> = parsed
         .hours
         .iter()
@@ -73,6 +78,81 @@ pub async fn import_parsed(
     })
 }
 
+/// At most this many codes, and rows per code, are named in a refusal.
+const LIST_MAX: usize = 20;
+
+/// The site id of every station code of the file, or the refusal naming
+/// each code that is not a registered air station with its rows.
+fn station_ids(
+    file: &str,
+    parsed: &ParsedFile,
+    stations: &[String],
+    sites: &[Site],
+) -> Result<HashMap<String, i64>, AppError> {
+    let mut ids = HashMap::new();
+    // Refused codes in file order, with why.
+    let mut refused: Vec<(&str, String)> = Vec::new();
+    for code in stations {
+        let code = code.trim();
+        if ids.contains_key(code) || refused.iter().any(|(c, _)| *c == code) {
+            continue;
+        }
+        match sites.iter().find(|s| s.code == code) {
+            Some(s) if s.kind == "air_station" => {
+                ids.insert(code.to_owned(), s.id);
+            }
+            Some(s) => refused.push((
+                code,
+                format!("已登记为{}，不是空气站", site_kind_label(&s.kind)),
+            )),
+            None => refused.push((code, "未登记".to_owned())),
+        }
+    }
+    if refused.is_empty() {
+        return Ok(ids);
+    }
+    // The rows of the codes named (one pass; at most LIST_MAX lines kept).
+    let named: HashMap<&str, usize> = refused
+        .iter()
+        .take(LIST_MAX)
+        .enumerate()
+        .map(|(i, (c, _))| (*c, i))
+        .collect();
+    let mut rows: Vec<(usize, Vec<u64>)> = vec![(0, Vec::new()); named.len()];
+    for h in &parsed.hours {
+        if let Some(&i) = named.get(h.station.trim()) {
+            rows[i].0 += 1;
+            if h.line > 0 && rows[i].1.len() < LIST_MAX {
+                rows[i].1.push(h.line);
+            }
+        }
+    }
+    let mut parts: Vec<String> = refused
+        .iter()
+        .zip(&rows)
+        .map(|((code, why), (total, lines))| {
+            let at = if lines.is_empty() {
+                format!("共 {total} 行")
+            } else {
+                let shown: Vec<String> = lines.iter().map(u64::to_string).collect();
+                if *total > lines.len() {
+                    format!("第 {} 行等共 {total} 行", shown.join("、"))
+                } else {
+                    format!("第 {} 行", shown.join("、"))
+                }
+            };
+            format!("“{code}”{why}（{at}）")
+        })
+        .collect();
+    if refused.len() > LIST_MAX {
+        parts.push(format!("等共 {} 个站点编码", refused.len()));
+    }
+    Err(AppError::InvalidFile(format!(
+        "{file}：站点编码不是已登记的空气站，未导入任何数据：{}。请核对编码，或先在“污染源监测”页的“导入站点”（命令行 gongjian sites import）登记为空气站后再导入",
+        parts.join("；")
+    )))
+}
+
 /// Parse and import a table (CSV or XLSX already read).
 pub async fn import_table(
     db: &Db,
@@ -80,7 +160,7 @@ pub async fn import_table(
     table: &Table,
 ) -> Result<ImportOutcome, AppError> {
     let parsed = parse_air(table).map_err(|e| AppError::InvalidFile(e.to_string()))?;
-    Ok(import_parsed(db, actor, table.source(), &parsed).await?)
+    import_parsed(db, actor, table.source(), &parsed).await
 }
 
 // ---------------------------------------------------------------- air data

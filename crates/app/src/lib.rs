@@ -9,6 +9,7 @@
 //! - [`overview`]: 总览's current-hour readings and chart series;
 //! - [`report`]: the 月调度 report as one typed struct, with its sheets;
 //! - [`assessment`]: the month's 月考核 of townships and departments;
+//! - [`sites`]: site registration from a file (站点导入, `sites import`);
 //! - [`plan`]: the campaign of a year, from the plan files stored with it;
 //! - [`jobs`]: the named background jobs `serve` runs.
 #![forbid(unsafe_code)]
@@ -20,6 +21,7 @@ pub mod jobs;
 pub mod overview;
 pub mod plan;
 pub mod report;
+pub mod sites;
 pub mod summaries;
 pub mod targets;
 

@@ -8,7 +8,7 @@ use gongjian_campaign::Campaign;
 use gongjian_standards::cst::day_start_utc;
 use gongjian_storage::{Db, FireTotal};
 use gongjian_tabular::{Cell, Sheet};
-use gongjian_targets::ranking::Ranking;
+use gongjian_targets::ranking::{INSUFFICIENT, Ranking};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -124,8 +124,7 @@ const NUMERALS: [&str; 12] = [
     "一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二",
 ];
 
-const RANKING_NOTE: &str =
-    "综合指数按环办监测〔2018〕19号计算，升序排名，数值相同并列；变化率与去年同期比较。";
+const RANKING_NOTE: &str = "综合指数按环办监测〔2018〕19号计算，升序排名，数值相同并列；变化率与去年同期比较。有效日数不满足 GB 3095/HJ 663 要求（每月不少于 27 天，二月 25 天，全年 324 天；当月按已过天数计缺测不超过全月允许数）的不参加排名，标“数据不足”。";
 
 /// 元 → 万元, exact.
 fn wan(yuan: Decimal) -> Decimal {
@@ -444,7 +443,11 @@ fn ranking_section(name: &str, r: &Ranking) -> (String, String, Sheet) {
             .iter()
             .map(|x| {
                 vec![
-                    x.rank.map_or(Cell::Empty, count),
+                    match x.rank {
+                        Some(k) => count(k),
+                        None if !x.sufficient => text(INSUFFICIENT),
+                        None => Cell::Empty,
+                    },
                     text(&x.name),
                     opt_text(&x.index),
                     opt_text(&x.base_index),

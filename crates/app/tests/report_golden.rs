@@ -126,6 +126,20 @@ async fn fixture(db: &Db) {
             }
         }
     }
+    // An air import takes only registered stations.
+    for (code, _, _) in stations {
+        db.create_site(
+            &actor,
+            &NewSite {
+                code: code.into(),
+                name: code.into(),
+                kind: "air_station".into(),
+                ..NewSite::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
     import_parsed(db, &actor, "golden", &parsed).await.unwrap();
     let sites = db.sites_of_kind("air_station").await.unwrap();
     for (code, name, township) in stations {

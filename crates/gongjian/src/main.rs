@@ -40,6 +40,9 @@ enum Command {
     /// Import monitoring data from files (air-station hours).
     #[command(subcommand)]
     Import(commands::import::Command),
+    /// Monitoring sites: register or change them from a file (站点导入).
+    #[command(subcommand)]
+    Sites(commands::sites::Command),
     /// Print every target of the plan, measured from data.
     Targets(commands::targets::Args),
     /// Print the version and the standards rule sets this build knows.
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
         Command::Restore(args) => commands::restore::run(args),
         Command::Audit(cmd) => commands::audit::run(cmd),
         Command::Import(cmd) => commands::import::run(cmd),
+        Command::Sites(cmd) => commands::sites::run(cmd),
         Command::Targets(args) => commands::targets::run(args),
         Command::Version => commands::version::run(),
         Command::Aqi(args) => commands::aqi::run(args),

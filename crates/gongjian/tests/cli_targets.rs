@@ -43,12 +43,30 @@ fn year_csv() -> String {
     s
 }
 
+/// Register air stations with `gongjian sites import` (an air import takes
+/// only registered stations).
+fn register(store: &Store, dir: &Path, codes: &[&str]) {
+    let file = dir.join("stations.csv");
+    let mut csv = String::from("站点编码,站点名称,类型\n");
+    for c in codes {
+        csv.push_str(&format!("{c},{c}站,空气站\n"));
+    }
+    std::fs::write(&file, csv).unwrap();
+    let out = gongjian_on(store, dir, &["sites", "import", file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 on_both_stores!(a_year_imported_from_a_file_is_measured_against_the_2020_targets);
 fn a_year_imported_from_a_file_is_measured_against_the_2020_targets(store: Store) {
     let gongjian = |dir: &Path, args: &[&str]| gongjian_on(&store, dir, args);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("2020.csv");
     std::fs::write(&file, year_csv()).unwrap();
+    register(&store, dir.path(), &["S1"]);
 
     let out = gongjian(
         dir.path(),
@@ -127,6 +145,7 @@ fn a_gbk_export_with_chinese_headers_is_imported_and_bad_rows_say_everything(sto
                新乡市,原武镇站,1001A,2020-03-10 10:00,十,20,0.5,50,-80,61,81,PM2.5\r\n";
     let (gbk, _, _) = encoding_rs::GBK.encode(csv);
     std::fs::write(&file, &gbk).unwrap();
+    register(&store, dir.path(), &["1001A"]);
     let out = gongjian_on(
         &store,
         dir.path(),
@@ -152,4 +171,48 @@ fn a_gbk_export_with_chinese_headers_is_imported_and_bad_rows_say_everything(sto
             && stderr.contains("PM10(μg/m3)：-80 为负值"),
         "{stderr}"
     );
+}
+
+on_both_stores!(an_unregistered_station_code_refuses_the_whole_air_file);
+/// Issue 13 item 2: a typo in a station code (`PY009`) refuses the file with
+/// the code and its rows; nothing is imported and no station is created;
+/// registered with `gongjian sites import`, the same file is taken.
+fn an_unregistered_station_code_refuses_the_whole_air_file(store: Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("air.csv");
+    std::fs::write(
+        &file,
+        "station,time,so2,no2,co,o3,pm10,pm25\n\
+         PY001,2020-03-10 08:00,10,20,0.5,50,80,60\n\
+         PY009,2020-03-10 08:00,10,20,0.5,50,80,20\n\
+         PY009,2020-03-10 09:00,10,20,0.5,50,80,20\n",
+    )
+    .unwrap();
+    register(&store, dir.path(), &["PY001"]);
+    let import = || {
+        gongjian_on(
+            &store,
+            dir.path(),
+            &["import", "air", file.to_str().unwrap(), "--json"],
+        )
+    };
+    let out = import();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("“PY009”未登记（第 3、4 行）"), "{stderr}");
+    assert!(stderr.contains("未导入任何数据"), "{stderr}");
+    assert!(stderr.contains("gongjian sites import"), "{stderr}");
+
+    register(&store, dir.path(), &["PY001", "PY009"]);
+    let out = import();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["accepted"], 3);
+    // Nothing of the refused run was stored: every value is new.
+    assert_eq!(summary["written"], 18);
+    assert_eq!(summary["unchanged"], 0);
 }

@@ -125,7 +125,9 @@ impl Db {
 
     /// Map station codes to site ids, creating an `air_station` site (named
     /// after its code) for each unknown code. Existing sites of any kind are
-    /// matched by code. Returns code → id.
+    /// matched by code. Returns code → id. For storage fixtures only: the
+    /// air import (`gongjian_app::air::import_parsed`) never creates a
+    /// station, it refuses codes that are not registered air stations.
     pub async fn ensure_air_stations(
         &self,
         actor: &Actor,

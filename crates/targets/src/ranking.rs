@@ -2,9 +2,16 @@
 //! 环办监测〔2018〕19号 and by its change rate against the same period of the
 //! previous year (both ascending, ties share the rank), all through the
 //! standards engine.
+//!
+//! A unit is ranked only with the data GB 3095 Table 4 / HJ 663 require of
+//! the period for every one of the six pollutants (see [`has_coverage`]);
+//! otherwise its row says 数据不足 and it takes no rank (nor a change rank,
+//! which also needs the coverage of the same period last year).
 
-use chrono::NaiveDate;
-use gongjian_standards::evaluation::{self, DailyRecord, Options, summarize};
+use chrono::{Datelike, NaiveDate};
+use gongjian_standards::evaluation::{
+    self, DailyRecord, Options, PeriodSummary, Pollutant, min_days_in_month, summarize,
+};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +52,90 @@ pub struct RankRow {
     pub pm25: Option<Decimal>,
     /// Good-day ratio of the period (%).
     pub good_ratio: Option<Decimal>,
+    /// The unit has the valid days the period requires ([`has_coverage`]);
+    /// without them it is not ranked (数据不足). Reports frozen before this
+    /// field existed were ranked: it reads as `true` there.
+    #[serde(default = "ranked_before")]
+    pub sufficient: bool,
+    /// 数据不足 when the unit is not ranked for want of data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+fn ranked_before() -> bool {
+    true
+}
+
+impl RankRow {
+    /// The rank as shown: the number, 数据不足 (not ranked for want of
+    /// data) or — (no index).
+    pub fn rank_text(&self) -> String {
+        match self.rank {
+            Some(k) => k.to_string(),
+            None if !self.sufficient => INSUFFICIENT.to_owned(),
+            None => "—".to_owned(),
+        }
+    }
+}
+
+/// What a unit without the required data shows instead of a rank.
+pub const INSUFFICIENT: &str = "数据不足";
+
+/// Whether `days` cover `from..=to` as GB 3095-2012/2026 Table 4 and HJ 663
+/// require of a period statistic, for every one of the six pollutants (O₃:
+/// daily maximum 8-h values): in each calendar month of the span at least
+/// 27 valid daily values (February 25) — for a month the span covers only
+/// in part (the month still running), no more days missing so far than the
+/// whole month may miss (31-day month 4, 30-day 3, February 3, in a leap
+/// year 4), i.e. the month can still meet the rule — and over a whole
+/// calendar year at least 324.
+pub fn has_coverage(days: &[DailyRecord], from: NaiveDate, to: NaiveDate) -> bool {
+    if from > to {
+        return false;
+    }
+    covered(&summarize(days, from, to, &Options::default()), days)
+}
+
+/// [`has_coverage`] of the span of `summary`, computed from `days`.
+fn covered(summary: &PeriodSummary, days: &[DailyRecord]) -> bool {
+    let (from, to) = (summary.from, summary.to);
+    if from > to {
+        return false;
+    }
+    Pollutant::ALL
+        .into_iter()
+        .all(|p| summary.pollutant(p).coverage_ok != Some(false) && months_ok(days, p, from, to))
+}
+
+fn months_ok(days: &[DailyRecord], p: Pollutant, from: NaiveDate, to: NaiveDate) -> bool {
+    let mut start = from;
+    while start <= to {
+        let (y, m) = (start.year(), start.month());
+        let first_next = if m == 12 {
+            NaiveDate::from_ymd_opt(y + 1, 1, 1)
+        } else {
+            NaiveDate::from_ymd_opt(y, m + 1, 1)
+        };
+        let Some(first_next) = first_next else {
+            return false;
+        };
+        let Some(last_of_month) = first_next.pred_opt() else {
+            return false;
+        };
+        let end = last_of_month.min(to);
+        let month_len = i64::from(last_of_month.day());
+        let allowed_missing = month_len - i64::from(min_days_in_month(m));
+        let span = (end - start).num_days() + 1;
+        let valid = days
+            .iter()
+            .filter(|d| d.date >= start && d.date <= end && d.value(p).is_some())
+            .count() as i64;
+        if span - valid > allowed_missing {
+            return false;
+        }
+        start = first_next;
+    }
+    true
 }
 
 /// A ranking of units over `from..=to`.
@@ -72,8 +163,11 @@ pub fn rank_units(units: &[Unit<'_>], from: NaiveDate, to: NaiveDate) -> Ranking
             let base = summarize(u.days, bfrom, bto, &opts);
             let index = cur.comprehensive_index.as_ref().map(|c| c.total);
             let base_index = base.comprehensive_index.as_ref().map(|c| c.total);
+            let sufficient = covered(&cur, u.days);
             let change_rate = match (index, base_index) {
-                (Some(c), Some(b)) => evaluation::change_rate(c, b),
+                (Some(c), Some(b)) if sufficient && covered(&base, u.days) => {
+                    evaluation::change_rate(c, b)
+                }
                 _ => None,
             };
             RankRow {
@@ -91,10 +185,16 @@ pub fn rank_units(units: &[Unit<'_>], from: NaiveDate, to: NaiveDate) -> Ranking
                 compliant: cur.compliant,
                 pm25: cur.pollutant(evaluation::Pollutant::Pm25).mean,
                 good_ratio: cur.aqi_days.good_ratio,
+                sufficient,
+                note: (!sufficient).then(|| INSUFFICIENT.to_owned()),
             }
         })
         .collect();
-    assign(&mut rows, |r| r.index, |r, k| r.rank = Some(k));
+    assign(
+        &mut rows,
+        |r| r.index.filter(|_| r.sufficient),
+        |r, k| r.rank = Some(k),
+    );
     assign(&mut rows, |r| r.change_rate, |r, k| r.change_rank = Some(k));
     rows.sort_by(|a, b| {
         (a.rank.is_none(), a.rank, &a.name).cmp(&(b.rank.is_none(), b.rank, &b.name))

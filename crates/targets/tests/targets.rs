@@ -1,6 +1,6 @@
 //! Target arithmetic on constructed data with known answers.
 
-use chrono::{Duration, NaiveDate, NaiveDateTime};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use gongjian_standards::evaluation::{DailyRecord, HourRecord, PerPollutant, Pollutant};
 use gongjian_targets::air::{self, Allowance, annual_mean_allowance};
 use gongjian_targets::ranking::{Unit, rank_units};
@@ -397,4 +397,113 @@ fn chinese_headers_are_read_and_every_problem_of_a_row_is_reported() {
     let bad = gongjian_tabular::read_csv_bytes("c.csv", "站点名称,时间,风速\n".as_bytes()).unwrap();
     let e = gongjian_targets::import::parse_air(&bad).unwrap_err();
     assert!(e.to_string().contains("未知列“风速”"), "{e}");
+}
+
+/// Station days of `from..=to` without the days in `gaps`.
+fn days_without(
+    from: NaiveDate,
+    to: NaiveDate,
+    pm25: Decimal,
+    gaps: &[NaiveDate],
+) -> Vec<DailyRecord> {
+    days(&hours(from, to, |_| pm25))
+        .into_iter()
+        .filter(|d| !gaps.contains(&d.date))
+        .collect()
+}
+
+#[test]
+fn units_without_the_coverage_of_hj_663_are_not_ranked() {
+    use gongjian_targets::ranking::{INSUFFICIENT, has_coverage};
+    let jan = |d| date(2020, 1, d);
+    // A: every day; B: 27 of 31 (the least a month may have);
+    // C: 26 of 31; D: one very clean day (a phantom station from a typo).
+    let a = days_without(jan(1), jan(31), dec!(50), &[]);
+    let b = days_without(jan(1), jan(31), dec!(40), &[jan(2), jan(3), jan(4), jan(5)]);
+    let c = days_without(
+        jan(1),
+        jan(31),
+        dec!(20),
+        &[jan(2), jan(3), jan(4), jan(5), jan(6)],
+    );
+    let d = days_without(jan(31), jan(31), dec!(5), &[]);
+    let units: Vec<Unit<'_>> = [("A", &a), ("B", &b), ("C", &c), ("D", &d)]
+        .into_iter()
+        .map(|(n, days)| Unit {
+            name: n.into(),
+            days,
+        })
+        .collect();
+    let r = rank_units(&units, jan(1), jan(31));
+    let by = |n: &str| r.rows.iter().find(|x| x.name == n).unwrap().clone();
+    assert_eq!(by("B").rank, Some(1));
+    assert_eq!(by("A").rank, Some(2));
+    for n in ["C", "D"] {
+        let row = by(n);
+        assert!(!row.sufficient, "{n}");
+        assert_eq!(row.rank, None, "{n}");
+        assert_eq!(row.change_rank, None, "{n}");
+        assert_eq!(row.rank_text(), INSUFFICIENT);
+        // Its figures are still shown.
+        assert!(row.index.is_some(), "{n}");
+    }
+    assert_eq!(by("A").rank_text(), "2");
+    // Ranked units first; the others after, by name.
+    let names: Vec<&str> = r.rows.iter().map(|x| x.name.as_str()).collect();
+    assert_eq!(names, ["B", "A", "C", "D"]);
+
+    // February: 25 valid days (of 29 in 2020) suffice, 24 do not.
+    let feb = |d| date(2020, 2, d);
+    let f25 = days_without(feb(1), feb(29), dec!(50), &[feb(1), feb(2), feb(3), feb(4)]);
+    let f24 = days_without(
+        feb(1),
+        feb(29),
+        dec!(50),
+        &[feb(1), feb(2), feb(3), feb(4), feb(5)],
+    );
+    assert!(has_coverage(&f25, feb(1), feb(29)));
+    assert!(!has_coverage(&f24, feb(1), feb(29)));
+    // In 2021 (28 days) 25 valid days suffice: 3 may be missing.
+    let feb21 = |d| date(2021, 2, d);
+    let g = days_without(
+        feb21(1),
+        feb21(28),
+        dec!(50),
+        &[feb21(1), feb21(2), feb21(3)],
+    );
+    assert!(has_coverage(&g, feb21(1), feb21(28)));
+
+    // Year to date through 15 March: January and February whole months (27,
+    // 25), March still running may have missed no more than a 31-day month
+    // may miss in all (4).
+    let ytd = days_without(date(2020, 1, 1), date(2020, 3, 15), dec!(50), &[]);
+    let gaps4: Vec<NaiveDate> = (1..=4).map(|d| date(2020, 3, d)).collect();
+    let gaps5: Vec<NaiveDate> = (1..=5).map(|d| date(2020, 3, d)).collect();
+    let ok = |gaps: &[NaiveDate]| {
+        let v: Vec<DailyRecord> = ytd
+            .iter()
+            .filter(|d| !gaps.contains(&d.date))
+            .cloned()
+            .collect();
+        has_coverage(&v, date(2020, 1, 1), date(2020, 3, 15))
+    };
+    assert!(ok(&[]));
+    assert!(ok(&gaps4));
+    assert!(!ok(&gaps5));
+    // A January with 26 days fails the year to date whatever came later.
+    let mut jan_gaps: Vec<NaiveDate> = (2..=6).map(|d| date(2020, 1, d)).collect();
+    assert!(!ok(&jan_gaps));
+    jan_gaps.pop();
+    assert!(ok(&jan_gaps));
+    // A whole year needs 324 days as well: every month at its least (27,
+    // February 25) gives 322.
+    let year = days_without(date(2019, 1, 1), date(2019, 12, 31), dec!(50), &[]);
+    let least: Vec<DailyRecord> = year
+        .iter()
+        .filter(|d| d.date.day() <= if d.date.month() == 2 { 25 } else { 27 })
+        .cloned()
+        .collect();
+    assert_eq!(least.len(), 322);
+    assert!(!has_coverage(&least, date(2019, 1, 1), date(2019, 12, 31)));
+    assert!(has_coverage(&year, date(2019, 1, 1), date(2019, 12, 31)));
 }

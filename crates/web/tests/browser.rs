@@ -264,6 +264,19 @@ async fn a_year_uploaded_in_the_browser_shows_its_annual_mean_on_the_dashboard()
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("2020年站点小时数据.csv");
     std::fs::write(&file, year_2020_csv()).unwrap();
+    // An air upload takes only registered stations.
+    app.db
+        .create_site(
+            &gongjian_storage::Actor::cli(),
+            &gongjian_storage::NewSite {
+                code: "B01".into(),
+                name: "B01".into(),
+                kind: "air_station".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
 
     log_in(&c, &base, "office", PASSWORD).await;
     wait_for(&c, "/", "#who").await;

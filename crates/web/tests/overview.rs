@@ -39,6 +39,21 @@ fn year_csv(dec31_pm25: Option<u32>) -> String {
 }
 
 async fn import(app: &common::TestApp, csv: &str) {
+    // An air import takes only registered stations.
+    if app.db.site_by_code("S1").await.unwrap().is_none() {
+        app.db
+            .create_site(
+                &Actor::cli(),
+                &gongjian_storage::NewSite {
+                    code: "S1".into(),
+                    name: "S1".into(),
+                    kind: "air_station".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
     let table = gongjian_tabular::read_csv_bytes("year.csv", csv.as_bytes()).unwrap();
     let out = gongjian_app::air::import_table(&app.db, &Actor::cli(), &table)
         .await

@@ -151,6 +151,21 @@ pub async fn demo_air(db: &gongjian_storage::Db) -> anyhow::Result<ImportSummary
             now_end,
         ),
     ];
+    // The stations are registered first, with their names and townships:
+    // an air import takes only registered stations.
+    for (code, name, township) in DEMO_STATIONS {
+        let existing = db.site_by_code(code).await?;
+        let town = db.organisation_by_name(township).await?.map(|o| o.id);
+        let site = gongjian_storage::NewSite {
+            code: (*code).to_owned(),
+            name: (*name).to_owned(),
+            kind: "air_station".to_owned(),
+            township_id: town,
+            ..Default::default()
+        };
+        db.save_site(&actor, existing.map(|s| s.id), &site, None, None)
+            .await?;
+    }
     let mut parsed = ParsedFile::default();
     for (i, (code, _, _)) in DEMO_STATIONS.iter().enumerate() {
         for (from, to) in ranges {
@@ -201,15 +216,6 @@ pub async fn demo_air(db: &gongjian_storage::Db) -> anyhow::Result<ImportSummary
         }
     }
     let out = gongjian_app::air::import_parsed(db, &actor, "demo", &parsed).await?;
-    // Names and townships of the demo stations.
-    let sites = db.sites_of_kind("air_station").await?;
-    for (code, name, township) in DEMO_STATIONS {
-        let Some(site) = sites.iter().find(|s| s.code == *code) else {
-            continue;
-        };
-        let town = db.organisation_by_name(township).await?.map(|o| o.id);
-        db.set_site_place(&actor, site.id, name, town).await?;
-    }
     Ok(ImportSummary {
         hours: out.accepted,
         stations: DEMO_STATIONS.len(),

@@ -17,6 +17,7 @@ pub mod platform;
 pub mod restore;
 pub mod serve;
 pub mod simulate;
+pub mod sites;
 pub mod targets;
 pub mod user;
 pub mod version;

@@ -508,21 +508,7 @@ pub async fn series_xlsx(
 
 // ------------------------------------------------------------ import/export
 
-const SITE_HEADERS: [&str; 13] = [
-    "站点编码",
-    "站点名称",
-    "类型",
-    "所属企业",
-    "乡镇",
-    "经度",
-    "纬度",
-    "MN",
-    "密码",
-    "协议版本",
-    "对时",
-    "分钟间隔",
-    "监测因子",
-];
+use gongjian_app::sites::SITE_HEADERS;
 
 /// Factors as `code:name:unit:limit` separated by `;`.
 fn factors_text(f: &[SiteFactor]) -> String {
@@ -599,8 +585,9 @@ pub struct ImportResult {
     pub updated: usize,
 }
 
-/// Import sites from CSV (UTF-8 or GBK) or XLSX bytes in the export's format.
-/// All rows are checked first; nothing is written if any row is wrong.
+/// Import sites from CSV (UTF-8 or GBK) or XLSX bytes in the export's
+/// format, through the use case `gongjian sites import` shares
+/// (`gongjian_app::sites`): every row is checked before anything is written.
 pub(crate) async fn import_sites(
     state: &AppState,
     me: &ApiUser,
@@ -608,129 +595,11 @@ pub(crate) async fn import_sites(
     bytes: &[u8],
 ) -> Result<ImportResult, ApiError> {
     let table = gongjian_tabular::read_bytes(file, bytes).map_err(|e| invalid(e.to_string()))?;
-    let col = |name: &str| table.column(name);
-    let required = |name: &str| col(name).ok_or_else(|| invalid(format!("{file}: 缺少列“{name}”")));
-    let (c_code, c_name, c_kind) = (
-        required("站点编码")?,
-        required("站点名称")?,
-        required("类型")?,
-    );
-    let orgs = state.db.organisations().await?;
-    let find_org =
-        |row: &gongjian_tabular::Row<'_>, c: Option<usize>| -> Result<Option<i64>, ApiError> {
-            let Some(c) = c else { return Ok(None) };
-            let name = row.get(c).trim();
-            if name.is_empty() {
-                return Ok(None);
-            }
-            orgs.iter()
-                .find(|o| o.name == name)
-                .map(|o| Some(o.id))
-                .ok_or_else(|| invalid(row.error(c, format!("单位“{name}”不存在")).to_string()))
-        };
-    let mut bodies = Vec::new();
-    for row in table.rows() {
-        let get = |c: Option<usize>| {
-            c.map(|c| row.get(c).trim().to_owned())
-                .filter(|s| !s.is_empty())
-        };
-        let kind = row.get(c_kind).trim();
-        if parse_site_kind(kind).is_none() {
-            return Err(invalid(
-                row.error(c_kind, format!("站点类型“{kind}”无效"))
-                    .to_string(),
-            ));
-        }
-        for c in [col("经度"), col("纬度")].into_iter().flatten() {
-            let v = row.get(c).trim();
-            if !v.is_empty() && v.parse::<f64>().is_err() {
-                return Err(invalid(row.error(c, format!("“{v}”不是数字")).to_string()));
-            }
-        }
-        let device = match get(col("MN")) {
-            Some(mn) => {
-                let min_interval = match get(col("分钟间隔")) {
-                    Some(m) => Some(m.parse::<i64>().map_err(|_| {
-                        invalid(
-                            row.error(col("分钟间隔").unwrap_or(0), format!("“{m}”不是整数"))
-                                .to_string(),
-                        )
-                    })?),
-                    None => None,
-                };
-                Some(DeviceBody {
-                    mn,
-                    pw: get(col("密码")).unwrap_or_default(),
-                    protocol: get(col("协议版本")),
-                    st: None,
-                    charset: None,
-                    accept_modbus_crc: false,
-                    time_sync_on_connect: get(col("对时")).is_some_and(|v| v == "是" || v == "1"),
-                    min_interval,
-                })
-            }
-            None => None,
-        };
-        let factors = match get(col("监测因子")) {
-            Some(text) => {
-                let mut out = Vec::new();
-                for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
-                    let mut it = part.split(':');
-                    let factor = it.next().unwrap_or("").trim().to_owned();
-                    let name = it.next().unwrap_or("").trim().to_owned();
-                    let unit = it.next().unwrap_or("").trim().to_owned();
-                    let limit = it
-                        .next()
-                        .map(|l| l.trim().to_owned())
-                        .filter(|l| !l.is_empty());
-                    if let Some(l) = &limit
-                        && l.parse::<rust_decimal::Decimal>().is_err()
-                    {
-                        return Err(invalid(
-                            row.error(
-                                col("监测因子").unwrap_or(0),
-                                format!("因子 {factor} 的限值“{l}”不是数字"),
-                            )
-                            .to_string(),
-                        ));
-                    }
-                    out.push(FactorBody {
-                        factor,
-                        name,
-                        unit,
-                        limit_value: limit,
-                    });
-                }
-                Some(out)
-            }
-            None => None,
-        };
-        bodies.push(SiteBody {
-            code: row.get(c_code).trim().to_owned(),
-            name: row.get(c_name).trim().to_owned(),
-            kind: kind.to_owned(),
-            organisation_id: find_org(&row, col("所属企业"))?,
-            township_id: find_org(&row, col("乡镇"))?,
-            longitude: get(col("经度")),
-            latitude: get(col("纬度")),
-            device,
-            factors,
-        });
-    }
-    let mut result = ImportResult {
-        created: 0,
-        updated: 0,
-    };
-    for b in &bodies {
-        let existing = state.db.site_by_code(b.code.trim()).await?;
-        save_site(state, me, existing.as_ref().map(|s| s.id), b).await?;
-        if existing.is_some() {
-            result.updated += 1;
-        } else {
-            result.created += 1;
-        }
-    }
-    Ok(result)
+    let out = gongjian_app::sites::import_sites(&state.db, &me.actor(), &table).await?;
+    Ok(ImportResult {
+        created: out.created,
+        updated: out.updated,
+    })
 }
 
 #[utoipa::path(post, path = "/sites/import", summary = "站点导入（CSV/XLSX 请求体，管理员、攻坚办）", params(("X-Filename" = Option<String>, Header, description = "文件名（用于提示，可百分号编码）")), request_body(content((crate::api::doc::Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (crate::api::doc::Binary = "text/csv"), (crate::api::doc::Binary = "application/octet-stream"))), responses((status = 200, description = "导入结果", body = ImportResult)))]

@@ -110,7 +110,7 @@ async fn page(
             .rows
             .into_iter()
             .map(|x| RankRow {
-                rank: x.rank.map_or("—".into(), |k| k.to_string()),
+                rank: x.rank_text(),
                 name: x.name,
                 index: d(x.index),
                 change: x.change_rate.map_or("—".into(), |c| format!("{c}%")),
