@@ -208,7 +208,11 @@ pub(crate) async fn status(
         .rows
         .into_iter()
         .map(|r| RankView {
-            rank: dash(r.rank),
+            rank: if r.sufficient {
+                dash(r.rank)
+            } else {
+                "数据不足".to_owned()
+            },
             index: dash(r.index),
             pm25: dash(r.pm25),
             good_ratio: r
