@@ -24,6 +24,9 @@ run() {
   local dir; dir=$(mktemp -d)
   local hj=$((20000 + RANDOM % 20000)) http=$((40000 + RANDOM % 20000))
   "$BIN" simulate --target 127.0.0.1:1 --loggers "$LOGGERS" --kind stack --register "$url" --duration 0 >/dev/null 2>&1 || true
+  # Every virtual logger connects from 127.0.0.1: lift the per-address cap
+  # (64 by default, against one site opening thousands of connections).
+  GONGJIAN_HJ212_MAX_CONNECTIONS_PER_ADDR=$((LOGGERS + 64)) \
   GONGJIAN_LOG_LEVEL=warn "$BIN" serve --data-dir "$dir" --database "$url" \
       --http 127.0.0.1:$http --hj212 127.0.0.1:$hj >/dev/null 2>"$dir/serve.log" &
   local pid=$!

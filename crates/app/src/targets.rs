@@ -433,6 +433,27 @@ pub struct Rankings {
 
 /// Rankings of townships and stations over the month of `month` and the
 /// year to date, through the last day with data.
+/// The townships' ranking of the month of `month` alone (总览's card): the
+/// other three rankings cost a year of days per unit.
+pub fn township_month_ranking(
+    data: &AirData,
+    month: NaiveDate,
+) -> gongjian_targets::ranking::Ranking {
+    let m_from = month_start(month);
+    let to = data
+        .as_of
+        .map_or(month_end(m_from), |a| a.min(month_end(m_from)));
+    let towns: Vec<Unit<'_>> = data
+        .townships
+        .iter()
+        .map(|(n, d)| Unit {
+            name: n.clone(),
+            days: d,
+        })
+        .collect();
+    rank_units(&towns, m_from, to)
+}
+
 pub fn rankings(data: &AirData, month: NaiveDate) -> Rankings {
     let m_from = month_start(month);
     let m_to = month_end(m_from);

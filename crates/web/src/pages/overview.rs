@@ -15,7 +15,8 @@ use gongjian_app::overview::{AqiReading, district_days, district_hours, latest_h
 use gongjian_app::plan::{campaign_for_year, campaign_years};
 use gongjian_app::summaries::{self, Exceedance, HealthSummary, OrganisationTasks, SectionStatus};
 use gongjian_app::targets::{
-    Figure, TargetStatus, month_key, other_measures, rankings, status_month, target_statuses,
+    Figure, TargetStatus, month_key, other_measures, status_month, target_statuses,
+    township_month_ranking,
 };
 use serde_json::{Value, json};
 
@@ -203,8 +204,7 @@ pub(crate) async fn status(
     } else {
         chrono::NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or(today)
     };
-    let ranking = rankings(&data, month)
-        .townships_month
+    let ranking = township_month_ranking(&data, month)
         .rows
         .into_iter()
         .map(|r| RankView {
