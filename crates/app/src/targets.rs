@@ -443,15 +443,18 @@ pub fn township_month_ranking(
     let to = data
         .as_of
         .map_or(month_end(m_from), |a| a.min(month_end(m_from)));
-    let towns: Vec<Unit<'_>> = data
-        .townships
+    rank_units(&township_units(data), m_from, to)
+}
+
+/// Each township with its days, as ranking units.
+fn township_units(data: &AirData) -> Vec<Unit<'_>> {
+    data.townships
         .iter()
         .map(|(n, d)| Unit {
             name: n.clone(),
             days: d,
         })
-        .collect();
-    rank_units(&towns, m_from, to)
+        .collect()
 }
 
 pub fn rankings(data: &AirData, month: NaiveDate) -> Rankings {
@@ -459,14 +462,7 @@ pub fn rankings(data: &AirData, month: NaiveDate) -> Rankings {
     let m_to = month_end(m_from);
     let to = data.as_of.map_or(m_to, |a| a.min(m_to));
     let y_from = gongjian_targets::year_start(m_from);
-    let towns: Vec<Unit<'_>> = data
-        .townships
-        .iter()
-        .map(|(n, d)| Unit {
-            name: n.clone(),
-            days: d,
-        })
-        .collect();
+    let towns = township_units(data);
     let stations: Vec<Unit<'_>> = data
         .stations
         .iter()
