@@ -1,0 +1,10 @@
+//! The screens: one function per [`RuleKind`], each turning a site's hours
+//! into the episodes in which its rule's condition held.
+
+use crate::{Episode, Rule, SiteHours};
+
+/// Every episode of `rule` at `site` as of `now`.
+pub fn run(rule: &Rule, site: &SiteHours, now: i64) -> Vec<Episode> {
+    let _ = (rule, site, now);
+    Vec::new()
+}
