@@ -8,3 +8,9 @@ pub fn run(rule: &Rule, site: &SiteHours, now: i64) -> Vec<Episode> {
     let _ = (rule, site, now);
     Vec::new()
 }
+
+/// Air stations whose values stand out from the others' mean.
+pub fn hotspots(rule: &Rule, stations: &[SiteHours]) -> Vec<(i64, Episode)> {
+    let _ = (rule, stations);
+    Vec::new()
+}

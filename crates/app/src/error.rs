@@ -23,6 +23,9 @@ pub enum AppError {
     /// A file the user gave cannot be read as what it claims to be.
     #[error("{0}")]
     InvalidFile(String),
+    /// The user may not do this (to this object).
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 fn years_note(years: &[i64]) -> String {

@@ -8,6 +8,7 @@
 //! | `deadlines` | 1 h | milestone reminders and overdue assignments (`Db::run_deadlines`) |
 //! | `session_purge` | 10 min | delete sessions past the `[session]` idle or absolute limit |
 //! | `air_cache` | 30 s | refresh the daily air cache (`crate::air::refresh_air_cache`) so GET requests only read it |
+//! | `alarms` | `campaign.alarm_scan_seconds` (60 s) | screen every site's recent hours, keep alarms and their 督办 cases (`crate::alarms::run_alarms`), escalate overdue cases |
 //!
 //! The runner ([`spawn`]) runs one tick at a time (a slow tick delays the
 //! next, it never overlaps it), logs a failed tick with the job's name and
@@ -119,7 +120,65 @@ pub fn start(
     jobs.add(Deadlines::from_config(config, db.clone()), stop);
     jobs.add(SessionPurge::from_config(config, db.clone()), stop);
     jobs.add(AirCacheRefresh::new(db.clone(), air_cache), stop);
+    jobs.add(
+        Alarms::new(db.clone()).every(Duration::from_secs(
+            config.campaign.alarm_scan_seconds.max(1),
+        )),
+        stop,
+    );
     jobs
+}
+
+/// The alarm run and the escalation of overdue cases.
+#[derive(Debug, Clone)]
+pub struct Alarms {
+    db: Db,
+    interval: Duration,
+}
+
+impl Alarms {
+    pub fn new(db: Db) -> Alarms {
+        Alarms {
+            db,
+            interval: Duration::from_secs(60),
+        }
+    }
+
+    /// The same job ticking every `interval` (tests).
+    pub fn every(mut self, interval: Duration) -> Alarms {
+        self.interval = interval;
+        self
+    }
+}
+
+impl Job for Alarms {
+    type Done = (crate::alarms::AlarmRun, u64);
+
+    fn name(&self) -> &'static str {
+        "alarms"
+    }
+
+    fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    async fn tick(&self) -> Result<Self::Done, TickError> {
+        let run = crate::alarms::run_alarms(&self.db, gongjian_storage::now()).await?;
+        if run.opened > 0 || run.ended > 0 {
+            tracing::info!(
+                opened = run.opened,
+                ended = run.ended,
+                cases = run.cases_opened,
+                reopened = run.cases_reopened,
+                "alarms"
+            );
+        }
+        let escalated = self
+            .db
+            .escalate_overdue_cases(gongjian_storage::today_cst())
+            .await?;
+        Ok((run, escalated))
+    }
 }
 
 /// Keeps the daily air cache current so that pages only read it.

@@ -11,11 +11,15 @@
 //! - [`assessment`]: the month's 月考核 of townships and departments;
 //! - [`sites`]: site registration from a file (站点导入, `sites import`);
 //! - [`plan`]: the campaign of a year, from the plan files stored with it;
+//! - [`alarms`]: the alarm run (screens → alarms → 督办 cases);
+//! - [`cases`]: who sees and who acts on a 督办 case;
 //! - [`jobs`]: the named background jobs `serve` runs.
 #![forbid(unsafe_code)]
 
 pub mod air;
+pub mod alarms;
 pub mod assessment;
+pub mod cases;
 pub mod error;
 pub mod jobs;
 pub mod overview;

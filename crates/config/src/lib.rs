@@ -249,6 +249,8 @@ pub struct CampaignConfig {
     /// Largest request body of a spreadsheet import (tasks, sites, air
     /// data, fire points), in bytes. Imports are parsed in memory.
     pub import_max_bytes: u64,
+    /// Seconds between two alarm runs (screens → alarms → 督办 cases).
+    pub alarm_scan_seconds: u64,
 }
 
 impl Default for CampaignConfig {
@@ -261,6 +263,7 @@ impl Default for CampaignConfig {
             uploads_per_user: 2,
             uploads_total: 16,
             import_max_bytes: 20 * 1024 * 1024,
+            alarm_scan_seconds: 60,
         }
     }
 }

@@ -43,6 +43,10 @@ enum Command {
     /// Monitoring sites: register or change them from a file (站点导入).
     #[command(subcommand)]
     Sites(commands::sites::Command),
+    /// Alarms raised by the screens (报警), as the API lists them.
+    Alarms(commands::alarms::AlarmArgs),
+    /// 督办 cases, as the API lists them.
+    Cases(commands::alarms::CaseArgs),
     /// Print every target of the plan, measured from data.
     Targets(commands::targets::Args),
     /// Print the version and the standards rule sets this build knows.
@@ -74,6 +78,8 @@ fn main() -> ExitCode {
         Command::Audit(cmd) => commands::audit::run(cmd),
         Command::Import(cmd) => commands::import::run(cmd),
         Command::Sites(cmd) => commands::sites::run(cmd),
+        Command::Alarms(args) => commands::alarms::run_alarms(args),
+        Command::Cases(args) => commands::alarms::run_cases(args),
         Command::Targets(args) => commands::targets::run(args),
         Command::Version => commands::version::run(),
         Command::Aqi(args) => commands::aqi::run(args),

@@ -799,7 +799,7 @@ fn report_from_row(row: &AnyRow) -> Result<ReportRecord, StorageError> {
     })
 }
 
-fn attachment_from_row(row: &AnyRow) -> Result<AttachmentRecord, StorageError> {
+pub(crate) fn attachment_from_row(row: &AnyRow) -> Result<AttachmentRecord, StorageError> {
     Ok(AttachmentRecord {
         id: row.try_get("id")?,
         sha256: row.try_get("sha256")?,
@@ -809,12 +809,24 @@ fn attachment_from_row(row: &AnyRow) -> Result<AttachmentRecord, StorageError> {
     })
 }
 
-async fn insert_attachments(
+/// What an attachment belongs to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum AttachmentOwner {
+    Report(i64),
+    FirePoint(i64),
+    CaseEvent(i64),
+}
+
+pub(crate) async fn insert_attachments(
     conn: &mut AnyConnection,
-    report_id: Option<i64>,
-    fire_point_id: Option<i64>,
+    owner: AttachmentOwner,
     files: &[NewAttachment],
 ) -> Result<(), StorageError> {
+    let (report_id, fire_point_id, case_event_id) = match owner {
+        AttachmentOwner::Report(id) => (Some(id), None, None),
+        AttachmentOwner::FirePoint(id) => (None, Some(id), None),
+        AttachmentOwner::CaseEvent(id) => (None, None, Some(id)),
+    };
     for f in files {
         if f.sha256.len() != 64 || !f.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(StorageError::rule(
@@ -826,11 +838,12 @@ async fn insert_attachments(
             ));
         }
         sqlx::query(
-            "INSERT INTO attachments (report_id, fire_point_id, sha256, content_type, size, \
-             file_name, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO attachments (report_id, fire_point_id, case_event_id, sha256, content_type, size, \
+             file_name, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(report_id)
         .bind(fire_point_id)
+        .bind(case_event_id)
         .bind(&f.sha256)
         .bind(&f.content_type)
         .bind(f.size)
@@ -844,7 +857,7 @@ async fn insert_attachments(
 
 /// Attachments as the audit log keeps them: by checksum, so the entry
 /// proves which file was handed in.
-fn attachments_json(files: &[NewAttachment]) -> Value {
+pub(crate) fn attachments_json(files: &[NewAttachment]) -> Value {
     json!(files
         .iter()
         .map(|a| json!({"sha256": a.sha256, "file_name": a.file_name, "content_type": a.content_type, "size": a.size}))
@@ -2605,7 +2618,7 @@ async fn submit_in(
         .execute(&mut *conn)
         .await?;
     }
-    insert_attachments(conn, Some(id), None, &report.attachments).await?;
+    insert_attachments(conn, AttachmentOwner::Report(id), &report.attachments).await?;
     set_assignment_status(
         conn,
         assignment_id,
@@ -2739,7 +2752,7 @@ async fn insert_fire_point(
     .fetch_one(&mut *conn)
     .await?
     .try_get("id")?;
-    insert_attachments(conn, None, Some(id), &p.attachments).await?;
+    insert_attachments(conn, AttachmentOwner::FirePoint(id), &p.attachments).await?;
     append(
         conn,
         actor,

@@ -61,12 +61,18 @@ pub enum Rule {
     Plan,
     /// The campaign's state (草稿/执行中/已结束) does not allow this.
     CampaignState,
+    /// An alarm rule set (a code, a threshold, a case deadline).
+    AlarmRules,
+    /// A 督办 case's fields (title, organisation, deadline, note).
+    Case,
+    /// The case's state does not allow this action, or the user may not take it.
+    CaseState,
     /// The database URL, backup target or other operator setting.
     Setup,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 17] = [
+    pub const ALL: [Rule; 20] = [
         Rule::Text,
         Rule::Site,
         Rule::Organisation,
@@ -83,6 +89,9 @@ impl Rule {
         Rule::ReportMonth,
         Rule::Plan,
         Rule::CampaignState,
+        Rule::AlarmRules,
+        Rule::Case,
+        Rule::CaseState,
         Rule::Setup,
     ];
 
@@ -104,6 +113,9 @@ impl Rule {
             Rule::ReportMonth => "E2601",
             Rule::Plan => "E2701",
             Rule::CampaignState => "E2702",
+            Rule::AlarmRules => "E2801",
+            Rule::Case => "E2802",
+            Rule::CaseState => "E2803",
             Rule::Setup => "E2901",
         }
     }
@@ -126,6 +138,9 @@ impl Rule {
             Rule::ReportMonth => "月份格式应为 YYYY-MM",
             Rule::Plan => "方案内容有误",
             Rule::CampaignState => "攻坚方案状态不允许此操作",
+            Rule::AlarmRules => "报警规则设置有误",
+            Rule::Case => "督办单内容有误",
+            Rule::CaseState => "督办单当前状态不允许此操作",
             Rule::Setup => "运行配置有误",
         }
     }

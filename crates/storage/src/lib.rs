@@ -8,8 +8,10 @@
 
 mod accounts;
 mod adhoc;
+mod alarms;
 mod audit;
 mod campaign;
+mod cases;
 mod db;
 mod error;
 mod model;
@@ -24,6 +26,7 @@ pub use accounts::{
     MIN_PASSWORD_LEN, NewUser, check_password_policy, hash_password, person_label, verify_password,
 };
 pub use adhoc::{ADHOC_MAX_ORGANISATIONS, AdhocInfo, AdhocSource, NewAdhocTask};
+pub use alarms::{AlarmFilter, AlarmRecord, Reconciled, RuleVersion, ScreenHour};
 pub use audit::{AUDIT_GENESIS, AuditFilter, AuditRecord, AuditVerification, BrokenLink};
 pub use campaign::{
     AssignmentRecord, AssignmentRole, AttachmentRecord, CampaignInfo, CampaignState, DeadlineRun,
@@ -31,6 +34,10 @@ pub use campaign::{
     MilestoneRecord, NewAttachment, NewFirePoint, NewReport, Reminder, ReportRecord, ReportValue,
     Review, Revision, StatusChange, TargetRecord, TaskDetail, TaskFilter, TaskRecord, TaskStatus,
     today_cst,
+};
+pub use cases::{
+    CASE_SOURCES, CaseDetail, CaseEvent, CaseFilter, CaseRecord, NewCase, Notification,
+    case_source_label,
 };
 pub use db::{Backend, Db, DbOptions};
 pub use error::{Rule, StorageError};

@@ -84,9 +84,9 @@ impl ErrorCode {
             ErrorCode::TooManyUploads => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             // The record is in a state that forbids the change.
-            ErrorCode::Rule(Rule::TaskState | Rule::Review | Rule::CampaignState) => {
-                StatusCode::CONFLICT
-            }
+            ErrorCode::Rule(
+                Rule::TaskState | Rule::Review | Rule::CampaignState | Rule::CaseState,
+            ) => StatusCode::CONFLICT,
             ErrorCode::Rule(_) => StatusCode::BAD_REQUEST,
         }
     }
@@ -172,6 +172,9 @@ impl From<gongjian_app::AppError> for ApiError {
             gongjian_app::AppError::Storage(e) => e.into(),
             gongjian_app::AppError::InvalidFile(msg) => {
                 ApiError::with_detail(ErrorCode::InvalidInput, msg)
+            }
+            gongjian_app::AppError::Forbidden(msg) => {
+                ApiError::with_detail(ErrorCode::Forbidden, msg)
             }
             e @ (gongjian_app::AppError::NoCampaign { .. }
             | gongjian_app::AppError::UnknownCampaign(_)) => {

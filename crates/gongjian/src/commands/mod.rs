@@ -1,6 +1,7 @@
 //! One module per subcommand. Each exposes its clap arguments and a `run`
 //! that returns the process exit code.
 
+pub mod alarms;
 pub mod aqi;
 pub mod audit;
 pub mod backup;

@@ -1,0 +1,503 @@
+//! Alarms: the rule set in force (versioned), and the alarms the screens
+//! raise — one row per episode of (site, factor, rule), extended while its
+//! condition holds and ended when it clears, keeping the values that
+//! raised it.
+
+use gongjian_alarms::{Episode, RuleSet, Severity};
+use serde::Serialize;
+use serde_json::json;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::audit::{AuditRecord, append};
+use crate::{Actor, Db, Rule, StorageError, now, validate};
+
+/// A saved version of the alarm rules.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleVersion {
+    /// 0: the shipped defaults (nothing saved yet).
+    pub id: i64,
+    pub rules: RuleSet,
+    pub note: String,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+/// One stored alarm.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlarmRecord {
+    pub id: i64,
+    pub site_id: i64,
+    pub site_code: String,
+    pub site_name: String,
+    pub site_kind: String,
+    pub enterprise_id: Option<i64>,
+    pub enterprise: Option<String>,
+    pub township_id: Option<i64>,
+    pub township: Option<String>,
+    pub factor: String,
+    pub rule: String,
+    pub kind: String,
+    pub rule_version: i64,
+    pub severity: String,
+    pub started_at: i64,
+    pub last_at: i64,
+    /// None while open.
+    pub ended_at: Option<i64>,
+    pub hours: i64,
+    pub peak: Option<String>,
+    pub multiple: Option<String>,
+    pub summary: String,
+    pub evidence: Vec<gongjian_alarms::Evidence>,
+    pub case_id: Option<i64>,
+    /// The enterprise's explanation (计划停产, 设备故障, 校准 …), if given.
+    pub explanation: Option<String>,
+    pub explained_by: Option<String>,
+}
+
+impl AlarmRecord {
+    pub fn is_open(&self) -> bool {
+        self.ended_at.is_none()
+    }
+}
+
+/// Which alarms to list.
+#[derive(Debug, Clone, Default)]
+pub struct AlarmFilter {
+    /// Only open (true) or only ended (false) alarms.
+    pub open: Option<bool>,
+    /// Started at or after (Unix seconds).
+    pub since: Option<i64>,
+    /// Only at sites of this enterprise or township (or this organisation's own).
+    pub organisation_id: Option<i64>,
+    pub site_id: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+/// What reconciling one site's episodes changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reconciled {
+    /// Alarms opened (new episodes), with whether they are still open.
+    pub opened: Vec<i64>,
+    pub extended: Vec<i64>,
+    pub ended: Vec<i64>,
+}
+
+fn bad_rules(detail: impl Into<String>) -> StorageError {
+    StorageError::rule(Rule::AlarmRules, detail)
+}
+
+const ALARM_COLUMNS: &str = "a.id, a.site_id, st.code AS site_code, st.name AS site_name, st.kind AS site_kind, \
+     st.organisation_id AS enterprise_id, e.name AS enterprise, st.township_id, t.name AS township, \
+     a.factor, a.rule, a.kind, a.rule_version, a.severity, a.started_at, a.last_at, a.ended_at, a.hours, \
+     a.peak, a.multiple, a.summary, a.evidence, a.case_id, a.explanation, a.explained_by \
+     FROM alarms a JOIN sites st ON st.id = a.site_id \
+     LEFT JOIN organisations e ON e.id = st.organisation_id \
+     LEFT JOIN organisations t ON t.id = st.township_id";
+
+fn alarm_from_row(r: &AnyRow) -> Result<AlarmRecord, StorageError> {
+    let evidence: String = r.try_get("evidence")?;
+    Ok(AlarmRecord {
+        id: r.try_get("id")?,
+        site_id: r.try_get("site_id")?,
+        site_code: r.try_get("site_code")?,
+        site_name: r.try_get("site_name")?,
+        site_kind: r.try_get("site_kind")?,
+        enterprise_id: r.try_get("enterprise_id")?,
+        enterprise: r.try_get("enterprise")?,
+        township_id: r.try_get("township_id")?,
+        township: r.try_get("township")?,
+        factor: r.try_get("factor")?,
+        rule: r.try_get("rule")?,
+        kind: r.try_get("kind")?,
+        rule_version: r.try_get("rule_version")?,
+        severity: r.try_get("severity")?,
+        started_at: r.try_get("started_at")?,
+        last_at: r.try_get("last_at")?,
+        ended_at: r.try_get("ended_at")?,
+        hours: r.try_get("hours")?,
+        peak: r.try_get("peak")?,
+        multiple: r.try_get("multiple")?,
+        summary: r.try_get("summary")?,
+        evidence: serde_json::from_str(&evidence).unwrap_or_default(),
+        case_id: r.try_get("case_id")?,
+        explanation: r.try_get("explanation")?,
+        explained_by: r.try_get("explained_by")?,
+    })
+}
+
+/// Duration of an episode in hours, counting both ends.
+fn span_hours(started_at: i64, last_at: i64) -> i64 {
+    (last_at - started_at).max(0) / 3600 + 1
+}
+
+impl Db {
+    /// The rule set in force: the newest saved version, else the defaults.
+    pub async fn alarm_rules(&self) -> Result<RuleVersion, StorageError> {
+        let row = sqlx::query(
+            "SELECT id, rules, note, created_by, created_at FROM alarm_rule_versions ORDER BY id DESC LIMIT 1",
+        )
+        .fetch_optional(&self.read)
+        .await?;
+        let Some(row) = row else {
+            return Ok(RuleVersion {
+                id: 0,
+                rules: RuleSet::defaults(),
+                note: "系统默认".into(),
+                created_by: "system".into(),
+                created_at: 0,
+            });
+        };
+        let rules: String = row.try_get("rules")?;
+        Ok(RuleVersion {
+            id: row.try_get("id")?,
+            rules: serde_json::from_str(&rules)
+                .map_err(|e| bad_rules(format!("已保存的报警规则无法读取：{e}")))?,
+            note: row.try_get("note")?,
+            created_by: row.try_get("created_by")?,
+            created_at: row.try_get("created_at")?,
+        })
+    }
+
+    /// Every saved version, newest first (without the rules).
+    pub async fn alarm_rule_versions(&self) -> Result<Vec<RuleVersion>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT id, rules, note, created_by, created_at FROM alarm_rule_versions ORDER BY id DESC LIMIT 200",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let rules: String = row.try_get("rules")?;
+                Ok(RuleVersion {
+                    id: row.try_get("id")?,
+                    rules: serde_json::from_str(&rules).unwrap_or_else(|_| RuleSet::defaults()),
+                    note: row.try_get("note")?,
+                    created_by: row.try_get("created_by")?,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Saves `rules` as the new version in force, audited with the
+    /// previous one. Refused whole when any rule is wrong.
+    pub async fn save_alarm_rules(
+        &self,
+        actor: &Actor,
+        rules: &RuleSet,
+        note: &str,
+    ) -> Result<i64, StorageError> {
+        let problems = rules.problems();
+        if !problems.is_empty() {
+            return Err(bad_rules(problems.join("；")));
+        }
+        let note = note.trim();
+        validate::line("修改说明", note, validate::SHORT_TEXT_MAX)?;
+        let before = self.alarm_rules().await?;
+        let json = serde_json::to_string(rules).map_err(|e| bad_rules(e.to_string()))?;
+        let mut tx = self.write.begin().await?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO alarm_rule_versions (rules, note, created_by, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(&json)
+        .bind(note)
+        .bind(&actor.name)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("id")?;
+        append(
+            &mut tx,
+            actor,
+            AuditRecord::new("update", "alarm_rules", id)
+                .before(&json!({"version": before.id, "rules": before.rules}))
+                .after(&json!({"version": id, "note": note, "rules": rules})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Brings the stored alarms of `site_id` in line with the episodes the
+    /// screens found in the hours just evaluated: an open
+    /// alarm of the same factor and rule is extended by the episode that
+    /// continues it (and ended when that episode is over, or when none
+    /// continues it); an episode no stored alarm covers opens a new alarm.
+    pub async fn reconcile_alarms(
+        &self,
+        site_id: i64,
+        version: i64,
+        rules: &RuleSet,
+        episodes: &[Episode],
+    ) -> Result<Reconciled, StorageError> {
+        let mut done = Reconciled::default();
+        let at = now();
+        let mut tx = self.write.begin().await?;
+        let open = sqlx::query(
+            "SELECT id, factor, rule, started_at, last_at, hours, peak FROM alarms \
+             WHERE site_id = $1 AND ended_at IS NULL",
+        )
+        .bind(site_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut used = vec![false; episodes.len()];
+        for a in &open {
+            let id: i64 = a.try_get("id")?;
+            let factor: String = a.try_get("factor")?;
+            let rule: String = a.try_get("rule")?;
+            let started_at: i64 = a.try_get("started_at")?;
+            let last_at: i64 = a.try_get("last_at")?;
+            let continuing = episodes.iter().enumerate().find(|(_, e)| {
+                e.factor == factor
+                    && e.rule == rule
+                    && e.started_at <= last_at + 3600
+                    && e.last_at >= started_at
+            });
+            match continuing {
+                Some((i, e)) => {
+                    used[i] = true;
+                    let new_last = e.last_at.max(last_at);
+                    let peak: Option<String> = a.try_get("peak")?;
+                    let old_peak = peak.as_deref().and_then(|p| p.parse().ok());
+                    let (peak, multiple) = match (old_peak, e.peak) {
+                        (Some(o), Some(n)) if o >= n => (Some(o), None),
+                        (_, Some(n)) => (Some(n), e.multiple),
+                        (o, None) => (o, None),
+                    };
+                    sqlx::query(
+                        "UPDATE alarms SET last_at = $1, hours = $2, summary = $3, \
+                         peak = $4, multiple = COALESCE($5, multiple), ended_at = $6, updated_at = $7 WHERE id = $8",
+                    )
+                    .bind(new_last)
+                    .bind(span_hours(started_at, new_last))
+                    .bind(&e.summary)
+                    .bind(peak.map(|p| p.normalize().to_string()))
+                    .bind(multiple.map(|m| m.to_string()))
+                    .bind((!e.ongoing).then_some(new_last + 3600))
+                    .bind(at)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    if e.ongoing {
+                        done.extended.push(id);
+                    } else {
+                        done.ended.push(id);
+                    }
+                }
+                None => {
+                    // Nothing continues it: the condition cleared (or the
+                    // rule was switched off).
+                    sqlx::query("UPDATE alarms SET ended_at = $1, updated_at = $2 WHERE id = $3")
+                        .bind((last_at + 3600).min(at))
+                        .bind(at)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    done.ended.push(id);
+                }
+            }
+        }
+        for (i, e) in episodes.iter().enumerate() {
+            if used[i] {
+                continue;
+            }
+            let covered: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM alarms WHERE site_id = $1 AND factor = $2 AND rule = $3 \
+                 AND started_at <= $4 AND COALESCE(ended_at, last_at + 3600) >= $5 LIMIT 1",
+            )
+            .bind(site_id)
+            .bind(&e.factor)
+            .bind(&e.rule)
+            .bind(e.last_at)
+            .bind(e.started_at)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if covered.is_some() {
+                continue;
+            }
+            let severity = rules
+                .rule(&e.rule)
+                .map(|r| r.severity)
+                .unwrap_or(Severity::Minor);
+            let id: i64 = sqlx::query(
+                "INSERT INTO alarms (site_id, factor, rule, kind, rule_version, severity, started_at, last_at, \
+                 ended_at, hours, peak, multiple, summary, evidence, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING id",
+            )
+            .bind(site_id)
+            .bind(&e.factor)
+            .bind(&e.rule)
+            .bind(e.kind.as_str())
+            .bind(version)
+            .bind(severity.as_str())
+            .bind(e.started_at)
+            .bind(e.last_at)
+            .bind((!e.ongoing).then_some(e.last_at + 3600))
+            .bind(span_hours(e.started_at, e.last_at))
+            .bind(e.peak.map(|p| p.normalize().to_string()))
+            .bind(e.multiple.map(|m| m.to_string()))
+            .bind(&e.summary)
+            .bind(serde_json::to_string(&e.evidence).unwrap_or_else(|_| "[]".into()))
+            .bind(at)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("id")?;
+            done.opened.push(id);
+        }
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    pub async fn alarm(&self, id: i64) -> Result<AlarmRecord, StorageError> {
+        let row = sqlx::query(&format!("SELECT {ALARM_COLUMNS} WHERE a.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or_else(|| StorageError::NotFound {
+                entity: "alarm",
+                key: id.to_string(),
+            })?;
+        alarm_from_row(&row)
+    }
+
+    /// Alarms per `filter`, newest first.
+    pub async fn alarms(&self, filter: &AlarmFilter) -> Result<Vec<AlarmRecord>, StorageError> {
+        let mut sql = format!("SELECT {ALARM_COLUMNS} WHERE 1 = 1");
+        match filter.open {
+            Some(true) => sql.push_str(" AND a.ended_at IS NULL"),
+            Some(false) => sql.push_str(" AND a.ended_at IS NOT NULL"),
+            None => {}
+        }
+        sql.push_str(" AND a.started_at >= $1");
+        sql.push_str(
+            " AND ($2 = 0 OR st.organisation_id = $2 OR st.township_id = $2) AND ($3 = 0 OR a.site_id = $3)",
+        );
+        sql.push_str(" ORDER BY a.ended_at IS NULL DESC, a.last_at DESC, a.id DESC LIMIT $4");
+        let rows = sqlx::query(&sql)
+            .bind(filter.since.unwrap_or(0))
+            .bind(filter.organisation_id.unwrap_or(0))
+            .bind(filter.site_id.unwrap_or(0))
+            .bind(filter.limit.unwrap_or(1000).clamp(1, 10_000))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(alarm_from_row).collect()
+    }
+
+    /// Links an alarm to the case that handles it.
+    pub async fn link_alarm_to_case(
+        &self,
+        alarm_id: i64,
+        case_id: i64,
+    ) -> Result<(), StorageError> {
+        sqlx::query("UPDATE alarms SET case_id = $1 WHERE id = $2")
+            .bind(case_id)
+            .bind(alarm_id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// The enterprise explains an alarm (计划停产, 设备故障, 校准 …), audited.
+    pub async fn explain_alarm(
+        &self,
+        actor: &Actor,
+        alarm_id: i64,
+        explanation: &str,
+    ) -> Result<(), StorageError> {
+        let text = explanation.trim();
+        if text.is_empty() {
+            return Err(StorageError::rule(Rule::Case, "请填写情况说明"));
+        }
+        validate::text("情况说明", text, validate::TEXT_MAX)?;
+        let mut tx = self.write.begin().await?;
+        let before: Option<String> =
+            sqlx::query_scalar("SELECT explanation FROM alarms WHERE id = $1")
+                .bind(alarm_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| StorageError::NotFound {
+                    entity: "alarm",
+                    key: alarm_id.to_string(),
+                })?;
+        sqlx::query(
+            "UPDATE alarms SET explanation = $1, explained_by = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(text)
+        .bind(&actor.name)
+        .bind(now())
+        .bind(alarm_id)
+        .execute(&mut *tx)
+        .await?;
+        append(
+            &mut tx,
+            actor,
+            AuditRecord::new("explain", "alarm", alarm_id)
+                .before(&json!({ "explanation": before }))
+                .after(&json!({ "explanation": text })),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// One hourly value as the alarm screens read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScreenHour {
+    pub site_id: i64,
+    pub factor: String,
+    pub point: crate::SeriesPoint,
+}
+
+impl Db {
+    /// Every hourly value from `from` (inclusive) on, of every site, in
+    /// order of site, factor and hour.
+    pub async fn hours_since(&self, from: i64) -> Result<Vec<ScreenHour>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT site_id, factor, period_start, value, converted, flag, source FROM series \
+             WHERE kind = 'hour' AND period_start >= $1 ORDER BY site_id, factor, period_start",
+        )
+        .bind(from)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ScreenHour {
+                    site_id: r.try_get("site_id")?,
+                    factor: r.try_get("factor")?,
+                    point: crate::SeriesPoint {
+                        period_start: r.try_get("period_start")?,
+                        value: r.try_get("value")?,
+                        converted: r.try_get("converted")?,
+                        flag: r.try_get("flag")?,
+                        source: r.try_get("source")?,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// When each site's loggers last sent a frame (sites whose loggers
+    /// never did are left out).
+    pub async fn last_frames(&self) -> Result<std::collections::HashMap<i64, i64>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT d.site_id, MAX(c.last_frame_at) AS last FROM devices d \
+             JOIN device_counters c ON c.mn = d.mn WHERE c.last_frame_at IS NOT NULL GROUP BY d.site_id",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("site_id")?, r.try_get("last")?)))
+            .collect()
+    }
+
+    /// Sites with an open alarm.
+    pub async fn sites_with_open_alarms(&self) -> Result<Vec<i64>, StorageError> {
+        Ok(
+            sqlx::query_scalar("SELECT DISTINCT site_id FROM alarms WHERE ended_at IS NULL")
+                .fetch_all(&self.read)
+                .await?,
+        )
+    }
+}
