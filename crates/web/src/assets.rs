@@ -37,6 +37,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../assets/overview.js"),
     },
     Asset {
+        path: "cases.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../assets/cases.js"),
+    },
+    Asset {
         path: "tasks.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../assets/tasks.js"),

@@ -230,6 +230,11 @@ pub enum ReceiveError {
 }
 
 impl Received {
+    /// The type sniffed from the content, if the file was accepted.
+    pub fn sniffed_type(&self) -> Option<&'static str> {
+        self.outcome.as_ref().ok().map(|s| s.content_type)
+    }
+
     /// The reason the file is refused, if it is.
     pub fn refusal(&self) -> Option<&str> {
         self.outcome.as_ref().err().map(String::as_str)

@@ -357,7 +357,7 @@ pub(crate) struct ReportForm {
     pub csrf: String,
 }
 
-fn truthy(s: &str) -> bool {
+pub(crate) fn truthy(s: &str) -> bool {
     matches!(s.trim(), "1" | "true" | "on" | "yes" | "是")
 }
 
@@ -478,7 +478,7 @@ pub(crate) async fn read_report_form(
 
 /// Store each received upload that passed the checks; the others come
 /// back as their Chinese reasons.
-async fn store_uploads(
+pub(crate) async fn store_uploads(
     settings: &attachments::CampaignSettings,
     files: Vec<Received>,
 ) -> (Vec<NewAttachment>, Vec<String>) {
@@ -700,6 +700,9 @@ pub(crate) async fn attachment_response(
         if own_org(user).is_some_and(|org| f.township_id != org) {
             return Err(ApiError::new(ErrorCode::Forbidden));
         }
+    } else if let Some(case_id) = state.db.attachment_case(id).await? {
+        // Whoever may read the case may read its photos.
+        gongjian_app::cases::case_for(&state.db, user, case_id).await?;
     }
     let path = state
         .campaign
@@ -1155,7 +1158,7 @@ const JSON_MAX_BYTES: usize = 2 * 1024 * 1024;
 
 /// A JSON body on an upload route, bounded like any JSON request rather
 /// than by the route's (larger) limit for files.
-async fn small_json<T: serde::de::DeserializeOwned>(
+pub(crate) async fn small_json<T: serde::de::DeserializeOwned>(
     req: Request,
     state: &AppState,
 ) -> Result<ApiJson<T>, ApiError> {
@@ -1525,7 +1528,7 @@ pub async fn import_fire_points(
     Ok((status, Json(result)).into_response())
 }
 
-fn is_multipart(headers: &axum::http::HeaderMap) -> bool {
+pub(crate) fn is_multipart(headers: &axum::http::HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -1535,7 +1538,10 @@ fn is_multipart(headers: &axum::http::HeaderMap) -> bool {
 /// A JSON body cannot be sent cross-site without a preflight; multipart and
 /// raw uploads can, so they must carry the session's token in
 /// `X-CSRF-Token` (from `GET /me`).
-fn require_csrf_header(me: &ApiUser, headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn require_csrf_header(
+    me: &ApiUser,
+    headers: &axum::http::HeaderMap,
+) -> Result<(), ApiError> {
     let sent = headers
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())

@@ -3,6 +3,7 @@
 //! token in the `X-CSRF-Token` header (from `GET /api/v1/me`) and are
 //! refused from another origin; see [`crate::csrf`].
 
+pub(crate) mod alarms;
 mod audit;
 mod auth;
 pub(crate) mod campaign;
@@ -78,6 +79,16 @@ pub(crate) fn table(limits: &crate::attachments::CampaignSettings) -> OpenApiRou
         )
         .routes(routes!(campaign::import_fire_points).layer(limits.import_body_limit()))
         .routes(routes!(campaign::void_fire_point))
+        .routes(routes!(alarms::list_alarms))
+        .routes(routes!(alarms::get_alarm))
+        .routes(routes!(alarms::alarm_case))
+        .routes(routes!(alarms::explain_alarm))
+        .routes(routes!(alarms::get_rules, alarms::put_rules))
+        .routes(routes!(alarms::list_cases, alarms::create_case).layer(limits.upload_body_limit()))
+        .routes(routes!(alarms::get_case))
+        .routes(routes!(alarms::case_action).layer(limits.upload_body_limit()))
+        .routes(routes!(alarms::notifications))
+        .routes(routes!(alarms::read_notifications))
         .routes(routes!(targets::api_targets))
         .routes(routes!(targets::api_rankings))
         .routes(routes!(targets::api_report))

@@ -4,6 +4,7 @@
 mod account;
 mod air;
 mod assign;
+mod cases;
 mod monitoring;
 mod overview;
 mod reports;
@@ -41,6 +42,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .merge(air::routes(limits))
         .merge(monitoring::routes(limits))
         .merge(reports::routes())
+        .merge(cases::routes(limits))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             html_errors,
@@ -77,6 +79,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("soil", "土壤", ""),
     ("sources", "污染源", "/sources"),
     ("tasks", "任务", "/tasks"),
+    ("cases", "报警督办", "/cases"),
     ("emergency", "预警应急", ""),
     ("ledger", "台账", "/ledger"),
     ("reports", "月调度", "/reports"),
@@ -184,6 +187,22 @@ pub(crate) fn refusal_page(code: ErrorCode) -> Response {
     });
     *resp.status_mut() = code.status();
     resp
+}
+
+/// An error of a page's action as a page: its status, the menu area
+/// `active`, and the Chinese text.
+pub(crate) fn fail(me: &PageUser, active: &str, err: ApiError) -> Response {
+    let status = match err.code {
+        ErrorCode::Forbidden => return forbidden(me),
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::InvalidInput | ErrorCode::Conflict => StatusCode::BAD_REQUEST,
+        ErrorCode::TooManyUploads => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    error_page(
+        Layout::new(&me.user, &me.csrf, active).error(Some(error_text(&err))),
+        status,
+    )
 }
 
 pub(crate) fn forbidden(me: &PageUser) -> Response {

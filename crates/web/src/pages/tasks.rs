@@ -18,7 +18,7 @@ use gongjian_storage::{
 };
 use serde::Deserialize;
 
-use super::{Layout, check_csrf, error_page, error_text, forbidden, render};
+use super::{Layout, check_csrf, error_text, fail, forbidden, render};
 use crate::AppState;
 use crate::api::campaign::{
     self as api, FirePointBody, ImportResult, ReportForm, TaskQuery, is_office, may_report, own_org,
@@ -55,20 +55,6 @@ pub(crate) fn routes(limits: &crate::attachments::CampaignSettings) -> Router<Ap
             post(fire_import_submit).layer(limits.import_body_limit()),
         )
         .route("/ledger/fire-points/{id}/void", post(fire_point_void))
-}
-
-fn fail(me: &PageUser, active: &str, err: ApiError) -> Response {
-    let status = match err.code {
-        ErrorCode::Forbidden => return forbidden(me),
-        ErrorCode::NotFound => StatusCode::NOT_FOUND,
-        ErrorCode::InvalidInput | ErrorCode::Conflict => StatusCode::BAD_REQUEST,
-        ErrorCode::TooManyUploads => StatusCode::TOO_MANY_REQUESTS,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    error_page(
-        Layout::new(&me.user, &me.csrf, active).error(Some(error_text(&err))),
-        status,
-    )
 }
 
 fn time(t: i64) -> String {
