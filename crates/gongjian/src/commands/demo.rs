@@ -439,6 +439,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             println!("  {username:<8} {:<6} {org} · {display}", role.as_str());
         }
         let loggers = super::ingest::demo_devices(&db, &embedded_plan()?).await?;
+        demo_alarms_and_cases(&db).await?;
         println!(
             "{} 台虚拟数采仪实时上报 (virtual loggers sending in real time)",
             loggers.len()
@@ -451,4 +452,249 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         super::serve::serve_with_loggers(config, db, loggers).await
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Alarms and 督办 cases as an office would find them on a Monday: the
+/// stacks' recent hours carry one exceedance that was handled and closed,
+/// one still going on (its case waiting to be signed for) and a constant
+/// reading (a data-quality alarm the enterprise has explained); cases from
+/// patrols, a complaint and an inspection stand in every state of the loop.
+pub async fn demo_alarms_and_cases(db: &Db) -> anyhow::Result<()> {
+    use gongjian_alarms::{CaseAction, Severity};
+    use gongjian_storage::{NewCase, RollupValue};
+
+    let now = gongjian_storage::now();
+    let hour = now - now % 3600;
+    let stack = |n: u32| format!("DEMO-STACK{n:02}");
+    let mut rows = Vec::new();
+    let mut put = |site: i64, factor: &str, start: i64, v: &str| {
+        rows.push(RollupValue {
+            site_id: site,
+            factor: factor.into(),
+            kind: "hour",
+            period_start: start,
+            value: Some(v.into()),
+            converted: Some(v.into()),
+            flag: "N".into(),
+            day_start: None,
+        });
+    };
+    let mut ids = Vec::new();
+    for n in 1..=3 {
+        let site = db
+            .site_by_code(&stack(n))
+            .await?
+            .with_context(|| format!("demo site {} missing", stack(n)))?;
+        ids.push(site.id);
+    }
+    // 1号: SO₂ over its limit of 35 for three hours two days ago, then normal.
+    for (k, v) in [(50, "47.2"), (49, "52.6"), (48, "44.9"), (47, "19.8")] {
+        put(ids[0], "a21026", hour - k * 3600, v);
+    }
+    // 2号: NOx over its limit of 50 for the last three hours.
+    for (k, v) in [(4, "31.5"), (3, "58.3"), (2, "63.1"), (1, "61.4")] {
+        put(ids[1], "a21002", hour - k * 3600, v);
+    }
+    // 3号: the same SO₂ reading for eight hours (恒值).
+    for k in 20..28 {
+        put(ids[2], "a21026", hour - k * 3600, "12.00");
+    }
+    db.store_rollups(&rows).await?;
+    let run = gongjian_app::alarms::run_alarms(db, now).await?;
+
+    let office = demo_actor(db, "office").await?;
+    let qiye = demo_actor(db, "qiye").await?;
+    let yuanwu = demo_actor(db, "yuanwu").await?;
+    let alarms = db.alarms(&Default::default()).await?;
+    // The exceedance of two days ago was answered, checked and closed.
+    if let Some(a) = alarms
+        .iter()
+        .find(|a| a.site_id == ids[0] && a.rule == "source_exceedance")
+        && let Some(case) = a.case_id
+    {
+        db.act_on_case(&qiye, case, CaseAction::Accept, "", &[])
+            .await?;
+        db.act_on_case(
+            &qiye,
+            case,
+            CaseAction::Answer,
+            "脱硫塔 2 号循环泵跳闸，浆液循环量不足；已切换备用泵并更换电机，次日浓度恢复正常。",
+            &[],
+        )
+        .await?;
+        db.act_on_case(
+            &office,
+            case,
+            CaseAction::Verify,
+            "调阅运行记录及小时数据，已恢复达标。",
+            &[],
+        )
+        .await?;
+        db.act_on_case(&office, case, CaseAction::Close, "", &[])
+            .await?;
+    }
+    if let Some(a) = alarms
+        .iter()
+        .find(|a| a.site_id == ids[2] && a.rule == "constant")
+    {
+        db.explain_alarm(
+            &qiye,
+            a.id,
+            "3号炉计划检修期间 SO₂ 分析仪做零点校准后未及时恢复，已通知运维单位。",
+        )
+        .await?;
+    }
+
+    let org = |name: &'static str| async move {
+        anyhow::Ok(
+            db.organisation_by_name(name)
+                .await?
+                .with_context(|| format!("demo organisation {name} missing"))?
+                .id,
+        )
+    };
+    let (yuanwu_town, shizhai, firm) = (
+        org("原武镇").await?,
+        org("师寨镇").await?,
+        org("平原示范热电有限公司").await?,
+    );
+    let today = gongjian_storage::today_cst();
+    let days = |n: i64| today + chrono::Duration::days(n);
+    let case = |title: &str,
+                source: &str,
+                category: &str,
+                unit: i64,
+                township: i64,
+                due: NaiveDate,
+                contact: Option<&str>| NewCase {
+        title: title.into(),
+        source: source.into(),
+        category: category.into(),
+        severity: Severity::Minor,
+        description: format!("{title}。请按要求整改并反馈。"),
+        site_id: None,
+        alarm_id: None,
+        rule: None,
+        factor: None,
+        organisation_id: unit,
+        township_id: Some(township),
+        due_on: due,
+        contact: contact.map(Into::into),
+        longitude: Some("113.9712".into()),
+        latitude: Some("35.0873".into()),
+        attachments: Vec::new(),
+    };
+    let steps: [(NewCase, &[(CaseAction, &str)]); 6] = [
+        (
+            case(
+                "原武镇大宋庄村北地块露天焚烧秸秆",
+                "patrol",
+                "露天焚烧",
+                yuanwu_town,
+                yuanwu_town,
+                days(1),
+                None,
+            ),
+            &[(
+                CaseAction::Answer,
+                "已组织村组干部现场扑灭，对责任人批评教育，加强夜间巡查。",
+            )],
+        ),
+        (
+            case(
+                "某小区底商餐馆油烟直排扰民（12369）",
+                "petition",
+                "餐饮油烟",
+                shizhai,
+                shizhai,
+                days(5),
+                Some("139****0217"),
+            ),
+            &[(CaseAction::Accept, "")],
+        ),
+        (
+            case(
+                "督察反馈：厂区煤场部分物料未苫盖",
+                "inspection",
+                "扬尘污染",
+                firm,
+                yuanwu_town,
+                days(6),
+                None,
+            ),
+            &[
+                (CaseAction::Answer, "已对煤场全部苫盖，增设喷淋 4 处。"),
+                (CaseAction::Verify, "现场核查已全部苫盖，喷淋正常。"),
+            ],
+        ),
+        (
+            case(
+                "建筑工地出入口未冲洗车辆",
+                "patrol",
+                "扬尘污染",
+                shizhai,
+                shizhai,
+                days(3),
+                None,
+            ),
+            &[
+                (CaseAction::Answer, "已要求施工单位整改。"),
+                (
+                    CaseAction::Return,
+                    "未附冲洗设施照片，整改情况不清，请补充后重新反馈。",
+                ),
+            ],
+        ),
+        (
+            case(
+                "河道沿线新发现一处雨污混排口",
+                "patrol",
+                "入河排污口",
+                yuanwu_town,
+                yuanwu_town,
+                days(-2),
+                None,
+            ),
+            &[(CaseAction::Accept, "")],
+        ),
+        (
+            case(
+                "散乱污作坊夜间生产",
+                "petition",
+                "散乱污企业",
+                shizhai,
+                shizhai,
+                days(2),
+                Some("137****5531"),
+            ),
+            &[
+                (CaseAction::Answer, "已断电断水，设备已拆除。"),
+                (CaseAction::Verify, "现场核查属实。"),
+                (CaseAction::Close, ""),
+                (CaseAction::Reopen, "群众再次反映夜间有生产，重新核查。"),
+            ],
+        ),
+    ];
+    let mut manual = 0;
+    for (new, actions) in steps {
+        // The demo's overdue case was opened a while ago; storage takes any deadline.
+        let id = db.create_case(&office, &new).await?;
+        manual += 1;
+        for (action, note) in actions {
+            let who = match action {
+                CaseAction::Accept | CaseAction::Answer if new.organisation_id == firm => &qiye,
+                CaseAction::Accept | CaseAction::Answer if new.organisation_id == yuanwu_town => {
+                    &yuanwu
+                }
+                _ => &office,
+            };
+            db.act_on_case(who, id, *action, note, &[]).await?;
+        }
+    }
+    db.escalate_overdue_cases(today).await?;
+    println!(
+        "演示报警 (demo alarms): {} 条，自动督办单 {} 件；人工督办单 {manual} 件",
+        run.opened, run.cases_opened
+    );
+    Ok(())
 }
