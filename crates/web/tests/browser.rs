@@ -1227,8 +1227,13 @@ async fn item_19_no_page_scrolls_sideways_on_a_phone_or_a_wall_screen() {
         "/ledger".into(),
         "/reports".into(),
         "/account/password".into(),
+        "/alarms".into(),
+        "/alarms/rules".into(),
+        "/cases".into(),
+        "/inbox".into(),
     ];
     let office_only = [
+        "/cases/new",
         "/tasks/assign",
         "/sources/health",
         "/sources/sites/new",
@@ -1269,4 +1274,150 @@ async fn item_19_no_page_scrolls_sideways_on_a_phone_or_a_wall_screen() {
         "pages wider than the window:\n{}",
         wide.join("\n")
     );
+}
+
+/// Issue 14: a township official records a problem on a phone (390×844):
+/// a photo from the camera input, the position from the browser (stubbed
+/// here), the category and the unit; it becomes a 督办 case with the photo,
+/// in the township's list and the office's, and nothing scrolls sideways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_patrol_on_a_phone_records_a_problem_with_a_photo_and_a_position() {
+    let Some((_driver, c)) = start_browser().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
+        .await;
+    app.user("yuanwu", Role::Township, "原武镇", OrgKind::Township)
+        .await;
+    let base = format!("http://{}", app.addr);
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("现场.png");
+    std::fs::write(&photo, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\x0f\0\0\x01\x01\0\x05\x18\xd8N\0\0\0\0IEND\xaeB`\x82").unwrap();
+
+    c.set_window_size(390, 844).await.unwrap();
+    log_in(&c, &base, "yuanwu", PASSWORD).await;
+    wait_for(&c, "/", "#who").await;
+    c.goto(&format!("{base}/cases/new")).await.unwrap();
+    wait_for(&c, "/cases/new", "#case-form").await;
+    // The browser's position, as a phone's GPS would give it.
+    c.execute(
+        "navigator.geolocation.getCurrentPosition = function (ok) {\
+           ok({ coords: { longitude: 113.971234, latitude: 35.087654, accuracy: 12 } }); };",
+        vec![],
+    )
+    .await
+    .unwrap();
+    click(&c, "#locate").await;
+    let status = wait_value(
+        &c,
+        "var t = document.querySelector('#geo-status').textContent;\
+         return t.indexOf('精度') >= 0 ? t : null;",
+    )
+    .await;
+    assert!(status.as_str().unwrap().contains("12 米"), "{status}");
+    c.find(Locator::Css("#c-photo"))
+        .await
+        .unwrap()
+        .send_keys(photo.to_str().unwrap())
+        .await
+        .unwrap();
+    fill(&c, "#c-title", "大宋庄村北地块露天焚烧秸秆").await;
+    fill(&c, "#c-desc", "约 2 亩麦秸正在焚烧，已通知村干部。").await;
+    c.execute(
+        "document.querySelector('#c-category').value = '露天焚烧';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let wide = wait_value(
+        &c,
+        "return [document.documentElement.scrollWidth, window.innerWidth];",
+    )
+    .await;
+    assert!(
+        wide[0].as_i64() <= wide[1].as_i64(),
+        "form scrolls sideways: {wide}"
+    );
+    click(&c, "#case-submit").await;
+    for _ in 0..300 {
+        if c.find(Locator::Css("#case-state")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let state = c
+        .find(Locator::Css("#case-state"))
+        .await
+        .unwrap_or_else(|_| panic!("no case page after submit"))
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(state, "待签收");
+    let unit = c
+        .find(Locator::Css("#case-unit"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        unit, "原武镇",
+        "a township's patrol is its own case by default"
+    );
+    let page = c.source().await.unwrap();
+    assert!(page.contains("113.971234, 35.087654"), "position kept");
+    let shown = wait_value(
+        &c,
+        "var img = document.querySelector('.photos img');\
+         return img && img.complete ? img.naturalWidth : null;",
+    )
+    .await;
+    assert_eq!(shown, 1, "the photo is served back");
+    let case_url = c.current_url().await.unwrap().path().to_owned();
+
+    c.goto(&format!("{base}/cases")).await.unwrap();
+    wait_for(&c, "/cases", "#cases").await;
+    c.find(Locator::LinkText("大宋庄村北地块露天焚烧秸秆"))
+        .await
+        .expect("the case is in the township's list");
+    click(&c, "#logout").await;
+    log_in(&c, &base, "office", PASSWORD).await;
+    wait_for(&c, "/", "#who").await;
+    c.goto(&format!("{base}/cases")).await.unwrap();
+    wait_for(&c, "/cases", "#cases").await;
+    c.find(Locator::LinkText("大宋庄村北地块露天焚烧秸秆"))
+        .await
+        .expect("and in the office's");
+    // A bad position is refused in Chinese and nothing is stored.
+    c.goto(&format!("{base}/cases/new")).await.unwrap();
+    wait_for(&c, "/cases/new", "#case-form").await;
+    fill(&c, "#c-title", "位置错误的记录").await;
+    c.execute(
+        "document.querySelector('#c-lon').value = '200';\
+         document.querySelector('#c-unit').selectedIndex = 1;",
+        vec![],
+    )
+    .await
+    .unwrap();
+    click(&c, "#case-submit").await;
+    wait_for(&c, "/cases/new", "#error").await;
+    let error = c
+        .find(Locator::Css("#error"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(error.contains("经度"), "{error}");
+    let kept = c
+        .find(Locator::Css("#c-title"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("位置错误的记录"));
+    assert_eq!(app.db.cases(&Default::default()).await.unwrap().len(), 1);
+    let _ = case_url;
 }
