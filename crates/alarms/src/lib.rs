@@ -110,7 +110,7 @@ pub struct Episode {
     pub multiple: Option<Decimal>,
     /// The values that raised it (at most [`EVIDENCE_MAX`]).
     pub evidence: Vec<Evidence>,
-    /// One line in Chinese, e.g. "二氧化硫 折算浓度连续 3 小时超过限值 35 mg/m³，最高 52（超标 0.49 倍）".
+    /// One line in Chinese, e.g. "二氧化硫折算浓度连续 3 小时超过限值 35 mg/m³，最高 52（超标 0.49 倍）".
     pub summary: String,
 }
 

@@ -161,9 +161,9 @@ fn exceedance(rule: &Rule, f: &FactorHours) -> Vec<Episode> {
                 "{}{}连续 {} 小时超过限值 {}{}，最高 {}（超标 {} 倍）",
                 f.name,
                 if converted {
-                    " 折算浓度"
+                    "折算浓度"
                 } else {
-                    " 小时浓度"
+                    "小时浓度"
                 },
                 r.1 - r.0 + 1,
                 limit.normalize(),
@@ -256,7 +256,7 @@ fn daily_exceedance(rule: &Rule, f: &FactorHours) -> Vec<Episode> {
         e.ongoing = latest_day == Some(cst::local_day_start(e.last_at));
         let peak = e.peak.unwrap_or(limit);
         e.summary = format!(
-            "{} 日均浓度超过限值 {}{}，最高日均 {}（超标 {} 倍）",
+            "{}日均浓度超过限值 {}{}，最高日均 {}（超标 {} 倍）",
             f.name,
             limit.normalize(),
             unit_suffix(f),
@@ -337,7 +337,7 @@ fn constant(rule: &Rule, f: &FactorHours) -> Vec<Episode> {
         // All zeros is the zero screen's finding, not this one's.
         if j + 1 - i >= need && !(lo.is_zero() && hi.is_zero()) {
             let summary = format!(
-                "{} 连续 {} 小时数值几乎不变（{}–{}{}，波动 ≤ {}），疑似数据造假或仪器故障",
+                "{}连续 {} 小时数值几乎不变（{}–{}{}，波动 ≤ {}），疑似数据造假或仪器故障",
                 f.name,
                 j + 1 - i,
                 lo.normalize(),
@@ -386,7 +386,7 @@ fn zero(rule: &Rule, f: &FactorHours) -> Vec<Episode> {
         f,
         |h| measured(h).is_some_and(|v| v.is_zero()),
         measured,
-        |n| format!("{} 连续 {} 小时为零值", f.name, n),
+        |n| format!("{}连续 {} 小时为零值", f.name, n),
     )
 }
 
@@ -397,7 +397,7 @@ fn negative(rule: &Rule, f: &FactorHours) -> Vec<Episode> {
         f,
         |h| measured(h).is_some_and(|v| v < -tolerance),
         measured,
-        |n| format!("{} 连续 {} 小时为负值", f.name, n),
+        |n| format!("{}连续 {} 小时为负值", f.name, n),
     );
     for e in &mut out {
         e.peak = e
@@ -415,7 +415,7 @@ fn over_range(rule: &Rule, f: &FactorHours) -> Vec<Episode> {
         f,
         |h| h.flag.trim().eq_ignore_ascii_case("T"),
         |h| h.value.or(h.converted),
-        |n| format!("{} 连续 {} 小时超出仪器量程（T 标记）", f.name, n),
+        |n| format!("{}连续 {} 小时超出仪器量程（T 标记）", f.name, n),
     )
 }
 
@@ -460,7 +460,7 @@ fn abrupt_drop(rule: &Rule, f: &FactorHours) -> Vec<Episode> {
             let before = usual[r.0].unwrap_or_default().round_dp(2);
             let low = f.hours[r.0..=r.1].iter().filter_map(measured).min();
             let summary = format!(
-                "{} 浓度突降：由前 24 小时中位数 {}{} 降至 {}，降幅超过 {}%",
+                "{}浓度突降：由前 24 小时中位数 {}{} 降至 {}，降幅超过 {}%",
                 f.name,
                 before.normalize(),
                 unit_suffix(f),
@@ -510,7 +510,7 @@ fn spike(rule: &Rule, f: &FactorHours) -> Vec<Episode> {
             let (m, _) = bounds[r.0].unwrap_or_default();
             let top = f.hours[r.0..=r.1].iter().filter_map(measured).max();
             let summary = format!(
-                "{} 出现孤立尖峰 {}{}（前 24 小时中位数 {}），随即回落",
+                "{}出现孤立尖峰 {}{}（前 24 小时中位数 {}），随即回落",
                 f.name,
                 value_text(top),
                 unit_suffix(f),
@@ -625,7 +625,7 @@ fn flag_ratio(rule: &Rule, site: &SiteHours) -> Vec<Episode> {
                     .count()
             };
             let summary = format!(
-                "{} 有 {} 小时数据标记为校准/维护/故障（C {} 小时，M {} 小时，D {} 小时），超过每日 {} 小时",
+                "{}有 {} 小时数据标记为校准/维护/故障（C {} 小时，M {} 小时，D {} 小时），超过每日 {} 小时",
                 cst::local_date(day),
                 hours.len(),
                 count("C"),
@@ -711,7 +711,7 @@ pub fn hotspots(rule: &Rule, stations: &[SiteHours]) -> Vec<(i64, Episode)> {
                 let top = f.hours[r.0..=r.1].iter().filter_map(measured).max();
                 let district: Vec<Decimal> = others[r.0..=r.1].iter().flatten().copied().collect();
                 let summary = format!(
-                    "{} 连续 {} 小时高于其他站点均值的 {} 倍（最高 {}{}，同期其他站点均值 {}）",
+                    "{}连续 {} 小时高于其他站点均值的 {} 倍（最高 {}{}，同期其他站点均值 {}）",
                     f.name,
                     r.1 - r.0 + 1,
                     ratio.normalize(),

@@ -161,6 +161,22 @@ impl IntoResponse for PageRejection {
     }
 }
 
+/// Sends the browser to `target`. An htmx request (a fragment the page
+/// polls or loads) is told to navigate the whole page with `HX-Redirect`:
+/// followed as a plain redirect, the login or password page would be
+/// swapped into the fragment.
+fn redirect_page(parts: &Parts, target: &str) -> Response {
+    if parts.headers.contains_key("hx-request") {
+        let mut r = axum::http::StatusCode::OK.into_response();
+        if let Ok(v) = HeaderValue::from_str(target) {
+            r.headers_mut().insert("hx-redirect", v);
+        }
+        r
+    } else {
+        Redirect::to(target).into_response()
+    }
+}
+
 impl FromRequestParts<AppState> for PageUser {
     type Rejection = PageRejection;
 
@@ -174,12 +190,10 @@ impl FromRequestParts<AppState> for PageUser {
         let Some(session) = maybe.session else {
             let next = parts.uri.path();
             let target = format!("/login?next={}", urlencode(next));
-            return Err(PageRejection(Redirect::to(&target).into_response()));
+            return Err(PageRejection(redirect_page(parts, &target)));
         };
         if session.user.must_change_password && parts.uri.path() != "/account/password" {
-            return Err(PageRejection(
-                Redirect::to("/account/password").into_response(),
-            ));
+            return Err(PageRejection(redirect_page(parts, "/account/password")));
         }
         Ok(PageUser {
             user: session.user,

@@ -80,6 +80,18 @@ const STATE_CHANGING: &[(&str, &str, Body)] = &[
     ("POST", "/sources/import", Body::PageRaw),
     ("POST", "/air/import", Body::PageRaw),
     ("POST", "/reports/{month}/publish", Body::Form),
+    ("POST", "/api/v1/alarms/{id}/case", Body::Json),
+    ("POST", "/api/v1/alarms/{id}/explain", Body::Json),
+    ("PUT", "/api/v1/alarm-rules", Body::Json),
+    ("POST", "/api/v1/cases", Body::Json),
+    ("POST", "/api/v1/cases/{id}/actions", Body::Json),
+    ("POST", "/api/v1/notifications/read", Body::Json),
+    ("POST", "/alarms/{id}/case", Body::Form),
+    ("POST", "/alarms/{id}/explain", Body::Form),
+    ("POST", "/alarms/rules", Body::Form),
+    ("POST", "/cases/new", Body::PageMultipart),
+    ("POST", "/cases/{id}/act", Body::PageMultipart),
+    ("POST", "/inbox/read", Body::Form),
 ];
 
 /// The routes that start a session: no session to take a token from, so

@@ -360,3 +360,55 @@ async fn item_17_weak_passwords_are_refused_everywhere(db: TestDb) {
         .unwrap();
     assert_eq!(r.status(), 200);
 }
+
+on_both_backends!(a_fragment_request_is_sent_to_the_login_or_password_page_whole);
+/// Regression: the header polls `/inbox/count` with htmx. For a user who
+/// must change the password first, the plain redirect was followed and the
+/// whole password page was swapped into the header (two password forms on
+/// one page; the browser test's form could not be saved). Fragment
+/// requests are now told to navigate the page with `HX-Redirect`.
+async fn a_fragment_request_is_sent_to_the_login_or_password_page_whole(db: TestDb) {
+    let app = spawn_on(db).await;
+    let org = app.org("区环境攻坚办", OrgKind::Office).await;
+    app.db
+        .create_user(
+            &gongjian_storage::Actor::cli(),
+            &gongjian_storage::NewUser {
+                username: "xinren".into(),
+                display_name: String::new(),
+                password: PASSWORD.into(),
+                role: Role::Office,
+                organisation_id: org,
+                must_change_password: true,
+            },
+        )
+        .await
+        .unwrap();
+    let c = app.login("xinren").await;
+    let r = c
+        .get(app.url("/inbox/count"))
+        .header("hx-request", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["hx-redirect"], "/account/password");
+    assert!(
+        r.text().await.unwrap().is_empty(),
+        "no page in the fragment"
+    );
+    let plain = c.get(app.url("/inbox/count")).send().await.unwrap();
+    assert_eq!(plain.status(), 303, "a page request is still redirected");
+
+    let anonymous = client()
+        .get(app.url("/inbox/count"))
+        .header("hx-request", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 200);
+    assert_eq!(
+        anonymous.headers()["hx-redirect"],
+        "/login?next=/inbox/count"
+    );
+}

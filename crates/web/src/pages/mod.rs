@@ -53,6 +53,10 @@ pub(crate) struct UserView {
     pub display_name: String,
     pub organisation_name: String,
     pub role_label: &'static str,
+    /// The header polls the unread count: not while the user must first
+    /// change the password (every other path redirects there, and the
+    /// poll would put the password page inside the header).
+    pub inbox: bool,
 }
 
 pub(crate) struct NavItem {
@@ -93,6 +97,7 @@ impl Layout {
                 display_name: user.display_name.clone(),
                 organisation_name: user.organisation_name.clone(),
                 role_label: user.role.label(),
+                inbox: !user.must_change_password,
             }),
             csrf: csrf.to_owned(),
             nav: NAV
