@@ -8,6 +8,7 @@
 //! | `deadlines` | 1 h | milestone reminders and overdue assignments (`Db::run_deadlines`) |
 //! | `session_purge` | 10 min | delete sessions past the `[session]` idle or absolute limit |
 //! | `air_cache` | 30 s | refresh the daily air cache (`crate::air::refresh_air_cache`) so GET requests only read it |
+//! | `deliveries` | `notify.delivery_seconds` (10 s) | send queued outbound notifications, retry failed ones with backoff (`crate::notify::run_deliveries`) |
 //! | `alarms` | `campaign.alarm_scan_seconds` (60 s) | screen every site's recent hours, keep alarms and their 督办 cases (`crate::alarms::run_alarms`), escalate overdue cases |
 //!
 //! The runner ([`spawn`]) runs one tick at a time (a slow tick delays the
@@ -126,7 +127,37 @@ pub fn start(
         )),
         stop,
     );
+    jobs.add(Deliveries::new(db.clone(), config.notify.clone()), stop);
     jobs
+}
+
+/// Sends the queued outbound notifications (`crate::notify::run_deliveries`).
+#[derive(Debug, Clone)]
+pub struct Deliveries {
+    db: Db,
+    config: gongjian_config::NotifyConfig,
+}
+
+impl Deliveries {
+    pub fn new(db: Db, config: gongjian_config::NotifyConfig) -> Deliveries {
+        Deliveries { db, config }
+    }
+}
+
+impl Job for Deliveries {
+    type Done = crate::notify::DeliveryRun;
+
+    fn name(&self) -> &'static str {
+        "deliveries"
+    }
+
+    fn interval(&self) -> Duration {
+        Duration::from_secs(self.config.delivery_seconds.max(1))
+    }
+
+    async fn tick(&self) -> Result<Self::Done, TickError> {
+        Ok(crate::notify::run_deliveries(&self.db, &self.config, gongjian_storage::now()).await?)
+    }
 }
 
 /// The alarm run and the escalation of overdue cases.

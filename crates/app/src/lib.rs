@@ -22,6 +22,7 @@ pub mod assessment;
 pub mod cases;
 pub mod error;
 pub mod jobs;
+pub mod notify;
 pub mod overview;
 pub mod plan;
 pub mod report;

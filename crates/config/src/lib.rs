@@ -41,6 +41,7 @@ pub struct Config {
     pub login: LoginConfig,
     pub log: LogConfig,
     pub campaign: CampaignConfig,
+    pub notify: NotifyConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -156,6 +157,7 @@ impl Default for Config {
             login: LoginConfig::default(),
             log: LogConfig::default(),
             campaign: CampaignConfig::default(),
+            notify: NotifyConfig::default(),
         }
     }
 }
@@ -251,6 +253,35 @@ pub struct CampaignConfig {
     pub import_max_bytes: u64,
     /// Seconds between two alarm runs (screens → alarms → 督办 cases).
     pub alarm_scan_seconds: u64,
+}
+
+/// Outbound notifications (e-mail, webhooks, robots, SMS): the channels
+/// themselves are configured by the administrator in the app.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifyConfig {
+    /// The platform's address as users reach it (e.g.
+    /// `http://10.1.2.3:8080`), put before the links in outbound messages;
+    /// empty: messages carry the path only.
+    pub public_url: String,
+    /// Seconds between two delivery runs.
+    pub delivery_seconds: u64,
+    /// Attempts per delivery before it is marked failed (retries back off
+    /// from 30 s, doubling, up to an hour).
+    pub max_attempts: u32,
+    /// Seconds one send may take.
+    pub timeout_seconds: u64,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            public_url: String::new(),
+            delivery_seconds: 10,
+            max_attempts: 6,
+            timeout_seconds: 15,
+        }
+    }
 }
 
 impl Default for CampaignConfig {

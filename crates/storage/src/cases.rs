@@ -221,7 +221,7 @@ async fn notify(
     users.sort_unstable();
     users.dedup();
     let at = now();
-    for user in users {
+    for &user in &users {
         sqlx::query(
             "INSERT INTO notifications (user_id, kind, title, link, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -233,7 +233,7 @@ async fn notify(
         .execute(&mut *conn)
         .await?;
     }
-    Ok(())
+    crate::notify::enqueue(conn, &users, kind, title, link).await
 }
 
 async fn insert_event(

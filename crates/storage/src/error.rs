@@ -67,12 +67,14 @@ pub enum Rule {
     Case,
     /// The case's state does not allow this action, or the user may not take it.
     CaseState,
+    /// A notification channel's settings or a user's address for it.
+    Notify,
     /// The database URL, backup target or other operator setting.
     Setup,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 20] = [
+    pub const ALL: [Rule; 21] = [
         Rule::Text,
         Rule::Site,
         Rule::Organisation,
@@ -92,6 +94,7 @@ impl Rule {
         Rule::AlarmRules,
         Rule::Case,
         Rule::CaseState,
+        Rule::Notify,
         Rule::Setup,
     ];
 
@@ -116,6 +119,7 @@ impl Rule {
             Rule::AlarmRules => "E2801",
             Rule::Case => "E2802",
             Rule::CaseState => "E2803",
+            Rule::Notify => "E2804",
             Rule::Setup => "E2901",
         }
     }
@@ -141,6 +145,7 @@ impl Rule {
             Rule::AlarmRules => "报警规则设置有误",
             Rule::Case => "督办单内容有误",
             Rule::CaseState => "督办单当前状态不允许此操作",
+            Rule::Notify => "消息推送设置有误",
             Rule::Setup => "运行配置有误",
         }
     }

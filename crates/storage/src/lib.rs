@@ -16,6 +16,7 @@ mod db;
 mod error;
 mod model;
 mod monitoring;
+mod notify;
 mod organisations;
 mod reports;
 mod sessions;
@@ -48,6 +49,7 @@ pub use monitoring::{
     SeriesPoint, SeriesValue, Site, SiteFactor, Upload, UploadOutcome, default_st, parse_site_kind,
     site_kind_label,
 };
+pub use notify::{ChannelRow, DeliveryRow, DueDelivery, NOTIFY_KINDS, NewChannel, Subscription};
 pub use reports::{AIR_FACTORS, AirHour, PublishedReport, StationDays, StationSite, UpsertStats};
 pub use sessions::{LoginLimits, LoginRefusal, SessionLimits};
 pub use summaries::{AcceptedValue, AssignmentMonth, LimitedHour};
