@@ -42,7 +42,7 @@ pub struct NewChannel {
 }
 
 /// A user's choice for a personal channel.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Subscription {
     pub channel_id: i64,
     pub address: String,

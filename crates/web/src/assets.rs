@@ -42,6 +42,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../assets/cases.js"),
     },
     Asset {
+        path: "notify.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../assets/notify.js"),
+    },
+    Asset {
         path: "tasks.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../assets/tasks.js"),

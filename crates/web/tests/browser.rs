@@ -1231,6 +1231,7 @@ async fn item_19_no_page_scrolls_sideways_on_a_phone_or_a_wall_screen() {
         "/alarms/rules".into(),
         "/cases".into(),
         "/inbox".into(),
+        "/inbox/settings".into(),
     ];
     let office_only = [
         "/cases/new",
@@ -1240,6 +1241,7 @@ async fn item_19_no_page_scrolls_sideways_on_a_phone_or_a_wall_screen() {
         "/system/organisations",
         "/system/users",
         "/system/audit",
+        "/system/notify",
     ];
     let mut wide = Vec::new();
     for user in ["office", "admin", "yuanwu", "zhifa", "viewer"] {

@@ -92,6 +92,13 @@ const STATE_CHANGING: &[(&str, &str, Body)] = &[
     ("POST", "/cases/new", Body::PageMultipart),
     ("POST", "/cases/{id}/act", Body::PageMultipart),
     ("POST", "/inbox/read", Body::Form),
+    ("POST", "/api/v1/notify-channels", Body::Json),
+    ("PUT", "/api/v1/notify-channels/{id}", Body::Json),
+    ("POST", "/api/v1/notify-channels/{id}/test", Body::Json),
+    ("PUT", "/api/v1/me/notify", Body::Json),
+    ("POST", "/system/notify", Body::Form),
+    ("POST", "/system/notify/{id}/test", Body::Form),
+    ("POST", "/inbox/settings", Body::Form),
 ];
 
 /// The routes that start a session: no session to take a token from, so

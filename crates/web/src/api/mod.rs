@@ -9,6 +9,7 @@ mod auth;
 pub(crate) mod campaign;
 mod doc;
 pub(crate) mod monitoring;
+pub(crate) mod notify;
 mod organisations;
 pub(crate) mod targets;
 mod users;
@@ -89,6 +90,11 @@ pub(crate) fn table(limits: &crate::attachments::CampaignSettings) -> OpenApiRou
         .routes(routes!(alarms::case_action).layer(limits.upload_body_limit()))
         .routes(routes!(alarms::notifications))
         .routes(routes!(alarms::read_notifications))
+        .routes(routes!(notify::list_channels, notify::create_channel))
+        .routes(routes!(notify::update_channel))
+        .routes(routes!(notify::test_channel))
+        .routes(routes!(notify::deliveries))
+        .routes(routes!(notify::my_notify, notify::put_my_notify))
         .routes(routes!(targets::api_targets))
         .routes(routes!(targets::api_rankings))
         .routes(routes!(targets::api_report))

@@ -6,6 +6,7 @@ mod air;
 mod assign;
 mod cases;
 mod monitoring;
+mod notify;
 mod overview;
 mod reports;
 mod system;
@@ -43,6 +44,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .merge(monitoring::routes(limits))
         .merge(reports::routes())
         .merge(cases::routes(limits))
+        .merge(notify::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             html_errors,
