@@ -51,6 +51,10 @@ pub struct MonthlyReport {
     /// when the plan has none. Reports published before it have none.
     #[serde(default)]
     pub assessment: Vec<crate::assessment::OrgAssessment>,
+    /// 督办单 of each responsible unit in the month. Reports published
+    /// before cases existed have none.
+    #[serde(default)]
+    pub cases: Vec<crate::cases::OrganisationCases>,
 }
 
 /// Build the report of the month of `month` from the data as they stand,
@@ -85,6 +89,13 @@ pub async fn build_report(
     let m_from = day_start_utc(month);
     let m_to = m_end.succ_opt().map_or(i64::MAX, day_start_utc);
     let exceedances = summaries::exceedances(&db.limited_hours(m_from, m_to).await?);
+    let all_cases = db
+        .cases(&gongjian_storage::CaseFilter {
+            limit: Some(10_000),
+            ..Default::default()
+        })
+        .await?;
+    let cases = crate::cases::month_cases(&all_cases, m_from, m_to, m_end.min(now.date()));
     let mut report = MonthlyReport {
         title: format!(
             "{}年{}月 污染防治攻坚战月调度（大气、水、土壤）",
@@ -106,6 +117,7 @@ pub async fn build_report(
         exceedances,
         assessment: Vec::new(),
         issuer: plan.issuer.clone(),
+        cases,
     };
     report.assessment = crate::assessment::assess(plan, month, &report);
     Ok(report)
@@ -204,6 +216,11 @@ impl MonthlyReport {
                 "按 HJ 75-2017 有效小时均值（有折算浓度的用折算浓度）与限值比较，超标倍数 =（C−L）/L。".to_owned(),
                 self.exceedance_sheet(),
             ),
+            (
+                "督办单办理情况".to_owned(),
+                "按责任单位统计：本月新立、本月销号、月末（当月为今日）未销号的督办单，逾期为超过办结时限仍未销号。".to_owned(),
+                self.cases_sheet(),
+            ),
         ];
         out.drain(..)
             .enumerate()
@@ -237,6 +254,26 @@ impl MonthlyReport {
             "—".to_owned()
         } else {
             seen.join("；")
+        }
+    }
+
+    fn cases_sheet(&self) -> Sheet {
+        Sheet {
+            name: "督办单".into(),
+            headers: headers(&["责任单位", "本月新立", "本月销号", "未销号", "其中逾期"]),
+            rows: self
+                .cases
+                .iter()
+                .map(|c| {
+                    vec![
+                        text(&c.organisation),
+                        count(c.opened),
+                        count(c.closed),
+                        count(c.open),
+                        count(c.overdue),
+                    ]
+                })
+                .collect(),
         }
     }
 

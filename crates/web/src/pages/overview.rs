@@ -95,6 +95,11 @@ pub(crate) struct StatusView {
     pub ranking: Vec<RankView>,
     /// Reports waiting for this user's review (None: the user reviews none).
     pub to_review: Option<usize>,
+    /// Open alarms, open 督办 cases and how many of those are overdue, as
+    /// the user sees them.
+    pub alarms_open: usize,
+    pub cases_open: usize,
+    pub cases_overdue: usize,
     /// This month's fire points and their deduction (万元).
     pub fire_points: i64,
     pub fire_deduction: String,
@@ -260,6 +265,27 @@ pub(crate) async fn status(
                 y + rust_decimal::Decimal::from_str_exact(&f.amount).unwrap_or_default(),
             )
         });
+    let organisation_id = (!user.role.sees_all()).then_some(user.organisation_id);
+    let alarms_open = state
+        .db
+        .alarms(&gongjian_storage::AlarmFilter {
+            open: Some(true),
+            organisation_id,
+            ..Default::default()
+        })
+        .await?
+        .len();
+    let open_cases = gongjian_app::cases::cases_for(
+        &state.db,
+        user,
+        gongjian_storage::CaseFilter {
+            open: true,
+            limit: Some(10_000),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let cases_overdue = open_cases.iter().filter(|c| c.overdue).count();
     let sources_visible = may_see_health(user);
     let (health, exceedances) = if sources_visible {
         let to = gongjian_storage::now();
@@ -294,6 +320,9 @@ pub(crate) async fn status(
         targets,
         sections,
         overdue,
+        alarms_open,
+        cases_open: open_cases.len(),
+        cases_overdue,
         sources_visible,
         health,
         exceedances,
