@@ -253,6 +253,7 @@ async fn fixture(db: &Db) {
             kind: FireKind::Straw,
             note: String::new(),
             attachments: Vec::new(),
+            reply_due: None,
         },
     )
     .await

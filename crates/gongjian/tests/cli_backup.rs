@@ -68,6 +68,7 @@ async fn seed(dir: &Path) {
                 size: PHOTO.len() as i64,
                 file_name: "火点.png".into(),
             }],
+            reply_due: None,
         },
     )
     .await

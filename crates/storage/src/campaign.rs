@@ -477,7 +477,18 @@ pub struct NewFirePoint {
     pub kind: FireKind,
     pub note: String,
     pub attachments: Vec<NewAttachment>,
+    /// Pushed to the township to verify (属实/不属实) by this day; None:
+    /// the office's own finding, confirmed on entry.
+    pub reply_due: Option<NaiveDate>,
 }
+
+/// Where a fire point stands in its verification.
+pub const FIRE_VERIFICATIONS: [(&str, &str); 4] = [
+    ("pending", "待乡镇核实"),
+    ("replied", "乡镇已反馈，待确认"),
+    ("confirmed", "属实"),
+    ("dismissed", "不属实"),
+];
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FirePointRecord {
@@ -499,11 +510,46 @@ pub struct FirePointRecord {
     pub voided_at: Option<i64>,
     pub voided_by: Option<String>,
     pub void_reason: Option<String>,
+    /// pending | replied | confirmed | dismissed ([`FIRE_VERIFICATIONS`]).
+    pub verification: String,
+    /// The township's answer is due by this day (pushed points).
+    pub reply_due: Option<String>,
+    /// The township's verdict: "true" (属实) or "false" (不属实).
+    pub reply_verdict: Option<String>,
+    pub reply_note: Option<String>,
+    pub replied_by: Option<String>,
+    pub replied_at: Option<i64>,
+    pub confirmed_by: Option<String>,
+    pub confirmed_at: Option<i64>,
 }
 
 impl FirePointRecord {
     pub fn voided(&self) -> bool {
         self.voided_at.is_some()
+    }
+
+    /// Counts toward the township's deduction: confirmed and not voided.
+    pub fn counts(&self) -> bool {
+        !self.voided() && self.verification == "confirmed"
+    }
+
+    pub fn verification_label(&self) -> &'static str {
+        FIRE_VERIFICATIONS
+            .iter()
+            .find(|(k, _)| *k == self.verification)
+            .map(|(_, l)| *l)
+            .unwrap_or("未知")
+    }
+
+    /// Waiting for the township's answer past its deadline on `today`.
+    pub fn reply_overdue(&self, today: NaiveDate) -> bool {
+        self.verification == "pending"
+            && !self.voided()
+            && self
+                .reply_due
+                .as_deref()
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                .is_some_and(|d| d < today)
     }
 }
 
@@ -2360,6 +2406,136 @@ impl Db {
         self.fire_point(id).await
     }
 
+    /// The township's answer to a pushed point: 属实 (`verdict` true) or
+    /// 不属实, with a note and photos. Only a point waiting for it; the
+    /// office is told. Audited. (Who may answer is the caller's check.)
+    pub async fn reply_fire_point(
+        &self,
+        actor: &Actor,
+        id: i64,
+        verdict: bool,
+        note: &str,
+        files: &[NewAttachment],
+    ) -> Result<FirePointRecord, StorageError> {
+        let note = note.trim();
+        validate::text("核实说明", note, validate::TEXT_MAX)?;
+        if !verdict && note.is_empty() {
+            return Err(StorageError::rule(
+                crate::Rule::FirePoint,
+                "反馈不属实须说明理由（如：现场为炊烟、工业热源等）",
+            ));
+        }
+        let before = self.fire_point(id).await?;
+        let t = now();
+        let mut tx = self.write.begin().await?;
+        let n = sqlx::query(
+            "UPDATE fire_points SET verification = 'replied', reply_verdict = $1, reply_note = $2, \
+             replied_by = $3, replied_at = $4 WHERE id = $5 AND verification = 'pending' AND voided_at IS NULL",
+        )
+        .bind(if verdict { "true" } else { "false" })
+        .bind(note)
+        .bind(&actor.name)
+        .bind(t)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StorageError::rule(
+                crate::Rule::FirePoint,
+                format!(
+                    "火点 #{id} 当前为「{}」，不能反馈核实结果",
+                    if before.voided() {
+                        "已作废"
+                    } else {
+                        before.verification_label()
+                    }
+                ),
+            ));
+        }
+        insert_attachments(&mut tx, AttachmentOwner::FirePoint(id), files).await?;
+        append(
+            &mut tx,
+            actor,
+            AuditRecord::new("reply", "fire_point", id)
+                .before(&json!({"verification": before.verification}))
+                .after(
+                    &json!({"verification": "replied", "verdict": verdict, "note": note,
+                    "attachments": attachments_json(files)}),
+                ),
+        )
+        .await?;
+        crate::cases::notify(
+            &mut tx,
+            &[],
+            true,
+            "fire_replied",
+            &format!(
+                "{} 反馈火点 {} {}：{}，待确认",
+                before.township,
+                before.occurred_on,
+                before.place,
+                if verdict { "属实" } else { "不属实" }
+            ),
+            "/ledger",
+        )
+        .await?;
+        tx.commit().await?;
+        self.fire_point(id).await
+    }
+
+    /// The office's decision on a pushed point, with or without the
+    /// township's answer: 属实 (it counts toward the deduction) or 不属实.
+    /// Audited; a decided or voided point cannot be decided again.
+    pub async fn confirm_fire_point(
+        &self,
+        actor: &Actor,
+        id: i64,
+        verdict: bool,
+        note: &str,
+    ) -> Result<FirePointRecord, StorageError> {
+        let note = note.trim();
+        validate::text("确认说明", note, validate::TEXT_MAX)?;
+        let before = self.fire_point(id).await?;
+        let state = if verdict { "confirmed" } else { "dismissed" };
+        let t = now();
+        let mut tx = self.write.begin().await?;
+        let n = sqlx::query(
+            "UPDATE fire_points SET verification = $1, confirmed_by = $2, confirmed_at = $3 \
+             WHERE id = $4 AND verification IN ('pending', 'replied') AND voided_at IS NULL",
+        )
+        .bind(state)
+        .bind(&actor.name)
+        .bind(t)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StorageError::rule(
+                crate::Rule::FirePoint,
+                format!(
+                    "火点 #{id} 当前为「{}」，不能再确认",
+                    if before.voided() {
+                        "已作废"
+                    } else {
+                        before.verification_label()
+                    }
+                ),
+            ));
+        }
+        append(
+            &mut tx,
+            actor,
+            AuditRecord::new("confirm", "fire_point", id)
+                .before(&json!({"verification": before.verification, "reply_verdict": before.reply_verdict}))
+                .after(&json!({"verification": state, "note": note})),
+        )
+        .await?;
+        tx.commit().await?;
+        self.fire_point(id).await
+    }
+
     pub async fn fire_point(&self, id: i64) -> Result<FirePointRecord, StorageError> {
         self.fire_points_where("f.id = $1", Some(id))
             .await?
@@ -2386,7 +2562,9 @@ impl Db {
     ) -> Result<Vec<FirePointRecord>, StorageError> {
         let rows = sqlx::query(&format!(
             "SELECT f.id, f.township_id, o.name, f.occurred_on, f.month, f.place, f.kind, f.amount, \
-             f.note, f.source, f.created_by, f.voided_at, f.voided_by, f.void_reason \
+             f.note, f.source, f.created_by, f.voided_at, f.voided_by, f.void_reason, \
+             f.verification, f.reply_due, f.reply_verdict, f.reply_note, f.replied_by, f.replied_at, \
+             f.confirmed_by, f.confirmed_at \
              FROM fire_points f JOIN organisations o ON o.id = f.township_id \
              WHERE {condition} ORDER BY f.occurred_on DESC, f.id DESC"
         ))
@@ -2424,17 +2602,26 @@ impl Db {
                 voided_at: r.try_get("voided_at")?,
                 voided_by: r.try_get("voided_by")?,
                 void_reason: r.try_get("void_reason")?,
+                verification: r.try_get("verification")?,
+                reply_due: r.try_get("reply_due")?,
+                reply_verdict: r.try_get("reply_verdict")?,
+                reply_note: r.try_get("reply_note")?,
+                replied_by: r.try_get("replied_by")?,
+                replied_at: r.try_get("replied_at")?,
+                confirmed_by: r.try_get("confirmed_by")?,
+                confirmed_at: r.try_get("confirmed_at")?,
             });
         }
         Ok(out)
     }
 
     /// Totals per township per month (exact 元), months newest first;
-    /// voided points are left out.
+    /// only confirmed points count (not voided, not waiting for or
+    /// dismissed by verification).
     pub async fn fire_point_totals(&self) -> Result<Vec<FireTotal>, StorageError> {
         let points = self.fire_points(None).await?;
         let mut totals: BTreeMap<(String, String), (i64, i64, i64, Decimal)> = BTreeMap::new();
-        for p in points.iter().filter(|p| !p.voided()) {
+        for p in points.iter().filter(|p| p.counts()) {
             let e = totals
                 .entry((p.month.clone(), p.township.clone()))
                 .or_insert((0, 0, 0, Decimal::ZERO));
@@ -2735,9 +2922,22 @@ async fn insert_fire_point(
     }
     let month = format!("{:04}-{:02}", p.occurred_on.year(), p.occurred_on.month());
     let amount = p.kind.amount().to_string();
+    if let Some(due) = p.reply_due
+        && due < p.occurred_on
+    {
+        return Err(StorageError::rule(
+            crate::Rule::FirePoint,
+            "核实期限不能早于火点日期",
+        ));
+    }
+    let verification = if p.reply_due.is_some() {
+        "pending"
+    } else {
+        "confirmed"
+    };
     let id: i64 = sqlx::query(
-        "INSERT INTO fire_points (township_id, occurred_on, month, place, kind, amount, note, source, created_by, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        "INSERT INTO fire_points (township_id, occurred_on, month, place, kind, amount, note, source, created_by, created_at, \
+         verification, reply_due) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
     )
     .bind(p.township_id)
     .bind(p.occurred_on.to_string())
@@ -2749,6 +2949,8 @@ async fn insert_fire_point(
     .bind(source)
     .bind(&actor.name)
     .bind(now())
+    .bind(verification)
+    .bind(p.reply_due.map(|d| d.to_string()))
     .fetch_one(&mut *conn)
     .await?
     .try_get("id")?;
@@ -2760,8 +2962,25 @@ async fn insert_fire_point(
             "id": id, "township_id": p.township_id, "occurred_on": p.occurred_on.to_string(),
             "place": place, "kind": p.kind.as_str(), "amount": amount, "source": source,
             "attachments": attachments_json(&p.attachments),
+            "verification": verification, "reply_due": p.reply_due.map(|d| d.to_string()),
         })),
     )
     .await?;
+    if let Some(due) = p.reply_due {
+        crate::cases::notify(
+            conn,
+            &[Some(p.township_id)],
+            false,
+            "fire_push",
+            &format!(
+                "火点待核实：{} {}（{}），请于 {due} 前反馈属实或不属实",
+                p.occurred_on,
+                place,
+                p.kind.label()
+            ),
+            "/ledger",
+        )
+        .await?;
+    }
     Ok(id)
 }

@@ -193,7 +193,7 @@ fn case_from_row(r: &AnyRow) -> Result<CaseRecord, StorageError> {
 
 /// Tell every active user of `organisations` (and, with `office`, every
 /// office user) about a case.
-async fn notify(
+pub(crate) async fn notify(
     conn: &mut AnyConnection,
     organisations: &[Option<i64>],
     office: bool,

@@ -31,10 +31,10 @@ pub use alarms::{AlarmFilter, AlarmRecord, Reconciled, RuleVersion, ScreenHour};
 pub use audit::{AUDIT_GENESIS, AuditFilter, AuditRecord, AuditVerification, BrokenLink};
 pub use campaign::{
     AssignmentRecord, AssignmentRole, AttachmentRecord, CampaignInfo, CampaignState, DeadlineRun,
-    FireKind, FirePointRecord, FireTotal, ImportedProgress, IndicatorRecord, LoadOutcome,
-    MilestoneRecord, NewAttachment, NewFirePoint, NewReport, Reminder, ReportRecord, ReportValue,
-    Review, Revision, StatusChange, TargetRecord, TaskDetail, TaskFilter, TaskRecord, TaskStatus,
-    today_cst,
+    FIRE_VERIFICATIONS, FireKind, FirePointRecord, FireTotal, ImportedProgress, IndicatorRecord,
+    LoadOutcome, MilestoneRecord, NewAttachment, NewFirePoint, NewReport, Reminder, ReportRecord,
+    ReportValue, Review, Revision, StatusChange, TargetRecord, TaskDetail, TaskFilter, TaskRecord,
+    TaskStatus, today_cst,
 };
 pub use cases::{
     CASE_SOURCES, CaseDetail, CaseEvent, CaseFilter, CaseRecord, NewCase, Notification,

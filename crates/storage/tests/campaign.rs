@@ -518,6 +518,7 @@ storage_test!(fire_points_and_monthly_totals, |db: Db| async move {
         kind,
         note: String::new(),
         attachments: vec![],
+        reply_due: None,
     };
     let p = db
         .add_fire_point(&office, &point(yuanwu, "2020-06-03", FireKind::Straw))
@@ -635,6 +636,7 @@ storage_test!(
             kind: FireKind::Straw,
             note: String::new(),
             attachments: vec![],
+            reply_due: None,
         };
         let first = db
             .add_fire_point(&office, &point(yuanwu, "2020-10-05", "大堤村北地块"))

@@ -99,6 +99,14 @@ const STATE_CHANGING: &[(&str, &str, Body)] = &[
     ("POST", "/system/notify", Body::Form),
     ("POST", "/system/notify/{id}/test", Body::Form),
     ("POST", "/inbox/settings", Body::Form),
+    ("POST", "/api/v1/fire-points/{id}/reply", Body::Json),
+    ("POST", "/api/v1/fire-points/{id}/confirm", Body::Json),
+    (
+        "POST",
+        "/ledger/fire-points/{id}/reply",
+        Body::PageMultipart,
+    ),
+    ("POST", "/ledger/fire-points/{id}/confirm", Body::Form),
 ];
 
 /// The routes that start a session: no session to take a token from, so

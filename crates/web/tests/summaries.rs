@@ -131,6 +131,7 @@ async fn july_2020(app: &common::TestApp) {
             kind: FireKind::Straw,
             note: String::new(),
             attachments: Vec::new(),
+            reply_due: None,
         },
     )
     .await

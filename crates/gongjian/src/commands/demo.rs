@@ -395,6 +395,7 @@ async fn demo_progress(db: &Db) -> anyhow::Result<()> {
                 kind,
                 note: "蓝天卫士发现".into(),
                 attachments: Vec::new(),
+                reply_due: None,
             },
         )
         .await?;
@@ -692,6 +693,46 @@ pub async fn demo_alarms_and_cases(db: &Db) -> anyhow::Result<()> {
         }
     }
     db.escalate_overdue_cases(today).await?;
+
+    // Fire points pushed from the satellite and camera feeds: one waiting
+    // for 原武镇's answer, one answered 属实 waiting for the office, one
+    // the office judged 不属实 (it does not count toward the deduction).
+    let push = |place: &str, days_ago: i64, kind| gongjian_storage::NewFirePoint {
+        township_id: yuanwu_town,
+        occurred_on: days(-days_ago),
+        place: place.into(),
+        kind,
+        note: "卫星遥感火点推送".into(),
+        attachments: Vec::new(),
+        reply_due: Some(days(-days_ago + 2)),
+    };
+    use gongjian_storage::FireKind;
+    db.add_fire_point(&office, &push("原武镇王村东地块", 0, FireKind::Straw))
+        .await?;
+    let answered = db
+        .add_fire_point(&office, &push("原武镇小宋庄路边", 1, FireKind::Rubbish))
+        .await?;
+    db.reply_fire_point(
+        &yuanwu,
+        answered.id,
+        true,
+        "现场核实为村民焚烧生活垃圾，已扑灭并教育，已清运余烬。",
+        &[],
+    )
+    .await?;
+    let dismissed = db
+        .add_fire_point(&office, &push("原武镇砖厂北侧", 2, FireKind::Straw))
+        .await?;
+    db.reply_fire_point(
+        &yuanwu,
+        dismissed.id,
+        false,
+        "现场为砖厂烘干炉排气口热源，非露天焚烧，附现场照片。",
+        &[],
+    )
+    .await?;
+    db.confirm_fire_point(&office, dismissed.id, false, "同意乡镇核实意见。")
+        .await?;
     println!(
         "演示报警 (demo alarms): {} 条，自动督办单 {} 件；人工督办单 {manual} 件",
         run.opened, run.cases_opened

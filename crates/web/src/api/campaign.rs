@@ -1211,6 +1211,11 @@ pub struct FirePointBody {
     pub kind: String,
     #[serde(default)]
     pub note: String,
+    /// Push the point to its township to verify within this many days
+    /// (1–30; a satellite or camera point). Absent: the office's own
+    /// finding, counted at once.
+    #[serde(default)]
+    pub push_days: Option<u32>,
 }
 
 /// A multipart fire-point form: the point's fields, its evidence files
@@ -1239,6 +1244,22 @@ pub(crate) async fn read_fire_point_form(
             "place" => p.place = text,
             "kind" => p.kind = text,
             "note" => p.note = text,
+            "push_days" => {
+                let t = text.trim();
+                p.push_days = if t.is_empty() {
+                    None
+                } else {
+                    Some(t.parse().map_err(|_| {
+                        ApiError::with_detail(
+                            ErrorCode::InvalidInput,
+                            format!(
+                                "核实期限“{}”应为 1–30 的天数",
+                                t.chars().take(10).collect::<String>()
+                            ),
+                        )
+                    })?)
+                }
+            }
             "csrf" => form.csrf = text,
             _ => {}
         }
@@ -1290,6 +1311,7 @@ pub(crate) async fn fire_point_from(
         kind,
         note: note.trim().to_owned(),
         attachments: Vec::new(),
+        reply_due: None,
     })
 }
 
@@ -1322,6 +1344,7 @@ pub(crate) async fn record_fire_point(
     )
     .await
     .map_err(invalid)?;
+    point.reply_due = reply_due(point.occurred_on, body.push_days)?;
     // Check every file before storing any, so a refused submission leaves
     // nothing behind (the staged files are deleted when dropped).
     let refused: Vec<String> = files
@@ -1344,6 +1367,121 @@ pub(crate) async fn record_fire_point(
     }
     point.attachments = stored;
     Ok(state.db.add_fire_point(actor, &point).await?)
+}
+
+/// The day a pushed point's answer is due: `days` (1–30) after the later
+/// of today and the point's day.
+fn reply_due(occurred_on: NaiveDate, days: Option<u32>) -> Result<Option<NaiveDate>, ApiError> {
+    match days {
+        None => Ok(None),
+        Some(d @ 1..=30) => Ok(Some(
+            occurred_on.max(gongjian_storage::today_cst()) + chrono::Duration::days(i64::from(d)),
+        )),
+        Some(d) => Err(ApiError::with_detail(
+            ErrorCode::InvalidInput,
+            format!("核实期限应为 1–30 天，收到 {d}"),
+        )),
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FireReplyBody {
+    /// true: 属实; false: 不属实 (a note is then required).
+    pub verdict: bool,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// The township answers a pushed point of its own area (or the office on
+/// its behalf), with photos from the page.
+pub(crate) async fn reply_fire_point_as(
+    state: &AppState,
+    user: &User,
+    actor: &gongjian_storage::Actor,
+    id: i64,
+    body: &FireReplyBody,
+    files: Vec<Received>,
+) -> Result<FirePointRecord, ApiError> {
+    let point = state.db.fire_point(id).await?;
+    let own =
+        user.role == gongjian_storage::Role::Township && user.organisation_id == point.township_id;
+    if !(own || is_office(user)) {
+        return Err(ApiError::with_detail(
+            ErrorCode::Forbidden,
+            "只有火点所在乡镇或攻坚办可以反馈核实结果",
+        ));
+    }
+    let refused: Vec<String> = files
+        .iter()
+        .filter_map(|f| f.refusal().map(str::to_owned))
+        .chain(files.iter().filter_map(|f| {
+            f.sniffed_type()
+                .filter(|t| !(t.starts_with("image/") || *t == "application/pdf"))
+                .map(|_| format!("{}：核实材料只接受照片或 PDF", f.file_name))
+        }))
+        .collect();
+    if !refused.is_empty() {
+        return Err(ApiError::with_detail(
+            ErrorCode::InvalidInput,
+            format!("{}。未保存，请更换文件后重新提交", refused.join("；")),
+        ));
+    }
+    let (stored, failed) = store_uploads(&state.campaign, files).await;
+    if !failed.is_empty() {
+        return Err(ApiError::with_detail(
+            ErrorCode::Internal,
+            failed.join("；"),
+        ));
+    }
+    Ok(state
+        .db
+        .reply_fire_point(actor, id, body.verdict, &body.note, &stored)
+        .await?)
+}
+
+#[utoipa::path(post, path = "/fire-points/{id}/reply", summary = "乡镇反馈推送火点的核实结果（属实/不属实；所在乡镇或攻坚办；留痕）", params(crate::api::doc::IdPath), request_body = FireReplyBody, responses((status = 200, description = "已反馈", body = Object)))]
+pub async fn reply_fire_point(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<FireReplyBody>,
+) -> Result<Json<FirePointRecord>, ApiError> {
+    Ok(Json(
+        reply_fire_point_as(&state, &me.user, &me.actor(), id, &body, Vec::new()).await?,
+    ))
+}
+
+pub(crate) async fn confirm_fire_point_as(
+    state: &AppState,
+    user: &User,
+    actor: &gongjian_storage::Actor,
+    id: i64,
+    body: &FireReplyBody,
+) -> Result<FirePointRecord, ApiError> {
+    if !is_office(user) {
+        return Err(ApiError::with_detail(
+            ErrorCode::Forbidden,
+            "只有攻坚办可以确认火点",
+        ));
+    }
+    Ok(state
+        .db
+        .confirm_fire_point(actor, id, body.verdict, &body.note)
+        .await?)
+}
+
+#[utoipa::path(post, path = "/fire-points/{id}/confirm", summary = "攻坚办确认推送火点属实（计入扣款）或不属实（留痕）", params(crate::api::doc::IdPath), request_body = FireReplyBody, responses((status = 200, description = "已确认", body = Object)))]
+pub async fn confirm_fire_point(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<FireReplyBody>,
+) -> Result<Json<FirePointRecord>, ApiError> {
+    me.require(is_office(&me.user))?;
+    Ok(Json(
+        confirm_fire_point_as(&state, &me.user, &me.actor(), id, &body).await?,
+    ))
 }
 
 /// `POST /fire-points`: JSON `{township, date, place, kind, note}`, or a

@@ -80,6 +80,8 @@ pub(crate) fn table(limits: &crate::attachments::CampaignSettings) -> OpenApiRou
         )
         .routes(routes!(campaign::import_fire_points).layer(limits.import_body_limit()))
         .routes(routes!(campaign::void_fire_point))
+        .routes(routes!(campaign::reply_fire_point))
+        .routes(routes!(campaign::confirm_fire_point))
         .routes(routes!(alarms::list_alarms))
         .routes(routes!(alarms::get_alarm))
         .routes(routes!(alarms::alarm_case))

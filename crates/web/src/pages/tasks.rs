@@ -55,6 +55,11 @@ pub(crate) fn routes(limits: &crate::attachments::CampaignSettings) -> Router<Ap
             post(fire_import_submit).layer(limits.import_body_limit()),
         )
         .route("/ledger/fire-points/{id}/void", post(fire_point_void))
+        .route(
+            "/ledger/fire-points/{id}/reply",
+            post(fire_point_reply).layer(limits.upload_body_limit()),
+        )
+        .route("/ledger/fire-points/{id}/confirm", post(fire_point_confirm))
 }
 
 fn time(t: i64) -> String {
@@ -908,6 +913,8 @@ struct LedgerPage {
     points: Vec<FirePointView>,
     totals: Vec<FireTotal>,
     office: bool,
+    /// The township the user answers pushed points for (township role).
+    township_id: Option<i64>,
     townships: Vec<Choice>,
     kinds: Vec<Choice>,
     /// The entry form's values: empty, or as typed when it was refused.
@@ -916,6 +923,10 @@ struct LedgerPage {
 }
 
 struct FirePointView {
+    /// 待乡镇核实 past its deadline.
+    reply_overdue: bool,
+    /// The township's answer as one line: "属实：…（by，time）".
+    reply_text: String,
     point: FirePointRecord,
     /// (attachment id, file name, size).
     evidence: Vec<(i64, String, String)>,
@@ -937,7 +948,8 @@ async fn ledger_page(
         .people_labels(
             &points
                 .iter()
-                .filter_map(|p| p.voided_by.as_deref())
+                .flat_map(|p| [p.voided_by.as_deref(), p.replied_by.as_deref()])
+                .flatten()
                 .collect::<Vec<_>>(),
         )
         .await?;
@@ -976,6 +988,8 @@ async fn ledger_page(
             .collect(),
         totals,
         office: is_office(&me.user),
+        township_id: (me.user.role == gongjian_storage::Role::Township)
+            .then_some(me.user.organisation_id),
         townships,
         kinds,
         form,
@@ -1001,7 +1015,23 @@ fn fire_point_view(
         ),
         _ => String::new(),
     };
+    let reply_text = match (&point.reply_verdict, point.replied_at) {
+        (Some(v), Some(at)) => format!(
+            "乡镇反馈{}：{}（{}，{}）",
+            if v == "true" { "属实" } else { "不属实" },
+            point.reply_note.as_deref().unwrap_or(""),
+            point
+                .replied_by
+                .as_deref()
+                .map(|n| people.get(n).map_or(n, String::as_str))
+                .unwrap_or(""),
+            gongjian_standards::cst::local_minutes_text(at)
+        ),
+        _ => String::new(),
+    };
     FirePointView {
+        reply_overdue: point.reply_overdue(gongjian_storage::today_cst()),
+        reply_text,
         voided_text,
         evidence: point
             .attachments
@@ -1022,6 +1052,8 @@ async fn ledger(State(state): State<AppState>, me: PageUser, Query(q): Query<OkQ
     let ok = match q.ok.as_deref() {
         Some("added") => Some("火点已登记".to_owned()),
         Some("voided") => Some("火点已作废，不再计入扣款".to_owned()),
+        Some("replied") => Some("核实结果已反馈，等待攻坚办确认".to_owned()),
+        Some("confirmed") => Some("已确认；属实的火点计入所在乡镇扣款".to_owned()),
         _ => None,
     };
     ledger_page(&state, &me, ok, None, None, FirePointBody::default())
@@ -1153,4 +1185,108 @@ async fn fire_import_submit(
     ledger_page(&state, &me, ok, err, result, FirePointBody::default())
         .await
         .unwrap_or_else(|e| fail(&me, "ledger", e))
+}
+
+/// Show the ledger again with `e`, with its status.
+async fn ledger_error(state: &AppState, me: &PageUser, e: ApiError) -> Response {
+    let status = e.code.status();
+    match ledger_page(
+        state,
+        me,
+        None,
+        Some(error_text(&e)),
+        None,
+        FirePointBody::default(),
+    )
+    .await
+    {
+        Ok(mut page) => {
+            *page.status_mut() = status;
+            page
+        }
+        Err(e) => fail(me, "ledger", e),
+    }
+}
+
+/// The township's answer to a pushed point (multipart: verdict, note,
+/// photos). A refusal stores nothing and shows the ledger with the reason.
+async fn fire_point_reply(
+    State(state): State<AppState>,
+    me: PageUser,
+    Path(id): Path<i64>,
+    mp: Multipart,
+) -> Response {
+    let _permit = match state.uploads.try_acquire(me.user.id) {
+        Ok(p) => p,
+        Err(busy) => return fail(&me, "ledger", busy.into()),
+    };
+    let form = match crate::api::campaign::read_multipart(&state.campaign, mp).await {
+        Ok(f) => f,
+        Err(e) => return fail(&me, "ledger", e),
+    };
+    let field = |n: &str| {
+        form.fields
+            .iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
+    if let Err(r) = check_csrf(&me, field("csrf")) {
+        return r;
+    }
+    let verdict = match field("verdict") {
+        "true" => true,
+        "false" => false,
+        _ => {
+            return ledger_error(
+                &state,
+                &me,
+                ApiError::with_detail(ErrorCode::InvalidInput, "请选择属实或不属实"),
+            )
+            .await;
+        }
+    };
+    let body = crate::api::campaign::FireReplyBody {
+        verdict,
+        note: field("note").to_owned(),
+    };
+    let files = form.files;
+    match crate::api::campaign::reply_fire_point_as(&state, &me.user, &me.actor(), id, &body, files)
+        .await
+    {
+        Ok(_) => Redirect::to("/ledger?ok=replied").into_response(),
+        Err(e) if e.code == ErrorCode::Forbidden => forbidden(&me),
+        Err(e) => ledger_error(&state, &me, e).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct ConfirmForm {
+    csrf: String,
+    verdict: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// The office's decision on a pushed point.
+async fn fire_point_confirm(
+    State(state): State<AppState>,
+    me: PageUser,
+    Path(id): Path<i64>,
+    axum::Form(form): axum::Form<ConfirmForm>,
+) -> Response {
+    if let Err(r) = check_csrf(&me, &form.csrf) {
+        return r;
+    }
+    let body = crate::api::campaign::FireReplyBody {
+        verdict: form.verdict == "true",
+        note: form.note,
+    };
+    match crate::api::campaign::confirm_fire_point_as(&state, &me.user, &me.actor(), id, &body)
+        .await
+    {
+        Ok(_) => Redirect::to("/ledger?ok=confirmed").into_response(),
+        Err(e) if e.code == ErrorCode::Forbidden => forbidden(&me),
+        Err(e) => ledger_error(&state, &me, e).await,
+    }
 }
