@@ -915,6 +915,8 @@ struct LedgerPage {
     office: bool,
     /// The township the user answers pushed points for (township role).
     township_id: Option<i64>,
+    /// Pushed points this user may answer now.
+    to_verify: usize,
     townships: Vec<Choice>,
     kinds: Vec<Choice>,
     /// The entry form's values: empty, or as typed when it was refused.
@@ -978,7 +980,15 @@ async fn ledger_page(
             selected: kind == Some(*k),
         })
         .collect();
+    let township_id =
+        (me.user.role == gongjian_storage::Role::Township).then_some(me.user.organisation_id);
+    let to_verify = points
+        .iter()
+        .filter(|p| !p.voided() && p.verification == "pending")
+        .filter(|p| is_office(&me.user) || township_id == Some(p.township_id))
+        .count();
     Ok(render(LedgerPage {
+        to_verify,
         layout: Layout::new(&me.user, &me.csrf, "ledger")
             .ok(ok)
             .error(error),
@@ -988,8 +998,7 @@ async fn ledger_page(
             .collect(),
         totals,
         office: is_office(&me.user),
-        township_id: (me.user.role == gongjian_storage::Role::Township)
-            .then_some(me.user.organisation_id),
+        township_id,
         townships,
         kinds,
         form,
