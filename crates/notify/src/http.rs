@@ -16,8 +16,6 @@ use crate::{Message, SendError};
 const ANSWER_MAX: usize = 4096;
 
 fn client(timeout: Duration) -> Result<reqwest::Client, SendError> {
-    // Already installed (by an earlier send or the embedding program) is fine.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     reqwest::Client::builder()
         .timeout(timeout)
         // A configured address answers itself; a redirect elsewhere is refused.

@@ -31,6 +31,9 @@ impl Drop for Driver {
 
 /// Start chromedriver, or `None` when the browser is not installed.
 async fn start_browser() -> Option<(Driver, Client)> {
+    // Two rustls providers are compiled into this test: choose one, or the
+    // WebDriver client cannot pick and panics.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists() {
         gongjian_storage::testing::skip(&format!(
             "{CHROMIUM} or {CHROMEDRIVER} not installed (apt install chromium chromium-driver)"
