@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 pub(crate) mod campaign;
 mod doc;
+mod map;
 pub(crate) mod monitoring;
 mod organisations;
 pub(crate) mod targets;
@@ -89,6 +90,7 @@ pub(crate) fn table(limits: &crate::attachments::CampaignSettings) -> OpenApiRou
         .routes(routes!(alarms::case_action).layer(limits.upload_body_limit()))
         .routes(routes!(alarms::notifications))
         .routes(routes!(alarms::read_notifications))
+        .routes(routes!(map::map))
         .routes(routes!(targets::api_targets))
         .routes(routes!(targets::api_rankings))
         .routes(routes!(targets::api_report))
