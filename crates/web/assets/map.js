@@ -50,7 +50,7 @@
   };
 
   function draw(box, d) {
-    var map = L.map(box, { zoomControl: true, attributionControl: true });
+    var map = L.map(box, { zoomControl: true, attributionControl: true, zoomSnap: 0.25 });
     map.attributionControl.setPrefix(false);
     var groups = {};
     var bounds = null;

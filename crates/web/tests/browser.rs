@@ -1472,6 +1472,11 @@ async fn the_map_draws_outlines_and_markers_offline() {
             .await
             .unwrap();
         assert_eq!(foreign, serde_json::json!([]), "nothing from outside");
+        if let Ok(dir) = std::env::var("GONGJIAN_SCREENSHOTS") {
+            std::fs::create_dir_all(&dir).unwrap();
+            let png = c.screenshot().await.unwrap();
+            std::fs::write(format!("{dir}/map-{w}x{h}.png"), png).unwrap();
+        }
     }
     // Every source's popup: the hostile name arrives as text, not markup.
     let popups = c
