@@ -23,7 +23,7 @@ fn layer<'a>(map: &'a Value, key: &str) -> &'a Vec<Value> {
         .unwrap()
 }
 
-fn point<'a>(points: &'a [Value], id: i64) -> Option<&'a Value> {
+fn point(points: &[Value], id: i64) -> Option<&Value> {
     points.iter().find(|p| p["id"] == id)
 }
 
