@@ -122,3 +122,84 @@ async fn the_map_shows_each_layer_and_each_role_its_own(db: TestDb) {
         .unwrap();
     assert!(licence.contains("BSD 2-Clause"));
 }
+
+/// With `map.tile_url` set, the answer carries the base layer and the
+/// Content-Security-Policy lets images come from that host, and only that.
+#[tokio::test]
+async fn a_configured_tile_host_reaches_the_page_and_the_policy() {
+    let test_db = gongjian_storage::testing::sqlite().await;
+    let mut config = gongjian_config::Config::default();
+    config.map.tile_url = "http://10.1.2.3:8080/tianditu/{z}/{x}/{y}.png".into();
+    config.map.attribution = "<b>天地图</b>".into();
+    let state = gongjian_web::AppState::new(
+        test_db.db.clone(),
+        gongjian_web::WebSettings::from_config(&config),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (_tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        gongjian_web::serve(listener, state, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    let db = &test_db.db;
+    let actor = gongjian_storage::Actor::cli();
+    let office_org = db
+        .create_organisation(
+            &actor,
+            "区环境攻坚办",
+            gongjian_storage::OrgKind::Office,
+            None,
+        )
+        .await
+        .unwrap()
+        .id;
+    db.create_user(
+        &actor,
+        &gongjian_storage::NewUser {
+            username: "office".into(),
+            display_name: String::new(),
+            password: common::PASSWORD.into(),
+            role: gongjian_storage::Role::Office,
+            organisation_id: office_org,
+            must_change_password: false,
+        },
+    )
+    .await
+    .unwrap();
+    let office = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let url = |p: &str| format!("http://{addr}{p}");
+    let login = office
+        .post(url("/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "office", "password": common::PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert!(login.status().is_success(), "{}", login.status());
+    let r = office.get(url("/api/v1/map")).send().await.unwrap();
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("img-src 'self' data: blob: http://10.1.2.3:8080;"),
+        "{csp}"
+    );
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+    let map: Value = r.json().await.unwrap();
+    assert_eq!(
+        map["tiles"]["url"],
+        "http://10.1.2.3:8080/tianditu/{z}/{x}/{y}.png"
+    );
+    // Passed as data; the page escapes it before Leaflet sees it.
+    assert_eq!(map["tiles"]["attribution"], "<b>天地图</b>");
+    // No campaign in force: points only, and the map says why.
+    assert!(map["boundaries"].is_null());
+    assert!(map["boundaries_note"].as_str().unwrap().contains("没有"));
+}
