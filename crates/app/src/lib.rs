@@ -13,6 +13,7 @@
 //! - [`plan`]: the campaign of a year, from the plan files stored with it;
 //! - [`alarms`]: the alarm run (screens → alarms → 督办 cases);
 //! - [`cases`]: who sees and who acts on a 督办 case;
+//! - [`map`]: 一张图, every object with a position as a user may see it;
 //! - [`jobs`]: the named background jobs `serve` runs.
 #![forbid(unsafe_code)]
 
@@ -22,6 +23,7 @@ pub mod assessment;
 pub mod cases;
 pub mod error;
 pub mod jobs;
+pub mod map;
 pub mod notify;
 pub mod overview;
 pub mod plan;

@@ -19,6 +19,8 @@ use crate::air::AirData;
 /// One hourly AQI reading (a station or the district).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AqiReading {
+    /// The station's site (None for the district).
+    pub site_id: Option<i64>,
     pub name: String,
     /// The published AQI; `None` (shown "NA") when the hour may not be
     /// published (HJ 633: a pollutant missing).
@@ -30,12 +32,18 @@ pub struct AqiReading {
 }
 
 impl AqiReading {
-    fn of(name: String, rules: AqiRules, v: &PerPollutant<Option<Decimal>>) -> AqiReading {
+    fn of(
+        site_id: Option<i64>,
+        name: String,
+        rules: AqiRules,
+        v: &PerPollutant<Option<Decimal>>,
+    ) -> AqiReading {
         let r = hourly_report(rules, v);
         let aqi = r
             .as_ref()
             .and_then(|r| r.published.then_some(r.aqi).flatten());
         AqiReading {
+            site_id,
             name,
             aqi,
             level: aqi.map(Level::of),
@@ -132,7 +140,12 @@ pub async fn latest_hour(
     let mut vals = Vec::new();
     for s in &data.stations {
         if let Some(h) = hours.get(&s.site.id).and_then(|v| v.first()) {
-            stations.push(AqiReading::of(s.site.name.clone(), rules, &h.values));
+            stations.push(AqiReading::of(
+                Some(s.site.id),
+                s.site.name.clone(),
+                rules,
+                &h.values,
+            ));
             vals.push(h.values);
         }
     }
@@ -140,7 +153,7 @@ pub async fn latest_hour(
     Ok(Some(HourReadings {
         end,
         age_minutes: (now - end).num_minutes(),
-        district: AqiReading::of("全区".into(), rules, &district_hour(&refs)),
+        district: AqiReading::of(None, "全区".into(), rules, &district_hour(&refs)),
         stations,
     }))
 }
@@ -218,6 +231,7 @@ mod tests {
             end: NaiveDateTime::default(),
             age_minutes: m,
             district: AqiReading {
+                site_id: None,
                 name: "全区".into(),
                 aqi: None,
                 level: None,

@@ -39,6 +39,10 @@ const PLAN_FILES: &[(&str, &str)] = &[
         "assessment.toml",
         include_str!("../../../plans/pingyuan-2020/assessment.toml"),
     ),
+    (
+        "boundaries.geojson",
+        include_str!("../../../plans/pingyuan-2020/boundaries.geojson"),
+    ),
 ];
 
 /// The 2020 plan compiled into the binary.

@@ -39,6 +39,16 @@ pub fn parse(sources: &[Source<'_>]) -> Result<Campaign, PlanError> {
     let mut files = Vec::new();
     for src in sources {
         let loc = Locator::new(src.name, src.text);
+        // The map's outlines: checked and kept with the plan, not TOML.
+        let file_name = src.name.rsplit(['/', '\\']).next().unwrap_or(src.name);
+        if file_name.ends_with(".geojson") {
+            if file_name != crate::BOUNDARIES_FILE {
+                diags.push(loc.whole(format!("未知的方案文件：只接受 {}", crate::BOUNDARIES_FILE)));
+            } else if let Err(e) = crate::parse_boundaries(src.text) {
+                diags.push(loc.whole(e));
+            }
+            continue;
+        }
         match toml::from_str::<RawFile>(src.text) {
             Ok(raw) => files.push((loc, raw)),
             Err(e) => {

@@ -20,7 +20,8 @@ pub fn copy_to_year(plan: &Campaign, year: i32) -> Vec<PlanFile> {
     plan.sources
         .iter()
         .map(|f| {
-            let text = if f.name == "limits.toml" {
+            // Limits are in force from their own dates; outlines have no year.
+            let text = if f.name == "limits.toml" || f.name.ends_with(".geojson") {
                 f.text.clone()
             } else {
                 let shifted = shift_years(&f.text, plan.year, delta);

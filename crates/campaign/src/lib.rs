@@ -10,6 +10,7 @@
 //! that a later load can compare revisions.
 #![forbid(unsafe_code)]
 
+mod boundaries;
 mod build;
 mod copy;
 mod error;
@@ -18,6 +19,10 @@ mod model;
 mod raw;
 mod table;
 
+pub use boundaries::{
+    BOUNDARIES_FILE, BOUNDARIES_MAX_BYTES, BOUNDARIES_MAX_FEATURES, BOUNDARIES_MAX_POINTS,
+    parse_boundaries,
+};
 pub use build::{Source, parse, parse_files};
 pub use copy::{copy_to_year, next_key, shift_years};
 pub use error::{Diagnostic, PlanError};

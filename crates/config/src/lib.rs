@@ -42,6 +42,7 @@ pub struct Config {
     pub log: LogConfig,
     pub campaign: CampaignConfig,
     pub notify: NotifyConfig,
+    pub map: MapConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -158,6 +159,7 @@ impl Default for Config {
             log: LogConfig::default(),
             campaign: CampaignConfig::default(),
             notify: NotifyConfig::default(),
+            map: MapConfig::default(),
         }
     }
 }
@@ -299,6 +301,77 @@ impl Default for CampaignConfig {
     }
 }
 
+/// The map page (一张图): its base layer. Boundaries and points are drawn
+/// without one, so an offline platform needs no setting here.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MapConfig {
+    /// Tile URL template with `{z}`, `{x}` and `{y}`, e.g. an intranet
+    /// 天地图 service; empty: no base layer.
+    pub tile_url: String,
+    /// Attribution shown in the map's corner for the tiles.
+    pub attribution: String,
+}
+
+impl MapConfig {
+    /// The scheme, host and port of `tile_url` (what the Content-Security-
+    /// Policy must allow images from), or None when no tiles are configured.
+    pub fn tile_origin(&self) -> Option<String> {
+        let url = self.tile_url.trim();
+        let rest = url
+            .strip_prefix("https://")
+            .map(|r| ("https://", r))
+            .or_else(|| url.strip_prefix("http://").map(|r| ("http://", r)))?;
+        let host = rest.1.split('/').next().unwrap_or("");
+        (!host.is_empty()).then(|| format!("{}{host}", rest.0))
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let url = &self.tile_url;
+        if !url.is_empty() {
+            let bad = |why: &str| {
+                ConfigError::Invalid(format!(
+                    "地图瓦片地址无效 (map.tile_url {why}), got {url:?}"
+                ))
+            };
+            if url.len() > 500 {
+                return Err(bad("is longer than 500 characters"));
+            }
+            if !url.starts_with("http://") && !url.starts_with("https://") {
+                return Err(bad("must start with http:// or https://"));
+            }
+            // It goes into the Content-Security-Policy header and a page
+            // attribute: only URL characters, no separators of either.
+            let allowed =
+                |c: char| c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&()*+=%{}".contains(c);
+            if !url.chars().all(allowed) {
+                return Err(bad("has a character that is not allowed in a URL"));
+            }
+            for part in ["{z}", "{x}", "{y}"] {
+                if !url.contains(part) {
+                    return Err(bad(&format!("must contain {part}")));
+                }
+            }
+            match self.tile_origin() {
+                Some(origin) if !origin.contains(['{', '}', '?', '#', '@']) => {}
+                _ => {
+                    return Err(bad(
+                        "must name a fixed host (no {s} or placeholder in the host)",
+                    ));
+                }
+            }
+        }
+        let a = &self.attribution;
+        if a.chars().count() > 200 || a.chars().any(char::is_control) {
+            return Err(ConfigError::Invalid(
+                "地图版权说明过长或含控制字符 (map.attribution: at most 200 characters, one line)"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for LogConfig {
     fn default() -> Self {
         LogConfig {
@@ -376,6 +449,7 @@ impl Config {
                  letters, digits and !#$%&'*+-.^_`|~), got {name:?}"
             )));
         }
+        self.map.validate()?;
         self.validate_hj212()
     }
 
@@ -589,6 +663,34 @@ mod tests {
         assert!(err.contains("hj212.auth_lockout_max_secs"), "{err}");
         // Zero still means what it is documented to mean where it has a meaning.
         assert!(with_env(&[("GONGJIAN_HJ212_RAW_RETENTION_DAYS", "0")]).is_ok());
+    }
+
+    #[test]
+    fn map_tile_url_is_checked_and_gives_its_origin() {
+        let ok = with_env(&[(
+            "GONGJIAN_MAP_TILE_URL",
+            "http://10.1.2.3:8080/tianditu/{z}/{x}/{y}.png",
+        )])
+        .unwrap();
+        assert_eq!(
+            ok.map.tile_origin().as_deref(),
+            Some("http://10.1.2.3:8080")
+        );
+        assert_eq!(Config::default().map.tile_origin(), None);
+        for bad in [
+            "ftp://x/{z}/{x}/{y}.png",
+            "http://x/{z}/{x}.png",
+            "http://x/{z}/{x}/{y}.png; script-src *",
+            "http://{s}.tiles/{z}/{x}/{y}.png",
+            "http://x/{z}/{x}/{y}.png\"'",
+        ] {
+            assert!(
+                with_env(&[("GONGJIAN_MAP_TILE_URL", bad)]).is_err(),
+                "{bad} accepted"
+            );
+        }
+        assert!(with_env(&[("GONGJIAN_MAP_ATTRIBUTION", "a\nb")]).is_err());
+        assert!(with_env(&[("GONGJIAN_MAP_ATTRIBUTION", "©天地图")]).is_ok());
     }
 
     fn example_path() -> PathBuf {

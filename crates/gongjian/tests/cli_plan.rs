@@ -657,6 +657,25 @@ fn check_rejects_an_unknown_organisation_with_file_and_line() {
 }
 
 #[test]
+fn check_reads_the_map_outlines_and_rejects_a_bad_one_in_chinese() {
+    // The repository's folder, outlines included, checks clean (other tests).
+    let (ok, stdout, stderr, path, _tmp) = check_broken(
+        "boundaries.geojson",
+        r#""level":"district""#,
+        r#""level":"county""#,
+    );
+    assert!(!ok, "{stdout}");
+    assert!(
+        stderr.contains(&path.display().to_string()),
+        "the file is named: {stderr}"
+    );
+    assert!(
+        stderr.contains("properties.level 应为 district（全区）"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn check_rejects_an_impossible_date_with_file_and_line() {
     let (ok, _, stderr, path, _tmp) = check_broken(
         "soil.toml",

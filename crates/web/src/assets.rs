@@ -71,6 +71,51 @@ const ASSETS: &[Asset] = &[
         content_type: "text/plain; charset=utf-8",
         body: include_bytes!("../assets/vendor/echarts/LICENSE"),
     },
+    Asset {
+        path: "vendor/leaflet/leaflet.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../assets/vendor/leaflet/leaflet.js"),
+    },
+    Asset {
+        path: "vendor/leaflet/leaflet.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_bytes!("../assets/vendor/leaflet/leaflet.css"),
+    },
+    Asset {
+        path: "vendor/leaflet/LICENSE",
+        content_type: "text/plain; charset=utf-8",
+        body: include_bytes!("../assets/vendor/leaflet/LICENSE"),
+    },
+    Asset {
+        path: "vendor/leaflet/images/layers.png",
+        content_type: "image/png",
+        body: include_bytes!("../assets/vendor/leaflet/images/layers.png"),
+    },
+    Asset {
+        path: "vendor/leaflet/images/layers-2x.png",
+        content_type: "image/png",
+        body: include_bytes!("../assets/vendor/leaflet/images/layers-2x.png"),
+    },
+    Asset {
+        path: "vendor/leaflet/images/marker-icon.png",
+        content_type: "image/png",
+        body: include_bytes!("../assets/vendor/leaflet/images/marker-icon.png"),
+    },
+    Asset {
+        path: "vendor/leaflet/images/marker-icon-2x.png",
+        content_type: "image/png",
+        body: include_bytes!("../assets/vendor/leaflet/images/marker-icon-2x.png"),
+    },
+    Asset {
+        path: "vendor/leaflet/images/marker-shadow.png",
+        content_type: "image/png",
+        body: include_bytes!("../assets/vendor/leaflet/images/marker-shadow.png"),
+    },
+    Asset {
+        path: "map.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../assets/map.js"),
+    },
 ];
 
 pub(crate) fn routes() -> Router<AppState> {

@@ -35,6 +35,18 @@ pub struct WebSettings {
     pub sessions: SessionLimits,
     pub logins: LoginLimits,
     pub http: HttpLimits,
+    /// The map page's base layer (`[map]`).
+    pub map: MapSettings,
+    /// The Content-Security-Policy header, with the tile host if any.
+    pub content_security_policy: axum::http::HeaderValue,
+}
+
+/// `[map]` as the map page needs it.
+#[derive(Debug, Clone, Default)]
+pub struct MapSettings {
+    /// Tile URL template; empty: boundaries and points on a plain background.
+    pub tile_url: String,
+    pub attribution: String,
 }
 
 impl WebSettings {
@@ -53,6 +65,17 @@ impl WebSettings {
                 address_failures_per_minute: config.login.address_failures_per_minute as i64,
             },
             http: HttpLimits::from_config(&config.http),
+            map: MapSettings {
+                tile_url: config.map.tile_url.clone(),
+                attribution: config.map.attribution.clone(),
+            },
+            content_security_policy: axum::http::HeaderValue::from_str(&headers::policy(
+                config.map.tile_origin().as_deref(),
+            ))
+            // The config crate admits only URL characters in the origin.
+            .unwrap_or_else(|_| {
+                axum::http::HeaderValue::from_static(headers::CONTENT_SECURITY_POLICY)
+            }),
         }
     }
 }
@@ -127,7 +150,10 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             server::request_timeout,
         ))
-        .layer(axum::middleware::map_response(headers::add))
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            headers::add,
+        ))
         .with_state(state)
 }
 

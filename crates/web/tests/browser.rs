@@ -1235,6 +1235,7 @@ async fn item_19_no_page_scrolls_sideways_on_a_phone_or_a_wall_screen() {
         "/cases".into(),
         "/inbox".into(),
         "/inbox/settings".into(),
+        "/map".into(),
     ];
     let office_only = [
         "/cases/new",
@@ -1425,4 +1426,101 @@ async fn a_patrol_on_a_phone_records_a_problem_with_a_photo_and_a_position() {
     assert_eq!(kept.as_deref(), Some("位置错误的记录"));
     assert_eq!(app.db.cases(&Default::default()).await.unwrap().len(), 1);
     let _ = case_url;
+}
+
+#[path = "common/map_fixture.rs"]
+mod map_fixture;
+
+/// Issue 14 item 7: 一张图 draws the plan's outlines and every layer's
+/// markers with nothing from outside the platform (no tile URL set, every
+/// resource from the application's origin), shows a hostile name as text,
+/// hides a layer with its checkbox, and fits a phone and a wall screen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_map_draws_outlines_and_markers_offline() {
+    let Some((_driver, c)) = start_browser().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    map_fixture::map_fixture(&app).await;
+    let base = format!("http://{}", app.addr);
+    log_in(&c, &base, "office", PASSWORD).await;
+    wait_for(&c, "/", "#who").await;
+    for (w, h) in [(1920, 1080), (390, 844)] {
+        c.set_window_size(w, h).await.unwrap();
+        c.goto(&format!("{base}/map")).await.unwrap();
+        wait_for(&c, "/map", "#map[data-state=ready]").await;
+        let drawn = c
+            .execute(
+                "return [document.querySelectorAll('#map.leaflet-container').length, \
+                   document.querySelectorAll('#map path.map-boundary').length, \
+                   document.querySelectorAll('#map path.map-marker').length, \
+                   document.querySelectorAll('#map .leaflet-tile').length, \
+                   document.documentElement.scrollWidth, window.innerWidth, \
+                   document.getElementById('map').getBoundingClientRect().height];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let n = |i: usize| drawn[i].as_f64().unwrap();
+        assert_eq!(n(0), 1.0, "Leaflet took the box: {drawn}");
+        assert_eq!(n(1), 5.0, "the district and four townships: {drawn}");
+        assert_eq!(n(2), 5.0, "station, two sources, two cases: {drawn}");
+        assert_eq!(n(3), 0.0, "no base layer configured: {drawn}");
+        assert!(n(4) <= n(5), "{w}×{h} scrolls sideways: {drawn}");
+        assert!(n(6) >= 250.0, "{w}×{h}: the map has room: {drawn}");
+        let foreign = c
+            .execute(
+                "return performance.getEntriesByType('resource').map(e => e.name) \
+                   .filter(n => !n.startsWith(location.origin + '/'));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(foreign, serde_json::json!([]), "nothing from outside");
+        if let Ok(dir) = std::env::var("GONGJIAN_SCREENSHOTS") {
+            std::fs::create_dir_all(&dir).unwrap();
+            let png = c.screenshot().await.unwrap();
+            std::fs::write(format!("{dir}/map-{w}x{h}.png"), png).unwrap();
+        }
+    }
+    // Every source's popup: the hostile name arrives as text, not markup.
+    let popups = c
+        .execute(
+            "return Array.from(document.querySelectorAll('#map path.map-marker-sources')).map(p => { \
+               p.dispatchEvent(new MouseEvent('click', {bubbles: true})); \
+               const box = document.querySelector('.leaflet-popup-content'); \
+               return box ? [box.textContent, box.querySelectorAll('img').length, \
+                 box.querySelector('a') ? box.querySelector('a').getAttribute('href') : ''] : null; });",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let popups = popups.as_array().unwrap();
+    assert_eq!(popups.len(), 2, "{popups:?}");
+    let hostile = popups
+        .iter()
+        .find(|p| {
+            p[0].as_str()
+                .is_some_and(|t| t.contains(map_fixture::HOSTILE))
+        })
+        .unwrap_or_else(|| panic!("no popup shows the name as text: {popups:?}"));
+    assert!(
+        hostile[0].as_str().unwrap().contains("报警中 1 条"),
+        "{hostile}"
+    );
+    assert!(popups.iter().all(|p| p[1] == 0), "markup ran: {popups:?}");
+    assert!(
+        hostile[2].as_str().unwrap().starts_with("/sources/sites/"),
+        "{hostile}"
+    );
+    // The sources layer's checkbox hides its markers.
+    click(&c, "#map-layers input[value=sources]").await;
+    let left = wait_value(
+        &c,
+        "const n = document.querySelectorAll('#map path.map-marker-sources').length; \
+         return n === 0 ? document.querySelectorAll('#map path.map-marker').length : null;",
+    )
+    .await;
+    assert_eq!(left, 3);
+    c.close().await.unwrap();
 }

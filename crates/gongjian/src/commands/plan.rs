@@ -430,7 +430,11 @@ pub fn load(dir: &Path) -> anyhow::Result<Result<Campaign, PlanError>> {
         let path = entry
             .with_context(|| format!("cannot list {}", dir.display()))?
             .path();
-        if path.is_file() && path.extension().is_some_and(|e| e == "toml") {
+        // The TOML files, and the map's outlines when the folder has them.
+        let outlines = path
+            .file_name()
+            .is_some_and(|n| n == gongjian_campaign::BOUNDARIES_FILE);
+        if path.is_file() && (outlines || path.extension().is_some_and(|e| e == "toml")) {
             paths.push(path);
         }
     }
@@ -440,6 +444,17 @@ pub fn load(dir: &Path) -> anyhow::Result<Result<Campaign, PlanError>> {
     }
     let mut files = Vec::with_capacity(paths.len());
     for p in &paths {
+        // Bounded before reading: the outlines file may be a large GIS export.
+        let size = std::fs::metadata(p)
+            .with_context(|| format!("cannot read {}", p.display()))?
+            .len();
+        if size > gongjian_campaign::BOUNDARIES_MAX_BYTES as u64 {
+            anyhow::bail!(
+                "方案文件过大 (plan file too large): {} is {size} bytes, at most {}",
+                p.display(),
+                gongjian_campaign::BOUNDARIES_MAX_BYTES
+            );
+        }
         let text = std::fs::read_to_string(p)
             .with_context(|| format!("cannot read {} (plan files must be UTF-8)", p.display()))?;
         files.push((p.display().to_string(), text));

@@ -5,6 +5,7 @@ mod account;
 mod air;
 mod assign;
 mod cases;
+mod map;
 mod monitoring;
 mod notify;
 mod overview;
@@ -45,6 +46,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .merge(reports::routes())
         .merge(cases::routes(limits))
         .merge(notify::routes())
+        .merge(map::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             html_errors,
@@ -80,6 +82,7 @@ pub(crate) struct Layout {
 /// greyed so officials see the whole shape of the platform.
 const NAV: &[(&str, &str, &str)] = &[
     ("overview", "总览", "/"),
+    ("map", "一张图", "/map"),
     ("air", "大气", "/air"),
     ("water", "水", "/water"),
     ("soil", "土壤", ""),

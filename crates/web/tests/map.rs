@@ -1,0 +1,205 @@
+//! 一张图 over the API (issue 14 item 7): the layers carry a station by its
+//! AQI level, a source with an open alarm in red, cases with positions and
+//! the plan's outlines; an enterprise sees only its own sources and cases.
+
+mod common;
+#[path = "common/map_fixture.rs"]
+mod map_fixture;
+
+use common::spawn_on;
+use gongjian_storage::on_both_backends;
+use gongjian_storage::testing::TestDb;
+use map_fixture::{HOSTILE, map_fixture};
+use serde_json::Value;
+
+fn layer<'a>(map: &'a Value, key: &str) -> &'a Vec<Value> {
+    map["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["key"] == key)
+        .unwrap_or_else(|| panic!("no layer {key}: {map}"))["points"]
+        .as_array()
+        .unwrap()
+}
+
+fn point(points: &[Value], id: i64) -> Option<&Value> {
+    points.iter().find(|p| p["id"] == id)
+}
+
+on_both_backends!(the_map_shows_each_layer_and_each_role_its_own);
+async fn the_map_shows_each_layer_and_each_role_its_own(db: TestDb) {
+    let app = spawn_on(db).await;
+    let f = map_fixture(&app).await;
+
+    let anonymous = reqwest::get(app.url("/api/v1/map")).await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    let office = app.login("office").await;
+    let map: Value = office
+        .get(app.url("/api/v1/map"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // No tile URL configured: no base layer, outlines from the plan.
+    assert!(map["tiles"].is_null(), "{}", map["tiles"]);
+    let outlines = map["boundaries"]["features"].as_array().unwrap();
+    assert_eq!(outlines.len(), 5, "the district and its four townships");
+    assert!(map["boundaries_note"].as_str().unwrap().contains("示意"));
+
+    let station = point(layer(&map, "air"), f.station).expect("the station");
+    assert_eq!(station["color"], "#00E400", "{station}");
+    assert_eq!(station["status"], "AQI 50 · 优");
+    assert_eq!(station["link"], format!("/sources/sites/{}", f.station));
+    assert_eq!(
+        (station["lon"].as_f64(), station["lat"].as_f64()),
+        (Some(113.97), Some(35.08))
+    );
+
+    let sources = layer(&map, "sources");
+    let alarmed = point(sources, f.alarmed).expect("the alarmed source");
+    assert_eq!(alarmed["color"], "#d32f2f", "{alarmed}");
+    assert_eq!(alarmed["status"], "报警中 1 条");
+    assert_eq!(
+        alarmed["name"], HOSTILE,
+        "names are data, escaped by the page"
+    );
+    let quiet = point(sources, f.quiet).expect("the quiet source");
+    assert_eq!(quiet["color"], "#2e7d32", "{quiet}");
+
+    let cases = layer(&map, "cases");
+    let a = point(cases, f.case_a).expect("case A");
+    assert_eq!(
+        (a["lon"].as_f64(), a["lat"].as_f64()),
+        (Some(113.91), Some(35.11))
+    );
+    assert_eq!(a["link"], format!("/cases/{}", f.case_a));
+    assert_eq!(a["status"], "待签收");
+    assert!(point(cases, f.case_b).is_some());
+
+    // Enterprise A: its source and its case only; air quality for all.
+    let firm = app.login("firm-a").await;
+    let mine: Value = firm
+        .get(app.url("/api/v1/map"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids = |key: &str| -> Vec<i64> {
+        layer(&mine, key)
+            .iter()
+            .map(|p| p["id"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(ids("sources"), [f.alarmed]);
+    assert_eq!(ids("cases"), [f.case_a]);
+    assert_eq!(ids("air"), [f.station]);
+    assert!(ids("fires").is_empty());
+    assert_eq!(
+        point(layer(&mine, "sources"), f.alarmed).unwrap()["color"],
+        "#d32f2f"
+    );
+
+    // The page is there for every role, with its layer toggles.
+    let page = firm.get(app.url("/map")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("一张图") && html.contains("value=\"sources\""),
+        "{html}"
+    );
+    assert!(html.contains("/static/vendor/leaflet/leaflet.js"));
+    let licence = reqwest::get(app.url("/static/vendor/leaflet/LICENSE"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(licence.contains("BSD 2-Clause"));
+}
+
+/// With `map.tile_url` set, the answer carries the base layer and the
+/// Content-Security-Policy lets images come from that host, and only that.
+#[tokio::test]
+async fn a_configured_tile_host_reaches_the_page_and_the_policy() {
+    let test_db = gongjian_storage::testing::sqlite().await;
+    let mut config = gongjian_config::Config::default();
+    config.map.tile_url = "http://10.1.2.3:8080/tianditu/{z}/{x}/{y}.png".into();
+    config.map.attribution = "<b>天地图</b>".into();
+    let state = gongjian_web::AppState::new(
+        test_db.db.clone(),
+        gongjian_web::WebSettings::from_config(&config),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (_tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        gongjian_web::serve(listener, state, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    let db = &test_db.db;
+    let actor = gongjian_storage::Actor::cli();
+    let office_org = db
+        .create_organisation(
+            &actor,
+            "区环境攻坚办",
+            gongjian_storage::OrgKind::Office,
+            None,
+        )
+        .await
+        .unwrap()
+        .id;
+    db.create_user(
+        &actor,
+        &gongjian_storage::NewUser {
+            username: "office".into(),
+            display_name: String::new(),
+            password: common::PASSWORD.into(),
+            role: gongjian_storage::Role::Office,
+            organisation_id: office_org,
+            must_change_password: false,
+        },
+    )
+    .await
+    .unwrap();
+    let office = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let url = |p: &str| format!("http://{addr}{p}");
+    let login = office
+        .post(url("/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "office", "password": common::PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert!(login.status().is_success(), "{}", login.status());
+    let r = office.get(url("/api/v1/map")).send().await.unwrap();
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("img-src 'self' data: blob: http://10.1.2.3:8080;"),
+        "{csp}"
+    );
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+    let map: Value = r.json().await.unwrap();
+    assert_eq!(
+        map["tiles"]["url"],
+        "http://10.1.2.3:8080/tianditu/{z}/{x}/{y}.png"
+    );
+    // Passed as data; the page escapes it before Leaflet sees it.
+    assert_eq!(map["tiles"]["attribution"], "<b>天地图</b>");
+    // No campaign in force: points only, and the map says why.
+    assert!(map["boundaries"].is_null());
+    assert!(map["boundaries_note"].as_str().unwrap().contains("没有"));
+}
