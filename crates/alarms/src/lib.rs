@@ -55,6 +55,22 @@ pub struct FactorHours {
     /// The site's limit for this factor, if one is set.
     pub limit: Option<Decimal>,
     pub hours: Vec<Hour>,
+    /// Hours whose value reported by the logger (HJ 212 hour data) differs
+    /// from the platform's own rollup of the logger's minute data, in
+    /// ascending order of `start`.
+    #[serde(default)]
+    pub disagreements: Vec<Disagreement>,
+}
+
+/// An hour the logger reported differently from the platform's rollup.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Disagreement {
+    /// Unix seconds of the hour's start.
+    pub start: i64,
+    pub logger_value: Option<Decimal>,
+    pub logger_flag: String,
+    pub rollup_value: Option<Decimal>,
+    pub rollup_flag: String,
 }
 
 /// What [`evaluate`] needs of one site.

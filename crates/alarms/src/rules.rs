@@ -45,10 +45,23 @@ pub enum RuleKind {
     /// of the other stations for `min_hours` consecutive hours (a local
     /// source near the station).
     Hotspot,
+    /// The logger's reported hourly value disagrees with the platform's
+    /// rollup of its minute data: relative difference above `threshold`
+    /// (0.1 = 10 %), or a valid (N) hour the minutes cannot make valid,
+    /// for `min_hours` consecutive hours (谁出数谁负责, air task 46).
+    LoggerMismatch,
+    /// The day's transmission rate (hours received ÷ 24, China Standard
+    /// Time day, complete days only) below `threshold` (0.9 = 90 %).
+    TransmissionRate,
+    /// A township sliding down the air-quality ranking: its rank by the
+    /// comprehensive index over the last `min_hours` / 24 days at least
+    /// `threshold` places below its rank over the days before. Raised on
+    /// the township's first assessed station.
+    RankingSlide,
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 12] = [
+    pub const ALL: [RuleKind; 15] = [
         RuleKind::Exceedance,
         RuleKind::DailyExceedance,
         RuleKind::NoData,
@@ -61,6 +74,9 @@ impl RuleKind {
         RuleKind::Dilution,
         RuleKind::FlagRatio,
         RuleKind::Hotspot,
+        RuleKind::LoggerMismatch,
+        RuleKind::TransmissionRate,
+        RuleKind::RankingSlide,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -77,6 +93,9 @@ impl RuleKind {
             RuleKind::Dilution => "dilution",
             RuleKind::FlagRatio => "flag_ratio",
             RuleKind::Hotspot => "hotspot",
+            RuleKind::LoggerMismatch => "logger_mismatch",
+            RuleKind::TransmissionRate => "transmission_rate",
+            RuleKind::RankingSlide => "ranking_slide",
         }
     }
 
@@ -88,8 +107,8 @@ impl RuleKind {
     pub fn category(self) -> &'static str {
         match self {
             RuleKind::Exceedance | RuleKind::DailyExceedance => "超标",
-            RuleKind::NoData => "离线",
-            RuleKind::Hotspot => "热点",
+            RuleKind::NoData | RuleKind::TransmissionRate => "离线",
+            RuleKind::Hotspot | RuleKind::RankingSlide => "热点",
             _ => "数据异常",
         }
     }
@@ -386,6 +405,39 @@ impl RuleSet {
                     &[],
                     6,
                     None,
+                    Minor,
+                    false,
+                ),
+                rule(
+                    "logger_mismatch",
+                    LoggerMismatch,
+                    "数采仪小时值与平台计算值不符",
+                    &SOURCES,
+                    &[],
+                    1,
+                    Some(dec!(0.1)),
+                    Major,
+                    false,
+                ),
+                rule(
+                    "transmission_rate",
+                    TransmissionRate,
+                    "日数据传输率不足",
+                    &ONLINE,
+                    &[],
+                    0,
+                    Some(dec!(0.9)),
+                    Minor,
+                    false,
+                ),
+                rule(
+                    "ranking_slide",
+                    RankingSlide,
+                    "乡镇空气质量排名明显下滑",
+                    &["air_station"],
+                    &[],
+                    168,
+                    Some(dec!(3)),
                     Minor,
                     false,
                 ),

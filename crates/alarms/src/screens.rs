@@ -11,7 +11,9 @@ use gongjian_standards::cst;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
-use crate::{EVIDENCE_MAX, Episode, Evidence, FactorHours, Hour, Rule, RuleKind, SiteHours};
+use crate::{
+    Disagreement, EVIDENCE_MAX, Episode, Evidence, FactorHours, Hour, Rule, RuleKind, SiteHours,
+};
 
 const HOUR: i64 = 3600;
 /// Hours of history the drop and spike screens compare against.
@@ -36,8 +38,11 @@ pub fn run(rule: &Rule, site: &SiteHours, now: i64) -> Vec<Episode> {
         RuleKind::Spike => per_factor(rule, site, spike),
         RuleKind::Dilution => dilution(rule, site),
         RuleKind::FlagRatio => flag_ratio(rule, site),
-        // Compares stations with each other: see [`hotspots`].
-        RuleKind::Hotspot => Vec::new(),
+        RuleKind::LoggerMismatch => per_factor(rule, site, logger_mismatch),
+        RuleKind::TransmissionRate => transmission_rate(rule, site, now),
+        // Compare stations (townships) with each other: see [`hotspots`]
+        // and [`ranking_slides`].
+        RuleKind::Hotspot | RuleKind::RankingSlide => Vec::new(),
     }
 }
 
@@ -654,6 +659,218 @@ fn flag_ratio(rule: &Rule, site: &SiteHours) -> Vec<Episode> {
         .collect()
 }
 
+/// Whether the logger's hour and the platform's rollup of the same minutes
+/// disagree: a relative difference above `tolerance`, or an hour the
+/// logger calls valid that its own minutes cannot make valid.
+fn disagrees(d: &Disagreement, tolerance: Decimal) -> bool {
+    let logger_valid = d.logger_flag.trim().eq_ignore_ascii_case("N");
+    let rollup_valid = d.rollup_flag.trim().eq_ignore_ascii_case("N");
+    if logger_valid && !rollup_valid {
+        return true;
+    }
+    match (d.logger_value, d.rollup_value) {
+        (Some(l), Some(r)) if logger_valid && rollup_valid => {
+            let base = r.abs().max(dec!(0.001));
+            (l - r).abs() > tolerance * base
+        }
+        _ => false,
+    }
+}
+
+fn logger_mismatch(rule: &Rule, f: &FactorHours) -> Vec<Episode> {
+    let tolerance = rule.threshold_or(dec!(0.1));
+    let list = &f.disagreements;
+    let latest = f.hours.last().map(|h| h.start);
+    runs(list, |d| d.start, |i| disagrees(&list[i], tolerance))
+        .into_iter()
+        .filter(|(a, b)| b - a + 1 >= rule.hours() as usize)
+        .map(|(a, b)| {
+            let part = &list[a..=b];
+            let first = &part[0];
+            let summary = format!(
+                "{}数采仪上报的小时值与平台按分钟数据计算的值不符 {} 小时（如 {} 时：上报 {}{}，计算 {}{}，允许相差 {}%）",
+                f.name,
+                part.len(),
+                cst::local_minutes_text(first.start),
+                value_text(first.logger_value),
+                flag_note(&first.logger_flag),
+                value_text(first.rollup_value),
+                flag_note(&first.rollup_flag),
+                (tolerance * dec!(100)).normalize(),
+            );
+            Episode {
+                rule: rule.code.clone(),
+                kind: rule.kind,
+                factor: f.factor.clone(),
+                started_at: first.start,
+                last_at: part[part.len() - 1].start,
+                ongoing: latest.is_some_and(|l| l <= part[part.len() - 1].start),
+                hours: part.len() as u32,
+                peak: None,
+                multiple: None,
+                evidence: part
+                    .iter()
+                    .take(EVIDENCE_MAX / 2)
+                    .flat_map(|d| {
+                        [
+                            Evidence {
+                                at: d.start,
+                                factor: f.factor.clone(),
+                                value: value_text(d.logger_value),
+                                flag: format!("上报 {}", d.logger_flag.trim()),
+                            },
+                            Evidence {
+                                at: d.start,
+                                factor: f.factor.clone(),
+                                value: value_text(d.rollup_value),
+                                flag: format!("计算 {}", d.rollup_flag.trim()),
+                            },
+                        ]
+                    })
+                    .collect(),
+                summary,
+            }
+        })
+        .collect()
+}
+
+/// " (标记 X)" for a flag other than N.
+fn flag_note(flag: &str) -> String {
+    let flag = flag.trim();
+    if flag.eq_ignore_ascii_case("N") || flag.is_empty() {
+        String::new()
+    } else {
+        format!("（标记 {flag}）")
+    }
+}
+
+/// Complete China Standard Time days (before `now`'s day) whose hours
+/// received — any factor, any flag — are below `threshold` × 24. Days
+/// before the site's first hour in the data are not judged: the site was
+/// not reporting yet.
+fn transmission_rate(rule: &Rule, site: &SiteHours, now: i64) -> Vec<Episode> {
+    let ratio = rule.threshold_or(dec!(0.9));
+    let mut received: std::collections::BTreeSet<i64> = Default::default();
+    for f in site
+        .factors
+        .iter()
+        .filter(|f| rule.applies_to_factor(&f.factor))
+    {
+        received.extend(f.hours.iter().map(|h| h.start.div_euclid(HOUR) * HOUR));
+    }
+    let Some(&first) = received.first() else {
+        return Vec::new();
+    };
+    let today = cst::local_day_start(now);
+    let mut out = Vec::new();
+    let mut day = cst::local_day_start(first);
+    while day < today {
+        let next = day + 24 * HOUR;
+        // A day the site started reporting part-way through is judged
+        // from its first hour.
+        let from = day.max(first);
+        let expected = (next - from) / HOUR;
+        let got = received.range(day..next).count() as i64;
+        if expected > 0 && Decimal::from(got) < ratio * Decimal::from(expected) {
+            let rate = (Decimal::from(got * 100) / Decimal::from(expected)).round_dp(1);
+            out.push(Episode {
+                rule: rule.code.clone(),
+                kind: rule.kind,
+                factor: String::new(),
+                started_at: from,
+                last_at: next - HOUR,
+                ongoing: false,
+                hours: (expected - got) as u32,
+                peak: None,
+                multiple: None,
+                evidence: vec![Evidence {
+                    at: day,
+                    factor: String::new(),
+                    value: format!("{got}/{expected}"),
+                    flag: String::new(),
+                }],
+                summary: format!(
+                    "{}数据传输率 {}%（收到 {} 小时 / 应收 {} 小时），低于 {}%",
+                    cst::local_date(day),
+                    rate.normalize(),
+                    got,
+                    expected,
+                    (ratio * dec!(100)).normalize(),
+                ),
+            });
+        }
+        day = next;
+    }
+    out
+}
+
+/// One township's rank over two consecutive spans of days.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankChange {
+    pub township: String,
+    /// Rank over the earlier span (1 = best).
+    pub before: u32,
+    /// Rank over the recent span.
+    pub now: u32,
+    /// The recent span: its first day's start and its last day's start
+    /// (Unix seconds, China Standard Time days).
+    pub from: i64,
+    pub last_day: i64,
+}
+
+/// Townships whose rank fell by at least `threshold` places (default 3)
+/// from the earlier span to the recent one. Returns each episode with its
+/// township; the caller raises it on the township's station.
+pub fn ranking_slides(rule: &Rule, changes: &[RankChange]) -> Vec<(String, Episode)> {
+    let places = rule.threshold_or(dec!(3)).max(Decimal::ONE);
+    let days = (rule.hours().div_ceil(24)).max(1);
+    changes
+        .iter()
+        .filter(|c| Decimal::from(c.now) - Decimal::from(c.before) >= places)
+        .map(|c| {
+            let summary = format!(
+                "{}近 {} 天空气质量综合指数排名第 {} 名，此前 {} 天第 {} 名，下滑 {} 名",
+                c.township,
+                days,
+                c.now,
+                days,
+                c.before,
+                c.now - c.before,
+            );
+            let last_at = c.last_day + 23 * HOUR;
+            (
+                c.township.clone(),
+                Episode {
+                    rule: rule.code.clone(),
+                    kind: rule.kind,
+                    factor: String::new(),
+                    started_at: c.from,
+                    last_at,
+                    ongoing: true,
+                    hours: ((last_at - c.from) / HOUR + 1).max(1) as u32,
+                    peak: None,
+                    multiple: None,
+                    evidence: vec![
+                        Evidence {
+                            at: c.from - i64::from(days) * 24 * HOUR,
+                            factor: String::new(),
+                            value: format!("第 {} 名", c.before),
+                            flag: String::new(),
+                        },
+                        Evidence {
+                            at: c.from,
+                            factor: String::new(),
+                            value: format!("第 {} 名", c.now),
+                            flag: String::new(),
+                        },
+                    ],
+                    summary,
+                },
+            )
+        })
+        .collect()
+}
+
 /// Air stations whose values stand out from the others' mean: for each
 /// hour, a station's valid value above `threshold` × the mean of the other
 /// stations' valid values that hour, for `min_hours` consecutive hours.
@@ -764,6 +981,7 @@ mod tests {
             unit: "mg/m³".into(),
             limit: limit.map(|l| l.parse().unwrap()),
             hours,
+            disagreements: Vec::new(),
         }
     }
 
@@ -1040,6 +1258,118 @@ mod tests {
         assert_eq!(evaluate(&site, &RuleSet::defaults(), 0).len(), 1);
         site.kind = "air_station".into();
         assert!(evaluate(&site, &RuleSet::defaults(), 0).is_empty());
+    }
+
+    fn disagreement(i: i64, logger: &str, lflag: &str, rollup: &str, rflag: &str) -> Disagreement {
+        Disagreement {
+            start: T0 + i * HOUR,
+            logger_value: logger.parse().ok(),
+            logger_flag: lflag.into(),
+            rollup_value: rollup.parse().ok(),
+            rollup_flag: rflag.into(),
+        }
+    }
+
+    #[test]
+    fn a_logger_hour_far_from_the_platform_rollup_is_a_mismatch() {
+        let mut f = factor("a21026", Some("35"), valid(&["20", "21", "22", "23"]));
+        f.disagreements = vec![
+            // Within 10 %: rounding in the logger, not a mismatch.
+            disagreement(0, "20", "N", "19.5", "N"),
+            disagreement(2, "22", "N", "41", "N"),
+            disagreement(3, "23", "N", "30", "F"),
+        ];
+        let e = run(&rule("logger_mismatch"), &stack(vec![f]), 0);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(
+            (e[0].started_at, e[0].last_at),
+            (T0 + 2 * HOUR, T0 + 3 * HOUR)
+        );
+        assert_eq!(e[0].hours, 2);
+        assert!(e[0].ongoing, "the latest hour disagrees");
+        assert!(e[0].summary.contains("上报 22"), "{}", e[0].summary);
+        assert!(e[0].summary.contains("计算 41"), "{}", e[0].summary);
+        assert_eq!(e[0].evidence.len(), 4, "both values of each hour are kept");
+    }
+
+    #[test]
+    fn small_differences_and_hours_invalid_on_both_sides_are_not_a_mismatch() {
+        let mut f = factor("a21026", Some("35"), valid(&["20", "21"]));
+        f.disagreements = vec![
+            disagreement(0, "20", "N", "20.04", "N"),
+            disagreement(1, "5", "F", "30", "F"),
+            // The logger itself says the hour is not valid: honest.
+            disagreement(1, "30", "M", "12", "N"),
+        ];
+        assert!(run(&rule("logger_mismatch"), &stack(vec![f]), 0).is_empty());
+    }
+
+    /// Hours `0..n` of CST day `day` (0 = the day containing T0's CST day).
+    fn day_hours(day: i64, present: impl Fn(i64) -> bool) -> Vec<Hour> {
+        let start = cst::local_day_start(T0) + day * 24 * HOUR;
+        (0..24)
+            .filter(|h| present(*h))
+            .map(|h| Hour {
+                start: start + h * HOUR,
+                value: Some(dec!(10)),
+                converted: None,
+                flag: "N".into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_day_with_too_few_hours_received_is_a_low_transmission_rate() {
+        let mut hs = day_hours(0, |_| true);
+        // Day 1: 20 of 24 hours (83.3 %); day 2: all; day 3 is today.
+        hs.extend(day_hours(1, |h| h % 6 != 5));
+        hs.extend(day_hours(2, |_| true));
+        hs.extend(day_hours(3, |h| h < 2));
+        let f = factor("a21026", None, hs);
+        let now = cst::local_day_start(T0) + 3 * 24 * HOUR + 2 * HOUR;
+        let e = run(&rule("transmission_rate"), &stack(vec![f]), now);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].started_at, cst::local_day_start(T0) + 24 * HOUR);
+        assert_eq!(e[0].hours, 4, "hours missing");
+        assert!(e[0].summary.contains("83.3%"), "{}", e[0].summary);
+        assert!(!e[0].ongoing);
+    }
+
+    #[test]
+    fn a_full_day_the_current_day_and_the_days_before_the_first_hour_are_not_judged() {
+        // Starts at 20:00 on day 0 and reports every hour since; today (day
+        // 2) has only two hours so far.
+        let mut hs = day_hours(0, |h| h >= 20);
+        hs.extend(day_hours(1, |_| true));
+        hs.extend(day_hours(2, |h| h < 2));
+        let f = factor("a21026", None, hs);
+        let now = cst::local_day_start(T0) + 2 * 24 * HOUR + 2 * HOUR;
+        assert!(run(&rule("transmission_rate"), &stack(vec![f]), now).is_empty());
+    }
+
+    #[test]
+    fn a_township_falling_three_places_slides_and_one_falling_two_does_not() {
+        let change = |t: &str, before, now| RankChange {
+            township: t.into(),
+            before,
+            now,
+            from: T0,
+            last_day: T0 + 6 * 24 * HOUR,
+        };
+        let r = rule("ranking_slide");
+        let e = ranking_slides(
+            &r,
+            &[
+                change("原武镇", 2, 6),
+                change("师寨镇", 3, 5),
+                change("祝楼乡", 6, 1),
+            ],
+        );
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].0, "原武镇");
+        assert!(e[0].1.summary.contains("第 6 名"), "{}", e[0].1.summary);
+        assert!(e[0].1.summary.contains("下滑 4 名"), "{}", e[0].1.summary);
+        assert_eq!(e[0].1.hours, 7 * 24);
     }
 
     proptest::proptest! {

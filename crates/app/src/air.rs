@@ -270,7 +270,7 @@ pub async fn refresh_air_cache(db: &Db, cache: &AirCache) -> Result<u64, Storage
 }
 
 /// The air data of `year` from the daily cache as it stands.
-async fn load_air_as_cached(db: &Db, year: i32) -> Result<AirData, StorageError> {
+pub(crate) async fn load_air_as_cached(db: &Db, year: i32) -> Result<AirData, StorageError> {
     let from = NaiveDate::from_ymd_opt(year - 1, 1, 1).unwrap_or(NaiveDate::MIN);
     let to = gongjian_targets::year_end(year);
     let stations = db.air_station_days(from, to).await?;

@@ -7,9 +7,11 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use chrono::Duration;
+use chrono::{Datelike, Duration};
 use gongjian_alarms::CaseAction;
-use gongjian_alarms::{FactorHours, Hour, RuleKind, RuleSet, SiteHours, evaluate, screens};
+use gongjian_alarms::{
+    Disagreement, FactorHours, Hour, Rule, RuleKind, RuleSet, SiteHours, evaluate, screens,
+};
 use gongjian_storage::{Actor, AlarmRecord, Db, NewCase, StorageError};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -66,6 +68,7 @@ pub async fn run_alarms(db: &Db, now: i64) -> Result<AlarmRun, AppError> {
                             unit: f.unit.clone(),
                             limit: decimal(f.limit_value.as_deref()),
                             hours: Vec::new(),
+                            disagreements: Vec::new(),
                         })
                         .collect()
                 })
@@ -102,6 +105,28 @@ pub async fn run_alarms(db: &Db, now: i64) -> Result<AlarmRun, AppError> {
         }
     }
 
+    for d in db.hour_disagreements_since(from).await? {
+        let Some(site) = inputs.get_mut(&d.site_id) else {
+            continue;
+        };
+        let entry = Disagreement {
+            start: d.period_start,
+            logger_value: decimal(d.logger_value.as_deref()),
+            logger_flag: d.logger_flag,
+            rollup_value: decimal(d.rollup_value.as_deref()),
+            rollup_flag: d.rollup_flag,
+        };
+        match site.factors.iter_mut().find(|f| f.factor == d.factor) {
+            Some(f) => f.disagreements.push(entry),
+            None => site.factors.push(FactorHours {
+                factor: d.factor.clone(),
+                name: factor_label(&d.factor),
+                disagreements: vec![entry],
+                ..FactorHours::default()
+            }),
+        }
+    }
+
     let mut episodes: HashMap<i64, Vec<gongjian_alarms::Episode>> = inputs
         .values()
         .map(|s| (s.site_id, evaluate(s, rules, now)))
@@ -117,6 +142,16 @@ pub async fn run_alarms(db: &Db, now: i64) -> Result<AlarmRun, AppError> {
         .filter(|r| r.enabled && r.kind == RuleKind::Hotspot)
     {
         for (site, e) in screens::hotspots(rule, &stations) {
+            episodes.entry(site).or_default().push(e);
+        }
+    }
+
+    for rule in rules
+        .rules
+        .iter()
+        .filter(|r| r.enabled && r.kind == RuleKind::RankingSlide)
+    {
+        for (site, e) in ranking_slides(db, rule, now).await? {
             episodes.entry(site).or_default().push(e);
         }
     }
@@ -149,6 +184,60 @@ pub async fn run_alarms(db: &Db, now: i64) -> Result<AlarmRun, AppError> {
         }
     }
     Ok(run)
+}
+
+/// The ranking-slide episodes as of `now`, each with the site it is raised
+/// on (the township's first station): the townships ranked by the
+/// comprehensive index over the last `days` complete days with data and
+/// over the `days` before.
+async fn ranking_slides(
+    db: &Db,
+    rule: &Rule,
+    now: i64,
+) -> Result<Vec<(i64, gongjian_alarms::Episode)>, AppError> {
+    let today = gongjian_standards::cst::local_date(now);
+    let data = crate::air::load_air_as_cached(db, today.year()).await?;
+    let Some(last) = data.as_of.filter(|d| *d < today) else {
+        return Ok(Vec::new());
+    };
+    let days = i64::from(rule.hours().div_ceil(24).max(1));
+    let from = last - Duration::days(days - 1);
+    let before_from = from - Duration::days(days);
+    if before_from.year() != last.year() {
+        // The year's data are loaded per year: early January has no span
+        // before to compare with.
+        return Ok(Vec::new());
+    }
+    let recent = crate::targets::township_span_ranking(&data, from, last);
+    let earlier =
+        crate::targets::township_span_ranking(&data, before_from, from - Duration::days(1));
+    let day_start = gongjian_standards::cst::day_start_utc;
+    let changes: Vec<screens::RankChange> = recent
+        .rows
+        .iter()
+        .filter_map(|r| {
+            let now_rank = r.rank?;
+            let before = earlier.rows.iter().find(|e| e.name == r.name)?.rank?;
+            Some(screens::RankChange {
+                township: r.name.clone(),
+                before,
+                now: now_rank,
+                from: day_start(from),
+                last_day: day_start(last),
+            })
+        })
+        .collect();
+    let station_of = |township: &str| {
+        data.stations
+            .iter()
+            .filter(|s| s.site.township.as_deref() == Some(township))
+            .map(|s| s.site.id)
+            .min()
+    };
+    Ok(screens::ranking_slides(rule, &changes)
+        .into_iter()
+        .filter_map(|(t, e)| station_of(&t).map(|id| (id, e)))
+        .collect())
 }
 
 /// What [`case_for_alarm`] did.

@@ -195,6 +195,21 @@ fn item(
                 (n > 0).then(|| "/ledger".to_owned()),
             )
         }
+        AssessmentKind::CaseOverdue => {
+            let c = report.cases.iter().find(|c| c.organisation == org);
+            let own = c.map_or(0, |c| c.overdue);
+            let territory = c.map_or(0, |c| c.territory_overdue);
+            let n = own + territory;
+            make(
+                if territory > 0 {
+                    format!("逾期未销号督办单 {n} 件（本单位 {own}，辖区企业 {territory}）")
+                } else {
+                    format!("逾期未销号督办单 {n} 件")
+                },
+                per(rule) * Decimal::from(n),
+                (n > 0).then(|| "/cases?state=overdue".to_owned()),
+            )
+        }
         AssessmentKind::Section => {
             let failing: Vec<String> = report
                 .water_sections

@@ -118,6 +118,11 @@ pub struct OrganisationCases {
     pub open: u32,
     /// Of those, past their deadline on `as_of`.
     pub overdue: u32,
+    /// For a township: overdue cases of other units (enterprises) in its
+    /// territory, which it answers for under 属地管理. Reports published
+    /// before this was counted have 0.
+    #[serde(default)]
+    pub territory_overdue: u32,
 }
 
 /// Cases per responsible unit for the month `[from, to)` (Unix seconds),
@@ -151,12 +156,21 @@ pub fn month_cases(
             let due = chrono::NaiveDate::parse_from_str(&c.due_on, "%Y-%m-%d").ok();
             if due.is_some_and(|d| d < as_of) {
                 entry.overdue += 1;
+                if let Some(t) = c.township.as_deref().filter(|t| *t != c.organisation) {
+                    by_org
+                        .entry(t)
+                        .or_insert_with(|| OrganisationCases {
+                            organisation: t.to_owned(),
+                            ..OrganisationCases::default()
+                        })
+                        .territory_overdue += 1;
+                }
             }
         }
     }
     let mut out: Vec<OrganisationCases> = by_org
         .into_values()
-        .filter(|o| o.opened + o.closed + o.open > 0)
+        .filter(|o| o.opened + o.closed + o.open + o.territory_overdue > 0)
         .collect();
     out.sort_by(|a, b| {
         (b.overdue, b.open)
@@ -223,8 +237,42 @@ mod tests {
                 closed: 1,
                 open: 2,
                 overdue: 1,
+                territory_overdue: 0,
             }],
             "师寨镇 had nothing in the month"
+        );
+    }
+
+    #[test]
+    fn an_enterprise_overdue_case_also_counts_for_its_township() {
+        let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let mut late = case(
+            "新乡某化工有限公司",
+            1_100,
+            None,
+            "rectifying",
+            "2026-11-20",
+        );
+        late.township = Some("原武镇".into());
+        let mut on_time = case("新乡某化工有限公司", 1_200, None, "pending", "2026-12-20");
+        on_time.township = Some("原武镇".into());
+        let mut own = case("师寨镇", 1_300, None, "pending", "2026-11-01");
+        own.township = Some("师寨镇".into());
+        let m = month_cases(&[late, on_time, own], 1_000, 2_000, as_of);
+        let get = |name: &str| m.iter().find(|o| o.organisation == name).cloned();
+        assert_eq!(
+            get("新乡某化工有限公司").map(|o| (o.overdue, o.open)),
+            Some((1, 2))
+        );
+        assert_eq!(
+            get("原武镇").map(|o| (o.overdue, o.territory_overdue, o.open)),
+            Some((0, 1, 0)),
+            "the township answers for the enterprise in its territory"
+        );
+        assert_eq!(
+            get("师寨镇").map(|o| (o.overdue, o.territory_overdue)),
+            Some((1, 0)),
+            "its own case is not counted twice"
         );
     }
 }

@@ -399,8 +399,57 @@ pub async fn map_for(
             link_text: "查看督办单",
         });
     }
-    fires.legend = vec![legend(RED, "处理中"), legend(GREY, "已销号")];
-    fires.note = Some(format!("近 {FIRE_DAYS} 天由火点生成的督办单"));
+    // The ledger's points with a position: what the feeds pushed and the
+    // office recorded, coloured by their verification.
+    let since_day =
+        gongjian_standards::cst::local_date(now_utc - FIRE_DAYS * 24 * 3600).to_string();
+    let scope = match user.role {
+        gongjian_storage::Role::Township => Some(Some(user.organisation_id)),
+        gongjian_storage::Role::Enterprise => None,
+        _ => Some(None),
+    };
+    let ledger = match scope {
+        Some(township) => db.fire_points(township).await?,
+        None => Vec::new(),
+    };
+    for p in ledger
+        .iter()
+        .filter(|p| !p.voided() && p.occurred_on >= since_day)
+    {
+        let Some((lon, lat)) = coords(p.longitude.as_deref(), p.latitude.as_deref()) else {
+            fires.unplaced += 1;
+            continue;
+        };
+        let (color, status) = match p.verification.as_str() {
+            "pending" => (ORANGE, "待乡镇核实"),
+            "replied" => (ORANGE, "乡镇已反馈，待确认"),
+            "dismissed" => (GREY, "不属实"),
+            _ => (RED, "属实（计入扣款）"),
+        };
+        fires.points.push(MapPoint {
+            id: p.id,
+            name: format!("{} {}", p.occurred_on, p.place),
+            lon,
+            lat,
+            color,
+            status: status.to_owned(),
+            lines: vec![
+                format!("乡镇：{}", p.township),
+                format!("类型：{}", p.kind_label),
+                format!("坐标：{lon}, {lat}"),
+            ],
+            link: format!("/ledger#fp-{}", p.id),
+            link_text: "查看火点台账",
+        });
+    }
+    fires.legend = vec![
+        legend(RED, "属实 / 督办处理中"),
+        legend(ORANGE, "待核实"),
+        legend(GREY, "不属实 / 已销号"),
+    ];
+    fires.note = Some(format!(
+        "近 {FIRE_DAYS} 天火点台账中有坐标的火点，以及由火点生成的督办单"
+    ));
 
     let mut open_cases = layer("cases", "督办单");
     for c in cases.iter().filter(|c| c.source != "fire_point") {
@@ -478,6 +527,28 @@ fn legend(color: &'static str, label: &str) -> LegendEntry {
         color,
         label: label.to_owned(),
     }
+}
+
+/// Whether a field position lies in the district drawn by the plan in
+/// force for `year`; `None` when no outline is stored (the caller then
+/// keeps only its coarse check).
+pub async fn position_in_district(
+    db: &Db,
+    year: i32,
+    lon: f64,
+    lat: f64,
+) -> Result<Option<(bool, String)>, AppError> {
+    let plan = crate::plan::campaign_for_year(db, year).await?;
+    let (Some(v), _) = boundaries_of(plan.as_ref()) else {
+        return Ok(None);
+    };
+    let name = v["features"]
+        .as_array()
+        .and_then(|fs| fs.iter().find(|f| f["properties"]["level"] == "district"))
+        .and_then(|f| f["properties"]["name"].as_str())
+        .unwrap_or("本区")
+        .to_owned();
+    Ok(gongjian_campaign::district_contains(&v, lon, lat).map(|inside| (inside, name)))
 }
 
 /// The outlines stored with the plan in force, checked again on the way

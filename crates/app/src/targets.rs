@@ -446,6 +446,15 @@ pub fn township_month_ranking(
     rank_units(&township_units(data), m_from, to)
 }
 
+/// The townships ranked over `from..=to` (days of `data`'s year).
+pub fn township_span_ranking(
+    data: &AirData,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> gongjian_targets::ranking::Ranking {
+    rank_units(&township_units(data), from, to)
+}
+
 /// Each township with its days, as ranking units.
 fn township_units(data: &AirData) -> Vec<Unit<'_>> {
     data.townships

@@ -254,6 +254,8 @@ async fn fixture(db: &Db) {
             note: String::new(),
             attachments: Vec::new(),
             reply_due: None,
+            longitude: None,
+            latitude: None,
         },
     )
     .await
@@ -341,4 +343,96 @@ async fn the_report_reads_as_an_office_prints_it() {
         gongjian_tabular::Cell::Number(rust_decimal::Decimal::from(50))
     );
     assert!(fire.note.contains("50 万元"), "{}", fire.note);
+}
+
+/// Issue 14: 督办 cases count in each organisation's 月考核 — a township's
+/// own overdue case and, under 属地管理, an enterprise's in its territory.
+async fn overdue_cases_are_deducted(db: &Db) {
+    fixture(db).await;
+    let actor = Actor::cli();
+    let town = db.organisation_by_name("原武镇").await.unwrap().unwrap().id;
+    let firm = db
+        .create_organisation(
+            &actor,
+            "新乡某化工有限公司",
+            OrgKind::Enterprise,
+            Some(town),
+        )
+        .await
+        .unwrap()
+        .id;
+    let today = gongjian_storage::today_cst();
+    let case = |org: i64, title: &str, due: NaiveDate| gongjian_storage::NewCase {
+        title: title.into(),
+        source: "manual".into(),
+        category: "超标排放".into(),
+        severity: gongjian_alarms::Severity::Major,
+        description: String::new(),
+        site_id: None,
+        alarm_id: None,
+        rule: None,
+        factor: None,
+        organisation_id: org,
+        township_id: Some(town),
+        due_on: due,
+        contact: None,
+        longitude: None,
+        latitude: None,
+        attachments: Vec::new(),
+    };
+    let past = today - Duration::days(1);
+    db.create_case(&actor, &case(town, "原武镇散乱污未整改", past))
+        .await
+        .unwrap();
+    db.create_case(&actor, &case(firm, "化工公司二氧化硫超标", past))
+        .await
+        .unwrap();
+    db.create_case(
+        &actor,
+        &case(firm, "化工公司扬尘", today + Duration::days(5)),
+    )
+    .await
+    .unwrap();
+    let plan = gongjian_app::plan::embedded_plan().unwrap();
+    let report = build_report(
+        db,
+        &AirCache::default(),
+        &plan,
+        today,
+        today.and_hms_opt(12, 0, 0).unwrap(),
+    )
+    .await
+    .unwrap();
+    let item = |org: &str| {
+        report
+            .assessment
+            .iter()
+            .find(|a| a.organisation == org)
+            .and_then(|a| a.items.iter().find(|i| i.rule == "督办单逾期"))
+            .cloned()
+    };
+    let yuanwu = item("原武镇").expect("原武镇 is assessed on its cases");
+    assert_eq!(yuanwu.points, Decimal::from(-2), "{yuanwu:?}");
+    assert!(
+        yuanwu.basis.contains("本单位 1，辖区企业 1"),
+        "{}",
+        yuanwu.basis
+    );
+    assert_eq!(yuanwu.evidence.as_deref(), Some("/cases?state=overdue"));
+    let other = item("师寨镇").expect("every township is assessed");
+    assert_eq!(other.points, Decimal::ZERO, "{other:?}");
+}
+
+#[tokio::test]
+async fn overdue_cases_are_deducted_in_the_monthly_assessment_on_sqlite() {
+    let t = testing::sqlite().await;
+    overdue_cases_are_deducted(&t.db).await;
+}
+
+#[tokio::test]
+async fn overdue_cases_are_deducted_in_the_monthly_assessment_on_postgres() {
+    let Some(t) = testing::postgres().await else {
+        return;
+    };
+    overdue_cases_are_deducted(&t.db).await;
 }

@@ -127,6 +127,89 @@ fn check(v: &Value) -> Result<(), String> {
     Ok(())
 }
 
+/// Degrees a position may lie outside a schematic (示意) outline's
+/// bounding box: such an outline is drawn by hand and must not decide
+/// whether a field position is in the district.
+const SCHEMATIC_MARGIN_DEG: f64 = 0.05;
+
+/// Whether (`lon`, `lat`) lies in the district drawn by a checked
+/// boundaries file: inside a `level = "district"` feature (or, when the
+/// file has none, inside any feature). A schematic feature is judged by
+/// its bounding box widened by [`SCHEMATIC_MARGIN_DEG`]. `None` when the
+/// file holds no usable outline.
+pub fn district_contains(boundaries: &Value, lon: f64, lat: f64) -> Option<bool> {
+    let features = boundaries.get("features")?.as_array()?;
+    let is_district = |f: &&Value| f["properties"]["level"] == "district";
+    let chosen: Vec<&Value> = if features.iter().any(|f| is_district(&f)) {
+        features.iter().filter(is_district).collect()
+    } else {
+        features.iter().collect()
+    };
+    let mut any_outline = false;
+    for f in chosen {
+        let polygons = polygons_of(&f["geometry"]);
+        if polygons.is_empty() {
+            continue;
+        }
+        any_outline = true;
+        let inside = if f["properties"]["schematic"] == true {
+            let pts = polygons.iter().flatten().flatten();
+            let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+            for &(x, y) in pts {
+                (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+            }
+            let m = SCHEMATIC_MARGIN_DEG;
+            (x0 - m..=x1 + m).contains(&lon) && (y0 - m..=y1 + m).contains(&lat)
+        } else {
+            polygons.iter().any(|rings| inside_rings(rings, lon, lat))
+        };
+        if inside {
+            return Some(true);
+        }
+    }
+    any_outline.then_some(false)
+}
+
+/// The rings of each polygon of a Polygon or MultiPolygon geometry.
+fn polygons_of(geometry: &Value) -> Vec<Vec<Vec<(f64, f64)>>> {
+    let ring = |r: &Value| -> Vec<(f64, f64)> {
+        r.as_array()
+            .map(|ps| ps.iter().filter_map(position).collect())
+            .unwrap_or_default()
+    };
+    let polygon = |p: &Value| -> Vec<Vec<(f64, f64)>> {
+        p.as_array()
+            .map(|rs| rs.iter().map(ring).collect())
+            .unwrap_or_default()
+    };
+    let coords = &geometry["coordinates"];
+    match geometry["type"].as_str() {
+        Some("Polygon") => vec![polygon(coords)],
+        Some("MultiPolygon") => coords
+            .as_array()
+            .map(|ps| ps.iter().map(polygon).collect())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// Even-odd ray casting over every ring: the outer ring counts once, and a
+/// point in a hole crosses it once more and is outside.
+fn inside_rings(rings: &[Vec<(f64, f64)>], lon: f64, lat: f64) -> bool {
+    let mut inside = false;
+    for ring in rings {
+        let n = ring.len();
+        for i in 0..n {
+            let (xi, yi) = ring[i];
+            let (xj, yj) = ring[(i + n - 1) % n];
+            if (yi > lat) != (yj > lat) && lon < (xj - xi) * (lat - yi) / (yj - yi) + xi {
+                inside = !inside;
+            }
+        }
+    }
+    inside
+}
+
 /// `[lon, lat]` (an optional third number, the altitude, is allowed).
 fn position(p: &Value) -> Option<(f64, f64)> {
     let a = p.as_array()?;
@@ -197,5 +280,45 @@ mod tests {
             let err = parse_boundaries(&text).unwrap_err();
             assert!(err.contains(want), "{err} (wanted {want})");
         }
+    }
+    #[test]
+    fn a_position_is_judged_against_the_district_outline() {
+        let district = r#"{"type":"Feature","properties":{"name":"区","level":"district"},
+            "geometry":{"type":"Polygon","coordinates":[
+              [[113.0,35.0],[114.0,35.0],[114.0,36.0],[113.0,36.0],[113.0,35.0]],
+              [[113.4,35.4],[113.6,35.4],[113.6,35.6],[113.4,35.6],[113.4,35.4]]]}}"#;
+        let v = parse_boundaries(&collection(&[district.to_owned(), square("甲")])).unwrap();
+        assert_eq!(district_contains(&v, 113.2, 35.2), Some(true));
+        assert_eq!(
+            district_contains(&v, 113.5, 35.5),
+            Some(false),
+            "in the hole"
+        );
+        assert_eq!(district_contains(&v, 114.2, 35.5), Some(false));
+        // With no district feature, any feature's outline counts.
+        let v = parse_boundaries(&collection(&[square("甲")])).unwrap();
+        assert_eq!(
+            district_contains(&v, 113.62, 35.01),
+            Some(true),
+            "no district: any feature"
+        );
+        assert_eq!(
+            district_contains(&v, 113.61, 35.09),
+            Some(false),
+            "outside the triangle"
+        );
+    }
+
+    #[test]
+    fn a_schematic_outline_is_judged_by_its_widened_box() {
+        let text = include_str!("../../../plans/pingyuan-2020/boundaries.geojson");
+        let v = parse_boundaries(text).unwrap();
+        assert_eq!(district_contains(&v, 113.96, 35.087), Some(true));
+        assert_eq!(
+            district_contains(&v, 114.13, 35.32),
+            Some(true),
+            "within the margin"
+        );
+        assert_eq!(district_contains(&v, 116.4, 39.9), Some(false), "Beijing");
     }
 }

@@ -21,7 +21,7 @@ mod table;
 
 pub use boundaries::{
     BOUNDARIES_FILE, BOUNDARIES_MAX_BYTES, BOUNDARIES_MAX_FEATURES, BOUNDARIES_MAX_POINTS,
-    parse_boundaries,
+    district_contains, parse_boundaries,
 };
 pub use build::{Source, parse, parse_files};
 pub use copy::{copy_to_year, next_key, shift_years};

@@ -70,16 +70,21 @@ pub enum AssessmentKind {
     FirePoint,
     /// Each water section of the township not at its class (year to date).
     Section,
+    /// Each 督办 case past its deadline and not closed at the end of the
+    /// month: the organisation's own, and for a township also those of the
+    /// enterprises in its territory (属地管理).
+    CaseOverdue,
 }
 
 impl AssessmentKind {
-    pub const ALL: [AssessmentKind; 6] = [
+    pub const ALL: [AssessmentKind; 7] = [
         AssessmentKind::AirRank,
         AssessmentKind::Pm25Control,
         AssessmentKind::Overdue,
         AssessmentKind::Returned,
         AssessmentKind::FirePoint,
         AssessmentKind::Section,
+        AssessmentKind::CaseOverdue,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -90,6 +95,7 @@ impl AssessmentKind {
             AssessmentKind::Returned => "returned",
             AssessmentKind::FirePoint => "fire-point",
             AssessmentKind::Section => "section",
+            AssessmentKind::CaseOverdue => "case-overdue",
         }
     }
 
@@ -101,13 +107,17 @@ impl AssessmentKind {
             AssessmentKind::Returned => "报送被退回",
             AssessmentKind::FirePoint => "秸秆焚烧火点",
             AssessmentKind::Section => "水质断面未达标",
+            AssessmentKind::CaseOverdue => "督办单逾期",
         }
     }
 
     /// Whether the rule is about a township's territory (air, fire
     /// points, sections) rather than anyone's tasks.
     pub fn territorial(self) -> bool {
-        !matches!(self, AssessmentKind::Overdue | AssessmentKind::Returned)
+        !matches!(
+            self,
+            AssessmentKind::Overdue | AssessmentKind::Returned | AssessmentKind::CaseOverdue
+        )
     }
 }
 

@@ -69,6 +69,8 @@ async fn seed(dir: &Path) {
                 file_name: "火点.png".into(),
             }],
             reply_due: None,
+            longitude: None,
+            latitude: None,
         },
     )
     .await

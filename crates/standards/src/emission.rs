@@ -273,6 +273,20 @@ impl Flag {
         Flag::B,
     ];
 
+    /// The flag as officials read it (HJ 212-2017 table 8).
+    pub fn label(self) -> &'static str {
+        match self {
+            Flag::N => "正常",
+            Flag::F => "停运",
+            Flag::M => "维护",
+            Flag::S => "手工输入",
+            Flag::D => "故障",
+            Flag::C => "校准",
+            Flag::T => "超量程",
+            Flag::B => "通讯异常",
+        }
+    }
+
     pub fn as_char(self) -> char {
         match self {
             Flag::N => 'N',
@@ -285,6 +299,18 @@ impl Flag {
             Flag::B => 'B',
         }
     }
+}
+
+/// A stored flag's text as officials read it: "校准" for `C`; "未知标记"
+/// for anything else.
+pub fn flag_label(flag: &str) -> &'static str {
+    flag.parse::<Flag>().map_or("未知标记", Flag::label)
+}
+
+/// "C（校准）": the code with its meaning, where both matter (tables of
+/// values a logger sent).
+pub fn flag_with_label(flag: &str) -> String {
+    format!("{}（{}）", flag.trim(), flag_label(flag))
 }
 
 impl fmt::Display for Flag {

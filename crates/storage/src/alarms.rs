@@ -478,6 +478,25 @@ impl Db {
             .collect()
     }
 
+    /// The hours from `from` on whose value reported by the logger differs
+    /// from the platform's rollup, in order of site, factor and hour.
+    pub async fn hour_disagreements_since(
+        &self,
+        from: i64,
+    ) -> Result<Vec<crate::Disagreement>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT site_id, factor, kind, period_start, logger_value, logger_flag, \
+             rollup_value, rollup_flag, detected_at FROM rollup_disagreements \
+             WHERE kind = 'hour' AND period_start >= $1 ORDER BY site_id, factor, period_start",
+        )
+        .bind(from)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(crate::monitoring::disagreement_from_row)
+            .collect()
+    }
+
     /// When each site's loggers last sent a frame (sites whose loggers
     /// never did are left out).
     pub async fn last_frames(&self) -> Result<std::collections::HashMap<i64, i64>, StorageError> {

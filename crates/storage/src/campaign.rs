@@ -480,6 +480,9 @@ pub struct NewFirePoint {
     /// Pushed to the township to verify (属实/不属实) by this day; None:
     /// the office's own finding, confirmed on entry.
     pub reply_due: Option<NaiveDate>,
+    /// WGS 84 position as received (checked by the caller), if known.
+    pub longitude: Option<String>,
+    pub latitude: Option<String>,
 }
 
 /// Where a fire point stands in its verification.
@@ -521,6 +524,8 @@ pub struct FirePointRecord {
     pub replied_at: Option<i64>,
     pub confirmed_by: Option<String>,
     pub confirmed_at: Option<i64>,
+    pub longitude: Option<String>,
+    pub latitude: Option<String>,
 }
 
 impl FirePointRecord {
@@ -2564,7 +2569,7 @@ impl Db {
             "SELECT f.id, f.township_id, o.name, f.occurred_on, f.month, f.place, f.kind, f.amount, \
              f.note, f.source, f.created_by, f.voided_at, f.voided_by, f.void_reason, \
              f.verification, f.reply_due, f.reply_verdict, f.reply_note, f.replied_by, f.replied_at, \
-             f.confirmed_by, f.confirmed_at \
+             f.confirmed_by, f.confirmed_at, f.longitude, f.latitude \
              FROM fire_points f JOIN organisations o ON o.id = f.township_id \
              WHERE {condition} ORDER BY f.occurred_on DESC, f.id DESC"
         ))
@@ -2610,6 +2615,8 @@ impl Db {
                 replied_at: r.try_get("replied_at")?,
                 confirmed_by: r.try_get("confirmed_by")?,
                 confirmed_at: r.try_get("confirmed_at")?,
+                longitude: r.try_get("longitude")?,
+                latitude: r.try_get("latitude")?,
             });
         }
         Ok(out)
@@ -2930,6 +2937,22 @@ async fn insert_fire_point(
             "核实期限不能早于火点日期",
         ));
     }
+    let in_range = |v: &Option<String>, bound: f64| {
+        v.as_deref().is_none_or(|t| {
+            t.trim()
+                .parse::<f64>()
+                .is_ok_and(|x| x.is_finite() && x.abs() <= bound)
+        })
+    };
+    if p.longitude.is_some() != p.latitude.is_some()
+        || !in_range(&p.longitude, 180.0)
+        || !in_range(&p.latitude, 90.0)
+    {
+        return Err(StorageError::rule(
+            crate::Rule::FirePoint,
+            "火点坐标应同时填写经度（−180 至 180）和纬度（−90 至 90）",
+        ));
+    }
     let verification = if p.reply_due.is_some() {
         "pending"
     } else {
@@ -2937,7 +2960,8 @@ async fn insert_fire_point(
     };
     let id: i64 = sqlx::query(
         "INSERT INTO fire_points (township_id, occurred_on, month, place, kind, amount, note, source, created_by, created_at, \
-         verification, reply_due) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+         verification, reply_due, longitude, latitude) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
     )
     .bind(p.township_id)
     .bind(p.occurred_on.to_string())
@@ -2951,6 +2975,8 @@ async fn insert_fire_point(
     .bind(now())
     .bind(verification)
     .bind(p.reply_due.map(|d| d.to_string()))
+    .bind(p.longitude.as_deref().map(str::trim))
+    .bind(p.latitude.as_deref().map(str::trim))
     .fetch_one(&mut *conn)
     .await?
     .try_get("id")?;
@@ -2963,6 +2989,7 @@ async fn insert_fire_point(
             "place": place, "kind": p.kind.as_str(), "amount": amount, "source": source,
             "attachments": attachments_json(&p.attachments),
             "verification": verification, "reply_due": p.reply_due.map(|d| d.to_string()),
+            "longitude": p.longitude, "latitude": p.latitude,
         })),
     )
     .await?;

@@ -1439,21 +1439,7 @@ impl Db {
         .bind(limit)
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Disagreement {
-                    site_id: r.try_get("site_id")?,
-                    factor: r.try_get("factor")?,
-                    kind: r.try_get("kind")?,
-                    period_start: r.try_get("period_start")?,
-                    logger_value: r.try_get("logger_value")?,
-                    logger_flag: r.try_get("logger_flag")?,
-                    rollup_value: r.try_get("rollup_value")?,
-                    rollup_flag: r.try_get("rollup_flag")?,
-                    detected_at: r.try_get("detected_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(disagreement_from_row).collect()
     }
 
     // ---------------------------------------------------------- dashboards
@@ -1599,4 +1585,19 @@ fn same_value(a: Option<&str>, b: Option<&str>) -> bool {
         }
         _ => false,
     }
+}
+
+/// A `rollup_disagreements` row (every column selected).
+pub(crate) fn disagreement_from_row(r: &sqlx::any::AnyRow) -> Result<Disagreement, StorageError> {
+    Ok(Disagreement {
+        site_id: r.try_get("site_id")?,
+        factor: r.try_get("factor")?,
+        kind: r.try_get("kind")?,
+        period_start: r.try_get("period_start")?,
+        logger_value: r.try_get("logger_value")?,
+        logger_flag: r.try_get("logger_flag")?,
+        rollup_value: r.try_get("rollup_value")?,
+        rollup_flag: r.try_get("rollup_flag")?,
+        detected_at: r.try_get("detected_at")?,
+    })
 }

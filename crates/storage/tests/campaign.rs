@@ -519,6 +519,8 @@ storage_test!(fire_points_and_monthly_totals, |db: Db| async move {
         note: String::new(),
         attachments: vec![],
         reply_due: None,
+        longitude: None,
+        latitude: None,
     };
     let p = db
         .add_fire_point(&office, &point(yuanwu, "2020-06-03", FireKind::Straw))
@@ -637,6 +639,8 @@ storage_test!(
             note: String::new(),
             attachments: vec![],
             reply_due: None,
+            longitude: None,
+            latitude: None,
         };
         let first = db
             .add_fire_point(&office, &point(yuanwu, "2020-10-05", "大堤村北地块"))

@@ -1,6 +1,8 @@
 // 污染源 pages: site import upload and the ECharts series of a site page.
 (function () {
   'use strict';
+  // HJ 212-2017 data flags (table 8), as gongjian_standards::emission::Flag::label reads them.
+  var FLAG_LABELS = { N: '正常', F: '停运', M: '维护', S: '手工输入', D: '故障', C: '校准', T: '超量程', B: '通讯异常' };
   var up = document.getElementById('site-upload');
   if (up) {
     window.gj.upload(up, document.getElementById('site-file'),
@@ -72,7 +74,7 @@
                 var lines = [fmt(ps[0].value[0] / 1000)].concat(ps.map(function (p) {
                   return p.seriesName + ': ' + p.value[1];
                 }));
-                if (pt) lines.push('标记: ' + pt.flag);
+                if (pt) lines.push('标记: ' + pt.flag + '（' + (FLAG_LABELS[pt.flag] || '未知标记') + '）');
                 return window.gj.textLines(lines);
               }
             },

@@ -132,6 +132,8 @@ async fn july_2020(app: &common::TestApp) {
             note: String::new(),
             attachments: Vec::new(),
             reply_due: None,
+            longitude: None,
+            latitude: None,
         },
     )
     .await

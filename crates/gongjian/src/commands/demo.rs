@@ -396,6 +396,8 @@ async fn demo_progress(db: &Db) -> anyhow::Result<()> {
                 note: "蓝天卫士发现".into(),
                 attachments: Vec::new(),
                 reply_due: None,
+                longitude: None,
+                latitude: None,
             },
         )
         .await?;
@@ -697,20 +699,41 @@ pub async fn demo_alarms_and_cases(db: &Db) -> anyhow::Result<()> {
     // Fire points pushed from the satellite and camera feeds: one waiting
     // for 原武镇's answer, one answered 属实 waiting for the office, one
     // the office judged 不属实 (it does not count toward the deduction).
-    let push = |place: &str, days_ago: i64, kind| gongjian_storage::NewFirePoint {
-        township_id: yuanwu_town,
-        occurred_on: days(-days_ago),
-        place: place.into(),
-        kind,
-        note: "卫星遥感火点推送".into(),
-        attachments: Vec::new(),
-        reply_due: Some(days(-days_ago + 2)),
+    // Positions inside 原武镇's (schematic) outline, as a feed sends them.
+    let push = |place: &str, days_ago: i64, kind, (lon, lat): (&str, &str)| {
+        gongjian_storage::NewFirePoint {
+            township_id: yuanwu_town,
+            occurred_on: days(-days_ago),
+            place: place.into(),
+            kind,
+            note: "卫星遥感火点推送".into(),
+            attachments: Vec::new(),
+            reply_due: Some(days(-days_ago + 2)),
+            longitude: Some(lon.into()),
+            latitude: Some(lat.into()),
+        }
     };
     use gongjian_storage::FireKind;
-    db.add_fire_point(&office, &push("原武镇王村东地块", 0, FireKind::Straw))
-        .await?;
+    db.add_fire_point(
+        &office,
+        &push(
+            "原武镇王村东地块",
+            0,
+            FireKind::Straw,
+            ("113.6812", "35.1437"),
+        ),
+    )
+    .await?;
     let answered = db
-        .add_fire_point(&office, &push("原武镇小宋庄路边", 1, FireKind::Rubbish))
+        .add_fire_point(
+            &office,
+            &push(
+                "原武镇小宋庄路边",
+                1,
+                FireKind::Rubbish,
+                ("113.7215", "35.0862"),
+            ),
+        )
         .await?;
     db.reply_fire_point(
         &yuanwu,
@@ -721,7 +744,15 @@ pub async fn demo_alarms_and_cases(db: &Db) -> anyhow::Result<()> {
     )
     .await?;
     let dismissed = db
-        .add_fire_point(&office, &push("原武镇砖厂北侧", 2, FireKind::Straw))
+        .add_fire_point(
+            &office,
+            &push(
+                "原武镇砖厂北侧",
+                2,
+                FireKind::Straw,
+                ("113.6533", "35.2104"),
+            ),
+        )
         .await?;
     db.reply_fire_point(
         &yuanwu,

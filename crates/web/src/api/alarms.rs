@@ -7,7 +7,7 @@ use std::str::FromStr;
 use axum::Json;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::StatusCode;
-use chrono::{Duration, NaiveDate};
+use chrono::{Datelike, Duration, NaiveDate};
 use gongjian_alarms::{CaseAction, CaseState, RuleSet, Severity};
 use gongjian_storage::{
     Actor, AlarmFilter, AlarmRecord, CaseDetail, CaseFilter, CaseRecord, NewCase, Notification,
@@ -352,6 +352,37 @@ fn coordinate(
     }
 }
 
+/// A field position (a case, a fire point): both numbers or neither, in
+/// China, and inside the district's outline when the plan in force has
+/// one.
+pub(crate) async fn checked_position(
+    state: &AppState,
+    longitude: &Option<String>,
+    latitude: &Option<String>,
+) -> Result<(Option<String>, Option<String>), ApiError> {
+    let longitude = coordinate("经度", longitude, 73.0, 136.0)?;
+    let latitude = coordinate("纬度", latitude, 3.0, 54.0)?;
+    match (&longitude, &latitude) {
+        (Some(lon), Some(lat)) => {
+            let (x, y) = (
+                f64::from_str(lon).unwrap_or_default(),
+                f64::from_str(lat).unwrap_or_default(),
+            );
+            let year = gongjian_storage::today_cst().year();
+            if let Some((false, district)) =
+                gongjian_app::map::position_in_district(&state.db, year, x, y).await?
+            {
+                return Err(invalid(format!(
+                    "位置（经度 {lon}，纬度 {lat}）不在{district}范围内，请核对定位后再提交"
+                )));
+            }
+        }
+        (None, None) => {}
+        _ => return Err(invalid("经度和纬度应同时填写")),
+    }
+    Ok((longitude, latitude))
+}
+
 /// Open a case by hand (or from a patrol): checked, files stored, created.
 pub(crate) async fn create_case_as(
     state: &AppState,
@@ -401,8 +432,7 @@ pub(crate) async fn create_case_as(
             .township_id
             .or((org.kind == OrgKind::Township).then_some(org.id)),
     };
-    let longitude = coordinate("经度", &body.longitude, 73.0, 136.0)?;
-    let latitude = coordinate("纬度", &body.latitude, 3.0, 54.0)?;
+    let (longitude, latitude) = checked_position(state, &body.longitude, &body.latitude).await?;
     check_files(&files)?;
     let (stored, failed) = store_uploads(&state.campaign, files).await;
     if !failed.is_empty() {

@@ -1216,6 +1216,11 @@ pub struct FirePointBody {
     /// finding, counted at once.
     #[serde(default)]
     pub push_days: Option<u32>,
+    /// WGS 84 longitude of the point (satellite and camera feeds send one).
+    #[serde(default)]
+    pub longitude: Option<String>,
+    #[serde(default)]
+    pub latitude: Option<String>,
 }
 
 /// A multipart fire-point form: the point's fields, its evidence files
@@ -1244,6 +1249,8 @@ pub(crate) async fn read_fire_point_form(
             "place" => p.place = text,
             "kind" => p.kind = text,
             "note" => p.note = text,
+            "longitude" => p.longitude = Some(text),
+            "latitude" => p.latitude = Some(text),
             "push_days" => {
                 let t = text.trim();
                 p.push_days = if t.is_empty() {
@@ -1312,6 +1319,8 @@ pub(crate) async fn fire_point_from(
         note: note.trim().to_owned(),
         attachments: Vec::new(),
         reply_due: None,
+        longitude: None,
+        latitude: None,
     })
 }
 
@@ -1345,6 +1354,8 @@ pub(crate) async fn record_fire_point(
     .await
     .map_err(invalid)?;
     point.reply_due = reply_due(point.occurred_on, body.push_days)?;
+    (point.longitude, point.latitude) =
+        super::alarms::checked_position(state, &body.longitude, &body.latitude).await?;
     // Check every file before storing any, so a refused submission leaves
     // nothing behind (the staged files are deleted when dropped).
     let refused: Vec<String> = files

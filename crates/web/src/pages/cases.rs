@@ -151,17 +151,7 @@ fn alarm_row(a: &AlarmRecord, me: &PageUser, names: &gongjian_alarms::RuleSet) -
 
 /// HJ 212 data flags as officials read them.
 pub(crate) fn flag_text(flag: &str) -> &'static str {
-    match flag.trim() {
-        "N" => "正常",
-        "F" => "停运",
-        "M" => "维护",
-        "S" => "手工输入",
-        "D" => "故障",
-        "C" => "校准",
-        "T" => "超量程",
-        "B" => "通讯异常",
-        _ => "未知标记",
-    }
+    gongjian_standards::emission::flag_label(flag)
 }
 
 async fn alarms_page(

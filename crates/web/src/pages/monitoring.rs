@@ -9,6 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use gongjian_standards::emission::flag_with_label;
 use gongjian_storage::{OrgKind, SITE_KINDS};
 use serde::Deserialize;
 
@@ -124,7 +125,7 @@ async fn list(State(state): State<AppState>, me: PageUser) -> Response {
                         f.factor,
                         f.unit,
                         f.limit_value.as_deref().unwrap_or("—"),
-                        l.map_or("—", |l| l.flag.as_str())
+                        l.map_or("—".to_owned(), |l| flag_with_label(&l.flag))
                     ),
                 }
             })
@@ -187,8 +188,16 @@ async fn site_page(State(state): State<AppState>, me: PageUser, Path(id): Path<i
                     if d.kind == "hour" { "小时" } else { "日" },
                     gongjian_standards::cst::local_text(d.period_start)
                 ),
-                format!("{} ({})", d.logger_value.unwrap_or_default(), d.logger_flag),
-                format!("{} ({})", d.rollup_value.unwrap_or_default(), d.rollup_flag),
+                format!(
+                    "{} {}",
+                    d.logger_value.unwrap_or_default(),
+                    flag_with_label(&d.logger_flag)
+                ),
+                format!(
+                    "{} {}",
+                    d.rollup_value.unwrap_or_default(),
+                    flag_with_label(&d.rollup_flag)
+                ),
                 gongjian_standards::cst::local_text(d.detected_at),
             )
         })
