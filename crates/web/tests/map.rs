@@ -9,8 +9,9 @@ mod map_fixture;
 use common::spawn_on;
 use gongjian_storage::on_both_backends;
 use gongjian_storage::testing::TestDb;
-use map_fixture::{HOSTILE, map_fixture};
-use serde_json::Value;
+use gongjian_storage::{OrgKind, Role};
+use map_fixture::{FIRM_A, HOSTILE, map_fixture};
+use serde_json::{Value, json};
 
 fn layer<'a>(map: &'a Value, key: &str) -> &'a Vec<Value> {
     map["layers"]
@@ -121,6 +122,115 @@ async fn the_map_shows_each_layer_and_each_role_its_own(db: TestDb) {
         .await
         .unwrap();
     assert!(licence.contains("BSD 2-Clause"));
+}
+
+/// Issue 14 items 5 and 7: a fire point arrives with its position, which is
+/// checked against the district outline (as a case's is) and drawn on the
+/// map's 火点 layer for the office and its own township only.
+on_both_backends!(flavor = "multi_thread"; fire_points_are_placed_and_positions_outside_the_district_refused);
+async fn fire_points_are_placed_and_positions_outside_the_district_refused(db: TestDb) {
+    let app = spawn_on(db).await;
+    map_fixture(&app).await;
+    app.user("yuanwu", Role::Township, "原武镇", OrgKind::Township)
+        .await;
+    app.user("shizhai", Role::Township, "师寨镇", OrgKind::Township)
+        .await;
+    let office = app.login("office").await;
+    let today = gongjian_storage::today_cst().to_string();
+    let fire = |place: &str, lon: Option<&str>, lat: Option<&str>| {
+        json!({"township": "原武镇", "date": today, "place": place, "kind": "straw",
+               "note": "卫星遥感", "push_days": 2, "longitude": lon, "latitude": lat})
+    };
+    let r = office
+        .post(app.url("/api/v1/fire-points"))
+        .json(&fire("王村东地块", Some("113.6812"), Some("35.1437")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let stored: Value = r.json().await.unwrap();
+    let id = stored["id"].as_i64().unwrap();
+    assert_eq!(
+        (&stored["longitude"], &stored["latitude"]),
+        (&json!("113.6812"), &json!("35.1437"))
+    );
+
+    for (body, says) in [
+        (
+            fire("北京", Some("116.40"), Some("39.90")),
+            "不在平原示范区范围内",
+        ),
+        (fire("半个坐标", Some("113.68"), None), "同时填写"),
+        (fire("海上", Some("150"), Some("35.1")), "经度"),
+    ] {
+        let r = office
+            .post(app.url("/api/v1/fire-points"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{body}");
+        let text = r.text().await.unwrap();
+        assert!(text.contains(says), "{says}: {text}");
+    }
+    let all: Value = office
+        .get(app.url("/api/v1/fire-points"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        all["points"].as_array().unwrap().len(),
+        1,
+        "a refused point leaves nothing behind"
+    );
+
+    // A case (a patrol) is held to the same outline.
+    let firm = app
+        .db
+        .organisation_by_name(FIRM_A)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let r = office
+        .post(app.url("/api/v1/cases"))
+        .json(
+            &json!({"title": "外地问题", "source": "patrol", "organisation_id": firm,
+                      "longitude": "116.40", "latitude": "39.90"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("不在平原示范区范围内"));
+
+    let url = app.url("/api/v1/map");
+    let map = |c: reqwest::Client| {
+        let url = url.clone();
+        async move {
+            let v: Value = c.get(url).send().await.unwrap().json().await.unwrap();
+            layer(&v, "fires").clone()
+        }
+    };
+    let fires = map(office.clone()).await;
+    let p = point(&fires, id).expect("the pushed point is drawn");
+    assert_eq!(p["color"], "#f57c00", "{p}");
+    assert_eq!(p["status"], "待乡镇核实");
+    assert_eq!(p["link"], format!("/ledger#fp-{id}"));
+    assert_eq!(
+        (p["lon"].as_f64(), p["lat"].as_f64()),
+        (Some(113.6812), Some(35.1437))
+    );
+    let own = app.login("yuanwu").await;
+    assert!(point(&map(own).await, id).is_some(), "its township sees it");
+    let other = app.login("shizhai").await;
+    assert!(
+        point(&map(other).await, id).is_none(),
+        "another township does not"
+    );
 }
 
 /// With `map.tile_url` set, the answer carries the base layer and the
