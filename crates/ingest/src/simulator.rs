@@ -152,6 +152,27 @@ pub struct LoggerSpec {
     pub mn: String,
     pub pw: String,
     pub kind: SimKind,
+    /// A scripted exceedance on top of the random ones (the demo's
+    /// night-time 偷排 at one stack), if any.
+    pub scripted: Option<ScriptedExceedance>,
+}
+
+/// One factor reading over its limit during given hours of every China
+/// Standard Time day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptedExceedance {
+    /// HJ 212 code of the factor, e.g. a21002 (NOx).
+    pub factor: String,
+    /// Hours of the day (0–23, China Standard Time) in which it exceeds.
+    pub cst_hours: Vec<u32>,
+}
+
+impl ScriptedExceedance {
+    /// Whether `factor` exceeds at instant `t` (Unix seconds).
+    pub fn exceeds(&self, factor: &str, t: i64) -> bool {
+        let hour = ((t + 8 * 3600).rem_euclid(86_400) / 3600) as u32;
+        self.factor == factor && self.cst_hours.contains(&hour)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -332,6 +353,13 @@ impl Logger {
         }
     }
 
+    fn scripted(&self, factor: &str, t: i64) -> bool {
+        self.spec
+            .scripted
+            .as_ref()
+            .is_some_and(|x| x.exceeds(factor, t))
+    }
+
     fn value(&mut self, typical: f64, exceed: bool) -> f64 {
         let noise: f64 = self.rng.random_range(-0.15..0.15);
         let v = typical * (1.0 + noise);
@@ -371,7 +399,8 @@ impl Logger {
             .random_bool(self.cfg.exceedance_probability.clamp(0.0, 1.0));
         let mut groups = Vec::new();
         for fac in factors {
-            let v = self.value(fac.typical, exceed && fac.limit.is_some());
+            let scripted = self.scripted(fac.code, t);
+            let v = self.value(fac.typical, (exceed || scripted) && fac.limit.is_some());
             let mut g = vec![(format!("{}-Rtd", fac.code), format!("{v:.2}"))];
             if fac.converted {
                 let z = v * 15.0 / (21.0 - self.o2());
@@ -407,8 +436,11 @@ impl Logger {
         let factors = self.spec.kind.factors();
         let mut groups = Vec::new();
         for (i, fac) in factors.iter().enumerate() {
-            let v: f64 =
-                (self.value(fac.typical, exceed && fac.limit.is_some()) * 100.0).round() / 100.0;
+            let scripted = self.scripted(fac.code, start);
+            let v: f64 = (self.value(fac.typical, (exceed || scripted) && fac.limit.is_some())
+                * 100.0)
+                .round()
+                / 100.0;
             let flag = if calibrating { "C" } else { "N" };
             self.hour_minutes[i].push((v, !calibrating));
             let mut g = vec![

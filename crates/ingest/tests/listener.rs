@@ -465,6 +465,7 @@ async fn simulator_produces_minute_and_valid_hourly_series(db: TestDb) {
             mn: "MN0001".into(),
             pw: "123456".into(),
             kind: SimKind::Stack,
+            scripted: None,
         }],
         cfg,
         stats.clone(),

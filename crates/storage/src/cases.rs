@@ -387,6 +387,55 @@ impl Db {
         Ok(id)
     }
 
+    /// Lays out a case's history as if it had been opened at `opened_at`
+    /// and each later step taken `step` seconds after the one before
+    /// (Unix seconds). For generated data only — the demo, whose cases are
+    /// all written in the same second at start-up and would otherwise show
+    /// a timeline with no time in it. The audit log keeps the real times.
+    pub async fn lay_out_case_history(
+        &self,
+        case_id: i64,
+        opened_at: i64,
+        step: i64,
+    ) -> Result<(), StorageError> {
+        let mut tx = self.write.begin().await?;
+        let events: Vec<(i64, String)> =
+            sqlx::query("SELECT id, to_state FROM case_events WHERE case_id = $1 ORDER BY id")
+                .bind(case_id)
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get("id")?, r.try_get("to_state")?)))
+                .collect::<Result<_, StorageError>>()?;
+        let mut last = opened_at;
+        for (i, (id, _)) in events.iter().enumerate() {
+            last = opened_at + step * i as i64;
+            sqlx::query("UPDATE case_events SET at = $1 WHERE id = $2")
+                .bind(last)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let closed_at = events
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(_, (_, to))| to == CaseState::Closed.as_str())
+            .map(|(i, _)| opened_at + step * i as i64);
+        sqlx::query(
+            "UPDATE cases SET created_at = $1, updated_at = $2, \
+             closed_at = CASE WHEN closed_at IS NULL THEN NULL ELSE $3 END WHERE id = $4",
+        )
+        .bind(opened_at)
+        .bind(last)
+        .bind(closed_at)
+        .bind(case_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Takes `action` on a case: allowed only from the states the loop
     /// allows (checked again inside the transaction), with its note and
     /// photos kept as an event, audited, and the next actors told.

@@ -124,9 +124,9 @@ async fn the_map_shows_each_layer_and_each_role_its_own(db: TestDb) {
     assert!(licence.contains("BSD 2-Clause"));
 }
 
-/// Issue 14 items 5 and 7: a fire point arrives with its position, which is
-/// checked against the district outline (as a case's is) and drawn on the
-/// map's 火点 layer for the office and its own township only.
+// Issue 14 items 5 and 7: a fire point arrives with its position, which is
+// checked against the district outline (as a case's is) and drawn on the
+// map's 火点 layer for the office and its own township only.
 on_both_backends!(flavor = "multi_thread"; fire_points_are_placed_and_positions_outside_the_district_refused);
 async fn fire_points_are_placed_and_positions_outside_the_district_refused(db: TestDb) {
     let app = spawn_on(db).await;

@@ -535,6 +535,10 @@ pub async fn demo_alarms_and_cases(db: &Db) -> anyhow::Result<()> {
         .await?;
         db.act_on_case(&office, case, CaseAction::Close, "", &[])
             .await?;
+        // Opened when the third hour over the limit was judged, closed the
+        // next afternoon.
+        db.lay_out_case_history(case, hour - 47 * 3600, 6 * 3600)
+            .await?;
     }
     if let Some(a) = alarms
         .iter()
@@ -587,6 +591,7 @@ pub async fn demo_alarms_and_cases(db: &Db) -> anyhow::Result<()> {
         latitude: Some("35.0873".into()),
         attachments: Vec::new(),
     };
+    let mut cases: Vec<(i64, i64)> = Vec::new();
     let steps: [(NewCase, &[(CaseAction, &str)]); 6] = [
         (
             case(
@@ -679,10 +684,11 @@ pub async fn demo_alarms_and_cases(db: &Db) -> anyhow::Result<()> {
         ),
     ];
     let mut manual = 0;
-    for (new, actions) in steps {
+    for (n, (new, actions)) in steps.into_iter().enumerate() {
         // The demo's overdue case was opened a while ago; storage takes any deadline.
         let id = db.create_case(&office, &new).await?;
         manual += 1;
+        cases.push((id, n as i64));
         for (action, note) in actions {
             let who = match action {
                 CaseAction::Accept | CaseAction::Answer if new.organisation_id == firm => &qiye,
@@ -693,6 +699,12 @@ pub async fn demo_alarms_and_cases(db: &Db) -> anyhow::Result<()> {
             };
             db.act_on_case(who, id, *action, note, &[]).await?;
         }
+    }
+    // Opened one to six days ago, a step every seven hours or so: a
+    // timeline that reads like the week it stands for.
+    for (id, n) in cases {
+        let ago = (6 - n) * 86_400 + 3 * 3600;
+        db.lay_out_case_history(id, now - ago, ago / 6).await?;
     }
     db.escalate_overdue_cases(today).await?;
 

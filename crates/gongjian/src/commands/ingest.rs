@@ -90,7 +90,7 @@ pub async fn demo_devices(
     db: &Db,
     plan: &gongjian_campaign::Campaign,
 ) -> anyhow::Result<Vec<LoggerSpec>> {
-    use gongjian_ingest::simulator::SimKind;
+    use gongjian_ingest::simulator::{ScriptedExceedance, SimKind};
     use gongjian_storage::{Actor, Device, NewSite, OrgKind};
 
     let actor = Actor::system("demo");
@@ -184,11 +184,20 @@ pub async fn demo_devices(
         let mut device = Device::new(&mn, "123456", site.id);
         device.st = kind.st().into();
         db.upsert_device(&actor, &device).await?;
-        history.push((site.id, kind));
+        // 2号锅炉 runs its NOx treatment (SCR ammonia) down at night: the
+        // live logger reads over the limit from 01:00 to 04:00 every night,
+        // as it did in the week of history below, so the alarm job finds
+        // the episode from what the logger sent.
+        let scripted = (code == "DEMO-STACK02").then(|| ScriptedExceedance {
+            factor: "a21002".into(),
+            cst_hours: vec![1, 2, 3],
+        });
+        history.push((site.id, kind, scripted.clone()));
         loggers.push(LoggerSpec {
             mn,
             pw: "123456".into(),
             kind,
+            scripted,
         });
     }
     let rows = demo_history(db, &history).await?;
@@ -203,7 +212,11 @@ pub async fn demo_devices(
 /// simulator carries on from now. Deterministic, so every demo looks alike.
 async fn demo_history(
     db: &Db,
-    sites: &[(i64, gongjian_ingest::simulator::SimKind)],
+    sites: &[(
+        i64,
+        gongjian_ingest::simulator::SimKind,
+        Option<gongjian_ingest::simulator::ScriptedExceedance>,
+    )],
 ) -> anyhow::Result<usize> {
     use gongjian_ingest::simulator::SimKind;
     use gongjian_storage::RollupValue;
@@ -217,11 +230,12 @@ async fn demo_history(
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
-        (state % 10_000) as f64 / 10_000.0
+        (state >> 11) as f64 / (1_u64 << 53) as f64
     };
     let mut rows = Vec::new();
     let mut water_index = 0;
-    for &(site_id, kind) in sites {
+    for (site_id, kind, scripted) in sites {
+        let (site_id, kind) = (*site_id, *kind);
         let (periods, step, value_kind) = match kind {
             SimKind::Water => (60, 86_400, "day"),
             SimKind::Stack => (168, 3_600, "hour"),
@@ -233,10 +247,21 @@ async fn demo_history(
         for n in 1..=periods {
             for f in kind.factors() {
                 let limit = f.limit.and_then(|l| l.parse::<f64>().ok());
+                let start = last - n * step;
+                let night = scripted.as_ref().is_some_and(|x| x.exceeds(f.code, start));
                 let v = match limit {
+                    Some(l) if night => l * (1.2 + 0.3 * unit()),
                     Some(l) if kind == SimKind::Stack && unit() < 0.01 => l * (1.05 + 0.4 * unit()),
                     _ if high_ammonia && f.code == "w21003" => 1.3 + 0.3 * unit(),
-                    _ => f.typical * (0.8 + 0.4 * unit()),
+                    // A daily cycle (±8 %) and noise (±10 %): a plant's hours
+                    // follow its load; they neither jump at random from one
+                    // hour to the next (the spike screen would flag that)
+                    // nor sit still for hours (the constant screen would).
+                    _ => {
+                        let phase =
+                            (start.rem_euclid(86_400) as f64 / 86_400.0) * std::f64::consts::TAU;
+                        f.typical * (1.0 + 0.08 * phase.sin() + 0.2 * (unit() - 0.5))
+                    }
                 };
                 let text = format!("{v:.3}");
                 rows.push(RollupValue {

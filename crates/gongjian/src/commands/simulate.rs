@@ -115,6 +115,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             mn: mn_for(&args.mn_prefix, i),
             pw: args.pw.clone(),
             kind,
+            scripted: None,
         })
         .collect();
     let rt = super::platform::runtime()?;
