@@ -116,3 +116,107 @@ async fn logger_mismatch_and_transmission_rate_on_postgres() {
     };
     logger_mismatch_and_transmission_rate(&t.db).await;
 }
+
+/// Four townships' stations for fourteen days up to yesterday: 甲镇 is the
+/// cleanest for the first seven days and the dirtiest for the last seven.
+async fn a_township_sliding_down_the_ranking(db: &Db) {
+    use chrono::Duration;
+    use gongjian_app::air::{AirCache, import_parsed, refresh_air_cache};
+    use gongjian_standards::evaluation::PerPollutant;
+    use gongjian_storage::OrgKind;
+    use gongjian_targets::import::{ParsedFile, ParsedHour};
+    use rust_decimal::Decimal;
+
+    let actor = Actor::cli();
+    let last = gongjian_storage::today_cst() - Duration::days(1);
+    let first = last - Duration::days(13);
+    if chrono::Datelike::year(&first) != chrono::Datelike::year(&last) {
+        // The ranking compares days of one year: in early January there
+        // is no span before to compare with, and the screen says nothing.
+        eprintln!("ranking-slide test skipped: its fourteen days span a new year");
+        return;
+    }
+    let towns = ["甲镇", "乙镇", "丙镇", "丁镇"];
+    let mut parsed = ParsedFile::default();
+    for (i, _) in towns.iter().enumerate() {
+        for d in 0..14 {
+            let pm25 = if i == 0 && d >= 7 {
+                60
+            } else {
+                20 + 10 * i as i64
+            };
+            for h in 1..=24 {
+                parsed.hours.push(ParsedHour {
+                    station: format!("S{i}"),
+                    end: (first + Duration::days(d)).and_hms_opt(0, 0, 0).unwrap()
+                        + Duration::hours(h),
+                    values: PerPollutant {
+                        so2: Some(Decimal::from(8)),
+                        no2: Some(Decimal::from(20)),
+                        co: Some(Decimal::new(6, 1)),
+                        o3: Some(Decimal::from(60)),
+                        pm10: Some(Decimal::from(pm25 * 17 / 10)),
+                        pm25: Some(Decimal::from(pm25)),
+                    },
+                    line: 0,
+                });
+            }
+        }
+    }
+    let mut station_of_first = 0;
+    for (i, town) in towns.iter().enumerate() {
+        let org = db
+            .create_organisation(&actor, town, OrgKind::Township, None)
+            .await
+            .unwrap();
+        let site = db
+            .create_site(
+                &actor,
+                &NewSite {
+                    code: format!("S{i}"),
+                    name: format!("{town}站"),
+                    kind: "air_station".into(),
+                    township_id: Some(org.id),
+                    ..NewSite::default()
+                },
+            )
+            .await
+            .unwrap();
+        if i == 0 {
+            station_of_first = site.id;
+        }
+    }
+    import_parsed(db, &actor, "ranking", &parsed).await.unwrap();
+    refresh_air_cache(db, &AirCache::default()).await.unwrap();
+
+    run_alarms(db, gongjian_storage::now()).await.unwrap();
+    let alarms = db.alarms(&Default::default()).await.unwrap();
+    let slides: Vec<_> = alarms
+        .iter()
+        .filter(|a| a.rule == "ranking_slide")
+        .collect();
+    assert_eq!(slides.len(), 1, "only 甲镇 slid: {alarms:?}");
+    assert_eq!(
+        slides[0].site_id, station_of_first,
+        "raised on 甲镇's station"
+    );
+    let text = &slides[0].summary;
+    assert!(
+        text.contains("甲镇") && text.contains("第 4 名") && text.contains("第 1 名"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_township_sliding_down_the_ranking_on_sqlite() {
+    let t = testing::sqlite().await;
+    a_township_sliding_down_the_ranking(&t.db).await;
+}
+
+#[tokio::test]
+async fn a_township_sliding_down_the_ranking_on_postgres() {
+    let Some(t) = testing::postgres().await else {
+        return;
+    };
+    a_township_sliding_down_the_ranking(&t.db).await;
+}

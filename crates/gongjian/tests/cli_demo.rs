@@ -17,6 +17,24 @@ fn demo(dir: &Path, extra: &[&str], env_url: Option<&str>) -> Output {
     cmd.output().expect("run gongjian demo")
 }
 
+/// `gongjian ARGS --data-dir DIR`, which must succeed; its stdout.
+fn run_in(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_gongjian"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .env_remove("GONGJIAN_DATABASE_URL")
+        .env("GONGJIAN_LOG_LEVEL", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 const PROD: &str = "postgres://postgres@127.0.0.1:5432/prod";
 
 /// Run `demo` over a previous demo database and check it was refused and
@@ -60,22 +78,7 @@ fn demo_runs_this_years_campaign_with_the_same_figures_on_every_start() {
         .year()
         .to_string();
     let dir = tempfile::tempdir().unwrap();
-    let gongjian = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_gongjian"))
-            .args(args)
-            .arg("--data-dir")
-            .arg(dir.path())
-            .env_remove("GONGJIAN_DATABASE_URL")
-            .env("GONGJIAN_LOG_LEVEL", "warn")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let gongjian = |args: &[&str]| run_in(dir.path(), args);
     let figures = |targets: &str| -> Vec<serde_json::Value> {
         let rows: Vec<serde_json::Value> = serde_json::from_str(targets).unwrap();
         rows.iter()
@@ -103,7 +106,52 @@ fn demo_runs_this_years_campaign_with_the_same_figures_on_every_start() {
         "this year's PM2.5 is measured"
     );
 
-    let second = demo(dir.path(), &[], None);
+    let second = demo(dir.path(), &["--fresh"], None);
     assert!(second.status.success());
     assert_eq!(figures(&gongjian(&["targets", "--json"])), this_year);
+}
+
+/// Issue 13 item 21: a second `demo` keeps what was done in the first (it
+/// serves the same database again); only `--fresh` rebuilds it.
+#[test]
+fn item_21_demo_keeps_its_database_unless_asked_for_a_fresh_one() {
+    use chrono::Datelike;
+    let year = (chrono::Utc::now() + chrono::Duration::hours(8)).year();
+    let key = format!("pingyuan-{year}");
+    let dir = tempfile::tempdir().unwrap();
+    let plan = |args: &[&str]| {
+        let mut all = vec!["plan"];
+        all.extend_from_slice(args);
+        run_in(dir.path(), &all)
+    };
+    assert!(demo(dir.path(), &[], None).status.success());
+    plan(&["close", &key]);
+
+    let again = demo(dir.path(), &[], None);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let said = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        said.contains("沿用上次的演示数据") && said.contains("--fresh"),
+        "{said}"
+    );
+    assert!(
+        said.contains("乡镇/街道") && !said.contains("township"),
+        "roles are printed in Chinese: {said}"
+    );
+    assert!(
+        plan(&["list"]).contains(&format!("{key}\t{year}\t已结束")),
+        "the office's change was kept"
+    );
+
+    let fresh = demo(dir.path(), &["--fresh"], None);
+    assert!(fresh.status.success());
+    assert!(String::from_utf8_lossy(&fresh.stdout).contains("演示数据已就绪"));
+    assert!(
+        plan(&["list"]).contains(&format!("{key}\t{year}\t执行中")),
+        "a fresh demo is rebuilt"
+    );
 }

@@ -53,7 +53,9 @@
             markLine: s.limit ? {
               symbol: 'none', lineStyle: { color: '#cf222e', type: 'dashed' },
               // markLine labels are drawn on the canvas as text, never parsed as HTML.
-              label: { formatter: function () { return '限值 ' + s.limit; } }, data: [{ yAxis: Number(s.limit) }]
+              // Inside the plot, above the line's end: at the default
+              // position past the end the label was cut off by the edge.
+              label: { position: 'insideEndTop', formatter: function () { return '限值 ' + s.limit; } }, data: [{ yAxis: Number(s.limit) }]
             } : undefined
           }, {
             name: '非正常标记', type: 'scatter', symbol: 'triangle', symbolSize: 9,

@@ -255,6 +255,53 @@ async fn sites_are_registered_imported_exported_and_seen_by_their_owners_only(db
         page.contains("二氧化硫 52.5"),
         "the converted value is judged and shown"
     );
+
+    // Issue 13 item 18: the site page shows the latest values, reloads
+    // them, and opens on real-time data while the site has no hours.
+    let get = |path: String| {
+        let c = qiye.clone();
+        async move { c.get(path).send().await.unwrap().text().await.unwrap() }
+    };
+    let site_page = get(app.url(&format!("/sources/sites/{g01_id}"))).await;
+    assert!(site_page.contains("id=\"latest-values\""), "{site_page}");
+    assert!(site_page.contains(">52.5</span>"), "{site_page}");
+    assert!(
+        site_page.contains("N（正常）") && site_page.contains("分钟 2025-01-01"),
+        "{site_page}"
+    );
+    assert!(
+        site_page.contains(&format!("hx-get=\"/sources/sites/{g01_id}/latest\""))
+            && site_page.contains("every 30s"),
+        "{site_page}"
+    );
+    assert!(
+        site_page.contains("<option value=\"rtd\" selected>"),
+        "no hours yet: {site_page}"
+    );
+    let fragment = get(app.url(&format!("/sources/sites/{g01_id}/latest"))).await;
+    assert!(
+        fragment.contains(">52.5</span>") && !fragment.contains("<html"),
+        "{fragment}"
+    );
+    let now = gongjian_storage::now();
+    app.db
+        .store_rollups(&[gongjian_storage::RollupValue {
+            site_id: g01_id,
+            factor: "a21026".into(),
+            kind: "hour",
+            period_start: now - now % 3600 - 3600,
+            value: Some("20".into()),
+            converted: None,
+            flag: "N".into(),
+            day_start: None,
+        }])
+        .await
+        .unwrap();
+    let site_page = get(app.url(&format!("/sources/sites/{g01_id}"))).await;
+    assert!(
+        site_page.contains("<option value=\"hour\" selected>"),
+        "{site_page}"
+    );
     let health = qiye
         .get(app.url("/api/v1/devices/health"))
         .send()

@@ -20,6 +20,11 @@ pub struct Args {
     /// Build the demo database, print the accounts and exit without serving.
     #[arg(long)]
     pub no_serve: bool,
+    /// Delete the demo database of an earlier run and build a new one.
+    /// Without it an earlier demo database is kept and served again, with
+    /// whatever was done in it.
+    #[arg(long)]
+    pub fresh: bool,
 }
 
 /// The 2020 plan, compiled in so `demo` needs nothing from the source tree.
@@ -423,26 +428,40 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     init_logging(&config);
     // Locked before the old demo database is removed under a running demo.
     let _lock = super::datadir::prepare(&config)?;
-    for suffix in ["", "-wal", "-shm"] {
-        let path = config.data_dir.join(format!("gongjian.db{suffix}"));
-        if path.exists() {
-            std::fs::remove_file(&path)
-                .with_context(|| format!("cannot remove old demo database {}", path.display()))?;
+    let database = config.data_dir.join("gongjian.db");
+    let reuse = database.exists() && !args.fresh;
+    if !reuse {
+        for suffix in ["", "-wal", "-shm"] {
+            let path = config.data_dir.join(format!("gongjian.db{suffix}"));
+            if path.exists() {
+                std::fs::remove_file(&path).with_context(|| {
+                    format!("cannot remove old demo database {}", path.display())
+                })?;
+            }
         }
     }
     runtime()?.block_on(async move {
         let db = open_db(&config).await?;
-        populate(&db).await?;
-        println!(
-            "演示数据已就绪 (demo ready), data in {}",
-            config.data_dir.display()
-        );
+        let loggers = if reuse {
+            println!(
+                "沿用上次的演示数据 (reusing the earlier demo database) {}；重新生成请加 --fresh (add --fresh to rebuild it)",
+                database.display()
+            );
+            super::ingest::demo_loggers(&db).await?
+        } else {
+            populate(&db).await?;
+            println!(
+                "演示数据已就绪 (demo ready), data in {}",
+                config.data_dir.display()
+            );
+            let loggers = super::ingest::demo_devices(&db, &embedded_plan()?).await?;
+            demo_alarms_and_cases(&db).await?;
+            loggers
+        };
         println!("账号 (accounts), 密码均为 (password for all): {DEMO_PASSWORD}");
         for (username, display, role, org) in ACCOUNTS {
-            println!("  {username:<8} {:<6} {org} · {display}", role.as_str());
+            println!("  {username:<8} {:<6} {org} · {display}", role.label());
         }
-        let loggers = super::ingest::demo_devices(&db, &embedded_plan()?).await?;
-        demo_alarms_and_cases(&db).await?;
         println!(
             "{} 台虚拟数采仪实时上报 (virtual loggers sending in real time)",
             loggers.len()

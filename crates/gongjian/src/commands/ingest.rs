@@ -90,7 +90,7 @@ pub async fn demo_devices(
     db: &Db,
     plan: &gongjian_campaign::Campaign,
 ) -> anyhow::Result<Vec<LoggerSpec>> {
-    use gongjian_ingest::simulator::{ScriptedExceedance, SimKind};
+    use gongjian_ingest::simulator::SimKind;
     use gongjian_storage::{Actor, Device, NewSite, OrgKind};
 
     let actor = Actor::system("demo");
@@ -184,14 +184,7 @@ pub async fn demo_devices(
         let mut device = Device::new(&mn, "123456", site.id);
         device.st = kind.st().into();
         db.upsert_device(&actor, &device).await?;
-        // 2号锅炉 runs its NOx treatment (SCR ammonia) down at night: the
-        // live logger reads over the limit from 01:00 to 04:00 every night,
-        // as it did in the week of history below, so the alarm job finds
-        // the episode from what the logger sent.
-        let scripted = (code == "DEMO-STACK02").then(|| ScriptedExceedance {
-            factor: "a21002".into(),
-            cst_hours: vec![1, 2, 3],
-        });
+        let scripted = demo_script(&code);
         history.push((site.id, kind, scripted.clone()));
         loggers.push(LoggerSpec {
             mn,
@@ -203,6 +196,46 @@ pub async fn demo_devices(
     let rows = demo_history(db, &history).await?;
     println!("演示历史监测数据 (demo water-section days and stack hours): {rows} 个值 (values)");
     Ok(loggers)
+}
+
+/// The virtual loggers of an earlier demo database (its `DEMO…` devices),
+/// to serve it again as it was built.
+pub async fn demo_loggers(db: &Db) -> anyhow::Result<Vec<LoggerSpec>> {
+    use gongjian_ingest::simulator::SimKind;
+    let sites = db.sites().await?;
+    let mut out = Vec::new();
+    for d in db.devices().await? {
+        let Some(site) = sites.iter().find(|s| s.id == d.site_id) else {
+            continue;
+        };
+        if !d.mn.starts_with("DEMO") || !site.code.starts_with("DEMO-") {
+            continue;
+        }
+        let Some(kind) = [SimKind::Stack, SimKind::Air, SimKind::Water, SimKind::Dust]
+            .into_iter()
+            .find(|k| k.site_kind() == site.kind)
+        else {
+            continue;
+        };
+        out.push(LoggerSpec {
+            scripted: demo_script(&site.code),
+            mn: d.mn,
+            pw: d.pw,
+            kind,
+        });
+    }
+    Ok(out)
+}
+
+/// 2号锅炉 runs its NOx treatment (SCR ammonia) down at night: its logger
+/// reads over the limit from 01:00 to 04:00 every night, in the week of
+/// history as live, so the alarm job finds the episodes from what the
+/// logger sent.
+fn demo_script(site_code: &str) -> Option<gongjian_ingest::simulator::ScriptedExceedance> {
+    (site_code == "DEMO-STACK02").then(|| gongjian_ingest::simulator::ScriptedExceedance {
+        factor: "a21002".into(),
+        cst_hours: vec![1, 2, 3],
+    })
 }
 
 /// Recent history so 水, 总览 and 月调度 have data on a demo's first start:

@@ -16,8 +16,8 @@ use serde::Deserialize;
 use super::{Layout, check_csrf, error_page, error_text, forbidden, render};
 use crate::AppState;
 use crate::api::monitoring::{
-    DeviceBody, FactorBody, SiteBody, health_rows, import_sites, may_see_health, may_write,
-    save_site, site_view, visible_site, visible_sites,
+    DeviceBody, FactorBody, SiteBody, SiteView, health_rows, import_sites, may_see_health,
+    may_write, save_site, site_view, visible_site, visible_sites,
 };
 use crate::error::{ApiError, ErrorCode};
 use crate::session::{ApiUser, PageUser, constant_time_eq};
@@ -30,6 +30,7 @@ pub(crate) fn routes(limits: &crate::attachments::CampaignSettings) -> Router<Ap
         .route("/sources/sites", post(submit))
         .route("/sources/sites/{id}", get(site_page))
         .route("/sources/sites/{id}/edit", get(edit_form))
+        .route("/sources/sites/{id}/latest", get(latest_table))
         .route(
             "/sources/import",
             post(upload).layer(limits.import_body_limit()),
@@ -60,6 +61,119 @@ struct SitesPage {
     rows: Vec<SiteRow>,
     can_write: bool,
     can_health: bool,
+}
+
+/// A factor's latest value (折算 first) coloured against its limit.
+fn value_cell(
+    f: &gongjian_storage::SiteFactor,
+    l: Option<&gongjian_storage::LatestValue>,
+) -> ValueCell {
+    let shown = l.and_then(|l| l.converted.clone().or(l.value.clone()));
+    let class = match (l, &shown) {
+        (None, _) | (_, None) => "none",
+        (Some(l), _) if l.flag != "N" => "flagged",
+        (_, Some(x)) if f.limit_value.as_deref().is_some_and(|lim| exceeds(x, lim)) => "over",
+        _ => "ok",
+    };
+    ValueCell {
+        factor: if f.name.is_empty() {
+            f.factor.clone()
+        } else {
+            f.name.clone()
+        },
+        text: shown.unwrap_or_else(|| "—".into()),
+        class,
+        title: format!(
+            "{} {} 限值 {} 标记 {}",
+            f.factor,
+            f.unit,
+            f.limit_value.as_deref().unwrap_or("—"),
+            l.map_or("—".to_owned(), |l| flag_with_label(&l.flag))
+        ),
+    }
+}
+
+/// One row of a site page's factor table: the factor, its limit and its
+/// latest value with flag and time.
+pub(crate) struct FactorRow {
+    pub code: String,
+    pub name: String,
+    pub unit: String,
+    pub limit: String,
+    pub value: ValueCell,
+    /// 正常, 校准 … (empty without a value).
+    pub flag: String,
+    /// 实时 / 分钟 / 小时 / 日 and the period's start in China Standard Time.
+    pub at: String,
+}
+
+fn factor_rows(v: &SiteView) -> Vec<FactorRow> {
+    v.factors
+        .iter()
+        .map(|f| {
+            let l = v.latest.iter().find(|l| l.factor == f.factor);
+            FactorRow {
+                code: f.factor.clone(),
+                name: f.name.clone(),
+                unit: f.unit.clone(),
+                limit: f.limit_value.clone().unwrap_or_else(|| "—".into()),
+                value: value_cell(f, l),
+                flag: l.map_or(String::new(), |l| flag_with_label(&l.flag)),
+                at: l.map_or(String::new(), |l| {
+                    let kind = match l.kind.as_str() {
+                        "rtd" => "实时",
+                        "min" => "分钟",
+                        "hour" => "小时",
+                        "day" => "日",
+                        other => other,
+                    };
+                    format!(
+                        "{kind} {}",
+                        gongjian_standards::cst::local_text(l.period_start)
+                    )
+                }),
+            }
+        })
+        .collect()
+}
+
+/// What the factor table shows (the page and the fragment share it as `t`).
+pub(crate) struct LatestData {
+    factors: Vec<FactorRow>,
+    refreshed: String,
+}
+
+impl LatestData {
+    fn of(v: &SiteView) -> LatestData {
+        LatestData {
+            factors: factor_rows(v),
+            refreshed: gongjian_standards::cst::local_text(gongjian_storage::now()),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "monitoring_site_latest.html")]
+struct LatestTable {
+    t: LatestData,
+}
+
+/// The factor table alone, which the site page reloads every 30 seconds.
+async fn latest_table(
+    State(state): State<AppState>,
+    me: PageUser,
+    Path(id): Path<i64>,
+) -> Response {
+    let site = match visible_site(&state, &me.user, id).await {
+        Ok(s) => s,
+        Err(e) => return page_error(&me, "sources", e),
+    };
+    match site_view(&state, site).await {
+        Ok(v) => render(LatestTable {
+            t: LatestData::of(&v),
+        }),
+        Err(e) => page_error(&me, "sources", e),
+    }
 }
 
 fn exceeds(value: &str, limit: &str) -> bool {
@@ -103,31 +217,7 @@ async fn list(State(state): State<AppState>, me: PageUser) -> Response {
             .map(|f| {
                 let l = v.latest.iter().find(|l| l.factor == f.factor);
                 last = last.max(l.map_or(0, |l| l.received_at));
-                let shown = l.and_then(|l| l.converted.clone().or(l.value.clone()));
-                let class = match (l, &shown) {
-                    (None, _) | (_, None) => "none",
-                    (Some(l), _) if l.flag != "N" => "flagged",
-                    (_, Some(x)) if f.limit_value.as_deref().is_some_and(|lim| exceeds(x, lim)) => {
-                        "over"
-                    }
-                    _ => "ok",
-                };
-                ValueCell {
-                    factor: if f.name.is_empty() {
-                        f.factor.clone()
-                    } else {
-                        f.name.clone()
-                    },
-                    text: shown.unwrap_or_else(|| "—".into()),
-                    class,
-                    title: format!(
-                        "{} {} 限值 {} 标记 {}",
-                        f.factor,
-                        f.unit,
-                        f.limit_value.as_deref().unwrap_or("—"),
-                        l.map_or("—".to_owned(), |l| flag_with_label(&l.flag))
-                    ),
-                }
+                value_cell(f, l)
             })
             .collect();
         rows.push(SiteRow {
@@ -160,7 +250,9 @@ struct SitePage {
     name: String,
     kind: String,
     devices: Vec<(String, String)>,
-    factors: Vec<(String, String, String, String)>,
+    t: LatestData,
+    /// The series shown first: 小时, or 实时 for a site with no hours yet.
+    initial_kind: &'static str,
     disagreements: Vec<(String, String, String, String, String)>,
     can_write: bool,
 }
@@ -202,6 +294,20 @@ async fn site_page(State(state): State<AppState>, me: PageUser, Path(id): Path<i
             )
         })
         .collect();
+    // A site registered today has no hours yet: open on what it sends.
+    let now = gongjian_storage::now();
+    let mut initial_kind = "rtd";
+    for f in &v.factors {
+        let hours = state
+            .db
+            .series_points(id, &f.factor, "hour", now - 7 * 86_400, now)
+            .await
+            .unwrap_or_default();
+        if !hours.is_empty() {
+            initial_kind = "hour";
+            break;
+        }
+    }
     render(SitePage {
         layout: Layout::new(&me.user, &me.csrf, "sources"),
         id,
@@ -213,18 +319,8 @@ async fn site_page(State(state): State<AppState>, me: PageUser, Path(id): Path<i
             .iter()
             .map(|d| (d.mn.clone(), format!("HJ 212-{} · ST {}", d.protocol, d.st)))
             .collect(),
-        factors: v
-            .factors
-            .iter()
-            .map(|f| {
-                (
-                    f.factor.clone(),
-                    f.name.clone(),
-                    f.unit.clone(),
-                    f.limit_value.clone().unwrap_or_else(|| "—".into()),
-                )
-            })
-            .collect(),
+        t: LatestData::of(&v),
+        initial_kind,
         disagreements,
         can_write: may_write(&me.user),
     })
