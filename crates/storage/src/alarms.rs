@@ -53,6 +53,27 @@ pub struct AlarmRecord {
     /// The enterprise's explanation (计划停产, 设备故障, 校准 …), if given.
     pub explanation: Option<String>,
     pub explained_by: Option<String>,
+    /// Its reason code ([`EXPLANATION_REASONS`]).
+    pub explanation_reason: Option<String>,
+    /// Photos and documents given with the explanation.
+    pub explanation_files: Vec<crate::AttachmentRecord>,
+}
+
+/// Why an alarm was not a violation, as an enterprise explains it.
+pub const EXPLANATION_REASONS: [(&str, &str); 5] = [
+    ("planned_stop", "计划停产"),
+    ("equipment_fault", "设备故障"),
+    ("calibration", "校准维护"),
+    ("startup", "启停炉"),
+    ("other", "其他"),
+];
+
+/// The Chinese label of an explanation reason code.
+pub fn explanation_reason_label(code: &str) -> &'static str {
+    EXPLANATION_REASONS
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or("其他", |(_, l)| *l)
 }
 
 impl AlarmRecord {
@@ -90,7 +111,8 @@ fn bad_rules(detail: impl Into<String>) -> StorageError {
 const ALARM_COLUMNS: &str = "a.id, a.site_id, st.code AS site_code, st.name AS site_name, st.kind AS site_kind, \
      st.organisation_id AS enterprise_id, e.name AS enterprise, st.township_id, t.name AS township, \
      a.factor, a.rule, a.kind, a.rule_version, a.severity, a.started_at, a.last_at, a.ended_at, a.hours, \
-     a.peak, a.multiple, a.summary, a.evidence, a.case_id, a.explanation, a.explained_by \
+     a.peak, a.multiple, a.summary, a.evidence, a.case_id, a.explanation, a.explained_by, \
+     a.explanation_reason \
      FROM alarms a JOIN sites st ON st.id = a.site_id \
      LEFT JOIN organisations e ON e.id = st.organisation_id \
      LEFT JOIN organisations t ON t.id = st.township_id";
@@ -123,6 +145,8 @@ fn alarm_from_row(r: &AnyRow) -> Result<AlarmRecord, StorageError> {
         case_id: r.try_get("case_id")?,
         explanation: r.try_get("explanation")?,
         explained_by: r.try_get("explained_by")?,
+        explanation_reason: r.try_get("explanation_reason")?,
+        explanation_files: Vec::new(),
     })
 }
 
@@ -358,7 +382,38 @@ impl Db {
                 entity: "alarm",
                 key: id.to_string(),
             })?;
-        alarm_from_row(&row)
+        let mut a = alarm_from_row(&row)?;
+        self.with_explanation_files(std::slice::from_mut(&mut a))
+            .await?;
+        Ok(a)
+    }
+
+    /// Fill in the evidence files of the explained alarms among `alarms`.
+    async fn with_explanation_files(&self, alarms: &mut [AlarmRecord]) -> Result<(), StorageError> {
+        for a in alarms.iter_mut().filter(|a| a.explanation.is_some()) {
+            a.explanation_files = sqlx::query(
+                "SELECT id, sha256, content_type, size, file_name FROM attachments \
+                 WHERE alarm_id = $1 ORDER BY id",
+            )
+            .bind(a.id)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(crate::campaign::attachment_from_row)
+            .collect::<Result<_, _>>()?;
+        }
+        Ok(())
+    }
+
+    /// Which alarm an attachment belongs to, if it is an alarm's.
+    pub async fn attachment_alarm(&self, attachment_id: i64) -> Result<Option<i64>, StorageError> {
+        Ok(
+            sqlx::query_scalar::<_, Option<i64>>("SELECT alarm_id FROM attachments WHERE id = $1")
+                .bind(attachment_id)
+                .fetch_optional(&self.read)
+                .await?
+                .flatten(),
+        )
     }
 
     /// Alarms per `filter`, newest first.
@@ -381,7 +436,12 @@ impl Db {
             .bind(filter.limit.unwrap_or(1000).clamp(1, 10_000))
             .fetch_all(&self.read)
             .await?;
-        rows.iter().map(alarm_from_row).collect()
+        let mut alarms = rows
+            .iter()
+            .map(alarm_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.with_explanation_files(&mut alarms).await?;
+        Ok(alarms)
     }
 
     /// Links an alarm to the case that handles it.
@@ -398,21 +458,33 @@ impl Db {
         Ok(())
     }
 
-    /// The enterprise explains an alarm (计划停产, 设备故障, 校准 …), audited.
+    /// The enterprise explains an alarm (计划停产, 设备故障, 校准 …) with
+    /// evidence files, audited. Files are added to those given before.
     pub async fn explain_alarm(
         &self,
         actor: &Actor,
         alarm_id: i64,
+        reason: &str,
         explanation: &str,
+        files: &[crate::NewAttachment],
     ) -> Result<(), StorageError> {
         let text = explanation.trim();
         if text.is_empty() {
             return Err(StorageError::rule(Rule::Case, "请填写情况说明"));
         }
+        if !EXPLANATION_REASONS.iter().any(|(c, _)| *c == reason) {
+            return Err(StorageError::rule(
+                Rule::Case,
+                format!(
+                    "说明类别“{}”无效，应为计划停产、设备故障、校准维护、启停炉或其他",
+                    reason.chars().take(20).collect::<String>()
+                ),
+            ));
+        }
         validate::text("情况说明", text, validate::TEXT_MAX)?;
         let mut tx = self.write.begin().await?;
-        let before: Option<String> =
-            sqlx::query_scalar("SELECT explanation FROM alarms WHERE id = $1")
+        let before =
+            sqlx::query("SELECT explanation, explanation_reason FROM alarms WHERE id = $1")
                 .bind(alarm_id)
                 .fetch_optional(&mut *tx)
                 .await?
@@ -420,21 +492,35 @@ impl Db {
                     entity: "alarm",
                     key: alarm_id.to_string(),
                 })?;
+        let before_text: Option<String> = before.try_get("explanation")?;
+        let before_reason: Option<String> = before.try_get("explanation_reason")?;
         sqlx::query(
-            "UPDATE alarms SET explanation = $1, explained_by = $2, updated_at = $3 WHERE id = $4",
+            "UPDATE alarms SET explanation = $1, explanation_reason = $2, explained_by = $3, \
+             updated_at = $4 WHERE id = $5",
         )
         .bind(text)
+        .bind(reason)
         .bind(&actor.name)
         .bind(now())
         .bind(alarm_id)
         .execute(&mut *tx)
         .await?;
+        crate::campaign::insert_attachments(
+            &mut tx,
+            crate::campaign::AttachmentOwner::Alarm(alarm_id),
+            files,
+        )
+        .await?;
         append(
             &mut tx,
             actor,
             AuditRecord::new("explain", "alarm", alarm_id)
-                .before(&json!({ "explanation": before }))
-                .after(&json!({ "explanation": text })),
+                .before(&json!({ "explanation": before_text, "reason": before_reason }))
+                .after(&json!({
+                    "explanation": text,
+                    "reason": reason,
+                    "attachments": crate::campaign::attachments_json(files),
+                })),
         )
         .await?;
         tx.commit().await?;

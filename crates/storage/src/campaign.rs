@@ -866,6 +866,7 @@ pub(crate) enum AttachmentOwner {
     Report(i64),
     FirePoint(i64),
     CaseEvent(i64),
+    Alarm(i64),
 }
 
 pub(crate) async fn insert_attachments(
@@ -873,10 +874,11 @@ pub(crate) async fn insert_attachments(
     owner: AttachmentOwner,
     files: &[NewAttachment],
 ) -> Result<(), StorageError> {
-    let (report_id, fire_point_id, case_event_id) = match owner {
-        AttachmentOwner::Report(id) => (Some(id), None, None),
-        AttachmentOwner::FirePoint(id) => (None, Some(id), None),
-        AttachmentOwner::CaseEvent(id) => (None, None, Some(id)),
+    let (report_id, fire_point_id, case_event_id, alarm_id) = match owner {
+        AttachmentOwner::Report(id) => (Some(id), None, None, None),
+        AttachmentOwner::FirePoint(id) => (None, Some(id), None, None),
+        AttachmentOwner::CaseEvent(id) => (None, None, Some(id), None),
+        AttachmentOwner::Alarm(id) => (None, None, None, Some(id)),
     };
     for f in files {
         if f.sha256.len() != 64 || !f.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -889,12 +891,13 @@ pub(crate) async fn insert_attachments(
             ));
         }
         sqlx::query(
-            "INSERT INTO attachments (report_id, fire_point_id, case_event_id, sha256, content_type, size, \
-             file_name, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO attachments (report_id, fire_point_id, case_event_id, alarm_id, sha256, \
+             content_type, size, file_name, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(report_id)
         .bind(fire_point_id)
         .bind(case_event_id)
+        .bind(alarm_id)
         .bind(&f.sha256)
         .bind(&f.content_type)
         .bind(f.size)

@@ -27,7 +27,10 @@ pub use accounts::{
     MIN_PASSWORD_LEN, NewUser, check_password_policy, hash_password, person_label, verify_password,
 };
 pub use adhoc::{ADHOC_MAX_ORGANISATIONS, AdhocInfo, AdhocSource, NewAdhocTask};
-pub use alarms::{AlarmFilter, AlarmRecord, Reconciled, RuleVersion, ScreenHour};
+pub use alarms::{
+    AlarmFilter, AlarmRecord, EXPLANATION_REASONS, Reconciled, RuleVersion, ScreenHour,
+    explanation_reason_label,
+};
 pub use audit::{AUDIT_GENESIS, AuditFilter, AuditRecord, AuditVerification, BrokenLink};
 pub use campaign::{
     AssignmentRecord, AssignmentRole, AttachmentRecord, CampaignInfo, CampaignState, DeadlineRun,

@@ -87,7 +87,7 @@ const STATE_CHANGING: &[(&str, &str, Body)] = &[
     ("POST", "/api/v1/cases/{id}/actions", Body::Json),
     ("POST", "/api/v1/notifications/read", Body::Json),
     ("POST", "/alarms/{id}/case", Body::Form),
-    ("POST", "/alarms/{id}/explain", Body::Form),
+    ("POST", "/alarms/{id}/explain", Body::PageMultipart),
     ("POST", "/alarms/rules", Body::Form),
     ("POST", "/cases/new", Body::PageMultipart),
     ("POST", "/cases/{id}/act", Body::PageMultipart),

@@ -566,7 +566,9 @@ pub async fn demo_alarms_and_cases(db: &Db) -> anyhow::Result<()> {
         db.explain_alarm(
             &qiye,
             a.id,
+            "calibration",
             "3号炉计划检修期间 SO₂ 分析仪做零点校准后未及时恢复，已通知运维单位。",
+            &[],
         )
         .await?;
     }

@@ -78,7 +78,7 @@ pub(crate) async fn alarms_as(
         .await?)
 }
 
-fn sees_alarm(user: &User, a: &AlarmRecord) -> bool {
+pub(crate) fn sees_alarm(user: &User, a: &AlarmRecord) -> bool {
     user.role.sees_all()
         || a.enterprise_id == Some(user.organisation_id)
         || a.township_id == Some(user.organisation_id)
@@ -128,18 +128,28 @@ pub async fn alarm_case(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExplainBody {
+    /// 说明类别：planned_stop（计划停产）| equipment_fault（设备故障）|
+    /// calibration（校准维护）| startup（启停炉）| other（其他，默认）
+    #[serde(default = "other_reason")]
+    pub reason: String,
     /// 情况说明：计划停产、设备故障、校准维护等，附证据说明。
     #[schema(min_length = 1, max_length = 2000)]
     pub explanation: String,
 }
 
-/// The enterprise (or township) of the site explains an alarm.
+fn other_reason() -> String {
+    "other".into()
+}
+
+/// The enterprise (or township) of the site explains an alarm, with
+/// evidence (photos or PDF) when given from the page.
 pub(crate) async fn explain_alarm_as(
     state: &AppState,
     user: &User,
     actor: &Actor,
     id: i64,
-    text: &str,
+    body: &ExplainBody,
+    files: Vec<Received>,
 ) -> Result<(), ApiError> {
     let alarm = state.db.alarm(id).await?;
     let own = alarm.enterprise_id == Some(user.organisation_id)
@@ -150,7 +160,54 @@ pub(crate) async fn explain_alarm_as(
             "只有监测点所属企业、乡镇或攻坚办可以说明报警",
         ));
     }
-    Ok(state.db.explain_alarm(actor, id, text).await?)
+    // Checked before any file is stored: a refused explanation leaves
+    // nothing behind.
+    if !gongjian_storage::EXPLANATION_REASONS
+        .iter()
+        .any(|(c, _)| *c == body.reason)
+    {
+        return Err(invalid(format!(
+            "说明类别“{}”无效，应为计划停产、设备故障、校准维护、启停炉或其他",
+            body.reason.chars().take(20).collect::<String>()
+        )));
+    }
+    if body.explanation.trim().is_empty() {
+        return Err(invalid("请填写情况说明"));
+    }
+    check_files(&files)?;
+    let (stored, failed) = store_uploads(&state.campaign, files).await;
+    if !failed.is_empty() {
+        return Err(ApiError::with_detail(
+            ErrorCode::Internal,
+            format!("{}。说明未保存", failed.join("；")),
+        ));
+    }
+    Ok(state
+        .db
+        .explain_alarm(actor, id, &body.reason, &body.explanation, &stored)
+        .await?)
+}
+
+/// The page's explanation form: reason, text, evidence files, CSRF field.
+pub(crate) async fn read_explain_form(
+    state: &AppState,
+    mp: Multipart,
+) -> Result<(ExplainBody, Vec<Received>, String), ApiError> {
+    let raw = read_multipart(&state.campaign, mp).await?;
+    let mut b = ExplainBody {
+        reason: other_reason(),
+        explanation: String::new(),
+    };
+    let mut csrf = String::new();
+    for (name, text) in raw.fields {
+        match name.as_str() {
+            "reason" => b.reason = text,
+            "explanation" => b.explanation = text,
+            "csrf" => csrf = text,
+            _ => {}
+        }
+    }
+    Ok((b, raw.files, csrf))
 }
 
 #[utoipa::path(post, path = "/alarms/{id}/explain", summary = "说明报警原因（监测点所属企业、乡镇）", params(crate::api::doc::IdPath), request_body = ExplainBody, responses((status = 200, description = "已记录", body = Object)))]
@@ -160,7 +217,7 @@ pub async fn explain_alarm(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<ExplainBody>,
 ) -> Result<Json<AlarmRecord>, ApiError> {
-    explain_alarm_as(&state, &me.user, &me.actor(), id, &body.explanation).await?;
+    explain_alarm_as(&state, &me.user, &me.actor(), id, &body, Vec::new()).await?;
     Ok(Json(state.db.alarm(id).await?))
 }
 

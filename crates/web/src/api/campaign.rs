@@ -703,6 +703,12 @@ pub(crate) async fn attachment_response(
     } else if let Some(case_id) = state.db.attachment_case(id).await? {
         // Whoever may read the case may read its photos.
         gongjian_app::cases::case_for(&state.db, user, case_id).await?;
+    } else if let Some(alarm_id) = state.db.attachment_alarm(id).await? {
+        // Whoever sees the alarm sees the evidence of its explanation.
+        let alarm = state.db.alarm(alarm_id).await?;
+        if !super::alarms::sees_alarm(user, &alarm) {
+            return Err(ApiError::new(ErrorCode::Forbidden));
+        }
     }
     let path = state
         .campaign

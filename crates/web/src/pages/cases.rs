@@ -25,7 +25,10 @@ pub(crate) fn routes(limits: &crate::attachments::CampaignSettings) -> Router<Ap
     Router::new()
         .route("/alarms", get(alarms_page))
         .route("/alarms/{id}/case", post(alarm_case))
-        .route("/alarms/{id}/explain", post(alarm_explain))
+        .route(
+            "/alarms/{id}/explain",
+            post(alarm_explain).layer(limits.upload_body_limit()),
+        )
         .route("/alarms/rules", get(rules_page).post(rules_submit))
         .route("/cases", get(cases_page))
         .route(
@@ -84,8 +87,16 @@ struct AlarmRow {
     evidence: String,
     case_id: Option<i64>,
     explanation: String,
+    /// 计划停产, 设备故障 … (empty when not explained).
+    reason: &'static str,
+    reason_code: String,
+    /// (attachment id, file name) of the evidence.
+    files: Vec<(i64, String)>,
     may_explain: bool,
 }
+
+/// The reasons an explanation may give: (code, label).
+const REASONS: [(&str, &str); 5] = gongjian_storage::EXPLANATION_REASONS;
 
 #[derive(Template)]
 #[template(path = "alarms.html")]
@@ -96,6 +107,7 @@ struct AlarmsPage {
     rows: Vec<AlarmRow>,
     open_count: usize,
     office: bool,
+    reasons: [(&'static str, &'static str); 5],
 }
 
 #[derive(Deserialize, Default)]
@@ -145,6 +157,16 @@ fn alarm_row(a: &AlarmRecord, me: &PageUser, names: &gongjian_alarms::RuleSet) -
         evidence: evidence.join("；"),
         case_id: a.case_id,
         explanation: a.explanation.clone().unwrap_or_default(),
+        reason: a
+            .explanation_reason
+            .as_deref()
+            .map_or("", gongjian_storage::explanation_reason_label),
+        reason_code: a.explanation_reason.clone().unwrap_or_default(),
+        files: a
+            .explanation_files
+            .iter()
+            .map(|f| (f.id, f.file_name.clone()))
+            .collect(),
         may_explain: me.user.role.writes() && (own || is_office(&me.user)),
     }
 }
@@ -179,6 +201,7 @@ async fn alarms_page(
         open_count: rows.iter().filter(|r| r.open).count(),
         rows,
         office: is_office(&me.user),
+        reasons: REASONS,
     })
 }
 
@@ -202,23 +225,24 @@ async fn alarm_case(
     }
 }
 
-#[derive(Deserialize)]
-struct ExplainForm {
-    csrf: String,
-    #[serde(default)]
-    explanation: String,
-}
-
 async fn alarm_explain(
     State(state): State<AppState>,
     me: PageUser,
     Path(id): Path<i64>,
-    axum::Form(form): axum::Form<ExplainForm>,
+    mp: Multipart,
 ) -> Response {
-    if let Err(r) = check_csrf(&me, &form.csrf) {
+    let _permit = match state.uploads.try_acquire(me.user.id) {
+        Ok(p) => p,
+        Err(busy) => return fail(&me, AREA, busy.into()),
+    };
+    let (body, files, csrf) = match api::read_explain_form(&state, mp).await {
+        Ok(f) => f,
+        Err(e) => return fail(&me, AREA, e),
+    };
+    if let Err(r) = check_csrf(&me, &csrf) {
         return r;
     }
-    match api::explain_alarm_as(&state, &me.user, &me.actor(), id, &form.explanation).await {
+    match api::explain_alarm_as(&state, &me.user, &me.actor(), id, &body, files).await {
         Ok(()) => Redirect::to("/alarms?ok=explained").into_response(),
         Err(e) => fail(&me, AREA, e),
     }
