@@ -174,14 +174,7 @@ pub(crate) async fn explain_alarm_as(
     if body.explanation.trim().is_empty() {
         return Err(invalid("请填写情况说明"));
     }
-    check_files(&files)?;
-    let (stored, failed) = store_uploads(&state.campaign, files).await;
-    if !failed.is_empty() {
-        return Err(ApiError::with_detail(
-            ErrorCode::Internal,
-            format!("{}。说明未保存", failed.join("；")),
-        ));
-    }
+    let stored = checked_and_stored(state, files, "说明未保存").await?;
     Ok(state
         .db
         .explain_alarm(actor, id, &body.reason, &body.explanation, &stored)
@@ -365,6 +358,25 @@ pub struct CaseBody {
     pub latitude: Option<String>,
 }
 
+/// Files of a case step or an alarm's explanation, checked (photos or
+/// PDF) and stored; an error names every file that could not be, followed
+/// by `unsaved` (what was therefore not saved).
+async fn checked_and_stored(
+    state: &AppState,
+    files: Vec<Received>,
+    unsaved: &str,
+) -> Result<Vec<gongjian_storage::NewAttachment>, ApiError> {
+    check_files(&files)?;
+    let (stored, failed) = store_uploads(&state.campaign, files).await;
+    if !failed.is_empty() {
+        return Err(ApiError::with_detail(
+            ErrorCode::Internal,
+            format!("{}。{unsaved}", failed.join("；")),
+        ));
+    }
+    Ok(stored)
+}
+
 /// Files of a case step must be photos or PDF documents.
 fn check_files(files: &[Received]) -> Result<(), ApiError> {
     let mut refused: Vec<String> = files
@@ -490,14 +502,7 @@ pub(crate) async fn create_case_as(
             .or((org.kind == OrgKind::Township).then_some(org.id)),
     };
     let (longitude, latitude) = checked_position(state, &body.longitude, &body.latitude).await?;
-    check_files(&files)?;
-    let (stored, failed) = store_uploads(&state.campaign, files).await;
-    if !failed.is_empty() {
-        return Err(ApiError::with_detail(
-            ErrorCode::Internal,
-            format!("{}。督办单未保存", failed.join("；")),
-        ));
-    }
+    let stored = checked_and_stored(state, files, "督办单未保存").await?;
     Ok(state
         .db
         .create_case(
@@ -610,14 +615,7 @@ pub(crate) async fn act_as(
             ),
         ));
     }
-    check_files(&files)?;
-    let (stored, failed) = store_uploads(&state.campaign, files).await;
-    if !failed.is_empty() {
-        return Err(ApiError::with_detail(
-            ErrorCode::Internal,
-            format!("{}。未保存", failed.join("；")),
-        ));
-    }
+    let stored = checked_and_stored(state, files, "未保存").await?;
     Ok(gongjian_app::cases::act(&state.db, user, actor, id, action, &body.note, &stored).await?)
 }
 
