@@ -16,7 +16,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 pub use case::{CaseAction, CaseError, CaseState};
-pub use rules::{Rule, RuleKind, RuleSet, Severity};
+pub use rules::{Rule, RuleKind, RuleSet, Severity, Supervisor};
 
 /// One hourly value of a factor (HJ 212 hour data or the platform's
 /// rollup), as stored.

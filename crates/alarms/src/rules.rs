@@ -221,6 +221,20 @@ pub struct RuleSet {
     /// A new alarm of the same site, factor and rule within this many days
     /// of its case being closed reopens that case instead of a new one.
     pub reopen_window_days: u32,
+    /// The department that supervises each category of case (扬尘污染 →
+    /// 区城乡建设管理局 …): an overdue case is escalated to it as well as
+    /// to the office. Sets saved before this existed have none.
+    #[serde(default)]
+    pub supervisors: Vec<Supervisor>,
+}
+
+/// The department supervising one category of 督办 case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Supervisor {
+    /// A case category (散乱污企业, 扬尘污染, …).
+    pub category: String,
+    /// The department's name as the plan spells it.
+    pub organisation: String,
 }
 
 /// Site kinds with emission limits (the sources).
@@ -455,7 +469,33 @@ impl RuleSet {
             ],
             case_days: [7, 3, 1],
             reopen_window_days: 30,
+            // Lead departments of the plans' tasks for each kind of problem;
+            // 区行政综合执法局 acts as the environment authority.
+            supervisors: [
+                ("散乱污企业", "区科技与工信局"),
+                ("扬尘污染", "区城乡建设管理局"),
+                ("露天焚烧", "区农业农村局"),
+                ("餐饮油烟", "区行政综合执法局"),
+                ("入河排污口", "区行政综合执法局"),
+                ("黑臭水体", "区城乡建设管理局"),
+                ("超标排放", "区行政综合执法局"),
+                ("自动监控异常", "区行政综合执法局"),
+            ]
+            .into_iter()
+            .map(|(category, organisation)| Supervisor {
+                category: category.into(),
+                organisation: organisation.into(),
+            })
+            .collect(),
         }
+    }
+
+    /// The department supervising cases of `category`, if one is set.
+    pub fn supervisor(&self, category: &str) -> Option<&str> {
+        self.supervisors
+            .iter()
+            .find(|s| s.category == category.trim())
+            .map(|s| s.organisation.as_str())
     }
 
     pub fn rule(&self, code: &str) -> Option<&Rule> {
@@ -503,6 +543,16 @@ impl RuleSet {
         }
         if self.case_days.iter().any(|d| *d == 0 || *d > 365) {
             out.push("督办期限应为 1–365 天".into());
+        }
+        let mut categories = std::collections::BTreeSet::new();
+        for sup in &self.supervisors {
+            let ok = |t: &str| !t.trim().is_empty() && t.chars().count() <= 64;
+            if !ok(&sup.category) || !ok(&sup.organisation) {
+                out.push("督办类别和主管部门均应为 1–64 个字".into());
+            }
+            if !categories.insert(sup.category.trim()) {
+                out.push(format!("督办类别「{}」的主管部门重复", sup.category));
+            }
         }
         if self.reopen_window_days > 365 {
             out.push("重新打开的时间窗口不能超过 365 天".into());

@@ -15,6 +15,7 @@ pub fn sees(user: &User, case: &CaseRecord) -> bool {
     user.role.sees_all()
         || case.organisation_id == user.organisation_id
         || case.township_id == Some(user.organisation_id)
+        || case.supervisor_id == Some(user.organisation_id)
 }
 
 /// The filter that limits a list to what `user` sees.
@@ -214,6 +215,7 @@ mod tests {
             escalated_at: None,
             reopen_count: 0,
             overdue: false,
+            supervisor_id: None,
         }
     }
 

@@ -92,6 +92,8 @@ pub struct CaseRecord {
     pub reopen_count: i64,
     /// Open and past its deadline (逾期).
     pub overdue: bool,
+    /// The department it was escalated to when overdue, if any.
+    pub supervisor_id: Option<i64>,
 }
 
 impl CaseRecord {
@@ -150,7 +152,7 @@ fn bad(detail: impl Into<String>) -> StorageError {
 const CASE_COLUMNS: &str = "c.id, c.number, c.title, c.source, c.category, c.severity, c.state, c.description, \
      c.site_id, st.name AS site_name, c.alarm_id, c.rule, c.factor, c.organisation_id, o.name AS organisation, \
      c.township_id, t.name AS township, c.due_on, c.contact, c.longitude, c.latitude, c.created_by, \
-     c.created_at, c.updated_at, c.closed_at, c.escalated_at, c.reopen_count \
+     c.created_at, c.updated_at, c.closed_at, c.escalated_at, c.reopen_count, c.supervisor_id \
      FROM cases c JOIN organisations o ON o.id = c.organisation_id \
      LEFT JOIN organisations t ON t.id = c.township_id \
      LEFT JOIN sites st ON st.id = c.site_id";
@@ -188,6 +190,7 @@ fn case_from_row(r: &AnyRow) -> Result<CaseRecord, StorageError> {
         escalated_at: r.try_get("escalated_at")?,
         reopen_count: r.try_get("reopen_count")?,
         overdue,
+        supervisor_id: r.try_get("supervisor_id")?,
     })
 }
 
@@ -592,7 +595,8 @@ impl Db {
     pub async fn cases(&self, filter: &CaseFilter) -> Result<Vec<CaseRecord>, StorageError> {
         let sql = format!(
             "SELECT {CASE_COLUMNS} WHERE ($1 = '' OR c.state = $1) AND ($2 = 0 OR c.state <> 'closed') \
-             AND c.created_at >= $3 AND ($4 = 0 OR c.organisation_id = $4 OR c.township_id = $4) \
+             AND c.created_at >= $3 \
+             AND ($4 = 0 OR c.organisation_id = $4 OR c.township_id = $4 OR c.supervisor_id = $4) \
              ORDER BY c.state = 'closed', c.due_on, c.id DESC LIMIT $5"
         );
         let rows = sqlx::query(&sql)
@@ -629,13 +633,14 @@ impl Db {
     /// Returns how many were escalated.
     pub async fn escalate_overdue_cases(&self, today: NaiveDate) -> Result<u64, StorageError> {
         let rows = sqlx::query(
-            "SELECT id, number, title, state, organisation_id, township_id FROM cases \
+            "SELECT id, number, title, state, category, organisation_id, township_id FROM cases \
              WHERE state <> 'closed' AND due_on < $1 AND escalated_at IS NULL ORDER BY id LIMIT 500",
         )
         .bind(today.to_string())
         .fetch_all(&self.read)
         .await?;
         let system = Actor::system("case-deadlines");
+        let rules = self.alarm_rules().await?.rules;
         for r in &rows {
             let id: i64 = r.try_get("id")?;
             let number: String = r.try_get("number")?;
@@ -643,11 +648,30 @@ impl Db {
             let state: String = r.try_get("state")?;
             let org: i64 = r.try_get("organisation_id")?;
             let township: Option<i64> = r.try_get("township_id")?;
+            let category: String = r.try_get("category")?;
+            // The supervising department, when the rules name one that exists.
+            let supervisor: Option<(i64, String)> = match rules.supervisor(&category) {
+                Some(name) => sqlx::query(
+                    "SELECT id, name FROM organisations WHERE name = $1 AND kind = 'department'",
+                )
+                .bind(name)
+                .fetch_optional(&self.read)
+                .await?
+                .map(|r| Ok::<_, StorageError>((r.try_get("id")?, r.try_get("name")?)))
+                .transpose()?,
+                None => None,
+            };
+            let note = match &supervisor {
+                Some((_, name)) => format!("超过办结时限，已提级督办（{name}、攻坚办）"),
+                None => "超过办结时限，已提级督办（攻坚办）".to_owned(),
+            };
             let mut tx = self.write.begin().await?;
             let changed = sqlx::query(
-                "UPDATE cases SET escalated_at = $1 WHERE id = $2 AND escalated_at IS NULL",
+                "UPDATE cases SET escalated_at = $1, supervisor_id = $2 \
+                 WHERE id = $3 AND escalated_at IS NULL",
             )
             .bind(now())
+            .bind(supervisor.as_ref().map(|s| s.0))
             .bind(id)
             .execute(&mut *tx)
             .await?
@@ -661,7 +685,7 @@ impl Db {
                 "overdue",
                 Some(&state),
                 &state,
-                "超过办结时限，已提级督办",
+                &note,
                 &system.name,
             )
             .await?;
@@ -673,7 +697,7 @@ impl Db {
             .await?;
             notify(
                 &mut tx,
-                &[Some(org), township],
+                &[Some(org), township, supervisor.as_ref().map(|s| s.0)],
                 true,
                 "case_overdue",
                 &format!("督办单 {number}「{title}」已逾期，提级督办"),

@@ -213,23 +213,49 @@ async fn a_case_runs_its_loop_tells_people_and_escalates_once(t: TestDb) {
     db.mark_notifications_read(qiye.id, None).await.unwrap();
     assert_eq!(db.unread_notifications(qiye.id).await.unwrap(), 0);
 
-    // A second, open case past its deadline is escalated once.
+    // A second, open case past its deadline is escalated once, to the
+    // department supervising its category (超标排放 → 区行政综合执法局 by
+    // default) as well as the office.
+    let dept = db
+        .create_organisation(&actor, "区行政综合执法局", OrgKind::Department, None)
+        .await
+        .unwrap();
+    let dept_user = db
+        .create_user(&actor, &user("zhifa", Role::Department, dept.id))
+        .await
+        .unwrap();
     let other = db
         .create_case(
             &actor,
             &NewCase {
                 title: "第二件".into(),
+                category: "超标排放".into(),
                 ..new.clone()
             },
         )
         .await
         .unwrap();
+    assert_eq!(db.unread_notifications(dept_user.id).await.unwrap(), 0);
     let today = NaiveDate::from_ymd_opt(2020, 2, 1).unwrap();
     assert_eq!(db.escalate_overdue_cases(today).await.unwrap(), 1);
     assert_eq!(db.escalate_overdue_cases(today).await.unwrap(), 0);
     let c = db.case(other).await.unwrap();
     assert!(c.case.escalated_at.is_some());
-    assert_eq!(c.events.last().unwrap().action, "overdue");
+    assert_eq!(c.case.supervisor_id, Some(dept.id));
+    let last = c.events.last().unwrap();
+    assert_eq!(last.action, "overdue");
+    assert!(last.note.contains("区行政综合执法局"), "{}", last.note);
+    let told = db.notifications(dept_user.id, 10).await.unwrap();
+    assert_eq!(told.len(), 1);
+    assert_eq!(told[0].kind, "case_overdue");
+    let supervised = db
+        .cases(&CaseFilter {
+            organisation_id: Some(dept.id),
+            ..CaseFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(supervised.len(), 1, "the department now sees the case");
     let open = db
         .cases(&CaseFilter {
             open: true,

@@ -273,6 +273,8 @@ struct RulesPage {
     severities: Vec<(&'static str, &'static str)>,
     case_days: [u32; 3],
     reopen_days: u32,
+    /// One "类别=部门" per line.
+    supervisors: String,
     office: bool,
     history: Vec<(i64, String, String, String)>,
 }
@@ -339,6 +341,13 @@ async fn rules_view(
             .collect(),
         case_days: v.rules.case_days,
         reopen_days: v.rules.reopen_window_days,
+        supervisors: v
+            .rules
+            .supervisors
+            .iter()
+            .map(|s| format!("{}={}", s.category, s.organisation))
+            .collect::<Vec<_>>()
+            .join("\n"),
         office: is_office(&me.user),
         history,
     });
@@ -424,6 +433,28 @@ async fn rules_submit(
         match v.trim().parse::<u32>() {
             Ok(n) => set.reopen_window_days = n,
             Err(_) => problems.push("重新打开的时间窗口应为整数天数".into()),
+        }
+    }
+    if let Some(text) = get("supervisors") {
+        set.supervisors.clear();
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            match line.split_once(['=', '＝']) {
+                Some((c, o)) if !c.trim().is_empty() && !o.trim().is_empty() => {
+                    set.supervisors.push(gongjian_alarms::Supervisor {
+                        category: c.trim().to_owned(),
+                        organisation: o.trim().to_owned(),
+                    })
+                }
+                _ => problems.push(format!(
+                    "主管部门第 {} 行“{}”应写作“类别=部门”",
+                    n + 1,
+                    line.chars().take(30).collect::<String>()
+                )),
+            }
         }
     }
     let result = if problems.is_empty() {
