@@ -187,6 +187,54 @@ async fn fire_points_are_placed_and_positions_outside_the_district_refused(db: T
         "a refused point leaves nothing behind"
     );
 
+    // An imported file may carry 经度 and 纬度 columns, held to the same
+    // outline: a row outside refuses the file.
+    let csrf = common::csrf_token(&office, &app.url("/api/v1/me")).await;
+    let import = |csv: String| {
+        office
+            .post(app.url("/api/v1/fire-points/import"))
+            .header("x-csrf-token", csrf.clone())
+            .body(csv)
+            .send()
+    };
+    let header = "乡镇,日期,位置,类型,备注,经度,纬度\n";
+    let inside = format!("原武镇,{today},小宋庄路边,秸秆,卫星,113.7215,35.0862\n");
+    let r = import(format!(
+        "{header}{inside}原武镇,{today},北京,秸秆,,116.40,39.90\n"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 422);
+    let res: Value = r.json().await.unwrap();
+    assert_eq!(res["rejected"][0]["row"], 3, "{res}");
+    assert!(
+        res["rejected"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("不在平原示范区范围内"),
+        "{res}"
+    );
+    let r = import(format!("{header}{inside}")).await.unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let all: Value = office
+        .get(app.url("/api/v1/fire-points"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let imported = all["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["place"] == "小宋庄路边")
+        .expect("the imported point");
+    assert_eq!(
+        (&imported["longitude"], &imported["latitude"]),
+        (&json!("113.7215"), &json!("35.0862"))
+    );
+
     // A case (a patrol) is held to the same outline.
     let firm = app
         .db

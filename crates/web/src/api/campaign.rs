@@ -1567,8 +1567,8 @@ pub async fn void_fire_point(
 }
 
 /// Parse a fire-point file (XLSX or CSV, columns 乡镇, 日期, 位置, 类型,
-/// 备注) and store all rows, or none if any is rejected (unless
-/// `valid_only`).
+/// 备注, and optionally 经度 and 纬度 anywhere after them) and store all
+/// rows, or none if any is rejected (unless `valid_only`).
 pub(crate) async fn import_fire_file(
     state: &AppState,
     actor: &gongjian_storage::Actor,
@@ -1590,6 +1590,10 @@ pub(crate) async fn import_fire_file(
             )));
         }
     }
+    // Satellite and camera exports carry the position: optional 经度 and
+    // 纬度 columns, found by their header.
+    let column = |name: &str| header.iter().position(|h| h.trim() == name);
+    let (lon_col, lat_col) = (column("经度"), column("纬度"));
     let mut good: Vec<NewFirePoint> = Vec::new();
     let mut rejected = Vec::new();
     // (township, day, place without spaces) → the file line that has it.
@@ -1605,7 +1609,17 @@ pub(crate) async fn import_fire_file(
             Some((day, _)) if table.encoding() == gongjian_tabular::Encoding::Xlsx => day,
             _ => g(1),
         };
-        let checked = match fire_point_from(&state.db, g(0), date, g(2), g(3), g(4)).await {
+        let cell = |c: Option<usize>| c.map(g).filter(|v| !v.trim().is_empty()).map(str::to_owned);
+        let position = super::alarms::checked_position(state, &cell(lon_col), &cell(lat_col))
+            .await
+            .map_err(|e| e.detail.unwrap_or_else(|| "坐标无效".into()));
+        let from_row = fire_point_from(&state.db, g(0), date, g(2), g(3), g(4))
+            .await
+            .and_then(|mut p| {
+                (p.longitude, p.latitude) = position?;
+                Ok(p)
+            });
+        let checked = match from_row {
             // A point already in the ledger, or twice in the file, is
             // refused on its row (it would double the deduction).
             Ok(p) => {
