@@ -168,6 +168,34 @@ impl StorageError {
         }
     }
 
+    /// What a user reads for a missing or duplicate record: "站点“PY009”不存在",
+    /// "用户“yuanwu”已存在"; `None` for other errors. (The `Display` text is
+    /// English, for logs.)
+    pub fn chinese(&self) -> Option<String> {
+        let (entity, key, what) = match self {
+            StorageError::NotFound { entity, key } => (*entity, key, "不存在"),
+            StorageError::Conflict { entity, key } => (*entity, key, "已存在"),
+            _ => return None,
+        };
+        let label = match entity {
+            "alarm" => "报警",
+            "assignment" => "任务分工",
+            "attachment" => "附件",
+            "campaign" => "攻坚方案",
+            "case" => "督办单",
+            "device" => "数采仪",
+            "notify_channel" => "推送渠道",
+            "organisation" => "单位",
+            "report" => "进展报送",
+            "site" => "站点",
+            "task" => "任务",
+            "user" => "用户",
+            _ => "记录",
+        };
+        let key: String = key.chars().take(64).collect();
+        Some(format!("{label}“{key}”{what}"))
+    }
+
     /// Map a unique-constraint violation to `Conflict`, leave others alone.
     pub(crate) fn unique(err: sqlx::Error, entity: &'static str, key: &str) -> StorageError {
         if let sqlx::Error::Database(db) = &err
@@ -185,6 +213,21 @@ impl StorageError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn missing_and_duplicate_records_read_in_chinese() {
+        let missing = StorageError::NotFound {
+            entity: "task",
+            key: "9999".into(),
+        };
+        assert_eq!(missing.chinese().as_deref(), Some("任务“9999”不存在"));
+        let taken = StorageError::Conflict {
+            entity: "site",
+            key: "PY001".into(),
+        };
+        assert_eq!(taken.chinese().as_deref(), Some("站点“PY001”已存在"));
+        assert_eq!(StorageError::Corrupt("x".into()).chinese(), None);
+    }
 
     #[test]
     fn rule_codes_are_unique_and_every_rule_has_a_chinese_message() {

@@ -197,10 +197,10 @@ impl From<StorageError> for ApiError {
     fn from(err: StorageError) -> Self {
         match err {
             StorageError::NotFound { .. } => {
-                ApiError::with_detail(ErrorCode::NotFound, err.to_string())
+                ApiError::with_detail(ErrorCode::NotFound, err.chinese().unwrap_or_default())
             }
             StorageError::Conflict { .. } => {
-                ApiError::with_detail(ErrorCode::Conflict, err.to_string())
+                ApiError::with_detail(ErrorCode::Conflict, err.chinese().unwrap_or_default())
             }
             StorageError::Rule { rule, detail } => {
                 ApiError::with_detail(ErrorCode::Rule(rule), detail)

@@ -550,6 +550,19 @@ async fn unknown_paths_are_404_in_the_right_format(db: TestDb) {
     let r = reqwest::get(app.url("/nothing-here")).await.unwrap();
     assert_eq!(r.status(), 404);
     assert!(r.text().await.unwrap().contains("页面不存在"));
+    // Issue 13 item 6: a missing record is named in Chinese, not as
+    // "case 9999 not found".
+    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
+        .await;
+    let office = app.login("office").await;
+    let r = office
+        .get(app.url("/api/v1/cases/9999"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["detail"], "督办单“9999”不存在", "{body}");
     // Anonymous visitors are sent to the login page.
     let r = client().get(app.url("/system/audit")).send().await.unwrap();
     assert_eq!(r.status(), 303);
