@@ -38,6 +38,81 @@ impl<'a> AuditRecord<'a> {
 }
 
 /// The `prev_hash` of the first row of the chain.
+/// The kinds of record the audit log names, as officials read them
+/// (code, label). The log keeps the code; pages show the label.
+pub const AUDIT_ENTITIES: &[(&str, &str)] = &[
+    ("alarm", "报警"),
+    ("alarm_rules", "报警规则"),
+    ("assignment", "任务分工"),
+    ("campaign", "攻坚方案"),
+    ("case", "督办单"),
+    ("device", "数采仪"),
+    ("fire_point", "火点"),
+    ("hj212_device", "数采仪（MN）"),
+    ("hj212_peer", "数采仪连接地址"),
+    ("notify_channel", "推送渠道"),
+    ("notify_delivery", "消息推送"),
+    ("notify_subscriptions", "接收设置"),
+    ("organisation", "单位"),
+    ("report", "月调度"),
+    ("series", "监测数据"),
+    ("session", "登录会话"),
+    ("site", "站点"),
+    ("task", "任务"),
+    ("task_ledger", "任务台账"),
+    ("task_report", "进展报送"),
+    ("user", "用户"),
+];
+
+/// The actions the audit log records (code, label).
+pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
+    ("accept", "签收/通过"),
+    ("answer", "反馈整改"),
+    ("cancel", "撤销"),
+    ("close", "销号"),
+    ("confirm", "确认"),
+    ("create", "新建"),
+    ("delete", "删除"),
+    ("disable", "停用"),
+    ("enable", "启用"),
+    ("escalate", "提级督办"),
+    ("explain", "说明"),
+    ("export", "导出"),
+    ("extend", "延期"),
+    ("failed", "推送失败"),
+    ("hj212.auth_lockout", "数采仪密码错误锁定"),
+    ("import", "导入"),
+    ("load", "载入"),
+    ("login", "登录"),
+    ("login_failed", "登录失败"),
+    ("login_locked", "登录（账号已锁定）"),
+    ("login_throttled", "登录（过于频繁）"),
+    ("logout", "退出"),
+    ("publish", "发布"),
+    ("reopen", "重新打开"),
+    ("reply", "乡镇反馈"),
+    ("return", "退回"),
+    ("sent", "已推送"),
+    ("set_factors", "设置监测因子"),
+    ("set_password", "设置密码"),
+    ("set_state", "变更状态"),
+    ("sign_off", "办结"),
+    ("submit", "报送"),
+    ("test", "测试"),
+    ("update", "修改"),
+    ("verify", "核查"),
+    ("void", "作废"),
+];
+
+/// The label of an audit code from `table`, or the code itself when the
+/// table does not know it (a record written by a newer version).
+pub fn audit_label<'a>(table: &[(&str, &'a str)], code: &'a str) -> &'a str {
+    table
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or(code, |(_, l)| *l)
+}
+
 pub const AUDIT_GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Key of the PostgreSQL transaction-scoped advisory lock that serializes

@@ -31,7 +31,10 @@ pub use alarms::{
     AlarmFilter, AlarmRecord, EXPLANATION_REASONS, Reconciled, RuleVersion, ScreenHour,
     explanation_reason_label,
 };
-pub use audit::{AUDIT_GENESIS, AuditFilter, AuditRecord, AuditVerification, BrokenLink};
+pub use audit::{
+    AUDIT_ACTIONS, AUDIT_ENTITIES, AUDIT_GENESIS, AuditFilter, AuditRecord, AuditVerification,
+    BrokenLink, audit_label,
+};
 pub use campaign::{
     AssignmentRecord, AssignmentRole, AttachmentRecord, CampaignInfo, CampaignState, DeadlineRun,
     FIRE_VERIFICATIONS, FireKind, FirePointRecord, FireTotal, ImportedProgress, IndicatorRecord,

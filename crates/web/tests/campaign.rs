@@ -1409,7 +1409,18 @@ async fn review_and_sign_off_through_the_pages(db: TestDb) {
     let audit_page = office
         .page("/system/audit?entity=task&action=sign_off")
         .await;
-    assert!(audit_page.contains("<td>sign_off</td>") && audit_page.contains("task #air-6"));
+    // Issue 13 item 6: actions and objects read in Chinese, the code kept
+    // as the cell's title.
+    assert!(
+        audit_page.contains("<td title=\"sign_off\">办结</td>")
+            && audit_page.contains("<td title=\"task\">任务 air-6</td>"),
+        "{audit_page}"
+    );
+    assert!(
+        audit_page.contains("<option value=\"sign_off\" selected>办结</option>"),
+        "the filter is a Chinese list"
+    );
+    assert!(!audit_page.contains("create / update / login"));
 }
 
 on_both_backends!(a_reported_target_is_measured_by_the_accepted_report);

@@ -389,7 +389,10 @@ pub(crate) struct AuditRow {
     login: String,
     addr: String,
     action: String,
+    /// 登录, 修改 … (the code when unknown).
+    action_label: String,
     entity: String,
+    entity_label: String,
     entity_id: String,
     before: String,
     after: String,
@@ -407,6 +410,8 @@ struct AuditPage {
     q_from: String,
     q_to: String,
     query_string: String,
+    entities: &'static [(&'static str, &'static str)],
+    actions: &'static [(&'static str, &'static str)],
 }
 
 const AUDIT_PAGE_LIMIT: i64 = 500;
@@ -456,7 +461,17 @@ async fn audit(
                 login: e.actor_name.clone(),
                 addr: e.client_addr.clone(),
                 action: e.action.clone(),
+                action_label: gongjian_storage::audit_label(
+                    gongjian_storage::AUDIT_ACTIONS,
+                    &e.action,
+                )
+                .to_owned(),
                 entity: e.entity.clone(),
+                entity_label: gongjian_storage::audit_label(
+                    gongjian_storage::AUDIT_ENTITIES,
+                    &e.entity,
+                )
+                .to_owned(),
                 entity_id: e.entity_id.clone(),
                 before: pretty(&e.before),
                 after: pretty(&e.after),
@@ -469,6 +484,8 @@ async fn audit(
         q_from: q.from.clone().unwrap_or_default(),
         q_to: q.to.clone().unwrap_or_default(),
         query_string: uri.query().unwrap_or_default().to_owned(),
+        entities: gongjian_storage::AUDIT_ENTITIES,
+        actions: gongjian_storage::AUDIT_ACTIONS,
     })
 }
 
