@@ -90,7 +90,16 @@ impl LimitSet {
         }
     }
 
-    /// A printable name, e.g. `"GB 3095-2026 transition"`.
+    /// The name officials read, e.g. "GB 3095-2026（过渡期）".
+    pub fn label(self) -> &'static str {
+        match self {
+            LimitSet::Gb3095_2012 => "GB 3095-2012",
+            LimitSet::Gb3095_2026Transition => "GB 3095-2026（过渡期）",
+            LimitSet::Gb3095_2026Final => "GB 3095-2026",
+        }
+    }
+
+    /// A stable code, e.g. `"GB 3095-2026 transition"` (stored and in the API).
     pub fn code(self) -> &'static str {
         match self {
             LimitSet::Gb3095_2012 => "GB 3095-2012",

@@ -199,9 +199,7 @@ pub fn parse_air(table: &Table) -> Result<ParsedFile, FileError> {
                     .header_error(
                         c,
                         format!(
-                            "未知列“{h}”；应为 站点(站点名称/监测点位/站点编码)、时间(监测时间)、SO2、NO2、CO、O3、PM10、PM2.5 \
-                             (unknown column; expected {})",
-                            COLUMNS.join(",")
+                            "未知列“{h}”；应为 站点(站点名称/监测点位/站点编码)、时间(监测时间)、SO2、NO2、CO、O3、PM10、PM2.5"
                         ),
                     )
                     .to_string(),

@@ -50,7 +50,8 @@ impl RulesUsed {
         evaluation.dedup();
         RulesUsed {
             aqi: aqi.into_iter().map(|r| r.code().to_owned()).collect(),
-            limits: limits.into_iter().map(|r| r.code().to_owned()).collect(),
+            // Shown in 月调度 and on 大气: the Chinese name.
+            limits: limits.into_iter().map(|r| r.label().to_owned()).collect(),
             evaluation: evaluation
                 .into_iter()
                 .map(|r| r.code().to_owned())

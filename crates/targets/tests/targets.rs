@@ -196,7 +196,7 @@ fn year_crossing_2026_03_01_uses_each_dates_rules() {
     assert_eq!(g.rules.aqi, vec!["HJ 633-2012", "HJ 633-2026"]);
     assert_eq!(
         g.rules.limits,
-        vec!["GB 3095-2012", "GB 3095-2026 transition"]
+        vec!["GB 3095-2012", "GB 3095-2026（过渡期）"]
     );
     assert_eq!(g.rules.evaluation, vec!["HJ 663-2013", "HJ 663-2026"]);
     let p = air::annual_mean(&region, Pollutant::Pm25, dec!(62), date(2026, 3, 2));
