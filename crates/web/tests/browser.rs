@@ -1214,10 +1214,63 @@ async fn item_19_no_page_scrolls_sideways_on_a_phone_or_a_wall_screen() {
             OrgKind::Department,
         ),
         ("viewer", Role::Viewer, "区环境攻坚办", OrgKind::Office),
+        (
+            "qiye",
+            Role::Enterprise,
+            "平原示范热电有限公司",
+            OrgKind::Enterprise,
+        ),
     ] {
         app.user(user, role, org, kind).await;
     }
     let task = app.db.task_id_by_key(None, "air-15").await.unwrap();
+    // A stack of the enterprise with its factors, and a case for it: the
+    // detail pages officials and the enterprise open most.
+    let actor = Actor::cli();
+    let firm = app.org("平原示范热电有限公司", OrgKind::Enterprise).await;
+    let town = app.org("原武镇", OrgKind::Township).await;
+    let site = app
+        .db
+        .create_site(
+            &actor,
+            &NewSite {
+                code: "PY-STACK-01".into(),
+                name: "平原示范热电 1号锅炉排口（脱硫脱硝除尘一体化超低排放改造后）".into(),
+                kind: "stack_gas".into(),
+                organisation_id: Some(firm),
+                township_id: Some(town),
+                longitude: Some("113.9612".into()),
+                latitude: Some("35.1100".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let case = app
+        .db
+        .create_case(
+            &actor,
+            &gongjian_storage::NewCase {
+                title: "1号锅炉排口二氧化硫小时浓度连续超标".into(),
+                source: "alarm".into(),
+                category: "超标排放".into(),
+                severity: gongjian_alarms::Severity::Major,
+                description:
+                    "二氧化硫折算浓度连续 3 小时超过限值 35 mg/m³，最高 52.6（超标 0.5 倍）".into(),
+                site_id: Some(site.id),
+                alarm_id: None,
+                rule: None,
+                factor: None,
+                organisation_id: firm,
+                township_id: Some(town),
+                due_on: gongjian_storage::today_cst() + chrono::Duration::days(3),
+                contact: None,
+                longitude: Some("113.9612".into()),
+                latitude: Some("35.1100".into()),
+                attachments: Vec::new(),
+            },
+        )
+        .await
+        .unwrap();
     let base = format!("http://{}", app.addr);
     let common = [
         "/".to_owned(),
@@ -1236,6 +1289,8 @@ async fn item_19_no_page_scrolls_sideways_on_a_phone_or_a_wall_screen() {
         "/inbox".into(),
         "/inbox/settings".into(),
         "/map".into(),
+        format!("/sources/sites/{}", site.id),
+        format!("/cases/{case}"),
     ];
     let office_only = [
         "/cases/new",
@@ -1246,15 +1301,20 @@ async fn item_19_no_page_scrolls_sideways_on_a_phone_or_a_wall_screen() {
         "/system/users",
         "/system/audit",
         "/system/notify",
+        "/sources/sites/{site}/edit",
     ];
     let mut wide = Vec::new();
-    for user in ["office", "admin", "yuanwu", "zhifa", "viewer"] {
+    for user in ["office", "admin", "yuanwu", "zhifa", "viewer", "qiye"] {
         c.set_window_size(1366, 900).await.unwrap();
         log_in(&c, &base, user, PASSWORD).await;
         wait_for(&c, "/", "#who").await;
         let mut pages: Vec<String> = common.to_vec();
         if matches!(user, "office" | "admin") {
-            pages.extend(office_only.iter().map(|p| p.to_string()));
+            pages.extend(
+                office_only
+                    .iter()
+                    .map(|p| p.replace("{site}", &site.id.to_string())),
+            );
         }
         for (w, h) in [(390, 844), (1920, 1080)] {
             c.set_window_size(w, h).await.unwrap();
