@@ -239,7 +239,15 @@ impl MonthlyReport {
 
     /// The XLSX workbook.
     pub fn xlsx(&self, file: &str) -> Result<Vec<u8>, gongjian_tabular::Error> {
-        gongjian_tabular::xlsx_bytes(file, &self.sheets())
+        // Each sheet opens with the report's title and its section, as the
+        // printed report does.
+        let sections = self.sections();
+        let titles: Vec<String> = sections
+            .iter()
+            .map(|s| format!("{} · {}", self.title, s.title))
+            .collect();
+        let sheets: Vec<Sheet> = sections.into_iter().map(|s| s.sheet).collect();
+        gongjian_tabular::xlsx_bytes_titled(file, &sheets, &titles)
     }
 
     /// The standards the targets were evaluated by, each once, in order.

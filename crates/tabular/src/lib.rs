@@ -32,7 +32,10 @@ pub use read::{
     Encoding, read_bytes, read_bytes_with, read_csv_bytes, read_csv_bytes_with, read_path,
     read_path_with, read_xlsx_bytes, read_xlsx_bytes_with,
 };
-pub use write::{Cell, Sheet, csv_safe, write_csv, write_csv_path, write_xlsx_path, xlsx_bytes};
+pub use write::{
+    Cell, Sheet, csv_safe, write_csv, write_csv_path, write_xlsx_path, xlsx_bytes,
+    xlsx_bytes_titled,
+};
 
 use std::fmt;
 

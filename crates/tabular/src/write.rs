@@ -170,28 +170,55 @@ pub fn write_csv_path(path: &Path, sheet: &Sheet) -> Result<(), Error> {
 
 /// Build an XLSX workbook with one worksheet per sheet, in memory.
 pub fn xlsx_bytes(file: &str, sheets: &[Sheet]) -> Result<Vec<u8>, Error> {
+    xlsx_bytes_titled(file, sheets, &[])
+}
+
+/// As [`xlsx_bytes`], with a title row above the header of the sheets that
+/// have one in `titles` (same order; missing or empty: no title row), as
+/// a printed report has: bold, across the sheet's columns.
+pub fn xlsx_bytes_titled(
+    file: &str,
+    sheets: &[Sheet],
+    titles: &[String],
+) -> Result<Vec<u8>, Error> {
     let err = |e: rust_xlsxwriter::XlsxError| Error::Xlsx {
         file: file.to_owned(),
         message: e.to_string(),
     };
     let mut workbook = rust_xlsxwriter::Workbook::new();
     let bold = rust_xlsxwriter::Format::new().set_bold();
-    for sheet in sheets {
+    let heading = rust_xlsxwriter::Format::new()
+        .set_bold()
+        .set_font_size(14)
+        .set_align(rust_xlsxwriter::FormatAlign::Center);
+    for (i, sheet) in sheets.iter().enumerate() {
         let ws = workbook.add_worksheet();
         if !sheet.name.is_empty() {
             ws.set_name(&sheet.name).map_err(err)?;
         }
+        let title = titles.get(i).filter(|t| !t.is_empty());
+        let top: u32 = u32::from(title.is_some());
+        if let Some(t) = title {
+            let last = col(sheet.headers.len().max(1) - 1);
+            if last > 0 {
+                ws.merge_range(0, 0, 0, last, t, &heading).map_err(err)?;
+            } else {
+                ws.write_string_with_format(0, 0, t, &heading)
+                    .map_err(err)?;
+            }
+        }
         for (c, h) in sheet.headers.iter().enumerate() {
-            ws.write_string_with_format(0, col(c), h, &bold)
+            ws.write_string_with_format(top, col(c), h, &bold)
                 .map_err(err)?;
         }
-        // The header stays in view while scrolling; columns fit their text.
-        ws.set_freeze_panes(1, 0).map_err(err)?;
+        // The title and header stay in view while scrolling; columns fit
+        // their text.
+        ws.set_freeze_panes(top + 1, 0).map_err(err)?;
         for (c, width) in column_widths(sheet).into_iter().enumerate() {
             ws.set_column_width(col(c), width).map_err(err)?;
         }
         for (r, row) in sheet.rows.iter().enumerate() {
-            let r = u32::try_from(r + 1).map_err(|_| Error::TooLarge {
+            let r = u32::try_from(r + 1 + top as usize).map_err(|_| Error::TooLarge {
                 file: file.to_owned(),
             })?;
             for (c, cell) in row.iter().enumerate() {
