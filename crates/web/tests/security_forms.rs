@@ -125,6 +125,40 @@ async fn item_20_a_megabyte_organisation_name_is_refused_on_page_and_api(db: Tes
     )
     .await;
     assert_eq!(status, 201);
+
+    // Issue 13 item 7: a refused name comes back typed, with the reason
+    // next to the field (a duplicate, named in Chinese).
+    app.db
+        .create_organisation(&Actor::cli(), "测试镇", OrgKind::Township, None)
+        .await
+        .unwrap();
+    let resp = client
+        .post(app.url("/system/organisations"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "测试镇"),
+            ("kind", "township"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("value=\"测试镇\""), "the name is kept");
+    assert!(
+        page.contains("<option value=\"township\" selected>"),
+        "the kind is kept"
+    );
+    assert!(
+        page.contains("单位“测试镇”已存在</span>"),
+        "the reason is next to the field: {}",
+        page.split("err-name")
+            .nth(2)
+            .unwrap_or("")
+            .chars()
+            .take(200)
+            .collect::<String>()
+    );
 }
 
 on_both_backends!(item_20_a_malformed_form_gets_a_chinese_html_page);

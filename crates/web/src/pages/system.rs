@@ -60,22 +60,41 @@ struct OrganisationsPage {
     organisations: Vec<OrgRow>,
     can_write: bool,
     kinds: Vec<(&'static str, &'static str)>,
+    /// What was typed, kept when the form comes back with an error.
+    draft_name: String,
+    draft_kind: String,
+    /// The reason, shown next to the name.
+    name_error: Option<String>,
+}
+
+/// A refused new organisation: what was typed and why.
+struct OrgDraft {
+    name: String,
+    kind: String,
+    error: String,
 }
 
 async fn organisations_page(
     state: &AppState,
     me: &PageUser,
     ok: Option<String>,
-    error: Option<String>,
+    draft: Option<OrgDraft>,
 ) -> Response {
     let layout = Layout::new(&me.user, &me.csrf, "system").ok(ok);
     let all = match state.db.organisations().await {
         Ok(all) => all,
         Err(e) => return storage_failure(layout, e),
     };
-    let failed = error.is_some();
+    let failed = draft.is_some();
+    let (draft_name, draft_kind, name_error) = match draft {
+        Some(d) => (d.name, d.kind, Some(d.error)),
+        None => (String::new(), String::new(), None),
+    };
     let mut resp = render(OrganisationsPage {
-        layout: layout.error(error),
+        layout,
+        draft_name,
+        draft_kind,
+        name_error,
         organisations: all
             .into_iter()
             .filter(|o| may_read_organisation(&me.user, o))
@@ -144,7 +163,16 @@ async fn create_organisation(
     };
     match result {
         Ok(_) => Redirect::to("/system/organisations?ok=created").into_response(),
-        Err(err) => organisations_page(&state, &me, None, Some(error_text(&err))).await,
+        // The form comes back with what was typed and the reason next to it.
+        Err(err) => {
+            // Bounded: a megabyte name is refused, not echoed back.
+            let draft = OrgDraft {
+                name: form.name.chars().take(100).collect(),
+                kind: form.kind.chars().take(20).collect(),
+                error: error_text(&err),
+            };
+            organisations_page(&state, &me, None, Some(draft)).await
+        }
     }
 }
 
