@@ -16,6 +16,8 @@ use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR-calibration-log";
+/// A file name an attacker chose: shown as text, never as markup.
+const HOSTILE_NAME: &str = "<img src=x onerror=alert(1)>运维记录.png";
 const EXE: &[u8] = b"MZ\x90\x00\x03rest-of-an-exe";
 
 async fn alarm_of(c: &reqwest::Client, url: String, site: i64) -> Value {
@@ -73,7 +75,7 @@ async fn an_enterprise_explains_an_alarm_with_a_reason_and_evidence(db: TestDb) 
 
     let r = firm
         .post(&page_url)
-        .multipart(form(vec![(PNG, "运维记录.png")]))
+        .multipart(form(vec![(PNG, HOSTILE_NAME)]))
         .send()
         .await
         .unwrap();
@@ -88,6 +90,11 @@ async fn an_enterprise_explains_an_alarm_with_a_reason_and_evidence(db: TestDb) 
     let page = firm.get(app.url("/alarms?state=all")).send().await.unwrap();
     let html = page.text().await.unwrap();
     assert!(html.contains("企业说明（校准维护）"), "{html}");
+    assert!(
+        html.contains("&#60;img src=x onerror=alert(1)&#62;运维记录.png")
+            && !html.contains("<img src=x"),
+        "the file name is escaped: {html}"
+    );
     assert!(html.contains(&format!("/attachments/{file_id}")), "{html}");
 
     // The evidence: to the enterprise and the office, not to another firm.
