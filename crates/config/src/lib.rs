@@ -147,6 +147,46 @@ pub struct LogConfig {
     pub format: LogFormat,
 }
 
+/// The levels a tracing filter directive may name.
+const LOG_LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+
+impl LogConfig {
+    /// `log.level` is checked here, as a subset of the tracing filter
+    /// syntax (`level` or `target=level`, comma-separated), so a typo stops
+    /// the program with a message instead of silently logging at `info`.
+    /// A bare target, which tracing reads as "everything from it", is
+    /// refused because a misspelt level (`infoo`) would read as one.
+    fn validate(&self) -> Result<(), ConfigError> {
+        let level = &self.level;
+        let bad = |why: String| {
+            ConfigError::Invalid(format!(
+                "日志级别无效 (log.level {why}; expected e.g. info, warn, \
+                 gongjian_ingest=debug,info), got {level:?}"
+            ))
+        };
+        if level.trim().is_empty() || level.len() > 500 {
+            return Err(bad("must be 1–500 characters".into()));
+        }
+        let is_target = |t: &str| {
+            !t.is_empty()
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '-'))
+        };
+        for directive in level.split(',').map(str::trim) {
+            let ok = match directive.rsplit_once('=') {
+                Some((target, lvl)) => {
+                    is_target(target) && LOG_LEVELS.contains(&lvl.to_ascii_lowercase().as_str())
+                }
+                None => LOG_LEVELS.contains(&directive.to_ascii_lowercase().as_str()),
+            };
+            if !ok {
+                return Err(bad(format!("has an invalid directive {directive:?}")));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -450,6 +490,7 @@ impl Config {
             )));
         }
         self.map.validate()?;
+        self.log.validate()?;
         self.validate_hj212()
     }
 
@@ -611,6 +652,35 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Config::load(None, &env)
+    }
+
+    #[test]
+    fn log_level_typos_are_refused() {
+        for good in [
+            "info",
+            "WARN",
+            "gongjian_ingest=debug,info",
+            "tower_http::trace=warn",
+        ] {
+            assert!(with_env(&[("GONGJIAN_LOG_LEVEL", good)]).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "infoo",
+            "infoo=",
+            "gongjian=verbose",
+            "info,,warn",
+            "a b",
+            "x=debug;rm",
+        ] {
+            let err = with_env(&[("GONGJIAN_LOG_LEVEL", bad)])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("日志级别无效") && err.contains("log.level"),
+                "{bad:?}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -2,25 +2,30 @@
 //! log's hash chain, says it is whole, and names the first row that was
 //! changed behind the application's back.
 
+mod common;
+use common::{Store, on_both_stores};
+
 use std::path::Path;
 use std::process::{Command, Output};
 
 use gongjian_storage::{Actor, AuditFilter, Db, DbOptions, OrgKind};
 
-fn verify(dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gongjian"))
-        .args(["audit", "verify", "--data-dir"])
+fn verify(store: &Store, dir: &Path) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gongjian"));
+    cmd.args(["audit", "verify", "--data-dir"])
         .arg(dir)
-        .env_remove("GONGJIAN_DATABASE_URL")
-        .env("GONGJIAN_LOG_LEVEL", "warn")
+        .env("GONGJIAN_LOG_LEVEL", "warn");
+    store
+        .apply(&mut cmd)
         .output()
         .expect("run gongjian audit verify")
 }
 
-#[test]
-fn item_11_audit_verify_reports_the_first_broken_link() {
+on_both_stores!(item_11_audit_verify_reports_the_first_broken_link);
+
+fn item_11_audit_verify_reports_the_first_broken_link(store: Store) {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("gongjian.db").display());
+    let url = store.url(dir.path());
     let rt = tokio::runtime::Runtime::new().unwrap();
     let ids = rt.block_on(async {
         let db = Db::connect(&url, &DbOptions::default()).await.unwrap();
@@ -42,7 +47,7 @@ fn item_11_audit_verify_reports_the_first_broken_link() {
         ids
     });
 
-    let out = verify(dir.path());
+    let out = verify(&store, dir.path());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -54,7 +59,12 @@ fn item_11_audit_verify_reports_the_first_broken_link() {
     // Someone with the database file drops the guard and edits row 2.
     rt.block_on(async {
         let db = Db::connect(&url, &DbOptions::default()).await.unwrap();
-        sqlx::query("DROP TRIGGER audit_log_no_update")
+        let drop_guard = if store.is_postgres() {
+            "DROP TRIGGER audit_log_no_update ON audit_log"
+        } else {
+            "DROP TRIGGER audit_log_no_update"
+        };
+        sqlx::query(drop_guard)
             .execute(db.write_pool())
             .await
             .unwrap();
@@ -65,7 +75,7 @@ fn item_11_audit_verify_reports_the_first_broken_link() {
             .unwrap();
         db.close().await;
     });
-    let out = verify(dir.path());
+    let out = verify(&store, dir.path());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "tampering not reported");
     assert!(

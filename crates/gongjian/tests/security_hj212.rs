@@ -10,7 +10,7 @@
 //!   password is refused until the lockout ends) and leave an audit entry.
 
 mod common;
-use common::free_port;
+use common::{Store, free_port, on_both_stores};
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -23,11 +23,19 @@ use gongjian_storage::{Actor, AuditFilter, Db, DbOptions, Device, NewSite};
 
 const PW: &str = "123456";
 
+on_both_stores!(
+    item_3_unauthenticated_frames_are_sampled_and_garbage_connections_dropped,
+    item_4_connections_per_address_are_limited,
+    item_4_unauthenticated_and_junk_connections_are_closed_at_the_deadline,
+    item_7_device_password_guessing_is_throttled,
+);
+
 /// `gongjian serve` on a data directory; killed on drop.
 struct Server {
     child: Child,
     hj212: SocketAddr,
     url: String,
+    _store: Store,
 }
 
 impl Drop for Server {
@@ -39,8 +47,8 @@ impl Drop for Server {
 
 /// Register devices `SEC0001`… with password [`PW`], then start the server
 /// with the given `[hj212]` overrides.
-fn serve(dir: &Path, devices: usize, env: &[(&str, &str)]) -> Server {
-    let url = format!("sqlite://{}", dir.join("gongjian.db").display());
+fn serve(store: Store, dir: &Path, devices: usize, env: &[(&str, &str)]) -> Server {
+    let url = store.url(dir);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let db = Db::connect(&url, &DbOptions::default()).await.unwrap();
@@ -70,16 +78,21 @@ fn serve(dir: &Path, devices: usize, env: &[(&str, &str)]) -> Server {
         .arg(dir)
         .args(["--http", &format!("127.0.0.1:{http}")])
         .args(["--hj212", &format!("127.0.0.1:{hj}")])
-        .env_remove("GONGJIAN_DATABASE_URL")
         .env("GONGJIAN_LOG_LEVEL", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
+    store.apply(&mut cmd);
     for (k, v) in env {
         cmd.env(k, v);
     }
     let child = cmd.spawn().expect("spawn gongjian serve");
     let hj212: SocketAddr = format!("127.0.0.1:{hj}").parse().unwrap();
-    let server = Server { child, hj212, url };
+    let server = Server {
+        child,
+        hj212,
+        url,
+        _store: store,
+    };
     let start = Instant::now();
     while TcpStream::connect_timeout(&hj212, Duration::from_millis(200)).is_err() {
         assert!(
@@ -234,10 +247,10 @@ fn garbage_frames(n: usize) -> Vec<u8> {
     out
 }
 
-#[test]
-fn item_3_unauthenticated_frames_are_sampled_and_garbage_connections_dropped() {
+fn item_3_unauthenticated_frames_are_sampled_and_garbage_connections_dropped(store: Store) {
     let dir = tempfile::tempdir().unwrap();
     let srv = serve(
+        store,
         dir.path(),
         1,
         &[
@@ -296,10 +309,10 @@ fn item_3_unauthenticated_frames_are_sampled_and_garbage_connections_dropped() {
     assert!(quarantined <= 2 * 40, "{quarantined} quarantine rows");
 }
 
-#[test]
-fn item_4_connections_per_address_are_limited() {
+fn item_4_connections_per_address_are_limited(store: Store) {
     let dir = tempfile::tempdir().unwrap();
     let srv = serve(
+        store,
         dir.path(),
         8,
         &[("GONGJIAN_HJ212_MAX_CONNECTIONS_PER_ADDR", "6")],
@@ -349,10 +362,10 @@ fn item_4_connections_per_address_are_limited() {
     }
 }
 
-#[test]
-fn item_4_unauthenticated_and_junk_connections_are_closed_at_the_deadline() {
+fn item_4_unauthenticated_and_junk_connections_are_closed_at_the_deadline(store: Store) {
     let dir = tempfile::tempdir().unwrap();
     let srv = serve(
+        store,
         dir.path(),
         2,
         &[
@@ -408,10 +421,10 @@ fn item_4_unauthenticated_and_junk_connections_are_closed_at_the_deadline() {
     );
 }
 
-#[test]
-fn item_7_device_password_guessing_is_throttled() {
+fn item_7_device_password_guessing_is_throttled(store: Store) {
     let dir = tempfile::tempdir().unwrap();
     let srv = serve(
+        store,
         dir.path(),
         1,
         &[

@@ -6,7 +6,7 @@
 //! in the open-file limit.
 
 mod common;
-use common::{free_port, serve_command};
+use common::{Store, free_port, on_both_stores, serve_command, serve_command_on};
 
 use std::net::SocketAddr;
 use std::process::{Child, Stdio};
@@ -101,14 +101,24 @@ const HEADER_TIMEOUT_SECS: u64 = 15;
 const PER_ADDRESS: usize = 10;
 const GLOBAL: usize = 20;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn item_5_slow_headers_are_closed_and_connections_capped_while_hj212_accepts() {
+on_both_stores!(item_5_slow_headers_are_closed_and_connections_capped_while_hj212_accepts);
+
+fn item_5_slow_headers_are_closed_and_connections_capped_while_hj212_accepts(store: Store) {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(slow_headers_and_caps(store));
+}
+
+async fn slow_headers_and_caps(store: Store) {
     let dir = tempfile::tempdir().unwrap();
     let (http, hj) = (free_port(), free_port());
     let web: SocketAddr = format!("127.0.0.1:{http}").parse().unwrap();
     let hj212: SocketAddr = format!("127.0.0.1:{hj}").parse().unwrap();
     let _server = Server(
-        serve_command(dir.path(), http, hj)
+        serve_command_on(&store, dir.path(), http, hj)
             .env(
                 "GONGJIAN_HTTP_HEADER_READ_TIMEOUT_SECS",
                 HEADER_TIMEOUT_SECS.to_string(),

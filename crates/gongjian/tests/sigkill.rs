@@ -3,7 +3,7 @@
 //! listener acknowledges only after the commit.
 
 mod common;
-use common::{free_port, spawn_serve, wait_listening};
+use common::{Store, free_port, on_both_stores, spawn_serve_on, wait_listening};
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -33,12 +33,13 @@ fn frame(i: usize, conn: usize) -> (String, String, Vec<u8>) {
     (qn, dt, bytes)
 }
 
-#[test]
-fn every_acknowledged_frame_survives_sigkill() {
+on_both_stores!(every_acknowledged_frame_survives_sigkill);
+
+fn every_acknowledged_frame_survives_sigkill(store: Store) {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("gongjian.db").display());
+    let url = store.url(dir.path());
     let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
+    let site_id = rt.block_on(async {
         let db = Db::connect(&url, &DbOptions::default()).await.unwrap();
         db.migrate().await.unwrap();
         let site = db
@@ -60,11 +61,12 @@ fn every_acknowledged_frame_survives_sigkill() {
         .await
         .unwrap();
         db.close().await;
+        site.id
     });
 
     let (http, hj) = (free_port(), free_port());
     let addr: SocketAddr = format!("127.0.0.1:{hj}").parse().unwrap();
-    let mut child = spawn_serve(dir.path(), http, hj);
+    let mut child = spawn_serve_on(&store, dir.path(), http, hj);
     wait_listening(addr);
 
     // Four connections stream pipelined frames (no waiting for acks) and
@@ -134,7 +136,7 @@ fn every_acknowledged_frame_survives_sigkill() {
     );
 
     // Restart on the same data directory (recovery of the WAL), then check.
-    let mut child = spawn_serve(dir.path(), http, hj);
+    let mut child = spawn_serve_on(&store, dir.path(), http, hj);
     wait_listening(addr);
     rt.block_on(async {
         let db = Db::connect(&url, &DbOptions::default()).await.unwrap();
@@ -159,7 +161,7 @@ fn every_acknowledged_frame_survives_sigkill() {
         // And their values are in the series.
         let t0 = 1_704_153_600;
         let n = db
-            .series_points(1, "a21026", "min", t0, t0 + 4_000_000 * 60)
+            .series_points(site_id, "a21026", "min", t0, t0 + 4_000_000 * 60)
             .await
             .unwrap()
             .len();

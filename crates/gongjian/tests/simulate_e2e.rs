@@ -6,7 +6,7 @@
 //! export.
 
 mod common;
-use common::{free_port, wait_listening};
+use common::{Store, free_port, on_both_stores, wait_listening};
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -19,11 +19,14 @@ use serde_json::{Value, json};
 
 const PASSWORD: &str = "office-pass-2020";
 
-fn gongjian(dir: &Path) -> Command {
+/// `gongjian ARGS…` on `dir`, pointed at `store` (its `--config` goes after
+/// the subcommand's arguments).
+fn gongjian(store: &Store, dir: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_gongjian"));
-    c.env_remove("GONGJIAN_DATABASE_URL")
-        .env("GONGJIAN_LOG_LEVEL", "warn")
-        .env("GONGJIAN_DATA_DIR", dir);
+    c.env("GONGJIAN_LOG_LEVEL", "warn")
+        .env("GONGJIAN_DATA_DIR", dir)
+        .args(args);
+    store.apply(&mut c);
     c
 }
 
@@ -40,14 +43,26 @@ fn dec(v: &Value) -> Decimal {
     Decimal::from_str(v.as_str().unwrap()).unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn simulated_minutes_become_valid_hours_visible_in_the_api_and_pages() {
+on_both_stores!(simulated_minutes_become_valid_hours_visible_in_the_api_and_pages);
+
+fn simulated_minutes_become_valid_hours_visible_in_the_api_and_pages(store: Store) {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(simulate_and_look(store));
+}
+
+async fn simulate_and_look(store: Store) {
     let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}", dir.path().join("gongjian.db").display());
+    let db_url = store.url(dir.path());
     let (http, hj212) = (free_port(), free_port());
 
     // One stack logger registered as a device with its own site.
-    let reg = gongjian(dir.path())
+    // (`simulate` opens no configured database: it registers in the URL
+    // given, so it is not pointed at the store.)
+    let reg = gongjian(&Store::sqlite(), dir.path(), &[])
         .args(["simulate", "--target", "127.0.0.1:1", "--loggers", "1"])
         .args(["--kind", "stack", "--duration", "0", "--register", &db_url])
         .args(["--mn-prefix", "E2E"])
@@ -55,32 +70,53 @@ async fn simulated_minutes_become_valid_hours_visible_in_the_api_and_pages() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&reg.stderr);
     assert!(stderr.contains("registered 1 loggers"), "{stderr}");
-    let mut add = gongjian(dir.path())
-        .args(["user", "add", "--role", "office", "--org", "区环境攻坚办"])
-        .args(["--org-kind", "office", "--password-stdin", "office"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut add = gongjian(
+        &store,
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "--role",
+            "office",
+            "--org",
+            "区环境攻坚办",
+            "--org-kind",
+            "office",
+            "--password-stdin",
+            "office",
+        ],
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::null())
+    .spawn()
+    .unwrap();
     use std::io::Write;
     writeln!(add.stdin.take().unwrap(), "{PASSWORD}").unwrap();
     assert!(add.wait().unwrap().success());
 
     let _server = Server(
-        gongjian(dir.path())
-            .args(["serve", "--http", &format!("127.0.0.1:{http}")])
-            .args(["--hj212", &format!("127.0.0.1:{hj212}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+        gongjian(
+            &store,
+            dir.path(),
+            &[
+                "serve",
+                "--http",
+                &format!("127.0.0.1:{http}"),
+                "--hj212",
+                &format!("127.0.0.1:{hj212}"),
+            ],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap(),
     );
     wait_listening(SocketAddr::from(([127, 0, 0, 1], hj212)));
     wait_listening(SocketAddr::from(([127, 0, 0, 1], http)));
 
     // 2025-01-01 00:00–02:40 Beijing time at 1200× (8 s): sixteen 10-minute
     // windows, no 2061 from the logger, no calibration, outage or exceedance.
-    let sim = gongjian(dir.path())
+    let sim = gongjian(&Store::sqlite(), dir.path(), &[])
         .args(["simulate", "--target", &format!("127.0.0.1:{hj212}")])
         .args(["--loggers", "1", "--kind", "stack", "--mn-prefix", "E2E"])
         .args([

@@ -38,6 +38,93 @@ pub struct Metrics {
     pub(crate) unauth_sampler: std::sync::OnceLock<std::sync::Arc<crate::guard::UnauthSampler>>,
     /// Frame received → ack written, cumulative histogram buckets (ms).
     pub ack_latency: Histogram,
+    /// Per-frame and per-connection warnings are rate-limited: a swarm of
+    /// misconfigured loggers must not turn the log into the bottleneck.
+    pub warn_budget: WarnBudget,
+}
+
+/// How many warnings of one kind are written per second; the rest are
+/// counted and reported in one line when the next second opens.
+pub const WARNINGS_PER_SECOND: u32 = 10;
+
+/// The kinds of rate-limited warning, one budget each.
+#[derive(Debug, Clone, Copy)]
+pub enum WarnKind {
+    ConnectionRefused,
+    ConnectionRefusedPerAddr,
+    FrameQuarantined,
+    AuthFailed,
+    GarbageDisconnect,
+}
+
+const WARN_KINDS: usize = 5;
+
+#[derive(Debug, Default)]
+pub struct WarnBudget {
+    slots: [WarnSlot; WARN_KINDS],
+}
+
+#[derive(Debug, Default)]
+struct WarnSlot {
+    /// The second (monotonic, since the budget's first use) and the count
+    /// within it, packed as `second << 32 | count` so one CAS updates both.
+    window: AtomicU64,
+    suppressed: AtomicU64,
+}
+
+fn monotonic_secs() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_secs()
+}
+
+impl WarnBudget {
+    /// Whether a warning of `kind` may be written at second `now`. When a
+    /// new second opens after suppression, the number suppressed is
+    /// returned so the caller can say so once.
+    pub fn admit_at(&self, kind: WarnKind, now: u64) -> (bool, u64) {
+        let slot = &self.slots[kind as usize];
+        let mut cur = slot.window.load(Ordering::Relaxed);
+        loop {
+            let (second, count) = (cur >> 32, cur & 0xffff_ffff);
+            let (next, admitted, opened) = if second != now {
+                ((now << 32) | 1, true, true)
+            } else if count < WARNINGS_PER_SECOND as u64 {
+                (cur + 1, true, false)
+            } else {
+                (cur, false, false)
+            };
+            if next == cur {
+                slot.suppressed.fetch_add(1, Ordering::Relaxed);
+                return (false, 0);
+            }
+            match slot
+                .window
+                .compare_exchange_weak(cur, next, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => {
+                    let dropped = if opened {
+                        slot.suppressed.swap(0, Ordering::Relaxed)
+                    } else {
+                        0
+                    };
+                    return (admitted, dropped);
+                }
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// [`WarnBudget::admit_at`] now; logs the suppressed count itself.
+    fn admit(&self, kind: WarnKind) -> bool {
+        let (admitted, dropped) = self.admit_at(kind, monotonic_secs());
+        if dropped > 0 {
+            tracing::warn!(kind = ?kind, suppressed = dropped, "hj212 warnings suppressed (more than {WARNINGS_PER_SECOND} a second)");
+        }
+        admitted
+    }
 }
 
 /// Upper bounds (ms) of the ack-latency histogram.
@@ -280,7 +367,9 @@ pub struct ConnectionRefused {
 }
 impl InternalEvent for ConnectionRefused {
     fn emit(self, m: &Metrics) {
-        tracing::warn!(peer = %self.peer, limit = self.limit, "hj212 connection refused: connection limit reached");
+        if m.warn_budget.admit(WarnKind::ConnectionRefused) {
+            tracing::warn!(peer = %self.peer, limit = self.limit, "hj212 connection refused: connection limit reached");
+        }
         inc(&m.connections_refused);
     }
 }
@@ -332,7 +421,9 @@ pub struct FrameQuarantined<'a> {
 }
 impl InternalEvent for FrameQuarantined<'_> {
     fn emit(self, m: &Metrics) {
-        tracing::warn!(peer = %self.peer, mn = ?self.mn, reason = self.reason, "hj212 frame quarantined");
+        if m.warn_budget.admit(WarnKind::FrameQuarantined) {
+            tracing::warn!(peer = %self.peer, mn = ?self.mn, reason = self.reason, "hj212 frame quarantined");
+        }
         inc(&m.frames_quarantined);
     }
 }
@@ -343,7 +434,9 @@ pub struct AuthFailed<'a> {
 }
 impl InternalEvent for AuthFailed<'_> {
     fn emit(self, m: &Metrics) {
-        tracing::warn!(peer = %self.peer, mn = self.mn, "hj212 wrong password");
+        if m.warn_budget.admit(WarnKind::AuthFailed) {
+            tracing::warn!(peer = %self.peer, mn = self.mn, "hj212 wrong password");
+        }
         inc(&m.auth_failures);
     }
 }
@@ -354,7 +447,9 @@ pub struct ConnectionRefusedPerAddr {
 }
 impl InternalEvent for ConnectionRefusedPerAddr {
     fn emit(self, m: &Metrics) {
-        tracing::warn!(peer = %self.peer, limit = self.limit, "hj212 connection refused: per-address connection limit reached");
+        if m.warn_budget.admit(WarnKind::ConnectionRefusedPerAddr) {
+            tracing::warn!(peer = %self.peer, limit = self.limit, "hj212 connection refused: per-address connection limit reached");
+        }
         inc(&m.connections_refused_per_addr);
     }
 }
@@ -376,7 +471,9 @@ pub struct GarbageDisconnect<'a> {
 }
 impl InternalEvent for GarbageDisconnect<'_> {
     fn emit(self, m: &Metrics) {
-        tracing::warn!(peer = %self.peer, why = self.why, "hj212 connection closed after repeated garbage");
+        if m.warn_budget.admit(WarnKind::GarbageDisconnect) {
+            tracing::warn!(peer = %self.peer, why = self.why, "hj212 connection closed after repeated garbage");
+        }
         inc(&m.garbage_disconnects);
     }
 }
@@ -538,5 +635,24 @@ pub fn render_global() -> String {
 pub fn record_rollups(count: usize) {
     if let Some(m) = GLOBAL.read().ok().and_then(|g| g.clone()) {
         RollupsComputed { count }.emit(&m);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_are_limited_per_second_and_the_suppressed_are_counted() {
+        let budget = WarnBudget::default();
+        let admitted = (0..25)
+            .filter(|_| budget.admit_at(WarnKind::AuthFailed, 7).0)
+            .count();
+        assert_eq!(admitted, WARNINGS_PER_SECOND as usize);
+        // Another kind has its own budget.
+        assert!(budget.admit_at(WarnKind::FrameQuarantined, 7).0);
+        // The next second admits again and reports the 15 dropped once.
+        assert_eq!(budget.admit_at(WarnKind::AuthFailed, 8), (true, 15));
+        assert_eq!(budget.admit_at(WarnKind::AuthFailed, 8), (true, 0));
     }
 }

@@ -21,6 +21,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tokio_util::bytes::BytesMut;
 use tokio_util::codec::{Decoder, Encoder, Framed};
+use tracing::Instrument;
 
 use crate::IngestError;
 use crate::events::*;
@@ -266,6 +267,9 @@ impl Service {
                     let shared = shared.clone();
                     let stop = stop_rx.clone();
                     let done = done_tx.clone();
+                    // One span per connection: every line logged while it
+                    // is served carries the peer, and the MN once known.
+                    let span = tracing::info_span!("hj212_connection", %peer, mn = tracing::field::Empty);
                     tokio::spawn(async move {
                         ConnectionOpened { peer }.emit(&shared.metrics);
                         let mn = connection(shared.clone(), socket, peer, stop).await;
@@ -273,7 +277,7 @@ impl Service {
                         drop(slot);
                         drop(permit);
                         drop(done);
-                    });
+                    }.instrument(span));
                 }
             }
         }
@@ -713,6 +717,9 @@ impl Conn {
         let mn = device.mn.clone();
         let mut answers = Vec::new();
         if !self.mns.contains(&mn) {
+            if self.mns.is_empty() {
+                tracing::Span::current().record("mn", mn.as_str());
+            }
             self.mns.push(mn.clone());
             self.shared.connections.insert(
                 &mn,

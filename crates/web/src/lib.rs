@@ -154,7 +154,23 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             headers::add,
         ))
+        .layer(request_spans())
         .with_state(state)
+}
+
+type RequestSpans = tower_http::trace::TraceLayer<
+    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
+    fn(&axum::http::Request<axum::body::Body>) -> tracing::Span,
+>;
+
+/// One span per request with the method and the path (never the query,
+/// which may carry a search a user typed), so every line logged while it
+/// runs says which request it belongs to; server errors are logged.
+fn request_spans() -> RequestSpans {
+    fn span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+        tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+    }
+    tower_http::trace::TraceLayer::new_for_http().make_span_with(span as fn(&_) -> _)
 }
 
 /// Serve until `shutdown` resolves, then finish in-flight requests, within

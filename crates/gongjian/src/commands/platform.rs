@@ -63,8 +63,12 @@ impl ListenArgs {
 }
 
 pub fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log.level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // `Config::load` has checked the filter; a directive it accepts but
+    // tracing does not would be a defect of that check, so it is logged.
+    let (filter, refused) = match tracing_subscriber::EnvFilter::try_new(&config.log.level) {
+        Ok(filter) => (filter, None),
+        Err(e) => (tracing_subscriber::EnvFilter::new("info"), Some(e)),
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -72,6 +76,9 @@ pub fn init_logging(config: &Config) {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),
     };
+    if let Some(e) = refused {
+        tracing::error!(level = %config.log.level, error = %e, "log.level refused by tracing; logging at info");
+    }
 }
 
 /// Open the configured database and bring its schema up to date.

@@ -131,3 +131,22 @@ pub fn serve_command_on(store: &Store, dir: &Path, http: u16, hj212: u16) -> Com
     store.apply(&mut cmd);
     cmd
 }
+
+/// [`spawn_serve`] on `store`.
+pub fn spawn_serve_on(store: &Store, dir: &Path, http: u16, hj212: u16) -> Child {
+    serve_command_on(store, dir, http, hj212)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn gongjian serve")
+}
+
+impl Store {
+    /// The database URL the binary uses for `dir`: the PostgreSQL database,
+    /// else the SQLite file in the data directory.
+    pub fn url(&self, dir: &Path) -> String {
+        self.postgres_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", dir.join("gongjian.db").display()))
+    }
+}
