@@ -34,6 +34,9 @@ pub struct ImportOutcome {
     pub unchanged: u64,
     /// Stations in the file.
     pub stations: Vec<String>,
+    /// Stations of a national publication file that are not registered
+    /// here and were passed over (the file covers the whole country).
+    pub skipped: Vec<String>,
     /// Rejected rows with file, line, column.
     pub rejected: Vec<Rejected>,
 }
@@ -51,8 +54,25 @@ pub async fn import_parsed(
     file: &str,
     parsed: &ParsedFile,
 ) -> Result<ImportOutcome, AppError> {
-    let stations = parsed.stations();
+    let mut stations = parsed.stations();
     let sites = db.sites().await?;
+    // A national publication lists every station of the country: only the
+    // ones registered here are imported, the rest are counted. A district's
+    // own file must name only its stations (a typo refuses the file).
+    let mut skipped = Vec::new();
+    if parsed.layout != gongjian_targets::import::Layout::Long {
+        let (here, elsewhere): (Vec<String>, Vec<String>) = stations
+            .into_iter()
+            .partition(|c| sites.iter().any(|s| s.code == c.trim()));
+        stations = here;
+        skipped = elsewhere;
+        if stations.is_empty() {
+            return Err(AppError::InvalidFile(format!(
+                "{file}: 全国发布文件中没有本区已登记的空气站（共 {} 个站点；请先在站点导入中登记本区站点，站点编码同发布文件）",
+                skipped.len()
+            )));
+        }
+    }
     let ids = station_ids(file, parsed, &stations, &sites)?;
     let rows: Vec<AirHour> = parsed
         .hours
@@ -74,8 +94,20 @@ pub async fn import_parsed(
         written: stats.written,
         unchanged: stats.unchanged,
         stations,
+        skipped,
         rejected: parsed.rejected.clone(),
     })
+}
+
+impl ImportOutcome {
+    /// “；跳过未登记站点 1,600 个” for a national file, else nothing.
+    pub fn skipped_text(&self) -> String {
+        if self.skipped.is_empty() {
+            String::new()
+        } else {
+            format!("；跳过本区未登记的站点 {} 个", self.skipped.len())
+        }
+    }
 }
 
 /// At most this many codes, and rows per code, are named in a refusal.
@@ -274,10 +306,17 @@ pub(crate) async fn load_air_as_cached(db: &Db, year: i32) -> Result<AirData, St
     let from = NaiveDate::from_ymd_opt(year - 1, 1, 1).unwrap_or(NaiveDate::MIN);
     let to = gongjian_targets::year_end(year);
     let stations = db.air_station_days(from, to).await?;
-    let slices: Vec<&[DailyRecord]> = stations.iter().map(|s| s.days.as_slice()).collect();
+    // Each figure from the stations that count for it (issue 13 item 3):
+    // the district's from its assessment stations, a township's from its
+    // ranking stations; micro stations count for neither.
+    let slices: Vec<&[DailyRecord]> = stations
+        .iter()
+        .filter(|s| s.site.scope().district)
+        .map(|s| s.days.as_slice())
+        .collect();
     let district = air::region_days(&slices);
     let mut by_township: BTreeMap<String, Vec<&[DailyRecord]>> = BTreeMap::new();
-    for s in &stations {
+    for s in stations.iter().filter(|s| s.site.scope().township) {
         if let Some(t) = &s.site.township {
             by_township.entry(t.clone()).or_default().push(&s.days);
         }

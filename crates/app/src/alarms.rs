@@ -230,7 +230,7 @@ async fn ranking_slides(
     let station_of = |township: &str| {
         data.stations
             .iter()
-            .filter(|s| s.site.township.as_deref() == Some(township))
+            .filter(|s| s.site.scope().township && s.site.township.as_deref() == Some(township))
             .map(|s| s.site.id)
             .min()
     };

@@ -162,6 +162,11 @@ pub async fn map_for(
             _ => (GREY, "暂无有效小时数据".to_owned()),
         };
         let mut lines: Vec<String> = township(s).into_iter().collect();
+        lines.push(format!(
+            "{} · {}",
+            s.station_class.map_or("未分类", |c| c.label()),
+            s.scope().label()
+        ));
         if let (Some(r), Some(h)) = (r, &hour) {
             if !r.primary.is_empty() {
                 lines.push(format!("首要污染物：{}", r.primary.join("、")));

@@ -113,6 +113,15 @@ fn district_hour(stations: &[&PerPollutant<Option<Decimal>>]) -> PerPollutant<Op
     out
 }
 
+/// The stations the district's figures are computed from.
+fn district_station_ids(data: &AirData) -> Vec<i64> {
+    data.stations
+        .iter()
+        .filter(|s| s.site.scope().district)
+        .map(|s| s.site.id)
+        .collect()
+}
+
 fn rules_of_hour(end: NaiveDateTime) -> AqiRules {
     AqiRules::for_date((end - Duration::hours(1)).date())
 }
@@ -126,14 +135,21 @@ pub async fn latest_hour(
     data: &AirData,
     now: NaiveDateTime,
 ) -> Result<Option<HourReadings>, StorageError> {
-    let ids: Vec<i64> = data.stations.iter().map(|s| s.site.id).collect();
+    // The hour is the district's: the latest its assessment stations can
+    // publish. Every station's reading of that hour is listed (micro
+    // stations too: the map shows hot spots with them); the district's
+    // value is the mean of its assessment stations only.
     let Some(start) = db
-        .latest_valid_air_hour(&ids, gongjian_standards::cst::from_local(now))
+        .latest_valid_air_hour(
+            &district_station_ids(data),
+            gongjian_standards::cst::from_local(now),
+        )
         .await?
     else {
         return Ok(None);
     };
-    let hours = db.air_hours_of(&ids, start, start + 3600).await?;
+    let all: Vec<i64> = data.stations.iter().map(|s| s.site.id).collect();
+    let hours = db.air_hours_of(&all, start, start + 3600).await?;
     let end = hour_end_local(start);
     let rules = rules_of_hour(end);
     let mut stations = Vec::new();
@@ -146,7 +162,9 @@ pub async fn latest_hour(
                 rules,
                 &h.values,
             ));
-            vals.push(h.values);
+            if s.site.scope().district {
+                vals.push(h.values);
+            }
         }
     }
     let refs: Vec<&PerPollutant<Option<Decimal>>> = vals.iter().collect();
@@ -180,7 +198,7 @@ pub async fn district_hours(db: &Db, data: &AirData) -> Result<Vec<ChartPoint>, 
     let Some(last) = db.latest_air_hour().await? else {
         return Ok(Vec::new());
     };
-    let ids: Vec<i64> = data.stations.iter().map(|s| s.site.id).collect();
+    let ids = district_station_ids(data);
     let by_site = db.air_hours_of(&ids, last - 23 * 3600, last + 3600).await?;
     let mut by_hour: BTreeMap<i64, Vec<&HourRecord>> = BTreeMap::new();
     for hs in by_site.values() {

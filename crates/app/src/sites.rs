@@ -1,12 +1,14 @@
 //! Site registration from a file (站点导入 on the web, `gongjian sites
 //! import` on the command line): the layout of the site export (站点编码,
-//! 站点名称, 类型, 所属企业, 乡镇, 经度, 纬度, MN, 密码, 协议版本, 对时,
-//! 分钟间隔, 监测因子). A site whose code is registered is updated, others
+//! 站点名称, 类型, 所属企业, 乡镇, 经度, 纬度, 站点类别, 考核范围, MN, 密码,
+//! 协议版本, 对时, 分钟间隔, 监测因子). 站点类别 and 考核范围 are for air
+//! stations only and may be left out. A site whose code is registered is updated, others
 //! are created. Every row is checked before anything is written: one bad row
 //! and nothing is stored.
 
 use std::collections::HashMap;
 
+use gongjian_campaign::{ScopeSetting, StationClass};
 use gongjian_storage::{Actor, Db, Device, NewSite, SiteFactor, parse_site_kind};
 use gongjian_tabular::{Row, Table};
 use serde::Serialize;
@@ -14,7 +16,7 @@ use serde::Serialize;
 use crate::AppError;
 
 /// The columns of the site export and import, in order.
-pub const SITE_HEADERS: [&str; 13] = [
+pub const SITE_HEADERS: [&str; 15] = [
     "站点编码",
     "站点名称",
     "类型",
@@ -22,6 +24,8 @@ pub const SITE_HEADERS: [&str; 13] = [
     "乡镇",
     "经度",
     "纬度",
+    "站点类别",
+    "考核范围",
     "MN",
     "密码",
     "协议版本",
@@ -146,6 +150,42 @@ async fn check_rows(db: &Db, table: &Table) -> Result<Vec<SiteRow>, AppError> {
                 row.error(c_kind, format!("站点类型“{kind_text}”无效")),
             ));
         };
+        let is_air = kind == "air_station";
+        let station_class = match (col("站点类别"), get(col("站点类别"))) {
+            (Some(c), Some(t)) => {
+                if !is_air {
+                    return Err(invalid(row.error(c, "只有空气站有站点类别")));
+                }
+                Some(StationClass::parse(&t).ok_or_else(|| {
+                    invalid(row.error(
+                        c,
+                        format!(
+                            "站点类别“{t}”无效（应为 {}）",
+                            StationClass::ALL.map(StationClass::label).join("、")
+                        ),
+                    ))
+                })?)
+            }
+            _ => None,
+        };
+        let assessment = match (col("考核范围"), get(col("考核范围"))) {
+            (Some(c), Some(t)) => {
+                let s = ScopeSetting::parse(&t).ok_or_else(|| {
+                    invalid(row.error(
+                        c,
+                        format!(
+                            "考核范围“{t}”无效（应为 {}）",
+                            ScopeSetting::ALL.map(ScopeSetting::label).join("、")
+                        ),
+                    ))
+                })?;
+                if !is_air && s != ScopeSetting::ByClass {
+                    return Err(invalid(row.error(c, "只有空气站有考核范围")));
+                }
+                s
+            }
+            _ => ScopeSetting::ByClass,
+        };
         for c in [col("经度"), col("纬度")].into_iter().flatten() {
             let v = row.get(c).trim();
             if !v.is_empty() && v.parse::<f64>().map_or(true, |x| !x.is_finite()) {
@@ -209,6 +249,8 @@ async fn check_rows(db: &Db, table: &Table) -> Result<Vec<SiteRow>, AppError> {
                 township_id: find_org(&row, col("乡镇"))?,
                 longitude: get(col("经度")),
                 latitude: get(col("纬度")),
+                station_class,
+                assessment,
             },
             device,
             factors,

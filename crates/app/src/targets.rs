@@ -475,6 +475,7 @@ pub fn rankings(data: &AirData, month: NaiveDate) -> Rankings {
     let stations: Vec<Unit<'_>> = data
         .stations
         .iter()
+        .filter(|s| s.site.scope().any())
         .map(|s| Unit {
             name: format!("{}（{}）", s.site.name, s.site.code),
             days: &s.days,

@@ -17,6 +17,7 @@ mod error;
 mod export;
 mod model;
 mod raw;
+mod stations;
 mod table;
 
 pub use boundaries::{
@@ -30,6 +31,7 @@ pub use export::{
     IndicatorJson, MilestoneJson, OrganisationJson, PlanJson, SectionJson, TargetJson, TaskJson,
 };
 pub use model::*;
+pub use stations::{ScopeSetting, StationClass, StationScope, station_scope};
 pub use table::{
     CELL_MAX_CHARS, TABLE_MAX_ROWS, TableError, add_plan_to_campaign, parse_deadline,
     tasks_from_table,

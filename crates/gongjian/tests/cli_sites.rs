@@ -82,3 +82,54 @@ fn sites_import_registers_stations_from_the_export_layout(store: Store) {
     assert!(stderr.contains("kind.csv, line 2"), "{stderr}");
     assert!(stderr.contains("站点类型“气象站”无效"), "{stderr}");
 }
+
+on_both_stores!(a_national_hourly_file_imports_the_registered_stations_only);
+/// Issue 13 item 14: the national real-time publication lists every station
+/// of the country. Its registered stations are imported, the others are
+/// counted and passed over; a file with none of the district's stations is
+/// refused with a message saying so.
+fn a_national_hourly_file_imports_the_registered_stations_only(store: Store) {
+    let gongjian = |dir: &Path, args: &[&str]| gongjian_on(&store, dir, args);
+    let dir = tempfile::tempdir().unwrap();
+    let national =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/national_hourly_2026031008.csv");
+    let national = national.to_str().unwrap();
+
+    let out = gongjian(dir.path(), &["import", "air", national]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("没有本区已登记的空气站"), "{stderr}");
+
+    let sites = dir.path().join("站点.csv");
+    std::fs::write(
+        &sites,
+        "站点编码,站点名称,类型,站点类别\n1783A,市监测站,空气站,国控站\n",
+    )
+    .unwrap();
+    let out = gongjian(dir.path(), &["sites", "import", sites.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = gongjian(dir.path(), &["import", "air", national, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let o: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(o["stations"], serde_json::json!(["1783A"]), "{o}");
+    assert_eq!(o["accepted"], 1, "{o}");
+    let skipped = o["skipped"].as_array().unwrap();
+    assert!(
+        !skipped.is_empty() && !skipped.contains(&"1783A".into()),
+        "{o}"
+    );
+    let text = gongjian(dir.path(), &["import", "air", national]);
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        stdout.contains(&format!("跳过本区未登记的站点 {} 个", skipped.len())),
+        "{stdout}"
+    );
+}

@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use gongjian_campaign::{ScopeSetting, StationClass, StationScope, station_scope};
 use gongjian_standards::cst::local_day_start;
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -103,7 +104,18 @@ pub struct Site {
     pub township_id: Option<i64>,
     pub longitude: Option<String>,
     pub latitude: Option<String>,
+    /// Air stations only: the network it belongs to (None: unclassified).
+    pub station_class: Option<StationClass>,
+    /// Air stations only: what it counts for, when set for this station.
+    pub assessment: ScopeSetting,
     pub created_at: i64,
+}
+
+impl Site {
+    /// What this air station's data is used for.
+    pub fn scope(&self) -> StationScope {
+        station_scope(self.station_class, self.assessment)
+    }
 }
 
 /// Fields of a site as entered.
@@ -116,6 +128,8 @@ pub struct NewSite {
     pub township_id: Option<i64>,
     pub longitude: Option<String>,
     pub latitude: Option<String>,
+    pub station_class: Option<StationClass>,
+    pub assessment: ScopeSetting,
 }
 
 /// A registered data logger.
@@ -405,8 +419,8 @@ pub struct Disagreement {
     pub detected_at: i64,
 }
 
-const SITE_COLUMNS: &str =
-    "id, code, name, kind, organisation_id, township_id, longitude, latitude, created_at";
+const SITE_COLUMNS: &str = "id, code, name, kind, organisation_id, township_id, longitude, latitude, \
+     station_class, assessment, created_at";
 const DEVICE_COLUMNS: &str = "mn, pw, site_id, protocol, st, charset, \
      CASE WHEN accept_modbus_crc THEN 1 ELSE 0 END AS accept_modbus_crc, \
      CASE WHEN time_sync_on_connect THEN 1 ELSE 0 END AS time_sync_on_connect, min_interval";
@@ -421,8 +435,30 @@ fn site_from_row(row: &AnyRow) -> Result<Site, StorageError> {
         township_id: row.try_get("township_id")?,
         longitude: row.try_get("longitude")?,
         latitude: row.try_get("latitude")?,
+        station_class: station_class_from_row(row)?,
+        assessment: assessment_from_row(row)?,
         created_at: row.try_get("created_at")?,
     })
+}
+
+/// The `station_class` column of a site row.
+pub(crate) fn station_class_from_row(row: &AnyRow) -> Result<Option<StationClass>, StorageError> {
+    let text: Option<String> = row.try_get("station_class")?;
+    text.map(|t| {
+        StationClass::parse(&t)
+            .ok_or_else(|| StorageError::Corrupt(format!("sites.station_class {t:?}")))
+    })
+    .transpose()
+}
+
+/// The `assessment` column of a site row.
+pub(crate) fn assessment_from_row(row: &AnyRow) -> Result<ScopeSetting, StorageError> {
+    let text: Option<String> = row.try_get("assessment")?;
+    match text {
+        None => Ok(ScopeSetting::ByClass),
+        Some(t) => ScopeSetting::parse(&t)
+            .ok_or_else(|| StorageError::Corrupt(format!("sites.assessment {t:?}"))),
+    }
 }
 
 fn device_from_row(row: &AnyRow) -> Result<Device, StorageError> {
@@ -468,7 +504,7 @@ fn validate_site(site: &NewSite) -> Result<(), StorageError> {
             ),
         ));
     }
-    for (what, v) in [("longitude", &site.longitude), ("latitude", &site.latitude)] {
+    for (what, v) in [("经度", &site.longitude), ("纬度", &site.latitude)] {
         if let Some(v) = v
             && v.trim().parse::<f64>().is_err()
         {
@@ -477,6 +513,14 @@ fn validate_site(site: &NewSite) -> Result<(), StorageError> {
                 format!("{what}“{v}”不是数字"),
             ));
         }
+    }
+    if site.kind != "air_station"
+        && (site.station_class.is_some() || site.assessment != ScopeSetting::ByClass)
+    {
+        return Err(StorageError::rule(
+            crate::Rule::Site,
+            "只有空气站有站点类别和考核范围",
+        ));
     }
     Ok(())
 }
@@ -522,7 +566,8 @@ async fn insert_site_on(
 ) -> Result<Site, StorageError> {
     let row = sqlx::query(&format!(
         "INSERT INTO sites (code, name, kind, organisation_id, township_id, longitude, \
-             latitude, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {SITE_COLUMNS}"
+             latitude, station_class, assessment, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {SITE_COLUMNS}"
     ))
     .bind(site.code.trim())
     .bind(site.name.trim())
@@ -531,6 +576,8 @@ async fn insert_site_on(
     .bind(site.township_id)
     .bind(site.longitude.as_deref().map(str::trim))
     .bind(site.latitude.as_deref().map(str::trim))
+    .bind(site.station_class.map(StationClass::code))
+    .bind(site.assessment.code())
     .bind(now())
     .fetch_one(&mut *tx)
     .await
@@ -562,7 +609,8 @@ async fn update_site_on(
     let before = site_from_row(&before)?;
     let row = sqlx::query(&format!(
         "UPDATE sites SET code = $1, name = $2, kind = $3, organisation_id = $4, \
-             township_id = $5, longitude = $6, latitude = $7 WHERE id = $8 RETURNING {SITE_COLUMNS}"
+             township_id = $5, longitude = $6, latitude = $7, station_class = $8, \
+             assessment = $9 WHERE id = $10 RETURNING {SITE_COLUMNS}"
     ))
     .bind(site.code.trim())
     .bind(site.name.trim())
@@ -571,6 +619,8 @@ async fn update_site_on(
     .bind(site.township_id)
     .bind(site.longitude.as_deref().map(str::trim))
     .bind(site.latitude.as_deref().map(str::trim))
+    .bind(site.station_class.map(StationClass::code))
+    .bind(site.assessment.code())
     .bind(id)
     .fetch_one(&mut *tx)
     .await

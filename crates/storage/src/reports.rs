@@ -45,6 +45,15 @@ pub struct StationSite {
     pub township_id: Option<i64>,
     /// Name of the township organisation, when set.
     pub township: Option<String>,
+    pub station_class: Option<gongjian_campaign::StationClass>,
+    pub assessment: gongjian_campaign::ScopeSetting,
+}
+
+impl StationSite {
+    /// What this air station's data is used for.
+    pub fn scope(&self) -> gongjian_campaign::StationScope {
+        gongjian_campaign::station_scope(self.station_class, self.assessment)
+    }
 }
 
 /// One station-hour to store: values as the exact decimal text received
@@ -88,7 +97,7 @@ pub struct PublishedReport {
 }
 
 const SITE_COLUMNS: &str = "s.id, s.code, s.name, s.kind, s.organisation_id, s.township_id, \
-     o.name AS township";
+     o.name AS township, s.station_class, s.assessment";
 
 fn site_from_row(row: &sqlx::any::AnyRow) -> Result<StationSite, StorageError> {
     Ok(StationSite {
@@ -99,6 +108,8 @@ fn site_from_row(row: &sqlx::any::AnyRow) -> Result<StationSite, StorageError> {
         organisation_id: row.try_get("organisation_id")?,
         township_id: row.try_get("township_id")?,
         township: row.try_get("township")?,
+        station_class: crate::monitoring::station_class_from_row(row)?,
+        assessment: crate::monitoring::assessment_from_row(row)?,
     })
 }
 

@@ -1241,6 +1241,7 @@ async fn item_19_no_page_scrolls_sideways_on_a_phone_or_a_wall_screen() {
                 township_id: Some(town),
                 longitude: Some("113.9612".into()),
                 latitude: Some("35.1100".into()),
+                ..NewSite::default()
             },
         )
         .await

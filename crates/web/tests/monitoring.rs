@@ -582,3 +582,122 @@ async fn site_registration_is_one_transaction_and_keeps_the_form(db: TestDb) {
             .is_none()
     );
 }
+
+on_both_backends!(air_stations_get_a_class_in_the_form_the_import_and_the_export);
+/// Issue 13 item 3: the office classes an air station (国控 … 微站) and may
+/// set what it counts for; the class is shown on the site list and page,
+/// read by the site import (refused on a stack, or when unknown, with the
+/// row) and written by the export, which imports back unchanged.
+async fn air_stations_get_a_class_in_the_form_the_import_and_the_export(db: TestDb) {
+    let app = spawn_on(db).await;
+    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
+        .await;
+    app.org("原武镇", OrgKind::Township).await;
+    let office = app.login("office").await;
+    let csrf = common::csrf_token(&office, &app.url("/api/v1/me")).await;
+
+    // The form: a provincial station, counted by its class.
+    let r = office
+        .post(app.url("/sources/sites"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("code", "P01"),
+            ("name", "区政府省控站"),
+            ("kind", "air_station"),
+            ("station_class", "provincial"),
+            ("assessment", "class"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let p01 = app.db.site_by_code("P01").await.unwrap().unwrap();
+    assert_eq!(
+        p01.station_class,
+        Some(gongjian_campaign::StationClass::Provincial)
+    );
+    let page = office
+        .get(app.url(&format!("/sources/sites/{}", p01.id)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("空气站 · 省控站 · 计入区考核"), "{page}");
+    let edit = office
+        .get(app.url(&format!("/sources/sites/{}/edit", p01.id)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        edit.contains("<option value=\"provincial\" selected>省控站</option>"),
+        "{edit}"
+    );
+
+    // The import: class and scope columns, by label.
+    let header = "站点编码,站点名称,类型,所属企业,乡镇,经度,纬度,站点类别,考核范围\n";
+    let file = format!(
+        "{header}T01,原武镇站,空气站,,原武镇,,,乡镇站,区考核、乡镇排名\n\
+         M01,工业园微站,空气站,,原武镇,,,微站,\n"
+    );
+    let r = import(&office, &app, "站点.csv", file.into_bytes()).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let t01 = app.db.site_by_code("T01").await.unwrap().unwrap();
+    assert_eq!(
+        t01.station_class,
+        Some(gongjian_campaign::StationClass::Township)
+    );
+    assert_eq!(t01.assessment, gongjian_campaign::ScopeSetting::Both);
+    let m01 = app.db.site_by_code("M01").await.unwrap().unwrap();
+    assert!(!m01.scope().any(), "a micro station counts for nothing");
+
+    // A class on a stack, and an unknown class: refused with the row.
+    for (row, why) in [
+        ("G01,排口,废气排口,,,,,国控站,\n", "只有空气站有站点类别"),
+        ("A09,某站,空气站,,,,,区控站,\n", "站点类别“区控站”无效"),
+    ] {
+        let r = import(
+            &office,
+            &app,
+            "坏.csv",
+            format!("{header}{row}").into_bytes(),
+        )
+        .await;
+        assert_eq!(r.status(), 400);
+        let err: Value = r.json().await.unwrap();
+        let detail = err["detail"].as_str().unwrap();
+        assert!(detail.contains("line 2") && detail.contains(why), "{err}");
+    }
+    assert!(app.db.site_by_code("A09").await.unwrap().is_none());
+
+    // The list shows the classes; the export writes them and imports back.
+    let list = office
+        .get(app.url("/sources"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("微站/小型站 · 不参与考核"), "{list}");
+    let csv = office
+        .get(app.url("/api/v1/sites.csv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.contains("站点类别,考核范围"), "{csv}");
+    assert!(csv.contains("乡镇站,区考核、乡镇排名"), "{csv}");
+    assert!(csv.contains("省控站,按站点类别"), "{csv}");
+    let r = import(&office, &app, "导出.csv", csv.into_bytes()).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let again = app.db.site_by_code("T01").await.unwrap().unwrap();
+    assert_eq!(again.station_class, t01.station_class);
+    assert_eq!(again.assessment, t01.assessment);
+}

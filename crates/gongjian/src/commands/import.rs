@@ -12,7 +12,10 @@ use super::platform::{ConfigArgs, open_db, runtime};
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Import hourly air-station data: columns station,time,so2,no2,co,o3,pm10,pm25
-    /// (time = the hour's END, local time; blank = missing; CSV in UTF-8/GBK or XLSX).
+    /// or their Chinese names (time = the hour's END, local time; blank = missing;
+    /// CSV in UTF-8/GBK or XLSX), or a national real-time publication file
+    /// (timepoint,stationcode,… or china_sites_YYYYMMDD.csv: only registered
+    /// stations are imported).
     Air(AirArgs),
 }
 
@@ -48,12 +51,13 @@ fn air(args: AirArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
     } else {
         println!(
-            "{}: {} 行导入（{} 个值新写入或更新，{} 个值未变），站点 {}",
+            "{}: {} 行导入（{} 个值新写入或更新，{} 个值未变），站点 {}{}",
             outcome.file,
             outcome.accepted,
             outcome.written,
             outcome.unchanged,
-            outcome.stations.join(",")
+            outcome.stations.join(","),
+            outcome.skipped_text()
         );
     }
     for r in &outcome.rejected {
@@ -161,6 +165,10 @@ pub async fn demo_air(db: &gongjian_storage::Db) -> anyhow::Result<ImportSummary
             name: (*name).to_owned(),
             kind: "air_station".to_owned(),
             township_id: town,
+            // The demo district has no national station: its township
+            // stations count for its targets as well as for the ranking.
+            station_class: Some(gongjian_campaign::StationClass::Township),
+            assessment: gongjian_campaign::ScopeSetting::Both,
             ..Default::default()
         };
         db.save_site(&actor, existing.map(|s| s.id), &site, None, None)

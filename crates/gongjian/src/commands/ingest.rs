@@ -175,6 +175,8 @@ pub async fn demo_devices(
                     township_id: township,
                     longitude: Some(format!("{lon:.4}")),
                     latitude: Some(format!("{lat:.4}")),
+                    station_class: demo_station_class(&code),
+                    ..NewSite::default()
                 },
             )
             .await?;
@@ -236,6 +238,21 @@ fn demo_script(site_code: &str) -> Option<gongjian_ingest::simulator::ScriptedEx
         factor: "a21002".into(),
         cst_hours: vec![1, 2, 3],
     })
+}
+
+/// The class of a demo air station: the district government's station is
+/// provincial and the environment bureau's a city station (both assess the
+/// district); the industrial park's and the two townships' loggers are
+/// micro stations for finding hot spots. The townships are ranked on their
+/// township stations (PY001…, imported history).
+fn demo_station_class(code: &str) -> Option<gongjian_campaign::StationClass> {
+    use gongjian_campaign::StationClass;
+    match code {
+        "DEMO-AIR01" => Some(StationClass::Provincial),
+        "DEMO-AIR02" => Some(StationClass::City),
+        c if c.starts_with("DEMO-AIR") => Some(StationClass::Micro),
+        _ => None,
+    }
 }
 
 /// Recent history so 水, 总览 and 月调度 have data on a demo's first start:

@@ -111,6 +111,52 @@ impl ToSchema for SiteKindName {
     }
 }
 
+/// An air station class: its code or its Chinese label.
+pub(crate) struct StationClassName;
+
+impl PartialSchema for StationClassName {
+    fn schema() -> RefOr<Schema> {
+        let names: Vec<&str> = gongjian_campaign::StationClass::ALL
+            .iter()
+            .flat_map(|c| [c.code(), c.label()])
+            .collect();
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(names))
+            .description(Some("空气站类别（代码或中文名称）"))
+            .into()
+    }
+}
+
+impl ToSchema for StationClassName {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("StationClass")
+    }
+}
+
+/// What an air station counts for: a code, `class` or a Chinese label.
+pub(crate) struct ScopeSettingName;
+
+impl PartialSchema for ScopeSettingName {
+    fn schema() -> RefOr<Schema> {
+        let names: Vec<&str> = gongjian_campaign::ScopeSetting::ALL
+            .iter()
+            .flat_map(|c| [c.form_value(), c.label()])
+            .collect();
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(names))
+            .description(Some("考核范围（代码或中文名称；class 为按站点类别）"))
+            .into()
+    }
+}
+
+impl ToSchema for ScopeSettingName {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("StationScope")
+    }
+}
+
 /// The stable error codes, from [`ErrorCode::all`] (the fixed codes and one
 /// per business rule), each with its status
 /// and message in the description.

@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use gongjian_app::summaries::HealthRow;
+use gongjian_campaign::{ScopeSetting, StationClass};
 use gongjian_standards::cst;
 use gongjian_storage::{
     Device, LatestValue, NewSite, Role, SeriesPoint, Site, SiteFactor, User, parse_site_kind,
@@ -46,6 +47,9 @@ pub struct SiteView {
     #[serde(flatten)]
     pub site: Site,
     pub kind_label: String,
+    /// Air stations: the class and what the station counts for
+    /// (“乡镇站 · 计入乡镇排名”).
+    pub class_label: Option<String>,
     pub devices: Vec<Device>,
     pub factors: Vec<SiteFactor>,
     pub latest: Vec<LatestValue>,
@@ -79,10 +83,24 @@ pub(crate) async fn site_view(state: &AppState, site: Site) -> Result<SiteView, 
         .collect();
     Ok(SiteView {
         kind_label: site_kind_label(&site.kind).to_owned(),
+        class_label: class_label(&site),
         site,
         devices,
         factors,
         latest,
+    })
+}
+
+/// “乡镇站 · 计入乡镇排名” for an air station; `None` for other kinds.
+pub(crate) fn class_label(site: &Site) -> Option<String> {
+    (site.kind == "air_station").then(|| {
+        let class = site.station_class.map_or("未分类", StationClass::label);
+        let scope = site.scope();
+        if scope.any() {
+            format!("{class} · 计入{}", scope.label())
+        } else {
+            format!("{class} · {}", scope.label())
+        }
     })
 }
 
@@ -176,6 +194,16 @@ pub struct SiteBody {
     pub longitude: Option<String>,
     #[serde(default)]
     pub latitude: Option<String>,
+    /// Air stations: 国控站 / 省控站 / 市控站 / 乡镇站 / 微站/小型站 (or
+    /// national, provincial, city, township, micro). Absent: unclassified.
+    #[serde(default)]
+    #[schema(value_type = Option<crate::api::doc::StationClassName>)]
+    pub station_class: Option<String>,
+    /// Air stations: 区考核 / 乡镇排名 / 区考核、乡镇排名 / 不参与考核 (or
+    /// district, township, both, none). Absent or `class`: as the class says.
+    #[serde(default)]
+    #[schema(value_type = Option<crate::api::doc::ScopeSettingName>)]
+    pub assessment: Option<String>,
     #[serde(default)]
     pub device: Option<DeviceBody>,
     #[serde(default)]
@@ -195,6 +223,22 @@ impl SiteBody {
                 .map(|x| x.trim().to_owned())
                 .filter(|x| !x.is_empty())
         };
+        let station_class = match opt(&self.station_class) {
+            None => None,
+            Some(t) => Some(StationClass::parse(&t).ok_or_else(|| {
+                invalid(format!(
+                    "站点类别“{t}”无效（应为 {}）",
+                    StationClass::ALL.map(StationClass::label).join("、")
+                ))
+            })?),
+        };
+        let assessment_text = opt(&self.assessment).unwrap_or_default();
+        let assessment = ScopeSetting::parse(&assessment_text).ok_or_else(|| {
+            invalid(format!(
+                "考核范围“{assessment_text}”无效（应为 {}）",
+                ScopeSetting::ALL.map(ScopeSetting::label).join("、")
+            ))
+        })?;
         Ok(NewSite {
             code: self.code.clone(),
             name: self.name.clone(),
@@ -203,6 +247,8 @@ impl SiteBody {
             township_id: self.township_id,
             longitude: opt(&self.longitude),
             latitude: opt(&self.latitude),
+            station_class,
+            assessment,
         })
     }
 }
@@ -553,6 +599,8 @@ pub(crate) async fn sites_sheet(state: &AppState, user: &User) -> Result<Sheet, 
             Cell::from(org_name(s.township_id)),
             Cell::from(s.longitude.clone()),
             Cell::from(s.latitude.clone()),
+            Cell::from(s.station_class.map(|c| c.label().to_owned())),
+            Cell::from((s.kind == "air_station").then(|| s.assessment.label().to_owned())),
             Cell::from(d.map(|d| d.mn.clone())),
             Cell::from(pw),
             Cell::from(d.map(|d| d.protocol.clone())),

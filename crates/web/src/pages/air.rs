@@ -190,12 +190,13 @@ async fn upload(
     match import_table(&state.db, &me.actor(), &table).await {
         Ok(o) => {
             let mut html = format!(
-                "<p class=\"flash ok\" id=\"import-result\">{}：导入 {} 行（写入/更新 {} 个值，未变 {} 个），站点 {}；拒绝 {} 行</p>",
+                "<p class=\"flash ok\" id=\"import-result\">{}：导入 {} 行（写入/更新 {} 个值，未变 {} 个），站点 {}{}；拒绝 {} 行</p>",
                 esc(&o.file),
                 o.accepted,
                 o.written,
                 o.unchanged,
                 esc(&o.stations.join(",")),
+                o.skipped_text(),
                 o.rejected.len()
             );
             if !o.rejected.is_empty() {

@@ -9,6 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use gongjian_campaign::{ScopeSetting, StationClass};
 use gongjian_standards::emission::flag_with_label;
 use gongjian_storage::{OrgKind, SITE_KINDS};
 use serde::Deserialize;
@@ -224,7 +225,7 @@ async fn list(State(state): State<AppState>, me: PageUser) -> Response {
             id: v.site.id,
             code: v.site.code.clone(),
             name: v.site.name.clone(),
-            kind: v.kind_label.clone(),
+            kind: kind_text(&v),
             values,
             last: if last > 0 {
                 gongjian_standards::cst::local_text(last)
@@ -313,7 +314,7 @@ async fn site_page(State(state): State<AppState>, me: PageUser, Path(id): Path<i
         id,
         code: v.site.code.clone(),
         name: v.site.name.clone(),
-        kind: v.kind_label.clone(),
+        kind: kind_text(&v),
         devices: v
             .devices
             .iter()
@@ -391,6 +392,12 @@ struct FormPage {
     township_id: i64,
     longitude: String,
     latitude: String,
+    /// Air stations: the class code ("" unclassified) and the scope's form
+    /// value (`class`: as the class says).
+    station_class: String,
+    assessment: String,
+    classes: Vec<(&'static str, &'static str)>,
+    scopes: Vec<(&'static str, &'static str)>,
     mn: String,
     protocol: String,
     /// The data logger's HJ 212 system code; blank: the site kind's default.
@@ -413,9 +420,23 @@ pub(crate) struct FieldErrors {
     name: Option<String>,
     longitude: Option<String>,
     latitude: Option<String>,
+    station_class: Option<String>,
     mn: Option<String>,
     min_interval: Option<String>,
     factors: Option<String>,
+}
+
+/// The class choices of the site form: code and label.
+fn class_choices() -> Vec<(&'static str, &'static str)> {
+    StationClass::ALL.map(|c| (c.code(), c.label())).to_vec()
+}
+
+/// The scope choices of the site form: form value and label, the class's
+/// default first.
+fn scope_choices() -> Vec<(&'static str, &'static str)> {
+    ScopeSetting::ALL
+        .map(|s| (s.form_value(), s.label()))
+        .to_vec()
 }
 
 impl FieldErrors {
@@ -425,6 +446,7 @@ impl FieldErrors {
             &self.name,
             &self.longitude,
             &self.latitude,
+            &self.station_class,
             &self.mn,
             &self.min_interval,
             &self.factors,
@@ -458,6 +480,10 @@ async fn form(state: &AppState, me: &PageUser, id: Option<i64>, error: Option<St
         township_id: 0,
         longitude: String::new(),
         latitude: String::new(),
+        station_class: StationClass::Township.code().into(),
+        assessment: ScopeSetting::ByClass.form_value().into(),
+        classes: class_choices(),
+        scopes: scope_choices(),
         mn: String::new(),
         protocol: "2017".into(),
         st: String::new(),
@@ -485,6 +511,12 @@ async fn form(state: &AppState, me: &PageUser, id: Option<i64>, error: Option<St
         page.township_id = v.site.township_id.unwrap_or(0);
         page.longitude = v.site.longitude.clone().unwrap_or_default();
         page.latitude = v.site.latitude.clone().unwrap_or_default();
+        page.station_class = v
+            .site
+            .station_class
+            .map_or("", StationClass::code)
+            .to_owned();
+        page.assessment = v.site.assessment.form_value().to_owned();
         if let Some(d) = v.devices.first() {
             page.mn = d.mn.clone();
             page.protocol = d.protocol.clone();
@@ -538,6 +570,10 @@ pub(crate) struct SiteForm {
     #[serde(default)]
     latitude: String,
     #[serde(default)]
+    station_class: String,
+    #[serde(default)]
+    assessment: String,
+    #[serde(default)]
     mn: String,
     #[serde(default)]
     pw: String,
@@ -587,6 +623,10 @@ async fn form_again(
         township_id: f.township_id.trim().parse().unwrap_or(0),
         longitude: f.longitude.clone(),
         latitude: f.latitude.clone(),
+        station_class: f.station_class.trim().to_owned(),
+        assessment: f.assessment.trim().to_owned(),
+        classes: class_choices(),
+        scopes: scope_choices(),
         mn: f.mn.clone(),
         protocol: f.protocol.clone(),
         st: f.st.trim().to_owned(),
@@ -640,6 +680,22 @@ async fn submit(
             *slot = Some(format!("{label}须为数字（如 113.96），现为“{}”", short(t)));
         }
     }
+    // Only an air station has a class: the two choices (marked 仅空气站 on
+    // the form) are not stored for other kinds.
+    let is_air = f.kind == "air_station";
+    let class_text = f.station_class.trim();
+    let scope = ScopeSetting::parse(&f.assessment).unwrap_or_default();
+    if is_air && !class_text.is_empty() && StationClass::parse(class_text).is_none() {
+        errors.station_class = Some(format!("站点类别“{}”无效", short(class_text)));
+    }
+    let (station_class, assessment) = if is_air {
+        (
+            Some(class_text.to_owned()).filter(|c| !c.is_empty()),
+            Some(scope.form_value().to_owned()),
+        )
+    } else {
+        (None, None)
+    };
     let min_interval = if f.mn.trim().is_empty() {
         None
     } else {
@@ -746,6 +802,8 @@ async fn submit(
         township_id,
         longitude: Some(f.longitude.clone()),
         latitude: Some(f.latitude.clone()),
+        station_class,
+        assessment,
         device,
         factors: Some(factors),
     };
@@ -775,6 +833,14 @@ async fn submit(
             }
             form_again(&state, &me, &f, errors, None).await
         }
+    }
+}
+
+/// The site's kind, and for an air station its class and scope.
+fn kind_text(v: &crate::api::monitoring::SiteView) -> String {
+    match &v.class_label {
+        Some(c) => format!("{} · {c}", v.kind_label),
+        None => v.kind_label.clone(),
     }
 }
 

@@ -47,6 +47,7 @@ pub async fn map_fixture(app: &TestApp) -> MapFixture {
             township_id: None,
             longitude: Some(lon.into()),
             latitude: Some(lat.into()),
+            ..NewSite::default()
         };
     let station = app
         .db
