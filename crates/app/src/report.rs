@@ -47,6 +47,12 @@ pub struct MonthlyReport {
     /// Who issues the report (the campaign's issuer, e.g. 区环境攻坚办).
     #[serde(default)]
     pub issuer: Option<String>,
+    /// 期数 and 文号, given when the office publishes the report (a live
+    /// report has neither: its 期数 is the month's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issue: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<String>,
     /// 月考核 of each township and department (the plan's scheme); empty
     /// when the plan has none. Reports published before it have none.
     #[serde(default)]
@@ -117,6 +123,8 @@ pub async fn build_report(
         exceedances,
         assessment: Vec::new(),
         issuer: plan.issuer.clone(),
+        issue: None,
+        document_number: None,
         cases,
     };
     report.assessment = crate::assessment::assess(plan, month, &report);
@@ -165,15 +173,43 @@ impl MonthlyReport {
     /// sections are these.
     /// The print heading's line: issuer and issue number (期数 = the month).
     pub fn masthead(&self) -> String {
-        let issue = self
-            .month
+        let issue = self.issue.clone().unwrap_or_else(|| self.default_issue());
+        [
+            self.issuer.clone(),
+            Some(issue),
+            self.document_number.clone(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" · ")
+    }
+
+    /// 期数 unless the office numbers it otherwise: the month (第 7 期).
+    pub fn default_issue(&self) -> String {
+        self.month
             .get(5..7)
             .and_then(|m| m.parse::<u32>().ok())
-            .map_or(String::new(), |m| format!("第 {m} 期"));
-        match &self.issuer {
-            Some(i) => format!("{i} · {issue}"),
-            None => issue,
-        }
+            .map_or(String::new(), |m| format!("第 {m} 期"))
+    }
+
+    /// Number the report for publication: 期数 (blank: the month's) and
+    /// 文号, each one line of at most 40 characters.
+    pub fn numbered(mut self, issue: &str, document_number: &str) -> Result<Self, AppError> {
+        let line = |label: &str, text: &str| -> Result<Option<String>, AppError> {
+            let t = text.trim();
+            if t.chars().count() > 40 || t.chars().any(char::is_control) {
+                return Err(AppError::Storage(gongjian_storage::StorageError::rule(
+                    gongjian_storage::Rule::ReportNumber,
+                    format!("{label}须为一行、不超过 40 个字符"),
+                )));
+            }
+            Ok(Some(t.to_owned()).filter(|t| !t.is_empty()))
+        };
+        self.issue = Some(line("期数", issue)?.unwrap_or_else(|| self.default_issue()));
+        self.document_number = line("文号", document_number)?;
+        Ok(self)
     }
 
     pub fn sections(&self) -> Vec<ReportSection> {
@@ -244,7 +280,10 @@ impl MonthlyReport {
         let sections = self.sections();
         let titles: Vec<String> = sections
             .iter()
-            .map(|s| format!("{} · {}", self.title, s.title))
+            .map(|s| match &self.document_number {
+                Some(n) => format!("{} · {} · {}", self.title, n, s.title),
+                None => format!("{} · {}", self.title, s.title),
+            })
             .collect();
         let sheets: Vec<Sheet> = sections.into_iter().map(|s| s.sheet).collect();
         gongjian_tabular::xlsx_bytes_titled(file, &sheets, &titles)

@@ -57,6 +57,8 @@ pub enum Rule {
     FirePointDuplicate,
     /// A report month is not `YYYY-MM`.
     ReportMonth,
+    /// A published report's 期数 or 文号 is not one short line.
+    ReportNumber,
     /// The plan being loaded refers to something it does not define.
     Plan,
     /// The campaign's state (草稿/执行中/已结束) does not allow this.
@@ -74,7 +76,7 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 21] = [
+    pub const ALL: [Rule; 22] = [
         Rule::Text,
         Rule::Site,
         Rule::Organisation,
@@ -89,6 +91,7 @@ impl Rule {
         Rule::FirePoint,
         Rule::FirePointDuplicate,
         Rule::ReportMonth,
+        Rule::ReportNumber,
         Rule::Plan,
         Rule::CampaignState,
         Rule::AlarmRules,
@@ -114,6 +117,7 @@ impl Rule {
             Rule::FirePoint => "E2501",
             Rule::FirePointDuplicate => "E2502",
             Rule::ReportMonth => "E2601",
+            Rule::ReportNumber => "E2602",
             Rule::Plan => "E2701",
             Rule::CampaignState => "E2702",
             Rule::AlarmRules => "E2801",
@@ -140,6 +144,7 @@ impl Rule {
             Rule::FirePoint => "火点记录有误",
             Rule::FirePointDuplicate => "该火点已登记，不能重复登记",
             Rule::ReportMonth => "月份格式应为 YYYY-MM",
+            Rule::ReportNumber => "期数或文号不符合要求",
             Rule::Plan => "方案内容有误",
             Rule::CampaignState => "攻坚方案状态不允许此操作",
             Rule::AlarmRules => "报警规则设置有误",

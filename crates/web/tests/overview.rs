@@ -174,15 +174,66 @@ async fn overview_and_api_show_the_annual_mean_and_published_reports_stay_frozen
         .await
         .unwrap();
     assert_eq!(target(&v1["payload"], "air-pm25")["ytd"], "60");
+    // Issue 13 item 17: 期数 and 文号 given at publication are printed in
+    // the version's masthead and its XLSX titles; a 文号 that is not one
+    // short line is refused with its rule's code and nothing is published.
+    let long = "号".repeat(41);
+    let r = c
+        .post(app.url("/api/v1/reports/2020-12/publish"))
+        .json(&serde_json::json!({"document_number": long}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let err: Value = r.json().await.unwrap();
+    assert_eq!(err["code"], "E2602", "{err}");
     let p2: Value = c
         .post(app.url("/api/v1/reports/2020-12/publish"))
+        .json(
+            &serde_json::json!({"issue": "第 12 期", "document_number": "平示攻坚办〔2020〕30 号"}),
+        )
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert_eq!(p2["version"], 2);
+    assert_eq!(p2["version"], 2, "{p2}");
+    let v2: Value = c
+        .get(app.url("/api/v1/reports/2020-12/versions/2"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v2["payload"]["document_number"], "平示攻坚办〔2020〕30 号");
+    let page = c
+        .get(app.url("/reports/2020-12/v/2"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("第 12 期 · 平示攻坚办〔2020〕30 号</p>"),
+        "{page}"
+    );
+    // The live page offers the month's 期数 in the publish form.
+    let live_page = c
+        .get(app.url("/reports?month=2020-12"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        live_page.contains("name=\"issue\" value=\"第 12 期\"")
+            && live_page.contains("name=\"document_number\""),
+        "{live_page}"
+    );
     let xlsx = c
         .get(app.url("/api/v1/reports/2020-12/xlsx"))
         .send()

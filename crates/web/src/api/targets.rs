@@ -130,17 +130,34 @@ pub(crate) async fn api_published(
     Ok(Json(json!({"month": month, "versions": list})))
 }
 
-#[utoipa::path(post, path = "/reports/{month}/publish", summary = "发布月调度报告（攻坚办），生成新版本", params(crate::api::doc::MonthPath), responses((status = 200, description = "新版本", body = Object)))]
+/// 期数 and 文号 of a publication; both optional.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct PublishBody {
+    /// 期数, e.g. 第 7 期 (blank: the month's).
+    #[serde(default)]
+    #[schema(max_length = 40)]
+    pub issue: String,
+    /// 文号, e.g. 平示攻坚办〔2026〕12 号.
+    #[serde(default)]
+    #[schema(max_length = 40)]
+    pub document_number: String,
+}
+
+#[utoipa::path(post, path = "/reports/{month}/publish", summary = "发布月调度报告（攻坚办），生成新版本（可填期数、文号）", params(crate::api::doc::MonthPath), request_body(content = Option<PublishBody>, content_type = "application/json"), responses((status = 200, description = "新版本", body = Object)))]
 pub(crate) async fn api_publish(
     State(state): State<AppState>,
     me: ApiUser,
     Path(month): Path<String>,
+    body: Option<Json<PublishBody>>,
 ) -> Result<Json<Value>, ApiError> {
     me.require(matches!(
         me.user.role,
         gongjian_storage::Role::Admin | gongjian_storage::Role::Office
     ))?;
-    let report = live_report(&state, month_param(&month)?).await?;
+    let body = body.map(|Json(b)| b).unwrap_or_default();
+    let report = live_report(&state, month_param(&month)?)
+        .await?
+        .numbered(&body.issue, &body.document_number)?;
     let p = publish(&state, &me.actor(), &month, &report).await?;
     Ok(Json(
         json!({"month": p.month, "version": p.version, "published_at": p.published_at}),

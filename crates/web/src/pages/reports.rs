@@ -50,8 +50,10 @@ struct ReportPage {
     month: String,
     title: String,
     subtitle: String,
-    /// Issuer and 期数, printed above the title.
+    /// Issuer, 期数 and (once published) 文号, printed above the title.
     masthead: String,
+    /// The 期数 offered in the publish form.
+    default_issue: String,
     tables: Vec<Table>,
     xlsx_href: String,
     can_publish: bool,
@@ -133,6 +135,7 @@ async fn page(
         title: report.title.clone(),
         subtitle: format!("实时计算（生成于 {}），未发布", report.generated_at),
         masthead: report.masthead(),
+        default_issue: report.default_issue(),
         tables: tables(&report),
         xlsx_href: format!("/api/v1/reports/{m}/xlsx"),
         can_publish: can_publish(&me),
@@ -143,15 +146,19 @@ async fn page(
 }
 
 #[derive(Deserialize)]
-pub(crate) struct CsrfForm {
+pub(crate) struct PublishForm {
     csrf: String,
+    #[serde(default)]
+    issue: String,
+    #[serde(default)]
+    document_number: String,
 }
 
 async fn publish(
     State(state): State<AppState>,
     me: PageUser,
     Path(month): Path<String>,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<PublishForm>,
 ) -> Response {
     if let Err(r) = check_csrf(&me, &form.csrf) {
         return r;
@@ -166,7 +173,9 @@ async fn publish(
         );
     };
     let result = async {
-        let report = live_report(&state, m).await?;
+        let report = live_report(&state, m)
+            .await?
+            .numbered(&form.issue, &form.document_number)?;
         publish_report(&state, &me.actor(), &month, &report).await
     }
     .await;
@@ -174,7 +183,7 @@ async fn publish(
         Ok(p) => Redirect::to(&format!("/reports/{}/v/{}", p.month, p.version)).into_response(),
         Err(e) => error_page(
             Layout::new(&me.user, &me.csrf, "reports").error(Some(error_text(&e))),
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            e.code.status(),
         ),
     }
 }
@@ -200,6 +209,7 @@ async fn version_page(
                 p.publisher
             ),
             masthead: report.masthead(),
+            default_issue: String::new(),
             tables: tables(&report),
             xlsx_href: format!("/reports/{month}/v/{version}/xlsx"),
             can_publish: false,
