@@ -254,3 +254,137 @@ async fn overview_and_api_show_the_annual_mean_and_published_reports_stay_frozen
         .unwrap();
     assert_eq!(r.status(), 403);
 }
+
+/// `days` of hourly rows for `station` from `first`, with PM2.5 `pm25(day)`
+/// (PM10 = 1.5×, the other pollutants low).
+fn month_rows(
+    station: &str,
+    first: chrono::NaiveDate,
+    days: i64,
+    pm25: impl Fn(i64) -> u32,
+) -> String {
+    let mut s = String::new();
+    for day in 0..days {
+        let d = first + chrono::Duration::days(day);
+        let v = pm25(day);
+        for h in 1..=24 {
+            let end = d.and_hms_opt(0, 0, 0).unwrap() + chrono::Duration::hours(h);
+            s.push_str(&format!(
+                "{station},{},8,20,0.6,60,{},{}\n",
+                end.format("%Y-%m-%d %H:%M"),
+                v * 3 / 2,
+                v
+            ));
+        }
+    }
+    s
+}
+
+on_both_backends!(the_directors_card_shows_good_day_ratio_year_on_year_and_dashes_not_zeros);
+/// Issue 13 item 15: 总览's township ranking gives each township's good-day
+/// ratio and its change on the same month last year (同比); a township with
+/// no data last year shows "—" for 同比, one with no data this month "—"
+/// for its figures and 数据不足 for its rank (never 0); the heavy-pollution
+/// target without a complete baseline year reads 无基准.
+async fn the_directors_card_shows_good_day_ratio_year_on_year_and_dashes_not_zeros(db: TestDb) {
+    let app = spawn_on(db).await;
+    app.load_plan().await;
+    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
+        .await;
+    let c = app.login("office").await;
+    let orgs = app.db.organisations().await.unwrap();
+    let town = |name: &str| orgs.iter().find(|o| o.name == name).map(|o| o.id);
+    for (code, township) in [("Y1", "原武镇"), ("S2", "师寨镇"), ("L3", "祝楼乡")] {
+        assert!(town(township).is_some(), "{township} is in the plan");
+        app.db
+            .create_site(
+                &Actor::cli(),
+                &gongjian_storage::NewSite {
+                    code: code.into(),
+                    name: format!("{township}站"),
+                    kind: "air_station".into(),
+                    township_id: town(township),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let dec = |y| chrono::NaiveDate::from_ymd_opt(y, 12, 1).unwrap();
+    let nov = chrono::NaiveDate::from_ymd_opt(2020, 11, 1).unwrap();
+    let mut csv = String::from("station,time,so2,no2,co,o3,pm10,pm25\n");
+    // 原武镇: December 2019 at 60, December 2020 at 30 (every day good).
+    csv.push_str(&month_rows("Y1", dec(2019), 31, |_| 60));
+    csv.push_str(&month_rows("Y1", dec(2020), 31, |_| 30));
+    // 师寨镇: December 2020 only, 10 days of light pollution (PM2.5 100).
+    csv.push_str(&month_rows("S2", dec(2020), 31, |d| {
+        if d < 10 { 100 } else { 30 }
+    }));
+    // 祝楼乡: November 2020 only.
+    csv.push_str(&month_rows("L3", nov, 30, |_| 30));
+    let table = gongjian_tabular::read_csv_bytes("towns.csv", csv.as_bytes()).unwrap();
+    let out = gongjian_app::air::import_table(&app.db, &Actor::cli(), &table)
+        .await
+        .unwrap();
+    assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+
+    let page = c
+        .get(app.url("/?year=2020"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let ranking = page
+        .split("id=\"township-ranking\"")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .unwrap_or_else(|| panic!("no township ranking: {page}"));
+    let row = |name: &str| -> Vec<String> {
+        let tr = ranking
+            .split("<tr>")
+            .find(|r| r.contains(&format!("<td>{name}</td>")))
+            .unwrap_or_else(|| panic!("{name} not ranked: {ranking}"));
+        tr.split("<td>")
+            .skip(1)
+            .map(|c| c.split("</td>").next().unwrap_or("").to_owned())
+            .collect()
+    };
+    // 排名, 乡镇, 综合指数, PM2.5, 优良率, 同比
+    let y1 = row("原武镇");
+    assert_eq!(y1[3], "30");
+    assert_eq!(y1[4], "100.0%", "{y1:?}");
+    assert!(
+        y1[5].starts_with('-') && y1[5].ends_with('%'),
+        "cleaner than last December: {y1:?}"
+    );
+    let s2 = row("师寨镇");
+    assert_eq!(s2[4], "67.7%", "21 good days of 31: {s2:?}");
+    assert_eq!(s2[5], "—", "no December 2019 to compare with: {s2:?}");
+    let l3 = row("祝楼乡");
+    assert_eq!(l3[0], "数据不足", "{l3:?}");
+    assert_eq!(
+        &l3[2..],
+        ["—", "—", "—", "—"],
+        "no data is a dash, never 0: {l3:?}"
+    );
+    // The ranking's 同比 is the ranking's own change rate, shown signed.
+    let data = gongjian_app::air::air_data(&app.db, &gongjian_app::air::AirCache::default(), 2020)
+        .await
+        .unwrap();
+    let r = gongjian_app::targets::township_month_ranking(
+        &data,
+        chrono::NaiveDate::from_ymd_opt(2020, 12, 31).unwrap(),
+    );
+    let rate = r
+        .rows
+        .iter()
+        .find(|x| x.name == "原武镇")
+        .unwrap()
+        .change_rate
+        .unwrap();
+    assert_eq!(y1[5], format!("{rate}%"));
+    // 2019 has one month of data: no baseline for the heavy-pollution days.
+    assert!(page.contains("无基准"), "{page}");
+}
