@@ -68,6 +68,7 @@ pub const AUDIT_ENTITIES: &[(&str, &str)] = &[
 pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("accept", "签收/通过"),
     ("answer", "反馈整改"),
+    ("attach", "补交附件"),
     ("cancel", "撤销"),
     ("close", "销号"),
     ("confirm", "确认"),

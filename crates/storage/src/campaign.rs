@@ -1888,6 +1888,54 @@ impl Db {
             })
     }
 
+    /// Add files to a report still waiting for review (a file refused when
+    /// it was submitted, a photo taken later). Once the report is reviewed
+    /// its content is what was judged: nothing can be added.
+    pub async fn add_report_attachments(
+        &self,
+        actor: &Actor,
+        report_id: i64,
+        files: &[NewAttachment],
+    ) -> Result<ReportRecord, StorageError> {
+        let mut tx = self.write.begin().await?;
+        let review: Option<String> =
+            sqlx::query_scalar("SELECT review FROM task_reports WHERE id = $1")
+                .bind(report_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        match review.as_deref() {
+            None => {
+                return Err(StorageError::NotFound {
+                    entity: "report",
+                    key: report_id.to_string(),
+                });
+            }
+            Some("submitted") => {}
+            Some(_) => {
+                return Err(StorageError::rule(
+                    crate::Rule::Review,
+                    format!("进展报告 #{report_id} 已审核，不能再补交附件"),
+                ));
+            }
+        }
+        if files.is_empty() {
+            return Err(StorageError::rule(
+                crate::Rule::Attachment,
+                "没有可补交的附件",
+            ));
+        }
+        insert_attachments(&mut tx, AttachmentOwner::Report(report_id), files).await?;
+        append(
+            &mut tx,
+            actor,
+            AuditRecord::new("attach", "task_report", report_id)
+                .after(&json!({"attachments": attachments_json(files)})),
+        )
+        .await?;
+        tx.commit().await?;
+        self.report(report_id).await
+    }
+
     pub async fn reports_of_assignment(
         &self,
         assignment_id: i64,

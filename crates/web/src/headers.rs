@@ -67,10 +67,14 @@ fn fixed() -> [(HeaderName, &'static str); 5] {
 /// `axum::middleware::map_response_with_state`).
 pub(crate) async fn add(State(state): State<AppState>, mut res: Response) -> Response {
     let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        state.settings.content_security_policy.clone(),
-    );
+    // A response that carries its own, stricter policy keeps it (an
+    // attachment shown inline: `api::campaign::INLINE_FILE_POLICY`).
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            state.settings.content_security_policy.clone(),
+        );
+    }
     for (name, value) in fixed() {
         h.insert(name, HeaderValue::from_static(value));
     }

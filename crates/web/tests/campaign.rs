@@ -1344,7 +1344,8 @@ async fn review_and_sign_off_through_the_pages(db: TestDb) {
         !page.contains(r#"id="report-form""#),
         "no reports after sign-off"
     );
-    let files = ids_after(&page, r#"href="/attachments/"#);
+    let mut files = ids_after(&page, r#"href="/attachments/"#);
+    files.dedup(); // a PDF is linked twice: download and 在线查看
     assert_eq!(files.len(), 1);
     assert_eq!(
         zhifa.download(&format!("/attachments/{}", files[0])).await,
@@ -1641,4 +1642,129 @@ async fn only_reported_indicators_take_values(db: TestDb) {
         "{res}"
     );
     assert!(app.db.reports_of_assignment(lead).await.unwrap().is_empty());
+}
+
+on_both_backends!(report_attachments_show_inline_redirect_after_post_and_can_be_added_until_review);
+/// Issue 13 item 10: a report whose attachment was refused is still kept,
+/// and the page then leaves the POST URL (303 to the task, the count of
+/// refused files said there); files can be added to the report until it is
+/// reviewed (补交附件), not after; images get a thumbnail and PDFs a view
+/// in the browser, served inline with their own strict policy, while other
+/// files and the API stay downloads.
+async fn report_attachments_show_inline_redirect_after_post_and_can_be_added_until_review(
+    db: TestDb,
+) {
+    let app = spawn(db).await;
+    let yuanwu = page_login(&app, "yuanwu").await;
+    let part = assignment(&app, "air-15", "原武镇").await;
+    let task = task_id(&app, "air-15").await;
+    let r = yuanwu
+        .upload(
+            &format!("/tasks/assignments/{part}/report"),
+            reqwest::multipart::Form::new()
+                .text("csrf", yuanwu.csrf.clone())
+                .text("text", "处置火点 1 处")
+                .part("attachment", file(PNG, "现场.png"))
+                .part("attachment", file(EXE, "照片.exe")),
+        )
+        .await;
+    assert_eq!(r.status(), 303, "redirect after post");
+    let to = location(&r).to_owned();
+    assert!(
+        to.starts_with(&format!("/tasks/{task}?ok=reported&refused=1#report-")),
+        "{to}"
+    );
+    let page = yuanwu.page(to.split('#').next().unwrap()).await;
+    assert!(page.contains("有 1 个附件未被接受"), "{page}");
+    let report: i64 = to.rsplit("#report-").next().unwrap().parse().unwrap();
+    let png = ids_after(&page, "<img class=\"thumb\" src=\"/attachments/")[0];
+    assert!(
+        page.contains(&format!("/tasks/reports/{report}/attachments")),
+        "补交附件 form"
+    );
+
+    // The thumbnail is served inline, under its own policy; a download is
+    // a download.
+    let inline = yuanwu.get(&format!("/attachments/{png}?inline=1")).await;
+    assert_eq!(inline.status(), 200);
+    assert!(
+        inline.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("inline")
+    );
+    assert_eq!(inline.headers()["content-type"], "image/png");
+    let csp = inline.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.starts_with("default-src 'none'"), "{csp}");
+    let plain = yuanwu.get(&format!("/attachments/{png}")).await;
+    assert!(
+        plain.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+
+    // 补交: a PDF added to the waiting report gets an in-browser view; an
+    // Office file never is inline.
+    let r = yuanwu
+        .upload(
+            &format!("/tasks/reports/{report}/attachments"),
+            reqwest::multipart::Form::new()
+                .text("csrf", yuanwu.csrf.clone())
+                .part("attachment", file(PDF, "处置记录.pdf")),
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert!(
+        location(&r).contains("ok=attached&refused=0"),
+        "{}",
+        location(&r)
+    );
+    let page = yuanwu.page(&format!("/tasks/{task}?ok=attached")).await;
+    assert!(page.contains("附件已补交"), "{page}");
+    let pdf = *ids_after(&page, "/attachments/").iter().max().unwrap();
+    assert!(
+        page.contains(&format!(
+            "/attachments/{pdf}?inline=1\" target=\"_blank\" rel=\"noopener\">在线查看"
+        )),
+        "{page}"
+    );
+    let records = app.db.report(report).await.unwrap();
+    assert_eq!(records.attachments.len(), 2);
+
+    // Another organisation may not add files to it.
+    let zhifa = page_login(&app, "zhifa").await;
+    let r = zhifa
+        .upload(
+            &format!("/tasks/reports/{report}/attachments"),
+            reqwest::multipart::Form::new()
+                .text("csrf", zhifa.csrf.clone())
+                .part("attachment", file(PDF, "别人的.pdf")),
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+
+    // Once reviewed, nothing can be added.
+    let office = login(&app, "office").await;
+    let r = office
+        .post(
+            &format!("/api/v1/task-reports/{report}/review"),
+            json!({"decision": "accept"}),
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    let r = yuanwu
+        .upload(
+            &format!("/tasks/reports/{report}/attachments"),
+            reqwest::multipart::Form::new()
+                .text("csrf", yuanwu.csrf.clone())
+                .part("attachment", file(PDF, "迟到的.pdf")),
+        )
+        .await;
+    let html = r.text().await.unwrap();
+    assert!(html.contains("已审核，不能再补交附件"), "{html}");
+    assert_eq!(app.db.report(report).await.unwrap().attachments.len(), 2);
 }

@@ -70,6 +70,11 @@ const STATE_CHANGING: &[(&str, &str, Body)] = &[
         Body::PageMultipart,
     ),
     ("POST", "/tasks/reports/{id}/review", Body::Form),
+    (
+        "POST",
+        "/tasks/reports/{id}/attachments",
+        Body::PageMultipart,
+    ),
     ("POST", "/tasks/assign", Body::Form),
     ("POST", "/tasks/{id}/extend", Body::Form),
     ("POST", "/tasks/assignments/{id}/cancel", Body::Form),

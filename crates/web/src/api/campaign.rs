@@ -41,12 +41,29 @@ pub(crate) fn own_org(user: &User) -> Option<i64> {
 
 /// Reporting is for the organisation's own assignment, by a writing role.
 pub(crate) fn may_report(user: &User, a: &AssignmentRecord) -> bool {
+    reports_for(user, a.organisation_id)
+}
+
+/// Whether `user` reports (and adds files to the reports) of organisation
+/// `organisation_id`'s parts.
+pub(crate) fn reports_for(user: &User, organisation_id: i64) -> bool {
     user.role.writes()
         && matches!(
             user.role,
             Role::Department | Role::Township | Role::Enterprise
         )
-        && a.organisation_id == user.organisation_id
+        && organisation_id == user.organisation_id
+}
+
+/// What may be shown in the page itself rather than only downloaded:
+/// raster images and PDF (types sniffed from the content at upload, so an
+/// HTML or SVG file can never be served inline).
+pub(crate) fn inline_kind(content_type: &str) -> Option<&'static str> {
+    match content_type {
+        "image/png" | "image/jpeg" | "image/gif" | "image/webp" => Some("image"),
+        "application/pdf" => Some("pdf"),
+        _ => None,
+    }
 }
 
 /// The office reviews any report; a task's lead organisation reviews the
@@ -683,13 +700,14 @@ pub async fn attachment(
     me: ApiUser,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    attachment_response(&state, &me.user, id).await
+    attachment_response(&state, &me.user, id, false).await
 }
 
 pub(crate) async fn attachment_response(
     state: &AppState,
     user: &User,
     id: i64,
+    inline: bool,
 ) -> Result<Response, ApiError> {
     let (a, report_id, fire_point_id) = state.db.attachment(id).await?;
     if let Some(rid) = report_id {
@@ -718,11 +736,15 @@ pub(crate) async fn attachment_response(
         tracing::error!(error = %e, path = %path.display(), "attachment file missing");
         ApiError::with_detail(ErrorCode::NotFound, "附件文件不存在")
     })?;
+    // Shown in the browser only for images and PDF; everything else, and
+    // every file not asked for inline, is a download.
+    let inline = inline && inline_kind(&a.content_type).is_some();
     let disposition = format!(
-        "attachment; filename=\"attachment-{id}\"; filename*=UTF-8''{}",
+        "{}; filename=\"attachment-{id}\"; filename*=UTF-8''{}",
+        if inline { "inline" } else { "attachment" },
         percent(&a.file_name)
     );
-    Ok((
+    let mut response = (
         [
             (header::CONTENT_TYPE, a.content_type),
             (header::CONTENT_DISPOSITION, disposition),
@@ -730,8 +752,22 @@ pub(crate) async fn attachment_response(
         ],
         bytes,
     )
-        .into_response())
+        .into_response();
+    if inline {
+        // A file shown by itself runs nothing and embeds nothing but
+        // itself (the PDF viewer needs `object-src 'self'`).
+        response.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            axum::http::HeaderValue::from_static(INLINE_FILE_POLICY),
+        );
+    }
+    Ok(response)
 }
+
+/// The Content-Security-Policy of an attachment shown inline.
+pub(crate) const INLINE_FILE_POLICY: &str = "default-src 'none'; img-src 'self'; \
+     style-src 'unsafe-inline'; object-src 'self'; base-uri 'none'; frame-ancestors 'none'; \
+     form-action 'none'";
 
 fn percent(s: &str) -> String {
     s.bytes()

@@ -44,6 +44,10 @@ pub(crate) fn routes(limits: &crate::attachments::CampaignSettings) -> Router<Ap
             post(report_submit).layer(limits.upload_body_limit()),
         )
         .route("/tasks/reports/{id}/review", post(review_submit))
+        .route(
+            "/tasks/reports/{id}/attachments",
+            post(attachments_submit).layer(limits.upload_body_limit()),
+        )
         .route("/attachments/{id}", get(attachment))
         .route("/ledger", get(ledger))
         .route(
@@ -356,8 +360,30 @@ struct ReportView {
     review_comment: String,
     reviewed_by: String,
     values: String,
-    attachments: Vec<(i64, String, String)>,
+    attachments: Vec<AttachmentView>,
     can_review: bool,
+    /// The report waits for review and `me` reports for its organisation.
+    can_attach: bool,
+}
+
+/// One file of a report: images get a thumbnail, PDFs an in-browser view.
+pub(crate) struct AttachmentView {
+    id: i64,
+    name: String,
+    size: String,
+    /// `image`, `pdf`, or empty (download only).
+    inline: &'static str,
+}
+
+impl AttachmentView {
+    fn of(a: &gongjian_storage::AttachmentRecord) -> AttachmentView {
+        AttachmentView {
+            id: a.id,
+            name: a.file_name.clone(),
+            size: crate::attachments::human_size(a.size as u64),
+            inline: api::inline_kind(&a.content_type).unwrap_or(""),
+        }
+    }
 }
 
 struct IndicatorView {
@@ -484,18 +510,9 @@ async fn detail_page(
                 .map(|v| format!("{} = {} {}", v.indicator, v.value, v.unit))
                 .collect::<Vec<_>>()
                 .join("；"),
-            attachments: r
-                .attachments
-                .iter()
-                .map(|a| {
-                    (
-                        a.id,
-                        a.file_name.clone(),
-                        crate::attachments::human_size(a.size as u64),
-                    )
-                })
-                .collect(),
+            attachments: r.attachments.iter().map(AttachmentView::of).collect(),
             can_review: r.review == "submitted" && api::may_review(&state.db, &me.user, r).await?,
+            can_attach: r.review == "submitted" && api::reports_for(&me.user, r.organisation_id),
         });
     }
     let indicators = api::indicator_series(&d)
@@ -598,12 +615,24 @@ async fn detail_page(
 #[derive(Deserialize, Default)]
 struct OkQuery {
     ok: Option<String>,
+    /// Files refused from the submission just made (the report was kept).
+    refused: Option<usize>,
+}
+
+/// What a user reads when files of their submission were refused.
+fn refused_text(n: usize, settings: &crate::attachments::CampaignSettings) -> String {
+    format!(
+        "有 {n} 个附件未被接受：只接受图片（JPG、PNG、GIF、WebP）、PDF 和 Office 文档，单个不超过 {}，一次最多 {} 个。报告的其余内容已保存，可在报告下方“补交附件”。",
+        crate::attachments::human_size(settings.attachment_max_bytes),
+        settings.upload_max_files
+    )
 }
 
 fn ok_text(code: Option<&str>) -> Option<String> {
     Some(
         match code? {
             "reported" => "进展报告已提交，等待审核",
+            "attached" => "附件已补交",
             "accepted" => "报告已审核通过",
             "returned" => "报告已退回",
             "signed" => "任务已销号",
@@ -634,8 +663,17 @@ async fn detail(
     Path(id): Path<i64>,
     Query(q): Query<OkQuery>,
 ) -> Response {
-    match detail_page(&state, &me, id, ok_text(q.ok.as_deref()), None, None).await {
-        Ok(r) => r,
+    let refused = q
+        .refused
+        .filter(|n| *n > 0)
+        .map(|n| refused_text(n, &state.campaign));
+    match detail_page(&state, &me, id, ok_text(q.ok.as_deref()), refused, None).await {
+        // The refusal is news about the submission just made, not a
+        // failure of this request.
+        Ok(mut r) => {
+            *r.status_mut() = StatusCode::OK;
+            r
+        }
         Err(e) => fail(&me, "tasks", e),
     }
 }
@@ -670,24 +708,15 @@ async fn report_submit(
         Ok(done) if done.rejected_attachments.is_empty() => {
             Redirect::to(&format!("/tasks/{}?ok=reported", assignment.task_id)).into_response()
         }
-        Ok(done) => {
-            // The report is stored; say which files were refused.
-            let msg = format!(
-                "{}。报告 #{} 的其余内容已保存，可另行补交附件。",
-                done.rejected_attachments.join("；"),
-                done.report.id
-            );
-            detail_page(
-                &state,
-                &me,
-                assignment.task_id,
-                Some("进展报告已提交".into()),
-                Some(msg),
-                None,
-            )
-            .await
-            .unwrap_or_else(|e| fail(&me, "tasks", e))
-        }
+        // The report is stored: leave the POST URL (a refresh must not
+        // submit it again) and say how many files were refused.
+        Ok(done) => Redirect::to(&format!(
+            "/tasks/{}?ok=reported&refused={}#report-{}",
+            assignment.task_id,
+            done.rejected_attachments.len(),
+            done.report.id
+        ))
+        .into_response(),
         Err(e) if e.code == ErrorCode::Forbidden => forbidden(&me),
         Err(e) => detail_page(
             &state,
@@ -699,6 +728,55 @@ async fn report_submit(
         )
         .await
         .unwrap_or_else(|e| fail(&me, "tasks", e)),
+    }
+}
+
+/// 补交附件: files added to a report still waiting for review.
+async fn attachments_submit(
+    State(state): State<AppState>,
+    me: PageUser,
+    Path(report_id): Path<i64>,
+    mp: Multipart,
+) -> Response {
+    let _permit = match state.uploads.try_acquire(me.user.id) {
+        Ok(p) => p,
+        Err(busy) => return fail(&me, "tasks", busy.into()),
+    };
+    let form = match api::read_report_form(&state.campaign, mp).await {
+        Ok(f) => f,
+        Err(e) => return fail(&me, "tasks", e),
+    };
+    if let Err(r) = check_csrf(&me, &form.csrf) {
+        return r;
+    }
+    let report = match state.db.report(report_id).await {
+        Ok(r) => r,
+        Err(e) => return fail(&me, "tasks", e.into()),
+    };
+    if !api::reports_for(&me.user, report.organisation_id) {
+        return forbidden(&me);
+    }
+    let (stored, rejected) = api::store_uploads(&state.campaign, form.files).await;
+    if stored.is_empty() {
+        let why = if rejected.is_empty() {
+            "请选择要补交的附件".to_owned()
+        } else {
+            rejected.join("；")
+        };
+        return detail_with_error(&state, &me, report.task_id, why).await;
+    }
+    match state
+        .db
+        .add_report_attachments(&me.actor(), report_id, &stored)
+        .await
+    {
+        Ok(_) => Redirect::to(&format!(
+            "/tasks/{}?ok=attached&refused={}#report-{report_id}",
+            report.task_id,
+            rejected.len()
+        ))
+        .into_response(),
+        Err(e) => detail_with_error(&state, &me, report.task_id, error_text(&e.into())).await,
     }
 }
 
@@ -781,8 +859,21 @@ async fn sign_off(
     }
 }
 
-async fn attachment(State(state): State<AppState>, me: PageUser, Path(id): Path<i64>) -> Response {
-    match api::attachment_response(&state, &me.user, id).await {
+#[derive(Deserialize)]
+struct AttachmentQuery {
+    /// `1`: show an image or PDF in the browser instead of downloading it.
+    #[serde(default)]
+    inline: Option<String>,
+}
+
+async fn attachment(
+    State(state): State<AppState>,
+    me: PageUser,
+    Path(id): Path<i64>,
+    Query(q): Query<AttachmentQuery>,
+) -> Response {
+    let inline = q.inline.as_deref() == Some("1");
+    match api::attachment_response(&state, &me.user, id, inline).await {
         Ok(r) => r,
         Err(e) => fail(&me, "tasks", e),
     }
