@@ -8,6 +8,8 @@
 //! stays open until an hour arrives that clears it.
 
 use gongjian_standards::cst;
+use gongjian_standards::emission::{self, Quotient, exceedance_exact};
+use gongjian_standards::exact::{div_round_keeping_order, round_keeping_order};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
@@ -111,10 +113,9 @@ fn evidence(
         .collect()
 }
 
-/// (C − L) / L to two decimals: the 超标倍数.
-fn multiple(peak: Decimal, limit: Decimal) -> Option<Decimal> {
-    (limit > Decimal::ZERO).then(|| ((peak - limit) / limit).round_dp(2))
-}
+/// Decimals of a value shown beside its limit in a summary (more where
+/// these would put it onto or across the limit).
+const SHOWN_DP: u32 = 4;
 
 fn unit_suffix(f: &FactorHours) -> String {
     if f.unit.trim().is_empty() {
@@ -147,6 +148,8 @@ fn exceedance(rule: &Rule, f: &FactorHours) -> Vec<Episode> {
     let Some(limit) = f.limit else {
         return Vec::new();
     };
+    // The stored hourly value is judged as it is, never rounded (platform
+    // rollups keep the decimals that decide the comparison exactly).
     let over = |i: usize| {
         let h = &f.hours[i];
         h.valid() && h.judged().is_some_and(|v| v > limit)
@@ -161,7 +164,8 @@ fn exceedance(rule: &Rule, f: &FactorHours) -> Vec<Episode> {
                 .filter_map(Hour::judged)
                 .max()
                 .unwrap_or(limit);
-            let m = multiple(peak, limit);
+            // 超标倍数 (C − L)/L rounded half-even from the exact value.
+            let m = emission::exceedance(peak, limit);
             let summary = format!(
                 "{}{}连续 {} 小时超过限值 {}{}，最高 {}（超标 {} 倍）",
                 f.name,
@@ -173,7 +177,7 @@ fn exceedance(rule: &Rule, f: &FactorHours) -> Vec<Episode> {
                 r.1 - r.0 + 1,
                 limit.normalize(),
                 unit_suffix(f),
-                peak.normalize(),
+                round_keeping_order(peak, limit, SHOWN_DP),
                 value_text(m),
             );
             Episode {
@@ -189,10 +193,11 @@ fn mean(values: &[Decimal]) -> Option<Decimal> {
     (!values.is_empty()).then(|| values.iter().sum::<Decimal>() / Decimal::from(values.len()))
 }
 
-/// The mean of each China Standard Time day's valid hours, with the hours
-/// it averaged (days with fewer than `min_hours` valid hours are left out:
-/// they cannot be judged).
-fn daily_means(f: &FactorHours, min_hours: usize) -> Vec<(i64, Decimal, Vec<Hour>)> {
+/// The mean of each China Standard Time day's valid hours as an exact
+/// quotient (sum / hours: judged as it is, never a rounded mean), with the
+/// hours it averaged (days with fewer than `min_hours` valid hours are left
+/// out: they cannot be judged).
+fn daily_means(f: &FactorHours, min_hours: usize) -> Vec<(i64, Quotient, Vec<Hour>)> {
     let mut days: Vec<(i64, Vec<Hour>)> = Vec::new();
     for h in f.hours.iter().filter(|h| h.valid() && h.judged().is_some()) {
         let day = cst::local_day_start(h.start);
@@ -203,11 +208,24 @@ fn daily_means(f: &FactorHours, min_hours: usize) -> Vec<(i64, Decimal, Vec<Hour
     }
     days.into_iter()
         .filter(|(_, list)| list.len() >= min_hours)
-        .filter_map(|(day, list)| {
-            let values: Vec<Decimal> = list.iter().filter_map(Hour::judged).collect();
-            mean(&values).map(|m| (day, m.round_dp(2), list))
+        .map(|(day, list)| {
+            let sum: Decimal = list.iter().filter_map(Hour::judged).sum();
+            let q = Quotient {
+                num: sum,
+                den: Decimal::from(list.len()),
+            };
+            (day, q, list)
         })
         .collect()
+}
+
+/// Whether the exact quotient `a` is above `b` (compared as
+/// a.num·b.den > b.num·a.den; dens are positive).
+fn above(a: Quotient, b: Quotient) -> bool {
+    match (a.num.checked_mul(b.den), b.num.checked_mul(a.den)) {
+        (Some(x), Some(y)) => x > y,
+        _ => a.value() > b.value(),
+    }
 }
 
 fn daily_exceedance(rule: &Rule, f: &FactorHours) -> Vec<Episode> {
@@ -215,13 +233,19 @@ fn daily_exceedance(rule: &Rule, f: &FactorHours) -> Vec<Episode> {
         return Vec::new();
     };
     let latest_day = f.hours.last().map(|h| cst::local_day_start(h.start));
+    // Judged on the exact mean; the multiple rounded from it (0.005 → 0).
     let days: Vec<_> = daily_means(f, rule.hours() as usize)
         .into_iter()
-        .filter(|(_, m, _)| *m > limit)
+        .filter_map(|(day, q, list)| exceedance_exact(q, limit).map(|x| (day, q, x, list)))
         .collect();
-    // Consecutive days over the limit are one episode.
+    // The day's mean as shown: two decimals, more where two would put it
+    // onto the limit.
+    let shown = |q: Quotient| div_round_keeping_order(q.num, q.den, limit, 2);
+    // Consecutive days over the limit are one episode; the exact mean of
+    // each episode's worst day.
     let mut out: Vec<Episode> = Vec::new();
-    for (day, m, list) in days {
+    let mut worst: Vec<Quotient> = Vec::new();
+    for (day, q, x, list) in days {
         let first = list[0].start;
         let last = list[list.len() - 1].start;
         let continues = out
@@ -229,11 +253,13 @@ fn daily_exceedance(rule: &Rule, f: &FactorHours) -> Vec<Episode> {
             .is_some_and(|e| cst::local_day_start(e.last_at) + 24 * HOUR == day);
         if continues {
             let e = out.last_mut().expect("checked above");
+            let w = worst.last_mut().expect("one per episode");
             e.last_at = last;
             e.hours += list.len() as u32;
-            if e.peak.is_none_or(|p| m > p) {
-                e.peak = Some(m);
-                e.multiple = multiple(m, limit);
+            if above(q, *w) {
+                *w = q;
+                e.peak = Some(shown(q));
+                e.multiple = Some(x);
             }
             let room = EVIDENCE_MAX.saturating_sub(e.evidence.len());
             e.evidence.extend(evidence(
@@ -250,11 +276,12 @@ fn daily_exceedance(rule: &Rule, f: &FactorHours) -> Vec<Episode> {
                 last_at: last,
                 ongoing: false,
                 hours: list.len() as u32,
-                peak: Some(m),
-                multiple: multiple(m, limit),
+                peak: Some(shown(q)),
+                multiple: Some(x),
                 evidence: evidence(&f.factor, &list, Hour::judged),
                 summary: String::new(),
             });
+            worst.push(q);
         }
     }
     for e in &mut out {
@@ -1076,6 +1103,78 @@ mod tests {
             run(&r, &stack(vec![factor("a21026", Some("35"), hs)]), 0).is_empty(),
             "19 valid hours cannot be judged"
         );
+    }
+
+    /// 24 valid hours of CST day 1 with the given judged values.
+    fn day_of(values: &[&str]) -> Vec<Hour> {
+        let day0 = cst::local_day_start(T0) + 24 * HOUR;
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Hour {
+                start: day0 + i as i64 * HOUR,
+                value: Some(v.parse().unwrap()),
+                converted: None,
+                flag: "N".into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_day_over_the_limit_by_less_than_a_rounded_hundredth_is_an_exceedance() {
+        // 23 hours at 35 and one at 35.096: the day is 35.004, over 35
+        // although it reads 35.00 at two decimals.
+        let mut values = vec!["35"; 23];
+        values.push("35.096");
+        let f = factor("a21026", Some("35"), day_of(&values));
+        let e = run(&rule("source_daily_exceedance"), &stack(vec![f]), 0);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].peak, Some(dec!(35.004)), "shown above the limit");
+        assert_eq!(e[0].multiple, Some(dec!(0)));
+        // Exactly at the limit: not over.
+        let mut values = vec!["35"; 23];
+        values.push("35");
+        let f = factor("a21026", Some("35"), day_of(&values));
+        assert!(run(&rule("source_daily_exceedance"), &stack(vec![f]), 0).is_empty());
+    }
+
+    #[test]
+    fn a_multiple_of_exactly_0_005_rounds_half_even_to_zero() {
+        // Daily mean 35.175 = 1.005 × 35: the multiple is 0.005 → 0.00
+        // (rounding the mean to 35.18 first gave 0.01).
+        let f = factor("a21026", Some("35"), day_of(&["35.175"; 24]));
+        let e = run(&rule("source_daily_exceedance"), &stack(vec![f]), 0);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].multiple, Some(dec!(0)));
+        assert!(e[0].summary.contains("超标 0 倍"), "{}", e[0].summary);
+        // 0.015 → 0.02 (half to even upwards).
+        let f = factor("a21026", Some("35"), day_of(&["35.525"; 24]));
+        let e = run(&rule("source_daily_exceedance"), &stack(vec![f]), 0);
+        assert_eq!(e[0].multiple, Some(dec!(0.02)));
+        // Hourly: a peak of exactly 1.005 × 35.
+        let f = factor("a21026", Some("35"), valid(&["35.175", "35.175", "35.175"]));
+        let e = run(&rule("source_exceedance"), &stack(vec![f]), 0);
+        assert_eq!(e[0].multiple, Some(dec!(0)));
+    }
+
+    #[test]
+    fn an_hour_stored_just_over_the_limit_is_an_exceedance_shown_above_it() {
+        // Rollups store 35.0000483… as 35.000048: over 35, and the summary
+        // shows four decimals unless they would read as the limit.
+        let f = factor(
+            "a21026",
+            Some("35"),
+            valid(&["35.000048", "35.000048", "52.516667"]),
+        );
+        let e = run(&rule("source_exceedance"), &stack(vec![f]), 0);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].peak, Some(dec!(52.516667)), "the value judged");
+        assert!(e[0].summary.contains("最高 52.5167"), "{}", e[0].summary);
+        assert_eq!(e[0].evidence[0].value, "35.000048");
+        let f = factor("a21026", Some("35"), valid(&["35.000048"; 3]));
+        let e = run(&rule("source_exceedance"), &stack(vec![f]), 0);
+        assert!(e[0].summary.contains("最高 35.00005（"), "{}", e[0].summary);
+        assert_eq!(e[0].multiple, Some(dec!(0)));
     }
 
     #[test]

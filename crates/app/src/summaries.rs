@@ -10,6 +10,7 @@ use chrono::{Datelike, NaiveDate};
 use gongjian_campaign::Campaign;
 use gongjian_standards::cst::{self, day_start_utc, hour_end_local};
 use gongjian_standards::emission::{self, Flag, Thresholds};
+use gongjian_standards::exact::round_keeping_order;
 use gongjian_standards::water::{self, Item, Measurement, Sample, SectionData, WaterBody};
 use gongjian_storage::{AssignmentMonth, Db, DeviceHealth, LimitedHour, Site, StorageError};
 use rust_decimal::Decimal;
@@ -209,6 +210,14 @@ pub struct Exceedance {
 /// count; the converted concentration where one exists, as the limit is
 /// set on it). Sites/factors with no exceedance are left out; the worst
 /// first (most hours, then largest multiple).
+///
+/// The stored value is judged whole, never rounded: the platform's rollups
+/// store each hourly mean with the decimals that decide the comparison with
+/// the limit as the exact mean of the minutes would
+/// (`gongjian_standards::exact::decisive_mean`), and the multiple is
+/// rounded half-even from the exact (C − L)/L. Only the largest value is
+/// shown rounded, to four decimals or as many more as keep it above the
+/// limit.
 pub fn exceedances(hours: &[LimitedHour]) -> Vec<Exceedance> {
     let th = Thresholds::default();
     let mut by_key: BTreeMap<(i64, &str), (Exceedance, Decimal)> = BTreeMap::new();
@@ -252,7 +261,7 @@ pub fn exceedances(hours: &[LimitedHour]) -> Vec<Exceedance> {
             e.0.last_over = Some(cst::local_text(h.period_start + 3600));
             if v > e.1 {
                 e.1 = v;
-                e.0.max_value = Some(v.normalize().to_string());
+                e.0.max_value = Some(round_keeping_order(v, limit, 4).to_string());
                 e.0.max_multiple = Some(multiple.to_string());
             }
         }
@@ -456,6 +465,25 @@ mod tests {
     }
 
     #[test]
+    fn a_value_just_over_the_limit_is_over_and_shown_above_it() {
+        let hours = [
+            hour(1, "a21026", "35", Some("35.000048"), "N"),
+            hour(1, "a21026", "35", Some("35"), "N"),
+            hour(2, "a21002", "3.3333", Some("3.33333"), "N"),
+            hour(3, "a34013", "35", Some("35.175"), "N"),
+        ];
+        let e = exceedances(&hours);
+        let of = |f: &str| e.iter().find(|x| x.factor == f).unwrap();
+        assert_eq!(e.len(), 3, "{e:?}");
+        assert_eq!(of("a21026").hours_over, 1);
+        assert_eq!(of("a21026").max_value.as_deref(), Some("35.00005"));
+        assert_eq!(of("a21026").max_multiple.as_deref(), Some("0"));
+        assert_eq!(of("a21002").max_value.as_deref(), Some("3.33333"));
+        // Exactly 0.005 times over: half-even to 0.
+        assert_eq!(of("a34013").max_multiple.as_deref(), Some("0"));
+    }
+
+    #[test]
     fn organisations_with_overdue_work_come_first() {
         let row = |org: &str, status: &str, due: bool, returned: i64| AssignmentMonth {
             organisation: org.into(),
@@ -475,5 +503,147 @@ mod tests {
             (2, 1, 1, 1)
         );
         assert_eq!((t[1].done, t[1].due), (1, 1));
+    }
+
+    // ------------------------------------------ from minute data to judgement
+
+    use gongjian_alarms::{FactorHours, Hour, RuleSet, SiteHours, screens};
+    use gongjian_storage::on_both_backends;
+    use gongjian_storage::testing::TestDb;
+    use gongjian_storage::{Actor, Device, IngestBatch, NewSite, SeriesValue, SiteFactor, Upload};
+
+    /// 2024-01-02 08:00 in Beijing.
+    const H: i64 = 1_704_153_600;
+
+    on_both_backends!(hours_rolled_up_from_minutes_are_judged_as_their_exact_means);
+    /// Issue 13 item 24: one-minute data rolled up into stored hours, then
+    /// judged by the exceedance hours (总览, 月调度) and the hourly
+    /// exceedance screen as the exact means of the minutes are. Four
+    /// decimals stored 35.0000483… as 35 and 10/3 as 3.3333: neither was over.
+    async fn hours_rolled_up_from_minutes_are_judged_as_their_exact_means(t: TestDb) {
+        let db = &t.db;
+        let actor = Actor::cli();
+        let site = db
+            .create_site(
+                &actor,
+                &NewSite {
+                    code: "S01".into(),
+                    name: "1号锅炉排口".into(),
+                    kind: "stack_gas".into(),
+                    ..NewSite::default()
+                },
+            )
+            .await
+            .unwrap();
+        let mut device = Device::new("MN0001", "123456", site.id);
+        device.min_interval = 1;
+        db.upsert_device(&actor, &device).await.unwrap();
+        let limited = |factor: &str, limit: &str| SiteFactor {
+            factor: factor.into(),
+            name: factor.into(),
+            unit: "mg/m³".into(),
+            limit_value: Some(limit.into()),
+        };
+        db.set_site_factors(
+            &actor,
+            site.id,
+            &[
+                // 59 minutes at 35, one at 35.0029: 35.0000483… > 35.
+                limited("a21026", "35"),
+                // 34 and 36 alternating: exactly 35, not over.
+                limited("a21002", "35"),
+                // 40 minutes at 3, 20 at 4: 10/3 > 3.3333.
+                limited("a34013", "3.3333"),
+            ],
+        )
+        .await
+        .unwrap();
+        let minute = |m: i64| {
+            let value = |factor: &str, v: &str| SeriesValue {
+                factor: factor.into(),
+                kind: "min",
+                period_start: H + m * 60,
+                value: Some(v.into()),
+                converted: None,
+                flag: "N".into(),
+            };
+            Upload {
+                mn: "MN0001".into(),
+                cn: "2051".into(),
+                datatime: (H + m * 60).to_string(),
+                pno: 0,
+                site_id: site.id,
+                values: vec![
+                    value("a21026", if m < 59 { "35" } else { "35.0029" }),
+                    value("a21002", if m % 2 == 0 { "34" } else { "36" }),
+                    value("a34013", if m < 40 { "3" } else { "4" }),
+                ],
+            }
+        };
+        db.commit_ingest(&IngestBatch {
+            uploads: (0..60).map(minute).collect(),
+            ..IngestBatch::default()
+        })
+        .await
+        .unwrap();
+        gongjian_ingest::run_rollups(db).await.unwrap();
+
+        // The exceedance hours, from the stored hours.
+        let hours = db.limited_hours(H, H + 3600).await.unwrap();
+        assert_eq!(hours.len(), 3, "{hours:?}");
+        let e = exceedances(&hours);
+        let over: Vec<(&str, u32, u32)> = e
+            .iter()
+            .map(|x| (x.factor.as_str(), x.valid_hours, x.hours_over))
+            .collect();
+        assert_eq!(over, [("a21026", 1, 1), ("a34013", 1, 1)], "{e:?}");
+        assert_eq!(e[0].max_value.as_deref(), Some("35.00005"));
+        assert_eq!(e[0].max_multiple.as_deref(), Some("0"));
+
+        // The hourly exceedance screen, from the same stored rows.
+        let mut rule = RuleSet::defaults()
+            .rule("source_exceedance")
+            .unwrap()
+            .clone();
+        rule.min_hours = 1;
+        let factors = db
+            .site_factors(site.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|f| FactorHours {
+                limit: f.limit_value.as_deref().and_then(|l| l.parse().ok()),
+                hours: Vec::new(),
+                name: f.name,
+                unit: f.unit,
+                factor: f.factor,
+                disagreements: Vec::new(),
+            })
+            .collect();
+        let mut input = SiteHours {
+            site_id: site.id,
+            kind: "stack_gas".into(),
+            factors,
+            last_frame_at: None,
+        };
+        for h in db.hours_since(H).await.unwrap() {
+            let f = input
+                .factors
+                .iter_mut()
+                .find(|f| f.factor == h.factor)
+                .unwrap();
+            f.hours.push(Hour {
+                start: h.point.period_start,
+                value: h.point.value.as_deref().and_then(|v| v.parse().ok()),
+                converted: h.point.converted.as_deref().and_then(|v| v.parse().ok()),
+                flag: h.point.flag,
+            });
+        }
+        let mut found: Vec<String> = screens::run(&rule, &input, H + 3600)
+            .into_iter()
+            .map(|e| e.factor)
+            .collect();
+        found.sort();
+        assert_eq!(found, ["a21026", "a34013"]);
     }
 }

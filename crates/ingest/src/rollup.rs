@@ -10,12 +10,26 @@
 //! Flags: a valid period is `N`; an invalid one carries the most frequent
 //! non-`N` flag of its members, or `B` (通讯异常: data missing) when the
 //! members were valid but too few.
+//!
+//! Stored means (issue 13 item 24). Exceedance hours and alarms judge the
+//! stored text of a period against the site's limit, which may be set or
+//! changed after the period is rolled up, so the decision cannot be taken
+//! here. Instead each mean is stored with as many decimals as make every
+//! later comparison with a limit of up to four decimals decide as the exact
+//! mean of the minutes (or hours) would: [`decisive_mean`] (proof there).
+//! Rounding to a fixed four decimals did not: 35.0000483 was stored as 35
+//! and not judged over a limit of 35, and 10/3 as 3.3333, not over 3.3333.
+//! The day is the mean of the stored hours (HJ 76) under the same rule, and
+//! the 折算 means likewise.
 
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 
 use gongjian_standards::cst::local_day_start;
-use gongjian_standards::emission::{Flag, MinuteValue, Thresholds, hours_to_day, minutes_to_hour};
+use gongjian_standards::emission::{
+    Flag, HourValue, MinuteValue, Thresholds, hours_to_day, minutes_to_hour,
+};
+use gongjian_standards::exact::{LIMIT_DECIMALS, decisive_mean, div_round_half_even};
 use gongjian_storage::{Db, PendingRollup, RollupValue, SeriesPoint};
 use rust_decimal::Decimal;
 
@@ -33,17 +47,65 @@ fn invalid_flag(counts: &BTreeMap<Flag, u32>) -> Flag {
         .unwrap_or(Flag::B)
 }
 
-fn fmt(d: Decimal) -> String {
-    d.round_dp(4).normalize().to_string()
+/// A period's mean as its exact parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Mean {
+    sum: Decimal,
+    count: u32,
 }
 
-/// Roll minute records of one hour (each standing for `interval` minutes)
-/// into an hour value: `(value, converted, flag)`.
-pub fn rollup_hour(
-    points: &[SeriesPoint],
-    interval: i64,
-    th: &Thresholds,
-) -> (Option<String>, Option<String>, String) {
+impl Mean {
+    /// The mean as stored: exact for judging against limits.
+    fn stored(self) -> Decimal {
+        decisive_mean(self.sum, self.count)
+    }
+
+    fn text(self) -> String {
+        self.stored().to_string()
+    }
+
+    /// Whether `reported` (a logger's own value of the period) is this mean
+    /// at the logger's precision, and at least four decimals: the precision
+    /// the platform compared at when it stored four decimals, so a logger
+    /// reporting 52.5167 for 52.516667 still agrees and one reporting 52.52
+    /// still does not.
+    fn reported_as(self, reported: &str) -> bool {
+        Decimal::from_str(reported.trim()).is_ok_and(|r| {
+            let dp = r.scale().max(LIMIT_DECIMALS);
+            div_round_half_even(self.sum, Decimal::from(self.count), dp) == r
+        })
+    }
+
+    /// The text to store, or to compare with the logger's value of the
+    /// period when the logger sent one (the logger's is kept; see
+    /// `Db::store_rollups`): the logger's own text when it agrees.
+    fn text_against(self, logger: Option<&str>) -> String {
+        match logger {
+            Some(l) if self.reported_as(l) => l.to_owned(),
+            _ => self.text(),
+        }
+    }
+}
+
+/// A rolled-up period: the measured and 折算 means and the flag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Rolled {
+    value: Option<Mean>,
+    converted: Option<Mean>,
+    flag: Flag,
+}
+
+impl Rolled {
+    fn texts(&self) -> (Option<String>, Option<String>, String) {
+        (
+            self.value.map(Mean::text),
+            self.converted.map(Mean::text),
+            self.flag.to_string(),
+        )
+    }
+}
+
+fn roll_hour(points: &[SeriesPoint], interval: i64, th: &Thresholds) -> Rolled {
     let weight = interval.clamp(1, 60) as usize;
     let expand = |conv: bool| -> Vec<MinuteValue> {
         let mut out = Vec::new();
@@ -61,6 +123,13 @@ pub fn rollup_hour(
         }
         out
     };
+    // The exact mean: the sum of the valid minutes over their count.
+    let mean = |h: &HourValue| {
+        h.valid.then_some(Mean {
+            sum: h.sum,
+            count: h.valid_records,
+        })
+    };
     let measured = minutes_to_hour(&expand(false), th).unwrap_or_default();
     let flag = if measured.valid {
         Flag::N
@@ -68,18 +137,20 @@ pub fn rollup_hour(
         invalid_flag(&measured.flags)
     };
     let converted = if points.iter().any(|p| p.converted.is_some()) {
-        minutes_to_hour(&expand(true), th).ok().and_then(|h| h.mean)
+        minutes_to_hour(&expand(true), th)
+            .ok()
+            .and_then(|h| mean(&h))
     } else {
         None
     };
-    (measured.mean.map(fmt), converted.map(fmt), flag.to_string())
+    Rolled {
+        value: mean(&measured),
+        converted,
+        flag,
+    }
 }
 
-/// Roll hourly values of one day into a day value.
-pub fn rollup_day(
-    points: &[SeriesPoint],
-    th: &Thresholds,
-) -> (Option<String>, Option<String>, String) {
+fn roll_day(points: &[SeriesPoint], th: &Thresholds) -> Rolled {
     let valid = |p: &SeriesPoint, conv: bool| -> Option<Decimal> {
         if !th.flag_valid(flag_of(&p.flag)) {
             return None;
@@ -87,24 +158,81 @@ pub fn rollup_day(
         let t = if conv { &p.converted } else { &p.value };
         t.as_deref().and_then(|t| Decimal::from_str(t.trim()).ok())
     };
-    let hours: Vec<Option<Decimal>> = points.iter().map(|p| valid(p, false)).collect();
-    let day = hours_to_day(&hours, th);
+    // The mean of the valid stored hours (HJ 76), kept exact as sum and
+    // count; `None` unless the day is valid.
+    let mean = |conv: bool| {
+        let hours: Vec<Option<Decimal>> = points.iter().map(|p| valid(p, conv)).collect();
+        let day = hours_to_day(&hours, th);
+        day.valid.then(|| Mean {
+            sum: hours.iter().flatten().sum(),
+            count: day.valid_members,
+        })
+    };
+    let value = mean(false);
     let mut counts = BTreeMap::new();
     for p in points {
         *counts.entry(flag_of(&p.flag)).or_insert(0u32) += 1;
     }
-    let flag = if day.valid {
+    let flag = if value.is_some() {
         Flag::N
     } else {
         invalid_flag(&counts)
     };
-    let conv = if points.iter().any(|p| p.converted.is_some()) {
-        let c: Vec<Option<Decimal>> = points.iter().map(|p| valid(p, true)).collect();
-        hours_to_day(&c, th).mean
+    let converted = if points.iter().any(|p| p.converted.is_some()) {
+        mean(true)
     } else {
         None
     };
-    (day.mean.map(fmt), conv.map(fmt), flag.to_string())
+    Rolled {
+        value,
+        converted,
+        flag,
+    }
+}
+
+/// Roll minute records of one hour (each standing for `interval` minutes)
+/// into an hour value: `(value, converted, flag)`, the means stored
+/// exactly for judging (see the module notes).
+pub fn rollup_hour(
+    points: &[SeriesPoint],
+    interval: i64,
+    th: &Thresholds,
+) -> (Option<String>, Option<String>, String) {
+    roll_hour(points, interval, th).texts()
+}
+
+/// Roll hourly values of one day into a day value (the mean of the valid
+/// hours, stored exactly for judging as the hours are).
+pub fn rollup_day(
+    points: &[SeriesPoint],
+    th: &Thresholds,
+) -> (Option<String>, Option<String>, String) {
+    roll_day(points, th).texts()
+}
+
+/// The value the logger itself sent for the period (HJ 212 2061/2031), if
+/// any, when `ours` is a mean four decimals cannot hold (otherwise our text
+/// compares with the logger's exactly as before, and no read is needed).
+async fn logger_value(
+    db: &Db,
+    p: &PendingRollup,
+    ours: Option<Mean>,
+) -> Result<Option<String>, gongjian_storage::StorageError> {
+    if ours.is_none_or(|m| m.stored().scale() <= LIMIT_DECIMALS) {
+        return Ok(None);
+    }
+    Ok(db
+        .series_points(
+            p.site_id,
+            &p.factor,
+            &p.kind,
+            p.period_start,
+            p.period_start + 1,
+        )
+        .await?
+        .into_iter()
+        .find(|s| s.source == "hj212")
+        .and_then(|s| s.value))
 }
 
 async fn compute(
@@ -128,7 +256,10 @@ async fn compute(
                 return Ok(None);
             }
             let interval = intervals.get(&p.site_id).copied().unwrap_or(10);
-            let (value, converted, flag) = rollup_hour(&pts, interval, th);
+            let rolled = roll_hour(&pts, interval, th);
+            let logger = logger_value(db, p, rolled.value).await?;
+            let (_, converted, flag) = rolled.texts();
+            let value = rolled.value.map(|m| m.text_against(logger.as_deref()));
             Ok(Some(RollupValue {
                 site_id: p.site_id,
                 factor: p.factor.clone(),
@@ -153,7 +284,10 @@ async fn compute(
             if pts.is_empty() {
                 return Ok(None);
             }
-            let (value, converted, flag) = rollup_day(&pts, th);
+            let rolled = roll_day(&pts, th);
+            let logger = logger_value(db, p, rolled.value).await?;
+            let (_, converted, flag) = rolled.texts();
+            let value = rolled.value.map(|m| m.text_against(logger.as_deref()));
             Ok(Some(RollupValue {
                 site_id: p.site_id,
                 factor: p.factor.clone(),
