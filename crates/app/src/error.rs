@@ -28,6 +28,17 @@ pub enum AppError {
     Forbidden(String),
 }
 
+impl AppError {
+    /// What a user reads: Chinese for every variant (a storage error's
+    /// `Display` is English, for logs).
+    pub fn user_message(&self) -> String {
+        match self {
+            AppError::Storage(e) => e.user_message(),
+            other => other.to_string(),
+        }
+    }
+}
+
 fn years_note(years: &[i64]) -> String {
     if years.is_empty() {
         "（尚未载入任何方案：gongjian plan load 目录）".to_owned()

@@ -66,6 +66,26 @@ enum Command {
     Plan(commands::plan::Command),
 }
 
+/// The error chain as a user reads it: each context, and a storage error
+/// (whose `Display` is English, for logs) in Chinese, ending the chain.
+fn user_message(err: &anyhow::Error) -> String {
+    let mut parts = Vec::new();
+    for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<gongjian_storage::StorageError>() {
+            parts.push(e.user_message());
+            break;
+        }
+        if let Some(gongjian_app::AppError::Storage(e)) =
+            cause.downcast_ref::<gongjian_app::AppError>()
+        {
+            parts.push(e.user_message());
+            break;
+        }
+        parts.push(cause.to_string());
+    }
+    parts.join(": ")
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -91,7 +111,8 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("错误 (error): {err:#}");
+            eprintln!("错误 (error): {}", user_message(&err));
+            tracing::debug!(error = format!("{err:#}"), "command failed");
             ExitCode::FAILURE
         }
     }

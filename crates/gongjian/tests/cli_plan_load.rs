@@ -150,3 +150,51 @@ fn close_archives_a_campaign_and_refuses_edits(store: Store) {
         String::from_utf8_lossy(&refused.stderr)
     );
 }
+
+on_both_stores!(item_6_a_storage_refusal_reads_in_chinese_on_the_command_line);
+/// Issue 13 item 6: an error from the store reaches the command line in
+/// Chinese (its English `Display` text stays in the logs): an unknown
+/// campaign, an account that already exists.
+fn item_6_a_storage_refusal_reads_in_chinese_on_the_command_line(store: Store) {
+    let data = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], stdin: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gongjian"));
+        cmd.args(args)
+            .arg("--data-dir")
+            .arg(data.path())
+            .env("GONGJIAN_LOG_LEVEL", "warn");
+        store.apply(&mut cmd);
+        cmd.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        if let Some(text) = stdin {
+            use std::io::Write;
+            writeln!(child.stdin.take().unwrap(), "{text}").unwrap();
+        }
+        child.wait_with_output().unwrap()
+    };
+    let out = run(&["plan", "activate", "pingyuan-2099"], None);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("攻坚方案“pingyuan-2099”不存在"), "{stderr}");
+    assert!(!stderr.contains("not found"), "{stderr}");
+    let add = [
+        "user",
+        "add",
+        "--role",
+        "office",
+        "--org",
+        "区环境攻坚办",
+        "--org-kind",
+        "office",
+        "--password-stdin",
+        "wangke",
+    ];
+    assert!(run(&add, Some("a-long-password-1")).status.success());
+    let out = run(&add, Some("a-long-password-1"));
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("用户“wangke”已存在"), "{stderr}");
+    assert!(!stderr.contains("already exists"), "{stderr}");
+}

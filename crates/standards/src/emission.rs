@@ -32,7 +32,7 @@ use rust_decimal_macros::dec;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The data-processing rule set every stack result names.
-pub const RULES: &str = "HJ 75-2017 / HJ 76-2017 (in force 2018-03-01)";
+pub const RULES: &str = "HJ 75-2017 / HJ 76-2017（2018-03-01 起实施）";
 
 /// Errors of the emission engine.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -22,9 +22,9 @@ use rust_decimal_macros::dec;
 use serde::{Deserialize, Serialize};
 
 /// Rule set of farmland results.
-pub const FARMLAND_RULES: &str = "GB 15618-2018 (issued 2018-06-22, in force 2018-08-01)";
+pub const FARMLAND_RULES: &str = "GB 15618-2018（2018-06-22 发布，2018-08-01 起实施）";
 /// Rule set of construction-land results.
-pub const CONSTRUCTION_RULES: &str = "GB 36600-2018 (issued 2018-06-22, in force 2018-08-01)";
+pub const CONSTRUCTION_RULES: &str = "GB 36600-2018（2018-06-22 发布，2018-08-01 起实施）";
 
 /// Decimal places of a published index Pᵢ.
 pub const INDEX_DP: u32 = 2;

@@ -26,7 +26,7 @@ use rust_decimal_macros::dec;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The rule set every water result names.
-pub const RULES: &str = "GB 3838-2002 (in force 2002-06-01); 环办〔2011〕22号 (2011-03-09)";
+pub const RULES: &str = "GB 3838-2002（2002-06-01 起实施）；环办〔2011〕22号（2011-03-09）";
 
 /// Decimal places of a published exceedance multiple.
 pub const MULTIPLE_DP: u32 = 2;

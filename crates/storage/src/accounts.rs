@@ -426,12 +426,34 @@ pub fn person_label(actor_name: &str, account: Option<(&str, &str)>) -> String {
         return format!("{name}（{organisation}）");
     }
     if let Some(who) = actor_name.strip_prefix("cli:") {
-        return format!("命令行（{who}）");
+        // The operating-system account that ran the command, when known.
+        return match who {
+            "" | "unknown" => "命令行".to_owned(),
+            who => format!("命令行（{who}）"),
+        };
     }
     if let Some(what) = actor_name.strip_prefix("system:") {
-        return format!("系统（{what}）");
+        return match system_job_label(what) {
+            Some(label) => format!("系统（{label}）"),
+            None => "系统".to_owned(),
+        };
     }
     actor_name.to_owned()
+}
+
+/// What each background actor of the platform is called on a page.
+fn system_job_label(what: &str) -> Option<&'static str> {
+    Some(match what {
+        "alarms" => "报警筛查",
+        "bootstrap" => "初始化",
+        "case-deadlines" | "deadlines" => "期限检查",
+        "demo" => "演示数据",
+        "hj212" => "数据接收",
+        "notify" => "消息推送",
+        "simulate" => "模拟数采仪",
+        "rollup" | "rollups" => "数据汇总",
+        _ => return None,
+    })
 }
 
 /// Login names looked up per statement: well under every backend's limit

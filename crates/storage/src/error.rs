@@ -201,6 +201,24 @@ impl StorageError {
         Some(format!("{label}“{key}”{what}"))
     }
 
+    /// What a user reads for this error, in Chinese, whatever the variant
+    /// (the `Display` text is English, for logs).
+    pub fn user_message(&self) -> String {
+        match self {
+            StorageError::NotFound { .. } | StorageError::Conflict { .. } => {
+                self.chinese().unwrap_or_default()
+            }
+            StorageError::Rule { rule, detail } => format!("{}：{detail}", rule.message()),
+            StorageError::Connect { .. } => {
+                "数据库无法连接，请检查 database.url 或 --database".into()
+            }
+            StorageError::Migrate(_) => "数据库结构升级失败".into(),
+            StorageError::Sql(_) => "数据库操作失败".into(),
+            StorageError::Corrupt(_) => "已保存的数据无法读取（数据损坏或被改动）".into(),
+            StorageError::Io(_) => "文件读写失败".into(),
+        }
+    }
+
     /// Map a unique-constraint violation to `Conflict`, leave others alone.
     pub(crate) fn unique(err: sqlx::Error, entity: &'static str, key: &str) -> StorageError {
         if let sqlx::Error::Database(db) = &err

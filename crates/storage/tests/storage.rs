@@ -661,7 +661,7 @@ storage_test!(
         assert_eq!(labels["yuanwu"], "原武镇联络员（原武镇）");
         assert_eq!(labels["nongye"], "nongye（区农业农村局）");
         assert_eq!(labels["cli:root"], "命令行（root）");
-        assert_eq!(labels["system:demo"], "系统（demo）");
+        assert_eq!(labels["system:demo"], "系统（演示数据）");
         assert_eq!(labels["nobody7"], "nobody7");
     }
 );

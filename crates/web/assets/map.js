@@ -50,7 +50,8 @@
   };
 
   function draw(box, d) {
-    var map = L.map(box, { zoomControl: true, attributionControl: true, zoomSnap: 0.25 });
+    var map = L.map(box, { zoomControl: false, attributionControl: true, zoomSnap: 0.25 });
+    L.control.zoom({ zoomInTitle: '放大', zoomOutTitle: '缩小' }).addTo(map);
     map.attributionControl.setPrefix(false);
     var groups = {};
     var bounds = null;

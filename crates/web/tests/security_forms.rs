@@ -13,9 +13,13 @@ use serde_json::{Value, json};
 /// An admin logged in, with the session's CSRF token (sent as the
 /// `X-CSRF-Token` header on API writes and as the `csrf` field on forms).
 async fn admin(app: &TestApp) -> (reqwest::Client, String) {
-    app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office)
-        .await;
-    let client = app.login("admin").await;
+    signed_in(app, "admin", Role::Admin).await
+}
+
+/// `user` of the office with `role`, logged in, with the CSRF token.
+async fn signed_in(app: &TestApp, user: &str, role: Role) -> (reqwest::Client, String) {
+    app.user(user, role, "区环境攻坚办", OrgKind::Office).await;
+    let client = app.login(user).await;
     let me: Value = client
         .get(app.url("/api/v1/me"))
         .send()
@@ -326,4 +330,83 @@ async fn item_20_other_text_fields_are_bounded(db: TestDb) {
     )
     .await;
     assert_eq!(status, 201, "{answer}");
+}
+
+on_both_backends!(item_7_the_password_form_says_what_is_wrong_next_to_the_field);
+/// Issue 13 item 7: the password form puts each refusal next to its field:
+/// a wrong current password, a new password the policy refuses, and a
+/// confirmation that differs; no password is sent back, nothing changes.
+async fn item_7_the_password_form_says_what_is_wrong_next_to_the_field(db: TestDb) {
+    let app = spawn_on(db).await;
+    let (client, csrf) = admin(&app).await;
+    let post = |current: &str, new: &str, confirm: &str| {
+        let form = [
+            ("csrf", csrf.clone()),
+            ("current", current.to_owned()),
+            ("new", new.to_owned()),
+            ("confirm", confirm.to_owned()),
+        ];
+        let req = client.post(app.url("/account/password")).form(&form);
+        async move {
+            let r = req.send().await.unwrap();
+            assert_eq!(r.status(), 400);
+            r.text().await.unwrap()
+        }
+    };
+    let page = post("not-my-password", "a-new-long-pass-1", "a-new-long-pass-1").await;
+    assert!(page.contains("id=\"err-current\""), "{page}");
+    assert!(!page.contains("a-new-long-pass-1"), "no password sent back");
+    let page = post(common::PASSWORD, "12345678", "12345678").await;
+    assert!(page.contains("id=\"err-new\""), "{page}");
+    let page = post(common::PASSWORD, "a-new-long-pass-1", "a-new-long-pass-2").await;
+    assert!(
+        page.contains("id=\"err-confirm\" role=\"alert\">两次输入的新密码不一致"),
+        "{page}"
+    );
+    // The password is unchanged: the old one still logs in.
+    app.login("admin").await;
+}
+
+on_both_backends!(item_7_the_alarm_rule_editor_keeps_what_was_typed);
+/// Issue 13 item 7: a refused save of the rule editor comes back with
+/// every value as typed (not the stored ones) and the refusal in the row
+/// of the rule it concerns; nothing is saved.
+async fn item_7_the_alarm_rule_editor_keeps_what_was_typed(db: TestDb) {
+    let app = spawn_on(db).await;
+    let (client, csrf) = signed_in(&app, "office", Role::Office).await;
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("zero.enabled", "on"),
+        ("zero.min_hours", "5"),
+        ("zero.threshold", "很多"),
+        ("zero.severity", "major"),
+        ("case_days.minor", "12"),
+        ("note", "试改"),
+    ];
+    let r = client
+        .post(app.url("/alarms/rules"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("name=\"zero.threshold\" value=\"很多\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("name=\"zero.min_hours\" value=\"5\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("name=\"case_days.minor\" value=\"12\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("<span class=\"field-error\" role=\"alert\">零值：阈值“很多”应为数字</span>"),
+        "{page}"
+    );
+    let stored = app.db.alarm_rules().await.unwrap();
+    assert_eq!(stored.id, 0, "nothing saved");
 }

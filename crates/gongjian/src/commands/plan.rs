@@ -172,7 +172,7 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {
-                    eprintln!("错误：{e}");
+                    eprintln!("错误：{}", e.user_message());
                     Ok(ExitCode::FAILURE)
                 }
             }
@@ -198,7 +198,7 @@ fn set_state(
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            eprintln!("错误：{e}");
+            eprintln!("错误：{}", e.user_message());
             Ok(ExitCode::FAILURE)
         }
     }

@@ -65,7 +65,14 @@ impl ListenArgs {
 pub fn init_logging(config: &Config) {
     // `Config::load` has checked the filter; a directive it accepts but
     // tracing does not would be a defect of that check, so it is logged.
-    let (filter, refused) = match tracing_subscriber::EnvFilter::try_new(&config.log.level) {
+    // PostgreSQL's notices ("relation … already exists, skipping" on every
+    // migration check) are not news to an operator unless asked for.
+    let level = if config.log.level.contains("sqlx") {
+        config.log.level.clone()
+    } else {
+        format!("{},sqlx::postgres::notice=warn", config.log.level)
+    };
+    let (filter, refused) = match tracing_subscriber::EnvFilter::try_new(&level) {
         Ok(filter) => (filter, None),
         Err(e) => (tracing_subscriber::EnvFilter::new("info"), Some(e)),
     };

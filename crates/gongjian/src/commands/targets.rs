@@ -43,7 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let rows = match rows {
         Ok(rows) => rows,
         Err(e) => {
-            eprintln!("错误：{e}");
+            eprintln!("错误：{}", e.user_message());
             return Ok(ExitCode::FAILURE);
         }
     };

@@ -3,6 +3,8 @@
 //! the steps the user may take (with photos), a phone-first form to open
 //! a case on the spot (巡查), the alarm-rule editor and the inbox.
 
+use std::collections::HashMap;
+
 use askama::Template;
 use axum::Router;
 use axum::extract::{Multipart, Path, Query, State};
@@ -256,11 +258,14 @@ struct RuleRow {
     category: &'static str,
     kinds: String,
     factors: String,
-    min_hours: u32,
+    /// As stored, or as typed when the form comes back refused.
+    min_hours: String,
     threshold: String,
-    severity: &'static str,
+    severity: String,
     auto_case: bool,
     enabled: bool,
+    /// Why this row was refused, shown in it.
+    error: Option<String>,
 }
 
 #[derive(Template)]
@@ -271,12 +276,28 @@ struct RulesPage {
     version_note: String,
     rows: Vec<RuleRow>,
     severities: Vec<(&'static str, &'static str)>,
-    case_days: [u32; 3],
-    reopen_days: u32,
+    case_days: [String; 3],
+    reopen_days: String,
     /// One "类别=部门" per line.
     supervisors: String,
     office: bool,
     history: Vec<(i64, String, String, String)>,
+}
+
+/// A refused submission of the rules editor: every field as typed, and
+/// the refusals of each rule (by code).
+struct TypedRules<'a> {
+    fields: &'a [(String, String)],
+    row_errors: HashMap<String, String>,
+}
+
+impl TypedRules<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == key)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 async fn rules_view(
@@ -284,6 +305,7 @@ async fn rules_view(
     me: &PageUser,
     ok: Option<String>,
     error: Option<String>,
+    typed: Option<TypedRules<'_>>,
 ) -> Result<Response, crate::error::ApiError> {
     let v = state.db.alarm_rules().await?;
     let history = state
@@ -319,16 +341,50 @@ async fn rules_view(
                     .collect::<Vec<_>>()
                     .join("、")
             },
-            min_hours: r.min_hours,
+            min_hours: r.min_hours.to_string(),
             threshold: r
                 .threshold
                 .map(|t| t.normalize().to_string())
                 .unwrap_or_default(),
-            severity: r.severity.as_str(),
+            severity: r.severity.as_str().to_owned(),
             auto_case: r.auto_case,
             enabled: r.enabled,
+            error: None,
+        })
+        .map(|mut row: RuleRow| {
+            if let Some(t) = &typed {
+                let field = |f: &str| t.get(&format!("{}.{f}", row.code)).map(str::to_owned);
+                row.enabled = field("enabled").is_some();
+                row.auto_case = field("auto_case").is_some();
+                row.min_hours = field("min_hours").unwrap_or(row.min_hours);
+                row.threshold = field("threshold").unwrap_or(row.threshold);
+                row.severity = field("severity").unwrap_or(row.severity);
+                row.error = t.row_errors.get(&row.code).cloned();
+            }
+            row
         })
         .collect();
+    let typed_or = |key: &str, stored: String| {
+        typed
+            .as_ref()
+            .and_then(|t| t.get(key))
+            .map_or(stored, str::to_owned)
+    };
+    let case_days = [
+        typed_or("case_days.minor", v.rules.case_days[0].to_string()),
+        typed_or("case_days.major", v.rules.case_days[1].to_string()),
+        typed_or("case_days.critical", v.rules.case_days[2].to_string()),
+    ];
+    let reopen_days = typed_or("reopen_window_days", v.rules.reopen_window_days.to_string());
+    let supervisors = typed_or(
+        "supervisors",
+        v.rules
+            .supervisors
+            .iter()
+            .map(|s| format!("{}={}", s.category, s.organisation))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
     let bad = error.is_some();
     let mut resp = render(RulesPage {
         layout: Layout::new(&me.user, &me.csrf, AREA).ok(ok).error(error),
@@ -339,15 +395,9 @@ async fn rules_view(
             .iter()
             .map(|s| (s.as_str(), s.label()))
             .collect(),
-        case_days: v.rules.case_days,
-        reopen_days: v.rules.reopen_window_days,
-        supervisors: v
-            .rules
-            .supervisors
-            .iter()
-            .map(|s| format!("{}={}", s.category, s.organisation))
-            .collect::<Vec<_>>()
-            .join("\n"),
+        case_days,
+        reopen_days,
+        supervisors,
         office: is_office(&me.user),
         history,
     });
@@ -362,7 +412,7 @@ async fn rules_page(
     me: PageUser,
     Query(q): Query<AlarmsQuery>,
 ) -> Response {
-    rules_view(&state, &me, flash(q.ok.as_deref()), None)
+    rules_view(&state, &me, flash(q.ok.as_deref()), None, None)
         .await
         .unwrap_or_else(|e| fail(&me, AREA, e))
 }
@@ -385,8 +435,10 @@ async fn rules_submit(
         Err(e) => return fail(&me, AREA, e.into()),
     };
     let mut problems = Vec::new();
+    let mut row_errors: HashMap<String, String> = HashMap::new();
     for r in &mut set.rules {
         let code = r.code.clone();
+        let before = problems.len();
         r.enabled = get(&format!("{code}.enabled")).is_some();
         r.auto_case = get(&format!("{code}.auto_case")).is_some();
         if let Some(h) = get(&format!("{code}.min_hours")) {
@@ -416,6 +468,9 @@ async fn rules_submit(
         }
         if let Some(s) = get(&format!("{code}.severity")).and_then(Severity::parse) {
             r.severity = s;
+        }
+        if problems.len() > before {
+            row_errors.insert(code, problems[before..].join("；"));
         }
     }
     for (i, key) in ["case_days.minor", "case_days.major", "case_days.critical"]
@@ -471,11 +526,16 @@ async fn rules_submit(
     };
     match result {
         Ok(_) => Redirect::to("/alarms/rules?ok=rules").into_response(),
+        // Everything typed comes back, each rule's refusal in its row.
         Err(e) => rules_view(
             &state,
             &me,
             None,
             Some(format!("{}。未保存", error_text(&e))),
+            Some(TypedRules {
+                fields: &fields,
+                row_errors,
+            }),
         )
         .await
         .unwrap_or_else(|e| fail(&me, AREA, e)),
@@ -631,6 +691,9 @@ async fn case_view(
         .collect();
     let c = &d.case;
     let bad = error.is_some();
+    // Who acted, by name and organisation (not the login name).
+    let names: Vec<&str> = d.events.iter().map(|e| e.actor.as_str()).collect();
+    let people = state.db.people_labels(&names).await?;
     let mut resp = render(CasePage {
         layout: Layout::new(&me.user, &me.csrf, AREA).ok(ok).error(error),
         severity: Severity::parse(&c.severity)
@@ -656,7 +719,10 @@ async fn case_view(
                     .map(|s| s.label())
                     .unwrap_or(""),
                 note: e.note.clone(),
-                actor: e.actor.clone(),
+                actor: people
+                    .get(&e.actor)
+                    .cloned()
+                    .unwrap_or_else(|| e.actor.clone()),
                 at: minutes(e.at),
                 files: e
                     .attachments
@@ -739,6 +805,29 @@ struct NewCasePage {
     units: Vec<(i64, String, &'static str)>,
     townships: Vec<(i64, String)>,
     township_user: bool,
+    /// The field a refusal belongs to (`title`, `description`, `unit`,
+    /// `due`, `position`, `contact`) and what it says, shown next to it.
+    field_error: Option<(&'static str, String)>,
+}
+
+/// Which field of the case form a refusal's text is about.
+fn case_field(detail: &str) -> Option<&'static str> {
+    let has = |words: &[&str]| words.iter().any(|w| detail.contains(w));
+    Some(if has(&["经度", "纬度", "位置"]) {
+        "position"
+    } else if has(&["督办事项"]) {
+        "title"
+    } else if has(&["问题描述"]) {
+        "description"
+    } else if has(&["责任单位"]) {
+        "unit"
+    } else if has(&["办结时限"]) {
+        "due"
+    } else if has(&["联系方式"]) {
+        "contact"
+    } else {
+        return None;
+    })
 }
 
 /// What a patrol finds, as the plans name it.
@@ -759,6 +848,7 @@ async fn new_case_view(
     me: &PageUser,
     form: CaseBody,
     error: Option<String>,
+    field_error: Option<(&'static str, String)>,
 ) -> Result<Response, crate::error::ApiError> {
     if !api::may_open_case(&me.user) {
         return Err(crate::error::ApiError::new(ErrorCode::Forbidden));
@@ -796,6 +886,7 @@ async fn new_case_view(
         units,
         townships,
         township_user: me.user.role == gongjian_storage::Role::Township,
+        field_error,
     });
     if bad {
         *resp.status_mut() = StatusCode::BAD_REQUEST;
@@ -813,7 +904,7 @@ async fn new_case_page(State(state): State<AppState>, me: PageUser) -> Response 
         },
         ..CaseBody::default()
     };
-    new_case_view(&state, &me, form, None)
+    new_case_view(&state, &me, form, None, None)
         .await
         .unwrap_or_else(|e| fail(&me, AREA, e))
 }
@@ -835,11 +926,17 @@ async fn new_case_submit(State(state): State<AppState>, me: PageUser, mp: Multip
         Ok(id) => Redirect::to(&format!("/cases/{id}?ok=created")).into_response(),
         Err(e) if e.code == ErrorCode::Forbidden => forbidden(&me),
         Err(e) => {
-            let mut msg = format!("{}。督办单未保存", error_text(&e));
+            let text = error_text(&e);
+            let field = case_field(e.detail.as_deref().unwrap_or(&text)).map(|f| (f, text.clone()));
+            let mut msg = if field.is_some() {
+                "请按提示修改标出的内容。督办单未保存".to_owned()
+            } else {
+                format!("{text}。督办单未保存")
+            };
             if had_files {
                 msg.push_str("（已填写的内容已保留，请重新选择照片）");
             }
-            new_case_view(&state, &me, body, Some(msg))
+            new_case_view(&state, &me, body, Some(msg), field)
                 .await
                 .unwrap_or_else(|e| fail(&me, AREA, e))
         }

@@ -82,7 +82,10 @@ fn value_cell(
         } else {
             f.name.clone()
         },
-        text: shown.unwrap_or_else(|| "—".into()),
+        text: shown.map_or_else(
+            || "—".into(),
+            |x| display_value(&x, f.limit_value.as_deref()),
+        ),
         class,
         title: format!(
             "{} {} 限值 {} 标记 {}",
@@ -174,6 +177,23 @@ async fn latest_table(
             t: LatestData::of(&v),
         }),
         Err(e) => page_error(&me, "sources", e),
+    }
+}
+
+/// A stored value as shown: rollups keep as many decimals as deciding an
+/// exceedance exactly needs (`standards::exact::decisive_mean`); a page
+/// shows four, or more where four would put it on or across its limit.
+fn display_value(value: &str, limit: Option<&str>) -> String {
+    use rust_decimal::Decimal;
+    let Ok(v) = value.trim().parse::<Decimal>() else {
+        return value.to_owned();
+    };
+    if v.scale() <= 4 {
+        return value.to_owned();
+    }
+    match limit.and_then(|l| l.trim().parse::<Decimal>().ok()) {
+        Some(l) => gongjian_standards::exact::round_keeping_order(v, l, 4).to_string(),
+        None => v.round_dp(4).normalize().to_string(),
     }
 }
 
@@ -911,5 +931,20 @@ async fn upload(
             )),
         )
             .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod display_tests {
+    use super::display_value;
+
+    #[test]
+    fn stored_decimals_are_shown_to_four_but_never_across_the_limit() {
+        assert_eq!(display_value("35.25", Some("35")), "35.25");
+        assert_eq!(display_value("3.333333", None), "3.3333");
+        assert_eq!(display_value("3.333333", Some("50")), "3.3333");
+        // Four decimals would read as the limit: one more is shown.
+        assert_eq!(display_value("35.000048", Some("35")), "35.00005");
+        assert_eq!(display_value("NA", Some("35")), "NA");
     }
 }

@@ -487,7 +487,11 @@ async fn audit(
                     .cloned()
                     .unwrap_or_else(|| e.actor_name.clone()),
                 login: e.actor_name.clone(),
-                addr: e.client_addr.clone(),
+                addr: if e.client_addr == "local" {
+                    "本机".to_owned()
+                } else {
+                    e.client_addr.clone()
+                },
                 action: e.action.clone(),
                 action_label: gongjian_storage::audit_label(
                     gongjian_storage::AUDIT_ACTIONS,

@@ -99,10 +99,26 @@ fn status_class(s: TaskStatus) -> &'static str {
     }
 }
 
+/// A task's number as officials read it: the stable key (`air-15`,
+/// `water-二-3`, `jb-7`) with its plan in Chinese (大气-15, 水-二-3, 交办-7).
+pub(crate) fn task_number(key: &str) -> String {
+    for (prefix, label) in [
+        ("air-", "大气-"),
+        ("water-", "水-"),
+        ("soil-", "土壤-"),
+        ("jb-", "交办-"),
+    ] {
+        if let Some(rest) = key.strip_prefix(prefix) {
+            return format!("{label}{rest}");
+        }
+    }
+    key.to_owned()
+}
+
 fn task_row(t: &TaskRecord) -> TaskRow {
     TaskRow {
         id: t.id,
-        key: t.key.clone(),
+        key: task_number(&t.key),
         plan: api::plan_label(&t.plan),
         group: t.group.clone().or(t.chapter.clone()).unwrap_or_default(),
         title: t.title.clone(),
@@ -132,7 +148,7 @@ fn reminder_rows(r: Vec<Reminder>) -> Vec<ReminderRow> {
     r.into_iter()
         .map(|r| ReminderRow {
             task_id: r.task_id,
-            key: r.task_key,
+            key: task_number(&r.task_key),
             title: r.task_title,
             due: r.due,
             what: r.what,
@@ -261,7 +277,7 @@ fn assignment_row(a: &AssignmentRecord) -> AssignmentRow {
     AssignmentRow {
         id: a.id,
         task_id: a.task_id,
-        task_key: a.task_key.clone(),
+        task_key: task_number(&a.task_key),
         task_title: a.task_title.clone(),
         organisation: a.organisation_name.clone(),
         role: a.role_label,
@@ -323,7 +339,7 @@ async fn mine(State(state): State<AppState>, me: PageUser) -> Response {
                 pending.push(PendingRow {
                     id: r.id,
                     task_id: r.task_id,
-                    task: format!("{key} {title}"),
+                    task: format!("{} {title}", task_number(&key)),
                     organisation: r.organisation_name.clone(),
                     text: r.text.chars().take(60).collect(),
                     at: time(r.submitted_at),
@@ -432,6 +448,8 @@ struct FormState {
 struct DetailPage {
     layout: Layout,
     task: TaskRecord,
+    /// [`task_number`] of the task.
+    number: String,
     plan: &'static str,
     cooperating: String,
     townships: String,
@@ -605,6 +623,7 @@ async fn detail_page(
             ),
             _ => String::new(),
         },
+        number: task_number(&d.task.key),
         task: d.task,
         adhoc,
     });
