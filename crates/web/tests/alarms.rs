@@ -69,7 +69,20 @@ async fn an_enterprise_explains_an_alarm_with_a_reason_and_evidence(db: TestDb) 
         .send()
         .await
         .unwrap();
-    assert!(r.text().await.unwrap().contains("记录.exe"));
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("记录.exe"));
+    // Issue 13 item 7: the form comes back open under its alarm, with
+    // what was typed and the refusal next to it.
+    assert!(page.contains(&format!("id=\"err-explain-{id}\"")), "{page}");
+    assert!(
+        page.contains(">SO₂ 分析仪零点校准，附运维记录</textarea>"),
+        "typed text kept: {page}"
+    );
+    assert!(
+        page.contains("<option value=\"calibration\" selected>"),
+        "{page}"
+    );
     let unchanged = alarm_of(&firm, alarms_url.clone(), f.alarmed).await;
     assert!(unchanged["explanation"].is_null(), "{unchanged}");
 

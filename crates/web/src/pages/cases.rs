@@ -95,6 +95,8 @@ struct AlarmRow {
     /// (attachment id, file name) of the evidence.
     files: Vec<(i64, String)>,
     may_explain: bool,
+    /// Why the explanation just typed was refused (its form opens with it).
+    explain_error: Option<String>,
 }
 
 /// The reasons an explanation may give: (code, label).
@@ -170,6 +172,7 @@ fn alarm_row(a: &AlarmRecord, me: &PageUser, names: &gongjian_alarms::RuleSet) -
             .map(|f| (f.id, f.file_name.clone()))
             .collect(),
         may_explain: me.user.role.writes() && (own || is_office(&me.user)),
+        explain_error: None,
     }
 }
 
@@ -183,28 +186,61 @@ async fn alarms_page(
     me: PageUser,
     Query(q): Query<AlarmsQuery>,
 ) -> Response {
+    alarms_view(&state, &me, q, None).await
+}
+
+/// An explanation refused: the alarm it was for, what was typed, and why.
+struct RefusedExplanation {
+    alarm_id: i64,
+    body: api::ExplainBody,
+    error: String,
+}
+
+async fn alarms_view(
+    state: &AppState,
+    me: &PageUser,
+    q: AlarmsQuery,
+    refused: Option<RefusedExplanation>,
+) -> Response {
     let filter = AlarmQuery {
         state: Some(q.state.clone().unwrap_or_else(|| "open".into())),
         since: q.since.clone(),
     };
-    let list = match api::alarms_as(&state, &me.user, &filter).await {
+    let list = match api::alarms_as(state, &me.user, &filter).await {
         Ok(l) => l,
-        Err(e) => return fail(&me, AREA, e),
+        Err(e) => return fail(me, AREA, e),
     };
     let rules = match state.db.alarm_rules().await {
         Ok(r) => r.rules,
-        Err(e) => return fail(&me, AREA, e.into()),
+        Err(e) => return fail(me, AREA, e.into()),
     };
-    let rows: Vec<AlarmRow> = list.iter().map(|a| alarm_row(a, &me, &rules)).collect();
-    render(AlarmsPage {
-        layout: Layout::new(&me.user, &me.csrf, AREA).ok(flash(q.ok.as_deref())),
+    let mut rows: Vec<AlarmRow> = list.iter().map(|a| alarm_row(a, me, &rules)).collect();
+    let mut error = None;
+    if let Some(r) = refused {
+        // The form comes back open, with what was typed, under its alarm.
+        if let Some(row) = rows.iter_mut().find(|row| row.id == r.alarm_id) {
+            row.explanation = r.body.explanation.clone();
+            row.reason_code = r.body.reason.clone();
+            row.explain_error = Some(r.error.clone());
+        }
+        error = Some(format!("{}。说明未保存", r.error));
+    }
+    let bad = error.is_some();
+    let mut resp = render(AlarmsPage {
+        layout: Layout::new(&me.user, &me.csrf, AREA)
+            .ok(flash(q.ok.as_deref()))
+            .error(error),
         state: filter.state.unwrap_or_default(),
         since: q.since.unwrap_or_default(),
         open_count: rows.iter().filter(|r| r.open).count(),
         rows,
         office: is_office(&me.user),
         reasons: REASONS,
-    })
+    });
+    if bad {
+        *resp.status_mut() = StatusCode::BAD_REQUEST;
+    }
+    resp
 }
 
 #[derive(Deserialize)]
@@ -246,7 +282,21 @@ async fn alarm_explain(
     }
     match api::explain_alarm_as(&state, &me.user, &me.actor(), id, &body, files).await {
         Ok(()) => Redirect::to("/alarms?ok=explained").into_response(),
-        Err(e) => fail(&me, AREA, e),
+        Err(e) if e.code == ErrorCode::Forbidden || e.code == ErrorCode::NotFound => {
+            fail(&me, AREA, e)
+        }
+        Err(e) => {
+            let q = AlarmsQuery {
+                state: Some("all".into()),
+                ..AlarmsQuery::default()
+            };
+            let refused = RefusedExplanation {
+                alarm_id: id,
+                body,
+                error: error_text(&e),
+            };
+            alarms_view(&state, &me, q, Some(refused)).await
+        }
     }
 }
 
