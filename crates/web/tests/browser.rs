@@ -1746,3 +1746,111 @@ async fn the_map_draws_outlines_and_markers_offline() {
     assert_eq!(left, 3);
     c.close().await.unwrap();
 }
+
+/// Issue 13 items 3, 5, 10 and 17 in a browser, as the office and a
+/// township use them: the office registers a national station with its
+/// class through the form (saved whole, the class on its page), a township
+/// reports with a photo that shows as a thumbnail and can add files until
+/// the report is reviewed, and the office publishes 月调度 with its 期数 and
+/// 文号, printed at the top of the published version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_office_classes_a_station_sees_report_photos_and_numbers_a_report() {
+    let Some((_driver, c)) = start_browser().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    app.load_plan().await;
+    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
+        .await;
+    app.user("yuanwu", Role::Township, "原武镇", OrgKind::Township)
+        .await;
+    let base = format!("http://{}", app.addr);
+
+    // Item 3 and 5: a national station registered through the form.
+    log_in(&c, &base, "office", PASSWORD).await;
+    wait_for(&c, "/", "#who").await;
+    c.goto(&format!("{base}/sources/sites/new")).await.unwrap();
+    wait_for(&c, "/sources/sites/new", "select[name=station_class]").await;
+    fill(&c, "input[name=code]", "GK-1001A").await;
+    fill(&c, "input[name=name]", "区政府国控站").await;
+    c.execute(
+        "document.querySelector('select[name=kind]').value = 'air_station';\
+         document.querySelector('select[name=station_class]').value = 'national';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    click(&c, "form[action='/sources/sites'] button[type=submit]").await;
+    for _ in 0..300 {
+        if c.current_url().await.unwrap().path() != "/sources/sites/new"
+            && c.current_url().await.unwrap().path() != "/sources/sites"
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let page = c.source().await.unwrap();
+    assert!(page.contains("空气站 · 国控站 · 计入区考核"), "{page}");
+    let site = app.db.site_by_code("GK-1001A").await.unwrap().unwrap();
+    assert_eq!(
+        site.station_class,
+        Some(gongjian_campaign::StationClass::National)
+    );
+    click(&c, "#logout").await;
+    wait_for(&c, "/login", "#username").await;
+
+    // Item 10: a report with a photo, shown as a thumbnail.
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("秸秆处置现场.png");
+    std::fs::write(&photo, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\x0f\0\0\x01\x01\0\x05\x18\xd8N\0\0\0\0IEND\xaeB`\x82").unwrap();
+    let tid = app.db.task_id_by_key(None, "air-15").await.unwrap();
+    let path = format!("/tasks/{tid}");
+    log_in(&c, &base, "yuanwu", PASSWORD).await;
+    wait_for(&c, "/", "#who").await;
+    c.goto(&format!("{base}{path}")).await.unwrap();
+    wait_for(&c, &path, "#report-form").await;
+    fill(&c, "#r-text", "本月处置火点 1 处，附现场照片").await;
+    c.find(Locator::Css("#report-form input[type=file]"))
+        .await
+        .unwrap()
+        .send_keys(&photo.display().to_string())
+        .await
+        .unwrap();
+    click(&c, "#submit-report").await;
+    let shown = wait_value(
+        &c,
+        "var img = document.querySelector('img.thumb');\
+         return img && img.complete ? img.naturalWidth : null;",
+    )
+    .await;
+    assert_eq!(shown, 1, "the photo is shown as a thumbnail");
+    assert!(
+        c.find(Locator::Css("form.attach-form")).await.is_ok(),
+        "files can be added until the report is reviewed"
+    );
+    click(&c, "#logout").await;
+    wait_for(&c, "/login", "#username").await;
+
+    // Item 17: 期数 and 文号 at publication.
+    log_in(&c, &base, "office", PASSWORD).await;
+    wait_for(&c, "/", "#who").await;
+    c.goto(&format!("{base}/reports?month=2020-07"))
+        .await
+        .unwrap();
+    wait_for(&c, "/reports", "#publish").await;
+    fill(&c, "input[name=issue]", "第 7 期").await;
+    fill(&c, "input[name=document_number]", "平示攻坚办〔2020〕18 号").await;
+    click(&c, "#publish").await;
+    wait_for(&c, "/reports/2020-07/v/1", "#report-masthead").await;
+    let masthead = c
+        .find(Locator::Css("#report-masthead"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        masthead.contains("第 7 期") && masthead.contains("平示攻坚办〔2020〕18 号"),
+        "{masthead}"
+    );
+}
