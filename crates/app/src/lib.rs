@@ -21,6 +21,7 @@ pub mod air;
 pub mod alarms;
 pub mod assessment;
 pub mod cases;
+pub mod emergency;
 pub mod error;
 pub mod jobs;
 pub mod map;

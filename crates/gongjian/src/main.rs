@@ -43,6 +43,9 @@ enum Command {
     /// Monitoring sites: register or change them from a file (站点导入).
     #[command(subcommand)]
     Sites(commands::sites::Command),
+    /// Heavy-pollution emergency response: reduction list, warnings, verification
+    #[command(subcommand)]
+    Emergency(commands::emergency::Command),
     /// Alarms raised by the screens (报警), as the API lists them.
     Alarms(commands::alarms::AlarmArgs),
     /// 督办 cases, as the API lists them.
@@ -98,6 +101,7 @@ fn main() -> ExitCode {
         Command::Audit(cmd) => commands::audit::run(cmd),
         Command::Import(cmd) => commands::import::run(cmd),
         Command::Sites(cmd) => commands::sites::run(cmd),
+        Command::Emergency(cmd) => commands::emergency::run(cmd),
         Command::Alarms(args) => commands::alarms::run_alarms(args),
         Command::Cases(args) => commands::alarms::run_cases(args),
         Command::Targets(args) => commands::targets::run(args),

@@ -47,6 +47,8 @@ pub const AUDIT_ENTITIES: &[(&str, &str)] = &[
     ("campaign", "攻坚方案"),
     ("case", "督办单"),
     ("device", "数采仪"),
+    ("emergency_list", "应急减排清单"),
+    ("emergency_warning", "重污染天气预警"),
     ("fire_point", "火点"),
     ("hj212_device", "数采仪（MN）"),
     ("hj212_peer", "数采仪连接地址"),

@@ -71,12 +71,14 @@ pub enum Rule {
     CaseState,
     /// A notification channel's settings or a user's address for it.
     Notify,
+    /// The emergency reduction list or a warning (issue 15).
+    Emergency,
     /// The database URL, backup target or other operator setting.
     Setup,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 22] = [
+    pub const ALL: [Rule; 23] = [
         Rule::Text,
         Rule::Site,
         Rule::Organisation,
@@ -98,6 +100,7 @@ impl Rule {
         Rule::Case,
         Rule::CaseState,
         Rule::Notify,
+        Rule::Emergency,
         Rule::Setup,
     ];
 
@@ -124,6 +127,7 @@ impl Rule {
             Rule::Case => "E2802",
             Rule::CaseState => "E2803",
             Rule::Notify => "E2804",
+            Rule::Emergency => "E2805",
             Rule::Setup => "E2901",
         }
     }
@@ -151,6 +155,7 @@ impl Rule {
             Rule::Case => "督办单内容有误",
             Rule::CaseState => "督办单当前状态不允许此操作",
             Rule::Notify => "消息推送设置有误",
+            Rule::Emergency => "应急减排清单或预警有误",
             Rule::Setup => "运行配置有误",
         }
     }
@@ -195,6 +200,7 @@ impl StorageError {
             "site" => "站点",
             "task" => "任务",
             "user" => "用户",
+            "warning" => "预警",
             _ => "记录",
         };
         let key: String = key.chars().take(64).collect();

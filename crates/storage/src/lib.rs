@@ -13,6 +13,7 @@ mod audit;
 mod campaign;
 mod cases;
 mod db;
+mod emergency;
 mod error;
 mod model;
 mod monitoring;
@@ -47,6 +48,7 @@ pub use cases::{
     case_source_label,
 };
 pub use db::{Backend, Db, DbOptions};
+pub use emergency::{EmergencyList, NewListEntry, NewWarning, StoredEntry, Warning};
 pub use error::{Rule, StorageError};
 pub use model::{Actor, AuditEntry, OrgKind, Organisation, Role, Session, User};
 pub use monitoring::{

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod backup;
 pub mod datadir;
 pub mod demo;
+pub mod emergency;
 pub mod evaluate;
 pub mod hj212;
 pub mod hj212_send;

@@ -1,0 +1,287 @@
+//! Heavy-pollution emergency response (issue 15), the use cases: import
+//! the season's reduction list, issue a warning, and verify each listed
+//! enterprise's warning days from its electricity-use meters (限排不限产:
+//! a unit ordered to stop or limit must use no more than its baseline ×
+//! the allowed load).
+//!
+//! Meters are sites of kind `power` (用电监控) owned by the enterprise's
+//! organisation (the organisation named as in the list). They report the
+//! energy counter `Ept` (kWh) and/or active power `Pt` (kW), in real-time,
+//! minute or hourly records; `gongjian_emergency::daily_energy` makes one
+//! day's use of them. This slice verifies electricity; the emission
+//! reduction check from CEMS data (`reduction_check`) is not wired yet.
+
+use chrono::{Duration, NaiveDate};
+use gongjian_emergency::{
+    Check, ListEntry, MeterReading, RuleSet, Verdict, WarningLevel, baseline, daily_energy,
+    day_verdict, electricity_check, parse_list,
+};
+use gongjian_standards::cst;
+use gongjian_storage::{Actor, Db, EmergencyList, NewListEntry, NewWarning, StorageError, Warning};
+use gongjian_tabular::Table;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::AppError;
+
+/// The meter factors read: the energy counter and the active power.
+pub const ENERGY_FACTOR: &str = "Ept";
+pub const POWER_FACTOR: &str = "Pt";
+
+/// Import a reduction list (refused whole, every problem listed).
+pub async fn import_list(
+    db: &Db,
+    actor: &Actor,
+    season: &str,
+    table: &Table,
+) -> Result<EmergencyList, AppError> {
+    let list = parse_list(table).map_err(|e| AppError::InvalidFile(e.to_string()))?;
+    let entries = list
+        .entries
+        .iter()
+        .map(|e| {
+            Ok(NewListEntry {
+                enterprise: e.enterprise.clone(),
+                credit_code: e.credit_code.clone(),
+                entry: serde_json::to_value(e)
+                    .map_err(|err| AppError::InvalidFile(err.to_string()))?,
+            })
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
+    Ok(db
+        .import_emergency_list(actor, season, table.source(), &entries)
+        .await?)
+}
+
+/// Issue a warning at `level` (a code or 黄色/橙色/红色).
+pub async fn issue_warning(
+    db: &Db,
+    actor: &Actor,
+    level: &str,
+    starts_on: NaiveDate,
+    ends_on: Option<NaiveDate>,
+    document_number: &str,
+) -> Result<Warning, AppError> {
+    let level = WarningLevel::parse(level).ok_or_else(|| {
+        AppError::Storage(StorageError::rule(
+            gongjian_storage::Rule::Emergency,
+            format!("预警级别“{level}”应为 黄色、橙色 或 红色"),
+        ))
+    })?;
+    Ok(db
+        .issue_warning(
+            actor,
+            &NewWarning {
+                level: level.code().to_owned(),
+                starts_on,
+                ends_on,
+                document_number: document_number.to_owned(),
+            },
+        )
+        .await?)
+}
+
+/// One enterprise's day of a warning, judged.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnterpriseDay {
+    pub enterprise: String,
+    pub day: NaiveDate,
+    /// 停产 / 限产 / 错峰生产, as ordered for the level.
+    pub measure: String,
+    /// The day's electricity use (kWh), when it could be measured.
+    pub energy_kwh: Option<Decimal>,
+    /// The baseline (kWh/d): the list's figure, else measured.
+    pub baseline_kwh: Option<Decimal>,
+    /// The allowed share of the baseline (%).
+    pub allowed_pct: Option<Decimal>,
+    pub verdict: Verdict,
+    /// 达标 / 未落实 / 无法核查.
+    pub verdict_label: &'static str,
+    /// Why, in Chinese.
+    pub detail: String,
+}
+
+/// A warning's verification: every listed enterprise with a measure at the
+/// warning's level, for every day of the warning up to yesterday.
+#[derive(Debug, Clone, Serialize)]
+pub struct WarningVerification {
+    pub warning: Warning,
+    pub level_label: &'static str,
+    /// The list the warning is verified against (season).
+    pub season: Option<String>,
+    pub days: Vec<EnterpriseDay>,
+    /// Enterprises of the list with nothing to verify at this level (A,
+    /// 引领性, exempt, or no measure), by name.
+    pub not_required: Vec<String>,
+}
+
+/// Verify `warning_id` as of `today` (China Standard Time): days before
+/// today are judged; today's is not complete yet.
+pub async fn verify_warning(
+    db: &Db,
+    warning_id: i64,
+    today: NaiveDate,
+) -> Result<WarningVerification, AppError> {
+    let warning = db.warning(warning_id).await?;
+    let level = WarningLevel::parse(&warning.level)
+        .ok_or_else(|| StorageError::Corrupt(format!("warning level {:?}", warning.level)))?;
+    let rules = RuleSet::for_date(warning.starts_on);
+    let last = warning
+        .ends_on
+        .unwrap_or(today)
+        .min(today - Duration::days(1));
+    let mut out = WarningVerification {
+        level_label: level.label(),
+        season: None,
+        days: Vec::new(),
+        not_required: Vec::new(),
+        warning: warning.clone(),
+    };
+    let Some((list, entries)) = db.emergency_list_in_force().await? else {
+        return Ok(out);
+    };
+    out.season = Some(list.season);
+    let orgs = db.organisations().await?;
+    let sites = db.sites().await?;
+    let warnings = db.warnings().await?;
+    for stored in entries {
+        let entry: ListEntry = serde_json::from_value(stored.entry)
+            .map_err(|e| StorageError::Corrupt(format!("emergency entry: {e}")))?;
+        let Some(measure) = entry.measure(level).filter(|_| !entry.needs_no_measures()) else {
+            out.not_required.push(entry.enterprise.clone());
+            continue;
+        };
+        let meters: Vec<i64> = orgs
+            .iter()
+            .find(|o| o.name == entry.enterprise)
+            .map(|o| {
+                sites
+                    .iter()
+                    .filter(|s| s.kind == "power" && s.organisation_id == Some(o.id))
+                    .map(|s| s.id)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let allowed = rules.allowed_load_pct(measure);
+        // The baseline: the list's figure, else the normal days before.
+        let mut normal = Vec::new();
+        let mut day = warning.starts_on - Duration::days(1);
+        let earliest = warning.starts_on - Duration::days(rules.baseline_days as i64 * 2);
+        while normal.len() < rules.baseline_days && day >= earliest {
+            if !in_any_warning(&warnings, day)
+                && let Some(e) = day_energy(db, &meters, day).await?
+            {
+                normal.push(e);
+            }
+            day -= Duration::days(1);
+        }
+        let base = baseline(entry.baseline_kwh, &normal, &rules);
+        let mut day = warning.starts_on;
+        while day <= last {
+            let energy = day_energy(db, &meters, day).await?;
+            let check = match (meters.is_empty(), allowed) {
+                (true, _) => Check::Unverifiable {
+                    why: "未登记该企业的用电监控点".into(),
+                },
+                (_, None) => Check::Unverifiable {
+                    why: "措施未规定负荷上限，无法按用电核查".into(),
+                },
+                (false, Some(pct)) => electricity_check(energy, base, pct),
+            };
+            let verdict = day_verdict(std::slice::from_ref(&check));
+            out.days.push(EnterpriseDay {
+                enterprise: entry.enterprise.clone(),
+                day,
+                measure: measure.kind.label().to_owned(),
+                energy_kwh: energy,
+                baseline_kwh: base,
+                allowed_pct: allowed,
+                verdict,
+                verdict_label: verdict.label(),
+                detail: check_detail(&check, allowed),
+            });
+            day += Duration::days(1);
+        }
+    }
+    Ok(out)
+}
+
+fn in_any_warning(warnings: &[Warning], day: NaiveDate) -> bool {
+    warnings
+        .iter()
+        .any(|w| w.starts_on <= day && w.ends_on.is_none_or(|e| day <= e))
+}
+
+fn check_detail(check: &Check, allowed: Option<Decimal>) -> String {
+    match check {
+        Check::Met => format!(
+            "用电不超过基准的 {}%",
+            allowed.map_or("—".into(), |a| a.normalize().to_string())
+        ),
+        Check::NotMet { actual_ratio } => format!(
+            "用电为基准的 {}%，超过允许的 {}%",
+            actual_ratio.normalize(),
+            allowed.map_or("—".into(), |a| a.normalize().to_string())
+        ),
+        Check::Unverifiable { why } => why.clone(),
+    }
+}
+
+/// One day's electricity use over all of `meters` (kWh); `None` when any
+/// meter's day cannot be measured.
+async fn day_energy(
+    db: &Db,
+    meters: &[i64],
+    day: NaiveDate,
+) -> Result<Option<Decimal>, StorageError> {
+    if meters.is_empty() {
+        return Ok(None);
+    }
+    let from = cst::day_start_utc(day);
+    let to = from + 86_400;
+    let mut total = Decimal::ZERO;
+    for &site in meters {
+        let mut readings = Vec::new();
+        for kind in ["rtd", "min", "hour"] {
+            let energy = db
+                .series_points(site, ENERGY_FACTOR, kind, from, to + 1)
+                .await?;
+            let power = db.series_points(site, POWER_FACTOR, kind, from, to).await?;
+            for p in &energy {
+                readings.push(MeterReading {
+                    at: p.period_start,
+                    power_kw: None,
+                    energy_kwh: p.value.as_deref().and_then(|v| v.parse().ok()),
+                });
+            }
+            for p in &power {
+                readings.push(MeterReading {
+                    at: p.period_start,
+                    power_kw: p.value.as_deref().and_then(|v| v.parse().ok()),
+                    energy_kwh: None,
+                });
+            }
+        }
+        match daily_energy(&merge(readings)) {
+            Some(e) => total += e,
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(total))
+}
+
+/// Readings of the same instant joined into one (counter and power).
+fn merge(mut readings: Vec<MeterReading>) -> Vec<MeterReading> {
+    readings.sort_by_key(|r| r.at);
+    let mut out: Vec<MeterReading> = Vec::with_capacity(readings.len());
+    for r in readings {
+        match out.last_mut() {
+            Some(last) if last.at == r.at => {
+                last.power_kw = last.power_kw.or(r.power_kw);
+                last.energy_kwh = last.energy_kwh.or(r.energy_kwh);
+            }
+            _ => out.push(r),
+        }
+    }
+    out
+}

@@ -1,0 +1,173 @@
+//! `gongjian emergency …`: the heavy-pollution emergency response (issue
+//! 15) from the command line — import the season's reduction list, issue a
+//! warning, and verify the listed enterprises' warning days from their
+//! electricity-use meters (`gongjian_app::emergency`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::NaiveDate;
+use gongjian_storage::Actor;
+
+use super::platform::{ConfigArgs, open_db, runtime};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Import the season's 应急减排清单 (CSV in UTF-8/GBK or XLSX, the
+    /// city's layout); refused whole when any row is wrong.
+    ImportList(ImportListArgs),
+    /// Issue a warning (预警) at a level for a span of days.
+    Warn(WarnArgs),
+    /// Verify a warning's days for every listed enterprise (达标 / 未落实 /
+    /// 无法核查) from its electricity-use meters.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportListArgs {
+    pub file: PathBuf,
+    /// The heating season the list is for, e.g. 2026-2027.
+    #[arg(long)]
+    pub season: String,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WarnArgs {
+    /// 黄色 / 橙色 / 红色 (or yellow, orange, red).
+    #[arg(long)]
+    pub level: String,
+    /// First day (China Standard Time), YYYY-MM-DD.
+    #[arg(long)]
+    pub from: NaiveDate,
+    /// Last day, inclusive; omitted while the warning is in force.
+    #[arg(long)]
+    pub to: Option<NaiveDate>,
+    /// The city's notice number.
+    #[arg(long, default_value = "")]
+    pub document: String,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    #[arg(long)]
+    pub warning: i64,
+    /// Print the verification as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
+    match cmd {
+        Command::ImportList(args) => import_list(args),
+        Command::Warn(args) => warn(args),
+        Command::Verify(args) => verify(args),
+    }
+}
+
+fn import_list(args: ImportListArgs) -> anyhow::Result<ExitCode> {
+    let config = args.config.load()?;
+    let table = gongjian_tabular::read_path(&args.file)?;
+    let out = runtime()?.block_on(async {
+        let db = open_db(&config).await?;
+        let out =
+            gongjian_app::emergency::import_list(&db, &Actor::cli(), &args.season, &table).await;
+        db.close().await;
+        anyhow::Ok(out)
+    })?;
+    match out {
+        Ok(list) => {
+            println!(
+                "已导入 {} 采暖季应急减排清单（第 {} 版）：{} 家企业（生产线）",
+                list.season, list.id, list.entries
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(gongjian_app::AppError::InvalidFile(msg)) => {
+            eprintln!("{msg}");
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => {
+            eprintln!("错误：{}", e.user_message());
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn warn(args: WarnArgs) -> anyhow::Result<ExitCode> {
+    let config = args.config.load()?;
+    let out = runtime()?.block_on(async {
+        let db = open_db(&config).await?;
+        let out = gongjian_app::emergency::issue_warning(
+            &db,
+            &Actor::cli(),
+            &args.level,
+            args.from,
+            args.to,
+            &args.document,
+        )
+        .await;
+        db.close().await;
+        anyhow::Ok(out)
+    })?;
+    match out {
+        Ok(w) => {
+            println!(
+                "已发布预警 #{}：{}，{} 至 {}",
+                w.id,
+                gongjian_emergency::WarningLevel::parse(&w.level).map_or("", |l| l.label()),
+                w.starts_on,
+                w.ends_on.map_or("解除前".to_owned(), |d| d.to_string())
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("错误：{}", e.user_message());
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let config = args.config.load()?;
+    let today = gongjian_app::now_local().date();
+    let out = runtime()?.block_on(async {
+        let db = open_db(&config).await?;
+        let out = gongjian_app::emergency::verify_warning(&db, args.warning, today).await;
+        db.close().await;
+        anyhow::Ok(out)
+    })?;
+    let v = match out {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("错误：{}", e.user_message());
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "预警 #{}（{}，{} 起）核查，清单：{}",
+        v.warning.id,
+        v.level_label,
+        v.warning.starts_on,
+        v.season.as_deref().unwrap_or("未导入")
+    );
+    for d in &v.days {
+        println!(
+            "{}\t{}\t{}\t{}\t{}",
+            d.day, d.enterprise, d.measure, d.verdict_label, d.detail
+        );
+    }
+    if !v.not_required.is_empty() {
+        println!("本级别无需核查：{}", v.not_required.join("、"));
+    }
+    Ok(ExitCode::SUCCESS)
+}

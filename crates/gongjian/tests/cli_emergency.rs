@@ -1,0 +1,272 @@
+//! Black box, issue 15: the season's reduction list imported from the
+//! city's spreadsheet, an orange warning issued for two days, and each
+//! listed enterprise's warning days verified from its electricity meters
+//! against the measure of the level (限排不限产): 达标, 未落实 or 无法核查,
+//! never 达标 without data.
+
+mod common;
+use common::{Store, on_both_stores};
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use chrono::{Duration, NaiveDate};
+use gongjian_storage::{Actor, Db, DbOptions, NewSite, OrgKind, RollupValue};
+use serde_json::Value;
+
+fn gongjian(store: &Store, dir: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gongjian"));
+    cmd.args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .env("GONGJIAN_LOG_LEVEL", "warn");
+    store.apply(&mut cmd).output().expect("run gongjian")
+}
+
+const LIST: &str = "序号,企业名称,行业类别,绩效分级,正常工况日用电量(kWh),黄色预警减排措施,黄色负荷上限(%),\
+橙色预警减排措施,橙色负荷上限(%),红色预警减排措施\n\
+1,示范铸造有限公司,铸造,C,4800,限产,80,限产,70,停产\n\
+2,示范化工有限公司,化工,B-,,停产,,停产,,停产\n\
+3,无表建材有限公司,建材,C,1000,停产,,停产,,停产\n\
+4,示范印刷有限公司,包装印刷,A级,,,,,,\n";
+
+/// Hourly counter readings (kWh) of one day from `start` using `per_hour`
+/// for each of `hours` hours; returns the counter at the end.
+fn day_readings(
+    site: i64,
+    day: NaiveDate,
+    mut counter: u64,
+    per_hour: u64,
+    hours: i64,
+    out: &mut Vec<RollupValue>,
+) -> u64 {
+    let start = gongjian_standards::cst::day_start_utc(day);
+    for h in 0..hours {
+        out.push(RollupValue {
+            site_id: site,
+            factor: "Ept".into(),
+            kind: "hour",
+            period_start: start + h * 3600,
+            value: Some(counter.to_string()),
+            converted: None,
+            flag: "N".into(),
+            day_start: None,
+        });
+        counter += per_hour;
+    }
+    counter
+}
+
+on_both_stores!(a_warning_is_verified_from_the_meters_of_the_listed_enterprises);
+
+fn a_warning_is_verified_from_the_meters_of_the_listed_enterprises(store: Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = store.url(dir.path());
+    let warning_day = NaiveDate::from_ymd_opt(2026, 11, 10).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let db = Db::connect(&url, &DbOptions::default()).await.unwrap();
+        db.migrate().await.unwrap();
+        let actor = Actor::cli();
+        let mut meter = std::collections::HashMap::new();
+        for name in ["示范铸造有限公司", "示范化工有限公司", "无表建材有限公司"]
+        {
+            let org = db
+                .create_organisation(&actor, name, OrgKind::Enterprise, None)
+                .await
+                .unwrap();
+            if name == "无表建材有限公司" {
+                continue;
+            }
+            let site = db
+                .create_site(
+                    &actor,
+                    &NewSite {
+                        code: format!("PWR-{}", org.id),
+                        name: format!("{name}用电监控"),
+                        kind: "power".into(),
+                        organisation_id: Some(org.id),
+                        ..NewSite::default()
+                    },
+                )
+                .await
+                .unwrap();
+            meter.insert(name, site.id);
+        }
+        let mut rows = Vec::new();
+        // 铸造: 4,800 kWh a normal day; 3,000 on the first warning day
+        // (62.5 %, within 70 %), 4,000 on the second (83.3 %).
+        let mut c = 100_000;
+        for back in (1..=20).rev() {
+            c = day_readings(
+                meter["示范铸造有限公司"],
+                warning_day - Duration::days(back),
+                c,
+                200,
+                24,
+                &mut rows,
+            );
+        }
+        c = day_readings(
+            meter["示范铸造有限公司"],
+            warning_day,
+            c,
+            125,
+            24,
+            &mut rows,
+        );
+        c = day_readings(
+            meter["示范铸造有限公司"],
+            warning_day + Duration::days(1),
+            c,
+            4000 / 24,
+            24,
+            &mut rows,
+        );
+        day_readings(
+            meter["示范铸造有限公司"],
+            warning_day + Duration::days(2),
+            c,
+            0,
+            1,
+            &mut rows,
+        );
+        // 化工: 3,000 kWh a normal day (no figure in the list: measured);
+        // stopped on the first warning day (120 kWh, 4 %), and a meter that
+        // sent only ten hours on the second.
+        let mut c = 5_000;
+        for back in (1..=20).rev() {
+            c = day_readings(
+                meter["示范化工有限公司"],
+                warning_day - Duration::days(back),
+                c,
+                125,
+                24,
+                &mut rows,
+            );
+        }
+        c = day_readings(meter["示范化工有限公司"], warning_day, c, 5, 24, &mut rows);
+        day_readings(
+            meter["示范化工有限公司"],
+            warning_day + Duration::days(1),
+            c,
+            5,
+            10,
+            &mut rows,
+        );
+        db.store_rollups(&rows).await.unwrap();
+        db.close().await;
+    });
+
+    // A list with a bad row is refused whole, with the row.
+    let bad = dir.path().join("坏清单.csv");
+    std::fs::write(&bad, format!("{LIST}5,示范砖厂,建材,C,,限产,,限产,,停产\n")).unwrap();
+    let out = gongjian(
+        &store,
+        dir.path(),
+        &[
+            "emergency",
+            "import-list",
+            bad.to_str().unwrap(),
+            "--season",
+            "2026-2027",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("第 6 行"), "{stderr}");
+
+    let list = dir.path().join("清单.csv");
+    std::fs::write(&list, LIST).unwrap();
+    let out = gongjian(
+        &store,
+        dir.path(),
+        &[
+            "emergency",
+            "import-list",
+            list.to_str().unwrap(),
+            "--season",
+            "2026-2027",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = gongjian(
+        &store,
+        dir.path(),
+        &[
+            "emergency",
+            "warn",
+            "--level",
+            "橙色",
+            "--from",
+            "2026-11-10",
+            "--to",
+            "2026-11-11",
+            "--document",
+            "新环攻坚办〔2026〕45号",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("预警 #1：橙色"));
+
+    let out = gongjian(
+        &store,
+        dir.path(),
+        &["emergency", "verify", "--warning", "1", "--json"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let verdict = |enterprise: &str, day: &str| -> String {
+        v["days"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["enterprise"] == enterprise && d["day"] == day)
+            .map(|d| d["verdict_label"].as_str().unwrap().to_owned())
+            .unwrap_or_else(|| panic!("{enterprise} {day}: {v}"))
+    };
+    assert_eq!(verdict("示范铸造有限公司", "2026-11-10"), "达标", "{v}");
+    assert_eq!(verdict("示范铸造有限公司", "2026-11-11"), "未落实", "{v}");
+    assert_eq!(verdict("示范化工有限公司", "2026-11-10"), "达标", "{v}");
+    assert_eq!(verdict("示范化工有限公司", "2026-11-11"), "无法核查", "{v}");
+    assert_eq!(verdict("无表建材有限公司", "2026-11-10"), "无法核查", "{v}");
+    let chem = v["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["enterprise"] == "示范化工有限公司")
+        .unwrap();
+    assert_eq!(
+        chem["baseline_kwh"], "3000",
+        "measured from the normal days: {v}"
+    );
+    assert_eq!(
+        v["not_required"],
+        serde_json::json!(["示范印刷有限公司"]),
+        "{v}"
+    );
+
+    // The text report says the same.
+    let out = gongjian(
+        &store,
+        dir.path(),
+        &["emergency", "verify", "--warning", "1"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("2026-11-11\t示范铸造有限公司\t限产\t未落实"),
+        "{text}"
+    );
+}
