@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 pub(crate) mod campaign;
 mod doc;
+mod emergency;
 mod map;
 pub(crate) mod monitoring;
 pub(crate) mod notify;
@@ -98,6 +99,8 @@ pub(crate) fn table(limits: &crate::attachments::CampaignSettings) -> OpenApiRou
         .routes(routes!(notify::test_channel))
         .routes(routes!(notify::deliveries))
         .routes(routes!(notify::my_notify, notify::put_my_notify))
+        .routes(routes!(emergency::warnings))
+        .routes(routes!(emergency::verification))
         .routes(routes!(map::map))
         .routes(routes!(targets::api_targets))
         .routes(routes!(targets::api_rankings))
