@@ -1307,6 +1307,7 @@ async fn item_19_no_page_scrolls_sideways_on_a_phone_or_a_wall_screen() {
         "/system/organisations",
         "/system/users",
         "/system/notify",
+        "/emergency",
         "/sources/sites/{site}/edit",
     ];
     let mut wide = Vec::new();

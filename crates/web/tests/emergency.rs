@@ -91,6 +91,20 @@ async fn the_office_reads_a_warnings_verification(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(list[0]["level"], "orange");
+    // 预警应急: the warning and its verified days on the page.
+    let page = office
+        .get(app.url("/emergency"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("level-orange\">橙色</span>"), "{page}");
+    assert!(
+        page.contains("<td>示范铸造有限公司</td><td>限产</td><td>4200</td><td>4800</td><td>70%</td><td class=\"bad\">未落实</td>"),
+        "{page}"
+    );
 
     let township = app.login("yuanwu").await;
     let r = township
@@ -98,5 +112,7 @@ async fn the_office_reads_a_warnings_verification(db: TestDb) {
         .send()
         .await
         .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = township.get(app.url("/emergency")).send().await.unwrap();
     assert_eq!(r.status(), 403);
 }

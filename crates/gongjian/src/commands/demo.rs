@@ -456,6 +456,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
             let loggers = super::ingest::demo_devices(&db, &embedded_plan()?).await?;
             demo_alarms_and_cases(&db).await?;
+            demo_emergency(&db).await?;
             loggers
         };
         println!("账号 (accounts), 密码均为 (password for all): {DEMO_PASSWORD}");
@@ -800,6 +801,100 @@ pub async fn demo_alarms_and_cases(db: &Db) -> anyhow::Result<()> {
     println!(
         "演示报警 (demo alarms): {} 条，自动督办单 {} 件；人工督办单 {manual} 件",
         run.opened, run.cases_opened
+    );
+    Ok(())
+}
+
+/// The season's reduction list of three demo enterprises with electricity
+/// meters, 20 normal days of hourly counter readings, and a past two-day
+/// orange warning in which the foundry cuts its load as ordered, the
+/// chemical plant does not stop, and the brickworks has no meter: 预警应急
+/// then shows 达标, 未落实 and 无法核查. Deterministic.
+async fn demo_emergency(db: &gongjian_storage::Db) -> anyhow::Result<()> {
+    use chrono::Duration;
+    use gongjian_storage::{NewSite, OrgKind, RollupValue};
+
+    let actor = Actor::system("demo");
+    let today = gongjian_app::now_local().date();
+    let warning_day = today - Duration::days(5);
+    // (enterprise, normal kWh per hour, kWh per hour in the warning)
+    let firms: [(&str, u64, Option<u64>); 3] = [
+        ("平原示范铸造有限公司", 200, Some(120)),
+        ("平原示范化工有限公司", 150, Some(140)),
+        ("平原示范建材有限公司", 0, None),
+    ];
+    let mut rows = Vec::new();
+    for (name, normal, during) in firms {
+        let org = match db
+            .organisations()
+            .await?
+            .into_iter()
+            .find(|o| o.name == name)
+        {
+            Some(o) => o,
+            None => {
+                db.create_organisation(&actor, name, OrgKind::Enterprise, None)
+                    .await?
+            }
+        };
+        let Some(during) = during else { continue };
+        let site = db
+            .create_site(
+                &actor,
+                &NewSite {
+                    code: format!("DEMO-POWER{:02}", org.id),
+                    name: format!("{name}生产用电监控"),
+                    kind: "power".into(),
+                    organisation_id: Some(org.id),
+                    ..NewSite::default()
+                },
+            )
+            .await?;
+        let mut counter = 50_000_u64;
+        for back in (-1..=24).rev() {
+            let day = warning_day - Duration::days(back);
+            if day >= today {
+                break;
+            }
+            let in_warning = day >= warning_day && day <= warning_day + Duration::days(1);
+            let per_hour = if in_warning { during } else { normal };
+            let start = gongjian_standards::cst::day_start_utc(day);
+            for h in 0..24 {
+                rows.push(RollupValue {
+                    site_id: site.id,
+                    factor: gongjian_app::emergency::ENERGY_FACTOR.into(),
+                    kind: "hour",
+                    period_start: start + h * 3600,
+                    value: Some(counter.to_string()),
+                    converted: None,
+                    flag: "N".into(),
+                    day_start: None,
+                });
+                counter += per_hour;
+            }
+        }
+    }
+    db.store_rollups(&rows).await?;
+    let list = "企业名称,行业类别,绩效分级,正常工况日用电量(kWh),黄色预警减排措施,黄色负荷上限(%),\
+橙色预警减排措施,橙色负荷上限(%),红色预警减排措施\n\
+平原示范铸造有限公司,铸造,C,4800,限产,80,限产,70,停产\n\
+平原示范化工有限公司,化工,B-,,限产,90,停产,,停产\n\
+平原示范建材有限公司,建材,C,2000,限产,80,停产,,停产\n\
+平原示范热电有限公司,热电,A,,,,,,\n";
+    let table = gongjian_tabular::read_csv_bytes("2026-2027 应急减排清单.csv", list.as_bytes())?;
+    let season = format!("{}-{}", warning_day.year(), warning_day.year() + 1);
+    gongjian_app::emergency::import_list(db, &actor, &season, &table).await?;
+    gongjian_app::emergency::issue_warning(
+        db,
+        &actor,
+        "orange",
+        warning_day,
+        Some(warning_day + Duration::days(1)),
+        "新环攻坚办〔2026〕45 号",
+    )
+    .await?;
+    println!(
+        "演示重污染天气预警 (demo warning)：橙色 {warning_day} 起 2 天，应急减排清单 4 家企业"
     );
     Ok(())
 }

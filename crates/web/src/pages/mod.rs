@@ -5,6 +5,7 @@ mod account;
 mod air;
 mod assign;
 mod cases;
+mod emergency;
 mod map;
 mod monitoring;
 mod notify;
@@ -47,6 +48,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .merge(cases::routes(limits))
         .merge(notify::routes())
         .merge(map::routes())
+        .merge(emergency::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             html_errors,
@@ -89,7 +91,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("sources", "污染源", "/sources"),
     ("tasks", "任务", "/tasks"),
     ("cases", "报警督办", "/cases"),
-    ("emergency", "预警应急", ""),
+    ("emergency", "预警应急", "/emergency"),
     ("ledger", "台账", "/ledger"),
     ("reports", "月调度", "/reports"),
     ("system", "系统", "/system/organisations"),
