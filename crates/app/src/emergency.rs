@@ -17,7 +17,9 @@ use gongjian_emergency::{
     day_verdict, electricity_check, parse_list,
 };
 use gongjian_standards::cst;
-use gongjian_storage::{Actor, Db, EmergencyList, NewListEntry, NewWarning, StorageError, Warning};
+use gongjian_storage::{
+    Actor, CaseFilter, Db, EmergencyList, NewCase, NewListEntry, NewWarning, StorageError, Warning,
+};
 use gongjian_tabular::Table;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -284,4 +286,78 @@ fn merge(mut readings: Vec<MeterReading>) -> Vec<MeterReading> {
         }
     }
     out
+}
+
+/// Days to carry out a case opened for a failed verification.
+const CASE_DAYS: i64 = 3;
+
+/// Open one 督办 case per enterprise with a 未落实 day in `v` (the days and
+/// their figures in its description), unless the warning already has one
+/// for that enterprise. Returns the ids of the cases opened.
+pub async fn open_cases(
+    db: &Db,
+    actor: &Actor,
+    v: &WarningVerification,
+    today: NaiveDate,
+) -> Result<Vec<i64>, AppError> {
+    let rule = format!("emergency-{}", v.warning.id);
+    let orgs = db.organisations().await?;
+    let existing = db.cases(&CaseFilter::default()).await?;
+    let mut failed: Vec<(&str, Vec<&EnterpriseDay>)> = Vec::new();
+    for d in v
+        .days
+        .iter()
+        .filter(|d| d.verdict == Verdict::NotImplemented)
+    {
+        match failed.iter_mut().find(|(e, _)| *e == d.enterprise) {
+            Some((_, days)) => days.push(d),
+            None => failed.push((&d.enterprise, vec![d])),
+        }
+    }
+    let mut opened = Vec::new();
+    for (enterprise, days) in failed {
+        let Some(org) = orgs.iter().find(|o| o.name == enterprise) else {
+            continue;
+        };
+        if existing
+            .iter()
+            .any(|c| c.organisation_id == org.id && c.rule.as_deref() == Some(rule.as_str()))
+        {
+            continue;
+        }
+        let lines: Vec<String> = days
+            .iter()
+            .map(|d| format!("{}：{}，{}", d.day, d.measure, d.detail))
+            .collect();
+        let id = db
+            .create_case(
+                actor,
+                &NewCase {
+                    title: format!("{}预警期间未落实应急减排措施", v.level_label),
+                    source: "emergency".into(),
+                    category: "应急减排".into(),
+                    severity: gongjian_alarms::Severity::Major,
+                    description: format!(
+                        "预警 #{}（{}）用电核查未落实：\n{}",
+                        v.warning.id,
+                        v.warning.document_number,
+                        lines.join("\n")
+                    ),
+                    site_id: None,
+                    alarm_id: None,
+                    rule: Some(rule.clone()),
+                    factor: None,
+                    organisation_id: org.id,
+                    township_id: None,
+                    due_on: today + Duration::days(CASE_DAYS),
+                    contact: None,
+                    longitude: None,
+                    latitude: None,
+                    attachments: Vec::new(),
+                },
+            )
+            .await?;
+        opened.push(id);
+    }
+    Ok(opened)
 }

@@ -258,6 +258,34 @@ fn a_warning_is_verified_from_the_meters_of_the_listed_enterprises(store: Store)
         "{v}"
     );
 
+    // A failed day opens a 督办 case for its enterprise, once per warning.
+    let out = gongjian(
+        &store,
+        dir.path(),
+        &["emergency", "verify", "--warning", "1", "--open-cases"],
+    );
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("已立督办单 1 件"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again = gongjian(
+        &store,
+        dir.path(),
+        &["emergency", "verify", "--warning", "1", "--open-cases"],
+    );
+    assert!(String::from_utf8_lossy(&again.stderr).contains("已立督办单 0 件"));
+    let cases = gongjian(&store, dir.path(), &["cases", "--json"]);
+    let cases: Value = serde_json::from_slice(&cases.stdout).unwrap();
+    let case = &cases.as_array().unwrap()[0];
+    assert_eq!(case["source"], "emergency", "{cases}");
+    assert_eq!(case["organisation"], "示范铸造有限公司", "{cases}");
+    assert!(
+        case["description"].as_str().unwrap().contains("2026-11-11"),
+        "{cases}"
+    );
+
     // The text report says the same.
     let out = gongjian(
         &store,

@@ -18,8 +18,9 @@ use crate::{
 };
 
 /// Where a case comes from.
-pub const CASE_SOURCES: [(&str, &str); 6] = [
+pub const CASE_SOURCES: [(&str, &str); 7] = [
     ("alarm", "在线监控报警"),
+    ("emergency", "应急核查"),
     ("patrol", "日常巡查"),
     ("petition", "信访投诉（12369）"),
     ("fire_point", "火点"),

@@ -58,6 +58,10 @@ pub struct VerifyArgs {
     /// Print the verification as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Open a 督办 case for each enterprise with a 未落实 day (once per
+    /// warning and enterprise).
+    #[arg(long)]
+    pub open_cases: bool,
     #[command(flatten)]
     pub config: ConfigArgs,
 }
@@ -138,17 +142,28 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let today = gongjian_app::now_local().date();
     let out = runtime()?.block_on(async {
         let db = open_db(&config).await?;
-        let out = gongjian_app::emergency::verify_warning(&db, args.warning, today).await;
+        let out = match gongjian_app::emergency::verify_warning(&db, args.warning, today).await {
+            Ok(v) if args.open_cases => {
+                gongjian_app::emergency::open_cases(&db, &Actor::cli(), &v, today)
+                    .await
+                    .map(|cases| (v, cases))
+            }
+            Ok(v) => Ok((v, Vec::new())),
+            Err(e) => Err(e),
+        };
         db.close().await;
         anyhow::Ok(out)
     })?;
-    let v = match out {
+    let (v, cases) = match out {
         Ok(v) => v,
         Err(e) => {
             eprintln!("错误：{}", e.user_message());
             return Ok(ExitCode::FAILURE);
         }
     };
+    if args.open_cases {
+        eprintln!("已立督办单 {} 件", cases.len());
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);

@@ -925,7 +925,7 @@ async fn new_case_view(
         form,
         sources: CASE_SOURCES
             .iter()
-            .filter(|(c, _)| *c != "alarm")
+            .filter(|(c, _)| !matches!(*c, "alarm" | "emergency"))
             .copied()
             .collect(),
         categories: CATEGORIES.to_vec(),
