@@ -361,3 +361,48 @@ pub async fn open_cases(
     }
     Ok(opened)
 }
+
+/// What one enterprise must do under a warning: each of its list entries
+/// (production lines) with the measure of the warning's level, as issued.
+#[derive(Debug, Clone, Serialize)]
+pub struct OwnMeasure {
+    pub production_line: Option<String>,
+    /// 停产 / 限产 / 错峰生产; `None`: nothing required at this level.
+    pub kind: Option<&'static str>,
+    /// The measure as the list words it.
+    pub text: String,
+    pub load_limit_pct: Option<Decimal>,
+    pub stagger_hours: Option<String>,
+}
+
+/// The measures of `enterprise` (the organisation's name as in the list)
+/// at `level` in the list in force; empty when it is not listed.
+pub async fn measures_of(
+    db: &Db,
+    enterprise: &str,
+    level: &str,
+) -> Result<Vec<OwnMeasure>, AppError> {
+    let Some(level) = WarningLevel::parse(level) else {
+        return Ok(Vec::new());
+    };
+    let Some((_, entries)) = db.emergency_list_in_force().await? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for stored in entries.into_iter().filter(|e| e.enterprise == enterprise) {
+        let entry: ListEntry = serde_json::from_value(stored.entry)
+            .map_err(|e| StorageError::Corrupt(format!("emergency entry: {e}")))?;
+        let measure = entry.measure(level).filter(|_| !entry.needs_no_measures());
+        out.push(OwnMeasure {
+            production_line: entry.production_line.clone(),
+            kind: measure.map(|m| m.kind.label()),
+            text: measure.map_or_else(
+                || "本级别无强制减排措施（可自主减排）".to_owned(),
+                |m| m.text.clone(),
+            ),
+            load_limit_pct: measure.and_then(|m| m.load_limit_pct),
+            stagger_hours: measure.and_then(|m| m.stagger_hours.clone()),
+        });
+    }
+    Ok(out)
+}

@@ -1855,3 +1855,74 @@ async fn the_office_classes_a_station_sees_report_photos_and_numbers_a_report() 
         "{masthead}"
     );
 }
+
+/// Issue 15: the office issues an orange warning on 预警应急 in the
+/// browser, and an enterprise on the reduction list opens the same page and
+/// reads its own measures for that level.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_office_issues_a_warning_and_the_enterprise_reads_its_measures() {
+    let Some((_driver, c)) = start_browser().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
+        .await;
+    app.user(
+        "qiye",
+        Role::Enterprise,
+        "平原示范铸造有限公司",
+        OrgKind::Enterprise,
+    )
+    .await;
+    let list = "企业名称,行业类别,绩效分级,正常工况日用电量(kWh),黄色预警减排措施,黄色负荷上限(%),\
+橙色预警减排措施,橙色负荷上限(%),红色预警减排措施\n\
+平原示范铸造有限公司,铸造,C,4800,熔炼工序限产,80,熔炼工序限产,60,全厂停产\n";
+    let table = gongjian_tabular::read_csv_bytes("清单.csv", list.as_bytes()).unwrap();
+    gongjian_app::emergency::import_list(&app.db, &Actor::cli(), "2026-2027", &table)
+        .await
+        .unwrap();
+    let base = format!("http://{}", app.addr);
+    log_in(&c, &base, "office", PASSWORD).await;
+    wait_for(&c, "/", "#who").await;
+    c.goto(&format!("{base}/emergency")).await.unwrap();
+    wait_for(&c, "/emergency", "#issue-form").await;
+    c.execute(
+        "document.querySelector('#w-level').value = 'orange';\
+         document.querySelector('#w-from').value = '2026-12-20';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    fill(&c, "#w-doc", "新环攻坚办〔2026〕45号").await;
+    click(&c, "#issue-warning").await;
+    wait_for(&c, "/emergency", ".flash.ok").await;
+    let table = c
+        .find(Locator::Css("#warnings"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        table.contains("橙色") && table.contains("新环攻坚办〔2026〕45号"),
+        "{table}"
+    );
+    click(&c, "#logout").await;
+    wait_for(&c, "/login", "#username").await;
+
+    log_in(&c, &base, "qiye", PASSWORD).await;
+    wait_for(&c, "/", "#who").await;
+    c.goto(&format!("{base}/emergency")).await.unwrap();
+    wait_for(&c, "/emergency", ".own-measures").await;
+    let own = c
+        .find(Locator::Css(".own-measures"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        own.contains("熔炼工序限产") && own.contains("负荷不超过 60%"),
+        "the orange measure, not the yellow one: {own}"
+    );
+}

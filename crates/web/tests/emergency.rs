@@ -106,6 +106,74 @@ async fn the_office_reads_a_warnings_verification(db: TestDb) {
         "{page}"
     );
 
+    // The office issues a warning from the page; a refused one comes back
+    // with what was typed and the reason next to the field.
+    let csrf = common::csrf_token(&office, &app.url("/api/v1/me")).await;
+    let r = office
+        .post(app.url("/emergency/warnings"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("level", "red"),
+            ("starts_on", ""),
+            ("document", "新环攻坚办〔2026〕50号"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("id=\"err-starts_on\""), "{page}");
+    assert!(page.contains("value=\"新环攻坚办〔2026〕50号\""), "{page}");
+    let r = office
+        .post(app.url("/emergency/warnings"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("level", "red"),
+            ("starts_on", "2026-12-20"),
+            ("document", "新环攻坚办〔2026〕50号"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(
+        r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("&ok=issued"),
+        "{:?}",
+        r.headers()
+    );
+    assert_eq!(app.db.warnings().await.unwrap().len(), 2);
+
+    // The enterprise sees the warnings with its own measures for each.
+    app.user(
+        "qiye",
+        Role::Enterprise,
+        "示范铸造有限公司",
+        OrgKind::Enterprise,
+    )
+    .await;
+    let firm_user = app.login("qiye").await;
+    let page = firm_user
+        .get(app.url("/emergency"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("<strong>限产</strong> 限产（负荷不超过 70%）"),
+        "{page}"
+    );
+    assert!(page.contains("<strong>停产</strong> 停产"), "{page}");
+    assert!(
+        !page.contains("id=\"verification\""),
+        "no one else's verification: {page}"
+    );
+    assert!(!page.contains("id=\"issue-form\""), "{page}");
+
     let township = app.login("yuanwu").await;
     let r = township
         .get(app.url(&format!("/api/v1/emergency/warnings/{}/verification", w.id)))

@@ -85,6 +85,7 @@ const STATE_CHANGING: &[(&str, &str, Body)] = &[
     ("POST", "/sources/import", Body::PageRaw),
     ("POST", "/air/import", Body::PageRaw),
     ("POST", "/reports/{month}/publish", Body::Form),
+    ("POST", "/emergency/warnings", Body::Form),
     ("POST", "/api/v1/alarms/{id}/case", Body::Json),
     ("POST", "/api/v1/alarms/{id}/explain", Body::Json),
     ("PUT", "/api/v1/alarm-rules", Body::Json),
