@@ -162,10 +162,9 @@ pub async fn map_for(
             _ => (GREY, "暂无有效小时数据".to_owned()),
         };
         let mut lines: Vec<String> = township(s).into_iter().collect();
-        lines.push(format!(
-            "{} · {}",
-            s.station_class.map_or("未分类", |c| c.label()),
-            s.scope().label()
+        lines.push(gongjian_campaign::class_and_scope_label(
+            s.station_class,
+            s.assessment,
         ));
         if let (Some(r), Some(h)) = (r, &hour) {
             if !r.primary.is_empty() {

@@ -31,7 +31,9 @@ pub use export::{
     IndicatorJson, MilestoneJson, OrganisationJson, PlanJson, SectionJson, TargetJson, TaskJson,
 };
 pub use model::*;
-pub use stations::{ScopeSetting, StationClass, StationScope, station_scope};
+pub use stations::{
+    ScopeSetting, StationClass, StationScope, class_and_scope_label, station_scope,
+};
 pub use table::{
     CELL_MAX_CHARS, TABLE_MAX_ROWS, TableError, add_plan_to_campaign, parse_deadline,
     tasks_from_table,

@@ -200,6 +200,18 @@ pub fn station_scope(class: Option<StationClass>, setting: ScopeSetting) -> Stat
     }
 }
 
+/// “乡镇站 · 计入乡镇排名”, “微站/小型站 · 不参与考核”, “未分类 · 计入区考核、乡镇排名”:
+/// an air station's class and what it counts for, as pages show it.
+pub fn class_and_scope_label(class: Option<StationClass>, setting: ScopeSetting) -> String {
+    let scope = station_scope(class, setting);
+    let class = class.map_or("未分类", StationClass::label);
+    if scope.any() {
+        format!("{class} · 计入{}", scope.label())
+    } else {
+        format!("{class} · {}", scope.label())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

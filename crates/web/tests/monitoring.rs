@@ -637,6 +637,16 @@ async fn air_stations_get_a_class_in_the_form_the_import_and_the_export(db: Test
         edit.contains("<option value=\"provincial\" selected>省控站</option>"),
         "{edit}"
     );
+    // 大气's station list says each station's class too.
+    let air = office
+        .get(app.url("/air"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(air.contains("<td>省控站 · 计入区考核</td>"), "{air}");
 
     // The import: class and scope columns, by label.
     let header = "站点编码,站点名称,类型,所属企业,乡镇,经度,纬度,站点类别,考核范围\n";

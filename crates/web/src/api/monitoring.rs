@@ -93,15 +93,8 @@ pub(crate) async fn site_view(state: &AppState, site: Site) -> Result<SiteView, 
 
 /// “乡镇站 · 计入乡镇排名” for an air station; `None` for other kinds.
 pub(crate) fn class_label(site: &Site) -> Option<String> {
-    (site.kind == "air_station").then(|| {
-        let class = site.station_class.map_or("未分类", StationClass::label);
-        let scope = site.scope();
-        if scope.any() {
-            format!("{class} · 计入{}", scope.label())
-        } else {
-            format!("{class} · {}", scope.label())
-        }
-    })
+    (site.kind == "air_station")
+        .then(|| gongjian_campaign::class_and_scope_label(site.station_class, site.assessment))
 }
 
 pub(crate) async fn visible_site(state: &AppState, user: &User, id: i64) -> Result<Site, ApiError> {

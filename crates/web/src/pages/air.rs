@@ -36,6 +36,8 @@ pub(crate) struct StationRow {
     pub code: String,
     pub name: String,
     pub township: String,
+    /// 乡镇站 · 计入乡镇排名 (the class and what the station counts for).
+    pub class: String,
     pub last_day: String,
     pub ytd_pm25: String,
 }
@@ -99,6 +101,10 @@ async fn page(
             code: s.site.code.clone(),
             name: s.site.name.clone(),
             township: s.site.township.clone().unwrap_or_default(),
+            class: gongjian_campaign::class_and_scope_label(
+                s.site.station_class,
+                s.site.assessment,
+            ),
             last_day: s.days.last().map_or("—".into(), |x| x.date.to_string()),
             ytd_pm25: d(station_ytd_pm25(s, month)),
         })
