@@ -55,7 +55,7 @@ pub async fn import_parsed(
     parsed: &ParsedFile,
 ) -> Result<ImportOutcome, AppError> {
     let mut stations = parsed.stations();
-    let sites = db.sites().await?;
+    let sites = db.monitoring().sites().await?;
     // A national publication lists every station of the country: only the
     // ones registered here are imported, the rest are counted. A district's
     // own file must name only its stations (a typo refuses the file).
@@ -87,7 +87,7 @@ pub async fn import_parsed(
             })
         })
         .collect();
-    let stats = db.upsert_air_hours(actor, file, &rows).await?;
+    let stats = db.air().upsert_air_hours(actor, file, &rows).await?;
     Ok(ImportOutcome {
         file: file.to_owned(),
         accepted: rows.len(),
@@ -227,7 +227,7 @@ impl AirData {
 /// callers such as `gongjian targets`; the server reads through
 /// [`AirCache`] and leaves refreshing to the `air_cache` job).
 pub async fn load_air(db: &Db, year: i32) -> Result<AirData, StorageError> {
-    db.refresh_air_daily().await?;
+    db.air().refresh_air_daily().await?;
     load_air_as_cached(db, year).await
 }
 
@@ -281,7 +281,7 @@ impl AirCache {
 
 /// The air data of `year` through `cache`. Only reads.
 pub async fn air_data(db: &Db, cache: &AirCache, year: i32) -> Result<Arc<AirData>, StorageError> {
-    let stamp = db.air_daily_generation().await?;
+    let stamp = db.air().air_daily_generation().await?;
     if let Some(d) = cache.get(year, stamp) {
         return Ok(d);
     }
@@ -294,7 +294,7 @@ pub async fn air_data(db: &Db, cache: &AirCache, year: i32) -> Result<Arc<AirDat
 /// arrived or changed, and drop the year cache when any did. Returns the
 /// number of station-days recomputed.
 pub async fn refresh_air_cache(db: &Db, cache: &AirCache) -> Result<u64, StorageError> {
-    let n = db.refresh_air_daily().await?;
+    let n = db.air().refresh_air_daily().await?;
     if n > 0 {
         cache.clear();
     }
@@ -305,7 +305,7 @@ pub async fn refresh_air_cache(db: &Db, cache: &AirCache) -> Result<u64, Storage
 pub(crate) async fn load_air_as_cached(db: &Db, year: i32) -> Result<AirData, StorageError> {
     let from = NaiveDate::from_ymd_opt(year - 1, 1, 1).unwrap_or(NaiveDate::MIN);
     let to = gongjian_targets::year_end(year);
-    let stations = db.air_station_days(from, to).await?;
+    let stations = db.air().air_station_days(from, to).await?;
     // Each figure from the stations that count for it (issue 13 item 3):
     // the district's from its assessment stations, a township's from its
     // ranking stations; micro stations count for neither.
@@ -336,7 +336,7 @@ pub(crate) async fn load_air_as_cached(db: &Db, year: i32) -> Result<AirData, St
         district,
         townships,
         as_of,
-        refreshed_at: db.air_daily_refreshed_at().await?,
+        refreshed_at: db.air().air_daily_refreshed_at().await?,
     })
 }
 

@@ -45,12 +45,12 @@ fn decimal(text: Option<&str>) -> Option<Decimal> {
 
 /// Screens every site as of `now` and stores what changed.
 pub async fn run_alarms(db: &Db, now: i64) -> Result<AlarmRun, AppError> {
-    let version = db.alarm_rules().await?;
+    let version = db.alarms().alarm_rules().await?;
     let rules = &version.rules;
     let from = (now.div_euclid(3600) - WINDOW_HOURS) * 3600;
-    let sites = db.sites().await?;
-    let factors = db.all_site_factors().await?;
-    let last_frames = db.last_frames().await?;
+    let sites = db.monitoring().sites().await?;
+    let factors = db.monitoring().all_site_factors().await?;
+    let last_frames = db.alarms().last_frames().await?;
     let mut inputs: HashMap<i64, SiteHours> = sites
         .iter()
         .map(|s| {
@@ -84,7 +84,7 @@ pub async fn run_alarms(db: &Db, now: i64) -> Result<AlarmRun, AppError> {
             )
         })
         .collect();
-    for h in db.hours_since(from).await? {
+    for h in db.alarms().hours_since(from).await? {
         let Some(site) = inputs.get_mut(&h.site_id) else {
             continue;
         };
@@ -105,7 +105,7 @@ pub async fn run_alarms(db: &Db, now: i64) -> Result<AlarmRun, AppError> {
         }
     }
 
-    for d in db.hour_disagreements_since(from).await? {
+    for d in db.alarms().hour_disagreements_since(from).await? {
         let Some(site) = inputs.get_mut(&d.site_id) else {
             continue;
         };
@@ -157,7 +157,7 @@ pub async fn run_alarms(db: &Db, now: i64) -> Result<AlarmRun, AppError> {
     }
 
     let mut run = AlarmRun::default();
-    let open_sites = db.sites_with_open_alarms().await?;
+    let open_sites = db.alarms().sites_with_open_alarms().await?;
     let system = Actor::system("alarms");
     for site in &sites {
         let found = episodes.remove(&site.id).unwrap_or_default();
@@ -166,12 +166,13 @@ pub async fn run_alarms(db: &Db, now: i64) -> Result<AlarmRun, AppError> {
         }
         run.sites += 1;
         let done = db
+            .alarms()
             .reconcile_alarms(site.id, version.id, rules, &found)
             .await?;
         run.opened += done.opened.len();
         run.ended += done.ended.len();
         for id in done.opened {
-            let alarm = db.alarm(id).await?;
+            let alarm = db.alarms().alarm(id).await?;
             if !rules.rule(&alarm.rule).is_some_and(|r| r.auto_case) {
                 continue;
             }
@@ -272,26 +273,28 @@ pub async fn case_for_alarm(
         return Ok(CaseOutcome::Linked(id));
     }
     if let Some(c) = db
+        .cases()
         .latest_case_for(alarm.site_id, &alarm.factor, &alarm.rule)
         .await?
     {
         if c.state().is_open() {
-            db.link_alarm_to_case(alarm.id, c.id).await?;
+            db.alarms().link_alarm_to_case(alarm.id, c.id).await?;
             return Ok(CaseOutcome::Linked(c.id));
         }
         let window = i64::from(rules.reopen_window_days) * 86_400;
         if c.closed_at
             .is_some_and(|closed| alarm.started_at - closed <= window)
         {
-            db.act_on_case(
-                actor,
-                c.id,
-                CaseAction::Reopen,
-                &format!("销号后再次报警：{}", alarm.summary),
-                &[],
-            )
-            .await?;
-            db.link_alarm_to_case(alarm.id, c.id).await?;
+            db.cases()
+                .act_on_case(
+                    actor,
+                    c.id,
+                    CaseAction::Reopen,
+                    &format!("销号后再次报警：{}", alarm.summary),
+                    &[],
+                )
+                .await?;
+            db.alarms().link_alarm_to_case(alarm.id, c.id).await?;
             return Ok(CaseOutcome::Reopened(c.id));
         }
     }
@@ -315,6 +318,7 @@ pub async fn case_for_alarm(
     let due_on =
         gongjian_storage::today_cst() + Duration::days(i64::from(rules.case_days(severity)));
     let id = db
+        .cases()
         .create_case(
             actor,
             &NewCase {

@@ -58,7 +58,7 @@ pub fn actions_for(user: &User, case: &CaseRecord) -> Vec<CaseAction> {
 
 /// A case as `user` may read it: a complainant's contact only for the office.
 pub async fn case_for(db: &Db, user: &User, id: i64) -> Result<CaseDetail, AppError> {
-    let mut detail = db.case(id).await?;
+    let mut detail = db.cases().case(id).await?;
     if !sees(user, &detail.case) {
         return Err(AppError::Forbidden("无权查看该督办单".into()));
     }
@@ -74,7 +74,7 @@ pub async fn cases_for(
     user: &User,
     filter: CaseFilter,
 ) -> Result<Vec<CaseRecord>, AppError> {
-    let mut list = db.cases(&scope(user, filter)).await?;
+    let mut list = db.cases().list(&scope(user, filter)).await?;
     if !office(user) {
         for c in &mut list {
             c.contact = None;
@@ -93,7 +93,7 @@ pub async fn act(
     note: &str,
     files: &[NewAttachment],
 ) -> Result<CaseState, AppError> {
-    let detail = db.case(id).await?;
+    let detail = db.cases().case(id).await?;
     if !sees(user, &detail.case) {
         return Err(AppError::Forbidden("无权查看该督办单".into()));
     }
@@ -104,7 +104,10 @@ pub async fn act(
             action.label()
         )));
     }
-    Ok(db.act_on_case(actor, id, action, note, files).await?)
+    Ok(db
+        .cases()
+        .act_on_case(actor, id, action, note, files)
+        .await?)
 }
 
 /// One responsible unit's 督办 cases in a month (月调度, 总览).

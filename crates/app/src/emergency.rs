@@ -51,6 +51,7 @@ pub async fn import_list(
         })
         .collect::<Result<Vec<_>, AppError>>()?;
     Ok(db
+        .emergency()
         .import_emergency_list(actor, season, table.source(), &entries)
         .await?)
 }
@@ -71,6 +72,7 @@ pub async fn issue_warning(
         ))
     })?;
     Ok(db
+        .emergency()
         .issue_warning(
             actor,
             &NewWarning {
@@ -124,7 +126,7 @@ pub async fn verify_warning(
     warning_id: i64,
     today: NaiveDate,
 ) -> Result<WarningVerification, AppError> {
-    let warning = db.warning(warning_id).await?;
+    let warning = db.emergency().warning(warning_id).await?;
     let level = WarningLevel::parse(&warning.level)
         .ok_or_else(|| StorageError::Corrupt(format!("warning level {:?}", warning.level)))?;
     let rules = RuleSet::for_date(warning.starts_on);
@@ -139,13 +141,13 @@ pub async fn verify_warning(
         not_required: Vec::new(),
         warning: warning.clone(),
     };
-    let Some((list, entries)) = db.emergency_list_in_force().await? else {
+    let Some((list, entries)) = db.emergency().emergency_list_in_force().await? else {
         return Ok(out);
     };
     out.season = Some(list.season);
-    let orgs = db.organisations().await?;
-    let sites = db.sites().await?;
-    let warnings = db.warnings().await?;
+    let orgs = db.organisations().list().await?;
+    let sites = db.monitoring().sites().await?;
+    let warnings = db.emergency().warnings().await?;
     for stored in entries {
         let entry: ListEntry = serde_json::from_value(stored.entry)
             .map_err(|e| StorageError::Corrupt(format!("emergency entry: {e}")))?;
@@ -246,9 +248,13 @@ async fn day_energy(
         let mut readings = Vec::new();
         for kind in ["rtd", "min", "hour"] {
             let energy = db
+                .monitoring()
                 .series_points(site, ENERGY_FACTOR, kind, from, to + 1)
                 .await?;
-            let power = db.series_points(site, POWER_FACTOR, kind, from, to).await?;
+            let power = db
+                .monitoring()
+                .series_points(site, POWER_FACTOR, kind, from, to)
+                .await?;
             for p in &energy {
                 readings.push(MeterReading {
                     at: p.period_start,
@@ -301,8 +307,8 @@ pub async fn open_cases(
     today: NaiveDate,
 ) -> Result<Vec<i64>, AppError> {
     let rule = format!("emergency-{}", v.warning.id);
-    let orgs = db.organisations().await?;
-    let existing = db.cases(&CaseFilter::default()).await?;
+    let orgs = db.organisations().list().await?;
+    let existing = db.cases().list(&CaseFilter::default()).await?;
     let mut failed: Vec<(&str, Vec<&EnterpriseDay>)> = Vec::new();
     for d in v
         .days
@@ -330,6 +336,7 @@ pub async fn open_cases(
             .map(|d| format!("{}：{}，{}", d.day, d.measure, d.detail))
             .collect();
         let id = db
+            .cases()
             .create_case(
                 actor,
                 &NewCase {
@@ -385,7 +392,7 @@ pub async fn measures_of(
     let Some(level) = WarningLevel::parse(level) else {
         return Ok(Vec::new());
     };
-    let Some((_, entries)) = db.emergency_list_in_force().await? else {
+    let Some((_, entries)) = db.emergency().emergency_list_in_force().await? else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();

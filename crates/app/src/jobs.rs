@@ -206,6 +206,7 @@ impl Job for Alarms {
         }
         let escalated = self
             .db
+            .cases()
             .escalate_overdue_cases(gongjian_storage::today_cst())
             .await?;
         Ok((run, escalated))
@@ -318,7 +319,7 @@ impl Job for RawRetention {
 
     async fn tick(&self) -> Result<u64, TickError> {
         let before = gongjian_storage::now() - i64::from(self.days) * 86_400;
-        let n = self.db.purge_raw_before(before).await?;
+        let n = self.db.monitoring().purge_raw_before(before).await?;
         if n > 0 {
             tracing::info!(rows = n, "hj212 raw archive retention");
         }
@@ -358,6 +359,7 @@ impl Job for Deadlines {
     async fn tick(&self) -> Result<DeadlineRun, TickError> {
         Ok(self
             .db
+            .campaigns()
             .run_deadlines(gongjian_storage::today_cst(), self.reminder_days)
             .await?)
     }
@@ -402,6 +404,6 @@ impl Job for SessionPurge {
     }
 
     async fn tick(&self) -> Result<u64, TickError> {
-        Ok(self.db.purge_sessions(self.limits).await?)
+        Ok(self.db.sessions().purge_sessions(self.limits).await?)
     }
 }

@@ -119,9 +119,10 @@ pub async fn map_for(
     now: NaiveDateTime,
     now_utc: i64,
 ) -> Result<MapData, AppError> {
-    let sites = db.sites().await?;
+    let sites = db.monitoring().sites().await?;
     let organisations: HashMap<i64, String> = db
         .organisations()
+        .list()
         .await?
         .into_iter()
         .map(|o| (o.id, o.name))
@@ -217,7 +218,8 @@ pub async fn map_for(
     // ---- sources by alarm state
     let scope = (!user.role.sees_all()).then_some(user.organisation_id);
     let open_alarms = db
-        .alarms(&AlarmFilter {
+        .alarms()
+        .list(&AlarmFilter {
             open: Some(true),
             organisation_id: scope,
             limit: Some(10_000),
@@ -227,7 +229,8 @@ pub async fn map_for(
     // Alarms that ended in the last 7 days: those started up to 30 days
     // before that (an alarm lasting longer is open or long ended).
     let recent_alarms = db
-        .alarms(&AlarmFilter {
+        .alarms()
+        .list(&AlarmFilter {
             open: Some(false),
             since: Some(now_utc - RECENT_ALARM_SECS - 30 * 24 * 3600),
             organisation_id: scope,
@@ -413,7 +416,7 @@ pub async fn map_for(
         _ => Some(None),
     };
     let ledger = match scope {
-        Some(township) => db.fire_points(township).await?,
+        Some(township) => db.campaigns().fire_points(township).await?,
         None => Vec::new(),
     };
     for p in ledger

@@ -31,7 +31,8 @@ pub struct ChannelView {
 }
 
 pub async fn channels(db: &Db) -> Result<Vec<ChannelView>, AppError> {
-    db.notify_channels()
+    db.notify()
+        .notify_channels()
         .await?
         .into_iter()
         .map(|row| {
@@ -57,7 +58,9 @@ pub async fn save_channel(
     enabled: bool,
 ) -> Result<i64, AppError> {
     let settings = match id {
-        Some(id) => settings.keeping_secrets_of(&channel_of(&db.notify_channel(id).await?)?),
+        Some(id) => {
+            settings.keeping_secrets_of(&channel_of(&db.notify().notify_channel(id).await?)?)
+        }
         None => settings,
     };
     let problems = settings.problems();
@@ -73,7 +76,7 @@ pub async fn save_channel(
         events,
         enabled,
     };
-    Ok(db.save_notify_channel(actor, id, &new).await?)
+    Ok(db.notify().save_notify_channel(actor, id, &new).await?)
 }
 
 /// Saves a user's choices, each address checked for its channel's kind.
@@ -83,7 +86,7 @@ pub async fn save_subscriptions(
     user_id: i64,
     subs: Vec<Subscription>,
 ) -> Result<(), AppError> {
-    let channels = db.notify_channels().await?;
+    let channels = db.notify().notify_channels().await?;
     let mut problems = Vec::new();
     for s in &subs {
         if let Some(c) = channels.iter().find(|c| c.id == s.channel_id)
@@ -95,7 +98,10 @@ pub async fn save_subscriptions(
     if !problems.is_empty() {
         return Err(bad(problems.join("；")));
     }
-    Ok(db.save_notify_subscriptions(actor, user_id, &subs).await?)
+    Ok(db
+        .notify()
+        .save_notify_subscriptions(actor, user_id, &subs)
+        .await?)
 }
 
 /// What one delivery run did.
@@ -125,7 +131,7 @@ pub async fn run_deliveries(
     let timeout = Duration::from_secs(config.timeout_seconds.max(1));
     // Leased past the longest a send can take: another server skips them.
     let lease = now + config.timeout_seconds.max(1) as i64 * 2 + 60;
-    let due = db.claim_due_deliveries(now, lease, BATCH).await?;
+    let due = db.notify().claim_due_deliveries(now, lease, BATCH).await?;
     let mut run = DeliveryRun::default();
     let base = config.public_url.trim_end_matches('/');
     for d in due {
@@ -159,7 +165,7 @@ pub async fn run_deliveries(
                 }
             }
         }
-        db.record_delivery(d.id, outcome, retry_at).await?;
+        db.notify().record_delivery(d.id, outcome, retry_at).await?;
     }
     Ok(run)
 }

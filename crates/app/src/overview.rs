@@ -140,6 +140,7 @@ pub async fn latest_hour(
     // stations too: the map shows hot spots with them); the district's
     // value is the mean of its assessment stations only.
     let Some(start) = db
+        .air()
         .latest_valid_air_hour(
             &district_station_ids(data),
             gongjian_standards::cst::from_local(now),
@@ -149,7 +150,7 @@ pub async fn latest_hour(
         return Ok(None);
     };
     let all: Vec<i64> = data.stations.iter().map(|s| s.site.id).collect();
-    let hours = db.air_hours_of(&all, start, start + 3600).await?;
+    let hours = db.air().air_hours_of(&all, start, start + 3600).await?;
     let end = hour_end_local(start);
     let rules = rules_of_hour(end);
     let mut stations = Vec::new();
@@ -195,11 +196,14 @@ fn level_color(aqi: Option<u16>) -> Option<&'static str> {
 /// The district's hourly AQI and PM2.5 over the 24 hours up to the latest
 /// hour with data.
 pub async fn district_hours(db: &Db, data: &AirData) -> Result<Vec<ChartPoint>, StorageError> {
-    let Some(last) = db.latest_air_hour().await? else {
+    let Some(last) = db.air().latest_air_hour().await? else {
         return Ok(Vec::new());
     };
     let ids = district_station_ids(data);
-    let by_site = db.air_hours_of(&ids, last - 23 * 3600, last + 3600).await?;
+    let by_site = db
+        .air()
+        .air_hours_of(&ids, last - 23 * 3600, last + 3600)
+        .await?;
     let mut by_hour: BTreeMap<i64, Vec<&HourRecord>> = BTreeMap::new();
     for hs in by_site.values() {
         for h in hs {

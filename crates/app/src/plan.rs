@@ -64,7 +64,7 @@ pub struct LoadedPlan {
 /// The plan `year`'s numbers are judged against (the campaign in force,
 /// else the latest closed one), or None when no campaign covers the year.
 pub async fn campaign_for_year(db: &Db, year: i32) -> Result<Option<LoadedPlan>, crate::AppError> {
-    match db.campaign_for_year(year).await? {
+    match db.campaigns().campaign_for_year(year).await? {
         Some(info) => Ok(Some(loaded(db, info).await?)),
         None => Ok(None),
     }
@@ -78,6 +78,7 @@ pub async fn require_campaign_for_year(db: &Db, year: i32) -> Result<LoadedPlan,
     }
     let mut years: Vec<i64> = db
         .campaigns()
+        .list()
         .await?
         .iter()
         .filter(|c| c.state != gongjian_storage::CampaignState::Draft)
@@ -91,6 +92,7 @@ pub async fn require_campaign_for_year(db: &Db, year: i32) -> Result<LoadedPlan,
 /// The campaign with `key` and its plan.
 pub async fn campaign_by_key(db: &Db, key: &str) -> Result<LoadedPlan, crate::AppError> {
     let info = db
+        .campaigns()
         .campaign_by_key(key)
         .await?
         .ok_or_else(|| crate::AppError::UnknownCampaign(key.to_owned()))?;
@@ -102,6 +104,7 @@ pub async fn campaign_by_key(db: &Db, key: &str) -> Result<LoadedPlan, crate::Ap
 pub async fn campaign_years(db: &Db) -> Result<Vec<i32>, crate::AppError> {
     let mut years: Vec<i32> = db
         .campaigns()
+        .list()
         .await?
         .iter()
         .filter(|c| c.state != gongjian_storage::CampaignState::Draft)
@@ -115,13 +118,18 @@ pub async fn campaign_years(db: &Db) -> Result<Vec<i32>, crate::AppError> {
 async fn loaded(db: &Db, info: CampaignInfo) -> Result<LoadedPlan, crate::AppError> {
     let not_stored = || crate::AppError::PlanNotStored(info.key.clone());
     let digest = db
+        .campaigns()
         .plan_sources_digest(info.id)
         .await?
         .ok_or_else(not_stored)?;
     if let Some(plan) = cache().lock().ok().and_then(|c| c.get(&digest).cloned()) {
         return Ok(LoadedPlan { info, plan });
     }
-    let files = db.plan_sources(info.id).await?.ok_or_else(not_stored)?;
+    let files = db
+        .campaigns()
+        .plan_sources(info.id)
+        .await?
+        .ok_or_else(not_stored)?;
     let plan = Arc::new(
         gongjian_campaign::parse_files(&files)
             .map_err(|e| crate::AppError::StoredPlan(info.key.clone(), e.to_string()))?,

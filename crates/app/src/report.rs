@@ -83,6 +83,7 @@ pub async fn build_report(
     let tasks_by_organisation = summaries::month_tasks(db, month).await?;
     let key = month_key(month);
     let fire_points: Vec<FireTotal> = db
+        .campaigns()
         .fire_point_totals()
         .await?
         .into_iter()
@@ -94,9 +95,10 @@ pub async fn build_report(
         .sum::<Decimal>();
     let m_from = day_start_utc(month);
     let m_to = m_end.succ_opt().map_or(i64::MAX, day_start_utc);
-    let exceedances = summaries::exceedances(&db.limited_hours(m_from, m_to).await?);
+    let exceedances = summaries::exceedances(&db.summaries().limited_hours(m_from, m_to).await?);
     let all_cases = db
-        .cases(&gongjian_storage::CaseFilter {
+        .cases()
+        .list(&gongjian_storage::CaseFilter {
             limit: Some(10_000),
             ..Default::default()
         })

@@ -73,21 +73,22 @@ pub async fn import_sites(
         codes: Vec::with_capacity(rows.len()),
     };
     for r in &rows {
-        let existing = db.site_by_code(&r.site.code).await?;
-        db.save_site(
-            actor,
-            existing.as_ref().map(|s| s.id),
-            &r.site,
-            r.device.as_ref(),
-            r.factors.as_deref(),
-        )
-        .await
-        .map_err(|e| match e {
-            e @ gongjian_storage::StorageError::Rule { .. } => {
-                AppError::InvalidFile(format!("{}:{}: {e}", out.file, r.line))
-            }
-            e => AppError::Storage(e),
-        })?;
+        let existing = db.monitoring().site_by_code(&r.site.code).await?;
+        db.monitoring()
+            .save_site(
+                actor,
+                existing.as_ref().map(|s| s.id),
+                &r.site,
+                r.device.as_ref(),
+                r.factors.as_deref(),
+            )
+            .await
+            .map_err(|e| match e {
+                e @ gongjian_storage::StorageError::Rule { .. } => {
+                    AppError::InvalidFile(format!("{}:{}: {e}", out.file, r.line))
+                }
+                e => AppError::Storage(e),
+            })?;
         if existing.is_some() {
             out.updated += 1;
         } else {
@@ -112,7 +113,7 @@ async fn check_rows(db: &Db, table: &Table) -> Result<Vec<SiteRow>, AppError> {
     if table.is_empty() {
         return Err(AppError::InvalidFile(format!("{file}: 文件中没有站点")));
     }
-    let orgs = db.organisations().await?;
+    let orgs = db.organisations().list().await?;
     let find_org = |row: &Row<'_>, c: Option<usize>| -> Result<Option<i64>, AppError> {
         let Some(c) = c else { return Ok(None) };
         let name = row.get(c).trim();

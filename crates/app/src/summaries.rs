@@ -93,11 +93,12 @@ async fn section_days(
     to: i64,
 ) -> Result<Vec<(String, gongjian_storage::SeriesPoint)>, StorageError> {
     let mut out = Vec::new();
-    for f in db.site_factors(site_id).await? {
+    for f in db.monitoring().site_factors(site_id).await? {
         if Item::from_hj212(&f.factor).is_none() {
             continue;
         }
         for p in db
+            .monitoring()
             .series_points(site_id, &f.factor, "day", from, to)
             .await?
         {
@@ -128,7 +129,7 @@ pub async fn section_statuses(
     year: i32,
     month: u32,
 ) -> Result<Vec<SectionStatus>, StorageError> {
-    let sites = db.sites().await?;
+    let sites = db.monitoring().sites().await?;
     let from = NaiveDate::from_ymd_opt(year, 1, 1).map_or(0, day_start_utc);
     let to = NaiveDate::from_ymd_opt(year, month, 1)
         .map(month_end)
@@ -337,6 +338,7 @@ pub async fn month_tasks(
     let first = month.with_day(1).unwrap_or(month);
     let last = month_end(first);
     let rows = db
+        .summaries()
         .assignments_in_month(
             &first.to_string(),
             &last.to_string(),
@@ -373,7 +375,7 @@ fn pct(num: i64, den: i64) -> Option<String> {
 /// it was registered (no data are due before).
 pub async fn health_rows(db: &Db, now: i64) -> Result<Vec<HealthRow>, StorageError> {
     let day = cst::local_day_start(now);
-    let rows = db.device_health(day).await?;
+    let rows = db.monitoring().device_health(day).await?;
     Ok(rows
         .into_iter()
         .map(|d| {
@@ -524,6 +526,7 @@ mod tests {
         let db = &t.db;
         let actor = Actor::cli();
         let site = db
+            .monitoring()
             .create_site(
                 &actor,
                 &NewSite {
@@ -537,27 +540,31 @@ mod tests {
             .unwrap();
         let mut device = Device::new("MN0001", "123456", site.id);
         device.min_interval = 1;
-        db.upsert_device(&actor, &device).await.unwrap();
+        db.monitoring()
+            .upsert_device(&actor, &device)
+            .await
+            .unwrap();
         let limited = |factor: &str, limit: &str| SiteFactor {
             factor: factor.into(),
             name: factor.into(),
             unit: "mg/m³".into(),
             limit_value: Some(limit.into()),
         };
-        db.set_site_factors(
-            &actor,
-            site.id,
-            &[
-                // 59 minutes at 35, one at 35.0029: 35.0000483… > 35.
-                limited("a21026", "35"),
-                // 34 and 36 alternating: exactly 35, not over.
-                limited("a21002", "35"),
-                // 40 minutes at 3, 20 at 4: 10/3 > 3.3333.
-                limited("a34013", "3.3333"),
-            ],
-        )
-        .await
-        .unwrap();
+        db.monitoring()
+            .set_site_factors(
+                &actor,
+                site.id,
+                &[
+                    // 59 minutes at 35, one at 35.0029: 35.0000483… > 35.
+                    limited("a21026", "35"),
+                    // 34 and 36 alternating: exactly 35, not over.
+                    limited("a21002", "35"),
+                    // 40 minutes at 3, 20 at 4: 10/3 > 3.3333.
+                    limited("a34013", "3.3333"),
+                ],
+            )
+            .await
+            .unwrap();
         let minute = |m: i64| {
             let value = |factor: &str, v: &str| SeriesValue {
                 factor: factor.into(),
@@ -580,16 +587,17 @@ mod tests {
                 ],
             }
         };
-        db.commit_ingest(&IngestBatch {
-            uploads: (0..60).map(minute).collect(),
-            ..IngestBatch::default()
-        })
-        .await
-        .unwrap();
+        db.monitoring()
+            .commit_ingest(&IngestBatch {
+                uploads: (0..60).map(minute).collect(),
+                ..IngestBatch::default()
+            })
+            .await
+            .unwrap();
         gongjian_ingest::run_rollups(db).await.unwrap();
 
         // The exceedance hours, from the stored hours.
-        let hours = db.limited_hours(H, H + 3600).await.unwrap();
+        let hours = db.summaries().limited_hours(H, H + 3600).await.unwrap();
         assert_eq!(hours.len(), 3, "{hours:?}");
         let e = exceedances(&hours);
         let over: Vec<(&str, u32, u32)> = e
@@ -607,6 +615,7 @@ mod tests {
             .clone();
         rule.min_hours = 1;
         let factors = db
+            .monitoring()
             .site_factors(site.id)
             .await
             .unwrap()
@@ -626,7 +635,7 @@ mod tests {
             factors,
             last_frame_at: None,
         };
-        for h in db.hours_since(H).await.unwrap() {
+        for h in db.alarms().hours_since(H).await.unwrap() {
             let f = input
                 .factors
                 .iter_mut()

@@ -344,7 +344,7 @@ pub async fn other_measures(
 ) -> Result<OtherMeasures, StorageError> {
     Ok(OtherMeasures {
         sections: summaries::section_statuses(db, plan, year, month).await?,
-        reported: db.accepted_values().await?,
+        reported: db.summaries().accepted_values().await?,
     })
 }
 

@@ -15,6 +15,7 @@ const HOUR: i64 = 3600;
 async fn logger_mismatch_and_transmission_rate(db: &Db) {
     let actor = Actor::cli();
     let site = db
+        .monitoring()
         .create_site(
             &actor,
             &NewSite {
@@ -26,18 +27,19 @@ async fn logger_mismatch_and_transmission_rate(db: &Db) {
         )
         .await
         .unwrap();
-    db.set_site_factors(
-        &actor,
-        site.id,
-        &[SiteFactor {
-            factor: "a21026".into(),
-            name: "二氧化硫".into(),
-            unit: "mg/m³".into(),
-            limit_value: Some("35".into()),
-        }],
-    )
-    .await
-    .unwrap();
+    db.monitoring()
+        .set_site_factors(
+            &actor,
+            site.id,
+            &[SiteFactor {
+                factor: "a21026".into(),
+                name: "二氧化硫".into(),
+                unit: "mg/m³".into(),
+                limit_value: Some("35".into()),
+            }],
+        )
+        .await
+        .unwrap();
     let now = gongjian_storage::now();
     let today = local_day_start(now);
     // Yesterday from 10:00: one hour of fourteen arrived (7.1 %).
@@ -54,33 +56,38 @@ async fn logger_mismatch_and_transmission_rate(db: &Db) {
         flag: "N".into(),
         day_start: None,
     };
-    db.store_rollups(&[ours(yesterday_hour, "20")])
+    db.monitoring()
+        .store_rollups(&[ours(yesterday_hour, "20")])
         .await
         .unwrap();
-    db.commit_ingest(&IngestBatch {
-        uploads: vec![Upload {
-            mn: "TEST0001".into(),
-            cn: "2061".into(),
-            datatime: hour.to_string(),
-            pno: 0,
-            site_id: site.id,
-            values: vec![SeriesValue {
-                factor: "a21026".into(),
-                kind: "hour",
-                period_start: hour,
-                value: Some("20.0".into()),
-                converted: None,
-                flag: "N".into(),
+    db.monitoring()
+        .commit_ingest(&IngestBatch {
+            uploads: vec![Upload {
+                mn: "TEST0001".into(),
+                cn: "2061".into(),
+                datatime: hour.to_string(),
+                pno: 0,
+                site_id: site.id,
+                values: vec![SeriesValue {
+                    factor: "a21026".into(),
+                    kind: "hour",
+                    period_start: hour,
+                    value: Some("20.0".into()),
+                    converted: None,
+                    flag: "N".into(),
+                }],
             }],
-        }],
-        ..IngestBatch::default()
-    })
-    .await
-    .unwrap();
-    db.store_rollups(&[ours(hour, "31")]).await.unwrap();
+            ..IngestBatch::default()
+        })
+        .await
+        .unwrap();
+    db.monitoring()
+        .store_rollups(&[ours(hour, "31")])
+        .await
+        .unwrap();
 
     run_alarms(db, now).await.unwrap();
-    let alarms = db.alarms(&Default::default()).await.unwrap();
+    let alarms = db.alarms().list(&Default::default()).await.unwrap();
     let of = |rule: &str| {
         alarms
             .iter()
@@ -166,10 +173,12 @@ async fn a_township_sliding_down_the_ranking(db: &Db) {
     let mut station_of_first = 0;
     for (i, town) in towns.iter().enumerate() {
         let org = db
+            .organisations()
             .create_organisation(&actor, town, OrgKind::Township, None)
             .await
             .unwrap();
         let site = db
+            .monitoring()
             .create_site(
                 &actor,
                 &NewSite {
@@ -190,7 +199,7 @@ async fn a_township_sliding_down_the_ranking(db: &Db) {
     refresh_air_cache(db, &AirCache::default()).await.unwrap();
 
     run_alarms(db, gongjian_storage::now()).await.unwrap();
-    let alarms = db.alarms(&Default::default()).await.unwrap();
+    let alarms = db.alarms().list(&Default::default()).await.unwrap();
     let slides: Vec<_> = alarms
         .iter()
         .filter(|a| a.rule == "ranking_slide")

@@ -13,6 +13,7 @@ on_both_backends!(transmission_rate_counts_from_registration);
 async fn transmission_rate_counts_from_registration(db: TestDb) {
     let db = db.db.clone();
     let site = db
+        .monitoring()
         .create_site(
             &Actor::cli(),
             &NewSite {
@@ -25,13 +26,15 @@ async fn transmission_rate_counts_from_registration(db: TestDb) {
         .await
         .unwrap();
     // 10-minute data (the default interval).
-    db.upsert_device(
-        &Actor::cli(),
-        &Device::new("HEALTH0000000000000000001", "123456", site.id),
-    )
-    .await
-    .unwrap();
+    db.monitoring()
+        .upsert_device(
+            &Actor::cli(),
+            &Device::new("HEALTH0000000000000000001", "123456", site.id),
+        )
+        .await
+        .unwrap();
     let health = db
+        .monitoring()
         .device_health(gongjian_standards::cst::local_day_start(
             gongjian_storage::now(),
         ))
@@ -54,19 +57,20 @@ async fn transmission_rate_counts_from_registration(db: TestDb) {
             flag: "N".into(),
         })
         .collect();
-    db.commit_ingest(&IngestBatch {
-        uploads: vec![Upload {
-            mn: "HEALTH0000000000000000001".into(),
-            cn: "2051".into(),
-            datatime: "20250101000000".into(),
-            pno: 0,
-            site_id: site.id,
-            values,
-        }],
-        ..IngestBatch::default()
-    })
-    .await
-    .unwrap();
+    db.monitoring()
+        .commit_ingest(&IngestBatch {
+            uploads: vec![Upload {
+                mn: "HEALTH0000000000000000001".into(),
+                cn: "2051".into(),
+                datatime: "20250101000000".into(),
+                pno: 0,
+                site_id: site.id,
+                values,
+            }],
+            ..IngestBatch::default()
+        })
+        .await
+        .unwrap();
     if k > 0 {
         // Just before the k-th period after registration closes: k periods
         // are due, k received.

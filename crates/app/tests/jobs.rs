@@ -68,6 +68,7 @@ macro_rules! both_backends {
 /// [`HOURS`] for both factors, committed as the HJ 212 writer does.
 async fn minute_data(db: &Db) -> i64 {
     let site = db
+        .monitoring()
         .create_site(
             &Actor::cli(),
             &NewSite {
@@ -79,7 +80,8 @@ async fn minute_data(db: &Db) -> i64 {
         )
         .await
         .unwrap();
-    db.upsert_device(&Actor::cli(), &Device::new("JOBS0001", "123456", site.id))
+    db.monitoring()
+        .upsert_device(&Actor::cli(), &Device::new("JOBS0001", "123456", site.id))
         .await
         .unwrap();
     let mut uploads = Vec::new();
@@ -106,12 +108,13 @@ async fn minute_data(db: &Db) -> i64 {
             });
         }
     }
-    db.commit_ingest(&IngestBatch {
-        uploads,
-        ..IngestBatch::default()
-    })
-    .await
-    .unwrap();
+    db.monitoring()
+        .commit_ingest(&IngestBatch {
+            uploads,
+            ..IngestBatch::default()
+        })
+        .await
+        .unwrap();
     site.id
 }
 
@@ -121,6 +124,7 @@ async fn missing_derived(db: &Db, site: i64) -> Vec<String> {
     let mut missing = Vec::new();
     for f in FACTORS {
         let hours = db
+            .monitoring()
             .series_points(site, f, "hour", DAY, DAY + 2 * 86_400)
             .await
             .unwrap();
@@ -130,6 +134,7 @@ async fn missing_derived(db: &Db, site: i64) -> Vec<String> {
             }
         }
         let days = db
+            .monitoring()
             .series_points(site, f, "day", DAY, DAY + 2 * 86_400)
             .await
             .unwrap();
@@ -199,7 +204,7 @@ async fn killed_between_compute_and_store(t: Fx) {
     );
     // Killed before the store: nothing derived yet, the queue intact.
     assert_eq!(missing_derived(&t.db, site).await.len(), 14);
-    assert!(t.db.pending_rollup_count().await.unwrap() > 0);
+    assert!(t.db.monitoring().pending_rollup_count().await.unwrap() > 0);
 
     // The restarted job (as serve starts it) derives everything.
     let restarted = Rollups::new(t.db.clone());
@@ -215,7 +220,7 @@ async fn killed_between_compute_and_store(t: Fx) {
             "lost to the kill: {missing:?}"
         );
     }
-    assert_eq!(t.db.pending_rollup_count().await.unwrap(), 0);
+    assert_eq!(t.db.monitoring().pending_rollup_count().await.unwrap(), 0);
 }
 
 both_backends!(
@@ -230,7 +235,7 @@ both_backends!(rollups_tick_derives_hours_and_days, |t: Fx| async move {
     assert!(job.tick().await.unwrap() > 0);
     job.tick().await.unwrap();
     assert_eq!(missing_derived(&t.db, site).await, Vec::<String>::new());
-    assert_eq!(t.db.pending_rollup_count().await.unwrap(), 0);
+    assert_eq!(t.db.monitoring().pending_rollup_count().await.unwrap(), 0);
     assert_eq!(job.tick().await.unwrap(), 0, "nothing left to do");
 });
 
@@ -245,39 +250,42 @@ both_backends!(
             let db = late.clone();
             async move {
                 let minute = db
+                    .monitoring()
                     .series_points(site, "a21026", "min", HOURS[0] + 3000, HOURS[0] + 3001)
                     .await
                     .unwrap();
                 if minute[0].value.as_deref() == Some("99") {
                     return;
                 }
-                db.commit_ingest(&IngestBatch {
-                    uploads: vec![Upload {
-                        mn: "JOBS0001".into(),
-                        cn: "2051".into(),
-                        datatime: "late".into(),
-                        pno: 0,
-                        site_id: site,
-                        values: vec![SeriesValue {
-                            factor: "a21026".into(),
-                            kind: "min",
-                            period_start: HOURS[0] + 3000,
-                            value: Some("99".into()),
-                            converted: None,
-                            flag: "N".into(),
+                db.monitoring()
+                    .commit_ingest(&IngestBatch {
+                        uploads: vec![Upload {
+                            mn: "JOBS0001".into(),
+                            cn: "2051".into(),
+                            datatime: "late".into(),
+                            pno: 0,
+                            site_id: site,
+                            values: vec![SeriesValue {
+                                factor: "a21026".into(),
+                                kind: "min",
+                                period_start: HOURS[0] + 3000,
+                                value: Some("99".into()),
+                                converted: None,
+                                flag: "N".into(),
+                            }],
                         }],
-                    }],
-                    ..IngestBatch::default()
-                })
-                .await
-                .unwrap();
+                        ..IngestBatch::default()
+                    })
+                    .await
+                    .unwrap();
             }
         })
         .await
         .unwrap();
         Rollups::new(t.db.clone()).tick().await.unwrap();
         let hour =
-            t.db.series_points(site, "a21026", "hour", HOURS[0], HOURS[0] + 1)
+            t.db.monitoring()
+                .series_points(site, "a21026", "hour", HOURS[0], HOURS[0] + 1)
                 .await
                 .unwrap();
         // (10 + 11 + 12 + 13 + 14 + 99) / 6, not the 12.5 computed before it came.
@@ -309,10 +317,12 @@ both_backends!(rollups_run_with_hj212_disabled, |t: Fx| async move {
 both_backends!(session_purge_deletes_expired_sessions, |t: Fx| async move {
     let db = &t.db;
     let org = db
+        .organisations()
         .create_organisation(&Actor::cli(), "生态环境分局", OrgKind::Department, None)
         .await
         .unwrap();
     let user = db
+        .accounts()
         .create_user(
             &Actor::cli(),
             &NewUser {
@@ -330,15 +340,33 @@ both_backends!(session_purge_deletes_expired_sessions, |t: Fx| async move {
         idle_secs: 1800,
         absolute_secs: 43_200,
     };
-    let (fresh, _) = db.create_session(user.id, "10.0.0.1").await.unwrap();
-    let (idle, _) = db.create_session(user.id, "10.0.0.1").await.unwrap();
-    let (old, _) = db.create_session(user.id, "10.0.0.1").await.unwrap();
-    db.age_session(&idle, 1801).await.unwrap();
-    db.age_session(&old, 43_201).await.unwrap();
+    let (fresh, _) = db
+        .sessions()
+        .create_session(user.id, "10.0.0.1")
+        .await
+        .unwrap();
+    let (idle, _) = db
+        .sessions()
+        .create_session(user.id, "10.0.0.1")
+        .await
+        .unwrap();
+    let (old, _) = db
+        .sessions()
+        .create_session(user.id, "10.0.0.1")
+        .await
+        .unwrap();
+    db.sessions().age_session(&idle, 1801).await.unwrap();
+    db.sessions().age_session(&old, 43_201).await.unwrap();
     let job = SessionPurge::new(db.clone(), limits);
     assert_eq!(job.tick().await.unwrap(), 2);
     assert_eq!(job.tick().await.unwrap(), 0);
-    assert!(db.session(&fresh, limits).await.unwrap().is_some());
+    assert!(
+        db.sessions()
+            .session(&fresh, limits)
+            .await
+            .unwrap()
+            .is_some()
+    );
     // The job takes its limits from [session].
     let config = gongjian_config::Config::default();
     let from_config = jobs::session_limits(&config);

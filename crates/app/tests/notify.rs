@@ -174,11 +174,13 @@ async fn a_case_step_reaches_mail_and_webhooks_and_a_refusing_channel_is_retried
     let db = &t.db;
     let admin = Actor::system("test");
     let firm = db
+        .organisations()
         .create_organisation(&admin, "平原热电有限公司", OrgKind::Enterprise, None)
         .await
         .unwrap()
         .id;
     let user = db
+        .accounts()
         .create_user(
             &admin,
             &NewUser {
@@ -288,7 +290,13 @@ async fn a_case_step_reaches_mail_and_webhooks_and_a_refusing_channel_is_retried
     .await
     .unwrap_err();
     assert!(refused.to_string().contains("邮箱"), "{refused}");
-    assert!(db.notify_subscriptions(user).await.unwrap().is_empty());
+    assert!(
+        db.notify()
+            .notify_subscriptions(user)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     save_subscriptions(
         db,
         &admin,
@@ -303,6 +311,7 @@ async fn a_case_step_reaches_mail_and_webhooks_and_a_refusing_channel_is_retried
     .unwrap();
 
     let case = db
+        .cases()
         .create_case(
             &admin,
             &NewCase {
@@ -338,7 +347,7 @@ async fn a_case_step_reaches_mail_and_webhooks_and_a_refusing_channel_is_retried
         (run.sent, run.retrying, run.failed),
         (3, 1, 0),
         "{run:?} {:#?}",
-        db.notify_deliveries(100).await.unwrap()
+        db.notify().notify_deliveries(100).await.unwrap()
     );
 
     let mails = mails.lock().unwrap().clone();
@@ -365,7 +374,7 @@ async fn a_case_step_reaches_mail_and_webhooks_and_a_refusing_channel_is_retried
     );
     assert!(robot.lock().unwrap()[0].contains(r#""msgtype":"text""#));
 
-    let log = db.notify_deliveries(100).await.unwrap();
+    let log = db.notify().notify_deliveries(100).await.unwrap();
     let flaky_row = log.iter().find(|d| d.channel == "不稳定网关").unwrap();
     assert_eq!(flaky_row.state, "pending");
     assert_eq!(flaky_row.attempts, 1);
@@ -386,7 +395,7 @@ async fn a_case_step_reaches_mail_and_webhooks_and_a_refusing_channel_is_retried
         .unwrap();
     assert_eq!(third.sent, 1);
     assert_eq!(flaky.lock().unwrap().len(), 3);
-    let log = db.notify_deliveries(100).await.unwrap();
+    let log = db.notify().notify_deliveries(100).await.unwrap();
     assert!(log.iter().all(|d| d.state == "sent"), "{log:?}");
 
     // A channel that never answers is given up after max_attempts, logged,
@@ -406,7 +415,8 @@ async fn a_case_step_reaches_mail_and_webhooks_and_a_refusing_channel_is_retried
     )
     .await
     .unwrap();
-    db.escalate_overdue_cases(chrono::NaiveDate::from_ymd_opt(2026, 12, 11).unwrap())
+    db.cases()
+        .escalate_overdue_cases(chrono::NaiveDate::from_ymd_opt(2026, 12, 11).unwrap())
         .await
         .unwrap();
     let mut at = now + 10_000;
@@ -418,6 +428,7 @@ async fn a_case_step_reaches_mail_and_webhooks_and_a_refusing_channel_is_retried
     }
     assert_eq!(failed, 1);
     let dead = db
+        .notify()
         .notify_deliveries(100)
         .await
         .unwrap()
@@ -426,11 +437,12 @@ async fn a_case_step_reaches_mail_and_webhooks_and_a_refusing_channel_is_retried
         .unwrap();
     assert_eq!((dead.state.as_str(), dead.attempts), ("failed", 3));
     assert_eq!(
-        db.case(case).await.unwrap().case.state().as_str(),
+        db.cases().case(case).await.unwrap().case.state().as_str(),
         "pending"
     );
     let audit = db
-        .audit_list(&AuditFilter {
+        .audit()
+        .list(&AuditFilter {
             entity: Some("notify_delivery".into()),
             limit: 100,
             ..AuditFilter::default()

@@ -128,32 +128,40 @@ async fn fixture(db: &Db) {
     }
     // An air import takes only registered stations.
     for (code, _, _) in stations {
-        db.create_site(
-            &actor,
-            &NewSite {
-                code: code.into(),
-                name: code.into(),
-                kind: "air_station".into(),
-                ..NewSite::default()
-            },
-        )
-        .await
-        .unwrap();
+        db.monitoring()
+            .create_site(
+                &actor,
+                &NewSite {
+                    code: code.into(),
+                    name: code.into(),
+                    kind: "air_station".into(),
+                    ..NewSite::default()
+                },
+            )
+            .await
+            .unwrap();
     }
     import_parsed(db, &actor, "golden", &parsed).await.unwrap();
-    let sites = db.sites_of_kind("air_station").await.unwrap();
+    let sites = db.air().sites_of_kind("air_station").await.unwrap();
     for (code, name, township) in stations {
-        let town = match db.organisation_by_name(township).await.unwrap() {
+        let town = match db
+            .organisations()
+            .organisation_by_name(township)
+            .await
+            .unwrap()
+        {
             Some(o) => o.id,
             None => {
-                db.create_organisation(&actor, township, OrgKind::Township, None)
+                db.organisations()
+                    .create_organisation(&actor, township, OrgKind::Township, None)
                     .await
                     .unwrap()
                     .id
             }
         };
         let site = sites.iter().find(|s| s.code == code).unwrap();
-        db.set_site_place(&actor, site.id, name, Some(town))
+        db.air()
+            .set_site_place(&actor, site.id, name, Some(town))
             .await
             .unwrap();
     }
@@ -165,6 +173,7 @@ async fn fixture(db: &Db) {
         limit_value: limit.map(str::to_owned),
     };
     let water = db
+        .monitoring()
         .create_site(
             &actor,
             &NewSite {
@@ -176,22 +185,25 @@ async fn fixture(db: &Db) {
         )
         .await
         .unwrap();
-    db.set_site_factors(
-        &actor,
-        water.id,
-        &[
-            factor("w21003", "氨氮", "mg/L", None),
-            factor("w01018", "化学需氧量", "mg/L", None),
-        ],
-    )
-    .await
-    .unwrap();
+    db.monitoring()
+        .set_site_factors(
+            &actor,
+            water.id,
+            &[
+                factor("w21003", "氨氮", "mg/L", None),
+                factor("w01018", "化学需氧量", "mg/L", None),
+            ],
+        )
+        .await
+        .unwrap();
     let enterprise = db
+        .organisations()
         .create_organisation(&actor, "示范热电", OrgKind::Enterprise, None)
         .await
         .unwrap()
         .id;
     let stack = db
+        .monitoring()
         .create_site(
             &actor,
             &NewSite {
@@ -204,13 +216,14 @@ async fn fixture(db: &Db) {
         )
         .await
         .unwrap();
-    db.set_site_factors(
-        &actor,
-        stack.id,
-        &[factor("a21026", "二氧化硫", "mg/m³", Some("35"))],
-    )
-    .await
-    .unwrap();
+    db.monitoring()
+        .set_site_factors(
+            &actor,
+            stack.id,
+            &[factor("a21026", "二氧化硫", "mg/m³", Some("35"))],
+        )
+        .await
+        .unwrap();
     let day = |d: u32| day_start_utc(NaiveDate::from_ymd_opt(2020, 7, d).unwrap());
     let value =
         |site_id: i64, factor: &str, kind: &'static str, start: i64, v: &str, flag: &str| {
@@ -242,24 +255,31 @@ async fn fixture(db: &Db) {
     ));
     rows.push(value(stack.id, "a21026", "hour", day(5) + 10800, "70", "C"));
     rows.push(value(stack.id, "a21026", "hour", day(5) + 14400, "30", "N"));
-    db.store_rollups(&rows).await.unwrap();
-    let township = db.organisation_by_name("原武镇").await.unwrap().unwrap().id;
-    db.add_fire_point(
-        &actor,
-        &NewFirePoint {
-            township_id: township,
-            occurred_on: NaiveDate::from_ymd_opt(2020, 7, 9).unwrap(),
-            place: "原武镇东村麦田".into(),
-            kind: FireKind::Straw,
-            note: String::new(),
-            attachments: Vec::new(),
-            reply_due: None,
-            longitude: None,
-            latitude: None,
-        },
-    )
-    .await
-    .unwrap();
+    db.monitoring().store_rollups(&rows).await.unwrap();
+    let township = db
+        .organisations()
+        .organisation_by_name("原武镇")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    db.campaigns()
+        .add_fire_point(
+            &actor,
+            &NewFirePoint {
+                township_id: township,
+                occurred_on: NaiveDate::from_ymd_opt(2020, 7, 9).unwrap(),
+                place: "原武镇东村麦田".into(),
+                kind: FireKind::Straw,
+                note: String::new(),
+                attachments: Vec::new(),
+                reply_due: None,
+                longitude: None,
+                latitude: None,
+            },
+        )
+        .await
+        .unwrap();
 }
 
 async fn report_of(db: &Db) -> MonthlyReport {
@@ -350,8 +370,15 @@ async fn the_report_reads_as_an_office_prints_it() {
 async fn overdue_cases_are_deducted(db: &Db) {
     fixture(db).await;
     let actor = Actor::cli();
-    let town = db.organisation_by_name("原武镇").await.unwrap().unwrap().id;
+    let town = db
+        .organisations()
+        .organisation_by_name("原武镇")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
     let firm = db
+        .organisations()
         .create_organisation(
             &actor,
             "新乡某化工有限公司",
@@ -381,18 +408,21 @@ async fn overdue_cases_are_deducted(db: &Db) {
         attachments: Vec::new(),
     };
     let past = today - Duration::days(1);
-    db.create_case(&actor, &case(town, "原武镇散乱污未整改", past))
+    db.cases()
+        .create_case(&actor, &case(town, "原武镇散乱污未整改", past))
         .await
         .unwrap();
-    db.create_case(&actor, &case(firm, "化工公司二氧化硫超标", past))
+    db.cases()
+        .create_case(&actor, &case(firm, "化工公司二氧化硫超标", past))
         .await
         .unwrap();
-    db.create_case(
-        &actor,
-        &case(firm, "化工公司扬尘", today + Duration::days(5)),
-    )
-    .await
-    .unwrap();
+    db.cases()
+        .create_case(
+            &actor,
+            &case(firm, "化工公司扬尘", today + Duration::days(5)),
+        )
+        .await
+        .unwrap();
     let plan = gongjian_app::plan::embedded_plan().unwrap();
     let report = build_report(
         db,

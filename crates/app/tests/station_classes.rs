@@ -63,6 +63,7 @@ async fn each_figure_uses_the_stations_that_count_for_it(db: TestDb) {
     let mut townships = std::collections::HashMap::new();
     for name in ["原武镇", "师寨镇"] {
         let o = db
+            .organisations()
             .create_organisation(&actor, name, OrgKind::Township, None)
             .await
             .unwrap();
@@ -73,6 +74,7 @@ async fn each_figure_uses_the_stations_that_count_for_it(db: TestDb) {
     let mut ids = std::collections::HashMap::new();
     for (code, town, class, setting, pm25) in STATIONS {
         let site = db
+            .monitoring()
             .create_site(
                 &actor,
                 &NewSite {
@@ -108,7 +110,8 @@ async fn each_figure_uses_the_stations_that_count_for_it(db: TestDb) {
             });
         }
     }
-    db.upsert_air_hours(&actor, "classes.csv", &rows)
+    db.air()
+        .upsert_air_hours(&actor, "classes.csv", &rows)
         .await
         .unwrap();
     let cache = AirCache::default();
@@ -160,6 +163,7 @@ on_both_backends!(only_an_air_station_has_a_class);
 async fn only_an_air_station_has_a_class(db: TestDb) {
     let db = db.db.clone();
     let err = db
+        .monitoring()
         .create_site(
             &Actor::cli(),
             &NewSite {
@@ -173,9 +177,10 @@ async fn only_an_air_station_has_a_class(db: TestDb) {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("只有空气站有站点类别"), "{err}");
-    assert!(db.site_by_code("S1").await.unwrap().is_none());
+    assert!(db.monitoring().site_by_code("S1").await.unwrap().is_none());
     // An unclassified station counts for both, as every station did.
     let s = db
+        .monitoring()
         .create_site(
             &Actor::cli(),
             &NewSite {

@@ -31,12 +31,14 @@ fn item_11_audit_verify_reports_the_first_broken_link(store: Store) {
         let db = Db::connect(&url, &DbOptions::default()).await.unwrap();
         db.migrate().await.unwrap();
         for name in ["韩董庄镇", "原武镇", "师寨镇"] {
-            db.create_organisation(&Actor::cli(), name, OrgKind::Township, None)
+            db.organisations()
+                .create_organisation(&Actor::cli(), name, OrgKind::Township, None)
                 .await
                 .unwrap();
         }
         let mut ids: Vec<i64> = db
-            .audit_list(&AuditFilter::default())
+            .audit()
+            .list(&AuditFilter::default())
             .await
             .unwrap()
             .iter()

@@ -48,33 +48,35 @@ async fn seed(dir: &Path) {
     db.migrate().await.unwrap();
     let actor = Actor::cli();
     let town = db
+        .organisations()
         .create_organisation(&actor, "原武镇", OrgKind::Township, None)
         .await
         .unwrap();
     let path = photo_path(dir);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, PHOTO).unwrap();
-    db.add_fire_point(
-        &actor,
-        &NewFirePoint {
-            township_id: town.id,
-            occurred_on: "2020-06-05".parse().unwrap(),
-            place: "大宋庄村北麦田".into(),
-            kind: FireKind::Straw,
-            note: String::new(),
-            attachments: vec![NewAttachment {
-                sha256: hex::encode(Sha256::digest(PHOTO)),
-                content_type: "image/png".into(),
-                size: PHOTO.len() as i64,
-                file_name: "火点.png".into(),
-            }],
-            reply_due: None,
-            longitude: None,
-            latitude: None,
-        },
-    )
-    .await
-    .unwrap();
+    db.campaigns()
+        .add_fire_point(
+            &actor,
+            &NewFirePoint {
+                township_id: town.id,
+                occurred_on: "2020-06-05".parse().unwrap(),
+                place: "大宋庄村北麦田".into(),
+                kind: FireKind::Straw,
+                note: String::new(),
+                attachments: vec![NewAttachment {
+                    sha256: hex::encode(Sha256::digest(PHOTO)),
+                    content_type: "image/png".into(),
+                    size: PHOTO.len() as i64,
+                    file_name: "火点.png".into(),
+                }],
+                reply_due: None,
+                longitude: None,
+                latitude: None,
+            },
+        )
+        .await
+        .unwrap();
     db.close().await;
 }
 
@@ -85,6 +87,7 @@ async fn contents(dir: &Path) -> (Vec<String>, i64) {
         .unwrap();
     let orgs = db
         .organisations()
+        .list()
         .await
         .unwrap()
         .into_iter()
@@ -121,7 +124,8 @@ fn item_12_backup_and_restore_bring_back_attachments_and_rows() {
         let db = Db::connect(&db_url(&dir), &DbOptions::default())
             .await
             .unwrap();
-        db.create_organisation(&Actor::cli(), "师寨镇", OrgKind::Township, None)
+        db.organisations()
+            .create_organisation(&Actor::cli(), "师寨镇", OrgKind::Township, None)
             .await
             .unwrap();
         db.close().await;

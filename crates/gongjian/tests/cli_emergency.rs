@@ -72,6 +72,7 @@ fn a_warning_is_verified_from_the_meters_of_the_listed_enterprises(store: Store)
         for name in ["示范铸造有限公司", "示范化工有限公司", "无表建材有限公司"]
         {
             let org = db
+                .organisations()
                 .create_organisation(&actor, name, OrgKind::Enterprise, None)
                 .await
                 .unwrap();
@@ -79,6 +80,7 @@ fn a_warning_is_verified_from_the_meters_of_the_listed_enterprises(store: Store)
                 continue;
             }
             let site = db
+                .monitoring()
                 .create_site(
                     &actor,
                     &NewSite {
@@ -154,7 +156,7 @@ fn a_warning_is_verified_from_the_meters_of_the_listed_enterprises(store: Store)
             10,
             &mut rows,
         );
-        db.store_rollups(&rows).await.unwrap();
+        db.monitoring().store_rollups(&rows).await.unwrap();
         db.close().await;
     });
 

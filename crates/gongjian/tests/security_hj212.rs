@@ -54,6 +54,7 @@ fn serve(store: Store, dir: &Path, devices: usize, env: &[(&str, &str)]) -> Serv
         let db = Db::connect(&url, &DbOptions::default()).await.unwrap();
         db.migrate().await.unwrap();
         let site = db
+            .monitoring()
             .create_site(
                 &Actor::cli(),
                 &NewSite {
@@ -66,7 +67,8 @@ fn serve(store: Store, dir: &Path, devices: usize, env: &[(&str, &str)]) -> Serv
             .await
             .unwrap();
         for i in 1..=devices {
-            db.upsert_device(&Actor::cli(), &Device::new(&mn(i), PW, site.id))
+            db.monitoring()
+                .upsert_device(&Actor::cli(), &Device::new(&mn(i), PW, site.id))
                 .await
                 .unwrap();
         }
@@ -287,7 +289,7 @@ fn item_3_unauthenticated_frames_are_sampled_and_garbage_connections_dropped(sto
     // Its frame is archived; garbage only up to the per-peer sample cap.
     let (raw, quarantined) = db_query(&srv.url, async |db| {
         for _ in 0..50 {
-            if db.raw_frame_count().await.unwrap() > 1 {
+            if db.monitoring().raw_frame_count().await.unwrap() > 1 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -295,8 +297,8 @@ fn item_3_unauthenticated_frames_are_sampled_and_garbage_connections_dropped(sto
         // Give the writer time to commit anything still queued.
         tokio::time::sleep(Duration::from_millis(500)).await;
         (
-            db.raw_frame_count().await.unwrap(),
-            db.quarantine(10_000).await.unwrap().len(),
+            db.monitoring().raw_frame_count().await.unwrap(),
+            db.monitoring().quarantine(10_000).await.unwrap().len(),
         )
     });
     assert!(raw > 1, "some unauthenticated frames are sampled");
@@ -466,13 +468,14 @@ fn item_7_device_password_guessing_is_throttled(store: Store) {
     );
     // The office is alarmed: an audit entry for the lockout.
     let entries = db_query(&srv.url, async |db| {
-        db.audit_list(&AuditFilter {
-            action: Some("hj212.auth_lockout".into()),
-            limit: 10,
-            ..AuditFilter::default()
-        })
-        .await
-        .unwrap()
+        db.audit()
+            .list(&AuditFilter {
+                action: Some("hj212.auth_lockout".into()),
+                limit: 10,
+                ..AuditFilter::default()
+            })
+            .await
+            .unwrap()
     });
     assert!(
         entries

@@ -148,9 +148,13 @@ async fn prepare(url: &str) {
     let org = |name: &'static str, kind: OrgKind| {
         let (db, cli) = (&db, &cli);
         async move {
-            match db.organisation_by_name(name).await.unwrap() {
+            match db.organisations().organisation_by_name(name).await.unwrap() {
                 Some(o) => o,
-                None => db.create_organisation(cli, name, kind, None).await.unwrap(),
+                None => db
+                    .organisations()
+                    .create_organisation(cli, name, kind, None)
+                    .await
+                    .unwrap(),
             }
         }
     };
@@ -160,21 +164,23 @@ async fn prepare(url: &str) {
         ("township1", Role::Township, township.id),
         ("office1", Role::Office, office.id),
     ] {
-        db.create_user(
-            &cli,
-            &NewUser {
-                username: username.into(),
-                display_name: String::new(),
-                password: PASSWORD.into(),
-                role,
-                organisation_id: org,
-                must_change_password: false,
-            },
-        )
-        .await
-        .unwrap();
+        db.accounts()
+            .create_user(
+                &cli,
+                &NewUser {
+                    username: username.into(),
+                    display_name: String::new(),
+                    password: PASSWORD.into(),
+                    role,
+                    organisation_id: org,
+                    must_change_password: false,
+                },
+            )
+            .await
+            .unwrap();
     }
     let site = db
+        .monitoring()
         .create_site(
             &cli,
             &NewSite {
@@ -186,7 +192,8 @@ async fn prepare(url: &str) {
         )
         .await
         .unwrap();
-    db.upsert_device(&cli, &Device::new("BOMBTEST0001", "123456", site.id))
+    db.monitoring()
+        .upsert_device(&cli, &Device::new("BOMBTEST0001", "123456", site.id))
         .await
         .unwrap();
     db.close().await;

@@ -43,6 +43,7 @@ fn every_acknowledged_frame_survives_sigkill(store: Store) {
         let db = Db::connect(&url, &DbOptions::default()).await.unwrap();
         db.migrate().await.unwrap();
         let site = db
+            .monitoring()
             .create_site(
                 &Actor::cli(),
                 &NewSite {
@@ -54,12 +55,13 @@ fn every_acknowledged_frame_survives_sigkill(store: Store) {
             )
             .await
             .unwrap();
-        db.upsert_device(
-            &Actor::cli(),
-            &Device::new("KILLTEST0001", "123456", site.id),
-        )
-        .await
-        .unwrap();
+        db.monitoring()
+            .upsert_device(
+                &Actor::cli(),
+                &Device::new("KILLTEST0001", "123456", site.id),
+            )
+            .await
+            .unwrap();
         db.close().await;
         site.id
     });
@@ -144,6 +146,7 @@ fn every_acknowledged_frame_survives_sigkill(store: Store) {
         for qn in &acked {
             let dt = &sent[qn];
             if !db
+                .monitoring()
                 .upload_stored("KILLTEST0001", "2051", dt, 0)
                 .await
                 .unwrap()
@@ -161,6 +164,7 @@ fn every_acknowledged_frame_survives_sigkill(store: Store) {
         // And their values are in the series.
         let t0 = 1_704_153_600;
         let n = db
+            .monitoring()
             .series_points(site_id, "a21026", "min", t0, t0 + 4_000_000 * 60)
             .await
             .unwrap()

@@ -222,6 +222,7 @@ async fn logger_value(
         return Ok(None);
     }
     Ok(db
+        .monitoring()
         .series_points(
             p.site_id,
             &p.factor,
@@ -244,6 +245,7 @@ async fn compute(
     match p.kind.as_str() {
         "hour" => {
             let pts = db
+                .monitoring()
                 .series_points(
                     p.site_id,
                     &p.factor,
@@ -273,6 +275,7 @@ async fn compute(
         }
         "day" => {
             let pts = db
+                .monitoring()
                 .series_points(
                     p.site_id,
                     &p.factor,
@@ -328,6 +331,7 @@ where
 {
     let th = Thresholds::default();
     let intervals: HashMap<i64, i64> = db
+        .monitoring()
         .devices()
         .await?
         .into_iter()
@@ -335,7 +339,7 @@ where
         .collect();
     let mut total = 0;
     loop {
-        let pending = db.pending_rollups(BATCH).await?;
+        let pending = db.monitoring().pending_rollups(BATCH).await?;
         if pending.is_empty() {
             break;
         }
@@ -346,7 +350,10 @@ where
             }
         }
         between().await;
-        let released = db.store_rollups_and_release(&out, &pending).await?;
+        let released = db
+            .monitoring()
+            .store_rollups_and_release(&out, &pending)
+            .await?;
         total += out.len();
         // A short batch was the whole queue; a batch of which nothing could
         // be released (all queued again meanwhile) waits for the next pass.

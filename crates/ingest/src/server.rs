@@ -144,7 +144,7 @@ impl DeviceCache {
         {
             return Ok(d);
         }
-        let d = self.db.device(mn).await?;
+        let d = self.db.monitoring().device(mn).await?;
         if let Ok(mut m) = self.map.lock() {
             if m.len() > 100_000 {
                 m.clear();
@@ -895,7 +895,7 @@ impl Conn {
             "failures": lockout.failures,
             "locked_seconds": lockout.duration.as_secs(),
         }));
-        if let Err(e) = self.shared.db.audit(&actor, record).await {
+        if let Err(e) = self.shared.db.audit().record(&actor, record).await {
             tracing::error!(error = %e, "hj212 lockout could not be written to the audit log");
         }
     }

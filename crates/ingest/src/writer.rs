@@ -56,7 +56,7 @@ pub(crate) async fn run(
                 batch.counters.entry(mn).or_default().add(&c);
             }
         }
-        match db.commit_ingest(&batch).await {
+        match db.monitoring().commit_ingest(&batch).await {
             Ok(outcomes) => {
                 BatchCommitted {
                     frames: jobs.len(),

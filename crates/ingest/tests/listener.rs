@@ -27,6 +27,7 @@ struct Server {
 async fn start(t: TestDb, settings: Settings) -> Server {
     let db = t.db.clone();
     let site = db
+        .monitoring()
         .create_site(
             &Actor::cli(),
             &NewSite {
@@ -38,10 +39,12 @@ async fn start(t: TestDb, settings: Settings) -> Server {
         )
         .await
         .unwrap();
-    db.upsert_device(&Actor::cli(), &Device::new("MN0001", "123456", site.id))
+    db.monitoring()
+        .upsert_device(&Actor::cli(), &Device::new("MN0001", "123456", site.id))
         .await
         .unwrap();
-    db.upsert_device(&Actor::cli(), &Device::new("MN0002", "123456", site.id))
+    db.monitoring()
+        .upsert_device(&Actor::cli(), &Device::new("MN0002", "123456", site.id))
         .await
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -138,7 +141,8 @@ async fn read_with(
 }
 
 async fn rtd_rows(db: &Db, start: i64) -> usize {
-    db.series_points(1, "a21026", "rtd", start, start + 1)
+    db.monitoring()
+        .series_points(1, "a21026", "rtd", start, start + 1)
         .await
         .unwrap()
         .len()
@@ -167,9 +171,16 @@ async fn ack_after_commit_with_own_qn_and_split_frames(db: TestDb) {
     assert_eq!(ack.mn(), Some("MN0001"));
     assert!(!ack.ack_requested(), "answers never ask for an answer");
     // The row exists when the ack arrives.
-    assert!(srv.db.upload_stored("MN0001", "2011", DT, 0).await.unwrap());
+    assert!(
+        srv.db
+            .monitoring()
+            .upload_stored("MN0001", "2011", DT, 0)
+            .await
+            .unwrap()
+    );
     let pts = srv
         .db
+        .monitoring()
         .series_points(1, "a21026", "rtd", T, T + 1)
         .await
         .unwrap();
@@ -222,7 +233,7 @@ async fn retransmission_is_idempotent_and_backfill_accepted(db: TestDb) {
         let ack = read_frame(&mut s, Duration::from_secs(5)).await.unwrap();
         assert_eq!(ack.qn(), Some(qn), "each resend is acked with its own QN");
     }
-    let health = srv.db.device_health(0).await.unwrap();
+    let health = srv.db.monitoring().device_health(0).await.unwrap();
     let d = health.iter().find(|h| h.mn == "MN0001").unwrap();
     assert_eq!(d.duplicates, 2);
     assert_eq!(d.frames, 3);
@@ -247,6 +258,7 @@ async fn retransmission_is_idempotent_and_backfill_accepted(db: TestDb) {
     );
     assert!(
         srv.db
+            .monitoring()
             .upload_stored("MN0001", "2011", "20230102080000", 0)
             .await
             .unwrap()
@@ -287,7 +299,7 @@ async fn unknown_mn_and_wrong_pw_are_quarantined_not_stored(db: TestDb) {
     // Quarantine is written asynchronously: wait for it.
     let mut q = Vec::new();
     for _ in 0..50 {
-        q = srv.db.quarantine(10).await.unwrap();
+        q = srv.db.monitoring().quarantine(10).await.unwrap();
         if q.len() == 2 {
             break;
         }
@@ -297,8 +309,14 @@ async fn unknown_mn_and_wrong_pw_are_quarantined_not_stored(db: TestDb) {
     reasons.sort();
     assert_eq!(reasons, ["unknown_mn", "wrong_pw"]);
     assert_eq!(rtd_rows(&srv.db, T).await, 0);
-    assert!(!srv.db.upload_stored("MN0001", "2011", DT, 0).await.unwrap());
-    let health = srv.db.device_health(0).await.unwrap();
+    assert!(
+        !srv.db
+            .monitoring()
+            .upload_stored("MN0001", "2011", DT, 0)
+            .await
+            .unwrap()
+    );
+    let health = srv.db.monitoring().device_health(0).await.unwrap();
     let d = health.iter().find(|h| h.mn == "MN0001").unwrap();
     assert_eq!(d.auth_failures, 1);
     assert_eq!(d.quarantined, 1);
@@ -421,9 +439,13 @@ async fn idle_connections_are_closed(db: TestDb) {
 on_both_backends!(time_sync_on_connect_when_configured);
 async fn time_sync_on_connect_when_configured(db: TestDb) {
     let srv = start(db, settings()).await;
-    let mut d = srv.db.device("MN0002").await.unwrap().unwrap();
+    let mut d = srv.db.monitoring().device("MN0002").await.unwrap().unwrap();
     d.time_sync_on_connect = true;
-    srv.db.upsert_device(&Actor::cli(), &d).await.unwrap();
+    srv.db
+        .monitoring()
+        .upsert_device(&Actor::cli(), &d)
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await; // device cache TTL
     let mut s = TcpStream::connect(srv.addr).await.unwrap();
     s.write_all(&upload(
@@ -475,6 +497,7 @@ async fn simulator_produces_minute_and_valid_hourly_series(db: TestDb) {
     assert_eq!(SimStats::get(&stats.unacked), 0);
     let mins = srv
         .db
+        .monitoring()
         .series_points(1, "a21026", "min", start, start + 3600)
         .await
         .unwrap();
@@ -483,6 +506,7 @@ async fn simulator_produces_minute_and_valid_hourly_series(db: TestDb) {
     for _ in 0..50 {
         hours = srv
             .db
+            .monitoring()
             .series_points(1, "a21026", "hour", start, start + 7200)
             .await
             .unwrap();
@@ -508,6 +532,7 @@ async fn simulator_produces_minute_and_valid_hourly_series(db: TestDb) {
     // Real-time values every 30 s: 240 in two hours.
     let rtd = srv
         .db
+        .monitoring()
         .series_points(1, "a21026", "rtd", start, start + 7200)
         .await
         .unwrap();
@@ -542,7 +567,12 @@ async fn logger_hour_is_authoritative_and_disagreement_recorded(db: TestDb) {
     assert!(read_frame(&mut s, Duration::from_secs(5)).await.is_some());
     let mut d = Vec::new();
     for _ in 0..50 {
-        d = srv.db.rollup_disagreements(None, 10).await.unwrap();
+        d = srv
+            .db
+            .monitoring()
+            .rollup_disagreements(None, 10)
+            .await
+            .unwrap();
         if !d.is_empty() {
             break;
         }
@@ -553,6 +583,7 @@ async fn logger_hour_is_authoritative_and_disagreement_recorded(db: TestDb) {
     assert_eq!(d[0].rollup_value.as_deref(), Some("10"));
     let h = srv
         .db
+        .monitoring()
         .series_points(1, "a21026", "hour", T, T + 1)
         .await
         .unwrap();
@@ -586,7 +617,7 @@ async fn item_1_script_in_a_data_flag_is_quarantined_naming_the_field(db: TestDb
     );
     let mut q = Vec::new();
     for _ in 0..100 {
-        q = srv.db.quarantine(10).await.unwrap();
+        q = srv.db.monitoring().quarantine(10).await.unwrap();
         if !q.is_empty() {
             break;
         }
@@ -596,7 +627,13 @@ async fn item_1_script_in_a_data_flag_is_quarantined_naming_the_field(db: TestDb
     assert_eq!(q[0].reason, "a21026-Flag 取值非法");
     assert_eq!(q[0].mn.as_deref(), Some("MN0001"));
     assert_eq!(rtd_rows(&srv.db, T).await, 0, "nothing stored in series");
-    assert!(!srv.db.upload_stored("MN0001", "2011", DT, 0).await.unwrap());
+    assert!(
+        !srv.db
+            .monitoring()
+            .upload_stored("MN0001", "2011", DT, 0)
+            .await
+            .unwrap()
+    );
     // The same device with a protocol flag on the same connection is stored.
     s.write_all(&upload(
         "MN0001",
@@ -612,6 +649,7 @@ async fn item_1_script_in_a_data_flag_is_quarantined_naming_the_field(db: TestDb
     assert_eq!(ack.qn(), Some("20240102080000002"));
     let points = srv
         .db
+        .monitoring()
         .series_points(1, "a21026", "rtd", T, T + 1)
         .await
         .unwrap();
@@ -623,7 +661,11 @@ on_both_backends!(connection_state_is_written_by_the_writer);
 async fn connection_state_is_written_by_the_writer(db: TestDb) {
     let srv = start(db, settings()).await;
     assert_eq!(
-        srv.db.device_connection_times("MN0001").await.unwrap(),
+        srv.db
+            .monitoring()
+            .device_connection_times("MN0001")
+            .await
+            .unwrap(),
         (None, None)
     );
     let mut s = TcpStream::connect(srv.addr).await.unwrap();
@@ -631,13 +673,23 @@ async fn connection_state_is_written_by_the_writer(db: TestDb) {
     s.write_all(&frame).await.unwrap();
     assert!(read_frame(&mut s, Duration::from_secs(5)).await.is_some());
     // Queued before the frame's job: committed by the time the ack arrives.
-    let (connected, disconnected) = srv.db.device_connection_times("MN0001").await.unwrap();
+    let (connected, disconnected) = srv
+        .db
+        .monitoring()
+        .device_connection_times("MN0001")
+        .await
+        .unwrap();
     assert!(connected.is_some());
     assert_eq!(disconnected, None);
     drop(s);
     let mut times = (None, None);
     for _ in 0..50 {
-        times = srv.db.device_connection_times("MN0001").await.unwrap();
+        times = srv
+            .db
+            .monitoring()
+            .device_connection_times("MN0001")
+            .await
+            .unwrap();
         if times.1.is_some() {
             break;
         }

@@ -188,6 +188,7 @@ on_both_backends!(a_logger_hour_agreeing_at_its_own_precision_is_no_disagreement
 async fn a_logger_hour_agreeing_at_its_own_precision_is_no_disagreement(t: TestDb) {
     let db = &t.db;
     let site = db
+        .monitoring()
         .create_site(
             &Actor::cli(),
             &NewSite {
@@ -201,7 +202,10 @@ async fn a_logger_hour_agreeing_at_its_own_precision_is_no_disagreement(t: TestD
         .unwrap();
     let mut device = Device::new("MN0001", "123456", site.id);
     device.min_interval = 1;
-    db.upsert_device(&Actor::cli(), &device).await.unwrap();
+    db.monitoring()
+        .upsert_device(&Actor::cli(), &device)
+        .await
+        .unwrap();
     // Three hours of one-minute data, each 40 × 52.5 and 20 × 52.55: the
     // mean is 3151/60 = 52.516666… (a third in lowest terms), stored as
     // 52.51667.
@@ -222,19 +226,25 @@ async fn a_logger_hour_agreeing_at_its_own_precision_is_no_disagreement(t: TestD
     // our mean at four decimals, as before); none for the third hour.
     uploads.push(upload(site.id, "2061", "hour", HOUR_START, "52.5167"));
     uploads.push(upload(site.id, "2061", "hour", HOUR_START + 3600, "52.52"));
-    db.commit_ingest(&IngestBatch {
-        uploads,
-        ..IngestBatch::default()
-    })
-    .await
-    .unwrap();
+    db.monitoring()
+        .commit_ingest(&IngestBatch {
+            uploads,
+            ..IngestBatch::default()
+        })
+        .await
+        .unwrap();
     gongjian_ingest::run_rollups(db).await.unwrap();
-    let d = db.rollup_disagreements(Some(site.id), 10).await.unwrap();
+    let d = db
+        .monitoring()
+        .rollup_disagreements(Some(site.id), 10)
+        .await
+        .unwrap();
     assert_eq!(d.len(), 1, "{d:?}");
     assert_eq!(d[0].period_start, HOUR_START + 3600);
     assert_eq!(d[0].logger_value.as_deref(), Some("52.52"));
     assert_eq!(d[0].rollup_value.as_deref(), Some("52.51667"));
     let hours = db
+        .monitoring()
         .series_points(site.id, "a21026", "hour", HOUR_START, HOUR_START + 3 * 3600)
         .await
         .unwrap();

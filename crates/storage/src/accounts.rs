@@ -5,7 +5,13 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::audit::{AuditRecord, append};
-use crate::{Actor, Db, Role, StorageError, User, now, validate};
+use crate::{Actor, Role, StorageError, User, now, validate};
+
+crate::db::area!(
+    /// User accounts: creation, passwords, roles and labels.
+    Accounts,
+    accounts
+);
 
 /// The fields a new account needs.
 #[derive(Debug, Clone)]
@@ -174,7 +180,7 @@ fn valid_username(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
-impl Db {
+impl Accounts<'_> {
     pub async fn create_user(&self, actor: &Actor, new: &NewUser) -> Result<User, StorageError> {
         if !valid_username(&new.username) {
             return Err(StorageError::rule(
@@ -460,7 +466,7 @@ fn system_job_label(what: &str) -> Option<&'static str> {
 /// on bound parameters.
 const LABEL_CHUNK: usize = 200;
 
-impl Db {
+impl Accounts<'_> {
     /// [`person_label`] for each distinct name of `actor_names`, keyed by the
     /// name as recorded.
     pub async fn people_labels(

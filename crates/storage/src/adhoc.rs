@@ -16,7 +16,13 @@ use sqlx::Row;
 
 use crate::audit::{AuditRecord, append};
 use crate::campaign::{TaskStatus, recompute_task, set_assignment_status};
-use crate::{Actor, Db, Rule, StorageError, now, today_cst, validate};
+use crate::{Actor, Rule, StorageError, now, today_cst, validate};
+
+crate::db::area!(
+    /// Ad-hoc assignments (交办/督办) outside the loaded plan.
+    Adhoc,
+    adhoc
+);
 
 /// Where a 交办 comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
@@ -98,7 +104,7 @@ fn invalid(detail: impl Into<String>) -> StorageError {
     StorageError::rule(Rule::Assignment, detail)
 }
 
-impl Db {
+impl Adhoc<'_> {
     /// Creates a 交办 in the campaign in force for the deadline's year (else
     /// this year's): one task, one milestone (办结时限), one part per
     /// organisation. Returns the task id.

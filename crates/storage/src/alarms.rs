@@ -10,7 +10,13 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::audit::{AuditRecord, append};
-use crate::{Actor, Db, Rule, StorageError, now, validate};
+use crate::{Actor, Rule, StorageError, now, validate};
+
+crate::db::area!(
+    /// Alarm rules, the alarm register and the screening inputs.
+    Alarms,
+    alarms
+);
 
 /// A saved version of the alarm rules.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -155,7 +161,7 @@ fn span_hours(started_at: i64, last_at: i64) -> i64 {
     (last_at - started_at).max(0) / 3600 + 1
 }
 
-impl Db {
+impl Alarms<'_> {
     /// The rule set in force: the newest saved version, else the defaults.
     pub async fn alarm_rules(&self) -> Result<RuleVersion, StorageError> {
         let row = sqlx::query(
@@ -417,7 +423,7 @@ impl Db {
     }
 
     /// Alarms per `filter`, newest first.
-    pub async fn alarms(&self, filter: &AlarmFilter) -> Result<Vec<AlarmRecord>, StorageError> {
+    pub async fn list(&self, filter: &AlarmFilter) -> Result<Vec<AlarmRecord>, StorageError> {
         let mut sql = format!("SELECT {ALARM_COLUMNS} WHERE 1 = 1");
         match filter.open {
             Some(true) => sql.push_str(" AND a.ended_at IS NULL"),
@@ -536,7 +542,7 @@ pub struct ScreenHour {
     pub point: crate::SeriesPoint,
 }
 
-impl Db {
+impl Alarms<'_> {
     /// Every hourly value from `from` (inclusive) on, of every site, in
     /// order of site, factor and hour.
     pub async fn hours_since(&self, from: i64) -> Result<Vec<ScreenHour>, StorageError> {

@@ -5,6 +5,12 @@ use sqlx::{AnyConnection, Row};
 
 use crate::{Actor, AuditEntry, Db, StorageError, now};
 
+crate::db::area!(
+    /// The hash-chained audit log.
+    Audit,
+    audit
+);
+
 /// What to record: the action and the entity's state before and after.
 #[derive(Debug, Clone)]
 pub struct AuditRecord<'a> {
@@ -344,10 +350,10 @@ fn check_link(
     LinkCheck::Ok(computed)
 }
 
-impl Db {
+impl Audit<'_> {
     /// Walk the whole audit chain from the first row and stop at the first
     /// row whose link or content does not verify.
-    pub async fn audit_verify(&self) -> Result<AuditVerification, StorageError> {
+    pub async fn verify(&self) -> Result<AuditVerification, StorageError> {
         const PAGE: i64 = 2000;
         let mut prev = AUDIT_GENESIS.to_owned();
         let mut rows = 0u64;
@@ -403,9 +409,9 @@ pub struct AuditFilter {
     pub offset: i64,
 }
 
-impl Db {
+impl Audit<'_> {
     /// Record an action that is not a row change (login, export, …).
-    pub async fn audit(&self, actor: &Actor, record: AuditRecord<'_>) -> Result<(), StorageError> {
+    pub async fn record(&self, actor: &Actor, record: AuditRecord<'_>) -> Result<(), StorageError> {
         // A transaction of its own: the chain lock lives as long as one.
         let mut tx = self.write.begin().await?;
         append(&mut tx, actor, record).await?;
@@ -414,7 +420,7 @@ impl Db {
     }
 
     /// Audit entries matching the filter, newest first.
-    pub async fn audit_list(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StorageError> {
+    pub async fn list(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StorageError> {
         // Each optional condition is written as "($n IS NULL OR col = $n)" so
         // the statement text stays fixed and portable across both backends.
         let rows = sqlx::query(

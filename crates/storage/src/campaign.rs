@@ -21,7 +21,13 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::audit::{AuditRecord, append};
-use crate::{Actor, Db, OrgKind, StorageError, now, validate};
+use crate::{Actor, OrgKind, StorageError, now, validate};
+
+crate::db::area!(
+    /// Campaigns: plans, tasks, assignments, reports, reviews, deadlines and fire points.
+    Campaigns,
+    campaigns
+);
 
 // ---------------------------------------------------------------- statuses
 
@@ -940,7 +946,7 @@ fn campaign_state(s: &str) -> Result<CampaignState, StorageError> {
     CampaignState::parse(s).ok_or_else(|| StorageError::Corrupt(format!("campaign state {s:?}")))
 }
 
-impl Db {
+impl Campaigns<'_> {
     /// Load a validated plan. Idempotent: loading the same plan again changes
     /// nothing and returns `changed: false`. A plan that differs from the
     /// current revision creates a new revision (earlier ones are kept) and
@@ -1430,7 +1436,7 @@ impl Db {
         })
     }
 
-    pub async fn campaigns(&self) -> Result<Vec<CampaignInfo>, StorageError> {
+    pub async fn list(&self) -> Result<Vec<CampaignInfo>, StorageError> {
         let rows = sqlx::query(&format!("{CAMPAIGN_INFO} ORDER BY c.year DESC, c.id"))
             .fetch_all(&self.read)
             .await?;
@@ -1572,7 +1578,7 @@ impl Db {
         )
         .await?;
         tx.commit().await?;
-        self.campaigns()
+        self.list()
             .await?
             .into_iter()
             .find(|c| c.id == id)

@@ -13,9 +13,13 @@ use sqlx::{AnyConnection, Row};
 
 use crate::audit::{AuditRecord, append};
 use crate::campaign::{AttachmentOwner, attachment_from_row, attachments_json, insert_attachments};
-use crate::{
-    Actor, AttachmentRecord, Db, NewAttachment, Rule, StorageError, now, today_cst, validate,
-};
+use crate::{Actor, AttachmentRecord, NewAttachment, Rule, StorageError, now, today_cst, validate};
+
+crate::db::area!(
+    /// Cases (督办) and in-app notifications.
+    Cases,
+    cases
+);
 
 /// Where a case comes from.
 pub const CASE_SOURCES: [(&str, &str); 7] = [
@@ -279,7 +283,7 @@ fn optional_line(
     }
 }
 
-impl Db {
+impl Cases<'_> {
     /// Opens a case (督办单), notifies its unit and township, and returns its id.
     pub async fn create_case(&self, actor: &Actor, c: &NewCase) -> Result<i64, StorageError> {
         let title = c.title.trim();
@@ -593,7 +597,7 @@ impl Db {
     }
 
     /// Cases per `filter`: open ones by deadline first, then newest.
-    pub async fn cases(&self, filter: &CaseFilter) -> Result<Vec<CaseRecord>, StorageError> {
+    pub async fn list(&self, filter: &CaseFilter) -> Result<Vec<CaseRecord>, StorageError> {
         let sql = format!(
             "SELECT {CASE_COLUMNS} WHERE ($1 = '' OR c.state = $1) AND ($2 = 0 OR c.state <> 'closed') \
              AND c.created_at >= $3 \
@@ -641,7 +645,7 @@ impl Db {
         .fetch_all(&self.read)
         .await?;
         let system = Actor::system("case-deadlines");
-        let rules = self.alarm_rules().await?.rules;
+        let rules = self.alarms().alarm_rules().await?.rules;
         for r in &rows {
             let id: i64 = r.try_get("id")?;
             let number: String = r.try_get("number")?;

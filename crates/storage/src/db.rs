@@ -237,6 +237,41 @@ pub(crate) fn values_list(backend: Backend, rows: usize, cols: usize) -> String 
     out
 }
 
+/// Rows a multi-row statement carries: with 12 columns, 4,800 parameters
+/// stay under SQLite's and PostgreSQL's limits (32,766 and 65,535).
+pub(crate) const ROWS_PER_STATEMENT: usize = 400;
+
+/// A multi-row insert: `{head} VALUES (…), (…) {tail}`, one statement per
+/// [`ROWS_PER_STATEMENT`] rows, each row bound by `bind` with `columns`
+/// values in order. Returns what the statements return (`tail` may hold
+/// `RETURNING …`; without it the result is empty).
+pub(crate) async fn insert_rows<T>(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    head: &str,
+    tail: &str,
+    columns: usize,
+    rows: &[T],
+    bind: impl for<'q> Fn(AnyQuery<'q>, &'q T) -> AnyQuery<'q>,
+) -> Result<Vec<sqlx::any::AnyRow>, StorageError> {
+    let mut returned = Vec::new();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "{head} VALUES {} {tail}",
+            values_list(backend, chunk.len(), columns)
+        );
+        let mut q = sqlx::query(&sql);
+        for row in chunk {
+            q = bind(q, row);
+        }
+        returned.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(returned)
+}
+
+/// A statement being bound on the `Any` driver.
+pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
 /// The `n`-th (1-based) parameter of a statement whose parameters are all
 /// bound in order: `$n` on PostgreSQL, `?` on SQLite (see [`values_list`]).
 pub(crate) fn param(backend: Backend, n: usize) -> std::borrow::Cow<'static, str> {
@@ -245,6 +280,37 @@ pub(crate) fn param(backend: Backend, n: usize) -> std::borrow::Cow<'static, str
         Backend::Postgres => format!("${n}").into(),
     }
 }
+
+/// Declares a storage area: a borrowed handle holding that area's queries,
+/// reached from the database handle by `db.<accessor>()`. Each area file
+/// (accounts, monitoring, campaigns, …) declares its own, so one file is one
+/// area and `Db` itself only connects, migrates and hands out areas.
+macro_rules! area {
+    ($(#[$doc:meta])* $handle:ident, $accessor:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy)]
+        pub struct $handle<'a> {
+            db: &'a crate::Db,
+        }
+
+        // The area's queries reach the pools and the other areas through
+        // the database handle.
+        impl std::ops::Deref for $handle<'_> {
+            type Target = crate::Db;
+            fn deref(&self) -> &crate::Db {
+                self.db
+            }
+        }
+
+        impl crate::Db {
+            $(#[$doc])*
+            pub fn $accessor(&self) -> $handle<'_> {
+                $handle { db: self }
+            }
+        }
+    };
+}
+pub(crate) use area;
 
 #[cfg(test)]
 mod tests {

@@ -12,7 +12,13 @@ use serde_json::json;
 use sqlx::Row;
 
 use crate::audit::{AuditRecord, append};
-use crate::{Actor, Db, Rule, StorageError, now, validate};
+use crate::{Actor, Rule, StorageError, now, validate};
+
+crate::db::area!(
+    /// Heavy-pollution emergency response: reduction lists and warnings.
+    Emergency,
+    emergency
+);
 
 /// One entry of a list to store.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,7 +100,7 @@ fn warning_from_row(r: &sqlx::any::AnyRow) -> Result<Warning, StorageError> {
 const WARNING_COLUMNS: &str =
     "id, level, starts_on, ends_on, document_number, issued_by, issued_at";
 
-impl Db {
+impl Emergency<'_> {
     /// Store a season's list (all entries in one transaction) and return
     /// it; it is the list in force from now on.
     pub async fn import_emergency_list(

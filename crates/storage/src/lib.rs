@@ -62,6 +62,21 @@ pub use reports::{AIR_FACTORS, AirHour, PublishedReport, StationDays, StationSit
 pub use sessions::{LoginLimits, LoginRefusal, SessionLimits};
 pub use summaries::{AcceptedValue, AssignmentMonth, LimitedHour};
 
+/// The storage areas, each reached from [`Db`] by its accessor.
+pub use accounts::Accounts;
+pub use adhoc::Adhoc;
+pub use alarms::Alarms;
+pub use audit::Audit;
+pub use campaign::Campaigns;
+pub use cases::Cases;
+pub use emergency::Emergency;
+pub use monitoring::Monitoring;
+pub use notify::Notify;
+pub use organisations::Organisations;
+pub use reports::AirData;
+pub use sessions::Sessions;
+pub use summaries::Summaries;
+
 /// Current time as Unix seconds.
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()

@@ -16,8 +16,14 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::audit::{AuditRecord, append};
-use crate::db::values_list;
-use crate::{Actor, Db, StorageError, now, validate};
+use crate::db::insert_rows;
+use crate::{Actor, StorageError, now, validate};
+
+crate::db::area!(
+    /// Monitoring sites, devices, factors, ingestion, series and rollups.
+    Monitoring,
+    monitoring
+);
 
 /// Site kinds of migration 0002, with their Chinese labels.
 pub const SITE_KINDS: &[(&str, &str)] = &[
@@ -752,11 +758,7 @@ async fn set_site_factors_on(
     Ok(())
 }
 
-/// Rows per multi-row statement (keeps bound parameters well under the
-/// SQLite and PostgreSQL limits).
-const CHUNK: usize = 400;
-
-impl Db {
+impl Monitoring<'_> {
     // ----------------------------------------------------------------- sites
 
     pub async fn create_site(&self, actor: &Actor, site: &NewSite) -> Result<Site, StorageError> {
@@ -993,35 +995,36 @@ impl Db {
             v.sort_unstable();
             v
         };
-        for chunk in candidates.chunks(CHUNK) {
-            let sql = format!(
-                "INSERT INTO hj212_uploads (mn, cn, datatime, pno, received_at) VALUES {} \
-                 ON CONFLICT (mn, cn, datatime, pno) DO NOTHING RETURNING mn, cn, datatime, pno",
-                values_list(self.backend(), chunk.len(), 5)
-            );
-            let mut q = sqlx::query(&sql);
-            for &i in chunk {
-                let u = &batch.uploads[i];
-                q = q
-                    .bind(&u.mn)
+        let stored = insert_rows(
+            &mut tx,
+            self.backend(),
+            "INSERT INTO hj212_uploads (mn, cn, datatime, pno, received_at)",
+            "ON CONFLICT (mn, cn, datatime, pno) DO NOTHING RETURNING mn, cn, datatime, pno",
+            5,
+            &candidates
+                .iter()
+                .map(|&i| &batch.uploads[i])
+                .collect::<Vec<_>>(),
+            |q, u| {
+                q.bind(&u.mn)
                     .bind(&u.cn)
                     .bind(&u.datatime)
                     .bind(u.pno)
-                    .bind(t);
-            }
-            let rows = q.fetch_all(&mut *tx).await?;
-            for r in rows {
-                let key: (String, String, String, i64) = (
-                    r.try_get("mn")?,
-                    r.try_get("cn")?,
-                    r.try_get("datatime")?,
-                    r.try_get("pno")?,
-                );
-                if let Some(&i) =
-                    first_in_batch.get(&(key.0.as_str(), key.1.as_str(), key.2.as_str(), key.3))
-                {
-                    outcomes[i] = UploadOutcome::Stored;
-                }
+                    .bind(t)
+            },
+        )
+        .await?;
+        for r in stored {
+            let key: (String, String, String, i64) = (
+                r.try_get("mn")?,
+                r.try_get("cn")?,
+                r.try_get("datatime")?,
+                r.try_get("pno")?,
+            );
+            if let Some(&i) =
+                first_in_batch.get(&(key.0.as_str(), key.1.as_str(), key.2.as_str(), key.3))
+            {
+                outcomes[i] = UploadOutcome::Stored;
             }
         }
 
@@ -1072,19 +1075,18 @@ impl Db {
             }
         }
         let series: Vec<_> = series.into_iter().collect();
-        for chunk in series.chunks(CHUNK) {
-            let sql = format!(
-                "INSERT INTO series (site_id, factor, kind, period_start, value, converted, flag, \
-                 source, received_at) VALUES {} \
-                 ON CONFLICT (site_id, factor, kind, period_start) DO UPDATE SET \
-                 value = excluded.value, converted = excluded.converted, flag = excluded.flag, \
-                 source = excluded.source, received_at = excluded.received_at",
-                values_list(self.backend(), chunk.len(), 9)
-            );
-            let mut q = sqlx::query(&sql);
-            for ((site, _, _, _), v) in chunk {
-                q = q
-                    .bind(*site)
+        insert_rows(
+            &mut tx,
+            self.backend(),
+            "INSERT INTO series (site_id, factor, kind, period_start, value, converted, flag, \
+             source, received_at)",
+            "ON CONFLICT (site_id, factor, kind, period_start) DO UPDATE SET \
+             value = excluded.value, converted = excluded.converted, flag = excluded.flag, \
+             source = excluded.source, received_at = excluded.received_at",
+            9,
+            &series,
+            |q, ((site, _, _, _), v)| {
+                q.bind(*site)
                     .bind(&v.factor)
                     .bind(v.kind)
                     .bind(v.period_start)
@@ -1092,96 +1094,94 @@ impl Db {
                     .bind(&v.converted)
                     .bind(&v.flag)
                     .bind("hj212")
-                    .bind(t);
-            }
-            q.execute(&mut *tx).await?;
-        }
+                    .bind(t)
+            },
+        )
+        .await?;
         let latest: Vec<_> = latest.into_iter().collect();
-        for chunk in latest.chunks(CHUNK) {
-            let sql = format!(
-                "INSERT INTO latest_values (site_id, factor, kind, period_start, value, converted, \
-                 flag, received_at) VALUES {} \
-                 ON CONFLICT (site_id, factor) DO UPDATE SET kind = excluded.kind, \
-                 period_start = excluded.period_start, value = excluded.value, \
-                 converted = excluded.converted, flag = excluded.flag, \
-                 received_at = excluded.received_at \
-                 WHERE latest_values.period_start <= excluded.period_start",
-                values_list(self.backend(), chunk.len(), 8)
-            );
-            let mut q = sqlx::query(&sql);
-            for ((site, _), v) in chunk {
-                q = q
-                    .bind(*site)
+        insert_rows(
+            &mut tx,
+            self.backend(),
+            "INSERT INTO latest_values (site_id, factor, kind, period_start, value, converted, \
+             flag, received_at)",
+            "ON CONFLICT (site_id, factor) DO UPDATE SET kind = excluded.kind, \
+             period_start = excluded.period_start, value = excluded.value, \
+             converted = excluded.converted, flag = excluded.flag, \
+             received_at = excluded.received_at \
+             WHERE latest_values.period_start <= excluded.period_start",
+            8,
+            &latest,
+            |q, ((site, _), v)| {
+                q.bind(*site)
                     .bind(&v.factor)
                     .bind(v.kind)
                     .bind(v.period_start)
                     .bind(&v.value)
                     .bind(&v.converted)
                     .bind(&v.flag)
-                    .bind(t);
-            }
-            q.execute(&mut *tx).await?;
-        }
+                    .bind(t)
+            },
+        )
+        .await?;
         let pending: Vec<_> = pending.into_iter().collect();
-        for chunk in pending.chunks(CHUNK) {
-            let sql = format!(
-                "INSERT INTO rollup_pending (site_id, factor, kind, period_start) VALUES {} \
-                 ON CONFLICT (site_id, factor, kind, period_start) DO UPDATE SET \
-                 generation = rollup_pending.generation + 1",
-                values_list(self.backend(), chunk.len(), 4)
-            );
-            let mut q = sqlx::query(&sql);
-            for (site, factor, kind, start) in chunk {
-                q = q.bind(*site).bind(*factor).bind(*kind).bind(*start);
-            }
-            q.execute(&mut *tx).await?;
-        }
+        insert_rows(
+            &mut tx,
+            self.backend(),
+            "INSERT INTO rollup_pending (site_id, factor, kind, period_start)",
+            "ON CONFLICT (site_id, factor, kind, period_start) DO UPDATE SET \
+             generation = rollup_pending.generation + 1",
+            4,
+            &pending,
+            |q, (site, factor, kind, start)| q.bind(*site).bind(*factor).bind(*kind).bind(*start),
+        )
+        .await?;
 
         // 3. Raw archive and quarantine.
-        for chunk in batch.raw.chunks(CHUNK) {
-            let sql = format!(
-                "INSERT INTO hj212_raw (received_at, peer, mn, cn, frame, outcome, error) VALUES {}",
-                values_list(self.backend(), chunk.len(), 7)
-            );
-            let mut q = sqlx::query(&sql);
-            for r in chunk {
-                q = q
-                    .bind(t)
+        insert_rows(
+            &mut tx,
+            self.backend(),
+            "INSERT INTO hj212_raw (received_at, peer, mn, cn, frame, outcome, error)",
+            "",
+            7,
+            &batch.raw,
+            |q, r| {
+                q.bind(t)
                     .bind(&r.peer)
                     .bind(&r.mn)
                     .bind(&r.cn)
                     .bind(&r.frame)
                     .bind(r.outcome)
-                    .bind(&r.error);
-            }
-            q.execute(&mut *tx).await?;
-        }
-        for chunk in batch.quarantine.chunks(CHUNK) {
-            let sql = format!(
-                "INSERT INTO hj212_quarantine (received_at, peer, mn, cn, reason, frame) VALUES {}",
-                values_list(self.backend(), chunk.len(), 6)
-            );
-            let mut q = sqlx::query(&sql);
-            for e in chunk {
-                q = q
-                    .bind(t)
+                    .bind(&r.error)
+            },
+        )
+        .await?;
+        insert_rows(
+            &mut tx,
+            self.backend(),
+            "INSERT INTO hj212_quarantine (received_at, peer, mn, cn, reason, frame)",
+            "",
+            6,
+            &batch.quarantine,
+            |q, e| {
+                q.bind(t)
                     .bind(&e.peer)
                     .bind(&e.mn)
                     .bind(&e.cn)
                     .bind(&e.reason)
-                    .bind(&e.frame);
-            }
-            q.execute(&mut *tx).await?;
-        }
+                    .bind(&e.frame)
+            },
+        )
+        .await?;
 
         // 4. Device counters.
         let counters: Vec<_> = counters.into_iter().collect();
-        for chunk in counters.chunks(CHUNK) {
-            let sql = format!(
-                "INSERT INTO device_counters (mn, frames, values_stored, duplicates, crc_errors, \
-                 parse_errors, auth_failures, quarantined, last_frame_at, last_peer, \
-                 connected_at, disconnected_at) VALUES {} \
-                 ON CONFLICT (mn) DO UPDATE SET \
+        insert_rows(
+            &mut tx,
+            self.backend(),
+            "INSERT INTO device_counters (mn, frames, values_stored, duplicates, crc_errors, \
+             parse_errors, auth_failures, quarantined, last_frame_at, last_peer, \
+             connected_at, disconnected_at)",
+            "ON CONFLICT (mn) DO UPDATE SET \
                  frames = device_counters.frames + excluded.frames, \
                  values_stored = device_counters.values_stored + excluded.values_stored, \
                  duplicates = device_counters.duplicates + excluded.duplicates, \
@@ -1194,12 +1194,10 @@ impl Db {
                  connected_at = COALESCE(excluded.connected_at, device_counters.connected_at), \
                  disconnected_at = \
                  COALESCE(excluded.disconnected_at, device_counters.disconnected_at)",
-                values_list(self.backend(), chunk.len(), 12)
-            );
-            let mut q = sqlx::query(&sql);
-            for (mn, c) in chunk {
-                q = q
-                    .bind(mn)
+            12,
+            &counters,
+            |q, (mn, c)| {
+                q.bind(mn)
                     .bind(c.frames)
                     .bind(c.values_stored)
                     .bind(c.duplicates)
@@ -1210,10 +1208,10 @@ impl Db {
                     .bind(c.last_frame_at)
                     .bind(&c.last_peer)
                     .bind(c.connected_at)
-                    .bind(c.disconnected_at);
-            }
-            q.execute(&mut *tx).await?;
-        }
+                    .bind(c.disconnected_at)
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(outcomes)
     }

@@ -10,7 +10,13 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::audit::{AuditRecord, append};
-use crate::{Actor, Db, Rule, StorageError, now, validate};
+use crate::{Actor, Rule, StorageError, now, validate};
+
+crate::db::area!(
+    /// Outbound notification channels, subscriptions and deliveries.
+    Notify,
+    notify
+);
 
 /// A configured channel as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -201,7 +207,7 @@ pub(crate) async fn enqueue(
 const DELIVERY_COLUMNS: &str = "d.id, d.channel_id, c.name AS channel, d.user_id, d.address, d.kind, d.title, \
      d.state, d.attempts, d.next_at, d.last_error, d.created_at, d.sent_at";
 
-impl Db {
+impl Notify<'_> {
     pub async fn notify_channels(&self) -> Result<Vec<ChannelRow>, StorageError> {
         let rows = sqlx::query(
             "SELECT id, name, kind, personal, settings, events, enabled, updated_at FROM notify_channels ORDER BY id",

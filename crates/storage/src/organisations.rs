@@ -2,7 +2,13 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::audit::{AuditRecord, append};
-use crate::{Actor, Db, OrgKind, Organisation, StorageError, now, validate};
+use crate::{Actor, OrgKind, Organisation, StorageError, now, validate};
+
+crate::db::area!(
+    /// Organisations (departments, townships, enterprises).
+    Organisations,
+    organisations
+);
 
 fn from_row(row: &AnyRow) -> Result<Organisation, StorageError> {
     let kind: String = row.try_get("kind")?;
@@ -39,7 +45,7 @@ pub(crate) async fn organisation_on(
     from_row(&row)
 }
 
-impl Db {
+impl Organisations<'_> {
     pub async fn create_organisation(
         &self,
         actor: &Actor,
@@ -154,7 +160,7 @@ impl Db {
         Ok(after)
     }
 
-    pub async fn organisations(&self) -> Result<Vec<Organisation>, StorageError> {
+    pub async fn list(&self) -> Result<Vec<Organisation>, StorageError> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM organisations ORDER BY kind, id"
         ))

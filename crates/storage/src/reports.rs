@@ -20,8 +20,14 @@ use sqlx::Row;
 use gongjian_standards::cst::{day_start_utc, hour_end_local};
 
 use crate::audit::{AuditRecord, append};
-use crate::db::param;
-use crate::{Actor, Db, StorageError, now, validate};
+use crate::db::insert_rows;
+use crate::{Actor, StorageError, now, validate};
+
+crate::db::area!(
+    /// Air-station hours, the daily air cache and published 月调度 reports.
+    AirData,
+    air
+);
 
 /// HJ 212-2017 factor codes of the six air pollutants, in
 /// `Pollutant::ALL` order (SO₂, NO₂, CO, O₃, PM10, PM2.5).
@@ -121,7 +127,7 @@ fn dec(s: Option<String>) -> Result<Option<Decimal>, StorageError> {
     .transpose()
 }
 
-impl Db {
+impl AirData<'_> {
     /// Sites of a kind (e.g. `air_station`), ordered by code.
     pub async fn sites_of_kind(&self, kind: &str) -> Result<Vec<StationSite>, StorageError> {
         let rows = sqlx::query(&format!(
@@ -225,8 +231,6 @@ impl Db {
         let mut stats = UpsertStats::default();
         let received = now();
         let mut tx = self.write.begin().await?;
-        // Multi-row statements: 5 binds a row, 500 rows a statement, bound
-        // in order (anonymous on SQLite: see `db::values_list`).
         let flat: Vec<(i64, &str, i64, String)> = rows
             .iter()
             .flat_map(|r| {
@@ -238,45 +242,34 @@ impl Db {
                     })
             })
             .collect();
-        for chunk in flat.chunks(500) {
-            let mut sql = String::from(
-                "INSERT INTO series (site_id, factor, kind, period_start, value, flag, source, \
-                 received_at) VALUES ",
-            );
-            for i in 0..chunk.len() {
-                let b = i * 5;
-                if i > 0 {
-                    sql.push(',');
-                }
-                let p = |k: usize| param(self.backend(), b + k);
-                sql.push_str(&format!(
-                    "({}, {}, 'hour', {}, {}, 'N', 'import', {})",
-                    p(1),
-                    p(2),
-                    p(3),
-                    p(4),
-                    p(5)
-                ));
-            }
-            sql.push_str(
-                " ON CONFLICT (site_id, factor, kind, period_start) DO UPDATE SET \
-                 value = excluded.value, source = excluded.source, \
-                 received_at = excluded.received_at, flag = excluded.flag \
-                 WHERE series.value IS DISTINCT FROM excluded.value",
-            );
-            let mut q = sqlx::query(&sql);
-            for (site, factor, start, value) in chunk {
-                q = q
-                    .bind(*site)
+        // A row comes back only where the value was new or changed.
+        let written = insert_rows(
+            &mut tx,
+            self.backend(),
+            "INSERT INTO series (site_id, factor, kind, period_start, value, flag, source, \
+             received_at)",
+            "ON CONFLICT (site_id, factor, kind, period_start) DO UPDATE SET \
+             value = excluded.value, source = excluded.source, \
+             received_at = excluded.received_at, flag = excluded.flag \
+             WHERE series.value IS DISTINCT FROM excluded.value \
+             RETURNING site_id",
+            8,
+            &flat,
+            |q, (site, factor, start, value)| {
+                q.bind(*site)
                     .bind(*factor)
+                    .bind("hour")
                     .bind(*start)
                     .bind(value.as_str())
-                    .bind(received);
-            }
-            let n = q.execute(&mut *tx).await?.rows_affected();
-            stats.written += n;
-            stats.unchanged += chunk.len() as u64 - n;
-        }
+                    .bind("N")
+                    .bind("import")
+                    .bind(received)
+            },
+        )
+        .await?
+        .len() as u64;
+        stats.written += written;
+        stats.unchanged += flat.len() as u64 - written;
         append(
             &mut tx,
             actor,

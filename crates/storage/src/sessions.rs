@@ -2,7 +2,13 @@ use sha2::{Digest, Sha256};
 
 use crate::accounts::{USER_SELECT, user_from_row, verify_password};
 use crate::audit::{AuditRecord, append};
-use crate::{Actor, Db, Session, StorageError, User, now};
+use crate::{Actor, Session, StorageError, User, now};
+
+crate::db::area!(
+    /// Sign-in: authentication, login throttling and sessions.
+    Sessions,
+    sessions
+);
 
 /// How many failed password checks are allowed before a login is refused
 /// without checking the password. Every attempt is reserved in the database
@@ -92,7 +98,7 @@ fn dummy_hash() -> &'static str {
     HASH.get_or_init(|| crate::hash_password("not-a-real-password").expect("hash"))
 }
 
-impl Db {
+impl Sessions<'_> {
     /// Check a username and password under the login limits, and audit
     /// the attempt. The attempt is counted before the password is checked
     /// (see [`LoginLimits`]), so concurrent guesses are all counted.
@@ -107,7 +113,7 @@ impl Db {
         // Counter keys are bounded: a valid username has at most 64 characters.
         let name: String = username.chars().take(64).collect();
         let addr: String = client_addr.chars().take(64).collect();
-        let user = self.user_by_username(username).await?;
+        let user = self.accounts().user_by_username(username).await?;
         let outcome = match self.reserve_login_attempt(&name, &addr, t, limits).await? {
             Err(refusal) => Err(refusal),
             Ok(()) => {

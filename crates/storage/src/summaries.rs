@@ -6,7 +6,13 @@
 
 use sqlx::Row;
 
-use crate::{Db, StorageError};
+use crate::StorageError;
+
+crate::db::area!(
+    /// Cross-area read models for summaries and assessments.
+    Summaries,
+    summaries
+);
 
 /// One hourly value of a factor that has a limit at its site.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +56,7 @@ pub struct AcceptedValue {
     pub accepted_at: i64,
 }
 
-impl Db {
+impl Summaries<'_> {
     /// Indicator values of accepted progress reports, newest acceptance
     /// first (a reported target takes the latest one of its name).
     pub async fn accepted_values(&self) -> Result<Vec<AcceptedValue>, StorageError> {

@@ -30,6 +30,7 @@ async fn alarms_are_one_per_episode(t: TestDb) {
     let db = &t.db;
     let actor = Actor::system("test");
     let site = db
+        .monitoring()
         .create_site(
             &actor,
             &NewSite {
@@ -44,6 +45,7 @@ async fn alarms_are_one_per_episode(t: TestDb) {
     let rules = RuleSet::defaults();
     let h = 1_800_000_000 / 3600 * 3600;
     let done = db
+        .alarms()
         .reconcile_alarms(site.id, 0, &rules, &[episode(h, h + 7200, true)])
         .await
         .unwrap();
@@ -51,59 +53,86 @@ async fn alarms_are_one_per_episode(t: TestDb) {
     let id = done.opened[0];
     // The same episode seen again, one hour longer: extended, not repeated.
     let done = db
+        .alarms()
         .reconcile_alarms(site.id, 0, &rules, &[episode(h, h + 10_800, true)])
         .await
         .unwrap();
     assert_eq!(done.extended, [id]);
     assert!(done.opened.is_empty());
-    let a = db.alarm(id).await.unwrap();
+    let a = db.alarms().alarm(id).await.unwrap();
     assert_eq!(
         (a.hours, a.ended_at, a.severity.as_str()),
         (4, None, "major")
     );
     // It clears: ended at the end of its last hour.
     let done = db
+        .alarms()
         .reconcile_alarms(site.id, 0, &rules, &[episode(h, h + 10_800, false)])
         .await
         .unwrap();
     assert_eq!(done.ended, [id]);
-    assert_eq!(db.alarm(id).await.unwrap().ended_at, Some(h + 14_400));
+    assert_eq!(
+        db.alarms().alarm(id).await.unwrap().ended_at,
+        Some(h + 14_400)
+    );
     // The ended episode still in the window opens nothing new.
     let done = db
+        .alarms()
         .reconcile_alarms(site.id, 0, &rules, &[episode(h, h + 10_800, false)])
         .await
         .unwrap();
     assert!(done.opened.is_empty() && done.ended.is_empty(), "{done:?}");
     // A later episode is a new alarm.
     let done = db
+        .alarms()
         .reconcile_alarms(site.id, 0, &rules, &[episode(h + 18_000, h + 25_200, true)])
         .await
         .unwrap();
     assert_eq!(done.opened.len(), 1);
     // An open alarm nothing continues ends.
-    let done = db.reconcile_alarms(site.id, 0, &rules, &[]).await.unwrap();
+    let done = db
+        .alarms()
+        .reconcile_alarms(site.id, 0, &rules, &[])
+        .await
+        .unwrap();
     assert_eq!(done.ended.len(), 1);
-    assert!(db.sites_with_open_alarms().await.unwrap().is_empty());
+    assert!(
+        db.alarms()
+            .sites_with_open_alarms()
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn rule_versions_are_checked_saved_and_audited(t: TestDb) {
     let db = &t.db;
     let actor = Actor::system("test");
-    assert_eq!(db.alarm_rules().await.unwrap().id, 0);
+    assert_eq!(db.alarms().alarm_rules().await.unwrap().id, 0);
     let mut rules = RuleSet::defaults();
     rules.rules[0].min_hours = 2;
     let v = db
+        .alarms()
         .save_alarm_rules(&actor, &rules, "试行两小时")
         .await
         .unwrap();
-    let now = db.alarm_rules().await.unwrap();
+    let now = db.alarms().alarm_rules().await.unwrap();
     assert_eq!((now.id, now.rules.rules[0].min_hours), (v, 2));
     rules.case_days = [0, 3, 1];
-    let err = db.save_alarm_rules(&actor, &rules, "").await.unwrap_err();
+    let err = db
+        .alarms()
+        .save_alarm_rules(&actor, &rules, "")
+        .await
+        .unwrap_err();
     assert_eq!(err.broken_rule(), Some(Rule::AlarmRules));
-    assert_eq!(db.alarm_rules().await.unwrap().id, v, "nothing saved");
+    assert_eq!(
+        db.alarms().alarm_rules().await.unwrap().id,
+        v,
+        "nothing saved"
+    );
     let audit = db
-        .audit_list(&AuditFilter {
+        .audit()
+        .list(&AuditFilter {
             entity: Some("alarm_rules".into()),
             ..AuditFilter::default()
         })
@@ -116,10 +145,12 @@ async fn a_case_runs_its_loop_tells_people_and_escalates_once(t: TestDb) {
     let db = &t.db;
     let actor = Actor::system("test");
     let firm = db
+        .organisations()
         .create_organisation(&actor, "平原热电有限公司", OrgKind::Enterprise, None)
         .await
         .unwrap();
     let town = db
+        .organisations()
         .create_organisation(&actor, "原武镇", OrgKind::Township, None)
         .await
         .unwrap();
@@ -132,10 +163,12 @@ async fn a_case_runs_its_loop_tells_people_and_escalates_once(t: TestDb) {
         must_change_password: false,
     };
     let qiye = db
+        .accounts()
         .create_user(&actor, &user("qiye", Role::Enterprise, firm.id))
         .await
         .unwrap();
     let town_user = db
+        .accounts()
         .create_user(&actor, &user("yuanwu", Role::Township, town.id))
         .await
         .unwrap();
@@ -158,15 +191,19 @@ async fn a_case_runs_its_loop_tells_people_and_escalates_once(t: TestDb) {
         latitude: None,
         attachments: Vec::new(),
     };
-    let id = db.create_case(&actor, &new).await.unwrap();
-    let c = db.case(id).await.unwrap();
+    let id = db.cases().create_case(&actor, &new).await.unwrap();
+    let c = db.cases().case(id).await.unwrap();
     assert_eq!(c.case.number, "DB202000001");
     assert!(c.case.overdue, "due in 2020");
-    assert_eq!(db.unread_notifications(qiye.id).await.unwrap(), 1);
-    assert_eq!(db.unread_notifications(town_user.id).await.unwrap(), 1);
+    assert_eq!(db.cases().unread_notifications(qiye.id).await.unwrap(), 1);
+    assert_eq!(
+        db.cases().unread_notifications(town_user.id).await.unwrap(),
+        1
+    );
 
     // Out of order: refused, nothing changes.
     let err = db
+        .cases()
         .act_on_case(&actor, id, CaseAction::Close, "", &[])
         .await
         .unwrap_err();
@@ -181,11 +218,12 @@ async fn a_case_runs_its_loop_tells_people_and_escalates_once(t: TestDb) {
         "{err}"
     );
     let err = db
+        .cases()
         .act_on_case(&actor, id, CaseAction::Answer, "  ", &[])
         .await
         .unwrap_err();
     assert_eq!(err.broken_rule(), Some(Rule::Case));
-    assert_eq!(db.case(id).await.unwrap().events.len(), 1);
+    assert_eq!(db.cases().case(id).await.unwrap().events.len(), 1);
 
     for (action, note) in [
         (CaseAction::Accept, ""),
@@ -193,15 +231,19 @@ async fn a_case_runs_its_loop_tells_people_and_escalates_once(t: TestDb) {
         (CaseAction::Verify, "现场核查属实"),
         (CaseAction::Close, ""),
     ] {
-        db.act_on_case(&actor, id, action, note, &[]).await.unwrap();
+        db.cases()
+            .act_on_case(&actor, id, action, note, &[])
+            .await
+            .unwrap();
     }
-    let c = db.case(id).await.unwrap();
+    let c = db.cases().case(id).await.unwrap();
     assert_eq!(c.case.state, "closed");
     assert!(c.case.closed_at.is_some() && !c.case.overdue);
     assert_eq!(c.events.len(), 5);
     // The township was told of the case, the answer and the close; the
     // enterprise of the case and the close.
     let told: Vec<String> = db
+        .cases()
         .notifications(town_user.id, 10)
         .await
         .unwrap()
@@ -209,22 +251,28 @@ async fn a_case_runs_its_loop_tells_people_and_escalates_once(t: TestDb) {
         .map(|n| n.kind)
         .collect();
     assert_eq!(told, ["case_close", "case_answered", "case_new"]);
-    assert_eq!(db.unread_notifications(qiye.id).await.unwrap(), 2);
-    db.mark_notifications_read(qiye.id, None).await.unwrap();
-    assert_eq!(db.unread_notifications(qiye.id).await.unwrap(), 0);
+    assert_eq!(db.cases().unread_notifications(qiye.id).await.unwrap(), 2);
+    db.cases()
+        .mark_notifications_read(qiye.id, None)
+        .await
+        .unwrap();
+    assert_eq!(db.cases().unread_notifications(qiye.id).await.unwrap(), 0);
 
     // A second, open case past its deadline is escalated once, to the
     // department supervising its category (超标排放 → 区行政综合执法局 by
     // default) as well as the office.
     let dept = db
+        .organisations()
         .create_organisation(&actor, "区行政综合执法局", OrgKind::Department, None)
         .await
         .unwrap();
     let dept_user = db
+        .accounts()
         .create_user(&actor, &user("zhifa", Role::Department, dept.id))
         .await
         .unwrap();
     let other = db
+        .cases()
         .create_case(
             &actor,
             &NewCase {
@@ -235,21 +283,25 @@ async fn a_case_runs_its_loop_tells_people_and_escalates_once(t: TestDb) {
         )
         .await
         .unwrap();
-    assert_eq!(db.unread_notifications(dept_user.id).await.unwrap(), 0);
+    assert_eq!(
+        db.cases().unread_notifications(dept_user.id).await.unwrap(),
+        0
+    );
     let today = NaiveDate::from_ymd_opt(2020, 2, 1).unwrap();
-    assert_eq!(db.escalate_overdue_cases(today).await.unwrap(), 1);
-    assert_eq!(db.escalate_overdue_cases(today).await.unwrap(), 0);
-    let c = db.case(other).await.unwrap();
+    assert_eq!(db.cases().escalate_overdue_cases(today).await.unwrap(), 1);
+    assert_eq!(db.cases().escalate_overdue_cases(today).await.unwrap(), 0);
+    let c = db.cases().case(other).await.unwrap();
     assert!(c.case.escalated_at.is_some());
     assert_eq!(c.case.supervisor_id, Some(dept.id));
     let last = c.events.last().unwrap();
     assert_eq!(last.action, "overdue");
     assert!(last.note.contains("区行政综合执法局"), "{}", last.note);
-    let told = db.notifications(dept_user.id, 10).await.unwrap();
+    let told = db.cases().notifications(dept_user.id, 10).await.unwrap();
     assert_eq!(told.len(), 1);
     assert_eq!(told[0].kind, "case_overdue");
     let supervised = db
-        .cases(&CaseFilter {
+        .cases()
+        .list(&CaseFilter {
             organisation_id: Some(dept.id),
             ..CaseFilter::default()
         })
@@ -257,7 +309,8 @@ async fn a_case_runs_its_loop_tells_people_and_escalates_once(t: TestDb) {
         .unwrap();
     assert_eq!(supervised.len(), 1, "the department now sees the case");
     let open = db
-        .cases(&CaseFilter {
+        .cases()
+        .list(&CaseFilter {
             open: true,
             ..CaseFilter::default()
         })
@@ -265,7 +318,8 @@ async fn a_case_runs_its_loop_tells_people_and_escalates_once(t: TestDb) {
         .unwrap();
     assert_eq!(open.len(), 1);
     let mine = db
-        .cases(&CaseFilter {
+        .cases()
+        .list(&CaseFilter {
             organisation_id: Some(town.id),
             ..CaseFilter::default()
         })

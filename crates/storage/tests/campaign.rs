@@ -100,11 +100,15 @@ fn person(name: &str) -> Actor {
 }
 
 async fn task_id(db: &Db, key: &str) -> i64 {
-    db.task_id_by_key(None, key).await.unwrap()
+    db.campaigns().task_id_by_key(None, key).await.unwrap()
 }
 
 async fn assignment_of(db: &Db, key: &str, org: &str) -> i64 {
-    let detail = db.task_detail(task_id(db, key).await).await.unwrap();
+    let detail = db
+        .campaigns()
+        .task_detail(task_id(db, key).await)
+        .await
+        .unwrap();
     detail
         .assignments
         .iter()
@@ -118,11 +122,16 @@ storage_test!(
     |db: Db| async move {
         // An organisation that already exists on the platform is reused by name.
         let existing = db
+            .organisations()
             .create_organisation(&Actor::cli(), "区环境攻坚办", OrgKind::Office, None)
             .await
             .unwrap();
         let plan = plan_with(&[]);
-        let first = db.load_campaign(&Actor::cli(), &plan).await.unwrap();
+        let first = db
+            .campaigns()
+            .load_campaign(&Actor::cli(), &plan)
+            .await
+            .unwrap();
         assert!(first.changed);
         assert_eq!(first.revision, 1);
         assert_eq!(first.tasks, plan.tasks.len());
@@ -133,17 +142,28 @@ storage_test!(
         );
         assert!(first.organisations_created.contains(&"原武镇".to_owned()));
         let office = db
+            .organisations()
             .organisation_by_name("区环境攻坚办")
             .await
             .unwrap()
             .unwrap();
         assert_eq!(office.id, existing.id);
-        let yuanwu = db.organisation_by_name("原武镇").await.unwrap().unwrap();
+        let yuanwu = db
+            .organisations()
+            .organisation_by_name("原武镇")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(yuanwu.kind, OrgKind::Township);
-        let power = db.organisation_by_name("电力公司").await.unwrap().unwrap();
+        let power = db
+            .organisations()
+            .organisation_by_name("电力公司")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(power.kind, OrgKind::External);
 
-        let all = db.tasks(&TaskFilter::default()).await.unwrap();
+        let all = db.campaigns().tasks(&TaskFilter::default()).await.unwrap();
         assert_eq!(all.len(), plan.tasks.len());
         let count = |p: &str| {
             all.iter()
@@ -152,12 +172,16 @@ storage_test!(
         };
         assert_eq!((count("air"), count("water"), count("soil")), (46, 27, 24));
         assert_eq!(
-            db.campaign_targets(None).await.unwrap().len(),
+            db.campaigns().campaign_targets(None).await.unwrap().len(),
             plan.targets.len()
         );
 
         // Task 15: lead 区农业农村局, cooperating 执法局 and 财政局, the four townships.
-        let d = db.task_detail(task_id(&db, "air-15").await).await.unwrap();
+        let d = db
+            .campaigns()
+            .task_detail(task_id(&db, "air-15").await)
+            .await
+            .unwrap();
         assert_eq!(d.task.title, "强化秸秆禁烧工作");
         assert_eq!(d.task.lead, vec!["区农业农村局".to_owned()]);
         let roles: Vec<(&str, AssignmentRole)> = d
@@ -174,13 +198,26 @@ storage_test!(
         assert_eq!(d.task.status, TaskStatus::NotStarted);
 
         // The same plan again: nothing changes, no new revision, no audit.
-        let audits = db.audit_list(&AuditFilter::default()).await.unwrap().len();
-        let again = db.load_campaign(&Actor::cli(), &plan).await.unwrap();
+        let audits = db
+            .audit()
+            .list(&AuditFilter::default())
+            .await
+            .unwrap()
+            .len();
+        let again = db
+            .campaigns()
+            .load_campaign(&Actor::cli(), &plan)
+            .await
+            .unwrap();
         assert!(!again.changed);
         assert_eq!(again.revision, 1);
         assert!(again.changes.is_empty());
         assert_eq!(
-            db.audit_list(&AuditFilter::default()).await.unwrap().len(),
+            db.audit()
+                .list(&AuditFilter::default())
+                .await
+                .unwrap()
+                .len(),
             audits
         );
 
@@ -190,21 +227,34 @@ storage_test!(
             "title = \"强化秸秆禁烧工作\"",
             "title = \"全面强化秸秆禁烧工作\"",
         )]);
-        let second = db.load_campaign(&Actor::cli(), &edited).await.unwrap();
+        let second = db
+            .campaigns()
+            .load_campaign(&Actor::cli(), &edited)
+            .await
+            .unwrap();
         assert!(second.changed);
         assert_eq!(second.revision, 2);
         assert_eq!(
             second.changes,
             vec!["修改任务 (task changed) air-15: title".to_owned()]
         );
-        let revisions = db.campaign_revisions("pingyuan-2020").await.unwrap();
+        let revisions = db
+            .campaigns()
+            .campaign_revisions("pingyuan-2020")
+            .await
+            .unwrap();
         assert_eq!(revisions.len(), 2);
         assert_ne!(revisions[0].digest, revisions[1].digest);
-        let d2 = db.task_detail(task_id(&db, "air-15").await).await.unwrap();
+        let d2 = db
+            .campaigns()
+            .task_detail(task_id(&db, "air-15").await)
+            .await
+            .unwrap();
         assert_eq!(d2.task.id, d.task.id, "the task keeps its identity");
         assert_eq!(d2.task.title, "全面强化秸秆禁烧工作");
         let loads = db
-            .audit_list(&AuditFilter {
+            .audit()
+            .list(&AuditFilter {
                 action: Some("load".into()),
                 ..AuditFilter::default()
             })
@@ -215,7 +265,8 @@ storage_test!(
 );
 
 storage_test!(report_review_and_sign_off, |db: Db| async move {
-    db.load_campaign(&Actor::cli(), &plan_with(&[]))
+    db.campaigns()
+        .load_campaign(&Actor::cli(), &plan_with(&[]))
         .await
         .unwrap();
     let nongye = person("nongye");
@@ -224,6 +275,7 @@ storage_test!(report_review_and_sign_off, |db: Db| async move {
 
     // An indicator the task does not have is refused by name.
     let err = db
+        .campaigns()
         .submit_report(
             &nongye,
             lead,
@@ -237,12 +289,14 @@ storage_test!(report_review_and_sign_off, |db: Db| async move {
         .unwrap_err();
     assert!(err.to_string().contains("PM2.5"), "{err}");
     let empty = db
+        .campaigns()
         .submit_report(&nongye, lead, &NewReport::default())
         .await
         .unwrap_err();
     assert_eq!(empty.broken_rule(), Some(gongjian_storage::Rule::Progress));
 
     let r1 = db
+        .campaigns()
         .submit_report(
             &nongye,
             lead,
@@ -263,13 +317,18 @@ storage_test!(report_review_and_sign_off, |db: Db| async move {
     assert_eq!(r1.values[0].value, "90.5");
     assert_eq!(r1.values[0].unit, "%");
     assert_eq!(r1.attachments[0].file_name, "台账.pdf");
-    let d = db.task_detail(task_id(&db, "air-15").await).await.unwrap();
+    let d = db
+        .campaigns()
+        .task_detail(task_id(&db, "air-15").await)
+        .await
+        .unwrap();
     assert_eq!(d.task.status, TaskStatus::PendingReview);
     let a = d.assignments.iter().find(|a| a.id == lead).unwrap();
     assert_eq!(a.status, TaskStatus::PendingReview);
 
     // Return needs a comment; then it moves the assignment back to 推进中.
     let no_comment = db
+        .campaigns()
         .review_report(&office, r1.id, &Review::Return("  ".into()))
         .await
         .unwrap_err();
@@ -278,16 +337,18 @@ storage_test!(report_review_and_sign_off, |db: Db| async move {
         Some(gongjian_storage::Rule::Review)
     );
     let returned = db
+        .campaigns()
         .review_report(&office, r1.id, &Review::Return("请补充乡镇台账".into()))
         .await
         .unwrap();
     assert_eq!(returned.review, "returned");
     assert_eq!(returned.review_comment.as_deref(), Some("请补充乡镇台账"));
     assert_eq!(
-        db.assignment(lead).await.unwrap().status,
+        db.campaigns().assignment(lead).await.unwrap().status,
         TaskStatus::InProgress
     );
     let twice = db
+        .campaigns()
         .review_report(&office, r1.id, &Review::Accept)
         .await
         .unwrap_err();
@@ -295,6 +356,7 @@ storage_test!(report_review_and_sign_off, |db: Db| async move {
 
     // A completion report accepted completes the lead's part…
     let r2 = db
+        .campaigns()
         .submit_report(
             &nongye,
             lead,
@@ -308,6 +370,7 @@ storage_test!(report_review_and_sign_off, |db: Db| async move {
         .unwrap();
     // Issue #13 item 9: a comment given with an acceptance is kept.
     let accepted = db
+        .campaigns()
         .review_report(
             &office,
             r2.id,
@@ -320,12 +383,16 @@ storage_test!(report_review_and_sign_off, |db: Db| async move {
         accepted.review_comment.as_deref(),
         Some("台账完整，予以通过")
     );
-    assert_eq!(db.assignment(lead).await.unwrap().status, TaskStatus::Done);
+    assert_eq!(
+        db.campaigns().assignment(lead).await.unwrap().status,
+        TaskStatus::Done
+    );
     for (plan, status) in [
         (None, TaskStatus::InProgress),
         (Some("air"), TaskStatus::InProgress),
     ] {
         let found = db
+            .campaigns()
             .tasks(&TaskFilter {
                 plan: plan.map(str::to_owned),
                 status: Some(status),
@@ -338,10 +405,14 @@ storage_test!(report_review_and_sign_off, |db: Db| async move {
     }
     // …but the task cannot be signed off while other parts are open.
     let tid = task_id(&db, "air-15").await;
-    let refused = db.sign_off_task(&office, tid).await.unwrap_err();
+    let refused = db
+        .campaigns()
+        .sign_off_task(&office, tid)
+        .await
+        .unwrap_err();
     assert!(refused.to_string().contains("原武镇"), "{refused}");
 
-    let detail = db.task_detail(tid).await.unwrap();
+    let detail = db.campaigns().task_detail(tid).await.unwrap();
     let others: Vec<i64> = detail
         .assignments
         .iter()
@@ -359,22 +430,28 @@ storage_test!(report_review_and_sign_off, |db: Db| async move {
             },
         })
         .collect();
-    let ids = db.import_progress(&office, &rows).await.unwrap();
+    let ids = db
+        .campaigns()
+        .import_progress(&office, &rows)
+        .await
+        .unwrap();
     assert_eq!(ids.len(), others.len());
     for id in ids {
-        db.review_report(&office, id, &Review::Accept)
+        db.campaigns()
+            .review_report(&office, id, &Review::Accept)
             .await
             .unwrap();
     }
     assert_eq!(
-        db.task_detail(tid).await.unwrap().task.status,
+        db.campaigns().task_detail(tid).await.unwrap().task.status,
         TaskStatus::PendingReview,
         "all parts done: awaiting the office's sign-off"
     );
-    let signed = db.sign_off_task(&office, tid).await.unwrap();
+    let signed = db.campaigns().sign_off_task(&office, tid).await.unwrap();
     assert_eq!(signed.status, TaskStatus::Done);
     assert_eq!(signed.signed_off_by.as_deref(), Some("office"));
     let late = db
+        .campaigns()
         .submit_report(
             &nongye,
             lead,
@@ -387,7 +464,7 @@ storage_test!(report_review_and_sign_off, |db: Db| async move {
         .unwrap_err();
     assert!(late.to_string().contains("销号"), "{late}");
 
-    let detail = db.task_detail(tid).await.unwrap();
+    let detail = db.campaigns().task_detail(tid).await.unwrap();
     assert!(
         detail
             .history
@@ -397,7 +474,8 @@ storage_test!(report_review_and_sign_off, |db: Db| async move {
     assert_eq!(detail.reports.len(), 2 + others.len());
 
     let audit = db
-        .audit_list(&AuditFilter {
+        .audit()
+        .list(&AuditFilter {
             limit: 500,
             ..AuditFilter::default()
         })
@@ -417,7 +495,8 @@ storage_test!(report_review_and_sign_off, |db: Db| async move {
 });
 
 storage_test!(import_is_all_or_nothing, |db: Db| async move {
-    db.load_campaign(&Actor::cli(), &plan_with(&[]))
+    db.campaigns()
+        .load_campaign(&Actor::cli(), &plan_with(&[]))
         .await
         .unwrap();
     let lead = assignment_of(&db, "air-15", "区农业农村局").await;
@@ -438,38 +517,63 @@ storage_test!(import_is_all_or_nothing, |db: Db| async move {
         },
     ];
     let err = db
+        .campaigns()
         .import_progress(&person("office"), &rows)
         .await
         .unwrap_err();
     assert!(matches!(err, StorageError::NotFound { .. }), "{err}");
-    assert!(db.reports_of_assignment(lead).await.unwrap().is_empty());
+    assert!(
+        db.campaigns()
+            .reports_of_assignment(lead)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 });
 
 storage_test!(deadlines_remind_then_mark_overdue, |db: Db| async move {
-    db.load_campaign(&Actor::cli(), &plan_with(&[]))
+    db.campaigns()
+        .load_campaign(&Actor::cli(), &plan_with(&[]))
         .await
         .unwrap();
     let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
     // Nothing is due before March 2020.
-    let early = db.run_deadlines(d("2020-01-01"), 7).await.unwrap();
+    let early = db
+        .campaigns()
+        .run_deadlines(d("2020-01-01"), 7)
+        .await
+        .unwrap();
     assert_eq!(early.reminders_raised, 0);
     assert_eq!(early.assignments_marked_overdue, 0);
 
-    let soon = db.run_deadlines(d("2020-04-25"), 7).await.unwrap();
+    let soon = db
+        .campaigns()
+        .run_deadlines(d("2020-04-25"), 7)
+        .await
+        .unwrap();
     assert!(soon.reminders_raised > 0);
-    let reminders = db.reminders(None, 500).await.unwrap();
+    let reminders = db.campaigns().reminders(None, 500).await.unwrap();
     assert!(
         reminders
             .iter()
             .any(|r| r.due == "2020-04-30" && r.kind == "due_soon")
     );
     // Raised once only.
-    let again = db.run_deadlines(d("2020-04-25"), 7).await.unwrap();
+    let again = db
+        .campaigns()
+        .run_deadlines(d("2020-04-25"), 7)
+        .await
+        .unwrap();
     assert_eq!(again.reminders_raised, 0);
 
-    let after = db.run_deadlines(d("2020-05-01"), 7).await.unwrap();
+    let after = db
+        .campaigns()
+        .run_deadlines(d("2020-05-01"), 7)
+        .await
+        .unwrap();
     assert!(after.assignments_marked_overdue > 0);
     let overdue = db
+        .campaigns()
         .tasks(&TaskFilter {
             status: Some(TaskStatus::Overdue),
             ..TaskFilter::default()
@@ -477,7 +581,7 @@ storage_test!(deadlines_remind_then_mark_overdue, |db: Db| async move {
         .await
         .unwrap();
     assert!(!overdue.is_empty());
-    let t = db.task_detail(overdue[0].id).await.unwrap();
+    let t = db.campaigns().task_detail(overdue[0].id).await.unwrap();
     assert!(t.milestones.iter().any(|m| m.due.as_str() < "2020-05-01"));
     assert!(
         t.history
@@ -486,13 +590,14 @@ storage_test!(deadlines_remind_then_mark_overdue, |db: Db| async move {
     );
     // A task whose milestones are all at year end is not overdue in May.
     let due_end = db
+        .campaigns()
         .tasks(&TaskFilter {
             due_before: Some("2020-05-01".into()),
             ..TaskFilter::default()
         })
         .await
         .unwrap();
-    for task in db.tasks(&TaskFilter::default()).await.unwrap() {
+    for task in db.campaigns().tasks(&TaskFilter::default()).await.unwrap() {
         if task.status == TaskStatus::Overdue {
             assert!(
                 due_end.iter().any(|x| x.id == task.id),
@@ -504,12 +609,25 @@ storage_test!(deadlines_remind_then_mark_overdue, |db: Db| async move {
 });
 
 storage_test!(fire_points_and_monthly_totals, |db: Db| async move {
-    db.load_campaign(&Actor::cli(), &plan_with(&[]))
+    db.campaigns()
+        .load_campaign(&Actor::cli(), &plan_with(&[]))
         .await
         .unwrap();
     let office = person("office");
-    let yuanwu = db.organisation_by_name("原武镇").await.unwrap().unwrap().id;
-    let shizhai = db.organisation_by_name("师寨镇").await.unwrap().unwrap().id;
+    let yuanwu = db
+        .organisations()
+        .organisation_by_name("原武镇")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let shizhai = db
+        .organisations()
+        .organisation_by_name("师寨镇")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
     let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
     let point = |township_id, date: &str, kind| NewFirePoint {
         township_id,
@@ -523,6 +641,7 @@ storage_test!(fire_points_and_monthly_totals, |db: Db| async move {
         latitude: None,
     };
     let p = db
+        .campaigns()
         .add_fire_point(&office, &point(yuanwu, "2020-06-03", FireKind::Straw))
         .await
         .unwrap();
@@ -536,6 +655,7 @@ storage_test!(fire_points_and_monthly_totals, |db: Db| async move {
         file_name: "火点照片.jpg".into(),
     };
     let with_evidence = db
+        .campaigns()
         .add_fire_point(
             &office,
             &NewFirePoint {
@@ -551,10 +671,11 @@ storage_test!(fire_points_and_monthly_totals, |db: Db| async move {
         (att.sha256.as_str(), att.file_name.as_str(), att.size),
         (evidence.sha256.as_str(), "火点照片.jpg", 2048)
     );
-    let (_, report_id, fire_point_id) = db.attachment(att.id).await.unwrap();
+    let (_, report_id, fire_point_id) = db.campaigns().attachment(att.id).await.unwrap();
     assert_eq!((report_id, fire_point_id), (None, Some(with_evidence.id)));
     let created = db
-        .audit_list(&AuditFilter {
+        .audit()
+        .list(&AuditFilter {
             entity: Some("fire_point".into()),
             limit: 10,
             ..AuditFilter::default()
@@ -569,23 +690,26 @@ storage_test!(fire_points_and_monthly_totals, |db: Db| async move {
         entry.after.as_ref().unwrap()["attachments"][0]["sha256"],
         evidence.sha256.as_str()
     );
-    db.import_fire_points(
-        &office,
-        &[
-            point(shizhai, "2020-06-11", FireKind::Rubbish),
-            point(yuanwu, "2020-10-02", FireKind::Straw),
-        ],
-    )
-    .await
-    .unwrap();
+    db.campaigns()
+        .import_fire_points(
+            &office,
+            &[
+                point(shizhai, "2020-06-11", FireKind::Rubbish),
+                point(yuanwu, "2020-10-02", FireKind::Straw),
+            ],
+        )
+        .await
+        .unwrap();
     // Not a township: refused, and the batch with it stores nothing.
     let dept = db
+        .organisations()
         .organisation_by_name("区农业农村局")
         .await
         .unwrap()
         .unwrap()
         .id;
     let err = db
+        .campaigns()
         .import_fire_points(
             &office,
             &[
@@ -596,9 +720,9 @@ storage_test!(fire_points_and_monthly_totals, |db: Db| async move {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("乡镇"), "{err}");
-    assert_eq!(db.fire_points(None).await.unwrap().len(), 4);
+    assert_eq!(db.campaigns().fire_points(None).await.unwrap().len(), 4);
 
-    let totals = db.fire_point_totals().await.unwrap();
+    let totals = db.campaigns().fire_point_totals().await.unwrap();
     let find = |m: &str, t: &str| {
         totals
             .iter()
@@ -614,7 +738,14 @@ storage_test!(fire_points_and_monthly_totals, |db: Db| async move {
     assert_eq!(find("2020-06", "师寨镇").amount, "100000");
     assert_eq!(find("2020-10", "原武镇").amount, "500000");
     assert_eq!(totals[0].month, "2020-10", "newest month first");
-    assert_eq!(db.fire_points(Some(shizhai)).await.unwrap().len(), 1);
+    assert_eq!(
+        db.campaigns()
+            .fire_points(Some(shizhai))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(FireKind::from_str("秸秆").unwrap(), FireKind::Straw);
     assert!(FireKind::from_str("轮胎").is_err());
 });
@@ -625,12 +756,25 @@ storage_test!(fire_points_and_monthly_totals, |db: Db| async move {
 storage_test!(
     fire_point_duplicates_refused_and_voided,
     |db: Db| async move {
-        db.load_campaign(&Actor::cli(), &plan_with(&[]))
+        db.campaigns()
+            .load_campaign(&Actor::cli(), &plan_with(&[]))
             .await
             .unwrap();
         let office = person("office");
-        let yuanwu = db.organisation_by_name("原武镇").await.unwrap().unwrap().id;
-        let shizhai = db.organisation_by_name("师寨镇").await.unwrap().unwrap().id;
+        let yuanwu = db
+            .organisations()
+            .organisation_by_name("原武镇")
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        let shizhai = db
+            .organisations()
+            .organisation_by_name("师寨镇")
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
         let point = |township_id, date: &str, place: &str| NewFirePoint {
             township_id,
             occurred_on: NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap(),
@@ -643,12 +787,14 @@ storage_test!(
             latitude: None,
         };
         let first = db
+            .campaigns()
             .add_fire_point(&office, &point(yuanwu, "2020-10-05", "大堤村北地块"))
             .await
             .unwrap();
         // Same township, day and place (spacing aside): refused, in Chinese.
         for place in ["大堤村北地块", " 大堤村 北地块 "] {
             let err = db
+                .campaigns()
                 .add_fire_point(&office, &point(yuanwu, "2020-10-05", place))
                 .await
                 .unwrap_err();
@@ -668,6 +814,7 @@ storage_test!(
         assert_eq!(Rule::FirePointDuplicate.code(), "E2502");
         // An import repeating it stores nothing.
         let err = db
+            .campaigns()
             .import_fire_points(
                 &office,
                 &[
@@ -678,19 +825,23 @@ storage_test!(
             .await
             .unwrap_err();
         assert_eq!(err.broken_rule(), Some(Rule::FirePointDuplicate));
-        assert_eq!(db.fire_points(None).await.unwrap().len(), 1);
+        assert_eq!(db.campaigns().fire_points(None).await.unwrap().len(), 1);
         // Another day, place or township is another point.
-        db.add_fire_point(&office, &point(yuanwu, "2020-10-06", "大堤村北地块"))
+        db.campaigns()
+            .add_fire_point(&office, &point(yuanwu, "2020-10-06", "大堤村北地块"))
             .await
             .unwrap();
-        db.add_fire_point(&office, &point(yuanwu, "2020-10-05", "大堤村南地块"))
+        db.campaigns()
+            .add_fire_point(&office, &point(yuanwu, "2020-10-05", "大堤村南地块"))
             .await
             .unwrap();
-        db.add_fire_point(&office, &point(shizhai, "2020-10-05", "大堤村北地块"))
+        db.campaigns()
+            .add_fire_point(&office, &point(shizhai, "2020-10-05", "大堤村北地块"))
             .await
             .unwrap();
         let total = |db: Db| async move {
-            db.fire_point_totals()
+            db.campaigns()
+                .fire_point_totals()
                 .await
                 .unwrap()
                 .into_iter()
@@ -701,11 +852,13 @@ storage_test!(
 
         // Voiding needs a reason; then the entry stays, marked, out of the totals.
         let err = db
+            .campaigns()
             .void_fire_point(&office, first.id, "  ")
             .await
             .unwrap_err();
         assert_eq!(err.broken_rule(), Some(Rule::FirePoint));
         let voided = db
+            .campaigns()
             .void_fire_point(&office, first.id, "与 10-06 记录为同一火点，日期登记错误")
             .await
             .unwrap();
@@ -715,17 +868,19 @@ storage_test!(
             voided.void_reason.as_deref(),
             Some("与 10-06 记录为同一火点，日期登记错误")
         );
-        assert_eq!(db.fire_points(None).await.unwrap().len(), 4);
+        assert_eq!(db.campaigns().fire_points(None).await.unwrap().len(), 4);
         assert_eq!(total(db.clone()).await, Some((2, "1000000".into())));
         // Not twice.
         let err = db
+            .campaigns()
             .void_fire_point(&office, first.id, "再次作废")
             .await
             .unwrap_err();
         assert!(err.to_string().contains("已作废"), "{err}");
         // Audited with before and after.
         let log = db
-            .audit_list(&AuditFilter {
+            .audit()
+            .list(&AuditFilter {
                 entity: Some("fire_point".into()),
                 limit: 20,
                 ..AuditFilter::default()
@@ -743,25 +898,34 @@ storage_test!(
             "与 10-06 记录为同一火点，日期登记错误"
         );
         // Once voided, the point can be recorded again (the correction).
-        db.add_fire_point(&office, &point(yuanwu, "2020-10-05", "大堤村北地块"))
+        db.campaigns()
+            .add_fire_point(&office, &point(yuanwu, "2020-10-05", "大堤村北地块"))
             .await
             .unwrap();
         assert_eq!(total(db.clone()).await, Some((3, "1500000".into())));
         // A void of a point that does not exist.
         assert!(matches!(
-            db.void_fire_point(&office, 9999, "无").await.unwrap_err(),
+            db.campaigns()
+                .void_fire_point(&office, 9999, "无")
+                .await
+                .unwrap_err(),
             StorageError::NotFound { .. }
         ));
     }
 );
 
 storage_test!(assignments_of_a_month, |db: Db| async move {
-    db.load_campaign(&Actor::cli(), &plan_with(&[]))
+    db.campaigns()
+        .load_campaign(&Actor::cli(), &plan_with(&[]))
         .await
         .unwrap();
     let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-    db.run_deadlines(d("2020-05-01"), 7).await.unwrap();
+    db.campaigns()
+        .run_deadlines(d("2020-05-01"), 7)
+        .await
+        .unwrap();
     let april = db
+        .summaries()
         .assignments_in_month("2020-04-01", "2020-04-30", 0, i64::MAX)
         .await
         .unwrap();
@@ -783,19 +947,26 @@ storage_test!(assignments_of_a_month, |db: Db| async move {
 storage_test!(
     closed_campaign_is_never_marked_overdue,
     |db: Db| async move {
-        db.load_campaign(&Actor::cli(), &plan_with(&[]))
+        db.campaigns()
+            .load_campaign(&Actor::cli(), &plan_with(&[]))
             .await
             .unwrap();
         let closed = db
+            .campaigns()
             .set_campaign_state(&person("office"), "pingyuan-2020", CampaignState::Closed)
             .await
             .unwrap();
         assert_eq!(closed.state, CampaignState::Closed);
         let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-        let run = db.run_deadlines(d("2021-01-05"), 7).await.unwrap();
+        let run = db
+            .campaigns()
+            .run_deadlines(d("2021-01-05"), 7)
+            .await
+            .unwrap();
         assert_eq!(run.reminders_raised, 0);
         assert_eq!(run.assignments_marked_overdue, 0);
         let overdue = db
+            .campaigns()
             .tasks(&TaskFilter {
                 status: Some(TaskStatus::Overdue),
                 ..TaskFilter::default()
@@ -804,10 +975,15 @@ storage_test!(
             .unwrap();
         assert!(overdue.is_empty());
         // Reopened, the same run marks the unfinished parts overdue.
-        db.set_campaign_state(&person("office"), "pingyuan-2020", CampaignState::Active)
+        db.campaigns()
+            .set_campaign_state(&person("office"), "pingyuan-2020", CampaignState::Active)
             .await
             .unwrap();
-        let run = db.run_deadlines(d("2021-01-05"), 7).await.unwrap();
+        let run = db
+            .campaigns()
+            .run_deadlines(d("2021-01-05"), 7)
+            .await
+            .unwrap();
         assert!(run.assignments_marked_overdue > 0);
     }
 );
@@ -815,7 +991,8 @@ storage_test!(
 storage_test!(
     one_campaign_in_force_per_district_and_year,
     |db: Db| async move {
-        db.load_campaign(&Actor::cli(), &plan_with(&[]))
+        db.campaigns()
+            .load_campaign(&Actor::cli(), &plan_with(&[]))
             .await
             .unwrap();
         let second = plan_with(&[(
@@ -824,14 +1001,18 @@ storage_test!(
             "key = \"pingyuan-2020b\"",
         )]);
         assert_eq!(second.key, "pingyuan-2020b");
-        db.load_campaign(&Actor::cli(), &second).await.unwrap();
+        db.campaigns()
+            .load_campaign(&Actor::cli(), &second)
+            .await
+            .unwrap();
         let state_of = |all: &[gongjian_storage::CampaignInfo], key: &str| {
             all.iter().find(|c| c.key == key).map(|c| c.state)
         };
-        let all = db.campaigns().await.unwrap();
+        let all = db.campaigns().list().await.unwrap();
         assert_eq!(state_of(&all, "pingyuan-2020"), Some(CampaignState::Active));
         assert_eq!(state_of(&all, "pingyuan-2020b"), Some(CampaignState::Draft));
         let err = db
+            .campaigns()
             .set_campaign_state(&person("office"), "pingyuan-2020b", CampaignState::Active)
             .await
             .unwrap_err();
@@ -841,17 +1022,20 @@ storage_test!(
         );
         // Going straight from draft to closed is not a transition.
         assert!(
-            db.set_campaign_state(&person("office"), "pingyuan-2020b", CampaignState::Closed)
+            db.campaigns()
+                .set_campaign_state(&person("office"), "pingyuan-2020b", CampaignState::Closed)
                 .await
                 .is_err()
         );
-        db.set_campaign_state(&person("office"), "pingyuan-2020", CampaignState::Closed)
+        db.campaigns()
+            .set_campaign_state(&person("office"), "pingyuan-2020", CampaignState::Closed)
             .await
             .unwrap();
-        db.set_campaign_state(&person("office"), "pingyuan-2020b", CampaignState::Active)
+        db.campaigns()
+            .set_campaign_state(&person("office"), "pingyuan-2020b", CampaignState::Active)
             .await
             .unwrap();
-        let audit = db.audit_list(&AuditFilter::default()).await.unwrap();
+        let audit = db.audit().list(&AuditFilter::default()).await.unwrap();
         assert!(
             audit
                 .iter()
@@ -865,7 +1049,8 @@ storage_test!(
 storage_test!(
     closed_campaign_refuses_reports_and_reviews,
     |db: Db| async move {
-        db.load_campaign(&Actor::cli(), &plan_with(&[]))
+        db.campaigns()
+            .load_campaign(&Actor::cli(), &plan_with(&[]))
             .await
             .unwrap();
         let lead = assignment_of(&db, "air-15", "区农业农村局").await;
@@ -874,25 +1059,32 @@ storage_test!(
             ..NewReport::default()
         };
         let waiting = db
+            .campaigns()
             .submit_report(&person("nongye"), lead, &report)
             .await
             .unwrap();
-        db.set_campaign_state(&person("office"), "pingyuan-2020", CampaignState::Closed)
+        db.campaigns()
+            .set_campaign_state(&person("office"), "pingyuan-2020", CampaignState::Closed)
             .await
             .unwrap();
         let is_closed = |e: &StorageError| matches!(e, StorageError::Rule { rule: Rule::CampaignState, detail } if detail.contains("已结束"));
         let err = db
+            .campaigns()
             .submit_report(&person("nongye"), lead, &report)
             .await
             .unwrap_err();
         assert!(is_closed(&err), "{err}");
         let err = db
+            .campaigns()
             .review_report(&person("office"), waiting.id, &Review::Accept)
             .await
             .unwrap_err();
         assert!(is_closed(&err), "{err}");
         // What was reported stays.
-        assert_eq!(db.report(waiting.id).await.unwrap().review, "submitted");
+        assert_eq!(
+            db.campaigns().report(waiting.id).await.unwrap().review,
+            "submitted"
+        );
     }
 );
 
@@ -901,16 +1093,46 @@ storage_test!(
 storage_test!(
     plan_files_are_kept_and_a_year_finds_its_campaign,
     |db: Db| async move {
-        assert!(db.campaign_for_year(2020).await.unwrap().is_none());
+        assert!(
+            db.campaigns()
+                .campaign_for_year(2020)
+                .await
+                .unwrap()
+                .is_none()
+        );
         let plan = plan_with(&[]);
-        db.load_campaign(&Actor::cli(), &plan).await.unwrap();
-        let found = db.campaign_for_year(2020).await.unwrap().unwrap();
+        db.campaigns()
+            .load_campaign(&Actor::cli(), &plan)
+            .await
+            .unwrap();
+        let found = db
+            .campaigns()
+            .campaign_for_year(2020)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(found.key, "pingyuan-2020");
-        assert!(db.campaign_for_year(2021).await.unwrap().is_none());
-        let files = db.plan_sources(found.id).await.unwrap().unwrap();
+        assert!(
+            db.campaigns()
+                .campaign_for_year(2021)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let files = db
+            .campaigns()
+            .plan_sources(found.id)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(files, plan.sources);
         assert!(files.iter().any(|f| f.name == "air.toml"));
-        let digest = db.plan_sources_digest(found.id).await.unwrap().unwrap();
+        let digest = db
+            .campaigns()
+            .plan_sources_digest(found.id)
+            .await
+            .unwrap()
+            .unwrap();
 
         // A draft of the same year does not take over; an edit of the
         // plan's text alone (a comment) is a new revision with its files.
@@ -919,30 +1141,56 @@ storage_test!(
             "key = \"pingyuan-2020\"",
             "key = \"pingyuan-2020b\"",
         )]);
-        db.load_campaign(&Actor::cli(), &draft).await.unwrap();
+        db.campaigns()
+            .load_campaign(&Actor::cli(), &draft)
+            .await
+            .unwrap();
         assert_eq!(
-            db.campaign_for_year(2020).await.unwrap().unwrap().key,
+            db.campaigns()
+                .campaign_for_year(2020)
+                .await
+                .unwrap()
+                .unwrap()
+                .key,
             "pingyuan-2020"
         );
         let commented = plan_with(&[("air.toml", "# ", "# 注：")]);
-        let out = db.load_campaign(&Actor::cli(), &commented).await.unwrap();
+        let out = db
+            .campaigns()
+            .load_campaign(&Actor::cli(), &commented)
+            .await
+            .unwrap();
         assert!(out.changed);
         assert_eq!(out.revision, 2);
         assert_ne!(
-            db.plan_sources_digest(found.id).await.unwrap().unwrap(),
+            db.campaigns()
+                .plan_sources_digest(found.id)
+                .await
+                .unwrap()
+                .unwrap(),
             digest
         );
         assert_eq!(
-            db.plan_sources(found.id).await.unwrap().unwrap(),
+            db.campaigns()
+                .plan_sources(found.id)
+                .await
+                .unwrap()
+                .unwrap(),
             commented.sources
         );
 
         // Closed, the year is still judged against it.
-        db.set_campaign_state(&person("office"), "pingyuan-2020", CampaignState::Closed)
+        db.campaigns()
+            .set_campaign_state(&person("office"), "pingyuan-2020", CampaignState::Closed)
             .await
             .unwrap();
         assert_eq!(
-            db.campaign_for_year(2020).await.unwrap().unwrap().key,
+            db.campaigns()
+                .campaign_for_year(2020)
+                .await
+                .unwrap()
+                .unwrap()
+                .key,
             "pingyuan-2020"
         );
     }
@@ -951,20 +1199,27 @@ storage_test!(
 storage_test!(
     closed_campaign_is_read_only_to_plan_loads,
     |db: Db| async move {
-        db.load_campaign(&Actor::cli(), &plan_with(&[]))
+        db.campaigns()
+            .load_campaign(&Actor::cli(), &plan_with(&[]))
             .await
             .unwrap();
-        db.set_campaign_state(&person("office"), "pingyuan-2020", CampaignState::Closed)
+        db.campaigns()
+            .set_campaign_state(&person("office"), "pingyuan-2020", CampaignState::Closed)
             .await
             .unwrap();
         // The same plan again changes nothing and is accepted.
         let same = db
+            .campaigns()
             .load_campaign(&Actor::cli(), &plan_with(&[]))
             .await
             .unwrap();
         assert!(!same.changed);
         let edited = plan_with(&[("air.toml", "value = 62", "value = 55")]);
-        let err = db.load_campaign(&Actor::cli(), &edited).await.unwrap_err();
+        let err = db
+            .campaigns()
+            .load_campaign(&Actor::cli(), &edited)
+            .await
+            .unwrap_err();
         assert!(
             matches!(
                 err,
@@ -976,7 +1231,11 @@ storage_test!(
             "{err}"
         );
         assert_eq!(
-            db.campaign_revisions("pingyuan-2020").await.unwrap().len(),
+            db.campaigns()
+                .campaign_revisions("pingyuan-2020")
+                .await
+                .unwrap()
+                .len(),
             1
         );
     }
@@ -988,12 +1247,20 @@ async fn this_years_campaign(db: &Db) -> Campaign {
     let year = gongjian_storage::today_cst().year();
     let files = gongjian_campaign::copy_to_year(&plan_with(&[]), year);
     let plan = gongjian_campaign::parse_files(&files).expect("copied plan parses");
-    db.load_campaign(&Actor::cli(), &plan).await.unwrap();
+    db.campaigns()
+        .load_campaign(&Actor::cli(), &plan)
+        .await
+        .unwrap();
     plan
 }
 
 async fn org_id(db: &Db, name: &str) -> i64 {
-    db.organisation_by_name(name).await.unwrap().unwrap().id
+    db.organisations()
+        .organisation_by_name(name)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
 }
 
 // Issue 12 item 4: 交办 — an ad-hoc task with a source, a document number and
@@ -1014,6 +1281,7 @@ storage_test!(adhoc_task_assign_extend_cancel, |db: Db| async move {
     };
     // No campaign in force: nothing to attach a 交办 to.
     let err = db
+        .adhoc()
         .create_adhoc_task(&office, &new(today, vec![1]))
         .await
         .unwrap_err();
@@ -1026,12 +1294,14 @@ storage_test!(adhoc_task_assign_extend_cancel, |db: Db| async move {
     );
     let yesterday = today - chrono::Duration::days(1);
     let err = db
+        .adhoc()
         .create_adhoc_task(&office, &new(yesterday, vec![yuanwu]))
         .await
         .unwrap_err();
     assert_eq!(err.broken_rule(), Some(Rule::Assignment), "{err}");
     assert!(err.to_string().contains("早于今天"), "{err}");
     let err = db
+        .adhoc()
         .create_adhoc_task(&office, &new(today, vec![]))
         .await
         .unwrap_err();
@@ -1039,20 +1309,22 @@ storage_test!(adhoc_task_assign_extend_cancel, |db: Db| async move {
 
     let due = today + chrono::Duration::days(3);
     let id = db
+        .adhoc()
         .create_adhoc_task(&office, &new(due, vec![yuanwu, zhifa, yuanwu]))
         .await
         .unwrap();
-    let d = db.task_detail(id).await.unwrap();
+    let d = db.campaigns().task_detail(id).await.unwrap();
     assert_eq!(d.task.key, "jb-1");
     assert_eq!(d.task.plan, "adhoc");
     assert_eq!(d.milestones.len(), 1);
     assert_eq!(d.milestones[0].due, due.to_string());
     assert_eq!(d.assignments.len(), 2, "one part per organisation");
-    let info = db.adhoc_info(id).await.unwrap().unwrap();
+    let info = db.adhoc().adhoc_info(id).await.unwrap().unwrap();
     assert_eq!(info.source, AdhocSource::Petition);
     assert_eq!(info.document, "平攻坚办〔2026〕15号");
     // The township sees it among its own tasks.
     let mine = db
+        .campaigns()
         .tasks(&TaskFilter {
             organisation_id: Some(yuanwu),
             ..TaskFilter::default()
@@ -1062,27 +1334,31 @@ storage_test!(adhoc_task_assign_extend_cancel, |db: Db| async move {
     assert!(mine.iter().any(|t| t.id == id));
 
     // Past its deadline it is overdue like any task; extended, back in progress.
-    db.run_deadlines(due + chrono::Duration::days(1), 7)
+    db.campaigns()
+        .run_deadlines(due + chrono::Duration::days(1), 7)
         .await
         .unwrap();
     assert_eq!(
-        db.task_detail(id).await.unwrap().task.status,
+        db.campaigns().task_detail(id).await.unwrap().task.status,
         TaskStatus::Overdue
     );
     let err = db
+        .adhoc()
         .extend_adhoc_deadline(&office, id, due + chrono::Duration::days(7), " ")
         .await
         .unwrap_err();
     assert!(err.to_string().contains("理由"), "{err}");
     let err = db
+        .adhoc()
         .extend_adhoc_deadline(&office, id, due, "再给三天")
         .await
         .unwrap_err();
     assert!(err.to_string().contains("须晚于"), "{err}");
-    db.extend_adhoc_deadline(&office, id, due + chrono::Duration::days(7), "现场需复核")
+    db.adhoc()
+        .extend_adhoc_deadline(&office, id, due + chrono::Duration::days(7), "现场需复核")
         .await
         .unwrap();
-    let d = db.task_detail(id).await.unwrap();
+    let d = db.campaigns().task_detail(id).await.unwrap();
     assert_eq!(
         d.milestones[0].due,
         (due + chrono::Duration::days(7)).to_string()
@@ -1100,12 +1376,14 @@ storage_test!(adhoc_task_assign_extend_cancel, |db: Db| async move {
         .find(|a| a.organisation_id == zhifa)
         .unwrap()
         .id;
-    db.cancel_adhoc_part(&office, part, "属原武镇辖区，执法局不再参与")
+    db.adhoc()
+        .cancel_adhoc_part(&office, part, "属原武镇辖区，执法局不再参与")
         .await
         .unwrap();
-    let d = db.task_detail(id).await.unwrap();
+    let d = db.campaigns().task_detail(id).await.unwrap();
     assert_eq!(d.assignments.len(), 1);
     let err = db
+        .adhoc()
         .cancel_adhoc_part(&office, d.assignments[0].id, "误派")
         .await
         .unwrap_err();
@@ -1114,6 +1392,7 @@ storage_test!(adhoc_task_assign_extend_cancel, |db: Db| async move {
     // A plan task is changed in the plan, not here.
     let plan_task = task_id(&db, "air-15").await;
     let err = db
+        .adhoc()
         .extend_adhoc_deadline(&office, plan_task, due, "x")
         .await
         .unwrap_err();
@@ -1126,14 +1405,15 @@ storage_test!(adhoc_task_assign_extend_cancel, |db: Db| async move {
     );
     let edited = gongjian_campaign::parse_files(&files).unwrap();
     assert!(
-        db.load_campaign(&Actor::cli(), &edited)
+        db.campaigns()
+            .load_campaign(&Actor::cli(), &edited)
             .await
             .unwrap()
             .changed
     );
-    let d = db.task_detail(id).await.unwrap();
+    let d = db.campaigns().task_detail(id).await.unwrap();
     assert_eq!(d.assignments.len(), 1);
-    let audit = db.audit_list(&AuditFilter::default()).await.unwrap();
+    let audit = db.audit().list(&AuditFilter::default()).await.unwrap();
     for action in ["create", "extend", "cancel"] {
         assert!(audit.iter().any(|e| e.action == action), "{action} audited");
     }
@@ -1145,7 +1425,10 @@ storage_test!(adhoc_task_assign_extend_cancel, |db: Db| async move {
 // leave the queue.
 storage_test!(reports_awaiting_review_per_reviewer, |db: Db| async move {
     let plan = plan_with(&[]);
-    db.load_campaign(&Actor::cli(), &plan).await.unwrap();
+    db.campaigns()
+        .load_campaign(&Actor::cli(), &plan)
+        .await
+        .unwrap();
     let zhifa = org_id(&db, "区行政综合执法局").await;
     let report = |text: &str| NewReport {
         text: text.into(),
@@ -1157,29 +1440,38 @@ storage_test!(reports_awaiting_review_per_reviewer, |db: Db| async move {
     let own = assignment_of(&db, "air-6", "区行政综合执法局").await;
     let yuanwu = org_id(&db, "原武镇").await;
     let elsewhere = db
+        .campaigns()
         .assignments(Some(yuanwu), None)
         .await
         .unwrap()
         .into_iter()
         .find(|a| a.task_key != "air-6")
         .unwrap();
-    assert!(!db.leads_task(elsewhere.task_id, zhifa).await.unwrap());
+    assert!(
+        !db.campaigns()
+            .leads_task(elsewhere.task_id, zhifa)
+            .await
+            .unwrap()
+    );
     let r_town = db
+        .campaigns()
         .submit_report(&person("yuanwu"), town, &report("原武镇的报告"))
         .await
         .unwrap();
     let r_own = db
+        .campaigns()
         .submit_report(&person("zhifa"), own, &report("本单位的报告"))
         .await
         .unwrap();
     let r_else = db
+        .campaigns()
         .submit_report(&person("yuanwu"), elsewhere.id, &report("别的任务"))
         .await
         .unwrap();
     let ids = |q: Vec<(gongjian_storage::ReportRecord, String, String)>| {
         q.into_iter().map(|(r, _, _)| r.id).collect::<Vec<_>>()
     };
-    let office = db.reports_awaiting_review(None).await.unwrap();
+    let office = db.campaigns().reports_awaiting_review(None).await.unwrap();
     assert_eq!(office.len(), 3);
     assert!(
         office
@@ -1187,26 +1479,46 @@ storage_test!(reports_awaiting_review_per_reviewer, |db: Db| async move {
             .any(|(r, key, _)| r.id == r_town.id && key == "air-6")
     );
     assert_eq!(
-        ids(db.reports_awaiting_review(Some(zhifa)).await.unwrap()),
+        ids(db
+            .campaigns()
+            .reports_awaiting_review(Some(zhifa))
+            .await
+            .unwrap()),
         vec![r_town.id]
     );
     // 原武镇 leads nothing here: an empty queue.
-    assert!(!ids(db.reports_awaiting_review(Some(yuanwu)).await.unwrap()).contains(&r_else.id));
-    db.review_report(&person("office"), r_town.id, &Review::Accept)
+    assert!(
+        !ids(db
+            .campaigns()
+            .reports_awaiting_review(Some(yuanwu))
+            .await
+            .unwrap())
+        .contains(&r_else.id)
+    );
+    db.campaigns()
+        .review_report(&person("office"), r_town.id, &Review::Accept)
         .await
         .unwrap();
     assert!(
-        db.reports_awaiting_review(Some(zhifa))
+        db.campaigns()
+            .reports_awaiting_review(Some(zhifa))
             .await
             .unwrap()
             .is_empty()
     );
     assert_eq!(
-        ids(db.reports_awaiting_review(None).await.unwrap()),
+        ids(db.campaigns().reports_awaiting_review(None).await.unwrap()),
         vec![r_own.id, r_else.id]
     );
-    db.set_campaign_state(&person("office"), "pingyuan-2020", CampaignState::Closed)
+    db.campaigns()
+        .set_campaign_state(&person("office"), "pingyuan-2020", CampaignState::Closed)
         .await
         .unwrap();
-    assert!(db.reports_awaiting_review(None).await.unwrap().is_empty());
+    assert!(
+        db.campaigns()
+            .reports_awaiting_review(None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 });

@@ -65,13 +65,28 @@ fn upload(mn: &str, site_id: i64, cn: &str, datatime: &str, values: Vec<SeriesVa
 storage_test!(sites_devices_and_factors, |db: Db| async move {
     let actor = Actor::cli();
     let s = db
+        .monitoring()
         .create_site(&actor, &site("S1", "stack_gas"))
         .await
         .unwrap();
-    assert_eq!(db.site_by_code("S1").await.unwrap().unwrap().id, s.id);
-    let dup = db.create_site(&actor, &site("S1", "stack_gas")).await;
+    assert_eq!(
+        db.monitoring()
+            .site_by_code("S1")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        s.id
+    );
+    let dup = db
+        .monitoring()
+        .create_site(&actor, &site("S1", "stack_gas"))
+        .await;
     assert!(matches!(dup, Err(StorageError::Conflict { .. })), "{dup:?}");
-    let bad = db.create_site(&actor, &site("S2", "volcano")).await;
+    let bad = db
+        .monitoring()
+        .create_site(&actor, &site("S2", "volcano"))
+        .await;
     assert_eq!(
         bad.as_ref().err().and_then(StorageError::broken_rule),
         Some(gongjian_storage::Rule::Site),
@@ -81,74 +96,85 @@ storage_test!(sites_devices_and_factors, |db: Db| async move {
     let mut upd = site("S1", "stack_gas");
     upd.name = "1号排口".into();
     assert_eq!(
-        db.update_site(&actor, s.id, &upd).await.unwrap().name,
+        db.monitoring()
+            .update_site(&actor, s.id, &upd)
+            .await
+            .unwrap()
+            .name,
         "1号排口"
     );
 
     let mut d = Device::new("MN0001", "123456", s.id);
     d.accept_modbus_crc = true;
-    db.upsert_device(&actor, &d).await.unwrap();
-    let got = db.device("MN0001").await.unwrap().unwrap();
+    db.monitoring().upsert_device(&actor, &d).await.unwrap();
+    let got = db.monitoring().device("MN0001").await.unwrap().unwrap();
     assert!(got.accept_modbus_crc);
     assert!(!got.time_sync_on_connect);
     d.time_sync_on_connect = true;
     d.pw = "654321".into();
-    db.upsert_device(&actor, &d).await.unwrap();
-    let got = db.device("MN0001").await.unwrap().unwrap();
+    db.monitoring().upsert_device(&actor, &d).await.unwrap();
+    let got = db.monitoring().device("MN0001").await.unwrap().unwrap();
     assert_eq!(got.pw, "654321");
     assert!(got.time_sync_on_connect);
     let mut bad = d.clone();
     bad.protocol = "1999".into();
-    assert!(db.upsert_device(&actor, &bad).await.is_err());
+    assert!(db.monitoring().upsert_device(&actor, &bad).await.is_err());
 
-    db.set_site_factors(
-        &actor,
-        s.id,
-        &[
-            SiteFactor {
-                factor: "a21026".into(),
-                name: "二氧化硫".into(),
-                unit: "mg/m³".into(),
-                limit_value: Some("35".into()),
-            },
-            SiteFactor {
-                factor: "a19001".into(),
-                name: "氧气".into(),
-                unit: "%".into(),
-                limit_value: None,
-            },
-        ],
-    )
-    .await
-    .unwrap();
-    let f = db.site_factors(s.id).await.unwrap();
+    db.monitoring()
+        .set_site_factors(
+            &actor,
+            s.id,
+            &[
+                SiteFactor {
+                    factor: "a21026".into(),
+                    name: "二氧化硫".into(),
+                    unit: "mg/m³".into(),
+                    limit_value: Some("35".into()),
+                },
+                SiteFactor {
+                    factor: "a19001".into(),
+                    name: "氧气".into(),
+                    unit: "%".into(),
+                    limit_value: None,
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    let f = db.monitoring().site_factors(s.id).await.unwrap();
     assert_eq!(f.len(), 2);
     assert_eq!(f[1].limit_value.as_deref(), Some("35"));
     assert!(
-        db.set_site_factors(
-            &actor,
-            s.id,
-            &[SiteFactor {
-                factor: "a21026".into(),
-                name: String::new(),
-                unit: String::new(),
-                limit_value: Some("abc".into()),
-            }]
-        )
-        .await
-        .is_err()
+        db.monitoring()
+            .set_site_factors(
+                &actor,
+                s.id,
+                &[SiteFactor {
+                    factor: "a21026".into(),
+                    name: String::new(),
+                    unit: String::new(),
+                    limit_value: Some("abc".into()),
+                }]
+            )
+            .await
+            .is_err()
     );
-    db.delete_device(&actor, "MN0001").await.unwrap();
-    assert!(db.device("MN0001").await.unwrap().is_none());
+    db.monitoring()
+        .delete_device(&actor, "MN0001")
+        .await
+        .unwrap();
+    assert!(db.monitoring().device("MN0001").await.unwrap().is_none());
 });
 
 storage_test!(ingest_batch_is_idempotent, |db: Db| async move {
     let actor = Actor::cli();
     let s = db
+        .monitoring()
         .create_site(&actor, &site("S1", "stack_gas"))
         .await
         .unwrap();
-    db.upsert_device(&actor, &Device::new("MN1", "pw", s.id))
+    db.monitoring()
+        .upsert_device(&actor, &Device::new("MN1", "pw", s.id))
         .await
         .unwrap();
     let t0 = 1_700_000_400; // a minute period
@@ -182,12 +208,13 @@ storage_test!(ingest_batch_is_idempotent, |db: Db| async move {
             ..CounterDelta::default()
         },
     );
-    let out = db.commit_ingest(&batch).await.unwrap();
+    let out = db.monitoring().commit_ingest(&batch).await.unwrap();
     assert_eq!(out, vec![UploadOutcome::Stored, UploadOutcome::Duplicate]);
     // A later retransmission is a duplicate too and changes nothing.
     let mut again = u.clone();
     again.values[0].value = Some("99".into());
     let out = db
+        .monitoring()
         .commit_ingest(&IngestBatch {
             uploads: vec![again],
             ..IngestBatch::default()
@@ -196,6 +223,7 @@ storage_test!(ingest_batch_is_idempotent, |db: Db| async move {
         .unwrap();
     assert_eq!(out, vec![UploadOutcome::Duplicate]);
     let pts = db
+        .monitoring()
         .series_points(s.id, "a21026", "min", t0, t0 + 60)
         .await
         .unwrap();
@@ -203,32 +231,38 @@ storage_test!(ingest_batch_is_idempotent, |db: Db| async move {
     assert_eq!(pts[0].value.as_deref(), Some("12.5"));
     assert_eq!(pts[0].source, "hj212");
     assert!(
-        db.upload_stored("MN1", "2051", "20231115064000", 0)
+        db.monitoring()
+            .upload_stored("MN1", "2051", "20231115064000", 0)
             .await
             .unwrap()
     );
-    assert_eq!(db.raw_frame_count().await.unwrap(), 1);
+    assert_eq!(db.monitoring().raw_frame_count().await.unwrap(), 1);
 
-    let latest = db.latest_values().await.unwrap();
+    let latest = db.monitoring().latest_values().await.unwrap();
     assert_eq!(latest.len(), 2);
     // Backfill of an older period does not replace the latest value.
-    db.commit_ingest(&IngestBatch {
-        uploads: vec![upload(
-            "MN1",
-            s.id,
-            "2051",
-            "20231115060000",
-            vec![value("a21026", "min", t0 - 2400, "1.0")],
-        )],
-        ..IngestBatch::default()
-    })
-    .await
-    .unwrap();
-    let latest = db.latest_values().await.unwrap();
+    db.monitoring()
+        .commit_ingest(&IngestBatch {
+            uploads: vec![upload(
+                "MN1",
+                s.id,
+                "2051",
+                "20231115060000",
+                vec![value("a21026", "min", t0 - 2400, "1.0")],
+            )],
+            ..IngestBatch::default()
+        })
+        .await
+        .unwrap();
+    let latest = db.monitoring().latest_values().await.unwrap();
     let so2 = latest.iter().find(|l| l.factor == "a21026").unwrap();
     assert_eq!(so2.value.as_deref(), Some("12.5"));
 
-    let health = db.device_health(local_day_start(t0)).await.unwrap();
+    let health = db
+        .monitoring()
+        .device_health(local_day_start(t0))
+        .await
+        .unwrap();
     assert_eq!(health.len(), 1);
     assert_eq!(health[0].frames, 2);
     assert_eq!(health[0].duplicates, 2);
@@ -236,7 +270,7 @@ storage_test!(ingest_batch_is_idempotent, |db: Db| async move {
     assert_eq!(health[0].minute_periods_today, 2);
 
     // Minute data queued the hour for rollup.
-    let pending = db.pending_rollups(100).await.unwrap();
+    let pending = db.monitoring().pending_rollups(100).await.unwrap();
     assert!(
         pending
             .iter()
@@ -244,9 +278,18 @@ storage_test!(ingest_batch_is_idempotent, |db: Db| async move {
         "{pending:?}"
     );
     // Reading does not consume the queue; releasing with the results does.
-    assert_eq!(db.pending_rollups(100).await.unwrap(), pending);
-    db.store_rollups_and_release(&[], &pending).await.unwrap();
-    assert!(db.pending_rollups(100).await.unwrap().is_empty());
+    assert_eq!(db.monitoring().pending_rollups(100).await.unwrap(), pending);
+    db.monitoring()
+        .store_rollups_and_release(&[], &pending)
+        .await
+        .unwrap();
+    assert!(
+        db.monitoring()
+            .pending_rollups(100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 });
 
 storage_test!(quarantine_and_retention, |db: Db| async move {
@@ -265,39 +308,41 @@ storage_test!(quarantine_and_retention, |db: Db| async move {
             ..CounterDelta::default()
         },
     );
-    db.commit_ingest(&batch).await.unwrap();
-    let q = db.quarantine(10).await.unwrap();
+    db.monitoring().commit_ingest(&batch).await.unwrap();
+    let q = db.monitoring().quarantine(10).await.unwrap();
     assert_eq!(q.len(), 1);
     assert_eq!(q[0].reason, "unknown_mn");
     assert_eq!(
-        db.quarantine_counts().await.unwrap(),
+        db.monitoring().quarantine_counts().await.unwrap(),
         vec![("unknown_mn".to_string(), 1)]
     );
-    assert_eq!(db.purge_raw_before(0).await.unwrap(), 0);
-    assert_eq!(db.purge_raw_before(i64::MAX).await.unwrap(), 1);
-    assert!(db.quarantine(10).await.unwrap().is_empty());
+    assert_eq!(db.monitoring().purge_raw_before(0).await.unwrap(), 0);
+    assert_eq!(db.monitoring().purge_raw_before(i64::MAX).await.unwrap(), 1);
+    assert!(db.monitoring().quarantine(10).await.unwrap().is_empty());
 });
 
 storage_test!(rollups_respect_logger_values, |db: Db| async move {
     let actor = Actor::cli();
     let s = db
+        .monitoring()
         .create_site(&actor, &site("S1", "stack_gas"))
         .await
         .unwrap();
     let hour = 1_700_000_000 - 1_700_000_000 % 3600;
     // The logger sent its own hour.
-    db.commit_ingest(&IngestBatch {
-        uploads: vec![upload(
-            "MN1",
-            s.id,
-            "2061",
-            "x",
-            vec![value("a21026", "hour", hour, "10.0")],
-        )],
-        ..IngestBatch::default()
-    })
-    .await
-    .unwrap();
+    db.monitoring()
+        .commit_ingest(&IngestBatch {
+            uploads: vec![upload(
+                "MN1",
+                s.id,
+                "2061",
+                "x",
+                vec![value("a21026", "hour", hour, "10.0")],
+            )],
+            ..IngestBatch::default()
+        })
+        .await
+        .unwrap();
     let ours = |v: &str, kind: &'static str, start: i64| RollupValue {
         site_id: s.id,
         factor: "a21026".into(),
@@ -309,29 +354,48 @@ storage_test!(rollups_respect_logger_values, |db: Db| async move {
         day_start: (kind == "hour").then(|| local_day_start(start)),
     };
     // Same number, different spelling: no disagreement.
-    db.store_rollups(&[ours("10", "hour", hour)]).await.unwrap();
-    assert!(db.rollup_disagreements(None, 10).await.unwrap().is_empty());
-    db.store_rollups(&[ours("11", "hour", hour)]).await.unwrap();
-    let d = db.rollup_disagreements(Some(s.id), 10).await.unwrap();
+    db.monitoring()
+        .store_rollups(&[ours("10", "hour", hour)])
+        .await
+        .unwrap();
+    assert!(
+        db.monitoring()
+            .rollup_disagreements(None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    db.monitoring()
+        .store_rollups(&[ours("11", "hour", hour)])
+        .await
+        .unwrap();
+    let d = db
+        .monitoring()
+        .rollup_disagreements(Some(s.id), 10)
+        .await
+        .unwrap();
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].logger_value.as_deref(), Some("10.0"));
     assert_eq!(d[0].rollup_value.as_deref(), Some("11"));
     let pts = db
+        .monitoring()
         .series_points(s.id, "a21026", "hour", hour, hour + 1)
         .await
         .unwrap();
     assert_eq!(pts[0].value.as_deref(), Some("10.0"), "logger value stays");
     // A rollup where the logger sent nothing is stored as such.
-    db.store_rollups(&[ours("12", "hour", hour + 3600)])
+    db.monitoring()
+        .store_rollups(&[ours("12", "hour", hour + 3600)])
         .await
         .unwrap();
     let pts = db
+        .monitoring()
         .series_points(s.id, "a21026", "hour", hour, hour + 7200)
         .await
         .unwrap();
     assert_eq!(pts.len(), 2);
     assert_eq!(pts[1].source, "rollup");
-    let pending = db.pending_rollups(100).await.unwrap();
+    let pending = db.monitoring().pending_rollups(100).await.unwrap();
     assert!(pending.iter().any(|p| p.kind == "day"));
 });
 
@@ -347,10 +411,12 @@ storage_test!(
     |db: Db| async move {
         let actor = Actor::cli();
         let stack = db
+            .monitoring()
             .create_site(&actor, &site("S1", "stack_gas"))
             .await
             .unwrap();
         let air = db
+            .monitoring()
             .create_site(&actor, &site("A1", "air_station"))
             .await
             .unwrap();
@@ -360,14 +426,16 @@ storage_test!(
             unit: "mg/m³".into(),
             limit_value: limit.map(str::to_owned),
         };
-        db.set_site_factors(
-            &actor,
-            stack.id,
-            &[limited("a21026", Some("35")), limited("a19001", None)],
-        )
-        .await
-        .unwrap();
-        db.set_site_factors(&actor, air.id, &[limited("a34004", Some("75"))])
+        db.monitoring()
+            .set_site_factors(
+                &actor,
+                stack.id,
+                &[limited("a21026", Some("35")), limited("a19001", None)],
+            )
+            .await
+            .unwrap();
+        db.monitoring()
+            .set_site_factors(&actor, air.id, &[limited("a34004", Some("75"))])
             .await
             .unwrap();
         let hour = 1_700_000_000 - 1_700_000_000 % 3600;
@@ -381,16 +449,21 @@ storage_test!(
             flag: "N".into(),
             day_start: None,
         };
-        db.store_rollups(&[
-            row(stack.id, "a21026", hour, "40"),
-            row(stack.id, "a21026", hour + 3600, "20"),
-            row(stack.id, "a21026", hour + 7200, "99"), // outside the range
-            row(stack.id, "a19001", hour, "9"),         // no limit
-            row(air.id, "a34004", hour, "120"),         // ambient air: not a source
-        ])
-        .await
-        .unwrap();
-        let rows = db.limited_hours(hour, hour + 7200).await.unwrap();
+        db.monitoring()
+            .store_rollups(&[
+                row(stack.id, "a21026", hour, "40"),
+                row(stack.id, "a21026", hour + 3600, "20"),
+                row(stack.id, "a21026", hour + 7200, "99"), // outside the range
+                row(stack.id, "a19001", hour, "9"),         // no limit
+                row(air.id, "a34004", hour, "120"),         // ambient air: not a source
+            ])
+            .await
+            .unwrap();
+        let rows = db
+            .summaries()
+            .limited_hours(hour, hour + 7200)
+            .await
+            .unwrap();
         assert_eq!(rows.len(), 2, "{rows:?}");
         assert!(
             rows.iter()
@@ -410,17 +483,19 @@ storage_test!(
         use gongjian_storage::AuditFilter;
         let actor = Actor::cli();
         let s = db
+            .monitoring()
             .create_site(&actor, &site("S16", "stack_gas"))
             .await
             .unwrap();
         let mut d = Device::new("MN0016", "old-secret-16", s.id);
-        db.upsert_device(&actor, &d).await.unwrap();
+        db.monitoring().upsert_device(&actor, &d).await.unwrap();
         d.pw = "new-secret-16".into();
-        db.upsert_device(&actor, &d).await.unwrap();
+        db.monitoring().upsert_device(&actor, &d).await.unwrap();
         // A save that leaves the password alone says nothing about it.
-        db.upsert_device(&actor, &d).await.unwrap();
+        db.monitoring().upsert_device(&actor, &d).await.unwrap();
         let log = db
-            .audit_list(&AuditFilter {
+            .audit()
+            .list(&AuditFilter {
                 entity: Some("device".into()),
                 ..AuditFilter::default()
             })

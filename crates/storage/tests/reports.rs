@@ -68,13 +68,18 @@ fn hour_end_local_to_start_utc() {
 storage_test!(stations_are_created_once, |db: Db| async move {
     let a = Actor::cli();
     let m = db
+        .air()
         .ensure_air_stations(&a, &["1001A".into(), "1002A".into()])
         .await
         .unwrap();
-    let again = db.ensure_air_stations(&a, &["1001A".into()]).await.unwrap();
+    let again = db
+        .air()
+        .ensure_air_stations(&a, &["1001A".into()])
+        .await
+        .unwrap();
     assert_eq!(m["1001A"], again["1001A"]);
     assert_ne!(m["1001A"], m["1002A"]);
-    let sites = db.sites_of_kind("air_station").await.unwrap();
+    let sites = db.air().sites_of_kind("air_station").await.unwrap();
     assert_eq!(sites.len(), 2);
 });
 
@@ -82,16 +87,21 @@ storage_test!(
     upsert_is_idempotent_and_updates_cache,
     |db: Db| async move {
         let a = Actor::cli();
-        let m = db.ensure_air_stations(&a, &["1001A".into()]).await.unwrap();
+        let m = db
+            .air()
+            .ensure_air_stations(&a, &["1001A".into()])
+            .await
+            .unwrap();
         let site = m["1001A"];
         let day = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
         let rows = day_rows(site, day, "70");
-        let s1 = db.upsert_air_hours(&a, "t.csv", &rows).await.unwrap();
+        let s1 = db.air().upsert_air_hours(&a, "t.csv", &rows).await.unwrap();
         assert_eq!(s1.written, 24 * 6);
-        let s2 = db.upsert_air_hours(&a, "t.csv", &rows).await.unwrap();
+        let s2 = db.air().upsert_air_hours(&a, "t.csv", &rows).await.unwrap();
         assert_eq!(s2.written, 0);
         assert_eq!(s2.unchanged, 24 * 6);
         let hours = db
+            .air()
             .air_hours(
                 site,
                 hour_start_utc(end("2020-01-01 01:00")),
@@ -102,7 +112,7 @@ storage_test!(
         assert_eq!(hours.len(), 24);
         assert_eq!(hours[0].end, end("2020-01-01 01:00"));
         assert_eq!(hours[23].end, end("2020-01-02 00:00"));
-        let days = db.air_station_days(day, day).await.unwrap();
+        let days = db.air().air_station_days(day, day).await.unwrap();
         assert_eq!(days.len(), 1);
         assert_eq!(days[0].days.len(), 1);
         assert_eq!(days[0].days[0].values.pm25.value, Some(d("70")));
@@ -111,37 +121,47 @@ storage_test!(
         let mut late = day_rows(site, day, "70");
         late.truncate(1);
         late[0].values[5] = Some(d("94"));
-        let s3 = db.upsert_air_hours(&a, "late.csv", &late).await.unwrap();
+        let s3 = db
+            .air()
+            .upsert_air_hours(&a, "late.csv", &late)
+            .await
+            .unwrap();
         assert_eq!(s3.written, 1);
-        let days = db.air_station_days(day, day).await.unwrap();
+        let days = db.air().air_station_days(day, day).await.unwrap();
         assert_eq!(days[0].days[0].values.pm25.value, Some(d("71")));
-        assert!(db.air_daily_refreshed_at().await.unwrap().is_some());
+        assert!(db.air().air_daily_refreshed_at().await.unwrap().is_some());
         assert_eq!(
-            db.latest_air_hour().await.unwrap(),
+            db.air().latest_air_hour().await.unwrap(),
             Some(hour_start_utc(end("2020-01-02 00:00")))
         );
         // Issue 13 item 1: the latest valid hour over by `now`; an hour
         // still running at `now` is not one.
         let last = hour_start_utc(end("2020-01-02 00:00"));
         assert_eq!(
-            db.latest_valid_air_hour(&[site], last + 3600)
+            db.air()
+                .latest_valid_air_hour(&[site], last + 3600)
                 .await
                 .unwrap(),
             Some(last)
         );
         assert_eq!(
-            db.latest_valid_air_hour(&[site], last + 1800)
+            db.air()
+                .latest_valid_air_hour(&[site], last + 1800)
                 .await
                 .unwrap(),
             Some(last - 3600)
         );
         assert_eq!(
-            db.latest_valid_air_hour(&[site + 1000], last + 3600)
+            db.air()
+                .latest_valid_air_hour(&[site + 1000], last + 3600)
                 .await
                 .unwrap(),
             None
         );
-        assert_eq!(db.latest_valid_air_hour(&[], last).await.unwrap(), None);
+        assert_eq!(
+            db.air().latest_valid_air_hour(&[], last).await.unwrap(),
+            None
+        );
     }
 );
 
@@ -150,29 +170,33 @@ storage_test!(
     |db: Db| async move {
         let a = Actor::cli();
         let v1 = db
+            .air()
             .publish_report(&a, "2020-03", "3月调度", &serde_json::json!({"pm25": 60}))
             .await
             .unwrap();
         let v2 = db
+            .air()
             .publish_report(&a, "2020-03", "3月调度", &serde_json::json!({"pm25": 61}))
             .await
             .unwrap();
         assert_eq!((v1.version, v2.version), (1, 2));
-        let got = db.published_report("2020-03", 1).await.unwrap();
+        let got = db.air().published_report("2020-03", 1).await.unwrap();
         assert_eq!(got.payload["pm25"], 60);
-        let all = db.published_reports(Some("2020-03")).await.unwrap();
+        let all = db.air().published_reports(Some("2020-03")).await.unwrap();
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].version, 2);
         assert!(
-            db.published_reports(Some("2020-04"))
+            db.air()
+                .published_reports(Some("2020-04"))
                 .await
                 .unwrap()
                 .is_empty()
         );
-        assert_eq!(db.published_reports(None).await.unwrap().len(), 2);
-        assert!(db.published_report("2020-03", 3).await.is_err());
+        assert_eq!(db.air().published_reports(None).await.unwrap().len(), 2);
+        assert!(db.air().published_report("2020-03", 3).await.is_err());
         assert!(
-            db.publish_report(&a, "2020-13", "x", &serde_json::json!({}))
+            db.air()
+                .publish_report(&a, "2020-13", "x", &serde_json::json!({}))
                 .await
                 .is_err()
         );

@@ -36,22 +36,24 @@ const SESSIONS: SessionLimits = SessionLimits {
 
 async fn department_user(db: &Db, username: &str, org: &str) -> gongjian_storage::User {
     let org = db
+        .organisations()
         .create_organisation(&Actor::cli(), org, OrgKind::Department, None)
         .await
         .unwrap();
-    db.create_user(
-        &Actor::cli(),
-        &NewUser {
-            username: username.into(),
-            display_name: String::new(),
-            password: "correct-horse".into(),
-            role: Role::Department,
-            organisation_id: org.id,
-            must_change_password: false,
-        },
-    )
-    .await
-    .unwrap()
+    db.accounts()
+        .create_user(
+            &Actor::cli(),
+            &NewUser {
+                username: username.into(),
+                display_name: String::new(),
+                password: "correct-horse".into(),
+                role: Role::Department,
+                organisation_id: org.id,
+                must_change_password: false,
+            },
+        )
+        .await
+        .unwrap()
 }
 
 storage_test!(migrations_are_idempotent, |db: Db| async move {
@@ -64,22 +66,26 @@ storage_test!(migrations_are_idempotent, |db: Db| async move {
 storage_test!(organisation_crud_is_audited, |db: Db| async move {
     let actor = Actor::cli();
     let org = db
+        .organisations()
         .create_organisation(&actor, " 区生态环境分局 ", OrgKind::Department, None)
         .await
         .unwrap();
     assert_eq!(org.name, "区生态环境分局");
     let dup = db
+        .organisations()
         .create_organisation(&actor, "区生态环境分局", OrgKind::Department, None)
         .await
         .unwrap_err();
     assert!(matches!(dup, StorageError::Conflict { .. }), "{dup}");
     let renamed = db
+        .organisations()
         .update_organisation(&actor, org.id, "区行政综合执法局", OrgKind::Department)
         .await
         .unwrap();
     assert_eq!(renamed.name, "区行政综合执法局");
     let log = db
-        .audit_list(&AuditFilter {
+        .audit()
+        .list(&AuditFilter {
             entity: Some("organisation".into()),
             ..Default::default()
         })
@@ -93,7 +99,8 @@ storage_test!(organisation_crud_is_audited, |db: Db| async move {
 });
 
 storage_test!(audit_log_is_append_only, |db: Db| async move {
-    db.create_organisation(&Actor::cli(), "韩董庄镇", OrgKind::Township, None)
+    db.organisations()
+        .create_organisation(&Actor::cli(), "韩董庄镇", OrgKind::Township, None)
         .await
         .unwrap();
     let update = sqlx::query("UPDATE audit_log SET actor_name = 'x'")
@@ -105,7 +112,11 @@ storage_test!(audit_log_is_append_only, |db: Db| async move {
         .await;
     assert!(delete.is_err(), "audit_log accepted a DELETE");
     assert_eq!(
-        db.audit_list(&AuditFilter::default()).await.unwrap().len(),
+        db.audit()
+            .list(&AuditFilter::default())
+            .await
+            .unwrap()
+            .len(),
         1
     );
 });
@@ -116,49 +127,57 @@ storage_test!(users_and_passwords, |db: Db| async move {
     assert_eq!(user.organisation_name, "区农业农村局");
     assert!(!user.disabled);
     let ok = db
+        .sessions()
         .authenticate("zhang.san", "correct-horse", "10.0.0.1", LIMITS)
         .await
         .unwrap();
     assert_eq!(ok.unwrap().id, user.id);
     let bad = db
+        .sessions()
         .authenticate("zhang.san", "wrong-password", "10.0.0.1", LIMITS)
         .await
         .unwrap();
     assert_eq!(bad.unwrap_err(), LoginRefusal::BadCredentials);
     let unknown = db
+        .sessions()
         .authenticate("nobody", "whatever1", "10.0.0.1", LIMITS)
         .await
         .unwrap();
     assert_eq!(unknown.unwrap_err(), LoginRefusal::BadCredentials);
     // Too short a password is refused and nothing changes.
     let err = db
+        .accounts()
         .set_password(&Actor::cli(), user.id, "short", false)
         .await
         .unwrap_err();
     assert_eq!(err.broken_rule(), Some(gongjian_storage::Rule::Password));
-    db.set_password(&Actor::cli(), user.id, "new-password-1", true)
+    db.accounts()
+        .set_password(&Actor::cli(), user.id, "new-password-1", true)
         .await
         .unwrap();
-    let u = db.user(user.id).await.unwrap();
+    let u = db.accounts().user(user.id).await.unwrap();
     assert!(u.must_change_password);
     assert!(
-        db.authenticate("zhang.san", "new-password-1", "10.0.0.1", LIMITS)
+        db.sessions()
+            .authenticate("zhang.san", "new-password-1", "10.0.0.1", LIMITS)
             .await
             .unwrap()
             .is_ok()
     );
     // A disabled account cannot log in even with the right password.
-    db.set_user_disabled(&Actor::cli(), user.id, true)
+    db.accounts()
+        .set_user_disabled(&Actor::cli(), user.id, true)
         .await
         .unwrap();
     assert!(
-        db.authenticate("zhang.san", "new-password-1", "10.0.0.1", LIMITS)
+        db.sessions()
+            .authenticate("zhang.san", "new-password-1", "10.0.0.1", LIMITS)
             .await
             .unwrap()
             .is_err()
     );
     // The audit log never holds the hash.
-    let log = db.audit_list(&AuditFilter::default()).await.unwrap();
+    let log = db.audit().list(&AuditFilter::default()).await.unwrap();
     assert!(log.iter().all(|e| {
         !e.after
             .as_ref()
@@ -174,6 +193,7 @@ storage_test!(account_locks_from_many_addresses, |db: Db| async move {
     // in all.
     for i in 0..LIMITS.account_max_failures {
         let r = db
+            .sessions()
             .authenticate("li.si", "wrong-password", &format!("10.0.1.{i}"), LIMITS)
             .await
             .unwrap();
@@ -181,6 +201,7 @@ storage_test!(account_locks_from_many_addresses, |db: Db| async move {
     }
     // Locked now, even with the right password and from a fresh address.
     let r = db
+        .sessions()
         .authenticate("li.si", "correct-horse", "10.0.2.1", LIMITS)
         .await
         .unwrap();
@@ -192,19 +213,22 @@ storage_test!(item_9_shared_address_slowed, |db: Db| async move {
     department_user(&db, "zhou.ba", "区水务局").await;
     // A neighbour behind the same address locks their own account out.
     for _ in 0..LIMITS.max_failures {
-        db.authenticate("zhou.ba", "wrong-password", "10.9.9.9", LIMITS)
+        db.sessions()
+            .authenticate("zhou.ba", "wrong-password", "10.9.9.9", LIMITS)
             .await
             .unwrap()
             .unwrap_err();
     }
     let r = db
+        .sessions()
         .authenticate("zhou.ba", "correct-horse", "10.9.9.9", LIMITS)
         .await
         .unwrap();
     assert_eq!(r.unwrap_err(), LoginRefusal::Locked);
     // A colleague at the same address still logs in.
     assert!(
-        db.authenticate("wang.wu", "correct-horse", "10.9.9.9", LIMITS)
+        db.sessions()
+            .authenticate("wang.wu", "correct-horse", "10.9.9.9", LIMITS)
             .await
             .unwrap()
             .is_ok()
@@ -217,19 +241,22 @@ storage_test!(item_9_shared_address_slowed, |db: Db| async move {
     };
     for i in 0..3 {
         let r = db
+            .sessions()
             .authenticate(&format!("guess{i}"), "wrong-password", "10.9.9.7", slow)
             .await
             .unwrap();
         assert_eq!(r.unwrap_err(), LoginRefusal::BadCredentials);
     }
     let r = db
+        .sessions()
         .authenticate("wang.wu", "correct-horse", "10.9.9.7", slow)
         .await
         .unwrap();
     assert_eq!(r.unwrap_err(), LoginRefusal::Throttled);
     // Another address is not affected.
     assert!(
-        db.authenticate("wang.wu", "correct-horse", "10.9.9.8", slow)
+        db.sessions()
+            .authenticate("wang.wu", "correct-horse", "10.9.9.8", slow)
             .await
             .unwrap()
             .is_ok()
@@ -252,6 +279,7 @@ storage_test!(item_17_weak_passwords_are_refused, |db: Db| async move {
         "aaaaaaaaaaaa",
     ] {
         let err = db
+            .accounts()
             .set_password(&Actor::cli(), user.id, weak, false)
             .await
             .unwrap_err();
@@ -263,8 +291,14 @@ storage_test!(item_17_weak_passwords_are_refused, |db: Db| async move {
             other => panic!("{weak}: {other}"),
         }
     }
-    let org = db.organisation_by_name("区林业局").await.unwrap().unwrap();
+    let org = db
+        .organisations()
+        .organisation_by_name("区林业局")
+        .await
+        .unwrap()
+        .unwrap();
     let err = db
+        .accounts()
         .create_user(
             &Actor::cli(),
             &NewUser {
@@ -280,40 +314,84 @@ storage_test!(item_17_weak_passwords_are_refused, |db: Db| async move {
         .unwrap_err();
     assert_eq!(err.broken_rule(), Some(gongjian_storage::Rule::Password));
     // The demo accounts' password passes.
-    db.set_password(&Actor::cli(), user.id, "gongjian2020", false)
+    db.accounts()
+        .set_password(&Actor::cli(), user.id, "gongjian2020", false)
         .await
         .unwrap();
 });
 
 storage_test!(sessions_expire, |db: Db| async move {
     let user = department_user(&db, "zhao.liu", "区发展改革局").await;
-    let (token, csrf) = db.create_session(user.id, "10.0.0.1").await.unwrap();
-    let s = db.session(&token, SESSIONS).await.unwrap().unwrap();
+    let (token, csrf) = db
+        .sessions()
+        .create_session(user.id, "10.0.0.1")
+        .await
+        .unwrap();
+    let s = db
+        .sessions()
+        .session(&token, SESSIONS)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(s.user.id, user.id);
     assert_eq!(s.csrf_token, csrf);
-    assert!(db.session("not-a-token", SESSIONS).await.unwrap().is_none());
+    assert!(
+        db.sessions()
+            .session("not-a-token", SESSIONS)
+            .await
+            .unwrap()
+            .is_none()
+    );
     // Idle past the limit: gone.
-    db.age_session(&token, 1801).await.unwrap();
-    assert!(db.session(&token, SESSIONS).await.unwrap().is_none());
+    db.sessions().age_session(&token, 1801).await.unwrap();
+    assert!(
+        db.sessions()
+            .session(&token, SESSIONS)
+            .await
+            .unwrap()
+            .is_none()
+    );
     // Logout removes a session.
-    let (token2, _) = db.create_session(user.id, "10.0.0.1").await.unwrap();
-    db.delete_session(&token2).await.unwrap();
-    assert!(db.session(&token2, SESSIONS).await.unwrap().is_none());
+    let (token2, _) = db
+        .sessions()
+        .create_session(user.id, "10.0.0.1")
+        .await
+        .unwrap();
+    db.sessions().delete_session(&token2).await.unwrap();
+    assert!(
+        db.sessions()
+            .session(&token2, SESSIONS)
+            .await
+            .unwrap()
+            .is_none()
+    );
 });
 
 storage_test!(password_change_ends_sessions, |db: Db| async move {
     let user = department_user(&db, "sun.qi", "区城乡建设管理局").await;
-    let (token, _) = db.create_session(user.id, "10.0.0.1").await.unwrap();
-    db.set_password(&Actor::cli(), user.id, "another-pass", false)
+    let (token, _) = db
+        .sessions()
+        .create_session(user.id, "10.0.0.1")
         .await
         .unwrap();
-    assert!(db.session(&token, SESSIONS).await.unwrap().is_none());
+    db.accounts()
+        .set_password(&Actor::cli(), user.id, "another-pass", false)
+        .await
+        .unwrap();
+    assert!(
+        db.sessions()
+            .session(&token, SESSIONS)
+            .await
+            .unwrap()
+            .is_none()
+    );
 });
 
 storage_test!(
     user_with_unknown_organisation_is_refused,
     |db: Db| async move {
         let err = db
+            .accounts()
             .create_user(
                 &Actor::cli(),
                 &NewUser {
@@ -328,7 +406,7 @@ storage_test!(
             .await
             .unwrap_err();
         assert!(matches!(err, StorageError::NotFound { .. }), "{err}");
-        assert_eq!(db.user_count().await.unwrap(), 0);
+        assert_eq!(db.accounts().user_count().await.unwrap(), 0);
     }
 );
 
@@ -336,14 +414,17 @@ storage_test!(
 storage_test!(role_must_match_organisation_kind, |db: Db| async move {
     let cli = Actor::cli();
     let finance = db
+        .organisations()
         .create_organisation(&cli, "区财政局", OrgKind::Department, None)
         .await
         .unwrap();
     let yuanwu = db
+        .organisations()
         .create_organisation(&cli, "原武镇", OrgKind::Township, None)
         .await
         .unwrap();
     let office = db
+        .organisations()
         .create_organisation(&cli, "区环境攻坚办", OrgKind::Office, None)
         .await
         .unwrap();
@@ -372,6 +453,7 @@ storage_test!(role_must_match_organisation_kind, |db: Db| async move {
         ("guanli", Role::Admin, yuanwu.id),
     ] {
         let err = db
+            .accounts()
             .create_user(&cli, &new(name, role, org))
             .await
             .unwrap_err();
@@ -382,7 +464,8 @@ storage_test!(role_must_match_organisation_kind, |db: Db| async move {
         );
     }
     let detail = refused(
-        db.create_user(&cli, &new("xiang", Role::Township, finance.id))
+        db.accounts()
+            .create_user(&cli, &new("xiang", Role::Township, finance.id))
             .await
             .unwrap_err(),
     );
@@ -390,7 +473,7 @@ storage_test!(role_must_match_organisation_kind, |db: Db| async move {
         detail.contains("乡镇/街道") && detail.contains("区财政局") && detail.contains("部门"),
         "{detail}"
     );
-    assert_eq!(db.user_count().await.unwrap(), 0);
+    assert_eq!(db.accounts().user_count().await.unwrap(), 0);
     assert_eq!(
         gongjian_storage::Rule::RoleOrganisation.code(),
         "E2303",
@@ -399,38 +482,45 @@ storage_test!(role_must_match_organisation_kind, |db: Db| async move {
 
     // Matching roles are accepted; read-only and admin users in the office.
     let yw = db
+        .accounts()
         .create_user(&cli, &new("yuanwu", Role::Township, yuanwu.id))
         .await
         .unwrap();
-    db.create_user(&cli, &new("viewer", Role::Viewer, office.id))
+    db.accounts()
+        .create_user(&cli, &new("viewer", Role::Viewer, office.id))
         .await
         .unwrap();
-    db.create_user(&cli, &new("admin", Role::Admin, office.id))
+    db.accounts()
+        .create_user(&cli, &new("admin", Role::Admin, office.id))
         .await
         .unwrap();
-    db.create_user(&cli, &new("caizheng", Role::Department, finance.id))
+    db.accounts()
+        .create_user(&cli, &new("caizheng", Role::Department, finance.id))
         .await
         .unwrap();
 
     // Moving the township user to a department, or giving them the
     // enterprise role, is refused; the user is unchanged.
     refused(
-        db.update_user(&cli, yw.id, "原武镇联络员", Role::Township, finance.id)
+        db.accounts()
+            .update_user(&cli, yw.id, "原武镇联络员", Role::Township, finance.id)
             .await
             .unwrap_err(),
     );
     refused(
-        db.update_user(&cli, yw.id, "原武镇联络员", Role::Enterprise, yuanwu.id)
+        db.accounts()
+            .update_user(&cli, yw.id, "原武镇联络员", Role::Enterprise, yuanwu.id)
             .await
             .unwrap_err(),
     );
-    let after = db.user(yw.id).await.unwrap();
+    let after = db.accounts().user(yw.id).await.unwrap();
     assert_eq!(
         (after.role, after.organisation_id),
         (Role::Township, yuanwu.id)
     );
     // A matching change is accepted.
     let moved = db
+        .accounts()
         .update_user(&cli, yw.id, "财政局联络员", Role::Department, finance.id)
         .await
         .unwrap();
@@ -438,13 +528,18 @@ storage_test!(role_must_match_organisation_kind, |db: Db| async move {
 
     // Changing an organisation's kind must keep its users' roles valid.
     let detail = refused(
-        db.update_organisation(&cli, finance.id, "区财政局", OrgKind::Township)
+        db.organisations()
+            .update_organisation(&cli, finance.id, "区财政局", OrgKind::Township)
             .await
             .unwrap_err(),
     );
     assert!(detail.contains("caizheng"), "{detail}");
     assert_eq!(
-        db.organisation(finance.id).await.unwrap().kind,
+        db.organisations()
+            .organisation(finance.id)
+            .await
+            .unwrap()
+            .kind,
         OrgKind::Department
     );
 });
@@ -452,7 +547,8 @@ storage_test!(role_must_match_organisation_kind, |db: Db| async move {
 #[tokio::test]
 async fn sqlite_backup_is_a_consistent_copy() {
     let t = testing::sqlite().await;
-    t.db.create_organisation(&Actor::cli(), "龙源街道办事处", OrgKind::Township, None)
+    t.db.organisations()
+        .create_organisation(&Actor::cli(), "龙源街道办事处", OrgKind::Township, None)
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -463,7 +559,7 @@ async fn sqlite_backup_is_a_consistent_copy() {
     let copy = Db::connect(&format!("sqlite://{}", dest.display()), &Default::default())
         .await
         .unwrap();
-    let orgs = copy.organisations().await.unwrap();
+    let orgs = copy.organisations().list().await.unwrap();
     assert_eq!(orgs.len(), 1);
     assert_eq!(orgs[0].name, "龙源街道办事处");
 }
@@ -496,12 +592,14 @@ async fn drop_audit_triggers(db: &Db) {
 
 async fn three_audit_entries(db: &Db) -> Vec<i64> {
     for name in ["韩董庄镇", "原武镇", "师寨镇"] {
-        db.create_organisation(&Actor::cli(), name, OrgKind::Township, None)
+        db.organisations()
+            .create_organisation(&Actor::cli(), name, OrgKind::Township, None)
             .await
             .unwrap();
     }
     let mut ids: Vec<i64> = db
-        .audit_list(&AuditFilter::default())
+        .audit()
+        .list(&AuditFilter::default())
         .await
         .unwrap()
         .iter()
@@ -550,10 +648,10 @@ storage_test!(
             let r = sqlx::query(sql).execute(db.write_pool()).await;
             assert!(r.is_err(), "audit_log accepted {sql}");
         }
-        let log = db.audit_list(&AuditFilter::default()).await.unwrap();
+        let log = db.audit().list(&AuditFilter::default()).await.unwrap();
         assert_eq!(log.len(), 3);
         assert!(log.iter().all(|e| e.actor_name.starts_with("cli:")));
-        let v = db.audit_verify().await.unwrap();
+        let v = db.audit().verify().await.unwrap();
         assert_eq!((v.rows, v.broken), (3, None));
         assert_eq!(v.head.unwrap().len(), 64);
     }
@@ -571,7 +669,7 @@ storage_test!(
             .execute(db.write_pool())
             .await
             .unwrap();
-        let v = db.audit_verify().await.unwrap();
+        let v = db.audit().verify().await.unwrap();
         let broken = v.broken.expect("tampering not found");
         assert_eq!(broken.id, ids[1]);
         assert!(broken.problem.contains("内容被改动"), "{}", broken.problem);
@@ -582,7 +680,7 @@ storage_test!(
             .execute(db.write_pool())
             .await
             .unwrap();
-        let broken = db.audit_verify().await.unwrap().broken.unwrap();
+        let broken = db.audit().verify().await.unwrap().broken.unwrap();
         assert_eq!(broken.id, ids[2]);
         assert!(broken.problem.contains("链接断开"), "{}", broken.problem);
     }
@@ -603,14 +701,15 @@ storage_test!(
                 .await
                 .unwrap();
         }
-        assert!(db.audit_verify().await.unwrap().broken.is_some());
+        assert!(db.audit().verify().await.unwrap().broken.is_some());
         db.migrate().await.unwrap();
-        let v = db.audit_verify().await.unwrap();
+        let v = db.audit().verify().await.unwrap();
         assert_eq!((v.rows, v.broken), (3, None));
-        db.create_organisation(&Actor::cli(), "韩董庄镇", OrgKind::Township, None)
+        db.organisations()
+            .create_organisation(&Actor::cli(), "韩董庄镇", OrgKind::Township, None)
             .await
             .unwrap();
-        assert_eq!(db.audit_verify().await.unwrap().rows, 4);
+        assert_eq!(db.audit().verify().await.unwrap().rows, 4);
         sqlx::query(legacy)
             .bind(1_700_000_000i64)
             .bind("forged")
@@ -618,7 +717,7 @@ storage_test!(
             .await
             .unwrap();
         db.migrate().await.unwrap();
-        let v = db.audit_verify().await.unwrap();
+        let v = db.audit().verify().await.unwrap();
         assert_eq!(v.rows, 4);
         assert!(v.broken.unwrap().problem.contains("没有哈希"));
     }
@@ -632,22 +731,24 @@ storage_test!(
     people_are_labelled_by_name_and_organisation,
     |db: Db| async move {
         let org = db
+            .organisations()
             .create_organisation(&Actor::cli(), "原武镇", OrgKind::Township, None)
             .await
             .unwrap();
-        db.create_user(
-            &Actor::cli(),
-            &NewUser {
-                username: "yuanwu".into(),
-                display_name: "原武镇联络员".into(),
-                password: "correct-horse".into(),
-                role: Role::Township,
-                organisation_id: org.id,
-                must_change_password: false,
-            },
-        )
-        .await
-        .unwrap();
+        db.accounts()
+            .create_user(
+                &Actor::cli(),
+                &NewUser {
+                    username: "yuanwu".into(),
+                    display_name: "原武镇联络员".into(),
+                    password: "correct-horse".into(),
+                    role: Role::Township,
+                    organisation_id: org.id,
+                    must_change_password: false,
+                },
+            )
+            .await
+            .unwrap();
         department_user(&db, "nongye", "区农业农村局").await;
         let mut names: Vec<String> = (0..450).map(|i| format!("nobody{i}")).collect();
         names.extend(
@@ -656,7 +757,7 @@ storage_test!(
                 .map(|s| s.to_string()),
         );
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let labels = db.people_labels(&refs).await.unwrap();
+        let labels = db.accounts().people_labels(&refs).await.unwrap();
         assert_eq!(labels.len(), 454);
         assert_eq!(labels["yuanwu"], "原武镇联络员（原武镇）");
         assert_eq!(labels["nongye"], "nongye（区农业农村局）");

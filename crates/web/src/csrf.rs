@@ -54,7 +54,12 @@ pub(crate) async fn guard(State(state): State<AppState>, req: Request, next: Nex
     if api && req.uri().path() != LOGIN_PATH {
         let (parts, body) = req.into_parts();
         if let Some(token) = crate::session::cookie(&parts, &state.settings.cookie_name) {
-            match state.db.session(&token, state.settings.sessions).await {
+            match state
+                .db
+                .sessions()
+                .session(&token, state.settings.sessions)
+                .await
+            {
                 Ok(Some(session)) => {
                     let sent = parts
                         .headers

@@ -76,7 +76,13 @@ impl FromRequestParts<AppState> for MaybeSession {
             .unwrap_or_else(|e| match e {});
         let token = cookie(parts, &state.settings.cookie_name);
         let session = match &token {
-            Some(t) => state.db.session(t, state.settings.sessions).await?,
+            Some(t) => {
+                state
+                    .db
+                    .sessions()
+                    .session(t, state.settings.sessions)
+                    .await?
+            }
             None => None,
         };
         Ok(MaybeSession {

@@ -56,7 +56,14 @@ async fn an_air_upload_with_an_unregistered_station_is_refused_with_its_rows(db:
     assert!(body.contains("未导入任何数据"), "{body}");
     assert!(body.contains("“PY009”未登记（第 3、4 行）"), "{body}");
     assert!(!body.contains("PY001”"), "{body}");
-    assert!(app.db.site_by_code("PY009").await.unwrap().is_none());
+    assert!(
+        app.db
+            .monitoring()
+            .site_by_code("PY009")
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     // Registered first, the same file is taken whole: nothing of the refused
     // upload was stored (all 18 values are new).

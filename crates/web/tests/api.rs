@@ -104,7 +104,7 @@ async fn malformed_json_is_a_clear_error_and_changes_nothing(db: TestDb) {
     app.user("admin", Role::Admin, "区环境攻坚办", OrgKind::Office)
         .await;
     let c = app.login("admin").await;
-    let before = app.db.users().await.unwrap().len();
+    let before = app.db.accounts().users().await.unwrap().len();
     let r = c
         .post(app.url("/api/v1/users"))
         .header("content-type", "application/json")
@@ -124,7 +124,7 @@ async fn malformed_json_is_a_clear_error_and_changes_nothing(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
-    assert_eq!(app.db.users().await.unwrap().len(), before);
+    assert_eq!(app.db.accounts().users().await.unwrap().len(), before);
 }
 
 on_both_backends!(department_user_is_confined_to_its_organisation);
@@ -210,7 +210,12 @@ async fn department_user_is_confined_to_its_organisation(db: TestDb) {
         .unwrap();
     assert_eq!(code(r).await, forbidden);
     assert_eq!(
-        app.db.organisation(other).await.unwrap().name,
+        app.db
+            .organisations()
+            .organisation(other)
+            .await
+            .unwrap()
+            .name,
         "区农业农村局"
     );
     // Pages: user administration is a 403 page.
@@ -381,7 +386,11 @@ async fn expired_session_is_refused(db: TestDb) {
         .unwrap()
         .1
         .to_owned();
-    app.db.age_session(&token, 31 * 60).await.unwrap();
+    app.db
+        .sessions()
+        .age_session(&token, 31 * 60)
+        .await
+        .unwrap();
     let r = c.get(app.url("/api/v1/me")).send().await.unwrap();
     assert_eq!(r.status(), 401);
 }
@@ -407,7 +416,14 @@ async fn page_forms_need_the_csrf_token(db: TestDb) {
         .unwrap();
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("请求校验失败"));
-    assert!(app.db.user_by_username("caizheng").await.unwrap().is_none());
+    assert!(
+        app.db
+            .accounts()
+            .user_by_username("caizheng")
+            .await
+            .unwrap()
+            .is_none()
+    );
     // With the session's token it works.
     let me: Value = c
         .get(app.url("/api/v1/me"))
@@ -431,7 +447,14 @@ async fn page_forms_need_the_csrf_token(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    assert!(app.db.user_by_username("caizheng").await.unwrap().is_some());
+    assert!(
+        app.db
+            .accounts()
+            .user_by_username("caizheng")
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
 
 on_both_backends!(login_page_rejects_forged_csrf_and_wrong_password_in_chinese);
@@ -834,7 +857,14 @@ async fn user_role_must_match_organisation_kind(db: TestDb) {
         assert_eq!(body["code"], "E2303", "{body}");
         assert_eq!(body["message"], "角色与所属单位的类型不符");
         assert!(body["detail"].as_str().unwrap().contains("单位"), "{body}");
-        assert!(app.db.user_by_username(username).await.unwrap().is_none());
+        assert!(
+            app.db
+                .accounts()
+                .user_by_username(username)
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
     // A matching user, then a PATCH that would move it to a department.
     let r = c
@@ -853,7 +883,10 @@ async fn user_role_must_match_organisation_kind(db: TestDb) {
         .unwrap();
     assert_eq!(r.status(), 400);
     assert_eq!(r.json::<Value>().await.unwrap()["code"], "E2303");
-    assert_eq!(app.db.user(id).await.unwrap().organisation_id, yuanwu);
+    assert_eq!(
+        app.db.accounts().user(id).await.unwrap().organisation_id,
+        yuanwu
+    );
 
     // The page form: refused with the Chinese reason next to the form, and
     // what was typed is still there (not the password).
@@ -895,6 +928,7 @@ async fn user_role_must_match_organisation_kind(db: TestDb) {
     assert!(page.contains("<optgroup label=\"乡镇/街道\">"));
     assert!(
         app.db
+            .accounts()
             .user_by_username("caizheng.xiang")
             .await
             .unwrap()

@@ -269,6 +269,7 @@ async fn a_year_uploaded_in_the_browser_shows_its_annual_mean_on_the_dashboard()
     std::fs::write(&file, year_2020_csv()).unwrap();
     // An air upload takes only registered stations.
     app.db
+        .monitoring()
         .create_site(
             &gongjian_storage::Actor::cli(),
             &gongjian_storage::NewSite {
@@ -391,6 +392,7 @@ async fn item_1_a_script_in_a_logger_flag_shows_as_text_in_the_chart_tooltip() {
         .await;
     let site = app
         .db
+        .monitoring()
         .create_site(
             &Actor::cli(),
             &NewSite {
@@ -403,6 +405,7 @@ async fn item_1_a_script_in_a_logger_flag_shows_as_text_in_the_chart_tooltip() {
         .await
         .unwrap();
     app.db
+        .monitoring()
         .upsert_device(
             &Actor::cli(),
             &Device::new("XSSTEST000000000000000001", "123456", site.id),
@@ -410,6 +413,7 @@ async fn item_1_a_script_in_a_logger_flag_shows_as_text_in_the_chart_tooltip() {
         .await
         .unwrap();
     app.db
+        .monitoring()
         .set_site_factors(
             &Actor::cli(),
             site.id,
@@ -436,6 +440,7 @@ async fn item_1_a_script_in_a_logger_flag_shows_as_text_in_the_chart_tooltip() {
         })
         .collect();
     app.db
+        .monitoring()
         .commit_ingest(&IngestBatch {
             uploads: vec![Upload {
                 mn: "XSSTEST000000000000000001".into(),
@@ -726,6 +731,7 @@ async fn a_lead_department_reviews_other_parts_from_its_own_queue() {
         .await;
     let zhifa_org = app
         .db
+        .organisations()
         .organisation_by_name("区行政综合执法局")
         .await
         .unwrap()
@@ -733,6 +739,7 @@ async fn a_lead_department_reviews_other_parts_from_its_own_queue() {
         .id;
     let yuanwu_org = app
         .db
+        .organisations()
         .organisation_by_name("原武镇")
         .await
         .unwrap()
@@ -750,8 +757,19 @@ async fn a_lead_department_reviews_other_parts_from_its_own_queue() {
         attachments: Vec::new(),
     };
     // air-6: 区行政综合执法局 leads, 原武镇 carries out a part.
-    let tid = app.db.task_id_by_key(None, "air-6").await.unwrap();
-    let parts = app.db.task_detail(tid).await.unwrap().assignments;
+    let tid = app
+        .db
+        .campaigns()
+        .task_id_by_key(None, "air-6")
+        .await
+        .unwrap();
+    let parts = app
+        .db
+        .campaigns()
+        .task_detail(tid)
+        .await
+        .unwrap()
+        .assignments;
     let lead_part = parts
         .iter()
         .find(|a| a.organisation_id == zhifa_org)
@@ -763,6 +781,7 @@ async fn a_lead_department_reviews_other_parts_from_its_own_queue() {
         .unwrap()
         .id;
     app.db
+        .campaigns()
         .submit_report(
             &actor("yuanwu", yuanwu_id),
             town_part,
@@ -771,6 +790,7 @@ async fn a_lead_department_reviews_other_parts_from_its_own_queue() {
         .await
         .unwrap();
     app.db
+        .campaigns()
         .submit_report(
             &actor("zhifa", zhifa_id),
             lead_part,
@@ -781,14 +801,22 @@ async fn a_lead_department_reviews_other_parts_from_its_own_queue() {
     // A task 原武镇 has a part in that 区行政综合执法局 does not lead.
     let other = app
         .db
+        .campaigns()
         .assignments(Some(yuanwu_org), None)
         .await
         .unwrap()
         .into_iter()
         .find(|a| a.task_id != tid && a.organisation_id == yuanwu_org)
         .unwrap();
-    assert!(!app.db.leads_task(other.task_id, zhifa_org).await.unwrap());
+    assert!(
+        !app.db
+            .campaigns()
+            .leads_task(other.task_id, zhifa_org)
+            .await
+            .unwrap()
+    );
     app.db
+        .campaigns()
         .submit_report(
             &actor("yuanwu", yuanwu_id),
             other.id,
@@ -855,6 +883,7 @@ async fn named_user(
 ) -> i64 {
     let organisation_id = app.org(org, kind).await;
     app.db
+        .accounts()
         .create_user(
             &Actor::cli(),
             &gongjian_storage::NewUser {
@@ -910,9 +939,15 @@ async fn reports_history_and_audit_log_name_people_not_logins() {
     )
     .await;
     let yuanwu_org = app.org("原武镇", OrgKind::Township).await;
-    let tid = app.db.task_id_by_key(None, "air-6").await.unwrap();
+    let tid = app
+        .db
+        .campaigns()
+        .task_id_by_key(None, "air-6")
+        .await
+        .unwrap();
     let part = app
         .db
+        .campaigns()
         .task_detail(tid)
         .await
         .unwrap()
@@ -923,6 +958,7 @@ async fn reports_history_and_audit_log_name_people_not_logins() {
         .id;
     let report = app
         .db
+        .campaigns()
         .submit_report(
             &Actor {
                 user_id: Some(yuanwu),
@@ -1030,6 +1066,7 @@ async fn the_overview_shows_the_latest_complete_valid_hour_and_its_age() {
         .await;
     let site = app
         .db
+        .monitoring()
         .create_site(
             &Actor::cli(),
             &NewSite {
@@ -1042,6 +1079,7 @@ async fn the_overview_shows_the_latest_complete_valid_hour_and_its_age() {
         .await
         .unwrap();
     app.db
+        .monitoring()
         .upsert_device(
             &Actor::cli(),
             &Device::new("AIRTEST000000000000000001", "123456", site.id),
@@ -1073,6 +1111,7 @@ async fn the_overview_shows_the_latest_complete_valid_hour_and_its_age() {
         }
     }
     app.db
+        .monitoring()
         .commit_ingest(&IngestBatch {
             uploads: vec![Upload {
                 mn: "AIRTEST000000000000000001".into(),
@@ -1135,7 +1174,12 @@ async fn the_report_form_asks_only_for_reported_indicators() {
         OrgKind::Department,
     )
     .await;
-    let tid = app.db.task_id_by_key(None, "air-15").await.unwrap();
+    let tid = app
+        .db
+        .campaigns()
+        .task_id_by_key(None, "air-15")
+        .await
+        .unwrap();
     let base = format!("http://{}", app.addr);
     log_in(&c, &base, "nongye", PASSWORD).await;
     wait_for(&c, "/", "#who").await;
@@ -1182,7 +1226,7 @@ async fn the_report_form_asks_only_for_reported_indicators() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let detail = app.db.task_detail(tid).await.unwrap();
+    let detail = app.db.campaigns().task_detail(tid).await.unwrap();
     assert_eq!(detail.reports.len(), 1);
     let values: Vec<(String, String)> = detail.reports[0]
         .values
@@ -1223,7 +1267,12 @@ async fn item_19_no_page_scrolls_sideways_on_a_phone_or_a_wall_screen() {
     ] {
         app.user(user, role, org, kind).await;
     }
-    let task = app.db.task_id_by_key(None, "air-15").await.unwrap();
+    let task = app
+        .db
+        .campaigns()
+        .task_id_by_key(None, "air-15")
+        .await
+        .unwrap();
     // A stack of the enterprise with its factors, and a case for it: the
     // detail pages officials and the enterprise open most.
     let actor = Actor::cli();
@@ -1231,6 +1280,7 @@ async fn item_19_no_page_scrolls_sideways_on_a_phone_or_a_wall_screen() {
     let town = app.org("原武镇", OrgKind::Township).await;
     let site = app
         .db
+        .monitoring()
         .create_site(
             &actor,
             &NewSite {
@@ -1248,6 +1298,7 @@ async fn item_19_no_page_scrolls_sideways_on_a_phone_or_a_wall_screen() {
         .unwrap();
     let case = app
         .db
+        .cases()
         .create_case(
             &actor,
             &gongjian_storage::NewCase {
@@ -1647,7 +1698,15 @@ async fn a_patrol_on_a_phone_records_a_problem_with_a_photo_and_a_position() {
         .await
         .unwrap();
     assert_eq!(kept.as_deref(), Some("位置错误的记录"));
-    assert_eq!(app.db.cases(&Default::default()).await.unwrap().len(), 1);
+    assert_eq!(
+        app.db
+            .cases()
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     let _ = case_url;
 }
 
@@ -1792,7 +1851,13 @@ async fn the_office_classes_a_station_sees_report_photos_and_numbers_a_report() 
     }
     let page = c.source().await.unwrap();
     assert!(page.contains("空气站 · 国控站 · 计入区考核"), "{page}");
-    let site = app.db.site_by_code("GK-1001A").await.unwrap().unwrap();
+    let site = app
+        .db
+        .monitoring()
+        .site_by_code("GK-1001A")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         site.station_class,
         Some(gongjian_campaign::StationClass::National)
@@ -1804,7 +1869,12 @@ async fn the_office_classes_a_station_sees_report_photos_and_numbers_a_report() 
     let dir = tempfile::tempdir().unwrap();
     let photo = dir.path().join("秸秆处置现场.png");
     std::fs::write(&photo, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\x0f\0\0\x01\x01\0\x05\x18\xd8N\0\0\0\0IEND\xaeB`\x82").unwrap();
-    let tid = app.db.task_id_by_key(None, "air-15").await.unwrap();
+    let tid = app
+        .db
+        .campaigns()
+        .task_id_by_key(None, "air-15")
+        .await
+        .unwrap();
     let path = format!("/tasks/{tid}");
     log_in(&c, &base, "yuanwu", PASSWORD).await;
     wait_for(&c, "/", "#who").await;

@@ -25,7 +25,10 @@ struct App {
 async fn spawn(test_db: TestDb) -> App {
     let db = test_db.db.clone();
     let plan = gongjian_app::plan::embedded_plan().unwrap();
-    db.load_campaign(&Actor::cli(), &plan).await.unwrap();
+    db.campaigns()
+        .load_campaign(&Actor::cli(), &plan)
+        .await
+        .unwrap();
     for (username, role, org) in [
         ("office", Role::Office, "区环境攻坚办"),
         ("nongye", Role::Department, "区农业农村局"),
@@ -67,20 +70,26 @@ async fn spawn(test_db: TestDb) -> App {
 }
 
 async fn add_user(db: &Db, username: &str, role: Role, org: &str) {
-    let org = db.organisation_by_name(org).await.unwrap().unwrap();
-    db.create_user(
-        &Actor::cli(),
-        &NewUser {
-            username: username.into(),
-            display_name: username.into(),
-            password: PASSWORD.into(),
-            role,
-            organisation_id: org.id,
-            must_change_password: false,
-        },
-    )
-    .await
-    .unwrap();
+    let org = db
+        .organisations()
+        .organisation_by_name(org)
+        .await
+        .unwrap()
+        .unwrap();
+    db.accounts()
+        .create_user(
+            &Actor::cli(),
+            &NewUser {
+                username: username.into(),
+                display_name: username.into(),
+                password: PASSWORD.into(),
+                role,
+                organisation_id: org.id,
+                must_change_password: false,
+            },
+        )
+        .await
+        .unwrap();
 }
 
 struct Client {
@@ -260,11 +269,16 @@ const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR-fire-photo";
 const EXE: &[u8] = b"MZ\x90\x00\x03rest-of-an-exe";
 
 async fn task_id(app: &App, key: &str) -> i64 {
-    app.db.task_id_by_key(None, key).await.unwrap()
+    app.db.campaigns().task_id_by_key(None, key).await.unwrap()
 }
 
 async fn assignment(app: &App, key: &str, org: &str) -> i64 {
-    let d = app.db.task_detail(task_id(app, key).await).await.unwrap();
+    let d = app
+        .db
+        .campaigns()
+        .task_detail(task_id(app, key).await)
+        .await
+        .unwrap();
     d.assignments
         .iter()
         .find(|a| a.organisation_name == org)
@@ -380,7 +394,13 @@ async fn department_reports_office_accepts_everywhere_visible(db: TestDb) {
     assert!(row[12].contains("90.3%"));
     assert_eq!(row[13], "秸秆综合利用率=90.3");
     assert_eq!(row[14], "通过");
-    let total = app.db.assignments(None, None).await.unwrap().len();
+    let total = app
+        .db
+        .campaigns()
+        .assignments(None, None)
+        .await
+        .unwrap()
+        .len();
     assert_eq!(rows.len(), total + 1);
     // A department's export holds its own rows only.
     let own = ledger_rows(
@@ -445,6 +465,7 @@ async fn reports_on_another_organisations_assignment_are_refused(db: TestDb) {
     assert_eq!(v.status(), 403);
     assert!(
         app.db
+            .campaigns()
             .reports_of_assignment(nongye_part)
             .await
             .unwrap()
@@ -454,13 +475,14 @@ async fn reports_on_another_organisations_assignment_are_refused(db: TestDb) {
     let yuanwu = login(&app, "yuanwu").await;
     let foreign = app
         .db
+        .campaigns()
         .tasks(&Default::default())
         .await
         .unwrap()
         .into_iter()
         .find(|t| t.key == "air-四(四)-1" || t.plan == "soil")
         .unwrap();
-    let d = app.db.task_detail(foreign.id).await.unwrap();
+    let d = app.db.campaigns().task_detail(foreign.id).await.unwrap();
     if !d
         .assignments
         .iter()
@@ -632,13 +654,25 @@ async fn ledger_import_rejects_bad_rows_and_imports_none_unless_asked(db: TestDb
     assert!(rejected[0]["row"].as_u64().unwrap() >= 2);
     assert!(rejected[0]["reason"].as_str().unwrap().contains("某指标"));
     let lead: i64 = part15.parse().unwrap();
-    assert!(app.db.reports_of_assignment(lead).await.unwrap().is_empty());
+    assert!(
+        app.db
+            .campaigns()
+            .reports_of_assignment(lead)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let r = send(true).await;
     assert_eq!(r.status(), 200);
     let res: Value = r.json().await.unwrap();
     assert_eq!(res["imported"], 1);
-    let reports = app.db.reports_of_assignment(lead).await.unwrap();
+    let reports = app
+        .db
+        .campaigns()
+        .reports_of_assignment(lead)
+        .await
+        .unwrap();
     assert_eq!(reports.len(), 1);
     assert_eq!(reports[0].values[0].value, "91");
 
@@ -806,7 +840,7 @@ async fn fire_point_duplicates_refused_and_entries_voided(db: TestDb) {
             .contains("与第 3 行"),
         "{res}"
     );
-    assert_eq!(app.db.fire_points(None).await.unwrap().len(), 1);
+    assert_eq!(app.db.campaigns().fire_points(None).await.unwrap().len(), 1);
 
     // A second, distinct point the same month.
     let r = office
@@ -980,7 +1014,7 @@ async fn fire_point_evidence_through_api_and_page(db: TestDb) {
 
     // A forbidden type or an oversize file refuses the whole point, every
     // refused file named.
-    let before = app.db.fire_points(None).await.unwrap().len();
+    let before = app.db.campaigns().fire_points(None).await.unwrap().len();
     let big_jpeg: Vec<u8> = [0xFF, 0xD8, 0xFF].into_iter().chain([0u8; 2000]).collect();
     let bad = Form::new()
         .text("township", "原武镇")
@@ -1011,7 +1045,10 @@ async fn fire_point_evidence_through_api_and_page(db: TestDb) {
         "{detail}"
     );
     assert!(detail.contains("火点未登记"), "{detail}");
-    assert_eq!(app.db.fire_points(None).await.unwrap().len(), before);
+    assert_eq!(
+        app.db.campaigns().fire_points(None).await.unwrap().len(),
+        before
+    );
     // Points are deducted from a township's budget: no other organisation.
     let r = office
         .post(
@@ -1045,7 +1082,7 @@ async fn fire_point_evidence_through_api_and_page(db: TestDb) {
     assert_eq!(location(&r), "/ledger?ok=added");
     let ledger = desk.page("/ledger?ok=added").await;
     assert!(ledger.contains("火点已登记") && ledger.contains("师寨火点.pdf"));
-    let stored = app.db.fire_points(None).await.unwrap();
+    let stored = app.db.campaigns().fire_points(None).await.unwrap();
     let shizhai_point = stored.iter().find(|p| p.place == "师寨村东").unwrap();
     assert_eq!(shizhai_point.amount, "100000");
     let att = shizhai_point.attachments[0].id;
@@ -1089,6 +1126,7 @@ async fn fire_point_evidence_through_api_and_page(db: TestDb) {
     }
     assert!(
         app.db
+            .campaigns()
             .fire_points(None)
             .await
             .unwrap()
@@ -1187,7 +1225,7 @@ async fn review_and_sign_off_through_the_pages(db: TestDb) {
     let app = spawn(db).await;
     // air-6: 区行政综合执法局 leads, the four townships carry it out.
     let tid = task_id(&app, "air-6").await;
-    let detail = app.db.task_detail(tid).await.unwrap();
+    let detail = app.db.campaigns().task_detail(tid).await.unwrap();
     let lead = assignment(&app, "air-6", "区行政综合执法局").await;
     let townships: Vec<(i64, String)> = detail
         .assignments
@@ -1243,6 +1281,7 @@ async fn review_and_sign_off_through_the_pages(db: TestDb) {
     assert!(r.text().await.unwrap().contains("403 无权访问"));
     assert!(
         app.db
+            .campaigns()
             .reports_of_assignment(*yuanwu_part)
             .await
             .unwrap()
@@ -1480,8 +1519,13 @@ async fn the_task_list_shows_this_years_campaign_unless_another_is_chosen(db: Te
     let files =
         gongjian_campaign::copy_to_year(&gongjian_app::plan::embedded_plan().unwrap(), year);
     let current = gongjian_campaign::parse_files(&files).unwrap();
-    app.db.load_campaign(&Actor::cli(), &current).await.unwrap();
     app.db
+        .campaigns()
+        .load_campaign(&Actor::cli(), &current)
+        .await
+        .unwrap();
+    app.db
+        .campaigns()
         .set_campaign_state(
             &Actor::cli(),
             "pingyuan-2020",
@@ -1586,7 +1630,14 @@ async fn only_reported_indicators_take_values(db: TestDb) {
         )
         .await;
     assert_eq!(r.status(), 400);
-    assert!(app.db.reports_of_assignment(lead).await.unwrap().is_empty());
+    assert!(
+        app.db
+            .campaigns()
+            .reports_of_assignment(lead)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["code"], "E2403");
     assert!(
@@ -1641,7 +1692,14 @@ async fn only_reported_indicators_take_values(db: TestDb) {
             .contains("秸秆焚烧扣减地方财力”是任务 air-15 的方案标准或条件"),
         "{res}"
     );
-    assert!(app.db.reports_of_assignment(lead).await.unwrap().is_empty());
+    assert!(
+        app.db
+            .campaigns()
+            .reports_of_assignment(lead)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 on_both_backends!(report_attachments_show_inline_redirect_after_post_and_can_be_added_until_review);
@@ -1732,7 +1790,7 @@ async fn report_attachments_show_inline_redirect_after_post_and_can_be_added_unt
         )),
         "{page}"
     );
-    let records = app.db.report(report).await.unwrap();
+    let records = app.db.campaigns().report(report).await.unwrap();
     assert_eq!(records.attachments.len(), 2);
 
     // Another organisation may not add files to it.
@@ -1766,5 +1824,14 @@ async fn report_attachments_show_inline_redirect_after_post_and_can_be_added_unt
         .await;
     let html = r.text().await.unwrap();
     assert!(html.contains("已审核，不能再补交附件"), "{html}");
-    assert_eq!(app.db.report(report).await.unwrap().attachments.len(), 2);
+    assert_eq!(
+        app.db
+            .campaigns()
+            .report(report)
+            .await
+            .unwrap()
+            .attachments
+            .len(),
+        2
+    );
 }

@@ -25,6 +25,7 @@ async fn the_office_reads_a_warnings_verification(db: TestDb) {
     let firm = app.org("示范铸造有限公司", OrgKind::Enterprise).await;
     let meter = app
         .db
+        .monitoring()
         .create_site(
             &actor,
             &NewSite {
@@ -52,7 +53,7 @@ async fn the_office_reads_a_warnings_verification(db: TestDb) {
             day_start: None,
         })
         .collect();
-    app.db.store_rollups(&rows).await.unwrap();
+    app.db.monitoring().store_rollups(&rows).await.unwrap();
     let table = gongjian_tabular::read_csv_bytes("清单.csv", LIST.as_bytes()).unwrap();
     gongjian_app::emergency::import_list(&app.db, &actor, "2026-2027", &table)
         .await
@@ -144,7 +145,7 @@ async fn the_office_reads_a_warnings_verification(db: TestDb) {
         "{:?}",
         r.headers()
     );
-    assert_eq!(app.db.warnings().await.unwrap().len(), 2);
+    assert_eq!(app.db.emergency().warnings().await.unwrap().len(), 2);
 
     // The enterprise sees the warnings with its own measures for each.
     app.user(

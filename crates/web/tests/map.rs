@@ -238,6 +238,7 @@ async fn fire_points_are_placed_and_positions_outside_the_district_refused(db: T
     // A case (a patrol) is held to the same outline.
     let firm = app
         .db
+        .organisations()
         .organisation_by_name(FIRM_A)
         .await
         .unwrap()
@@ -306,6 +307,7 @@ async fn a_configured_tile_host_reaches_the_page_and_the_policy() {
     let db = &test_db.db;
     let actor = gongjian_storage::Actor::cli();
     let office_org = db
+        .organisations()
         .create_organisation(
             &actor,
             "区环境攻坚办",
@@ -315,19 +317,20 @@ async fn a_configured_tile_host_reaches_the_page_and_the_policy() {
         .await
         .unwrap()
         .id;
-    db.create_user(
-        &actor,
-        &gongjian_storage::NewUser {
-            username: "office".into(),
-            display_name: String::new(),
-            password: common::PASSWORD.into(),
-            role: gongjian_storage::Role::Office,
-            organisation_id: office_org,
-            must_change_password: false,
-        },
-    )
-    .await
-    .unwrap();
+    db.accounts()
+        .create_user(
+            &actor,
+            &gongjian_storage::NewUser {
+                username: "office".into(),
+                display_name: String::new(),
+                password: common::PASSWORD.into(),
+                role: gongjian_storage::Role::Office,
+                organisation_id: office_org,
+                must_change_password: false,
+            },
+        )
+        .await
+        .unwrap();
     let office = reqwest::Client::builder()
         .cookie_store(true)
         .build()

@@ -222,6 +222,7 @@ async fn sites_are_registered_imported_exported_and_seen_by_their_owners_only(db
 
     // A latest value over its limit is marked on the site list.
     app.db
+        .monitoring()
         .commit_ingest(&IngestBatch {
             uploads: vec![Upload {
                 mn: "MN0000000000000000000001".into(),
@@ -285,6 +286,7 @@ async fn sites_are_registered_imported_exported_and_seen_by_their_owners_only(db
     );
     let now = gongjian_storage::now();
     app.db
+        .monitoring()
         .store_rollups(&[gongjian_storage::RollupValue {
             site_id: g01_id,
             factor: "a21026".into(),
@@ -349,6 +351,7 @@ async fn stack_registered_through_the_form_gets_st_31(db: TestDb) {
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
     let d = app
         .db
+        .monitoring()
         .device("MN0000000000000000000031")
         .await
         .unwrap()
@@ -359,6 +362,7 @@ async fn stack_registered_through_the_form_gets_st_31(db: TestDb) {
     assert_eq!(r.status(), 303);
     let d = app
         .db
+        .monitoring()
         .device("MN0000000000000000000051")
         .await
         .unwrap()
@@ -369,6 +373,7 @@ async fn stack_registered_through_the_form_gets_st_31(db: TestDb) {
     assert_eq!(r.status(), 303);
     let d = app
         .db
+        .monitoring()
         .device("MN0000000000000000000032")
         .await
         .unwrap()
@@ -377,6 +382,7 @@ async fn stack_registered_through_the_form_gets_st_31(db: TestDb) {
     // The edit form shows the chosen code selected, among the labelled codes.
     let g51 = app
         .db
+        .monitoring()
         .device("MN0000000000000000000051")
         .await
         .unwrap()
@@ -409,6 +415,7 @@ async fn stack_registered_through_the_form_gets_st_31(db: TestDb) {
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     let d = app
         .db
+        .monitoring()
         .device("MN00000000000000000000A1")
         .await
         .unwrap()
@@ -457,10 +464,13 @@ async fn site_registration_is_one_transaction_and_keeps_the_form(db: TestDb) {
         let db = app.db.clone();
         async move {
             assert!(
-                db.site_by_code(code).await.unwrap().is_none(),
+                db.monitoring().site_by_code(code).await.unwrap().is_none(),
                 "site {code}"
             );
-            assert!(db.device(mn).await.unwrap().is_none(), "device {mn}");
+            assert!(
+                db.monitoring().device(mn).await.unwrap().is_none(),
+                "device {mn}"
+            );
         }
     };
 
@@ -534,10 +544,24 @@ async fn site_registration_is_one_transaction_and_keeps_the_form(db: TestDb) {
         .nth(1)
         .expect("MN error next to the field");
     assert!(err.contains("已登记"), "{err}");
-    assert!(app.db.site_by_code("G02").await.unwrap().is_none());
-    let g01 = app.db.site_by_code("G01").await.unwrap().unwrap();
+    assert!(
+        app.db
+            .monitoring()
+            .site_by_code("G02")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let g01 = app
+        .db
+        .monitoring()
+        .site_by_code("G01")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         app.db
+            .monitoring()
             .device("MN0000000000000000000001")
             .await
             .unwrap()
@@ -557,7 +581,14 @@ async fn site_registration_is_one_transaction_and_keeps_the_form(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
-    assert!(app.db.site_by_code("G03").await.unwrap().is_none());
+    assert!(
+        app.db
+            .monitoring()
+            .site_by_code("G03")
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     // Corrected, the registration goes through (no "已存在").
     let r = post(site(
@@ -576,6 +607,7 @@ async fn site_registration_is_one_transaction_and_keeps_the_form(db: TestDb) {
     assert!(err.contains("已存在"), "{err}");
     assert!(
         app.db
+            .monitoring()
             .device("MN0000000000000000000009")
             .await
             .unwrap()
@@ -611,7 +643,13 @@ async fn air_stations_get_a_class_in_the_form_the_import_and_the_export(db: Test
         .await
         .unwrap();
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
-    let p01 = app.db.site_by_code("P01").await.unwrap().unwrap();
+    let p01 = app
+        .db
+        .monitoring()
+        .site_by_code("P01")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         p01.station_class,
         Some(gongjian_campaign::StationClass::Provincial)
@@ -656,13 +694,25 @@ async fn air_stations_get_a_class_in_the_form_the_import_and_the_export(db: Test
     );
     let r = import(&office, &app, "站点.csv", file.into_bytes()).await;
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-    let t01 = app.db.site_by_code("T01").await.unwrap().unwrap();
+    let t01 = app
+        .db
+        .monitoring()
+        .site_by_code("T01")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         t01.station_class,
         Some(gongjian_campaign::StationClass::Township)
     );
     assert_eq!(t01.assessment, gongjian_campaign::ScopeSetting::Both);
-    let m01 = app.db.site_by_code("M01").await.unwrap().unwrap();
+    let m01 = app
+        .db
+        .monitoring()
+        .site_by_code("M01")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!m01.scope().any(), "a micro station counts for nothing");
 
     // A class on a stack, and an unknown class: refused with the row.
@@ -682,7 +732,14 @@ async fn air_stations_get_a_class_in_the_form_the_import_and_the_export(db: Test
         let detail = err["detail"].as_str().unwrap();
         assert!(detail.contains("line 2") && detail.contains(why), "{err}");
     }
-    assert!(app.db.site_by_code("A09").await.unwrap().is_none());
+    assert!(
+        app.db
+            .monitoring()
+            .site_by_code("A09")
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     // The list shows the classes; the export writes them and imports back.
     let list = office
@@ -707,7 +764,13 @@ async fn air_stations_get_a_class_in_the_form_the_import_and_the_export(db: Test
     assert!(csv.contains("省控站,按站点类别"), "{csv}");
     let r = import(&office, &app, "导出.csv", csv.into_bytes()).await;
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-    let again = app.db.site_by_code("T01").await.unwrap().unwrap();
+    let again = app
+        .db
+        .monitoring()
+        .site_by_code("T01")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(again.station_class, t01.station_class);
     assert_eq!(again.assessment, t01.assessment);
 }

@@ -108,7 +108,7 @@ async fn the_administrator_configures_channels_and_users_choose_theirs(db: TestD
         body["detail"].as_str().unwrap().contains("http://"),
         "{body}"
     );
-    let stored = app.db.notify_channel(robot_id).await.unwrap();
+    let stored = app.db.notify().notify_channel(robot_id).await.unwrap();
     assert!(stored.settings.contains("access_token=tok2"));
     assert!(stored.settings.contains("SECxyz"), "secret kept");
     assert_eq!(stored.events, ["case_new"]);

@@ -40,8 +40,16 @@ fn year_csv(dec31_pm25: Option<u32>) -> String {
 
 async fn import(app: &common::TestApp, csv: &str) {
     // An air import takes only registered stations.
-    if app.db.site_by_code("S1").await.unwrap().is_none() {
+    if app
+        .db
+        .monitoring()
+        .site_by_code("S1")
+        .await
+        .unwrap()
+        .is_none()
+    {
         app.db
+            .monitoring()
             .create_site(
                 &Actor::cli(),
                 &gongjian_storage::NewSite {
@@ -292,11 +300,12 @@ async fn the_directors_card_shows_good_day_ratio_year_on_year_and_dashes_not_zer
     app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
         .await;
     let c = app.login("office").await;
-    let orgs = app.db.organisations().await.unwrap();
+    let orgs = app.db.organisations().list().await.unwrap();
     let town = |name: &str| orgs.iter().find(|o| o.name == name).map(|o| o.id);
     for (code, township) in [("Y1", "原武镇"), ("S2", "师寨镇"), ("L3", "祝楼乡")] {
         assert!(town(township).is_some(), "{township} is in the plan");
         app.db
+            .monitoring()
             .create_site(
                 &Actor::cli(),
                 &gongjian_storage::NewSite {

@@ -271,7 +271,8 @@ fn request(
 
 async fn audit_rows(app: &common::TestApp) -> usize {
     app.db
-        .audit_list(&AuditFilter {
+        .audit()
+        .list(&AuditFilter {
             limit: 100_000,
             ..AuditFilter::default()
         })

@@ -63,7 +63,7 @@ async fn item_20_a_megabyte_organisation_name_is_refused_on_page_and_api(db: Tes
     let app = spawn_on(db).await;
     let (client, csrf) = admin(&app).await;
     let huge = "x".repeat(1024 * 1024);
-    let before = app.db.organisations().await.unwrap().len();
+    let before = app.db.organisations().list().await.unwrap().len();
 
     // The page form: the organisations page again, with the reason.
     let resp = client
@@ -100,6 +100,7 @@ async fn item_20_a_megabyte_organisation_name_is_refused_on_page_and_api(db: Tes
     // And the same storage check for the command line.
     let err = app
         .db
+        .organisations()
         .create_organisation(&Actor::cli(), &huge, OrgKind::Township, None)
         .await
         .unwrap_err();
@@ -119,7 +120,7 @@ async fn item_20_a_megabyte_organisation_name_is_refused_on_page_and_api(db: Tes
         body["detail"].as_str().unwrap().contains("控制字符"),
         "{body}"
     );
-    assert_eq!(app.db.organisations().await.unwrap().len(), before);
+    assert_eq!(app.db.organisations().list().await.unwrap().len(), before);
     let (status, _) = post_json(
         &app,
         &client,
@@ -133,6 +134,7 @@ async fn item_20_a_megabyte_organisation_name_is_refused_on_page_and_api(db: Tes
     // Issue 13 item 7: a refused name comes back typed, with the reason
     // next to the field (a duplicate, named in Chinese).
     app.db
+        .organisations()
         .create_organisation(&Actor::cli(), "测试镇", OrgKind::Township, None)
         .await
         .unwrap();
@@ -257,7 +259,14 @@ async fn item_20_other_text_fields_are_bounded(db: TestDb) {
         .unwrap();
     assert_eq!(resp.status(), 400);
     assert!(resp.text().await.unwrap().contains("姓名过长"));
-    assert!(app.db.user_by_username("zhang").await.unwrap().is_none());
+    assert!(
+        app.db
+            .accounts()
+            .user_by_username("zhang")
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     // A site: code, name, device password, factor name; nothing stored.
     let site = |code: String, name: String, pw: String, factor: String| {
@@ -295,8 +304,8 @@ async fn item_20_other_text_fields_are_bounded(db: TestDb) {
             "{reason}: {answer}"
         );
     }
-    assert!(app.db.sites().await.unwrap().is_empty());
-    assert!(app.db.devices().await.unwrap().is_empty());
+    assert!(app.db.monitoring().sites().await.unwrap().is_empty());
+    assert!(app.db.monitoring().devices().await.unwrap().is_empty());
 
     // A fire point: place and note.
     for (place, note, reason) in [
@@ -318,7 +327,14 @@ async fn item_20_other_text_fields_are_bounded(db: TestDb) {
             "{reason}: {answer}"
         );
     }
-    assert!(app.db.fire_points(None).await.unwrap().is_empty());
+    assert!(
+        app.db
+            .campaigns()
+            .fire_points(None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // Within the bounds it is stored.
     let (status, answer) = post_json(
         &app,
@@ -407,6 +423,6 @@ async fn item_7_the_alarm_rule_editor_keeps_what_was_typed(db: TestDb) {
         page.contains("<span class=\"field-error\" role=\"alert\">零值：阈值“很多”应为数字</span>"),
         "{page}"
     );
-    let stored = app.db.alarm_rules().await.unwrap();
+    let stored = app.db.alarms().alarm_rules().await.unwrap();
     assert_eq!(stored.id, 0, "nothing saved");
 }

@@ -25,7 +25,8 @@ async fn login_status(app: &TestApp, username: &str, password: &str) -> (u16, Va
 
 async fn audit_count(app: &TestApp, action: &str) -> usize {
     app.db
-        .audit_list(&AuditFilter {
+        .audit()
+        .list(&AuditFilter {
             action: Some(action.into()),
             limit: 100_000,
             ..AuditFilter::default()
@@ -292,6 +293,7 @@ async fn item_17_weak_passwords_are_refused_everywhere(db: TestDb) {
     }
     assert!(
         app.db
+            .accounts()
             .user_by_username("caizheng01")
             .await
             .unwrap()
@@ -346,6 +348,7 @@ async fn item_17_weak_passwords_are_refused_everywhere(db: TestDb) {
     assert!(html.contains("过于常见"), "{html}");
     assert!(
         app.db
+            .accounts()
             .user_by_username("caizheng02")
             .await
             .unwrap()
@@ -371,6 +374,7 @@ async fn a_fragment_request_is_sent_to_the_login_or_password_page_whole(db: Test
     let app = spawn_on(db).await;
     let org = app.org("区环境攻坚办", OrgKind::Office).await;
     app.db
+        .accounts()
         .create_user(
             &gongjian_storage::Actor::cli(),
             &gongjian_storage::NewUser {

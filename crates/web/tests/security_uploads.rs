@@ -42,27 +42,30 @@ struct Office {
 
 async fn spawn(test_db: TestDb) -> App {
     let db = test_db.db.clone();
-    db.create_organisation(&Actor::cli(), "原武镇", OrgKind::Township, None)
+    db.organisations()
+        .create_organisation(&Actor::cli(), "原武镇", OrgKind::Township, None)
         .await
         .unwrap();
     let office = db
+        .organisations()
         .create_organisation(&Actor::cli(), "区环境攻坚办", OrgKind::Office, None)
         .await
         .unwrap();
     for name in ["office", "office2"] {
-        db.create_user(
-            &Actor::cli(),
-            &NewUser {
-                username: name.into(),
-                display_name: String::new(),
-                password: common::PASSWORD.into(),
-                role: Role::Office,
-                organisation_id: office.id,
-                must_change_password: false,
-            },
-        )
-        .await
-        .unwrap();
+        db.accounts()
+            .create_user(
+                &Actor::cli(),
+                &NewUser {
+                    username: name.into(),
+                    display_name: String::new(),
+                    password: common::PASSWORD.into(),
+                    role: Role::Office,
+                    organisation_id: office.id,
+                    must_change_password: false,
+                },
+            )
+            .await
+            .unwrap();
     }
     let dir = tempfile::tempdir().unwrap();
     let state = AppState::new(
@@ -346,7 +349,14 @@ async fn item_15_uploads_stream_to_disk_and_an_over_limit_file_is_deleted_at_onc
         "{detail}"
     );
     assert!(detail.contains("火点未登记"), "{detail}");
-    assert!(app.db.fire_points(None).await.unwrap().is_empty());
+    assert!(
+        app.db
+            .campaigns()
+            .fire_points(None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(files_in(&app.incoming()).is_empty());
     assert!(stored_files(&app.data).is_empty());
 
@@ -371,7 +381,14 @@ async fn item_15_uploads_stream_to_disk_and_an_over_limit_file_is_deleted_at_onc
     until("no upload running", || app.gate.running() == 0).await;
     assert!(files_in(&app.incoming()).is_empty());
     assert!(stored_files(&app.data).is_empty());
-    assert!(app.db.fire_points(None).await.unwrap().is_empty());
+    assert!(
+        app.db
+            .campaigns()
+            .fire_points(None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 on_both_backends!(item_15_one_user_runs_at_most_two_uploads_at_once);

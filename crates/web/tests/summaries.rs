@@ -49,6 +49,7 @@ async fn stack_site(app: &common::TestApp) -> gongjian_storage::Site {
     let enterprise = app.org("示范热电", OrgKind::Enterprise).await;
     let stack = app
         .db
+        .monitoring()
         .create_site(
             &Actor::cli(),
             &NewSite {
@@ -62,6 +63,7 @@ async fn stack_site(app: &common::TestApp) -> gongjian_storage::Site {
         .await
         .unwrap();
     app.db
+        .monitoring()
         .set_site_factors(
             &Actor::cli(),
             stack.id,
@@ -80,6 +82,7 @@ async fn july_2020(app: &common::TestApp) {
     let actor = Actor::cli();
     let db = &app.db;
     let water = db
+        .monitoring()
         .create_site(
             &actor,
             &NewSite {
@@ -91,16 +94,17 @@ async fn july_2020(app: &common::TestApp) {
         )
         .await
         .unwrap();
-    db.set_site_factors(
-        &actor,
-        water.id,
-        &[
-            factor("w21003", "氨氮", "mg/L", None),
-            factor("w01018", "化学需氧量", "mg/L", None),
-        ],
-    )
-    .await
-    .unwrap();
+    db.monitoring()
+        .set_site_factors(
+            &actor,
+            water.id,
+            &[
+                factor("w21003", "氨氮", "mg/L", None),
+                factor("w01018", "化学需氧量", "mg/L", None),
+            ],
+        )
+        .await
+        .unwrap();
     let stack = stack_site(app).await;
     let day = |d: u32| day_start_utc(NaiveDate::from_ymd_opt(2020, 7, d).unwrap());
     let mut rows = Vec::new();
@@ -120,24 +124,25 @@ async fn july_2020(app: &common::TestApp) {
     ));
     rows.push(value(stack.id, "a21026", "hour", day(5) + 10800, "70", "C"));
     rows.push(value(stack.id, "a21026", "hour", day(5) + 14400, "30", "N"));
-    db.store_rollups(&rows).await.unwrap();
+    db.monitoring().store_rollups(&rows).await.unwrap();
     let township = app.org("原武镇", OrgKind::Township).await;
-    db.add_fire_point(
-        &actor,
-        &NewFirePoint {
-            township_id: township,
-            occurred_on: NaiveDate::from_ymd_opt(2020, 7, 9).unwrap(),
-            place: "原武镇东村麦田".into(),
-            kind: FireKind::Straw,
-            note: String::new(),
-            attachments: Vec::new(),
-            reply_due: None,
-            longitude: None,
-            latitude: None,
-        },
-    )
-    .await
-    .unwrap();
+    db.campaigns()
+        .add_fire_point(
+            &actor,
+            &NewFirePoint {
+                township_id: township,
+                occurred_on: NaiveDate::from_ymd_opt(2020, 7, 9).unwrap(),
+                place: "原武镇东村麦田".into(),
+                kind: FireKind::Straw,
+                note: String::new(),
+                attachments: Vec::new(),
+                reply_due: None,
+                longitude: None,
+                latitude: None,
+            },
+        )
+        .await
+        .unwrap();
 }
 
 on_both_backends!(the_monthly_report_carries_water_classes_exceedances_and_fire_points);
@@ -228,6 +233,7 @@ async fn the_overview_shows_device_and_exceedance_blocks_only_to_the_office(db: 
     let stack = stack_site(&app).await;
     let hour = now - now % 3600 - 3600;
     app.db
+        .monitoring()
         .store_rollups(&[value(stack.id, "a21026", "hour", hour, "80", "N")])
         .await
         .unwrap();

@@ -76,7 +76,8 @@ pub fn run_alarms(args: AlarmArgs) -> anyhow::Result<ExitCode> {
             }
         }
         let list = db
-            .alarms(&AlarmFilter {
+            .alarms()
+            .list(&AlarmFilter {
                 open,
                 since: since_ts(args.since),
                 ..AlarmFilter::default()
@@ -125,7 +126,8 @@ pub fn run_cases(args: CaseArgs) -> anyhow::Result<ExitCode> {
     let list = runtime()?.block_on(async {
         let db = open_db(&config).await?;
         let list = db
-            .cases(&CaseFilter {
+            .cases()
+            .list(&CaseFilter {
                 state,
                 open,
                 since: since_ts(args.since),

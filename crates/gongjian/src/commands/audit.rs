@@ -23,7 +23,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     init_logging(&config);
     runtime()?.block_on(async {
         let db = open_db(&config).await?;
-        let v = db.audit_verify().await;
+        let v = db.audit().verify().await;
         db.close().await;
         let v = v?;
         match v.broken {

@@ -68,30 +68,34 @@ pub async fn populate(db: &Db) -> anyhow::Result<()> {
     // The plan's organisations, targets, tasks and assignments, through the
     // same loader as `gongjian plan load`.
     super::plan::load_into(db, &actor, &plan).await?;
-    db.create_organisation(&actor, "平原示范热电有限公司", OrgKind::Enterprise, None)
+    db.organisations()
+        .create_organisation(&actor, "平原示范热电有限公司", OrgKind::Enterprise, None)
         .await?;
     for (username, display, role, org) in ACCOUNTS {
         let org = db
+            .organisations()
             .organisation_by_name(org)
             .await?
             .with_context(|| format!("demo organisation {org} missing"))?;
-        db.create_user(
-            &actor,
-            &NewUser {
-                username: (*username).into(),
-                display_name: (*display).into(),
-                password: DEMO_PASSWORD.into(),
-                role: *role,
-                organisation_id: org.id,
-                must_change_password: false,
-            },
-        )
-        .await?;
+        db.accounts()
+            .create_user(
+                &actor,
+                &NewUser {
+                    username: (*username).into(),
+                    display_name: (*display).into(),
+                    password: DEMO_PASSWORD.into(),
+                    role: *role,
+                    organisation_id: org.id,
+                    must_change_password: false,
+                },
+            )
+            .await?;
     }
     demo_progress(db).await?;
     // 2020 is history: archived, so its December deadlines mark nothing
     // overdue today (issue 12).
-    db.set_campaign_state(&actor, &plan.key, gongjian_storage::CampaignState::Closed)
+    db.campaigns()
+        .set_campaign_state(&actor, &plan.key, gongjian_storage::CampaignState::Closed)
         .await?;
     let today = gongjian_storage::today_cst();
     if let Some(current) = current_year_plan(&plan, today.year())? {
@@ -102,7 +106,7 @@ pub async fn populate(db: &Db) -> anyhow::Result<()> {
             current.year, current.key, p.done, p.pending, p.returned, p.in_progress
         );
     }
-    db.run_deadlines(today, 7).await?;
+    db.campaigns().run_deadlines(today, 7).await?;
     let air = super::import::demo_air(db).await?;
     println!(
         "演示空气站小时数据 (demo air-station hours): {} 小时 (hours), {} 个站点 (stations)",
@@ -162,6 +166,7 @@ async fn current_year_progress(
 ) -> anyhow::Result<YearProgress> {
     use gongjian_storage::{NewReport, Review, TaskFilter};
     let campaign = db
+        .campaigns()
         .campaign_by_key(campaign_key)
         .await?
         .with_context(|| format!("demo campaign {campaign_key} missing"))?;
@@ -169,13 +174,14 @@ async fn current_year_progress(
     let today_s = today.to_string();
     let mut p = YearProgress::default();
     let tasks = db
+        .campaigns()
         .tasks(&TaskFilter {
             campaign_id: Some(campaign.id),
             ..TaskFilter::default()
         })
         .await?;
     for t in &tasks {
-        let detail = db.task_detail(t.id).await?;
+        let detail = db.campaigns().task_detail(t.id).await?;
         let due_passed = detail.milestones.iter().any(|m| m.due < today_s);
         for a in &detail.assignments {
             let author = Actor {
@@ -198,6 +204,7 @@ async fn current_year_progress(
                 _ => continue,
             };
             let report = db
+                .campaigns()
                 .submit_report(
                     &author,
                     a.id,
@@ -222,7 +229,7 @@ async fn current_year_progress(
                         (_, true) => p.done += 1,
                         (_, false) => p.in_progress += 1,
                     }
-                    db.review_report(&office, report.id, &r).await?;
+                    db.campaigns().review_report(&office, report.id, &r).await?;
                 }
                 None => p.pending += 1,
             }
@@ -238,13 +245,14 @@ async fn current_year_progress(
 async fn demo_adhoc(db: &Db, office: &Actor, today: NaiveDate) -> anyhow::Result<()> {
     use gongjian_storage::{AdhocSource, NewAdhocTask, NewReport};
     let id = |name: &'static str| async move {
-        db.organisation_by_name(name)
+        db.organisations()
+            .organisation_by_name(name)
             .await?
             .map(|o| o.id)
             .with_context(|| format!("demo organisation {name} missing"))
     };
     let issuer = id("区环境攻坚办").await?;
-    db.create_adhoc_task(
+    db.adhoc().create_adhoc_task(
         office,
         &NewAdhocTask {
             title: "开展国控站点周边 3 公里裸土覆盖专项排查".into(),
@@ -259,6 +267,7 @@ async fn demo_adhoc(db: &Db, office: &Actor, today: NaiveDate) -> anyhow::Result
     .await?;
     let zhifa = id("区行政综合执法局").await?;
     let task = db
+        .adhoc()
         .create_adhoc_task(
             office,
             &NewAdhocTask {
@@ -274,22 +283,24 @@ async fn demo_adhoc(db: &Db, office: &Actor, today: NaiveDate) -> anyhow::Result
         )
         .await?;
     let part = db
+        .campaigns()
         .task_detail(task)
         .await?
         .assignments
         .first()
         .map(|a| a.id)
         .context("the 交办 has its part")?;
-    db.submit_report(
-        &demo_actor(db, "zhifa").await?,
-        part,
-        &NewReport {
-            text: "已连夜检查，查处未密闭运输渣土车 2 辆，责令清扫路面并立案处罚。".into(),
-            claims_complete: true,
-            ..NewReport::default()
-        },
-    )
-    .await?;
+    db.campaigns()
+        .submit_report(
+            &demo_actor(db, "zhifa").await?,
+            part,
+            &NewReport {
+                text: "已连夜检查，查处未密闭运输渣土车 2 辆，责令清扫路面并立案处罚。".into(),
+                claims_complete: true,
+                ..NewReport::default()
+            },
+        )
+        .await?;
     Ok(())
 }
 
@@ -306,6 +317,7 @@ fn stable_roll(task: &str, organisation: &str) -> u64 {
 
 async fn demo_actor(db: &Db, name: &str) -> anyhow::Result<Actor> {
     let user = db
+        .accounts()
         .user_by_username(name)
         .await?
         .with_context(|| format!("demo user {name} missing"))?;
@@ -324,7 +336,8 @@ async fn demo_progress(db: &Db) -> anyhow::Result<()> {
         demo_actor(db, "zhifa").await?,
     );
     let straw = db
-        .task_detail(db.task_id_by_key(None, "air-15").await?)
+        .campaigns()
+        .task_detail(db.campaigns().task_id_by_key(None, "air-15").await?)
         .await?;
     let part = |org: &str| {
         straw
@@ -335,6 +348,7 @@ async fn demo_progress(db: &Db) -> anyhow::Result<()> {
             .with_context(|| format!("air-15 has no assignment for {org}"))
     };
     let accepted = db
+        .campaigns()
         .submit_report(
             &nongye,
             part("区农业农村局")?,
@@ -347,9 +361,11 @@ async fn demo_progress(db: &Db) -> anyhow::Result<()> {
             },
         )
         .await?;
-    db.review_report(&office, accepted.id, &Review::Accept)
+    db.campaigns()
+        .review_report(&office, accepted.id, &Review::Accept)
         .await?;
     let returned = db
+        .campaigns()
         .submit_report(
             &yuanwu,
             part("原武镇")?,
@@ -359,53 +375,58 @@ async fn demo_progress(db: &Db) -> anyhow::Result<()> {
             },
         )
         .await?;
-    db.review_report(
-        &office,
-        returned.id,
-        &Review::Return("请补充火点处置照片及责任追究情况。".into()),
-    )
-    .await?;
+    db.campaigns()
+        .review_report(
+            &office,
+            returned.id,
+            &Review::Return("请补充火点处置照片及责任追究情况。".into()),
+        )
+        .await?;
     let fume = db
-        .task_detail(db.task_id_by_key(None, "air-17").await?)
+        .campaigns()
+        .task_detail(db.campaigns().task_id_by_key(None, "air-17").await?)
         .await?;
     if let Some(a) = fume
         .assignments
         .iter()
         .find(|a| a.organisation_name == "区行政综合执法局")
     {
-        db.submit_report(
-            &zhifa,
-            a.id,
-            &NewReport {
-                text: "餐饮油烟治理工作台账已建立，本月巡查 86 家。".into(),
-                ..NewReport::default()
-            },
-        )
-        .await?;
+        db.campaigns()
+            .submit_report(
+                &zhifa,
+                a.id,
+                &NewReport {
+                    text: "餐饮油烟治理工作台账已建立，本月巡查 86 家。".into(),
+                    ..NewReport::default()
+                },
+            )
+            .await?;
     }
     for (township, date, place, kind) in [
         ("原武镇", "2020-06-05", "大宋庄村北麦田", FireKind::Straw),
         ("师寨镇", "2020-10-12", "师寨村西沟渠", FireKind::Leaves),
     ] {
         let org = db
+            .organisations()
             .organisation_by_name(township)
             .await?
             .with_context(|| format!("demo township {township} missing"))?;
-        db.add_fire_point(
-            &office,
-            &NewFirePoint {
-                township_id: org.id,
-                occurred_on: date.parse()?,
-                place: place.into(),
-                kind,
-                note: "蓝天卫士发现".into(),
-                attachments: Vec::new(),
-                reply_due: None,
-                longitude: None,
-                latitude: None,
-            },
-        )
-        .await?;
+        db.campaigns()
+            .add_fire_point(
+                &office,
+                &NewFirePoint {
+                    township_id: org.id,
+                    occurred_on: date.parse()?,
+                    place: place.into(),
+                    kind,
+                    note: "蓝天卫士发现".into(),
+                    attachments: Vec::new(),
+                    reply_due: None,
+                    longitude: None,
+                    latitude: None,
+                },
+            )
+            .await?;
     }
     Ok(())
 }
@@ -505,6 +526,7 @@ pub async fn demo_alarms_and_cases(db: &Db) -> anyhow::Result<()> {
     let mut ids = Vec::new();
     for n in 1..=3 {
         let site = db
+            .monitoring()
             .site_by_code(&stack(n))
             .await?
             .with_context(|| format!("demo site {} missing", stack(n)))?;
@@ -522,61 +544,68 @@ pub async fn demo_alarms_and_cases(db: &Db) -> anyhow::Result<()> {
     for k in 20..28 {
         put(ids[2], "a21026", hour - k * 3600, "12.00");
     }
-    db.store_rollups(&rows).await?;
+    db.monitoring().store_rollups(&rows).await?;
     let run = gongjian_app::alarms::run_alarms(db, now).await?;
 
     let office = demo_actor(db, "office").await?;
     let qiye = demo_actor(db, "qiye").await?;
     let yuanwu = demo_actor(db, "yuanwu").await?;
-    let alarms = db.alarms(&Default::default()).await?;
+    let alarms = db.alarms().list(&Default::default()).await?;
     // The exceedance of two days ago was answered, checked and closed.
     if let Some(a) = alarms
         .iter()
         .find(|a| a.site_id == ids[0] && a.rule == "source_exceedance")
         && let Some(case) = a.case_id
     {
-        db.act_on_case(&qiye, case, CaseAction::Accept, "", &[])
+        db.cases()
+            .act_on_case(&qiye, case, CaseAction::Accept, "", &[])
             .await?;
-        db.act_on_case(
-            &qiye,
-            case,
-            CaseAction::Answer,
-            "脱硫塔 2 号循环泵跳闸，浆液循环量不足；已切换备用泵并更换电机，次日浓度恢复正常。",
-            &[],
-        )
-        .await?;
-        db.act_on_case(
-            &office,
-            case,
-            CaseAction::Verify,
-            "调阅运行记录及小时数据，已恢复达标。",
-            &[],
-        )
-        .await?;
-        db.act_on_case(&office, case, CaseAction::Close, "", &[])
+        db.cases()
+            .act_on_case(
+                &qiye,
+                case,
+                CaseAction::Answer,
+                "脱硫塔 2 号循环泵跳闸，浆液循环量不足；已切换备用泵并更换电机，次日浓度恢复正常。",
+                &[],
+            )
+            .await?;
+        db.cases()
+            .act_on_case(
+                &office,
+                case,
+                CaseAction::Verify,
+                "调阅运行记录及小时数据，已恢复达标。",
+                &[],
+            )
+            .await?;
+        db.cases()
+            .act_on_case(&office, case, CaseAction::Close, "", &[])
             .await?;
         // Opened when the third hour over the limit was judged, closed the
         // next afternoon.
-        db.lay_out_case_history(case, hour - 47 * 3600, 6 * 3600)
+        db.cases()
+            .lay_out_case_history(case, hour - 47 * 3600, 6 * 3600)
             .await?;
     }
     if let Some(a) = alarms
         .iter()
         .find(|a| a.site_id == ids[2] && a.rule == "constant")
     {
-        db.explain_alarm(
-            &qiye,
-            a.id,
-            "calibration",
-            "3号炉计划检修期间 SO₂ 分析仪做零点校准后未及时恢复，已通知运维单位。",
-            &[],
-        )
-        .await?;
+        db.alarms()
+            .explain_alarm(
+                &qiye,
+                a.id,
+                "calibration",
+                "3号炉计划检修期间 SO₂ 分析仪做零点校准后未及时恢复，已通知运维单位。",
+                &[],
+            )
+            .await?;
     }
 
     let org = |name: &'static str| async move {
         anyhow::Ok(
-            db.organisation_by_name(name)
+            db.organisations()
+                .organisation_by_name(name)
                 .await?
                 .with_context(|| format!("demo organisation {name} missing"))?
                 .id,
@@ -708,7 +737,7 @@ pub async fn demo_alarms_and_cases(db: &Db) -> anyhow::Result<()> {
     let mut manual = 0;
     for (n, (new, actions)) in steps.into_iter().enumerate() {
         // The demo's overdue case was opened a while ago; storage takes any deadline.
-        let id = db.create_case(&office, &new).await?;
+        let id = db.cases().create_case(&office, &new).await?;
         manual += 1;
         cases.push((id, n as i64));
         for (action, note) in actions {
@@ -719,16 +748,18 @@ pub async fn demo_alarms_and_cases(db: &Db) -> anyhow::Result<()> {
                 }
                 _ => &office,
             };
-            db.act_on_case(who, id, *action, note, &[]).await?;
+            db.cases().act_on_case(who, id, *action, note, &[]).await?;
         }
     }
     // Opened one to six days ago, a step every seven hours or so: a
     // timeline that reads like the week it stands for.
     for (id, n) in cases {
         let ago = (6 - n) * 86_400 + 3 * 3600;
-        db.lay_out_case_history(id, now - ago, ago / 6).await?;
+        db.cases()
+            .lay_out_case_history(id, now - ago, ago / 6)
+            .await?;
     }
-    db.escalate_overdue_cases(today).await?;
+    db.cases().escalate_overdue_cases(today).await?;
 
     // Fire points pushed from the satellite and camera feeds: one waiting
     // for 原武镇's answer, one answered 属实 waiting for the office, one
@@ -748,17 +779,19 @@ pub async fn demo_alarms_and_cases(db: &Db) -> anyhow::Result<()> {
         }
     };
     use gongjian_storage::FireKind;
-    db.add_fire_point(
-        &office,
-        &push(
-            "原武镇王村东地块",
-            0,
-            FireKind::Straw,
-            ("113.6812", "35.1437"),
-        ),
-    )
-    .await?;
+    db.campaigns()
+        .add_fire_point(
+            &office,
+            &push(
+                "原武镇王村东地块",
+                0,
+                FireKind::Straw,
+                ("113.6812", "35.1437"),
+            ),
+        )
+        .await?;
     let answered = db
+        .campaigns()
         .add_fire_point(
             &office,
             &push(
@@ -769,15 +802,17 @@ pub async fn demo_alarms_and_cases(db: &Db) -> anyhow::Result<()> {
             ),
         )
         .await?;
-    db.reply_fire_point(
-        &yuanwu,
-        answered.id,
-        true,
-        "现场核实为村民焚烧生活垃圾，已扑灭并教育，已清运余烬。",
-        &[],
-    )
-    .await?;
+    db.campaigns()
+        .reply_fire_point(
+            &yuanwu,
+            answered.id,
+            true,
+            "现场核实为村民焚烧生活垃圾，已扑灭并教育，已清运余烬。",
+            &[],
+        )
+        .await?;
     let dismissed = db
+        .campaigns()
         .add_fire_point(
             &office,
             &push(
@@ -788,15 +823,17 @@ pub async fn demo_alarms_and_cases(db: &Db) -> anyhow::Result<()> {
             ),
         )
         .await?;
-    db.reply_fire_point(
-        &yuanwu,
-        dismissed.id,
-        false,
-        "现场为砖厂烘干炉排气口热源，非露天焚烧，附现场照片。",
-        &[],
-    )
-    .await?;
-    db.confirm_fire_point(&office, dismissed.id, false, "同意乡镇核实意见。")
+    db.campaigns()
+        .reply_fire_point(
+            &yuanwu,
+            dismissed.id,
+            false,
+            "现场为砖厂烘干炉排气口热源，非露天焚烧，附现场照片。",
+            &[],
+        )
+        .await?;
+    db.campaigns()
+        .confirm_fire_point(&office, dismissed.id, false, "同意乡镇核实意见。")
         .await?;
     println!(
         "演示报警 (demo alarms): {} 条，自动督办单 {} 件；人工督办单 {manual} 件",
@@ -827,18 +864,21 @@ async fn demo_emergency(db: &gongjian_storage::Db) -> anyhow::Result<()> {
     for (name, normal, during) in firms {
         let org = match db
             .organisations()
+            .list()
             .await?
             .into_iter()
             .find(|o| o.name == name)
         {
             Some(o) => o,
             None => {
-                db.create_organisation(&actor, name, OrgKind::Enterprise, None)
+                db.organisations()
+                    .create_organisation(&actor, name, OrgKind::Enterprise, None)
                     .await?
             }
         };
         let Some(during) = during else { continue };
         let site = db
+            .monitoring()
             .create_site(
                 &actor,
                 &NewSite {
@@ -874,7 +914,7 @@ async fn demo_emergency(db: &gongjian_storage::Db) -> anyhow::Result<()> {
             }
         }
     }
-    db.store_rollups(&rows).await?;
+    db.monitoring().store_rollups(&rows).await?;
     let list = "企业名称,行业类别,绩效分级,正常工况日用电量(kWh),黄色预警减排措施,黄色负荷上限(%),\
 橙色预警减排措施,橙色负荷上限(%),红色预警减排措施\n\
 平原示范铸造有限公司,铸造,C,4800,限产,80,限产,70,停产\n\

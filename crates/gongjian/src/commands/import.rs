@@ -158,8 +158,12 @@ pub async fn demo_air(db: &gongjian_storage::Db) -> anyhow::Result<ImportSummary
     // The stations are registered first, with their names and townships:
     // an air import takes only registered stations.
     for (code, name, township) in DEMO_STATIONS {
-        let existing = db.site_by_code(code).await?;
-        let town = db.organisation_by_name(township).await?.map(|o| o.id);
+        let existing = db.monitoring().site_by_code(code).await?;
+        let town = db
+            .organisations()
+            .organisation_by_name(township)
+            .await?
+            .map(|o| o.id);
         let site = gongjian_storage::NewSite {
             code: (*code).to_owned(),
             name: (*name).to_owned(),
@@ -171,7 +175,8 @@ pub async fn demo_air(db: &gongjian_storage::Db) -> anyhow::Result<ImportSummary
             assessment: gongjian_campaign::ScopeSetting::Both,
             ..Default::default()
         };
-        db.save_site(&actor, existing.map(|s| s.id), &site, None, None)
+        db.monitoring()
+            .save_site(&actor, existing.map(|s| s.id), &site, None, None)
             .await?;
     }
     let mut parsed = ParsedFile::default();

@@ -94,7 +94,7 @@ pub async fn demo_devices(
     use gongjian_storage::{Actor, Device, NewSite, OrgKind};
 
     let actor = Actor::system("demo");
-    let orgs = db.organisations().await?;
+    let orgs = db.organisations().list().await?;
     let townships: Vec<_> = orgs
         .iter()
         .filter(|o| o.kind == OrgKind::Township)
@@ -165,6 +165,7 @@ pub async fn demo_devices(
     let mut history = Vec::new();
     for (i, (code, name, kind, owner, township, lon, lat)) in sites.into_iter().enumerate() {
         let site = db
+            .monitoring()
             .create_site(
                 &actor,
                 &NewSite {
@@ -180,12 +181,13 @@ pub async fn demo_devices(
                 },
             )
             .await?;
-        db.set_site_factors(&actor, site.id, &kind.site_factors())
+        db.monitoring()
+            .set_site_factors(&actor, site.id, &kind.site_factors())
             .await?;
         let mn = format!("DEMO{:020}", i + 1);
         let mut device = Device::new(&mn, "123456", site.id);
         device.st = kind.st().into();
-        db.upsert_device(&actor, &device).await?;
+        db.monitoring().upsert_device(&actor, &device).await?;
         let scripted = demo_script(&code);
         history.push((site.id, kind, scripted.clone()));
         loggers.push(LoggerSpec {
@@ -204,9 +206,9 @@ pub async fn demo_devices(
 /// to serve it again as it was built.
 pub async fn demo_loggers(db: &Db) -> anyhow::Result<Vec<LoggerSpec>> {
     use gongjian_ingest::simulator::SimKind;
-    let sites = db.sites().await?;
+    let sites = db.monitoring().sites().await?;
     let mut out = Vec::new();
-    for d in db.devices().await? {
+    for d in db.monitoring().devices().await? {
         let Some(site) = sites.iter().find(|s| s.id == d.site_id) else {
             continue;
         };
@@ -327,6 +329,6 @@ async fn demo_history(
             }
         }
     }
-    db.store_rollups(&rows).await?;
+    db.monitoring().store_rollups(&rows).await?;
     Ok(rows.len())
 }

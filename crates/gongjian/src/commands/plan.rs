@@ -135,7 +135,7 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::List { config } => {
-            let campaigns = with_db(config, |db| async move { Ok(db.campaigns().await?) })?;
+            let campaigns = with_db(config, |db| async move { Ok(db.campaigns().list().await?) })?;
             for c in &campaigns {
                 println!(
                     "{}\t{}\t{}\t{}\t修订 {}",
@@ -189,6 +189,7 @@ fn set_state(
 ) -> anyhow::Result<ExitCode> {
     let changed = with_db(config, |db| async move {
         Ok(db
+            .campaigns()
             .set_campaign_state(&gongjian_storage::Actor::cli(), &key, to)
             .await)
     })?;
@@ -374,7 +375,8 @@ pub async fn load_into(
     actor: &gongjian_storage::Actor,
     campaign: &Campaign,
 ) -> anyhow::Result<gongjian_storage::LoadOutcome> {
-    db.load_campaign(actor, campaign)
+    db.campaigns()
+        .load_campaign(actor, campaign)
         .await
         .with_context(|| format!("cannot load plan {} into the database", campaign.key))
 }

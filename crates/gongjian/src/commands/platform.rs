@@ -126,35 +126,38 @@ pub fn random_password() -> String {
 /// On first start with no users, create the office organisation and an
 /// `admin` with a one-time password, returned so the caller prints it once.
 pub async fn bootstrap_admin(db: &Db) -> anyhow::Result<Option<String>> {
-    if db.user_count().await? > 0 {
+    if db.accounts().user_count().await? > 0 {
         return Ok(None);
     }
     let actor = Actor::system("bootstrap");
     let office = match db
         .organisations()
+        .list()
         .await?
         .into_iter()
         .find(|o| o.kind == OrgKind::Office)
     {
         Some(o) => o,
         None => {
-            db.create_organisation(&actor, "区环境攻坚办", OrgKind::Office, None)
+            db.organisations()
+                .create_organisation(&actor, "区环境攻坚办", OrgKind::Office, None)
                 .await?
         }
     };
     let password = random_password();
-    db.create_user(
-        &actor,
-        &NewUser {
-            username: "admin".into(),
-            display_name: "系统管理员".into(),
-            password: password.clone(),
-            role: Role::Admin,
-            organisation_id: office.id,
-            must_change_password: true,
-        },
-    )
-    .await?;
+    db.accounts()
+        .create_user(
+            &actor,
+            &NewUser {
+                username: "admin".into(),
+                display_name: "系统管理员".into(),
+                password: password.clone(),
+                role: Role::Admin,
+                organisation_id: office.id,
+                must_change_password: true,
+            },
+        )
+        .await?;
     Ok(Some(password))
 }
 

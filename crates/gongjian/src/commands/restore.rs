@@ -283,7 +283,7 @@ async fn check_database(path: &Path) -> anyhow::Result<()> {
         db.migrate()
             .await
             .context("数据库的迁移记录与本程序不符（来自更新或不同的版本？）")?;
-        let audit = db.audit_verify().await?;
+        let audit = db.audit().verify().await?;
         if let Some(broken) = audit.broken {
             eprintln!(
                 "警告：备份中的审计日志在 id {} 处断链：{}",

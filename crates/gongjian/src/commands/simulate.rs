@@ -58,28 +58,30 @@ async fn register(url: &str, specs: &[LoggerSpec]) -> anyhow::Result<()> {
     db.migrate().await?;
     let actor = Actor::system("simulate");
     for s in specs {
-        let site = match db.site_by_code(&s.mn).await? {
+        let site = match db.monitoring().site_by_code(&s.mn).await? {
             Some(site) => site,
             None => {
-                db.create_site(
-                    &actor,
-                    &NewSite {
-                        code: s.mn.clone(),
-                        name: format!("虚拟站点 {}", s.mn),
-                        kind: s.kind.site_kind().into(),
-                        ..NewSite::default()
-                    },
-                )
-                .await?
+                db.monitoring()
+                    .create_site(
+                        &actor,
+                        &NewSite {
+                            code: s.mn.clone(),
+                            name: format!("虚拟站点 {}", s.mn),
+                            kind: s.kind.site_kind().into(),
+                            ..NewSite::default()
+                        },
+                    )
+                    .await?
             }
         };
-        if db.site_factors(site.id).await?.is_empty() {
-            db.set_site_factors(&actor, site.id, &s.kind.site_factors())
+        if db.monitoring().site_factors(site.id).await?.is_empty() {
+            db.monitoring()
+                .set_site_factors(&actor, site.id, &s.kind.site_factors())
                 .await?;
         }
         let mut d = Device::new(&s.mn, &s.pw, site.id);
         d.st = s.kind.st().into();
-        db.upsert_device(&actor, &d).await?;
+        db.monitoring().upsert_device(&actor, &d).await?;
     }
     db.close().await;
     Ok(())

@@ -67,7 +67,8 @@ fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
 }
 
 async fn find(db: &Db, username: &str) -> anyhow::Result<gongjian_storage::User> {
-    db.user_by_username(username)
+    db.accounts()
+        .user_by_username(username)
         .await?
         .with_context(|| format!("用户不存在 (no such user): {username}"))
 }
@@ -103,18 +104,21 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                 ..
             } => {
                 let role: Role = role.parse()?;
-                let org = match db.organisation_by_name(&org).await? {
+                let org = match db.organisations().organisation_by_name(&org).await? {
                     Some(o) => o,
                     None => {
                         let kind = match org_kind {
                             Some(k) => k.parse()?,
                             None => default_kind(role),
                         };
-                        db.create_organisation(&actor, &org, kind, None).await?
+                        db.organisations()
+                            .create_organisation(&actor, &org, kind, None)
+                            .await?
                     }
                 };
                 let (password, generated) = read_password(password_stdin)?;
                 let user = db
+                    .accounts()
                     .create_user(
                         &actor,
                         &NewUser {
@@ -138,7 +142,7 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                 }
             }
             Command::List { json, .. } => {
-                let users = db.users().await?;
+                let users = db.accounts().users().await?;
                 if json {
                     println!("{}", serde_json::to_string_pretty(&users)?);
                 } else {
@@ -160,7 +164,8 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             } => {
                 let user = find(&db, &username).await?;
                 let (password, generated) = read_password(password_stdin)?;
-                db.set_password(&actor, user.id, &password, generated)
+                db.accounts()
+                    .set_password(&actor, user.id, &password, generated)
                     .await?;
                 println!("已修改密码 (password set) for {username}");
                 if generated {
@@ -173,6 +178,7 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                 let user = find(&db, &username).await?;
                 if user.role == Role::Admin && !enable {
                     let active_admins = db
+                        .accounts()
                         .users()
                         .await?
                         .iter()
@@ -182,7 +188,9 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                         bail!("不能停用最后一个管理员 (refusing to disable the last admin)");
                     }
                 }
-                db.set_user_disabled(&actor, user.id, !enable).await?;
+                db.accounts()
+                    .set_user_disabled(&actor, user.id, !enable)
+                    .await?;
                 println!(
                     "{} {username}",
                     if enable {

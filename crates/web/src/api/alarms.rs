@@ -69,7 +69,8 @@ pub(crate) async fn alarms_as(
     let organisation_id = (!user.role.sees_all()).then_some(user.organisation_id);
     Ok(state
         .db
-        .alarms(&AlarmFilter {
+        .alarms()
+        .list(&AlarmFilter {
             open,
             since: since_day(q.since.as_deref())?,
             organisation_id,
@@ -106,8 +107,8 @@ pub(crate) async fn case_from_alarm_as(
             "只有攻坚办可以由报警生成督办单",
         ));
     }
-    let alarm = state.db.alarm(id).await?;
-    let rules = state.db.alarm_rules().await?;
+    let alarm = state.db.alarms().alarm(id).await?;
+    let rules = state.db.alarms().alarm_rules().await?;
     Ok(
         gongjian_app::alarms::case_for_alarm(&state.db, actor, &alarm, &rules.rules)
             .await?
@@ -151,7 +152,7 @@ pub(crate) async fn explain_alarm_as(
     body: &ExplainBody,
     files: Vec<Received>,
 ) -> Result<(), ApiError> {
-    let alarm = state.db.alarm(id).await?;
+    let alarm = state.db.alarms().alarm(id).await?;
     let own = alarm.enterprise_id == Some(user.organisation_id)
         || alarm.township_id == Some(user.organisation_id);
     if !user.role.writes() || !(own || is_office(user)) {
@@ -177,6 +178,7 @@ pub(crate) async fn explain_alarm_as(
     let stored = checked_and_stored(state, files, "说明未保存").await?;
     Ok(state
         .db
+        .alarms()
         .explain_alarm(actor, id, &body.reason, &body.explanation, &stored)
         .await?)
 }
@@ -211,7 +213,7 @@ pub async fn explain_alarm(
     ApiJson(body): ApiJson<ExplainBody>,
 ) -> Result<Json<AlarmRecord>, ApiError> {
     explain_alarm_as(&state, &me.user, &me.actor(), id, &body, Vec::new()).await?;
-    Ok(Json(state.db.alarm(id).await?))
+    Ok(Json(state.db.alarms().alarm(id).await?))
 }
 
 #[utoipa::path(get, path = "/alarms/{id}", summary = "一条报警及触发它的数值", params(crate::api::doc::IdPath), responses((status = 200, description = "报警", body = Object)))]
@@ -220,7 +222,7 @@ pub async fn get_alarm(
     me: ApiUser,
     Path(id): Path<i64>,
 ) -> Result<Json<AlarmRecord>, ApiError> {
-    let a = state.db.alarm(id).await?;
+    let a = state.db.alarms().alarm(id).await?;
     if !sees_alarm(&me.user, &a) {
         return Err(ApiError::new(ErrorCode::Forbidden));
     }
@@ -234,7 +236,7 @@ pub async fn get_rules(
     State(state): State<AppState>,
     _me: ApiUser,
 ) -> Result<Json<RuleVersion>, ApiError> {
-    Ok(Json(state.db.alarm_rules().await?))
+    Ok(Json(state.db.alarms().alarm_rules().await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -255,9 +257,10 @@ pub async fn put_rules(
     me.require(is_office(&me.user))?;
     state
         .db
+        .alarms()
         .save_alarm_rules(&me.actor(), &body.rules, &body.note)
         .await?;
-    Ok(Json(state.db.alarm_rules().await?))
+    Ok(Json(state.db.alarms().alarm_rules().await?))
 }
 
 // ---------------------------------------------------------------- cases
@@ -470,7 +473,7 @@ pub(crate) async fn create_case_as(
         "" => Severity::Minor,
         s => Severity::parse(s).ok_or_else(|| invalid(format!("未知的严重程度“{s}”")))?,
     };
-    let rules = state.db.alarm_rules().await?.rules;
+    let rules = state.db.alarms().alarm_rules().await?.rules;
     let today = gongjian_storage::today_cst();
     let due_on = match body
         .due_on
@@ -490,6 +493,7 @@ pub(crate) async fn create_case_as(
     };
     let org = state
         .db
+        .organisations()
         .organisation(body.organisation_id)
         .await
         .map_err(|_| invalid("请选择责任单位"))?;
@@ -505,6 +509,7 @@ pub(crate) async fn create_case_as(
     let stored = checked_and_stored(state, files, "督办单未保存").await?;
     Ok(state
         .db
+        .cases()
         .create_case(
             actor,
             &NewCase {
@@ -670,8 +675,8 @@ pub async fn notifications(
     State(state): State<AppState>,
     me: ApiUser,
 ) -> Result<Json<Value>, ApiError> {
-    let list: Vec<Notification> = state.db.notifications(me.user.id, 200).await?;
-    let unread = state.db.unread_notifications(me.user.id).await?;
+    let list: Vec<Notification> = state.db.cases().notifications(me.user.id, 200).await?;
+    let unread = state.db.cases().unread_notifications(me.user.id).await?;
     Ok(Json(json!({ "unread": unread, "items": list })))
 }
 
@@ -691,8 +696,9 @@ pub async fn read_notifications(
 ) -> Result<Json<Value>, ApiError> {
     state
         .db
+        .cases()
         .mark_notifications_read(me.user.id, body.id)
         .await?;
-    let unread = state.db.unread_notifications(me.user.id).await?;
+    let unread = state.db.cases().unread_notifications(me.user.id).await?;
     Ok(Json(json!({ "unread": unread })))
 }

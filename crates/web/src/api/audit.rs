@@ -73,7 +73,7 @@ pub async fn list(
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<Vec<AuditEntry>>, ApiError> {
     me.require(me.user.role.reads_audit())?;
-    Ok(Json(state.db.audit_list(&q.to_filter(1000)?).await?))
+    Ok(Json(state.db.audit().list(&q.to_filter(1000)?).await?))
 }
 
 #[utoipa::path(get, path = "/audit.csv", summary = "审计日志导出 CSV（管理员、攻坚办）", params(AuditQuery), responses((status = 200, description = "CSV（UTF-8 带 BOM）", body = crate::api::doc::Binary, content_type = "text/csv")))]
@@ -83,7 +83,7 @@ pub async fn export_csv(
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, ApiError> {
     me.require(me.user.role.reads_audit())?;
-    let entries = state.db.audit_list(&q.to_filter(100_000)?).await?;
+    let entries = state.db.audit().list(&q.to_filter(100_000)?).await?;
     let labels = actor_labels(&state.db, &entries).await?;
     audit_csv_response(&entries, &labels)
 }
@@ -95,6 +95,7 @@ pub(crate) async fn actor_labels(
     entries: &[AuditEntry],
 ) -> Result<HashMap<String, String>, ApiError> {
     Ok(db
+        .accounts()
         .people_labels(
             &entries
                 .iter()

@@ -25,6 +25,7 @@ pub(crate) async fn start_session(
 ) -> Result<(User, HeaderMap), ApiError> {
     let outcome = state
         .db
+        .sessions()
         .authenticate(username.trim(), password, addr, state.settings.logins)
         .await?;
     let user = outcome.map_err(|refusal| match refusal {
@@ -33,7 +34,7 @@ pub(crate) async fn start_session(
             ApiError::new(ErrorCode::LoginFailed)
         }
     })?;
-    let (token, _csrf) = state.db.create_session(user.id, addr).await?;
+    let (token, _csrf) = state.db.sessions().create_session(user.id, addr).await?;
     let mut headers = HeaderMap::new();
     headers.insert(
         header::SET_COOKIE,
@@ -73,11 +74,12 @@ pub async fn logout(
 
 pub(crate) async fn end_session(state: &AppState, maybe: &MaybeSession) -> Result<(), ApiError> {
     if let (Some(token), Some(session)) = (&maybe.token, &maybe.session) {
-        state.db.delete_session(token).await?;
+        state.db.sessions().delete_session(token).await?;
         let actor = gongjian_storage::Actor::user(&session.user, maybe.addr.clone());
         state
             .db
-            .audit(
+            .audit()
+            .record(
                 &actor,
                 gongjian_storage::AuditRecord::new("logout", "session", session.user.id),
             )
@@ -125,6 +127,10 @@ pub(crate) async fn change_own_password(
             "新密码不能与当前密码相同",
         ));
     }
-    state.db.set_password(actor, user.id, new, false).await?;
+    state
+        .db
+        .accounts()
+        .set_password(actor, user.id, new, false)
+        .await?;
     Ok(())
 }

@@ -75,7 +75,10 @@ pub(crate) async fn may_review(db: &Db, user: &User, r: &ReportRecord) -> Result
     if !user.role.writes() || user.role.sees_all() || r.organisation_id == user.organisation_id {
         return Ok(false);
     }
-    Ok(db.leads_task(r.task_id, user.organisation_id).await?)
+    Ok(db
+        .campaigns()
+        .leads_task(r.task_id, user.organisation_id)
+        .await?)
 }
 
 /// The task as this user may see it, or Forbidden. Limited users see only
@@ -85,7 +88,7 @@ pub(crate) async fn visible_task(
     user: &User,
     task_id: i64,
 ) -> Result<TaskDetail, ApiError> {
-    let mut d = db.task_detail(task_id).await?;
+    let mut d = db.campaigns().task_detail(task_id).await?;
     let Some(org) = own_org(user) else {
         return Ok(d);
     };
@@ -95,7 +98,7 @@ pub(crate) async fn visible_task(
             "本单位在该任务中没有责任分工",
         ));
     }
-    if !db.leads_task(task_id, org).await? {
+    if !db.campaigns().leads_task(task_id, org).await? {
         d.assignments.retain(|a| a.organisation_id == org);
         d.reports.retain(|r| r.organisation_id == org);
         let mine: Vec<i64> = d.assignments.iter().map(|a| a.id).collect();
@@ -110,8 +113,8 @@ pub(crate) async fn visible_task(
 #[utoipa::path(get, path = "/plans", summary = "攻坚计划及其版本（每次载入的变更）", responses((status = 200, description = "计划", body = Vec<Object>)))]
 pub async fn plans(State(state): State<AppState>, _me: ApiUser) -> Result<Json<Value>, ApiError> {
     let mut out = Vec::new();
-    for c in state.db.campaigns().await? {
-        let revisions = state.db.campaign_revisions(&c.key).await?;
+    for c in state.db.campaigns().list().await? {
+        let revisions = state.db.campaigns().campaign_revisions(&c.key).await?;
         out.push(json!({"campaign": c, "revisions": revisions}));
     }
     Ok(Json(Value::Array(out)))
@@ -122,7 +125,7 @@ pub async fn targets(
     State(state): State<AppState>,
     _me: ApiUser,
 ) -> Result<Json<Vec<gongjian_storage::TargetRecord>>, ApiError> {
-    Ok(Json(state.db.campaign_targets(None).await?))
+    Ok(Json(state.db.campaigns().campaign_targets(None).await?))
 }
 
 #[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
@@ -152,12 +155,18 @@ pub(crate) async fn list_campaign(
 ) -> Result<Option<gongjian_storage::CampaignInfo>, ApiError> {
     match blank(&q.campaign) {
         Some("all") => Ok(None),
-        Some(key) => db.campaign_by_key(key).await?.map(Some).ok_or_else(|| {
-            ApiError::with_detail(ErrorCode::NotFound, format!("没有攻坚方案 {key}"))
-        }),
+        Some(key) => db
+            .campaigns()
+            .campaign_by_key(key)
+            .await?
+            .map(Some)
+            .ok_or_else(|| {
+                ApiError::with_detail(ErrorCode::NotFound, format!("没有攻坚方案 {key}"))
+            }),
         None => {
             use chrono::Datelike;
             Ok(db
+                .campaigns()
                 .campaign_for_year(gongjian_storage::today_cst().year())
                 .await?)
         }
@@ -216,9 +225,10 @@ pub async fn tasks(
     let mut filter = task_filter(&q, &me.user)?;
     let campaign = list_campaign(&state.db, &q).await?;
     filter.campaign_id = campaign.as_ref().map(|c| c.id);
-    let tasks = state.db.tasks(&filter).await?;
+    let tasks = state.db.campaigns().tasks(&filter).await?;
     let counts: serde_json::Map<String, Value> = state
         .db
+        .campaigns()
         .task_counts(&filter)
         .await?
         .into_iter()
@@ -316,7 +326,13 @@ pub async fn assignments(
     State(state): State<AppState>,
     me: ApiUser,
 ) -> Result<Json<Vec<AssignmentRecord>>, ApiError> {
-    Ok(Json(state.db.assignments(own_org(&me.user), None).await?))
+    Ok(Json(
+        state
+            .db
+            .campaigns()
+            .assignments(own_org(&me.user), None)
+            .await?,
+    ))
 }
 
 async fn readable_assignment(
@@ -324,10 +340,10 @@ async fn readable_assignment(
     user: &User,
     id: i64,
 ) -> Result<AssignmentRecord, ApiError> {
-    let a = state.db.assignment(id).await?;
+    let a = state.db.campaigns().assignment(id).await?;
     if let Some(org) = own_org(user)
         && a.organisation_id != org
-        && !state.db.leads_task(a.task_id, org).await?
+        && !state.db.campaigns().leads_task(a.task_id, org).await?
     {
         {
             return Err(ApiError::with_detail(
@@ -346,7 +362,7 @@ pub async fn assignment_reports(
     Path(id): Path<i64>,
 ) -> Result<Json<Vec<ReportRecord>>, ApiError> {
     readable_assignment(&state, &me.user, id).await?;
-    Ok(Json(state.db.reports_of_assignment(id).await?))
+    Ok(Json(state.db.campaigns().reports_of_assignment(id).await?))
 }
 
 // ---------------------------------------------------------------- reporting
@@ -527,7 +543,7 @@ pub(crate) async fn submit(
     assignment_id: i64,
     form: ReportForm,
 ) -> Result<Submitted, ApiError> {
-    let a = state.db.assignment(assignment_id).await?;
+    let a = state.db.campaigns().assignment(assignment_id).await?;
     if !may_report(me_user, &a) {
         return Err(ApiError::with_detail(
             ErrorCode::Forbidden,
@@ -539,7 +555,7 @@ pub(crate) async fn submit(
     }
     // Forms may name an indicator by its position (`value:0`), which keeps
     // multipart field names ASCII.
-    let indicators = state.db.task_indicators(a.task_id).await?;
+    let indicators = state.db.campaigns().task_indicators(a.task_id).await?;
     let mut values = Vec::new();
     for (name, v) in &form.values {
         let name = match name.parse::<usize>() {
@@ -565,6 +581,7 @@ pub(crate) async fn submit(
     let (stored, rejected) = store_uploads(&state.campaign, form.files).await;
     let report = state
         .db
+        .campaigns()
         .submit_report(
             actor,
             assignment_id,
@@ -642,7 +659,7 @@ pub(crate) async fn review(
     decision: &str,
     comment: &str,
 ) -> Result<ReportRecord, ApiError> {
-    let r = state.db.report(report_id).await?;
+    let r = state.db.campaigns().report(report_id).await?;
     if !may_review(&state.db, user, &r).await? {
         return Err(ApiError::with_detail(
             ErrorCode::Forbidden,
@@ -659,7 +676,11 @@ pub(crate) async fn review(
             ));
         }
     };
-    Ok(state.db.review_report(actor, report_id, &review).await?)
+    Ok(state
+        .db
+        .campaigns()
+        .review_report(actor, report_id, &review)
+        .await?)
 }
 
 #[utoipa::path(post, path = "/task-reports/{id}/review", summary = "审核进展报告：通过或退回（攻坚办、牵头单位）", params(crate::api::doc::IdPath), request_body = ReviewBody, responses((status = 200, description = "已审核", body = Object)))]
@@ -689,7 +710,9 @@ pub async fn sign_off(
     Path(id): Path<i64>,
 ) -> Result<Json<gongjian_storage::TaskRecord>, ApiError> {
     me.require(is_office(&me.user))?;
-    Ok(Json(state.db.sign_off_task(&me.actor(), id).await?))
+    Ok(Json(
+        state.db.campaigns().sign_off_task(&me.actor(), id).await?,
+    ))
 }
 
 /// `GET /attachments/{id}`: the file, to whoever may see its report or
@@ -709,21 +732,21 @@ pub(crate) async fn attachment_response(
     id: i64,
     inline: bool,
 ) -> Result<Response, ApiError> {
-    let (a, report_id, fire_point_id) = state.db.attachment(id).await?;
+    let (a, report_id, fire_point_id) = state.db.campaigns().attachment(id).await?;
     if let Some(rid) = report_id {
-        let r = state.db.report(rid).await?;
+        let r = state.db.campaigns().report(rid).await?;
         readable_assignment(state, user, r.assignment_id).await?;
     } else if let Some(fid) = fire_point_id {
-        let f = state.db.fire_point(fid).await?;
+        let f = state.db.campaigns().fire_point(fid).await?;
         if own_org(user).is_some_and(|org| f.township_id != org) {
             return Err(ApiError::new(ErrorCode::Forbidden));
         }
-    } else if let Some(case_id) = state.db.attachment_case(id).await? {
+    } else if let Some(case_id) = state.db.cases().attachment_case(id).await? {
         // Whoever may read the case may read its photos.
         gongjian_app::cases::case_for(&state.db, user, case_id).await?;
-    } else if let Some(alarm_id) = state.db.attachment_alarm(id).await? {
+    } else if let Some(alarm_id) = state.db.alarms().attachment_alarm(id).await? {
         // Whoever sees the alarm sees the evidence of its explanation.
-        let alarm = state.db.alarm(alarm_id).await?;
+        let alarm = state.db.alarms().alarm(alarm_id).await?;
         if !super::alarms::sees_alarm(user, &alarm) {
             return Err(ApiError::new(ErrorCode::Forbidden));
         }
@@ -826,7 +849,11 @@ fn review_label(r: &str) -> &'static str {
 /// The ledger as an XLSX workbook, for the assignments this user may see.
 pub(crate) async fn ledger_xlsx(state: &AppState, user: &User) -> Result<Vec<u8>, ApiError> {
     use rust_xlsxwriter::{Format, Workbook};
-    let assignments = state.db.assignments(own_org(user), None).await?;
+    let assignments = state
+        .db
+        .campaigns()
+        .assignments(own_org(user), None)
+        .await?;
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
     let internal = |e: rust_xlsxwriter::XlsxError| {
@@ -842,7 +869,7 @@ pub(crate) async fn ledger_xlsx(state: &AppState, user: &User) -> Result<Vec<u8>
     let mut details: std::collections::HashMap<i64, TaskDetail> = Default::default();
     for (row, a) in (1u32..).zip(assignments.iter()) {
         if let std::collections::hash_map::Entry::Vacant(e) = details.entry(a.task_id) {
-            e.insert(state.db.task_detail(a.task_id).await?);
+            e.insert(state.db.campaigns().task_detail(a.task_id).await?);
         }
         let d = &details[&a.task_id];
         let latest = d.reports.iter().find(|r| r.assignment_id == a.id);
@@ -944,7 +971,8 @@ pub async fn export_ledger(
     let bytes = ledger_xlsx(&state, &me.user).await?;
     state
         .db
-        .audit(
+        .audit()
+        .record(
             &me.actor(),
             gongjian_storage::AuditRecord::new("export", "task_ledger", "xlsx"),
         )
@@ -1025,7 +1053,7 @@ pub(crate) async fn import_ledger(
             rejected.push(reject(format!("分工编号“{id_text}”不是整数")));
             continue;
         };
-        let a = match state.db.assignment(assignment_id).await {
+        let a = match state.db.campaigns().assignment(assignment_id).await {
             Ok(a) => a,
             Err(_) => {
                 rejected.push(reject(format!("分工编号 {assignment_id} 不存在")));
@@ -1055,7 +1083,7 @@ pub(crate) async fn import_ledger(
                 continue;
             }
         };
-        let indicators = state.db.task_indicators(a.task_id).await?;
+        let indicators = state.db.campaigns().task_indicators(a.task_id).await?;
         let mut values = Vec::new();
         let mut bad = None;
         for part in values_text
@@ -1115,7 +1143,7 @@ pub(crate) async fn import_ledger(
     let ids = if good.is_empty() {
         Vec::new()
     } else {
-        state.db.import_progress(actor, &good).await?
+        state.db.campaigns().import_progress(actor, &good).await?
     };
     Ok(ImportResult {
         imported: ids.len(),
@@ -1230,8 +1258,8 @@ pub async fn fire_points(
     State(state): State<AppState>,
     me: ApiUser,
 ) -> Result<Json<Value>, ApiError> {
-    let points = state.db.fire_points(own_org(&me.user)).await?;
-    let totals = state.db.fire_point_totals().await?;
+    let points = state.db.campaigns().fire_points(own_org(&me.user)).await?;
+    let totals = state.db.campaigns().fire_point_totals().await?;
     let totals: Vec<_> = match own_org(&me.user) {
         Some(_) => totals
             .into_iter()
@@ -1338,6 +1366,7 @@ pub(crate) async fn fire_point_from(
     validate::line("火点位置", place.trim(), validate::SHORT_TEXT_MAX).map_err(reason)?;
     validate::text("备注", note.trim(), validate::TEXT_MAX).map_err(reason)?;
     let org = db
+        .organisations()
         .organisation_by_name(township)
         .await
         .map_err(|e| e.to_string())?
@@ -1419,7 +1448,7 @@ pub(crate) async fn record_fire_point(
         ));
     }
     point.attachments = stored;
-    Ok(state.db.add_fire_point(actor, &point).await?)
+    Ok(state.db.campaigns().add_fire_point(actor, &point).await?)
 }
 
 /// The day a pushed point's answer is due: `days` (1–30) after the later
@@ -1456,7 +1485,7 @@ pub(crate) async fn reply_fire_point_as(
     body: &FireReplyBody,
     files: Vec<Received>,
 ) -> Result<FirePointRecord, ApiError> {
-    let point = state.db.fire_point(id).await?;
+    let point = state.db.campaigns().fire_point(id).await?;
     let own =
         user.role == gongjian_storage::Role::Township && user.organisation_id == point.township_id;
     if !(own || is_office(user)) {
@@ -1489,6 +1518,7 @@ pub(crate) async fn reply_fire_point_as(
     }
     Ok(state
         .db
+        .campaigns()
         .reply_fire_point(actor, id, body.verdict, &body.note, &stored)
         .await?)
 }
@@ -1520,6 +1550,7 @@ pub(crate) async fn confirm_fire_point_as(
     }
     Ok(state
         .db
+        .campaigns()
         .confirm_fire_point(actor, id, body.verdict, &body.note)
         .await?)
 }
@@ -1586,7 +1617,11 @@ pub(crate) async fn void_fire_point_as(
             "只有攻坚办可以作废火点",
         ));
     }
-    Ok(state.db.void_fire_point(actor, id, reason).await?)
+    Ok(state
+        .db
+        .campaigns()
+        .void_fire_point(actor, id, reason)
+        .await?)
 }
 
 #[utoipa::path(post, path = "/fire-points/{id}/void", summary = "作废火点（攻坚办；须填写原因，记入审计日志，不再计入扣款）", params(crate::api::doc::IdPath), request_body = VoidBody, responses((status = 200, description = "已作废", body = Object)))]
@@ -1672,7 +1707,7 @@ pub(crate) async fn import_fire_file(
                     Err(format!(
                         "与第 {line} 行是同一火点（同一乡镇、同一天、同一位置），不能重复登记"
                     ))
-                } else if let Some(id) = state.db.fire_point_duplicate(&p).await? {
+                } else if let Some(id) = state.db.campaigns().fire_point_duplicate(&p).await? {
                     Err(format!(
                         "该火点已登记（第 {id} 号：同一乡镇、同一天、同一位置），不能重复登记"
                     ))
@@ -1699,7 +1734,7 @@ pub(crate) async fn import_fire_file(
             report_ids: Vec::new(),
         });
     }
-    let ids = match state.db.import_fire_points(actor, &good).await {
+    let ids = match state.db.campaigns().import_fire_points(actor, &good).await {
         Ok(ids) => ids,
         Err(gongjian_storage::StorageError::Rule { detail, .. }) => return Err(invalid(detail)),
         Err(e) => return Err(e.into()),

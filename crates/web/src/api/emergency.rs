@@ -23,7 +23,7 @@ pub async fn warnings(
     if !may_see(&me.user) {
         return Err(ApiError::new(ErrorCode::Forbidden));
     }
-    Ok(Json(state.db.warnings().await?))
+    Ok(Json(state.db.emergency().warnings().await?))
 }
 
 #[utoipa::path(get, path = "/emergency/warnings/{id}/verification", summary = "预警期间清单企业逐日核查（用电：达标 / 未落实 / 无法核查）", params(crate::api::doc::IdPath), responses((status = 200, description = "核查结果", body = Object)))]

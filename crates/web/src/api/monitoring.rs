@@ -58,6 +58,7 @@ pub struct SiteView {
 pub(crate) async fn visible_sites(state: &AppState, user: &User) -> Result<Vec<Site>, ApiError> {
     Ok(state
         .db
+        .monitoring()
         .sites()
         .await?
         .into_iter()
@@ -68,14 +69,16 @@ pub(crate) async fn visible_sites(state: &AppState, user: &User) -> Result<Vec<S
 pub(crate) async fn site_view(state: &AppState, site: Site) -> Result<SiteView, ApiError> {
     let devices = state
         .db
+        .monitoring()
         .devices()
         .await?
         .into_iter()
         .filter(|d| d.site_id == site.id)
         .collect();
-    let factors = state.db.site_factors(site.id).await?;
+    let factors = state.db.monitoring().site_factors(site.id).await?;
     let latest = state
         .db
+        .monitoring()
         .latest_values()
         .await?
         .into_iter()
@@ -99,7 +102,7 @@ pub(crate) fn class_label(site: &Site) -> Option<String> {
 
 pub(crate) async fn visible_site(state: &AppState, user: &User, id: i64) -> Result<Site, ApiError> {
     let site =
-        state.db.site(id).await?.ok_or_else(|| {
+        state.db.monitoring().site(id).await?.ok_or_else(|| {
             ApiError::with_detail(ErrorCode::NotFound, format!("站点 {id} 不存在"))
         })?;
     if !may_see(user, &site) {
@@ -290,6 +293,7 @@ pub(crate) async fn save_site(
     let device = body.device.as_ref().map(|d| device_of(d, 0, &new.kind));
     Ok(state
         .db
+        .monitoring()
         .save_site(&me.actor(), id, &new, device.as_ref(), factors.as_deref())
         .await?)
 }
@@ -390,8 +394,8 @@ pub(crate) async fn load_series(
     q: &SeriesQuery,
 ) -> Result<Vec<SeriesOut>, ApiError> {
     let (kind, from, to) = range(q)?;
-    let mut factors = state.db.site_factors(site.id).await?;
-    for v in state.db.latest_values().await? {
+    let mut factors = state.db.monitoring().site_factors(site.id).await?;
+    for v in state.db.monitoring().latest_values().await? {
         if v.site_id == site.id && !factors.iter().any(|f| f.factor == v.factor) {
             factors.push(SiteFactor {
                 factor: v.factor,
@@ -406,6 +410,7 @@ pub(crate) async fn load_series(
     for f in factors {
         let points = state
             .db
+            .monitoring()
             .series_points(site.id, &f.factor, kind, from, to)
             .await?;
         if !points.is_empty() {
@@ -566,14 +571,14 @@ fn factors_text(f: &[SiteFactor]) -> String {
 }
 
 pub(crate) async fn sites_sheet(state: &AppState, user: &User) -> Result<Sheet, ApiError> {
-    let orgs = state.db.organisations().await?;
+    let orgs = state.db.organisations().list().await?;
     let org_name = |id: Option<i64>| {
         id.and_then(|id| orgs.iter().find(|o| o.id == id))
             .map(|o| o.name.clone())
             .unwrap_or_default()
     };
-    let devices = state.db.devices().await?;
-    let factors = state.db.all_site_factors().await?;
+    let devices = state.db.monitoring().devices().await?;
+    let factors = state.db.monitoring().all_site_factors().await?;
     let mut rows = Vec::new();
     for s in visible_sites(state, user).await? {
         let d = devices.iter().find(|d| d.site_id == s.id);
@@ -705,5 +710,5 @@ pub async fn quarantine(
     me: ApiUser,
 ) -> Result<Json<Vec<gongjian_storage::QuarantineEntry>>, ApiError> {
     me.require(may_see_health(&me.user))?;
-    Ok(Json(state.db.quarantine(200).await?))
+    Ok(Json(state.db.monitoring().quarantine(200).await?))
 }

@@ -101,7 +101,7 @@ pub(crate) async fn test_channel_as(
     id: i64,
     address: &str,
 ) -> Result<i64, ApiError> {
-    let channel = state.db.notify_channel(id).await?;
+    let channel = state.db.notify().notify_channel(id).await?;
     let address = address.trim();
     if channel.personal {
         gongjian_notify::check_address(&channel.kind, address)
@@ -109,6 +109,7 @@ pub(crate) async fn test_channel_as(
     }
     Ok(state
         .db
+        .notify()
         .queue_test_delivery(
             actor,
             id,
@@ -136,7 +137,7 @@ pub async fn deliveries(
     me: ApiUser,
 ) -> Result<Json<Vec<DeliveryRow>>, ApiError> {
     me.require(is_admin(&me.user))?;
-    Ok(Json(state.db.notify_deliveries(500).await?))
+    Ok(Json(state.db.notify().notify_deliveries(500).await?))
 }
 
 /// A personal channel a user can choose, and the kinds of message.
@@ -164,6 +165,7 @@ pub struct Kind {
 pub(crate) async fn my_notify_as(state: &AppState, user: &User) -> Result<MyNotify, ApiError> {
     let channels = state
         .db
+        .notify()
         .notify_channels()
         .await?
         .into_iter()
@@ -177,7 +179,7 @@ pub(crate) async fn my_notify_as(state: &AppState, user: &User) -> Result<MyNoti
         .collect();
     Ok(MyNotify {
         channels,
-        subscriptions: state.db.notify_subscriptions(user.id).await?,
+        subscriptions: state.db.notify().notify_subscriptions(user.id).await?,
         kinds: NOTIFY_KINDS
             .iter()
             .filter(|(code, _)| *code != "test")

@@ -25,7 +25,7 @@ pub async fn list(
     State(state): State<AppState>,
     me: ApiUser,
 ) -> Result<Json<Vec<Organisation>>, ApiError> {
-    let all = state.db.organisations().await?;
+    let all = state.db.organisations().list().await?;
     Ok(Json(
         all.into_iter().filter(|o| may_read(&me.user, o)).collect(),
     ))
@@ -37,7 +37,7 @@ pub async fn get_one(
     me: ApiUser,
     Path(id): Path<i64>,
 ) -> Result<Json<Organisation>, ApiError> {
-    let org = state.db.organisation(id).await?;
+    let org = state.db.organisations().organisation(id).await?;
     me.require(may_read(&me.user, &org))?;
     Ok(Json(org))
 }
@@ -66,6 +66,7 @@ pub async fn create(
     me.require(may_write(&me.user))?;
     let org = state
         .db
+        .organisations()
         .create_organisation(&me.actor(), &body.name, body.kind, body.parent_id)
         .await?;
     Ok((axum::http::StatusCode::CREATED, Json(org)))
@@ -81,6 +82,7 @@ pub async fn update(
     me.require(may_write(&me.user))?;
     let org = state
         .db
+        .organisations()
         .update_organisation(&me.actor(), id, &body.name, body.kind)
         .await?;
     Ok(Json(org))

@@ -126,7 +126,7 @@ pub(crate) async fn api_published(
     _me: ApiUser,
     Path(month): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let list = state.db.published_reports(Some(&month)).await?;
+    let list = state.db.air().published_reports(Some(&month)).await?;
     Ok(Json(json!({"month": month, "versions": list})))
 }
 
@@ -175,6 +175,7 @@ pub(crate) async fn publish(
         .map_err(|e| ApiError::with_detail(ErrorCode::Internal, e.to_string()))?;
     Ok(state
         .db
+        .air()
         .publish_report(actor, month, &report.title, &payload)
         .await?)
 }
@@ -195,7 +196,7 @@ pub(crate) async fn api_report_version(
     _me: ApiUser,
     Path((month, version)): Path<(String, i64)>,
 ) -> Result<Json<Value>, ApiError> {
-    let p = state.db.published_report(&month, version).await?;
+    let p = state.db.air().published_report(&month, version).await?;
     Ok(Json(serde_json::to_value(p).unwrap_or(Value::Null)))
 }
 

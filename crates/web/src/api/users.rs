@@ -11,7 +11,7 @@ use crate::session::ApiUser;
 #[utoipa::path(get, path = "/users", summary = "用户列表（管理员）", responses((status = 200, description = "用户", body = Vec<Object>)))]
 pub async fn list(State(state): State<AppState>, me: ApiUser) -> Result<Json<Vec<User>>, ApiError> {
     me.require(me.user.role.manages_users())?;
-    Ok(Json(state.db.users().await?))
+    Ok(Json(state.db.accounts().users().await?))
 }
 
 #[utoipa::path(get, path = "/users/{id}", summary = "用户详情（管理员）", params(crate::api::doc::IdPath), responses((status = 200, description = "用户", body = Object)))]
@@ -21,7 +21,7 @@ pub async fn get_one(
     Path(id): Path<i64>,
 ) -> Result<Json<User>, ApiError> {
     me.require(me.user.role.manages_users())?;
-    Ok(Json(state.db.user(id).await?))
+    Ok(Json(state.db.accounts().user(id).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -48,6 +48,7 @@ pub async fn create(
     me.require(me.user.role.manages_users())?;
     let user = state
         .db
+        .accounts()
         .create_user(
             &me.actor(),
             &NewUser {
@@ -90,11 +91,12 @@ pub async fn update(
             "不能停用自己或取消自己的管理员角色",
         ));
     }
-    let current = state.db.user(id).await?;
+    let current = state.db.accounts().user(id).await?;
     let mut user = current.clone();
     if body.display_name.is_some() || body.role.is_some() || body.organisation_id.is_some() {
         user = state
             .db
+            .accounts()
             .update_user(
                 &me.actor(),
                 id,
@@ -111,6 +113,7 @@ pub async fn update(
     {
         user = state
             .db
+            .accounts()
             .set_user_disabled(&me.actor(), id, disabled)
             .await?;
     }
@@ -133,6 +136,7 @@ pub async fn reset_password(
     me.require(me.user.role.manages_users())?;
     state
         .db
+        .accounts()
         .set_password(&me.actor(), id, &body.password, true)
         .await?;
     Ok(Json(json!({ "ok": true })))

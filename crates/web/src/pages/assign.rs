@@ -95,7 +95,7 @@ async fn page(
     errors: FieldErrors,
     error: Option<String>,
 ) -> Result<Response, ApiError> {
-    let orgs = state.db.organisations().await?;
+    let orgs = state.db.organisations().list().await?;
     let groups = [
         (OrgKind::Township, "乡镇（街道）"),
         (OrgKind::Department, "区直部门"),
@@ -221,7 +221,7 @@ async fn submit(State(state): State<AppState>, me: PageUser, body: Bytes) -> Res
         organisations: form.organisations.clone(),
         issuer: me.user.organisation_id,
     };
-    match state.db.create_adhoc_task(&me.actor(), &new).await {
+    match state.db.adhoc().create_adhoc_task(&me.actor(), &new).await {
         Ok(id) => Redirect::to(&format!("/tasks/{id}?ok=assigned")).into_response(),
         Err(e) => {
             let e: ApiError = e.into();
@@ -270,7 +270,7 @@ async fn extend(
     if let Err(r) = check_csrf(&me, &f.csrf) {
         return r;
     }
-    let info = match state.db.adhoc_info(task_id).await {
+    let info = match state.db.adhoc().adhoc_info(task_id).await {
         Ok(i) => i,
         Err(e) => return fail(&me, e.into()),
     };
@@ -280,6 +280,7 @@ async fn extend(
     let outcome = match NaiveDate::parse_from_str(f.due.trim(), "%Y-%m-%d") {
         Ok(due) => state
             .db
+            .adhoc()
             .extend_adhoc_deadline(&me.actor(), task_id, due, &f.reason)
             .await
             .map_err(ApiError::from),
@@ -307,11 +308,11 @@ async fn cancel(
     if let Err(r) = check_csrf(&me, &f.csrf) {
         return r;
     }
-    let a = match state.db.assignment(assignment_id).await {
+    let a = match state.db.campaigns().assignment(assignment_id).await {
         Ok(a) => a,
         Err(e) => return fail(&me, e.into()),
     };
-    let info = match state.db.adhoc_info(a.task_id).await {
+    let info = match state.db.adhoc().adhoc_info(a.task_id).await {
         Ok(i) => i,
         Err(e) => return fail(&me, e.into()),
     };
@@ -320,6 +321,7 @@ async fn cancel(
     }
     let outcome = state
         .db
+        .adhoc()
         .cancel_adhoc_part(&me.actor(), assignment_id, &f.reason)
         .await
         .map_err(ApiError::from);

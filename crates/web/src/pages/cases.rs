@@ -210,7 +210,7 @@ async fn alarms_view(
         Ok(l) => l,
         Err(e) => return fail(me, AREA, e),
     };
-    let rules = match state.db.alarm_rules().await {
+    let rules = match state.db.alarms().alarm_rules().await {
         Ok(r) => r.rules,
         Err(e) => return fail(me, AREA, e.into()),
     };
@@ -357,9 +357,10 @@ async fn rules_view(
     error: Option<String>,
     typed: Option<TypedRules<'_>>,
 ) -> Result<Response, crate::error::ApiError> {
-    let v = state.db.alarm_rules().await?;
+    let v = state.db.alarms().alarm_rules().await?;
     let history = state
         .db
+        .alarms()
         .alarm_rule_versions()
         .await?
         .into_iter()
@@ -480,7 +481,7 @@ async fn rules_submit(
     if !is_office(&me.user) {
         return forbidden(&me);
     }
-    let mut set = match state.db.alarm_rules().await {
+    let mut set = match state.db.alarms().alarm_rules().await {
         Ok(v) => v.rules,
         Err(e) => return fail(&me, AREA, e.into()),
     };
@@ -565,6 +566,7 @@ async fn rules_submit(
     let result = if problems.is_empty() {
         state
             .db
+            .alarms()
             .save_alarm_rules(&me.actor(), &set, get("note").unwrap_or(""))
             .await
             .map_err(crate::error::ApiError::from)
@@ -743,7 +745,7 @@ async fn case_view(
     let bad = error.is_some();
     // Who acted, by name and organisation (not the login name).
     let names: Vec<&str> = d.events.iter().map(|e| e.actor.as_str()).collect();
-    let people = state.db.people_labels(&names).await?;
+    let people = state.db.accounts().people_labels(&names).await?;
     let mut resp = render(CasePage {
         layout: Layout::new(&me.user, &me.csrf, AREA).ok(ok).error(error),
         severity: Severity::parse(&c.severity)
@@ -903,7 +905,7 @@ async fn new_case_view(
     if !api::may_open_case(&me.user) {
         return Err(crate::error::ApiError::new(ErrorCode::Forbidden));
     }
-    let orgs = state.db.organisations().await?;
+    let orgs = state.db.organisations().list().await?;
     let units = orgs
         .iter()
         .filter(|o| {
@@ -1012,7 +1014,7 @@ struct InboxPage {
 }
 
 async fn inbox_page(State(state): State<AppState>, me: PageUser) -> Response {
-    let list = match state.db.notifications(me.user.id, 200).await {
+    let list = match state.db.cases().notifications(me.user.id, 200).await {
         Ok(l) => l,
         Err(e) => return fail(&me, AREA, e.into()),
     };
@@ -1053,7 +1055,12 @@ async fn inbox_read(
     if let Err(r) = check_csrf(&me, &form.csrf) {
         return r;
     }
-    if let Err(e) = state.db.mark_notifications_read(me.user.id, form.id).await {
+    if let Err(e) = state
+        .db
+        .cases()
+        .mark_notifications_read(me.user.id, form.id)
+        .await
+    {
         return fail(&me, AREA, e.into());
     }
     let next = crate::session::safe_next(form.next.as_deref());
@@ -1062,7 +1069,12 @@ async fn inbox_read(
 
 /// The header's message link with the unread count (htmx, every minute).
 async fn inbox_count(State(state): State<AppState>, me: PageUser) -> Response {
-    let n = state.db.unread_notifications(me.user.id).await.unwrap_or(0);
+    let n = state
+        .db
+        .cases()
+        .unread_notifications(me.user.id)
+        .await
+        .unwrap_or(0);
     let badge = if n > 0 {
         format!(" <b class=\"badge\" id=\"unread\">{}</b>", n.min(999))
     } else {

@@ -186,7 +186,7 @@ async fn view(
             .ok(ok.clone())
             .error(general.clone())
     };
-    let warnings = match state.db.warnings().await {
+    let warnings = match state.db.emergency().warnings().await {
         Ok(w) => w,
         Err(e) => {
             return error_page(

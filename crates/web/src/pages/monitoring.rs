@@ -289,6 +289,7 @@ async fn site_page(State(state): State<AppState>, me: PageUser, Path(id): Path<i
     };
     let disagreements = state
         .db
+        .monitoring()
         .rollup_disagreements(Some(id), 50)
         .await
         .unwrap_or_default()
@@ -321,6 +322,7 @@ async fn site_page(State(state): State<AppState>, me: PageUser, Path(id): Path<i
     for f in &v.factors {
         let hours = state
             .db
+            .monitoring()
             .series_points(id, &f.factor, "hour", now - 7 * 86_400, now)
             .await
             .unwrap_or_default();
@@ -366,6 +368,7 @@ async fn health(State(state): State<AppState>, me: PageUser) -> Response {
     };
     let quarantine = state
         .db
+        .monitoring()
         .quarantine(100)
         .await
         .unwrap_or_default()
@@ -393,7 +396,12 @@ async fn health(State(state): State<AppState>, me: PageUser) -> Response {
         layout: Layout::new(&me.user, &me.csrf, "sources"),
         rows,
         quarantine,
-        counts: state.db.quarantine_counts().await.unwrap_or_default(),
+        counts: state
+            .db
+            .monitoring()
+            .quarantine_counts()
+            .await
+            .unwrap_or_default(),
     })
 }
 
@@ -480,7 +488,7 @@ async fn form(state: &AppState, me: &PageUser, id: Option<i64>, error: Option<St
     if !may_write(&me.user) {
         return forbidden(me);
     }
-    let orgs = state.db.organisations().await.unwrap_or_default();
+    let orgs = state.db.organisations().list().await.unwrap_or_default();
     let pick = |k: OrgKind| -> Vec<(i64, String)> {
         orgs.iter()
             .filter(|o| o.kind == k)
@@ -618,7 +626,7 @@ async fn form_again(
     errors: FieldErrors,
     general: Option<String>,
 ) -> Response {
-    let orgs = state.db.organisations().await.unwrap_or_default();
+    let orgs = state.db.organisations().list().await.unwrap_or_default();
     let pick = |k: OrgKind| -> Vec<(i64, String)> {
         orgs.iter()
             .filter(|o| o.kind == k)
@@ -794,6 +802,7 @@ async fn submit(
         let pw = if f.pw.is_empty() {
             state
                 .db
+                .monitoring()
                 .device(f.mn.trim())
                 .await
                 .ok()

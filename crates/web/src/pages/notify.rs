@@ -245,6 +245,7 @@ async fn admin_view(
         .collect();
     let deliveries = state
         .db
+        .notify()
         .notify_deliveries(100)
         .await?
         .into_iter()
@@ -285,7 +286,7 @@ async fn admin_page(
         return forbidden(&me);
     }
     let draft = match q.edit {
-        Some(id) => match state.db.notify_channel(id).await {
+        Some(id) => match state.db.notify().notify_channel(id).await {
             Ok(row) => match gongjian_app::notify::channel_of(&row) {
                 Ok(c) => Draft::of(row.id, &row.name, &c, &row.events, row.enabled),
                 Err(e) => return fail(&me, SYSTEM, e.into()),

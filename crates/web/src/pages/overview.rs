@@ -240,12 +240,18 @@ pub(crate) async fn status(
         })
         .collect();
     let to_review = match user.role {
-        gongjian_storage::Role::Office | gongjian_storage::Role::Admin => {
-            Some(state.db.reports_awaiting_review(None).await?.len())
-        }
+        gongjian_storage::Role::Office | gongjian_storage::Role::Admin => Some(
+            state
+                .db
+                .campaigns()
+                .reports_awaiting_review(None)
+                .await?
+                .len(),
+        ),
         gongjian_storage::Role::Department => Some(
             state
                 .db
+                .campaigns()
                 .reports_awaiting_review(Some(user.organisation_id))
                 .await?
                 .len(),
@@ -255,6 +261,7 @@ pub(crate) async fn status(
     let key = month_key(month);
     let (fire_points, fire_yuan) = state
         .db
+        .campaigns()
         .fire_point_totals()
         .await?
         .iter()
@@ -268,7 +275,8 @@ pub(crate) async fn status(
     let organisation_id = (!user.role.sees_all()).then_some(user.organisation_id);
     let alarms_open = state
         .db
-        .alarms(&gongjian_storage::AlarmFilter {
+        .alarms()
+        .list(&gongjian_storage::AlarmFilter {
             open: Some(true),
             organisation_id,
             ..Default::default()
@@ -289,7 +297,13 @@ pub(crate) async fn status(
     let sources_visible = may_see_health(user);
     let (health, exceedances) = if sources_visible {
         let to = gongjian_storage::now();
-        let mut e = summaries::exceedances(&state.db.limited_hours(to - 24 * 3600, to).await?);
+        let mut e = summaries::exceedances(
+            &state
+                .db
+                .summaries()
+                .limited_hours(to - 24 * 3600, to)
+                .await?,
+        );
         e.truncate(8);
         (
             Some(summaries::health_summary(&health_rows(state).await?)).filter(|h| h.devices > 0),

@@ -95,6 +95,7 @@ fn can_publish(me: &PageUser) -> bool {
 async fn versions(state: &AppState, month: &str) -> Vec<VersionLink> {
     state
         .db
+        .air()
         .published_reports(Some(month))
         .await
         .unwrap_or_default()
@@ -194,7 +195,7 @@ async fn version_page(
     Path((month, version)): Path<(String, i64)>,
 ) -> Response {
     let layout = || Layout::new(&me.user, &me.csrf, "reports");
-    let frozen = match state.db.published_report(&month, version).await {
+    let frozen = match state.db.air().published_report(&month, version).await {
         Ok(p) => frozen_report(&p).map(|r| (p, r)),
         Err(e) => Err(e.into()),
     };
@@ -226,7 +227,7 @@ async fn version_xlsx(
     me: PageUser,
     Path((month, version)): Path<(String, i64)>,
 ) -> Response {
-    let frozen = match state.db.published_report(&month, version).await {
+    let frozen = match state.db.air().published_report(&month, version).await {
         Ok(p) => frozen_report(&p),
         Err(e) => Err(e.into()),
     };

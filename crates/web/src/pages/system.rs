@@ -81,7 +81,7 @@ async fn organisations_page(
     draft: Option<OrgDraft>,
 ) -> Response {
     let layout = Layout::new(&me.user, &me.csrf, "system").ok(ok);
-    let all = match state.db.organisations().await {
+    let all = match state.db.organisations().list().await {
         Ok(all) => all,
         Err(e) => return storage_failure(layout, e),
     };
@@ -153,6 +153,7 @@ async fn create_organisation(
     let result = match form.kind.parse::<OrgKind>() {
         Ok(kind) => state
             .db
+            .organisations()
             .create_organisation(&me.actor(), &form.name, kind, None)
             .await
             .map_err(ApiError::from),
@@ -229,7 +230,10 @@ async fn users_page_with(
     draft: UserDraft,
 ) -> Response {
     let layout = Layout::new(&me.user, &me.csrf, "system").ok(ok);
-    let (users, organisations) = match (state.db.users().await, state.db.organisations().await) {
+    let (users, organisations) = match (
+        state.db.accounts().users().await,
+        state.db.organisations().list().await,
+    ) {
         (Ok(u), Ok(o)) => (u, o),
         (Err(e), _) | (_, Err(e)) => return storage_failure(layout, e),
     };
@@ -312,6 +316,7 @@ async fn create_user(
     let result = match form.role.parse::<Role>() {
         Ok(role) => state
             .db
+            .accounts()
             .create_user(
                 &me.actor(),
                 &NewUser {
@@ -364,10 +369,11 @@ async fn toggle_user(
     if id == me.user.id {
         return users_page(&state, &me, None, Some("不能停用自己的账号".into())).await;
     }
-    let result = match state.db.user(id).await {
+    let result = match state.db.accounts().user(id).await {
         Ok(u) => {
             state
                 .db
+                .accounts()
                 .set_user_disabled(&me.actor(), id, !u.disabled)
                 .await
         }
@@ -399,6 +405,7 @@ async fn reset_user(
     }
     match state
         .db
+        .accounts()
         .set_password(&me.actor(), id, &form.password, true)
         .await
     {
@@ -455,7 +462,7 @@ async fn audit(
     }
     let layout = Layout::new(&me.user, &me.csrf, "system");
     let (entries, error) = match q.to_filter(AUDIT_PAGE_LIMIT) {
-        Ok(filter) => match state.db.audit_list(&filter).await {
+        Ok(filter) => match state.db.audit().list(&filter).await {
             Ok(e) => (e, None),
             Err(e) => (Vec::new(), Some(error_text(&ApiError::from(e)))),
         },
@@ -532,7 +539,7 @@ async fn audit_csv(
     let result = async {
         let mut filter = q.to_filter(100_000)?;
         filter.offset = 0;
-        let entries = state.db.audit_list(&filter).await?;
+        let entries = state.db.audit().list(&filter).await?;
         let labels = crate::api::actor_labels(&state.db, &entries).await?;
         audit_csv_response(&entries, &labels)
     }

@@ -197,6 +197,7 @@ async fn list_inner(state: &AppState, me: &PageUser, q: TaskQuery) -> Result<Res
     let campaigns: Vec<(String, String)> = state
         .db
         .campaigns()
+        .list()
         .await?
         .into_iter()
         .map(|c| {
@@ -206,9 +207,10 @@ async fn list_inner(state: &AppState, me: &PageUser, q: TaskQuery) -> Result<Res
             )
         })
         .collect();
-    let tasks = state.db.tasks(&filter).await?;
+    let tasks = state.db.campaigns().tasks(&filter).await?;
     let counts = state
         .db
+        .campaigns()
         .task_counts(&filter)
         .await?
         .into_iter()
@@ -222,6 +224,7 @@ async fn list_inner(state: &AppState, me: &PageUser, q: TaskQuery) -> Result<Res
         state
             .db
             .organisations()
+            .list()
             .await?
             .into_iter()
             .filter(|o| {
@@ -238,7 +241,11 @@ async fn list_inner(state: &AppState, me: &PageUser, q: TaskQuery) -> Result<Res
     } else {
         Vec::new()
     };
-    let reminders = state.db.reminders(own_org(&me.user), 10).await?;
+    let reminders = state
+        .db
+        .campaigns()
+        .reminders(own_org(&me.user), 10)
+        .await?;
     Ok(render(ListPage {
         layout: Layout::new(&me.user, &me.csrf, "tasks"),
         total: tasks.len(),
@@ -317,6 +324,7 @@ async fn mine(State(state): State<AppState>, me: PageUser) -> Response {
         } else {
             state
                 .db
+                .campaigns()
                 .assignments(Some(me.user.organisation_id), None)
                 .await?
         };
@@ -333,6 +341,7 @@ async fn mine(State(state): State<AppState>, me: PageUser) -> Response {
         if reviewer {
             let queue = state
                 .db
+                .campaigns()
                 .reports_awaiting_review((!office).then_some(me.user.organisation_id))
                 .await?;
             for (r, key, title) in queue {
@@ -346,7 +355,11 @@ async fn mine(State(state): State<AppState>, me: PageUser) -> Response {
                 });
             }
         }
-        let reminders = state.db.reminders(own_org(&me.user), 20).await?;
+        let reminders = state
+            .db
+            .campaigns()
+            .reminders(own_org(&me.user), 20)
+            .await?;
         Ok::<_, ApiError>(render(MinePage {
             layout: Layout::new(&me.user, &me.csrf, "tasks"),
             assignments: assignments.iter().map(assignment_row).collect(),
@@ -496,7 +509,7 @@ async fn detail_page(
 ) -> Result<Response, ApiError> {
     let d: TaskDetail = api::visible_task(&state.db, &me.user, task_id).await?;
     let office = is_office(&me.user);
-    let adhoc_info = state.db.adhoc_info(task_id).await?;
+    let adhoc_info = state.db.adhoc().adhoc_info(task_id).await?;
     // Everyone who acted on the task, shown by name and organisation.
     let names: Vec<&str> = d
         .reports
@@ -506,7 +519,7 @@ async fn detail_page(
         .chain(d.task.signed_off_by.as_deref())
         .chain(adhoc_info.as_ref().map(|i| i.issued_by.as_str()))
         .collect();
-    let labels = state.db.people_labels(&names).await?;
+    let labels = state.db.accounts().people_labels(&names).await?;
     let person = |name: &str| labels.get(name).cloned().unwrap_or_else(|| name.to_owned());
     let mut reports = Vec::new();
     for r in &d.reports {
@@ -714,7 +727,7 @@ async fn report_submit(
     if let Err(r) = check_csrf(&me, &form.csrf) {
         return r;
     }
-    let assignment = match state.db.assignment(assignment_id).await {
+    let assignment = match state.db.campaigns().assignment(assignment_id).await {
         Ok(a) => a,
         Err(e) => return fail(&me, "tasks", e.into()),
     };
@@ -768,7 +781,7 @@ async fn attachments_submit(
     if let Err(r) = check_csrf(&me, &form.csrf) {
         return r;
     }
-    let report = match state.db.report(report_id).await {
+    let report = match state.db.campaigns().report(report_id).await {
         Ok(r) => r,
         Err(e) => return fail(&me, "tasks", e.into()),
     };
@@ -786,6 +799,7 @@ async fn attachments_submit(
     }
     match state
         .db
+        .campaigns()
         .add_report_attachments(&me.actor(), report_id, &stored)
         .await
     {
@@ -837,7 +851,7 @@ async fn review_submit(
         ))
         .into_response(),
         Err(e) if e.code == ErrorCode::Forbidden => forbidden(&me),
-        Err(e) => match state.db.report(report_id).await {
+        Err(e) => match state.db.campaigns().report(report_id).await {
             Ok(r) => detail_page(&state, &me, r.task_id, None, Some(error_text(&e)), None)
                 .await
                 .unwrap_or_else(|e| fail(&me, "tasks", e)),
@@ -863,7 +877,12 @@ async fn sign_off(
     if !is_office(&me.user) {
         return forbidden(&me);
     }
-    match state.db.sign_off_task(&me.actor(), task_id).await {
+    match state
+        .db
+        .campaigns()
+        .sign_off_task(&me.actor(), task_id)
+        .await
+    {
         Ok(_) => Redirect::to(&format!("/tasks/{task_id}?ok=signed")).into_response(),
         Err(e) => detail_page(
             &state,
@@ -905,7 +924,8 @@ async fn ledger_xlsx(State(state): State<AppState>, me: PageUser) -> Response {
         Ok(bytes) => {
             let _ = state
                 .db
-                .audit(
+                .audit()
+                .record(
                     &me.actor(),
                     gongjian_storage::AuditRecord::new("export", "task_ledger", "xlsx"),
                 )
@@ -1054,9 +1074,10 @@ async fn ledger_page(
     import: Option<ImportResult>,
     form: FirePointBody,
 ) -> Result<Response, ApiError> {
-    let points = state.db.fire_points(own_org(&me.user)).await?;
+    let points = state.db.campaigns().fire_points(own_org(&me.user)).await?;
     let voiders = state
         .db
+        .accounts()
         .people_labels(
             &points
                 .iter()
@@ -1065,13 +1086,14 @@ async fn ledger_page(
                 .collect::<Vec<_>>(),
         )
         .await?;
-    let mut totals = state.db.fire_point_totals().await?;
+    let mut totals = state.db.campaigns().fire_point_totals().await?;
     if own_org(&me.user).is_some() {
         totals.retain(|t| t.township == me.user.organisation_name);
     }
     let townships = state
         .db
         .organisations()
+        .list()
         .await?
         .into_iter()
         .filter(|o| o.kind == gongjian_storage::OrgKind::Township)

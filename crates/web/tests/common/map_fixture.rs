@@ -51,6 +51,7 @@ pub async fn map_fixture(app: &TestApp) -> MapFixture {
         };
     let station = app
         .db
+        .monitoring()
         .create_site(
             &actor,
             &site("PY001", "龙源站", "air_station", None, "113.97", "35.08"),
@@ -59,6 +60,7 @@ pub async fn map_fixture(app: &TestApp) -> MapFixture {
         .unwrap();
     let alarmed = app
         .db
+        .monitoring()
         .create_site(
             &actor,
             &site("S1", HOSTILE, "stack_gas", Some(a), "113.90", "35.12"),
@@ -67,6 +69,7 @@ pub async fn map_fixture(app: &TestApp) -> MapFixture {
         .unwrap();
     let quiet = app
         .db
+        .monitoring()
         .create_site(
             &actor,
             &site(
@@ -84,6 +87,7 @@ pub async fn map_fixture(app: &TestApp) -> MapFixture {
     // The station's last complete hour: SO2 10, NO2 20, CO 0.5, O3 60,
     // PM10 50, PM2.5 35 → hourly AQI 50 (优).
     app.db
+        .monitoring()
         .upsert_device(
             &actor,
             &Device::new("AIRTEST000000000000000001", "123456", station.id),
@@ -110,6 +114,7 @@ pub async fn map_fixture(app: &TestApp) -> MapFixture {
     })
     .collect();
     app.db
+        .monitoring()
         .commit_ingest(&IngestBatch {
             uploads: vec![Upload {
                 mn: "AIRTEST000000000000000001".into(),
@@ -128,6 +133,7 @@ pub async fn map_fixture(app: &TestApp) -> MapFixture {
     let rules = RuleSet::defaults();
     let h = gongjian_storage::now() / 3600 * 3600 - 3 * 3600;
     app.db
+        .alarms()
         .reconcile_alarms(
             alarmed.id,
             0,
@@ -169,11 +175,13 @@ pub async fn map_fixture(app: &TestApp) -> MapFixture {
     };
     let case_a = app
         .db
+        .cases()
         .create_case(&actor, &case(a, "热电厂区露天堆放", "113.91", "35.11"))
         .await
         .unwrap();
     let case_b = app
         .db
+        .cases()
         .create_case(&actor, &case(b, "化工厂雨水口异味", "113.76", "35.19"))
         .await
         .unwrap();

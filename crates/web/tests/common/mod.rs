@@ -53,7 +53,11 @@ impl TestApp {
     /// campaign that 2020's targets, sections and reports are judged against.
     pub async fn load_plan(&self) {
         let plan = gongjian_app::plan::embedded_plan().unwrap();
-        self.db.load_campaign(&Actor::cli(), &plan).await.unwrap();
+        self.db
+            .campaigns()
+            .load_campaign(&Actor::cli(), &plan)
+            .await
+            .unwrap();
     }
 
     /// Loads this year's copy of the 2020 plan (as `gongjian plan copy` and
@@ -64,7 +68,11 @@ impl TestApp {
         let files =
             gongjian_campaign::copy_to_year(&gongjian_app::plan::embedded_plan().unwrap(), year);
         let plan = gongjian_campaign::parse_files(&files).unwrap();
-        self.db.load_campaign(&Actor::cli(), &plan).await.unwrap();
+        self.db
+            .campaigns()
+            .load_campaign(&Actor::cli(), &plan)
+            .await
+            .unwrap();
         year
     }
 
@@ -73,10 +81,17 @@ impl TestApp {
     }
 
     pub async fn org(&self, name: &str, kind: OrgKind) -> i64 {
-        match self.db.organisation_by_name(name).await.unwrap() {
+        match self
+            .db
+            .organisations()
+            .organisation_by_name(name)
+            .await
+            .unwrap()
+        {
             Some(o) => o.id,
             None => {
                 self.db
+                    .organisations()
                     .create_organisation(&Actor::cli(), name, kind, None)
                     .await
                     .unwrap()
@@ -88,6 +103,7 @@ impl TestApp {
     pub async fn user(&self, username: &str, role: Role, org: &str, kind: OrgKind) -> i64 {
         let org_id = self.org(org, kind).await;
         self.db
+            .accounts()
             .create_user(
                 &Actor::cli(),
                 &NewUser {
