@@ -13,8 +13,13 @@ cd "$(dirname "$0")/.."
 LOGGERS=${1:-2000}
 SECONDS_RUN=${2:-30}
 SPEED=${SPEED:-100000}   # simulated seconds per real second: loggers send as fast as acks return
-BIN=${CARGO_TARGET_DIR:-target}/release/gongjian
-cargo build --release -p gongjian >/dev/null
+# GONGJIAN_BIN runs another build (bench/compare.sh passes an older one);
+# the loggers are simulated by GONGJIAN_SIM_BIN (default: the same binary).
+if [ -z "${GONGJIAN_BIN:-}" ]; then
+  cargo build --release -p gongjian >/dev/null
+fi
+BIN=${GONGJIAN_BIN:-${CARGO_TARGET_DIR:-target}/release/gongjian}
+SIM=${GONGJIAN_SIM_BIN:-$BIN}
 ulimit -n 65536 2>/dev/null || true
 
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
@@ -33,14 +38,14 @@ run() {
   for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$hj) 2>/dev/null && break; sleep 0.2; done
   local rss0; rss0=$(rss_kb $pid)
   # Connections only (no data) to measure memory per connection.
-  "$BIN" simulate --target 127.0.0.1:$hj --loggers "$LOGGERS" --kind stack --speed 0.000001 \
+  "$SIM" simulate --target 127.0.0.1:$hj --loggers "$LOGGERS" --kind stack --speed 0.000001 \
       --duration 5 --outage 0 --exceedance 0 --calibration 0 >/dev/null &
   local idle=$!
   sleep 4
   local rss1; rss1=$(rss_kb $pid)
   wait $idle || true
   local out
-  out=$("$BIN" simulate --target 127.0.0.1:$hj --loggers "$LOGGERS" --kind stack --speed "$SPEED" \
+  out=$("$SIM" simulate --target 127.0.0.1:$hj --loggers "$LOGGERS" --kind stack --speed "$SPEED" \
       --duration "$SECONDS_RUN" --outage 0 --exceedance 0.02 --calibration 0.01)
   local rss2; rss2=$(rss_kb $pid)
   kill -TERM $pid; wait $pid || true

@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod case;
+pub mod power;
 pub mod rules;
 pub mod screens;
 

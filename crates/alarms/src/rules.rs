@@ -58,10 +58,21 @@ pub enum RuleKind {
     /// `threshold` places below its rank over the days before. Raised on
     /// the township's first assessed station.
     RankingSlide,
+    /// 治污未同步 (用电监控): a production circuit running while the
+    /// treatment circuit serving it is off, for `min_hours` hours. Raised
+    /// on the treatment meter (see [`crate::power`]).
+    TreatmentOff,
+    /// 空转/降频: the treatment circuit running below `threshold` (0.5) ×
+    /// its learned normal load while production is at normal load, for
+    /// `min_hours` hours.
+    TreatmentIdle,
+    /// 夜间用电异常: a day's night-time mean load above `threshold` (1.5) ×
+    /// its daytime mean.
+    NightUse,
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 15] = [
+    pub const ALL: [RuleKind; 18] = [
         RuleKind::Exceedance,
         RuleKind::DailyExceedance,
         RuleKind::NoData,
@@ -77,6 +88,9 @@ impl RuleKind {
         RuleKind::LoggerMismatch,
         RuleKind::TransmissionRate,
         RuleKind::RankingSlide,
+        RuleKind::TreatmentOff,
+        RuleKind::TreatmentIdle,
+        RuleKind::NightUse,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -96,6 +110,9 @@ impl RuleKind {
             RuleKind::LoggerMismatch => "logger_mismatch",
             RuleKind::TransmissionRate => "transmission_rate",
             RuleKind::RankingSlide => "ranking_slide",
+            RuleKind::TreatmentOff => "treatment_off",
+            RuleKind::TreatmentIdle => "treatment_idle",
+            RuleKind::NightUse => "night_use",
         }
     }
 
@@ -103,12 +120,14 @@ impl RuleKind {
         RuleKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    /// The category an official reads: 超标, 离线, 数据异常 (fraud screens), 热点.
+    /// The category an official reads: 超标, 离线, 数据异常 (fraud screens),
+    /// 热点, 用电异常.
     pub fn category(self) -> &'static str {
         match self {
             RuleKind::Exceedance | RuleKind::DailyExceedance => "超标",
             RuleKind::NoData | RuleKind::TransmissionRate => "离线",
             RuleKind::Hotspot | RuleKind::RankingSlide => "热点",
+            RuleKind::TreatmentOff | RuleKind::TreatmentIdle | RuleKind::NightUse => "用电异常",
             _ => "数据异常",
         }
     }
@@ -452,6 +471,39 @@ impl RuleSet {
                     &[],
                     168,
                     Some(dec!(3)),
+                    Minor,
+                    false,
+                ),
+                rule(
+                    "treatment_off",
+                    TreatmentOff,
+                    "治污设施未同步运行",
+                    &["power"],
+                    &[],
+                    1,
+                    None,
+                    Major,
+                    true,
+                ),
+                rule(
+                    "treatment_idle",
+                    TreatmentIdle,
+                    "治污设施空转或降频",
+                    &["power"],
+                    &[],
+                    2,
+                    Some(dec!(0.5)),
+                    Major,
+                    false,
+                ),
+                rule(
+                    "night_use",
+                    NightUse,
+                    "夜间用电异常",
+                    &["power"],
+                    &[],
+                    0,
+                    Some(dec!(1.5)),
                     Minor,
                     false,
                 ),

@@ -45,6 +45,18 @@ pub fn run(rule: &Rule, site: &SiteHours, now: i64) -> Vec<Episode> {
         // Compare stations (townships) with each other: see [`hotspots`]
         // and [`ranking_slides`].
         RuleKind::Hotspot | RuleKind::RankingSlide => Vec::new(),
+        RuleKind::NightUse => crate::power::night_use(
+            rule,
+            &crate::power::Meter {
+                site_id: site.site_id,
+                name: String::new(),
+                learned: crate::power::Learned::Learning { days: 0 },
+                hours: crate::power::hourly_load(&site.factors),
+            },
+        ),
+        // A treatment circuit against the production it serves: see
+        // [`crate::power::treatment_screens`].
+        RuleKind::TreatmentOff | RuleKind::TreatmentIdle => Vec::new(),
     }
 }
 

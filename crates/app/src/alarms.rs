@@ -146,6 +146,22 @@ pub async fn run_alarms(db: &Db, now: i64) -> Result<AlarmRun, AppError> {
         }
     }
 
+    // Electricity use: a treatment circuit against the production it serves.
+    let power_rules: Vec<&Rule> = rules
+        .rules
+        .iter()
+        .filter(|r| r.enabled && matches!(r.kind, RuleKind::TreatmentOff | RuleKind::TreatmentIdle))
+        .collect();
+    if !power_rules.is_empty() {
+        let names: HashMap<i64, String> = sites.iter().map(|s| (s.id, s.name.clone())).collect();
+        let links = crate::power::treatment_links(db, from, now, &names).await?;
+        for rule in power_rules {
+            for (site, e) in gongjian_alarms::power::treatment_screens(rule, &links) {
+                episodes.entry(site).or_default().push(e);
+            }
+        }
+    }
+
     for rule in rules
         .rules
         .iter()

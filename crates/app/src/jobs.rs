@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | `rollups` | 2 s | minute → hour → day rollups of the queue (`gongjian_ingest::run_rollups`), whether or not the HJ 212 listener runs |
 //! | `raw_retention` | 1 h | delete raw and quarantined HJ 212 frames older than `hj212.raw_retention_days` (not started when 0) |
-//! | `deadlines` | 1 h | milestone reminders and overdue assignments (`Db::run_deadlines`) |
+//! | `deadlines` | 1 h | milestone reminders and overdue assignments (`Campaigns::run_deadlines`) |
 //! | `session_purge` | 10 min | delete sessions past the `[session]` idle or absolute limit |
 //! | `air_cache` | 30 s | refresh the daily air cache (`crate::air::refresh_air_cache`) so GET requests only read it |
 //! | `deliveries` | `notify.delivery_seconds` (10 s) | send queued outbound notifications, retry failed ones with backoff (`crate::notify::run_deliveries`) |

@@ -28,6 +28,7 @@ pub mod map;
 pub mod notify;
 pub mod overview;
 pub mod plan;
+pub mod power;
 pub mod report;
 pub mod sites;
 pub mod summaries;

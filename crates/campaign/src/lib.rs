@@ -13,6 +13,7 @@
 mod boundaries;
 mod build;
 mod copy;
+mod diff;
 mod error;
 mod export;
 mod model;
@@ -26,6 +27,10 @@ pub use boundaries::{
 };
 pub use build::{Source, parse, parse_files};
 pub use copy::{copy_to_year, next_key, shift_years};
+pub use diff::{
+    Change, Entry, PlanDiff, Stored, StoredItem, assignment_count, changed_fields, target_content,
+    task_content,
+};
 pub use error::{Diagnostic, PlanError};
 pub use export::{
     IndicatorJson, MilestoneJson, OrganisationJson, PlanJson, SectionJson, TargetJson, TaskJson,

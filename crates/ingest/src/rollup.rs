@@ -78,7 +78,7 @@ impl Mean {
 
     /// The text to store, or to compare with the logger's value of the
     /// period when the logger sent one (the logger's is kept; see
-    /// `Db::store_rollups`): the logger's own text when it agrees.
+    /// `Monitoring::store_rollups`): the logger's own text when it agrees.
     fn text_against(self, logger: Option<&str>) -> String {
         match logger {
             Some(l) if self.reported_as(l) => l.to_owned(),

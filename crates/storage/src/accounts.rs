@@ -1,8 +1,6 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use serde::Serialize;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use crate::audit::{AuditRecord, append};
 use crate::{Actor, Role, StorageError, User, now, validate};
@@ -153,24 +151,45 @@ pub(crate) const USER_SELECT: &str = "SELECT u.id, u.username, u.display_name, u
      u.failed_logins, u.locked_until, u.created_at, u.updated_at \
      FROM users u JOIN organisations o ON o.id = u.organisation_id";
 
-pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StorageError> {
-    let role: String = row.try_get("role")?;
-    Ok(User {
-        id: row.try_get("id")?,
-        username: row.try_get("username")?,
-        display_name: row.try_get("display_name")?,
-        password_hash: row.try_get("password_hash")?,
-        role: role.parse()?,
-        organisation_id: row.try_get("organisation_id")?,
-        organisation_name: row.try_get("organisation_name")?,
-        // Booleans travel as 0/1: the Any driver has no SQLite boolean.
-        disabled: row.try_get::<i64, _>("disabled")? != 0,
-        must_change_password: row.try_get::<i64, _>("must_change_password")? != 0,
-        failed_logins: row.try_get("failed_logins")?,
-        locked_until: row.try_get("locked_until")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
+/// A row of [`USER_SELECT`]. Booleans travel as 0/1: the Any driver has no
+/// SQLite boolean.
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: i64,
+    username: String,
+    display_name: String,
+    password_hash: String,
+    role: String,
+    organisation_id: i64,
+    organisation_name: String,
+    disabled: i64,
+    must_change_password: i64,
+    failed_logins: i64,
+    locked_until: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StorageError;
+
+    fn try_from(r: UserRow) -> Result<User, StorageError> {
+        Ok(User {
+            id: r.id,
+            username: r.username,
+            display_name: r.display_name,
+            password_hash: r.password_hash,
+            role: r.role.parse()?,
+            organisation_id: r.organisation_id,
+            organisation_name: r.organisation_name,
+            disabled: r.disabled != 0,
+            must_change_password: r.must_change_password != 0,
+            failed_logins: r.failed_logins,
+            locked_until: r.locked_until,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
 }
 
 fn valid_username(name: &str) -> bool {
@@ -224,11 +243,11 @@ impl Accounts<'_> {
             }
             e => StorageError::unique(e, "user", &new.username),
         })?;
-        let row = sqlx::query(&format!("{USER_SELECT} WHERE u.id = $1"))
+        let user: User = sqlx::query_as::<_, UserRow>(&format!("{USER_SELECT} WHERE u.id = $1"))
             .bind(id)
             .fetch_one(&mut *tx)
-            .await?;
-        let user = user_from_row(&row)?;
+            .await?
+            .try_into()?;
         append(
             &mut tx,
             actor,
@@ -240,10 +259,10 @@ impl Accounts<'_> {
     }
 
     pub async fn users(&self) -> Result<Vec<User>, StorageError> {
-        let rows = sqlx::query(&format!("{USER_SELECT} ORDER BY u.id"))
+        let rows = sqlx::query_as::<_, UserRow>(&format!("{USER_SELECT} ORDER BY u.id"))
             .fetch_all(&self.read)
             .await?;
-        rows.iter().map(user_from_row).collect()
+        rows.into_iter().map(User::try_from).collect()
     }
 
     pub async fn user_count(&self) -> Result<i64, StorageError> {
@@ -253,23 +272,24 @@ impl Accounts<'_> {
     }
 
     pub async fn user(&self, id: i64) -> Result<User, StorageError> {
-        let row = sqlx::query(&format!("{USER_SELECT} WHERE u.id = $1"))
+        sqlx::query_as::<_, UserRow>(&format!("{USER_SELECT} WHERE u.id = $1"))
             .bind(id)
             .fetch_optional(&self.read)
             .await?
             .ok_or_else(|| StorageError::NotFound {
                 entity: "user",
                 key: id.to_string(),
-            })?;
-        user_from_row(&row)
+            })?
+            .try_into()
     }
 
     pub async fn user_by_username(&self, username: &str) -> Result<Option<User>, StorageError> {
-        let row = sqlx::query(&format!("{USER_SELECT} WHERE u.username = $1"))
+        sqlx::query_as::<_, UserRow>(&format!("{USER_SELECT} WHERE u.username = $1"))
             .bind(username)
             .fetch_optional(&self.read)
-            .await?;
-        row.as_ref().map(user_from_row).transpose()
+            .await?
+            .map(User::try_from)
+            .transpose()
     }
 
     /// Set a new password. `must_change` forces a change at next login (an
@@ -345,11 +365,11 @@ impl Accounts<'_> {
                 .execute(&mut *tx)
                 .await?;
         }
-        let row = sqlx::query(&format!("{USER_SELECT} WHERE u.id = $1"))
+        let after: User = sqlx::query_as::<_, UserRow>(&format!("{USER_SELECT} WHERE u.id = $1"))
             .bind(user_id)
             .fetch_one(&mut *tx)
-            .await?;
-        let after = user_from_row(&row)?;
+            .await?
+            .try_into()?;
         append(
             &mut tx,
             actor,
@@ -396,11 +416,11 @@ impl Accounts<'_> {
             }
             e => StorageError::Sql(e),
         })?;
-        let row = sqlx::query(&format!("{USER_SELECT} WHERE u.id = $1"))
+        let after: User = sqlx::query_as::<_, UserRow>(&format!("{USER_SELECT} WHERE u.id = $1"))
             .bind(user_id)
             .fetch_one(&mut *tx)
-            .await?;
-        let after = user_from_row(&row)?;
+            .await?
+            .try_into()?;
         append(
             &mut tx,
             actor,
@@ -486,14 +506,11 @@ impl Accounts<'_> {
                 "SELECT u.username, u.display_name, o.name AS organisation FROM users u \
                  JOIN organisations o ON o.id = u.organisation_id WHERE u.username IN ({placeholders})"
             );
-            let mut q = sqlx::query(&sql);
+            let mut q = sqlx::query_as::<_, (String, String, String)>(&sql);
             for n in chunk {
                 q = q.bind(*n);
             }
-            for row in q.fetch_all(&self.read).await? {
-                let username: String = row.try_get("username")?;
-                let display: String = row.try_get("display_name")?;
-                let organisation: String = row.try_get("organisation")?;
+            for (username, display, organisation) in q.fetch_all(&self.read).await? {
                 accounts.insert(username, (display, organisation));
             }
         }

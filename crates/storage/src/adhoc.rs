@@ -12,7 +12,6 @@
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use serde_json::json;
-use sqlx::Row;
 
 use crate::audit::{AuditRecord, append};
 use crate::campaign::{TaskStatus, recompute_task, set_assignment_status};
@@ -141,7 +140,7 @@ impl Adhoc<'_> {
         let mut tx = self.write.begin().await?;
         let mut campaign = None;
         for year in [t.due.year(), today.year()] {
-            campaign = sqlx::query(
+            campaign = sqlx::query_as::<_, (i64, String)>(
                 "SELECT id, key FROM campaigns WHERE state = 'active' AND year = $1 ORDER BY id LIMIT 1",
             )
             .bind(i64::from(year))
@@ -151,7 +150,7 @@ impl Adhoc<'_> {
                 break;
             }
         }
-        let Some(campaign) = campaign else {
+        let Some((campaign_id, campaign_key)) = campaign else {
             return Err(StorageError::rule(
                 Rule::CampaignState,
                 format!(
@@ -160,23 +159,21 @@ impl Adhoc<'_> {
                 ),
             ));
         };
-        let campaign_id: i64 = campaign.try_get("id")?;
         let mut names = Vec::with_capacity(orgs.len());
         for id in &orgs {
-            let row = sqlx::query("SELECT name FROM organisations WHERE id = $1")
+            let name: String = sqlx::query_scalar("SELECT name FROM organisations WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?
                 .ok_or_else(|| invalid(format!("责任单位 #{id} 不存在")))?;
-            names.push(row.try_get::<String, _>("name")?);
+            names.push(name);
         }
-        let n: i64 = sqlx::query(
+        let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) AS n FROM campaign_tasks WHERE campaign_id = $1 AND kind = 'adhoc'",
         )
         .bind(campaign_id)
         .fetch_one(&mut *tx)
-        .await?
-        .try_get("n")?;
+        .await?;
         let number = n + 1;
         let key = format!("jb-{number}");
         let at = now();
@@ -187,7 +184,7 @@ impl Adhoc<'_> {
             "issuer_org": t.issuer,
             "lead": names,
         });
-        let task_id: i64 = sqlx::query(
+        let task_id: i64 = sqlx::query_scalar(
             "INSERT INTO campaign_tasks (campaign_id, key, plan, group_id, chapter, number, kind, title, summary, \
              content, active, revision, status, status_reason, status_at) \
              VALUES ($1, $2, 'adhoc', NULL, $3, $4, 'adhoc', $5, $6, $7, 1, 0, 'not_started', '', $8) RETURNING id",
@@ -201,8 +198,7 @@ impl Adhoc<'_> {
         .bind(content.to_string())
         .bind(at)
         .fetch_one(&mut *tx)
-        .await?
-        .try_get("id")?;
+        .await?;
         sqlx::query(
             "INSERT INTO task_milestones (task_id, seq, due, what, as_written) VALUES ($1, 1, $2, '办结时限', $3)",
         )
@@ -227,7 +223,7 @@ impl Adhoc<'_> {
             &mut tx,
             actor,
             AuditRecord::new("create", "task", &key).after(&json!({
-                "campaign": campaign.try_get::<String, _>("key")?,
+                "campaign": campaign_key,
                 "title": title, "source": t.source.as_str(), "document": document,
                 "due": t.due.to_string(), "organisations": names})),
         )
@@ -268,16 +264,16 @@ impl Adhoc<'_> {
         .execute(&mut *tx)
         .await?;
         if due >= today_cst() {
-            let overdue = sqlx::query(
+            let overdue: Vec<i64> = sqlx::query_scalar(
                 "SELECT id FROM task_assignments WHERE task_id = $1 AND active = 1 AND status = 'overdue'",
             )
             .bind(task_id)
             .fetch_all(&mut *tx)
             .await?;
-            for r in &overdue {
+            for id in overdue {
                 set_assignment_status(
                     &mut tx,
-                    r.try_get("id")?,
+                    id,
                     TaskStatus::InProgress,
                     &format!("办结时限延至 {due}：{reason}"),
                     &actor.name,
@@ -313,7 +309,7 @@ impl Adhoc<'_> {
         }
         validate::text("撤销理由", reason, validate::TEXT_MAX)?;
         let mut tx = self.write.begin().await?;
-        let row = sqlx::query(
+        let (task_id, active, org) = sqlx::query_as::<_, (i64, i64, String)>(
             "SELECT a.task_id, a.active, o.name FROM task_assignments a \
              JOIN organisations o ON o.id = a.organisation_id WHERE a.id = $1",
         )
@@ -324,24 +320,21 @@ impl Adhoc<'_> {
             entity: "assignment",
             key: assignment_id.to_string(),
         })?;
-        let task_id: i64 = row.try_get("task_id")?;
         let (key, _) = adhoc_open(&mut tx, task_id).await?;
-        if row.try_get::<i64, _>("active")? == 0 {
+        if active == 0 {
             return Err(invalid(format!("责任分工 #{assignment_id} 已撤销")));
         }
-        let remaining: i64 = sqlx::query(
+        let remaining: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) AS n FROM task_assignments WHERE task_id = $1 AND active = 1",
         )
         .bind(task_id)
         .fetch_one(&mut *tx)
-        .await?
-        .try_get("n")?;
+        .await?;
         if remaining <= 1 {
             return Err(invalid(
                 "这是该交办事项唯一的责任单位：撤销整个事项请联系攻坚办",
             ));
         }
-        let org: String = row.try_get("name")?;
         sqlx::query(
             "UPDATE task_assignments SET active = 0, status_reason = $1, status_at = $2 WHERE id = $3",
         )
@@ -365,19 +358,19 @@ impl Adhoc<'_> {
     /// The 交办 metadata of a task (source, document number, who issued
     /// it), or None for a task of the plan.
     pub async fn adhoc_info(&self, task_id: i64) -> Result<Option<AdhocInfo>, StorageError> {
-        let row = sqlx::query("SELECT kind, content FROM campaign_tasks WHERE id = $1")
-            .bind(task_id)
-            .fetch_optional(&self.read)
-            .await?;
-        let Some(row) = row else {
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT kind, content FROM campaign_tasks WHERE id = $1")
+                .bind(task_id)
+                .fetch_optional(&self.read)
+                .await?;
+        let Some((kind, content)) = row else {
             return Ok(None);
         };
-        if row.try_get::<String, _>("kind")? != "adhoc" {
+        if kind != "adhoc" {
             return Ok(None);
         }
-        let content: serde_json::Value =
-            serde_json::from_str(&row.try_get::<String, _>("content")?)
-                .map_err(|e| StorageError::Corrupt(format!("campaign_tasks.content: {e}")))?;
+        let content: serde_json::Value = serde_json::from_str(&content)
+            .map_err(|e| StorageError::Corrupt(format!("campaign_tasks.content: {e}")))?;
         let text = |k: &str| content[k].as_str().unwrap_or_default().to_owned();
         Ok(Some(AdhocInfo {
             source: AdhocSource::parse(&text("source")).unwrap_or(AdhocSource::Other),
@@ -396,12 +389,24 @@ pub struct AdhocInfo {
     pub issuer_org: Option<i64>,
 }
 
+/// What [`adhoc_open`] reads of a task, its campaign and its deadline.
+#[derive(sqlx::FromRow)]
+struct OpenAdhocRow {
+    key: String,
+    kind: String,
+    signed_off_at: Option<i64>,
+    /// The campaign's state.
+    state: String,
+    /// The first milestone's date (TEXT), if any.
+    due: Option<String>,
+}
+
 /// The key and deadline of an open 交办 (not signed off, campaign in force).
 async fn adhoc_open(
     conn: &mut sqlx::AnyConnection,
     task_id: i64,
 ) -> Result<(String, NaiveDate), StorageError> {
-    let row = sqlx::query(
+    let row = sqlx::query_as::<_, OpenAdhocRow>(
         "SELECT t.key, t.kind, t.signed_off_at, c.state, m.due FROM campaign_tasks t \
          JOIN campaigns c ON c.id = t.campaign_id \
          LEFT JOIN task_milestones m ON m.task_id = t.id AND m.seq = 1 WHERE t.id = $1",
@@ -413,26 +418,26 @@ async fn adhoc_open(
         entity: "task",
         key: task_id.to_string(),
     })?;
-    let key: String = row.try_get("key")?;
-    if row.try_get::<String, _>("kind")? != "adhoc" {
+    let key = row.key;
+    if row.kind != "adhoc" {
         return Err(invalid(format!(
             "任务 {key} 属于攻坚方案：方案任务的时限和分工在方案中修改"
         )));
     }
-    if row.try_get::<Option<i64>, _>("signed_off_at")?.is_some() {
+    if row.signed_off_at.is_some() {
         return Err(StorageError::rule(
             Rule::TaskState,
             format!("交办事项 {key} 已销号"),
         ));
     }
-    if row.try_get::<String, _>("state")? != "active" {
+    if row.state != "active" {
         return Err(StorageError::rule(
             Rule::CampaignState,
             format!("交办事项 {key} 所属攻坚方案不在执行中"),
         ));
     }
-    let due: Option<String> = row.try_get("due")?;
-    let due = due
+    let due = row
+        .due
         .and_then(|d| d.parse().ok())
         .ok_or_else(|| StorageError::Corrupt(format!("交办事项 {key} 没有办结时限")))?;
     Ok((key, due))

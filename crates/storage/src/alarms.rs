@@ -6,8 +6,6 @@
 use gongjian_alarms::{Episode, RuleSet, Severity};
 use serde::Serialize;
 use serde_json::json;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use crate::audit::{AuditRecord, append};
 use crate::{Actor, Rule, StorageError, now, validate};
@@ -123,37 +121,106 @@ const ALARM_COLUMNS: &str = "a.id, a.site_id, st.code AS site_code, st.name AS s
      LEFT JOIN organisations e ON e.id = st.organisation_id \
      LEFT JOIN organisations t ON t.id = st.township_id";
 
-fn alarm_from_row(r: &AnyRow) -> Result<AlarmRecord, StorageError> {
-    let evidence: String = r.try_get("evidence")?;
-    Ok(AlarmRecord {
-        id: r.try_get("id")?,
-        site_id: r.try_get("site_id")?,
-        site_code: r.try_get("site_code")?,
-        site_name: r.try_get("site_name")?,
-        site_kind: r.try_get("site_kind")?,
-        enterprise_id: r.try_get("enterprise_id")?,
-        enterprise: r.try_get("enterprise")?,
-        township_id: r.try_get("township_id")?,
-        township: r.try_get("township")?,
-        factor: r.try_get("factor")?,
-        rule: r.try_get("rule")?,
-        kind: r.try_get("kind")?,
-        rule_version: r.try_get("rule_version")?,
-        severity: r.try_get("severity")?,
-        started_at: r.try_get("started_at")?,
-        last_at: r.try_get("last_at")?,
-        ended_at: r.try_get("ended_at")?,
-        hours: r.try_get("hours")?,
-        peak: r.try_get("peak")?,
-        multiple: r.try_get("multiple")?,
-        summary: r.try_get("summary")?,
-        evidence: serde_json::from_str(&evidence).unwrap_or_default(),
-        case_id: r.try_get("case_id")?,
-        explanation: r.try_get("explanation")?,
-        explained_by: r.try_get("explained_by")?,
-        explanation_reason: r.try_get("explanation_reason")?,
-        explanation_files: Vec::new(),
-    })
+/// A row of [`ALARM_COLUMNS`]: the evidence is JSON text.
+#[derive(sqlx::FromRow)]
+struct AlarmRow {
+    id: i64,
+    site_id: i64,
+    site_code: String,
+    site_name: String,
+    site_kind: String,
+    enterprise_id: Option<i64>,
+    enterprise: Option<String>,
+    township_id: Option<i64>,
+    township: Option<String>,
+    factor: String,
+    rule: String,
+    kind: String,
+    rule_version: i64,
+    severity: String,
+    started_at: i64,
+    last_at: i64,
+    ended_at: Option<i64>,
+    hours: i64,
+    peak: Option<String>,
+    multiple: Option<String>,
+    summary: String,
+    evidence: String,
+    case_id: Option<i64>,
+    explanation: Option<String>,
+    explained_by: Option<String>,
+    explanation_reason: Option<String>,
+}
+
+impl From<AlarmRow> for AlarmRecord {
+    fn from(r: AlarmRow) -> AlarmRecord {
+        AlarmRecord {
+            id: r.id,
+            site_id: r.site_id,
+            site_code: r.site_code,
+            site_name: r.site_name,
+            site_kind: r.site_kind,
+            enterprise_id: r.enterprise_id,
+            enterprise: r.enterprise,
+            township_id: r.township_id,
+            township: r.township,
+            factor: r.factor,
+            rule: r.rule,
+            kind: r.kind,
+            rule_version: r.rule_version,
+            severity: r.severity,
+            started_at: r.started_at,
+            last_at: r.last_at,
+            ended_at: r.ended_at,
+            hours: r.hours,
+            peak: r.peak,
+            multiple: r.multiple,
+            summary: r.summary,
+            evidence: serde_json::from_str(&r.evidence).unwrap_or_default(),
+            case_id: r.case_id,
+            explanation: r.explanation,
+            explained_by: r.explained_by,
+            explanation_reason: r.explanation_reason,
+            explanation_files: Vec::new(),
+        }
+    }
+}
+
+/// A row of `alarm_rule_versions`: the rules are JSON text.
+#[derive(sqlx::FromRow)]
+struct RuleVersionRow {
+    id: i64,
+    rules: String,
+    note: String,
+    created_by: String,
+    created_at: i64,
+}
+
+impl RuleVersionRow {
+    /// The version with its rules read by `parse`.
+    fn into_version(
+        self,
+        parse: impl FnOnce(&str) -> Result<RuleSet, StorageError>,
+    ) -> Result<RuleVersion, StorageError> {
+        Ok(RuleVersion {
+            id: self.id,
+            rules: parse(&self.rules)?,
+            note: self.note,
+            created_by: self.created_by,
+            created_at: self.created_at,
+        })
+    }
+}
+
+/// An open alarm as [`Alarms::reconcile_alarms`] reads it.
+#[derive(sqlx::FromRow)]
+struct OpenAlarmRow {
+    id: i64,
+    factor: String,
+    rule: String,
+    started_at: i64,
+    last_at: i64,
+    peak: Option<String>,
 }
 
 /// Duration of an episode in hours, counting both ends.
@@ -164,7 +231,7 @@ fn span_hours(started_at: i64, last_at: i64) -> i64 {
 impl Alarms<'_> {
     /// The rule set in force: the newest saved version, else the defaults.
     pub async fn alarm_rules(&self) -> Result<RuleVersion, StorageError> {
-        let row = sqlx::query(
+        let row = sqlx::query_as::<_, RuleVersionRow>(
             "SELECT id, rules, note, created_by, created_at FROM alarm_rule_versions ORDER BY id DESC LIMIT 1",
         )
         .fetch_optional(&self.read)
@@ -178,33 +245,23 @@ impl Alarms<'_> {
                 created_at: 0,
             });
         };
-        let rules: String = row.try_get("rules")?;
-        Ok(RuleVersion {
-            id: row.try_get("id")?,
-            rules: serde_json::from_str(&rules)
-                .map_err(|e| bad_rules(format!("已保存的报警规则无法读取：{e}")))?,
-            note: row.try_get("note")?,
-            created_by: row.try_get("created_by")?,
-            created_at: row.try_get("created_at")?,
+        row.into_version(|rules| {
+            serde_json::from_str(rules)
+                .map_err(|e| bad_rules(format!("已保存的报警规则无法读取：{e}")))
         })
     }
 
     /// Every saved version, newest first (without the rules).
     pub async fn alarm_rule_versions(&self) -> Result<Vec<RuleVersion>, StorageError> {
-        let rows = sqlx::query(
+        let rows = sqlx::query_as::<_, RuleVersionRow>(
             "SELECT id, rules, note, created_by, created_at FROM alarm_rule_versions ORDER BY id DESC LIMIT 200",
         )
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
+        rows.into_iter()
             .map(|row| {
-                let rules: String = row.try_get("rules")?;
-                Ok(RuleVersion {
-                    id: row.try_get("id")?,
-                    rules: serde_json::from_str(&rules).unwrap_or_else(|_| RuleSet::defaults()),
-                    note: row.try_get("note")?,
-                    created_by: row.try_get("created_by")?,
-                    created_at: row.try_get("created_at")?,
+                row.into_version(|rules| {
+                    Ok(serde_json::from_str(rules).unwrap_or_else(|_| RuleSet::defaults()))
                 })
             })
             .collect()
@@ -227,7 +284,7 @@ impl Alarms<'_> {
         let before = self.alarm_rules().await?;
         let json = serde_json::to_string(rules).map_err(|e| bad_rules(e.to_string()))?;
         let mut tx = self.write.begin().await?;
-        let id: i64 = sqlx::query(
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO alarm_rule_versions (rules, note, created_by, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(&json)
@@ -235,8 +292,7 @@ impl Alarms<'_> {
         .bind(&actor.name)
         .bind(now())
         .fetch_one(&mut *tx)
-        .await?
-        .try_get("id")?;
+        .await?;
         append(
             &mut tx,
             actor,
@@ -264,7 +320,7 @@ impl Alarms<'_> {
         let mut done = Reconciled::default();
         let at = now();
         let mut tx = self.write.begin().await?;
-        let open = sqlx::query(
+        let open = sqlx::query_as::<_, OpenAlarmRow>(
             "SELECT id, factor, rule, started_at, last_at, hours, peak FROM alarms \
              WHERE site_id = $1 AND ended_at IS NULL",
         )
@@ -272,12 +328,15 @@ impl Alarms<'_> {
         .fetch_all(&mut *tx)
         .await?;
         let mut used = vec![false; episodes.len()];
-        for a in &open {
-            let id: i64 = a.try_get("id")?;
-            let factor: String = a.try_get("factor")?;
-            let rule: String = a.try_get("rule")?;
-            let started_at: i64 = a.try_get("started_at")?;
-            let last_at: i64 = a.try_get("last_at")?;
+        for OpenAlarmRow {
+            id,
+            factor,
+            rule,
+            started_at,
+            last_at,
+            peak,
+        } in open
+        {
             let continuing = episodes.iter().enumerate().find(|(_, e)| {
                 e.factor == factor
                     && e.rule == rule
@@ -288,7 +347,6 @@ impl Alarms<'_> {
                 Some((i, e)) => {
                     used[i] = true;
                     let new_last = e.last_at.max(last_at);
-                    let peak: Option<String> = a.try_get("peak")?;
                     let old_peak = peak.as_deref().and_then(|p| p.parse().ok());
                     let (peak, multiple) = match (old_peak, e.peak) {
                         (Some(o), Some(n)) if o >= n => (Some(o), None),
@@ -350,7 +408,7 @@ impl Alarms<'_> {
                 .rule(&e.rule)
                 .map(|r| r.severity)
                 .unwrap_or(Severity::Minor);
-            let id: i64 = sqlx::query(
+            let id: i64 = sqlx::query_scalar(
                 "INSERT INTO alarms (site_id, factor, rule, kind, rule_version, severity, started_at, last_at, \
                  ended_at, hours, peak, multiple, summary, evidence, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING id",
@@ -371,8 +429,7 @@ impl Alarms<'_> {
             .bind(serde_json::to_string(&e.evidence).unwrap_or_else(|_| "[]".into()))
             .bind(at)
             .fetch_one(&mut *tx)
-            .await?
-            .try_get("id")?;
+            .await?;
             done.opened.push(id);
         }
         tx.commit().await?;
@@ -380,7 +437,7 @@ impl Alarms<'_> {
     }
 
     pub async fn alarm(&self, id: i64) -> Result<AlarmRecord, StorageError> {
-        let row = sqlx::query(&format!("SELECT {ALARM_COLUMNS} WHERE a.id = $1"))
+        let row = sqlx::query_as::<_, AlarmRow>(&format!("SELECT {ALARM_COLUMNS} WHERE a.id = $1"))
             .bind(id)
             .fetch_optional(&self.read)
             .await?
@@ -388,7 +445,7 @@ impl Alarms<'_> {
                 entity: "alarm",
                 key: id.to_string(),
             })?;
-        let mut a = alarm_from_row(&row)?;
+        let mut a = AlarmRecord::from(row);
         self.with_explanation_files(std::slice::from_mut(&mut a))
             .await?;
         Ok(a)
@@ -397,16 +454,13 @@ impl Alarms<'_> {
     /// Fill in the evidence files of the explained alarms among `alarms`.
     async fn with_explanation_files(&self, alarms: &mut [AlarmRecord]) -> Result<(), StorageError> {
         for a in alarms.iter_mut().filter(|a| a.explanation.is_some()) {
-            a.explanation_files = sqlx::query(
+            a.explanation_files = sqlx::query_as::<_, crate::AttachmentRecord>(
                 "SELECT id, sha256, content_type, size, file_name FROM attachments \
                  WHERE alarm_id = $1 ORDER BY id",
             )
             .bind(a.id)
             .fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(crate::campaign::attachment_from_row)
-            .collect::<Result<_, _>>()?;
+            .await?;
         }
         Ok(())
     }
@@ -435,17 +489,14 @@ impl Alarms<'_> {
             " AND ($2 = 0 OR st.organisation_id = $2 OR st.township_id = $2) AND ($3 = 0 OR a.site_id = $3)",
         );
         sql.push_str(" ORDER BY a.ended_at IS NULL DESC, a.last_at DESC, a.id DESC LIMIT $4");
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query_as::<_, AlarmRow>(&sql)
             .bind(filter.since.unwrap_or(0))
             .bind(filter.organisation_id.unwrap_or(0))
             .bind(filter.site_id.unwrap_or(0))
             .bind(filter.limit.unwrap_or(1000).clamp(1, 10_000))
             .fetch_all(&self.read)
             .await?;
-        let mut alarms = rows
-            .iter()
-            .map(alarm_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut alarms: Vec<AlarmRecord> = rows.into_iter().map(AlarmRecord::from).collect();
         self.with_explanation_files(&mut alarms).await?;
         Ok(alarms)
     }
@@ -489,17 +540,16 @@ impl Alarms<'_> {
         }
         validate::text("情况说明", text, validate::TEXT_MAX)?;
         let mut tx = self.write.begin().await?;
-        let before =
-            sqlx::query("SELECT explanation, explanation_reason FROM alarms WHERE id = $1")
-                .bind(alarm_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or_else(|| StorageError::NotFound {
-                    entity: "alarm",
-                    key: alarm_id.to_string(),
-                })?;
-        let before_text: Option<String> = before.try_get("explanation")?;
-        let before_reason: Option<String> = before.try_get("explanation_reason")?;
+        let (before_text, before_reason) = sqlx::query_as::<_, (Option<String>, Option<String>)>(
+            "SELECT explanation, explanation_reason FROM alarms WHERE id = $1",
+        )
+        .bind(alarm_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StorageError::NotFound {
+            entity: "alarm",
+            key: alarm_id.to_string(),
+        })?;
         sqlx::query(
             "UPDATE alarms SET explanation = $1, explanation_reason = $2, explained_by = $3, \
              updated_at = $4 WHERE id = $5",
@@ -542,32 +592,46 @@ pub struct ScreenHour {
     pub point: crate::SeriesPoint,
 }
 
+/// A row of `series` as [`Alarms::hours_since`] reads it.
+#[derive(sqlx::FromRow)]
+struct ScreenHourRow {
+    site_id: i64,
+    factor: String,
+    period_start: i64,
+    value: Option<String>,
+    converted: Option<String>,
+    flag: String,
+    source: String,
+}
+
+impl From<ScreenHourRow> for ScreenHour {
+    fn from(r: ScreenHourRow) -> ScreenHour {
+        ScreenHour {
+            site_id: r.site_id,
+            factor: r.factor,
+            point: crate::SeriesPoint {
+                period_start: r.period_start,
+                value: r.value,
+                converted: r.converted,
+                flag: r.flag,
+                source: r.source,
+            },
+        }
+    }
+}
+
 impl Alarms<'_> {
     /// Every hourly value from `from` (inclusive) on, of every site, in
     /// order of site, factor and hour.
     pub async fn hours_since(&self, from: i64) -> Result<Vec<ScreenHour>, StorageError> {
-        let rows = sqlx::query(
+        let rows = sqlx::query_as::<_, ScreenHourRow>(
             "SELECT site_id, factor, period_start, value, converted, flag, source FROM series \
              WHERE kind = 'hour' AND period_start >= $1 ORDER BY site_id, factor, period_start",
         )
         .bind(from)
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ScreenHour {
-                    site_id: r.try_get("site_id")?,
-                    factor: r.try_get("factor")?,
-                    point: crate::SeriesPoint {
-                        period_start: r.try_get("period_start")?,
-                        value: r.try_get("value")?,
-                        converted: r.try_get("converted")?,
-                        flag: r.try_get("flag")?,
-                        source: r.try_get("source")?,
-                    },
-                })
-            })
-            .collect()
+        Ok(rows.into_iter().map(ScreenHour::from).collect())
     }
 
     /// The hours from `from` on whose value reported by the logger differs
@@ -576,31 +640,26 @@ impl Alarms<'_> {
         &self,
         from: i64,
     ) -> Result<Vec<crate::Disagreement>, StorageError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT site_id, factor, kind, period_start, logger_value, logger_flag, \
              rollup_value, rollup_flag, detected_at FROM rollup_disagreements \
              WHERE kind = 'hour' AND period_start >= $1 ORDER BY site_id, factor, period_start",
         )
         .bind(from)
         .fetch_all(&self.read)
-        .await?;
-        rows.iter()
-            .map(crate::monitoring::disagreement_from_row)
-            .collect()
+        .await?)
     }
 
     /// When each site's loggers last sent a frame (sites whose loggers
     /// never did are left out).
     pub async fn last_frames(&self) -> Result<std::collections::HashMap<i64, i64>, StorageError> {
-        let rows = sqlx::query(
+        let rows = sqlx::query_as::<_, (i64, i64)>(
             "SELECT d.site_id, MAX(c.last_frame_at) AS last FROM devices d \
              JOIN device_counters c ON c.mn = d.mn WHERE c.last_frame_at IS NOT NULL GROUP BY d.site_id",
         )
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("site_id")?, r.try_get("last")?)))
-            .collect()
+        Ok(rows.into_iter().collect())
     }
 
     /// Sites with an open alarm.

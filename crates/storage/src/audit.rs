@@ -1,7 +1,6 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use crate::{Actor, AuditEntry, Db, StorageError, now};
 
@@ -131,7 +130,7 @@ const CHAIN_LOCK_KEY: i64 = 0x6a69_616e_5f61_7564; // "jian_aud"
 
 /// The fields of a row that its hash covers (everything but `id`: the
 /// order of the chain is carried by `prev_hash`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 struct ChainFields {
     at: i64,
     actor_user_id: Option<i64>,
@@ -176,20 +175,16 @@ impl ChainFields {
         put(&mut h, self.after_json.as_deref());
         hex::encode(h.finalize())
     }
+}
 
-    fn from_row(row: &AnyRow) -> Result<ChainFields, StorageError> {
-        Ok(ChainFields {
-            at: row.try_get("at")?,
-            actor_user_id: row.try_get("actor_user_id")?,
-            actor_name: row.try_get("actor_name")?,
-            client_addr: row.try_get("client_addr")?,
-            action: row.try_get("action")?,
-            entity: row.try_get("entity")?,
-            entity_id: row.try_get("entity_id")?,
-            before_json: row.try_get("before_json")?,
-            after_json: row.try_get("after_json")?,
-        })
-    }
+/// A row of the chain as stored ([`CHAIN_COLUMNS`]).
+#[derive(sqlx::FromRow)]
+struct ChainRow {
+    id: i64,
+    #[sqlx(flatten)]
+    fields: ChainFields,
+    prev_hash: Option<String>,
+    hash: Option<String>,
 }
 
 const CHAIN_COLUMNS: &str = "id, at, actor_user_id, actor_name, client_addr, action, entity, \
@@ -277,19 +272,18 @@ pub(crate) async fn chain_legacy_rows(db: &Db) -> Result<u64, StorageError> {
         // `audit verify` reports; never chain it.
         return Ok(0);
     }
-    let rows = sqlx::query(&format!(
+    let rows = sqlx::query_as::<_, ChainRow>(&format!(
         "SELECT {CHAIN_COLUMNS} FROM audit_log ORDER BY id"
     ))
     .fetch_all(&mut *tx)
     .await?;
     let mut prev = AUDIT_GENESIS.to_owned();
     for row in &rows {
-        let id: i64 = row.try_get("id")?;
-        let hash = ChainFields::from_row(row)?.hash(&prev);
+        let hash = row.fields.hash(&prev);
         sqlx::query("UPDATE audit_log SET prev_hash = $1, hash = $2 WHERE id = $3")
             .bind(&prev)
             .bind(&hash)
-            .bind(id)
+            .bind(row.id)
             .execute(&mut *tx)
             .await?;
         prev = hash;
@@ -359,7 +353,7 @@ impl Audit<'_> {
         let mut rows = 0u64;
         let mut last_id = i64::MIN;
         loop {
-            let page = sqlx::query(&format!(
+            let page = sqlx::query_as::<_, ChainRow>(&format!(
                 "SELECT {CHAIN_COLUMNS} FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2"
             ))
             .bind(last_id)
@@ -367,11 +361,13 @@ impl Audit<'_> {
             .fetch_all(&self.read)
             .await?;
             for row in &page {
-                let id: i64 = row.try_get("id")?;
-                let stored_prev: Option<String> = row.try_get("prev_hash")?;
-                let stored: Option<String> = row.try_get("hash")?;
-                let fields = ChainFields::from_row(row)?;
-                match check_link(&fields, &prev, stored_prev.as_deref(), stored.as_deref()) {
+                let id = row.id;
+                match check_link(
+                    &row.fields,
+                    &prev,
+                    row.prev_hash.as_deref(),
+                    row.hash.as_deref(),
+                ) {
                     LinkCheck::Ok(hash) => prev = hash,
                     LinkCheck::Broken(problem) => {
                         return Ok(AuditVerification {
@@ -393,6 +389,37 @@ impl Audit<'_> {
             head: (rows > 0).then_some(prev),
             broken: None,
         })
+    }
+}
+
+/// A row of the log as [`Audit::list`] reads it: the chained fields and
+/// the id.
+#[derive(sqlx::FromRow)]
+struct AuditEntryRow {
+    id: i64,
+    #[sqlx(flatten)]
+    fields: ChainFields,
+}
+
+impl From<AuditEntryRow> for AuditEntry {
+    fn from(r: AuditEntryRow) -> AuditEntry {
+        // Unparseable JSON reads as absent, as it always has.
+        let parse = |text: Option<String>| {
+            text.and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        };
+        let f = r.fields;
+        AuditEntry {
+            id: r.id,
+            at: f.at,
+            actor_user_id: f.actor_user_id,
+            actor_name: f.actor_name,
+            client_addr: f.client_addr,
+            action: f.action,
+            entity: f.entity,
+            entity_id: f.entity_id,
+            before: parse(f.before_json),
+            after: parse(f.after_json),
+        }
     }
 }
 
@@ -423,7 +450,7 @@ impl Audit<'_> {
     pub async fn list(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StorageError> {
         // Each optional condition is written as "($n IS NULL OR col = $n)" so
         // the statement text stays fixed and portable across both backends.
-        let rows = sqlx::query(
+        let rows = sqlx::query_as::<_, AuditEntryRow>(
             "SELECT id, at, actor_user_id, actor_name, client_addr, action, entity, entity_id, \
              before_json, after_json FROM audit_log \
              WHERE ($1 IS NULL OR actor_name = $1) \
@@ -442,25 +469,6 @@ impl Audit<'_> {
         .bind(filter.offset.max(0))
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let parse = |col: &str| -> Result<Option<serde_json::Value>, StorageError> {
-                    let text: Option<String> = row.try_get(col)?;
-                    Ok(text.and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok()))
-                };
-                Ok(AuditEntry {
-                    id: row.try_get("id")?,
-                    at: row.try_get("at")?,
-                    actor_user_id: row.try_get("actor_user_id")?,
-                    actor_name: row.try_get("actor_name")?,
-                    client_addr: row.try_get("client_addr")?,
-                    action: row.try_get("action")?,
-                    entity: row.try_get("entity")?,
-                    entity_id: row.try_get("entity_id")?,
-                    before: parse("before_json")?,
-                    after: parse("after_json")?,
-                })
-            })
-            .collect()
+        Ok(rows.into_iter().map(AuditEntry::from).collect())
     }
 }

@@ -12,13 +12,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::str::FromStr;
 
 use chrono::{Datelike, NaiveDate};
-use gongjian_campaign::Campaign;
+use gongjian_campaign::{Campaign, PlanDiff, Stored, StoredItem};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use crate::audit::{AuditRecord, append};
 use crate::{Actor, OrgKind, StorageError, now, validate};
@@ -276,7 +274,7 @@ pub struct Revision {
     pub loaded_by: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct TargetRecord {
     pub id: i64,
     pub key: String,
@@ -317,7 +315,7 @@ pub struct TaskRecord {
     pub next_due: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct MilestoneRecord {
     pub id: i64,
     pub due: String,
@@ -354,14 +352,14 @@ pub struct AssignmentRecord {
     pub status_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct ReportValue {
     pub indicator: String,
     pub value: String,
     pub unit: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct AttachmentRecord {
     pub id: i64,
     pub sha256: String,
@@ -457,10 +455,12 @@ pub struct TaskFilter {
     pub due_before: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Reminder {
     pub task_id: i64,
+    #[sqlx(rename = "key")]
     pub task_key: String,
+    #[sqlx(rename = "title")]
     pub task_title: String,
     pub due: String,
     pub what: String,
@@ -584,57 +584,9 @@ pub struct ImportedProgress {
 
 // ---------------------------------------------------------------- helpers
 
-fn target_content(t: &gongjian_campaign::Target) -> Value {
-    json!({
-        "plan": t.plan, "indicator": t.indicator, "scope": t.scope.to_string(),
-        "comparator": t.comparator.as_str(), "value": t.value.map(|v| v.to_string()),
-        "value_text": t.value_text, "baseline": t.baseline, "unit": t.unit,
-        "period": t.period, "measured": t.measured.to_string(), "as_written": t.as_written,
-    })
-}
-
-fn task_content(t: &gongjian_campaign::Task) -> Value {
-    json!({
-        "plan": t.plan, "group": t.group, "chapter": t.chapter, "number": t.number,
-        "kind": t.kind.as_str(), "title": t.title, "summary": t.summary,
-        "lead": t.lead, "cooperating": t.cooperating, "townships": t.townships,
-        "milestones": t.milestones.iter().map(|m| json!({
-            "date": m.date.to_string(), "what": m.what, "as_written": m.as_written})).collect::<Vec<_>>(),
-        // `report` only when false: the content of a task whose figures are
-        // all reported reads as it did before the field existed.
-        "indicators": t.indicators.iter().map(|i| {
-            let mut v = json!({
-                "name": i.name, "comparator": i.comparator.as_str(),
-                "value": i.value.to_string(), "unit": i.unit});
-            if !i.report {
-                v["report"] = json!(false);
-            }
-            v
-        }).collect::<Vec<_>>(),
-        "limit_sets": t.limit_sets,
-    })
-}
-
-/// Names of the top-level fields that differ between two JSON objects.
-fn changed_fields(old: &Value, new: &Value) -> Vec<String> {
-    let (Some(a), Some(b)) = (old.as_object(), new.as_object()) else {
-        return vec!["*".into()];
-    };
-    let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-    keys.into_iter()
-        .filter(|k| a.get(*k) != b.get(*k))
-        .map(|k| k.to_string())
-        .collect()
-}
-
 /// Today's date in China Standard Time.
 pub fn today_cst() -> NaiveDate {
     gongjian_standards::cst::local_date(crate::now())
-}
-
-fn status_of(row: &AnyRow, col: &str) -> Result<TaskStatus, StorageError> {
-    let s: String = row.try_get(col)?;
-    s.parse()
 }
 
 async fn record_status(
@@ -670,12 +622,12 @@ pub(crate) async fn set_assignment_status(
     reason: &str,
     actor: &str,
 ) -> Result<bool, StorageError> {
-    let row = sqlx::query("SELECT task_id, status FROM task_assignments WHERE id = $1")
-        .bind(assignment_id)
-        .fetch_one(&mut *conn)
-        .await?;
-    let task_id: i64 = row.try_get("task_id")?;
-    let from = status_of(&row, "status")?;
+    let (task_id, from): (i64, String) =
+        sqlx::query_as("SELECT task_id, status FROM task_assignments WHERE id = $1")
+            .bind(assignment_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    let from: TaskStatus = from.parse()?;
     if from == to {
         return Ok(false);
     }
@@ -701,13 +653,13 @@ pub(crate) async fn recompute_task(
     task_id: i64,
     actor: &str,
 ) -> Result<TaskStatus, StorageError> {
-    let task = sqlx::query("SELECT status, signed_off_at FROM campaign_tasks WHERE id = $1")
-        .bind(task_id)
-        .fetch_one(&mut *conn)
-        .await?;
-    let from = status_of(&task, "status")?;
-    let signed: Option<i64> = task.try_get("signed_off_at")?;
-    let rows = sqlx::query(
+    let (from, signed): (String, Option<i64>) =
+        sqlx::query_as("SELECT status, signed_off_at FROM campaign_tasks WHERE id = $1")
+            .bind(task_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    let from: TaskStatus = from.parse()?;
+    let rows: Vec<(String, String)> = sqlx::query_as(
         "SELECT a.status, o.name FROM task_assignments a JOIN organisations o ON o.id = a.organisation_id \
          WHERE a.task_id = $1 AND a.active = 1",
     )
@@ -715,9 +667,8 @@ pub(crate) async fn recompute_task(
     .fetch_all(&mut *conn)
     .await?;
     let mut statuses = Vec::new();
-    for r in &rows {
-        let name: String = r.try_get("name")?;
-        statuses.push((status_of(r, "status")?, name));
+    for (status, name) in rows {
+        statuses.push((status.parse::<TaskStatus>()?, name));
     }
     let names = |s: TaskStatus| {
         statuses
@@ -779,28 +730,51 @@ pub(crate) async fn recompute_task(
 const TASK_COLUMNS: &str = "t.id, t.campaign_id, t.key, t.plan, t.group_id, t.chapter, t.number, \
     t.kind, t.title, t.summary, t.status, t.status_reason, t.status_at, t.signed_off_at, t.signed_off_by";
 
-fn task_from_row(row: &AnyRow) -> Result<TaskRecord, StorageError> {
-    let status = status_of(row, "status")?;
-    Ok(TaskRecord {
-        id: row.try_get("id")?,
-        campaign_id: row.try_get("campaign_id")?,
-        key: row.try_get("key")?,
-        plan: row.try_get("plan")?,
-        group: row.try_get("group_id")?,
-        chapter: row.try_get("chapter")?,
-        number: row.try_get("number")?,
-        kind: row.try_get("kind")?,
-        title: row.try_get("title")?,
-        summary: row.try_get("summary")?,
-        status,
-        status_label: status.label(),
-        status_reason: row.try_get("status_reason")?,
-        status_at: row.try_get("status_at")?,
-        signed_off_at: row.try_get("signed_off_at")?,
-        signed_off_by: row.try_get("signed_off_by")?,
-        lead: Vec::new(),
-        next_due: None,
-    })
+/// A row of [`TASK_COLUMNS`].
+#[derive(sqlx::FromRow)]
+struct TaskRow {
+    id: i64,
+    campaign_id: i64,
+    key: String,
+    plan: String,
+    group_id: Option<String>,
+    chapter: Option<String>,
+    number: String,
+    kind: String,
+    title: String,
+    summary: String,
+    status: String,
+    status_reason: String,
+    status_at: i64,
+    signed_off_at: Option<i64>,
+    signed_off_by: Option<String>,
+}
+
+impl TryFrom<TaskRow> for TaskRecord {
+    type Error = StorageError;
+    fn try_from(r: TaskRow) -> Result<Self, StorageError> {
+        let status: TaskStatus = r.status.parse()?;
+        Ok(TaskRecord {
+            id: r.id,
+            campaign_id: r.campaign_id,
+            key: r.key,
+            plan: r.plan,
+            group: r.group_id,
+            chapter: r.chapter,
+            number: r.number,
+            kind: r.kind,
+            title: r.title,
+            summary: r.summary,
+            status,
+            status_label: status.label(),
+            status_reason: r.status_reason,
+            status_at: r.status_at,
+            signed_off_at: r.signed_off_at,
+            signed_off_by: r.signed_off_by,
+            lead: Vec::new(),
+            next_due: None,
+        })
+    }
 }
 
 const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.task_id, t.key AS task_key, t.title AS task_title, \
@@ -808,26 +782,45 @@ const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.task_id, t.key AS task_key, t.ti
     a.status_reason, a.status_at FROM task_assignments a \
     JOIN campaign_tasks t ON t.id = a.task_id JOIN organisations o ON o.id = a.organisation_id";
 
-fn assignment_from_row(row: &AnyRow) -> Result<AssignmentRecord, StorageError> {
-    let status = status_of(row, "status")?;
-    let role: String = row.try_get("role")?;
-    let role: AssignmentRole = role.parse()?;
-    Ok(AssignmentRecord {
-        id: row.try_get("id")?,
-        task_id: row.try_get("task_id")?,
-        task_key: row.try_get("task_key")?,
-        task_title: row.try_get("task_title")?,
-        plan: row.try_get("plan")?,
-        group: row.try_get("group_id")?,
-        organisation_id: row.try_get("organisation_id")?,
-        organisation_name: row.try_get("organisation_name")?,
-        role,
-        role_label: role.label(),
-        status,
-        status_label: status.label(),
-        status_reason: row.try_get("status_reason")?,
-        status_at: row.try_get("status_at")?,
-    })
+/// A row of [`ASSIGNMENT_SELECT`].
+#[derive(sqlx::FromRow)]
+struct AssignmentRow {
+    id: i64,
+    task_id: i64,
+    task_key: String,
+    task_title: String,
+    plan: String,
+    group_id: Option<String>,
+    organisation_id: i64,
+    organisation_name: String,
+    role: String,
+    status: String,
+    status_reason: String,
+    status_at: i64,
+}
+
+impl TryFrom<AssignmentRow> for AssignmentRecord {
+    type Error = StorageError;
+    fn try_from(r: AssignmentRow) -> Result<Self, StorageError> {
+        let status: TaskStatus = r.status.parse()?;
+        let role: AssignmentRole = r.role.parse()?;
+        Ok(AssignmentRecord {
+            id: r.id,
+            task_id: r.task_id,
+            task_key: r.task_key,
+            task_title: r.task_title,
+            plan: r.plan,
+            group: r.group_id,
+            organisation_id: r.organisation_id,
+            organisation_name: r.organisation_name,
+            role,
+            role_label: role.label(),
+            status,
+            status_label: status.label(),
+            status_reason: r.status_reason,
+            status_at: r.status_at,
+        })
+    }
 }
 
 const REPORT_SELECT: &str = "SELECT r.id, r.assignment_id, r.task_id, a.organisation_id, \
@@ -835,35 +828,178 @@ const REPORT_SELECT: &str = "SELECT r.id, r.assignment_id, r.task_id, a.organisa
     r.review, r.review_comment, r.reviewed_by, r.reviewed_at FROM task_reports r \
     JOIN task_assignments a ON a.id = r.assignment_id JOIN organisations o ON o.id = a.organisation_id";
 
-fn report_from_row(row: &AnyRow) -> Result<ReportRecord, StorageError> {
-    let claims: i64 = row.try_get("claims_complete")?;
-    Ok(ReportRecord {
-        id: row.try_get("id")?,
-        assignment_id: row.try_get("assignment_id")?,
-        task_id: row.try_get("task_id")?,
-        organisation_id: row.try_get("organisation_id")?,
-        organisation_name: row.try_get("organisation_name")?,
-        text: row.try_get("text")?,
-        claims_complete: claims != 0,
-        submitted_by: row.try_get("submitted_by")?,
-        submitted_at: row.try_get("submitted_at")?,
-        review: row.try_get("review")?,
-        review_comment: row.try_get("review_comment")?,
-        reviewed_by: row.try_get("reviewed_by")?,
-        reviewed_at: row.try_get("reviewed_at")?,
-        values: Vec::new(),
-        attachments: Vec::new(),
-    })
+/// A row of [`REPORT_SELECT`].
+#[derive(sqlx::FromRow)]
+struct ReportRow {
+    id: i64,
+    assignment_id: i64,
+    task_id: i64,
+    organisation_id: i64,
+    organisation_name: String,
+    text: String,
+    claims_complete: i64,
+    submitted_by: String,
+    submitted_at: i64,
+    review: String,
+    review_comment: Option<String>,
+    reviewed_by: Option<String>,
+    reviewed_at: Option<i64>,
 }
 
-pub(crate) fn attachment_from_row(row: &AnyRow) -> Result<AttachmentRecord, StorageError> {
-    Ok(AttachmentRecord {
-        id: row.try_get("id")?,
-        sha256: row.try_get("sha256")?,
-        content_type: row.try_get("content_type")?,
-        size: row.try_get("size")?,
-        file_name: row.try_get("file_name")?,
-    })
+impl From<ReportRow> for ReportRecord {
+    fn from(r: ReportRow) -> Self {
+        ReportRecord {
+            id: r.id,
+            assignment_id: r.assignment_id,
+            task_id: r.task_id,
+            organisation_id: r.organisation_id,
+            organisation_name: r.organisation_name,
+            text: r.text,
+            claims_complete: r.claims_complete != 0,
+            submitted_by: r.submitted_by,
+            submitted_at: r.submitted_at,
+            review: r.review,
+            review_comment: r.review_comment,
+            reviewed_by: r.reviewed_by,
+            reviewed_at: r.reviewed_at,
+            values: Vec::new(),
+            attachments: Vec::new(),
+        }
+    }
+}
+
+/// [`TASK_COLUMNS`] and the task's content.
+#[derive(sqlx::FromRow)]
+struct TaskContentRow {
+    #[sqlx(flatten)]
+    task: TaskRow,
+    content: String,
+}
+
+/// A report awaiting review with its task (the report is read again whole).
+#[derive(sqlx::FromRow)]
+struct AwaitingReviewRow {
+    id: i64,
+    task_key: String,
+    task_title: String,
+}
+
+/// An assignment as a report on it needs it: whether it is still in force.
+#[derive(sqlx::FromRow)]
+struct AssignmentStateRow {
+    task_id: i64,
+    active: i64,
+    task_active: i64,
+    signed_off_at: Option<i64>,
+    campaign_key: String,
+    state: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct IndicatorRow {
+    name: String,
+    comparator: String,
+    value: String,
+    unit: String,
+    reported: i64,
+}
+
+impl From<IndicatorRow> for IndicatorRecord {
+    fn from(r: IndicatorRow) -> Self {
+        IndicatorRecord {
+            name: r.name,
+            comparator: r.comparator,
+            value: r.value,
+            unit: r.unit,
+            reported: r.reported != 0,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct StatusChangeRow {
+    assignment_id: Option<i64>,
+    name: Option<String>,
+    from_status: String,
+    to_status: String,
+    reason: String,
+    actor_name: String,
+    at: i64,
+}
+
+impl TryFrom<StatusChangeRow> for StatusChange {
+    type Error = StorageError;
+    fn try_from(r: StatusChangeRow) -> Result<Self, StorageError> {
+        Ok(StatusChange {
+            assignment_id: r.assignment_id,
+            organisation_name: r.name,
+            from: r.from_status.parse::<TaskStatus>()?.label().to_owned(),
+            to: r.to_status.parse::<TaskStatus>()?.label().to_owned(),
+            reason: r.reason,
+            actor_name: r.actor_name,
+            at: r.at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct RevisionRow {
+    number: i64,
+    digest: String,
+    /// The change lines as a JSON array.
+    changes: String,
+    loaded_at: i64,
+    loaded_by: String,
+}
+
+impl From<RevisionRow> for Revision {
+    fn from(r: RevisionRow) -> Self {
+        Revision {
+            number: r.number,
+            digest: r.digest,
+            changes: serde_json::from_str(&r.changes).unwrap_or_default(),
+            loaded_at: r.loaded_at,
+            loaded_by: r.loaded_by,
+        }
+    }
+}
+
+/// A fire point without its attachments; `name` is the township's.
+#[derive(sqlx::FromRow)]
+struct FirePointRow {
+    id: i64,
+    township_id: i64,
+    name: String,
+    occurred_on: String,
+    month: String,
+    place: String,
+    kind: String,
+    amount: String,
+    note: String,
+    source: String,
+    created_by: String,
+    voided_at: Option<i64>,
+    voided_by: Option<String>,
+    void_reason: Option<String>,
+    verification: String,
+    reply_due: Option<String>,
+    reply_verdict: Option<String>,
+    reply_note: Option<String>,
+    replied_by: Option<String>,
+    replied_at: Option<i64>,
+    confirmed_by: Option<String>,
+    confirmed_at: Option<i64>,
+    longitude: Option<String>,
+    latitude: Option<String>,
+}
+
+/// An attachment and what it belongs to.
+#[derive(sqlx::FromRow)]
+struct OwnedAttachmentRow {
+    #[sqlx(flatten)]
+    attachment: AttachmentRecord,
+    report_id: Option<i64>,
+    fire_point_id: Option<i64>,
 }
 
 /// What an attachment belongs to.
@@ -930,16 +1066,31 @@ const CAMPAIGN_INFO: &str = "SELECT c.id, c.key, c.name, c.district, c.year, c.s
      (SELECT MAX(number) FROM campaign_revisions r WHERE r.campaign_id = c.id) AS revision \
      FROM campaigns c";
 
-fn campaign_info(r: &AnyRow) -> Result<CampaignInfo, StorageError> {
-    Ok(CampaignInfo {
-        id: r.try_get("id")?,
-        key: r.try_get("key")?,
-        name: r.try_get("name")?,
-        district: r.try_get("district")?,
-        year: r.try_get("year")?,
-        revision: r.try_get::<Option<i64>, _>("revision")?.unwrap_or(0),
-        state: campaign_state(&r.try_get::<String, _>("state")?)?,
-    })
+/// A row of [`CAMPAIGN_INFO`].
+#[derive(sqlx::FromRow)]
+struct CampaignInfoRow {
+    id: i64,
+    key: String,
+    name: String,
+    district: String,
+    year: i64,
+    state: String,
+    revision: Option<i64>,
+}
+
+impl TryFrom<CampaignInfoRow> for CampaignInfo {
+    type Error = StorageError;
+    fn try_from(r: CampaignInfoRow) -> Result<Self, StorageError> {
+        Ok(CampaignInfo {
+            id: r.id,
+            key: r.key,
+            name: r.name,
+            district: r.district,
+            year: r.year,
+            revision: r.revision.unwrap_or(0),
+            state: campaign_state(&r.state)?,
+        })
+    }
 }
 
 fn campaign_state(s: &str) -> Result<CampaignState, StorageError> {
@@ -959,47 +1110,17 @@ impl Campaigns<'_> {
         actor: &Actor,
         plan: &Campaign,
     ) -> Result<LoadOutcome, StorageError> {
-        let targets: Vec<(String, Value)> = plan
-            .targets
-            .iter()
-            .map(|t| (t.key.clone(), target_content(t)))
-            .collect();
-        let tasks: Vec<(String, Value)> = plan
-            .tasks
-            .iter()
-            .map(|t| (t.key.clone(), task_content(t)))
-            .collect();
-        let organisations: Vec<Value> = plan
-            .organisations
-            .iter()
-            .map(|o| json!({"key": o.key, "name": o.name, "kind": o.kind.as_str()}))
-            .collect();
-        let sources_text = serde_json::to_string(&plan.sources).unwrap_or_default();
-        let sources_digest = hex::encode(Sha256::digest(sources_text.as_bytes()));
-        let snapshot = json!({
-            "campaign": {"key": plan.key, "name": plan.name, "district": plan.district, "year": plan.year},
-            // The plan's text: an edit the normalised view does not show
-            // (sections, limit sets, wording) is a revision too.
-            "text": sources_digest,
-            "organisations": organisations,
-            "targets": targets.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
-            "tasks": tasks.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
-        });
-        let snapshot_text = snapshot.to_string();
-        let digest = hex::encode(Sha256::digest(snapshot_text.as_bytes()));
         let at = now();
-
         let mut tx = self.write.begin().await?;
-        let existing = sqlx::query("SELECT id, state FROM campaigns WHERE key = $1")
-            .bind(&plan.key)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let existing: Option<(i64, String)> =
+            sqlx::query_as("SELECT id, state FROM campaigns WHERE key = $1")
+                .bind(&plan.key)
+                .fetch_optional(&mut *tx)
+                .await?;
         let mut closed = false;
         let campaign_id: i64 = match existing {
-            Some(row) => {
-                let id: i64 = row.try_get("id")?;
-                closed =
-                    campaign_state(&row.try_get::<String, _>("state")?)? == CampaignState::Closed;
+            Some((id, state)) => {
+                closed = campaign_state(&state)? == CampaignState::Closed;
                 sqlx::query(
                     "UPDATE campaigns SET name = $1, district = $2, year = $3 WHERE id = $4",
                 )
@@ -1027,7 +1148,7 @@ impl Campaigns<'_> {
                 } else {
                     CampaignState::Active
                 };
-                sqlx::query(
+                sqlx::query_scalar(
                     "INSERT INTO campaigns (key, name, district, year, created_at, state) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
                 )
                 .bind(&plan.key)
@@ -1038,51 +1159,62 @@ impl Campaigns<'_> {
                 .bind(state.as_str())
                 .fetch_one(&mut *tx)
                 .await?
-                .try_get("id")?
             }
         };
-        let last = sqlx::query(
+        let last: Option<(i64, String)> = sqlx::query_as(
             "SELECT number, digest FROM campaign_revisions WHERE campaign_id = $1 ORDER BY number DESC LIMIT 1",
         )
         .bind(campaign_id)
         .fetch_optional(&mut *tx)
         .await?;
-        let (last_number, last_digest) = match &last {
-            Some(r) => (
-                r.try_get::<i64, _>("number")?,
-                Some(r.try_get::<String, _>("digest")?),
-            ),
-            None => (0, None),
+        let last_number = last.as_ref().map_or(0, |(number, _)| *number);
+
+        // What is stored of the plan, compared with it.
+        let stored_targets: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT key, content, active FROM campaign_targets WHERE campaign_id = $1",
+        )
+        .bind(campaign_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let stored_tasks: Vec<(i64, String, String, i64)> = sqlx::query_as(
+            // 交办 are the office's, not the plan's: a load never touches them.
+            "SELECT id, key, content, active FROM campaign_tasks WHERE campaign_id = $1 AND kind <> 'adhoc'",
+        )
+        .bind(campaign_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut task_ids: BTreeMap<String, i64> = BTreeMap::new();
+        let mut stored = Stored {
+            last_digest: last.map(|(_, digest)| digest),
+            ..Stored::default()
         };
-        let assignment_count = |tasks: &Campaign| -> usize {
-            tasks
-                .tasks
-                .iter()
-                .map(|t| {
-                    let mut s: BTreeSet<&String> = t.lead.iter().collect();
-                    s.extend(t.cooperating.iter());
-                    s.extend(t.townships.iter());
-                    s.len()
-                })
-                .sum()
-        };
-        let unchanged = last_digest.as_deref() == Some(digest.as_str());
-        if closed && !unchanged {
+        for (key, content, active) in stored_targets {
+            let active = active == 1;
+            stored.targets.insert(key, StoredItem { content, active });
+        }
+        for (id, key, content, active) in stored_tasks {
+            let active = active == 1;
+            task_ids.insert(key.clone(), id);
+            stored.tasks.insert(key, StoredItem { content, active });
+        }
+        let diff = PlanDiff::of(plan, &stored);
+
+        if closed && !diff.unchanged {
             tx.rollback().await?;
             return Err(StorageError::rule(
                 crate::Rule::CampaignState,
                 format!("攻坚方案 {} 已结束（归档只读），不能再修改", plan.key),
             ));
         }
-        if unchanged {
+        if diff.unchanged {
             tx.rollback().await?;
             // Revisions loaded before the plan text was kept get it now.
             sqlx::query(
                 "UPDATE campaign_revisions SET sources = $1, sources_digest = $2 \
                  WHERE campaign_id = $3 AND number = $4 AND sources IS NULL",
             )
-            .bind(&sources_text)
-            .bind(&sources_digest)
+            .bind(&diff.sources)
+            .bind(&diff.sources_digest)
             .bind(campaign_id)
             .bind(last_number)
             .execute(&self.write)
@@ -1095,50 +1227,42 @@ impl Campaigns<'_> {
                 changes: Vec::new(),
                 tasks: plan.tasks.len(),
                 targets: plan.targets.len(),
-                assignments: assignment_count(plan),
+                assignments: diff.assignments,
                 organisations_created: Vec::new(),
             });
         }
         let revision = last_number + 1;
-        let mut changes = Vec::new();
-        if last.is_none() {
-            changes.push(format!(
-                "首次载入 (first load): {} 个任务, {} 个目标",
-                plan.tasks.len(),
-                plan.targets.len()
-            ));
-        }
 
         // Organisations: by plan key, else by name, else created.
         let mut org_ids: HashMap<String, i64> = HashMap::new();
         let mut created = Vec::new();
         for o in &plan.organisations {
-            let mapped = sqlx::query(
+            let mapped: Option<i64> = sqlx::query_scalar(
                 "SELECT organisation_id FROM campaign_organisations WHERE campaign_id = $1 AND key = $2",
             )
             .bind(campaign_id)
             .bind(&o.key)
             .fetch_optional(&mut *tx)
             .await?;
-            let id: i64 = if let Some(r) = mapped {
-                r.try_get("organisation_id")?
+            let id: i64 = if let Some(id) = mapped {
+                id
             } else {
-                let by_name = sqlx::query("SELECT id FROM organisations WHERE name = $1")
-                    .bind(&o.name)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                let by_name: Option<i64> =
+                    sqlx::query_scalar("SELECT id FROM organisations WHERE name = $1")
+                        .bind(&o.name)
+                        .fetch_optional(&mut *tx)
+                        .await?;
                 let id: i64 = match by_name {
-                    Some(r) => r.try_get("id")?,
+                    Some(id) => id,
                     None => {
-                        let id: i64 = sqlx::query(
+                        let id: i64 = sqlx::query_scalar(
                             "INSERT INTO organisations (name, kind, parent_id, created_at) VALUES ($1, $2, NULL, $3) RETURNING id",
                         )
                         .bind(&o.name)
                         .bind(o.kind.as_str())
                         .bind(at)
                         .fetch_one(&mut *tx)
-                        .await?
-                        .try_get("id")?;
+                        .await?;
                         append(
                             &mut tx,
                             actor,
@@ -1148,7 +1272,6 @@ impl Campaigns<'_> {
                         )
                         .await?;
                         created.push(o.name.clone());
-                        changes.push(format!("新建单位 (organisation created): {}", o.name));
                         id
                     }
                 };
@@ -1165,34 +1288,10 @@ impl Campaigns<'_> {
             org_ids.insert(o.name.clone(), id);
         }
 
-        // Targets.
-        let old_targets =
-            sqlx::query("SELECT key, content, active FROM campaign_targets WHERE campaign_id = $1")
-                .bind(campaign_id)
-                .fetch_all(&mut *tx)
-                .await?;
-        let mut old: BTreeMap<String, (String, i64)> = BTreeMap::new();
-        for r in &old_targets {
-            old.insert(
-                r.try_get("key")?,
-                (r.try_get("content")?, r.try_get("active")?),
-            );
-        }
-        for (t, (key, content)) in plan.targets.iter().zip(&targets) {
-            let text = content.to_string();
-            match old.remove(key) {
-                Some((prev, active)) if prev == text && active == 1 => continue,
-                Some((prev, _)) if last.is_some() => {
-                    let prev: Value = serde_json::from_str(&prev).unwrap_or(Value::Null);
-                    changes.push(format!(
-                        "修改目标 (target changed) {key}: {}",
-                        changed_fields(&prev, content).join(", ")
-                    ));
-                }
-                None if last.is_some() => {
-                    changes.push(format!("新增目标 (target added) {key}: {}", t.indicator))
-                }
-                _ => {}
+        // Targets: new, changed or back in the plan are written.
+        for (t, entry) in plan.targets.iter().zip(&diff.targets) {
+            if !entry.change.writes() {
+                continue;
             }
             sqlx::query(
                 "INSERT INTO campaign_targets (campaign_id, key, plan, indicator, scope, comparator, value, \
@@ -1203,7 +1302,7 @@ impl Campaigns<'_> {
                  measured = $12, as_written = $13, content = $14, active = 1, revision = $15",
             )
             .bind(campaign_id)
-            .bind(key)
+            .bind(&entry.key)
             .bind(&t.plan)
             .bind(&t.indicator)
             .bind(t.scope.to_string())
@@ -1215,65 +1314,31 @@ impl Campaigns<'_> {
             .bind(&t.period)
             .bind(t.measured.to_string())
             .bind(&t.as_written)
-            .bind(&text)
+            .bind(&entry.content)
             .bind(revision)
             .execute(&mut *tx)
             .await?;
         }
-        for (key, (_, active)) in old {
-            if active == 1 {
-                sqlx::query(
-                    "UPDATE campaign_targets SET active = 0, revision = $1 WHERE campaign_id = $2 AND key = $3",
-                )
-                .bind(revision)
-                .bind(campaign_id)
-                .bind(&key)
-                .execute(&mut *tx)
-                .await?;
-                changes.push(format!("删除目标 (target removed) {key}"));
-            }
+        for key in &diff.deactivate_targets {
+            sqlx::query(
+                "UPDATE campaign_targets SET active = 0, revision = $1 WHERE campaign_id = $2 AND key = $3",
+            )
+            .bind(revision)
+            .bind(campaign_id)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
         }
 
-        // Tasks.
-        let old_tasks = sqlx::query(
-            // 交办 are the office's, not the plan's: a load never touches them.
-            "SELECT id, key, content, active FROM campaign_tasks WHERE campaign_id = $1 AND kind <> 'adhoc'",
-        )
-        .bind(campaign_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut old: BTreeMap<String, (i64, String, i64)> = BTreeMap::new();
-        for r in &old_tasks {
-            old.insert(
-                r.try_get("key")?,
-                (
-                    r.try_get("id")?,
-                    r.try_get("content")?,
-                    r.try_get("active")?,
-                ),
-            );
-        }
+        // Tasks: likewise, with their milestones, indicators and assignments.
         let mut assignments = 0usize;
-        for (t, (key, content)) in plan.tasks.iter().zip(&tasks) {
-            let text = content.to_string();
-            match old.remove(key) {
-                Some((_, prev, active)) if prev == text && active == 1 => {
-                    assignments += assignment_count_of(t);
-                    continue;
-                }
-                Some((_, prev, _)) if last.is_some() => {
-                    let prev: Value = serde_json::from_str(&prev).unwrap_or(Value::Null);
-                    changes.push(format!(
-                        "修改任务 (task changed) {key}: {}",
-                        changed_fields(&prev, content).join(", ")
-                    ));
-                }
-                None if last.is_some() => {
-                    changes.push(format!("新增任务 (task added) {key}: {}", t.title))
-                }
-                _ => {}
+        for (t, entry) in plan.tasks.iter().zip(&diff.tasks) {
+            if !entry.change.writes() {
+                assignments += gongjian_campaign::assignment_count(t);
+                continue;
             }
-            let task_id: i64 = sqlx::query(
+            let key = &entry.key;
+            let task_id: i64 = sqlx::query_scalar(
                 "INSERT INTO campaign_tasks (campaign_id, key, plan, group_id, chapter, number, kind, title, \
                  summary, content, active, revision, status, status_reason, status_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, 'not_started', '', $12) \
@@ -1290,12 +1355,11 @@ impl Campaigns<'_> {
             .bind(t.kind.as_str())
             .bind(&t.title)
             .bind(&t.summary)
-            .bind(&text)
+            .bind(&entry.content)
             .bind(revision)
             .bind(at)
             .fetch_one(&mut *tx)
-            .await?
-            .try_get("id")?;
+            .await?;
 
             // Milestones by position; reminders of removed ones go with them.
             sqlx::query(
@@ -1383,43 +1447,41 @@ impl Campaigns<'_> {
             assignments += wanted.len();
             recompute_task(&mut tx, task_id, &actor.name).await?;
         }
-        for (key, (id, _, active)) in old {
-            if active == 1 {
-                sqlx::query("UPDATE campaign_tasks SET active = 0, revision = $1 WHERE id = $2")
-                    .bind(revision)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("UPDATE task_assignments SET active = 0 WHERE task_id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                changes.push(format!("删除任务 (task removed) {key}"));
-            }
+        for key in &diff.deactivate_tasks {
+            let id = *task_ids.get(key).ok_or_else(|| {
+                StorageError::Corrupt(format!("campaign task {key} vanished during the load"))
+            })?;
+            sqlx::query("UPDATE campaign_tasks SET active = 0, revision = $1 WHERE id = $2")
+                .bind(revision)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE task_assignments SET active = 0 WHERE task_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         }
-        if changes.is_empty() {
-            changes.push("计划元数据或原文变更 (campaign metadata or plan text changed)".into());
-        }
+        let changes = diff.changes(&created);
         sqlx::query(
             "INSERT INTO campaign_revisions (campaign_id, number, digest, snapshot, changes, loaded_at, loaded_by, sources, sources_digest) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(campaign_id)
         .bind(revision)
-        .bind(&digest)
-        .bind(&snapshot_text)
+        .bind(&diff.digest)
+        .bind(&diff.snapshot)
         .bind(serde_json::to_string(&changes).unwrap_or_default())
         .bind(at)
         .bind(&actor.name)
-        .bind(&sources_text)
-        .bind(&sources_digest)
+        .bind(&diff.sources)
+        .bind(&diff.sources_digest)
         .execute(&mut *tx)
         .await?;
         append(
             &mut tx,
             actor,
             AuditRecord::new("load", "campaign", &plan.key).after(&json!({
-                "revision": revision, "digest": digest, "changes": changes})),
+                "revision": revision, "digest": diff.digest, "changes": changes})),
         )
         .await?;
         tx.commit().await?;
@@ -1437,32 +1499,34 @@ impl Campaigns<'_> {
     }
 
     pub async fn list(&self) -> Result<Vec<CampaignInfo>, StorageError> {
-        let rows = sqlx::query(&format!("{CAMPAIGN_INFO} ORDER BY c.year DESC, c.id"))
-            .fetch_all(&self.read)
-            .await?;
-        rows.iter().map(campaign_info).collect()
+        let rows: Vec<CampaignInfoRow> =
+            sqlx::query_as(&format!("{CAMPAIGN_INFO} ORDER BY c.year DESC, c.id"))
+                .fetch_all(&self.read)
+                .await?;
+        rows.into_iter().map(CampaignInfo::try_from).collect()
     }
 
     pub async fn campaign_by_key(&self, key: &str) -> Result<Option<CampaignInfo>, StorageError> {
-        let row = sqlx::query(&format!("{CAMPAIGN_INFO} WHERE c.key = $1"))
-            .bind(key)
-            .fetch_optional(&self.read)
-            .await?;
-        row.as_ref().map(campaign_info).transpose()
+        let row: Option<CampaignInfoRow> =
+            sqlx::query_as(&format!("{CAMPAIGN_INFO} WHERE c.key = $1"))
+                .bind(key)
+                .fetch_optional(&self.read)
+                .await?;
+        row.map(CampaignInfo::try_from).transpose()
     }
 
     /// The campaign whose plan `year`'s numbers are judged against: the one
     /// in force, else the most recently closed one (a finished year keeps
     /// its plan). A draft never is.
     pub async fn campaign_for_year(&self, year: i32) -> Result<Option<CampaignInfo>, StorageError> {
-        let row = sqlx::query(&format!(
+        let row: Option<CampaignInfoRow> = sqlx::query_as(&format!(
             "{CAMPAIGN_INFO} WHERE c.year = $1 AND c.state IN ('active', 'closed') \
              ORDER BY CASE c.state WHEN 'active' THEN 0 ELSE 1 END, COALESCE(c.state_changed_at, 0) DESC, c.id DESC LIMIT 1"
         ))
         .bind(i64::from(year))
         .fetch_optional(&self.read)
         .await?;
-        row.as_ref().map(campaign_info).transpose()
+        row.map(CampaignInfo::try_from).transpose()
     }
 
     /// The digest of the plan files of a campaign's latest revision (None
@@ -1471,17 +1535,14 @@ impl Campaigns<'_> {
         &self,
         campaign_id: i64,
     ) -> Result<Option<String>, StorageError> {
-        let row = sqlx::query(
+        let digest: Option<Option<String>> = sqlx::query_scalar(
             "SELECT sources_digest FROM campaign_revisions WHERE campaign_id = $1 \
              ORDER BY number DESC LIMIT 1",
         )
         .bind(campaign_id)
         .fetch_optional(&self.read)
         .await?;
-        Ok(match row {
-            Some(r) => r.try_get("sources_digest")?,
-            None => None,
-        })
+        Ok(digest.flatten())
     }
 
     /// The plan files of a campaign's latest revision, as loaded.
@@ -1489,18 +1550,14 @@ impl Campaigns<'_> {
         &self,
         campaign_id: i64,
     ) -> Result<Option<Vec<gongjian_campaign::PlanFile>>, StorageError> {
-        let row = sqlx::query(
+        let sources: Option<Option<String>> = sqlx::query_scalar(
             "SELECT sources FROM campaign_revisions WHERE campaign_id = $1 \
              ORDER BY number DESC LIMIT 1",
         )
         .bind(campaign_id)
         .fetch_optional(&self.read)
         .await?;
-        let Some(text) = row
-            .map(|r| r.try_get::<Option<String>, _>("sources"))
-            .transpose()?
-            .flatten()
-        else {
+        let Some(text) = sources.flatten() else {
             return Ok(None);
         };
         serde_json::from_str(&text)
@@ -1518,18 +1575,16 @@ impl Campaigns<'_> {
         to: CampaignState,
     ) -> Result<CampaignInfo, StorageError> {
         let mut tx = self.write.begin().await?;
-        let row = sqlx::query("SELECT id, district, year, state FROM campaigns WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| StorageError::NotFound {
-                entity: "campaign",
-                key: key.to_owned(),
-            })?;
-        let id: i64 = row.try_get("id")?;
-        let district: String = row.try_get("district")?;
-        let year: i64 = row.try_get("year")?;
-        let from = campaign_state(&row.try_get::<String, _>("state")?)?;
+        let (id, district, year, state): (i64, String, i64, String) =
+            sqlx::query_as("SELECT id, district, year, state FROM campaigns WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| StorageError::NotFound {
+                    entity: "campaign",
+                    key: key.to_owned(),
+                })?;
+        let from = campaign_state(&state)?;
         let allowed = matches!(
             (from, to),
             (CampaignState::Draft, CampaignState::Active)
@@ -1547,7 +1602,7 @@ impl Campaigns<'_> {
             ));
         }
         if to == CampaignState::Active {
-            let other = sqlx::query(
+            let other: Option<String> = sqlx::query_scalar(
                 "SELECT key FROM campaigns WHERE district = $1 AND year = $2 AND state = 'active' AND id <> $3",
             )
             .bind(&district)
@@ -1556,7 +1611,6 @@ impl Campaigns<'_> {
             .fetch_optional(&mut *tx)
             .await?;
             if let Some(other) = other {
-                let other: String = other.try_get("key")?;
                 return Err(StorageError::rule(
                     crate::Rule::CampaignState,
                     format!("{district} {year} 年已有执行中的攻坚方案 {other}，请先结束它"),
@@ -1587,25 +1641,14 @@ impl Campaigns<'_> {
 
     /// Revisions of a campaign, oldest first.
     pub async fn campaign_revisions(&self, key: &str) -> Result<Vec<Revision>, StorageError> {
-        let rows = sqlx::query(
+        let rows: Vec<RevisionRow> = sqlx::query_as(
             "SELECT r.number, r.digest, r.changes, r.loaded_at, r.loaded_by FROM campaign_revisions r \
              JOIN campaigns c ON c.id = r.campaign_id WHERE c.key = $1 ORDER BY r.number",
         )
         .bind(key)
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let changes: String = r.try_get("changes")?;
-                Ok(Revision {
-                    number: r.try_get("number")?,
-                    digest: r.try_get("digest")?,
-                    changes: serde_json::from_str(&changes).unwrap_or_default(),
-                    loaded_at: r.try_get("loaded_at")?,
-                    loaded_by: r.try_get("loaded_by")?,
-                })
-            })
-            .collect()
+        Ok(rows.into_iter().map(Revision::from).collect())
     }
 
     /// Active targets, in plan order.
@@ -1613,40 +1656,21 @@ impl Campaigns<'_> {
         &self,
         campaign_id: Option<i64>,
     ) -> Result<Vec<TargetRecord>, StorageError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, key, plan, indicator, scope, comparator, value, value_text, baseline, unit, \
              period, measured, as_written FROM campaign_targets \
              WHERE active = 1 AND ($1 IS NULL OR campaign_id = $1) ORDER BY id",
         )
         .bind(campaign_id)
         .fetch_all(&self.read)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(TargetRecord {
-                    id: r.try_get("id")?,
-                    key: r.try_get("key")?,
-                    plan: r.try_get("plan")?,
-                    indicator: r.try_get("indicator")?,
-                    scope: r.try_get("scope")?,
-                    comparator: r.try_get("comparator")?,
-                    value: r.try_get("value")?,
-                    value_text: r.try_get("value_text")?,
-                    baseline: r.try_get("baseline")?,
-                    unit: r.try_get("unit")?,
-                    period: r.try_get("period")?,
-                    measured: r.try_get("measured")?,
-                    as_written: r.try_get("as_written")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     // ------------------------------------------------------------ reading
 
     /// Active tasks matching the filter, in plan order.
     pub async fn tasks(&self, filter: &TaskFilter) -> Result<Vec<TaskRecord>, StorageError> {
-        let rows = sqlx::query(&format!(
+        let rows: Vec<TaskRow> = sqlx::query_as(&format!(
             "SELECT {TASK_COLUMNS} FROM campaign_tasks t WHERE t.active = 1 \
              AND ($1 IS NULL OR t.campaign_id = $1) \
              AND ($2 IS NULL OR t.plan = $2) \
@@ -1666,30 +1690,26 @@ impl Campaigns<'_> {
         .fetch_all(&self.read)
         .await?;
         let mut tasks = rows
-            .iter()
-            .map(task_from_row)
+            .into_iter()
+            .map(TaskRecord::try_from)
             .collect::<Result<Vec<_>, _>>()?;
-        let leads = sqlx::query(
+        let leads: Vec<(i64, String)> = sqlx::query_as(
             "SELECT a.task_id, o.name FROM task_assignments a JOIN organisations o ON o.id = a.organisation_id \
              WHERE a.active = 1 AND a.role = 'lead' ORDER BY a.id",
         )
         .fetch_all(&self.read)
         .await?;
         let mut lead_map: HashMap<i64, Vec<String>> = HashMap::new();
-        for r in &leads {
-            lead_map
-                .entry(r.try_get("task_id")?)
-                .or_default()
-                .push(r.try_get("name")?);
+        for (task_id, name) in leads {
+            lead_map.entry(task_id).or_default().push(name);
         }
-        let dues = sqlx::query("SELECT task_id, due FROM task_milestones ORDER BY due")
-            .fetch_all(&self.read)
-            .await?;
+        let dues: Vec<(i64, String)> =
+            sqlx::query_as("SELECT task_id, due FROM task_milestones ORDER BY due")
+                .fetch_all(&self.read)
+                .await?;
         let today = today_cst().to_string();
         let mut due_map: HashMap<i64, String> = HashMap::new();
-        for r in &dues {
-            let id: i64 = r.try_get("task_id")?;
-            let due: String = r.try_get("due")?;
+        for (id, due) in dues {
             let entry = due_map.entry(id).or_insert_with(|| due.clone());
             // Keep the first future date; else the latest past one.
             if *entry < today {
@@ -1708,7 +1728,7 @@ impl Campaigns<'_> {
         campaign_id: Option<i64>,
         key: &str,
     ) -> Result<i64, StorageError> {
-        let row = sqlx::query(
+        sqlx::query_scalar(
             "SELECT id FROM campaign_tasks WHERE key = $1 AND ($2 IS NULL OR campaign_id = $2) \
              ORDER BY active DESC, id DESC LIMIT 1",
         )
@@ -1719,13 +1739,12 @@ impl Campaigns<'_> {
         .ok_or_else(|| StorageError::NotFound {
             entity: "task",
             key: key.to_owned(),
-        })?;
-        Ok(row.try_get("id")?)
+        })
     }
 
     /// Everything about one task.
     pub async fn task_detail(&self, task_id: i64) -> Result<TaskDetail, StorageError> {
-        let row = sqlx::query(&format!(
+        let row: TaskContentRow = sqlx::query_as(&format!(
             "SELECT {TASK_COLUMNS}, t.content FROM campaign_tasks t WHERE t.id = $1"
         ))
         .bind(task_id)
@@ -1735,9 +1754,8 @@ impl Campaigns<'_> {
             entity: "task",
             key: task_id.to_string(),
         })?;
-        let mut task = task_from_row(&row)?;
-        let content: String = row.try_get("content")?;
-        let content: Value = serde_json::from_str(&content).unwrap_or(Value::Null);
+        let mut task = TaskRecord::try_from(row.task)?;
+        let content: Value = serde_json::from_str(&row.content).unwrap_or(Value::Null);
         let names = |k: &str| -> Vec<String> {
             content[k]
                 .as_array()
@@ -1749,22 +1767,12 @@ impl Campaigns<'_> {
                 .unwrap_or_default()
         };
         task.lead = names("lead");
-        let milestones = sqlx::query(
+        let milestones: Vec<MilestoneRecord> = sqlx::query_as(
             "SELECT id, due, what, as_written FROM task_milestones WHERE task_id = $1 ORDER BY seq",
         )
         .bind(task_id)
         .fetch_all(&self.read)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(MilestoneRecord {
-                id: r.try_get("id")?,
-                due: r.try_get("due")?,
-                what: r.try_get("what")?,
-                as_written: r.try_get("as_written")?,
-            })
-        })
-        .collect::<Result<Vec<_>, StorageError>>()?;
+        .await?;
         let today = today_cst().to_string();
         task.next_due = milestones
             .iter()
@@ -1772,17 +1780,17 @@ impl Campaigns<'_> {
             .or(milestones.last())
             .map(|m| m.due.clone());
         let indicators = self.task_indicators(task_id).await?;
-        let assignments = sqlx::query(&format!(
+        let assignments = sqlx::query_as::<_, AssignmentRow>(&format!(
             "{ASSIGNMENT_SELECT} WHERE a.task_id = $1 AND a.active = 1 ORDER BY a.id"
         ))
         .bind(task_id)
         .fetch_all(&self.read)
         .await?
-        .iter()
-        .map(assignment_from_row)
+        .into_iter()
+        .map(AssignmentRecord::try_from)
         .collect::<Result<Vec<_>, _>>()?;
         let reports = self.reports_where("r.task_id = $1", task_id).await?;
-        let history = sqlx::query(
+        let history = sqlx::query_as::<_, StatusChangeRow>(
             "SELECT h.assignment_id, o.name, h.from_status, h.to_status, h.reason, h.actor_name, h.at \
              FROM task_status_history h LEFT JOIN task_assignments a ON a.id = h.assignment_id \
              LEFT JOIN organisations o ON o.id = a.organisation_id WHERE h.task_id = $1 ORDER BY h.id",
@@ -1790,20 +1798,8 @@ impl Campaigns<'_> {
         .bind(task_id)
         .fetch_all(&self.read)
         .await?
-        .iter()
-        .map(|r| {
-            let from: String = r.try_get("from_status")?;
-            let to: String = r.try_get("to_status")?;
-            Ok(StatusChange {
-                assignment_id: r.try_get("assignment_id")?,
-                organisation_name: r.try_get("name")?,
-                from: from.parse::<TaskStatus>()?.label().to_owned(),
-                to: to.parse::<TaskStatus>()?.label().to_owned(),
-                reason: r.try_get("reason")?,
-                actor_name: r.try_get("actor_name")?,
-                at: r.try_get("at")?,
-            })
-        })
+        .into_iter()
+        .map(StatusChange::try_from)
         .collect::<Result<Vec<_>, StorageError>>()?;
         Ok(TaskDetail {
             cooperating: names("cooperating"),
@@ -1821,23 +1817,15 @@ impl Campaigns<'_> {
         &self,
         task_id: i64,
     ) -> Result<Vec<IndicatorRecord>, StorageError> {
-        sqlx::query(
+        Ok(sqlx::query_as::<_, IndicatorRow>(
             "SELECT name, comparator, value, unit, reported FROM task_indicators WHERE task_id = $1 ORDER BY seq",
         )
         .bind(task_id)
         .fetch_all(&self.read)
         .await?
-        .iter()
-        .map(|r| {
-            Ok(IndicatorRecord {
-                name: r.try_get("name")?,
-                comparator: r.try_get("comparator")?,
-                value: r.try_get("value")?,
-                unit: r.try_get("unit")?,
-                reported: r.try_get::<i64, _>("reported")? != 0,
-            })
-        })
-        .collect()
+        .into_iter()
+        .map(IndicatorRecord::from)
+        .collect())
     }
 
     async fn reports_where(
@@ -1845,41 +1833,26 @@ impl Campaigns<'_> {
         condition: &str,
         id: i64,
     ) -> Result<Vec<ReportRecord>, StorageError> {
-        let rows = sqlx::query(&format!(
+        let rows: Vec<ReportRow> = sqlx::query_as(&format!(
             "{REPORT_SELECT} WHERE {condition} ORDER BY r.id DESC"
         ))
         .bind(id)
         .fetch_all(&self.read)
         .await?;
-        let mut reports = rows
-            .iter()
-            .map(report_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut reports: Vec<ReportRecord> = rows.into_iter().map(ReportRecord::from).collect();
         for r in &mut reports {
-            r.values = sqlx::query(
+            r.values = sqlx::query_as(
                 "SELECT indicator, value, unit FROM report_values WHERE report_id = $1 ORDER BY indicator",
             )
             .bind(r.id)
             .fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(|v| {
-                Ok(ReportValue {
-                    indicator: v.try_get("indicator")?,
-                    value: v.try_get("value")?,
-                    unit: v.try_get("unit")?,
-                })
-            })
-            .collect::<Result<Vec<_>, StorageError>>()?;
-            r.attachments = sqlx::query(
+            .await?;
+            r.attachments = sqlx::query_as(
                 "SELECT id, sha256, content_type, size, file_name FROM attachments WHERE report_id = $1 ORDER BY id",
             )
             .bind(r.id)
             .fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(attachment_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
+            .await?;
         }
         Ok(reports)
     }
@@ -1956,7 +1929,7 @@ impl Campaigns<'_> {
         organisation_id: Option<i64>,
         campaign_id: Option<i64>,
     ) -> Result<Vec<AssignmentRecord>, StorageError> {
-        sqlx::query(&format!(
+        sqlx::query_as::<_, AssignmentRow>(&format!(
             "{ASSIGNMENT_SELECT} WHERE a.active = 1 AND t.active = 1 \
              AND ($1 IS NULL OR a.organisation_id = $1) AND ($2 IS NULL OR t.campaign_id = $2) \
              ORDER BY t.id, a.id"
@@ -1965,13 +1938,13 @@ impl Campaigns<'_> {
         .bind(campaign_id)
         .fetch_all(&self.read)
         .await?
-        .iter()
-        .map(assignment_from_row)
+        .into_iter()
+        .map(AssignmentRecord::try_from)
         .collect()
     }
 
     pub async fn assignment(&self, id: i64) -> Result<AssignmentRecord, StorageError> {
-        let row = sqlx::query(&format!("{ASSIGNMENT_SELECT} WHERE a.id = $1"))
+        let row: AssignmentRow = sqlx::query_as(&format!("{ASSIGNMENT_SELECT} WHERE a.id = $1"))
             .bind(id)
             .fetch_optional(&self.read)
             .await?
@@ -1979,7 +1952,7 @@ impl Campaigns<'_> {
                 entity: "assignment",
                 key: id.to_string(),
             })?;
-        assignment_from_row(&row)
+        row.try_into()
     }
 
     /// Reports waiting for review by a reviewer, oldest first, each with its
@@ -1991,7 +1964,7 @@ impl Campaigns<'_> {
         &self,
         reviewer_organisation: Option<i64>,
     ) -> Result<Vec<(ReportRecord, String, String)>, StorageError> {
-        let rows = sqlx::query(&format!(
+        let rows: Vec<AwaitingReviewRow> = sqlx::query_as(&format!(
             "SELECT q.*, t.key AS task_key, t.title AS task_title FROM ({REPORT_SELECT} \
              WHERE r.review = 'submitted' AND a.active = 1) q \
              JOIN campaign_tasks t ON t.id = q.task_id JOIN campaigns c ON c.id = t.campaign_id \
@@ -2004,13 +1977,8 @@ impl Campaigns<'_> {
         .fetch_all(&self.read)
         .await?;
         let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let id: i64 = row.try_get("id")?;
-            out.push((
-                self.report(id).await?,
-                row.try_get("task_key")?,
-                row.try_get("task_title")?,
-            ));
+        for row in rows {
+            out.push((self.report(row.id).await?, row.task_key, row.task_title));
         }
         Ok(out)
     }
@@ -2021,7 +1989,7 @@ impl Campaigns<'_> {
         task_id: i64,
         organisation_id: i64,
     ) -> Result<bool, StorageError> {
-        let row = sqlx::query(
+        let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) AS n FROM task_assignments WHERE task_id = $1 AND organisation_id = $2 \
              AND role = 'lead' AND active = 1",
         )
@@ -2029,7 +1997,7 @@ impl Campaigns<'_> {
         .bind(organisation_id)
         .fetch_one(&self.read)
         .await?;
-        Ok(row.try_get::<i64, _>("n")? > 0)
+        Ok(n > 0)
     }
 
     /// Task counts per status (for the list's header), over the filter.
@@ -2093,14 +2061,13 @@ impl Campaigns<'_> {
         review: &Review,
     ) -> Result<ReportRecord, StorageError> {
         let before = self.report(report_id).await?;
-        let state: String = sqlx::query(
+        let state: String = sqlx::query_scalar(
             "SELECT c.state FROM task_assignments a JOIN campaign_tasks t ON t.id = a.task_id \
              JOIN campaigns c ON c.id = t.campaign_id WHERE a.id = $1",
         )
         .bind(before.assignment_id)
         .fetch_one(&self.read)
-        .await?
-        .try_get("state")?;
+        .await?;
         if campaign_state(&state)? == CampaignState::Closed {
             return Err(StorageError::rule(
                 crate::Rule::CampaignState,
@@ -2162,13 +2129,12 @@ impl Campaigns<'_> {
             });
         }
         // Other reports of this assignment still waiting keep it 待审核.
-        let waiting: i64 = sqlx::query(
+        let waiting: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) AS n FROM task_reports WHERE assignment_id = $1 AND review = 'submitted'",
         )
         .bind(before.assignment_id)
         .fetch_one(&mut *tx)
-        .await?
-        .try_get("n")?;
+        .await?;
         let (to, reason) = match review {
             Review::Accept | Review::AcceptWithComment(_) if before.claims_complete => (
                 TaskStatus::Done,
@@ -2282,7 +2248,7 @@ impl Campaigns<'_> {
         let actor = "system:deadlines";
         let mut run = DeadlineRun::default();
         let mut tx = self.write.begin().await?;
-        let due = sqlx::query(
+        let due: Vec<(i64, String, i64)> = sqlx::query_as(
             "SELECT m.id, m.due, m.task_id FROM task_milestones m JOIN campaign_tasks t ON t.id = m.task_id \
              JOIN campaigns c ON c.id = t.campaign_id \
              WHERE t.active = 1 AND t.signed_off_at IS NULL AND c.state = 'active' AND m.due <= $1",
@@ -2291,12 +2257,10 @@ impl Campaigns<'_> {
         .fetch_all(&mut *tx)
         .await?;
         let mut overdue_tasks = BTreeSet::new();
-        for r in &due {
-            let id: i64 = r.try_get("id")?;
-            let d: String = r.try_get("due")?;
+        for (id, d, task_id) in due {
             let kind = if d < today_s { "overdue" } else { "due_soon" };
             if kind == "overdue" {
-                overdue_tasks.insert((r.try_get::<i64, _>("task_id")?, d.clone()));
+                overdue_tasks.insert((task_id, d.clone()));
             }
             let res = sqlx::query(
                 "INSERT INTO task_reminders (milestone_id, kind, raised_at) VALUES ($1, $2, $3) \
@@ -2311,15 +2275,14 @@ impl Campaigns<'_> {
         }
         let mut touched = BTreeSet::new();
         for (task_id, d) in &overdue_tasks {
-            let rows = sqlx::query(
+            let ids: Vec<i64> = sqlx::query_scalar(
                 "SELECT id FROM task_assignments WHERE task_id = $1 AND active = 1 \
                  AND status IN ('not_started', 'in_progress')",
             )
             .bind(task_id)
             .fetch_all(&mut *tx)
             .await?;
-            for a in &rows {
-                let aid: i64 = a.try_get("id")?;
+            for aid in ids {
                 if set_assignment_status(
                     &mut tx,
                     aid,
@@ -2348,7 +2311,7 @@ impl Campaigns<'_> {
         organisation_id: Option<i64>,
         limit: i64,
     ) -> Result<Vec<Reminder>, StorageError> {
-        sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT t.id AS task_id, t.key, t.title, m.due, m.what, r.kind, r.raised_at \
              FROM task_reminders r JOIN task_milestones m ON m.id = r.milestone_id \
              JOIN campaign_tasks t ON t.id = m.task_id \
@@ -2359,20 +2322,7 @@ impl Campaigns<'_> {
         .bind(organisation_id)
         .bind(limit.max(1))
         .fetch_all(&self.read)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Reminder {
-                task_id: r.try_get("task_id")?,
-                task_key: r.try_get("key")?,
-                task_title: r.try_get("title")?,
-                due: r.try_get("due")?,
-                what: r.try_get("what")?,
-                kind: r.try_get("kind")?,
-                raised_at: r.try_get("raised_at")?,
-            })
-        })
-        .collect()
+        .await?)
     }
 
     // ------------------------------------------------------------ fire points
@@ -2405,7 +2355,7 @@ impl Campaigns<'_> {
     }
 
     /// The live (not voided) entry already recorded for the point's
-    /// township, day and place, if any: what [`Db::add_fire_point`] refuses.
+    /// township, day and place, if any: what [`Campaigns::add_fire_point`] refuses.
     pub async fn fire_point_duplicate(
         &self,
         point: &NewFirePoint,
@@ -2622,7 +2572,7 @@ impl Campaigns<'_> {
         condition: &str,
         id: Option<i64>,
     ) -> Result<Vec<FirePointRecord>, StorageError> {
-        let rows = sqlx::query(&format!(
+        let rows: Vec<FirePointRow> = sqlx::query_as(&format!(
             "SELECT f.id, f.township_id, o.name, f.occurred_on, f.month, f.place, f.kind, f.amount, \
              f.note, f.source, f.created_by, f.voided_at, f.voided_by, f.void_reason, \
              f.verification, f.reply_due, f.reply_verdict, f.reply_note, f.replied_by, f.replied_at, \
@@ -2634,46 +2584,41 @@ impl Campaigns<'_> {
         .fetch_all(&self.read)
         .await?;
         let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let kind: String = r.try_get("kind")?;
-            let kind: FireKind = kind.parse()?;
-            let id: i64 = r.try_get("id")?;
-            let attachments = sqlx::query(
+        for r in rows {
+            let kind: FireKind = r.kind.parse()?;
+            let attachments = sqlx::query_as(
                 "SELECT id, sha256, content_type, size, file_name FROM attachments WHERE fire_point_id = $1 ORDER BY id",
             )
-            .bind(id)
+            .bind(r.id)
             .fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(attachment_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
+            .await?;
             out.push(FirePointRecord {
-                id,
-                township_id: r.try_get("township_id")?,
-                township: r.try_get("name")?,
-                occurred_on: r.try_get("occurred_on")?,
-                month: r.try_get("month")?,
-                place: r.try_get("place")?,
+                id: r.id,
+                township_id: r.township_id,
+                township: r.name,
+                occurred_on: r.occurred_on,
+                month: r.month,
+                place: r.place,
                 kind,
                 kind_label: kind.label(),
-                amount: r.try_get("amount")?,
-                note: r.try_get("note")?,
-                source: r.try_get("source")?,
-                created_by: r.try_get("created_by")?,
+                amount: r.amount,
+                note: r.note,
+                source: r.source,
+                created_by: r.created_by,
                 attachments,
-                voided_at: r.try_get("voided_at")?,
-                voided_by: r.try_get("voided_by")?,
-                void_reason: r.try_get("void_reason")?,
-                verification: r.try_get("verification")?,
-                reply_due: r.try_get("reply_due")?,
-                reply_verdict: r.try_get("reply_verdict")?,
-                reply_note: r.try_get("reply_note")?,
-                replied_by: r.try_get("replied_by")?,
-                replied_at: r.try_get("replied_at")?,
-                confirmed_by: r.try_get("confirmed_by")?,
-                confirmed_at: r.try_get("confirmed_at")?,
-                longitude: r.try_get("longitude")?,
-                latitude: r.try_get("latitude")?,
+                voided_at: r.voided_at,
+                voided_by: r.voided_by,
+                void_reason: r.void_reason,
+                verification: r.verification,
+                reply_due: r.reply_due,
+                reply_verdict: r.reply_verdict,
+                reply_note: r.reply_note,
+                replied_by: r.replied_by,
+                replied_at: r.replied_at,
+                confirmed_by: r.confirmed_by,
+                confirmed_at: r.confirmed_at,
+                longitude: r.longitude,
+                latitude: r.latitude,
             });
         }
         Ok(out)
@@ -2718,7 +2663,7 @@ impl Campaigns<'_> {
         &self,
         id: i64,
     ) -> Result<(AttachmentRecord, Option<i64>, Option<i64>), StorageError> {
-        let row = sqlx::query(
+        let row: OwnedAttachmentRow = sqlx::query_as(
             "SELECT id, sha256, content_type, size, file_name, report_id, fire_point_id FROM attachments WHERE id = $1",
         )
         .bind(id)
@@ -2728,19 +2673,8 @@ impl Campaigns<'_> {
             entity: "attachment",
             key: id.to_string(),
         })?;
-        Ok((
-            attachment_from_row(&row)?,
-            row.try_get("report_id")?,
-            row.try_get("fire_point_id")?,
-        ))
+        Ok((row.attachment, row.report_id, row.fire_point_id))
     }
-}
-
-fn assignment_count_of(t: &gongjian_campaign::Task) -> usize {
-    let mut s: BTreeSet<&String> = t.lead.iter().collect();
-    s.extend(t.cooperating.iter());
-    s.extend(t.townships.iter());
-    s.len()
 }
 
 async fn submit_in(
@@ -2760,7 +2694,7 @@ async fn submit_in(
     for (name, _) in &report.values {
         validate::line("指标名称", name, validate::NAME_MAX)?;
     }
-    let a = sqlx::query(
+    let a: AssignmentStateRow = sqlx::query_as(
         "SELECT a.task_id, a.active, t.active AS task_active, t.signed_off_at, c.key AS campaign_key, c.state \
          FROM task_assignments a JOIN campaign_tasks t ON t.id = a.task_id \
          JOIN campaigns c ON c.id = t.campaign_id WHERE a.id = $1",
@@ -2772,30 +2706,30 @@ async fn submit_in(
         entity: "assignment",
         key: assignment_id.to_string(),
     })?;
-    let task_id: i64 = a.try_get("task_id")?;
-    if a.try_get::<i64, _>("active")? == 0 || a.try_get::<i64, _>("task_active")? == 0 {
+    let task_id = a.task_id;
+    if a.active == 0 || a.task_active == 0 {
         return Err(StorageError::rule(
             crate::Rule::TaskState,
             format!("责任分工 #{assignment_id} 已不在现行计划中"),
         ));
     }
-    if a.try_get::<Option<i64>, _>("signed_off_at")?.is_some() {
+    if a.signed_off_at.is_some() {
         return Err(StorageError::rule(
             crate::Rule::TaskState,
             format!("责任分工 #{assignment_id} 所属任务已销号，不再接受报告"),
         ));
     }
-    if campaign_state(&a.try_get::<String, _>("state")?)? == CampaignState::Closed {
+    if campaign_state(&a.state)? == CampaignState::Closed {
         return Err(StorageError::rule(
             crate::Rule::CampaignState,
             format!(
                 "攻坚方案 {} 已结束（归档只读），不再接受进展报告",
-                a.try_get::<String, _>("campaign_key")?
+                a.campaign_key
             ),
         ));
     }
-    let indicators =
-        sqlx::query("SELECT name, unit, reported FROM task_indicators WHERE task_id = $1")
+    let indicators: Vec<(String, String, i64)> =
+        sqlx::query_as("SELECT name, unit, reported FROM task_indicators WHERE task_id = $1")
             .bind(task_id)
             .fetch_all(&mut *conn)
             .await?;
@@ -2803,10 +2737,9 @@ async fn submit_in(
     // figures (penalties, criteria, limits) are not progress values.
     let mut units: HashMap<String, String> = HashMap::new();
     let mut not_reported = BTreeSet::new();
-    for r in &indicators {
-        let name: String = r.try_get("name")?;
-        if r.try_get::<i64, _>("reported")? != 0 {
-            units.insert(name, r.try_get("unit")?);
+    for (name, unit, reported) in indicators {
+        if reported != 0 {
+            units.insert(name, unit);
         } else {
             not_reported.insert(name);
         }
@@ -2845,7 +2778,7 @@ async fn submit_in(
             ));
         }
     }
-    let id: i64 = sqlx::query(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO task_reports (assignment_id, task_id, text, claims_complete, submitted_by, submitted_at, review) \
          VALUES ($1, $2, $3, $4, $5, $6, 'submitted') RETURNING id",
     )
@@ -2856,8 +2789,7 @@ async fn submit_in(
     .bind(&actor.name)
     .bind(now())
     .fetch_one(&mut *conn)
-    .await?
-    .try_get("id")?;
+    .await?;
     for (name, value) in &report.values {
         sqlx::query(
             "INSERT INTO report_values (report_id, indicator, value, unit) VALUES ($1, $2, $3, $4)",
@@ -2913,7 +2845,7 @@ async fn live_duplicate(
     p: &NewFirePoint,
 ) -> Result<Option<i64>, StorageError> {
     let key = place_key(&p.place);
-    let rows = sqlx::query(
+    let rows: Vec<(i64, String)> = sqlx::query_as(
         "SELECT id, place FROM fire_points \
          WHERE township_id = $1 AND occurred_on = $2 AND voided_at IS NULL ORDER BY id",
     )
@@ -2921,10 +2853,9 @@ async fn live_duplicate(
     .bind(p.occurred_on.to_string())
     .fetch_all(&mut *conn)
     .await?;
-    for r in &rows {
-        let place: String = r.try_get("place")?;
+    for (id, place) in rows {
         if place_key(&place) == key {
-            return Ok(Some(r.try_get("id")?));
+            return Ok(Some(id));
         }
     }
     Ok(None)
@@ -2945,15 +2876,14 @@ async fn insert_fire_point(
     }
     validate::line("火点位置", place, validate::SHORT_TEXT_MAX)?;
     validate::text("备注", p.note.trim(), validate::TEXT_MAX)?;
-    let kind: String = sqlx::query("SELECT kind FROM organisations WHERE id = $1")
+    let kind: String = sqlx::query_scalar("SELECT kind FROM organisations WHERE id = $1")
         .bind(p.township_id)
         .fetch_optional(&mut *conn)
         .await?
         .ok_or_else(|| StorageError::NotFound {
             entity: "organisation",
             key: p.township_id.to_string(),
-        })?
-        .try_get("kind")?;
+        })?;
     if kind != OrgKind::Township.as_str() {
         return Err(StorageError::rule(
             crate::Rule::FirePoint,
@@ -2971,11 +2901,10 @@ async fn insert_fire_point(
             .await?;
     }
     if let Some(existing) = live_duplicate(conn, p).await? {
-        let township: String = sqlx::query("SELECT name FROM organisations WHERE id = $1")
+        let township: String = sqlx::query_scalar("SELECT name FROM organisations WHERE id = $1")
             .bind(p.township_id)
             .fetch_one(&mut *conn)
-            .await?
-            .try_get("name")?;
+            .await?;
         return Err(StorageError::rule(
             crate::Rule::FirePointDuplicate,
             format!(
@@ -3015,7 +2944,7 @@ async fn insert_fire_point(
     } else {
         "confirmed"
     };
-    let id: i64 = sqlx::query(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO fire_points (township_id, occurred_on, month, place, kind, amount, note, source, created_by, created_at, \
          verification, reply_due, longitude, latitude) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
@@ -3035,8 +2964,7 @@ async fn insert_fire_point(
     .bind(p.longitude.as_deref().map(str::trim))
     .bind(p.latitude.as_deref().map(str::trim))
     .fetch_one(&mut *conn)
-    .await?
-    .try_get("id")?;
+    .await?;
     insert_attachments(conn, AttachmentOwner::FirePoint(id), &p.attachments).await?;
     append(
         conn,

@@ -8,11 +8,10 @@ use chrono::NaiveDate;
 use gongjian_alarms::{CaseAction, CaseState, Severity, case::transition};
 use serde::Serialize;
 use serde_json::json;
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use crate::audit::{AuditRecord, append};
-use crate::campaign::{AttachmentOwner, attachment_from_row, attachments_json, insert_attachments};
+use crate::campaign::{AttachmentOwner, attachments_json, insert_attachments};
 use crate::{Actor, AttachmentRecord, NewAttachment, Rule, StorageError, now, today_cst, validate};
 
 crate::db::area!(
@@ -107,7 +106,7 @@ impl CaseRecord {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct CaseEvent {
     pub id: i64,
     pub action: String,
@@ -116,6 +115,8 @@ pub struct CaseEvent {
     pub note: String,
     pub actor: String,
     pub at: i64,
+    /// Read separately, from `attachments`.
+    #[sqlx(skip)]
     pub attachments: Vec<AttachmentRecord>,
 }
 
@@ -140,7 +141,7 @@ pub struct CaseFilter {
 }
 
 /// One inbox entry.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Notification {
     pub id: i64,
     pub kind: String,
@@ -162,41 +163,74 @@ const CASE_COLUMNS: &str = "c.id, c.number, c.title, c.source, c.category, c.sev
      LEFT JOIN organisations t ON t.id = c.township_id \
      LEFT JOIN sites st ON st.id = c.site_id";
 
-fn case_from_row(r: &AnyRow) -> Result<CaseRecord, StorageError> {
-    let state: String = r.try_get("state")?;
-    let due_on: String = r.try_get("due_on")?;
-    let overdue = state != CaseState::Closed.as_str() && due_on < today_cst().to_string();
-    Ok(CaseRecord {
-        id: r.try_get("id")?,
-        number: r.try_get("number")?,
-        title: r.try_get("title")?,
-        source: r.try_get("source")?,
-        category: r.try_get("category")?,
-        severity: r.try_get("severity")?,
-        state,
-        description: r.try_get("description")?,
-        site_id: r.try_get("site_id")?,
-        site_name: r.try_get("site_name")?,
-        alarm_id: r.try_get("alarm_id")?,
-        rule: r.try_get("rule")?,
-        factor: r.try_get("factor")?,
-        organisation_id: r.try_get("organisation_id")?,
-        organisation: r.try_get("organisation")?,
-        township_id: r.try_get("township_id")?,
-        township: r.try_get("township")?,
-        due_on,
-        contact: r.try_get("contact")?,
-        longitude: r.try_get("longitude")?,
-        latitude: r.try_get("latitude")?,
-        created_by: r.try_get("created_by")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-        closed_at: r.try_get("closed_at")?,
-        escalated_at: r.try_get("escalated_at")?,
-        reopen_count: r.try_get("reopen_count")?,
-        overdue,
-        supervisor_id: r.try_get("supervisor_id")?,
-    })
+/// A row of [`CASE_COLUMNS`].
+#[derive(sqlx::FromRow)]
+struct CaseRow {
+    id: i64,
+    number: String,
+    title: String,
+    source: String,
+    category: String,
+    severity: String,
+    state: String,
+    description: String,
+    site_id: Option<i64>,
+    site_name: Option<String>,
+    alarm_id: Option<i64>,
+    rule: Option<String>,
+    factor: Option<String>,
+    organisation_id: i64,
+    organisation: String,
+    township_id: Option<i64>,
+    township: Option<String>,
+    due_on: String,
+    contact: Option<String>,
+    longitude: Option<String>,
+    latitude: Option<String>,
+    created_by: String,
+    created_at: i64,
+    updated_at: i64,
+    closed_at: Option<i64>,
+    escalated_at: Option<i64>,
+    reopen_count: i64,
+    supervisor_id: Option<i64>,
+}
+
+impl From<CaseRow> for CaseRecord {
+    fn from(r: CaseRow) -> CaseRecord {
+        let overdue = r.state != CaseState::Closed.as_str() && r.due_on < today_cst().to_string();
+        CaseRecord {
+            id: r.id,
+            number: r.number,
+            title: r.title,
+            source: r.source,
+            category: r.category,
+            severity: r.severity,
+            state: r.state,
+            description: r.description,
+            site_id: r.site_id,
+            site_name: r.site_name,
+            alarm_id: r.alarm_id,
+            rule: r.rule,
+            factor: r.factor,
+            organisation_id: r.organisation_id,
+            organisation: r.organisation,
+            township_id: r.township_id,
+            township: r.township,
+            due_on: r.due_on,
+            contact: r.contact,
+            longitude: r.longitude,
+            latitude: r.latitude,
+            created_by: r.created_by,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            closed_at: r.closed_at,
+            escalated_at: r.escalated_at,
+            reopen_count: r.reopen_count,
+            overdue,
+            supervisor_id: r.supervisor_id,
+        }
+    }
 }
 
 /// Tell every active user of `organisations` (and, with `office`, every
@@ -253,7 +287,7 @@ async fn insert_event(
     note: &str,
     actor: &str,
 ) -> Result<i64, StorageError> {
-    Ok(sqlx::query(
+    Ok(sqlx::query_scalar(
         "INSERT INTO case_events (case_id, action, from_state, to_state, note, actor, at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
@@ -265,8 +299,19 @@ async fn insert_event(
     .bind(actor)
     .bind(now())
     .fetch_one(&mut *conn)
-    .await?
-    .try_get("id")?)
+    .await?)
+}
+
+/// An overdue case as [`Cases::escalate_overdue_cases`] reads it.
+#[derive(sqlx::FromRow)]
+struct OverdueCaseRow {
+    id: i64,
+    number: String,
+    title: String,
+    state: String,
+    category: String,
+    organisation_id: i64,
+    township_id: Option<i64>,
 }
 
 fn optional_line(
@@ -325,7 +370,7 @@ impl Cases<'_> {
             .await?;
         let number = format!("DB{year}{:05}", n + 1);
         let at = now();
-        let id: i64 = sqlx::query(
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO cases (number, title, source, category, severity, state, description, site_id, alarm_id, \
              rule, factor, organisation_id, township_id, due_on, contact, longitude, latitude, created_by, \
              created_at, updated_at) \
@@ -352,8 +397,7 @@ impl Cases<'_> {
         .bind(&actor.name)
         .bind(at)
         .fetch_one(&mut *tx)
-        .await?
-        .try_get("id")?;
+        .await?;
         let event = insert_event(
             &mut tx,
             id,
@@ -408,13 +452,10 @@ impl Cases<'_> {
     ) -> Result<(), StorageError> {
         let mut tx = self.write.begin().await?;
         let events: Vec<(i64, String)> =
-            sqlx::query("SELECT id, to_state FROM case_events WHERE case_id = $1 ORDER BY id")
+            sqlx::query_as("SELECT id, to_state FROM case_events WHERE case_id = $1 ORDER BY id")
                 .bind(case_id)
                 .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|r| Ok((r.try_get("id")?, r.try_get("to_state")?)))
-                .collect::<Result<_, StorageError>>()?;
+                .await?;
         let mut last = opened_at;
         for (i, (id, _)) in events.iter().enumerate() {
             last = opened_at + step * i as i64;
@@ -462,7 +503,10 @@ impl Cases<'_> {
             return Err(bad(format!("{}须填写说明", action.label())));
         }
         let mut tx = self.write.begin().await?;
-        let row = sqlx::query(
+        let (number, title, state_text, org, township) = sqlx::query_as::<
+            _,
+            (String, String, String, i64, Option<i64>),
+        >(
             "SELECT number, title, state, organisation_id, township_id FROM cases WHERE id = $1",
         )
         .bind(case_id)
@@ -472,11 +516,6 @@ impl Cases<'_> {
             entity: "case",
             key: case_id.to_string(),
         })?;
-        let number: String = row.try_get("number")?;
-        let title: String = row.try_get("title")?;
-        let org: i64 = row.try_get("organisation_id")?;
-        let township: Option<i64> = row.try_get("township_id")?;
-        let state_text: String = row.try_get("state")?;
         let state = CaseState::parse(&state_text).unwrap_or(CaseState::Pending);
         let next = transition(state, action)
             .map_err(|e| StorageError::rule(Rule::CaseState, e.to_string()))?;
@@ -555,43 +594,29 @@ impl Cases<'_> {
     }
 
     pub async fn case(&self, id: i64) -> Result<CaseDetail, StorageError> {
-        let row = sqlx::query(&format!("SELECT {CASE_COLUMNS} WHERE c.id = $1"))
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await?
-            .ok_or_else(|| StorageError::NotFound {
-                entity: "case",
-                key: id.to_string(),
-            })?;
-        let case = case_from_row(&row)?;
-        let rows = sqlx::query(
+        let case: CaseRecord =
+            sqlx::query_as::<_, CaseRow>(&format!("SELECT {CASE_COLUMNS} WHERE c.id = $1"))
+                .bind(id)
+                .fetch_optional(&self.read)
+                .await?
+                .ok_or_else(|| StorageError::NotFound {
+                    entity: "case",
+                    key: id.to_string(),
+                })?
+                .into();
+        let mut events = sqlx::query_as::<_, CaseEvent>(
             "SELECT id, action, from_state, to_state, note, actor, at FROM case_events WHERE case_id = $1 ORDER BY id",
         )
         .bind(id)
         .fetch_all(&self.read)
         .await?;
-        let mut events = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let event_id: i64 = r.try_get("id")?;
-            let attachments = sqlx::query(
+        for event in &mut events {
+            event.attachments = sqlx::query_as::<_, AttachmentRecord>(
                 "SELECT id, sha256, content_type, size, file_name FROM attachments WHERE case_event_id = $1 ORDER BY id",
             )
-            .bind(event_id)
+            .bind(event.id)
             .fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(attachment_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-            events.push(CaseEvent {
-                id: event_id,
-                action: r.try_get("action")?,
-                from_state: r.try_get("from_state")?,
-                to_state: r.try_get("to_state")?,
-                note: r.try_get("note")?,
-                actor: r.try_get("actor")?,
-                at: r.try_get("at")?,
-                attachments,
-            });
+            .await?;
         }
         Ok(CaseDetail { case, events })
     }
@@ -604,7 +629,7 @@ impl Cases<'_> {
              AND ($4 = 0 OR c.organisation_id = $4 OR c.township_id = $4 OR c.supervisor_id = $4) \
              ORDER BY c.state = 'closed', c.due_on, c.id DESC LIMIT $5"
         );
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query_as::<_, CaseRow>(&sql)
             .bind(filter.state.map(|s| s.as_str()).unwrap_or(""))
             .bind(i64::from(filter.open))
             .bind(filter.since.unwrap_or(0))
@@ -612,7 +637,7 @@ impl Cases<'_> {
             .bind(filter.limit.unwrap_or(1000).clamp(1, 10_000))
             .fetch_all(&self.read)
             .await?;
-        rows.iter().map(case_from_row).collect()
+        Ok(rows.into_iter().map(CaseRecord::from).collect())
     }
 
     /// The newest case opened for (site, factor, rule), if any.
@@ -622,7 +647,7 @@ impl Cases<'_> {
         factor: &str,
         rule: &str,
     ) -> Result<Option<CaseRecord>, StorageError> {
-        let row = sqlx::query(&format!(
+        let row = sqlx::query_as::<_, CaseRow>(&format!(
             "SELECT {CASE_COLUMNS} WHERE c.site_id = $1 AND c.factor = $2 AND c.rule = $3 ORDER BY c.id DESC LIMIT 1"
         ))
         .bind(site_id)
@@ -630,14 +655,14 @@ impl Cases<'_> {
         .bind(rule)
         .fetch_optional(&self.read)
         .await?;
-        row.as_ref().map(case_from_row).transpose()
+        Ok(row.map(CaseRecord::from))
     }
 
     /// Marks open cases past their deadline as escalated (once each): an
     /// event on the case and a message to its unit and to the office.
     /// Returns how many were escalated.
     pub async fn escalate_overdue_cases(&self, today: NaiveDate) -> Result<u64, StorageError> {
-        let rows = sqlx::query(
+        let rows = sqlx::query_as::<_, OverdueCaseRow>(
             "SELECT id, number, title, state, category, organisation_id, township_id FROM cases \
              WHERE state <> 'closed' AND due_on < $1 AND escalated_at IS NULL ORDER BY id LIMIT 500",
         )
@@ -646,24 +671,25 @@ impl Cases<'_> {
         .await?;
         let system = Actor::system("case-deadlines");
         let rules = self.alarms().alarm_rules().await?.rules;
-        for r in &rows {
-            let id: i64 = r.try_get("id")?;
-            let number: String = r.try_get("number")?;
-            let title: String = r.try_get("title")?;
-            let state: String = r.try_get("state")?;
-            let org: i64 = r.try_get("organisation_id")?;
-            let township: Option<i64> = r.try_get("township_id")?;
-            let category: String = r.try_get("category")?;
+        let found = rows.len() as u64;
+        for OverdueCaseRow {
+            id,
+            number,
+            title,
+            state,
+            category,
+            organisation_id: org,
+            township_id: township,
+        } in rows
+        {
             // The supervising department, when the rules name one that exists.
             let supervisor: Option<(i64, String)> = match rules.supervisor(&category) {
-                Some(name) => sqlx::query(
+                Some(name) => sqlx::query_as(
                     "SELECT id, name FROM organisations WHERE name = $1 AND kind = 'department'",
                 )
                 .bind(name)
                 .fetch_optional(&self.read)
-                .await?
-                .map(|r| Ok::<_, StorageError>((r.try_get("id")?, r.try_get("name")?)))
-                .transpose()?,
+                .await?,
                 None => None,
             };
             let note = match &supervisor {
@@ -711,7 +737,7 @@ impl Cases<'_> {
             .await?;
             tx.commit().await?;
         }
-        Ok(rows.len() as u64)
+        Ok(found)
     }
 
     /// Which case an attachment belongs to, if it is a case's.
@@ -730,26 +756,14 @@ impl Cases<'_> {
         user_id: i64,
         limit: i64,
     ) -> Result<Vec<Notification>, StorageError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as::<_, Notification>(
             "SELECT id, kind, title, link, created_at, read_at FROM notifications WHERE user_id = $1 \
              ORDER BY id DESC LIMIT $2",
         )
         .bind(user_id)
         .bind(limit.clamp(1, 500))
         .fetch_all(&self.read)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Notification {
-                    id: r.try_get("id")?,
-                    kind: r.try_get("kind")?,
-                    title: r.try_get("title")?,
-                    link: r.try_get("link")?,
-                    created_at: r.try_get("created_at")?,
-                    read_at: r.try_get("read_at")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     pub async fn unread_notifications(&self, user_id: i64) -> Result<i64, StorageError> {

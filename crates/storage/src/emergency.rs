@@ -9,7 +9,6 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::json;
-use sqlx::Row;
 
 use crate::audit::{AuditRecord, append};
 use crate::{Actor, Rule, StorageError, now, validate};
@@ -30,7 +29,7 @@ pub struct NewListEntry {
 }
 
 /// A stored list.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct EmergencyList {
     pub id: i64,
     /// 采暖季, e.g. `2026-2027`.
@@ -83,18 +82,59 @@ fn date(text: &str, what: &str) -> Result<NaiveDate, StorageError> {
         .map_err(|_| StorageError::Corrupt(format!("emergency_warnings.{what} {text:?}")))
 }
 
-fn warning_from_row(r: &sqlx::any::AnyRow) -> Result<Warning, StorageError> {
-    let starts: String = r.try_get("starts_on")?;
-    let ends: Option<String> = r.try_get("ends_on")?;
-    Ok(Warning {
-        id: r.try_get("id")?,
-        level: r.try_get("level")?,
-        starts_on: date(&starts, "starts_on")?,
-        ends_on: ends.as_deref().map(|e| date(e, "ends_on")).transpose()?,
-        document_number: r.try_get("document_number")?,
-        issued_by: r.try_get("issued_by")?,
-        issued_at: r.try_get("issued_at")?,
-    })
+/// A row of `emergency_warnings` ([`WARNING_COLUMNS`]): dates are TEXT.
+#[derive(sqlx::FromRow)]
+struct WarningRow {
+    id: i64,
+    level: String,
+    starts_on: String,
+    ends_on: Option<String>,
+    document_number: String,
+    issued_by: String,
+    issued_at: i64,
+}
+
+impl TryFrom<WarningRow> for Warning {
+    type Error = StorageError;
+
+    fn try_from(r: WarningRow) -> Result<Warning, StorageError> {
+        Ok(Warning {
+            id: r.id,
+            level: r.level,
+            starts_on: date(&r.starts_on, "starts_on")?,
+            ends_on: r
+                .ends_on
+                .as_deref()
+                .map(|e| date(e, "ends_on"))
+                .transpose()?,
+            document_number: r.document_number,
+            issued_by: r.issued_by,
+            issued_at: r.issued_at,
+        })
+    }
+}
+
+/// A row of `emergency_entries`: the entry is JSON text.
+#[derive(sqlx::FromRow)]
+struct EntryRow {
+    id: i64,
+    enterprise: String,
+    credit_code: Option<String>,
+    entry: String,
+}
+
+impl TryFrom<EntryRow> for StoredEntry {
+    type Error = StorageError;
+
+    fn try_from(r: EntryRow) -> Result<StoredEntry, StorageError> {
+        Ok(StoredEntry {
+            id: r.id,
+            enterprise: r.enterprise,
+            credit_code: r.credit_code,
+            entry: serde_json::from_str(&r.entry)
+                .map_err(|e| StorageError::Corrupt(format!("emergency_entries.entry: {e}")))?,
+        })
+    }
 }
 
 const WARNING_COLUMNS: &str =
@@ -124,7 +164,7 @@ impl Emergency<'_> {
         }
         let mut tx = self.write.begin().await?;
         let at = now();
-        let id: i64 = sqlx::query(
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO emergency_lists (season, source_name, entries, imported_by, imported_at) \
              VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
@@ -134,8 +174,7 @@ impl Emergency<'_> {
         .bind(&actor.name)
         .bind(at)
         .fetch_one(&mut *tx)
-        .await?
-        .try_get("id")?;
+        .await?;
         for e in entries {
             sqlx::query(
                 "INSERT INTO emergency_entries (list_id, enterprise, credit_code, entry) \
@@ -172,7 +211,7 @@ impl Emergency<'_> {
     pub async fn emergency_list_in_force(
         &self,
     ) -> Result<Option<(EmergencyList, Vec<StoredEntry>)>, StorageError> {
-        let Some(r) = sqlx::query(
+        let Some(list) = sqlx::query_as::<_, EmergencyList>(
             "SELECT id, season, source_name, entries, imported_by, imported_at \
              FROM emergency_lists ORDER BY id DESC LIMIT 1",
         )
@@ -181,35 +220,16 @@ impl Emergency<'_> {
         else {
             return Ok(None);
         };
-        let list = EmergencyList {
-            id: r.try_get("id")?,
-            season: r.try_get("season")?,
-            source_name: r.try_get("source_name")?,
-            entries: r.try_get("entries")?,
-            imported_by: r.try_get("imported_by")?,
-            imported_at: r.try_get("imported_at")?,
-        };
-        let rows = sqlx::query(
+        let entries = sqlx::query_as::<_, EntryRow>(
             "SELECT id, enterprise, credit_code, entry FROM emergency_entries \
              WHERE list_id = $1 ORDER BY id",
         )
         .bind(list.id)
         .fetch_all(&self.read)
-        .await?;
-        let entries = rows
-            .iter()
-            .map(|r| {
-                let text: String = r.try_get("entry")?;
-                Ok(StoredEntry {
-                    id: r.try_get("id")?,
-                    enterprise: r.try_get("enterprise")?,
-                    credit_code: r.try_get("credit_code")?,
-                    entry: serde_json::from_str(&text).map_err(|e| {
-                        StorageError::Corrupt(format!("emergency_entries.entry: {e}"))
-                    })?,
-                })
-            })
-            .collect::<Result<Vec<_>, StorageError>>()?;
+        .await?
+        .into_iter()
+        .map(StoredEntry::try_from)
+        .collect::<Result<Vec<_>, StorageError>>()?;
         Ok(Some((list, entries)))
     }
 
@@ -227,7 +247,7 @@ impl Emergency<'_> {
         }
         validate::line("预警文号", w.document_number.trim(), validate::NAME_MAX)?;
         let mut tx = self.write.begin().await?;
-        let row = sqlx::query(&format!(
+        let row = sqlx::query_as::<_, WarningRow>(&format!(
             "INSERT INTO emergency_warnings (level, starts_on, ends_on, document_number, \
              issued_by, issued_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING {WARNING_COLUMNS}"
         ))
@@ -239,7 +259,7 @@ impl Emergency<'_> {
         .bind(now())
         .fetch_one(&mut *tx)
         .await?;
-        let warning = warning_from_row(&row)?;
+        let warning = Warning::try_from(row)?;
         append(
             &mut tx,
             actor,
@@ -251,7 +271,7 @@ impl Emergency<'_> {
     }
 
     pub async fn warning(&self, id: i64) -> Result<Warning, StorageError> {
-        let row = sqlx::query(&format!(
+        sqlx::query_as::<_, WarningRow>(&format!(
             "SELECT {WARNING_COLUMNS} FROM emergency_warnings WHERE id = $1"
         ))
         .bind(id)
@@ -260,17 +280,17 @@ impl Emergency<'_> {
         .ok_or_else(|| StorageError::NotFound {
             entity: "warning",
             key: id.to_string(),
-        })?;
-        warning_from_row(&row)
+        })?
+        .try_into()
     }
 
     /// Every warning, newest first.
     pub async fn warnings(&self) -> Result<Vec<Warning>, StorageError> {
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query_as::<_, WarningRow>(&format!(
             "SELECT {WARNING_COLUMNS} FROM emergency_warnings ORDER BY starts_on DESC, id DESC"
         ))
         .fetch_all(&self.read)
         .await?;
-        rows.iter().map(warning_from_row).collect()
+        rows.into_iter().map(Warning::try_from).collect()
     }
 }

@@ -19,6 +19,7 @@ mod model;
 mod monitoring;
 mod notify;
 mod organisations;
+mod power;
 mod reports;
 mod sessions;
 mod summaries;
@@ -58,6 +59,7 @@ pub use monitoring::{
     site_kind_label,
 };
 pub use notify::{ChannelRow, DeliveryRow, DueDelivery, NOTIFY_KINDS, NewChannel, Subscription};
+pub use power::CircuitRecord;
 pub use reports::{AIR_FACTORS, AirHour, PublishedReport, StationDays, StationSite, UpsertStats};
 pub use sessions::{LoginLimits, LoginRefusal, SessionLimits};
 pub use summaries::{AcceptedValue, AssignmentMonth, LimitedHour};
@@ -73,6 +75,7 @@ pub use emergency::Emergency;
 pub use monitoring::Monitoring;
 pub use notify::Notify;
 pub use organisations::Organisations;
+pub use power::Power;
 pub use reports::AirData;
 pub use sessions::Sessions;
 pub use summaries::Summaries;

@@ -3,7 +3,7 @@
 //!
 //! Person-made changes (sites, devices, factors) take an [`Actor`] and are
 //! audited. Machine writes from the HJ 212 listener go through
-//! [`Db::commit_ingest`], which writes a whole batch of frames from many
+//! [`Monitoring::commit_ingest`], which writes a whole batch of frames from many
 //! connections in one transaction with multi-row statements, and reports per
 //! upload whether it was new or a retransmission.
 
@@ -12,8 +12,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use gongjian_campaign::{ScopeSetting, StationClass, StationScope, station_scope};
 use gongjian_standards::cst::local_day_start;
 use serde::Serialize;
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, FromRow};
 
 use crate::audit::{AuditRecord, append};
 use crate::db::insert_rows;
@@ -158,7 +157,7 @@ pub struct Device {
 }
 
 impl Device {
-    /// Check the settings as [`Db::upsert_device`] does.
+    /// Check the settings as [`Monitoring::upsert_device`] does.
     pub fn validate(&self) -> Result<(), StorageError> {
         validate_device(self)
     }
@@ -179,7 +178,7 @@ impl Device {
 }
 
 /// A factor a site measures.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct SiteFactor {
     pub factor: String,
     pub name: String,
@@ -189,7 +188,7 @@ pub struct SiteFactor {
 }
 
 impl SiteFactor {
-    /// Check a site's factor list as [`Db::set_site_factors`] does, so a
+    /// Check a site's factor list as [`Monitoring::set_site_factors`] does, so a
     /// caller can refuse a whole submission before storing any of it.
     pub fn validate_all(factors: &[SiteFactor]) -> Result<(), StorageError> {
         let mut seen = HashSet::new();
@@ -235,7 +234,7 @@ pub struct SeriesValue {
 }
 
 /// A stored series row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct SeriesPoint {
     pub period_start: i64,
     pub value: Option<String>,
@@ -333,9 +332,9 @@ pub enum UploadOutcome {
 }
 
 /// A period whose rollup must be computed: a row of the rollup queue as it
-/// was read. The row stays queued until [`Db::store_rollups_and_release`]
+/// was read. The row stays queued until [`Monitoring::store_rollups_and_release`]
 /// commits the result (docs/decisions/0003).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, sqlx::FromRow)]
 pub struct PendingRollup {
     pub site_id: i64,
     pub factor: String,
@@ -361,7 +360,7 @@ pub struct RollupValue {
     pub day_start: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct LatestValue {
     pub site_id: i64,
     pub factor: String,
@@ -373,7 +372,7 @@ pub struct LatestValue {
     pub received_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct DeviceHealth {
     pub mn: String,
     pub site_id: i64,
@@ -392,11 +391,15 @@ pub struct DeviceHealth {
     pub last_frame_at: Option<i64>,
     pub last_peer: Option<String>,
     /// When the device was registered (Unix s): no data are due before.
+    #[sqlx(rename = "created_at")]
     pub registered_at: i64,
     /// Distinct minute periods received since `day_start`.
+    #[sqlx(rename = "periods")]
     pub minute_periods_today: i64,
     /// Minute values since `day_start`, and those flagged N.
+    #[sqlx(rename = "total")]
     pub minute_values_today: i64,
+    #[sqlx(rename = "valid")]
     pub minute_values_valid_today: i64,
 }
 
@@ -412,7 +415,33 @@ pub struct QuarantineEntry {
     pub frame: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// An `hj212_quarantine` row: the frame as stored bytes.
+#[derive(sqlx::FromRow)]
+struct QuarantineRow {
+    id: i64,
+    received_at: i64,
+    peer: String,
+    mn: Option<String>,
+    cn: Option<String>,
+    reason: String,
+    frame: Vec<u8>,
+}
+
+impl From<QuarantineRow> for QuarantineEntry {
+    fn from(r: QuarantineRow) -> Self {
+        QuarantineEntry {
+            id: r.id,
+            received_at: r.received_at,
+            peer: r.peer,
+            mn: r.mn,
+            cn: r.cn,
+            reason: r.reason,
+            frame: String::from_utf8_lossy(&r.frame).into_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Disagreement {
     pub site_id: i64,
     pub factor: String,
@@ -431,54 +460,90 @@ const DEVICE_COLUMNS: &str = "mn, pw, site_id, protocol, st, charset, \
      CASE WHEN accept_modbus_crc THEN 1 ELSE 0 END AS accept_modbus_crc, \
      CASE WHEN time_sync_on_connect THEN 1 ELSE 0 END AS time_sync_on_connect, min_interval";
 
-fn site_from_row(row: &AnyRow) -> Result<Site, StorageError> {
-    Ok(Site {
-        id: row.try_get("id")?,
-        code: row.try_get("code")?,
-        name: row.try_get("name")?,
-        kind: row.try_get("kind")?,
-        organisation_id: row.try_get("organisation_id")?,
-        township_id: row.try_get("township_id")?,
-        longitude: row.try_get("longitude")?,
-        latitude: row.try_get("latitude")?,
-        station_class: station_class_from_row(row)?,
-        assessment: assessment_from_row(row)?,
-        created_at: row.try_get("created_at")?,
-    })
+/// A row of [`SITE_COLUMNS`]: station class and assessment as stored text.
+#[derive(sqlx::FromRow)]
+struct SiteRow {
+    id: i64,
+    code: String,
+    name: String,
+    kind: String,
+    organisation_id: Option<i64>,
+    township_id: Option<i64>,
+    longitude: Option<String>,
+    latitude: Option<String>,
+    station_class: Option<String>,
+    assessment: Option<String>,
+    created_at: i64,
 }
 
-/// The `station_class` column of a site row.
-pub(crate) fn station_class_from_row(row: &AnyRow) -> Result<Option<StationClass>, StorageError> {
-    let text: Option<String> = row.try_get("station_class")?;
+impl TryFrom<SiteRow> for Site {
+    type Error = StorageError;
+
+    fn try_from(row: SiteRow) -> Result<Self, StorageError> {
+        Ok(Site {
+            station_class: station_class_column(row.station_class.as_deref())?,
+            assessment: assessment_column(row.assessment.as_deref())?,
+            id: row.id,
+            code: row.code,
+            name: row.name,
+            kind: row.kind,
+            organisation_id: row.organisation_id,
+            township_id: row.township_id,
+            longitude: row.longitude,
+            latitude: row.latitude,
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// The `station_class` column of a site row, as stored.
+pub(crate) fn station_class_column(
+    text: Option<&str>,
+) -> Result<Option<StationClass>, StorageError> {
     text.map(|t| {
-        StationClass::parse(&t)
+        StationClass::parse(t)
             .ok_or_else(|| StorageError::Corrupt(format!("sites.station_class {t:?}")))
     })
     .transpose()
 }
 
-/// The `assessment` column of a site row.
-pub(crate) fn assessment_from_row(row: &AnyRow) -> Result<ScopeSetting, StorageError> {
-    let text: Option<String> = row.try_get("assessment")?;
+/// The `assessment` column of a site row, as stored.
+pub(crate) fn assessment_column(text: Option<&str>) -> Result<ScopeSetting, StorageError> {
     match text {
         None => Ok(ScopeSetting::ByClass),
-        Some(t) => ScopeSetting::parse(&t)
+        Some(t) => ScopeSetting::parse(t)
             .ok_or_else(|| StorageError::Corrupt(format!("sites.assessment {t:?}"))),
     }
 }
 
-fn device_from_row(row: &AnyRow) -> Result<Device, StorageError> {
-    Ok(Device {
-        mn: row.try_get("mn")?,
-        pw: row.try_get("pw")?,
-        site_id: row.try_get("site_id")?,
-        protocol: row.try_get("protocol")?,
-        st: row.try_get("st")?,
-        charset: row.try_get("charset")?,
-        accept_modbus_crc: row.try_get::<i64, _>("accept_modbus_crc")? != 0,
-        time_sync_on_connect: row.try_get::<i64, _>("time_sync_on_connect")? != 0,
-        min_interval: row.try_get("min_interval")?,
-    })
+/// A row of [`DEVICE_COLUMNS`]: the two switches as 0/1.
+#[derive(sqlx::FromRow)]
+struct DeviceRow {
+    mn: String,
+    pw: String,
+    site_id: i64,
+    protocol: String,
+    st: String,
+    charset: String,
+    accept_modbus_crc: i64,
+    time_sync_on_connect: i64,
+    min_interval: i64,
+}
+
+impl From<DeviceRow> for Device {
+    fn from(row: DeviceRow) -> Self {
+        Device {
+            mn: row.mn,
+            pw: row.pw,
+            site_id: row.site_id,
+            protocol: row.protocol,
+            st: row.st,
+            charset: row.charset,
+            accept_modbus_crc: row.accept_modbus_crc != 0,
+            time_sync_on_connect: row.time_sync_on_connect != 0,
+            min_interval: row.min_interval,
+        }
+    }
 }
 
 fn validate_site(site: &NewSite) -> Result<(), StorageError> {
@@ -570,7 +635,7 @@ async fn insert_site_on(
     actor: &Actor,
     site: &NewSite,
 ) -> Result<Site, StorageError> {
-    let row = sqlx::query(&format!(
+    let row = sqlx::query_as::<_, SiteRow>(&format!(
         "INSERT INTO sites (code, name, kind, organisation_id, township_id, longitude, \
              latitude, station_class, assessment, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {SITE_COLUMNS}"
@@ -588,7 +653,7 @@ async fn insert_site_on(
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| StorageError::unique(e, "site", &site.code))?;
-    let created = site_from_row(&row)?;
+    let created = Site::try_from(row)?;
     append(
         tx,
         actor,
@@ -604,16 +669,17 @@ async fn update_site_on(
     id: i64,
     site: &NewSite,
 ) -> Result<Site, StorageError> {
-    let before = sqlx::query(&format!("SELECT {SITE_COLUMNS} FROM sites WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| StorageError::NotFound {
-            entity: "site",
-            key: id.to_string(),
-        })?;
-    let before = site_from_row(&before)?;
-    let row = sqlx::query(&format!(
+    let before =
+        sqlx::query_as::<_, SiteRow>(&format!("SELECT {SITE_COLUMNS} FROM sites WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StorageError::NotFound {
+                entity: "site",
+                key: id.to_string(),
+            })?;
+    let before = Site::try_from(before)?;
+    let row = sqlx::query_as::<_, SiteRow>(&format!(
         "UPDATE sites SET code = $1, name = $2, kind = $3, organisation_id = $4, \
              township_id = $5, longitude = $6, latitude = $7, station_class = $8, \
              assessment = $9 WHERE id = $10 RETURNING {SITE_COLUMNS}"
@@ -631,7 +697,7 @@ async fn update_site_on(
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| StorageError::unique(e, "site", &site.code))?;
-    let after = site_from_row(&row)?;
+    let after = Site::try_from(row)?;
     append(
         tx,
         actor,
@@ -648,15 +714,13 @@ async fn upsert_device_on(
     actor: &Actor,
     d: &Device,
 ) -> Result<(), StorageError> {
-    let before = sqlx::query(&format!(
+    let before = sqlx::query_as::<_, DeviceRow>(&format!(
         "SELECT {DEVICE_COLUMNS} FROM devices WHERE mn = $1"
     ))
     .bind(&d.mn)
     .fetch_optional(&mut *tx)
     .await?
-    .as_ref()
-    .map(device_from_row)
-    .transpose()?;
+    .map(Device::from);
     let t = now();
     sqlx::query(
         "INSERT INTO devices (mn, pw, site_id, protocol, st, charset, accept_modbus_crc, \
@@ -713,23 +777,13 @@ async fn set_site_factors_on(
     site_id: i64,
     factors: &[SiteFactor],
 ) -> Result<(), StorageError> {
-    let before: Vec<SiteFactor> = sqlx::query(
+    let before: Vec<SiteFactor> = sqlx::query_as(
         "SELECT factor, name, unit, limit_value FROM site_factors WHERE site_id = $1 \
          ORDER BY factor",
     )
     .bind(site_id)
     .fetch_all(&mut *tx)
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(SiteFactor {
-            factor: r.try_get("factor")?,
-            name: r.try_get("name")?,
-            unit: r.try_get("unit")?,
-            limit_value: r.try_get("limit_value")?,
-        })
-    })
-    .collect::<Result<_, StorageError>>()?;
+    .await?;
     sqlx::query("DELETE FROM site_factors WHERE site_id = $1")
         .bind(site_id)
         .execute(&mut *tx)
@@ -833,26 +887,31 @@ impl Monitoring<'_> {
     }
 
     pub async fn sites(&self) -> Result<Vec<Site>, StorageError> {
-        let rows = sqlx::query(&format!("SELECT {SITE_COLUMNS} FROM sites ORDER BY id"))
-            .fetch_all(&self.read)
-            .await?;
-        rows.iter().map(site_from_row).collect()
+        let rows =
+            sqlx::query_as::<_, SiteRow>(&format!("SELECT {SITE_COLUMNS} FROM sites ORDER BY id"))
+                .fetch_all(&self.read)
+                .await?;
+        rows.into_iter().map(Site::try_from).collect()
     }
 
     pub async fn site(&self, id: i64) -> Result<Option<Site>, StorageError> {
-        let row = sqlx::query(&format!("SELECT {SITE_COLUMNS} FROM sites WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await?;
-        row.as_ref().map(site_from_row).transpose()
+        let row = sqlx::query_as::<_, SiteRow>(&format!(
+            "SELECT {SITE_COLUMNS} FROM sites WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(Site::try_from).transpose()
     }
 
     pub async fn site_by_code(&self, code: &str) -> Result<Option<Site>, StorageError> {
-        let row = sqlx::query(&format!("SELECT {SITE_COLUMNS} FROM sites WHERE code = $1"))
-            .bind(code)
-            .fetch_optional(&self.read)
-            .await?;
-        row.as_ref().map(site_from_row).transpose()
+        let row = sqlx::query_as::<_, SiteRow>(&format!(
+            "SELECT {SITE_COLUMNS} FROM sites WHERE code = $1"
+        ))
+        .bind(code)
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(Site::try_from).transpose()
     }
 
     // --------------------------------------------------------------- devices
@@ -868,15 +927,13 @@ impl Monitoring<'_> {
 
     pub async fn delete_device(&self, actor: &Actor, mn: &str) -> Result<(), StorageError> {
         let mut tx = self.write.begin().await?;
-        let before = sqlx::query(&format!(
+        let before = sqlx::query_as::<_, DeviceRow>(&format!(
             "SELECT {DEVICE_COLUMNS} FROM devices WHERE mn = $1"
         ))
         .bind(mn)
         .fetch_optional(&mut *tx)
         .await?
-        .as_ref()
-        .map(device_from_row)
-        .transpose()?
+        .map(Device::from)
         .ok_or_else(|| StorageError::NotFound {
             entity: "device",
             key: mn.to_owned(),
@@ -896,20 +953,22 @@ impl Monitoring<'_> {
     }
 
     pub async fn device(&self, mn: &str) -> Result<Option<Device>, StorageError> {
-        let row = sqlx::query(&format!(
+        let row = sqlx::query_as::<_, DeviceRow>(&format!(
             "SELECT {DEVICE_COLUMNS} FROM devices WHERE mn = $1"
         ))
         .bind(mn)
         .fetch_optional(&self.read)
         .await?;
-        row.as_ref().map(device_from_row).transpose()
+        Ok(row.map(Device::from))
     }
 
     pub async fn devices(&self) -> Result<Vec<Device>, StorageError> {
-        let rows = sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM devices ORDER BY mn"))
-            .fetch_all(&self.read)
-            .await?;
-        rows.iter().map(device_from_row).collect()
+        let rows = sqlx::query_as::<_, DeviceRow>(&format!(
+            "SELECT {DEVICE_COLUMNS} FROM devices ORDER BY mn"
+        ))
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows.into_iter().map(Device::from).collect())
     }
 
     // --------------------------------------------------------------- factors
@@ -929,28 +988,25 @@ impl Monitoring<'_> {
     }
 
     pub async fn site_factors(&self, site_id: i64) -> Result<Vec<SiteFactor>, StorageError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT factor, name, unit, limit_value FROM site_factors WHERE site_id = $1 \
              ORDER BY factor",
         )
         .bind(site_id)
         .fetch_all(&self.read)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(SiteFactor {
-                    factor: r.try_get("factor")?,
-                    name: r.try_get("name")?,
-                    unit: r.try_get("unit")?,
-                    limit_value: r.try_get("limit_value")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// Every site's factors, by site id.
     pub async fn all_site_factors(&self) -> Result<HashMap<i64, Vec<SiteFactor>>, StorageError> {
-        let rows = sqlx::query(
+        /// A factor with its site.
+        #[derive(sqlx::FromRow)]
+        struct SiteFactorRow {
+            site_id: i64,
+            #[sqlx(flatten)]
+            factor: SiteFactor,
+        }
+        let rows = sqlx::query_as::<_, SiteFactorRow>(
             "SELECT site_id, factor, name, unit, limit_value FROM site_factors \
              ORDER BY site_id, factor",
         )
@@ -958,14 +1014,7 @@ impl Monitoring<'_> {
         .await?;
         let mut out: HashMap<i64, Vec<SiteFactor>> = HashMap::new();
         for r in rows {
-            out.entry(r.try_get("site_id")?)
-                .or_default()
-                .push(SiteFactor {
-                    factor: r.try_get("factor")?,
-                    name: r.try_get("name")?,
-                    unit: r.try_get("unit")?,
-                    limit_value: r.try_get("limit_value")?,
-                });
+            out.entry(r.site_id).or_default().push(r.factor);
         }
         Ok(out)
     }
@@ -1014,15 +1063,11 @@ impl Monitoring<'_> {
             },
         )
         .await?;
-        for r in stored {
-            let key: (String, String, String, i64) = (
-                r.try_get("mn")?,
-                r.try_get("cn")?,
-                r.try_get("datatime")?,
-                r.try_get("pno")?,
-            );
+        for r in &stored {
+            // RETURNING mn, cn, datatime, pno (by position).
+            let (mn, cn, datatime, pno) = <(String, String, String, i64)>::from_row(r)?;
             if let Some(&i) =
-                first_in_batch.get(&(key.0.as_str(), key.1.as_str(), key.2.as_str(), key.3))
+                first_in_batch.get(&(mn.as_str(), cn.as_str(), datatime.as_str(), pno))
             {
                 outcomes[i] = UploadOutcome::Stored;
             }
@@ -1222,15 +1267,13 @@ impl Monitoring<'_> {
         &self,
         mn: &str,
     ) -> Result<(Option<i64>, Option<i64>), StorageError> {
-        let row =
-            sqlx::query("SELECT connected_at, disconnected_at FROM device_counters WHERE mn = $1")
-                .bind(mn)
-                .fetch_optional(&self.read)
-                .await?;
-        match row {
-            Some(r) => Ok((r.try_get("connected_at")?, r.try_get("disconnected_at")?)),
-            None => Ok((None, None)),
-        }
+        let row = sqlx::query_as::<_, (Option<i64>, Option<i64>)>(
+            "SELECT connected_at, disconnected_at FROM device_counters WHERE mn = $1",
+        )
+        .bind(mn)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(row.unwrap_or((None, None)))
     }
 
     /// Whether an upload with this key has been stored.
@@ -1274,27 +1317,16 @@ impl Monitoring<'_> {
 
     /// Up to `limit` queued rollups, hours before days, oldest first. Nothing
     /// is removed: a row leaves the queue only when its result is committed
-    /// by [`Db::store_rollups_and_release`], so a crash between reading and
+    /// by [`Monitoring::store_rollups_and_release`], so a crash between reading and
     /// storing loses no period (docs/decisions/0003).
     pub async fn pending_rollups(&self, limit: i64) -> Result<Vec<PendingRollup>, StorageError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT site_id, factor, kind, period_start, generation FROM rollup_pending \
              ORDER BY kind DESC, period_start LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&self.read)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(PendingRollup {
-                    site_id: r.try_get("site_id")?,
-                    factor: r.try_get("factor")?,
-                    kind: r.try_get("kind")?,
-                    period_start: r.try_get("period_start")?,
-                    generation: r.try_get("generation")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// Series rows of one site and factor with `from <= period_start < to`.
@@ -1306,7 +1338,7 @@ impl Monitoring<'_> {
         from: i64,
         to: i64,
     ) -> Result<Vec<SeriesPoint>, StorageError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT period_start, value, converted, flag, source FROM series \
              WHERE site_id = $1 AND factor = $2 AND kind = $3 AND period_start >= $4 \
              AND period_start < $5 ORDER BY period_start",
@@ -1317,18 +1349,7 @@ impl Monitoring<'_> {
         .bind(from)
         .bind(to)
         .fetch_all(&self.read)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(SeriesPoint {
-                    period_start: r.try_get("period_start")?,
-                    value: r.try_get("value")?,
-                    converted: r.try_get("converted")?,
-                    flag: r.try_get("flag")?,
-                    source: r.try_get("source")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// Store computed rollups. A value the logger sent itself (source
@@ -1339,7 +1360,7 @@ impl Monitoring<'_> {
         Ok(())
     }
 
-    /// Store computed rollups (as [`Db::store_rollups`]) and, in the same
+    /// Store computed rollups (as [`Monitoring::store_rollups`]) and, in the same
     /// transaction, remove the queue rows they were computed for — each only
     /// if it was not queued again since it was read (its generation is
     /// unchanged), so data that arrived during the computation gets its own
@@ -1357,7 +1378,7 @@ impl Monitoring<'_> {
         let t = now();
         let mut tx = self.write.begin().await?;
         for v in values {
-            let existing = sqlx::query(
+            let existing = sqlx::query_as::<_, (Option<String>, String, String)>(
                 "SELECT value, flag, source FROM series WHERE site_id = $1 AND factor = $2 \
                  AND kind = $3 AND period_start = $4",
             )
@@ -1367,10 +1388,8 @@ impl Monitoring<'_> {
             .bind(v.period_start)
             .fetch_optional(&mut *tx)
             .await?;
-            let logger: Option<(Option<String>, String)> = match &existing {
-                Some(r) if r.try_get::<String, _>("source")? == "hj212" => {
-                    Some((r.try_get("value")?, r.try_get("flag")?))
-                }
+            let logger: Option<(Option<String>, String)> = match existing {
+                Some((value, flag, source)) if source == "hj212" => Some((value, flag)),
                 _ => None,
             };
             match logger {
@@ -1467,10 +1486,11 @@ impl Monitoring<'_> {
 
     /// Number of periods in the rollup queue (for tests and the health page).
     pub async fn pending_rollup_count(&self) -> Result<i64, StorageError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM rollup_pending")
-            .fetch_one(&self.read)
-            .await?;
-        Ok(row.try_get("n")?)
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) AS n FROM rollup_pending")
+                .fetch_one(&self.read)
+                .await?,
+        )
     }
 
     pub async fn rollup_disagreements(
@@ -1478,7 +1498,7 @@ impl Monitoring<'_> {
         site_id: Option<i64>,
         limit: i64,
     ) -> Result<Vec<Disagreement>, StorageError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT site_id, factor, kind, period_start, logger_value, logger_flag, \
              rollup_value, rollup_flag, detected_at FROM rollup_disagreements \
              WHERE ($1 < 0 OR site_id = $1) ORDER BY period_start DESC LIMIT $2",
@@ -1486,33 +1506,18 @@ impl Monitoring<'_> {
         .bind(site_id.unwrap_or(-1))
         .bind(limit)
         .fetch_all(&self.read)
-        .await?;
-        rows.iter().map(disagreement_from_row).collect()
+        .await?)
     }
 
     // ---------------------------------------------------------- dashboards
 
     pub async fn latest_values(&self) -> Result<Vec<LatestValue>, StorageError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT site_id, factor, kind, period_start, value, converted, flag, received_at \
              FROM latest_values ORDER BY site_id, factor",
         )
         .fetch_all(&self.read)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(LatestValue {
-                    site_id: r.try_get("site_id")?,
-                    factor: r.try_get("factor")?,
-                    kind: r.try_get("kind")?,
-                    period_start: r.try_get("period_start")?,
-                    value: r.try_get("value")?,
-                    converted: r.try_get("converted")?,
-                    flag: r.try_get("flag")?,
-                    received_at: r.try_get("received_at")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// Health of every registered device; minute counts from `day_start` on.
@@ -1521,7 +1526,7 @@ impl Monitoring<'_> {
     /// today's rows in the minute index — seconds instead of milliseconds
     /// on a year of minute data.
     pub async fn device_health(&self, day_start: i64) -> Result<Vec<DeviceHealth>, StorageError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT d.mn, d.site_id, d.min_interval, d.created_at, s.name AS site_name, s.kind AS site_kind, \
              s.organisation_id, s.township_id, \
              COALESCE(c.frames, 0) AS frames, COALESCE(c.values_stored, 0) AS values_stored, \
@@ -1542,77 +1547,34 @@ impl Monitoring<'_> {
         )
         .bind(day_start)
         .fetch_all(&self.read)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(DeviceHealth {
-                    mn: r.try_get("mn")?,
-                    site_id: r.try_get("site_id")?,
-                    site_name: r.try_get("site_name")?,
-                    site_kind: r.try_get("site_kind")?,
-                    organisation_id: r.try_get("organisation_id")?,
-                    township_id: r.try_get("township_id")?,
-                    min_interval: r.try_get("min_interval")?,
-                    frames: r.try_get("frames")?,
-                    values_stored: r.try_get("values_stored")?,
-                    duplicates: r.try_get("duplicates")?,
-                    crc_errors: r.try_get("crc_errors")?,
-                    parse_errors: r.try_get("parse_errors")?,
-                    auth_failures: r.try_get("auth_failures")?,
-                    quarantined: r.try_get("quarantined")?,
-                    last_frame_at: r.try_get("last_frame_at")?,
-                    last_peer: r.try_get("last_peer")?,
-                    registered_at: r.try_get("created_at")?,
-                    minute_periods_today: r.try_get("periods")?,
-                    minute_values_today: r.try_get("total")?,
-                    minute_values_valid_today: r.try_get("valid")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     pub async fn quarantine(&self, limit: i64) -> Result<Vec<QuarantineEntry>, StorageError> {
-        let rows = sqlx::query(
+        let rows = sqlx::query_as::<_, QuarantineRow>(
             "SELECT id, received_at, peer, mn, cn, reason, frame FROM hj212_quarantine \
              ORDER BY id DESC LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let frame: Vec<u8> = r.try_get("frame")?;
-                Ok(QuarantineEntry {
-                    id: r.try_get("id")?,
-                    received_at: r.try_get("received_at")?,
-                    peer: r.try_get("peer")?,
-                    mn: r.try_get("mn")?,
-                    cn: r.try_get("cn")?,
-                    reason: r.try_get("reason")?,
-                    frame: String::from_utf8_lossy(&frame).into_owned(),
-                })
-            })
-            .collect()
+        Ok(rows.into_iter().map(QuarantineEntry::from).collect())
     }
 
     /// Counts of quarantined frames by reason.
     pub async fn quarantine_counts(&self) -> Result<Vec<(String, i64)>, StorageError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT reason, COUNT(*) AS n FROM hj212_quarantine GROUP BY reason ORDER BY reason",
         )
         .fetch_all(&self.read)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("reason")?, r.try_get("n")?)))
-            .collect()
+        .await?)
     }
 
     /// Number of rows in the raw archive (for tests and the health page).
     pub async fn raw_frame_count(&self) -> Result<i64, StorageError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM hj212_raw")
+        Ok(sqlx::query_scalar("SELECT COUNT(*) AS n FROM hj212_raw")
             .fetch_one(&self.read)
-            .await?;
-        Ok(row.try_get("n")?)
+            .await?)
     }
 }
 
@@ -1633,19 +1595,4 @@ fn same_value(a: Option<&str>, b: Option<&str>) -> bool {
         }
         _ => false,
     }
-}
-
-/// A `rollup_disagreements` row (every column selected).
-pub(crate) fn disagreement_from_row(r: &sqlx::any::AnyRow) -> Result<Disagreement, StorageError> {
-    Ok(Disagreement {
-        site_id: r.try_get("site_id")?,
-        factor: r.try_get("factor")?,
-        kind: r.try_get("kind")?,
-        period_start: r.try_get("period_start")?,
-        logger_value: r.try_get("logger_value")?,
-        logger_flag: r.try_get("logger_flag")?,
-        rollup_value: r.try_get("rollup_value")?,
-        rollup_flag: r.try_get("rollup_flag")?,
-        detected_at: r.try_get("detected_at")?,
-    })
 }

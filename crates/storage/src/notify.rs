@@ -6,8 +6,7 @@
 
 use serde::Serialize;
 use serde_json::json;
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use crate::audit::{AuditRecord, append};
 use crate::{Actor, Rule, StorageError, now, validate};
@@ -57,10 +56,11 @@ pub struct Subscription {
 }
 
 /// A delivery due to be sent, with its channel's settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DueDelivery {
     pub id: i64,
     pub channel_id: i64,
+    #[sqlx(rename = "settings")]
     pub channel_settings: String,
     pub address: String,
     pub kind: String,
@@ -71,7 +71,7 @@ pub struct DueDelivery {
 }
 
 /// A row of the delivery log.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct DeliveryRow {
     pub id: i64,
     pub channel_id: i64,
@@ -131,17 +131,51 @@ fn wants(events: &str, kind: &str) -> bool {
     events.is_empty() || events.split(',').any(|e| e == kind)
 }
 
-fn channel_from_row(r: &AnyRow) -> Result<ChannelRow, StorageError> {
-    Ok(ChannelRow {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        kind: r.try_get("kind")?,
-        personal: r.try_get::<i64, _>("personal")? != 0,
-        settings: r.try_get("settings")?,
-        events: events_of(&r.try_get::<String, _>("events")?),
-        enabled: r.try_get::<i64, _>("enabled")? != 0,
-        updated_at: r.try_get("updated_at")?,
-    })
+/// A row of `notify_channels`: booleans are 0/1, the events a
+/// comma-separated list.
+#[derive(sqlx::FromRow)]
+struct ChannelDbRow {
+    id: i64,
+    name: String,
+    kind: String,
+    personal: i64,
+    settings: String,
+    events: String,
+    enabled: i64,
+    updated_at: i64,
+}
+
+impl From<ChannelDbRow> for ChannelRow {
+    fn from(r: ChannelDbRow) -> ChannelRow {
+        ChannelRow {
+            id: r.id,
+            name: r.name,
+            kind: r.kind,
+            personal: r.personal != 0,
+            settings: r.settings,
+            events: events_of(&r.events),
+            enabled: r.enabled != 0,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// A row of `notify_subscriptions`, the events a comma-separated list.
+#[derive(sqlx::FromRow)]
+struct SubscriptionRow {
+    channel_id: i64,
+    address: String,
+    events: String,
+}
+
+impl From<SubscriptionRow> for Subscription {
+    fn from(r: SubscriptionRow) -> Subscription {
+        Subscription {
+            channel_id: r.channel_id,
+            address: r.address,
+            events: events_of(&r.events),
+        }
+    }
 }
 
 /// Most deliveries a notification can queue per channel (a message to a
@@ -159,27 +193,24 @@ pub(crate) async fn enqueue(
     title: &str,
     link: &str,
 ) -> Result<(), StorageError> {
-    let channels = sqlx::query(
+    let channels = sqlx::query_as::<_, ChannelDbRow>(
         "SELECT id, name, kind, personal, settings, events, enabled, updated_at FROM notify_channels WHERE enabled = 1",
     )
     .fetch_all(&mut *conn)
     .await?;
     let at = now();
-    for row in &channels {
-        let channel = channel_from_row(row)?;
+    for channel in channels.into_iter().map(ChannelRow::from) {
         let mut targets: Vec<(Option<i64>, String)> = Vec::new();
         if channel.personal {
-            let subs = sqlx::query(
+            let subs = sqlx::query_as::<_, (i64, String, String)>(
                 "SELECT user_id, address, events FROM notify_subscriptions WHERE channel_id = $1",
             )
             .bind(channel.id)
             .fetch_all(&mut *conn)
             .await?;
-            for s in subs {
-                let user: i64 = s.try_get("user_id")?;
-                let events: String = s.try_get("events")?;
+            for (user, address, events) in subs {
                 if users.contains(&user) && wants(&events, kind) {
-                    targets.push((Some(user), s.try_get("address")?));
+                    targets.push((Some(user), address));
                 }
             }
         } else if wants(&channel.events.join(","), kind) {
@@ -204,21 +235,30 @@ pub(crate) async fn enqueue(
     Ok(())
 }
 
+/// A pending delivery as [`Notify::claim_due_deliveries`] reads it: the
+/// delivery, and the time its lease is compared against.
+#[derive(sqlx::FromRow)]
+struct DueRow {
+    #[sqlx(flatten)]
+    delivery: DueDelivery,
+    next_at: i64,
+}
+
 const DELIVERY_COLUMNS: &str = "d.id, d.channel_id, c.name AS channel, d.user_id, d.address, d.kind, d.title, \
      d.state, d.attempts, d.next_at, d.last_error, d.created_at, d.sent_at";
 
 impl Notify<'_> {
     pub async fn notify_channels(&self) -> Result<Vec<ChannelRow>, StorageError> {
-        let rows = sqlx::query(
+        let rows = sqlx::query_as::<_, ChannelDbRow>(
             "SELECT id, name, kind, personal, settings, events, enabled, updated_at FROM notify_channels ORDER BY id",
         )
         .fetch_all(&self.read)
         .await?;
-        rows.iter().map(channel_from_row).collect()
+        Ok(rows.into_iter().map(ChannelRow::from).collect())
     }
 
     pub async fn notify_channel(&self, id: i64) -> Result<ChannelRow, StorageError> {
-        let row = sqlx::query(
+        let row = sqlx::query_as::<_, ChannelDbRow>(
             "SELECT id, name, kind, personal, settings, events, enabled, updated_at FROM notify_channels WHERE id = $1",
         )
         .bind(id)
@@ -228,7 +268,7 @@ impl Notify<'_> {
             entity: "notify_channel",
             key: id.to_string(),
         })?;
-        channel_from_row(&row)
+        Ok(row.into())
     }
 
     /// Creates (`id` None) or changes a channel, audited with its settings
@@ -271,7 +311,7 @@ impl Notify<'_> {
                 .await?;
                 id
             }
-            None => sqlx::query(
+            None => sqlx::query_scalar(
                 "INSERT INTO notify_channels (name, kind, personal, settings, events, enabled, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
             )
@@ -283,8 +323,7 @@ impl Notify<'_> {
             .bind(i64::from(c.enabled))
             .bind(at)
             .fetch_one(&mut *tx)
-            .await?
-            .try_get("id")?,
+            .await?,
         };
         let after = json!({"name": name, "kind": c.kind, "settings": c.settings_for_audit,
             "events": c.events, "enabled": c.enabled});
@@ -304,21 +343,13 @@ impl Notify<'_> {
         &self,
         user_id: i64,
     ) -> Result<Vec<Subscription>, StorageError> {
-        let rows = sqlx::query(
+        let rows = sqlx::query_as::<_, SubscriptionRow>(
             "SELECT channel_id, address, events FROM notify_subscriptions WHERE user_id = $1 ORDER BY channel_id",
         )
         .bind(user_id)
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Subscription {
-                    channel_id: r.try_get("channel_id")?,
-                    address: r.try_get("address")?,
-                    events: events_of(&r.try_get::<String, _>("events")?),
-                })
-            })
-            .collect()
+        Ok(rows.into_iter().map(Subscription::from).collect())
     }
 
     /// Replaces `user_id`'s choices by `subs` (addresses checked by the
@@ -384,7 +415,7 @@ impl Notify<'_> {
         validate::line("接收地址", address, 254)?;
         let at = now();
         let mut tx = self.write.begin().await?;
-        let id: i64 = sqlx::query(
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO notify_deliveries (channel_id, user_id, address, kind, title, link, happened_at, \
              state, attempts, next_at, created_at) VALUES ($1, $2, $3, 'test', $4, '/', $5, 'pending', 0, $5, $5) RETURNING id",
         )
@@ -394,8 +425,7 @@ impl Notify<'_> {
         .bind(title)
         .bind(at)
         .fetch_one(&mut *tx)
-        .await?
-        .try_get("id")?;
+        .await?;
         append(
             &mut tx,
             actor,
@@ -415,7 +445,7 @@ impl Notify<'_> {
         lease_until: i64,
         limit: i64,
     ) -> Result<Vec<DueDelivery>, StorageError> {
-        let rows = sqlx::query(
+        let rows = sqlx::query_as::<_, DueRow>(
             "SELECT d.id, d.channel_id, c.settings, d.address, d.kind, d.title, d.link, d.happened_at, d.attempts, d.next_at \
              FROM notify_deliveries d JOIN notify_channels c ON c.id = d.channel_id \
              WHERE d.state = 'pending' AND d.next_at <= $1 AND c.enabled = 1 ORDER BY d.next_at, d.id LIMIT $2",
@@ -425,30 +455,18 @@ impl Notify<'_> {
         .fetch_all(&self.read)
         .await?;
         let mut out = Vec::new();
-        for r in rows {
-            let id: i64 = r.try_get("id")?;
-            let next_at: i64 = r.try_get("next_at")?;
+        for DueRow { delivery, next_at } in rows {
             let claimed = sqlx::query(
                 "UPDATE notify_deliveries SET next_at = $1 WHERE id = $2 AND state = 'pending' AND next_at = $3",
             )
             .bind(lease_until)
-            .bind(id)
+            .bind(delivery.id)
             .bind(next_at)
             .execute(&self.write)
             .await?
             .rows_affected();
             if claimed == 1 {
-                out.push(DueDelivery {
-                    id,
-                    channel_id: r.try_get("channel_id")?,
-                    channel_settings: r.try_get("settings")?,
-                    address: r.try_get("address")?,
-                    kind: r.try_get("kind")?,
-                    title: r.try_get("title")?,
-                    link: r.try_get("link")?,
-                    happened_at: r.try_get("happened_at")?,
-                    attempts: r.try_get("attempts")?,
-                });
+                out.push(delivery);
             }
         }
         Ok(out)
@@ -500,31 +518,12 @@ impl Notify<'_> {
 
     /// The delivery log, newest first.
     pub async fn notify_deliveries(&self, limit: i64) -> Result<Vec<DeliveryRow>, StorageError> {
-        let rows = sqlx::query(&format!(
+        Ok(sqlx::query_as::<_, DeliveryRow>(&format!(
             "SELECT {DELIVERY_COLUMNS} FROM notify_deliveries d JOIN notify_channels c ON c.id = d.channel_id \
              ORDER BY d.id DESC LIMIT $1"
         ))
         .bind(limit.clamp(1, 5000))
         .fetch_all(&self.read)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(DeliveryRow {
-                    id: r.try_get("id")?,
-                    channel_id: r.try_get("channel_id")?,
-                    channel: r.try_get("channel")?,
-                    user_id: r.try_get("user_id")?,
-                    address: r.try_get("address")?,
-                    kind: r.try_get("kind")?,
-                    title: r.try_get("title")?,
-                    state: r.try_get("state")?,
-                    attempts: r.try_get("attempts")?,
-                    next_at: r.try_get("next_at")?,
-                    last_error: r.try_get("last_error")?,
-                    created_at: r.try_get("created_at")?,
-                    sent_at: r.try_get("sent_at")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 }

@@ -1,6 +1,3 @@
-use sqlx::Row;
-use sqlx::any::AnyRow;
-
 use crate::audit::{AuditRecord, append};
 use crate::{Actor, OrgKind, Organisation, StorageError, now, validate};
 
@@ -10,19 +7,33 @@ crate::db::area!(
     organisations
 );
 
-fn from_row(row: &AnyRow) -> Result<Organisation, StorageError> {
-    let kind: String = row.try_get("kind")?;
-    Ok(Organisation {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        kind: kind
-            .parse()
-            .map_err(|e: gongjian_campaign::UnknownOrgKind| {
-                StorageError::rule(crate::Rule::Organisation, e.to_string())
-            })?,
-        parent_id: row.try_get("parent_id")?,
-        created_at: row.try_get("created_at")?,
-    })
+/// A row of `organisations` ([`COLUMNS`]).
+#[derive(sqlx::FromRow)]
+struct OrganisationRow {
+    id: i64,
+    name: String,
+    kind: String,
+    parent_id: Option<i64>,
+    created_at: i64,
+}
+
+impl TryFrom<OrganisationRow> for Organisation {
+    type Error = StorageError;
+
+    fn try_from(r: OrganisationRow) -> Result<Organisation, StorageError> {
+        Ok(Organisation {
+            id: r.id,
+            name: r.name,
+            kind: r
+                .kind
+                .parse()
+                .map_err(|e: gongjian_campaign::UnknownOrgKind| {
+                    StorageError::rule(crate::Rule::Organisation, e.to_string())
+                })?,
+            parent_id: r.parent_id,
+            created_at: r.created_at,
+        })
+    }
 }
 
 const COLUMNS: &str = "id, name, kind, parent_id, created_at";
@@ -32,7 +43,7 @@ pub(crate) async fn organisation_on(
     conn: &mut sqlx::AnyConnection,
     id: i64,
 ) -> Result<Organisation, StorageError> {
-    let row = sqlx::query(&format!(
+    let row = sqlx::query_as::<_, OrganisationRow>(&format!(
         "SELECT {COLUMNS} FROM organisations WHERE id = $1"
     ))
     .bind(id)
@@ -42,7 +53,7 @@ pub(crate) async fn organisation_on(
         entity: "organisation",
         key: id.to_string(),
     })?;
-    from_row(&row)
+    row.try_into()
 }
 
 impl Organisations<'_> {
@@ -62,7 +73,7 @@ impl Organisations<'_> {
         }
         validate::line("单位名称", name, validate::NAME_MAX)?;
         let mut tx = self.write.begin().await?;
-        let row = sqlx::query(&format!(
+        let row = sqlx::query_as::<_, OrganisationRow>(&format!(
             "INSERT INTO organisations (name, kind, parent_id, created_at) VALUES ($1, $2, $3, $4) \
              RETURNING {COLUMNS}"
         ))
@@ -73,7 +84,7 @@ impl Organisations<'_> {
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| StorageError::unique(e, "organisation", name))?;
-        let org = from_row(&row)?;
+        let org = Organisation::try_from(row)?;
         append(
             &mut tx,
             actor,
@@ -100,7 +111,7 @@ impl Organisations<'_> {
         }
         validate::line("单位名称", name, validate::NAME_MAX)?;
         let mut tx = self.write.begin().await?;
-        let before = sqlx::query(&format!(
+        let before = sqlx::query_as::<_, OrganisationRow>(&format!(
             "SELECT {COLUMNS} FROM organisations WHERE id = $1"
         ))
         .bind(id)
@@ -110,7 +121,7 @@ impl Organisations<'_> {
             entity: "organisation",
             key: id.to_string(),
         })?;
-        let before = from_row(&before)?;
+        let before = Organisation::try_from(before)?;
         if kind != before.kind {
             // A new kind must still fit every member's role.
             let roles: Vec<(String, String)> = sqlx::query_as(
@@ -138,7 +149,7 @@ impl Organisations<'_> {
                 ));
             }
         }
-        let row = sqlx::query(&format!(
+        let row = sqlx::query_as::<_, OrganisationRow>(&format!(
             "UPDATE organisations SET name = $1, kind = $2 WHERE id = $3 RETURNING {COLUMNS}"
         ))
         .bind(name)
@@ -147,7 +158,7 @@ impl Organisations<'_> {
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| StorageError::unique(e, "organisation", name))?;
-        let after = from_row(&row)?;
+        let after = Organisation::try_from(row)?;
         append(
             &mut tx,
             actor,
@@ -161,16 +172,16 @@ impl Organisations<'_> {
     }
 
     pub async fn list(&self) -> Result<Vec<Organisation>, StorageError> {
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query_as::<_, OrganisationRow>(&format!(
             "SELECT {COLUMNS} FROM organisations ORDER BY kind, id"
         ))
         .fetch_all(&self.read)
         .await?;
-        rows.iter().map(from_row).collect()
+        rows.into_iter().map(Organisation::try_from).collect()
     }
 
     pub async fn organisation(&self, id: i64) -> Result<Organisation, StorageError> {
-        let row = sqlx::query(&format!(
+        let row = sqlx::query_as::<_, OrganisationRow>(&format!(
             "SELECT {COLUMNS} FROM organisations WHERE id = $1"
         ))
         .bind(id)
@@ -180,19 +191,19 @@ impl Organisations<'_> {
             entity: "organisation",
             key: id.to_string(),
         })?;
-        from_row(&row)
+        row.try_into()
     }
 
     pub async fn organisation_by_name(
         &self,
         name: &str,
     ) -> Result<Option<Organisation>, StorageError> {
-        let row = sqlx::query(&format!(
+        let row = sqlx::query_as::<_, OrganisationRow>(&format!(
             "SELECT {COLUMNS} FROM organisations WHERE name = $1"
         ))
         .bind(name)
         .fetch_optional(&self.read)
         .await?;
-        row.as_ref().map(from_row).transpose()
+        row.map(Organisation::try_from).transpose()
     }
 }

@@ -15,7 +15,6 @@ use gongjian_standards::evaluation::{
 use gongjian_standards::rules::AirRules;
 use rust_decimal::Decimal;
 use serde::Serialize;
-use sqlx::Row;
 
 use gongjian_standards::cst::{day_start_utc, hour_end_local};
 
@@ -105,18 +104,36 @@ pub struct PublishedReport {
 const SITE_COLUMNS: &str = "s.id, s.code, s.name, s.kind, s.organisation_id, s.township_id, \
      o.name AS township, s.station_class, s.assessment";
 
-fn site_from_row(row: &sqlx::any::AnyRow) -> Result<StationSite, StorageError> {
-    Ok(StationSite {
-        id: row.try_get("id")?,
-        code: row.try_get("code")?,
-        name: row.try_get("name")?,
-        kind: row.try_get("kind")?,
-        organisation_id: row.try_get("organisation_id")?,
-        township_id: row.try_get("township_id")?,
-        township: row.try_get("township")?,
-        station_class: crate::monitoring::station_class_from_row(row)?,
-        assessment: crate::monitoring::assessment_from_row(row)?,
-    })
+/// A row of [`SITE_COLUMNS`]: station class and assessment as stored text.
+#[derive(sqlx::FromRow)]
+struct StationSiteRow {
+    id: i64,
+    code: String,
+    name: String,
+    kind: String,
+    organisation_id: Option<i64>,
+    township_id: Option<i64>,
+    township: Option<String>,
+    station_class: Option<String>,
+    assessment: Option<String>,
+}
+
+impl TryFrom<StationSiteRow> for StationSite {
+    type Error = StorageError;
+
+    fn try_from(row: StationSiteRow) -> Result<Self, StorageError> {
+        Ok(StationSite {
+            station_class: crate::monitoring::station_class_column(row.station_class.as_deref())?,
+            assessment: crate::monitoring::assessment_column(row.assessment.as_deref())?,
+            id: row.id,
+            code: row.code,
+            name: row.name,
+            kind: row.kind,
+            organisation_id: row.organisation_id,
+            township_id: row.township_id,
+            township: row.township,
+        })
+    }
 }
 
 fn dec(s: Option<String>) -> Result<Option<Decimal>, StorageError> {
@@ -127,17 +144,33 @@ fn dec(s: Option<String>) -> Result<Option<Decimal>, StorageError> {
     .transpose()
 }
 
+/// An `air_daily` row: values as exact decimal text, `counts` as the
+/// comma-separated valid-hour counts (in the order of the value columns).
+#[derive(sqlx::FromRow)]
+struct AirDailyRow {
+    site_id: i64,
+    day: String,
+    so2: Option<String>,
+    no2: Option<String>,
+    co: Option<String>,
+    o3: Option<String>,
+    o3_1h: Option<String>,
+    pm10: Option<String>,
+    pm25: Option<String>,
+    counts: String,
+}
+
 impl AirData<'_> {
     /// Sites of a kind (e.g. `air_station`), ordered by code.
     pub async fn sites_of_kind(&self, kind: &str) -> Result<Vec<StationSite>, StorageError> {
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query_as::<_, StationSiteRow>(&format!(
             "SELECT {SITE_COLUMNS} FROM sites s LEFT JOIN organisations o ON o.id = s.township_id \
              WHERE s.kind = $1 ORDER BY s.code"
         ))
         .bind(kind)
         .fetch_all(&self.read)
         .await?;
-        rows.iter().map(site_from_row).collect()
+        rows.into_iter().map(StationSite::try_from).collect()
     }
 
     /// Map station codes to site ids, creating an `air_station` site (named
@@ -311,7 +344,7 @@ impl AirData<'_> {
             .map(|i| i.to_string())
             .collect::<Vec<_>>()
             .join(",");
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query_as::<_, (i64, String, i64, Option<String>)>(&format!(
             "SELECT site_id, factor, period_start, value FROM series \
              WHERE kind = 'hour' AND period_start >= $1 AND period_start < $2 \
              AND site_id IN ({list}) \
@@ -321,11 +354,8 @@ impl AirData<'_> {
         .bind(to_utc)
         .fetch_all(&self.read)
         .await?;
-        for row in rows {
-            let site: i64 = row.try_get("site_id")?;
-            let factor: String = row.try_get("factor")?;
-            let start: i64 = row.try_get("period_start")?;
-            let value = dec(row.try_get("value")?)?;
+        for (site, factor, start, value) in rows {
+            let value = dec(value)?;
             let Some((p, _)) = AIR_FACTORS.iter().find(|(_, f)| *f == factor) else {
                 continue;
             };
@@ -373,7 +403,7 @@ impl AirData<'_> {
             return Ok(0);
         };
         let new_mark = latest.min(started - 1).max(mark);
-        let rows = sqlx::query(
+        let rows = sqlx::query_as::<_, (i64, i64)>(
             "SELECT DISTINCT se.site_id, se.period_start FROM series se \
              JOIN sites s ON s.id = se.site_id \
              WHERE se.kind = 'hour' AND se.received_at > $1 AND s.kind = 'air_station'",
@@ -390,9 +420,7 @@ impl AirData<'_> {
             return Ok(0);
         }
         let mut dirty: BTreeMap<i64, std::collections::BTreeSet<NaiveDate>> = BTreeMap::new();
-        for row in &rows {
-            let site: i64 = row.try_get("site_id")?;
-            let start: i64 = row.try_get("period_start")?;
+        for &(site, start) in &rows {
             let (day, _) = evaluation::day_of_hour_end(hour_end_local(start));
             dirty.entry(site).or_default().insert(day);
         }
@@ -465,7 +493,7 @@ impl AirData<'_> {
     }
 
     /// A number that changes whenever a refresh recomputes any station-day
-    /// (unlike [`Db::air_daily_refreshed_at`], it tells apart two refreshes
+    /// (unlike [`AirData::air_daily_refreshed_at`], it tells apart two refreshes
     /// in the same second), for in-memory caches of the daily values.
     pub async fn air_daily_generation(&self) -> Result<i64, StorageError> {
         Ok(
@@ -507,7 +535,7 @@ impl AirData<'_> {
         to: NaiveDate,
     ) -> Result<Vec<StationDays>, StorageError> {
         let sites = self.sites_of_kind("air_station").await?;
-        let rows = sqlx::query(
+        let rows = sqlx::query_as::<_, AirDailyRow>(
             "SELECT site_id, day, so2, no2, co, o3, o3_1h, pm10, pm25, counts FROM air_daily \
              WHERE day >= $1 AND day <= $2 ORDER BY site_id, day",
         )
@@ -517,29 +545,32 @@ impl AirData<'_> {
         .await?;
         let mut by_site: HashMap<i64, Vec<DailyRecord>> = HashMap::new();
         for row in rows {
-            let site: i64 = row.try_get("site_id")?;
-            let day: String = row.try_get("day")?;
+            let site = row.site_id;
+            let day = row.day;
             let date: NaiveDate = day
                 .parse()
                 .map_err(|_| StorageError::Corrupt(format!("air_daily day {day:?}")))?;
-            let counts: String = row.try_get("counts")?;
-            let c: Vec<u8> = counts.split(',').map(|x| x.parse().unwrap_or(0)).collect();
+            let c: Vec<u8> = row
+                .counts
+                .split(',')
+                .map(|x| x.parse().unwrap_or(0))
+                .collect();
             let cnt = |i: usize| c.get(i).copied().unwrap_or(0);
-            let get = |name: &str, i: usize| -> Result<DailyValue, StorageError> {
+            let get = |value: Option<String>, i: usize| -> Result<DailyValue, StorageError> {
                 Ok(DailyValue {
-                    value: dec(row.try_get(name)?)?,
+                    value: dec(value)?,
                     count: cnt(i),
                 })
             };
             let values = PerPollutant {
-                so2: get("so2", 0)?,
-                no2: get("no2", 1)?,
-                co: get("co", 2)?,
-                o3: get("o3", 3)?,
-                pm10: get("pm10", 5)?,
-                pm25: get("pm25", 6)?,
+                so2: get(row.so2, 0)?,
+                no2: get(row.no2, 1)?,
+                co: get(row.co, 2)?,
+                o3: get(row.o3, 3)?,
+                pm10: get(row.pm10, 5)?,
+                pm25: get(row.pm25, 6)?,
             };
-            let o3_max_1h = get("o3_1h", 4)?;
+            let o3_max_1h = get(row.o3_1h, 4)?;
             let rules = AirRules::for_date(date);
             let aqi = evaluation::daily_aqi(rules.aqi, &values, &o3_max_1h);
             by_site.entry(site).or_default().push(DailyRecord {
@@ -656,7 +687,7 @@ impl AirData<'_> {
         &self,
         month: Option<&str>,
     ) -> Result<Vec<PublishedReport>, StorageError> {
-        let rows = sqlx::query(
+        let rows = sqlx::query_as::<_, PublishedReportRow>(
             "SELECT id, month, version, title, payload, publisher, published_at \
              FROM published_reports WHERE ($1 = '' OR month = $1) \
              ORDER BY month DESC, version DESC",
@@ -664,7 +695,7 @@ impl AirData<'_> {
         .bind(month.unwrap_or(""))
         .fetch_all(&self.read)
         .await?;
-        rows.iter().map(report_from_row).collect()
+        rows.into_iter().map(PublishedReport::try_from).collect()
     }
 
     /// One published version.
@@ -673,7 +704,7 @@ impl AirData<'_> {
         month: &str,
         version: i64,
     ) -> Result<PublishedReport, StorageError> {
-        let row = sqlx::query(
+        let row = sqlx::query_as::<_, PublishedReportRow>(
             "SELECT id, month, version, title, payload, publisher, published_at \
              FROM published_reports WHERE month = $1 AND version = $2",
         )
@@ -685,20 +716,35 @@ impl AirData<'_> {
             entity: "report",
             key: format!("{month} v{version}"),
         })?;
-        report_from_row(&row)
+        PublishedReport::try_from(row)
     }
 }
 
-fn report_from_row(row: &sqlx::any::AnyRow) -> Result<PublishedReport, StorageError> {
-    let payload: String = row.try_get("payload")?;
-    Ok(PublishedReport {
-        id: row.try_get("id")?,
-        month: row.try_get("month")?,
-        version: row.try_get("version")?,
-        title: row.try_get("title")?,
-        payload: serde_json::from_str(&payload)
-            .map_err(|e| StorageError::Corrupt(format!("report payload: {e}")))?,
-        publisher: row.try_get("publisher")?,
-        published_at: row.try_get("published_at")?,
-    })
+/// A `published_reports` row: the payload as stored JSON text.
+#[derive(sqlx::FromRow)]
+struct PublishedReportRow {
+    id: i64,
+    month: String,
+    version: i64,
+    title: String,
+    payload: String,
+    publisher: String,
+    published_at: i64,
+}
+
+impl TryFrom<PublishedReportRow> for PublishedReport {
+    type Error = StorageError;
+
+    fn try_from(row: PublishedReportRow) -> Result<Self, StorageError> {
+        Ok(PublishedReport {
+            payload: serde_json::from_str(&row.payload)
+                .map_err(|e| StorageError::Corrupt(format!("report payload: {e}")))?,
+            id: row.id,
+            month: row.month,
+            version: row.version,
+            title: row.title,
+            publisher: row.publisher,
+            published_at: row.published_at,
+        })
+    }
 }

@@ -1,6 +1,6 @@
 use sha2::{Digest, Sha256};
 
-use crate::accounts::{USER_SELECT, user_from_row, verify_password};
+use crate::accounts::{USER_SELECT, UserRow, verify_password};
 use crate::audit::{AuditRecord, append};
 use crate::{Actor, Session, StorageError, User, now};
 
@@ -331,12 +331,12 @@ impl Sessions<'_> {
             self.delete_session(token).await?;
             return Ok(None);
         }
-        let row = sqlx::query(&format!("{USER_SELECT} WHERE u.id = $1"))
+        let row = sqlx::query_as::<_, UserRow>(&format!("{USER_SELECT} WHERE u.id = $1"))
             .bind(user_id)
             .fetch_optional(&self.read)
             .await?;
         let Some(row) = row else { return Ok(None) };
-        let user = user_from_row(&row)?;
+        let user = User::try_from(row)?;
         if user.disabled {
             return Ok(None);
         }

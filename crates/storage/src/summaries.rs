@@ -4,8 +4,6 @@
 //! the multiple is) happens in the callers through exact decimals; these
 //! queries only gather the rows.
 
-use sqlx::Row;
-
 use crate::StorageError;
 
 crate::db::area!(
@@ -15,15 +13,20 @@ crate::db::area!(
 );
 
 /// One hourly value of a factor that has a limit at its site.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct LimitedHour {
     pub site_id: i64,
+    #[sqlx(rename = "code")]
     pub site_code: String,
+    #[sqlx(rename = "name")]
     pub site_name: String,
+    #[sqlx(rename = "kind")]
     pub site_kind: String,
     /// The owning enterprise's name, if any.
+    #[sqlx(rename = "org")]
     pub organisation: Option<String>,
     pub factor: String,
+    #[sqlx(rename = "fname")]
     pub factor_name: String,
     pub unit: String,
     pub limit_value: String,
@@ -45,6 +48,28 @@ pub struct AssignmentMonth {
     pub returned_in_month: i64,
 }
 
+/// A row of [`Summaries::assignments_in_month`] (`due_in_month` as 0/1).
+#[derive(sqlx::FromRow)]
+struct AssignmentMonthRow {
+    name: String,
+    kind: String,
+    status: String,
+    due_in_month: i64,
+    returned: i64,
+}
+
+impl From<AssignmentMonthRow> for AssignmentMonth {
+    fn from(r: AssignmentMonthRow) -> Self {
+        AssignmentMonth {
+            organisation: r.name,
+            organisation_kind: r.kind,
+            status: r.status,
+            due_in_month: r.due_in_month != 0,
+            returned_in_month: r.returned,
+        }
+    }
+}
+
 /// A value reported for a named indicator in an accepted progress report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AcceptedValue {
@@ -56,11 +81,33 @@ pub struct AcceptedValue {
     pub accepted_at: i64,
 }
 
+/// A row of [`Summaries::accepted_values`] (`reviewed_at` may be NULL).
+#[derive(sqlx::FromRow)]
+struct AcceptedValueRow {
+    indicator: String,
+    value: String,
+    unit: String,
+    name: String,
+    reviewed_at: Option<i64>,
+}
+
+impl From<AcceptedValueRow> for AcceptedValue {
+    fn from(r: AcceptedValueRow) -> Self {
+        AcceptedValue {
+            indicator: r.indicator,
+            value: r.value,
+            unit: r.unit,
+            organisation: r.name,
+            accepted_at: r.reviewed_at.unwrap_or(0),
+        }
+    }
+}
+
 impl Summaries<'_> {
     /// Indicator values of accepted progress reports, newest acceptance
     /// first (a reported target takes the latest one of its name).
     pub async fn accepted_values(&self) -> Result<Vec<AcceptedValue>, StorageError> {
-        let rows = sqlx::query(
+        let rows = sqlx::query_as::<_, AcceptedValueRow>(
             "SELECT v.indicator, v.value, v.unit, o.name, r.reviewed_at FROM report_values v \
              JOIN task_reports r ON r.id = v.report_id \
              JOIN task_assignments a ON a.id = r.assignment_id \
@@ -69,17 +116,7 @@ impl Summaries<'_> {
         )
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AcceptedValue {
-                    indicator: r.try_get("indicator")?,
-                    value: r.try_get("value")?,
-                    unit: r.try_get("unit")?,
-                    organisation: r.try_get("name")?,
-                    accepted_at: r.try_get::<Option<i64>, _>("reviewed_at")?.unwrap_or(0),
-                })
-            })
-            .collect()
+        Ok(rows.into_iter().map(AcceptedValue::from).collect())
     }
 
     /// Hourly values (kind `hour`) in `[from, to)` of every factor with a
@@ -90,7 +127,7 @@ impl Summaries<'_> {
         from: i64,
         to: i64,
     ) -> Result<Vec<LimitedHour>, StorageError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as::<_, LimitedHour>(
             "SELECT s.site_id, st.code, st.name, st.kind, o.name AS org, s.factor, f.name AS fname, \
              f.unit, f.limit_value, s.period_start, s.value, s.converted, s.flag \
              FROM series s \
@@ -104,26 +141,7 @@ impl Summaries<'_> {
         .bind(from)
         .bind(to)
         .fetch_all(&self.read)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(LimitedHour {
-                    site_id: r.try_get("site_id")?,
-                    site_code: r.try_get("code")?,
-                    site_name: r.try_get("name")?,
-                    site_kind: r.try_get("kind")?,
-                    organisation: r.try_get("org")?,
-                    factor: r.try_get("factor")?,
-                    factor_name: r.try_get("fname")?,
-                    unit: r.try_get("unit")?,
-                    limit_value: r.try_get("limit_value")?,
-                    period_start: r.try_get("period_start")?,
-                    value: r.try_get("value")?,
-                    converted: r.try_get("converted")?,
-                    flag: r.try_get("flag")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// Every active assignment of an active task, with whether the task has
@@ -136,7 +154,7 @@ impl Summaries<'_> {
         from: i64,
         to: i64,
     ) -> Result<Vec<AssignmentMonth>, StorageError> {
-        let rows = sqlx::query(
+        let rows = sqlx::query_as::<_, AssignmentMonthRow>(
             "SELECT o.name, o.kind, a.status, \
              CASE WHEN EXISTS (SELECT 1 FROM task_milestones m WHERE m.task_id = a.task_id \
                   AND m.due >= $1 AND m.due <= $2) THEN 1 ELSE 0 END AS due_in_month, \
@@ -153,16 +171,6 @@ impl Summaries<'_> {
         .bind(to)
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AssignmentMonth {
-                    organisation: r.try_get("name")?,
-                    organisation_kind: r.try_get("kind")?,
-                    status: r.try_get("status")?,
-                    due_in_month: r.try_get::<i64, _>("due_in_month")? != 0,
-                    returned_in_month: r.try_get("returned")?,
-                })
-            })
-            .collect()
+        Ok(rows.into_iter().map(AssignmentMonth::from).collect())
     }
 }

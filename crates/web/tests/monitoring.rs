@@ -774,3 +774,133 @@ async fn air_stations_get_a_class_in_the_form_the_import_and_the_export(db: Test
     assert_eq!(again.station_class, t01.station_class);
     assert_eq!(again.assessment, t01.assessment);
 }
+
+on_both_backends!(the_office_links_a_treatment_meter_to_the_production_it_serves);
+/// Issue 15 item 3: on a power meter's page the office sets its circuit
+/// (产污/治污) and, for a treatment circuit, the enterprise's production
+/// meters it serves. A refused choice comes back on the page with the
+/// reason and what was chosen; an enterprise user may read but not set.
+async fn the_office_links_a_treatment_meter_to_the_production_it_serves(db: TestDb) {
+    let app = spawn_on(db).await;
+    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
+        .await;
+    let firm = app.org("示范铸造有限公司", OrgKind::Enterprise).await;
+    app.user(
+        "qiye",
+        Role::Enterprise,
+        "示范铸造有限公司",
+        OrgKind::Enterprise,
+    )
+    .await;
+    let office = app.login("office").await;
+    let csrf = common::csrf_token(&office, &app.url("/api/v1/me")).await;
+    let mut ids = Vec::new();
+    for (code, name) in [("PW1", "1号熔炼炉用电"), ("PW2", "除尘风机用电")] {
+        let site = app
+            .db
+            .monitoring()
+            .create_site(
+                &gongjian_storage::Actor::cli(),
+                &gongjian_storage::NewSite {
+                    code: code.into(),
+                    name: name.into(),
+                    kind: "power".into(),
+                    organisation_id: Some(firm),
+                    ..gongjian_storage::NewSite::default()
+                },
+            )
+            .await
+            .unwrap();
+        ids.push(site.id);
+    }
+    let (line, fan) = (ids[0], ids[1]);
+    let post = |site: i64, fields: Vec<(&'static str, String)>| {
+        let office = office.clone();
+        let url = app.url(&format!("/sources/sites/{site}/circuit"));
+        async move { office.post(url).form(&fields).send().await.unwrap() }
+    };
+
+    // The fan cannot serve the line before the line is production: refused
+    // on the page, the choice kept.
+    let r = post(
+        fan,
+        vec![
+            ("csrf", csrf.clone()),
+            ("circuit", "treatment".into()),
+            ("serves", line.to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("治污设施只能对应同一企业的产污设施"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<option value=\"treatment\" selected>"),
+        "{page}"
+    );
+
+    let r = post(
+        line,
+        vec![("csrf", csrf.clone()), ("circuit", "production".into())],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let r = post(
+        fan,
+        vec![
+            ("csrf", csrf.clone()),
+            ("circuit", "treatment".into()),
+            ("serves", line.to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let circuits = app.db.power().circuits().await.unwrap();
+    assert_eq!(circuits[&fan].serves, vec![line]);
+    let page = office
+        .get(app.url(&format!("/sources/sites/{fan}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("用电类型：<strong>治污设施</strong>"),
+        "{page}"
+    );
+    assert!(page.contains("1号熔炼炉用电</a>"), "{page}");
+    assert!(page.contains("学习中：已有 0 天数据"), "{page}");
+    assert!(
+        page.contains(&format!("name=\"serves\" value=\"{line}\" checked")),
+        "{page}"
+    );
+
+    // The enterprise reads its meter's card but has no form and may not post.
+    let qiye = app.login("qiye").await;
+    let page = qiye
+        .get(app.url(&format!("/sources/sites/{fan}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("用电类型：<strong>治污设施</strong>"),
+        "{page}"
+    );
+    assert!(!page.contains("保存用电类型"), "{page}");
+    let qcsrf = common::csrf_token(&qiye, &app.url("/api/v1/me")).await;
+    let r = qiye
+        .post(app.url(&format!("/sources/sites/{fan}/circuit")))
+        .form(&[("csrf", qcsrf.as_str()), ("circuit", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(app.db.power().circuits().await.unwrap().len(), 2);
+}

@@ -82,6 +82,7 @@ const STATE_CHANGING: &[(&str, &str, Body)] = &[
     ("POST", "/ledger/import", Body::PageMultipart),
     ("POST", "/ledger/fire-points/{id}/void", Body::Form),
     ("POST", "/sources/sites", Body::Form),
+    ("POST", "/sources/sites/{id}/circuit", Body::Form),
     ("POST", "/sources/import", Body::PageRaw),
     ("POST", "/air/import", Body::PageRaw),
     ("POST", "/reports/{month}/publish", Body::Form),

@@ -846,7 +846,9 @@ pub async fn demo_alarms_and_cases(db: &Db) -> anyhow::Result<()> {
 /// meters, 20 normal days of hourly counter readings, and a past two-day
 /// orange warning in which the foundry cuts its load as ordered, the
 /// chemical plant does not stop, and the brickworks has no meter: 预警应急
-/// then shows 达标, 未落实 and 无法核查. Deterministic.
+/// then shows 达标, 未落实 and 无法核查. The foundry's dust-collector fan
+/// is a treatment meter that stopped yesterday afternoon while the furnace
+/// ran (用电监控: 治污设施未同步运行). Deterministic.
 async fn demo_emergency(db: &gongjian_storage::Db) -> anyhow::Result<()> {
     use chrono::Duration;
     use gongjian_storage::{NewSite, OrgKind, RollupValue};
@@ -861,6 +863,7 @@ async fn demo_emergency(db: &gongjian_storage::Db) -> anyhow::Result<()> {
         ("平原示范建材有限公司", 0, None),
     ];
     let mut rows = Vec::new();
+    let mut foundry = None;
     for (name, normal, during) in firms {
         let org = match db
             .organisations()
@@ -877,7 +880,7 @@ async fn demo_emergency(db: &gongjian_storage::Db) -> anyhow::Result<()> {
             }
         };
         let Some(during) = during else { continue };
-        let site = db
+        let production = db
             .monitoring()
             .create_site(
                 &actor,
@@ -890,8 +893,13 @@ async fn demo_emergency(db: &gongjian_storage::Db) -> anyhow::Result<()> {
                 },
             )
             .await?;
+        let site = &production;
+        if name == "平原示范铸造有限公司" {
+            foundry = Some((org.id, production.id));
+        }
         let mut counter = 50_000_u64;
-        for back in (-1..=24).rev() {
+        // Up to yesterday: the days after the warning are ordinary again.
+        for back in (-5..=24).rev() {
             let day = warning_day - Duration::days(back);
             if day >= today {
                 break;
@@ -913,6 +921,9 @@ async fn demo_emergency(db: &gongjian_storage::Db) -> anyhow::Result<()> {
                 counter += per_hour;
             }
         }
+    }
+    if let Some((org, line)) = foundry {
+        rows.extend(demo_treatment_meter(db, &actor, org, line, today).await?);
     }
     db.monitoring().store_rollups(&rows).await?;
     let list = "企业名称,行业类别,绩效分级,正常工况日用电量(kWh),黄色预警减排措施,黄色负荷上限(%),\
@@ -936,5 +947,65 @@ async fn demo_emergency(db: &gongjian_storage::Db) -> anyhow::Result<()> {
     println!(
         "演示重污染天气预警 (demo warning)：橙色 {warning_day} 起 2 天，应急减排清单 4 家企业"
     );
+    // The treatment meter's stop yesterday afternoon is an alarm now.
+    let run = gongjian_app::alarms::run_alarms(db, gongjian_storage::now()).await?;
+    println!(
+        "演示用电监控 (demo power monitoring)：除尘风机停运报警 {} 条",
+        run.opened
+    );
     Ok(())
+}
+
+/// The foundry's dust-collector fan: a treatment meter serving its
+/// production meter `line`, 25 days at 30 kWh an hour, stopped (0) from
+/// 14:00 to 17:00 yesterday while the furnace ran — 治污设施未同步运行.
+async fn demo_treatment_meter(
+    db: &gongjian_storage::Db,
+    actor: &Actor,
+    org: i64,
+    line: i64,
+    today: chrono::NaiveDate,
+) -> anyhow::Result<Vec<gongjian_storage::RollupValue>> {
+    use gongjian_alarms::power::{Circuit, ENERGY_FACTOR};
+    use gongjian_storage::{NewSite, RollupValue};
+    let fan = db
+        .monitoring()
+        .create_site(
+            actor,
+            &NewSite {
+                code: format!("DEMO-FAN{org:02}"),
+                name: "平原示范铸造有限公司除尘风机用电监控".into(),
+                kind: "power".into(),
+                organisation_id: Some(org),
+                ..NewSite::default()
+            },
+        )
+        .await?;
+    db.power()
+        .set_circuit(actor, line, Some(Circuit::Production), &[])
+        .await?;
+    db.power()
+        .set_circuit(actor, fan.id, Some(Circuit::Treatment), &[line])
+        .await?;
+    let mut rows = Vec::new();
+    let mut counter = 8_000_u64;
+    for back in (1..=25).rev() {
+        let day = today - chrono::Duration::days(back);
+        let start = gongjian_standards::cst::day_start_utc(day);
+        for h in 0..24 {
+            rows.push(RollupValue {
+                site_id: fan.id,
+                factor: ENERGY_FACTOR.into(),
+                kind: "hour",
+                period_start: start + h * 3600,
+                value: Some(counter.to_string()),
+                converted: None,
+                flag: "N".into(),
+                day_start: None,
+            });
+            let stopped = back == 1 && (14..17).contains(&h);
+            counter += if stopped { 0 } else { 30 };
+        }
+    }
+    Ok(rows)
 }

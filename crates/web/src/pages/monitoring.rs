@@ -31,6 +31,7 @@ pub(crate) fn routes(limits: &crate::attachments::CampaignSettings) -> Router<Ap
         .route("/sources/sites", post(submit))
         .route("/sources/sites/{id}", get(site_page))
         .route("/sources/sites/{id}/edit", get(edit_form))
+        .route("/sources/sites/{id}/circuit", post(set_circuit))
         .route("/sources/sites/{id}/latest", get(latest_table))
         .route(
             "/sources/import",
@@ -276,6 +277,156 @@ struct SitePage {
     initial_kind: &'static str,
     disagreements: Vec<(String, String, String, String, String)>,
     can_write: bool,
+    /// Power meters only: the 用电监控 card.
+    power: Option<PowerCard>,
+}
+
+/// A power meter's circuit, what it serves, what was learned of its load,
+/// and the form to set the circuit.
+struct PowerCard {
+    /// 产污设施 / 治污设施 / 未设置.
+    circuit_label: String,
+    /// The form's choice: production, treatment or empty.
+    circuit: String,
+    /// Production meters it serves: (id, name).
+    serves: Vec<(i64, String)>,
+    learned: String,
+    /// The enterprise's production meters a treatment circuit may serve:
+    /// (id, name, chosen).
+    choices: Vec<(i64, String, bool)>,
+    error: Option<String>,
+}
+
+/// The 用电监控 card of power meter `site` (None for other kinds); with a
+/// refused form, what was chosen and why it was refused.
+async fn power_card(
+    state: &AppState,
+    site: &gongjian_storage::Site,
+    refused: Option<(&CircuitForm, String)>,
+) -> Result<Option<PowerCard>, gongjian_app::AppError> {
+    use gongjian_alarms::power::Circuit;
+    if site.kind != "power" {
+        return Ok(None);
+    }
+    let circuits = gongjian_app::power::circuits(&state.db).await?;
+    let mine = circuits.get(&site.id);
+    let sites = state.db.monitoring().sites().await?;
+    let name_of = |id: i64| {
+        sites
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| format!("站点 {id}"))
+    };
+    let (circuit, chosen): (String, Vec<i64>) = match refused {
+        Some((f, _)) => (f.circuit.trim().to_owned(), f.serves_ids()),
+        None => (
+            mine.map(|c| c.circuit.as_str().to_owned())
+                .unwrap_or_default(),
+            mine.map(|c| c.serves.clone()).unwrap_or_default(),
+        ),
+    };
+    let choices = sites
+        .iter()
+        .filter(|s| {
+            s.kind == "power"
+                && s.id != site.id
+                && s.organisation_id.is_some()
+                && s.organisation_id == site.organisation_id
+                && circuits
+                    .get(&s.id)
+                    .is_some_and(|c| c.circuit == Circuit::Production)
+        })
+        .map(|s| (s.id, s.name.clone(), chosen.contains(&s.id)))
+        .collect();
+    let learned = gongjian_app::power::learned(&state.db, site.id, gongjian_storage::now()).await?;
+    Ok(Some(PowerCard {
+        circuit_label: mine.map_or("未设置", |c| c.circuit.label()).to_owned(),
+        circuit,
+        serves: mine
+            .map(|c| c.serves.iter().map(|&id| (id, name_of(id))).collect())
+            .unwrap_or_default(),
+        learned: learned.describe(),
+        choices,
+        error: refused.map(|(_, e)| e),
+    }))
+}
+
+/// The 用电类型 form: repeated `serves` fields are the checked boxes.
+#[derive(Default)]
+struct CircuitForm {
+    csrf: String,
+    circuit: String,
+    serves: Vec<i64>,
+}
+
+/// More production meters than one treatment circuit plausibly serves.
+const SERVES_MAX: usize = 64;
+
+impl CircuitForm {
+    fn read(body: &[u8]) -> CircuitForm {
+        let mut f = CircuitForm::default();
+        for (k, v) in form_urlencoded::parse(body) {
+            match k.as_ref() {
+                "csrf" => f.csrf = v.into_owned(),
+                "circuit" => f.circuit = v.chars().take(32).collect(),
+                "serves" if f.serves.len() < SERVES_MAX => {
+                    // An id that is not a number names no meter: the
+                    // storage check refuses what is left if it does not fit.
+                    if let Ok(id) = v.trim().parse() {
+                        f.serves.push(id)
+                    }
+                }
+                _ => {}
+            }
+        }
+        f
+    }
+
+    fn serves_ids(&self) -> Vec<i64> {
+        self.serves.clone()
+    }
+}
+
+async fn set_circuit(
+    State(state): State<AppState>,
+    me: PageUser,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Response {
+    let f = CircuitForm::read(&body);
+    if let Err(r) = check_csrf(&me, &f.csrf) {
+        return r;
+    }
+    if !may_write(&me.user) {
+        return forbidden(&me);
+    }
+    let site = match visible_site(&state, &me.user, id).await {
+        Ok(s) => s,
+        Err(e) => return page_error(&me, "sources", e),
+    };
+    let text = f.circuit.trim();
+    let circuit = if text.is_empty() {
+        Ok(None)
+    } else {
+        gongjian_alarms::power::Circuit::parse(text)
+            .map(Some)
+            .ok_or_else(|| format!("用电类型“{}”无效", short(text)))
+    };
+    let result = match circuit {
+        Ok(c) => gongjian_app::power::set_circuit(&state.db, &me.actor(), id, c, &f.serves_ids())
+            .await
+            .map_err(|e| e.user_message()),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Redirect::to(&format!("/sources/sites/{id}#power")).into_response(),
+        Err(message) => {
+            let mut r = site_page_with(&state, &me, site, Some((&f, message))).await;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            r
+        }
+    }
 }
 
 async fn site_page(State(state): State<AppState>, me: PageUser, Path(id): Path<i64>) -> Response {
@@ -283,9 +434,23 @@ async fn site_page(State(state): State<AppState>, me: PageUser, Path(id): Path<i
         Ok(s) => s,
         Err(e) => return page_error(&me, "sources", e),
     };
-    let v = match site_view(&state, site).await {
+    site_page_with(&state, &me, site, None).await
+}
+
+async fn site_page_with(
+    state: &AppState,
+    me: &PageUser,
+    site: gongjian_storage::Site,
+    refused: Option<(&CircuitForm, String)>,
+) -> Response {
+    let id = site.id;
+    let power = match power_card(state, &site, refused).await {
+        Ok(p) => p,
+        Err(e) => return page_error(me, "sources", e.into()),
+    };
+    let v = match site_view(state, site).await {
         Ok(v) => v,
-        Err(e) => return page_error(&me, "sources", e),
+        Err(e) => return page_error(me, "sources", e),
     };
     let disagreements = state
         .db
@@ -346,6 +511,7 @@ async fn site_page(State(state): State<AppState>, me: PageUser, Path(id): Path<i
         initial_kind,
         disagreements,
         can_write: may_write(&me.user),
+        power,
     })
 }
 

@@ -1,0 +1,218 @@
+//! Electricity-use monitoring (用电监控): what each power meter's circuit
+//! feeds and which production circuits a treatment circuit serves. The
+//! meters themselves are sites of kind `power`; their data are series.
+
+use std::collections::BTreeMap;
+
+use gongjian_alarms::power::Circuit;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit::{AuditRecord, append};
+use crate::{Actor, Rule, StorageError, now};
+
+crate::db::area!(
+    /// Power meters' circuits (产污/治污) and their links.
+    Power,
+    power
+);
+
+/// A power meter's circuit and, for a treatment circuit, the production
+/// meters it serves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CircuitRecord {
+    pub site_id: i64,
+    pub circuit: Circuit,
+    /// Production meters' site ids (treatment circuits only), ascending.
+    pub serves: Vec<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct CircuitRow {
+    site_id: i64,
+    circuit: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct SiteRow {
+    id: i64,
+    kind: String,
+    organisation_id: Option<i64>,
+}
+
+fn refuse(detail: impl Into<String>) -> StorageError {
+    StorageError::rule(Rule::Site, detail)
+}
+
+impl Power<'_> {
+    /// Every meter with a circuit set, by site id.
+    pub async fn circuits(&self) -> Result<BTreeMap<i64, CircuitRecord>, StorageError> {
+        let rows: Vec<CircuitRow> =
+            sqlx::query_as("SELECT site_id, circuit FROM power_circuits ORDER BY site_id")
+                .fetch_all(&self.read)
+                .await?;
+        let links: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT treatment_site_id, production_site_id FROM power_circuit_links \
+             ORDER BY treatment_site_id, production_site_id",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        let mut out = BTreeMap::new();
+        for r in rows {
+            let circuit = Circuit::parse(&r.circuit)
+                .ok_or_else(|| refuse(format!("未知的用电类型「{}」", r.circuit)))?;
+            out.insert(
+                r.site_id,
+                CircuitRecord {
+                    site_id: r.site_id,
+                    circuit,
+                    serves: Vec::new(),
+                },
+            );
+        }
+        for (treatment, production) in links {
+            if let Some(c) = out.get_mut(&treatment) {
+                c.serves.push(production);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Set (or with `None` clear) what the meter at `site_id` feeds. A
+    /// treatment circuit serves production meters of the same enterprise;
+    /// a production meter that treatment circuits serve stays production.
+    pub async fn set_circuit(
+        &self,
+        actor: &Actor,
+        site_id: i64,
+        circuit: Option<Circuit>,
+        serves: &[i64],
+    ) -> Result<(), StorageError> {
+        let mut tx = self.write.begin().await?;
+        let site: Option<SiteRow> =
+            sqlx::query_as("SELECT id, kind, organisation_id FROM sites WHERE id = $1")
+                .bind(site_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let site = site.ok_or_else(|| StorageError::NotFound {
+            entity: "site",
+            key: site_id.to_string(),
+        })?;
+        if site.kind != "power" {
+            return Err(refuse("只有用电监控点可以设置用电类型"));
+        }
+        let mut serves: Vec<i64> = serves.to_vec();
+        serves.sort_unstable();
+        serves.dedup();
+        match circuit {
+            Some(Circuit::Treatment) => {
+                for &p in &serves {
+                    let other: Option<SiteRow> =
+                        sqlx::query_as("SELECT id, kind, organisation_id FROM sites WHERE id = $1")
+                            .bind(p)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    let circuit: Option<String> =
+                        sqlx::query_scalar("SELECT circuit FROM power_circuits WHERE site_id = $1")
+                            .bind(p)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    let ok = other.as_ref().is_some_and(|o| {
+                        o.kind == "power"
+                            && o.id != site_id
+                            && o.organisation_id.is_some()
+                            && o.organisation_id == site.organisation_id
+                    }) && circuit.as_deref() == Some(Circuit::Production.as_str());
+                    if !ok {
+                        return Err(refuse(
+                            "治污设施只能对应同一企业的产污设施用电监控点（请先把对方设为产污设施）",
+                        ));
+                    }
+                }
+            }
+            Some(Circuit::Production) | None => {
+                if !serves.is_empty() {
+                    return Err(refuse("只有治污设施需要选择对应的产污设施"));
+                }
+                let served: Option<i64> = sqlx::query_scalar(
+                    "SELECT treatment_site_id FROM power_circuit_links WHERE production_site_id = $1 LIMIT 1",
+                )
+                .bind(site_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if served.is_some() && circuit.is_none() {
+                    return Err(refuse(
+                        "该产污设施仍有治污设施对应，请先在治污设施处取消对应关系",
+                    ));
+                }
+            }
+        }
+        let before = circuit_json(&mut tx, site_id).await?;
+        sqlx::query("DELETE FROM power_circuit_links WHERE treatment_site_id = $1")
+            .bind(site_id)
+            .execute(&mut *tx)
+            .await?;
+        match circuit {
+            None => {
+                sqlx::query("DELETE FROM power_circuits WHERE site_id = $1")
+                    .bind(site_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Some(c) => {
+                sqlx::query(
+                    "INSERT INTO power_circuits (site_id, circuit, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (site_id) DO UPDATE SET circuit = $2, updated_at = $3",
+                )
+                .bind(site_id)
+                .bind(c.as_str())
+                .bind(now())
+                .execute(&mut *tx)
+                .await?;
+                for &p in &serves {
+                    sqlx::query(
+                        "INSERT INTO power_circuit_links (treatment_site_id, production_site_id) \
+                         VALUES ($1, $2)",
+                    )
+                    .bind(site_id)
+                    .bind(p)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+        }
+        let after = circuit_json(&mut tx, site_id).await?;
+        if before != after {
+            append(
+                &mut tx,
+                actor,
+                AuditRecord::new("update", "site", site_id)
+                    .before(&before)
+                    .after(&after),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// The meter's circuit settings as audited.
+async fn circuit_json(
+    conn: &mut sqlx::AnyConnection,
+    site_id: i64,
+) -> Result<serde_json::Value, StorageError> {
+    let circuit: Option<String> =
+        sqlx::query_scalar("SELECT circuit FROM power_circuits WHERE site_id = $1")
+            .bind(site_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let serves: Vec<i64> = sqlx::query_scalar(
+        "SELECT production_site_id FROM power_circuit_links WHERE treatment_site_id = $1 \
+         ORDER BY production_site_id",
+    )
+    .bind(site_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(json!({"id": site_id, "circuit": circuit, "serves": serves}))
+}
