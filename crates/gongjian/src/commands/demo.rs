@@ -893,6 +893,13 @@ async fn demo_emergency(db: &gongjian_storage::Db) -> anyhow::Result<()> {
                 },
             )
             .await?;
+        db.monitoring()
+            .set_site_factors(
+                &actor,
+                production.id,
+                &gongjian_app::power::meter_site_factors(),
+            )
+            .await?;
         let site = &production;
         if name == "平原示范铸造有限公司" {
             foundry = Some((org.id, production.id));
@@ -980,6 +987,9 @@ async fn demo_treatment_meter(
                 ..NewSite::default()
             },
         )
+        .await?;
+    db.monitoring()
+        .set_site_factors(actor, fan.id, &gongjian_app::power::meter_site_factors())
         .await?;
     db.power()
         .set_circuit(actor, line, Some(Circuit::Production), &[])
