@@ -12,6 +12,7 @@
 //! reduction check from CEMS data (`reduction_check`) is not wired yet.
 
 use chrono::{Duration, NaiveDate};
+use gongjian_alarms::power::Circuit;
 use gongjian_emergency::{
     Check, ListEntry, MeterReading, RuleSet, Verdict, WarningLevel, baseline, daily_energy,
     day_verdict, electricity_check, parse_list,
@@ -65,12 +66,8 @@ pub async fn issue_warning(
     ends_on: Option<NaiveDate>,
     document_number: &str,
 ) -> Result<Warning, AppError> {
-    let level = WarningLevel::parse(level).ok_or_else(|| {
-        AppError::Storage(StorageError::rule(
-            gongjian_storage::Rule::Emergency,
-            format!("预警级别“{level}”应为 黄色、橙色 或 红色"),
-        ))
-    })?;
+    let level = parse_level(level)?;
+    let (recipients, _) = recipients(db).await?;
     Ok(db
         .emergency()
         .issue_warning(
@@ -81,7 +78,101 @@ pub async fn issue_warning(
                 ends_on,
                 document_number: document_number.to_owned(),
             },
+            &recipients,
         )
+        .await?)
+}
+
+fn parse_level(level: &str) -> Result<WarningLevel, AppError> {
+    WarningLevel::parse(level).ok_or_else(|| {
+        AppError::Storage(StorageError::rule(
+            gongjian_storage::Rule::Emergency,
+            format!("预警级别“{level}”应为 黄色、橙色 或 红色"),
+        ))
+    })
+}
+
+/// The organisations of the list in force that have an account on the
+/// platform (matched by name), and the listed enterprises that have none
+/// (they cannot be told in the platform: the office phones them).
+pub async fn recipients(db: &Db) -> Result<(Vec<i64>, Vec<String>), AppError> {
+    let Some((_, entries)) = db.emergency().emergency_list_in_force().await? else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let orgs = db.organisations().list().await?;
+    let (mut found, mut missing) = (Vec::new(), Vec::new());
+    for e in entries {
+        match orgs.iter().find(|o| o.name == e.enterprise) {
+            Some(o) if !found.contains(&o.id) => found.push(o.id),
+            Some(_) => {}
+            None if !missing.contains(&e.enterprise) => missing.push(e.enterprise),
+            None => {}
+        }
+    }
+    Ok((found, missing))
+}
+
+/// Raise or lower warning `id` to `level` from `from` (a new warning takes
+/// over; the listed enterprises are told again and confirm again).
+pub async fn change_warning(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    level: &str,
+    from: NaiveDate,
+    document_number: &str,
+) -> Result<Warning, AppError> {
+    let level = parse_level(level)?;
+    let (recipients, _) = recipients(db).await?;
+    Ok(db
+        .emergency()
+        .change_warning(actor, id, level.code(), from, document_number, &recipients)
+        .await?)
+}
+
+/// Lift warning `id` from `on` (its last day is the day before).
+pub async fn lift_warning(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    on: NaiveDate,
+    document_number: &str,
+) -> Result<Warning, AppError> {
+    Ok(db
+        .emergency()
+        .lift_warning(actor, id, on, document_number)
+        .await?)
+}
+
+/// Who was told of a warning and who confirmed, with the listed
+/// enterprises that have no account.
+#[derive(Debug, Clone, Serialize)]
+pub struct Receipts {
+    pub receipts: Vec<gongjian_storage::Receipt>,
+    pub confirmed: usize,
+    pub without_account: Vec<String>,
+}
+
+pub async fn receipts(db: &Db, id: i64) -> Result<Receipts, AppError> {
+    let receipts = db.emergency().receipts(id).await?;
+    let (_, without_account) = recipients(db).await?;
+    Ok(Receipts {
+        confirmed: receipts.iter().filter(|r| r.confirmed_at.is_some()).count(),
+        receipts,
+        without_account,
+    })
+}
+
+/// An enterprise confirms it received warning `id` and its measures.
+pub async fn confirm_receipt(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    organisation_id: i64,
+) -> Result<(), AppError> {
+    Ok(db
+        .emergency()
+        .confirm_receipt(actor, id, organisation_id)
         .await?)
 }
 
@@ -148,6 +239,14 @@ pub async fn verify_warning(
     let orgs = db.organisations().list().await?;
     let sites = db.monitoring().sites().await?;
     let warnings = db.emergency().warnings().await?;
+    // Treatment circuits must keep running in a warning: only production
+    // (and not yet classified) meters measure the load that is cut.
+    let circuits = db.power().circuits().await?;
+    let treatment = |site: i64| {
+        circuits
+            .get(&site)
+            .is_some_and(|c| c.circuit == Circuit::Treatment)
+    };
     for stored in entries {
         let entry: ListEntry = serde_json::from_value(stored.entry)
             .map_err(|e| StorageError::Corrupt(format!("emergency entry: {e}")))?;
@@ -162,6 +261,7 @@ pub async fn verify_warning(
                 sites
                     .iter()
                     .filter(|s| s.kind == "power" && s.organisation_id == Some(o.id))
+                    .filter(|s| !treatment(s.id))
                     .map(|s| s.id)
                     .collect()
             })

@@ -19,15 +19,18 @@ use crate::AppError;
 /// The factors a power meter is registered with: the energy counter and
 /// the active power (no limits: the rules compare circuits, not values).
 pub fn meter_site_factors() -> Vec<gongjian_storage::SiteFactor> {
-    [(ENERGY_FACTOR, "有功电能", "kWh"), (POWER_FACTOR, "有功功率", "kW")]
-        .into_iter()
-        .map(|(factor, name, unit)| gongjian_storage::SiteFactor {
-            factor: factor.into(),
-            name: name.into(),
-            unit: unit.into(),
-            limit_value: None,
-        })
-        .collect()
+    [
+        (ENERGY_FACTOR, "有功电能", "kWh"),
+        (POWER_FACTOR, "有功功率", "kW"),
+    ]
+    .into_iter()
+    .map(|(factor, name, unit)| gongjian_storage::SiteFactor {
+        factor: factor.into(),
+        name: name.into(),
+        unit: unit.into(),
+        limit_value: None,
+    })
+    .collect()
 }
 
 /// A meter's hourly data of both factors from `from` (Unix s) to `to`.

@@ -71,6 +71,32 @@ pub struct Warning {
     pub document_number: String,
     pub issued_by: String,
     pub issued_at: i64,
+    /// The warning this one raised or lowered.
+    pub previous_id: Option<i64>,
+    /// `issue`, `raise` or `lower`.
+    pub change: String,
+    /// When it was lifted early (Unix s), by whom and under which notice.
+    pub lifted_at: Option<i64>,
+    pub lifted_by: Option<String>,
+    pub lift_document: Option<String>,
+}
+
+/// An enterprise told of a warning, and whether it confirmed receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Receipt {
+    pub warning_id: i64,
+    pub organisation_id: i64,
+    pub organisation: String,
+    pub notified_at: i64,
+    pub confirmed_at: Option<i64>,
+    pub confirmed_by: Option<String>,
+}
+
+/// The levels in order of severity.
+const LEVELS: [&str; 3] = ["yellow", "orange", "red"];
+
+fn level_rank(level: &str) -> Option<usize> {
+    LEVELS.iter().position(|l| *l == level)
 }
 
 fn bad(detail: impl Into<String>) -> StorageError {
@@ -92,6 +118,11 @@ struct WarningRow {
     document_number: String,
     issued_by: String,
     issued_at: i64,
+    previous_id: Option<i64>,
+    change: String,
+    lifted_at: Option<i64>,
+    lifted_by: Option<String>,
+    lift_document: Option<String>,
 }
 
 impl TryFrom<WarningRow> for Warning {
@@ -110,6 +141,11 @@ impl TryFrom<WarningRow> for Warning {
             document_number: r.document_number,
             issued_by: r.issued_by,
             issued_at: r.issued_at,
+            previous_id: r.previous_id,
+            change: r.change,
+            lifted_at: r.lifted_at,
+            lifted_by: r.lifted_by,
+            lift_document: r.lift_document,
         })
     }
 }
@@ -137,8 +173,8 @@ impl TryFrom<EntryRow> for StoredEntry {
     }
 }
 
-const WARNING_COLUMNS: &str =
-    "id, level, starts_on, ends_on, document_number, issued_by, issued_at";
+const WARNING_COLUMNS: &str = "id, level, starts_on, ends_on, document_number, issued_by, \
+     issued_at, previous_id, change, lifted_at, lifted_by, lift_document";
 
 impl Emergency<'_> {
     /// Store a season's list (all entries in one transaction) and return
@@ -233,13 +269,15 @@ impl Emergency<'_> {
         Ok(Some((list, entries)))
     }
 
-    /// Issue a warning.
+    /// Issue a warning and tell `recipients` (the listed enterprises'
+    /// organisations), who are to confirm receipt.
     pub async fn issue_warning(
         &self,
         actor: &Actor,
         w: &NewWarning,
+        recipients: &[i64],
     ) -> Result<Warning, StorageError> {
-        if !["yellow", "orange", "red"].contains(&w.level.as_str()) {
+        if level_rank(&w.level).is_none() {
             return Err(bad(format!("预警级别“{}”应为 黄色、橙色 或 红色", w.level)));
         }
         if w.ends_on.is_some_and(|e| e < w.starts_on) {
@@ -247,27 +285,206 @@ impl Emergency<'_> {
         }
         validate::line("预警文号", w.document_number.trim(), validate::NAME_MAX)?;
         let mut tx = self.write.begin().await?;
-        let row = sqlx::query_as::<_, WarningRow>(&format!(
-            "INSERT INTO emergency_warnings (level, starts_on, ends_on, document_number, \
-             issued_by, issued_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING {WARNING_COLUMNS}"
-        ))
-        .bind(&w.level)
-        .bind(w.starts_on.to_string())
-        .bind(w.ends_on.map(|d| d.to_string()))
-        .bind(w.document_number.trim())
-        .bind(&actor.name)
-        .bind(now())
-        .fetch_one(&mut *tx)
-        .await?;
-        let warning = Warning::try_from(row)?;
+        let warning = insert_warning(&mut tx, actor, w, None, "issue").await?;
         append(
             &mut tx,
             actor,
             AuditRecord::new("create", "emergency_warning", warning.id).after(&warning),
         )
         .await?;
+        tell(&mut tx, &warning, recipients, "发布").await?;
         tx.commit().await?;
         Ok(warning)
+    }
+
+    /// Raise or lower warning `id` to `level` from `from`: the warning ends
+    /// the day before and a new one at the new level takes over (until the
+    /// old one's planned end, if it had one); `recipients` are told again.
+    pub async fn change_warning(
+        &self,
+        actor: &Actor,
+        id: i64,
+        level: &str,
+        from: NaiveDate,
+        document_number: &str,
+        recipients: &[i64],
+    ) -> Result<Warning, StorageError> {
+        let (Some(new_rank), document) = (level_rank(level), document_number.trim()) else {
+            return Err(bad(format!("预警级别“{level}”应为 黄色、橙色 或 红色")));
+        };
+        validate::line("预警文号", document, validate::NAME_MAX)?;
+        let mut tx = self.write.begin().await?;
+        let old = warning_in(&mut tx, id).await?;
+        let old_rank = level_rank(&old.level).unwrap_or(0);
+        let change = match new_rank.cmp(&old_rank) {
+            std::cmp::Ordering::Greater => "raise",
+            std::cmp::Ordering::Less => "lower",
+            std::cmp::Ordering::Equal => {
+                return Err(bad("新级别与原预警级别相同，无需调整"));
+            }
+        };
+        in_force_on(&old, from, "调整")?;
+        if from <= old.starts_on {
+            return Err(bad(format!(
+                "调整日期应晚于原预警启动日期 {}",
+                old.starts_on
+            )));
+        }
+        sqlx::query("UPDATE emergency_warnings SET ends_on = $1 WHERE id = $2")
+            .bind((from - chrono::Duration::days(1)).to_string())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let new = insert_warning(
+            &mut tx,
+            actor,
+            &NewWarning {
+                level: level.to_owned(),
+                starts_on: from,
+                ends_on: old.ends_on,
+                document_number: document.to_owned(),
+            },
+            Some(id),
+            change,
+        )
+        .await?;
+        let after = warning_in(&mut tx, id).await?;
+        append(
+            &mut tx,
+            actor,
+            AuditRecord::new("update", "emergency_warning", id)
+                .before(&old)
+                .after(&after),
+        )
+        .await?;
+        append(
+            &mut tx,
+            actor,
+            AuditRecord::new("create", "emergency_warning", new.id).after(&new),
+        )
+        .await?;
+        let what = if change == "raise" {
+            "升级"
+        } else {
+            "降级"
+        };
+        tell(&mut tx, &new, recipients, what).await?;
+        tx.commit().await?;
+        Ok(new)
+    }
+
+    /// Lift warning `id` from `on` (its last day is the day before) under
+    /// `document_number`, telling the enterprises that were told of it.
+    pub async fn lift_warning(
+        &self,
+        actor: &Actor,
+        id: i64,
+        on: NaiveDate,
+        document_number: &str,
+    ) -> Result<Warning, StorageError> {
+        let document = document_number.trim();
+        validate::line("解除文号", document, validate::NAME_MAX)?;
+        let mut tx = self.write.begin().await?;
+        let old = warning_in(&mut tx, id).await?;
+        in_force_on(&old, on, "解除")?;
+        if on <= old.starts_on {
+            return Err(bad(format!("解除日期应晚于预警启动日期 {}", old.starts_on)));
+        }
+        sqlx::query(
+            "UPDATE emergency_warnings SET ends_on = $1, lifted_at = $2, lifted_by = $3, \
+             lift_document = $4 WHERE id = $5",
+        )
+        .bind((on - chrono::Duration::days(1)).to_string())
+        .bind(now())
+        .bind(&actor.name)
+        .bind(document)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let after = warning_in(&mut tx, id).await?;
+        append(
+            &mut tx,
+            actor,
+            AuditRecord::new("update", "emergency_warning", id)
+                .before(&old)
+                .after(&after),
+        )
+        .await?;
+        let told: Vec<i64> = sqlx::query_scalar(
+            "SELECT organisation_id FROM emergency_receipts WHERE warning_id = $1",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let title = format!("重污染天气{}预警自 {on} 起解除", level_label(&after.level));
+        let told: Vec<Option<i64>> = told.into_iter().map(Some).collect();
+        crate::cases::notify(
+            &mut tx,
+            &told,
+            false,
+            "emergency_warning",
+            &title,
+            "/emergency",
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// The enterprises told of warning `id`, unconfirmed first.
+    pub async fn receipts(&self, id: i64) -> Result<Vec<Receipt>, StorageError> {
+        Ok(sqlx::query_as::<_, Receipt>(
+            "SELECT r.warning_id, r.organisation_id, o.name AS organisation, r.notified_at, \
+             r.confirmed_at, r.confirmed_by FROM emergency_receipts r \
+             JOIN organisations o ON o.id = r.organisation_id WHERE r.warning_id = $1 \
+             ORDER BY CASE WHEN r.confirmed_at IS NULL THEN 0 ELSE 1 END, o.name",
+        )
+        .bind(id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Confirm receipt of warning `id` for `organisation_id` (once; a
+    /// second confirmation changes nothing). Refused if it was not told.
+    pub async fn confirm_receipt(
+        &self,
+        actor: &Actor,
+        id: i64,
+        organisation_id: i64,
+    ) -> Result<(), StorageError> {
+        let mut tx = self.write.begin().await?;
+        let told: Option<Option<i64>> = sqlx::query_scalar(
+            "SELECT confirmed_at FROM emergency_receipts \
+             WHERE warning_id = $1 AND organisation_id = $2",
+        )
+        .bind(id)
+        .bind(organisation_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        match told {
+            None => return Err(bad("本单位不在该预警的通知名单中")),
+            Some(Some(_)) => return Ok(()),
+            Some(None) => {}
+        }
+        sqlx::query(
+            "UPDATE emergency_receipts SET confirmed_at = $1, confirmed_by = $2 \
+             WHERE warning_id = $3 AND organisation_id = $4",
+        )
+        .bind(now())
+        .bind(&actor.name)
+        .bind(id)
+        .bind(organisation_id)
+        .execute(&mut *tx)
+        .await?;
+        append(
+            &mut tx,
+            actor,
+            AuditRecord::new("accept", "emergency_warning", id).after(&json!({
+                "warning": id, "organisation": organisation_id, "receipt": true})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn warning(&self, id: i64) -> Result<Warning, StorageError> {
@@ -293,4 +510,102 @@ impl Emergency<'_> {
         .await?;
         rows.into_iter().map(Warning::try_from).collect()
     }
+}
+
+fn level_label(level: &str) -> &'static str {
+    match level {
+        "yellow" => "黄色",
+        "orange" => "橙色",
+        "red" => "红色",
+        _ => "",
+    }
+}
+
+/// A warning may be changed or lifted on `day` only while in force then.
+fn in_force_on(w: &Warning, day: NaiveDate, what: &str) -> Result<(), StorageError> {
+    if w.lifted_at.is_some() {
+        return Err(bad(format!("预警 #{} 已解除，不能再{what}", w.id)));
+    }
+    if let Some(end) = w.ends_on
+        && day > end
+    {
+        return Err(bad(format!(
+            "预警 #{} 截至 {end}，{day} 已不在生效期内，不能{what}",
+            w.id
+        )));
+    }
+    Ok(())
+}
+
+async fn warning_in(conn: &mut sqlx::AnyConnection, id: i64) -> Result<Warning, StorageError> {
+    sqlx::query_as::<_, WarningRow>(&format!(
+        "SELECT {WARNING_COLUMNS} FROM emergency_warnings WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| StorageError::NotFound {
+        entity: "warning",
+        key: id.to_string(),
+    })?
+    .try_into()
+}
+
+async fn insert_warning(
+    conn: &mut sqlx::AnyConnection,
+    actor: &Actor,
+    w: &NewWarning,
+    previous_id: Option<i64>,
+    change: &str,
+) -> Result<Warning, StorageError> {
+    sqlx::query_as::<_, WarningRow>(&format!(
+        "INSERT INTO emergency_warnings (level, starts_on, ends_on, document_number, \
+         issued_by, issued_at, previous_id, change) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         RETURNING {WARNING_COLUMNS}"
+    ))
+    .bind(&w.level)
+    .bind(w.starts_on.to_string())
+    .bind(w.ends_on.map(|d| d.to_string()))
+    .bind(w.document_number.trim())
+    .bind(&actor.name)
+    .bind(now())
+    .bind(previous_id)
+    .bind(change)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_into()
+}
+
+/// Record that `recipients` were told of `w` and notify their users
+/// (in-app and through the notification channels).
+async fn tell(
+    conn: &mut sqlx::AnyConnection,
+    w: &Warning,
+    recipients: &[i64],
+    what: &str,
+) -> Result<(), StorageError> {
+    let at = now();
+    let mut told: Vec<Option<i64>> = Vec::new();
+    for &org in recipients {
+        if told.contains(&Some(org)) {
+            continue;
+        }
+        sqlx::query(
+            "INSERT INTO emergency_receipts (warning_id, organisation_id, notified_at) \
+             VALUES ($1, $2, $3)",
+        )
+        .bind(w.id)
+        .bind(org)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+        told.push(Some(org));
+    }
+    let title = format!(
+        "重污染天气{}预警{what}（{} 起）：请查看本企业减排措施并确认接收",
+        level_label(&w.level),
+        w.starts_on
+    );
+    let link = format!("/emergency#w{}", w.id);
+    crate::cases::notify(conn, &told, false, "emergency_warning", &title, &link).await
 }

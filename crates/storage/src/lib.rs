@@ -49,7 +49,7 @@ pub use cases::{
     case_source_label,
 };
 pub use db::{Backend, Db, DbOptions};
-pub use emergency::{EmergencyList, NewListEntry, NewWarning, StoredEntry, Warning};
+pub use emergency::{EmergencyList, NewListEntry, NewWarning, Receipt, StoredEntry, Warning};
 pub use error::{Rule, StorageError};
 pub use model::{Actor, AuditEntry, OrgKind, Organisation, Role, Session, User};
 pub use monitoring::{

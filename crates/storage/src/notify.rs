@@ -91,7 +91,7 @@ pub struct DeliveryRow {
 
 /// The notification kinds a user or a group channel can choose, with
 /// their Chinese names.
-pub const NOTIFY_KINDS: [(&str, &str); 10] = [
+pub const NOTIFY_KINDS: [(&str, &str); 11] = [
     ("case_new", "新督办单"),
     ("case_answered", "督办单已反馈，待核查"),
     ("case_verified", "督办单已核查，待销号"),
@@ -101,6 +101,7 @@ pub const NOTIFY_KINDS: [(&str, &str); 10] = [
     ("case_overdue", "督办单逾期"),
     ("fire_push", "火点待核实"),
     ("fire_replied", "火点核实已反馈"),
+    ("emergency_warning", "重污染天气预警"),
     ("test", "测试消息"),
 ];
 

@@ -54,6 +54,43 @@ async fn the_office_reads_a_warnings_verification(db: TestDb) {
         })
         .collect();
     app.db.monitoring().store_rollups(&rows).await.unwrap();
+    // Regression: the dust collector's meter (a treatment circuit, 1,000
+    // kWh an hour) is not production load and must not count.
+    let fan = app
+        .db
+        .monitoring()
+        .create_site(
+            &actor,
+            &NewSite {
+                code: "PWR-FAN".into(),
+                name: "示范铸造除尘风机".into(),
+                kind: "power".into(),
+                organisation_id: Some(firm),
+                ..NewSite::default()
+            },
+        )
+        .await
+        .unwrap();
+    use gongjian_alarms::power::Circuit;
+    app.db
+        .power()
+        .set_circuit(&actor, meter.id, Some(Circuit::Production), &[])
+        .await
+        .unwrap();
+    app.db
+        .power()
+        .set_circuit(&actor, fan.id, Some(Circuit::Treatment), &[meter.id])
+        .await
+        .unwrap();
+    let fan_rows: Vec<RollupValue> = rows
+        .iter()
+        .map(|r| RollupValue {
+            site_id: fan.id,
+            value: Some((5000 + 1000 * (r.period_start - start) / 3600).to_string()),
+            ..r.clone()
+        })
+        .collect();
+    app.db.monitoring().store_rollups(&fan_rows).await.unwrap();
     let table = gongjian_tabular::read_csv_bytes("清单.csv", LIST.as_bytes()).unwrap();
     gongjian_app::emergency::import_list(&app.db, &actor, "2026-2027", &table)
         .await
@@ -184,4 +221,218 @@ async fn the_office_reads_a_warnings_verification(db: TestDb) {
     assert_eq!(r.status(), 403);
     let r = township.get(app.url("/emergency")).send().await.unwrap();
     assert_eq!(r.status(), 403);
+}
+
+on_both_backends!(a_warning_is_confirmed_raised_and_lifted_and_the_unconfirmed_are_listed);
+/// Issue 15 item 2: on issue every listed enterprise with an account is
+/// told (in-app) and confirms receipt on 预警应急; the office sees who has
+/// not confirmed and which listed enterprises have no account. The office
+/// raises the warning (a new warning from that day, the old one ending the
+/// day before, everyone told again) and lifts it; refusals come back on the
+/// page with the reason.
+async fn a_warning_is_confirmed_raised_and_lifted_and_the_unconfirmed_are_listed(db: TestDb) {
+    let app = spawn_on(db).await;
+    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
+        .await;
+    app.user(
+        "qiye",
+        Role::Enterprise,
+        "示范铸造有限公司",
+        OrgKind::Enterprise,
+    )
+    .await;
+    app.user(
+        "qiye2",
+        Role::Enterprise,
+        "示范化工有限公司",
+        OrgKind::Enterprise,
+    )
+    .await;
+    let list = format!(
+        "{LIST}示范化工有限公司,化工,B,,限产,90,停产,,停产\n无账号建材有限公司,建材,C,2000,限产,80,停产,,停产\n"
+    );
+    let table = gongjian_tabular::read_csv_bytes("清单.csv", list.as_bytes()).unwrap();
+    gongjian_app::emergency::import_list(&app.db, &Actor::cli(), "2026-2027", &table)
+        .await
+        .unwrap();
+    let office = app.login("office").await;
+    let csrf = common::csrf_token(&office, &app.url("/api/v1/me")).await;
+    let today = gongjian_app::now_local().date();
+    let r = office
+        .post(app.url("/emergency/warnings"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("level", "yellow"),
+            ("starts_on", &today.to_string()),
+            ("document", "新环攻坚办〔2026〕60号"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let first = app.db.emergency().warnings().await.unwrap()[0].clone();
+
+    // The enterprise is told and confirms.
+    let qiye = app.login("qiye").await;
+    let inbox = qiye
+        .get(app.url("/api/v1/notifications"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(inbox.contains("重污染天气黄色预警发布"), "{inbox}");
+    let page = qiye
+        .get(app.url("/emergency"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("class=\"confirm-receipt\""), "{page}");
+    let qcsrf = common::csrf_token(&qiye, &app.url("/api/v1/me")).await;
+    let r = qiye
+        .post(app.url(&format!("/emergency/warnings/{}/receipt", first.id)))
+        .form(&[("csrf", qcsrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = qiye
+        .get(app.url("/emergency"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("class=\"confirm-receipt\""), "{page}");
+    assert!(page.contains("已确认 "), "{page}");
+    // The enterprise may not raise or lift.
+    let r = qiye
+        .post(app.url(&format!("/emergency/warnings/{}/lift", first.id)))
+        .form(&[("csrf", qcsrf.as_str()), ("on", &today.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    // The office: one confirmed, one not, one without an account.
+    let page = office
+        .get(app.url(&format!("/emergency?warning={}", first.id)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("已确认 1 / 已通知 2"), "{page}");
+    assert!(
+        page.contains("<td>示范化工有限公司</td>") && page.contains(">未确认</td>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("需电话或书面通知的企业：无账号建材有限公司"),
+        "{page}"
+    );
+
+    // Raising on the day it started is refused, with the reason on the page.
+    let change = |on: String, level: &'static str| {
+        let office = office.clone();
+        let csrf = csrf.clone();
+        let url = app.url(&format!("/emergency/warnings/{}/change", first.id));
+        async move {
+            office
+                .post(url)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("level", level),
+                    ("on", on.as_str()),
+                    ("document", "新环攻坚办〔2026〕61号"),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = change(today.to_string(), "orange").await;
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("调整日期应晚于原预警启动日期")
+    );
+    let r = change((today + Duration::days(1)).to_string(), "yellow").await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("级别相同"));
+    let r = change((today + Duration::days(1)).to_string(), "orange").await;
+    assert_eq!(r.status(), 303);
+    let all = app.db.emergency().warnings().await.unwrap();
+    let raised = all
+        .iter()
+        .find(|w| w.previous_id == Some(first.id))
+        .unwrap();
+    assert_eq!(
+        (raised.level.as_str(), raised.change.as_str()),
+        ("orange", "raise")
+    );
+    assert_eq!(raised.starts_on, today + Duration::days(1));
+    let old = app.db.emergency().warning(first.id).await.unwrap();
+    assert_eq!(old.ends_on, Some(today));
+    assert_eq!(
+        app.db.emergency().receipts(raised.id).await.unwrap().len(),
+        2
+    );
+    let page = office
+        .get(app.url(&format!("/emergency?warning={}", first.id)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("已调整为橙色（#{}）", raised.id)),
+        "{page}"
+    );
+    assert!(page.contains(&format!("由 #{} 升级", first.id)), "{page}");
+
+    // Lifting: the last day is the day before; a lifted warning cannot be
+    // lifted or changed again.
+    let lift_on = today + Duration::days(3);
+    let r = office
+        .post(app.url(&format!("/emergency/warnings/{}/lift", raised.id)))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("on", &lift_on.to_string()),
+            ("document", "新环攻坚办〔2026〕62号"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let lifted = app.db.emergency().warning(raised.id).await.unwrap();
+    assert_eq!(lifted.ends_on, Some(lift_on - Duration::days(1)));
+    assert!(lifted.lifted_at.is_some());
+    let r = office
+        .post(app.url(&format!("/emergency/warnings/{}/lift", raised.id)))
+        .form(&[("csrf", csrf.as_str()), ("on", &lift_on.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("已解除"));
+    let page = office
+        .get(app.url(&format!("/emergency?warning={}", raised.id)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("已解除（新环攻坚办〔2026〕62号）"), "{page}");
+    assert!(!page.contains("id=\"lift-form\""), "{page}");
 }

@@ -6,7 +6,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -20,6 +20,9 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/emergency", get(page))
         .route("/emergency/warnings", post(issue))
+        .route("/emergency/warnings/{id}/change", post(change))
+        .route("/emergency/warnings/{id}/lift", post(lift))
+        .route("/emergency/warnings/{id}/receipt", post(confirm))
 }
 
 struct WarningRow {
@@ -30,6 +33,25 @@ struct WarningRow {
     level_class: &'static str,
     span: String,
     document: String,
+    /// 生效中 / 已解除 / 已调整 …, and how it came about (升级自 #3 …).
+    state: String,
+    origin: String,
+    /// 已确认 n / 已通知 m.
+    receipts: String,
+    /// For an enterprise: it was told and has not confirmed yet.
+    to_confirm: bool,
+    /// For an enterprise: when it confirmed.
+    confirmed: Option<String>,
+}
+
+/// The chosen warning's receipts and the office's actions on it.
+struct ChosenView {
+    /// (enterprise, told at, confirmed: time and person or 未确认)
+    receipts: Vec<(String, String, String, bool)>,
+    without_account: String,
+    /// Still in force today or later: it may be raised, lowered or lifted.
+    may_change: bool,
+    level_code: String,
 }
 
 struct DayRow {
@@ -60,6 +82,9 @@ struct EmergencyPage {
     form: IssueForm,
     /// A refused issue: (field, message).
     field_error: Option<(&'static str, String)>,
+    chosen_view: Option<ChosenView>,
+    /// A refused change, lift or receipt.
+    action_error: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -103,9 +128,122 @@ async fn page(
     me: PageUser,
     Query(q): Query<WarningQuery>,
 ) -> Response {
-    let ok = (q.ok.as_deref() == Some("issued"))
-        .then(|| "预警已发布，清单企业可在本页查看本企业的减排措施".to_owned());
-    view(&state, &me, q.warning, ok, IssueForm::default(), None).await
+    let ok = match q.ok.as_deref() {
+        Some("issued") => Some("预警已发布，已通知清单企业查看本企业的减排措施并确认接收"),
+        Some("changed") => Some("预警级别已调整，已重新通知清单企业"),
+        Some("lifted") => Some("预警已解除，已通知清单企业"),
+        Some("confirmed") => Some("已确认接收预警及本企业减排措施"),
+        _ => None,
+    }
+    .map(str::to_owned);
+    view(&state, &me, q.warning, ok, IssueForm::default(), None, None).await
+}
+
+/// Raise/lower or lift, as typed.
+#[derive(Deserialize, Default)]
+struct ActionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    level: String,
+    /// The date the change or the lift takes effect.
+    #[serde(default)]
+    on: String,
+    #[serde(default)]
+    document: String,
+}
+
+async fn refused_action(state: &AppState, me: &PageUser, id: i64, message: String) -> Response {
+    let mut r = view(
+        state,
+        me,
+        Some(id),
+        None,
+        IssueForm::default(),
+        None,
+        Some(message),
+    )
+    .await;
+    *r.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+    r
+}
+
+async fn change(
+    State(state): State<AppState>,
+    me: PageUser,
+    Path(id): Path<i64>,
+    axum::Form(form): axum::Form<ActionForm>,
+) -> Response {
+    if let Err(r) = check_csrf(&me, &form.csrf) {
+        return r;
+    }
+    if !may_issue(me.user.role) {
+        return forbidden(&me);
+    }
+    let Ok(on) = form.on.trim().parse::<chrono::NaiveDate>() else {
+        return refused_action(&state, &me, id, "请选择调整生效日期".into()).await;
+    };
+    match gongjian_app::emergency::change_warning(
+        &state.db,
+        &me.actor(),
+        id,
+        &form.level,
+        on,
+        &form.document,
+    )
+    .await
+    {
+        Ok(w) => Redirect::to(&format!("/emergency?warning={}&ok=changed", w.id)).into_response(),
+        Err(e) => refused_action(&state, &me, id, error_text(&e.into())).await,
+    }
+}
+
+async fn lift(
+    State(state): State<AppState>,
+    me: PageUser,
+    Path(id): Path<i64>,
+    axum::Form(form): axum::Form<ActionForm>,
+) -> Response {
+    if let Err(r) = check_csrf(&me, &form.csrf) {
+        return r;
+    }
+    if !may_issue(me.user.role) {
+        return forbidden(&me);
+    }
+    let Ok(on) = form.on.trim().parse::<chrono::NaiveDate>() else {
+        return refused_action(&state, &me, id, "请选择解除日期".into()).await;
+    };
+    match gongjian_app::emergency::lift_warning(&state.db, &me.actor(), id, on, &form.document)
+        .await
+    {
+        Ok(w) => Redirect::to(&format!("/emergency?warning={}&ok=lifted", w.id)).into_response(),
+        Err(e) => refused_action(&state, &me, id, error_text(&e.into())).await,
+    }
+}
+
+async fn confirm(
+    State(state): State<AppState>,
+    me: PageUser,
+    Path(id): Path<i64>,
+    axum::Form(form): axum::Form<ActionForm>,
+) -> Response {
+    if let Err(r) = check_csrf(&me, &form.csrf) {
+        return r;
+    }
+    if me.user.role != Role::Enterprise {
+        return forbidden(&me);
+    }
+    match gongjian_app::emergency::confirm_receipt(
+        &state.db,
+        &me.actor(),
+        id,
+        me.user.organisation_id,
+    )
+    .await
+    {
+        Ok(()) => Redirect::to(&format!("/emergency?ok=confirmed#w{id}")).into_response(),
+        Err(e) => refused_action(&state, &me, id, error_text(&e.into())).await,
+    }
 }
 
 async fn issue(
@@ -161,7 +299,7 @@ async fn issue(
             }
         }
     };
-    let mut r = view(&state, &me, None, None, form, Some(error)).await;
+    let mut r = view(&state, &me, None, None, form, Some(error), None).await;
     *r.status_mut() = axum::http::StatusCode::BAD_REQUEST;
     r
 }
@@ -173,6 +311,7 @@ async fn view(
     ok: Option<String>,
     form: IssueForm,
     field_error: Option<(&'static str, String)>,
+    action_error: Option<String>,
 ) -> Response {
     let enterprise = me.user.role == Role::Enterprise;
     if !enterprise && !matches!(me.user.role, Role::Admin | Role::Office | Role::Viewer) {
@@ -200,8 +339,19 @@ async fn view(
     } else {
         warning.or(warnings.first().map(|w| w.id))
     };
+    let today = gongjian_app::now_local().date();
     let mut rows = Vec::new();
     for w in &warnings {
+        let receipts = state
+            .db
+            .emergency()
+            .receipts(w.id)
+            .await
+            .unwrap_or_default();
+        let mine = receipts
+            .iter()
+            .find(|r| enterprise && r.organisation_id == me.user.organisation_id);
+        let successor = warnings.iter().find(|n| n.previous_id == Some(w.id));
         let (level, level_class) = level_view(&w.level);
         let own = if enterprise {
             gongjian_app::emergency::measures_of(&state.db, &me.user.organisation_name, &w.level)
@@ -221,6 +371,21 @@ async fn view(
                 w.ends_on.map_or("解除前".to_owned(), |d| d.to_string())
             ),
             document: w.document_number.clone(),
+            state: warning_state(w, successor, today),
+            origin: match (w.change.as_str(), w.previous_id) {
+                ("raise", Some(p)) => format!("由 #{p} 升级"),
+                ("lower", Some(p)) => format!("由 #{p} 降级"),
+                _ => String::new(),
+            },
+            receipts: format!(
+                "已确认 {} / 已通知 {}",
+                receipts.iter().filter(|r| r.confirmed_at.is_some()).count(),
+                receipts.len()
+            ),
+            to_confirm: mine.is_some_and(|r| r.confirmed_at.is_none()),
+            confirmed: mine
+                .and_then(|r| r.confirmed_at)
+                .map(gongjian_standards::cst::local_minutes_text),
         });
     }
     let mut page = EmergencyPage {
@@ -234,9 +399,39 @@ async fn view(
         enterprise,
         form,
         field_error,
+        chosen_view: None,
+        action_error,
     };
+    if let Some(id) = chosen
+        && let Some(w) = warnings.iter().find(|w| w.id == id)
+        && let Ok(r) = gongjian_app::emergency::receipts(&state.db, id).await
+    {
+        page.chosen_view = Some(ChosenView {
+            receipts: r
+                .receipts
+                .iter()
+                .map(|x| {
+                    (
+                        x.organisation.clone(),
+                        gongjian_standards::cst::local_minutes_text(x.notified_at),
+                        match x.confirmed_at {
+                            Some(t) => format!(
+                                "{}（{}）",
+                                gongjian_standards::cst::local_minutes_text(t),
+                                x.confirmed_by.as_deref().unwrap_or("")
+                            ),
+                            None => "未确认".to_owned(),
+                        },
+                        x.confirmed_at.is_some(),
+                    )
+                })
+                .collect(),
+            without_account: r.without_account.join("、"),
+            may_change: w.lifted_at.is_none() && w.ends_on.is_none_or(|e| e >= today),
+            level_code: w.level.clone(),
+        });
+    }
     if let Some(id) = chosen {
-        let today = gongjian_app::now_local().date();
         match gongjian_app::emergency::verify_warning(&state.db, id, today).await {
             Ok(v) => {
                 page.season = v.season.clone().unwrap_or_else(|| "未导入".to_owned());
@@ -270,4 +465,29 @@ async fn view(
         }
     }
     render(page)
+}
+
+/// A warning's state as of `today`.
+fn warning_state(
+    w: &gongjian_storage::Warning,
+    successor: Option<&gongjian_storage::Warning>,
+    today: chrono::NaiveDate,
+) -> String {
+    if let Some(n) = successor {
+        let (label, _) = level_view(&n.level);
+        return format!("已调整为{label}（#{}）", n.id);
+    }
+    if w.lifted_at.is_some() {
+        return match w.lift_document.as_deref().filter(|d| !d.is_empty()) {
+            Some(d) => format!("已解除（{d}）"),
+            None => "已解除".to_owned(),
+        };
+    }
+    if w.starts_on > today {
+        "待生效".to_owned()
+    } else if w.ends_on.is_some_and(|e| e < today) {
+        "已结束".to_owned()
+    } else {
+        "生效中".to_owned()
+    }
 }
