@@ -171,13 +171,45 @@ impl FireKind {
         }
     }
 
-    /// The deduction per point in 元 (air task 15).
-    pub fn amount(self) -> Decimal {
+    /// Whether an indicator of the plan (in 元/火点) sets this kind's
+    /// deduction: 秸秆 for straw, 生活垃圾/枯枝落叶/杂草 for the others
+    /// (air task 15: "秸秆焚烧 50 万元/火点 … 露天焚烧生活垃圾、枯枝落叶和杂草
+    /// 10 万元/火点").
+    fn priced_by(self, indicator: &str) -> bool {
         match self {
-            FireKind::Straw => Decimal::from(500_000),
-            _ => Decimal::from(100_000),
+            FireKind::Straw => indicator.contains("秸秆"),
+            _ => {
+                !indicator.contains("秸秆")
+                    && ["垃圾", "枯枝落叶", "杂草", "露天焚烧"]
+                        .iter()
+                        .any(|w| indicator.contains(w))
+            }
         }
     }
+}
+
+/// The deduction per fire point of `kind` set by the campaign of `year`
+/// (the one in force, else the archived one): an indicator in 元/火点 of
+/// its active tasks. `None` when the plan sets none.
+pub(crate) async fn fire_amount(
+    conn: &mut AnyConnection,
+    year: i32,
+    kind: FireKind,
+) -> Result<Option<Decimal>, StorageError> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT i.name, i.value FROM task_indicators i \
+         JOIN campaign_tasks t ON t.id = i.task_id \
+         JOIN campaigns c ON c.id = t.campaign_id \
+         WHERE c.year = $1 AND c.state <> 'draft' AND t.active = 1 AND i.unit = '元/火点' \
+         ORDER BY CASE c.state WHEN 'active' THEN 0 ELSE 1 END, c.id DESC, i.seq",
+    )
+    .bind(i64::from(year))
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .find(|(name, _)| kind.priced_by(name))
+        .and_then(|(_, value)| Decimal::from_str(value.trim()).ok()))
 }
 
 impl FromStr for FireKind {
@@ -2339,6 +2371,20 @@ impl Campaigns<'_> {
         self.fire_point(id).await
     }
 
+    /// The deduction per point of each kind in `year`'s campaign (see
+    /// [`FireKind`]); `None` where the plan sets none.
+    pub async fn fire_amounts(
+        &self,
+        year: i32,
+    ) -> Result<Vec<(FireKind, Option<Decimal>)>, StorageError> {
+        let mut conn = self.read.acquire().await?;
+        let mut out = Vec::new();
+        for kind in FireKind::ALL {
+            out.push((kind, fire_amount(&mut conn, year, kind).await?));
+        }
+        Ok(out)
+    }
+
     /// Record many fire points in one transaction (an import): all or nothing.
     pub async fn import_fire_points(
         &self,
@@ -2914,7 +2960,11 @@ async fn insert_fire_point(
         ));
     }
     let month = format!("{:04}-{:02}", p.occurred_on.year(), p.occurred_on.month());
-    let amount = p.kind.amount().to_string();
+    // A year whose plan sets no amount records 0: the point still counts.
+    let amount = fire_amount(conn, p.occurred_on.year(), p.kind)
+        .await?
+        .unwrap_or_default()
+        .to_string();
     if let Some(due) = p.reply_due
         && due < p.occurred_on
     {

@@ -1522,3 +1522,61 @@ storage_test!(reports_awaiting_review_per_reviewer, |db: Db| async move {
             .is_empty()
     );
 });
+
+// Issue 12: the deduction per fire point is the plan's (air task 15's
+// indicators in 元/火点), not a constant: a plan that sets 30 万 gives 30 万,
+// a year without a campaign records 0 and the form says the plan sets none.
+storage_test!(fire_point_amounts_come_from_the_plan, |db: Db| async move {
+    db.campaigns()
+        .load_campaign(
+            &Actor::cli(),
+            &plan_with(&[(
+                "air.toml",
+                "value = 500000, unit = \"元/火点\"",
+                "value = 300000, unit = \"元/火点\"",
+            )]),
+        )
+        .await
+        .unwrap();
+    let yuanwu = db
+        .organisations()
+        .organisation_by_name("原武镇")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let point = |date: &str, kind| NewFirePoint {
+        township_id: yuanwu,
+        occurred_on: NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap(),
+        place: format!("{date} 地块"),
+        kind,
+        note: String::new(),
+        attachments: vec![],
+        reply_due: None,
+        longitude: None,
+        latitude: None,
+    };
+    let office = person("office");
+    let straw = db
+        .campaigns()
+        .add_fire_point(&office, &point("2020-06-03", FireKind::Straw))
+        .await
+        .unwrap();
+    assert_eq!(straw.amount, "300000");
+    let leaves = db
+        .campaigns()
+        .add_fire_point(&office, &point("2020-06-04", FireKind::Leaves))
+        .await
+        .unwrap();
+    assert_eq!(leaves.amount, "100000");
+    let no_plan = db
+        .campaigns()
+        .add_fire_point(&office, &point("2021-06-03", FireKind::Straw))
+        .await
+        .unwrap();
+    assert_eq!(no_plan.amount, "0");
+    let amounts = db.campaigns().fire_amounts(2021).await.unwrap();
+    assert!(amounts.iter().all(|(_, a)| a.is_none()), "{amounts:?}");
+    let amounts = db.campaigns().fire_amounts(2020).await.unwrap();
+    assert_eq!(amounts[0], (FireKind::Straw, Some(dec("300000"))));
+});

@@ -1104,12 +1104,21 @@ async fn ledger_page(
         })
         .collect();
     let kind = FireKind::from_str(&form.kind).ok();
-    let kinds = FireKind::ALL
-        .iter()
-        .map(|k| Choice {
+    // The deduction per point as this year's plan sets it (air task 15).
+    let year = chrono::Datelike::year(&gongjian_app::now_local().date());
+    let kinds = state
+        .db
+        .campaigns()
+        .fire_amounts(year)
+        .await?
+        .into_iter()
+        .map(|(k, amount)| Choice {
             value: k.as_str().to_owned(),
-            label: format!("{}（{} 元）", k.label(), k.amount()),
-            selected: kind == Some(*k),
+            label: match amount {
+                Some(a) => format!("{}（{} 元/火点）", k.label(), a.normalize()),
+                None => format!("{}（{year} 年方案未规定扣减金额）", k.label()),
+            },
+            selected: kind == Some(k),
         })
         .collect();
     let township_id =
