@@ -1587,6 +1587,76 @@ async fn the_task_list_shows_this_years_campaign_unless_another_is_chosen(db: Te
         "{html}"
     );
     assert!(html.contains("（已结束）"), "{html}");
+
+    // 我的任务, the assignments and the plan targets follow the same rule:
+    // this year's by default, another campaign or all on request.
+    let nongye = login(&app, "nongye").await;
+    let get = |path: String| {
+        let http = nongye.http.clone();
+        let url = format!("{}{path}", nongye.base);
+        async move { http.get(url).send().await.unwrap() }
+    };
+    let count = |v: Value| v.as_array().unwrap().len();
+    let mine_now = count(
+        get("/api/v1/assignments".into())
+            .await
+            .json()
+            .await
+            .unwrap(),
+    );
+    let mine_2020 = count(
+        get("/api/v1/assignments?campaign=pingyuan-2020".into())
+            .await
+            .json()
+            .await
+            .unwrap(),
+    );
+    let mine_all = count(
+        get("/api/v1/assignments?campaign=all".into())
+            .await
+            .json()
+            .await
+            .unwrap(),
+    );
+    assert!(mine_now > 0);
+    assert_eq!((mine_2020, mine_all), (mine_now, 2 * mine_now));
+    let targets_now = count(
+        get("/api/v1/plan-targets".into())
+            .await
+            .json()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(targets_now, current.targets.len());
+    let targets_all = count(
+        get("/api/v1/plan-targets?campaign=all".into())
+            .await
+            .json()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(targets_all, 2 * targets_now);
+    assert_eq!(
+        get("/api/v1/assignments?campaign=nope".into())
+            .await
+            .status(),
+        404
+    );
+    let page = get("/tasks/mine".into()).await.text().await.unwrap();
+    assert!(
+        page.contains(&format!("<option value=\"{}\" selected>", current.key)),
+        "{page}"
+    );
+    let rows_now = page.matches("<tr").count();
+    let page_all = get("/tasks/mine?campaign=all".into())
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page_all.matches("<tr").count() > rows_now,
+        "all campaigns list more parts"
+    );
 }
 
 on_both_backends!(only_reported_indicators_take_values);

@@ -120,12 +120,29 @@ pub async fn plans(State(state): State<AppState>, _me: ApiUser) -> Result<Json<V
     Ok(Json(Value::Array(out)))
 }
 
-#[utoipa::path(get, path = "/plan-targets", summary = "计划目标（二、工作目标）", responses((status = 200, description = "目标", body = Vec<Object>)))]
+/// `?campaign=`: which campaign a list is limited to.
+#[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CampaignQuery {
+    /// 攻坚方案的 key（默认本年度执行中或已结束的方案；all 为全部方案）
+    pub campaign: Option<String>,
+}
+
+#[utoipa::path(get, path = "/plan-targets", summary = "计划目标（二、工作目标），默认本年度方案", params(CampaignQuery), responses((status = 200, description = "目标", body = Vec<Object>)))]
 pub async fn targets(
     State(state): State<AppState>,
     _me: ApiUser,
+    Query(q): Query<CampaignQuery>,
 ) -> Result<Json<Vec<gongjian_storage::TargetRecord>>, ApiError> {
-    Ok(Json(state.db.campaigns().campaign_targets(None).await?))
+    // `all`, or no campaign this year: every campaign's (as 任务 lists).
+    let chosen = chosen_campaign(&state.db, q.campaign.as_deref()).await?;
+    Ok(Json(
+        state
+            .db
+            .campaigns()
+            .campaign_targets(chosen.map(|c| c.id))
+            .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
@@ -153,7 +170,15 @@ pub(crate) async fn list_campaign(
     db: &gongjian_storage::Db,
     q: &TaskQuery,
 ) -> Result<Option<gongjian_storage::CampaignInfo>, ApiError> {
-    match blank(&q.campaign) {
+    chosen_campaign(db, q.campaign.as_deref()).await
+}
+
+/// The campaign named by `key`, none for `all`, else this year's.
+pub(crate) async fn chosen_campaign(
+    db: &gongjian_storage::Db,
+    key: Option<&str>,
+) -> Result<Option<gongjian_storage::CampaignInfo>, ApiError> {
+    match key.map(str::trim).filter(|s| !s.is_empty()) {
         Some("all") => Ok(None),
         Some(key) => db
             .campaigns()
@@ -321,16 +346,19 @@ pub async fn task_indicators(
     Ok(Json(indicator_series(&d)))
 }
 
-#[utoipa::path(get, path = "/assignments", summary = "责任分工列表（部门、乡镇只见本单位）", responses((status = 200, description = "分工", body = Vec<Object>)))]
+#[utoipa::path(get, path = "/assignments", summary = "责任分工列表（部门、乡镇只见本单位），默认本年度方案", params(CampaignQuery), responses((status = 200, description = "分工", body = Vec<Object>)))]
 pub async fn assignments(
     State(state): State<AppState>,
     me: ApiUser,
+    Query(q): Query<CampaignQuery>,
 ) -> Result<Json<Vec<AssignmentRecord>>, ApiError> {
+    // `all`, or no campaign this year: every campaign's (as 任务 lists).
+    let chosen = chosen_campaign(&state.db, q.campaign.as_deref()).await?;
     Ok(Json(
         state
             .db
             .campaigns()
-            .assignments(own_org(&me.user), None)
+            .assignments(own_org(&me.user), chosen.map(|c| c.id))
             .await?,
     ))
 }

@@ -194,19 +194,7 @@ async fn list_inner(state: &AppState, me: &PageUser, q: TaskQuery) -> Result<Res
     let mut filter = api::task_filter(&q, &me.user)?;
     let chosen = api::list_campaign(&state.db, &q).await?;
     filter.campaign_id = chosen.as_ref().map(|c| c.id);
-    let campaigns: Vec<(String, String)> = state
-        .db
-        .campaigns()
-        .list()
-        .await?
-        .into_iter()
-        .map(|c| {
-            (
-                c.key,
-                format!("{} 年 · {}（{}）", c.year, c.name, c.state.label()),
-            )
-        })
-        .collect();
+    let campaigns = campaign_choices(state).await?;
     let tasks = state.db.campaigns().tasks(&filter).await?;
     let counts = state
         .db
@@ -303,10 +291,30 @@ struct PendingRow {
     at: String,
 }
 
+/// The campaigns a list may be limited to: (key, label).
+async fn campaign_choices(state: &AppState) -> Result<Vec<(String, String)>, ApiError> {
+    Ok(state
+        .db
+        .campaigns()
+        .list()
+        .await?
+        .into_iter()
+        .map(|c| {
+            (
+                c.key,
+                format!("{} 年 · {}（{}）", c.year, c.name, c.state.label()),
+            )
+        })
+        .collect())
+}
+
 #[derive(Template)]
 #[template(path = "tasks_mine.html")]
 struct MinePage {
     layout: Layout,
+    /// The campaign shown (`all` for every one) and the choices.
+    campaign: String,
+    campaigns: Vec<(String, String)>,
     assignments: Vec<AssignmentRow>,
     /// Whether this user reviews reports: the office, or an organisation
     /// that leads a task (for the task's other parts).
@@ -316,16 +324,25 @@ struct MinePage {
     reminders: Vec<ReminderRow>,
 }
 
-async fn mine(State(state): State<AppState>, me: PageUser) -> Response {
+async fn mine(
+    State(state): State<AppState>,
+    me: PageUser,
+    Query(q): Query<crate::api::campaign::CampaignQuery>,
+) -> Response {
     let run = async {
         let office = is_office(&me.user);
+        // This year's campaign by default: an archived year's parts are
+        // read there, not listed among today's work (`all`, or no campaign
+        // this year: every campaign's, as 任务 lists).
+        let chosen =
+            crate::api::campaign::chosen_campaign(&state.db, q.campaign.as_deref()).await?;
         let assignments = if me.user.role.sees_all() {
             Vec::new()
         } else {
             state
                 .db
                 .campaigns()
-                .assignments(Some(me.user.organisation_id), None)
+                .assignments(Some(me.user.organisation_id), chosen.as_ref().map(|c| c.id))
                 .await?
         };
         // 待我审核: the office reviews every report; an organisation that
@@ -362,6 +379,8 @@ async fn mine(State(state): State<AppState>, me: PageUser) -> Response {
             .await?;
         Ok::<_, ApiError>(render(MinePage {
             layout: Layout::new(&me.user, &me.csrf, "tasks"),
+            campaign: chosen.map_or_else(|| "all".to_owned(), |c| c.key),
+            campaigns: campaign_choices(&state).await?,
             assignments: assignments.iter().map(assignment_row).collect(),
             reviewer,
             pending,
