@@ -1331,6 +1331,7 @@ async fn item_19_no_page_scrolls_sideways_on_a_phone_or_a_wall_screen() {
         "/sources".into(),
         "/tasks".into(),
         "/tasks/mine".into(),
+        "/campaigns".into(),
         format!("/tasks/{task}"),
         "/ledger".into(),
         "/reports".into(),

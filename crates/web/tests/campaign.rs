@@ -1905,3 +1905,86 @@ async fn report_attachments_show_inline_redirect_after_post_and_can_be_added_unt
         2
     );
 }
+
+on_both_backends!(the_office_closes_a_years_campaign_on_the_campaigns_page);
+/// Issue 12: 攻坚方案 lists the loaded campaigns with their state and load
+/// history; the office closes a year's campaign (ticking 确认), which is
+/// then archived; a department may not see or change it.
+async fn the_office_closes_a_years_campaign_on_the_campaigns_page(db: TestDb) {
+    use chrono::Datelike;
+    let app = spawn(db).await;
+    let year = gongjian_storage::today_cst().year();
+    let files =
+        gongjian_campaign::copy_to_year(&gongjian_app::plan::embedded_plan().unwrap(), year);
+    let current = gongjian_campaign::parse_files(&files).unwrap();
+    app.db
+        .campaigns()
+        .load_campaign(&Actor::cli(), &current)
+        .await
+        .unwrap();
+    let office = page_login(&app, "office").await;
+    let page = office
+        .http
+        .get(format!("{}/campaigns", office.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"c-pingyuan-2020\""), "{page}");
+    assert!(
+        page.contains(&format!("id=\"c-{}\"", current.key)),
+        "{page}"
+    );
+    assert!(page.contains("首次载入"), "the load history: {page}");
+    let post = |to: &'static str, confirm: &'static str| {
+        let http = office.http.clone();
+        let url = format!("{}/campaigns/pingyuan-2020/state", office.base);
+        let csrf = office.csrf.clone();
+        async move {
+            http.post(url)
+                .form(&[("csrf", csrf.as_str()), ("to", to), ("confirm", confirm)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = post("closed", "").await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("请勾选“确认”"));
+    let r = post("closed", "1").await;
+    assert_eq!(r.status(), 303);
+    let closed = app
+        .db
+        .campaigns()
+        .campaign_by_key("pingyuan-2020")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(closed.state, gongjian_storage::CampaignState::Closed);
+    // Closing it again is refused with the reason.
+    let r = post("closed", "1").await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("不能改为"));
+    let nongye = page_login(&app, "nongye").await;
+    let r = nongye
+        .http
+        .get(format!("{}/campaigns", nongye.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = nongye
+        .http
+        .post(format!("{}/campaigns/pingyuan-2020/state", nongye.base))
+        .form(&[
+            ("csrf", nongye.csrf.as_str()),
+            ("to", "active"),
+            ("confirm", "1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}

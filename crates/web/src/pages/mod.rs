@@ -4,6 +4,7 @@
 mod account;
 mod air;
 mod assign;
+mod campaigns;
 mod cases;
 mod emergency;
 mod map;
@@ -41,6 +42,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .merge(system::routes())
         .merge(tasks::routes(limits))
         .merge(assign::routes())
+        .merge(campaigns::routes())
         .merge(overview::routes())
         .merge(air::routes(limits))
         .merge(monitoring::routes(limits))
