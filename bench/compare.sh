@@ -19,11 +19,16 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 OUT=$WORK/figures
 
+# BENCH_ONLY=overview or ingest runs one half.
+ONLY=${BENCH_ONLY:-}
 # One dataset, generated through the old build and copied for the new one,
 # which migrates it forward on start.
+if [ "$ONLY" != ingest ]; then
 GONGJIAN_BIN=$OLD BENCH_DATA=$WORK/old bench/overview.sh 1 >/dev/null
 cp -r "$WORK/old" "$WORK/new"
+fi
 for r in $(seq "$ROUNDS"); do
+  [ "$ONLY" = ingest ] && break
   for who in old new; do
     bin=$OLD; [ $who = new ] && bin=$NEW
     GONGJIAN_BIN=$bin BENCH_DATA=$WORK/$who bench/overview.sh "$N" | grep median \
@@ -31,11 +36,12 @@ for r in $(seq "$ROUNDS"); do
   done
 done
 for r in $(seq "$ROUNDS"); do
+  [ "$ONLY" = overview ] && break
   for who in old new; do
     bin=$OLD; [ $who = new ] && bin=$NEW
     GONGJIAN_BIN=$bin GONGJIAN_SIM_BIN=$NEW bench/ingest.sh "$LOGGERS" "$SECS" \
       | grep values_per_second \
-      | python3 -c 'import json,sys; d=json.load(sys.stdin); print(f"values/s: median {d[\"values_per_second\"]}, ack p50 {d[\"ack_ms_p50\"]} ms, ack p99 {d[\"ack_ms_p99\"]} ms")' \
+      | python3 -c 'import json,sys; d=json.load(sys.stdin); print("values/s: median %s, ack p50 %s ms, ack p99 %s ms" % (d["values_per_second"], d["ack_ms_p50"], d["ack_ms_p99"]))' \
       | sed "s/^/$who ingest /" | tee -a "$OUT"
   done
 done

@@ -27,7 +27,9 @@ rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 run() {
   local label=$1 url=$2
   local dir; dir=$(mktemp -d)
-  local hj=$((20000 + RANDOM % 20000)) http=$((40000 + RANDOM % 20000))
+  # Below the ephemeral range (32768+): a port a previous run's 2,000
+  # connections still hold in TIME_WAIT cannot be bound.
+  local hj=$((20000 + RANDOM % 10000)) http=$((30000 + RANDOM % 2000))
   "$BIN" simulate --target 127.0.0.1:1 --loggers "$LOGGERS" --kind stack --register "$url" --duration 0 >/dev/null 2>&1 || true
   # Every virtual logger connects from 127.0.0.1: lift the per-address cap
   # (64 by default, against one site opening thousands of connections).
@@ -36,6 +38,9 @@ run() {
       --http 127.0.0.1:$http --hj212 127.0.0.1:$hj >/dev/null 2>"$dir/serve.log" &
   local pid=$!
   for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$hj) 2>/dev/null && break; sleep 0.2; done
+  if ! kill -0 $pid 2>/dev/null; then
+    echo "== $label: the server did not start:" >&2; tail -20 "$dir/serve.log" >&2; return 1
+  fi
   local rss0; rss0=$(rss_kb $pid)
   # Connections only (no data) to measure memory per connection.
   "$SIM" simulate --target 127.0.0.1:$hj --loggers "$LOGGERS" --kind stack --speed 0.000001 \

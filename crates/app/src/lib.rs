@@ -22,6 +22,7 @@ pub mod alarms;
 pub mod assessment;
 pub mod cases;
 pub mod emergency;
+pub mod enterprises;
 pub mod error;
 pub mod jobs;
 pub mod map;

@@ -300,3 +300,76 @@ fn a_warning_is_verified_from_the_meters_of_the_listed_enterprises(store: Store)
         "{text}"
     );
 }
+
+on_both_stores!(a_warning_is_raised_and_lifted_from_the_command_line);
+
+/// Issue 15 item 2 on the command line: `emergency change` raises a
+/// warning from a later day (the old one ends the day before), `emergency
+/// lift` lifts it; a refused step says why in Chinese and exits non-zero.
+fn a_warning_is_raised_and_lifted_from_the_command_line(store: Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| gongjian(&store, dir.path(), args);
+    let out = run(&[
+        "emergency",
+        "warn",
+        "--level",
+        "黄色",
+        "--from",
+        "2026-11-10",
+        "--document",
+        "新环攻坚办〔2026〕46号",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&[
+        "emergency",
+        "change",
+        "--warning",
+        "1",
+        "--level",
+        "红色",
+        "--from",
+        "2026-11-12",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("预警 #2（生效）：红色，2026-11-12 至 解除前"),
+        "{stdout}"
+    );
+    // The first warning can no longer be changed after its new end.
+    let out = run(&[
+        "emergency",
+        "change",
+        "--warning",
+        "1",
+        "--level",
+        "橙色",
+        "--from",
+        "2026-11-13",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("已不在生效期内"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["emergency", "lift", "--warning", "2", "--on", "2026-11-15"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("预警 #2（已解除）：红色，2026-11-12 至 2026-11-14"),
+        "{stdout}"
+    );
+}

@@ -54,6 +54,7 @@ pub const AUDIT_ENTITIES: &[(&str, &str)] = &[
     ("device", "数采仪"),
     ("emergency_list", "应急减排清单"),
     ("emergency_warning", "重污染天气预警"),
+    ("enterprise_record", "一企一档"),
     ("fire_point", "火点"),
     ("hj212_device", "数采仪（MN）"),
     ("hj212_peer", "数采仪连接地址"),

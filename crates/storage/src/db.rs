@@ -241,7 +241,8 @@ pub(crate) fn values_list(backend: Backend, rows: usize, cols: usize) -> String 
 /// stay under SQLite's and PostgreSQL's limits (32,766 and 65,535).
 pub(crate) const ROWS_PER_STATEMENT: usize = 400;
 
-/// A multi-row insert: `{head} VALUES (…), (…) {tail}`, one statement per
+/// A multi-row statement: `{head} VALUES (…), (…) {tail}` — an insert, or a
+/// delete of the rows `IN (VALUES …)` — one statement per
 /// [`ROWS_PER_STATEMENT`] rows, each row bound by `bind` with `columns`
 /// values in order. Returns what the statements return (`tail` may hold
 /// `RETURNING …`; without it the result is empty).

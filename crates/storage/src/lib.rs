@@ -14,6 +14,7 @@ mod campaign;
 mod cases;
 mod db;
 mod emergency;
+mod enterprises;
 mod error;
 mod model;
 mod monitoring;
@@ -50,6 +51,7 @@ pub use cases::{
 };
 pub use db::{Backend, Db, DbOptions};
 pub use emergency::{EmergencyList, NewListEntry, NewWarning, Receipt, StoredEntry, Warning};
+pub use enterprises::{EnterpriseRecord, Enterprises};
 pub use error::{Rule, StorageError};
 pub use model::{Actor, AuditEntry, OrgKind, Organisation, Role, Session, User};
 pub use monitoring::{

@@ -1465,21 +1465,26 @@ impl Monitoring<'_> {
                 .await?;
             }
         }
-        let mut released = 0;
-        for p in done {
-            released += sqlx::query(
-                "DELETE FROM rollup_pending WHERE site_id = $1 AND factor = $2 AND kind = $3 \
-                 AND period_start = $4 AND generation = $5",
-            )
-            .bind(p.site_id)
-            .bind(&p.factor)
-            .bind(&p.kind)
-            .bind(p.period_start)
-            .bind(p.generation)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        }
+        // Released in multi-row statements: a work item re-queued since it
+        // was read (a newer generation) stays.
+        let released = insert_rows(
+            &mut tx,
+            self.backend(),
+            "DELETE FROM rollup_pending \
+             WHERE (site_id, factor, kind, period_start, generation) IN (",
+            ") RETURNING site_id",
+            5,
+            done,
+            |q, p| {
+                q.bind(p.site_id)
+                    .bind(&p.factor)
+                    .bind(&p.kind)
+                    .bind(p.period_start)
+                    .bind(p.generation)
+            },
+        )
+        .await?
+        .len() as u64;
         tx.commit().await?;
         Ok(released)
     }

@@ -436,3 +436,152 @@ async fn a_warning_is_confirmed_raised_and_lifted_and_the_unconfirmed_are_listed
     assert!(page.contains("已解除（新环攻坚办〔2026〕62号）"), "{page}");
     assert!(!page.contains("id=\"lift-form\""), "{page}");
 }
+
+on_both_backends!(the_enterprise_page_keeps_the_record_and_shows_sites_list_and_warnings);
+/// Issue 15 item 1 (一企一档): the office writes an enterprise's record — a
+/// wrong credit code or grade comes back next to its field with what was
+/// typed — and the page shows the record, the enterprise's meters with
+/// their circuit, its rows of the list in force and the warnings it was
+/// told of. The enterprise reads its own page only.
+async fn the_enterprise_page_keeps_the_record_and_shows_sites_list_and_warnings(db: TestDb) {
+    let app = spawn_on(db).await;
+    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
+        .await;
+    app.user(
+        "qiye",
+        Role::Enterprise,
+        "示范铸造有限公司",
+        OrgKind::Enterprise,
+    )
+    .await;
+    let firm = app.org("示范铸造有限公司", OrgKind::Enterprise).await;
+    let other = app.org("另一家企业", OrgKind::Enterprise).await;
+    let meter = app
+        .db
+        .monitoring()
+        .create_site(
+            &Actor::cli(),
+            &NewSite {
+                code: "PWR-9".into(),
+                name: "1号炉用电".into(),
+                kind: "power".into(),
+                organisation_id: Some(firm),
+                ..NewSite::default()
+            },
+        )
+        .await
+        .unwrap();
+    app.db
+        .power()
+        .set_circuit(
+            &Actor::cli(),
+            meter.id,
+            Some(gongjian_alarms::power::Circuit::Production),
+            &[],
+        )
+        .await
+        .unwrap();
+    let table = gongjian_tabular::read_csv_bytes("清单.csv", LIST.as_bytes()).unwrap();
+    gongjian_app::emergency::import_list(&app.db, &Actor::cli(), "2026-2027", &table)
+        .await
+        .unwrap();
+    let today = gongjian_app::now_local().date();
+    gongjian_app::emergency::issue_warning(&app.db, &Actor::cli(), "orange", today, None, "")
+        .await
+        .unwrap();
+
+    let office = app.login("office").await;
+    let csrf = common::csrf_token(&office, &app.url("/api/v1/me")).await;
+    let r = office
+        .post(app.url(&format!("/enterprises/{firm}/record")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("credit_code", "91410000ABCDEFGH12"),
+            ("industry", "铸造"),
+            ("grade", "E级"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("统一社会信用代码有误"), "{page}");
+    assert!(page.contains("绩效分级“E级”无效"), "{page}");
+    assert!(page.contains("value=\"91410000ABCDEFGH12\""), "{page}");
+    assert!(app.db.enterprises().record(firm).await.unwrap().is_none());
+    let r = office
+        .post(app.url(&format!("/enterprises/{firm}/record")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("industry", "铸造"),
+            ("permit_number", "91410000XXXX001P"),
+            ("permit_valid_until", "2028-06-30"),
+            ("key_unit", "1"),
+            ("grade", "c"),
+            ("graded_on", "2026-09-15"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let record = app.db.enterprises().record(firm).await.unwrap().unwrap();
+    assert_eq!(record.grade.as_deref(), Some("c"));
+    assert!(record.key_unit);
+
+    let qiye = app.login("qiye").await;
+    let page = qiye
+        .get(app.url(&format!("/enterprises/{firm}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("C级（2026-09-15 评定）"), "{page}");
+    assert!(
+        page.contains("91410000XXXX001P（有效期至 2028-06-30）"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<td>重点排污单位</td>") || page.contains("<th>重点排污单位</th><td>是</td>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("1号炉用电</a>") && page.contains("<td>产污设施</td>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<td>限产 70%</td>") || page.contains("限产"),
+        "{page}"
+    );
+    assert!(
+        page.contains("橙色") && page.contains(">未确认</td>"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("id=\"record-form\""),
+        "no edit form for the enterprise"
+    );
+    let r = qiye
+        .get(app.url(&format!("/enterprises/{other}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let qcsrf = common::csrf_token(&qiye, &app.url("/api/v1/me")).await;
+    let r = qiye
+        .post(app.url(&format!("/enterprises/{firm}/record")))
+        .form(&[("csrf", qcsrf.as_str()), ("industry", "改")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // A township or department organisation has no record page.
+    let office_org = app.org("原武镇", OrgKind::Township).await;
+    let r = office
+        .get(app.url(&format!("/enterprises/{office_org}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}

@@ -88,6 +88,7 @@ const STATE_CHANGING: &[(&str, &str, Body)] = &[
     ("POST", "/reports/{month}/publish", Body::Form),
     ("POST", "/emergency/warnings", Body::Form),
     ("POST", "/campaigns/{key}/state", Body::Form),
+    ("POST", "/enterprises/{id}/record", Body::Form),
     ("POST", "/emergency/warnings/{id}/change", Body::Form),
     ("POST", "/emergency/warnings/{id}/lift", Body::Form),
     ("POST", "/emergency/warnings/{id}/receipt", Body::Form),

@@ -21,6 +21,40 @@ pub enum Command {
     /// Verify a warning's days for every listed enterprise (达标 / 未落实 /
     /// 无法核查) from its electricity-use meters.
     Verify(VerifyArgs),
+    /// Raise or lower a warning from a day after it started: a new warning
+    /// at the new level takes over and the listed enterprises are told.
+    Change(ChangeArgs),
+    /// Lift a warning from a day (its last day is the day before).
+    Lift(LiftArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ChangeArgs {
+    #[arg(long)]
+    pub warning: i64,
+    /// The new level: 黄色 / 橙色 / 红色.
+    #[arg(long)]
+    pub level: String,
+    /// The first day at the new level, YYYY-MM-DD.
+    #[arg(long)]
+    pub from: NaiveDate,
+    #[arg(long, default_value = "")]
+    pub document: String,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LiftArgs {
+    #[arg(long)]
+    pub warning: i64,
+    /// The first day without the warning, YYYY-MM-DD.
+    #[arg(long)]
+    pub on: NaiveDate,
+    #[arg(long, default_value = "")]
+    pub document: String,
+    #[command(flatten)]
+    pub config: ConfigArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -71,6 +105,76 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::ImportList(args) => import_list(args),
         Command::Warn(args) => warn(args),
         Command::Verify(args) => verify(args),
+        Command::Change(args) => {
+            let config = args.config.load()?;
+            warning_step(&config, |db| async move {
+                gongjian_app::emergency::change_warning(
+                    &db,
+                    &Actor::cli(),
+                    args.warning,
+                    &args.level,
+                    args.from,
+                    &args.document,
+                )
+                .await
+            })
+        }
+        Command::Lift(args) => {
+            let config = args.config.load()?;
+            warning_step(&config, |db| async move {
+                gongjian_app::emergency::lift_warning(
+                    &db,
+                    &Actor::cli(),
+                    args.warning,
+                    args.on,
+                    &args.document,
+                )
+                .await
+            })
+        }
+    }
+}
+
+/// Run one change to a warning and print the warning it leaves in force
+/// (or lifted).
+fn warning_step<F, Fut>(config: &gongjian_config::Config, step: F) -> anyhow::Result<ExitCode>
+where
+    F: FnOnce(gongjian_storage::Db) -> Fut,
+    Fut: std::future::Future<Output = Result<gongjian_storage::Warning, gongjian_app::AppError>>,
+{
+    let out = runtime()?.block_on(async {
+        let db = open_db(config).await?;
+        let out = step(db.clone()).await;
+        db.close().await;
+        anyhow::Ok(out)
+    })?;
+    print_warning(out)
+}
+
+fn print_warning(
+    out: Result<gongjian_storage::Warning, gongjian_app::AppError>,
+) -> anyhow::Result<ExitCode> {
+    match out {
+        Ok(w) => {
+            let state = if w.lifted_at.is_some() {
+                "已解除"
+            } else {
+                "生效"
+            };
+            println!(
+                "预警 #{}（{}）：{}，{} 至 {}",
+                w.id,
+                state,
+                gongjian_emergency::WarningLevel::parse(&w.level).map_or("", |l| l.label()),
+                w.starts_on,
+                w.ends_on.map_or("解除前".to_owned(), |d| d.to_string())
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("错误：{}", e.user_message());
+            Ok(ExitCode::FAILURE)
+        }
     }
 }
 
@@ -119,22 +223,7 @@ fn warn(args: WarnArgs) -> anyhow::Result<ExitCode> {
         db.close().await;
         anyhow::Ok(out)
     })?;
-    match out {
-        Ok(w) => {
-            println!(
-                "已发布预警 #{}：{}，{} 至 {}",
-                w.id,
-                gongjian_emergency::WarningLevel::parse(&w.level).map_or("", |l| l.label()),
-                w.starts_on,
-                w.ends_on.map_or("解除前".to_owned(), |d| d.to_string())
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => {
-            eprintln!("错误：{}", e.user_message());
-            Ok(ExitCode::FAILURE)
-        }
-    }
+    print_warning(out)
 }
 
 fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {

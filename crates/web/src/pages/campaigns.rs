@@ -122,7 +122,7 @@ async fn rows(state: &AppState) -> Result<Vec<CampaignRow>, crate::error::ApiErr
                 )
             })
             .collect();
-        revisions.sort_by(|a, b| b.0.cmp(&a.0));
+        revisions.sort_by_key(|r| std::cmp::Reverse(r.0));
         revisions.truncate(5);
         let actions = match c.state {
             CampaignState::Draft => vec![("active", "发布（设为执行中）")],

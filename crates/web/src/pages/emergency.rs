@@ -79,6 +79,8 @@ struct EmergencyPage {
     /// The office may issue a warning; an enterprise sees its measures.
     may_issue: bool,
     enterprise: bool,
+    /// The user's organisation (an enterprise's link to its record).
+    org_id: i64,
     form: IssueForm,
     /// A refused issue: (field, message).
     field_error: Option<(&'static str, String)>,
@@ -397,6 +399,7 @@ async fn view(
         not_required: String::new(),
         may_issue: may_issue(me.user.role),
         enterprise,
+        org_id: me.user.organisation_id,
         form,
         field_error,
         chosen_view: None,

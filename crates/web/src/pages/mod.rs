@@ -7,6 +7,7 @@ mod assign;
 mod campaigns;
 mod cases;
 mod emergency;
+mod enterprises;
 mod map;
 mod monitoring;
 mod notify;
@@ -51,6 +52,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .merge(notify::routes())
         .merge(map::routes())
         .merge(emergency::routes())
+        .merge(enterprises::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             html_errors,

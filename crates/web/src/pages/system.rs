@@ -51,6 +51,8 @@ pub(crate) struct OrgRow {
     id: i64,
     name: String,
     kind_label: &'static str,
+    /// Enterprises link to their record (一企一档).
+    enterprise: bool,
 }
 
 #[derive(Template)]
@@ -102,6 +104,7 @@ async fn organisations_page(
                 id: o.id,
                 name: o.name,
                 kind_label: o.kind.label(),
+                enterprise: o.kind == OrgKind::Enterprise,
             })
             .collect(),
         can_write: may_write_organisation(&me.user),
