@@ -341,7 +341,7 @@ fn a_warning_is_raised_and_lifted_from_the_command_line(store: Store) {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("预警 #2（生效）：红色，2026-11-12 至 解除前"),
+        stdout.contains("已调整，现行预警 #2：红色，2026-11-12 至 解除前"),
         "{stdout}"
     );
     // The first warning can no longer be changed after its new end.
@@ -369,7 +369,7 @@ fn a_warning_is_raised_and_lifted_from_the_command_line(store: Store) {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("预警 #2（已解除）：红色，2026-11-12 至 2026-11-14"),
+        stdout.contains("已解除预警 #2：红色，2026-11-12 至 2026-11-14"),
         "{stdout}"
     );
 }

@@ -107,7 +107,7 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Verify(args) => verify(args),
         Command::Change(args) => {
             let config = args.config.load()?;
-            warning_step(&config, |db| async move {
+            warning_step(&config, "已调整，现行", |db| async move {
                 gongjian_app::emergency::change_warning(
                     &db,
                     &Actor::cli(),
@@ -121,7 +121,7 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Lift(args) => {
             let config = args.config.load()?;
-            warning_step(&config, |db| async move {
+            warning_step(&config, "已解除", |db| async move {
                 gongjian_app::emergency::lift_warning(
                     &db,
                     &Actor::cli(),
@@ -137,7 +137,11 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
 
 /// Run one change to a warning and print the warning it leaves in force
 /// (or lifted).
-fn warning_step<F, Fut>(config: &gongjian_config::Config, step: F) -> anyhow::Result<ExitCode>
+fn warning_step<F, Fut>(
+    config: &gongjian_config::Config,
+    done: &str,
+    step: F,
+) -> anyhow::Result<ExitCode>
 where
     F: FnOnce(gongjian_storage::Db) -> Fut,
     Fut: std::future::Future<Output = Result<gongjian_storage::Warning, gongjian_app::AppError>>,
@@ -148,23 +152,19 @@ where
         db.close().await;
         anyhow::Ok(out)
     })?;
-    print_warning(out)
+    print_warning(done, out)
 }
 
+/// "{done}预警 #N：橙色，from 至 to", or the refusal in Chinese.
 fn print_warning(
+    done: &str,
     out: Result<gongjian_storage::Warning, gongjian_app::AppError>,
 ) -> anyhow::Result<ExitCode> {
     match out {
         Ok(w) => {
-            let state = if w.lifted_at.is_some() {
-                "已解除"
-            } else {
-                "生效"
-            };
             println!(
-                "预警 #{}（{}）：{}，{} 至 {}",
+                "{done}预警 #{}：{}，{} 至 {}",
                 w.id,
-                state,
                 gongjian_emergency::WarningLevel::parse(&w.level).map_or("", |l| l.label()),
                 w.starts_on,
                 w.ends_on.map_or("解除前".to_owned(), |d| d.to_string())
@@ -223,7 +223,7 @@ fn warn(args: WarnArgs) -> anyhow::Result<ExitCode> {
         db.close().await;
         anyhow::Ok(out)
     })?;
-    print_warning(out)
+    print_warning("已发布", out)
 }
 
 fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
