@@ -542,6 +542,23 @@ impl RuleSet {
         }
     }
 
+    /// A set saved before a rule kind existed gains that kind's default
+    /// rules (disabled ones stay as saved: the editor switches rules on and
+    /// off, it does not remove them, so a kind absent from a saved set is
+    /// one the set never knew). Returns the codes added.
+    pub fn add_missing_kinds(&mut self) -> Vec<String> {
+        let mut added = Vec::new();
+        for rule in RuleSet::defaults().rules {
+            let known = self.rules.iter().any(|r| r.kind == rule.kind);
+            let taken = self.rules.iter().any(|r| r.code == rule.code);
+            if !known && !taken {
+                added.push(rule.code.clone());
+                self.rules.push(rule);
+            }
+        }
+        added
+    }
+
     /// The department supervising cases of `category`, if one is set.
     pub fn supervisor(&self, category: &str) -> Option<&str> {
         self.supervisors
@@ -623,6 +640,23 @@ mod tests {
         assert!(set.problems().is_empty(), "{:?}", set.problems());
         let json = serde_json::to_string(&set).unwrap();
         assert_eq!(serde_json::from_str::<RuleSet>(&json).unwrap(), set);
+    }
+
+    #[test]
+    fn a_set_saved_before_the_power_rules_gains_them_and_keeps_its_own() {
+        let mut saved = RuleSet::defaults();
+        saved.rules.retain(|r| {
+            !matches!(
+                r.kind,
+                RuleKind::TreatmentOff | RuleKind::TreatmentIdle | RuleKind::NightUse
+            )
+        });
+        saved.rules[0].enabled = false;
+        let added = saved.add_missing_kinds();
+        assert_eq!(added, vec!["treatment_off", "treatment_idle", "night_use"]);
+        assert!(!saved.rules[0].enabled, "the saved choice stays");
+        assert!(saved.add_missing_kinds().is_empty(), "once only");
+        assert!(saved.problems().is_empty());
     }
 
     #[test]

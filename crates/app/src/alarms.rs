@@ -34,9 +34,15 @@ pub struct AlarmRun {
 
 /// The Chinese name of an HJ 212 factor code (the code itself if unknown).
 pub fn factor_label(code: &str) -> String {
-    gongjian_hj212::codes::lookup(code)
-        .map(|c| c.name_zh.to_owned())
-        .unwrap_or_else(|| code.to_owned())
+    use gongjian_alarms::power::{ENERGY_FACTOR, POWER_FACTOR};
+    match code {
+        // The meters' vendor codes (HJ 212-2017 has none for electricity).
+        POWER_FACTOR => "有功功率".to_owned(),
+        ENERGY_FACTOR => "有功电能".to_owned(),
+        _ => gongjian_hj212::codes::lookup(code)
+            .map(|c| c.name_zh.to_owned())
+            .unwrap_or_else(|| code.to_owned()),
+    }
 }
 
 fn decimal(text: Option<&str>) -> Option<Decimal> {

@@ -263,6 +263,19 @@ async fn fixture(db: &Db) {
         .unwrap()
         .unwrap()
         .id;
+    // The fire point's deduction is the 2020 plan's (air task 15's
+    // indicators): that task is in force when the point is recorded. The
+    // rest of the plan (and the task's assignments) stays out, so the
+    // report's other sections read only the figures stored above.
+    let mut plan = gongjian_app::plan::embedded_plan().unwrap();
+    plan.tasks.retain(|t| t.key == "air-15");
+    for t in &mut plan.tasks {
+        t.lead.clear();
+        t.cooperating.clear();
+        t.townships.clear();
+    }
+    plan.targets.clear();
+    db.campaigns().load_campaign(&actor, &plan).await.unwrap();
     db.campaigns()
         .add_fire_point(
             &actor,

@@ -245,10 +245,13 @@ impl Alarms<'_> {
                 created_at: 0,
             });
         };
-        row.into_version(|rules| {
+        let mut version = row.into_version(|rules| {
             serde_json::from_str(rules)
                 .map_err(|e| bad_rules(format!("已保存的报警规则无法读取：{e}")))
-        })
+        })?;
+        // Rule kinds added to the platform after the set was saved.
+        version.rules.add_missing_kinds();
+        Ok(version)
     }
 
     /// Every saved version, newest first (without the rules).

@@ -28,6 +28,8 @@ async fn a_pushed_point_counts_only_once_the_office_confirms_it(db: TestDb) {
     let yuanwu = app.login("yuanwu").await;
     let shizhai = app.login("shizhai").await;
     let today = gongjian_storage::today_cst();
+    // The deduction per point is this year's plan's (air task 15).
+    app.load_this_years_plan().await;
 
     let push = |place: &str, days: u32| {
         json!({"township": "原武镇", "date": today.to_string(), "place": place, "kind": "straw",

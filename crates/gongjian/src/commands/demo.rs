@@ -997,6 +997,21 @@ async fn demo_treatment_meter(
     db.power()
         .set_circuit(actor, fan.id, Some(Circuit::Treatment), &[line])
         .await?;
+    // Its 一企一档.
+    let record = gongjian_app::enterprises::check(
+        org,
+        &gongjian_app::enterprises::RecordForm {
+            industry: "铸造".into(),
+            permit_number: "91410727MA9DEMO01X001P".into(),
+            permit_valid_until: "2028-06-30".into(),
+            key_unit: "1".into(),
+            grade: "C".into(),
+            graded_on: "2026-09-15".into(),
+            ..Default::default()
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("demo enterprise record: {e:?}"))?;
+    db.enterprises().save_record(actor, &record).await?;
     let mut rows = Vec::new();
     let mut counter = 8_000_u64;
     for back in (1..=25).rev() {
