@@ -344,7 +344,7 @@ pub async fn other_measures(
 ) -> Result<OtherMeasures, StorageError> {
     Ok(OtherMeasures {
         sections: summaries::section_statuses(db, plan, year, month).await?,
-        reported: db.summaries().accepted_values().await?,
+        reported: db.summaries().accepted_values(&plan.key).await?,
     })
 }
 
@@ -359,17 +359,21 @@ pub fn status_month(year: i32, today: NaiveDate) -> u32 {
 }
 
 /// A reported target: the latest value of a task indicator of the same
-/// name accepted by the office. A plan is one campaign year, and its
-/// year-end figures are accepted after the year ends, so acceptance time
-/// does not select the year.
+/// name accepted by the office in the same campaign — the lead part's when
+/// it reported one, else a cooperating part's. A plan is one campaign year,
+/// and its year-end figures are accepted after the year ends, so acceptance
+/// time does not select the year.
 fn reported_status(
     s: &mut TargetStatus,
     t: &gongjian_campaign::Target,
     reported: &[AcceptedValue],
 ) {
+    let named = |v: &&AcceptedValue| v.indicator.trim() == t.indicator.trim();
     let latest = reported
         .iter()
-        .find(|v| v.indicator.trim() == t.indicator.trim());
+        .filter(named)
+        .find(|v| v.lead)
+        .or_else(|| reported.iter().find(named));
     match latest {
         None => {
             s.note = Some("由责任单位报送（进度报告审核通过后计入），尚无通过审核的报送值".into())

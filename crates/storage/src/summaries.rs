@@ -79,6 +79,8 @@ pub struct AcceptedValue {
     pub organisation: String,
     /// When the office accepted the report (Unix s).
     pub accepted_at: i64,
+    /// Reported for the task's lead part (牵头单位).
+    pub lead: bool,
 }
 
 /// A row of [`Summaries::accepted_values`] (`reviewed_at` may be NULL).
@@ -89,6 +91,7 @@ struct AcceptedValueRow {
     unit: String,
     name: String,
     reviewed_at: Option<i64>,
+    role: String,
 }
 
 impl From<AcceptedValueRow> for AcceptedValue {
@@ -99,21 +102,31 @@ impl From<AcceptedValueRow> for AcceptedValue {
             unit: r.unit,
             organisation: r.name,
             accepted_at: r.reviewed_at.unwrap_or(0),
+            lead: r.role == "lead",
         }
     }
 }
 
 impl Summaries<'_> {
-    /// Indicator values of accepted progress reports, newest acceptance
-    /// first (a reported target takes the latest one of its name).
-    pub async fn accepted_values(&self) -> Result<Vec<AcceptedValue>, StorageError> {
+    /// Indicator values of accepted progress reports of the campaign
+    /// `campaign_key`, newest acceptance first (a reported target takes the
+    /// latest one of its name, the lead part's first).
+    pub async fn accepted_values(
+        &self,
+        campaign_key: &str,
+    ) -> Result<Vec<AcceptedValue>, StorageError> {
         let rows = sqlx::query_as::<_, AcceptedValueRow>(
-            "SELECT v.indicator, v.value, v.unit, o.name, r.reviewed_at FROM report_values v \
+            "SELECT v.indicator, v.value, v.unit, o.name, r.reviewed_at, a.role \
+             FROM report_values v \
              JOIN task_reports r ON r.id = v.report_id \
              JOIN task_assignments a ON a.id = r.assignment_id \
              JOIN organisations o ON o.id = a.organisation_id \
-             WHERE r.review = 'accepted' ORDER BY r.reviewed_at DESC, r.id DESC",
+             JOIN campaign_tasks t ON t.id = a.task_id \
+             JOIN campaigns c ON c.id = t.campaign_id \
+             WHERE r.review = 'accepted' AND c.key = $1 \
+             ORDER BY r.reviewed_at DESC, r.id DESC",
         )
+        .bind(campaign_key)
         .fetch_all(&self.read)
         .await?;
         Ok(rows.into_iter().map(AcceptedValue::from).collect())

@@ -1507,6 +1507,44 @@ async fn a_reported_target_is_measured_by_the_accepted_report(db: TestDb) {
     assert_eq!(after["ytd"], "100", "{after}");
     assert_eq!(after["on_track"], true);
     assert!(after["note"].as_str().unwrap().contains("区行政综合执法局"));
+
+    // Issue 12: a cooperating part's later value does not replace the
+    // lead's.
+    let nongye = login(&app, "nongye").await;
+    let part = assignment(&app, "water-三-3", "区农业农村局").await;
+    let r = nongye
+        .post(
+            &format!("/api/v1/assignments/{part}/reports"),
+            json!({"text": "配合排查", "values": {"集中式饮用水水源地取水水质达标率": "90"}}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().await.unwrap()["report"]["id"]
+        .as_i64()
+        .unwrap();
+    let ok = office
+        .post(
+            &format!("/api/v1/task-reports/{id}/review"),
+            json!({"decision": "accept"}),
+        )
+        .await;
+    assert_eq!(ok.status(), 200);
+    let after = target(&office.json("/api/v1/targets?year=2020").await);
+    assert_eq!(after["ytd"], "100", "the lead's value: {after}");
+
+    // Issue 12: another year's campaign does not take 2020's value.
+    use chrono::Datelike;
+    let year = gongjian_storage::today_cst().year();
+    let files =
+        gongjian_campaign::copy_to_year(&gongjian_app::plan::embedded_plan().unwrap(), year);
+    let current = gongjian_campaign::parse_files(&files).unwrap();
+    app.db
+        .campaigns()
+        .load_campaign(&Actor::cli(), &current)
+        .await
+        .unwrap();
+    let this_year = target(&office.json(&format!("/api/v1/targets?year={year}")).await);
+    assert!(this_year["ytd"].is_null(), "{this_year}");
 }
 
 on_both_backends!(the_task_list_shows_this_years_campaign_unless_another_is_chosen);
