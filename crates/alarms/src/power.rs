@@ -249,26 +249,10 @@ fn load_at(m: &Meter, start: i64) -> Option<Decimal> {
         .map(|i| m.hours[i].kw)
 }
 
-/// Consecutive hours (one hour apart) of `hours` for which `holds` is true.
+/// Consecutive hours of a meter for which `holds` is true (the screens'
+/// shared run finder).
 fn runs(hours: &[LoadHour], holds: impl Fn(&LoadHour) -> bool) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut open: Option<(usize, usize)> = None;
-    for (i, h) in hours.iter().enumerate() {
-        if !holds(h) {
-            out.extend(open.take());
-            continue;
-        }
-        open = match open {
-            Some((a, b)) if h.start - hours[b].start == HOUR => Some((a, i)),
-            Some(r) => {
-                out.push(r);
-                Some((i, i))
-            }
-            None => Some((i, i)),
-        };
-    }
-    out.extend(open);
-    out
+    crate::screens::runs(hours, |h| h.start, |i| holds(&hours[i]))
 }
 
 fn evidence(hours: &[LoadHour], factor: &str) -> Vec<Evidence> {

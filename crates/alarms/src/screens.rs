@@ -77,7 +77,7 @@ fn per_factor(
 
 /// Consecutive hours (one hour apart) of `hours` for which `holds` is true,
 /// as index ranges into `hours`.
-fn runs<T>(
+pub(crate) fn runs<T>(
     hours: &[T],
     start: impl Fn(&T) -> i64,
     holds: impl Fn(usize) -> bool,
