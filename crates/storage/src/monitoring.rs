@@ -1376,95 +1376,139 @@ impl Monitoring<'_> {
             return Ok(0);
         }
         let t = now();
-        let mut tx = self.write.begin().await?;
+        // One value per period (the last), so no multi-row upsert below
+        // touches a row twice (PostgreSQL refuses that).
+        let mut by_period: HashMap<(i64, &str, &str, i64), &RollupValue> = HashMap::new();
         for v in values {
-            let existing = sqlx::query_as::<_, (Option<String>, String, String)>(
-                "SELECT value, flag, source FROM series WHERE site_id = $1 AND factor = $2 \
-                 AND kind = $3 AND period_start = $4",
-            )
-            .bind(v.site_id)
-            .bind(&v.factor)
-            .bind(v.kind)
-            .bind(v.period_start)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let logger: Option<(Option<String>, String)> = match existing {
-                Some((value, flag, source)) if source == "hj212" => Some((value, flag)),
-                _ => None,
-            };
-            match logger {
-                Some((lv, lf)) => {
-                    if !same_value(lv.as_deref(), v.value.as_deref()) || lf != v.flag {
-                        sqlx::query(
-                            "INSERT INTO rollup_disagreements (site_id, factor, kind, \
-                             period_start, logger_value, logger_flag, rollup_value, rollup_flag, \
-                             detected_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                             ON CONFLICT (site_id, factor, kind, period_start) DO UPDATE SET \
-                             logger_value = excluded.logger_value, \
-                             logger_flag = excluded.logger_flag, \
-                             rollup_value = excluded.rollup_value, \
-                             rollup_flag = excluded.rollup_flag, detected_at = excluded.detected_at",
-                        )
-                        .bind(v.site_id)
-                        .bind(&v.factor)
-                        .bind(v.kind)
-                        .bind(v.period_start)
-                        .bind(lv)
-                        .bind(lf)
-                        .bind(&v.value)
-                        .bind(&v.flag)
-                        .bind(t)
-                        .execute(&mut *tx)
-                        .await?;
-                    } else {
-                        sqlx::query(
-                            "DELETE FROM rollup_disagreements WHERE site_id = $1 AND factor = $2 \
-                             AND kind = $3 AND period_start = $4",
-                        )
-                        .bind(v.site_id)
-                        .bind(&v.factor)
-                        .bind(v.kind)
-                        .bind(v.period_start)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
+            by_period.insert((v.site_id, &v.factor, v.kind, v.period_start), v);
+        }
+        let values: Vec<&RollupValue> = by_period.into_values().collect();
+        let mut tx = self.write.begin().await?;
+        // Every statement below is multi-row: a pass stores thousands of
+        // periods through the one writer that ingestion also waits for.
+        let logger_rows = insert_rows(
+            &mut tx,
+            self.backend(),
+            "SELECT site_id, factor, kind, period_start, value, flag FROM series \
+             WHERE source = 'hj212' AND (site_id, factor, kind, period_start) IN (",
+            ")",
+            4,
+            &values,
+            |q, v| {
+                q.bind(v.site_id)
+                    .bind(&v.factor)
+                    .bind(v.kind)
+                    .bind(v.period_start)
+            },
+        )
+        .await?;
+        let mut logger: HashMap<(i64, String, String, i64), (Option<String>, String)> =
+            HashMap::with_capacity(logger_rows.len());
+        for r in &logger_rows {
+            let (site, factor, kind, start, value, flag) =
+                <(i64, String, String, i64, Option<String>, String)>::from_row(r)?;
+            logger.insert((site, factor, kind, start), (value, flag));
+        }
+        // Hours queue their day, once per day.
+        let days: Vec<(i64, &str, i64)> = values
+            .iter()
+            .filter_map(|v| v.day_start.map(|d| (v.site_id, v.factor.as_str(), d)))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let (mut ours, mut disagree, mut agree) = (Vec::new(), Vec::new(), Vec::new());
+        for v in values {
+            let key = (
+                v.site_id,
+                v.factor.clone(),
+                v.kind.to_owned(),
+                v.period_start,
+            );
+            match logger.remove(&key) {
+                None => ours.push(v),
+                Some((lv, lf)) if same_value(lv.as_deref(), v.value.as_deref()) && lf == v.flag => {
+                    agree.push(v)
                 }
-                None => {
-                    sqlx::query(
-                        "INSERT INTO series (site_id, factor, kind, period_start, value, \
-                         converted, flag, source, received_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, 'rollup', $8) \
-                         ON CONFLICT (site_id, factor, kind, period_start) DO UPDATE SET \
-                         value = excluded.value, converted = excluded.converted, \
-                         flag = excluded.flag, received_at = excluded.received_at \
-                         WHERE series.source <> 'hj212'",
-                    )
-                    .bind(v.site_id)
+                Some(l) => disagree.push((v, l)),
+            }
+        }
+        // A value the logger sent itself is kept; ours is stored where it
+        // sent none.
+        insert_rows(
+            &mut tx,
+            self.backend(),
+            "INSERT INTO series (site_id, factor, kind, period_start, value, converted, flag, \
+             source, received_at)",
+            "ON CONFLICT (site_id, factor, kind, period_start) DO UPDATE SET \
+             value = excluded.value, converted = excluded.converted, \
+             flag = excluded.flag, received_at = excluded.received_at \
+             WHERE series.source <> 'hj212'",
+            9,
+            &ours,
+            |q, v| {
+                q.bind(v.site_id)
                     .bind(&v.factor)
                     .bind(v.kind)
                     .bind(v.period_start)
                     .bind(&v.value)
                     .bind(&v.converted)
                     .bind(&v.flag)
+                    .bind("rollup")
                     .bind(t)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-            }
-            if let Some(day) = v.day_start {
-                sqlx::query(
-                    "INSERT INTO rollup_pending (site_id, factor, kind, period_start) \
-                     VALUES ($1, $2, 'day', $3) \
-                     ON CONFLICT (site_id, factor, kind, period_start) DO UPDATE SET \
-                     generation = rollup_pending.generation + 1",
-                )
-                .bind(v.site_id)
-                .bind(&v.factor)
-                .bind(day)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
+            },
+        )
+        .await?;
+        insert_rows(
+            &mut tx,
+            self.backend(),
+            "INSERT INTO rollup_disagreements (site_id, factor, kind, period_start, \
+             logger_value, logger_flag, rollup_value, rollup_flag, detected_at)",
+            "ON CONFLICT (site_id, factor, kind, period_start) DO UPDATE SET \
+             logger_value = excluded.logger_value, logger_flag = excluded.logger_flag, \
+             rollup_value = excluded.rollup_value, rollup_flag = excluded.rollup_flag, \
+             detected_at = excluded.detected_at",
+            9,
+            &disagree,
+            |q, (v, (lv, lf))| {
+                q.bind(v.site_id)
+                    .bind(&v.factor)
+                    .bind(v.kind)
+                    .bind(v.period_start)
+                    .bind(lv)
+                    .bind(lf)
+                    .bind(&v.value)
+                    .bind(&v.flag)
+                    .bind(t)
+            },
+        )
+        .await?;
+        insert_rows(
+            &mut tx,
+            self.backend(),
+            "DELETE FROM rollup_disagreements \
+             WHERE (site_id, factor, kind, period_start) IN (",
+            ")",
+            4,
+            &agree,
+            |q, v| {
+                q.bind(v.site_id)
+                    .bind(&v.factor)
+                    .bind(v.kind)
+                    .bind(v.period_start)
+            },
+        )
+        .await?;
+        insert_rows(
+            &mut tx,
+            self.backend(),
+            "INSERT INTO rollup_pending (site_id, factor, kind, period_start)",
+            "ON CONFLICT (site_id, factor, kind, period_start) DO UPDATE SET \
+             generation = rollup_pending.generation + 1",
+            4,
+            &days,
+            |q, (site, factor, day)| q.bind(*site).bind(*factor).bind("day").bind(*day),
+        )
+        .await?;
         // Released in multi-row statements: a work item re-queued since it
         // was read (a newer generation) stays.
         let released = insert_rows(
