@@ -27,6 +27,8 @@ use serde::Serialize;
 
 use crate::AppError;
 
+pub mod report;
+
 /// The meter factors read: the energy counter and the active power.
 pub const ENERGY_FACTOR: &str = "Ept";
 pub const POWER_FACTOR: &str = "Pt";
@@ -55,6 +57,84 @@ pub async fn import_list(
         .emergency()
         .import_emergency_list(actor, season, table.source(), &entries)
         .await?)
+}
+
+/// One row (enterprise or production line) of the list in force, as the
+/// office reads it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListRow {
+    /// The row's line in the imported file.
+    pub line: u64,
+    pub enterprise: String,
+    pub credit_code: Option<String>,
+    pub industry: String,
+    /// A级 … D级, 引领性, 非引领性, or 未分级.
+    pub grade: &'static str,
+    /// 民生保障, 以热定产 …, or empty.
+    pub exemption: &'static str,
+    /// 生产线（工序）; `None`: the whole plant.
+    pub production_line: Option<String>,
+    pub baseline_kwh: Option<Decimal>,
+    /// (黄色, 橙色, 红色): each level's measure as the list words it.
+    pub measures: [Option<String>; 3],
+}
+
+/// The list in force: when and from what it was imported, how many
+/// enterprises it names, and its rows.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListInForce {
+    pub list: EmergencyList,
+    /// Distinct enterprises (a row is an enterprise or one of its lines).
+    pub enterprises: usize,
+    pub rows: Vec<ListRow>,
+}
+
+/// The list in force, if any was imported.
+pub async fn list_in_force(db: &Db) -> Result<Option<ListInForce>, AppError> {
+    let Some((list, entries)) = db.emergency().emergency_list_in_force().await? else {
+        return Ok(None);
+    };
+    let measure = |m: Option<&gongjian_emergency::Measure>| {
+        m.map(|m| {
+            let mut text = m.text.clone();
+            if let Some(pct) = m.load_limit_pct {
+                text.push_str(&format!("（负荷不超过 {}%）", pct.normalize()));
+            }
+            if let Some(h) = m.stagger_hours.as_deref().filter(|h| !m.text.contains(h)) {
+                text.push_str(&format!("（时段 {h}）"));
+            }
+            text
+        })
+    };
+    let mut rows = Vec::with_capacity(entries.len());
+    let mut names: Vec<&str> = Vec::new();
+    for stored in &entries {
+        let e: ListEntry = serde_json::from_value(stored.entry.clone())
+            .map_err(|e| StorageError::Corrupt(format!("emergency entry: {e}")))?;
+        if !names.contains(&stored.enterprise.as_str()) {
+            names.push(&stored.enterprise);
+        }
+        rows.push(ListRow {
+            line: e.line,
+            credit_code: e.credit_code.clone(),
+            industry: e.industry.clone(),
+            grade: e.grade.map_or("未分级", |g| g.label()),
+            exemption: e.exemption.map_or("", |x| x.label()),
+            production_line: e.production_line.clone(),
+            baseline_kwh: e.baseline_kwh,
+            measures: [
+                measure(e.yellow.as_ref()),
+                measure(e.orange.as_ref()),
+                measure(e.red.as_ref()),
+            ],
+            enterprise: e.enterprise,
+        });
+    }
+    Ok(Some(ListInForce {
+        enterprises: names.len(),
+        list,
+        rows,
+    }))
 }
 
 /// Issue a warning at `level` (a code or 黄色/橙色/红色).
@@ -179,6 +259,9 @@ pub async fn confirm_receipt(
 /// One enterprise's day of a warning, judged.
 #[derive(Debug, Clone, Serialize)]
 pub struct EnterpriseDay {
+    /// The list row (Excel line) the day is verified for: one enterprise
+    /// may have several production lines.
+    pub line: u64,
     pub enterprise: String,
     pub day: NaiveDate,
     /// 停产 / 限产 / 错峰生产, as ordered for the level.
@@ -294,6 +377,7 @@ pub async fn verify_warning(
             };
             let verdict = day_verdict(std::slice::from_ref(&check));
             out.days.push(EnterpriseDay {
+                line: entry.line,
                 enterprise: entry.enterprise.clone(),
                 day,
                 measure: measure.kind.label().to_owned(),

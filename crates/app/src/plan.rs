@@ -150,3 +150,101 @@ fn cache() -> &'static Mutex<HashMap<String, Arc<Campaign>>> {
     static CACHE: OnceLock<Mutex<HashMap<String, Arc<Campaign>>>> = OnceLock::new();
     CACHE.get_or_init(Default::default)
 }
+
+/// Why next year's plan or a task table was not written into the platform.
+#[derive(Debug)]
+pub enum PlanEditRefused {
+    /// The task table, or the plan with it, has problems: every one, in Chinese.
+    Problems(Vec<String>),
+    /// Any other refusal (unknown or closed campaign, key taken, a storage rule).
+    App(crate::AppError),
+}
+
+impl From<crate::AppError> for PlanEditRefused {
+    fn from(e: crate::AppError) -> Self {
+        PlanEditRefused::App(e)
+    }
+}
+
+impl From<gongjian_storage::StorageError> for PlanEditRefused {
+    fn from(e: gongjian_storage::StorageError) -> Self {
+        PlanEditRefused::App(e.into())
+    }
+}
+
+impl PlanEditRefused {
+    /// What the office reads: the refusal, then each problem on its own line.
+    pub fn lines(&self) -> Vec<String> {
+        match self {
+            PlanEditRefused::Problems(p) => p.clone(),
+            PlanEditRefused::App(e) => vec![e.user_message()],
+        }
+    }
+}
+
+/// Copy campaign `key` as next year's plan (`year`): every date and year
+/// moved, key and title renamed (`gongjian_campaign::copy_to_year`, as
+/// `gongjian plan copy` does), checked, and loaded as a 草稿 with its first
+/// revision, audited. The office then edits and publishes it.
+pub async fn copy_campaign(
+    db: &Db,
+    actor: &gongjian_storage::Actor,
+    key: &str,
+    year: i32,
+) -> Result<gongjian_storage::LoadOutcome, PlanEditRefused> {
+    if !(2000..=2100).contains(&year) {
+        return Err(PlanEditRefused::Problems(vec![
+            "年份须在 2000 至 2100 之间".to_owned(),
+        ]));
+    }
+    let from = campaign_by_key(db, key).await?;
+    if i64::from(year) == from.info.year {
+        return Err(PlanEditRefused::Problems(vec![format!(
+            "攻坚方案 {} 已是 {year} 年的方案，请选择另一年份",
+            from.info.key
+        )]));
+    }
+    let files = gongjian_campaign::copy_to_year(&from.plan, year);
+    let copied = gongjian_campaign::parse_files(&files).map_err(|e| {
+        PlanEditRefused::Problems(e.diagnostics.iter().map(ToString::to_string).collect())
+    })?;
+    Ok(db.campaigns().load_new_draft(actor, &copied).await?)
+}
+
+/// Add a task table (序号, 任务内容, 牵头单位, 配合单位, 完成时限, 指标/目标值;
+/// XLSX, or CSV in UTF-8 or GBK) to campaign `key` as plan `plan_id` titled
+/// `title`, and load the result as the campaign's next revision, audited.
+/// Returns the load and how many tasks the table added.
+/// A table with any bad row, or one that would make the plan fail its
+/// check, is refused whole with every problem; a closed campaign is
+/// read-only.
+pub async fn import_task_table(
+    db: &Db,
+    actor: &gongjian_storage::Actor,
+    key: &str,
+    table: &gongjian_tabular::Table,
+    plan_id: &str,
+    title: &str,
+) -> Result<(gongjian_storage::LoadOutcome, usize), PlanEditRefused> {
+    let loaded = campaign_by_key(db, key).await?;
+    if loaded.info.state == gongjian_storage::CampaignState::Closed {
+        return Err(PlanEditRefused::Problems(vec![format!(
+            "攻坚方案 {} 已结束（归档只读），不能再导入任务",
+            loaded.info.key
+        )]));
+    }
+    let added = gongjian_campaign::add_task_table(
+        &loaded.plan,
+        plan_id,
+        title,
+        table.headers(),
+        &table.line_cells(),
+    )
+    .map_err(|refused| {
+        let mut lines = vec![format!("任务表未导入：{refused}，方案未改动")];
+        lines.extend(refused.problems());
+        PlanEditRefused::Problems(lines)
+    })?;
+    let outcome = db.campaigns().load_campaign(actor, &added.campaign).await?;
+    Ok((outcome, added.added))
+}

@@ -287,7 +287,7 @@ impl Builder {
                     if let Some(target) = campaign
                         .targets
                         .iter()
-                        .find(|x| x.measured == Measure::Reported && x.indicator == name)
+                        .find(|x| x.measured == Measure::Reported && x.indicator.trim() == name)
                     {
                         self.diags.push(loc.at(
                             i.name.span().start,
@@ -298,6 +298,35 @@ impl Builder {
                         ));
                     }
                 }
+            }
+        }
+        // ... and such an indicator must exist: a reported target that no
+        // task reports can never get a value.
+        let task_indicators = || {
+            files
+                .iter()
+                .flat_map(|(_, raw)| &raw.task)
+                .flat_map(|t| &t.get_ref().indicators)
+        };
+        for (loc, raw) in files {
+            for t in &raw.target {
+                let t = t.get_ref();
+                if t.measured.get_ref() != "reported" {
+                    continue;
+                }
+                let name = t.indicator.get_ref().trim();
+                // One marked `report = false` is refused above, at the
+                // indicator.
+                if task_indicators().any(|i| i.name.get_ref().trim() == name) {
+                    continue;
+                }
+                self.diags.push(loc.at(
+                    t.indicator.span().start,
+                    format!(
+                        "reported target {} is measured by indicator \"{name}\", but no task reports it: add it to the indicators of the task whose lead reports it",
+                        t.key.get_ref()
+                    ),
+                ));
             }
         }
         // Tasks and targets follow the campaign's plan order (stable: file
@@ -839,7 +868,7 @@ impl Builder {
         Some(Target {
             key,
             plan,
-            indicator: r.indicator.clone(),
+            indicator: r.indicator.get_ref().clone(),
             scope: scope?,
             comparator: comparator?,
             value,

@@ -40,6 +40,6 @@ pub use stations::{
     ScopeSetting, StationClass, StationScope, class_and_scope_label, station_scope,
 };
 pub use table::{
-    CELL_MAX_CHARS, TABLE_MAX_ROWS, TableError, add_plan_to_campaign, parse_deadline,
-    tasks_from_table,
+    CELL_MAX_CHARS, TABLE_MAX_ROWS, TableAdded, TableError, TableRefused, add_plan_to_campaign,
+    add_task_table, parse_deadline, tasks_from_table,
 };

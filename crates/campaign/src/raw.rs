@@ -121,7 +121,7 @@ pub enum RawScalar {
 pub struct RawTarget {
     pub key: Spanned<String>,
     pub plan: Option<Spanned<String>>,
-    pub indicator: String,
+    pub indicator: Spanned<String>,
     pub scope: Spanned<String>,
     pub comparator: Spanned<String>,
     pub value: Option<Spanned<RawScalar>>,

@@ -471,3 +471,95 @@ mod tests {
         assert!(add_plan_to_campaign("[campaign]\n", "autumn").is_none());
     }
 }
+
+/// Why a task table was not added to a campaign's plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableRefused {
+    /// Rows of the table are wrong: every problem, at its row and column.
+    Rows(Vec<TableError>),
+    /// The plan already has a file for this plan identifier.
+    Exists(String),
+    /// The plan's files hold no `[campaign]` file with a `plans = [...]` line.
+    NoPlanList,
+    /// The plan with the table added does not pass the plan check.
+    Plan(Vec<crate::Diagnostic>),
+}
+
+impl fmt::Display for TableRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TableRefused::Rows(errors) => write!(f, "任务表有 {} 个问题", errors.len()),
+            TableRefused::Exists(name) => write!(f, "方案中已有文件 {name}（换一个方案标识）"),
+            TableRefused::NoPlanList => {
+                write!(f, "方案文件中没有含 plans = [...] 的 [campaign] 文件")
+            }
+            TableRefused::Plan(d) => write!(f, "导入后的方案未通过校验（{} 个问题）", d.len()),
+        }
+    }
+}
+
+impl TableRefused {
+    /// Each problem on its own line (rows at their row and column, plan
+    /// problems at their file and line); empty when the refusal says it all.
+    pub fn problems(&self) -> Vec<String> {
+        match self {
+            TableRefused::Rows(errors) => errors.iter().map(ToString::to_string).collect(),
+            TableRefused::Plan(diagnostics) => {
+                diagnostics.iter().map(ToString::to_string).collect()
+            }
+            TableRefused::Exists(_) | TableRefused::NoPlanList => Vec::new(),
+        }
+    }
+}
+
+/// A campaign's plan with a task table added as a new plan file.
+#[derive(Debug, Clone)]
+pub struct TableAdded {
+    /// Every file of the plan, the new one and the edited `[campaign]` file included.
+    pub files: Vec<crate::PlanFile>,
+    /// The plan parsed from `files`: what is loaded.
+    pub campaign: Campaign,
+    /// The new plan file's name.
+    pub new_file: String,
+    /// The `[campaign]` file that now lists the new plan.
+    pub campaign_file: String,
+    /// How many tasks the table added.
+    pub added: usize,
+}
+
+/// `campaign`'s plan files with the task table `rows` added as plan
+/// `plan_id` titled `title` (see [`tasks_from_table`]), checked as a whole
+/// plan; or why not. Nothing is half-added.
+pub fn add_task_table(
+    campaign: &Campaign,
+    plan_id: &str,
+    title: &str,
+    headers: &[String],
+    rows: &[(u64, Vec<String>)],
+) -> Result<TableAdded, TableRefused> {
+    let text =
+        tasks_from_table(campaign, plan_id, title, headers, rows).map_err(TableRefused::Rows)?;
+    let new_file = format!("{plan_id}.toml");
+    let mut files = campaign.sources.clone();
+    if files.iter().any(|f| f.name == new_file) {
+        return Err(TableRefused::Exists(new_file));
+    }
+    let head = files
+        .iter_mut()
+        .find(|f| f.text.contains("[campaign]"))
+        .ok_or(TableRefused::NoPlanList)?;
+    head.text = add_plan_to_campaign(&head.text, plan_id).ok_or(TableRefused::NoPlanList)?;
+    let campaign_file = head.name.clone();
+    files.push(crate::PlanFile {
+        name: new_file.clone(),
+        text,
+    });
+    let checked = crate::parse_files(&files).map_err(|e| TableRefused::Plan(e.diagnostics))?;
+    Ok(TableAdded {
+        added: checked.tasks.len().saturating_sub(campaign.tasks.len()),
+        files,
+        campaign: checked,
+        new_file,
+        campaign_file,
+    })
+}

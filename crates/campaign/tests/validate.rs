@@ -792,3 +792,61 @@ fn a_milestone_outside_the_year_is_refused_unless_marked() {
     );
     assert!(run(&marked).is_ok());
 }
+
+/// Issue 12: `plan check` refuses a target that nothing can measure — a
+/// reported target whose indicator no task reports.
+#[test]
+fn a_reported_target_that_no_task_reports_is_refused() {
+    let with_target = |file: &str, indicator: &str| {
+        let mut files = good();
+        let f = files.iter_mut().find(|(n, _)| *n == file).unwrap();
+        f.1.push_str(&format!(
+            r#"
+[[target]]
+key = "sewage-rate"
+indicator = "{indicator}"
+scope = "district"
+comparator = ">="
+value = 93
+unit = "%"
+period = "2020"
+measured = "reported"
+"#
+        ));
+        files
+    };
+    // Water 二-1 reports 污水处理率: the target is measured, from its own
+    // plan or from another one.
+    assert!(run(&with_target("water.toml", "污水处理率")).is_ok());
+    assert!(run(&with_target("air.toml", "污水处理率")).is_ok());
+
+    // No task carries the name.
+    expect_error(
+        with_target("water.toml", "城镇污水处理率"),
+        "water.toml",
+        "城镇污水处理率",
+        "reported target sewage-rate is measured by indicator \"城镇污水处理率\", but no task reports it",
+    );
+    // The limits a task takes from a limit set are never reported.
+    expect_error(
+        with_target("air.toml", "燃气锅炉：烟尘（基准氧含量 3.5%）"),
+        "air.toml",
+        "indicator = \"燃气锅炉",
+        "but no task reports it",
+    );
+    // One marked `report = false` is refused once, at the indicator.
+    let mut files = with_target("water.toml", "污水处理率");
+    let water = files.iter_mut().find(|(n, _)| *n == "water.toml").unwrap();
+    water.1 = water.1.replace(
+        r#"value = "93", unit = "%" }]"#,
+        r#"value = "93", unit = "%", report = false }]"#,
+    );
+    let err = run(&files).unwrap_err();
+    assert_eq!(err.diagnostics.len(), 1, "{err}");
+    assert!(
+        err.diagnostics[0]
+            .message
+            .contains("remove `report = false`"),
+        "{err}"
+    );
+}

@@ -1142,6 +1142,26 @@ impl Campaigns<'_> {
         actor: &Actor,
         plan: &Campaign,
     ) -> Result<LoadOutcome, StorageError> {
+        self.load(actor, plan, false).await
+    }
+
+    /// Load a plan that is new to the platform as a 草稿, whatever else is
+    /// in force for its year: next year's plan, copied in the app, is
+    /// edited before it is published. Refused when the key is taken.
+    pub async fn load_new_draft(
+        &self,
+        actor: &Actor,
+        plan: &Campaign,
+    ) -> Result<LoadOutcome, StorageError> {
+        self.load(actor, plan, true).await
+    }
+
+    async fn load(
+        &self,
+        actor: &Actor,
+        plan: &Campaign,
+        new_draft: bool,
+    ) -> Result<LoadOutcome, StorageError> {
         let at = now();
         let mut tx = self.write.begin().await?;
         let existing: Option<(i64, String)> =
@@ -1151,6 +1171,12 @@ impl Campaigns<'_> {
                 .await?;
         let mut closed = false;
         let campaign_id: i64 = match existing {
+            Some(_) if new_draft => {
+                return Err(StorageError::rule(
+                    crate::Rule::CampaignState,
+                    format!("攻坚方案 {} 已存在，不能再作为新方案载入", plan.key),
+                ));
+            }
             Some((id, state)) => {
                 closed = campaign_state(&state)? == CampaignState::Closed;
                 sqlx::query(
@@ -1175,7 +1201,7 @@ impl Campaigns<'_> {
                 .fetch_optional(&mut *tx)
                 .await?
                 .is_some();
-                let state = if in_force {
+                let state = if in_force || new_draft {
                     CampaignState::Draft
                 } else {
                     CampaignState::Active

@@ -1402,7 +1402,9 @@ impl Monitoring<'_> {
             },
         )
         .await?;
-        let mut logger: HashMap<(i64, String, String, i64), (Option<String>, String)> =
+        // The logger's own (value, flag) by period.
+        type Period = (i64, String, String, i64);
+        let mut logger: HashMap<Period, (Option<String>, String)> =
             HashMap::with_capacity(logger_rows.len());
         for r in &logger_rows {
             let (site, factor, kind, start, value, flag) =

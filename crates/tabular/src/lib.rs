@@ -165,6 +165,19 @@ impl Table {
         (0..self.len()).map(move |index| Row { table: self, index })
     }
 
+    /// Every data row as its line number and its cells (one per header),
+    /// owned: the form pure code that takes rows of text reads.
+    pub fn line_cells(&self) -> Vec<(u64, Vec<String>)> {
+        self.rows()
+            .map(|r| {
+                (
+                    r.line(),
+                    (0..self.width()).map(|c| r.get(c).to_owned()).collect(),
+                )
+            })
+            .collect()
+    }
+
     /// An error about one cell, naming file, line and column.
     pub fn cell_error(&self, line: u64, column: usize, message: impl Into<String>) -> Error {
         Error::Cell {

@@ -2026,3 +2026,202 @@ async fn the_office_closes_a_years_campaign_on_the_campaigns_page(db: TestDb) {
         .unwrap();
     assert_eq!(r.status(), 403);
 }
+
+/// A task table in the offices' layout, as XLSX.
+fn task_table_xlsx(rows: &[[&str; 6]]) -> Vec<u8> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    let headers = [
+        "序号",
+        "任务内容",
+        "牵头单位",
+        "配合单位",
+        "完成时限",
+        "指标/目标值",
+    ];
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            ws.write_string(r as u32 + 1, c as u16, *v).unwrap();
+        }
+    }
+    wb.save_to_buffer().unwrap()
+}
+
+on_both_backends!(the_office_copies_next_years_plan_and_imports_a_task_table_in_the_app);
+/// Issue 12 item 3: the office copies the 2020 campaign to 2026 on 攻坚方案
+/// (a 草稿 with its dates moved), adds a task table — a GBK CSV with one
+/// bad row is refused whole with its row and column and the campaign is
+/// unchanged; the XLSX loads as a new revision — and a department may do
+/// neither; a closed campaign takes no table.
+async fn the_office_copies_next_years_plan_and_imports_a_task_table_in_the_app(db: TestDb) {
+    let app = spawn(db).await;
+    let office = page_login(&app, "office").await;
+    let campaigns = app.db.campaigns();
+
+    // A year that is not a number, then the copy.
+    let r = office
+        .submit("/campaigns/pingyuan-2020/copy", &[("year", "二〇二六")])
+        .await;
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("请填写新方案的年份"), "{page}");
+    assert!(page.contains("value=\"二〇二六\""), "kept as typed: {page}");
+    let r = office
+        .submit("/campaigns/pingyuan-2020/copy", &[("year", "2026")])
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/campaigns?ok=copied#c-pingyuan-2026");
+    let copied = campaigns
+        .campaign_by_key("pingyuan-2026")
+        .await
+        .unwrap()
+        .expect("the copy is a campaign");
+    assert_eq!(copied.year, 2026);
+    assert_eq!(copied.state, gongjian_storage::CampaignState::Draft);
+    assert_eq!(copied.revision, 1);
+    let plan = gongjian_app::plan::campaign_by_key(&app.db, "pingyuan-2026")
+        .await
+        .unwrap();
+    let tasks_before = plan.plan.tasks.len();
+    assert!(
+        plan.plan
+            .tasks
+            .iter()
+            .flat_map(|t| &t.milestones)
+            .all(|m| chrono::Datelike::year(&m.date) != 2020),
+        "every date moved off 2020"
+    );
+    // Copying to the same year again is refused: the key is taken.
+    let r = office
+        .submit("/campaigns/pingyuan-2020/copy", &[("year", "2026")])
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("已存在"));
+
+    // A GBK CSV with an unknown lead unit in row 3: refused whole.
+    let csv = "序号,任务内容,牵头单位,配合单位,完成时限,指标/目标值\n\
+               1,开展秋冬季建筑工地扬尘专项检查。,区城乡建设管理局,原武镇,2026年11月底前,\n\
+               2,推进散煤清零。,区不存在局,,年底前,\n";
+    let (gbk, _, _) = encoding_rs::GBK.encode(csv);
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", office.csrf.clone())
+        .text("plan_id", "autumn")
+        .text("title", "2026 年秋冬季攻坚行动")
+        .part("file", file(&gbk, "任务表.csv"));
+    let r = office.upload("/campaigns/pingyuan-2026/tasks", form).await;
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("第 3 行「牵头单位」：“区不存在局” 不在方案的单位名单中"),
+        "{page}"
+    );
+    assert!(!page.contains("第 2 行"), "only the bad row: {page}");
+    assert!(page.contains("value=\"autumn\""), "kept as typed: {page}");
+    let unchanged = campaigns
+        .campaign_by_key("pingyuan-2026")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(unchanged.revision, 1, "nothing loaded");
+
+    // The good table, as XLSX: a new revision with three more tasks.
+    let good = task_table_xlsx(&[
+        [
+            "1",
+            "开展秋冬季建筑工地扬尘专项检查，每月通报检查结果。",
+            "区城乡建设管理局",
+            "行政执法局、原武镇",
+            "2026年11月底前",
+            "",
+        ],
+        [
+            "2",
+            "推进散煤清零，完成清洁取暖改造。",
+            "区发展改革局",
+            "",
+            "年底前",
+            "新增清洁取暖户数≥1200户",
+        ],
+        [
+            "3",
+            "加强秸秆禁烧巡查，落实网格化监管。",
+            "农业农村局",
+            "原武镇",
+            "2026-10-31",
+            "秸秆综合利用率≥90%",
+        ],
+    ]);
+    let form = || {
+        reqwest::multipart::Form::new()
+            .text("csrf", office.csrf.clone())
+            .text("plan_id", "autumn")
+            .text("title", "2026 年秋冬季攻坚行动")
+            .part("file", file(&good, "任务表.xlsx"))
+    };
+    let r = office
+        .upload("/campaigns/pingyuan-2026/tasks", form())
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/campaigns?ok=tasks&added=3#c-pingyuan-2026");
+    let loaded = campaigns
+        .campaign_by_key("pingyuan-2026")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(loaded.revision, 2);
+    let plan = gongjian_app::plan::campaign_by_key(&app.db, "pingyuan-2026")
+        .await
+        .unwrap();
+    assert_eq!(plan.plan.tasks.len(), tasks_before + 3);
+    let page = office.page("/campaigns?ok=tasks&added=3").await;
+    assert!(page.contains("新增 3 项任务"), "{page}");
+    assert!(page.contains("第 2 版"), "{page}");
+    // The same plan identifier again is refused: the file exists.
+    let r = office
+        .upload("/campaigns/pingyuan-2026/tasks", form())
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("方案中已有 autumn"));
+
+    // A department may do neither.
+    let nongye = page_login(&app, "nongye").await;
+    let r = nongye
+        .submit("/campaigns/pingyuan-2020/copy", &[("year", "2027")])
+        .await;
+    assert_eq!(r.status(), 403);
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", nongye.csrf.clone())
+        .text("plan_id", "winter")
+        .text("title", "冬季")
+        .part("file", file(&good, "任务表.xlsx"));
+    let r = nongye.upload("/campaigns/pingyuan-2026/tasks", form).await;
+    assert_eq!(r.status(), 403);
+    assert!(
+        campaigns
+            .campaign_by_key("pingyuan-2027")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // A closed campaign is read-only.
+    campaigns
+        .set_campaign_state(
+            &Actor::cli(),
+            "pingyuan-2020",
+            gongjian_storage::CampaignState::Closed,
+        )
+        .await
+        .unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", office.csrf.clone())
+        .text("plan_id", "winter")
+        .text("title", "冬季")
+        .part("file", file(&good, "任务表.xlsx"));
+    let r = office.upload("/campaigns/pingyuan-2020/tasks", form).await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("已结束"));
+}

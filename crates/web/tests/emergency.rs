@@ -10,9 +10,9 @@ use gongjian_storage::testing::TestDb;
 use gongjian_storage::{Actor, NewSite, OrgKind, Role, RollupValue};
 use serde_json::Value;
 
-const LIST: &str = "企业名称,行业类别,绩效分级,正常工况日用电量(kWh),黄色预警减排措施,黄色负荷上限(%),\
-橙色预警减排措施,橙色负荷上限(%),红色预警减排措施\n\
-示范铸造有限公司,铸造,C,4800,限产,80,限产,70,停产\n";
+const LIST: &str = "企业名称,行业类别,绩效分级,正常工况日用电量(kWh),正常工况日排放量NOx(kg/d),\
+黄色预警减排措施,黄色负荷上限(%),橙色预警减排措施,橙色负荷上限(%),红色预警减排措施\n\
+示范铸造有限公司,铸造,C,4800,100,限产,80,限产,70,停产\n";
 
 on_both_backends!(the_office_reads_a_warnings_verification);
 async fn the_office_reads_a_warnings_verification(db: TestDb) {
@@ -144,6 +144,40 @@ async fn the_office_reads_a_warnings_verification(db: TestDb) {
         "{page}"
     );
 
+    // The response report: the day 未落实, so none of the 20 kg of NOx
+    // the orange default asks of its 100 kg counts (0 % against 20 %).
+    let report = office
+        .get(app.url(&format!("/emergency/warnings/{}/report", w.id)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(report.status(), 200);
+    let report = report.text().await.unwrap();
+    assert!(report.contains("橙色预警应急响应报告"), "{report}");
+    assert!(
+        report.contains("<td class=\"v-not_implemented\">1</td>"),
+        "{report}"
+    );
+    assert!(report.contains("class=\"short\">0.0%</span>"), "{report}");
+    assert!(report.contains("未落实：示范铸造有限公司"), "{report}");
+    assert!(report.contains("无排放基准"), "SO₂ has none: {report}");
+    let xlsx = office
+        .get(app.url(&format!("/emergency/warnings/{}/report.xlsx", w.id)))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx.to_vec())).unwrap();
+    use calamine::Reader;
+    let days = book.worksheet_range("逐日").unwrap();
+    assert_eq!(days.get_value((3, 0)).unwrap().to_string(), "2026-11-10");
+    assert_eq!(days.get_value((3, 2)).unwrap().to_string(), "1", "未落实");
+    let detail = book.worksheet_range("企业明细").unwrap();
+    assert_eq!(detail.get_value((1, 3)).unwrap().to_string(), "4200");
+
     // The office issues a warning from the page; a refused one comes back
     // with what was typed and the reason next to the field.
     let csrf = common::csrf_token(&office, &app.url("/api/v1/me")).await;
@@ -221,6 +255,12 @@ async fn the_office_reads_a_warnings_verification(db: TestDb) {
     assert_eq!(r.status(), 403);
     let r = township.get(app.url("/emergency")).send().await.unwrap();
     assert_eq!(r.status(), 403);
+    let r = township
+        .get(app.url(&format!("/emergency/warnings/{}/report", w.id)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
 }
 
 on_both_backends!(a_warning_is_confirmed_raised_and_lifted_and_the_unconfirmed_are_listed);
@@ -249,7 +289,7 @@ async fn a_warning_is_confirmed_raised_and_lifted_and_the_unconfirmed_are_listed
     )
     .await;
     let list = format!(
-        "{LIST}示范化工有限公司,化工,B,,限产,90,停产,,停产\n无账号建材有限公司,建材,C,2000,限产,80,停产,,停产\n"
+        "{LIST}示范化工有限公司,化工,B,,,限产,90,停产,,停产\n无账号建材有限公司,建材,C,2000,,限产,80,停产,,停产\n"
     );
     let table = gongjian_tabular::read_csv_bytes("清单.csv", list.as_bytes()).unwrap();
     gongjian_app::emergency::import_list(&app.db, &Actor::cli(), "2026-2027", &table)
@@ -584,4 +624,307 @@ async fn the_enterprise_page_keeps_the_record_and_shows_sites_list_and_warnings(
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
+}
+
+/// The list as the city sends it (CLI layout), with a bad 绩效分级 on line
+/// 3; the cell holds markup, which must come back escaped.
+const BAD_LIST: &str = "序号,企业名称,行业类别,绩效分级,正常工况日用电量(kWh),黄色预警减排措施,黄色负荷上限(%),\
+橙色预警减排措施,橙色负荷上限(%),红色预警减排措施\n\
+1,示范铸造有限公司,铸造,C,4800,限产,80,限产,70,停产\n\
+2,示范化工有限公司,化工,<E>,,停产,,停产,,停产\n";
+
+/// The good list as an XLSX workbook: two enterprises, one of them with
+/// two production lines (three rows).
+fn good_list_xlsx() -> Vec<u8> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    let header = [
+        "序号",
+        "企业名称",
+        "行业类别",
+        "绩效分级",
+        "生产线（工序）名称",
+        "正常工况日用电量(kWh)",
+        "黄色预警减排措施",
+        "黄色负荷上限(%)",
+        "橙色预警减排措施",
+        "橙色负荷上限(%)",
+        "红色预警减排措施",
+    ];
+    for (c, h) in header.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    let rows: [[&str; 11]; 3] = [
+        [
+            "1",
+            "示范铸造有限公司",
+            "铸造",
+            "C",
+            "熔炼工序",
+            "4800",
+            "限产",
+            "80",
+            "限产",
+            "70",
+            "停产",
+        ],
+        [
+            "2",
+            "示范铸造有限公司",
+            "铸造",
+            "C",
+            "制芯工序",
+            "600",
+            "停产",
+            "",
+            "停产",
+            "",
+            "停产",
+        ],
+        [
+            "3",
+            "示范化工有限公司",
+            "化工",
+            "B-",
+            "",
+            "",
+            "停产",
+            "",
+            "停产",
+            "",
+            "停产",
+        ],
+    ];
+    for (r, row) in (1u32..).zip(rows.iter()) {
+        for (c, v) in row.iter().enumerate() {
+            // Figures as numbers, the way Excel keeps them.
+            match v.parse::<f64>() {
+                Ok(n) if c != 3 => ws.write_number(r, c as u16, n).map(|_| ()),
+                _ if v.is_empty() => Ok(()),
+                _ => ws.write_string(r, c as u16, *v).map(|_| ()),
+            }
+            .unwrap();
+        }
+    }
+    wb.save_to_buffer().unwrap()
+}
+
+/// `POST /emergency/list` as the page's form sends it.
+async fn post_list(
+    app: &common::TestApp,
+    client: &reqwest::Client,
+    season: &str,
+    file_name: &str,
+    bytes: Vec<u8>,
+) -> reqwest::Response {
+    let csrf = common::csrf_token(client, &app.url("/api/v1/me")).await;
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf)
+        .text("season", season.to_owned())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()),
+        );
+    client
+        .post(app.url("/emergency/list"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn list_audit_rows(app: &common::TestApp) -> Vec<gongjian_storage::AuditEntry> {
+    app.db
+        .audit()
+        .list(&gongjian_storage::AuditFilter {
+            entity: Some("emergency_list".into()),
+            limit: 1000,
+            ..gongjian_storage::AuditFilter::default()
+        })
+        .await
+        .unwrap()
+}
+
+on_both_backends!(the_office_imports_the_list_on_the_page_and_a_bad_file_is_refused_whole);
+/// Issue 15 item 1 (web): the office imports the season's 应急减排清单 on
+/// 预警应急 — the same use case as `gongjian emergency import-list`. A
+/// file with one bad row is refused whole: every problem with its row and
+/// column next to the form, the season kept, nothing stored. The good file
+/// loads (audited), the page says what was loaded and shows the list.
+/// Other roles neither see the form nor may post it.
+async fn the_office_imports_the_list_on_the_page_and_a_bad_file_is_refused_whole(db: TestDb) {
+    let app = spawn_on(db).await;
+    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
+        .await;
+    app.user("yuanwu", Role::Township, "原武镇", OrgKind::Township)
+        .await;
+    app.user("zhujian", Role::Department, "区住建局", OrgKind::Department)
+        .await;
+    app.user("guancha", Role::Viewer, "区环境攻坚办", OrgKind::Office)
+        .await;
+    app.user(
+        "qiye",
+        Role::Enterprise,
+        "示范铸造有限公司",
+        OrgKind::Enterprise,
+    )
+    .await;
+    let office = app.login("office").await;
+    let page = office
+        .get(app.url("/emergency"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"list-form\""), "{page}");
+    assert!(page.contains("导入应急减排清单"), "{page}");
+    assert!(page.contains("id=\"no-list\""), "{page}");
+
+    // One bad row (GBK CSV, as Excel saves it on a Chinese Windows): the
+    // whole file is refused, with the row and column, the season kept.
+    let audit_before = app
+        .db
+        .audit()
+        .list(&gongjian_storage::AuditFilter {
+            limit: 100_000,
+            ..gongjian_storage::AuditFilter::default()
+        })
+        .await
+        .unwrap()
+        .len();
+    let (gbk, _, _) = encoding_rs::GBK.encode(BAD_LIST);
+    let r = post_list(&app, &office, "2026-2027", "清单.csv", gbk.into_owned()).await;
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("id=\"list-problems\""), "{page}");
+    assert!(page.contains("整个文件未导入"), "{page}");
+    assert!(page.contains("第 3 行「绩效分级」"), "{page}");
+    assert!(page.contains("不是绩效分级"), "{page}");
+    assert!(!page.contains("<E>"), "cell text is escaped: {page}");
+    assert!(
+        page.contains("&#60;E&#62;") || page.contains("&lt;E&gt;"),
+        "{page}"
+    );
+    assert!(page.contains("value=\"2026-2027\""), "{page}");
+    assert!(page.contains("原有清单不变"), "{page}");
+    assert!(
+        app.db
+            .emergency()
+            .emergency_list_in_force()
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let audit_after = app
+        .db
+        .audit()
+        .list(&gongjian_storage::AuditFilter {
+            limit: 100_000,
+            ..gongjian_storage::AuditFilter::default()
+        })
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(audit_after, audit_before, "a refused import wrote");
+
+    // The season is checked as on the command line: blank is refused.
+    let r = post_list(&app, &office, "  ", "清单.xlsx", good_list_xlsx()).await;
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("id=\"err-season\""), "{page}");
+    assert!(page.contains("请填写采暖季"), "{page}");
+    assert!(
+        app.db
+            .emergency()
+            .emergency_list_in_force()
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // The good file (XLSX) loads; the page says what was loaded.
+    let r = post_list(&app, &office, "2026-2027", "清单.xlsx", good_list_xlsx()).await;
+    assert_eq!(r.status(), 303);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.contains("ok=list"), "{location}");
+    let (list, entries) = app
+        .db
+        .emergency()
+        .emergency_list_in_force()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            list.season.as_str(),
+            list.entries,
+            list.source_name.as_str()
+        ),
+        ("2026-2027", 3, "清单.xlsx")
+    );
+    assert_eq!(entries.len(), 3);
+    let page = office
+        .get(app.url(&location))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!(
+            "已导入 2026-2027 采暖季应急减排清单（第 {} 版）：2 家企业，共 3 行（生产线）",
+            list.id
+        )),
+        "{page}"
+    );
+    assert!(page.contains("id=\"list-rows\""), "{page}");
+    assert!(
+        page.contains("<td>示范铸造有限公司</td>") && page.contains("<td>示范化工有限公司</td>"),
+        "{page}"
+    );
+    assert!(page.contains("<td>熔炼工序</td>"), "{page}");
+    assert!(page.contains("限产（负荷不超过 70%）"), "{page}");
+    // Audited as the command line's import is, under the office's name.
+    let audit = list_audit_rows(&app).await;
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(
+        (
+            audit[0].action.as_str(),
+            audit[0].actor_name.as_str(),
+            audit[0].entity_id.clone()
+        ),
+        ("import", "office", list.id.to_string())
+    );
+    // A warning issued now tells the listed enterprise with an account.
+    let today = gongjian_app::now_local().date();
+    let w = gongjian_app::emergency::issue_warning(&app.db, &Actor::cli(), "red", today, None, "")
+        .await
+        .unwrap();
+    assert_eq!(app.db.emergency().receipts(w.id).await.unwrap().len(), 1);
+
+    // Township, department, enterprise and viewer: no form, and 403.
+    for who in ["yuanwu", "zhujian", "qiye", "guancha"] {
+        let client = app.login(who).await;
+        let r = client.get(app.url("/emergency")).send().await.unwrap();
+        if r.status() == 200 {
+            let page = r.text().await.unwrap();
+            assert!(!page.contains("id=\"list-form\""), "{who}: {page}");
+        } else {
+            assert_eq!(r.status(), 403, "{who}");
+        }
+        let r = post_list(&app, &client, "2027-2028", "清单.xlsx", good_list_xlsx()).await;
+        assert_eq!(r.status(), 403, "{who}");
+    }
+    let (after, _) = app
+        .db
+        .emergency()
+        .emergency_list_in_force()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.id, list.id, "a refused role imported");
+    assert_eq!(list_audit_rows(&app).await.len(), 1);
 }

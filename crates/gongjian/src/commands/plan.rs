@@ -256,73 +256,40 @@ fn import_tasks(dir: &Path, file: &Path, plan_id: &str, title: &str) -> anyhow::
             return Ok(ExitCode::FAILURE);
         }
     };
-    let rows: Vec<(u64, Vec<String>)> = table
-        .rows()
-        .map(|r| {
-            (
-                r.line(),
-                (0..table.width()).map(|c| r.get(c).to_owned()).collect(),
-            )
-        })
-        .collect();
-    let fail = |errors: &[gongjian_campaign::TableError]| {
-        for e in errors {
-            eprintln!("{}: {e}", file.display());
-        }
-        eprintln!(
-            "任务表未导入：{} 个问题，未写入任何文件（修改后重新导入）",
-            errors.len()
-        );
-        ExitCode::FAILURE
-    };
-    let text = match gongjian_campaign::tasks_from_table(
+    let rows = table.line_cells();
+    let added = match gongjian_campaign::add_task_table(
         &campaign,
         plan_id,
         title,
         table.headers(),
         &rows,
     ) {
-        Ok(t) => t,
-        Err(errors) => return Ok(fail(&errors)),
-    };
-    // The [campaign] file lists the new plan; the whole folder must check.
-    let mut files = campaign.sources.clone();
-    let Some(head) = files.iter_mut().find(|f| f.text.contains("[campaign]")) else {
-        anyhow::bail!("no [campaign] file in {}", dir.display());
-    };
-    head.text = gongjian_campaign::add_plan_to_campaign(&head.text, plan_id)
-        .with_context(|| format!("no `plans = [...]` line in {}", head.name))?;
-    let head_name = head.name.clone();
-    let new_name = format!("{plan_id}.toml");
-    if files.iter().any(|f| f.name == new_name) || dir.join(&new_name).exists() {
-        eprintln!("错误：{} 已存在", dir.join(&new_name).display());
-        return Ok(ExitCode::FAILURE);
-    }
-    files.push(gongjian_campaign::PlanFile {
-        name: new_name.clone(),
-        text,
-    });
-    let checked = match gongjian_campaign::parse_files(&files) {
-        Ok(c) => c,
-        Err(e) => {
-            for d in &e.diagnostics {
-                eprintln!("{d}");
+        Ok(a) => a,
+        Err(refused) => {
+            for p in refused.problems() {
+                eprintln!("{}: {p}", file.display());
             }
-            eprintln!("任务表未导入：导入后的方案未通过校验，未写入任何文件");
+            eprintln!("任务表未导入：{refused}，未写入任何文件（修改后重新导入）");
             return Ok(ExitCode::FAILURE);
         }
     };
-    let added = checked.tasks.len() - campaign.tasks.len();
-    for f in files
+    if dir.join(&added.new_file).exists() {
+        eprintln!("错误：{} 已存在", dir.join(&added.new_file).display());
+        return Ok(ExitCode::FAILURE);
+    }
+    for f in added
+        .files
         .iter()
-        .filter(|f| f.name == new_name || f.name == head_name)
+        .filter(|f| f.name == added.new_file || f.name == added.campaign_file)
     {
         std::fs::write(dir.join(&f.name), &f.text)
             .with_context(|| format!("cannot write {}", dir.join(&f.name).display()))?;
     }
     println!(
-        "已导入 {added} 项任务到 {}（方案 {plan_id}），并在 {head_name} 中登记；用 gongjian plan load {} 载入",
-        dir.join(&new_name).display(),
+        "已导入 {} 项任务到 {}（方案 {plan_id}），并在 {} 中登记；用 gongjian plan load {} 载入",
+        added.added,
+        dir.join(&added.new_file).display(),
+        added.campaign_file,
         dir.display()
     );
     Ok(ExitCode::SUCCESS)

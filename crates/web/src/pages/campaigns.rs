@@ -1,8 +1,11 @@
 //! 攻坚方案 (issue 12): the loaded campaigns with their state and load
 //! history; the office publishes a draft (草稿 → 执行中), closes a year's
 //! campaign (执行中 → 已结束, archived read-only and never marked overdue)
-//! or reopens a closed one. Plans are written and loaded as files
-//! (`gongjian plan copy | check | load`, docs/campaign.md).
+//! or reopens a closed one. Next year's plan is made here too: the office
+//! copies a campaign to a new year (a 草稿 with every date moved) and adds
+//! task tables (XLSX or CSV in the offices' layout) to a campaign that is
+//! not closed, each load a new audited revision; or writes the plan as
+//! files (`gongjian plan copy | import-tasks | check | load`, docs/campaign.md).
 
 use askama::Template;
 use axum::Router;
@@ -17,10 +20,15 @@ use super::{Layout, check_csrf, error_page, error_text, forbidden, render};
 use crate::AppState;
 use crate::session::PageUser;
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes(limits: &crate::attachments::CampaignSettings) -> Router<AppState> {
     Router::new()
         .route("/campaigns", get(page))
         .route("/campaigns/{key}/state", post(set_state))
+        .route("/campaigns/{key}/copy", post(copy))
+        .route(
+            "/campaigns/{key}/tasks",
+            post(import_tasks).layer(limits.import_body_limit()),
+        )
 }
 
 fn may_read(role: Role) -> bool {
@@ -43,6 +51,23 @@ struct CampaignRow {
     revisions: Vec<(i64, String, String, Vec<String>)>,
     /// (target state code, button label) the office may move it to.
     actions: Vec<(&'static str, &'static str)>,
+    /// Whether task tables may be added (not closed).
+    open: bool,
+    /// The year a copy is suggested for.
+    next_year: i64,
+}
+
+/// What the office typed into one campaign's copy or import form, and why
+/// it was refused: shown again under that campaign.
+#[derive(Default)]
+struct Typed {
+    key: String,
+    /// "copy" or "tasks": which form it was.
+    form: &'static str,
+    year: String,
+    plan_id: String,
+    title: String,
+    problems: Vec<String>,
 }
 
 #[derive(Template)]
@@ -51,20 +76,31 @@ struct CampaignsPage {
     layout: Layout,
     rows: Vec<CampaignRow>,
     can_change: bool,
+    typed: Typed,
 }
 
 #[derive(Deserialize)]
 struct PageQuery {
     ok: Option<String>,
+    added: Option<usize>,
 }
 
 async fn page(State(state): State<AppState>, me: PageUser, Query(q): Query<PageQuery>) -> Response {
     let ok = match q.ok.as_deref() {
         Some("active") => Some("攻坚方案已设为执行中".to_owned()),
         Some("closed") => Some("攻坚方案已结束并归档：只读，不再标记逾期".to_owned()),
+        Some("copied") => {
+            Some("已复制为新一年的攻坚方案（草稿）：导入或修改任务后再发布".to_owned())
+        }
+        Some("tasks") => Some(format!(
+            "任务表已导入{}",
+            q.added
+                .map(|n| format!("：新增 {n} 项任务，方案已生成新版本"))
+                .unwrap_or_default()
+        )),
         _ => None,
     };
-    view(&state, &me, ok, None).await
+    view(&state, &me, ok, None, Typed::default()).await
 }
 
 async fn view(
@@ -72,6 +108,7 @@ async fn view(
     me: &PageUser,
     ok: Option<String>,
     error: Option<String>,
+    typed: Typed,
 ) -> Response {
     if !may_read(me.user.role) {
         return forbidden(me);
@@ -90,6 +127,7 @@ async fn view(
         layout,
         rows,
         can_change: may_change(me.user.role),
+        typed,
     })
 }
 
@@ -130,6 +168,8 @@ async fn rows(state: &AppState) -> Result<Vec<CampaignRow>, crate::error::ApiErr
             CampaignState::Closed => vec![("active", "重新启用")],
         };
         out.push(CampaignRow {
+            open: c.state != CampaignState::Closed,
+            next_year: c.year + 1,
             key: c.key,
             year: c.year,
             name: c.name,
@@ -169,7 +209,7 @@ async fn set_state(
         return forbidden(&me);
     }
     let refuse = |msg: String| async {
-        let mut r = view(&state, &me, None, Some(msg)).await;
+        let mut r = view(&state, &me, None, Some(msg), Typed::default()).await;
         *r.status_mut() = StatusCode::BAD_REQUEST;
         r
     };
@@ -198,6 +238,127 @@ async fn set_state(
         }
         Err(e) => refuse(error_text(&e.into())).await,
     }
+}
+
+#[derive(Deserialize)]
+struct CopyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    year: String,
+}
+
+/// Copy a campaign as next year's plan: a 草稿 with every date moved.
+async fn copy(
+    State(state): State<AppState>,
+    me: PageUser,
+    Path(key): Path<String>,
+    axum::Form(f): axum::Form<CopyForm>,
+) -> Response {
+    if let Err(r) = check_csrf(&me, &f.csrf) {
+        return r;
+    }
+    if !may_change(me.user.role) {
+        return forbidden(&me);
+    }
+    let mut typed = Typed {
+        key: key.clone(),
+        form: "copy",
+        year: f.year.chars().take(8).collect(),
+        ..Typed::default()
+    };
+    let outcome = match f.year.trim().parse::<i32>() {
+        Ok(year) => gongjian_app::plan::copy_campaign(&state.db, &me.actor(), &key, year).await,
+        Err(_) => Err(gongjian_app::plan::PlanEditRefused::Problems(vec![
+            "请填写新方案的年份（四位数字，如 2027）".to_owned(),
+        ])),
+    };
+    match outcome {
+        Ok(o) => {
+            Redirect::to(&format!("/campaigns?ok=copied#c-{}", o.campaign_key)).into_response()
+        }
+        Err(refused) => {
+            typed.problems = refused.lines();
+            refused_page(&state, &me, typed).await
+        }
+    }
+}
+
+/// Add a task table to a campaign that is not closed: a new revision, or
+/// the whole table refused with its rows' problems.
+async fn import_tasks(
+    State(state): State<AppState>,
+    me: PageUser,
+    Path(key): Path<String>,
+    mp: axum::extract::Multipart,
+) -> Response {
+    if !may_change(me.user.role) {
+        return forbidden(&me);
+    }
+    let _permit = match state.uploads.try_acquire(me.user.id) {
+        Ok(p) => p,
+        Err(busy) => return super::fail(&me, "tasks", busy.into()),
+    };
+    let form = match super::read_import_form(mp).await {
+        Ok(f) => f,
+        Err(e) => {
+            let typed = Typed {
+                key,
+                form: "tasks",
+                problems: vec![error_text(&e)],
+                ..Typed::default()
+            };
+            return refused_page(&state, &me, typed).await;
+        }
+    };
+    if let Err(r) = check_csrf(&me, form.csrf()) {
+        return r;
+    }
+    let mut typed = Typed {
+        key: key.clone(),
+        form: "tasks",
+        plan_id: form.field("plan_id").chars().take(40).collect(),
+        title: form.field("title").chars().take(200).collect(),
+        ..Typed::default()
+    };
+    let table = match gongjian_tabular::read_bytes(&form.file_name, &form.bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            typed.problems = vec![format!("任务表无法读取：{e}")];
+            return refused_page(&state, &me, typed).await;
+        }
+    };
+    match gongjian_app::plan::import_task_table(
+        &state.db,
+        &me.actor(),
+        &key,
+        &table,
+        &typed.plan_id,
+        &typed.title,
+    )
+    .await
+    {
+        Ok((o, added)) => Redirect::to(&format!(
+            "/campaigns?ok=tasks&added={added}#c-{}",
+            o.campaign_key
+        ))
+        .into_response(),
+        Err(refused) => {
+            typed.problems = refused.lines();
+            refused_page(&state, &me, typed).await
+        }
+    }
+}
+
+/// The page again, the refused form filled in as typed, its problems under it.
+async fn refused_page(state: &AppState, me: &PageUser, typed: Typed) -> Response {
+    let summary = match typed.form {
+        "copy" => "未复制攻坚方案，请按下方提示修改",
+        _ => "任务表未导入，方案未改动；请按下方提示修改后重新上传",
+    };
+    let mut r = view(state, me, None, Some(summary.to_owned()), typed).await;
+    *r.status_mut() = StatusCode::BAD_REQUEST;
+    r
 }
 
 /// The Chinese name of a field a revision's change line lists.

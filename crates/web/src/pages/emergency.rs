@@ -1,24 +1,29 @@
 //! 预警应急 (issue 15): the warnings issued and, for one of them, each
 //! listed enterprise's days verified from its electricity meters; the
-//! office issues a warning here. An enterprise sees the warnings and its
-//! own measures for each. The list is imported with `gongjian emergency
-//! import-list` (docs/emergency.md).
+//! office issues a warning here and imports the season's reduction list
+//! (应急减排清单, the same use case as `gongjian emergency import-list`,
+//! docs/emergency.md). An enterprise sees the warnings and its own
+//! measures for each.
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::{Layout, check_csrf, error_page, error_text, forbidden, render};
+use super::{Layout, check_csrf, error_page, error_text, fail, forbidden, render};
 use crate::AppState;
 use crate::session::PageUser;
 use gongjian_storage::Role;
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes(limits: &crate::attachments::CampaignSettings) -> Router<AppState> {
     Router::new()
         .route("/emergency", get(page))
+        .route(
+            "/emergency/list",
+            post(import_list).layer(limits.import_body_limit()),
+        )
         .route("/emergency/warnings", post(issue))
         .route("/emergency/warnings/{id}/change", post(change))
         .route("/emergency/warnings/{id}/lift", post(lift))
@@ -87,12 +92,68 @@ struct EmergencyPage {
     chosen_view: Option<ChosenView>,
     /// A refused change, lift or receipt.
     action_error: Option<String>,
+    /// The list import form: the season as typed, and why the file was
+    /// refused.
+    list_season: String,
+    list_refusal: Option<ListRefusal>,
+    /// The list in force (not for an enterprise: it names every other).
+    list: Option<ListView>,
+}
+
+/// Why an uploaded list was refused: nothing was stored.
+#[derive(Default)]
+struct ListRefusal {
+    /// Next to the season field.
+    season: Option<String>,
+    /// What was wrong with the file as a whole (unreadable, or how many
+    /// problems it has).
+    summary: Option<String>,
+    /// Every problem, one per line: 第 N 行「列」：原因.
+    problems: Vec<String>,
+}
+
+/// The list in force.
+struct ListView {
+    season: String,
+    version: i64,
+    source: String,
+    imported: String,
+    enterprises: usize,
+    rows: Vec<ListRowView>,
+}
+
+struct ListRowView {
+    line: u64,
+    enterprise: String,
+    credit_code: String,
+    industry: String,
+    grade: String,
+    line_name: String,
+    baseline: String,
+    /// 黄色, 橙色, 红色.
+    measures: [String; 3],
+}
+
+/// What a page shows besides the stored state: a notice, a refused form
+/// as typed with its reasons.
+#[derive(Default)]
+struct Feedback {
+    ok: Option<String>,
+    form: IssueForm,
+    /// A refused issue: (field, message).
+    field_error: Option<(&'static str, String)>,
+    /// A refused change, lift or receipt.
+    action_error: Option<String>,
+    list_season: String,
+    list_refusal: Option<ListRefusal>,
 }
 
 #[derive(Deserialize)]
 struct WarningQuery {
     warning: Option<i64>,
     ok: Option<String>,
+    /// After an import: the list stored (its notice names it).
+    list: Option<i64>,
 }
 
 /// The issue form, as typed.
@@ -138,7 +199,33 @@ async fn page(
         _ => None,
     }
     .map(str::to_owned);
-    view(&state, &me, q.warning, ok, IssueForm::default(), None, None).await
+    let ok = match q.ok.as_deref() {
+        Some("list") => Some(imported_notice(&state, q.list).await),
+        _ => ok,
+    };
+    view(
+        &state,
+        &me,
+        q.warning,
+        Feedback {
+            ok,
+            ..Feedback::default()
+        },
+    )
+    .await
+}
+
+/// The notice after an import: the season, and how many enterprises and
+/// rows were loaded (from the list in force, when it is still the one
+/// imported).
+async fn imported_notice(state: &AppState, id: Option<i64>) -> String {
+    match gongjian_app::emergency::list_in_force(&state.db).await {
+        Ok(Some(l)) if Some(l.list.id) == id => format!(
+            "已导入 {} 采暖季应急减排清单（第 {} 版）：{} 家企业，共 {} 行（生产线）",
+            l.list.season, l.list.id, l.enterprises, l.list.entries
+        ),
+        _ => "应急减排清单已导入".to_owned(),
+    }
 }
 
 /// Raise/lower or lift, as typed.
@@ -160,10 +247,10 @@ async fn refused_action(state: &AppState, me: &PageUser, id: i64, message: Strin
         state,
         me,
         Some(id),
-        None,
-        IssueForm::default(),
-        None,
-        Some(message),
+        Feedback {
+            action_error: Some(message),
+            ..Feedback::default()
+        },
     )
     .await;
     *r.status_mut() = axum::http::StatusCode::BAD_REQUEST;
@@ -301,27 +388,193 @@ async fn issue(
             }
         }
     };
-    let mut r = view(&state, &me, None, None, form, Some(error), None).await;
+    let mut r = view(
+        &state,
+        &me,
+        None,
+        Feedback {
+            form,
+            field_error: Some(error),
+            ..Feedback::default()
+        },
+    )
+    .await;
     *r.status_mut() = axum::http::StatusCode::BAD_REQUEST;
     r
 }
 
-async fn view(
+/// The uploaded file's own name (a browser may send a whole path), without
+/// control or direction-override characters, at most 100 characters.
+fn upload_name(raw: &str) -> String {
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or_default().trim();
+    let name: String = base
+        .chars()
+        .filter(|&c| {
+            !c.is_control()
+                && !matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
+        .take(100)
+        .collect();
+    if name.is_empty() {
+        "上传的清单".to_owned()
+    } else {
+        name
+    }
+}
+
+/// A spreadsheet that cannot be read, in Chinese.
+fn read_error_text(e: &gongjian_tabular::Error) -> String {
+    use gongjian_tabular::Error as E;
+    match e {
+        E::Encoding { line, .. } if *line > 0 => {
+            format!("第 {line} 行：文件编码无法识别，请另存为 UTF-8 或 GBK 编码的 CSV，或 XLSX")
+        }
+        E::Encoding { .. } => "文件编码无法识别，请另存为 UTF-8 或 GBK 编码的 CSV，或 XLSX".into(),
+        E::Syntax { line, message, .. } if message.contains("字段数与表头不一致") => {
+            format!("第 {line} 行：字段数与表头不一致")
+        }
+        E::Syntax { line, .. } => format!("第 {line} 行：CSV 格式有误，无法读取"),
+        E::Empty { .. } => "文件为空：第 1 行应为表头".into(),
+        E::Cell {
+            line,
+            column,
+            message,
+            ..
+        } => {
+            let why = if message.contains("此列没有表头") {
+                "此列没有表头，但有内容"
+            } else {
+                "单元格内容无法读取（如公式错误值）"
+            };
+            if column.name.is_empty() {
+                format!("第 {line} 行第 {} 列：{why}", column.number)
+            } else {
+                format!("第 {line} 行「{}」：{why}", column.name)
+            }
+        }
+        E::Xlsx { .. } => "不是有效的 XLSX 文件，无法读取第一个工作表".into(),
+        E::TooBig { message, .. } => message.clone(),
+        E::TooLarge { .. } => "文件过大，无法导入".into(),
+        E::Io { .. } => "文件无法读取".into(),
+    }
+}
+
+/// The page again with the import refused: the season as typed, the
+/// reasons next to the form; nothing was stored.
+async fn refused_list(
     state: &AppState,
     me: &PageUser,
-    warning: Option<i64>,
-    ok: Option<String>,
-    form: IssueForm,
-    field_error: Option<(&'static str, String)>,
-    action_error: Option<String>,
+    season: String,
+    refusal: ListRefusal,
 ) -> Response {
+    let mut r = view(
+        state,
+        me,
+        None,
+        Feedback {
+            list_season: season,
+            list_refusal: Some(refusal),
+            ..Feedback::default()
+        },
+    )
+    .await;
+    *r.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+    r
+}
+
+/// Import the season's reduction list from an uploaded XLSX or CSV (UTF-8
+/// or GBK), refused whole when any row is wrong.
+async fn import_list(State(state): State<AppState>, me: PageUser, mp: Multipart) -> Response {
+    if !may_issue(me.user.role) {
+        return forbidden(&me);
+    }
+    let _permit = match state.uploads.try_acquire(me.user.id) {
+        Ok(p) => p,
+        Err(busy) => return fail(&me, "emergency", busy.into()),
+    };
+    // Bounded by the route's import limit; refused without a file.
+    let up = match super::read_import_form(mp).await {
+        Ok(up) => up,
+        Err(e) => {
+            let refusal = ListRefusal {
+                summary: Some(error_text(&e)),
+                ..ListRefusal::default()
+            };
+            return refused_list(&state, &me, String::new(), refusal).await;
+        }
+    };
+    if let Err(r) = check_csrf(&me, up.csrf()) {
+        return r;
+    }
+    let season = up.field("season").to_owned();
+    let file_name = upload_name(&up.file_name);
+    let refuse = |summary: String| ListRefusal {
+        summary: Some(summary),
+        ..ListRefusal::default()
+    };
+    let table = match gongjian_tabular::read_bytes(&file_name, &up.bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let refusal = refuse(format!(
+                "{file_name}：{}，整个文件未导入",
+                read_error_text(&e)
+            ));
+            return refused_list(&state, &me, season, refusal).await;
+        }
+    };
+    let refusal =
+        match gongjian_app::emergency::import_list(&state.db, &me.actor(), &season, &table).await {
+            Ok(list) => {
+                return Redirect::to(&format!(
+                    "/emergency?ok=list&list={}#emergency-list",
+                    list.id
+                ))
+                .into_response();
+            }
+            // The list's problems: a summary line, then one line per problem.
+            Err(gongjian_app::AppError::InvalidFile(text)) => {
+                let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+                ListRefusal {
+                    season: None,
+                    summary: lines.next().map(|l| l.trim_end_matches('：').to_owned()),
+                    problems: lines.map(str::to_owned).collect(),
+                }
+            }
+            Err(e) => {
+                let text = error_text(&e.into());
+                if text.contains("采暖季") {
+                    ListRefusal {
+                        season: Some(text),
+                        ..ListRefusal::default()
+                    }
+                } else {
+                    refuse(text)
+                }
+            }
+        };
+    refused_list(&state, &me, season, refusal).await
+}
+
+async fn view(state: &AppState, me: &PageUser, warning: Option<i64>, fb: Feedback) -> Response {
+    let Feedback {
+        ok,
+        form,
+        field_error,
+        action_error,
+        list_season,
+        list_refusal,
+    } = fb;
     let enterprise = me.user.role == Role::Enterprise;
     if !enterprise && !matches!(me.user.role, Role::Admin | Role::Office | Role::Viewer) {
         return forbidden(me);
     }
-    let general = field_error
-        .as_ref()
-        .map(|_| "预警未发布，请按提示修改".to_owned());
+    let general = if field_error.is_some() {
+        Some("预警未发布，请按提示修改".to_owned())
+    } else if list_refusal.is_some() {
+        Some("应急减排清单未导入（原有清单不变），请按提示修改后重新上传".to_owned())
+    } else {
+        None
+    };
     let layout = || {
         Layout::new(&me.user, &me.csrf, "emergency")
             .ok(ok.clone())
@@ -404,7 +657,18 @@ async fn view(
         field_error,
         chosen_view: None,
         action_error,
+        list_season,
+        list_refusal,
+        list: None,
     };
+    if !enterprise {
+        match gongjian_app::emergency::list_in_force(&state.db).await {
+            Ok(l) => page.list = l.map(list_view),
+            Err(e) => {
+                page.layout = page.layout.error(Some(error_text(&e.into())));
+            }
+        }
+    }
     if let Some(id) = chosen
         && let Some(w) = warnings.iter().find(|w| w.id == id)
         && let Ok(r) = gongjian_app::emergency::receipts(&state.db, id).await
@@ -468,6 +732,41 @@ async fn view(
         }
     }
     render(page)
+}
+
+fn list_view(l: gongjian_app::emergency::ListInForce) -> ListView {
+    ListView {
+        season: l.list.season,
+        version: l.list.id,
+        source: l.list.source_name,
+        imported: format!(
+            "{} 于 {} 导入",
+            l.list.imported_by,
+            gongjian_standards::cst::local_minutes_text(l.list.imported_at)
+        ),
+        enterprises: l.enterprises,
+        rows: l
+            .rows
+            .into_iter()
+            .map(|r| {
+                let [yellow, orange, red] = r.measures.map(|m| m.unwrap_or_else(|| "—".to_owned()));
+                ListRowView {
+                    line: r.line,
+                    enterprise: r.enterprise,
+                    credit_code: r.credit_code.unwrap_or_default(),
+                    industry: r.industry,
+                    grade: if r.exemption.is_empty() {
+                        r.grade.to_owned()
+                    } else {
+                        format!("{}（{}）", r.grade, r.exemption)
+                    },
+                    line_name: r.production_line.unwrap_or_else(|| "全厂".to_owned()),
+                    baseline: dash(r.baseline_kwh),
+                    measures: [yellow, orange, red],
+                }
+            })
+            .collect(),
+    }
 }
 
 /// A warning's state as of `today`.

@@ -7,6 +7,7 @@ mod assign;
 mod campaigns;
 mod cases;
 mod emergency;
+mod emergency_report;
 mod enterprises;
 mod map;
 mod monitoring;
@@ -43,7 +44,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .merge(system::routes())
         .merge(tasks::routes(limits))
         .merge(assign::routes())
-        .merge(campaigns::routes())
+        .merge(campaigns::routes(limits))
         .merge(overview::routes())
         .merge(air::routes(limits))
         .merge(monitoring::routes(limits))
@@ -51,7 +52,8 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .merge(cases::routes(limits))
         .merge(notify::routes())
         .merge(map::routes())
-        .merge(emergency::routes())
+        .merge(emergency::routes(limits))
+        .merge(emergency_report::routes())
         .merge(enterprises::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -430,4 +432,76 @@ async fn logout(
         set_cookie(&state, &state.settings.cookie_name, "", 0),
     );
     resp
+}
+
+/// An import form as sent: its short text fields and the one uploaded
+/// file (field `file`), whose size the route's import body limit bounds.
+pub(crate) struct ImportForm {
+    fields: Vec<(String, String)>,
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+}
+
+impl ImportForm {
+    /// A text field, trimmed ("" when absent).
+    pub fn field(&self, name: &str) -> &str {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or("", |(_, v)| v.trim())
+    }
+
+    pub fn csrf(&self) -> &str {
+        self.field("csrf")
+    }
+
+    /// Whether a checkbox was ticked.
+    pub fn ticked(&self, name: &str) -> bool {
+        !self.field(name).is_empty()
+    }
+}
+
+/// Read an import form (multipart): text fields of at most 1 KiB, at most
+/// 20 of them, and the file; refused without a file.
+pub(crate) async fn read_import_form(
+    mut mp: axum::extract::Multipart,
+) -> Result<ImportForm, ApiError> {
+    const MAX_FIELDS: usize = 20;
+    const MAX_FIELD_CHARS: usize = 1024;
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        ApiError::with_detail(
+            ErrorCode::InvalidInput,
+            format!("上传内容无法读取（可能超过大小上限）：{e}"),
+        )
+    };
+    let mut form = ImportForm {
+        fields: Vec::new(),
+        file_name: String::new(),
+        bytes: Vec::new(),
+    };
+    while let Some(f) = mp.next_field().await.map_err(bad)? {
+        let name = f.name().unwrap_or_default().to_owned();
+        if name == "file" {
+            form.file_name = f
+                .file_name()
+                .unwrap_or_default()
+                .chars()
+                .take(200)
+                .collect();
+            form.bytes = f.bytes().await.map_err(bad)?.to_vec();
+        } else if form.fields.len() < MAX_FIELDS {
+            let text: String = f.text().await.map_err(bad)?;
+            if text.chars().count() > MAX_FIELD_CHARS {
+                return Err(ApiError::with_detail(
+                    ErrorCode::InvalidInput,
+                    format!("表单字段过长（最多 {MAX_FIELD_CHARS} 字）"),
+                ));
+            }
+            form.fields.push((name, text));
+        }
+    }
+    if form.bytes.is_empty() {
+        return Err(ApiError::with_detail(ErrorCode::InvalidInput, "请选择文件"));
+    }
+    Ok(form)
 }

@@ -975,28 +975,6 @@ async fn import_form(me: PageUser) -> Response {
 }
 
 /// A multipart upload with `csrf`, `file` and an optional `valid_only`.
-async fn read_upload(mut mp: Multipart) -> Result<(String, Vec<u8>, bool), ApiError> {
-    let (mut csrf, mut bytes, mut valid_only) = (String::new(), Vec::new(), false);
-    let bad = |e: axum::extract::multipart::MultipartError| {
-        ApiError::with_detail(
-            ErrorCode::InvalidInput,
-            format!("上传内容无法读取（可能超过大小上限）：{e}"),
-        )
-    };
-    while let Some(f) = mp.next_field().await.map_err(bad)? {
-        match f.name().unwrap_or_default() {
-            "csrf" => csrf = f.text().await.map_err(bad)?,
-            "file" => bytes = f.bytes().await.map_err(bad)?.to_vec(),
-            "valid_only" => valid_only = !f.text().await.map_err(bad)?.is_empty(),
-            _ => {}
-        }
-    }
-    if bytes.is_empty() {
-        return Err(ApiError::with_detail(ErrorCode::InvalidInput, "请选择文件"));
-    }
-    Ok((csrf, bytes, valid_only))
-}
-
 async fn import_submit(State(state): State<AppState>, me: PageUser, mp: Multipart) -> Response {
     if !me.user.role.writes() {
         return forbidden(&me);
@@ -1006,8 +984,8 @@ async fn import_submit(State(state): State<AppState>, me: PageUser, mp: Multipar
         Ok(p) => p,
         Err(busy) => return fail(&me, "tasks", busy.into()),
     };
-    let (csrf, bytes, valid_only) = match read_upload(mp).await {
-        Ok(x) => x,
+    let (csrf, valid_only, bytes) = match super::read_import_form(mp).await {
+        Ok(f) => (f.csrf().to_owned(), f.ticked("valid_only"), f.bytes),
         Err(e) => {
             return render(ImportPage {
                 layout: layout().error(Some(error_text(&e))),
@@ -1323,8 +1301,8 @@ async fn fire_import_submit(
         Ok(p) => p,
         Err(busy) => return fail(&me, "ledger", busy.into()),
     };
-    let (csrf, bytes, valid_only) = match read_upload(mp).await {
-        Ok(x) => x,
+    let (csrf, valid_only, bytes) = match super::read_import_form(mp).await {
+        Ok(f) => (f.csrf().to_owned(), f.ticked("valid_only"), f.bytes),
         Err(e) => {
             return ledger_page(
                 &state,
