@@ -36,6 +36,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub http: HttpConfig,
     pub hj212: Hj212Config,
+    pub ingest: IngestConfig,
     pub database: DatabaseConfig,
     pub session: SessionConfig,
     pub login: LoginConfig,
@@ -97,6 +98,102 @@ pub struct Hj212Config {
     pub auth_lockout_secs: u64,
     /// Longest lockout, in seconds.
     pub auth_lockout_max_secs: u64,
+}
+
+/// Where `serve` takes HJ 212 data from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IngestSource {
+    /// Its own HJ 212 listener writes straight to the database.
+    Listener,
+    /// Durable consumers of the NATS JetStream stream that `gongjian gateway`
+    /// processes publish to (docs/decisions/0006).
+    Nats,
+}
+
+/// `[ingest]`: the NATS JetStream path (gateways publish, writers commit).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// `listener` (default) or `nats`.
+    pub source: IngestSource,
+    /// NATS server(s), comma-separated: `nats://host:4222,nats://host2:4222`.
+    pub nats_url: String,
+    /// JetStream stream name (created by the first gateway or writer if missing).
+    pub stream: String,
+    /// Subject prefix; frames go to `<prefix>.<MN>`.
+    pub subject_prefix: String,
+    /// Durable consumer name shared by all writers.
+    pub durable: String,
+    /// Stream replicas when the stream is created (3 on a three-node cluster).
+    pub replicas: u32,
+    /// Most messages one writer commits per transaction.
+    pub max_batch: u32,
+    /// Seconds a fetched message may stay unacknowledged before JetStream
+    /// redelivers it to another writer.
+    pub ack_wait_secs: u64,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            source: IngestSource::Listener,
+            nats_url: "nats://127.0.0.1:4222".into(),
+            stream: "GONGJIAN_HJ212".into(),
+            subject_prefix: "gongjian.hj212".into(),
+            durable: "gongjian-writer".into(),
+            replicas: 1,
+            max_batch: 2048,
+            ack_wait_secs: 30,
+        }
+    }
+}
+
+impl IngestConfig {
+    /// Names NATS accepts as stream and consumer names, and subject tokens.
+    fn validate(&self) -> Result<(), ConfigError> {
+        let name_ok = |t: &str| {
+            !t.is_empty()
+                && t.len() <= 64
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        };
+        let bad = |msg: &str| Err(ConfigError::Invalid(msg.to_owned()));
+        let urls: Vec<&str> = self.nats_url.split(',').map(str::trim).collect();
+        if urls.iter().any(|u| {
+            !(u.starts_with("nats://") || u.starts_with("tls://")) || u.len() <= "nats://".len()
+        }) {
+            return Err(ConfigError::Invalid(format!(
+                "NATS 地址无效 (ingest.nats_url must be nats://HOST:PORT or tls://HOST:PORT, \
+                 comma-separated), got {:?}",
+                self.nats_url
+            )));
+        }
+        if !name_ok(&self.stream) {
+            return bad("JetStream 流名称无效 (ingest.stream: 1–64 letters, digits, _ or -)");
+        }
+        if !name_ok(&self.durable) {
+            return bad(
+                "JetStream 持久消费者名称无效 (ingest.durable: 1–64 letters, digits, _ or -)",
+            );
+        }
+        if self.subject_prefix.len() > 128 || !self.subject_prefix.split('.').all(name_ok) {
+            return bad(
+                "NATS 主题前缀无效 (ingest.subject_prefix: dot-separated tokens of letters, \
+                 digits, _ or -, e.g. gongjian.hj212)",
+            );
+        }
+        if !(1..=5).contains(&self.replicas) {
+            return bad("JetStream 副本数必须在 1 到 5 之间 (ingest.replicas must be 1–5)");
+        }
+        if self.max_batch == 0 || self.ack_wait_secs == 0 {
+            return bad(
+                "接入配置值必须大于零 (ingest.max_batch and ingest.ack_wait_secs must be \
+                 greater than zero)",
+            );
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -193,6 +290,7 @@ impl Default for Config {
             data_dir: PathBuf::from("gongjian-data"),
             http: HttpConfig::default(),
             hj212: Hj212Config::default(),
+            ingest: IngestConfig::default(),
             database: DatabaseConfig::default(),
             session: SessionConfig::default(),
             login: LoginConfig::default(),
@@ -491,6 +589,7 @@ impl Config {
         }
         self.map.validate()?;
         self.log.validate()?;
+        self.ingest.validate()?;
         self.validate_hj212()
     }
 
@@ -782,6 +881,39 @@ mod tests {
             );
             assert!(text.contains(&env), "example file does not name {env}");
         }
+    }
+
+    #[test]
+    fn ingest_source_and_nats_names_are_checked() {
+        let config = with_env(&[
+            ("GONGJIAN_INGEST_SOURCE", "nats"),
+            (
+                "GONGJIAN_INGEST_NATS_URL",
+                "nats://10.0.0.1:4222,nats://10.0.0.2:4222",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(config.ingest.source, IngestSource::Nats);
+        for (key, bad) in [
+            ("GONGJIAN_INGEST_SOURCE", "kafka"),
+            ("GONGJIAN_INGEST_NATS_URL", "http://x:4222"),
+            ("GONGJIAN_INGEST_STREAM", "a.b"),
+            ("GONGJIAN_INGEST_DURABLE", "has space"),
+            ("GONGJIAN_INGEST_SUBJECT_PREFIX", "a..b"),
+            ("GONGJIAN_INGEST_SUBJECT_PREFIX", "a.*"),
+            ("GONGJIAN_INGEST_REPLICAS", "0"),
+            ("GONGJIAN_INGEST_MAX_BATCH", "0"),
+        ] {
+            let err = with_env(&[(key, bad)]).unwrap_err().to_string();
+            assert!(
+                err.contains("ingest") || err.contains("source"),
+                "{key}={bad}: {err}"
+            );
+        }
+        let err = with_env(&[("GONGJIAN_INGEST_REPLICAS", "7")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("副本数"), "{err}");
     }
 
     #[test]

@@ -23,6 +23,9 @@ struct Cli {
 enum Command {
     /// Run the platform: web UI, JSON API and the HJ 212 listener.
     Serve(commands::serve::Args),
+    /// A stateless HJ 212 listener that publishes frames to NATS JetStream
+    /// (scale-out: writers are `serve --ingest nats`).
+    Gateway(commands::gateway::Args),
     /// Run a demo platform on a fresh SQLite database with demo accounts.
     Demo(commands::demo::Args),
     /// Apply database migrations.
@@ -93,6 +96,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => commands::serve::run(args),
+        Command::Gateway(args) => commands::gateway::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Migrate(args) => commands::migrate::run(args),
         Command::User(cmd) => commands::user::run(cmd),

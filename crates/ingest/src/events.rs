@@ -25,6 +25,10 @@ pub struct Metrics {
     pub acks_sent: AtomicU64,
     pub batches_committed: AtomicU64,
     pub batch_failures: AtomicU64,
+    /// Frames a gateway published and JetStream confirmed (PubAck).
+    pub jetstream_published: AtomicU64,
+    /// Frames a gateway could not publish (no PubAck: the logger resends).
+    pub jetstream_publish_failures: AtomicU64,
     pub rollups_computed: AtomicU64,
     pub time_syncs_sent: AtomicU64,
     pub connections_refused_per_addr: AtomicU64,
@@ -181,7 +185,7 @@ impl Metrics {
     /// Prometheus text exposition of every counter.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let counters: [(&str, &str, &AtomicU64); 24] = [
+        let counters: [(&str, &str, &AtomicU64); 26] = [
             (
                 "connections_opened_total",
                 "HJ 212 connections accepted.",
@@ -256,6 +260,16 @@ impl Metrics {
                 "batch_failures_total",
                 "Writer transactions that failed.",
                 &self.batch_failures,
+            ),
+            (
+                "jetstream_published_total",
+                "Frames published to JetStream and confirmed (gateway).",
+                &self.jetstream_published,
+            ),
+            (
+                "jetstream_publish_failures_total",
+                "Frames whose JetStream publish was not confirmed (gateway; not acknowledged).",
+                &self.jetstream_publish_failures,
             ),
             (
                 "rollups_computed_total",
@@ -587,6 +601,38 @@ impl InternalEvent for BatchFailed<'_> {
             "hj212 batch failed; frames not acknowledged"
         );
         inc(&m.batch_failures);
+    }
+}
+
+pub struct JetStreamPublished {
+    pub frames: usize,
+    pub took: Duration,
+}
+impl InternalEvent for JetStreamPublished {
+    fn emit(self, m: &Metrics) {
+        tracing::trace!(
+            frames = self.frames,
+            ms = self.took.as_millis() as u64,
+            "hj212 frames published to JetStream"
+        );
+        m.jetstream_published
+            .fetch_add(self.frames as u64, Ordering::Relaxed);
+    }
+}
+
+pub struct JetStreamPublishFailed<'a> {
+    pub frames: usize,
+    pub error: &'a str,
+}
+impl InternalEvent for JetStreamPublishFailed<'_> {
+    fn emit(self, m: &Metrics) {
+        tracing::error!(
+            frames = self.frames,
+            error = self.error,
+            "hj212 JetStream publish failed; frames not acknowledged"
+        );
+        m.jetstream_publish_failures
+            .fetch_add(self.frames as u64, Ordering::Relaxed);
     }
 }
 

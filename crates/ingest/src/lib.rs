@@ -8,11 +8,14 @@
 //! and all of them stop on one shutdown signal with a deadline. Frames that
 //! need storing go to one writer task over a channel; the writer groups
 //! frames from many connections into one transaction and only then releases
-//! each frame's answer.
+//! each frame's answer. In `gongjian gateway` the same listener publishes
+//! to NATS JetStream instead ([`Sink::JetStream`]) and the writers of
+//! `gongjian serve --ingest nats` consume the stream ([`jetstream::consume`]).
 #![forbid(unsafe_code)]
 
 pub mod events;
 mod guard;
+pub mod jetstream;
 mod rollup;
 mod server;
 pub mod simulator;
@@ -21,7 +24,7 @@ mod writer;
 
 pub use events::Metrics;
 pub use rollup::{rollup_day, rollup_hour, run_rollups, run_rollups_with};
-pub use server::{ConnectionMap, Service, Settings};
+pub use server::{ConnectionMap, Service, Settings, Sink};
 pub use time::{datatime_to_unix, unix_to_datatime};
 
 /// Errors of the ingestion service.

@@ -168,14 +168,35 @@ struct Shared {
     throttle: AuthThrottle,
 }
 
+/// Where the listener's writes go.
+pub enum Sink {
+    /// The batching database writer (`gongjian serve`): commit, then answer.
+    Database,
+    /// A NATS JetStream stream (`gongjian gateway`): publish, then answer on
+    /// the PubAck; the writers of `gongjian serve --ingest nats` commit.
+    JetStream {
+        context: Box<async_nats::jetstream::Context>,
+        subject_prefix: String,
+    },
+}
+
 /// The HJ 212 ingestion service.
 pub struct Service {
     shared: Arc<Shared>,
     writer_rx: mpsc::Receiver<Job>,
+    sink: Sink,
 }
 
 impl Service {
+    /// The listener writing to the database `db`.
     pub fn new(db: Db, settings: Settings) -> Service {
+        Service::with_sink(db, settings, Sink::Database)
+    }
+
+    /// The listener writing to `sink`; `db` is read for devices (cached for
+    /// `device_cache_ttl`) and written only for the audit entries of
+    /// password-guessing lockouts.
+    pub fn with_sink(db: Db, settings: Settings, sink: Sink) -> Service {
         let (tx, rx) = mpsc::channel(settings.max_batch.max(16) * 4);
         let metrics = Arc::new(Metrics::default());
         let sampler = Arc::new(UnauthSampler::new(
@@ -206,6 +227,7 @@ impl Service {
         Service {
             shared,
             writer_rx: rx,
+            sink,
         }
     }
 
@@ -225,13 +247,29 @@ impl Service {
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), IngestError> {
-        let Service { shared, writer_rx } = self;
-        let writer = tokio::spawn(writer::run(
-            shared.db.clone(),
+        let Service {
+            shared,
             writer_rx,
-            shared.settings.max_batch,
-            shared.metrics.clone(),
-        ));
+            sink,
+        } = self;
+        let writer = match sink {
+            Sink::Database => tokio::spawn(writer::run(
+                shared.db.clone(),
+                writer_rx,
+                shared.settings.max_batch,
+                shared.metrics.clone(),
+            )),
+            Sink::JetStream {
+                context,
+                subject_prefix,
+            } => tokio::spawn(crate::jetstream::publish(
+                *context,
+                subject_prefix,
+                writer_rx,
+                shared.settings.max_batch,
+                shared.metrics.clone(),
+            )),
+        };
         let (stop_tx, stop_rx) = watch::channel(false);
         let limit = Arc::new(Semaphore::new(shared.settings.max_connections));
         let (done_tx, mut done_rx) = mpsc::channel::<()>(1);

@@ -37,60 +37,84 @@ pub(crate) async fn run(
                 Err(_) => break,
             }
         }
-        let started = Instant::now();
-        let mut batch = IngestBatch::default();
-        let mut upload_of = Vec::with_capacity(jobs.len());
-        for j in &mut jobs {
-            upload_of.push(j.upload.take().map(|u| {
-                let n = u.values.len() as u64;
-                batch.uploads.push(u);
-                (batch.uploads.len() - 1, n)
-            }));
-            if let Some(r) = j.raw.take() {
-                batch.raw.push(r);
-            }
-            if let Some(q) = j.quarantine.take() {
-                batch.quarantine.push(q);
-            }
-            if let Some((mn, c)) = j.counter.take() {
-                batch.counters.entry(mn).or_default().add(&c);
-            }
-        }
-        match db.monitoring().commit_ingest(&batch).await {
+        match commit(&db, &mut jobs, &metrics).await {
             Ok(outcomes) => {
-                BatchCommitted {
-                    frames: jobs.len(),
-                    took: started.elapsed(),
-                }
-                .emit(&metrics);
-                for (j, u) in jobs.drain(..).zip(upload_of) {
-                    let outcome = u.map(|(i, n)| {
-                        let o = outcomes[i];
-                        UploadCommitted {
-                            duplicate: o == UploadOutcome::Duplicate,
-                            values: n,
-                        }
-                        .emit(&metrics);
-                        o
-                    });
+                for (j, outcome) in jobs.drain(..).zip(outcomes) {
                     if let Some(done) = j.done {
                         let _ = done.send(Ok(outcome));
                     }
                 }
             }
-            Err(e) => {
-                let msg = e.to_string();
-                BatchFailed {
-                    frames: jobs.len(),
-                    error: &msg,
-                }
-                .emit(&metrics);
+            Err(msg) => {
                 for j in jobs.drain(..) {
                     if let Some(done) = j.done {
                         let _ = done.send(Err(msg.clone()));
                     }
                 }
             }
+        }
+    }
+}
+
+/// Commit the writes of `jobs` in one transaction (`commit_ingest`): their
+/// uploads, raw frames, quarantined frames and counters are taken out of
+/// them; their `done` senders are left for the caller. One outcome per job
+/// (`None` for a job without an upload). Shared by the listener's writer
+/// and the JetStream writers.
+pub(crate) async fn commit(
+    db: &Db,
+    jobs: &mut [Job],
+    metrics: &Metrics,
+) -> Result<Vec<Option<UploadOutcome>>, String> {
+    let started = Instant::now();
+    let mut batch = IngestBatch::default();
+    let mut upload_of = Vec::with_capacity(jobs.len());
+    for j in jobs.iter_mut() {
+        upload_of.push(j.upload.take().map(|u| {
+            let n = u.values.len() as u64;
+            batch.uploads.push(u);
+            (batch.uploads.len() - 1, n)
+        }));
+        if let Some(r) = j.raw.take() {
+            batch.raw.push(r);
+        }
+        if let Some(q) = j.quarantine.take() {
+            batch.quarantine.push(q);
+        }
+        if let Some((mn, c)) = j.counter.take() {
+            batch.counters.entry(mn).or_default().add(&c);
+        }
+    }
+    match db.monitoring().commit_ingest(&batch).await {
+        Ok(outcomes) => {
+            BatchCommitted {
+                frames: jobs.len(),
+                took: started.elapsed(),
+            }
+            .emit(metrics);
+            Ok(upload_of
+                .into_iter()
+                .map(|u| {
+                    u.map(|(i, n)| {
+                        let o = outcomes[i];
+                        UploadCommitted {
+                            duplicate: o == UploadOutcome::Duplicate,
+                            values: n,
+                        }
+                        .emit(metrics);
+                        o
+                    })
+                })
+                .collect())
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            BatchFailed {
+                frames: jobs.len(),
+                error: &msg,
+            }
+            .emit(metrics);
+            Err(msg)
         }
     }
 }

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use gongjian_campaign::{ScopeSetting, StationClass, StationScope, station_scope};
 use gongjian_standards::cst::local_day_start;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, FromRow};
 
 use crate::audit::{AuditRecord, append};
@@ -222,6 +222,7 @@ impl SiteFactor {
 }
 
 /// One value to store in `series`.
+/// (Deserialize: `wire::SeriesValueWire`, the kind checked.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SeriesValue {
     pub factor: String,
@@ -244,7 +245,11 @@ pub struct SeriesPoint {
 }
 
 /// A data upload (2011/2051/2061/2031…) from an authenticated device.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// The ingestion types (`Upload`, `RawFrame`, `Quarantined`, `CounterDelta`)
+/// are serializable: the NATS gateway publishes them and the writers that
+/// consume the stream commit them (docs/decisions/0006).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Upload {
     pub mn: String,
     pub cn: String,
@@ -255,18 +260,20 @@ pub struct Upload {
     pub values: Vec<SeriesValue>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// (Deserialize: `wire::RawFrameWire`, the outcome checked.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RawFrame {
     pub peer: String,
     pub mn: Option<String>,
     pub cn: Option<String>,
+    #[serde(with = "wire::frame_bytes")]
     pub frame: Vec<u8>,
     /// ok | duplicate | quarantined | rejected | other
     pub outcome: &'static str,
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Quarantined {
     pub peer: String,
     pub mn: Option<String>,
@@ -274,24 +281,38 @@ pub struct Quarantined {
     /// unknown_mn | wrong_pw | no_mn | locked, or "<field> 取值非法" naming the
     /// field of an authenticated frame that broke the protocol.
     pub reason: String,
+    #[serde(with = "wire::frame_bytes")]
     pub frame: Vec<u8>,
 }
 
-/// Counter increments for one device.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Counter increments for one device. Zero fields and `None`s are left out
+/// of its serialized form.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CounterDelta {
+    #[serde(skip_serializing_if = "wire::is_zero")]
     pub frames: i64,
+    #[serde(skip_serializing_if = "wire::is_zero")]
     pub values_stored: i64,
+    #[serde(skip_serializing_if = "wire::is_zero")]
     pub duplicates: i64,
+    #[serde(skip_serializing_if = "wire::is_zero")]
     pub crc_errors: i64,
+    #[serde(skip_serializing_if = "wire::is_zero")]
     pub parse_errors: i64,
+    #[serde(skip_serializing_if = "wire::is_zero")]
     pub auth_failures: i64,
+    #[serde(skip_serializing_if = "wire::is_zero")]
     pub quarantined: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_frame_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_peer: Option<String>,
     /// The device (re)connected at this time (Unix s).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub connected_at: Option<i64>,
     /// The device's connection closed at this time (Unix s).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub disconnected_at: Option<i64>,
 }
 
@@ -1645,5 +1666,122 @@ fn same_value(a: Option<&str>, b: Option<&str>) -> bool {
             norm(x) == norm(y)
         }
         _ => false,
+    }
+}
+
+/// Serde helpers of the ingestion types' wire form (the NATS path).
+mod wire {
+    use serde::Deserialize;
+
+    pub(super) fn is_zero(n: &i64) -> bool {
+        *n == 0
+    }
+
+    fn known(word: &str, words: &[&'static str], what: &str) -> Result<&'static str, String> {
+        words
+            .iter()
+            .find(|w| **w == word)
+            .copied()
+            .ok_or_else(|| format!("unknown {what} {word:?}"))
+    }
+
+    impl<'de> Deserialize<'de> for super::SeriesValue {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            SeriesValueWire::deserialize(d)?
+                .try_into()
+                .map_err(serde::de::Error::custom)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for super::RawFrame {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            RawFrameWire::deserialize(d)?
+                .try_into()
+                .map_err(serde::de::Error::custom)
+        }
+    }
+
+    /// [`super::SeriesValue`] as read, with its kind owned.
+    #[derive(Deserialize)]
+    struct SeriesValueWire {
+        factor: String,
+        kind: String,
+        period_start: i64,
+        value: Option<String>,
+        converted: Option<String>,
+        flag: String,
+    }
+
+    impl TryFrom<SeriesValueWire> for super::SeriesValue {
+        type Error = String;
+
+        fn try_from(w: SeriesValueWire) -> Result<Self, String> {
+            Ok(super::SeriesValue {
+                kind: known(&w.kind, &["rtd", "min", "hour", "day"], "series kind")?,
+                factor: w.factor,
+                period_start: w.period_start,
+                value: w.value,
+                converted: w.converted,
+                flag: w.flag,
+            })
+        }
+    }
+
+    /// [`super::RawFrame`] as read, with its outcome owned.
+    #[derive(Deserialize)]
+    struct RawFrameWire {
+        peer: String,
+        mn: Option<String>,
+        cn: Option<String>,
+        #[serde(with = "frame_bytes")]
+        frame: Vec<u8>,
+        outcome: String,
+        error: Option<String>,
+    }
+
+    impl TryFrom<RawFrameWire> for super::RawFrame {
+        type Error = String;
+
+        fn try_from(w: RawFrameWire) -> Result<Self, String> {
+            Ok(super::RawFrame {
+                outcome: known(
+                    &w.outcome,
+                    &["ok", "duplicate", "quarantined", "rejected", "other"],
+                    "raw frame outcome",
+                )?,
+                peer: w.peer,
+                mn: w.mn,
+                cn: w.cn,
+                frame: w.frame,
+                error: w.error,
+            })
+        }
+    }
+
+    /// A frame as text when it is UTF-8 (HJ 212 frames nearly always are:
+    /// compact in JSON), otherwise as its bytes; either is read back.
+    pub(super) mod frame_bytes {
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        #[derive(Serialize, Deserialize)]
+        #[serde(untagged)]
+        enum Form<'a> {
+            Text(std::borrow::Cow<'a, str>),
+            Bytes(Vec<u8>),
+        }
+
+        pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+            match std::str::from_utf8(bytes) {
+                Ok(text) => Form::Text(text.into()).serialize(s),
+                Err(_) => s.collect_seq(bytes),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+            Ok(match Form::deserialize(d)? {
+                Form::Text(t) => t.into_owned().into_bytes(),
+                Form::Bytes(b) => b,
+            })
+        }
     }
 }

@@ -1,11 +1,12 @@
 //! Starting the HJ 212 listener (and the demo's virtual loggers) inside
-//! `serve`.
+//! `serve`, and the JetStream writer of `serve --ingest nats`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use gongjian_config::Config;
+use gongjian_config::{Config, IngestSource};
+use gongjian_ingest::jetstream::{JetStreamSettings, Writer};
 use gongjian_ingest::simulator::{self, LoggerSpec, SimConfig, SimStats};
 use gongjian_ingest::{Service, Settings};
 use gongjian_storage::Db;
@@ -29,22 +30,7 @@ pub async fn start(
         .with_context(|| format!("cannot listen for HJ 212 on {}", config.hj212.listen))?;
     let addr = listener.local_addr()?;
     println!("HJ 212 数采仪接入 (data loggers): tcp://{addr}");
-    let settings = Settings {
-        max_connections: config.hj212.max_connections.max(1) as usize,
-        idle_timeout: Duration::from_secs(config.hj212.idle_timeout_secs.max(1)),
-        max_data_len: (config.hj212.max_data_len as usize).clamp(64, gongjian_hj212::MAX_DATA_LEN),
-        max_connections_per_addr: config.hj212.max_connections_per_addr.max(1) as usize,
-        auth_timeout: Duration::from_secs(config.hj212.auth_timeout_secs.max(1)),
-        max_bad_frames: config.hj212.max_bad_frames.max(1),
-        max_garbage_bytes: config.hj212.max_garbage_bytes,
-        unauth_raw_per_peer_hour: config.hj212.unauth_raw_per_peer_hour,
-        unauth_raw_per_hour: config.hj212.unauth_raw_per_hour,
-        auth_max_failures: config.hj212.auth_max_failures.max(1),
-        auth_lockout: Duration::from_secs(config.hj212.auth_lockout_secs),
-        auth_lockout_max: Duration::from_secs(config.hj212.auth_lockout_max_secs),
-        ..Settings::default()
-    };
-    let service = Service::new(db, settings);
+    let service = Service::new(db, listener_settings(config));
     serve_listener_metrics(service.metrics());
     let mut service_stop = stop.clone();
     let sim_stop = stop.clone();
@@ -76,6 +62,77 @@ pub async fn start(
         }
     });
     Ok(Some(handle))
+}
+
+/// The listener's settings from `[hj212]` (shared by `serve` and `gateway`).
+pub fn listener_settings(config: &Config) -> Settings {
+    Settings {
+        max_connections: config.hj212.max_connections.max(1) as usize,
+        idle_timeout: Duration::from_secs(config.hj212.idle_timeout_secs.max(1)),
+        max_data_len: (config.hj212.max_data_len as usize).clamp(64, gongjian_hj212::MAX_DATA_LEN),
+        max_connections_per_addr: config.hj212.max_connections_per_addr.max(1) as usize,
+        auth_timeout: Duration::from_secs(config.hj212.auth_timeout_secs.max(1)),
+        max_bad_frames: config.hj212.max_bad_frames.max(1),
+        max_garbage_bytes: config.hj212.max_garbage_bytes,
+        unauth_raw_per_peer_hour: config.hj212.unauth_raw_per_peer_hour,
+        unauth_raw_per_hour: config.hj212.unauth_raw_per_hour,
+        auth_max_failures: config.hj212.auth_max_failures.max(1),
+        auth_lockout: Duration::from_secs(config.hj212.auth_lockout_secs),
+        auth_lockout_max: Duration::from_secs(config.hj212.auth_lockout_max_secs),
+        ..Settings::default()
+    }
+}
+
+/// The NATS JetStream settings from `[ingest]`.
+pub fn jetstream_settings(config: &Config) -> JetStreamSettings {
+    let i = &config.ingest;
+    JetStreamSettings {
+        url: i.nats_url.clone(),
+        stream: i.stream.clone(),
+        subject_prefix: i.subject_prefix.clone(),
+        durable: i.durable.clone(),
+        replicas: i.replicas.max(1) as usize,
+        max_batch: i.max_batch.max(1) as usize,
+        ack_wait: Duration::from_secs(i.ack_wait_secs.max(1)),
+        ..JetStreamSettings::default()
+    }
+}
+
+/// With `[ingest] source = "nats"`: a JetStream writer (durable consumer)
+/// committing what gateways publish, until `stop` turns true. Fails at once
+/// when NATS or the stream cannot be reached.
+pub async fn start_nats_writer(
+    config: &Config,
+    db: Db,
+    stop: watch::Receiver<bool>,
+    register_metrics: bool,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    if config.ingest.source != IngestSource::Nats {
+        return Ok(None);
+    }
+    let settings = jetstream_settings(config);
+    let writer = Writer::connect(&settings)
+        .await
+        .context("NATS JetStream 无法连接 (cannot start the JetStream writer; check ingest.nats_url / --nats)")?;
+    println!(
+        "HJ 212 数据来自 NATS JetStream (ingest from NATS): {} 流 {} 消费者 {}",
+        settings.url, settings.stream, settings.durable
+    );
+    let metrics = Arc::new(gongjian_ingest::Metrics::default());
+    if register_metrics {
+        serve_listener_metrics(metrics.clone());
+    }
+    let mut stop = stop;
+    Ok(Some(tokio::spawn(async move {
+        if let Err(e) = writer
+            .run(db, metrics, async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
+        {
+            tracing::error!(error = %e, "JetStream writer failed");
+        }
+    })))
 }
 
 /// Expose the listener's counters on the web `/metrics`.

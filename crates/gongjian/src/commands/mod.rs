@@ -9,6 +9,7 @@ pub mod datadir;
 pub mod demo;
 pub mod emergency;
 pub mod evaluate;
+pub mod gateway;
 pub mod hj212;
 pub mod hj212_send;
 pub mod import;

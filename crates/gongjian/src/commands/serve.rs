@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use gongjian_config::Config;
+use gongjian_config::{Config, IngestSource};
 use gongjian_web::{AppState, WebSettings};
 
 use super::platform::{
@@ -16,11 +16,45 @@ pub struct Args {
     pub config: ConfigArgs,
     #[command(flatten)]
     pub listen: ListenArgs,
+    /// Where HJ 212 data comes from: `listener` (this process's HJ 212
+    /// listener) or `nats` (JetStream writers committing what `gongjian
+    /// gateway` publishes; the listener then starts only with --hj212).
+    #[arg(long, value_name = "SOURCE", value_enum)]
+    pub ingest: Option<IngestArg>,
+    /// NATS server URL(s), comma-separated (default from config:
+    /// nats://127.0.0.1:4222).
+    #[arg(long, value_name = "URL")]
+    pub nats: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum IngestArg {
+    Listener,
+    Nats,
+}
+
+impl Args {
+    /// Flags over the loaded configuration. With `nats` as the source the
+    /// HJ 212 listener is off unless `--hj212` asks for it.
+    fn apply(&self, config: &mut Config) {
+        self.listen.apply(config);
+        match self.ingest {
+            Some(IngestArg::Listener) => config.ingest.source = IngestSource::Listener,
+            Some(IngestArg::Nats) => config.ingest.source = IngestSource::Nats,
+            None => {}
+        }
+        if let Some(url) = &self.nats {
+            config.ingest.nats_url = url.clone();
+        }
+        if config.ingest.source == IngestSource::Nats && self.listen.hj212.is_none() {
+            config.hj212.enabled = false;
+        }
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut config = args.config.load()?;
-    args.listen.apply(&mut config);
+    args.apply(&mut config);
     init_logging(&config);
     // Before the database is touched: refuse to start when the limits do not fit.
     reserve_file_descriptors(&config)?;
@@ -59,6 +93,10 @@ pub async fn serve_with_loggers(
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "serving");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let hj212 = super::ingest::start(&config, db.clone(), stop_rx.clone(), loggers).await?;
+    // `[ingest] source = "nats"`: JetStream writers commit what gateways publish.
+    let nats_writer =
+        super::ingest::start_nats_writer(&config, db.clone(), stop_rx.clone(), hj212.is_none())
+            .await?;
     let campaign = gongjian_web::attachments::CampaignSettings::from_config(&config);
     let state = AppState::new(db.clone(), WebSettings::from_config(&config))
         .with_campaign(campaign)
@@ -81,6 +119,9 @@ pub async fn serve_with_loggers(
     signal.abort();
     let _ = stop_tx.send(true);
     if let Some(h) = hj212 {
+        let _ = h.await;
+    }
+    if let Some(h) = nats_writer {
         let _ = h.await;
     }
     jobs.stop(JOBS_SHUTDOWN_DEADLINE).await;
