@@ -84,6 +84,8 @@ pub struct ListRow {
 #[derive(Debug, Clone, Serialize)]
 pub struct ListInForce {
     pub list: EmergencyList,
+    /// Who imported it, as people read it (name and unit, or 命令行/系统).
+    pub imported_by: String,
     /// Distinct enterprises (a row is an enterprise or one of its lines).
     pub enterprises: usize,
     pub rows: Vec<ListRow>,
@@ -130,7 +132,14 @@ pub async fn list_in_force(db: &Db) -> Result<Option<ListInForce>, AppError> {
             enterprise: e.enterprise,
         });
     }
+    let imported_by = db
+        .accounts()
+        .people_labels(&[list.imported_by.as_str()])
+        .await?
+        .remove(&list.imported_by)
+        .unwrap_or_else(|| list.imported_by.clone());
     Ok(Some(ListInForce {
+        imported_by,
         enterprises: names.len(),
         list,
         rows,

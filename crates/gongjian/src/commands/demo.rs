@@ -933,12 +933,16 @@ async fn demo_emergency(db: &gongjian_storage::Db) -> anyhow::Result<()> {
         rows.extend(demo_treatment_meter(db, &actor, org, line, today).await?);
     }
     db.monitoring().store_rollups(&rows).await?;
-    let list = "企业名称,行业类别,绩效分级,正常工况日用电量(kWh),黄色预警减排措施,黄色负荷上限(%),\
+    // Normal-operation emissions (kg/d) give the response report its
+    // per-pollutant reductions.
+    let list = "企业名称,行业类别,绩效分级,正常工况日用电量(kWh),\
+正常工况日排放量SO2(kg/d),正常工况日排放量NOx(kg/d),正常工况日排放量颗粒物(kg/d),\
+正常工况日排放量VOCs(kg/d),黄色预警减排措施,黄色负荷上限(%),\
 橙色预警减排措施,橙色负荷上限(%),红色预警减排措施\n\
-平原示范铸造有限公司,铸造,C,4800,限产,80,限产,70,停产\n\
-平原示范化工有限公司,化工,B-,,限产,90,停产,,停产\n\
-平原示范建材有限公司,建材,C,2000,限产,80,停产,,停产\n\
-平原示范热电有限公司,热电,A,,,,,,\n";
+平原示范铸造有限公司,铸造,C,4800,,60,40,,限产,80,限产,70,停产\n\
+平原示范化工有限公司,化工,B-,,,120,,90,限产,90,停产,,停产\n\
+平原示范建材有限公司,建材,C,2000,,200,80,,限产,80,停产,,停产\n\
+平原示范热电有限公司,热电,A,,150,300,20,,,,,,\n";
     let table = gongjian_tabular::read_csv_bytes("2026-2027 应急减排清单.csv", list.as_bytes())?;
     let season = format!("{}-{}", warning_day.year(), warning_day.year() + 1);
     gongjian_app::emergency::import_list(db, &actor, &season, &table).await?;

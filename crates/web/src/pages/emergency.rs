@@ -741,7 +741,7 @@ fn list_view(l: gongjian_app::emergency::ListInForce) -> ListView {
         source: l.list.source_name,
         imported: format!(
             "{} 于 {} 导入",
-            l.list.imported_by,
+            l.imported_by,
             gongjian_standards::cst::local_minutes_text(l.list.imported_at)
         ),
         enterprises: l.enterprises,
