@@ -9,6 +9,7 @@
 //! | `session_purge` | 10 min | delete sessions past the `[session]` idle or absolute limit |
 //! | `air_cache` | 30 s | refresh the daily air cache (`crate::air::refresh_air_cache`) so GET requests only read it |
 //! | `deliveries` | `notify.delivery_seconds` (10 s) | send queued outbound notifications, retry failed ones with backoff (`crate::notify::run_deliveries`) |
+//! | `emergency_verification` | 1 h | verify the warnings in force or ended in the last week from meters and CEMS; a 未落实 enterprise gets its 督办 case (`crate::emergency::run_verification`) |
 //! | `alarms` | `campaign.alarm_scan_seconds` (60 s) | screen every site's recent hours, keep alarms and their 督办 cases (`crate::alarms::run_alarms`), escalate overdue cases |
 //!
 //! The runner ([`spawn`]) runs one tick at a time (a slow tick delays the
@@ -128,7 +129,43 @@ pub fn start(
         stop,
     );
     jobs.add(Deliveries::new(db.clone(), config.notify.clone()), stop);
+    jobs.add(EmergencyVerification::new(db.clone()), stop);
     jobs
+}
+
+/// Verifies warnings and opens cases for the enterprises that did not
+/// carry out their measures (`crate::emergency::run_verification`).
+#[derive(Debug, Clone)]
+pub struct EmergencyVerification {
+    db: Db,
+}
+
+impl EmergencyVerification {
+    pub fn new(db: Db) -> EmergencyVerification {
+        EmergencyVerification { db }
+    }
+}
+
+impl Job for EmergencyVerification {
+    /// The cases opened.
+    type Done = Vec<i64>;
+
+    fn name(&self) -> &'static str {
+        "emergency_verification"
+    }
+
+    fn interval(&self) -> Duration {
+        Duration::from_secs(3600)
+    }
+
+    async fn tick(&self) -> Result<Self::Done, TickError> {
+        let opened =
+            crate::emergency::run_verification(&self.db, gongjian_storage::today_cst()).await?;
+        if !opened.is_empty() {
+            tracing::info!(cases = opened.len(), "emergency verification opened cases");
+        }
+        Ok(opened)
+    }
 }
 
 /// Sends the queued outbound notifications (`crate::notify::run_deliveries`).

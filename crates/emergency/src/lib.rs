@@ -48,8 +48,9 @@
 //! 限排不限产 (emergency.md §5): on a warning day, a unit ordered to stop or
 //! limit must use no more electricity than its baseline × the allowed load
 //! ([`electricity_check`]), and each pollutant's emission must fall by the
-//! required share of its baseline ([`reduction_check`]). Every comparison is
-//! exact; a check that cannot be made is 无法核查, and a day with one is
+//! required share of its baseline ([`reduction_check`]), measured from the
+//! stacks' CEMS hours ([`daily_emission_kg`]) whose converted concentrations
+//! stay within the limit ([`limit_check`]). Every comparison is exact; a check that cannot be made is 无法核查, and a day with one is
 //! never 达标 ([`day_verdict`]).
 #![forbid(unsafe_code)]
 
@@ -63,7 +64,8 @@ pub use credit::{CreditCodeError, validate_credit_code};
 pub use list::{ListEntry, ListError, Measure, Problem, ReductionList, parse_list};
 pub use rules::{ReductionRatios, RuleSet};
 pub use verify::{
-    Check, MeterReading, Required, Verdict, baseline, daily_energy, day_verdict, electricity_check,
-    reduction_check, reduction_kg_check,
+    Check, HourState, MIN_STACK_HOURS, MeterReading, Required, StackHour, Verdict, baseline,
+    daily_emission_kg, daily_energy, day_verdict, electricity_check, limit_check, reduction_check,
+    reduction_kg_check,
 };
 pub use vocab::{Exemption, Grade, MeasureKind, PerPollutant, Pollutant, WarningLevel};

@@ -474,6 +474,7 @@ fn system_job_label(what: &str) -> Option<&'static str> {
         "bootstrap" => "初始化",
         "case-deadlines" | "deadlines" => "期限检查",
         "demo" => "演示数据",
+        "emergency" => "应急核查",
         "hj212" => "数据接收",
         "notify" => "消息推送",
         "simulate" => "模拟数采仪",

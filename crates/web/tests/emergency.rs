@@ -140,7 +140,7 @@ async fn the_office_reads_a_warnings_verification(db: TestDb) {
         .unwrap();
     assert!(page.contains("level-orange\">橙色</span>"), "{page}");
     assert!(
-        page.contains("<td>示范铸造有限公司</td><td>限产</td><td>4200</td><td>4800</td><td>70%</td><td class=\"bad\">未落实</td>"),
+        page.contains("<td>示范铸造有限公司</td><td>限产</td><td>4200</td><td>4800</td><td>70%</td><td>—</td><td class=\"bad\">未落实</td>"),
         "{page}"
     );
 

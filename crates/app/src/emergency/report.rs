@@ -5,10 +5,11 @@
 //! failed verifications opened. Built from the verification, so the page,
 //! the print view and the XLSX show one set of figures.
 //!
-//! Achieved reduction. Only electricity is measured today (the CEMS check
-//! is not wired), so a pollutant's reduction is what the list commits the
-//! enterprises that verified 达标 to: each entry's 日减排量, else its
-//! baseline × its required share. It is set against the list's whole
+//! Achieved reduction. For an enterprise-day verified 达标 whose stacks
+//! measured the pollutant, what it measurably cut: baseline − the day's
+//! CEMS emission. Otherwise (verified from electricity only) what the list
+//! commits it to: its 日减排量, else its baseline × its required share. It
+//! is set against the list's whole
 //! baseline emission (every listed entry, required or not: the list is the
 //! district's inventory of controlled sources). 未落实 and 无法核查 entries
 //! count for nothing: a reduction nobody can show is not claimed.
@@ -184,7 +185,7 @@ fn tally_of(
                 };
                 planned_kg += cut;
                 if d.verdict == Verdict::Compliant {
-                    achieved_kg += cut;
+                    achieved_kg += measured_cut(d, p).unwrap_or(cut);
                 }
             }
             let required_pct = rules.ratios.get(level, p);
@@ -220,6 +221,16 @@ fn tally_of(
         unverifiable_names: names(Verdict::Unverifiable),
         reductions,
     }
+}
+
+/// What the day's CEMS data show was cut of `pollutant` (kg, never below
+/// zero), when the stacks measured it.
+fn measured_cut(day: &EnterpriseDay, pollutant: Pollutant) -> Option<Decimal> {
+    let e = day
+        .emissions
+        .iter()
+        .find(|e| e.pollutant == pollutant.code())?;
+    Some((e.baseline_kg? - e.actual_kg?).max(Decimal::ZERO))
 }
 
 /// What `entry` is to cut of `pollutant` in a day at `level` (kg): its
@@ -339,6 +350,7 @@ pub fn report_xlsx(r: &ResponseReport) -> Result<Vec<u8>, rust_xlsxwriter::XlsxE
             "用电量（kWh）",
             "基准（kWh/日）",
             "允许（%）",
+            "排放（CEMS）",
             "结论",
             "说明",
         ]
@@ -356,8 +368,9 @@ pub fn report_xlsx(r: &ResponseReport) -> Result<Vec<u8>, rust_xlsxwriter::XlsxE
             ws.write_string(row, 3, text(d.energy_kwh))?;
             ws.write_string(row, 4, text(d.baseline_kwh))?;
             ws.write_string(row, 5, text(d.allowed_pct))?;
-            ws.write_string(row, 6, d.verdict_label)?;
-            ws.write_string(row, 7, &d.detail)?;
+            ws.write_string(row, 6, d.emissions_text())?;
+            ws.write_string(row, 7, d.verdict_label)?;
+            ws.write_string(row, 8, &d.detail)?;
         }
     }
     wb.save_to_buffer()
@@ -413,6 +426,7 @@ mod tests {
             energy_kwh: None,
             baseline_kwh: None,
             allowed_pct: None,
+            emissions: Vec::new(),
             verdict,
             verdict_label: verdict.label(),
             detail: String::new(),

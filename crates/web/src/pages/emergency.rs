@@ -66,6 +66,8 @@ struct DayRow {
     energy: String,
     baseline: String,
     allowed: String,
+    /// One pollutant a line, from CEMS; empty without stacks.
+    emissions: Vec<String>,
     verdict: &'static str,
     verdict_class: &'static str,
     detail: String,
@@ -715,6 +717,7 @@ async fn view(state: &AppState, me: &PageUser, warning: Option<i64>, fb: Feedbac
                         allowed: d
                             .allowed_pct
                             .map_or_else(|| "—".to_owned(), |a| format!("{}%", a.normalize())),
+                        emissions: d.emissions_text().lines().map(str::to_owned).collect(),
                         verdict: d.verdict_label,
                         verdict_class: match d.verdict {
                             gongjian_emergency::Verdict::Compliant => "ok",

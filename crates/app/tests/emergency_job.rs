@@ -1,0 +1,111 @@
+//! Issue 15 item 4, the verification job: each tick verifies the warnings
+//! in force or recently ended and opens a 督办 case for an enterprise with
+//! a 未落实 day, once per warning; a warning long over is left alone. On
+//! SQLite and PostgreSQL, the tick called directly.
+
+use chrono::{Duration, NaiveDate};
+use gongjian_app::jobs::{EmergencyVerification, Job};
+use gongjian_storage::testing::TestDb;
+use gongjian_storage::{Actor, CaseFilter, NewSite, OrgKind, RollupValue, on_both_backends};
+
+/// Hourly counter readings of `days` days from `first`, `kwh(day)` kWh an
+/// hour on each day (0-based), closed by the next midnight's reading.
+fn readings(site: i64, first: NaiveDate, days: i64, kwh: impl Fn(i64) -> u64) -> Vec<RollupValue> {
+    let start = gongjian_standards::cst::day_start_utc(first);
+    let mut counter = 10_000u64;
+    let mut rows = Vec::new();
+    for h in 0..=days * 24 {
+        rows.push(RollupValue {
+            site_id: site,
+            factor: "Ept".into(),
+            kind: "hour",
+            period_start: start + h * 3600,
+            value: Some(counter.to_string()),
+            converted: None,
+            flag: "N".into(),
+            day_start: None,
+        });
+        counter += kwh(h / 24);
+    }
+    rows
+}
+
+on_both_backends!(the_job_opens_a_case_for_an_enterprise_that_did_not_cut_its_load);
+async fn the_job_opens_a_case_for_an_enterprise_that_did_not_cut_its_load(t: TestDb) {
+    let db = t.db.clone();
+    let actor = Actor::cli();
+    let today = gongjian_storage::today_cst();
+    let org = db
+        .organisations()
+        .create_organisation(&actor, "示范钢铁有限公司", OrgKind::Enterprise, None)
+        .await
+        .unwrap();
+    let meter = db
+        .monitoring()
+        .create_site(
+            &actor,
+            &NewSite {
+                code: "PWR-JOB".into(),
+                name: "轧钢用电监控".into(),
+                kind: "power".into(),
+                organisation_id: Some(org.id),
+                ..NewSite::default()
+            },
+        )
+        .await
+        .unwrap();
+    // 40 days up to today at the same load: the warning 3 days ago was
+    // not obeyed, nor the one 20 days ago.
+    let first = today - Duration::days(40);
+    db.monitoring()
+        .store_rollups(&readings(meter.id, first, 40, |_| 100))
+        .await
+        .unwrap();
+    let list = "企业名称,行业类别,绩效分级,正常工况日用电量(kWh),黄色预警减排措施,黄色负荷上限(%),\
+橙色预警减排措施,橙色负荷上限(%),红色预警减排措施\n\
+示范钢铁有限公司,钢铁,C,2400,限产,80,限产,70,停产\n";
+    let table = gongjian_tabular::read_csv_bytes("清单.csv", list.as_bytes()).unwrap();
+    gongjian_app::emergency::import_list(&db, &actor, "2026-2027", &table)
+        .await
+        .unwrap();
+    let old = gongjian_app::emergency::issue_warning(
+        &db,
+        &actor,
+        "orange",
+        today - Duration::days(20),
+        Some(today - Duration::days(19)),
+        "",
+    )
+    .await
+    .unwrap();
+    let recent = gongjian_app::emergency::issue_warning(
+        &db,
+        &actor,
+        "orange",
+        today - Duration::days(3),
+        Some(today - Duration::days(2)),
+        "",
+    )
+    .await
+    .unwrap();
+
+    let job = EmergencyVerification::new(db.clone());
+    let opened = job.tick().await.unwrap();
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    let cases = db.cases().list(&CaseFilter::default()).await.unwrap();
+    assert_eq!(cases.len(), 1, "{cases:?}");
+    assert_eq!(cases[0].organisation, "示范钢铁有限公司");
+    assert_eq!(
+        cases[0].rule.as_deref(),
+        Some(format!("emergency-{}", recent.id).as_str()),
+        "the recent warning's, not the one long over (#{})",
+        old.id
+    );
+    assert!(
+        cases[0].description.contains("用电为基准的 100%"),
+        "{}",
+        cases[0].description
+    );
+    // The next tick opens nothing more.
+    assert!(job.tick().await.unwrap().is_empty());
+}
