@@ -17,6 +17,7 @@
 //! - [`jobs`]: the named background jobs `serve` runs.
 #![forbid(unsafe_code)]
 
+pub mod accountability;
 pub mod air;
 pub mod alarms;
 pub mod assessment;
@@ -30,6 +31,7 @@ pub mod notify;
 pub mod overview;
 pub mod plan;
 pub mod power;
+pub mod power_readings;
 pub mod report;
 pub mod sites;
 pub mod summaries;

@@ -61,6 +61,10 @@ pub struct MonthlyReport {
     /// before cases existed have none.
     #[serde(default)]
     pub cases: Vec<crate::cases::OrganisationCases>,
+    /// 问责 records (约谈、通报、问责) the office entered for the month,
+    /// voided ones left out. Reports published before them have none.
+    #[serde(default)]
+    pub accountability: Vec<crate::accountability::AccountabilityLine>,
 }
 
 /// Build the report of the month of `month` from the data as they stand,
@@ -104,6 +108,7 @@ pub async fn build_report(
         })
         .await?;
     let cases = crate::cases::month_cases(&all_cases, m_from, m_to, m_end.min(now.date()));
+    let accountability = crate::accountability::report_lines(db, &plan.key, &key).await?;
     let mut report = MonthlyReport {
         title: format!(
             "{}年{}月 污染防治攻坚战月调度（大气、水、土壤）",
@@ -128,6 +133,7 @@ pub async fn build_report(
         issue: None,
         document_number: None,
         cases,
+        accountability,
     };
     report.assessment = crate::assessment::assess(plan, month, &report);
     Ok(report)
@@ -141,6 +147,10 @@ pub struct ReportSection {
     pub note: String,
     pub sheet: Sheet,
 }
+
+/// The title (without its number) of the report's last section, the month's
+/// 问责 records; the live page puts its entry form there.
+pub const ACCOUNTABILITY_SECTION: &str = "问责记录（约谈、通报、问责）";
 
 const NUMERALS: [&str; 12] = [
     "一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二",
@@ -259,6 +269,11 @@ impl MonthlyReport {
                 "按责任单位统计：本月新立、本月销号、月末（当月为今日）未销号的督办单，逾期为超过办结时限仍未销号。".to_owned(),
                 self.cases_sheet(),
             ),
+            (
+                ACCOUNTABILITY_SECTION.to_owned(),
+                "攻坚办登记的本月约谈、通报、问责（月问责），按决定日期排列；已作废的不列入。".to_owned(),
+                self.accountability_sheet(),
+            ),
         ];
         out.drain(..)
             .enumerate()
@@ -320,6 +335,27 @@ impl MonthlyReport {
                         count(c.closed),
                         count(c.open),
                         count(c.overdue),
+                    ]
+                })
+                .collect(),
+        }
+    }
+
+    fn accountability_sheet(&self) -> Sheet {
+        Sheet {
+            name: "问责记录".into(),
+            headers: headers(&["被问责单位", "方式", "事由", "文号", "决定日期", "登记人"]),
+            rows: self
+                .accountability
+                .iter()
+                .map(|a| {
+                    vec![
+                        text(&a.organisation),
+                        text(&a.kind),
+                        text(&a.reason),
+                        text(&a.document_number),
+                        text(&a.decided_on.to_string()),
+                        text(&a.recorded_by),
                     ]
                 })
                 .collect(),

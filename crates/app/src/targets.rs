@@ -359,7 +359,8 @@ pub fn status_month(year: i32, today: NaiveDate) -> u32 {
 }
 
 /// A reported target: the latest value of a task indicator of the same
-/// name accepted by the office in the same campaign — the lead part's when
+/// name accepted by the office in the same campaign, of the task the
+/// target names (`task`) when it names one — the lead part's when
 /// it reported one, else a cooperating part's. A plan is one campaign year,
 /// and its year-end figures are accepted after the year ends, so acceptance
 /// time does not select the year.
@@ -368,7 +369,10 @@ fn reported_status(
     t: &gongjian_campaign::Target,
     reported: &[AcceptedValue],
 ) {
-    let named = |v: &&AcceptedValue| v.indicator.trim() == t.indicator.trim();
+    let named = |v: &&AcceptedValue| {
+        v.indicator.trim() == t.indicator.trim()
+            && t.task.as_deref().is_none_or(|task| v.task == task)
+    };
     let latest = reported
         .iter()
         .filter(named)
@@ -523,6 +527,49 @@ pub fn month_key(d: NaiveDate) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 12 regression: a reported target that names its task takes
+    /// that task's value, not a newer lead value of a same-named indicator
+    /// of another task.
+    #[test]
+    fn a_reported_target_takes_the_value_of_the_task_it_names() {
+        let plan = crate::plan::embedded_plan().unwrap();
+        let mut target = plan
+            .targets
+            .iter()
+            .find(|t| t.key == "air-emission-total")
+            .unwrap()
+            .clone();
+        assert_eq!(target.task.as_deref(), Some("air-36"));
+        let value = |task: &str, v: &str, lead: bool, at: i64| AcceptedValue {
+            indicator: target.indicator.clone(),
+            value: v.into(),
+            unit: "吨".into(),
+            organisation: format!("{task} 的单位"),
+            accepted_at: at,
+            lead,
+            task: task.into(),
+        };
+        // Newest acceptance first, as the store returns them.
+        let reported = [
+            value("air-12", "900", true, 2_000),
+            value("air-36", "450", false, 1_000),
+        ];
+        let status = |t: &gongjian_campaign::Target| {
+            let mut s: TargetStatus = serde_json::from_value(serde_json::json!({
+                "key": t.key, "indicator": t.indicator, "scope": "district",
+                "comparator": "<", "value": null, "unit": t.unit, "measured": "reported",
+                "current": null, "ytd": null, "last_year": null, "on_track": null,
+                "allowance": null, "rules": [], "as_of": null, "note": null,
+            }))
+            .unwrap();
+            reported_status(&mut s, t, &reported);
+            s.current
+        };
+        assert_eq!(status(&target), Some(Figure::Text("450".into())));
+        target.task = None;
+        assert_eq!(status(&target), Some(Figure::Text("900".into())));
+    }
 
     #[test]
     fn allowances_read_back_as_the_kind_they_were_written_as() {

@@ -311,6 +311,10 @@ impl Builder {
         for (loc, raw) in files {
             for t in &raw.target {
                 let t = t.get_ref();
+                if let Some(task) = &t.task {
+                    self.check_target_task(loc, t, task, &campaign.tasks);
+                    continue;
+                }
                 if t.measured.get_ref() != "reported" {
                     continue;
                 }
@@ -877,8 +881,50 @@ impl Builder {
             unit: r.unit.clone(),
             period: r.period.clone(),
             measured: measured?,
+            task: r.task.as_ref().map(|t| t.get_ref().trim().to_owned()),
             as_written: r.as_written.clone(),
         })
+    }
+
+    /// A target's `task`: only a reported target names one, and the task
+    /// must exist and report an indicator of the target's name.
+    fn check_target_task(
+        &mut self,
+        loc: &Locator<'_>,
+        t: &RawTarget,
+        task: &Spanned<String>,
+        tasks: &[Task],
+    ) {
+        let key = task.get_ref().trim();
+        let name = t.indicator.get_ref().trim();
+        let problem = if t.measured.get_ref() != "reported" {
+            Some(format!(
+                "target {} is measured from data: only a reported target names a `task`",
+                t.key.get_ref()
+            ))
+        } else {
+            match tasks.iter().find(|x| x.key == key) {
+                None => Some(format!(
+                    "target {} names task \"{key}\", which is not in the campaign",
+                    t.key.get_ref()
+                )),
+                Some(x)
+                    if !x
+                        .indicators
+                        .iter()
+                        .any(|i| i.name.trim() == name && i.report) =>
+                {
+                    Some(format!(
+                        "target {} is measured by indicator \"{name}\" of task {key}, but that task does not report it: add it to the task's indicators",
+                        t.key.get_ref()
+                    ))
+                }
+                Some(_) => None,
+            }
+        };
+        if let Some(p) = problem {
+            self.diags.push(loc.at(task.span().start, p));
+        }
     }
 
     fn comparator(&mut self, loc: &Locator<'_>, c: &Spanned<String>) -> Option<Comparator> {

@@ -261,12 +261,18 @@ fn sha256_hex(text: &str) -> String {
 
 /// A target's normalised content: what a load compares and stores.
 pub fn target_content(t: &Target) -> Value {
-    json!({
+    let mut content = json!({
         "plan": t.plan, "indicator": t.indicator, "scope": t.scope.to_string(),
         "comparator": t.comparator.as_str(), "value": t.value.map(|v| v.to_string()),
         "value_text": t.value_text, "baseline": t.baseline, "unit": t.unit,
         "period": t.period, "measured": t.measured.to_string(), "as_written": t.as_written,
-    })
+    });
+    // Only when set: a plan without it compares equal to what an earlier
+    // release stored, so reloading it makes no revision.
+    if let Some(task) = &t.task {
+        content["task"] = json!(task);
+    }
+    content
 }
 
 /// A task's normalised content: what a load compares and stores.
@@ -335,6 +341,7 @@ mod tests {
             unit: "µg/m³".into(),
             period: "2020".into(),
             measured: Measure::Reported,
+            task: None,
             as_written: None,
         }
     }

@@ -33,6 +33,9 @@ pub struct TargetJson<'a> {
     pub unit: &'a str,
     pub period: &'a str,
     pub measured: String,
+    /// The task whose indicator measures a reported target, when named.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -97,6 +100,7 @@ impl Campaign {
                     unit: &t.unit,
                     period: &t.period,
                     measured: t.measured.to_string(),
+                    task: t.task.as_deref(),
                 })
                 .collect(),
             tasks: self

@@ -424,6 +424,10 @@ pub struct Target {
     pub unit: String,
     pub period: String,
     pub measured: Measure,
+    /// A reported target: the task whose indicator of the same name
+    /// measures it (its lead's accepted value). `None`: any task of the
+    /// campaign with an indicator of that name.
+    pub task: Option<String>,
     pub as_written: Option<String>,
 }
 

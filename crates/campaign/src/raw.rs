@@ -131,6 +131,8 @@ pub struct RawTarget {
     pub period: String,
     pub measured: Spanned<String>,
     pub statistic: Option<Spanned<String>>,
+    /// A reported target: the key of the task whose indicator measures it.
+    pub task: Option<Spanned<String>>,
     pub as_written: Option<String>,
 }
 

@@ -850,3 +850,54 @@ measured = "reported"
         "{err}"
     );
 }
+
+/// Issue 12: a reported target may name the task whose indicator measures
+/// it (`task`); the task must exist and report an indicator of that name,
+/// and a target measured from data names none.
+#[test]
+fn a_target_names_the_task_that_measures_it() {
+    let with_target = |indicator: &str, measured: &str, task: &str| {
+        let mut files = good();
+        let f = files.iter_mut().find(|(n, _)| *n == "water.toml").unwrap();
+        let statistic = if measured == "data" {
+            "statistic = \"good-days\"\n"
+        } else {
+            ""
+        };
+        f.1.push_str(&format!(
+            r#"
+[[target]]
+key = "sewage-rate"
+indicator = "{indicator}"
+scope = "district"
+comparator = ">="
+value = 93
+unit = "%"
+period = "2020"
+measured = "{measured}"
+{statistic}task = "{task}"
+"#
+        ));
+        files
+    };
+    // Water 二-1 reports 污水处理率.
+    assert!(run(&with_target("污水处理率", "reported", "water-二-1")).is_ok());
+    expect_error(
+        with_target("污水处理率", "reported", "water-二-9"),
+        "water.toml",
+        "task = \"water-二-9\"",
+        "names task \"water-二-9\", which is not in the campaign",
+    );
+    expect_error(
+        with_target("污水处理率", "reported", "water-一-1"),
+        "water.toml",
+        "task = \"water-一-1\"",
+        "is measured by indicator \"污水处理率\" of task water-一-1, but that task does not report it",
+    );
+    expect_error(
+        with_target("优良天数", "data", "water-二-1"),
+        "water.toml",
+        "task = \"water-二-1\"",
+        "only a reported target names a `task`",
+    );
+}

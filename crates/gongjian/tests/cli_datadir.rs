@@ -21,23 +21,38 @@ impl Drop for Server {
 }
 
 fn start(dir: &Path) -> (Server, SocketAddr) {
-    let (http, hj) = (free_port(), free_port());
-    let child = serve_command(dir, http, hj)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn gongjian serve");
-    let server = Server(child);
-    let addr: SocketAddr = format!("127.0.0.1:{http}").parse().unwrap();
-    let began = Instant::now();
-    while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        assert!(
-            began.elapsed() < Duration::from_secs(60),
-            "server did not listen on {addr}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
+    // A free port can be taken by another test between the probe and the
+    // bind: then this server exits and the port answers for someone else.
+    // Regression: the check below once ran against another test's server.
+    for _ in 0..5 {
+        let (http, hj) = (free_port(), free_port());
+        let child = serve_command(dir, http, hj)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn gongjian serve");
+        let mut server = Server(child);
+        let addr: SocketAddr = format!("127.0.0.1:{http}").parse().unwrap();
+        let began = Instant::now();
+        loop {
+            if server.0.try_wait().unwrap().is_some() {
+                break;
+            }
+            if std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                // Listening, and still ours.
+                if server.0.try_wait().unwrap().is_none() {
+                    return (server, addr);
+                }
+                break;
+            }
+            assert!(
+                began.elapsed() < Duration::from_secs(60),
+                "server did not listen on {addr}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
-    (server, addr)
+    panic!("gongjian serve exited on start five times (ports taken?)");
 }
 
 /// Run to completion, or fail the test after a generous liveness limit.

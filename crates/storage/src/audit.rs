@@ -46,6 +46,7 @@ impl<'a> AuditRecord<'a> {
 /// The kinds of record the audit log names, as officials read them
 /// (code, label). The log keeps the code; pages show the label.
 pub const AUDIT_ENTITIES: &[(&str, &str)] = &[
+    ("accountability", "问责记录"),
     ("alarm", "报警"),
     ("alarm_rules", "报警规则"),
     ("assignment", "任务分工"),

@@ -51,6 +51,8 @@ pub enum Rule {
     Attachment,
     /// A 交办 (ad-hoc task): its deadline, organisations or a change to it.
     Assignment,
+    /// A 问责 record (约谈、通报、问责): its month, reason or a void of it.
+    Accountability,
     /// A fire point (place, township, kind), or a void of one.
     FirePoint,
     /// The same township, day and place is already in the fire-point ledger.
@@ -78,7 +80,7 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 23] = [
+    pub const ALL: [Rule; 24] = [
         Rule::Text,
         Rule::Site,
         Rule::Organisation,
@@ -90,6 +92,7 @@ impl Rule {
         Rule::Progress,
         Rule::Attachment,
         Rule::Assignment,
+        Rule::Accountability,
         Rule::FirePoint,
         Rule::FirePointDuplicate,
         Rule::ReportMonth,
@@ -117,6 +120,7 @@ impl Rule {
             Rule::Progress => "E2403",
             Rule::Attachment => "E2404",
             Rule::Assignment => "E2405",
+            Rule::Accountability => "E2406",
             Rule::FirePoint => "E2501",
             Rule::FirePointDuplicate => "E2502",
             Rule::ReportMonth => "E2601",
@@ -145,6 +149,7 @@ impl Rule {
             Rule::Progress => "进展报告内容有误",
             Rule::Attachment => "附件信息有误",
             Rule::Assignment => "交办内容不符合要求",
+            Rule::Accountability => "问责记录不符合要求",
             Rule::FirePoint => "火点记录有误",
             Rule::FirePointDuplicate => "该火点已登记，不能重复登记",
             Rule::ReportMonth => "月份格式应为 YYYY-MM",
@@ -188,6 +193,7 @@ impl StorageError {
             _ => return None,
         };
         let label = match entity {
+            "accountability" => "问责记录",
             "alarm" => "报警",
             "assignment" => "任务分工",
             "attachment" => "附件",

@@ -6,6 +6,7 @@
 //! [`Actor`] and records an audit entry in the same transaction.
 #![forbid(unsafe_code)]
 
+mod accountability;
 mod accounts;
 mod adhoc;
 mod alarms;
@@ -26,6 +27,10 @@ mod sessions;
 mod summaries;
 pub mod validate;
 
+pub use accountability::{
+    ACCOUNTABILITY_DOCUMENT_MAX, ACCOUNTABILITY_REASON_MAX, AccountabilityKind,
+    AccountabilityRecord, NewAccountability,
+};
 pub use accounts::{
     MIN_PASSWORD_LEN, NewUser, check_password_policy, hash_password, person_label, verify_password,
 };
@@ -67,6 +72,7 @@ pub use sessions::{LoginLimits, LoginRefusal, SessionLimits};
 pub use summaries::{AcceptedValue, AssignmentMonth, LimitedHour};
 
 /// The storage areas, each reached from [`Db`] by its accessor.
+pub use accountability::Accountability;
 pub use accounts::Accounts;
 pub use adhoc::Adhoc;
 pub use alarms::Alarms;

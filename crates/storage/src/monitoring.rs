@@ -792,6 +792,98 @@ async fn upsert_device_on(
     Ok(())
 }
 
+/// The newest stored value per (site, factor), for `latest_values`.
+pub(crate) type LatestBySite<'a> = HashMap<(i64, &'a str), &'a SeriesValue>;
+
+/// The rollup periods stored values make due: (site, factor, kind, start).
+pub(crate) type PendingRollups<'a> = HashSet<(i64, &'a str, &'static str, i64)>;
+
+/// Note a value just stored at `site`: it may be the factor's latest, and
+/// it makes rollups due — a minute its hour, an hour its hour (a logger's
+/// own hour is checked against the minutes) and its day, a day itself.
+pub(crate) fn note_stored<'a>(
+    latest: &mut LatestBySite<'a>,
+    pending: &mut PendingRollups<'a>,
+    site: i64,
+    v: &'a SeriesValue,
+) {
+    match latest.get(&(site, v.factor.as_str())) {
+        Some(old) if old.period_start > v.period_start => {}
+        _ => {
+            latest.insert((site, &v.factor), v);
+        }
+    }
+    match v.kind {
+        "min" => {
+            pending.insert((
+                site,
+                &v.factor,
+                "hour",
+                v.period_start - v.period_start.rem_euclid(3600),
+            ));
+        }
+        "hour" => {
+            pending.insert((site, &v.factor, "hour", v.period_start));
+            pending.insert((site, &v.factor, "day", local_day_start(v.period_start)));
+        }
+        "day" => {
+            pending.insert((site, &v.factor, "day", v.period_start));
+        }
+        _ => {}
+    }
+}
+
+/// Write what [`note_stored`] gathered: the latest values (a newer stored
+/// period is never replaced by an older one) and the rollup queue (an
+/// entry already queued gets a new generation, so a rollup computed before
+/// this value is not taken as current).
+pub(crate) async fn store_latest_and_pending(
+    tx: &mut AnyConnection,
+    backend: crate::db::Backend,
+    latest: LatestBySite<'_>,
+    pending: PendingRollups<'_>,
+    received_at: i64,
+) -> Result<(), StorageError> {
+    let latest: Vec<_> = latest.into_iter().collect();
+    insert_rows(
+        tx,
+        backend,
+        "INSERT INTO latest_values (site_id, factor, kind, period_start, value, converted, \
+         flag, received_at)",
+        "ON CONFLICT (site_id, factor) DO UPDATE SET kind = excluded.kind, \
+         period_start = excluded.period_start, value = excluded.value, \
+         converted = excluded.converted, flag = excluded.flag, \
+         received_at = excluded.received_at \
+         WHERE latest_values.period_start <= excluded.period_start",
+        8,
+        &latest,
+        |q, ((site, _), v)| {
+            q.bind(*site)
+                .bind(&v.factor)
+                .bind(v.kind)
+                .bind(v.period_start)
+                .bind(&v.value)
+                .bind(&v.converted)
+                .bind(&v.flag)
+                .bind(received_at)
+        },
+    )
+    .await?;
+    let pending: Vec<_> = pending.into_iter().collect();
+    insert_rows(
+        tx,
+        backend,
+        "INSERT INTO rollup_pending (site_id, factor, kind, period_start)",
+        "ON CONFLICT (site_id, factor, kind, period_start) DO UPDATE SET \
+         generation = rollup_pending.generation + 1",
+        4,
+        &pending,
+        |q, (site, factor, kind, start)| q.bind(*site).bind(*factor).bind(*kind).bind(*start),
+    )
+    .await?;
+    Ok(())
+}
+
 async fn set_site_factors_on(
     tx: &mut AnyConnection,
     actor: &Actor,
@@ -1109,35 +1201,7 @@ impl Monitoring<'_> {
             c.values_stored += u.values.len() as i64;
             for v in &u.values {
                 series.insert((u.site_id, &v.factor, v.kind, v.period_start), v);
-                match latest.get(&(u.site_id, v.factor.as_str())) {
-                    Some(old) if old.period_start > v.period_start => {}
-                    _ => {
-                        latest.insert((u.site_id, &v.factor), v);
-                    }
-                }
-                match v.kind {
-                    "min" => {
-                        pending.insert((
-                            u.site_id,
-                            &v.factor,
-                            "hour",
-                            v.period_start - v.period_start.rem_euclid(3600),
-                        ));
-                    }
-                    "hour" => {
-                        pending.insert((u.site_id, &v.factor, "hour", v.period_start));
-                        pending.insert((
-                            u.site_id,
-                            &v.factor,
-                            "day",
-                            local_day_start(v.period_start),
-                        ));
-                    }
-                    "day" => {
-                        pending.insert((u.site_id, &v.factor, "day", v.period_start));
-                    }
-                    _ => {}
-                }
+                note_stored(&mut latest, &mut pending, u.site_id, v);
             }
         }
         let series: Vec<_> = series.into_iter().collect();
@@ -1164,43 +1228,7 @@ impl Monitoring<'_> {
             },
         )
         .await?;
-        let latest: Vec<_> = latest.into_iter().collect();
-        insert_rows(
-            &mut tx,
-            self.backend(),
-            "INSERT INTO latest_values (site_id, factor, kind, period_start, value, converted, \
-             flag, received_at)",
-            "ON CONFLICT (site_id, factor) DO UPDATE SET kind = excluded.kind, \
-             period_start = excluded.period_start, value = excluded.value, \
-             converted = excluded.converted, flag = excluded.flag, \
-             received_at = excluded.received_at \
-             WHERE latest_values.period_start <= excluded.period_start",
-            8,
-            &latest,
-            |q, ((site, _), v)| {
-                q.bind(*site)
-                    .bind(&v.factor)
-                    .bind(v.kind)
-                    .bind(v.period_start)
-                    .bind(&v.value)
-                    .bind(&v.converted)
-                    .bind(&v.flag)
-                    .bind(t)
-            },
-        )
-        .await?;
-        let pending: Vec<_> = pending.into_iter().collect();
-        insert_rows(
-            &mut tx,
-            self.backend(),
-            "INSERT INTO rollup_pending (site_id, factor, kind, period_start)",
-            "ON CONFLICT (site_id, factor, kind, period_start) DO UPDATE SET \
-             generation = rollup_pending.generation + 1",
-            4,
-            &pending,
-            |q, (site, factor, kind, start)| q.bind(*site).bind(*factor).bind(*kind).bind(*start),
-        )
-        .await?;
+        store_latest_and_pending(&mut tx, self.backend(), latest, pending, t).await?;
 
         // 3. Raw archive and quarantine.
         insert_rows(

@@ -216,3 +216,103 @@ async fn circuit_json(
     .await?;
     Ok(json!({"id": site_id, "circuit": circuit, "serves": serves}))
 }
+
+/// A power meter's reading to store: the meter (site id) and one value of
+/// `Pt` or `Ept` as a series row.
+pub type MeterValue = (i64, crate::SeriesValue);
+
+impl Power<'_> {
+    /// Store meter readings that arrived other than over HJ 212 (the power
+    /// company's push, a spreadsheet import) in one transaction, audited as
+    /// one `import series` entry named `source_name`, so that everything
+    /// downstream sees them as it sees a logger's data: the `series` row
+    /// (source `import`), the meter's latest value and the rollup queue
+    /// (a minute queues its hour, an hour its hour and its day).
+    ///
+    /// Idempotent per (meter, factor, kind, period): a value stored with
+    /// the same text and flag is left alone (no rollup queued again), a
+    /// different one replaces it. The last of repeated keys wins.
+    pub async fn store_readings(
+        &self,
+        actor: &Actor,
+        source_name: &str,
+        values: &[MeterValue],
+    ) -> Result<crate::UpsertStats, StorageError> {
+        use sqlx::FromRow as _;
+        use std::collections::{HashMap, HashSet};
+
+        let t = now();
+        let mut unique: HashMap<(i64, &str, &str, i64), &MeterValue> = HashMap::new();
+        for v in values {
+            unique.insert((v.0, &v.1.factor, v.1.kind, v.1.period_start), v);
+        }
+        let mut rows: Vec<&MeterValue> = unique.into_values().collect();
+        let distinct = rows.len();
+        rows.sort_by_key(|(site, v)| (*site, v.period_start));
+        let mut tx = self.write.begin().await?;
+        // A row comes back only where the value was new or changed.
+        let returned = crate::db::insert_rows(
+            &mut tx,
+            self.backend(),
+            "INSERT INTO series (site_id, factor, kind, period_start, value, converted, flag, \
+             source, received_at)",
+            "ON CONFLICT (site_id, factor, kind, period_start) DO UPDATE SET \
+             value = excluded.value, converted = excluded.converted, flag = excluded.flag, \
+             source = excluded.source, received_at = excluded.received_at \
+             WHERE series.value IS DISTINCT FROM excluded.value \
+             OR series.flag <> excluded.flag \
+             RETURNING site_id, factor, kind, period_start",
+            9,
+            &rows,
+            |q, (site, v)| {
+                q.bind(*site)
+                    .bind(&v.factor)
+                    .bind(v.kind)
+                    .bind(v.period_start)
+                    .bind(&v.value)
+                    .bind(&v.converted)
+                    .bind(&v.flag)
+                    .bind("import")
+                    .bind(t)
+            },
+        )
+        .await?;
+        let mut written: HashSet<(i64, String, String, i64)> = HashSet::new();
+        for r in &returned {
+            written.insert(<(i64, String, String, i64)>::from_row(r)?);
+        }
+        let changed: Vec<&MeterValue> = rows
+            .into_iter()
+            .filter(|(site, v)| {
+                written.contains(&(*site, v.factor.clone(), v.kind.to_owned(), v.period_start))
+            })
+            .collect();
+        // Latest values and rollup work, as the HJ 212 writer queues them.
+        let mut latest = crate::monitoring::LatestBySite::new();
+        let mut pending = crate::monitoring::PendingRollups::new();
+        for (site, v) in &changed {
+            crate::monitoring::note_stored(&mut latest, &mut pending, *site, v);
+        }
+        crate::monitoring::store_latest_and_pending(&mut tx, self.backend(), latest, pending, t)
+            .await?;
+        let stats = crate::UpsertStats {
+            written: changed.len() as u64,
+            unchanged: (distinct - changed.len()) as u64,
+        };
+        let meters: std::collections::BTreeSet<i64> = values.iter().map(|(s, _)| *s).collect();
+        append(
+            &mut tx,
+            actor,
+            AuditRecord::new("import", "series", source_name).after(&json!({
+                "kind": "power",
+                "meters": meters,
+                "values": values.len(),
+                "written": stats.written,
+                "unchanged": stats.unchanged,
+            })),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(stats)
+    }
+}

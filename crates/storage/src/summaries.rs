@@ -81,6 +81,8 @@ pub struct AcceptedValue {
     pub accepted_at: i64,
     /// Reported for the task's lead part (牵头单位).
     pub lead: bool,
+    /// The key of the task reported on.
+    pub task: String,
 }
 
 /// A row of [`Summaries::accepted_values`] (`reviewed_at` may be NULL).
@@ -92,6 +94,7 @@ struct AcceptedValueRow {
     name: String,
     reviewed_at: Option<i64>,
     role: String,
+    task_key: String,
 }
 
 impl From<AcceptedValueRow> for AcceptedValue {
@@ -103,6 +106,7 @@ impl From<AcceptedValueRow> for AcceptedValue {
             organisation: r.name,
             accepted_at: r.reviewed_at.unwrap_or(0),
             lead: r.role == "lead",
+            task: r.task_key,
         }
     }
 }
@@ -116,7 +120,7 @@ impl Summaries<'_> {
         campaign_key: &str,
     ) -> Result<Vec<AcceptedValue>, StorageError> {
         let rows = sqlx::query_as::<_, AcceptedValueRow>(
-            "SELECT v.indicator, v.value, v.unit, o.name, r.reviewed_at, a.role \
+            "SELECT v.indicator, v.value, v.unit, o.name, r.reviewed_at, a.role, t.key AS task_key \
              FROM report_values v \
              JOIN task_reports r ON r.id = v.report_id \
              JOIN task_assignments a ON a.id = r.assignment_id \

@@ -37,7 +37,33 @@ pub use write::{
     xlsx_bytes_titled,
 };
 
+use std::borrow::Cow;
 use std::fmt;
+
+/// Text of a hostile cell, header or file name fit to quote in a message:
+/// at most `max` characters (then "…"), control, zero-width and
+/// bidirectional-override characters replaced by U+FFFD (they could
+/// rewrite a terminal, hide text or reorder the message around them).
+/// Every import quotes what it refuses through this one function.
+pub fn quote(s: &str, max: usize) -> Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+    };
+    let long = s.chars().nth(max).is_some();
+    if !long && !s.chars().any(unsafe_char) {
+        return Cow::Borrowed(s);
+    }
+    let mut out: String = s
+        .chars()
+        .take(max)
+        .map(|c| if unsafe_char(c) { '\u{fffd}' } else { c })
+        .collect();
+    if long {
+        out.push('…');
+    }
+    Cow::Owned(out)
+}
 
 /// Errors of reading and writing tables. Every message names the file and,
 /// where one applies, the line and column.

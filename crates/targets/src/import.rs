@@ -190,23 +190,7 @@ impl ParsedFile {
 /// characters replaced (they could rewrite a terminal or reorder the
 /// message around them).
 fn clip(s: &str) -> Cow<'_, str> {
-    let unsafe_char = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    };
-    let long = s.chars().nth(MAX_QUOTE).is_some();
-    if !long && !s.chars().any(unsafe_char) {
-        return Cow::Borrowed(s);
-    }
-    let mut out: String = s
-        .chars()
-        .take(MAX_QUOTE)
-        .map(|c| if unsafe_char(c) { '\u{fffd}' } else { c })
-        .collect();
-    if long {
-        out.push('…');
-    }
-    Cow::Owned(out)
+    gongjian_tabular::quote(s, MAX_QUOTE)
 }
 
 /// A concentration cell: `Ok(None)` for a mark of no value, the problem

@@ -928,3 +928,130 @@ async fn the_office_imports_the_list_on_the_page_and_a_bad_file_is_refused_whole
     assert_eq!(after.id, list.id, "a refused role imported");
     assert_eq!(list_audit_rows(&app).await.len(), 1);
 }
+
+on_both_backends!(a_warnings_life_over_the_api);
+/// Issue 15 item 2 over the API: the office issues a warning (the listed
+/// enterprise is told), the enterprise confirms, the office raises it and
+/// lifts the new one; another role is refused and a bad level or date is a
+/// clear Chinese error that stores nothing.
+async fn a_warnings_life_over_the_api(db: TestDb) {
+    let app = spawn_on(db).await;
+    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
+        .await;
+    app.user("yuanwu", Role::Township, "原武镇", OrgKind::Township)
+        .await;
+    app.user(
+        "qiye",
+        Role::Enterprise,
+        "示范铸造有限公司",
+        OrgKind::Enterprise,
+    )
+    .await;
+    let table = gongjian_tabular::read_csv_bytes("清单.csv", LIST.as_bytes()).unwrap();
+    gongjian_app::emergency::import_list(&app.db, &Actor::cli(), "2026-2027", &table)
+        .await
+        .unwrap();
+    let office = app.login("office").await;
+    let post = |c: &reqwest::Client, path: &str, body: serde_json::Value| {
+        c.post(app.url(path)).json(&body).send()
+    };
+
+    let township = app.login("yuanwu").await;
+    let r = post(
+        &township,
+        "/api/v1/emergency/warnings",
+        serde_json::json!({"level": "orange", "starts_on": "2026-11-20"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = post(
+        &office,
+        "/api/v1/emergency/warnings",
+        serde_json::json!({"level": "紫色", "starts_on": "2026-11-20"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["detail"].as_str().unwrap().contains("预警级别"),
+        "{body}"
+    );
+    let r = post(
+        &office,
+        "/api/v1/emergency/warnings",
+        serde_json::json!({"level": "orange", "starts_on": "2026-13-01"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(app.db.emergency().warnings().await.unwrap().is_empty());
+
+    let r = post(
+        &office,
+        "/api/v1/emergency/warnings",
+        serde_json::json!({"level": "orange", "starts_on": "2026-11-20",
+            "document_number": "新环攻坚办〔2026〕50号"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 201);
+    let w: Value = r.json().await.unwrap();
+    let id = w["id"].as_i64().unwrap();
+    assert_eq!(w["level"], "orange");
+
+    let firm = app.login("qiye").await;
+    let r = post(
+        &office,
+        &format!("/api/v1/emergency/warnings/{id}/confirm"),
+        serde_json::json!({}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 403, "only an enterprise confirms");
+    let r = post(
+        &firm,
+        &format!("/api/v1/emergency/warnings/{id}/confirm"),
+        serde_json::json!({}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let receipts = gongjian_app::emergency::receipts(&app.db, id)
+        .await
+        .unwrap();
+    assert_eq!(receipts.confirmed, 1);
+
+    let r = post(
+        &office,
+        &format!("/api/v1/emergency/warnings/{id}/change"),
+        serde_json::json!({"level": "red", "from": "2026-11-22"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 201);
+    let red: Value = r.json().await.unwrap();
+    assert_eq!(red["level"], "red");
+    assert_eq!(red["previous_id"], id);
+    let red_id = red["id"].as_i64().unwrap();
+    let r = post(
+        &office,
+        &format!("/api/v1/emergency/warnings/{red_id}/lift"),
+        serde_json::json!({"on": "2026-11-25", "document_number": "新环攻坚办〔2026〕51号"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let lifted: Value = r.json().await.unwrap();
+    assert_eq!(lifted["ends_on"], "2026-11-24", "{lifted}");
+    // Lifted: it cannot be lifted again.
+    let r = post(
+        &office,
+        &format!("/api/v1/emergency/warnings/{red_id}/lift"),
+        serde_json::json!({"on": "2026-11-26"}),
+    )
+    .await
+    .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+}

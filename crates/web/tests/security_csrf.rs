@@ -37,6 +37,14 @@ enum Body {
 /// Every state-changing route: method, path as registered, body.
 const STATE_CHANGING: &[(&str, &str, Body)] = &[
     ("POST", "/api/v1/auth/login", Body::Json),
+    ("POST", "/api/v1/emergency/warnings", Body::Json),
+    ("POST", "/api/v1/emergency/warnings/{id}/change", Body::Json),
+    ("POST", "/api/v1/emergency/warnings/{id}/lift", Body::Json),
+    (
+        "POST",
+        "/api/v1/emergency/warnings/{id}/confirm",
+        Body::Json,
+    ),
     ("POST", "/api/v1/auth/logout", Body::Json),
     ("POST", "/api/v1/me/password", Body::Json),
     ("POST", "/api/v1/users", Body::Json),
@@ -53,6 +61,8 @@ const STATE_CHANGING: &[(&str, &str, Body)] = &[
     ("POST", "/api/v1/task-reports/{id}/review", Body::Json),
     ("POST", "/api/v1/fire-points", Body::Multipart),
     ("POST", "/api/v1/fire-points/import", Body::Raw),
+    ("POST", "/api/v1/power/readings", Body::Json),
+    ("POST", "/api/v1/power/readings/import", Body::Raw),
     ("POST", "/api/v1/fire-points/{id}/void", Body::Json),
     ("POST", "/api/v1/reports/{month}/publish", Body::Json),
     ("POST", "/login", Body::Form),
@@ -122,6 +132,12 @@ const STATE_CHANGING: &[(&str, &str, Body)] = &[
         Body::PageMultipart,
     ),
     ("POST", "/ledger/fire-points/{id}/confirm", Body::Form),
+    ("POST", "/reports/{month}/accountability", Body::Form),
+    (
+        "POST",
+        "/reports/{month}/accountability/{id}/void",
+        Body::Form,
+    ),
 ];
 
 /// The routes that start a session: no session to take a token from, so

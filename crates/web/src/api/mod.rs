@@ -13,6 +13,7 @@ mod map;
 pub(crate) mod monitoring;
 pub(crate) mod notify;
 mod organisations;
+mod power;
 pub(crate) mod targets;
 mod users;
 
@@ -99,8 +100,16 @@ pub(crate) fn table(limits: &crate::attachments::CampaignSettings) -> OpenApiRou
         .routes(routes!(notify::test_channel))
         .routes(routes!(notify::deliveries))
         .routes(routes!(notify::my_notify, notify::put_my_notify))
-        .routes(routes!(emergency::warnings))
+        .routes(routes!(emergency::warnings, emergency::issue_warning))
+        .routes(routes!(emergency::change_warning))
+        .routes(routes!(emergency::lift_warning))
+        .routes(routes!(emergency::confirm_warning))
         .routes(routes!(emergency::verification))
+        .routes(
+            routes!(power::push_readings)
+                .layer(axum::extract::DefaultBodyLimit::max(power::JSON_MAX_BYTES)),
+        )
+        .routes(routes!(power::import_readings).layer(limits.import_body_limit()))
         .routes(routes!(map::map))
         .routes(routes!(targets::api_targets))
         .routes(routes!(targets::api_rankings))

@@ -665,8 +665,10 @@ pub async fn import(
 }
 
 /// The `X-Filename` header as a name for messages: percent-encoded (as a
-/// browser's `encodeURIComponent` sends a Chinese file name) or raw UTF-8.
-fn file_name_header(raw: &[u8]) -> String {
+/// browser's `encodeURIComponent` sends a Chinese file name) or raw UTF-8;
+/// at most 1 KiB of it is read, the importer clips it further for messages.
+pub(crate) fn file_name_header(raw: &[u8]) -> String {
+    let raw = &raw[..raw.len().min(1024)];
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
