@@ -196,13 +196,25 @@ pub async fn void(
 }
 
 /// Every record of `month` of the campaign, voided ones included (the page
-/// shows them struck through).
+/// shows them struck through); who recorded and voided it as people read
+/// it (攻坚办值班员（区环境攻坚办）), not the login name.
 pub async fn month_records(
     db: &Db,
     campaign_key: &str,
     month: &str,
 ) -> Result<Vec<AccountabilityRecord>, AppError> {
-    Ok(db.accountability().list(campaign_key, Some(month)).await?)
+    let mut records = db.accountability().list(campaign_key, Some(month)).await?;
+    let names: Vec<&str> = records
+        .iter()
+        .flat_map(|r| std::iter::once(r.created_by.as_str()).chain(r.voided_by.as_deref()))
+        .collect();
+    let labels = db.accounts().people_labels(&names).await?;
+    let label = |name: &str| labels.get(name).cloned().unwrap_or_else(|| name.to_owned());
+    for r in &mut records {
+        r.created_by = label(&r.created_by);
+        r.voided_by = r.voided_by.as_deref().map(label);
+    }
+    Ok(records)
 }
 
 /// A live record as the 月调度 report lists it (page, print, XLSX; frozen

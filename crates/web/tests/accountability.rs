@@ -168,7 +168,7 @@ async fn the_office_records_and_voids_an_interview_on_the_monthly_report(db: Tes
             "约谈",
             "平攻坚办〔2020〕31号",
             "2020-08-03",
-            "office",
+            "office（区环境攻坚办）",
         ] {
             assert!(row.contains(text), "{text} in {row}");
         }
@@ -224,7 +224,7 @@ async fn the_office_records_and_voids_an_interview_on_the_monthly_report(db: Tes
     );
     let html = page(&office, "2020-07").await;
     assert!(
-        html.contains("已作废：单位录入有误（office，"),
+        html.contains("已作废：单位录入有误（office（区环境攻坚办），"),
         "voided shown"
     );
     assert_eq!(stored(&app, &key).await, 1, "kept, not deleted");

@@ -236,7 +236,46 @@ async fn current_year_progress(
         }
     }
     demo_adhoc(db, &office, today).await?;
+    demo_accountability(db, &office, today).await?;
     Ok(p)
+}
+
+/// A 约谈 the office recorded after last month's 月调度: the township at the
+/// bottom of the ranking (this month's, in January, when last month
+/// belongs to another campaign year).
+async fn demo_accountability(db: &Db, office: &Actor, today: NaiveDate) -> anyhow::Result<()> {
+    use gongjian_storage::{AccountabilityKind, NewAccountability};
+    let Some(campaign) = db.campaigns().campaign_for_year(today.year()).await? else {
+        return Ok(());
+    };
+    let month = match today.month() {
+        1 => today,
+        m => today
+            .with_day(1)
+            .and_then(|d| d.with_month(m - 1))
+            .unwrap_or(today),
+    };
+    let township = db
+        .organisations()
+        .organisation_by_name("师寨镇")
+        .await?
+        .context("demo organisation 师寨镇 missing")?;
+    db.accountability()
+        .record(
+            office,
+            &NewAccountability {
+                campaign_key: campaign.key,
+                month: format!("{:04}-{:02}", month.year(), month.month()),
+                organisation_id: township.id,
+                kind: AccountabilityKind::Interview,
+                reason: "月考核乡镇排名末位，PM2.5 月均浓度高于月控制值，秸秆焚烧火点处置不及时"
+                    .into(),
+                document_number: format!("平攻坚办〔{}〕31号", today.year()),
+                decided_on: today,
+            },
+        )
+        .await?;
+    Ok(())
 }
 
 /// Two 交办 as an office issues them any week: one from the 月调度 meeting
