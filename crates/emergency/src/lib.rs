@@ -55,14 +55,16 @@
 #![forbid(unsafe_code)]
 
 pub mod credit;
+pub mod forecast;
 pub mod list;
 pub mod rules;
 pub mod verify;
 pub mod vocab;
 
 pub use credit::{CreditCodeError, validate_credit_code};
+pub use forecast::{ForecastDay, Suggestion, parse_forecast, suggest};
 pub use list::{ListEntry, ListError, Measure, Problem, ReductionList, parse_list};
-pub use rules::{ReductionRatios, RuleSet};
+pub use rules::{ReductionRatios, RuleSet, Triggers};
 pub use verify::{
     Check, HourState, MIN_STACK_HOURS, MeterReading, Required, StackHour, Verdict, baseline,
     daily_emission_kg, daily_energy, day_verdict, electricity_check, limit_check, reduction_check,

@@ -66,6 +66,37 @@ pub struct RuleSet {
     /// supervision-rules.md §5 sets for a meter's normal load: two weeks
     /// take in both weekly cycles of a plant's work.
     pub baseline_min_days: usize,
+    /// When a forecast calls for which level ([`crate::forecast`]).
+    pub triggers: Triggers,
+}
+
+/// The warning triggers over a daily AQI forecast (emergency.md §2): a
+/// heavy day has AQI above `heavy_aqi`; the levels ask for that many
+/// consecutive heavy days, red also for `red_severe_days` above
+/// `severe_aqi`, or any day at `extreme_aqi`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Triggers {
+    pub heavy_aqi: u32,
+    pub severe_aqi: u32,
+    pub extreme_aqi: u32,
+    pub yellow_days: usize,
+    pub orange_days: usize,
+    pub red_days: usize,
+    pub red_severe_days: usize,
+}
+
+impl Triggers {
+    /// Henan 2019 (豫政办〔2019〕56号): yellow AQI > 200 for 2 days, orange
+    /// for 3, red for 4 with 2 of them > 300, or a day reaching 500.
+    pub const HENAN_2019: Triggers = Triggers {
+        heavy_aqi: 200,
+        severe_aqi: 300,
+        extreme_aqi: 500,
+        yellow_days: 2,
+        orange_days: 3,
+        red_days: 4,
+        red_severe_days: 2,
+    };
 }
 
 /// First day of the Henan 2019 plan (豫政办〔2019〕56号, issued 2019-11-07).
@@ -87,6 +118,7 @@ impl RuleSet {
             stop_residual_pct: Decimal::TEN,
             baseline_days: 30,
             baseline_min_days: 14,
+            triggers: Triggers::HENAN_2019,
         }
     }
 

@@ -1055,3 +1055,60 @@ async fn a_warnings_life_over_the_api(db: TestDb) {
     .unwrap();
     assert!(r.status().is_client_error(), "{}", r.status());
 }
+
+on_both_backends!(the_office_judges_a_forecast_and_the_issue_form_is_prefilled);
+/// Issue 15 item 2: the office types the AQI forecast on 预警应急; the
+/// Henan 2019 triggers suggest orange for three days above 200, and the
+/// issue form carries the level and days; a malformed forecast lists its
+/// lines and suggests nothing.
+async fn the_office_judges_a_forecast_and_the_issue_form_is_prefilled(db: TestDb) {
+    let app = spawn_on(db).await;
+    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
+        .await;
+    let office = app.login("office").await;
+    let get = |forecast: &str| {
+        office
+            .get(app.url("/emergency"))
+            .query(&[("forecast", forecast)])
+            .send()
+    };
+    let page =
+        get("2030-01-10 180\n2030-01-11 215\n2030-01-12 248，\n2030-01-13,236\n2030-01-14 150")
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+    assert!(
+        page.contains(
+            "建议发布橙色预警：2030-01-11 至 2030-01-13，连续 3 天 AQI &gt; 200（最高 248）"
+        ) || page.contains(
+            "建议发布橙色预警：2030-01-11 至 2030-01-13，连续 3 天 AQI &#62; 200（最高 248）"
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains("<option value=\"orange\" selected>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("name=\"starts_on\" type=\"date\" value=\"2030-01-11\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("name=\"ends_on\" type=\"date\" value=\"2030-01-13\""),
+        "{page}"
+    );
+
+    let page = get("2030-01-10 180\n2030-01-11 <b>")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("第 2 行：AQI 应为 0–1000 的整数"), "{page}");
+    assert!(!page.contains("建议发布"), "{page}");
+    assert!(!page.contains("<b>"), "escaped: {page}");
+    // Nothing is stored by judging.
+    assert!(app.db.emergency().warnings().await.unwrap().is_empty());
+}

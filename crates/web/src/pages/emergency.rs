@@ -100,6 +100,20 @@ struct EmergencyPage {
     list_refusal: Option<ListRefusal>,
     /// The list in force (not for an enterprise: it names every other).
     list: Option<ListView>,
+    /// The AQI forecast as typed and what it calls for.
+    forecast: ForecastView,
+}
+
+/// The 按预报研判 panel: the forecast as typed, its problems, and the
+/// suggestion in words (the issue form is prefilled with a warning's).
+#[derive(Default)]
+struct ForecastView {
+    text: String,
+    problems: Vec<String>,
+    result: Option<String>,
+    /// A warning's level code (`orange`) and label (橙色), else empty.
+    level_code: &'static str,
+    level_label: &'static str,
 }
 
 /// Why an uploaded list was refused: nothing was stored.
@@ -148,6 +162,7 @@ struct Feedback {
     action_error: Option<String>,
     list_season: String,
     list_refusal: Option<ListRefusal>,
+    forecast: ForecastView,
 }
 
 #[derive(Deserialize)]
@@ -156,6 +171,60 @@ struct WarningQuery {
     ok: Option<String>,
     /// After an import: the list stored (its notice names it).
     list: Option<i64>,
+    /// A daily AQI forecast to judge (按预报研判), one `日期 AQI` a line.
+    forecast: Option<String>,
+}
+
+/// The longest forecast text read (31 lines fit many times over).
+const FORECAST_TEXT_MAX: usize = 4096;
+
+/// Judge `text` with the trigger rules in force today; a warning's level
+/// and days prefill `form`.
+fn judge_forecast(text: &str, today: chrono::NaiveDate, form: &mut IssueForm) -> ForecastView {
+    use gongjian_emergency::Suggestion;
+    let text: String = text.chars().take(FORECAST_TEXT_MAX).collect();
+    let mut view = ForecastView {
+        text: text.clone(),
+        ..ForecastView::default()
+    };
+    let days = match gongjian_emergency::parse_forecast(&text) {
+        Ok(days) => days,
+        Err(problems) => {
+            view.problems = problems;
+            return view;
+        }
+    };
+    let rules = gongjian_emergency::RuleSet::for_date(today);
+    view.result = Some(match gongjian_emergency::suggest(&days, &rules.triggers) {
+        Suggestion::None => "预报期内无 AQI > 200 的日子，无需发布预警。".to_owned(),
+        Suggestion::Advisory { day, aqi } => {
+            format!("{day} 预报 AQI {aqi}，仅 1 天重污染：随预报发布健康防护提示，不启动预警。")
+        }
+        Suggestion::Warning {
+            level,
+            starts_on,
+            ends_on,
+            reason,
+        } => {
+            view.level_code = level.code();
+            view.level_label = level.label();
+            form.level = level.code().to_owned();
+            form.starts_on = starts_on.to_string();
+            form.ends_on = ends_on.to_string();
+            let late = if starts_on <= today + chrono::Duration::days(1) {
+                "距启动已不足 24 小时，请尽快发布。"
+            } else {
+                "预警应至少提前 24 小时发布。"
+            };
+            format!(
+                "建议发布{}预警：{starts_on} 至 {ends_on}，{reason}，达到{}预警条件（{}）。已填入上方发布表单，请核对后发布。{late}",
+                level.label(),
+                level.label(),
+                rules.basis
+            )
+        }
+    });
+    view
 }
 
 /// The issue form, as typed.
@@ -205,12 +274,21 @@ async fn page(
         Some("list") => Some(imported_notice(&state, q.list).await),
         _ => ok,
     };
+    let mut form = IssueForm::default();
+    let forecast = match q.forecast.as_deref() {
+        Some(text) if may_issue(me.user.role) => {
+            judge_forecast(text, gongjian_app::now_local().date(), &mut form)
+        }
+        _ => ForecastView::default(),
+    };
     view(
         &state,
         &me,
         q.warning,
         Feedback {
             ok,
+            form,
+            forecast,
             ..Feedback::default()
         },
     )
@@ -565,6 +643,7 @@ async fn view(state: &AppState, me: &PageUser, warning: Option<i64>, fb: Feedbac
         action_error,
         list_season,
         list_refusal,
+        forecast,
     } = fb;
     let enterprise = me.user.role == Role::Enterprise;
     if !enterprise && !matches!(me.user.role, Role::Admin | Role::Office | Role::Viewer) {
@@ -662,6 +741,7 @@ async fn view(state: &AppState, me: &PageUser, warning: Option<i64>, fb: Feedbac
         list_season,
         list_refusal,
         list: None,
+        forecast,
     };
     if !enterprise {
         match gongjian_app::emergency::list_in_force(&state.db).await {
