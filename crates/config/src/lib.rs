@@ -98,6 +98,21 @@ pub struct Hj212Config {
     pub auth_lockout_secs: u64,
     /// Longest lockout, in seconds.
     pub auth_lockout_max_secs: u64,
+    /// Vendor item keys (`CODE-FIELD`) stored as a factor of their own.
+    /// Electricity-use monitors (ST 80) have no HJ 212-2017 code: the common
+    /// vendor form sends `100000-Pt=…;100000-Ept=…` (hj212.md §9), which
+    /// would otherwise be dropped. Default: that form's `Pt` (kW), `Ept`
+    /// (kWh counter), `Ia` (A) and `Ua` (V). A `[hj212.field_map]` table
+    /// replaces the default as a whole.
+    pub field_map: BTreeMap<String, String>,
+}
+
+/// The vendor electricity-monitor form (ST 80, code `100000`).
+pub fn default_field_map() -> BTreeMap<String, String> {
+    ["Pt", "Ept", "Ia", "Ua"]
+        .into_iter()
+        .map(|f| (format!("100000-{f}"), f.to_owned()))
+        .collect()
 }
 
 /// Where `serve` takes HJ 212 data from.
@@ -333,6 +348,7 @@ impl Default for Hj212Config {
             auth_max_failures: 5,
             auth_lockout_secs: 900,
             auth_lockout_max_secs: 86_400,
+            field_map: default_field_map(),
         }
     }
 }
@@ -590,7 +606,37 @@ impl Config {
         self.map.validate()?;
         self.log.validate()?;
         self.ingest.validate()?;
+        self.validate_field_map()?;
         self.validate_hj212()
+    }
+
+    /// `[hj212.field_map]`: at most 64 entries, each key `CODE-FIELD` and
+    /// each factor a code of letters, digits and `_` (at most 32 bytes), as
+    /// a factor is stored and shown.
+    fn validate_field_map(&self) -> Result<(), ConfigError> {
+        let map = &self.hj212.field_map;
+        if map.len() > 64 {
+            return Err(ConfigError::Invalid(
+                "hj212.field_map: at most 64 entries".into(),
+            ));
+        }
+        let code = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 32
+                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        };
+        for (key, factor) in map {
+            let ok_key = key
+                .rsplit_once('-')
+                .is_some_and(|(c, f)| code(c) && code(f));
+            if !ok_key || !code(factor) {
+                return Err(ConfigError::Invalid(format!(
+                    "hj212.field_map: {key:?} = {factor:?} must map CODE-FIELD to a factor code \
+                     (letters, digits, _; at most 32 bytes each)"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Every `[hj212]` number: zero (and, for the data length, more than the
@@ -659,6 +705,10 @@ impl Config {
     }
 }
 
+/// Tables whose keys are data, not settings: set in the file only (no
+/// environment variable per entry).
+const FREE_TABLES: &[&str] = &["hj212.field_map"];
+
 fn collect_keys(table: &toml::Table, prefix: &str, out: &mut Vec<String>) {
     for (k, v) in table {
         let path = if prefix.is_empty() {
@@ -666,6 +716,9 @@ fn collect_keys(table: &toml::Table, prefix: &str, out: &mut Vec<String>) {
         } else {
             format!("{prefix}.{k}")
         };
+        if FREE_TABLES.contains(&path.as_str()) {
+            continue;
+        }
         match v {
             toml::Value::Table(t) => collect_keys(t, &path, out),
             _ => out.push(path),
@@ -967,5 +1020,23 @@ mod tests {
         assert_eq!(config.database_url(), "sqlite:///srv/gj/gongjian.db");
         config.database.url = "mysql://x".into();
         assert!(config.validate().is_err());
+    }
+
+    #[test]
+    fn the_vendor_field_map_defaults_and_is_checked() {
+        let config = Config::load(None, &BTreeMap::new()).unwrap();
+        assert_eq!(config.hj212.field_map.get("100000-Ept").unwrap(), "Ept");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gongjian.toml");
+        std::fs::write(&path, "[hj212.field_map]\n\"e30101-Rtd\" = \"Pt\"\n").unwrap();
+        let config = Config::load(Some(&path), &BTreeMap::new()).unwrap();
+        assert_eq!(config.hj212.field_map.len(), 1, "replaces the default");
+        std::fs::write(&path, "[hj212.field_map]\n\"Pt\" = \"Pt\"\n").unwrap();
+        let err = Config::load(Some(&path), &BTreeMap::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("CODE-FIELD"), "{err}");
+        std::fs::write(&path, "[hj212.field_map]\n\"100000-Pt\" = \"P t<\"\n").unwrap();
+        assert!(Config::load(Some(&path), &BTreeMap::new()).is_err());
     }
 }

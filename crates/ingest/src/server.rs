@@ -61,6 +61,9 @@ pub struct Settings {
     pub auth_lockout: Duration,
     /// Longest lockout.
     pub auth_lockout_max: Duration,
+    /// Vendor item keys (`CODE-FIELD`, e.g. `100000-Pt`) stored as the
+    /// factor they map to (`Pt`): `[hj212.field_map]`. Empty by default.
+    pub field_map: Arc<HashMap<String, String>>,
 }
 
 impl Default for Settings {
@@ -81,6 +84,7 @@ impl Default for Settings {
             auth_max_failures: 5,
             auth_lockout: Duration::from_secs(900),
             auth_lockout_max: Duration::from_secs(86_400),
+            field_map: Arc::default(),
         }
     }
 }
@@ -597,12 +601,28 @@ fn is_upload(cn: &str) -> bool {
         || cn == "9021"
 }
 
-fn values_of(packet: &Packet, kind: &'static str, period_start: i64) -> Vec<SeriesValue> {
+/// The values of an upload: each factor's `Rtd`/`Avg` and converted
+/// `ZsRtd`/`ZsAvg`, and each vendor item `field_map` names (`100000-Pt` →
+/// `Pt`) as a value of the factor it maps to.
+fn values_of(
+    packet: &Packet,
+    kind: &'static str,
+    period_start: i64,
+    field_map: &HashMap<String, String>,
+) -> Vec<SeriesValue> {
     let mut out: Vec<SeriesValue> = Vec::new();
     for item in packet.items() {
-        let (is_value, is_converted) = match item.kind() {
-            FieldKind::Rtd | FieldKind::Avg => (true, false),
-            FieldKind::ZsRtd | FieldKind::ZsAvg => (false, true),
+        let (is_value, is_converted, code) = match item.kind() {
+            FieldKind::Rtd | FieldKind::Avg => (true, false, item.code),
+            FieldKind::ZsRtd | FieldKind::ZsAvg => (false, true, item.code),
+            // Looked up only for fields HJ 212 does not define: a standard
+            // frame costs nothing.
+            FieldKind::Other if !field_map.is_empty() => {
+                match field_map.get(&format!("{}-{}", item.code, item.field)) {
+                    Some(factor) => (true, false, factor.as_str()),
+                    None => continue,
+                }
+            }
             _ => continue,
         };
         let v = item.value.trim();
@@ -612,11 +632,11 @@ fn values_of(packet: &Packet, kind: &'static str, period_start: i64) -> Vec<Seri
             .map(str::trim)
             .filter(|f| !f.is_empty())
             .unwrap_or("N");
-        let slot = match out.iter_mut().find(|s| s.factor == item.code) {
+        let slot = match out.iter_mut().find(|s| s.factor == code) {
             Some(s) => s,
             None => {
                 out.push(SeriesValue {
-                    factor: item.code.to_owned(),
+                    factor: code.to_owned(),
                     kind,
                     period_start,
                     value: None,
@@ -808,7 +828,7 @@ impl Conn {
                 datatime,
                 pno: packet.pno().map(i64::from).unwrap_or(0),
                 site_id: device.site_id,
-                values: values_of(&packet, kind, start),
+                values: values_of(&packet, kind, start, &self.shared.settings.field_map),
             };
             let job = Job {
                 upload: Some(upload),

@@ -697,3 +697,55 @@ async fn connection_state_is_written_by_the_writer(db: TestDb) {
     }
     assert!(times.1 >= connected, "disconnect recorded: {times:?}");
 }
+
+on_both_backends!(vendor_electricity_fields_are_stored_through_the_field_map);
+/// Issue 15 item 3: an electricity-use monitor's vendor form (ST 80,
+/// `100000-Pt`, `100000-Ept`, hj212.md §9) has no HJ 212-2017 field kind;
+/// `[hj212.field_map]` names the factor each key is stored as. A key the
+/// map does not name is dropped as before.
+async fn vendor_electricity_fields_are_stored_through_the_field_map(db: TestDb) {
+    let map = [("100000-Pt", "Pt"), ("100000-Ept", "Ept")]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let srv = start(
+        db,
+        Settings {
+            field_map: Arc::new(map),
+            ..settings()
+        },
+    )
+    .await;
+    let mut s = TcpStream::connect(srv.addr).await.unwrap();
+    let frame = Message::new("80", "2011", "123456", "MN0001")
+        .with_qn("20240102080000001")
+        .with_flag(Flag::new(Version::V2017, false, true))
+        .group([("DataTime", DT)])
+        .group([
+            ("100000-Pt", "12.5"),
+            ("100000-Ept", "3456.70"),
+            ("100000-Ia", "20.1"),
+        ])
+        .group([("100001-Pt", "99")])
+        .encode()
+        .unwrap();
+    s.write_all(&frame).await.unwrap();
+    let ack = read_frame(&mut s, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(ack.cn(), Some("9014"));
+    let value = |factor: &'static str| {
+        let db = srv.db.clone();
+        async move {
+            db.monitoring()
+                .series_points(1, factor, "rtd", T, T + 1)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|p| p.value.unwrap_or_default())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(value("Pt").await, ["12.5"], "100001-Pt is not mapped");
+    assert_eq!(value("Ept").await, ["3456.70"], "kept exactly as sent");
+    assert!(value("Ia").await.is_empty());
+    assert!(value("100000").await.is_empty());
+}

@@ -79,6 +79,14 @@ pub fn listener_settings(config: &Config) -> Settings {
         auth_max_failures: config.hj212.auth_max_failures.max(1),
         auth_lockout: Duration::from_secs(config.hj212.auth_lockout_secs),
         auth_lockout_max: Duration::from_secs(config.hj212.auth_lockout_max_secs),
+        field_map: std::sync::Arc::new(
+            config
+                .hj212
+                .field_map
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
         ..Settings::default()
     }
 }
