@@ -143,6 +143,42 @@ async fn the_office_reads_a_warnings_verification(db: TestDb) {
         page.contains("<td>示范铸造有限公司</td><td>限产</td><td>4200</td><td>4800</td><td>70%</td><td>—</td><td class=\"bad\">未落实</td>"),
         "{page}"
     );
+    // 对未落实企业立督办单 on the page: one case, once.
+    assert!(page.contains("id=\"open-cases\""), "{page}");
+    let csrf = common::csrf_token(&office, &app.url("/api/v1/me")).await;
+    let open = |csrf: String| {
+        office
+            .post(app.url(&format!("/emergency/warnings/{}/cases", w.id)))
+            .form(&[("csrf", csrf)])
+            .send()
+    };
+    let r = open(csrf.clone()).await.unwrap();
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(to.ends_with("ok=cases&opened=1"), "{to}");
+    let r = open(csrf).await.unwrap();
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(to.ends_with("ok=cases&opened=0"), "{to}");
+    let notice = office
+        .get(app.url(&to))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        notice.contains("未落实的企业均已有本次预警的督办单"),
+        "{notice}"
+    );
+    let cases = app
+        .db
+        .cases()
+        .list(&gongjian_storage::CaseFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(cases.len(), 1, "{cases:?}");
+    assert_eq!(cases[0].organisation, "示范铸造有限公司");
 
     // The response report: the day 未落实, so none of the 20 kg of NOx
     // the orange default asks of its 100 kg counts (0 % against 20 %).

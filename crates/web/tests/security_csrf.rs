@@ -105,6 +105,7 @@ const STATE_CHANGING: &[(&str, &str, Body)] = &[
     ("POST", "/emergency/warnings/{id}/change", Body::Form),
     ("POST", "/emergency/warnings/{id}/lift", Body::Form),
     ("POST", "/emergency/warnings/{id}/receipt", Body::Form),
+    ("POST", "/emergency/warnings/{id}/cases", Body::Form),
     ("POST", "/api/v1/alarms/{id}/case", Body::Json),
     ("POST", "/api/v1/alarms/{id}/explain", Body::Json),
     ("PUT", "/api/v1/alarm-rules", Body::Json),

@@ -28,6 +28,7 @@ pub(crate) fn routes(limits: &crate::attachments::CampaignSettings) -> Router<Ap
         .route("/emergency/warnings/{id}/change", post(change))
         .route("/emergency/warnings/{id}/lift", post(lift))
         .route("/emergency/warnings/{id}/receipt", post(confirm))
+        .route("/emergency/warnings/{id}/cases", post(open_cases))
 }
 
 struct WarningRow {
@@ -102,6 +103,8 @@ struct EmergencyPage {
     list: Option<ListView>,
     /// The AQI forecast as typed and what it calls for.
     forecast: ForecastView,
+    /// A verified day is 未落实: the office may open the cases now.
+    has_failed: bool,
 }
 
 /// The 按预报研判 panel: the forecast as typed, its problems, and the
@@ -173,6 +176,8 @@ struct WarningQuery {
     list: Option<i64>,
     /// A daily AQI forecast to judge (按预报研判), one `日期 AQI` a line.
     forecast: Option<String>,
+    /// After 立督办单: how many cases were opened.
+    opened: Option<usize>,
 }
 
 /// The longest forecast text read (31 lines fit many times over).
@@ -263,13 +268,18 @@ async fn page(
     Query(q): Query<WarningQuery>,
 ) -> Response {
     let ok = match q.ok.as_deref() {
-        Some("issued") => Some("预警已发布，已通知清单企业查看本企业的减排措施并确认接收"),
-        Some("changed") => Some("预警级别已调整，已重新通知清单企业"),
-        Some("lifted") => Some("预警已解除，已通知清单企业"),
-        Some("confirmed") => Some("已确认接收预警及本企业减排措施"),
+        Some("issued") => {
+            Some("预警已发布，已通知清单企业查看本企业的减排措施并确认接收".to_owned())
+        }
+        Some("changed") => Some("预警级别已调整，已重新通知清单企业".to_owned()),
+        Some("lifted") => Some("预警已解除，已通知清单企业".to_owned()),
+        Some("confirmed") => Some("已确认接收预警及本企业减排措施".to_owned()),
+        Some("cases") => Some(match q.opened.unwrap_or(0) {
+            0 => "未落实的企业均已有本次预警的督办单，未重复立单".to_owned(),
+            n => format!("已对未落实的企业立督办单 {n} 件，见报警督办"),
+        }),
         _ => None,
-    }
-    .map(str::to_owned);
+    };
     let ok = match q.ok.as_deref() {
         Some("list") => Some(imported_notice(&state, q.list).await),
         _ => ok,
@@ -411,6 +421,35 @@ async fn confirm(
     .await
     {
         Ok(()) => Redirect::to(&format!("/emergency?ok=confirmed#w{id}")).into_response(),
+        Err(e) => refused_action(&state, &me, id, error_text(&e.into())).await,
+    }
+}
+
+/// 对未落实企业立督办单: verify the warning now and open the cases the
+/// hourly job would (once per enterprise and warning).
+async fn open_cases(
+    State(state): State<AppState>,
+    me: PageUser,
+    Path(id): Path<i64>,
+    axum::Form(form): axum::Form<ActionForm>,
+) -> Response {
+    if let Err(r) = check_csrf(&me, &form.csrf) {
+        return r;
+    }
+    if !may_issue(me.user.role) {
+        return forbidden(&me);
+    }
+    let today = gongjian_app::now_local().date();
+    let opened = match gongjian_app::emergency::verify_warning(&state.db, id, today).await {
+        Ok(v) => gongjian_app::emergency::open_cases(&state.db, &me.actor(), &v, today).await,
+        Err(e) => Err(e),
+    };
+    match opened {
+        Ok(ids) => Redirect::to(&format!(
+            "/emergency?warning={id}&ok=cases&opened={}",
+            ids.len()
+        ))
+        .into_response(),
         Err(e) => refused_action(&state, &me, id, error_text(&e.into())).await,
     }
 }
@@ -742,6 +781,7 @@ async fn view(state: &AppState, me: &PageUser, warning: Option<i64>, fb: Feedbac
         list_refusal,
         list: None,
         forecast,
+        has_failed: false,
     };
     if !enterprise {
         match gongjian_app::emergency::list_in_force(&state.db).await {
@@ -807,6 +847,10 @@ async fn view(state: &AppState, me: &PageUser, warning: Option<i64>, fb: Feedbac
                         detail: d.detail.clone(),
                     })
                     .collect();
+                page.has_failed = v
+                    .days
+                    .iter()
+                    .any(|d| d.verdict == gongjian_emergency::Verdict::NotImplemented);
             }
             Err(e) => {
                 page.layout =
