@@ -393,9 +393,22 @@ pub async fn verify_warning(
         .map(|k| warning.starts_on - Duration::days(k))
         .filter(|d| !in_any_warning(&warnings, *d))
         .collect();
-    for stored in entries {
-        let entry: ListEntry = serde_json::from_value(stored.entry)
-            .map_err(|e| StorageError::Corrupt(format!("emergency entry: {e}")))?;
+    let entries: Vec<ListEntry> = entries
+        .into_iter()
+        .map(|stored| serde_json::from_value(stored.entry))
+        .collect::<Result<_, _>>()
+        .map_err(|e| StorageError::Corrupt(format!("emergency entry: {e}")))?;
+    // Rows of one enterprise that carry a measure at this level: a plant
+    // with several production lines has one set of stacks for all of them.
+    let rows_of = |name: &str| {
+        entries
+            .iter()
+            .filter(|e| {
+                e.enterprise == name && !e.needs_no_measures() && e.measure(level).is_some()
+            })
+            .count()
+    };
+    for entry in &entries {
         let Some(measure) = entry.measure(level).filter(|_| !entry.needs_no_measures()) else {
             out.not_required.push(entry.enterprise.clone());
             continue;
@@ -416,10 +429,16 @@ pub async fn verify_warning(
             .map(|s| s.id)
             .collect();
         let stacks = stacks::of(&own_sites, &factors);
+        // The stacks measure the whole plant: a row that is one of several
+        // production lines cannot be judged on them (its line's share of
+        // the plant's emission is not measured), so it is not, rather than
+        // be set against the plant's total.
+        let shared_stacks = !stacks.is_empty() && rows_of(&entry.enterprise) > 1;
         // The pollutants the enterprise's stacks measure and the level
         // requires a reduction of.
         let pollutants: Vec<(Pollutant, Required)> = Pollutant::ALL
             .into_iter()
+            .filter(|_| !shared_stacks)
             .filter(|&p| stacks.iter().any(|s| s.measures(p)))
             .filter_map(|p| entry.required(level, p, &rules.ratios).map(|r| (p, r)))
             .collect();
@@ -499,6 +518,15 @@ pub async fn verify_warning(
                         ));
                     }
                 }
+            }
+            if shared_stacks {
+                checks.push((
+                    "排放".into(),
+                    Check::Unverifiable {
+                        why: "该企业多条生产线共用排口，在线监测为全厂合计，无法分线核查排放量"
+                            .into(),
+                    },
+                ));
             }
             if checks.is_empty() {
                 checks.push((
@@ -658,8 +686,12 @@ pub async fn run_verification(db: &Db, today: NaiveDate) -> Result<Vec<i64>, App
         if !(judged_yet && recent) {
             continue;
         }
-        let v = verify_warning(db, w.id, today).await?;
-        opened.extend(open_cases(db, &actor, &v, today).await?);
+        // One warning that cannot be verified (a corrupt list row) must
+        // not stop the others every hour.
+        match verify_warning(db, w.id, today).await {
+            Ok(v) => opened.extend(open_cases(db, &actor, &v, today).await?),
+            Err(e) => tracing::warn!(warning = w.id, error = %e, "emergency verification failed"),
+        }
     }
     Ok(opened)
 }

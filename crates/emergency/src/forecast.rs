@@ -114,7 +114,15 @@ pub fn suggest(forecast: &[ForecastDay], triggers: &Triggers) -> Suggestion {
     let mut advisory = None;
     for &(first, last) in &episodes {
         let span = &days[first..=last];
-        let length = (days[last].day - days[first].day).num_days() as usize + 1;
+        // The level counts heavy days; a lighter day between keeps the
+        // episode (and the warning's dates) together without counting.
+        let length = span.iter().filter(|d| heavy(d)).count();
+        let calendar = (days[last].day - days[first].day).num_days() as usize + 1;
+        let run = if calendar == length {
+            format!("连续 {length} 天")
+        } else {
+            format!("{length} 天（间隔不足 36 小时，按同一次过程）")
+        };
         let peak = span.iter().map(|d| d.aqi).max().unwrap_or(0);
         let severe_run = longest_run(span, |d| d.aqi > triggers.severe_aqi);
         let level = if peak >= triggers.extreme_aqi {
@@ -126,19 +134,19 @@ pub fn suggest(forecast: &[ForecastDay], triggers: &Triggers) -> Suggestion {
             Some((
                 WarningLevel::Red,
                 format!(
-                    "连续 {length} 天 AQI > {}，其中连续 {severe_run} 天 > {}",
+                    "{run} AQI > {}，其中连续 {severe_run} 天 > {}",
                     triggers.heavy_aqi, triggers.severe_aqi
                 ),
             ))
         } else if length >= triggers.orange_days {
             Some((
                 WarningLevel::Orange,
-                format!("连续 {length} 天 AQI > {}", triggers.heavy_aqi),
+                format!("{run} AQI > {}", triggers.heavy_aqi),
             ))
         } else if length >= triggers.yellow_days {
             Some((
                 WarningLevel::Yellow,
-                format!("连续 {length} 天 AQI > {}", triggers.heavy_aqi),
+                format!("{run} AQI > {}", triggers.heavy_aqi),
             ))
         } else {
             None
@@ -233,11 +241,15 @@ mod tests {
         // Two days above 300 but not consecutive.
         assert_eq!(level(&[310, 250, 320, 250]), Some(WarningLevel::Orange));
         assert_eq!(level(&[120, 500]), Some(WarningLevel::Red), "AQI 500");
+        // A lighter day between does not count (review regression).
+        assert_eq!(level(&[201, 150, 201]), Some(WarningLevel::Yellow));
+        assert_eq!(level(&[310, 320, 150, 210]), Some(WarningLevel::Orange));
     }
 
     #[test]
     fn one_lighter_day_does_not_end_an_episode_and_the_higher_level_wins() {
-        // 2 heavy, 1 light, 1 heavy: one episode of 4 days → orange.
+        // 2 heavy, 1 light, 1 heavy: one episode of 3 heavy days → orange,
+        // dated from its first to its last heavy day.
         let s = suggest(
             &series("2026-12-10", &[230, 240, 180, 220, 100, 100, 210, 220]),
             &Triggers::HENAN_2019,
@@ -248,7 +260,7 @@ mod tests {
                 level: WarningLevel::Orange,
                 starts_on: NaiveDate::from_ymd_opt(2026, 12, 10).unwrap(),
                 ends_on: NaiveDate::from_ymd_opt(2026, 12, 13).unwrap(),
-                reason: "连续 4 天 AQI > 200（最高 240）".into(),
+                reason: "3 天（间隔不足 36 小时，按同一次过程） AQI > 200（最高 240）".into(),
             }
         );
         assert_eq!(

@@ -343,13 +343,15 @@ pub struct StackHour {
 /// hours without a usable record are filled at the usable hours' mean
 /// (HJ 75's substitution in its simplest form), neither as zero, which
 /// would reward cutting the data, nor as full load. A repeated hour counts
-/// once (the first given).
+/// once (the first given); a record not on the hour is not an hour.
 pub fn daily_emission_kg(hours: &[StackHour]) -> Option<Decimal> {
     let mut seen = std::collections::HashSet::new();
     let mut kg = Decimal::ZERO;
     let mut usable = 0usize;
     for h in hours {
-        if !seen.insert(h.at) {
+        // Hourly records start on the hour (China time is UTC+8, whole
+        // hours): anything else is not one of the day's 24 hours.
+        if h.at.rem_euclid(3600) != 0 || !seen.insert(h.at) {
             continue;
         }
         match h.state {
@@ -724,6 +726,16 @@ mod tests {
         let mut repeated = hours.clone();
         repeated.push(hours[0]);
         assert_eq!(daily_emission_kg(&repeated), Some(dec!(25.92)));
+        // A record not on the hour is not a 25th hour (review regression).
+        let mut odd = hours.clone();
+        odd.push(hour(
+            DAY + 1800,
+            HourState::Valid,
+            dec!(30),
+            dec!(40),
+            dec!(10),
+        ));
+        assert_eq!(daily_emission_kg(&odd), Some(dec!(25.92)));
     }
 
     #[test]

@@ -46,12 +46,18 @@ fn dec(v: &Value) -> Decimal {
 on_both_stores!(simulated_minutes_become_valid_hours_visible_in_the_api_and_pages);
 
 fn simulated_minutes_become_valid_hours_visible_in_the_api_and_pages(store: Store) {
+    block_on(simulate_and_look(store));
+}
+
+/// Run a test's body on a two-thread runtime (the server and the
+/// simulator are processes; the body only waits and reads).
+fn block_on<F: std::future::Future<Output = ()>>(body: F) {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap()
-        .block_on(simulate_and_look(store));
+        .block_on(body);
 }
 
 async fn simulate_and_look(store: Store) {
@@ -287,4 +293,134 @@ async fn simulate_and_look(store: Store) {
         .parse()
         .unwrap();
     assert!(frames >= 16, "{frames} frames counted");
+}
+
+on_both_stores!(simulated_power_meters_show_a_night_switch_off_and_a_cut_in_a_warning);
+
+/// Issue 15 item 7: `simulate --kind power` registers enterprises with a
+/// production and a treatment meter (circuits linked), sends the ST 80
+/// vendor form that `[hj212.field_map]` stores as `Pt`/`Ept`, and plays the
+/// scenario: enterprise 1 cuts production to 60 % on a warning day,
+/// enterprise 2 switches its treatment off from 22:00 while production runs.
+fn simulated_power_meters_show_a_night_switch_off_and_a_cut_in_a_warning(store: Store) {
+    block_on(simulate_power(store));
+}
+
+async fn simulate_power(store: Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = store.url(dir.path());
+    let hj212 = free_port();
+    let warn = gongjian(
+        &store,
+        dir.path(),
+        &[
+            "emergency",
+            "warn",
+            "--level",
+            "橙色",
+            "--from",
+            "2025-01-01",
+            "--to",
+            "2025-01-01",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        warn.status.success(),
+        "{}",
+        String::from_utf8_lossy(&warn.stderr)
+    );
+    let reg = gongjian(&Store::sqlite(), dir.path(), &[])
+        .args(["simulate", "--target", "127.0.0.1:1", "--loggers", "4"])
+        .args(["--kind", "power", "--duration", "0", "--register", &db_url])
+        .args(["--mn-prefix", "PWR"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&reg.stderr);
+    assert!(stderr.contains("registered 4 loggers"), "{stderr}");
+    let _server = Server(
+        gongjian(
+            &store,
+            dir.path(),
+            &[
+                "serve",
+                "--http",
+                &format!("127.0.0.1:{}", free_port()),
+                "--hj212",
+                &format!("127.0.0.1:{hj212}"),
+            ],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap(),
+    );
+    wait_listening(SocketAddr::from(([127, 0, 0, 1], hj212)));
+    // 2024-12-31 21:00 to about 2025-01-01 02:00 Beijing time at 3600×.
+    let sim = gongjian(&Store::sqlite(), dir.path(), &[])
+        .args(["simulate", "--target", &format!("127.0.0.1:{hj212}")])
+        .args(["--loggers", "4", "--kind", "power", "--mn-prefix", "PWR"])
+        .args(["--speed", "3600", "--duration", "6"])
+        .args(["--start", "20241231210000", "--register", &db_url])
+        .args(["--outage", "0"])
+        .output()
+        .unwrap();
+    assert!(
+        sim.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sim.stderr)
+    );
+
+    let db = gongjian_storage::Db::connect(&db_url, &gongjian_storage::DbOptions::default())
+        .await
+        .unwrap();
+    let sites = db.monitoring().sites().await.unwrap();
+    let site = |i: usize| {
+        let code = format!("PWR{i:0>21}");
+        sites
+            .iter()
+            .find(|s| s.code == code)
+            .unwrap_or_else(|| panic!("{code} in {sites:?}"))
+            .clone()
+    };
+    let (prod1, prod2, treat2) = (site(0), site(2), site(3));
+    assert_eq!(prod1.kind, "power");
+    let circuits = db.power().circuits().await.unwrap();
+    assert_eq!(circuits[&treat2.id].serves, [prod2.id], "{circuits:?}");
+    // Hourly Pt (kW) of an hour starting at `hh`:00 Beijing time.
+    let hour_kw = |site: i64, day: &'static str, hh: i64| {
+        let db = db.clone();
+        async move {
+            let d = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap();
+            let at = gongjian_standards::cst::day_start_utc(d) + hh * 3600;
+            db.monitoring()
+                .series_points(site, "Pt", "hour", at, at + 1)
+                .await
+                .unwrap()
+                .first()
+                .and_then(|p| p.value.clone())
+        }
+    };
+    let kw = |v: Option<String>| -> f64 { v.expect("an hourly value").parse().unwrap() };
+    assert!((kw(hour_kw(prod1.id, "2024-12-31", 21).await) - 200.0).abs() < 0.1);
+    assert!(
+        (kw(hour_kw(prod1.id, "2025-01-01", 0).await) - 120.0).abs() < 0.1,
+        "cut to 60 %"
+    );
+    assert!((kw(hour_kw(prod2.id, "2025-01-01", 0).await) - 150.0).abs() < 0.1);
+    assert!((kw(hour_kw(treat2.id, "2024-12-31", 21).await) - 30.0).abs() < 0.1);
+    assert_eq!(
+        kw(hour_kw(treat2.id, "2024-12-31", 22).await),
+        0.0,
+        "switched off at night"
+    );
+    // The counter is stored too, and rises with the load.
+    let ept = db
+        .monitoring()
+        .series_points(prod1.id, "Ept", "hour", 0, i64::MAX)
+        .await
+        .unwrap();
+    assert!(ept.len() >= 3, "{ept:?}");
+    db.close().await;
 }

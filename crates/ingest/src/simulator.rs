@@ -33,6 +33,9 @@ pub enum SimKind {
     Air,
     Water,
     Dust,
+    /// An electricity-use monitor (ST 80) in the common vendor form:
+    /// `100000-Pt` (kW), `100000-Ept` (kWh counter), `100000-Ia`, `100000-Ua`.
+    Power,
 }
 
 impl SimKind {
@@ -42,6 +45,7 @@ impl SimKind {
             "air" => Some(SimKind::Air),
             "water" => Some(SimKind::Water),
             "dust" => Some(SimKind::Dust),
+            "power" => Some(SimKind::Power),
             _ => None,
         }
     }
@@ -52,6 +56,7 @@ impl SimKind {
             SimKind::Stack => "31",
             SimKind::Air | SimKind::Dust => "22",
             SimKind::Water => "21",
+            SimKind::Power => "80",
         }
     }
 
@@ -62,6 +67,7 @@ impl SimKind {
             SimKind::Air => "air_station",
             SimKind::Water => "surface_water",
             SimKind::Dust => "dust",
+            SimKind::Power => "power",
         }
     }
 
@@ -72,6 +78,7 @@ impl SimKind {
             SimKind::Air => AIR,
             SimKind::Water => WATER,
             SimKind::Dust => DUST,
+            SimKind::Power => POWER,
         }
     }
 
@@ -146,6 +153,15 @@ const DUST: &[SimFactor] = &[
     f("a01007", "风速", "m/s", 2.1, None, false),
 ];
 
+/// The factors a [`SimKind::Power`] site registers: what the platform
+/// stores the vendor fields as (`[hj212.field_map]`).
+const POWER: &[SimFactor] = &[
+    f("Pt", "有功功率", "kW", 0.0, None, false),
+    f("Ept", "有功电能", "kWh", 0.0, None, false),
+    f("Ia", "A 相电流", "A", 0.0, None, false),
+    f("Ua", "A 相电压", "V", 0.0, None, false),
+];
+
 /// One virtual logger.
 #[derive(Debug, Clone)]
 pub struct LoggerSpec {
@@ -155,6 +171,80 @@ pub struct LoggerSpec {
     /// A scripted exceedance on top of the random ones (the demo's
     /// night-time 偷排 at one stack), if any.
     pub scripted: Option<ScriptedExceedance>,
+    /// The circuit a [`SimKind::Power`] logger meters; `None`: a steady
+    /// 100 kW.
+    pub power: Option<PowerProfile>,
+}
+
+/// How a metered circuit's load runs over the day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PowerProfile {
+    /// Normal load (kW).
+    pub load_kw: f64,
+    /// Hours of the China Standard Time day (0–23) in which the circuit is
+    /// off: a dust collector switched off at night while the furnace runs.
+    pub off_hours: Vec<u32>,
+    /// Periods `[from, to)` (Unix s) in which the load is cut to
+    /// `cut_share` of normal: a plant obeying a warning's 限产.
+    pub cut: Vec<(i64, i64)>,
+    pub cut_share: f64,
+}
+
+impl PowerProfile {
+    pub fn steady(load_kw: f64) -> PowerProfile {
+        PowerProfile {
+            load_kw,
+            off_hours: Vec::new(),
+            cut: Vec::new(),
+            cut_share: 1.0,
+        }
+    }
+
+    /// The load at `t` (Unix s), before noise.
+    pub fn load_at(&self, t: i64) -> f64 {
+        let hour = ((t + 8 * 3600).rem_euclid(86_400) / 3600) as u32;
+        if self.off_hours.contains(&hour) {
+            return 0.0;
+        }
+        if self.cut.iter().any(|&(from, to)| from <= t && t < to) {
+            return self.load_kw * self.cut_share;
+        }
+        self.load_kw
+    }
+}
+
+/// A power logger's meter: the energy counter integrated over the load.
+#[derive(Debug, Clone)]
+struct Meter {
+    profile: PowerProfile,
+    /// kWh at `at`.
+    counter: f64,
+    at: i64,
+    /// The counter at the start of the current minute window and hour.
+    window_start: f64,
+    hour_start: f64,
+}
+
+impl Meter {
+    /// Run the counter up to `t` at the load of the time passed.
+    fn advance(&mut self, t: i64) {
+        if t > self.at {
+            self.counter += self.profile.load_at(self.at) * (t - self.at) as f64 / 3600.0;
+            self.at = t;
+        }
+    }
+
+    /// The vendor fields of a reading: power `kw` and counter `kwh`.
+    fn groups(kw: f64, kwh: f64) -> Vec<Vec<(String, String)>> {
+        // Three-phase 380 V at power factor 0.85.
+        let amps = kw * 1000.0 / (3f64.sqrt() * 380.0 * 0.85);
+        vec![vec![
+            ("100000-Pt".into(), format!("{kw:.2}")),
+            ("100000-Ept".into(), format!("{kwh:.2}")),
+            ("100000-Ia".into(), format!("{amps:.1}")),
+            ("100000-Ua".into(), "220.0".into()),
+        ]]
+    }
 }
 
 /// One factor reading over its limit during given hours of every China
@@ -282,12 +372,35 @@ struct Logger {
     hour_minutes: Vec<Vec<(f64, bool)>>,
     offline_until: i64,
     qn_seq: i64,
+    meter: Option<Meter>,
 }
 
 impl Logger {
     fn new(spec: LoggerSpec, cfg: SimConfig, index: u64, t0: Instant) -> Logger {
         let n = spec.kind.factors().len();
+        let meter = (spec.kind == SimKind::Power).then(|| {
+            // The meter has run since the hour began: the first minute
+            // window and the first hour report whole periods.
+            let hour = cfg.start - cfg.start.rem_euclid(3600);
+            let window = cfg.min_interval_minutes.clamp(1, 60) * 60;
+            let first_window = Self::next_multiple(cfg.start, window) - window;
+            let counter = 10_000.0 + 1_000.0 * index as f64;
+            let mut m = Meter {
+                profile: spec
+                    .power
+                    .clone()
+                    .unwrap_or_else(|| PowerProfile::steady(100.0)),
+                counter,
+                at: hour,
+                window_start: counter,
+                hour_start: counter,
+            };
+            m.advance(first_window);
+            m.window_start = m.counter;
+            m
+        });
         Logger {
+            meter,
             rng: StdRng::seed_from_u64(cfg.seed.wrapping_mul(1_000_003).wrapping_add(index)),
             spec,
             cfg,
@@ -393,6 +506,18 @@ impl Logger {
         if t < self.offline_until {
             return; // real-time data is not backfilled
         }
+        if let Some(m) = self.meter.as_mut() {
+            m.advance(t);
+            let (kw, kwh) = (m.profile.load_at(t), m.counter);
+            let noise: f64 = if kw > 0.0 {
+                self.rng.random_range(-0.03..0.03)
+            } else {
+                0.0
+            };
+            let msg = self.message("2011", t, Meter::groups(kw * (1.0 + noise), kwh));
+            self.send(msg, 4, stats, false).await;
+            return;
+        }
         let factors = self.spec.kind.factors();
         let exceed = self
             .rng
@@ -426,6 +551,18 @@ impl Logger {
             if let Some(mut c) = self.conn.take() {
                 let _ = SinkExt::<Message>::close(&mut c).await;
             }
+        }
+        if let Some(m) = self.meter.as_mut() {
+            // The window's mean power and the counter at its start, dated
+            // by its start as a 2051 is.
+            m.advance(window_end);
+            let hours = (window_end - start) as f64 / 3600.0;
+            let kw = (m.counter - m.window_start) / hours;
+            let groups = Meter::groups(kw, m.window_start);
+            m.window_start = m.counter;
+            let msg = self.message("2051", start, groups);
+            self.send(msg, 4, stats, true).await;
+            return;
         }
         let calibrating = self
             .rng
@@ -461,6 +598,14 @@ impl Logger {
     }
 
     async fn hour(&mut self, hour_end: i64, stats: &SimStats) {
+        if let Some(m) = self.meter.as_mut() {
+            m.advance(hour_end);
+            let groups = Meter::groups(m.counter - m.hour_start, m.hour_start);
+            m.hour_start = m.counter;
+            let msg = self.message("2061", hour_end - 3600, groups);
+            self.send(msg, 4, stats, true).await;
+            return;
+        }
         let factors = self.spec.kind.factors();
         let per = self.cfg.min_interval_minutes.clamp(1, 60) as usize;
         let mut groups = Vec::new();

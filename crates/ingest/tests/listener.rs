@@ -488,6 +488,7 @@ async fn simulator_produces_minute_and_valid_hourly_series(db: TestDb) {
             pw: "123456".into(),
             kind: SimKind::Stack,
             scripted: None,
+            power: None,
         }],
         cfg,
         stats.clone(),

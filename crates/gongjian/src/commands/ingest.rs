@@ -260,6 +260,7 @@ pub async fn demo_devices(
             pw: "123456".into(),
             kind,
             scripted,
+            power: None,
         });
     }
     let rows = demo_history(db, &history).await?;
@@ -291,6 +292,7 @@ pub async fn demo_loggers(db: &Db) -> anyhow::Result<Vec<LoggerSpec>> {
             mn: d.mn,
             pw: d.pw,
             kind,
+            power: None,
         });
     }
     Ok(out)

@@ -222,7 +222,7 @@ fn judge_forecast(text: &str, today: chrono::NaiveDate, form: &mut IssueForm) ->
                 "预警应至少提前 24 小时发布。"
             };
             format!(
-                "建议发布{}预警：{starts_on} 至 {ends_on}，{reason}，达到{}预警条件（{}）。已填入上方发布表单，请核对后发布。{late}",
+                "建议发布{}预警：{starts_on} 至 {ends_on}，{reason}，达到{}预警条件（{}）。已填入下方发布表单，请核对后发布。{late}",
                 level.label(),
                 level.label(),
                 rules.basis
