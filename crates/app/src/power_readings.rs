@@ -30,7 +30,6 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
@@ -129,29 +128,8 @@ impl Columns {
     }
 }
 
-/// One problem of a batch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Problem {
-    /// 1-based row.
-    pub line: u64,
-    /// The column or field (clipped); empty for the whole row.
-    pub column: String,
-    pub message: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.column.is_empty() {
-            write!(f, "第 {} 行：{}", self.line, self.message)
-        } else {
-            write!(
-                f,
-                "第 {} 行「{}」：{}",
-                self.line, self.column, self.message
-            )
-        }
-    }
-}
+pub use gongjian_tabular::Problem;
+use gongjian_tabular::Problems;
 
 /// What a push or an import did: stored, or refused with its problems.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -178,30 +156,6 @@ pub struct ReadingsOutcome {
     pub more: usize,
     /// One sentence for the user.
     pub message: String,
-}
-
-#[derive(Debug, Default)]
-struct Problems {
-    list: Vec<Problem>,
-    more: usize,
-}
-
-impl Problems {
-    fn push(&mut self, line: u64, column: &str, message: String) {
-        if self.list.len() < MAX_PROBLEMS {
-            self.list.push(Problem {
-                line,
-                column: clip(column).into_owned(),
-                message,
-            });
-        } else {
-            self.more += 1;
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.list.is_empty() && self.more == 0
-    }
 }
 
 /// Text of a hostile value fit to quote: at most [`QUOTE_MAX`] characters
@@ -611,12 +565,12 @@ pub fn check(
     now: i64,
 ) -> Result<Vec<Reading>, (Vec<Problem>, usize)> {
     let earliest = cst::day_start_utc(NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default());
-    let mut problems = Problems::default();
+    let mut problems = Problems::new(MAX_PROBLEMS, QUOTE_MAX);
     let mut out = Vec::with_capacity(rows.len());
     let mut seen: HashMap<(i64, ReadingKind, i64), u64> = HashMap::new();
     for r in rows {
         let line = r.line;
-        let before = problems.list.len() + problems.more;
+        let before = problems.count();
         for (column, why) in &r.errors {
             problems.push(line, column, why.clone());
         }
@@ -753,7 +707,7 @@ pub fn check(
                 ),
             );
         }
-        if problems.list.len() + problems.more > before {
+        if problems.count() > before {
             continue;
         }
         let (Some(site), Some(kind), Some(at)) = (site, kind, at) else {

@@ -22,6 +22,7 @@ use crate::credit::validate_credit_code;
 use crate::rules::ReductionRatios;
 use crate::verify::Required;
 use crate::vocab::{Exemption, Grade, MeasureKind, PerPollutant, Pollutant, WarningLevel, fold};
+pub use gongjian_tabular::{Problem, Problems};
 
 /// At most this many problems are listed; the others are counted.
 pub const MAX_PROBLEMS: usize = 50;
@@ -131,30 +132,6 @@ pub struct ReductionList {
     pub notes: Vec<String>,
 }
 
-/// One problem of the file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Problem {
-    /// 1-based line (Excel row; the header's line for a header problem).
-    pub line: u64,
-    /// The column's header as written (clipped); empty for the whole row.
-    pub column: String,
-    pub message: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.column.is_empty() {
-            write!(f, "第 {} 行：{}", self.line, self.message)
-        } else {
-            write!(
-                f,
-                "第 {} 行「{}」：{}",
-                self.line, self.column, self.message
-            )
-        }
-    }
-}
-
 /// The file was refused; every problem found is listed (at most
 /// [`MAX_PROBLEMS`], `more` counts the rest).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -182,35 +159,15 @@ impl fmt::Display for ListError {
     }
 }
 
-#[derive(Debug, Default)]
-struct Problems {
-    list: Vec<Problem>,
-    more: usize,
+fn new_problems() -> Problems {
+    Problems::new(MAX_PROBLEMS, MAX_QUOTE)
 }
 
-impl Problems {
-    fn push(&mut self, line: u64, column: &str, message: String) {
-        if self.list.len() < MAX_PROBLEMS {
-            self.list.push(Problem {
-                line,
-                column: clip(column).into_owned(),
-                message,
-            });
-        } else {
-            self.more += 1;
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.list.is_empty() && self.more == 0
-    }
-
-    fn into_error(self, file: &str) -> ListError {
-        ListError {
-            file: file.to_owned(),
-            problems: self.list,
-            more: self.more,
-        }
+fn into_error(problems: Problems, file: &str) -> ListError {
+    ListError {
+        file: file.to_owned(),
+        problems: problems.list,
+        more: problems.more,
     }
 }
 
@@ -607,7 +564,7 @@ impl Columns {
 
 /// Map the header row; every header problem is listed.
 fn columns(table: &Table) -> Result<Columns, ListError> {
-    let mut problems = Problems::default();
+    let mut problems = new_problems();
     let line = table.header_line();
     let mut map: HashMap<Field, usize> = HashMap::new();
     for (c, h) in table.headers().iter().enumerate() {
@@ -654,7 +611,7 @@ fn columns(table: &Table) -> Result<Columns, ListError> {
     if problems.is_empty() {
         Ok(Columns(map))
     } else {
-        Err(problems.into_error(table.source()))
+        Err(into_error(problems, table.source()))
     }
 }
 
@@ -967,7 +924,7 @@ pub fn parse_list(table: &Table) -> Result<ReductionList, ListError> {
     let mut parser = Parser {
         table,
         cols,
-        problems: Problems::default(),
+        problems: new_problems(),
         notes: Vec::new(),
     };
     let enterprise_col = parser.cols.get(Field::Enterprise).unwrap_or(0);
@@ -1045,7 +1002,7 @@ pub fn parse_list(table: &Table) -> Result<ReductionList, ListError> {
             .push(table.header_line(), "", "文件没有数据行".into());
     }
     if !parser.problems.is_empty() {
-        return Err(parser.problems.into_error(table.source()));
+        return Err(into_error(parser.problems, table.source()));
     }
     Ok(ReductionList {
         entries,

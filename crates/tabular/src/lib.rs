@@ -40,6 +40,75 @@ pub use write::{
 use std::borrow::Cow;
 use std::fmt;
 
+/// One problem of an imported table or batch, shown as
+/// `第 N 行「列」：原因` (`第 N 行：原因` for the whole row).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Problem {
+    /// 1-based line (Excel row, CSV line or position in a batch).
+    pub line: u64,
+    /// The column's header or the field as written (quoted with [`quote`]);
+    /// empty for the whole row.
+    pub column: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.column.is_empty() {
+            write!(f, "第 {} 行：{}", self.line, self.message)
+        } else {
+            write!(
+                f,
+                "第 {} 行「{}」：{}",
+                self.line, self.column, self.message
+            )
+        }
+    }
+}
+
+/// The problems of a refused import as they are found: the first `max`
+/// kept, their columns quoted to `quote_max` characters, the rest counted.
+#[derive(Debug)]
+pub struct Problems {
+    pub list: Vec<Problem>,
+    /// Problems found beyond `max`.
+    pub more: usize,
+    max: usize,
+    quote_max: usize,
+}
+
+impl Problems {
+    pub fn new(max: usize, quote_max: usize) -> Problems {
+        Problems {
+            list: Vec::new(),
+            more: 0,
+            max,
+            quote_max,
+        }
+    }
+
+    pub fn push(&mut self, line: u64, column: &str, message: String) {
+        if self.list.len() < self.max {
+            self.list.push(Problem {
+                line,
+                column: quote(column, self.quote_max).into_owned(),
+                message,
+            });
+        } else {
+            self.more += 1;
+        }
+    }
+
+    /// Problems found, listed or not.
+    pub fn count(&self) -> usize {
+        self.list.len() + self.more
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count() == 0
+    }
+}
+
 /// Text of a hostile cell, header or file name fit to quote in a message:
 /// at most `max` characters (then "…"), control, zero-width and
 /// bidirectional-override characters replaced by U+FFFD (they could
