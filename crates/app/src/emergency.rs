@@ -22,7 +22,8 @@ use gongjian_emergency::{
 };
 use gongjian_standards::cst;
 use gongjian_storage::{
-    Actor, CaseFilter, Db, EmergencyList, NewCase, NewListEntry, NewWarning, StorageError, Warning,
+    Actor, CaseFilter, Db, EmergencyList, NewAttachment, NewCase, NewListEntry, NewWarning,
+    StorageError, Warning,
 };
 use gongjian_tabular::Table;
 use rust_decimal::Decimal;
@@ -30,7 +31,9 @@ use serde::Serialize;
 
 use crate::AppError;
 
+pub mod list_edit;
 pub mod report;
+pub mod season;
 mod stacks;
 
 /// The meter factors read: the energy counter and the active power.
@@ -159,6 +162,20 @@ pub async fn issue_warning(
     ends_on: Option<NaiveDate>,
     document_number: &str,
 ) -> Result<Warning, AppError> {
+    issue_warning_with_notice(db, actor, level, starts_on, ends_on, document_number, &[]).await
+}
+
+/// Issue a warning with the city's notice files (stored under the
+/// attachments directory by the caller) attached to it.
+pub async fn issue_warning_with_notice(
+    db: &Db,
+    actor: &Actor,
+    level: &str,
+    starts_on: NaiveDate,
+    ends_on: Option<NaiveDate>,
+    document_number: &str,
+    notice: &[NewAttachment],
+) -> Result<Warning, AppError> {
     let level = parse_level(level)?;
     let (recipients, _) = recipients(db).await?;
     Ok(db
@@ -172,6 +189,7 @@ pub async fn issue_warning(
                 document_number: document_number.to_owned(),
             },
             &recipients,
+            notice,
         )
         .await?)
 }
@@ -215,11 +233,33 @@ pub async fn change_warning(
     from: NaiveDate,
     document_number: &str,
 ) -> Result<Warning, AppError> {
+    change_warning_with_notice(db, actor, id, level, from, document_number, &[]).await
+}
+
+/// [`change_warning`] with the change notice's files, attached to the new
+/// warning.
+pub async fn change_warning_with_notice(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    level: &str,
+    from: NaiveDate,
+    document_number: &str,
+    notice: &[NewAttachment],
+) -> Result<Warning, AppError> {
     let level = parse_level(level)?;
     let (recipients, _) = recipients(db).await?;
     Ok(db
         .emergency()
-        .change_warning(actor, id, level.code(), from, document_number, &recipients)
+        .change_warning(
+            actor,
+            id,
+            level.code(),
+            from,
+            document_number,
+            &recipients,
+            notice,
+        )
         .await?)
 }
 
@@ -231,10 +271,60 @@ pub async fn lift_warning(
     on: NaiveDate,
     document_number: &str,
 ) -> Result<Warning, AppError> {
+    lift_warning_with_notice(db, actor, id, on, document_number, &[]).await
+}
+
+/// [`lift_warning`] with the lifting notice's files, attached to the
+/// lifted warning.
+pub async fn lift_warning_with_notice(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    on: NaiveDate,
+    document_number: &str,
+    notice: &[NewAttachment],
+) -> Result<Warning, AppError> {
     Ok(db
         .emergency()
-        .lift_warning(actor, id, on, document_number)
+        .lift_warning(actor, id, on, document_number, notice)
         .await?)
+}
+
+/// Attach the city's notice files to an existing warning (office and
+/// admins; audited `attach`).
+pub async fn add_notice(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    files: &[NewAttachment],
+) -> Result<(), AppError> {
+    Ok(db.emergency().add_warning_notice(actor, id, files).await?)
+}
+
+/// The notice files of every warning, by warning id.
+pub async fn notices(
+    db: &Db,
+) -> Result<std::collections::HashMap<i64, Vec<gongjian_storage::AttachmentRecord>>, AppError> {
+    let mut out: std::collections::HashMap<i64, Vec<_>> = std::collections::HashMap::new();
+    for (w, a) in db.emergency().warning_notices().await? {
+        out.entry(w).or_default().push(a);
+    }
+    Ok(out)
+}
+
+/// Whether `user` may read warning `id` and its notice: the office,
+/// admins and viewers, and the enterprises that were told of it.
+pub async fn sees_warning(
+    db: &Db,
+    user: &gongjian_storage::User,
+    id: i64,
+) -> Result<bool, AppError> {
+    use gongjian_storage::Role;
+    Ok(match user.role {
+        Role::Admin | Role::Office | Role::Viewer => true,
+        Role::Enterprise => db.emergency().was_told(id, user.organisation_id).await?,
+        _ => false,
+    })
 }
 
 /// Who was told of a warning and who confirmed, with the listed
@@ -378,14 +468,7 @@ pub async fn verify_warning(
     let orgs = db.organisations().list().await?;
     let sites = db.monitoring().sites().await?;
     let warnings = db.emergency().warnings().await?;
-    // Treatment circuits must keep running in a warning: only production
-    // (and not yet classified) meters measure the load that is cut.
     let circuits = db.power().circuits().await?;
-    let treatment = |site: i64| {
-        circuits
-            .get(&site)
-            .is_some_and(|c| c.circuit == Circuit::Treatment)
-    };
     let factors = db.monitoring().all_site_factors().await?;
     // Normal days before the warning, newest first: the measured baselines
     // are the means of the most recent of them that have data.
@@ -413,21 +496,8 @@ pub async fn verify_warning(
             out.not_required.push(entry.enterprise.clone());
             continue;
         };
-        let own_sites: Vec<&gongjian_storage::Site> = orgs
-            .iter()
-            .find(|o| o.name == entry.enterprise)
-            .map(|o| {
-                sites
-                    .iter()
-                    .filter(|s| s.organisation_id == Some(o.id))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let meters: Vec<i64> = own_sites
-            .iter()
-            .filter(|s| s.kind == "power" && !treatment(s.id))
-            .map(|s| s.id)
-            .collect();
+        let own_sites = sites_of(&orgs, &sites, &entry.enterprise);
+        let meters = production_meters(&own_sites, &circuits);
         let stacks = stacks::of(&own_sites, &factors);
         // The stacks measure the whole plant: a row that is one of several
         // production lines cannot be judged on them (its line's share of
@@ -557,7 +627,44 @@ pub async fn verify_warning(
     Ok(out)
 }
 
-fn in_any_warning(warnings: &[Warning], day: NaiveDate) -> bool {
+/// The monitoring sites of the enterprise named `enterprise` (the
+/// organisation named as in the list).
+pub(crate) fn sites_of<'a>(
+    orgs: &[gongjian_storage::Organisation],
+    sites: &'a [gongjian_storage::Site],
+    enterprise: &str,
+) -> Vec<&'a gongjian_storage::Site> {
+    orgs.iter()
+        .find(|o| o.name == enterprise)
+        .map(|o| {
+            sites
+                .iter()
+                .filter(|s| s.organisation_id == Some(o.id))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The production meters among `own_sites`: treatment circuits must keep
+/// running under an order, so only production (and not yet classified)
+/// meters measure the load that is cut.
+pub(crate) fn production_meters(
+    own_sites: &[&gongjian_storage::Site],
+    circuits: &std::collections::BTreeMap<i64, gongjian_storage::CircuitRecord>,
+) -> Vec<i64> {
+    own_sites
+        .iter()
+        .filter(|s| {
+            s.kind == "power"
+                && !circuits
+                    .get(&s.id)
+                    .is_some_and(|c| c.circuit == Circuit::Treatment)
+        })
+        .map(|s| s.id)
+        .collect()
+}
+
+pub(crate) fn in_any_warning(warnings: &[Warning], day: NaiveDate) -> bool {
     warnings
         .iter()
         .any(|w| w.starts_on <= day && w.ends_on.is_none_or(|e| day <= e))
@@ -606,21 +713,34 @@ fn checks_detail(checks: &[(String, Check)], allowed: Option<Decimal>) -> String
 
 /// One day's electricity use over all of `meters` (kWh); `None` when any
 /// meter's day cannot be measured.
-async fn day_energy(
+pub(crate) async fn day_energy(
     db: &Db,
     meters: &[i64],
     day: NaiveDate,
 ) -> Result<Option<Decimal>, StorageError> {
+    let from = cst::day_start_utc(day);
+    span_energy(db, meters, from, from + 86_400, daily_energy).await
+}
+
+/// The electricity use over all of `meters` in `[from, to)` (Unix
+/// seconds), each meter's readings of the span (and the counter's reading
+/// at `to`, which closes it) made into kWh by `energy`; `None` when there
+/// is no meter or any meter's span cannot be measured.
+pub(crate) async fn span_energy(
+    db: &Db,
+    meters: &[i64],
+    from: i64,
+    to: i64,
+    energy: impl Fn(&[MeterReading]) -> Option<Decimal>,
+) -> Result<Option<Decimal>, StorageError> {
     if meters.is_empty() {
         return Ok(None);
     }
-    let from = cst::day_start_utc(day);
-    let to = from + 86_400;
     let mut total = Decimal::ZERO;
     for &site in meters {
         let mut readings = Vec::new();
         for kind in ["rtd", "min", "hour"] {
-            let energy = db
+            let counter = db
                 .monitoring()
                 .series_points(site, ENERGY_FACTOR, kind, from, to + 1)
                 .await?;
@@ -628,7 +748,7 @@ async fn day_energy(
                 .monitoring()
                 .series_points(site, POWER_FACTOR, kind, from, to)
                 .await?;
-            for p in &energy {
+            for p in &counter {
                 readings.push(MeterReading {
                     at: p.period_start,
                     power_kw: None,
@@ -643,7 +763,7 @@ async fn day_energy(
                 });
             }
         }
-        match daily_energy(&merge(readings)) {
+        match energy(&merge(readings)) {
             Some(e) => total += e,
             None => return Ok(None),
         }

@@ -248,3 +248,68 @@ pub async fn import_task_table(
     let outcome = db.campaigns().load_campaign(actor, &added.campaign).await?;
     Ok((outcome, added.added))
 }
+
+/// Why an edit of a draft in the app's forms was not stored: every problem,
+/// each with the form field it belongs to (empty: the plan as a whole).
+#[derive(Debug)]
+pub struct EditProblems(pub Vec<gongjian_campaign::FieldError>);
+
+impl EditProblems {
+    fn general(message: String) -> Self {
+        EditProblems(vec![gongjian_campaign::FieldError {
+            field: String::new(),
+            message,
+        }])
+    }
+
+    /// The problem of `field`, for the page to show next to it.
+    pub fn of(&self, field: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|p| p.field == field)
+            .map(|p| p.message.as_str())
+            .collect()
+    }
+}
+
+/// Edit draft campaign `key` as the office does in the forms of 编辑方案: the
+/// current revision's plan files with the edit applied
+/// (`gongjian_campaign::apply_edit`), checked exactly as `plan check`
+/// checks a folder, and stored as the campaign's next revision through the
+/// same path as `plan load` (revisions, changes, assignments), audited as
+/// `update` on `campaign` with what changed. `revision` is the revision the form was made
+/// from: a campaign changed since is refused, as is one that is not a
+/// 草稿 (published and archived campaigns are read-only). Nothing is stored
+/// when anything is refused.
+pub async fn edit_campaign(
+    db: &Db,
+    actor: &gongjian_storage::Actor,
+    key: &str,
+    revision: Option<i64>,
+    edit: &gongjian_campaign::PlanEdit,
+) -> Result<gongjian_storage::LoadOutcome, EditProblems> {
+    let loaded = campaign_by_key(db, key)
+        .await
+        .map_err(|e| EditProblems::general(e.user_message()))?;
+    if loaded.info.state != gongjian_storage::CampaignState::Draft {
+        return Err(EditProblems::general(format!(
+            "攻坚方案 {} {}，只读：只有草稿可以在应用中修改",
+            loaded.info.key,
+            match loaded.info.state {
+                gongjian_storage::CampaignState::Closed => "已结束（归档）",
+                _ => "已发布（执行中）",
+            }
+        )));
+    }
+    let edited = gongjian_campaign::apply_edit(&loaded.plan, edit)
+        .map_err(|refused| EditProblems(refused.problems))?;
+    db.campaigns()
+        .store_edit(
+            actor,
+            &edited,
+            revision.unwrap_or(loaded.info.revision),
+            &edit.describe(),
+        )
+        .await
+        .map_err(|e| EditProblems::general(crate::AppError::from(e).user_message()))
+}

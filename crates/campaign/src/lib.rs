@@ -14,6 +14,7 @@ mod boundaries;
 mod build;
 mod copy;
 mod diff;
+mod edit;
 mod error;
 mod export;
 mod model;
@@ -30,6 +31,10 @@ pub use copy::{copy_to_year, next_key, shift_years};
 pub use diff::{
     Change, Entry, PlanDiff, Stored, StoredItem, assignment_count, changed_fields, target_content,
     task_content,
+};
+pub use edit::{
+    EditRefused, FieldError, IndicatorEdit, MilestoneEdit, PlanEdit, TargetEdit, TaskEdit,
+    apply_edit, edit_files,
 };
 pub use error::{Diagnostic, PlanError};
 pub use export::{

@@ -57,7 +57,9 @@
 pub mod credit;
 pub mod forecast;
 pub mod list;
+pub mod list_form;
 pub mod rules;
+pub mod season;
 pub mod verify;
 pub mod vocab;
 
@@ -65,6 +67,7 @@ pub use credit::{CreditCodeError, validate_credit_code};
 pub use forecast::{ForecastDay, Suggestion, parse_forecast, suggest};
 pub use list::{ListEntry, ListError, Measure, Problem, ReductionList, parse_list};
 pub use rules::{ReductionRatios, RuleSet, Triggers};
+pub use season::{HourWindow, SeasonEntry, SeasonList, parse_season_list};
 pub use verify::{
     Check, HourState, MIN_STACK_HOURS, MeterReading, Required, StackHour, Verdict, baseline,
     daily_emission_kg, daily_energy, day_verdict, electricity_check, limit_check, reduction_check,

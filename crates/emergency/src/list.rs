@@ -159,11 +159,11 @@ impl fmt::Display for ListError {
     }
 }
 
-fn new_problems() -> Problems {
+pub(crate) fn new_problems() -> Problems {
     Problems::new(MAX_PROBLEMS, MAX_QUOTE)
 }
 
-fn into_error(problems: Problems, file: &str) -> ListError {
+pub(crate) fn into_error(problems: Problems, file: &str) -> ListError {
     ListError {
         file: file.to_owned(),
         problems: problems.list,
@@ -174,7 +174,7 @@ fn into_error(problems: Problems, file: &str) -> ListError {
 /// Text of a hostile cell or header fit to quote: at most [`MAX_QUOTE`]
 /// characters (then "…"), control and bidirectional-override characters
 /// replaced (they could rewrite a terminal or reorder the message).
-fn clip(s: &str) -> Cow<'_, str> {
+pub(crate) fn clip(s: &str) -> Cow<'_, str> {
     gongjian_tabular::quote(s, MAX_QUOTE)
 }
 
@@ -233,14 +233,14 @@ const POLLUTANT_TOKENS: [(&str, Pollutant); 12] = [
 /// A header taken apart: its level, its pollutant, the text in brackets
 /// (the unit) and what is left (the field's name).
 #[derive(Debug, Default, PartialEq, Eq)]
-struct HeaderKey {
-    level: Option<WarningLevel>,
-    pollutant: Option<Pollutant>,
-    unit: String,
-    name: String,
+pub(crate) struct HeaderKey {
+    pub(crate) level: Option<WarningLevel>,
+    pub(crate) pollutant: Option<Pollutant>,
+    pub(crate) unit: String,
+    pub(crate) name: String,
 }
 
-fn header_key(header: &str) -> Result<HeaderKey, String> {
+pub(crate) fn header_key(header: &str) -> Result<HeaderKey, String> {
     let mut t: String = fold(header.trim_start_matches('\u{feff}'))
         .chars()
         .map(|c| match c {
@@ -302,7 +302,7 @@ fn kg_unit(unit: &str) -> Result<(), String> {
     }
 }
 
-fn kwh_unit(unit: &str) -> Result<(), String> {
+pub(crate) fn kwh_unit(unit: &str) -> Result<(), String> {
     let known = unit.is_empty() || ["kwh", "千瓦时", "度"].iter().any(|u| unit.contains(u));
     if known && !unit.contains('万') {
         Ok(())
@@ -312,6 +312,36 @@ fn kwh_unit(unit: &str) -> Result<(), String> {
             clip(unit)
         ))
     }
+}
+
+/// Descriptive columns of the city's sheets (序号, 县区, 乡镇, 主要产品,
+/// 联系人, 备注 …), by a header's name: read past.
+pub(crate) fn descriptive(name: &str) -> bool {
+    const NAMES: [&str; 19] = [
+        "序号",
+        "县",
+        "县区",
+        "区县",
+        "县市区",
+        "乡镇",
+        "乡镇街道",
+        "街道",
+        "主要产品及产能",
+        "主要产品",
+        "产能",
+        "主要排放口",
+        "排放口",
+        "地址",
+        "企业地址",
+        "经度",
+        "纬度",
+        "排污许可证编号",
+        "重点排污单位",
+    ];
+    NAMES.contains(&name)
+        || ["用电监控", "在线监测", "是否安装", "联系", "备注"]
+            .iter()
+            .any(|p| name.starts_with(p))
 }
 
 fn field_of(header: &str) -> Result<Field, String> {
@@ -358,31 +388,7 @@ fn field_of(header: &str) -> Result<Field, String> {
                 kwh_unit(&key.unit)?;
                 Field::BaselineKwh
             }
-            "序号"
-            | "县"
-            | "县区"
-            | "区县"
-            | "县市区"
-            | "乡镇"
-            | "乡镇街道"
-            | "街道"
-            | "主要产品及产能"
-            | "主要产品"
-            | "产能"
-            | "主要排放口"
-            | "排放口"
-            | "地址"
-            | "企业地址"
-            | "经度"
-            | "纬度"
-            | "排污许可证编号"
-            | "重点排污单位" => Field::Ignored,
-            n if ["用电监控", "在线监测", "是否安装", "联系", "备注"]
-                .iter()
-                .any(|p| n.starts_with(p)) =>
-            {
-                Field::Ignored
-            }
+            n if descriptive(n) => Field::Ignored,
             _ => return Err(unknown()),
         },
         (None, Some(p)) => match name {
@@ -461,7 +467,7 @@ const NO_MEASURE: [&str; 12] = [
 /// The kind a measure's text names: 错峰/轮产 first (a stagger stops in set
 /// hours, so it also says 停), then 限产 against 停产; both, or neither, is
 /// a problem the 措施类型 column resolves.
-fn kind_from_text(text: &str) -> Result<MeasureKind, String> {
+pub(crate) fn kind_from_text(text: &str) -> Result<MeasureKind, String> {
     let t = fold(text);
     if ["错峰", "轮产", "轮流生产"].iter().any(|w| t.contains(w)) {
         return Ok(MeasureKind::Stagger);
@@ -491,7 +497,7 @@ fn kind_from_text(text: &str) -> Result<MeasureKind, String> {
 }
 
 /// The numbers written as percentages in a text ("限产 30%" → 30).
-fn percents_in(text: &str) -> Vec<Decimal> {
+pub(crate) fn percents_in(text: &str) -> Vec<Decimal> {
     let t = fold(text);
     let chars: Vec<char> = t.chars().collect();
     let mut out = Vec::new();
@@ -523,7 +529,7 @@ fn number(text: &str) -> Result<Decimal, String> {
 }
 
 /// A quantity (kg/d, kWh/d): a number, not negative.
-fn quantity(text: &str) -> Result<Decimal, String> {
+pub(crate) fn quantity(text: &str) -> Result<Decimal, String> {
     let v = number(text)?;
     if v.is_sign_negative() && !v.is_zero() {
         return Err(format!("{v} 为负值，不能为负"));
@@ -534,7 +540,7 @@ fn quantity(text: &str) -> Result<Decimal, String> {
 /// A percentage, 0–100, "30" or "30%". A bare number in (0, 1] is refused:
 /// a spreadsheet cell formatted as a percentage reads as 0.3, and 0.3 %
 /// and 30 % cannot be told apart.
-fn percent(text: &str) -> Result<Decimal, String> {
+pub(crate) fn percent(text: &str) -> Result<Decimal, String> {
     let t = fold(text);
     let (digits, marked) = match t.strip_suffix('%') {
         Some(d) => (d, true),

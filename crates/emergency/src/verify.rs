@@ -63,14 +63,27 @@ pub struct MeterReading {
 /// mean rate (neither counting a gap as zero, which would reward cutting
 /// the data, nor as full load). `None` when neither way has the coverage.
 pub fn daily_energy(readings: &[MeterReading]) -> Option<Decimal> {
+    energy_over(readings, DAY_SECONDS, MIN_COVERAGE_SECONDS)
+}
+
+/// The energy of a span of `span_seconds` (a day, or a stagger's stop
+/// window) from the readings within it, as [`daily_energy`] computes a
+/// day's: needing `min_coverage` seconds covered, scaled to the span.
+pub(crate) fn energy_over(
+    readings: &[MeterReading],
+    span_seconds: i64,
+    min_coverage: i64,
+) -> Option<Decimal> {
     let mut sorted: Vec<&MeterReading> = readings.iter().collect();
     // Stable sort: of readings at the same time, the first given is kept.
     sorted.sort_by_key(|r| r.at);
     sorted.dedup_by_key(|r| r.at);
-    from_counter(&sorted).or_else(|| from_power(&sorted))
+    let coverage = min_coverage.max(1);
+    from_counter(&sorted, coverage, span_seconds)
+        .or_else(|| from_power(&sorted, coverage, span_seconds))
 }
 
-fn from_counter(sorted: &[&MeterReading]) -> Option<Decimal> {
+fn from_counter(sorted: &[&MeterReading], min_coverage: i64, span_seconds: i64) -> Option<Decimal> {
     let counter: Vec<(i64, Decimal)> = sorted
         .iter()
         .filter_map(|r| r.energy_kwh.map(|e| (r.at, e)))
@@ -78,13 +91,13 @@ fn from_counter(sorted: &[&MeterReading]) -> Option<Decimal> {
     let (&(t0, e0), &(t1, e1)) = (counter.first()?, counter.last()?);
     let monotonic = counter.windows(2).all(|w| w[1].1 >= w[0].1) && e0 >= Decimal::ZERO;
     let span = t1 - t0;
-    if !monotonic || span < MIN_COVERAGE_SECONDS {
+    if !monotonic || span < min_coverage {
         return None;
     }
-    scale_to_day(e1 - e0, span)
+    scale_to(e1 - e0, span, span_seconds)
 }
 
-fn from_power(sorted: &[&MeterReading]) -> Option<Decimal> {
+fn from_power(sorted: &[&MeterReading], min_coverage: i64, span_seconds: i64) -> Option<Decimal> {
     let mut kw_seconds = Decimal::ZERO;
     let mut covered = 0i64;
     for pair in sorted.windows(2) {
@@ -99,21 +112,21 @@ fn from_power(sorted: &[&MeterReading]) -> Option<Decimal> {
         kw_seconds = kw_seconds.checked_add(p.checked_mul(Decimal::from(dt))?)?;
         covered += dt;
     }
-    if covered < MIN_COVERAGE_SECONDS {
+    if covered < min_coverage {
         return None;
     }
-    // kW·s → kWh over the covered span, then scaled to the day.
-    scale_to_day(kw_seconds / Decimal::from(3600), covered)
+    // kW·s → kWh over the covered span, then scaled to the whole span.
+    scale_to(kw_seconds / Decimal::from(3600), covered, span_seconds)
 }
 
-/// `energy` over `span` seconds, as a day's worth.
-fn scale_to_day(energy: Decimal, span: i64) -> Option<Decimal> {
-    if span == DAY_SECONDS {
+/// `energy` over `covered` seconds, as the worth of `span` seconds.
+fn scale_to(energy: Decimal, covered: i64, span: i64) -> Option<Decimal> {
+    if covered == span {
         return Some(energy);
     }
     energy
-        .checked_mul(Decimal::from(DAY_SECONDS))?
-        .checked_div(Decimal::from(span))
+        .checked_mul(Decimal::from(span))?
+        .checked_div(Decimal::from(covered))
 }
 
 /// The baseline daily figure (electricity kWh/d or an emission kg/d)

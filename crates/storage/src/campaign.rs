@@ -230,6 +230,15 @@ impl FromStr for FireKind {
 
 // ---------------------------------------------------------------- records
 
+/// How a plan comes to be stored: a load (`plan load`, a task table), a new
+/// draft (a copy), or an edit of a draft in the app's forms.
+#[derive(Debug, Clone, Copy)]
+enum LoadMode<'a> {
+    Load,
+    NewDraft,
+    Edit { revision: i64, what: &'a str },
+}
+
 /// What one `load_campaign` did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LoadOutcome {
@@ -1041,6 +1050,8 @@ pub(crate) enum AttachmentOwner {
     FirePoint(i64),
     CaseEvent(i64),
     Alarm(i64),
+    /// The city's notice of a heavy-pollution warning.
+    Warning(i64),
 }
 
 pub(crate) async fn insert_attachments(
@@ -1048,11 +1059,12 @@ pub(crate) async fn insert_attachments(
     owner: AttachmentOwner,
     files: &[NewAttachment],
 ) -> Result<(), StorageError> {
-    let (report_id, fire_point_id, case_event_id, alarm_id) = match owner {
-        AttachmentOwner::Report(id) => (Some(id), None, None, None),
-        AttachmentOwner::FirePoint(id) => (None, Some(id), None, None),
-        AttachmentOwner::CaseEvent(id) => (None, None, Some(id), None),
-        AttachmentOwner::Alarm(id) => (None, None, None, Some(id)),
+    let (report_id, fire_point_id, case_event_id, alarm_id, warning_id) = match owner {
+        AttachmentOwner::Report(id) => (Some(id), None, None, None, None),
+        AttachmentOwner::FirePoint(id) => (None, Some(id), None, None, None),
+        AttachmentOwner::CaseEvent(id) => (None, None, Some(id), None, None),
+        AttachmentOwner::Alarm(id) => (None, None, None, Some(id), None),
+        AttachmentOwner::Warning(id) => (None, None, None, None, Some(id)),
     };
     for f in files {
         if f.sha256.len() != 64 || !f.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -1065,13 +1077,15 @@ pub(crate) async fn insert_attachments(
             ));
         }
         sqlx::query(
-            "INSERT INTO attachments (report_id, fire_point_id, case_event_id, alarm_id, sha256, \
-             content_type, size, file_name, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO attachments (report_id, fire_point_id, case_event_id, alarm_id, \
+             warning_id, sha256, content_type, size, file_name, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(report_id)
         .bind(fire_point_id)
         .bind(case_event_id)
         .bind(alarm_id)
+        .bind(warning_id)
         .bind(&f.sha256)
         .bind(&f.content_type)
         .bind(f.size)
@@ -1142,7 +1156,7 @@ impl Campaigns<'_> {
         actor: &Actor,
         plan: &Campaign,
     ) -> Result<LoadOutcome, StorageError> {
-        self.load(actor, plan, false).await
+        self.load(actor, plan, LoadMode::Load).await
     }
 
     /// Load a plan that is new to the platform as a 草稿, whatever else is
@@ -1153,15 +1167,32 @@ impl Campaigns<'_> {
         actor: &Actor,
         plan: &Campaign,
     ) -> Result<LoadOutcome, StorageError> {
-        self.load(actor, plan, true).await
+        self.load(actor, plan, LoadMode::NewDraft).await
+    }
+
+    /// Store a 草稿's plan edited in the app's forms as its next revision,
+    /// exactly as a load does, and audit it (`update` on `campaign`, with
+    /// `what` the office changed). Refused unless the campaign is a draft
+    /// whose current revision is still `revision` (the one edited), so two
+    /// edits never overwrite each other.
+    pub async fn store_edit(
+        &self,
+        actor: &Actor,
+        plan: &Campaign,
+        revision: i64,
+        what: &str,
+    ) -> Result<LoadOutcome, StorageError> {
+        self.load(actor, plan, LoadMode::Edit { revision, what })
+            .await
     }
 
     async fn load(
         &self,
         actor: &Actor,
         plan: &Campaign,
-        new_draft: bool,
+        mode: LoadMode<'_>,
     ) -> Result<LoadOutcome, StorageError> {
+        let new_draft = matches!(mode, LoadMode::NewDraft);
         let at = now();
         let mut tx = self.write.begin().await?;
         let existing: Option<(i64, String)> =
@@ -1170,6 +1201,12 @@ impl Campaigns<'_> {
                 .fetch_optional(&mut *tx)
                 .await?;
         let mut closed = false;
+        if matches!(mode, LoadMode::Edit { .. }) && existing.is_none() {
+            return Err(StorageError::rule(
+                crate::Rule::CampaignState,
+                format!("攻坚方案 {} 不存在", plan.key),
+            ));
+        }
         let campaign_id: i64 = match existing {
             Some(_) if new_draft => {
                 return Err(StorageError::rule(
@@ -1178,7 +1215,22 @@ impl Campaigns<'_> {
                 ));
             }
             Some((id, state)) => {
-                closed = campaign_state(&state)? == CampaignState::Closed;
+                let state = campaign_state(&state)?;
+                closed = state == CampaignState::Closed;
+                if matches!(mode, LoadMode::Edit { .. }) && state != CampaignState::Draft {
+                    return Err(StorageError::rule(
+                        crate::Rule::CampaignState,
+                        format!(
+                            "攻坚方案 {} {}，只读：只有草稿可以在应用中修改",
+                            plan.key,
+                            if closed {
+                                "已结束（归档）"
+                            } else {
+                                "已发布（执行中）"
+                            }
+                        ),
+                    ));
+                }
                 sqlx::query(
                     "UPDATE campaigns SET name = $1, district = $2, year = $3 WHERE id = $4",
                 )
@@ -1226,6 +1278,17 @@ impl Campaigns<'_> {
         .fetch_optional(&mut *tx)
         .await?;
         let last_number = last.as_ref().map_or(0, |(number, _)| *number);
+        if let LoadMode::Edit { revision, .. } = mode {
+            if revision != last_number {
+                return Err(StorageError::rule(
+                    crate::Rule::CampaignState,
+                    format!(
+                        "攻坚方案 {} 已有第 {last_number} 版（刚被他人修改），本次修改基于第 {revision} 版，未保存：请重新打开编辑页",
+                        plan.key
+                    ),
+                ));
+            }
+        }
 
         // What is stored of the plan, compared with it.
         let stored_targets: Vec<(String, String, i64)> = sqlx::query_as(
@@ -1538,8 +1601,14 @@ impl Campaigns<'_> {
         append(
             &mut tx,
             actor,
-            AuditRecord::new("load", "campaign", &plan.key).after(&json!({
-                "revision": revision, "digest": diff.digest, "changes": changes})),
+            match mode {
+                LoadMode::Edit { what, .. } => AuditRecord::new("update", "campaign", &plan.key)
+                    .after(&json!({
+                        "revision": revision, "digest": diff.digest, "edit": what,
+                        "changes": changes})),
+                _ => AuditRecord::new("load", "campaign", &plan.key).after(&json!({
+                    "revision": revision, "digest": diff.digest, "changes": changes})),
+            },
         )
         .await?;
         tx.commit().await?;

@@ -11,7 +11,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::{AuditRecord, append};
-use crate::{Actor, Rule, StorageError, now, validate};
+use crate::campaign::{AttachmentOwner, attachments_json, insert_attachments};
+use crate::{Actor, AttachmentRecord, NewAttachment, Rule, StorageError, now, validate};
 
 crate::db::area!(
     /// Heavy-pollution emergency response: reduction lists and warnings.
@@ -187,42 +188,9 @@ impl Emergency<'_> {
         entries: &[NewListEntry],
     ) -> Result<EmergencyList, StorageError> {
         let season = season.trim();
-        validate::line("采暖季", season, validate::CODE_MAX)?;
-        validate::line("文件名", source_name, validate::SHORT_TEXT_MAX)?;
-        if season.is_empty() {
-            return Err(bad("请填写采暖季（如 2026-2027）"));
-        }
-        if entries.is_empty() {
-            return Err(bad("清单中没有企业"));
-        }
-        for e in entries {
-            validate::line("企业名称", e.enterprise.trim(), validate::NAME_MAX)?;
-        }
+        check_list(season, source_name, entries)?;
         let mut tx = self.write.begin().await?;
-        let at = now();
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO emergency_lists (season, source_name, entries, imported_by, imported_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(season)
-        .bind(source_name)
-        .bind(entries.len() as i64)
-        .bind(&actor.name)
-        .bind(at)
-        .fetch_one(&mut *tx)
-        .await?;
-        for e in entries {
-            sqlx::query(
-                "INSERT INTO emergency_entries (list_id, enterprise, credit_code, entry) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(id)
-            .bind(e.enterprise.trim())
-            .bind(e.credit_code.as_deref())
-            .bind(e.entry.to_string())
-            .execute(&mut *tx)
-            .await?;
-        }
+        let (id, at) = insert_list(&mut tx, actor, season, source_name, entries).await?;
         append(
             &mut tx,
             actor,
@@ -276,6 +244,7 @@ impl Emergency<'_> {
         actor: &Actor,
         w: &NewWarning,
         recipients: &[i64],
+        notice: &[NewAttachment],
     ) -> Result<Warning, StorageError> {
         if level_rank(&w.level).is_none() {
             return Err(bad(format!("预警级别“{}”应为 黄色、橙色 或 红色", w.level)));
@@ -292,6 +261,7 @@ impl Emergency<'_> {
             AuditRecord::new("create", "emergency_warning", warning.id).after(&warning),
         )
         .await?;
+        attach_notice(&mut tx, actor, warning.id, notice).await?;
         tell(&mut tx, &warning, recipients, "发布").await?;
         tx.commit().await?;
         Ok(warning)
@@ -308,6 +278,7 @@ impl Emergency<'_> {
         from: NaiveDate,
         document_number: &str,
         recipients: &[i64],
+        notice: &[NewAttachment],
     ) -> Result<Warning, StorageError> {
         let (Some(new_rank), document) = (level_rank(level), document_number.trim()) else {
             return Err(bad(format!("预警级别“{level}”应为 黄色、橙色 或 红色")));
@@ -363,6 +334,7 @@ impl Emergency<'_> {
             AuditRecord::new("create", "emergency_warning", new.id).after(&new),
         )
         .await?;
+        attach_notice(&mut tx, actor, new.id, notice).await?;
         let what = if change == "raise" {
             "升级"
         } else {
@@ -381,6 +353,7 @@ impl Emergency<'_> {
         id: i64,
         on: NaiveDate,
         document_number: &str,
+        notice: &[NewAttachment],
     ) -> Result<Warning, StorageError> {
         let document = document_number.trim();
         validate::line("解除文号", document, validate::NAME_MAX)?;
@@ -410,6 +383,7 @@ impl Emergency<'_> {
                 .after(&after),
         )
         .await?;
+        attach_notice(&mut tx, actor, id, notice).await?;
         let told: Vec<i64> = sqlx::query_scalar(
             "SELECT organisation_id FROM emergency_receipts WHERE warning_id = $1",
         )
@@ -487,6 +461,133 @@ impl Emergency<'_> {
         Ok(())
     }
 
+    /// Attach the city's notice files to warning `id` (an issue, change or
+    /// lifting notice handed in later), audited as `attach`.
+    pub async fn add_warning_notice(
+        &self,
+        actor: &Actor,
+        id: i64,
+        files: &[NewAttachment],
+    ) -> Result<(), StorageError> {
+        if files.is_empty() {
+            return Err(bad("请选择通知文件"));
+        }
+        let mut tx = self.write.begin().await?;
+        warning_in(&mut tx, id).await?;
+        attach_notice(&mut tx, actor, id, files).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The notice files of every warning, by warning, oldest first.
+    pub async fn warning_notices(&self) -> Result<Vec<(i64, AttachmentRecord)>, StorageError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            warning_id: i64,
+            #[sqlx(flatten)]
+            attachment: AttachmentRecord,
+        }
+        Ok(sqlx::query_as::<_, Row>(
+            "SELECT warning_id, id, sha256, content_type, size, file_name FROM attachments \
+             WHERE warning_id IS NOT NULL ORDER BY warning_id, id",
+        )
+        .fetch_all(&self.read)
+        .await?
+        .into_iter()
+        .map(|r| (r.warning_id, r.attachment))
+        .collect())
+    }
+
+    /// Which warning an attachment is the notice of, if it is one's.
+    pub async fn attachment_warning(
+        &self,
+        attachment_id: i64,
+    ) -> Result<Option<i64>, StorageError> {
+        Ok(
+            sqlx::query_scalar::<_, Option<i64>>(
+                "SELECT warning_id FROM attachments WHERE id = $1",
+            )
+            .bind(attachment_id)
+            .fetch_optional(&self.read)
+            .await?
+            .flatten(),
+        )
+    }
+
+    /// Whether `organisation_id` was told of warning `id`.
+    pub async fn was_told(&self, id: i64, organisation_id: i64) -> Result<bool, StorageError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM emergency_receipts WHERE warning_id = $1 AND organisation_id = $2",
+        )
+        .bind(id)
+        .bind(organisation_id)
+        .fetch_one(&self.read)
+        .await?;
+        Ok(n > 0)
+    }
+
+    /// Store a new version of the list in force, edited in forms: a copy
+    /// of list `base_id` (which must still be the list in force) with
+    /// `entries` as its rows, for the same season; audited as `update
+    /// emergency_list` with the row `before` and `after` the change.
+    pub async fn save_list_version(
+        &self,
+        actor: &Actor,
+        base_id: i64,
+        source_name: &str,
+        entries: &[NewListEntry],
+        before: &serde_json::Value,
+        after: &serde_json::Value,
+    ) -> Result<EmergencyList, StorageError> {
+        let mut tx = self.write.begin().await?;
+        let newest: Option<(i64, String)> =
+            sqlx::query_as("SELECT id, season FROM emergency_lists ORDER BY id DESC LIMIT 1")
+                .fetch_optional(&mut *tx)
+                .await?;
+        let season = match newest {
+            Some((id, season)) if id == base_id => season,
+            Some((id, _)) => {
+                return Err(bad(format!(
+                    "现行清单已更新为第 {id} 版，请刷新页面后在新版本上修改"
+                )));
+            }
+            None => return Err(bad("尚未导入应急减排清单")),
+        };
+        check_list(&season, source_name, entries)?;
+        let (id, at) = insert_list(&mut tx, actor, &season, source_name, entries).await?;
+        append(
+            &mut tx,
+            actor,
+            AuditRecord::new("update", "emergency_list", id)
+                .before(&json!({"list": base_id, "season": season, "row": before}))
+                .after(&json!({
+                    "list": id, "season": season, "source": source_name,
+                    "entries": entries.len(), "row": after,
+                })),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(EmergencyList {
+            id,
+            season,
+            source_name: source_name.to_owned(),
+            entries: entries.len() as i64,
+            imported_by: actor.name.clone(),
+            imported_at: at,
+        })
+    }
+
+    /// The versions of a season's list, newest first (at most 200).
+    pub async fn emergency_lists(&self, season: &str) -> Result<Vec<EmergencyList>, StorageError> {
+        Ok(sqlx::query_as::<_, EmergencyList>(
+            "SELECT id, season, source_name, entries, imported_by, imported_at \
+             FROM emergency_lists WHERE season = $1 ORDER BY id DESC LIMIT 200",
+        )
+        .bind(season)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
     pub async fn warning(&self, id: i64) -> Result<Warning, StorageError> {
         sqlx::query_as::<_, WarningRow>(&format!(
             "SELECT {WARNING_COLUMNS} FROM emergency_warnings WHERE id = $1"
@@ -510,6 +611,82 @@ impl Emergency<'_> {
         .await?;
         rows.into_iter().map(Warning::try_from).collect()
     }
+}
+
+/// A list's season, source and rows as they may be stored.
+fn check_list(
+    season: &str,
+    source_name: &str,
+    entries: &[NewListEntry],
+) -> Result<(), StorageError> {
+    validate::line("采暖季", season, validate::CODE_MAX)?;
+    validate::line("文件名", source_name, validate::SHORT_TEXT_MAX)?;
+    if season.is_empty() {
+        return Err(bad("请填写采暖季（如 2026-2027）"));
+    }
+    if entries.is_empty() {
+        return Err(bad("清单中没有企业"));
+    }
+    for e in entries {
+        validate::line("企业名称", e.enterprise.trim(), validate::NAME_MAX)?;
+    }
+    Ok(())
+}
+
+/// Insert a list and its rows; its id and time.
+async fn insert_list(
+    conn: &mut sqlx::AnyConnection,
+    actor: &Actor,
+    season: &str,
+    source_name: &str,
+    entries: &[NewListEntry],
+) -> Result<(i64, i64), StorageError> {
+    let at = now();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO emergency_lists (season, source_name, entries, imported_by, imported_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(season)
+    .bind(source_name)
+    .bind(entries.len() as i64)
+    .bind(&actor.name)
+    .bind(at)
+    .fetch_one(&mut *conn)
+    .await?;
+    for e in entries {
+        sqlx::query(
+            "INSERT INTO emergency_entries (list_id, enterprise, credit_code, entry) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(e.enterprise.trim())
+        .bind(e.credit_code.as_deref())
+        .bind(e.entry.to_string())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok((id, at))
+}
+
+/// Store `files` as the notice of warning `id`, audited (nothing when
+/// there are none).
+async fn attach_notice(
+    conn: &mut sqlx::AnyConnection,
+    actor: &Actor,
+    id: i64,
+    files: &[NewAttachment],
+) -> Result<(), StorageError> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    insert_attachments(conn, AttachmentOwner::Warning(id), files).await?;
+    append(
+        conn,
+        actor,
+        AuditRecord::new("attach", "emergency_warning", id)
+            .after(&json!({"warning": id, "notice": attachments_json(files)})),
+    )
+    .await
 }
 
 fn level_label(level: &str) -> &'static str {

@@ -203,6 +203,7 @@ impl StorageError {
             "notify_channel" => "推送渠道",
             "organisation" => "单位",
             "report" => "进展报送",
+            "season_list" => "错峰生产清单",
             "site" => "站点",
             "task" => "任务",
             "user" => "用户",

@@ -23,6 +23,7 @@ mod notify;
 mod organisations;
 mod power;
 mod reports;
+mod season;
 mod sessions;
 mod summaries;
 pub mod validate;
@@ -68,6 +69,7 @@ pub use monitoring::{
 pub use notify::{ChannelRow, DeliveryRow, DueDelivery, NOTIFY_KINDS, NewChannel, Subscription};
 pub use power::CircuitRecord;
 pub use reports::{AIR_FACTORS, AirHour, PublishedReport, StationDays, StationSite, UpsertStats};
+pub use season::{NewSeasonEntry, SeasonList, StoredSeasonEntry};
 pub use sessions::{LoginLimits, LoginRefusal, SessionLimits};
 pub use summaries::{AcceptedValue, AssignmentMonth, LimitedHour};
 
@@ -85,6 +87,7 @@ pub use notify::Notify;
 pub use organisations::Organisations;
 pub use power::Power;
 pub use reports::AirData;
+pub use season::Seasons;
 pub use sessions::Sessions;
 pub use summaries::Summaries;
 

@@ -26,6 +26,47 @@ pub enum Command {
     Change(ChangeArgs),
     /// Lift a warning from a day (its last day is the day before).
     Lift(LiftArgs),
+    /// Import the heating season's 错峰生产 list (季节性生产调控; CSV in
+    /// UTF-8/GBK or XLSX) with the season's dates; refused whole when any
+    /// row is wrong.
+    ImportSeason(ImportSeasonArgs),
+    /// Verify the season list's enterprises day by day (达标 / 未落实 /
+    /// 无法核查) from their production meters.
+    Season(SeasonArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportSeasonArgs {
+    pub file: PathBuf,
+    /// The heating season, e.g. 2026-2027.
+    #[arg(long)]
+    pub season: String,
+    /// The season's first day, YYYY-MM-DD (e.g. 2026-11-15).
+    #[arg(long)]
+    pub from: NaiveDate,
+    /// The season's last day, inclusive (e.g. 2027-03-15).
+    #[arg(long)]
+    pub to: NaiveDate,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SeasonArgs {
+    /// First day to verify (default: 7 days ago).
+    #[arg(long)]
+    pub from: Option<NaiveDate>,
+    /// Last day to verify (default: yesterday).
+    #[arg(long)]
+    pub to: Option<NaiveDate>,
+    /// A list by id (default: the one in force on the last day).
+    #[arg(long)]
+    pub list: Option<i64>,
+    /// Print the verification as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub config: ConfigArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -105,6 +146,8 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::ImportList(args) => import_list(args),
         Command::Warn(args) => warn(args),
         Command::Verify(args) => verify(args),
+        Command::ImportSeason(args) => import_season(args),
+        Command::Season(args) => season(args),
         Command::Change(args) => {
             let config = args.config.load()?;
             warning_step(&config, "已调整，现行", |db| async move {
@@ -272,6 +315,93 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     }
     if !v.not_required.is_empty() {
         println!("本级别无需核查：{}", v.not_required.join("、"));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import_season(args: ImportSeasonArgs) -> anyhow::Result<ExitCode> {
+    let config = args.config.load()?;
+    let table = gongjian_tabular::read_path(&args.file)?;
+    let out = runtime()?.block_on(async {
+        let db = open_db(&config).await?;
+        let out = gongjian_app::emergency::season::import_season_list(
+            &db,
+            &Actor::cli(),
+            &args.season,
+            args.from,
+            args.to,
+            &table,
+        )
+        .await;
+        db.close().await;
+        anyhow::Ok(out)
+    })?;
+    match out {
+        Ok(done) => {
+            println!(
+                "已导入 {} 采暖季错峰生产清单（#{}，{} 至 {}）：{} 家企业，{} 行",
+                done.list.season,
+                done.list.id,
+                done.list.starts_on,
+                done.list.ends_on,
+                done.enterprises,
+                done.list.entries
+            );
+            for note in &done.notes {
+                println!("提示：{note}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(gongjian_app::AppError::InvalidFile(msg)) => {
+            eprintln!("{msg}");
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => {
+            eprintln!("错误：{}", e.user_message());
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn season(args: SeasonArgs) -> anyhow::Result<ExitCode> {
+    let config = args.config.load()?;
+    let today = gongjian_app::now_local().date();
+    let to = args.to.unwrap_or(today - chrono::Duration::days(1));
+    let from = args.from.unwrap_or(to - chrono::Duration::days(6));
+    let out = runtime()?.block_on(async {
+        let db = open_db(&config).await?;
+        let out =
+            gongjian_app::emergency::season::verify_season(&db, args.list, from, to, today).await;
+        db.close().await;
+        anyhow::Ok(out)
+    })?;
+    let v = match out {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("错误：{}", e.user_message());
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(list) = &v.list else {
+        println!("未导入错峰生产清单");
+        return Ok(ExitCode::SUCCESS);
+    };
+    println!(
+        "{} 采暖季错峰生产核查（清单 #{}，{} 至 {}），{} 至 {}",
+        list.season, list.id, list.starts_on, list.ends_on, v.from, v.to
+    );
+    for row in &v.rows {
+        println!(
+            "{}\t{}\t达标 {} 天，未落实 {} 天，无法核查 {} 天",
+            row.enterprise, row.measure, row.compliant, row.not_implemented, row.unverifiable
+        );
+        for d in &row.days {
+            println!("  {}\t{}\t{}", d.day, d.verdict_label, d.detail);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

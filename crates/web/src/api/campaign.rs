@@ -772,6 +772,15 @@ pub(crate) async fn attachment_response(
     } else if let Some(case_id) = state.db.cases().attachment_case(id).await? {
         // Whoever may read the case may read its photos.
         gongjian_app::cases::case_for(&state.db, user, case_id).await?;
+    } else if let Some(warning_id) = state.db.emergency().attachment_warning(id).await? {
+        // The city's notice of a warning: the office, admins, viewers and
+        // the enterprises told of the warning.
+        if !gongjian_app::emergency::sees_warning(&state.db, user, warning_id).await? {
+            return Err(ApiError::with_detail(
+                ErrorCode::Forbidden,
+                "只有攻坚办、管理员、只读用户和收到该预警通知的企业可以下载预警通知文件",
+            ));
+        }
     } else if let Some(alarm_id) = state.db.alarms().attachment_alarm(id).await? {
         // Whoever sees the alarm sees the evidence of its explanation.
         let alarm = state.db.alarms().alarm(alarm_id).await?;

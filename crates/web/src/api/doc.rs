@@ -305,3 +305,13 @@ pub(crate) struct FirePointUpload {
     #[schema(value_type = Option<Vec<String>>, format = Binary)]
     attachment: Option<Vec<Vec<u8>>>,
 }
+
+/// The city's notice of a warning as a multipart upload: one or more
+/// files in the field `file`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct NoticeUpload {
+    /// 通知文件（PDF、图片或 Word 文档，可多个）
+    #[schema(value_type = Vec<String>, format = Binary)]
+    file: Vec<Vec<u8>>,
+}

@@ -5,7 +5,7 @@
 //! 预警应急 page (`gongjian_app::emergency`).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::StatusCode;
 use chrono::NaiveDate;
 use gongjian_storage::{Role, User, Warning};
@@ -140,6 +140,60 @@ pub async fn confirm_warning(
     gongjian_app::emergency::confirm_receipt(&state.db, &me.actor(), id, me.user.organisation_id)
         .await?;
     Ok(Json(json!({ "warning": id, "confirmed": true })))
+}
+
+#[utoipa::path(post, path = "/emergency/warnings/{id}/notice", summary = "上传预警通知文件（攻坚办、管理员；multipart 字段 file，可多个；PDF、图片或 Word 文档）", params(crate::api::doc::IdPath), request_body(content((crate::api::doc::NoticeUpload = "multipart/form-data"))), responses((status = 201, description = "预警的全部通知文件", body = Object)))]
+pub async fn add_notice(
+    State(state): State<AppState>,
+    me: ApiUser,
+    Path(id): Path<i64>,
+    req: Request,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if !may_issue(&me.user) {
+        return Err(ApiError::new(ErrorCode::Forbidden));
+    }
+    if !super::campaign::is_multipart(req.headers()) {
+        return Err(ApiError::with_detail(
+            ErrorCode::InvalidInput,
+            "请以 multipart/form-data 上传，文件放在字段 file 中",
+        ));
+    }
+    super::campaign::require_csrf_header(&me, req.headers())?;
+    let _permit = state.uploads.try_acquire(me.user.id)?;
+    let mp = Multipart::from_request(req, &state)
+        .await
+        .map_err(|e| ApiError::with_detail(ErrorCode::InvalidInput, e.body_text()))?;
+    let form = super::campaign::read_multipart(&state.campaign, mp).await?;
+    if form.files.is_empty() {
+        return Err(ApiError::with_detail(
+            ErrorCode::InvalidInput,
+            "请选择通知文件",
+        ));
+    }
+    if let Some(why) = form.files.iter().find_map(|f| f.refusal()) {
+        return Err(ApiError::with_detail(
+            ErrorCode::InvalidInput,
+            why.to_owned(),
+        ));
+    }
+    // The warning must exist before anything is moved into place.
+    state.db.emergency().warning(id).await?;
+    let (stored, failed) = super::campaign::store_uploads(&state.campaign, form.files).await;
+    if !failed.is_empty() {
+        return Err(ApiError::with_detail(
+            ErrorCode::Internal,
+            failed.join("；"),
+        ));
+    }
+    gongjian_app::emergency::add_notice(&state.db, &me.actor(), id, &stored).await?;
+    let notice = gongjian_app::emergency::notices(&state.db)
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "warning": id, "notice": notice })),
+    ))
 }
 
 /// The office, admins and viewers see every enterprise's verification.

@@ -14,6 +14,7 @@ pub(crate) mod monitoring;
 pub(crate) mod notify;
 mod organisations;
 mod power;
+mod season;
 pub(crate) mod targets;
 mod users;
 
@@ -104,7 +105,9 @@ pub(crate) fn table(limits: &crate::attachments::CampaignSettings) -> OpenApiRou
         .routes(routes!(emergency::change_warning))
         .routes(routes!(emergency::lift_warning))
         .routes(routes!(emergency::confirm_warning))
+        .routes(routes!(emergency::add_notice).layer(limits.upload_body_limit()))
         .routes(routes!(emergency::verification))
+        .routes(routes!(season::verification))
         .routes(
             routes!(power::push_readings)
                 .layer(axum::extract::DefaultBodyLimit::max(power::JSON_MAX_BYTES)),

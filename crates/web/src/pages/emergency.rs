@@ -5,15 +5,19 @@
 //! docs/emergency.md). An enterprise sees the warnings and its own
 //! measures for each.
 
+mod list_edit;
+
 use askama::Template;
 use axum::Router;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::{Layout, check_csrf, error_page, error_text, fail, forbidden, render};
 use crate::AppState;
+use crate::attachments::Received;
+use crate::error::{ApiError, ErrorCode};
 use crate::session::PageUser;
 use gongjian_storage::Role;
 
@@ -24,11 +28,25 @@ pub(crate) fn routes(limits: &crate::attachments::CampaignSettings) -> Router<Ap
             "/emergency/list",
             post(import_list).layer(limits.import_body_limit()),
         )
-        .route("/emergency/warnings", post(issue))
-        .route("/emergency/warnings/{id}/change", post(change))
-        .route("/emergency/warnings/{id}/lift", post(lift))
+        .route(
+            "/emergency/warnings",
+            post(issue).layer(limits.upload_body_limit()),
+        )
+        .route(
+            "/emergency/warnings/{id}/change",
+            post(change).layer(limits.upload_body_limit()),
+        )
+        .route(
+            "/emergency/warnings/{id}/lift",
+            post(lift).layer(limits.upload_body_limit()),
+        )
+        .route(
+            "/emergency/warnings/{id}/notice",
+            post(add_notice).layer(limits.upload_body_limit()),
+        )
         .route("/emergency/warnings/{id}/receipt", post(confirm))
         .route("/emergency/warnings/{id}/cases", post(open_cases))
+        .merge(list_edit::routes())
 }
 
 struct WarningRow {
@@ -48,6 +66,9 @@ struct WarningRow {
     to_confirm: bool,
     /// For an enterprise: when it confirmed.
     confirmed: Option<String>,
+    /// The city's notice files: (attachment id, file name, size); for an
+    /// enterprise only those of warnings it was told of.
+    notices: Vec<(i64, String, String)>,
 }
 
 /// The chosen warning's receipts and the office's actions on it.
@@ -247,6 +268,23 @@ struct IssueForm {
     document: String,
 }
 
+impl IssueForm {
+    fn of(fields: &[(String, String)]) -> IssueForm {
+        let mut f = IssueForm::default();
+        for (name, value) in fields {
+            match name.as_str() {
+                "csrf" => f.csrf = value.clone(),
+                "level" => f.level = value.clone(),
+                "starts_on" => f.starts_on = value.clone(),
+                "ends_on" => f.ends_on = value.clone(),
+                "document" => f.document = value.clone(),
+                _ => {}
+            }
+        }
+        f
+    }
+}
+
 fn level_view(code: &str) -> (&'static str, &'static str) {
     match gongjian_emergency::WarningLevel::parse(code) {
         Some(l) => (l.label(), l.code()),
@@ -273,6 +311,7 @@ async fn page(
         }
         Some("changed") => Some("预警级别已调整，已重新通知清单企业".to_owned()),
         Some("lifted") => Some("预警已解除，已通知清单企业".to_owned()),
+        Some("notice") => Some("通知文件已上传，已通知的企业可在本页下载".to_owned()),
         Some("confirmed") => Some("已确认接收预警及本企业减排措施".to_owned()),
         Some("cases") => Some(match q.opened.unwrap_or(0) {
             0 => "未落实的企业均已有本次预警的督办单，未重复立单".to_owned(),
@@ -347,28 +386,126 @@ async fn refused_action(state: &AppState, me: &PageUser, id: i64, message: Strin
     r
 }
 
+impl ActionForm {
+    fn of(fields: &[(String, String)]) -> ActionForm {
+        let mut f = ActionForm::default();
+        for (name, value) in fields {
+            match name.as_str() {
+                "csrf" => f.csrf = value.clone(),
+                "level" => f.level = value.clone(),
+                "on" => f.on = value.clone(),
+                "document" => f.document = value.clone(),
+                _ => {}
+            }
+        }
+        f
+    }
+}
+
+/// A page form that may carry the city's notice files: multipart (the
+/// files streamed to the incoming directory and checked) or, without
+/// files, urlencoded. Its text fields and the files received.
+pub(super) async fn read_form(
+    state: &AppState,
+    req: Request,
+) -> Result<(Vec<(String, String)>, Vec<Received>), ApiError> {
+    let multipart = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    // axum's own rejection text is English: the page says it in Chinese.
+    fn unreadable<E>(_: E) -> ApiError {
+        ApiError::with_detail(ErrorCode::InvalidInput, "表单内容无法读取，请重新提交")
+    }
+    if multipart {
+        let mp = Multipart::from_request(req, state)
+            .await
+            .map_err(unreadable)?;
+        let raw = crate::api::campaign::read_multipart(&state.campaign, mp).await?;
+        Ok((raw.fields, raw.files))
+    } else {
+        let axum::Form(fields) = axum::Form::<Vec<(String, String)>>::from_request(req, state)
+            .await
+            .map_err(unreadable)?;
+        Ok((fields, Vec::new()))
+    }
+}
+
+/// Every notice file accepted (type and size), else the first refusal in
+/// Chinese: nothing is stored then.
+fn notice_refusal(files: &[Received]) -> Option<String> {
+    files.iter().find_map(|f| f.refusal().map(str::to_owned))
+}
+
+/// Move accepted notice files into place; the Chinese reason if one could
+/// not be stored.
+async fn store_notice(
+    state: &AppState,
+    files: Vec<Received>,
+) -> Result<Vec<gongjian_storage::NewAttachment>, String> {
+    if let Some(why) = notice_refusal(&files) {
+        return Err(why);
+    }
+    let (stored, failed) = crate::api::campaign::store_uploads(&state.campaign, files).await;
+    if failed.is_empty() {
+        Ok(stored)
+    } else {
+        Err(failed.join("；"))
+    }
+}
+
+/// The form of a change or lift as posted, with its notice files; the
+/// response to hand back when it cannot be read or is refused first.
+async fn action_form(
+    state: &AppState,
+    me: &PageUser,
+    id: i64,
+    req: Request,
+) -> Result<(ActionForm, Vec<Received>), Response> {
+    if !may_issue(me.user.role) {
+        return Err(forbidden(me));
+    }
+    let (fields, files) = match read_form(state, req).await {
+        Ok(read) => read,
+        Err(e) => return Err(refused_action(state, me, id, error_text(&e)).await),
+    };
+    let form = ActionForm::of(&fields);
+    check_csrf(me, &form.csrf)?;
+    Ok((form, files))
+}
+
 async fn change(
     State(state): State<AppState>,
     me: PageUser,
     Path(id): Path<i64>,
-    axum::Form(form): axum::Form<ActionForm>,
+    req: Request,
 ) -> Response {
-    if let Err(r) = check_csrf(&me, &form.csrf) {
-        return r;
-    }
-    if !may_issue(me.user.role) {
-        return forbidden(&me);
-    }
+    let _permit = match state.uploads.try_acquire(me.user.id) {
+        Ok(p) => p,
+        Err(busy) => return fail(&me, "emergency", busy.into()),
+    };
+    let (form, files) = match action_form(&state, &me, id, req).await {
+        Ok(read) => read,
+        Err(r) => return r,
+    };
     let Ok(on) = form.on.trim().parse::<chrono::NaiveDate>() else {
         return refused_action(&state, &me, id, "请选择调整生效日期".into()).await;
     };
-    match gongjian_app::emergency::change_warning(
+    let notice = match store_notice(&state, files).await {
+        Ok(n) => n,
+        Err(why) => {
+            return refused_action(&state, &me, id, format!("{why}；预警未调整")).await;
+        }
+    };
+    match gongjian_app::emergency::change_warning_with_notice(
         &state.db,
         &me.actor(),
         id,
         &form.level,
         on,
         &form.document,
+        &notice,
     )
     .await
     {
@@ -381,21 +518,65 @@ async fn lift(
     State(state): State<AppState>,
     me: PageUser,
     Path(id): Path<i64>,
-    axum::Form(form): axum::Form<ActionForm>,
+    req: Request,
 ) -> Response {
-    if let Err(r) = check_csrf(&me, &form.csrf) {
-        return r;
-    }
-    if !may_issue(me.user.role) {
-        return forbidden(&me);
-    }
+    let _permit = match state.uploads.try_acquire(me.user.id) {
+        Ok(p) => p,
+        Err(busy) => return fail(&me, "emergency", busy.into()),
+    };
+    let (form, files) = match action_form(&state, &me, id, req).await {
+        Ok(read) => read,
+        Err(r) => return r,
+    };
     let Ok(on) = form.on.trim().parse::<chrono::NaiveDate>() else {
         return refused_action(&state, &me, id, "请选择解除日期".into()).await;
     };
-    match gongjian_app::emergency::lift_warning(&state.db, &me.actor(), id, on, &form.document)
-        .await
+    let notice = match store_notice(&state, files).await {
+        Ok(n) => n,
+        Err(why) => {
+            return refused_action(&state, &me, id, format!("{why}；预警未解除")).await;
+        }
+    };
+    match gongjian_app::emergency::lift_warning_with_notice(
+        &state.db,
+        &me.actor(),
+        id,
+        on,
+        &form.document,
+        &notice,
+    )
+    .await
     {
         Ok(w) => Redirect::to(&format!("/emergency?warning={}&ok=lifted", w.id)).into_response(),
+        Err(e) => refused_action(&state, &me, id, error_text(&e.into())).await,
+    }
+}
+
+/// 上传通知文件: the city's notice (or its change or lifting notice) for
+/// an existing warning; a refused file refuses the upload, nothing stored.
+async fn add_notice(
+    State(state): State<AppState>,
+    me: PageUser,
+    Path(id): Path<i64>,
+    req: Request,
+) -> Response {
+    let _permit = match state.uploads.try_acquire(me.user.id) {
+        Ok(p) => p,
+        Err(busy) => return fail(&me, "emergency", busy.into()),
+    };
+    let (_, files) = match action_form(&state, &me, id, req).await {
+        Ok(read) => read,
+        Err(r) => return r,
+    };
+    if files.is_empty() {
+        return refused_action(&state, &me, id, "请选择通知文件".into()).await;
+    }
+    let notice = match store_notice(&state, files).await {
+        Ok(n) => n,
+        Err(why) => return refused_action(&state, &me, id, why).await,
+    };
+    match gongjian_app::emergency::add_notice(&state.db, &me.actor(), id, &notice).await {
+        Ok(()) => Redirect::to(&format!("/emergency?warning={id}&ok=notice")).into_response(),
         Err(e) => refused_action(&state, &me, id, error_text(&e.into())).await,
     }
 }
@@ -454,16 +635,29 @@ async fn open_cases(
     }
 }
 
-async fn issue(
-    State(state): State<AppState>,
-    me: PageUser,
-    axum::Form(form): axum::Form<IssueForm>,
-) -> Response {
-    if let Err(r) = check_csrf(&me, &form.csrf) {
-        return r;
-    }
+async fn issue(State(state): State<AppState>, me: PageUser, req: Request) -> Response {
     if !may_issue(me.user.role) {
         return forbidden(&me);
+    }
+    let _permit = match state.uploads.try_acquire(me.user.id) {
+        Ok(p) => p,
+        Err(busy) => return fail(&me, "emergency", busy.into()),
+    };
+    let (fields, files) = match read_form(&state, req).await {
+        Ok(read) => read,
+        Err(e) => {
+            return refused_issue(
+                &state,
+                &me,
+                IssueForm::default(),
+                ("notice", error_text(&e)),
+            )
+            .await;
+        }
+    };
+    let form = IssueForm::of(&fields);
+    if let Err(r) = check_csrf(&me, &form.csrf) {
+        return r;
     }
     let refused = |field: &'static str, msg: String| (field, msg);
     let checked = match form.starts_on.trim().parse::<chrono::NaiveDate>() {
@@ -478,14 +672,23 @@ async fn issue(
     };
     let error = match checked {
         Err(e) => e,
+        Ok(_) if notice_refusal(&files).is_some() => refused(
+            "notice",
+            format!("{}；预警未发布", notice_refusal(&files).unwrap_or_default()),
+        ),
         Ok((starts_on, ends_on)) => {
-            match gongjian_app::emergency::issue_warning(
+            let notice = match store_notice(&state, files).await {
+                Ok(n) => n,
+                Err(why) => return refused_issue(&state, &me, form, ("notice", why)).await,
+            };
+            match gongjian_app::emergency::issue_warning_with_notice(
                 &state.db,
                 &me.actor(),
                 &form.level,
                 starts_on,
                 ends_on,
                 &form.document,
+                &notice,
             )
             .await
             {
@@ -507,9 +710,20 @@ async fn issue(
             }
         }
     };
+    refused_issue(&state, &me, form, error).await
+}
+
+/// The page again with the issue refused: the form as typed, the reason
+/// next to its field (`notice`: the files, to be chosen again).
+async fn refused_issue(
+    state: &AppState,
+    me: &PageUser,
+    form: IssueForm,
+    error: (&'static str, String),
+) -> Response {
     let mut r = view(
-        &state,
-        &me,
+        state,
+        me,
         None,
         Feedback {
             form,
@@ -524,7 +738,7 @@ async fn issue(
 
 /// The uploaded file's own name (a browser may send a whole path), without
 /// control or direction-override characters, at most 100 characters.
-fn upload_name(raw: &str) -> String {
+pub(super) fn upload_name(raw: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or_default().trim();
     let name: String = base
         .chars()
@@ -542,7 +756,7 @@ fn upload_name(raw: &str) -> String {
 }
 
 /// A spreadsheet that cannot be read, in Chinese.
-fn read_error_text(e: &gongjian_tabular::Error) -> String {
+pub(super) fn read_error_text(e: &gongjian_tabular::Error) -> String {
     use gongjian_tabular::Error as E;
     match e {
         E::Encoding { line, .. } if *line > 0 => {
@@ -714,6 +928,9 @@ async fn view(state: &AppState, me: &PageUser, warning: Option<i64>, fb: Feedbac
     } else {
         warning.or(warnings.first().map(|w| w.id))
     };
+    let mut notices = gongjian_app::emergency::notices(&state.db)
+        .await
+        .unwrap_or_default();
     let today = gongjian_app::now_local().date();
     let mut rows = Vec::new();
     for w in &warnings {
@@ -758,6 +975,23 @@ async fn view(state: &AppState, me: &PageUser, warning: Option<i64>, fb: Feedbac
                 receipts.len()
             ),
             to_confirm: mine.is_some_and(|r| r.confirmed_at.is_none()),
+            // An enterprise reads the notices of the warnings it was told of.
+            notices: if enterprise && mine.is_none() {
+                Vec::new()
+            } else {
+                notices
+                    .remove(&w.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|a| {
+                        (
+                            a.id,
+                            a.file_name,
+                            crate::attachments::human_size(a.size.max(0) as u64),
+                        )
+                    })
+                    .collect()
+            },
             confirmed: mine
                 .and_then(|r| r.confirmed_at)
                 .map(gongjian_standards::cst::local_minutes_text),

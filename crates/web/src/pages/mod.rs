@@ -4,6 +4,7 @@
 mod account;
 mod air;
 mod assign;
+mod campaign_edit;
 mod campaigns;
 mod cases;
 mod emergency;
@@ -14,6 +15,7 @@ mod monitoring;
 mod notify;
 mod overview;
 mod reports;
+mod season;
 mod system;
 mod tasks;
 
@@ -45,6 +47,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .merge(tasks::routes(limits))
         .merge(assign::routes())
         .merge(campaigns::routes(limits))
+        .merge(campaign_edit::routes())
         .merge(overview::routes())
         .merge(air::routes(limits))
         .merge(monitoring::routes(limits))
@@ -54,6 +57,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .merge(map::routes())
         .merge(emergency::routes(limits))
         .merge(emergency_report::routes())
+        .merge(season::routes(limits))
         .merge(enterprises::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
