@@ -813,6 +813,10 @@ pub async fn run_verification(db: &Db, today: NaiveDate) -> Result<Vec<i64>, App
             Err(e) => tracing::warn!(warning = w.id, error = %e, "emergency verification failed"),
         }
     }
+    match season::run_verification(db, &actor, today).await {
+        Ok(cases) => opened.extend(cases),
+        Err(e) => tracing::warn!(error = %e, "season verification failed"),
+    }
     Ok(opened)
 }
 
@@ -828,53 +832,80 @@ pub async fn open_cases(
     v: &WarningVerification,
     today: NaiveDate,
 ) -> Result<Vec<i64>, AppError> {
-    let rule = format!("emergency-{}", v.warning.id);
-    let orgs = db.organisations().list().await?;
-    let existing = db.cases().list(&CaseFilter::default()).await?;
-    let mut failed: Vec<(&str, Vec<&EnterpriseDay>)> = Vec::new();
+    let mut failed: Vec<(&str, Vec<String>)> = Vec::new();
     for d in v
         .days
         .iter()
         .filter(|d| d.verdict == Verdict::NotImplemented)
     {
+        let line = format!("{}：{}，{}", d.day, d.measure, d.detail);
         match failed.iter_mut().find(|(e, _)| *e == d.enterprise) {
-            Some((_, days)) => days.push(d),
-            None => failed.push((&d.enterprise, vec![d])),
+            Some((_, days)) => days.push(line),
+            None => failed.push((&d.enterprise, vec![line])),
         }
     }
+    open_enterprise_cases(
+        db,
+        actor,
+        &EnterpriseCases {
+            rule: format!("emergency-{}", v.warning.id),
+            title: format!("{}预警期间未落实应急减排措施", v.level_label),
+            heading: format!(
+                "预警 #{}（{}）用电核查未落实：",
+                v.warning.id, v.warning.document_number
+            ),
+        },
+        failed,
+        today,
+    )
+    .await
+}
+
+/// The 督办 cases a verification opens: one per enterprise and `rule`.
+pub(crate) struct EnterpriseCases {
+    /// Marks the cases of one warning (or season list and month), so a
+    /// second run opens none.
+    pub rule: String,
+    pub title: String,
+    /// The description's first line; the failed days follow.
+    pub heading: String,
+}
+
+/// Open a case for each enterprise of `failed` (its name and the lines of
+/// its failed days) that has no case with the same rule yet.
+pub(crate) async fn open_enterprise_cases(
+    db: &Db,
+    actor: &Actor,
+    cases: &EnterpriseCases,
+    failed: Vec<(&str, Vec<String>)>,
+    today: NaiveDate,
+) -> Result<Vec<i64>, AppError> {
+    let orgs = db.organisations().list().await?;
+    let existing = db.cases().list(&CaseFilter::default()).await?;
     let mut opened = Vec::new();
-    for (enterprise, days) in failed {
+    for (enterprise, lines) in failed {
         let Some(org) = orgs.iter().find(|o| o.name == enterprise) else {
             continue;
         };
         if existing
             .iter()
-            .any(|c| c.organisation_id == org.id && c.rule.as_deref() == Some(rule.as_str()))
+            .any(|c| c.organisation_id == org.id && c.rule.as_deref() == Some(cases.rule.as_str()))
         {
             continue;
         }
-        let lines: Vec<String> = days
-            .iter()
-            .map(|d| format!("{}：{}，{}", d.day, d.measure, d.detail))
-            .collect();
         let id = db
             .cases()
             .create_case(
                 actor,
                 &NewCase {
-                    title: format!("{}预警期间未落实应急减排措施", v.level_label),
+                    title: cases.title.clone(),
                     source: "emergency".into(),
                     category: "应急减排".into(),
                     severity: gongjian_alarms::Severity::Major,
-                    description: format!(
-                        "预警 #{}（{}）用电核查未落实：\n{}",
-                        v.warning.id,
-                        v.warning.document_number,
-                        lines.join("\n")
-                    ),
+                    description: format!("{}\n{}", cases.heading, lines.join("\n")),
                     site_id: None,
                     alarm_id: None,
-                    rule: Some(rule.clone()),
+                    rule: Some(cases.rule.clone()),
                     factor: None,
                     organisation_id: org.id,
                     township_id: None,

@@ -109,3 +109,83 @@ async fn the_job_opens_a_case_for_an_enterprise_that_did_not_cut_its_load(t: Tes
     // The next tick opens nothing more.
     assert!(job.tick().await.unwrap().is_empty());
 }
+
+on_both_backends!(the_job_opens_a_monthly_case_for_an_enterprise_that_ignores_the_season_list);
+/// Issue 15 item 6: the same tick verifies the season's 错峰生产 list over
+/// the last days and opens one case per enterprise and month for a 未落实
+/// day; a plant within its limit gets none, and the next tick opens nothing.
+async fn the_job_opens_a_monthly_case_for_an_enterprise_that_ignores_the_season_list(t: TestDb) {
+    let db = t.db.clone();
+    let actor = Actor::cli();
+    let today = gongjian_storage::today_cst();
+    let first = today - Duration::days(10);
+    for (name, kwh) in [("示范水泥有限公司", 100), ("示范铸造有限公司", 60)] {
+        let org = db
+            .organisations()
+            .create_organisation(&actor, name, OrgKind::Enterprise, None)
+            .await
+            .unwrap();
+        let meter = db
+            .monitoring()
+            .create_site(
+                &actor,
+                &NewSite {
+                    code: format!("PWR-{}", org.id),
+                    name: format!("{name}用电监控"),
+                    kind: "power".into(),
+                    organisation_id: Some(org.id),
+                    ..NewSite::default()
+                },
+            )
+            .await
+            .unwrap();
+        db.monitoring()
+            .store_rollups(&readings(meter.id, first, 10, |_| kwh))
+            .await
+            .unwrap();
+    }
+    // Both listed at 2,400 kWh/d, limited to 80 % (1,920): the cement
+    // works uses 2,400 (100 %), the foundry 1,440 (60 %).
+    let list = "企业名称,错峰生产措施,负荷上限(%),正常工况日用电量(kWh)\n\
+示范水泥有限公司,限产,80,2400\n\
+示范铸造有限公司,限产,80,2400\n";
+    let table = gongjian_tabular::read_csv_bytes("错峰生产清单.csv", list.as_bytes()).unwrap();
+    let imported = gongjian_app::emergency::season::import_season_list(
+        &db,
+        &actor,
+        "2026-2027",
+        first,
+        today + Duration::days(90),
+        &table,
+    )
+    .await
+    .unwrap();
+
+    let job = EmergencyVerification::new(db.clone());
+    let opened = job.tick().await.unwrap();
+    let cases = db.cases().list(&CaseFilter::default()).await.unwrap();
+    assert!(!opened.is_empty());
+    assert!(
+        cases.iter().all(|c| c.organisation == "示范水泥有限公司"),
+        "{cases:?}"
+    );
+    // The last three days may straddle a month: one case per month.
+    let months: std::collections::BTreeSet<String> = (1..=3)
+        .map(|k| (today - Duration::days(k)).format("%Y-%m").to_string())
+        .collect();
+    assert_eq!(cases.len(), months.len(), "{cases:?}");
+    let month = (today - Duration::days(1)).format("%Y-%m").to_string();
+    let rule = format!("season-{}-{month}", imported.list.id);
+    let case = cases
+        .iter()
+        .find(|c| c.rule.as_deref() == Some(rule.as_str()))
+        .unwrap_or_else(|| panic!("no case with rule {rule}: {cases:?}"));
+    assert_eq!(case.title, "采暖季未落实错峰生产措施");
+    assert!(
+        case.description
+            .contains("用电为基准用电的 100%，超过允许的 80%"),
+        "{}",
+        case.description
+    );
+    assert!(job.tick().await.unwrap().is_empty());
+}

@@ -587,9 +587,10 @@ fn organisations(
     let mut out: Vec<String> = Vec::new();
     let mut unknown = Vec::new();
     for n in names(typed) {
-        let found = plan.organisations.iter().find(|o| {
-            o.name == n || o.aliases.iter().any(|a| *a == n) || o.full_name.as_deref() == Some(&n)
-        });
+        let found = plan
+            .organisations
+            .iter()
+            .find(|o| o.name == n || o.aliases.contains(&n));
         match found {
             Some(o) if out.contains(&o.name) => {
                 push(errors, field, format!("{} 重复填写", quoted(&o.name)));

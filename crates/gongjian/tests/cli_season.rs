@@ -238,7 +238,7 @@ fn the_season_list_is_verified_from_the_production_meters(store: Store) {
     assert_eq!(chemical["days"][0]["energy_kwh"], "40");
     let detail = chemical["days"][1]["detail"].as_str().unwrap();
     assert!(
-        detail.contains("错峰时段 22:00–06:00用电为该时段基准用电的 100%"),
+        detail.contains("错峰时段 22:00–06:00 用电为该时段基准用电的 100%"),
         "{detail}"
     );
 

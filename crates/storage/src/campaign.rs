@@ -1278,16 +1278,16 @@ impl Campaigns<'_> {
         .fetch_optional(&mut *tx)
         .await?;
         let last_number = last.as_ref().map_or(0, |(number, _)| *number);
-        if let LoadMode::Edit { revision, .. } = mode {
-            if revision != last_number {
-                return Err(StorageError::rule(
-                    crate::Rule::CampaignState,
-                    format!(
-                        "攻坚方案 {} 已有第 {last_number} 版（刚被他人修改），本次修改基于第 {revision} 版，未保存：请重新打开编辑页",
-                        plan.key
-                    ),
-                ));
-            }
+        if let LoadMode::Edit { revision, .. } = mode
+            && revision != last_number
+        {
+            return Err(StorageError::rule(
+                crate::Rule::CampaignState,
+                format!(
+                    "攻坚方案 {} 已有第 {last_number} 版（刚被他人修改），本次修改基于第 {revision} 版，未保存：请重新打开编辑页",
+                    plan.key
+                ),
+            ));
         }
 
         // What is stored of the plan, compared with it.

@@ -270,6 +270,8 @@ impl Emergency<'_> {
     /// Raise or lower warning `id` to `level` from `from`: the warning ends
     /// the day before and a new one at the new level takes over (until the
     /// old one's planned end, if it had one); `recipients` are told again.
+    /// `notice`: the change notice's files, attached to the new warning.
+    #[allow(clippy::too_many_arguments)]
     pub async fn change_warning(
         &self,
         actor: &Actor,

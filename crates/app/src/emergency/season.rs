@@ -310,11 +310,13 @@ async fn judge_day(
         }
     };
     let says = |what: &str, check: &Check| -> String {
-        let basis = if what.starts_with("错峰时段") {
-            "该时段基准用电"
+        // "错峰时段 22:00–06:00 用电…", "当日用电…".
+        let (what, basis) = if what.starts_with("错峰时段") {
+            (format!("{what} "), "该时段基准用电")
         } else {
-            "基准用电"
+            (what.to_owned(), "基准用电")
         };
+        let what = what.as_str();
         match check {
             Check::Met => format!("{what}用电不超过{basis}的 {}", allowed_text(what)),
             Check::NotMet { actual_ratio } => format!(
@@ -323,7 +325,7 @@ async fn judge_day(
                 allowed_text(what)
             ),
             Check::Unverifiable { why } if what.is_empty() || what == "当日" => why.clone(),
-            Check::Unverifiable { why } => format!("{what}：{why}"),
+            Check::Unverifiable { why } => format!("{}：{why}", what.trim_end()),
         }
     };
     let verdicts: Vec<Check> = checks.iter().map(|(_, c)| c.clone()).collect();
@@ -351,4 +353,67 @@ async fn judge_day(
         verdict_label: verdict.label(),
         detail,
     })
+}
+
+/// Days back the hourly job verifies: a logger's backlog can arrive a day
+/// or two late and turn 无法核查 into a verdict.
+pub const JOB_DAYS: i64 = 3;
+
+/// The hourly job's part (`emergency_verification`): the list in force
+/// verified over the last [`JOB_DAYS`] days, and a 督办 case opened for
+/// each enterprise with a 未落实 day — once per list, enterprise and month,
+/// so a plant that keeps running is chased monthly, not daily.
+pub async fn run_verification(
+    db: &Db,
+    actor: &Actor,
+    today: NaiveDate,
+) -> Result<Vec<i64>, AppError> {
+    let to = today - Duration::days(1);
+    let v = verify_season(db, None, to - Duration::days(JOB_DAYS - 1), to, today).await?;
+    open_cases(db, actor, &v, today).await
+}
+
+/// Open the cases of a season verification's 未落实 days (see
+/// [`run_verification`]).
+pub async fn open_cases(
+    db: &Db,
+    actor: &Actor,
+    v: &SeasonVerification,
+    today: NaiveDate,
+) -> Result<Vec<i64>, AppError> {
+    let Some(list) = &v.list else {
+        return Ok(Vec::new());
+    };
+    // month → enterprise → lines
+    let mut by_month: std::collections::BTreeMap<String, Vec<(&str, Vec<String>)>> =
+        std::collections::BTreeMap::new();
+    for row in &v.rows {
+        for d in row
+            .days
+            .iter()
+            .filter(|d| d.verdict == Verdict::NotImplemented)
+        {
+            let month = by_month
+                .entry(d.day.format("%Y-%m").to_string())
+                .or_default();
+            let line = format!("{}：{}，{}", d.day, row.measure, d.detail);
+            match month.iter_mut().find(|(e, _)| *e == row.enterprise) {
+                Some((_, lines)) => lines.push(line),
+                None => month.push((&row.enterprise, vec![line])),
+            }
+        }
+    }
+    let mut opened = Vec::new();
+    for (month, failed) in by_month {
+        let cases = super::EnterpriseCases {
+            rule: format!("season-{}-{month}", list.id),
+            title: "采暖季未落实错峰生产措施".to_owned(),
+            heading: format!(
+                "{} 采暖季错峰生产清单 #{}（{} 至 {}）用电核查未落实：",
+                list.season, list.id, list.starts_on, list.ends_on
+            ),
+        };
+        opened.extend(super::open_enterprise_cases(db, actor, &cases, failed, today).await?);
+    }
+    Ok(opened)
 }

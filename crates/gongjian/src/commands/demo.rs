@@ -895,6 +895,7 @@ async fn demo_emergency(db: &gongjian_storage::Db) -> anyhow::Result<()> {
     let actor = Actor::system("demo");
     let today = gongjian_app::now_local().date();
     let warning_day = today - Duration::days(5);
+    let season_start = today - Duration::days(20);
     // (enterprise, normal kWh per hour, kWh per hour in the warning)
     let firms: [(&str, u64, Option<u64>); 3] = [
         ("平原示范铸造有限公司", 200, Some(120)),
@@ -955,7 +956,15 @@ async fn demo_emergency(db: &gongjian_storage::Db) -> anyhow::Result<()> {
                 break;
             }
             let in_warning = day >= warning_day && day <= warning_day + Duration::days(1);
-            let per_hour = if in_warning { during } else { normal };
+            // In the heating season the foundry keeps to its 错峰 load
+            // limit of 80 %; the chemical plant runs on at night.
+            let per_hour = if in_warning {
+                during
+            } else if day >= season_start && name == "平原示范铸造有限公司" {
+                normal * 4 / 5
+            } else {
+                normal
+            };
             let start = gongjian_standards::cst::day_start_utc(day);
             for h in 0..24 {
                 rows.push(RollupValue {
@@ -1003,6 +1012,27 @@ async fn demo_emergency(db: &gongjian_storage::Db) -> anyhow::Result<()> {
     .await?;
     println!(
         "演示重污染天气预警 (demo warning)：橙色 {warning_day} 起 2 天，应急减排清单 4 家企业"
+    );
+    // The heating season's 错峰生产 list: the foundry limited to 80 %, the
+    // chemical plant stopped at night (it is not), the brickworks stopped
+    // (no meter: 无法核查).
+    let season_list = "企业名称,行业类别,生产线名称,错峰生产措施,负荷上限(%),错峰时段,正常工况日用电量(kWh)\n\
+平原示范铸造有限公司,铸造,冲天炉,限产,80,,4800\n\
+平原示范化工有限公司,化工,,夜间错峰生产,,22:00-06:00,3600\n\
+平原示范建材有限公司,建材,砖瓦窑,错峰停产,,,2000\n";
+    let table = gongjian_tabular::read_csv_bytes("采暖季错峰生产清单.csv", season_list.as_bytes())?;
+    let imported = gongjian_app::emergency::season::import_season_list(
+        db,
+        &actor,
+        &season,
+        season_start,
+        today + Duration::days(100),
+        &table,
+    )
+    .await?;
+    println!(
+        "演示错峰生产清单 (demo seasonal production control)：{} 起，{} 家企业",
+        season_start, imported.enterprises
     );
     // The treatment meter's stop yesterday afternoon is an alarm now.
     let run = gongjian_app::alarms::run_alarms(db, gongjian_storage::now()).await?;

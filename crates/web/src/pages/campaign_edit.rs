@@ -101,6 +101,12 @@ impl Errors {
 
 struct TargetForm {
     key: String,
+    /// The stored comparison as a reader writes it (≤, ≥ …).
+    cmp_label: &'static str,
+    /// The stored target, for the line that opens its form.
+    summary_indicator: String,
+    summary_value: String,
+    summary_unit: String,
     plan_title: String,
     scope: String,
     period: String,
@@ -253,6 +259,21 @@ fn list_page(
                 ),
             };
             TargetForm {
+                cmp_label: match t.comparator {
+                    gongjian_campaign::Comparator::Le => "≤",
+                    gongjian_campaign::Comparator::Lt => "<",
+                    gongjian_campaign::Comparator::Ge => "≥",
+                    gongjian_campaign::Comparator::Gt => ">",
+                    gongjian_campaign::Comparator::Eq => "=",
+                },
+                summary_indicator: t.indicator.clone(),
+                summary_value: match (&t.value, &t.value_text, &t.baseline) {
+                    (Some(v), _, _) => v.to_string(),
+                    (None, Some(text), _) => text.clone(),
+                    (None, None, Some(b)) => format!("{b} 年值"),
+                    (None, None, None) => String::new(),
+                },
+                summary_unit: t.unit.clone(),
                 key: t.key.clone(),
                 plan_title: plan_title(&t.plan),
                 scope: t.scope.to_string(),

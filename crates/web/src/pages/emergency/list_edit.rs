@@ -456,10 +456,10 @@ fn posted(fields: Vec<(String, String)>) -> Posted {
         match name.as_str() {
             "csrf" => p.csrf = value,
             "list" => p.base = value.trim().parse().unwrap_or(0),
-            k if known.iter().any(|(key, _)| key == k) => {
-                if !p.values.iter().any(|(n, _)| *n == name) {
-                    p.values.push((name, value));
-                }
+            k if known.iter().any(|(key, _)| key == k)
+                && !p.values.iter().any(|(n, _)| *n == name) =>
+            {
+                p.values.push((name, value));
             }
             _ => {}
         }
