@@ -469,6 +469,7 @@ pub async fn verify_warning(
     let sites = db.monitoring().sites().await?;
     let warnings = db.emergency().warnings().await?;
     let circuits = db.power().circuits().await?;
+    let lines = db.power().production_lines().await?;
     let factors = db.monitoring().all_site_factors().await?;
     // Normal days before the warning, newest first: the measured baselines
     // are the means of the most recent of them that have data.
@@ -497,13 +498,21 @@ pub async fn verify_warning(
             continue;
         };
         let own_sites = sites_of(&orgs, &sites, &entry.enterprise);
+        let line = entry.production_line.as_deref();
         let meters = production_meters(&own_sites, &circuits);
-        let stacks = stacks::of(&own_sites, &factors);
+        let meters = on_line(&meters, &lines, line).unwrap_or(meters);
+        let mut stacks = stacks::of(&own_sites, &factors);
+        let stack_ids: Vec<i64> = stacks.iter().map(|s| s.site_id).collect();
+        let stacks_on_line = on_line(&stack_ids, &lines, line);
+        if let Some(ids) = &stacks_on_line {
+            stacks.retain(|s| ids.contains(&s.site_id));
+        }
         // The stacks measure the whole plant: a row that is one of several
         // production lines cannot be judged on them (its line's share of
         // the plant's emission is not measured), so it is not, rather than
         // be set against the plant's total.
-        let shared_stacks = !stacks.is_empty() && rows_of(&entry.enterprise) > 1;
+        let shared_stacks =
+            stacks_on_line.is_none() && !stacks.is_empty() && rows_of(&entry.enterprise) > 1;
         // The pollutants the enterprise's stacks measure and the level
         // requires a reduction of.
         let pollutants: Vec<(Pollutant, Required)> = Pollutant::ALL
@@ -602,7 +611,12 @@ pub async fn verify_warning(
                 checks.push((
                     "核查".into(),
                     Check::Unverifiable {
-                        why: "未登记该企业的用电监控点或废气排口在线监测，无法核查".into(),
+                        why: match line {
+                            Some(l) => format!(
+                                "未登记该企业生产线“{l}”的用电监控点或废气排口在线监测，无法核查"
+                            ),
+                            None => "未登记该企业的用电监控点或废气排口在线监测，无法核查".into(),
+                        },
                     },
                 ));
             }
@@ -643,6 +657,27 @@ pub(crate) fn sites_of<'a>(
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The sites of `ids` (an enterprise's meters or stacks) that serve a
+/// list row's production line `line`: when the row names a line and any of
+/// them is tied to a line, those tied to it (possibly none); otherwise
+/// `None`, and the caller takes them all as the whole plant's.
+pub(crate) fn on_line(
+    ids: &[i64],
+    lines: &std::collections::BTreeMap<i64, String>,
+    line: Option<&str>,
+) -> Option<Vec<i64>> {
+    let line = line.map(str::trim).filter(|l| !l.is_empty())?;
+    if !ids.iter().any(|id| lines.contains_key(id)) {
+        return None;
+    }
+    Some(
+        ids.iter()
+            .copied()
+            .filter(|id| lines.get(id).is_some_and(|l| l == line))
+            .collect(),
+    )
 }
 
 /// The production meters among `own_sites`: treatment circuits must keep

@@ -78,6 +78,23 @@ pub async fn circuits(db: &Db) -> Result<BTreeMap<i64, CircuitRecord>, AppError>
     Ok(db.power().circuits().await?)
 }
 
+/// The production line of every meter or stack tied to one, by site id.
+pub async fn production_lines(db: &Db) -> Result<BTreeMap<i64, String>, AppError> {
+    Ok(db.power().production_lines().await?)
+}
+
+/// Tie a power meter or stack to the production line `line` of its
+/// enterprise, as the reduction list names it ("" unties it): a plant
+/// listed line by line is then verified line by line.
+pub async fn set_production_line(
+    db: &Db,
+    actor: &Actor,
+    site_id: i64,
+    line: &str,
+) -> Result<(), AppError> {
+    Ok(db.power().set_production_line(actor, site_id, line).await?)
+}
+
 /// Set what a meter feeds (`None` clears it) and, for a treatment circuit,
 /// the production meters it serves.
 pub async fn set_circuit(

@@ -1022,6 +1022,49 @@ indicators = [{ name = "利用率", comparator = ">=", value = 89, unit = "%" }]
     }
 
     #[test]
+    fn a_stale_or_unknown_item_and_a_failed_plan_check_change_nothing() {
+        let p = plan();
+        let err = apply_edit(
+            &p,
+            &PlanEdit::DeleteTask {
+                key: "air-9".into(),
+            },
+        )
+        .unwrap_err();
+        assert!(err.problems[0].message.contains("没有任务 air-9"));
+        // A group the plan does not have.
+        let err = apply_edit(
+            &p,
+            &PlanEdit::AddTask {
+                plan: "air".into(),
+                group: "九".into(),
+                edit: task_edit(),
+            },
+        )
+        .unwrap_err();
+        assert!(err.problems[0].message.contains("没有“九”这一组"));
+        // The plan check's own refusal (a task with no one responsible)
+        // is passed on whole.
+        let mut e = task_edit();
+        e.lead.clear();
+        e.cooperating.clear();
+        let err = apply_edit(
+            &p,
+            &PlanEdit::Task {
+                key: "air-1".into(),
+                edit: e,
+            },
+        )
+        .unwrap_err();
+        assert!(
+            err.problems
+                .iter()
+                .any(|x| x.message.starts_with("方案校验未通过")),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn bad_values_are_refused_next_to_their_field() {
         let mut e = task_edit();
         e.title = " ".into();

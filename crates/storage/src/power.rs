@@ -316,3 +316,79 @@ impl Power<'_> {
         Ok(stats)
     }
 }
+
+/// At most this many characters in a production line's name.
+pub const PRODUCTION_LINE_MAX: usize = 100;
+
+impl Power<'_> {
+    /// The production line of every meter or stack tied to one, by site id.
+    pub async fn production_lines(&self) -> Result<BTreeMap<i64, String>, StorageError> {
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT site_id, production_line FROM site_production_lines ORDER BY site_id",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Tie the power meter or stack at `site_id` to the production line
+    /// named `line` (as the reduction list names it); an empty name unties
+    /// it. Audited.
+    pub async fn set_production_line(
+        &self,
+        actor: &Actor,
+        site_id: i64,
+        line: &str,
+    ) -> Result<(), StorageError> {
+        let line = line.trim();
+        crate::validate::line("生产线名称", line, PRODUCTION_LINE_MAX)?;
+        let mut tx = self.write.begin().await?;
+        let site: Option<SiteRow> =
+            sqlx::query_as("SELECT id, kind, organisation_id FROM sites WHERE id = $1")
+                .bind(site_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let site = site.ok_or_else(|| StorageError::NotFound {
+            entity: "site",
+            key: site_id.to_string(),
+        })?;
+        if site.kind != "power" && site.kind != "stack_gas" {
+            return Err(refuse("只有用电监控点和废气排口可以对应生产线"));
+        }
+        if site.organisation_id.is_none() {
+            return Err(refuse("请先为该站点设置所属企业，再对应生产线"));
+        }
+        let before: Option<String> = sqlx::query_scalar(
+            "SELECT production_line FROM site_production_lines WHERE site_id = $1",
+        )
+        .bind(site_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if before.as_deref().unwrap_or("") == line {
+            return Ok(());
+        }
+        sqlx::query("DELETE FROM site_production_lines WHERE site_id = $1")
+            .bind(site_id)
+            .execute(&mut *tx)
+            .await?;
+        if !line.is_empty() {
+            sqlx::query(
+                "INSERT INTO site_production_lines (site_id, production_line) VALUES ($1, $2)",
+            )
+            .bind(site_id)
+            .bind(line)
+            .execute(&mut *tx)
+            .await?;
+        }
+        append(
+            &mut tx,
+            actor,
+            AuditRecord::new("update", "site_production_line", site_id)
+                .before(&json!({ "production_line": before }))
+                .after(&json!({ "production_line": (!line.is_empty()).then_some(line) })),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

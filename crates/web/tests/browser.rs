@@ -1296,6 +1296,14 @@ async fn item_19_no_page_scrolls_sideways_on_a_phone_or_a_wall_screen() {
         )
         .await
         .unwrap();
+    // The season's reduction list: 预警应急's list and its row-by-row
+    // editing pages are swept too.
+    let list = "企业名称,统一社会信用代码,行业类别,绩效分级,生产线（工序）名称,黄色预警减排措施,黄色负荷上限(%),橙色预警减排措施,橙色负荷上限(%),红色预警减排措施\n\
+平原示范热电有限公司,91410700MA44XY2K18,热力生产和供应,B,1号锅炉（脱硫脱硝除尘一体化超低排放改造后）,限产,80,限产,70,停产\n";
+    let table = gongjian_tabular::read_csv_bytes("清单.csv", list.as_bytes()).unwrap();
+    gongjian_app::emergency::import_list(&app.db, &actor, "2026-2027", &table)
+        .await
+        .unwrap();
     let case = app
         .db
         .cases()
@@ -1360,6 +1368,8 @@ async fn item_19_no_page_scrolls_sideways_on_a_phone_or_a_wall_screen() {
         "/system/users",
         "/system/notify",
         "/emergency",
+        "/emergency/list",
+        "/emergency/list/new",
         "/sources/sites/{site}/edit",
     ];
     let mut wide = Vec::new();

@@ -546,6 +546,28 @@ async fn bad_input_is_refused_next_to_the_field_and_nothing_changes(db: TestDb) 
     let page = r.text().await.unwrap();
     assert!(page.contains("指标值 “九成” 不是数字"), "{page}");
 
+    // A form made from an older revision is refused, never overwrites.
+    let mut form = pm25_form("55");
+    form.push(("revision", (first - 1).to_string()));
+    let r = office
+        .submit(
+            &format!("/campaigns/{DRAFT}/edit/targets/air-pm25"),
+            &fields(&form),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("刚被他人修改"));
+
+    // A task a target names cannot be deleted.
+    let r = office
+        .submit(
+            &format!("/campaigns/{DRAFT}/edit/tasks/air-36/delete"),
+            &[("confirm", "1")],
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("air-emission-total"));
+
     assert_eq!(revision(&app.db, DRAFT).await, first, "nothing stored");
     let plan = gongjian_app::plan::campaign_by_key(&app.db, DRAFT)
         .await

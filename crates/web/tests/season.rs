@@ -228,3 +228,78 @@ async fn the_office_imports_the_season_list_and_reads_its_verification(db: TestD
     assert_eq!(r.status(), 403);
     assert_eq!(app.db.seasons().season_lists().await.unwrap().len(), 1);
 }
+
+on_both_backends!(the_office_ties_a_meter_to_a_production_line_on_its_page);
+/// Issue 15 item 4: a meter (or stack) page ties it to the production line
+/// the lists name; a name too long is refused next to the field, what was
+/// typed kept and nothing stored.
+async fn the_office_ties_a_meter_to_a_production_line_on_its_page(db: TestDb) {
+    let app = spawn_on(db).await;
+    app.user("office", Role::Office, "区环境攻坚办", OrgKind::Office)
+        .await;
+    let firm = app.org("示范钢铁有限公司", OrgKind::Enterprise).await;
+    let meter = app
+        .db
+        .monitoring()
+        .create_site(
+            &Actor::cli(),
+            &NewSite {
+                code: "PWR-SJ".into(),
+                name: "烧结机用电监控".into(),
+                kind: "power".into(),
+                organisation_id: Some(firm),
+                ..NewSite::default()
+            },
+        )
+        .await
+        .unwrap();
+    let office = app.login("office").await;
+    let page_url = app.url(&format!("/sources/sites/{}", meter.id));
+    let page = office
+        .get(&page_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"line\""), "{page}");
+    assert!(page.contains("未对应生产线"), "{page}");
+    let post = |line: String| {
+        let office = office.clone();
+        let url = app.url(&format!("/sources/sites/{}/line", meter.id));
+        let me = app.url("/api/v1/me");
+        async move {
+            let csrf = common::csrf_token(&office, &me).await;
+            office
+                .post(url)
+                .form(&[("csrf", csrf), ("line", line)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = post("烧结<机>".into()).await;
+    assert_eq!(r.status(), 303);
+    let page = office
+        .get(&page_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("<strong>烧结&#60;机&#62;</strong>")
+            || page.contains("<strong>烧结&lt;机&gt;</strong>"),
+        "{page}"
+    );
+    let r = post("长".repeat(101)).await;
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("生产线名称"), "{page}");
+    assert_eq!(
+        app.db.power().production_lines().await.unwrap()[&meter.id],
+        "烧结<机>"
+    );
+}

@@ -24,7 +24,7 @@ use gongjian_tabular::Table;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::{day_energy, in_any_warning, production_meters, sites_of, span_energy};
+use super::{day_energy, in_any_warning, on_line, production_meters, sites_of, span_energy};
 use crate::AppError;
 
 /// The season list's import: the list stored, and what the office should
@@ -180,12 +180,14 @@ pub async fn verify_season(
     let orgs = db.organisations().list().await?;
     let sites = db.monitoring().sites().await?;
     let circuits = db.power().circuits().await?;
+    let lines = db.power().production_lines().await?;
     let warnings = db.emergency().warnings().await?;
     let today_start = cst::day_start_utc(today);
     for entry in &entries {
         let rules = RuleSet::for_date(entry.starts_on);
         let own_sites = sites_of(&orgs, &sites, &entry.enterprise);
         let meters = production_meters(&own_sites, &circuits);
+        let meters = on_line(&meters, &lines, entry.production_line.as_deref()).unwrap_or(meters);
         let base = match entry.baseline_kwh {
             Some(listed) => Some(listed),
             None => {
@@ -264,7 +266,10 @@ async fn judge_day(
         checks.push((
             String::new(),
             Check::Unverifiable {
-                why: "未登记该企业的生产用电监控点，无法核查".into(),
+                why: match &entry.production_line {
+                    Some(l) => format!("未登记该企业生产线“{l}”的生产用电监控点，无法核查"),
+                    None => "未登记该企业的生产用电监控点，无法核查".into(),
+                },
             },
         ));
     } else if entry.kind == MeasureKind::Stagger && !entry.windows.is_empty() {

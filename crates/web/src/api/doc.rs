@@ -311,7 +311,7 @@ pub(crate) struct FirePointUpload {
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
 pub(crate) struct NoticeUpload {
-    /// 通知文件（PDF、图片或 Word 文档，可多个）
+    /// 通知文件（PDF、图片或 Office 文档，可多个）
     #[schema(value_type = Vec<String>, format = Binary)]
     file: Vec<Vec<u8>>,
 }

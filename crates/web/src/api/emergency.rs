@@ -142,7 +142,7 @@ pub async fn confirm_warning(
     Ok(Json(json!({ "warning": id, "confirmed": true })))
 }
 
-#[utoipa::path(post, path = "/emergency/warnings/{id}/notice", summary = "上传预警通知文件（攻坚办、管理员；multipart 字段 file，可多个；PDF、图片或 Word 文档）", params(crate::api::doc::IdPath), request_body(content((crate::api::doc::NoticeUpload = "multipart/form-data"))), responses((status = 201, description = "预警的全部通知文件", body = Object)))]
+#[utoipa::path(post, path = "/emergency/warnings/{id}/notice", summary = "上传预警通知文件（攻坚办、管理员；multipart 字段 file，可多个；PDF、图片或 Office 文档）", params(crate::api::doc::IdPath), request_body(content((crate::api::doc::NoticeUpload = "multipart/form-data"))), responses((status = 201, description = "预警的全部通知文件", body = Object)))]
 pub async fn add_notice(
     State(state): State<AppState>,
     me: ApiUser,

@@ -373,7 +373,7 @@ fn task_href(campaign: &str, task: &str) -> String {
 /// The urlencoded body as a map (the last value of a repeated field).
 fn fields(body: &[u8]) -> HashMap<String, String> {
     form_urlencoded::parse(body)
-        .take(4 * MAX_ROWS + 32)
+        .take(8 * MAX_ROWS + 32)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }

@@ -4,7 +4,8 @@
 //! or reopens a closed one. Next year's plan is made here too: the office
 //! copies a campaign to a new year (a 草稿 with every date moved) and adds
 //! task tables (XLSX or CSV in the offices' layout) to a campaign that is
-//! not closed, each load a new audited revision; or writes the plan as
+//! not closed, each load a new audited revision, and edits a draft's
+//! targets and tasks in forms (`campaign_edit.rs`); or writes the plan as
 //! files (`gongjian plan copy | import-tasks | check | load`, docs/campaign.md).
 
 use askama::Template;

@@ -32,6 +32,7 @@ pub(crate) fn routes(limits: &crate::attachments::CampaignSettings) -> Router<Ap
         .route("/sources/sites/{id}", get(site_page))
         .route("/sources/sites/{id}/edit", get(edit_form))
         .route("/sources/sites/{id}/circuit", post(set_circuit))
+        .route("/sources/sites/{id}/line", post(set_line))
         .route("/sources/sites/{id}/latest", get(latest_table))
         .route(
             "/sources/import",
@@ -279,6 +280,15 @@ struct SitePage {
     can_write: bool,
     /// Power meters only: the 用电监控 card.
     power: Option<PowerCard>,
+    /// Power meters and stacks of an enterprise: the production line it
+    /// belongs to (as the reduction list names it), and a refused edit.
+    line: Option<LineCard>,
+}
+
+struct LineCard {
+    current: String,
+    typed: String,
+    error: Option<String>,
 }
 
 /// A power meter's circuit, what it serves, what was learned of its load,
@@ -443,7 +453,38 @@ async fn site_page_with(
     site: gongjian_storage::Site,
     refused: Option<(&CircuitForm, String)>,
 ) -> Response {
+    site_page_full(state, me, site, refused, None).await
+}
+
+async fn site_page_full(
+    state: &AppState,
+    me: &PageUser,
+    site: gongjian_storage::Site,
+    refused: Option<(&CircuitForm, String)>,
+    refused_line: Option<(String, String)>,
+) -> Response {
     let id = site.id;
+    let line =
+        if matches!(site.kind.as_str(), "power" | "stack_gas") && site.organisation_id.is_some() {
+            let current = match gongjian_app::power::production_lines(&state.db).await {
+                Ok(mut lines) => lines.remove(&id).unwrap_or_default(),
+                Err(e) => return page_error(me, "sources", e.into()),
+            };
+            Some(match refused_line {
+                Some((typed, error)) => LineCard {
+                    current,
+                    typed,
+                    error: Some(error),
+                },
+                None => LineCard {
+                    typed: current.clone(),
+                    current,
+                    error: None,
+                },
+            })
+        } else {
+            None
+        };
     let power = match power_card(state, &site, refused).await {
         Ok(p) => p,
         Err(e) => return page_error(me, "sources", e.into()),
@@ -512,7 +553,46 @@ async fn site_page_with(
         disagreements,
         can_write: may_write(&me.user),
         power,
+        line,
     })
+}
+
+/// Tie a power meter or stack to a production line of its enterprise.
+async fn set_line(
+    State(state): State<AppState>,
+    me: PageUser,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Response {
+    let mut csrf = String::new();
+    let mut line = String::new();
+    for (k, v) in form_urlencoded::parse(&body) {
+        match k.as_ref() {
+            "csrf" => csrf = v.into_owned(),
+            // Longer than the storage limit still reads as too long.
+            "line" => line = v.chars().take(200).collect(),
+            _ => {}
+        }
+    }
+    if let Err(r) = check_csrf(&me, &csrf) {
+        return r;
+    }
+    if !may_write(&me.user) {
+        return forbidden(&me);
+    }
+    let site = match visible_site(&state, &me.user, id).await {
+        Ok(s) => s,
+        Err(e) => return page_error(&me, "sources", e),
+    };
+    match gongjian_app::power::set_production_line(&state.db, &me.actor(), id, &line).await {
+        Ok(()) => Redirect::to(&format!("/sources/sites/{id}#line")).into_response(),
+        Err(e) => {
+            let mut r =
+                site_page_full(&state, &me, site, None, Some((line, e.user_message()))).await;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            r
+        }
+    }
 }
 
 #[derive(Template)]
