@@ -38,7 +38,7 @@ async fn each_production_line_is_verified_from_its_own_meter(t: TestDb) {
         .create_organisation(&actor, "示范钢铁有限公司", OrgKind::Enterprise, None)
         .await
         .unwrap();
-    let mut meter = |code: &'static str| {
+    let meter = |code: &'static str| {
         let db = db.clone();
         let actor = actor.clone();
         async move {

@@ -60,6 +60,7 @@ pub mod list;
 pub mod list_form;
 pub mod rules;
 pub mod season;
+pub mod substitution;
 pub mod verify;
 pub mod vocab;
 

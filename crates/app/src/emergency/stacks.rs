@@ -4,8 +4,11 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
-use gongjian_emergency::{HourState, Pollutant, Required, StackHour, daily_emission_kg};
+use chrono::{Datelike, NaiveDate};
+use gongjian_emergency::substitution::accounted_day;
+use gongjian_emergency::{
+    HourState, MIN_STACK_HOURS, Pollutant, Required, StackHour, daily_emission_kg,
+};
 use gongjian_standards::cst;
 use gongjian_storage::{Db, Site, SiteFactor, StorageError};
 use rust_decimal::Decimal;
@@ -73,7 +76,18 @@ pub async fn hours(
     day: NaiveDate,
 ) -> Result<Vec<StackHour>, StorageError> {
     let from = cst::day_start_utc(day);
-    let to = from + 86_400;
+    range(db, site, pollutant, from, from + 86_400).await
+}
+
+/// The hourly records of `pollutant` at `site` in `[from, to)`, joined
+/// with the hours' flows, in time order.
+async fn range(
+    db: &Db,
+    site: i64,
+    pollutant: Pollutant,
+    from: i64,
+    to: i64,
+) -> Result<Vec<StackHour>, StorageError> {
     let monitoring = db.monitoring();
     let concentration = monitoring
         .series_points(site, factor_code(pollutant), "hour", from, to)
@@ -101,25 +115,99 @@ pub async fn hours(
         .collect())
 }
 
+/// How far before a day its stacks' records are read for HJ 75
+/// substitution: the 2160 valid hours the standard looks back over (90
+/// days) with a margin for the gaps between them.
+const LOOKBACK_DAYS: i64 = 120;
+
+/// The start (Unix seconds) of the quarter `day` falls in, China time.
+fn quarter_start(day: NaiveDate) -> i64 {
+    let month = (day.month0() / 3) * 3 + 1;
+    let first = NaiveDate::from_ymd_opt(day.year(), month, 1).unwrap_or(day);
+    cst::day_start_utc(first)
+}
+
+/// Stacks' hourly records of one verification, read once per stack and
+/// pollutant over the span every day of it needs.
+pub struct HourCache {
+    from: i64,
+    to: i64,
+    loaded: HashMap<(i64, Pollutant), Vec<StackHour>>,
+}
+
+impl HourCache {
+    /// For days from `first` to `last` (inclusive).
+    pub fn new(first: NaiveDate, last: NaiveDate) -> HourCache {
+        let from = quarter_start(first).min(cst::day_start_utc(
+            first - chrono::Duration::days(LOOKBACK_DAYS),
+        ));
+        HourCache {
+            from,
+            to: cst::day_start_utc(last) + 86_400,
+            loaded: HashMap::new(),
+        }
+    }
+
+    async fn hours(
+        &mut self,
+        db: &Db,
+        site: i64,
+        pollutant: Pollutant,
+    ) -> Result<&[StackHour], StorageError> {
+        if !self.loaded.contains_key(&(site, pollutant)) {
+            let hours = range(db, site, pollutant, self.from, self.to).await?;
+            self.loaded.insert((site, pollutant), hours);
+        }
+        Ok(self.loaded[&(site, pollutant)].as_slice())
+    }
+}
+
 /// The day's emission of `pollutant` over every stack that measures it
-/// (kg); `None` when any of them has no measurable day: a plant cannot
-/// look cleaner by one stack's logger going quiet.
+/// (kg), or why it cannot be had: one stack without a measurable day makes
+/// the whole day unmeasurable (a plant cannot look cleaner by one stack's
+/// logger going quiet). SO₂, NOx and particulate matter are accounted
+/// with HJ 75-2017's substitution (`gongjian_emergency::substitution`);
+/// VOCs, which the standard's table does not cover, need
+/// `MIN_STACK_HOURS` usable hours, the rest filled at their mean.
 pub async fn day_emission(
     db: &Db,
+    cache: &mut HourCache,
     stacks: &[Stack],
     pollutant: Pollutant,
     day: NaiveDate,
-) -> Result<Option<Decimal>, StorageError> {
+) -> Result<Result<Decimal, String>, StorageError> {
+    let day_start = cst::day_start_utc(day);
+    let window = quarter_start(day).min(cst::day_start_utc(
+        day - chrono::Duration::days(LOOKBACK_DAYS),
+    ));
     let mut total = Decimal::ZERO;
     let mut any = false;
     for stack in stacks.iter().filter(|s| s.measures(pollutant)) {
-        match daily_emission_kg(&hours(db, stack.site_id, pollutant, day).await?) {
-            Some(kg) => total += kg,
-            None => return Ok(None),
+        let hours = cache.hours(db, stack.site_id, pollutant).await?;
+        let kg = if pollutant == Pollutant::Vocs {
+            let day_hours: Vec<StackHour> = hours
+                .iter()
+                .filter(|h| h.at >= day_start && h.at < day_start + 86_400)
+                .copied()
+                .collect();
+            daily_emission_kg(&day_hours)
+                .ok_or_else(|| format!("{}当日有效小时数不足 {MIN_STACK_HOURS} 小时", stack.name))
+        } else {
+            accounted_day(hours, window, quarter_start(day), day_start)
+                .map(|a| a.kg)
+                .map_err(|why| format!("{}：{why}", stack.name))
+        };
+        match kg {
+            Ok(kg) => total += kg,
+            Err(why) => return Ok(Err(why)),
         }
         any = true;
     }
-    Ok(any.then_some(total))
+    Ok(if any {
+        Ok(total)
+    } else {
+        Err("未登记监测该污染物的排口".to_owned())
+    })
 }
 
 /// The requirement as officials read it.
