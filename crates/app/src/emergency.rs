@@ -84,6 +84,9 @@ pub struct ListRow {
     pub baseline_kwh: Option<Decimal>,
     /// (黄色, 橙色, 红色): each level's measure as the list words it.
     pub measures: [Option<String>; 3],
+    /// The enterprise's organisation (named as in the list), whose record
+    /// (一企一档) the row refers to; `None` until it is registered.
+    pub organisation_id: Option<i64>,
 }
 
 /// The list in force: when and from what it was imported, how many
@@ -115,6 +118,7 @@ pub async fn list_in_force(db: &Db) -> Result<Option<ListInForce>, AppError> {
             text
         })
     };
+    let orgs = db.organisations().list().await?;
     let mut rows = Vec::with_capacity(entries.len());
     let mut names: Vec<&str> = Vec::new();
     for stored in &entries {
@@ -136,6 +140,7 @@ pub async fn list_in_force(db: &Db) -> Result<Option<ListInForce>, AppError> {
                 measure(e.orange.as_ref()),
                 measure(e.red.as_ref()),
             ],
+            organisation_id: orgs.iter().find(|o| o.name == e.enterprise).map(|o| o.id),
             enterprise: e.enterprise,
         });
     }
@@ -471,6 +476,10 @@ pub async fn verify_warning(
     let circuits = db.power().circuits().await?;
     let lines = db.power().production_lines().await?;
     let factors = db.monitoring().all_site_factors().await?;
+    // Treatment equipment must run while production runs (item 4): the
+    // 治污设施未同步运行 rule of the alarm rules in force, screened over the
+    // warning's days on every treatment circuit and what it serves.
+    let treatment_off = treatment_off_episodes(db, &sites, warning.starts_on, last).await?;
     // Normal days before the warning, newest first: the measured baselines
     // are the means of the most recent of them that have data.
     let normal_days: Vec<NaiveDate> = (1..=rules.baseline_days as i64 * 2)
@@ -606,6 +615,18 @@ pub async fn verify_warning(
                     }
                 }
             }
+            if let Some(off_hours) = treatment_off_hours(&treatment_off, &meters, day) {
+                checks.push((
+                    "治污设施".into(),
+                    if off_hours == 0 {
+                        Check::Met
+                    } else {
+                        Check::NotMet {
+                            actual_ratio: Decimal::from(off_hours),
+                        }
+                    },
+                ));
+            }
             if shared_stacks {
                 checks.push((
                     "排放".into(),
@@ -667,6 +688,82 @@ pub(crate) fn sites_of<'a>(
         .unwrap_or_default()
 }
 
+/// The treatment circuits screened over a warning: the production meters
+/// each serves, and its 治污设施未同步运行 episodes.
+#[derive(Default)]
+struct TreatmentScreen {
+    served: Vec<Vec<i64>>,
+    episodes: Vec<(Vec<i64>, gongjian_alarms::Episode)>,
+}
+
+/// Treatment circuits' 治污设施未同步运行 episodes over `first`–`last`;
+/// nothing when the rule is switched off or no treatment circuit is
+/// linked.
+async fn treatment_off_episodes(
+    db: &Db,
+    sites: &[gongjian_storage::Site],
+    first: NaiveDate,
+    last: NaiveDate,
+) -> Result<TreatmentScreen, AppError> {
+    if last < first {
+        return Ok(TreatmentScreen::default());
+    }
+    let version = db.alarms().alarm_rules().await?;
+    let Some(rule) = version
+        .rules
+        .rules
+        .iter()
+        .find(|r| r.enabled && r.kind == gongjian_alarms::RuleKind::TreatmentOff)
+    else {
+        return Ok(TreatmentScreen::default());
+    };
+    let names: std::collections::HashMap<i64, String> =
+        sites.iter().map(|s| (s.id, s.name.clone())).collect();
+    let from = cst::day_start_utc(first);
+    let to = cst::day_start_utc(last) + 86_400;
+    let links = crate::power::treatment_links(db, from, to, &names).await?;
+    let serves = |l: &gongjian_alarms::power::TreatmentLink| -> Vec<i64> {
+        l.production.iter().map(|m| m.site_id).collect()
+    };
+    Ok(TreatmentScreen {
+        served: links.iter().map(serves).collect(),
+        episodes: gongjian_alarms::power::treatment_screens(rule, &links)
+            .into_iter()
+            .filter_map(|(treatment, e)| {
+                let link = links.iter().find(|l| l.treatment.site_id == treatment)?;
+                Some((serves(link), e))
+            })
+            .collect(),
+    })
+}
+
+/// Hours of `day` in which a treatment circuit serving any of `meters`
+/// was off while production ran; `None` when no treatment circuit serves
+/// them (nothing to check).
+fn treatment_off_hours(screen: &TreatmentScreen, meters: &[i64], day: NaiveDate) -> Option<u32> {
+    let serves_mine = |serves: &Vec<i64>| serves.iter().any(|m| meters.contains(m));
+    if !screen.served.iter().any(serves_mine) {
+        return None;
+    }
+    let from = cst::day_start_utc(day);
+    let to = from + 86_400;
+    let mine: Vec<&gongjian_alarms::Episode> = screen
+        .episodes
+        .iter()
+        .filter(|(serves, _)| serves.iter().any(|m| meters.contains(m)))
+        .map(|(_, e)| e)
+        .collect();
+    let hours: i64 = mine
+        .iter()
+        .map(|e| {
+            let a = e.started_at.max(from);
+            let b = (e.last_at + 3600).min(to);
+            ((b - a) / 3600).max(0)
+        })
+        .sum();
+    Some(hours as u32)
+}
+
 /// The sites of `ids` (an enterprise's meters or stacks) that serve a
 /// list row's production line `line`: when the row names a line and any of
 /// them is tied to a line, those tied to it (possibly none); otherwise
@@ -722,6 +819,10 @@ fn checks_detail(checks: &[(String, Check)], allowed: Option<Decimal>) -> String
     let says = |what: &str, check: &Check| -> String {
         match (what, check) {
             ("用电", Check::Met) => format!("用电不超过基准的 {allowed_text}%"),
+            ("治污设施", Check::Met) => "治污设施与产污设施同步运行".to_owned(),
+            ("治污设施", Check::NotMet { actual_ratio }) => {
+                format!("产污设施运行期间治污设施停运 {} 小时", pct(*actual_ratio))
+            }
             ("用电", Check::NotMet { actual_ratio }) => format!(
                 "用电为基准的 {}%，超过允许的 {allowed_text}%",
                 pct(*actual_ratio)

@@ -22,6 +22,17 @@ pub struct SiteLine {
     pub kind: String,
     /// Power meters: 产污设施 / 治污设施 / 未设置.
     pub circuit: Option<&'static str>,
+    /// Power meters and stacks: the production line it is tied to.
+    pub production_line: Option<String>,
+}
+
+/// One row of the heating season's 错峰生产 list in force.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeasonLine {
+    pub season: String,
+    pub production_line: String,
+    pub measure: String,
+    pub period: String,
 }
 
 /// One row of the reduction list in force.
@@ -53,6 +64,7 @@ pub struct Profile {
     pub grade_label: Option<&'static str>,
     pub sites: Vec<SiteLine>,
     pub list: Vec<ListLine>,
+    pub season: Vec<SeasonLine>,
     pub warnings: Vec<WarningLine>,
     pub cases: Vec<CaseRecord>,
 }
@@ -78,6 +90,7 @@ pub async fn profile(db: &Db, organisation_id: i64) -> Result<Profile, AppError>
         .and_then(Grade::parse)
         .map(Grade::label);
     let circuits = db.power().circuits().await?;
+    let mut lines = db.power().production_lines().await?;
     let sites = db
         .monitoring()
         .sites()
@@ -87,6 +100,7 @@ pub async fn profile(db: &Db, organisation_id: i64) -> Result<Profile, AppError>
         .map(|s| SiteLine {
             circuit: (s.kind == "power")
                 .then(|| circuits.get(&s.id).map_or("未设置", |c| c.circuit.label())),
+            production_line: lines.remove(&s.id),
             id: s.id,
             code: s.code,
             name: s.name,
@@ -111,6 +125,23 @@ pub async fn profile(db: &Db, organisation_id: i64) -> Result<Profile, AppError>
                     measure_text(e.orange.as_ref()),
                     measure_text(e.red.as_ref()),
                 ],
+            });
+        }
+    }
+    let mut season = Vec::new();
+    let today = crate::now_local().date();
+    if let Some((l, entries)) = db.seasons().season_list_for(today).await? {
+        for stored in entries
+            .into_iter()
+            .filter(|e| e.enterprise == organisation.name)
+        {
+            let e: gongjian_emergency::SeasonEntry = serde_json::from_value(stored.entry)
+                .map_err(|e| StorageError::Corrupt(format!("season entry: {e}")))?;
+            season.push(SeasonLine {
+                season: l.season.clone(),
+                production_line: e.production_line.clone().unwrap_or_else(|| "全厂".into()),
+                measure: e.measure_label(),
+                period: format!("{} 至 {}", e.starts_on, e.ends_on),
             });
         }
     }
@@ -154,6 +185,7 @@ pub async fn profile(db: &Db, organisation_id: i64) -> Result<Profile, AppError>
         grade_label,
         sites,
         list,
+        season,
         warnings,
         cases,
     })

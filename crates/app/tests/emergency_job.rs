@@ -3,32 +3,13 @@
 //! a 未落实 day, once per warning; a warning long over is left alone. On
 //! SQLite and PostgreSQL, the tick called directly.
 
-use chrono::{Duration, NaiveDate};
+use chrono::Duration;
 use gongjian_app::jobs::{EmergencyVerification, Job};
 use gongjian_storage::testing::TestDb;
-use gongjian_storage::{Actor, CaseFilter, NewSite, OrgKind, RollupValue, on_both_backends};
+use gongjian_storage::{Actor, CaseFilter, OrgKind, on_both_backends};
 
-/// Hourly counter readings of `days` days from `first`, `kwh(day)` kWh an
-/// hour on each day (0-based), closed by the next midnight's reading.
-fn readings(site: i64, first: NaiveDate, days: i64, kwh: impl Fn(i64) -> u64) -> Vec<RollupValue> {
-    let start = gongjian_standards::cst::day_start_utc(first);
-    let mut counter = 10_000u64;
-    let mut rows = Vec::new();
-    for h in 0..=days * 24 {
-        rows.push(RollupValue {
-            site_id: site,
-            factor: "Ept".into(),
-            kind: "hour",
-            period_start: start + h * 3600,
-            value: Some(counter.to_string()),
-            converted: None,
-            flag: "N".into(),
-            day_start: None,
-        });
-        counter += kwh(h / 24);
-    }
-    rows
-}
+mod common;
+use common::{power_meter, readings};
 
 on_both_backends!(the_job_opens_a_case_for_an_enterprise_that_did_not_cut_its_load);
 async fn the_job_opens_a_case_for_an_enterprise_that_did_not_cut_its_load(t: TestDb) {
@@ -40,25 +21,12 @@ async fn the_job_opens_a_case_for_an_enterprise_that_did_not_cut_its_load(t: Tes
         .create_organisation(&actor, "示范钢铁有限公司", OrgKind::Enterprise, None)
         .await
         .unwrap();
-    let meter = db
-        .monitoring()
-        .create_site(
-            &actor,
-            &NewSite {
-                code: "PWR-JOB".into(),
-                name: "轧钢用电监控".into(),
-                kind: "power".into(),
-                organisation_id: Some(org.id),
-                ..NewSite::default()
-            },
-        )
-        .await
-        .unwrap();
+    let meter = power_meter(&db, org.id, "PWR-JOB").await;
     // 40 days up to today at the same load: the warning 3 days ago was
     // not obeyed, nor the one 20 days ago.
     let first = today - Duration::days(40);
     db.monitoring()
-        .store_rollups(&readings(meter.id, first, 40, |_| 100))
+        .store_rollups(&readings(meter, first, 40, |_| 100))
         .await
         .unwrap();
     let list = "企业名称,行业类别,绩效分级,正常工况日用电量(kWh),黄色预警减排措施,黄色负荷上限(%),\
@@ -125,22 +93,9 @@ async fn the_job_opens_a_monthly_case_for_an_enterprise_that_ignores_the_season_
             .create_organisation(&actor, name, OrgKind::Enterprise, None)
             .await
             .unwrap();
-        let meter = db
-            .monitoring()
-            .create_site(
-                &actor,
-                &NewSite {
-                    code: format!("PWR-{}", org.id),
-                    name: format!("{name}用电监控"),
-                    kind: "power".into(),
-                    organisation_id: Some(org.id),
-                    ..NewSite::default()
-                },
-            )
-            .await
-            .unwrap();
+        let meter = power_meter(&db, org.id, &format!("PWR-{}", org.id)).await;
         db.monitoring()
-            .store_rollups(&readings(meter.id, first, 10, |_| kwh))
+            .store_rollups(&readings(meter, first, 10, |_| kwh))
             .await
             .unwrap();
     }

@@ -42,16 +42,11 @@ fn day_readings(
 ) -> u64 {
     let start = gongjian_standards::cst::day_start_utc(day);
     for h in 0..hours {
-        out.push(RollupValue {
-            site_id: site,
-            factor: "Ept".into(),
-            kind: "hour",
-            period_start: start + h * 3600,
-            value: Some(counter.to_string()),
-            converted: None,
-            flag: "N".into(),
-            day_start: None,
-        });
+        out.push(gongjian_storage::testing::energy_hour(
+            site,
+            start + h * 3600,
+            counter,
+        ));
         counter += per_hour;
     }
     counter

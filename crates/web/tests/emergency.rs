@@ -917,8 +917,12 @@ async fn the_office_imports_the_list_on_the_page_and_a_bad_file_is_refused_whole
         "{page}"
     );
     assert!(page.contains("id=\"list-rows\""), "{page}");
+    // A registered enterprise's row links to its record (一企一档).
+    let foundry = app.org("示范铸造有限公司", OrgKind::Enterprise).await;
     assert!(
-        page.contains("<td>示范铸造有限公司</td>") && page.contains("<td>示范化工有限公司</td>"),
+        page.contains(&format!(
+            "<td><a href=\"/enterprises/{foundry}\">示范铸造有限公司</a></td>"
+        )) && page.contains("<td>示范化工有限公司</td>"),
         "{page}"
     );
     assert!(page.contains("<td>熔炼工序</td>"), "{page}");

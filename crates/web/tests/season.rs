@@ -10,7 +10,7 @@ use chrono::Duration;
 use common::spawn_on;
 use gongjian_storage::on_both_backends;
 use gongjian_storage::testing::TestDb;
-use gongjian_storage::{Actor, NewSite, OrgKind, Role, RollupValue};
+use gongjian_storage::{Actor, NewSite, OrgKind, Role};
 use serde_json::Value;
 
 const LIST: &str = "企业名称,行业类别,错峰生产措施,负荷上限(%),正常工况日用电量(kWh)\n\
@@ -90,16 +90,11 @@ async fn the_office_imports_the_season_list_and_reads_its_verification(db: TestD
             if k == 3 && h > 0 {
                 break;
             }
-            rows.push(RollupValue {
-                site_id: meter.id,
-                factor: "Ept".into(),
-                kind: "hour",
-                period_start: start + h * 3600,
-                value: Some(counter.to_string()),
-                converted: None,
-                flag: "N".into(),
-                day_start: None,
-            });
+            rows.push(gongjian_storage::testing::energy_hour(
+                meter.id,
+                start + h * 3600,
+                counter,
+            ));
             counter += per_hour;
         }
     }

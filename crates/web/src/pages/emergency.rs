@@ -165,6 +165,8 @@ struct ListView {
 struct ListRowView {
     line: u64,
     enterprise: String,
+    /// The enterprise's record page, when it is registered.
+    org: Option<i64>,
     credit_code: String,
     industry: String,
     grade: String,
@@ -1113,6 +1115,7 @@ fn list_view(l: gongjian_app::emergency::ListInForce) -> ListView {
                 let [yellow, orange, red] = r.measures.map(|m| m.unwrap_or_else(|| "—".to_owned()));
                 ListRowView {
                     line: r.line,
+                    org: r.organisation_id,
                     enterprise: r.enterprise,
                     credit_code: r.credit_code.unwrap_or_default(),
                     industry: r.industry,

@@ -55,6 +55,8 @@ struct DayCell {
 
 struct RowView {
     enterprise: String,
+    /// The enterprise's record page, when it is registered.
+    org: Option<i64>,
     production_line: String,
     industry: String,
     measure: String,
@@ -165,6 +167,7 @@ async fn view(
         }
     };
     let enterprise = me.user.role == Role::Enterprise;
+    let orgs = state.db.organisations().list().await.unwrap_or_default();
     let list = match &v.list {
         Some(l) => {
             let by = state
@@ -212,7 +215,14 @@ async fn view(
         from: from.to_string(),
         to: to.to_string(),
         list,
-        rows: rows.iter().map(|r| row_view(r)).collect(),
+        rows: rows
+            .iter()
+            .map(|r| {
+                let mut v = row_view(r);
+                v.org = orgs.iter().find(|o| o.name == r.enterprise).map(|o| o.id);
+                v
+            })
+            .collect(),
         failed,
         form,
     });
@@ -240,6 +250,7 @@ fn row_view(r: &SeasonRow) -> RowView {
     };
     RowView {
         enterprise: r.enterprise.clone(),
+        org: None,
         production_line: r.production_line.clone().unwrap_or_default(),
         industry: r.industry.clone(),
         measure: r.measure.clone(),
