@@ -1370,6 +1370,8 @@ async fn item_19_no_page_scrolls_sideways_on_a_phone_or_a_wall_screen() {
         "/emergency",
         "/emergency/list",
         "/emergency/list/new",
+        "/emergency/season",
+        "/sources/power-readings",
         "/sources/sites/{site}/edit",
     ];
     let mut wide = Vec::new();

@@ -327,3 +327,65 @@ async fn only_the_office_and_admins_store_readings(db: TestDb) {
         );
     }
 }
+
+on_both_backends!(the_office_uploads_readings_on_the_page);
+/// The same import on a page (污染源 → 导入用电数据): a file with a bad row
+/// is refused whole with the row named (escaped), nothing stored; the good
+/// file is stored and counted; a township may not open the page.
+async fn the_office_uploads_readings_on_the_page(db: TestDb) {
+    let app = spawn_on(db).await;
+    let meter = setup(&app).await;
+    let office = app.login("office").await;
+    let page = office
+        .get(app.url("/sources"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"power-readings-link\""), "{page}");
+    let day = yesterday();
+    let post = |bytes: Vec<u8>| {
+        let office = office.clone();
+        let url = app.url("/sources/power-readings");
+        let me = app.url("/api/v1/me");
+        async move {
+            let csrf = common::csrf_token(&office, &me).await;
+            let form = reqwest::multipart::Form::new().text("csrf", csrf).part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name("用电数据.csv"),
+            );
+            office.post(url).multipart(form).send().await.unwrap()
+        }
+    };
+    let bad =
+        format!("电表,时间,有功电能(kWh)\nPWR-1,{day} 00:00,100\n<b>PWR-9</b>,{day} 01:00,5\n");
+    let r = post(bad.into_bytes()).await;
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("id=\"readings-problems\""), "{page}");
+    assert!(page.contains("第 3 行"), "{page}");
+    assert!(!page.contains("<b>PWR-9</b>"), "escaped: {page}");
+    assert!(points(&series(&office, &app, meter).await, "Ept").is_empty());
+
+    let mut csv = String::from("电表,时间,有功电能(kWh)\n");
+    for h in 0..24 {
+        csv.push_str(&format!("PWR-1,{day} {h:02}:00,{}\n", 1000 + 50 * h));
+    }
+    let (gbk, _, _) = encoding_rs::GBK.encode(&csv);
+    let r = post(gbk.into_owned()).await;
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("已保存：用电数据.csv"), "{page}");
+    assert!(page.contains("共 24 行"), "{page}");
+    assert_eq!(points(&series(&office, &app, meter).await, "Ept").len(), 24);
+
+    let township = app.login("yuanwu").await;
+    let r = township
+        .get(app.url("/sources/power-readings"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}

@@ -105,6 +105,7 @@ const STATE_CHANGING: &[(&str, &str, Body)] = &[
     ("POST", "/emergency/warnings", Body::Form),
     ("POST", "/emergency/list", Body::PageMultipart),
     ("POST", "/emergency/season/list", Body::PageMultipart),
+    ("POST", "/sources/power-readings", Body::PageMultipart),
     ("POST", "/campaigns/{key}/state", Body::Form),
     ("POST", "/campaigns/{key}/copy", Body::Form),
     ("POST", "/campaigns/{key}/tasks", Body::PageMultipart),

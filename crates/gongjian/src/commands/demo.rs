@@ -960,8 +960,7 @@ async fn demo_emergency(db: &gongjian_storage::Db) -> anyhow::Result<()> {
             // limit of 80 % by stopping its furnace from midnight to 04:00
             // (20 h at 96 %: 3,840 kWh of 4,800); the chemical plant runs
             // on at night.
-            let season_cut =
-                !in_warning && day >= season_start && name == "平原示范铸造有限公司";
+            let season_cut = !in_warning && day >= season_start && name == "平原示范铸造有限公司";
             let per_hour = |h: i64| match (in_warning, season_cut) {
                 (true, _) => during,
                 (false, true) if h < 4 => 0,
@@ -987,7 +986,9 @@ async fn demo_emergency(db: &gongjian_storage::Db) -> anyhow::Result<()> {
     if let Some((org, line)) = foundry {
         rows.extend(demo_treatment_meter(db, &actor, org, line, today).await?);
         // The furnace's meter is the 冲天炉 line the season list names.
-        db.power().set_production_line(&actor, line, "冲天炉").await?;
+        db.power()
+            .set_production_line(&actor, line, "冲天炉")
+            .await?;
     }
     if let Some(org) = chemical {
         rows.extend(demo_chemical_stack(db, &actor, org, warning_day, today).await?);

@@ -14,6 +14,7 @@ mod map;
 mod monitoring;
 mod notify;
 mod overview;
+mod power_readings;
 mod reports;
 mod season;
 mod system;
@@ -58,6 +59,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .merge(emergency::routes(limits))
         .merge(emergency_report::routes())
         .merge(season::routes(limits))
+        .merge(power_readings::routes(limits))
         .merge(enterprises::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
