@@ -34,7 +34,7 @@ use crate::AppError;
 pub mod list_edit;
 pub mod report;
 pub mod season;
-mod stacks;
+pub(crate) mod stacks;
 
 /// The meter factors read: the energy counter and the active power.
 pub const ENERGY_FACTOR: &str = "Ept";

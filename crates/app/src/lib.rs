@@ -22,6 +22,7 @@ pub mod air;
 pub mod alarms;
 pub mod assessment;
 pub mod cases;
+pub mod controls;
 pub mod emergency;
 pub mod enterprises;
 pub mod error;

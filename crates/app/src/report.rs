@@ -65,6 +65,11 @@ pub struct MonthlyReport {
     /// voided ones left out. Reports published before them have none.
     #[serde(default)]
     pub accountability: Vec<crate::accountability::AccountabilityLine>,
+    /// 乡镇月度控制指标 (air task 35) against the plan's `[[control]]`;
+    /// empty when the plan sets none. Reports published before them have
+    /// none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub controls: Vec<crate::controls::ControlLine>,
 }
 
 /// Build the report of the month of `month` from the data as they stand,
@@ -109,6 +114,9 @@ pub async fn build_report(
         .await?;
     let cases = crate::cases::month_cases(&all_cases, m_from, m_to, m_end.min(now.date()));
     let accountability = crate::accountability::report_lines(db, &plan.key, &key).await?;
+    let last = data.as_of.unwrap_or(m_end).min(m_end).min(now.date());
+    let controls =
+        crate::controls::township_controls(db, plan, month, last, &r.townships_month).await?;
     let mut report = MonthlyReport {
         title: format!(
             "{}年{}月 污染防治攻坚战月调度（大气、水、土壤）",
@@ -134,6 +142,7 @@ pub async fn build_report(
         document_number: None,
         cases,
         accountability,
+        controls,
     };
     report.assessment = crate::assessment::assess(plan, month, &report);
     Ok(report)
@@ -152,8 +161,9 @@ pub struct ReportSection {
 /// 问责 records; the live page puts its entry form there.
 pub const ACCOUNTABILITY_SECTION: &str = "问责记录（约谈、通报、问责）";
 
-const NUMERALS: [&str; 12] = [
-    "一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二",
+const NUMERALS: [&str; 15] = [
+    "一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二", "十三", "十四",
+    "十五",
 ];
 
 const RANKING_NOTE: &str = "综合指数按环办监测〔2018〕19号计算，升序排名，数值相同并列；变化率与去年同期比较。有效日数不满足 GB 3095/HJ 663 要求（每月不少于 27 天，二月 25 天，全年 324 天；当月按已过天数计缺测不超过全月允许数）的不参加排名，标“数据不足”。";
@@ -275,6 +285,13 @@ impl MonthlyReport {
                 self.accountability_sheet(),
             ),
         ];
+        if !self.controls.is_empty() {
+            out.push((
+                "乡镇月度控制指标（PM2.5、用电量、排放量）".to_owned(),
+                "按攻坚方案逐月下达的控制值（大气任务 35）：PM2.5 为乡镇考核站点的本月均值；用电量为辖区用电监控点逐日用电之和，排放量为辖区废气排口在线监测逐日核算排放量（HJ 75-2017，缺失时段按其替代规则）之和；有一日无法计量的不作判定，注明已计量天数。".to_owned(),
+                self.controls_sheet(),
+            ));
+        }
         out.drain(..)
             .enumerate()
             .map(|(i, (title, note, sheet))| ReportSection {
@@ -336,6 +353,75 @@ impl MonthlyReport {
                         count(c.open),
                         count(c.overdue),
                     ]
+                })
+                .collect(),
+        }
+    }
+
+    fn controls_sheet(&self) -> Sheet {
+        let cell = |f: &Option<crate::controls::ControlFigure>| -> (String, String) {
+            match f {
+                None => ("—".into(), "未下达".into()),
+                Some(f) => (
+                    match f.actual {
+                        Some(a) => a.to_string(),
+                        None if f.days_measured == 0 => "无数据".into(),
+                        None => format!("数据不全（{}/{} 天）", f.days_measured, f.days),
+                    },
+                    f.control.normalize().to_string(),
+                ),
+            }
+        };
+        Sheet {
+            name: "乡镇控制指标".into(),
+            headers: headers(&[
+                "乡镇",
+                "PM2.5(µg/m³)",
+                "PM2.5 控制值",
+                "用电量(kWh)",
+                "用电量控制值",
+                "二氧化硫(t)",
+                "二氧化硫控制值",
+                "氮氧化物(t)",
+                "氮氧化物控制值",
+                "颗粒物(t)",
+                "颗粒物控制值",
+                "结论",
+            ]),
+            rows: self
+                .controls
+                .iter()
+                .map(|c| {
+                    let pm25 = Some(c.pm25.clone());
+                    let figures = [
+                        ("PM2.5", &pm25),
+                        ("用电量", &c.electricity_kwh),
+                        ("二氧化硫", &c.so2_t),
+                        ("氮氧化物", &c.nox_t),
+                        ("颗粒物", &c.pm_t),
+                    ];
+                    let over: Vec<&str> = figures
+                        .iter()
+                        .filter(|(_, f)| f.as_ref().is_some_and(|f| f.over == Some(true)))
+                        .map(|(name, _)| *name)
+                        .collect();
+                    let judged = figures
+                        .iter()
+                        .any(|(_, f)| f.as_ref().is_some_and(|f| f.over.is_some()));
+                    let mut row = vec![text(&c.township)];
+                    for (_, f) in &figures {
+                        let (actual, control) = cell(f);
+                        row.push(text(&actual));
+                        row.push(text(&control));
+                    }
+                    row.push(text(&if !over.is_empty() {
+                        format!("超控制值：{}", over.join("、"))
+                    } else if judged {
+                        "未超控制值".to_owned()
+                    } else {
+                        "无法判定".to_owned()
+                    }));
+                    row
                 })
                 .collect(),
         }

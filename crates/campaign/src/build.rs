@@ -1302,29 +1302,51 @@ impl Builder {
                     ));
                     continue;
                 }
-                if c.pm25.get_ref().len() != 12 {
-                    self.diags.push(loc.at(
-                        c.pm25.span().start,
-                        format!(
-                            "pm25 needs 12 monthly values (January to December), not {}",
-                            c.pm25.get_ref().len()
-                        ),
-                    ));
-                    continue;
-                }
-                let mut pm25 = Vec::with_capacity(12);
-                for v in c.pm25.get_ref() {
-                    match decimal(v) {
-                        Ok(d) if d > Decimal::ZERO => pm25.push(d),
-                        Ok(d) => self.diags.push(loc.at(
-                            c.pm25.span().start,
-                            format!("control value {d} must be above 0"),
-                        )),
-                        Err(m) => self.diags.push(loc.at(c.pm25.span().start, m)),
+                // Twelve monthly values above 0 (January to December).
+                let mut twelve = |name: &str, values: &Spanned<Vec<RawScalar>>| {
+                    let at = values.span().start;
+                    if values.get_ref().len() != 12 {
+                        self.diags.push(loc.at(
+                            at,
+                            format!(
+                                "{name} needs 12 monthly values (January to December), not {}",
+                                values.get_ref().len()
+                            ),
+                        ));
+                        return None;
                     }
-                }
-                if pm25.len() == 12 {
-                    campaign.controls.push(MonthlyControl { township, pm25 });
+                    let mut out = Vec::with_capacity(12);
+                    for v in values.get_ref() {
+                        match decimal(v) {
+                            Ok(d) if d > Decimal::ZERO => out.push(d),
+                            Ok(d) => self
+                                .diags
+                                .push(loc.at(at, format!("control value {d} must be above 0"))),
+                            Err(m) => self.diags.push(loc.at(at, m)),
+                        }
+                    }
+                    (out.len() == 12).then_some(out)
+                };
+                let pm25 = twelve("pm25", &c.pm25);
+                let electricity_kwh = c
+                    .electricity_kwh
+                    .as_ref()
+                    .map(|v| twelve("electricity_kwh", v));
+                let so2_t = c.so2_t.as_ref().map(|v| twelve("so2_t", v));
+                let nox_t = c.nox_t.as_ref().map(|v| twelve("nox_t", v));
+                let pm_t = c.pm_t.as_ref().map(|v| twelve("pm_t", v));
+                let all_read = [&electricity_kwh, &so2_t, &nox_t, &pm_t]
+                    .iter()
+                    .all(|v| !matches!(v, Some(None)));
+                if let (Some(pm25), true) = (pm25, all_read) {
+                    campaign.controls.push(MonthlyControl {
+                        township,
+                        pm25,
+                        electricity_kwh: electricity_kwh.flatten(),
+                        so2_t: so2_t.flatten(),
+                        nox_t: nox_t.flatten(),
+                        pm_t: pm_t.flatten(),
+                    });
                 }
             }
         }

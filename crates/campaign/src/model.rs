@@ -151,7 +151,15 @@ impl Applies {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MonthlyControl {
     pub township: String,
+    /// µg/m³, January to December.
     pub pm25: Vec<Decimal>,
+    /// Electricity use of the township's monitored enterprises (kWh), and
+    /// the emissions of its monitored stacks (t), January to December,
+    /// where the plan sets them (air task 35: PM2.5, 排放量, 用电量).
+    pub electricity_kwh: Option<Vec<Decimal>>,
+    pub so2_t: Option<Vec<Decimal>>,
+    pub nox_t: Option<Vec<Decimal>>,
+    pub pm_t: Option<Vec<Decimal>>,
 }
 
 /// One file of a plan folder (`plan.toml`, `air.toml`, …) and its text.

@@ -61,6 +61,12 @@ pub enum RawPoints {
 pub struct RawControl {
     pub township: Spanned<String>,
     pub pm25: Spanned<Vec<RawScalar>>,
+    /// Monthly electricity use of the township's monitored enterprises (kWh).
+    pub electricity_kwh: Option<Spanned<Vec<RawScalar>>>,
+    /// Monthly emissions of the township's monitored stacks (t).
+    pub so2_t: Option<Spanned<Vec<RawScalar>>>,
+    pub nox_t: Option<Spanned<Vec<RawScalar>>>,
+    pub pm_t: Option<Spanned<Vec<RawScalar>>>,
 }
 
 #[derive(Debug, Deserialize)]

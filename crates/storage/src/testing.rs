@@ -248,6 +248,22 @@ macro_rules! on_both_backends {
     };
 }
 
+/// An hourly reading of a power meter's energy counter (`Ept`, kWh) at
+/// `at` (Unix seconds of the hour's start), valid: how the tests feed
+/// meters.
+pub fn energy_hour(site_id: i64, at: i64, counter: u64) -> crate::RollupValue {
+    crate::RollupValue {
+        site_id,
+        factor: "Ept".into(),
+        kind: "hour",
+        period_start: at,
+        value: Some(counter.to_string()),
+        converted: None,
+        flag: "N".into(),
+        day_start: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -264,21 +280,5 @@ mod tests {
             super::replace_database("postgres://h", "x"),
             "postgres://h/x"
         );
-    }
-}
-
-/// An hourly reading of a power meter's energy counter (`Ept`, kWh) at
-/// `at` (Unix seconds of the hour's start), valid: how the tests feed
-/// meters.
-pub fn energy_hour(site_id: i64, at: i64, counter: u64) -> crate::RollupValue {
-    crate::RollupValue {
-        site_id,
-        factor: "Ept".into(),
-        kind: "hour",
-        period_start: at,
-        value: Some(counter.to_string()),
-        converted: None,
-        flag: "N".into(),
-        day_start: None,
     }
 }
