@@ -615,17 +615,8 @@ pub async fn verify_warning(
                     }
                 }
             }
-            if let Some(off_hours) = treatment_off_hours(&treatment_off, &meters, day) {
-                checks.push((
-                    "治污设施".into(),
-                    if off_hours == 0 {
-                        Check::Met
-                    } else {
-                        Check::NotMet {
-                            actual_ratio: Decimal::from(off_hours),
-                        }
-                    },
-                ));
+            if let Some(check) = treatment_check(&treatment_off, &meters, day) {
+                checks.push(("治污设施".into(), check));
             }
             if shared_stacks {
                 checks.push((
@@ -692,7 +683,9 @@ pub(crate) fn sites_of<'a>(
 /// each serves, and its 治污设施未同步运行 episodes.
 #[derive(Default)]
 struct TreatmentScreen {
-    served: Vec<Vec<i64>>,
+    /// Each treatment circuit: the production meters it serves and the
+    /// hours (starts) its own meter has data for.
+    served: Vec<(Vec<i64>, Vec<i64>)>,
     episodes: Vec<(Vec<i64>, gongjian_alarms::Episode)>,
 }
 
@@ -726,7 +719,15 @@ async fn treatment_off_episodes(
         l.production.iter().map(|m| m.site_id).collect()
     };
     Ok(TreatmentScreen {
-        served: links.iter().map(serves).collect(),
+        served: links
+            .iter()
+            .map(|l| {
+                (
+                    serves(l),
+                    l.treatment.hours.iter().map(|h| h.start).collect(),
+                )
+            })
+            .collect(),
         episodes: gongjian_alarms::power::treatment_screens(rule, &links)
             .into_iter()
             .filter_map(|(treatment, e)| {
@@ -737,31 +738,51 @@ async fn treatment_off_episodes(
     })
 }
 
-/// Hours of `day` in which a treatment circuit serving any of `meters`
-/// was off while production ran; `None` when no treatment circuit serves
-/// them (nothing to check).
-fn treatment_off_hours(screen: &TreatmentScreen, meters: &[i64], day: NaiveDate) -> Option<u32> {
+/// Whether the treatment circuits serving any of `meters` ran on `day`
+/// while production ran: met without a 治污设施未同步运行 hour, not met
+/// with the hours (each counted once, however many circuits were off),
+/// 无法核查 when a circuit's meter has less than 18 hours of data (a
+/// meter that sends nothing must not pass); `None` when no treatment
+/// circuit serves them.
+fn treatment_check(screen: &TreatmentScreen, meters: &[i64], day: NaiveDate) -> Option<Check> {
     let serves_mine = |serves: &Vec<i64>| serves.iter().any(|m| meters.contains(m));
-    if !screen.served.iter().any(serves_mine) {
-        return None;
-    }
     let from = cst::day_start_utc(day);
     let to = from + 86_400;
-    let mine: Vec<&gongjian_alarms::Episode> = screen
+    let mut any = false;
+    for (serves, hours) in &screen.served {
+        if !serves_mine(serves) {
+            continue;
+        }
+        any = true;
+        let covered = hours.iter().filter(|&&h| h >= from && h < to).count();
+        if covered < 18 {
+            return Some(Check::Unverifiable {
+                why: format!("治污设施用电监控当日仅有 {covered} 小时数据，无法核查是否同步运行"),
+            });
+        }
+    }
+    if !any {
+        return None;
+    }
+    let mut off = std::collections::BTreeSet::new();
+    for (_, e) in screen
         .episodes
         .iter()
-        .filter(|(serves, _)| serves.iter().any(|m| meters.contains(m)))
-        .map(|(_, e)| e)
-        .collect();
-    let hours: i64 = mine
-        .iter()
-        .map(|e| {
-            let a = e.started_at.max(from);
-            let b = (e.last_at + 3600).min(to);
-            ((b - a) / 3600).max(0)
-        })
-        .sum();
-    Some(hours as u32)
+        .filter(|(serves, _)| serves_mine(serves))
+    {
+        let mut h = e.started_at.max(from);
+        while h <= e.last_at && h < to {
+            off.insert(h);
+            h += 3600;
+        }
+    }
+    Some(if off.is_empty() {
+        Check::Met
+    } else {
+        Check::NotMet {
+            actual_ratio: Decimal::from(off.len() as u64),
+        }
+    })
 }
 
 /// The sites of `ids` (an enterprise's meters or stacks) that serve a
@@ -835,7 +856,9 @@ fn checks_detail(checks: &[(String, Check)], allowed: Option<Decimal>) -> String
             (w, Check::NotMet { actual_ratio }) => {
                 format!("{w}最高为限值的 {}%，超标", pct(*actual_ratio))
             }
-            (w, Check::Unverifiable { why }) if w == "用电" || w == "核查" => why.clone(),
+            (w, Check::Unverifiable { why }) if w == "用电" || w == "核查" || w == "治污设施" => {
+                why.clone()
+            }
             (w, Check::Unverifiable { why }) => format!("{w}：{why}"),
         }
     };

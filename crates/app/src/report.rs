@@ -159,6 +159,9 @@ pub struct ReportSection {
 
 /// The title (without its number) of the report's last section, the month's
 /// 问责 records; the live page puts its entry form there.
+/// How the 乡镇月度控制指标 section measures its figures.
+const CONTROLS_NOTE: &str = "按攻坚方案逐月下达的控制值（大气任务 35）：PM2.5 为乡镇考核站点的本月均值；用电量为辖区用电监控点逐日用电之和，排放量为辖区废气排口在线监测逐日核算排放量（HJ 75-2017，缺失时段按其替代规则）之和；有一日无法计量的不作判定，注明已计量天数。";
+
 pub const ACCOUNTABILITY_SECTION: &str = "问责记录（约谈、通报、问责）";
 
 const NUMERALS: [&str; 15] = [
@@ -285,12 +288,14 @@ impl MonthlyReport {
                 self.accountability_sheet(),
             ),
         ];
+        // Before 问责, which the live page draws last with its form.
         if !self.controls.is_empty() {
-            out.push((
+            let section = (
                 "乡镇月度控制指标（PM2.5、用电量、排放量）".to_owned(),
-                "按攻坚方案逐月下达的控制值（大气任务 35）：PM2.5 为乡镇考核站点的本月均值；用电量为辖区用电监控点逐日用电之和，排放量为辖区废气排口在线监测逐日核算排放量（HJ 75-2017，缺失时段按其替代规则）之和；有一日无法计量的不作判定，注明已计量天数。".to_owned(),
+                CONTROLS_NOTE.to_owned(),
                 self.controls_sheet(),
-            ));
+            );
+            out.insert(out.len() - 1, section);
         }
         out.drain(..)
             .enumerate()

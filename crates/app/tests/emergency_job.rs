@@ -130,7 +130,7 @@ async fn the_job_opens_a_monthly_case_for_an_enterprise_that_ignores_the_season_
         .collect();
     assert_eq!(cases.len(), months.len(), "{cases:?}");
     let month = (today - Duration::days(1)).format("%Y-%m").to_string();
-    let rule = format!("season-{}-{month}", imported.list.id);
+    let rule = format!("season-{}-{month}", imported.list.season);
     let case = cases
         .iter()
         .find(|c| c.rule.as_deref() == Some(rule.as_str()))

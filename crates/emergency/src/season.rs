@@ -247,8 +247,16 @@ pub fn parse_windows(text: &str) -> Result<Vec<HourWindow>, String> {
     let chars: Vec<char> = fold(text).chars().collect();
     let mut times = Vec::new();
     let mut i = 0;
+    // 晚/夜/下午/傍晚 before a time in 时/点 means after noon ("晚10点").
+    let mut afternoon = false;
     while i < chars.len() {
         if !chars[i].is_ascii_digit() {
+            match chars[i] {
+                '晚' | '夜' => afternoon = true,
+                '下' if chars.get(i + 1) == Some(&'午') => afternoon = true,
+                '上' | '早' | '凌' | '次' => afternoon = false,
+                _ => {}
+            }
             i += 1;
             continue;
         }
@@ -300,6 +308,12 @@ pub fn parse_windows(text: &str) -> Result<Vec<HourWindow>, String> {
         if hour > 24 || minute > 59 || (hour == 24 && minute != 0) {
             return Err(bad("中的时间超出范围"));
         }
+        let hour = if afternoon && hour < 12 {
+            hour + 12
+        } else {
+            hour
+        };
+        afternoon = false;
         times.push((hour % 24) * 60 + minute);
     }
     if times.is_empty() {
@@ -402,9 +416,20 @@ impl<'t> Parser<'t> {
             },
         };
         let load = self.read(row, Field::LoadLimit, percent);
-        let windows = self
+        let mut windows = self
             .read(row, Field::Hours, parse_windows)
             .unwrap_or_default();
+        // Hours written in the measure itself ("夜间 22:00-06:00 停产",
+        // "每日22时至次日6时停产") make it a stagger in those hours.
+        let mut kind = kind;
+        if windows.is_empty()
+            && self.cell(row, Field::Hours).is_none()
+            && kind != Some(MeasureKind::Limit)
+            && let Ok(found) = parse_windows(text)
+        {
+            windows = found;
+            kind = kind.map(|_| MeasureKind::Stagger);
+        }
         let baseline_kwh = self.read(row, Field::BaselineKwh, quantity);
         let (season_start, season_end) = self.season;
         let starts_on = self
@@ -753,6 +778,31 @@ mod tests {
         assert!(parse_windows("夜间").is_err());
         assert!(parse_windows("8:00-8:00").is_err());
         assert!(parse_windows("8:61-9:00").is_err());
+    }
+
+    #[test]
+    fn hours_in_the_measure_text_make_a_stagger() {
+        let csv = "企业名称,错峰生产措施\n\
+甲,夜间22:00-06:00停产\n\
+乙,错峰生产，每日晚10点至次日6点停产\n\
+丙,停产\n";
+        let list = parse_season_list(&table(csv), day("2026-11-15"), day("2027-03-15")).unwrap();
+        let night = vec![HourWindow {
+            start_min: 1320,
+            end_min: 360,
+        }];
+        assert_eq!(list.entries[0].kind, MeasureKind::Stagger);
+        assert_eq!(list.entries[0].windows, night);
+        assert_eq!(list.entries[1].windows, night);
+        assert_eq!(list.entries[2].kind, MeasureKind::Stop);
+        assert!(list.entries[2].windows.is_empty());
+        assert_eq!(
+            parse_windows("下午5点至次日8点").unwrap(),
+            vec![HourWindow {
+                start_min: 1020,
+                end_min: 480
+            }]
+        );
     }
 
     #[test]

@@ -69,11 +69,17 @@ enum Slot {
 /// back to the quarter's start (`quarter_start`) and 2160 hours before the
 /// day, as far as the stack has data. `Err` says in Chinese why the day
 /// cannot be accounted.
+/// `settled`: the day is old enough for its data to be complete (a
+/// logger's backlog arrives within a day or two). An hour without any
+/// record on a day not yet settled makes the day `Err` (数据尚未上传齐全)
+/// rather than substituted at the peak: substitution would turn data that
+/// is merely late into a failed verification.
 pub fn accounted_day(
     hours: &[StackHour],
     window_start: i64,
     quarter_start: i64,
     day_start: i64,
+    settled: bool,
 ) -> Result<AccountedDay, String> {
     let day_end = day_start + 86_400;
     let mut records: HashMap<i64, Slot> = HashMap::new();
@@ -91,7 +97,21 @@ pub fn accounted_day(
     }
     let slot = |at: i64| records.get(&at).copied().unwrap_or(Slot::Invalid);
     let first = window_start.div_euclid(HOUR) * HOUR;
-    let quarter_first = quarter_start.max(first);
+    if !settled {
+        let missing = (0..24)
+            .filter(|k| !records.contains_key(&(day_start + k * HOUR)))
+            .count();
+        if missing > 0 {
+            return Err(format!(
+                "当日有 {missing} 小时尚无数据（可能尚未上传），暂不按 HJ 75-2017 替代，待数据齐全后核查"
+            ));
+        }
+    }
+    // The capture rate counts from the stack's first record (or the
+    // quarter's start, if later): hours before a stack reported at all are
+    // not its invalid hours.
+    let first_record = records.keys().min().copied().unwrap_or(day_start);
+    let quarter_first = quarter_start.max(first).max(first_record.min(day_start));
 
     let (mut total, mut stopped, mut invalid) = (0i64, 0i64, 0i64);
     let mut at = quarter_first;
@@ -222,7 +242,7 @@ mod tests {
     fn a_whole_valid_day_is_the_sum_of_its_hours() {
         let mut h = history(10, 0);
         h.extend((0..24).map(|k| valid(DAY + k * HOUR, dec!(50), dec!(10))));
-        let d = accounted_day(&h, DAY - 10 * 86_400, DAY - 10 * 86_400, DAY).unwrap();
+        let d = accounted_day(&h, DAY - 10 * 86_400, DAY - 10 * 86_400, DAY, true).unwrap();
         assert_eq!(d.kg, dec!(43.2));
         assert_eq!((d.measured_hours, d.substituted_hours), (24, 0));
         assert_eq!(d.capture_rate_pct, dec!(100));
@@ -238,7 +258,7 @@ mod tests {
                 .map(|k| valid(DAY + k * HOUR, dec!(50), dec!(10))),
         );
         h.push(flagged(DAY + 3 * HOUR, HourState::Invalid));
-        let d = accounted_day(&h, DAY - 30 * 86_400, DAY - 30 * 86_400, DAY).unwrap();
+        let d = accounted_day(&h, DAY - 30 * 86_400, DAY - 30 * 86_400, DAY, true).unwrap();
         // 21 × 1.8 + 3 × 7.2
         assert_eq!(d.kg, dec!(59.4));
         assert_eq!(d.substituted_hours, 3);
@@ -248,7 +268,7 @@ mod tests {
     fn beyond_180_hours_back_the_peak_does_not_count_for_a_short_gap() {
         let mut h = history(30, 200);
         h.extend((0..23).map(|k| valid(DAY + k * HOUR, dec!(50), dec!(10))));
-        let d = accounted_day(&h, DAY - 30 * 86_400, DAY - 30 * 86_400, DAY).unwrap();
+        let d = accounted_day(&h, DAY - 30 * 86_400, DAY - 30 * 86_400, DAY, true).unwrap();
         // 23 × 1.8 + 1 × 3.6 (the missing last hour: the max of 180 h).
         assert_eq!(d.kg, dec!(45.0));
     }
@@ -259,7 +279,7 @@ mod tests {
         // on all day: 34 h > 24, so 720 h back, which reaches the peak.
         let mut h = history(40, 200);
         h.retain(|x| x.at < DAY - 10 * HOUR);
-        let d = accounted_day(&h, DAY - 40 * 86_400, DAY - 40 * 86_400, DAY).unwrap();
+        let d = accounted_day(&h, DAY - 40 * 86_400, DAY - 40 * 86_400, DAY, true).unwrap();
         assert_eq!(d.kg, dec!(172.8)); // 24 × 7.2
         assert_eq!(d.substituted_hours, 24);
     }
@@ -270,28 +290,51 @@ mod tests {
         // α = 7/10 = 70 % → refused.
         let mut h = history(10, 0);
         h.retain(|x| x.at < DAY - 2 * 86_400);
-        let err = accounted_day(&h, DAY - 10 * 86_400, DAY - 10 * 86_400, DAY).unwrap_err();
+        let err = accounted_day(&h, DAY - 10 * 86_400, DAY - 10 * 86_400, DAY, true).unwrap_err();
         assert!(err.contains("低于 75%"), "{err}");
         // One invalid day in a 9-day quarter (α = 90 % exactly) with a run
         // of 24 h: 180 back.
         let h = history(9, 0);
-        let d = accounted_day(&h, DAY - 9 * 86_400, DAY - 9 * 86_400, DAY).unwrap();
+        let d = accounted_day(&h, DAY - 9 * 86_400, DAY - 9 * 86_400, DAY, true).unwrap();
         assert_eq!(d.capture_rate_pct, dec!(90));
         assert_eq!(d.kg, dec!(86.4)); // 24 × 3.6
         // 87.8 % (5 invalid days of 41): 2160 back, which reaches the peak
         // 804 valid hours before the run (720 would not).
         let mut h = history(40, 900);
         h.retain(|x| x.at < DAY - 4 * 86_400);
-        let d = accounted_day(&h, DAY - 40 * 86_400, DAY - 40 * 86_400, DAY).unwrap();
+        let d = accounted_day(&h, DAY - 40 * 86_400, DAY - 40 * 86_400, DAY, true).unwrap();
         assert_eq!(d.capture_rate_pct, dec!(87.80));
         assert_eq!(d.kg, dec!(172.8)); // 24 × 7.2
+    }
+
+    #[test]
+    fn a_day_not_yet_settled_waits_for_its_missing_hours() {
+        let mut h = history(10, 0);
+        h.extend((0..23).map(|k| valid(DAY + k * HOUR, dec!(50), dec!(10))));
+        let err = accounted_day(&h, DAY - 10 * 86_400, DAY - 10 * 86_400, DAY, false).unwrap_err();
+        assert!(err.contains("1 小时尚无数据"), "{err}");
+        // An hour flagged invalid is a record: substituted even when fresh.
+        h.push(flagged(DAY + 23 * HOUR, HourState::Invalid));
+        let d = accounted_day(&h, DAY - 10 * 86_400, DAY - 10 * 86_400, DAY, false).unwrap();
+        assert_eq!(d.substituted_hours, 1);
+    }
+
+    #[test]
+    fn hours_before_a_stacks_first_record_do_not_lower_its_capture_rate() {
+        // Data only for the 5 days before DAY in a 40-day-old quarter, and
+        // a 2-hour gap on DAY: α over its own 5 days, not the quarter.
+        let mut h = history(5, 0);
+        h.extend((2..24).map(|k| valid(DAY + k * HOUR, dec!(100), dec!(10))));
+        let d = accounted_day(&h, DAY - 40 * 86_400, DAY - 40 * 86_400, DAY, true).unwrap();
+        assert_eq!(d.capture_rate_pct, dec!(98.61)); // 142 of 144 hours
+        assert_eq!(d.kg, dec!(86.4));
     }
 
     #[test]
     fn stopped_hours_emit_nothing_and_leave_the_capture_rate_alone() {
         let mut h = history(10, 0);
         h.extend((0..24).map(|k| flagged(DAY + k * HOUR, HourState::Stopped)));
-        let d = accounted_day(&h, DAY - 10 * 86_400, DAY - 10 * 86_400, DAY).unwrap();
+        let d = accounted_day(&h, DAY - 10 * 86_400, DAY - 10 * 86_400, DAY, true).unwrap();
         assert_eq!(d.kg, Decimal::ZERO);
         assert_eq!(d.stopped_hours, 24);
         assert_eq!(d.capture_rate_pct, dec!(100));
@@ -302,7 +345,7 @@ mod tests {
         let h: Vec<StackHour> = (12..24)
             .map(|k| valid(DAY + k * HOUR, dec!(50), dec!(10)))
             .collect();
-        let err = accounted_day(&h, DAY, DAY, DAY).unwrap_err();
+        let err = accounted_day(&h, DAY, DAY, DAY, true).unwrap_err();
         assert!(
             err.contains("没有有效小时数据") || err.contains("低于 75%"),
             "{err}"

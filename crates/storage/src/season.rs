@@ -173,20 +173,32 @@ impl Seasons<'_> {
         })
     }
 
-    /// The list in force on `day`: the newest import of the season whose
-    /// dates cover it; else (between seasons) the newest list of the
-    /// season that began last before `day`.
+    /// The list in force on `day`: the newest import whose dates cover it
+    /// (a corrected re-import wins whatever its dates); else (between
+    /// seasons) the newest list of the season that began last before `day`.
     pub async fn season_list_for(
         &self,
         day: NaiveDate,
     ) -> Result<Option<(SeasonList, Vec<StoredSeasonEntry>)>, StorageError> {
-        let row = sqlx::query_as::<_, ListRow>(&format!(
-            "SELECT {LIST_COLUMNS} FROM season_lists WHERE starts_on <= $1 \
-             ORDER BY starts_on DESC, id DESC LIMIT 1"
+        let covering = sqlx::query_as::<_, ListRow>(&format!(
+            "SELECT {LIST_COLUMNS} FROM season_lists WHERE starts_on <= $1 AND ends_on >= $1 \
+             ORDER BY id DESC LIMIT 1"
         ))
         .bind(day.to_string())
         .fetch_optional(&self.read)
         .await?;
+        let row = match covering {
+            Some(r) => Some(r),
+            None => {
+                sqlx::query_as::<_, ListRow>(&format!(
+                    "SELECT {LIST_COLUMNS} FROM season_lists WHERE starts_on <= $1 \
+                     ORDER BY starts_on DESC, id DESC LIMIT 1"
+                ))
+                .bind(day.to_string())
+                .fetch_optional(&self.read)
+                .await?
+            }
+        };
         let Some(list) = row.map(SeasonList::try_from).transpose()? else {
             return Ok(None);
         };

@@ -187,7 +187,15 @@ pub async fn verify_season(
         let rules = RuleSet::for_date(entry.starts_on);
         let own_sites = sites_of(&orgs, &sites, &entry.enterprise);
         let meters = production_meters(&own_sites, &circuits);
-        let meters = on_line(&meters, &lines, entry.production_line.as_deref()).unwrap_or(meters);
+        let tied = on_line(&meters, &lines, entry.production_line.as_deref());
+        // One line of a plant listed line by line cannot be judged on the
+        // whole plant's meters: 无法核查 until its meters are tied to lines.
+        let rows_of_plant = entries
+            .iter()
+            .filter(|e| e.enterprise == entry.enterprise)
+            .count();
+        let shared = tied.is_none() && rows_of_plant > 1 && !meters.is_empty();
+        let meters = tied.unwrap_or(meters);
         let base = match entry.baseline_kwh {
             Some(listed) => Some(listed),
             None => {
@@ -236,7 +244,19 @@ pub async fn verify_season(
             if over > today_start {
                 break;
             }
-            let judged = judge_day(db, entry, &meters, base, &rules, day).await?;
+            let judged = if shared {
+                SeasonDay {
+                    line: entry.line,
+                    enterprise: entry.enterprise.clone(),
+                    day,
+                    energy_kwh: None,
+                    verdict: Verdict::Unverifiable,
+                    verdict_label: Verdict::Unverifiable.label(),
+                    detail: "该企业按生产线列入清单，但用电监控点未对应生产线，无法分线核查（请在站点页面设置所属生产线）".into(),
+                }
+            } else {
+                judge_day(db, entry, &meters, base, &rules, day).await?
+            };
             match judged.verdict {
                 Verdict::Compliant => row.compliant += 1,
                 Verdict::NotImplemented => row.not_implemented += 1,
@@ -366,7 +386,7 @@ pub const JOB_DAYS: i64 = 3;
 
 /// The hourly job's part (`emergency_verification`): the list in force
 /// verified over the last [`JOB_DAYS`] days, and a 督办 case opened for
-/// each enterprise with a 未落实 day — once per list, enterprise and month,
+/// each enterprise with a 未落实 day — once per season, enterprise and month,
 /// so a plant that keeps running is chased monthly, not daily.
 pub async fn run_verification(
     db: &Db,
@@ -411,7 +431,9 @@ pub async fn open_cases(
     let mut opened = Vec::new();
     for (month, failed) in by_month {
         let cases = super::EnterpriseCases {
-            rule: format!("season-{}-{month}", list.id),
+            // By the season's name, not the list's id: a list re-imported
+            // mid-month does not open a second case for the same month.
+            rule: format!("season-{}-{month}", list.season),
             title: "采暖季未落实错峰生产措施".to_owned(),
             heading: format!(
                 "{} 采暖季错峰生产清单 #{}（{} 至 {}）用电核查未落实：",

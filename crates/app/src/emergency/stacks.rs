@@ -127,6 +127,15 @@ fn quarter_start(day: NaiveDate) -> i64 {
     cst::day_start_utc(first)
 }
 
+/// Days a logger's backlog may take to arrive: a younger day's hours
+/// without any record are waited for, not substituted.
+pub const SETTLE_DAYS: i64 = 2;
+
+/// Whether `day` is old enough for its CEMS data to be complete.
+fn settled(day: NaiveDate) -> bool {
+    (crate::now_local().date() - day).num_days() >= SETTLE_DAYS
+}
+
 /// Stacks' hourly records of one verification, read once per stack and
 /// pollutant over the span every day of it needs.
 pub struct HourCache {
@@ -193,7 +202,7 @@ pub async fn day_emission(
             daily_emission_kg(&day_hours)
                 .ok_or_else(|| format!("{}当日有效小时数不足 {MIN_STACK_HOURS} 小时", stack.name))
         } else {
-            accounted_day(hours, window, quarter_start(day), day_start)
+            accounted_day(hours, window, quarter_start(day), day_start, settled(day))
                 .map(|a| a.kg)
                 .map_err(|why| format!("{}：{why}", stack.name))
         };
