@@ -301,15 +301,17 @@ pub async fn edit_campaign(
             }
         )));
     }
+    // The revision the form was made from guards against overwriting an
+    // edit made since; a form without it is refused, not taken as current.
+    let Some(revision) = revision else {
+        return Err(EditProblems::general(
+            "表单缺少方案版本号，请刷新页面后重新填写".to_owned(),
+        ));
+    };
     let edited = gongjian_campaign::apply_edit(&loaded.plan, edit)
         .map_err(|refused| EditProblems(refused.problems))?;
     db.campaigns()
-        .store_edit(
-            actor,
-            &edited,
-            revision.unwrap_or(loaded.info.revision),
-            &edit.describe(),
-        )
+        .store_edit(actor, &edited, revision, &edit.describe())
         .await
         .map_err(|e| EditProblems::general(crate::AppError::from(e).user_message()))
 }

@@ -162,6 +162,15 @@ fn number(d: Option<Decimal>) -> String {
     d.map_or_else(String::new, |d| d.normalize().to_string())
 }
 
+/// A percentage as the form shows it: "0.5%" keeps its sign, since a bare
+/// number in (0, 1] is refused as ambiguous when read back.
+fn pct(d: Option<Decimal>) -> String {
+    match d {
+        Some(v) if v > Decimal::ZERO && v <= Decimal::ONE => format!("{}%", v.normalize()),
+        other => number(other),
+    }
+}
+
 /// A stored row as the form shows it: `(form key, text)`, which
 /// [`parse_form_row`] reads back to the same row.
 pub fn form_values(e: &ListEntry) -> Vec<(String, String)> {
@@ -193,7 +202,7 @@ pub fn form_values(e: &ListEntry) -> Vec<(String, String)> {
             format!("{c}_units"),
             text(|m| m.units.clone().unwrap_or_default()),
         ));
-        v.push((format!("{c}_load"), text(|m| number(m.load_limit_pct))));
+        v.push((format!("{c}_load"), text(|m| pct(m.load_limit_pct))));
         v.push((
             format!("{c}_hours"),
             text(|m| m.stagger_hours.clone().unwrap_or_default()),
@@ -202,7 +211,7 @@ pub fn form_values(e: &ListEntry) -> Vec<(String, String)> {
         for p in Pollutant::ALL {
             v.push((
                 format!("{c}_pct_{}", p.code()),
-                number(m.map_or(&none, |m| &m.required_pct)[p]),
+                pct(m.map_or(&none, |m| &m.required_pct)[p]),
             ));
             v.push((
                 format!("{c}_kg_{}", p.code()),
@@ -302,6 +311,28 @@ mod tests {
         assert_eq!(red.kind, MeasureKind::Stop);
         assert_eq!(red.required_pct.nox, Some(dec!(35)));
         let (again, _) = parse_form_row(&form_values(&e)).unwrap();
+        assert_eq!(again, e);
+    }
+
+    #[test]
+    fn a_percentage_of_one_or_less_reads_back() {
+        // Regression (review): 0.5 % shown as "0.5" was refused as
+        // ambiguous when the row was saved again.
+        let (e, _) = parse_form_row(&typed(&[
+            ("enterprise", "示范铸造有限公司"),
+            ("yellow_text", "限产"),
+            ("yellow_load", "0.5%"),
+            ("orange_text", "停产"),
+            ("red_text", "停产"),
+            ("red_pct_so2", "1%"),
+        ]))
+        .unwrap();
+        let shown = form_values(&e);
+        assert!(
+            shown.contains(&("yellow_load".to_owned(), "0.5%".to_owned())),
+            "{shown:?}"
+        );
+        let (again, _) = parse_form_row(&shown).unwrap();
         assert_eq!(again, e);
     }
 

@@ -142,12 +142,13 @@ pub const MAX_DAYS: i64 = 184;
 /// Verify the list in force on `to` (or list `list_id`) from `from` to
 /// `to` (China Standard Time, inclusive), as of `today`: a day is judged
 /// once it is over (with its stop windows that run into the next morning).
+/// `only`: the rows of that enterprise alone (an enterprise's own view).
 pub async fn verify_season(
     db: &Db,
     list_id: Option<i64>,
-    from: NaiveDate,
-    to: NaiveDate,
+    (from, to): (NaiveDate, NaiveDate),
     today: NaiveDate,
+    only: Option<&str>,
 ) -> Result<SeasonVerification, AppError> {
     if to < from {
         return Err(StorageError::rule(Rule::Emergency, "结束日期早于开始日期").into());
@@ -183,7 +184,10 @@ pub async fn verify_season(
     let lines = db.power().production_lines().await?;
     let warnings = db.emergency().warnings().await?;
     let today_start = cst::day_start_utc(today);
-    for entry in &entries {
+    for entry in entries
+        .iter()
+        .filter(|e| only.is_none_or(|name| e.enterprise == name))
+    {
         let rules = RuleSet::for_date(entry.starts_on);
         let own_sites = sites_of(&orgs, &sites, &entry.enterprise);
         let meters = production_meters(&own_sites, &circuits);
@@ -394,7 +398,14 @@ pub async fn run_verification(
     today: NaiveDate,
 ) -> Result<Vec<i64>, AppError> {
     let to = today - Duration::days(1);
-    let v = verify_season(db, None, to - Duration::days(JOB_DAYS - 1), to, today).await?;
+    let v = verify_season(
+        db,
+        None,
+        (to - Duration::days(JOB_DAYS - 1), to),
+        today,
+        None,
+    )
+    .await?;
     open_cases(db, actor, &v, today).await
 }
 

@@ -371,7 +371,8 @@ fn season(args: SeasonArgs) -> anyhow::Result<ExitCode> {
     let out = runtime()?.block_on(async {
         let db = open_db(&config).await?;
         let out =
-            gongjian_app::emergency::season::verify_season(&db, args.list, from, to, today).await;
+            gongjian_app::emergency::season::verify_season(&db, args.list, (from, to), today, None)
+                .await;
         db.close().await;
         anyhow::Ok(out)
     })?;

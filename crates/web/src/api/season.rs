@@ -49,10 +49,9 @@ pub async fn verification(
     let today = gongjian_app::now_local().date();
     let to = day(q.to.as_deref(), "to")?.unwrap_or(today - Duration::days(1));
     let from = day(q.from.as_deref(), "from")?.unwrap_or(to - Duration::days(6));
-    let mut v =
-        gongjian_app::emergency::season::verify_season(&state.db, q.list, from, to, today).await?;
-    if enterprise {
-        v.rows.retain(|r| r.enterprise == me.user.organisation_name);
-    }
-    Ok(Json(v))
+    let only = enterprise.then_some(me.user.organisation_name.as_str());
+    Ok(Json(
+        gongjian_app::emergency::season::verify_season(&state.db, q.list, (from, to), today, only)
+            .await?,
+    ))
 }

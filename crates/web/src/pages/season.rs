@@ -157,7 +157,9 @@ async fn view(
             (to, from)
         }
     };
-    let v = match verify_season(&state.db, None, from, to, today).await {
+    let enterprise = me.user.role == Role::Enterprise;
+    let only = enterprise.then_some(me.user.organisation_name.as_str());
+    let v = match verify_season(&state.db, None, (from, to), today, only).await {
         Ok(v) => v,
         Err(e) => {
             return error_page(
@@ -166,7 +168,6 @@ async fn view(
             );
         }
     };
-    let enterprise = me.user.role == Role::Enterprise;
     let orgs = state.db.organisations().list().await.unwrap_or_default();
     let list = match &v.list {
         Some(l) => {
