@@ -182,6 +182,17 @@ fn len(v: &Value) -> usize {
     v.as_array().map_or(0, Vec::len)
 }
 
+/// The exceedance alarms of a list. After 16:00 UTC the China day of the
+/// hours the test sends is over, and its 数据传输率 (a few of the hours
+/// due) is a second, unrelated alarm: the test counts exceedances only.
+fn exceedances(v: &Value) -> usize {
+    v.as_array().map_or(0, |a| {
+        a.iter()
+            .filter(|x| x["rule"] == "source_exceedance")
+            .count()
+    })
+}
+
 fn an_exceedance_becomes_one_alarm_and_one_case_through_the_whole_loop(store: Store) {
     let dir = tempfile::tempdir().unwrap();
     add_user(
@@ -263,11 +274,8 @@ fn an_exceedance_becomes_one_alarm_and_one_case_through_the_whole_loop(store: St
         assert_eq!(alarm["multiple"], "0.74", "(61 − 35)/35");
         assert_eq!(len(&alarm["evidence"]), 3);
         tokio::time::sleep(Duration::from_secs(3)).await;
-        assert_eq!(
-            len(&office.get("/alarms").await),
-            1,
-            "not one alarm per hour"
-        );
+        let all = office.get("/alarms").await;
+        assert_eq!(exceedances(&all), 1, "not one alarm per hour: {all}");
         let cases = office.get("/cases").await;
         assert_eq!(len(&cases), 1, "{cases}");
         let case = cases[0]["id"].as_i64().unwrap();
@@ -276,7 +284,7 @@ fn an_exceedance_becomes_one_alarm_and_one_case_through_the_whole_loop(store: St
         assert_eq!(cases[0]["state"], "pending");
 
         // The enterprise sees its alarm and case; it may not close it.
-        assert_eq!(len(&qiye.get("/alarms").await), 1);
+        assert_eq!(exceedances(&qiye.get("/alarms").await), 1);
         assert_eq!(len(&qiye.get("/cases").await), 1);
         let refused = qiye.act(case, "close", "").await;
         assert_eq!(refused.status(), 403);
@@ -369,16 +377,24 @@ fn an_exceedance_becomes_one_alarm_and_one_case_through_the_whole_loop(store: St
             .until(
                 "/alarms?state=ended",
                 "the alarm ends under the limit",
-                |v| len(v) == 1,
+                |v| exceedances(v) == 1,
             )
             .await;
-        assert_eq!(ended[0]["ended_at"], h(3));
-        assert_eq!(ended[0]["hours"], 3);
+        let ended = ended
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["rule"] == "source_exceedance")
+            .unwrap();
+        assert_eq!(ended["ended_at"], h(3));
+        assert_eq!(ended["hours"], 3);
 
         // It recurs within the window: a new alarm, and the case reopens.
         send_hours(logger, &[(h(2), "40"), (h(1), "41"), (h(0), "39")]);
         office
-            .until("/alarms?state=open", "a second alarm", |v| len(v) == 1)
+            .until("/alarms?state=open", "a second alarm", |v| {
+                exceedances(v) == 1
+            })
             .await;
         let reopened = office
             .until(&format!("/cases/{case}"), "the case reopens", |v| {
@@ -387,7 +403,7 @@ fn an_exceedance_becomes_one_alarm_and_one_case_through_the_whole_loop(store: St
             .await;
         assert_eq!(reopened["case"]["reopen_count"], 1);
         assert_eq!(len(&office.get("/cases").await), 1, "no second case");
-        assert_eq!(len(&office.get("/alarms").await), 2);
+        assert_eq!(exceedances(&office.get("/alarms").await), 2);
 
         // Every step is in the audit log.
         let audit = office.get("/audit?entity=case&limit=100").await;
@@ -412,14 +428,14 @@ fn an_exceedance_becomes_one_alarm_and_one_case_through_the_whole_loop(store: St
         &["alarms", "--json"],
     )))
     .unwrap();
-    assert_eq!(len(&alarms), 2);
+    assert_eq!(exceedances(&alarms), 2);
     let open: Value = serde_json::from_str(&run(&mut gongjian(
         &store,
         dir.path(),
         &["alarms", "--json", "--state", "open"],
     )))
     .unwrap();
-    assert_eq!(len(&open), 1);
+    assert_eq!(exceedances(&open), 1);
     let cases: Value = serde_json::from_str(&run(&mut gongjian(
         &store,
         dir.path(),
