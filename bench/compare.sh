@@ -39,7 +39,7 @@ for r in $(seq "$ROUNDS"); do
   [ "$ONLY" = overview ] && break
   for who in old new; do
     bin=$OLD; [ $who = new ] && bin=$NEW
-    GONGJIAN_BIN=$bin GONGJIAN_SIM_BIN=$NEW bench/ingest.sh "$LOGGERS" "$SECS" \
+    BASELINE_SECONDS=0 GONGJIAN_BIN=$bin GONGJIAN_SIM_BIN=$NEW bench/ingest.sh "$LOGGERS" "$SECS" \
       | grep values_per_second \
       | python3 -c 'import json,sys; d=json.load(sys.stdin); print("values/s: median %s, ack p50 %s ms, ack p99 %s ms" % (d["values_per_second"], d["ack_ms_p50"], d["ack_ms_p99"]))' \
       | sed "s/^/$who ingest /" | tee -a "$OUT"

@@ -5,7 +5,16 @@
 #
 # Prints: values stored per second (acknowledged after commit), p50/p99
 # send→ack round trip measured by the loggers (an upper bound of the
-# server's received→ack time), and the server's RSS growth per connection.
+# server's received→ack time), the server's CPU time per stored value, and
+# the server's RSS growth per connection.
+#
+# Then (issue 16) the plain-`sqlite3` baseline, bench/sqlite_baseline.py,
+# writing the same shape of rows (LOGGERS frames per transaction, the
+# simulated stack's 5 values a frame; BASELINE_VALUES overrides) for
+# BASELINE_SECONDS (10; 0 skips it), and the platform's ratio against it:
+# values/s of wall time, and values per CPU second (the server's CPU
+# against the script's). The loggers run on the same cores as the server,
+# so the CPU ratio is the fairer one.
 #
 #   bench/ingest.sh [LOGGERS] [SECONDS]
 set -euo pipefail
@@ -20,9 +29,14 @@ if [ -z "${GONGJIAN_BIN:-}" ]; then
 fi
 BIN=${GONGJIAN_BIN:-${CARGO_TARGET_DIR:-target}/release/gongjian}
 SIM=${GONGJIAN_SIM_BIN:-$BIN}
+BASELINE_SECONDS=${BASELINE_SECONDS:-10}
+BASELINE_VALUES=${BASELINE_VALUES:-5}
+TICKS=$(getconf CLK_TCK)
 ulimit -n 65536 2>/dev/null || true
 
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+# User + system CPU time of a process, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 run() {
   local label=$1 url=$2
@@ -49,13 +63,23 @@ run() {
   sleep 4
   local rss1; rss1=$(rss_kb $pid)
   wait $idle || true
-  local out
+  local out cpu0 cpu1
+  cpu0=$(cpu_ticks $pid)
   out=$("$SIM" simulate --target 127.0.0.1:$hj --loggers "$LOGGERS" --kind stack --speed "$SPEED" \
       --duration "$SECONDS_RUN" --outage 0 --exceedance 0.02 --calibration 0.01)
+  cpu1=$(cpu_ticks $pid)
   local rss2; rss2=$(rss_kb $pid)
   kill -TERM $pid; wait $pid || true
   echo "== $label: $LOGGERS loggers, ${SECONDS_RUN}s"
   echo "$out"
+  # No line printed below may contain "values_per_second": bench/compare.sh
+  # finds the simulator's JSON line by that word.
+  PLATFORM_CPU=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); c=(int(sys.argv[2])-int(sys.argv[3]))/int(sys.argv[4]); v=d["values_acked"]; print("%.3f %d %.0f %.0f" % (c, v, (c*1e6/v) if v else 0, (v/c) if c else 0))' \
+      "$(echo "$out" | grep values_acked)" "$cpu1" "$cpu0" "$TICKS")
+  read -r cpu_s values us_per per_cpu <<<"$PLATFORM_CPU"
+  PLATFORM_WALL=$(echo "$out" | grep values_acked | python3 -c 'import json,sys; print(json.load(sys.stdin)["values_per_second"])')
+  PLATFORM_PER_CPU=$per_cpu
+  echo "server CPU: ${cpu_s} s for ${values} values: ${us_per} µs per value, ${per_cpu} values per CPU second"
   echo "server RSS: idle ${rss0} kB, ${LOGGERS} idle connections ${rss1} kB, after load ${rss2} kB"
   echo "memory per connection: $(( (rss1 - rss0) * 1024 / LOGGERS )) bytes"
   rm -rf "$dir"
@@ -64,6 +88,20 @@ run() {
 SQLITE_DIR=$(mktemp -d)
 run sqlite "sqlite://$SQLITE_DIR/gongjian.db"
 rm -rf "$SQLITE_DIR"
+if [ "$BASELINE_SECONDS" != 0 ]; then
+  base=$(python3 bench/sqlite_baseline.py --frames "$LOGGERS" --values "$BASELINE_VALUES" \
+      --seconds "$BASELINE_SECONDS")
+  python3 - "$base" "$PLATFORM_WALL" "$PLATFORM_PER_CPU" <<'PY'
+import json, sys
+b = json.loads(sys.argv[1]); wall = float(sys.argv[2]); cpu = float(sys.argv[3])
+print("== baseline: python sqlite3, %d frames of %d values a transaction, WAL, synchronous=FULL"
+      % (b["frames_per_transaction"], b["values_per_frame"]))
+print("baseline: %d values/s of wall time, %d values per CPU second"
+      % (b["values_per_second"], b["values_per_cpu_second"]))
+print("platform/baseline (sqlite): wall %.2f, per CPU second %.2f"
+      % (wall / b["values_per_second"], cpu / b["values_per_cpu_second"]))
+PY
+fi
 if [ -n "${GONGJIAN_BENCH_POSTGRES_URL:-}" ]; then
   run postgres "$GONGJIAN_BENCH_POSTGRES_URL"
 fi

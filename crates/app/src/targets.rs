@@ -108,9 +108,11 @@ impl fmt::Display for TargetAllowance {
     }
 }
 
-/// Shown instead of a figure when last year's data cannot serve as the
-/// baseline of a "fewer than last year" target.
-pub const NO_BASELINE: &str = "无基准（上年有效监测天数不足 GB 3095 年统计要求）";
+/// Shown instead of a figure when the baseline year's data cannot serve as
+/// the baseline of a "fewer than that year" target and the plan states none.
+fn no_baseline(year: i32) -> String {
+    format!("无基准（方案未给出 {year} 年值，且 {year} 年有效监测天数不足 GB 3095 年统计要求）")
+}
 
 /// An annual-mean allowance in words (pages, sheets, the command line).
 pub fn allowance_of(a: &Allowance) -> String {
@@ -162,11 +164,9 @@ fn requirement(t: &gongjian_campaign::Target) -> String {
         C::Gt => ">",
         C::Eq => "=",
     };
-    match (&t.value, &t.value_text, &t.baseline) {
-        (Some(v), _, _) => format!("{cmp} {v}"),
-        (None, Some(text), _) => format!("{cmp} {text}"),
-        (None, None, Some(b)) => format!("{cmp} {b} 年值"),
-        (None, None, None) => "—".to_owned(),
+    match t.threshold_text() {
+        text if text.is_empty() => "—".to_owned(),
+        text => format!("{cmp} {text}"),
     }
 }
 
@@ -304,14 +304,25 @@ fn data_status(
             s.rules = g.rules.all();
         }
         Statistic::HeavyPollutionDays => {
-            let h = air::heavy_days(days, as_of);
+            let baseline = match &t.baseline {
+                Some(b) => air::HeavyBaseline {
+                    year: b.year,
+                    stated: b
+                        .value
+                        .and_then(|v| u32::try_from(v.trunc().mantissa()).ok()),
+                },
+                None => air::HeavyBaseline::previous_year(as_of),
+            };
+            let h = air::heavy_days(days, as_of, baseline);
             s.current = Some(Figure::count(h.current));
             s.ytd = Some(Figure::count(h.ytd));
             s.last_year = Some(Figure::count(h.last_year));
             s.on_track = h.on_track;
             s.value = h.baseline_total.map(Decimal::from);
             if h.baseline_total.is_none() {
-                s.note = Some(NO_BASELINE.to_owned());
+                s.note = Some(no_baseline(h.baseline_year));
+            } else if h.baseline_stated {
+                s.note = Some(format!("基准为方案给出的 {} 年值", h.baseline_year));
             }
             if h.baseline_total == Some(0) {
                 // Fewer than none is read as none (see heavy_days).
@@ -385,15 +396,20 @@ fn reported_status(
         Some(v) => {
             s.ytd = Some(Figure::Text(v.value.clone()));
             s.current = Some(Figure::Text(v.value.clone()));
-            s.on_track = match (Decimal::from_str_exact(v.value.trim()), t.value) {
+            s.on_track = match (Decimal::from_str_exact(v.value.trim()), t.threshold()) {
                 (Ok(actual), Some(target)) => Some(t.comparator.holds(actual, target)),
                 _ => None,
             };
-            s.note = Some(format!(
+            let mut note = format!(
                 "{} 报送，{} 审核通过",
                 v.organisation,
                 gongjian_standards::cst::local_text(v.accepted_at)
-            ));
+            );
+            if let (None, Some(b)) = (t.threshold(), &t.baseline) {
+                // Never judged against 0: the plan must state the figure.
+                note.push_str(&format!("；无基准（方案未给出 {} 年值）", b.year));
+            }
+            s.note = Some(note);
         }
     }
 }

@@ -123,6 +123,23 @@ fn parse_date(s: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("impossible date \"{s}\": no such day in the calendar"))
 }
 
+/// A baseline year: four digits, before the campaign's year.
+fn baseline_year(v: &RawScalar, campaign_year: i32) -> Result<i32, String> {
+    let year = match v {
+        RawScalar::Int(i) => i32::try_from(*i).ok(),
+        RawScalar::Str(s) if s.trim().len() == 4 => s.trim().parse().ok(),
+        _ => None,
+    }
+    .filter(|y| (1900..=9999).contains(y))
+    .ok_or_else(|| "baseline year must be a four-digit year such as \"2019\"".to_owned())?;
+    if campaign_year != 0 && year >= campaign_year {
+        return Err(format!(
+            "baseline year {year} is not before the campaign's year {campaign_year}"
+        ));
+    }
+    Ok(year)
+}
+
 fn decimal(v: &RawScalar) -> Result<Decimal, String> {
     match v {
         RawScalar::Int(i) => Ok(Decimal::from(*i)),
@@ -136,6 +153,69 @@ fn decimal(v: &RawScalar) -> Result<Decimal, String> {
 }
 
 impl Builder {
+    /// A `monthly` duty as one milestone per month of the campaign's year.
+    fn monthly(&mut self, loc: &Locator<'_>, m: &RawMonthly) -> Vec<Milestone> {
+        let day = *m.day.get_ref();
+        let from = m.from.as_ref().map_or(1, |f| *f.get_ref());
+        let to = m.to.as_ref().map_or(12, |t| *t.get_ref());
+        if !(1..=31).contains(&day) {
+            self.diags
+                .push(loc.at(m.day.span().start, "monthly `day` must be 1 to 31"));
+            return Vec::new();
+        }
+        if !(1..=12).contains(&from) || !(1..=12).contains(&to) || from > to {
+            let at = m
+                .from
+                .as_ref()
+                .or(m.to.as_ref())
+                .map_or(m.day.span().start, |s| s.span().start);
+            self.diags.push(loc.at(
+                at,
+                "monthly `from` and `to` must be months 1 to 12, `from` not after `to`",
+            ));
+            return Vec::new();
+        }
+        if m.what.trim().is_empty() {
+            self.diags
+                .push(loc.at(m.day.span().start, "monthly duty has an empty `what`"));
+            return Vec::new();
+        }
+        let as_written = m
+            .as_written
+            .clone()
+            .unwrap_or_else(|| format!("每月 {day} 日前"));
+        (from..=to)
+            .filter_map(|month| {
+                let month = u32::try_from(month).ok()?;
+                let first = NaiveDate::from_ymd_opt(self.year, month, 1)?;
+                let last = first
+                    .checked_add_months(chrono::Months::new(1))?
+                    .pred_opt()?;
+                let date = NaiveDate::from_ymd_opt(self.year, month, u32::try_from(day).ok()?)
+                    .unwrap_or(last);
+                Some(Milestone {
+                    date,
+                    what: format!("{}（{month} 月）", m.what.trim()),
+                    as_written: Some(as_written.clone()),
+                    recurring: true,
+                })
+            })
+            .collect()
+    }
+
+    fn baseline(&self, raw: &RawBaseline) -> Result<Baseline, String> {
+        match raw {
+            RawBaseline::Year(y) => Ok(Baseline {
+                year: baseline_year(y, self.year)?,
+                value: None,
+            }),
+            RawBaseline::Stated(b) => Ok(Baseline {
+                year: baseline_year(&b.year, self.year)?,
+                value: b.value.as_ref().map(decimal).transpose()?,
+            }),
+        }
+    }
+
     fn build(&mut self, files: &[(Locator<'_>, RawFile)]) -> Campaign {
         // Organisations first: everything else refers to them.
         for (loc, raw) in files {
@@ -802,6 +882,17 @@ impl Builder {
             },
             None => None,
         };
+        let baseline = match &r.baseline {
+            None => None,
+            Some(b) => match self.baseline(b.get_ref()) {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    self.diags.push(loc.at(b.span().start, e));
+                    ok = false;
+                    None
+                }
+            },
+        };
         if r.value.is_none() && r.value_text.is_none() && r.baseline.is_none() {
             self.diags.push(loc.at(
                 r.key.span().start,
@@ -877,7 +968,7 @@ impl Builder {
             comparator: comparator?,
             value,
             value_text: r.value_text.clone(),
-            baseline: r.baseline.clone(),
+            baseline,
             unit: r.unit.clone(),
             period: r.period.clone(),
             measured: measured?,
@@ -1104,10 +1195,14 @@ impl Builder {
                         date,
                         what: m.what.clone(),
                         as_written: m.as_written.clone(),
+                        recurring: false,
                     });
                 }
                 Err(e) => self.diags.push(loc.at(m.date.span().start, e)),
             }
+        }
+        if let Some(m) = &r.monthly {
+            milestones.extend(self.monthly(loc, m));
         }
         let mut indicators = Vec::new();
         for i in &r.indicators {

@@ -9,7 +9,10 @@
 //! (`（2018-2021年）`, `〔2020〕`), other numbers, and `limits.toml` (emission
 //! limits are in force from their own dates). The campaign key gets the new
 //! year; the document number and issue date are commented out until the new
-//! plan is issued.
+//! plan is issued. A baseline's stated figure (`baseline = { year = 2019,
+//! value = 12 }`) belongs to the old year: the copy keeps the moved year
+//! and comments the figure out, so the new one is measured or typed in,
+//! never the old year's figure under the new year's name.
 
 use crate::model::{Campaign, PlanFile};
 
@@ -24,7 +27,7 @@ pub fn copy_to_year(plan: &Campaign, year: i32) -> Vec<PlanFile> {
             let text = if f.name == "limits.toml" || f.name.ends_with(".geojson") {
                 f.text.clone()
             } else {
-                let shifted = shift_years(&f.text, plan.year, delta);
+                let shifted = drop_stated_baselines(&shift_years(&f.text, plan.year, delta), delta);
                 if f.text.contains("[campaign]") {
                     campaign_table(&shifted, &plan.key, &new_key)
                 } else {
@@ -45,6 +48,39 @@ pub fn next_key(key: &str, from: i32, to: i32) -> String {
         Some(stem) => format!("{stem}-{to}"),
         None => format!("{key}-{to}"),
     }
+}
+
+/// `baseline = { year = 2025, value = 12 }` (year already moved) →
+/// `baseline = "2025"` and a comment keeping the old figure.
+fn drop_stated_baselines(text: &str, delta: i32) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let stated = line
+            .trim_start()
+            .starts_with("baseline")
+            .then(|| line.parse::<toml_edit::DocumentMut>().ok())
+            .flatten()
+            .and_then(|doc| {
+                let t = doc.get("baseline")?.as_inline_table()?.clone();
+                let year = t.get("year")?.as_integer()?;
+                let value = t.get("value").map(|v| match v.as_str() {
+                    Some(s) => s.to_owned(),
+                    None => v.to_string().trim().to_owned(),
+                });
+                Some((year, value))
+            });
+        match stated {
+            Some((year, Some(value))) => {
+                let indent = &line[..line.len() - line.trim_start().len()];
+                out.push_str(&format!(
+                    "{indent}baseline = \"{year}\"  # 复制前的基准值 {value} 属 {} 年，未复制：{year} 年值由监测数据测得，或写成 {{ year = {year}, value = … }}\n",
+                    year - i64::from(delta),
+                ));
+            }
+            _ => out.push_str(line),
+        }
+    }
+    out
 }
 
 fn campaign_table(text: &str, old_key: &str, new_key: &str) -> String {
@@ -149,6 +185,16 @@ mod tests {
              milestones = [{ date = \"2026-04-30\" }]\n\
              period = \"2026\"\nbaseline = \"2025\"\nyear = 2026\n\
              standard = \"HJ 212-2017\"\ndoc = \"〔2020〕20号\"\nsize = 2020\n"
+        );
+    }
+
+    #[test]
+    fn a_stated_baseline_figure_is_not_carried_into_the_new_year() {
+        let text = "key = \"x\"\nbaseline = { year = 2019, value = \"12\" }\nbaseline = \"2019\"\n";
+        let out = drop_stated_baselines(&shift_years(text, 2020, 6), 6);
+        assert_eq!(
+            out,
+            "key = \"x\"\nbaseline = \"2025\"  # 复制前的基准值 12 属 2019 年，未复制：2025 年值由监测数据测得，或写成 { year = 2025, value = … }\nbaseline = \"2025\"\n"
         );
     }
 

@@ -281,8 +281,15 @@ pub fn task_content(t: &Task) -> Value {
         "plan": t.plan, "group": t.group, "chapter": t.chapter, "number": t.number,
         "kind": t.kind.as_str(), "title": t.title, "summary": t.summary,
         "lead": t.lead, "cooperating": t.cooperating, "townships": t.townships,
-        "milestones": t.milestones.iter().map(|m| json!({
-            "date": m.date.to_string(), "what": m.what, "as_written": m.as_written})).collect::<Vec<_>>(),
+        // `recurring` only when true, as `report` below.
+        "milestones": t.milestones.iter().map(|m| {
+            let mut v = json!({
+                "date": m.date.to_string(), "what": m.what, "as_written": m.as_written});
+            if m.recurring {
+                v["recurring"] = json!(true);
+            }
+            v
+        }).collect::<Vec<_>>(),
         // `report` only when false: the content of a task whose figures are
         // all reported reads as it did before the field existed.
         "indicators": t.indicators.iter().map(|i| {
@@ -364,6 +371,7 @@ mod tests {
                 date: NaiveDate::from_ymd_opt(2020, 4, 30).unwrap(),
                 what: "完成".into(),
                 as_written: None,
+                recurring: false,
             }],
             indicators: Vec::new(),
             limit_sets: Vec::new(),

@@ -1,6 +1,9 @@
 //! One edit of a draft plan, as the office makes it in the app's forms: a
 //! target's figures, a task's text, responsibility, deadlines and
-//! indicators, a task added to a group or a task deleted.
+//! indicators, a task added to a group or a task deleted; a task's
+//! paragraphs (`edit_parts.rs`), the townships' monthly control values
+//! (`edit_controls.rs`), groups' headings (`edit_groups.rs`), 月考核 rules'
+//! points (`edit_assessment.rs`) and water sections (`edit_sections.rs`).
 //!
 //! The edit is applied to the plan's own files (the TOML stored with the
 //! campaign's revision) with `toml_edit`, so the comments, layout and every
@@ -32,7 +35,7 @@ pub struct EditRefused {
 }
 
 impl EditRefused {
-    fn general(message: impl Into<String>) -> Self {
+    pub(crate) fn general(message: impl Into<String>) -> Self {
         EditRefused {
             problems: vec![FieldError {
                 field: String::new(),
@@ -60,6 +63,8 @@ pub struct TargetEdit {
     pub value_text: String,
     /// The year compared with (`baseline = "2019"`).
     pub baseline: String,
+    /// That year's figure as the plan states it; empty: measured from data.
+    pub baseline_value: String,
     pub unit: String,
     /// A reported target: the key of the task that measures it.
     pub task: String,
@@ -108,6 +113,10 @@ pub struct TaskEdit {
     pub cooperating: String,
     pub milestones: Vec<MilestoneEdit>,
     pub indicators: Vec<IndicatorEdit>,
+    /// The paragraphs of a task whose responsibility is by paragraph
+    /// (`[[task.parts]]`); blank rows are dropped. Ignored for a task
+    /// without paragraphs.
+    pub parts: Vec<crate::edit_parts::PartEdit>,
 }
 
 /// One edit of a plan.
@@ -128,6 +137,41 @@ pub enum PlanEdit {
     DeleteTask {
         key: String,
     },
+    /// A township's monthly control values (`[[control]]`): the row of
+    /// `township` changed, or a new row when `township` is empty.
+    Control {
+        township: String,
+        edit: crate::edit_controls::ControlEdit,
+    },
+    /// The `[[control]]` row of `township` removed.
+    DeleteControl {
+        township: String,
+    },
+    /// Group `id` of plan `plan` given the heading `title`.
+    Group {
+        plan: String,
+        id: String,
+        title: String,
+    },
+    /// A new group `id` with the heading `title`, after plan `plan`'s last.
+    AddGroup {
+        plan: String,
+        id: String,
+        title: String,
+    },
+    /// The points and wording of 月考核 rule `index` (0-based, file order),
+    /// whose `kind` the form was made for.
+    AssessmentRule {
+        index: usize,
+        kind: String,
+        points: String,
+        note: String,
+    },
+    /// Water section `section` (its name, which stays) given `edit`.
+    Section {
+        section: String,
+        edit: crate::edit_sections::SectionEdit,
+    },
 }
 
 impl PlanEdit {
@@ -145,6 +189,19 @@ impl PlanEdit {
                 format!("新增任务（{at}）：{}", edit.title.trim())
             }
             PlanEdit::DeleteTask { key } => format!("删除任务 {key}"),
+            PlanEdit::Control { township, edit } if township.is_empty() => {
+                format!("新增乡镇月度控制指标 {}", edit.township.trim())
+            }
+            PlanEdit::Control { township, .. } => format!("修改乡镇月度控制指标 {township}"),
+            PlanEdit::DeleteControl { township } => format!("删除乡镇月度控制指标 {township}"),
+            PlanEdit::Group { plan, id, .. } => format!("修改分组标题（{plan} {id}）"),
+            PlanEdit::AddGroup { plan, id, title } => {
+                format!("新增分组（{plan} {}）：{}", id.trim(), title.trim())
+            }
+            PlanEdit::AssessmentRule { index, kind, .. } => {
+                format!("修改月考核规则 {} {kind}", index + 1)
+            }
+            PlanEdit::Section { section, .. } => format!("修改水质断面 {section}"),
         }
     }
 }
@@ -327,6 +384,31 @@ pub fn edit_files(plan: &Campaign, edit: &PlanEdit) -> Result<Vec<PlanFile>, Edi
                 }
             })?
         }
+        PlanEdit::Control { township, edit } => {
+            crate::edit_controls::edit_control(plan, &mut files, township, edit)?
+        }
+        PlanEdit::DeleteControl { township } => {
+            crate::edit_controls::delete_control(plan, &mut files, township)?
+        }
+        PlanEdit::Group {
+            plan: plan_id,
+            id,
+            title,
+        } => crate::edit_groups::rename_group(plan, &mut files, plan_id, id, title)?,
+        PlanEdit::AddGroup {
+            plan: plan_id,
+            id,
+            title,
+        } => crate::edit_groups::add_group(plan, &mut files, plan_id, id, title)?,
+        PlanEdit::AssessmentRule {
+            index,
+            kind,
+            points,
+            note,
+        } => crate::edit_assessment::edit_rule(plan, &mut files, *index, kind, points, note)?,
+        PlanEdit::Section { section, edit } => {
+            crate::edit_sections::edit_section(plan, &mut files, section, edit)?
+        }
     };
     if !changed {
         return Err(EditRefused::general(
@@ -338,7 +420,7 @@ pub fn edit_files(plan: &Campaign, edit: &PlanEdit) -> Result<Vec<PlanFile>, Edi
 
 /// Runs `f` on each TOML file's document until one says it changed it;
 /// that file's text is replaced. Whether any did.
-fn with_document(
+pub(crate) fn with_document(
     files: &mut [PlanFile],
     mut f: impl FnMut(&mut DocumentMut) -> bool,
 ) -> Result<bool, EditRefused> {
@@ -378,7 +460,7 @@ fn task_key(plan: &str, t: &Table) -> Option<String> {
     })
 }
 
-fn push(errors: &mut Vec<FieldError>, field: &str, message: impl Into<String>) {
+pub(crate) fn push(errors: &mut Vec<FieldError>, field: &str, message: impl Into<String>) {
     errors.push(FieldError {
         field: field.to_owned(),
         message: message.into(),
@@ -386,12 +468,12 @@ fn push(errors: &mut Vec<FieldError>, field: &str, message: impl Into<String>) {
 }
 
 /// Text clipped for a message.
-fn quoted(s: &str) -> String {
+pub(crate) fn quoted(s: &str) -> String {
     let s: String = s.trim().chars().take(40).collect();
     format!("“{s}”")
 }
 
-fn decimal(s: &str) -> Option<Decimal> {
+pub(crate) fn decimal(s: &str) -> Option<Decimal> {
     let s = s.trim();
     if s.is_empty()
         || !s
@@ -409,7 +491,7 @@ fn comparator(s: &str) -> Option<Comparator> {
 
 /// A number as the plan writes it: an integer bare, a decimal as a string
 /// so that it stays exact.
-fn number_value(d: Decimal) -> Value {
+pub(crate) fn number_value(d: Decimal) -> Value {
     let d = d.normalize();
     if d.scale() == 0
         && let Ok(i) = i64::try_from(d.mantissa())
@@ -424,7 +506,7 @@ struct CheckedTarget {
     comparator: Comparator,
     value: Option<Decimal>,
     value_text: Option<String>,
-    baseline: Option<String>,
+    baseline: Option<crate::model::Baseline>,
     unit: String,
     task: Option<String>,
     as_written: Option<String>,
@@ -470,14 +552,9 @@ fn check_target(plan: &Campaign, t: &TargetEdit, errors: &mut Vec<FieldError>) -
             }
         },
     };
-    let baseline = non_empty(&t.baseline);
-    if let Some(b) = &baseline
-        && !(b.len() == 4 && b.chars().all(|c| c.is_ascii_digit()))
-    {
-        push(errors, "baseline", "基准年须为四位年份（如 2019）");
-    }
+    let baseline = check_baseline(plan.year, t, errors);
     let value_text = non_empty(&t.value_text);
-    if non_empty(&t.value).is_none() && value_text.is_none() && baseline.is_none() {
+    if non_empty(&t.value).is_none() && value_text.is_none() && non_empty(&t.baseline).is_none() {
         push(errors, "value", "请填写目标值（或文字目标值、基准年）");
     }
     let unit = t.unit.trim().to_owned();
@@ -527,6 +604,64 @@ fn check_target(plan: &Campaign, t: &TargetEdit, errors: &mut Vec<FieldError>) -
     }
 }
 
+/// The form's baseline year and stated value, checked.
+fn check_baseline(
+    campaign_year: i32,
+    t: &TargetEdit,
+    errors: &mut Vec<FieldError>,
+) -> Option<crate::model::Baseline> {
+    let value = match non_empty(&t.baseline_value) {
+        None => None,
+        Some(v) => match decimal(&v) {
+            Some(d) => Some(d),
+            None => {
+                push(
+                    errors,
+                    "baseline_value",
+                    format!("基准值 {} 不是数字（如 12）", quoted(&v)),
+                );
+                None
+            }
+        },
+    };
+    let Some(year) = non_empty(&t.baseline) else {
+        if value.is_some() {
+            push(errors, "baseline", "填写基准值时须同时填写基准年");
+        }
+        return None;
+    };
+    match year.parse::<i32>() {
+        Ok(y) if year.len() == 4 && y < campaign_year => {
+            Some(crate::model::Baseline { year: y, value })
+        }
+        Ok(y) if year.len() == 4 => {
+            push(
+                errors,
+                "baseline",
+                format!("基准年 {y} 须早于方案年度 {campaign_year}"),
+            );
+            None
+        }
+        _ => {
+            push(errors, "baseline", "基准年须为四位年份（如 2019）");
+            None
+        }
+    }
+}
+
+/// `baseline = "2019"`, or an inline table when the figure is stated.
+fn baseline_value(b: &crate::model::Baseline) -> Value {
+    match b.value {
+        None => Value::from(b.year.to_string()),
+        Some(v) => {
+            let mut t = toml_edit::InlineTable::new();
+            t.insert("year", Value::from(i64::from(b.year)));
+            t.insert("value", number_value(v));
+            Value::InlineTable(t)
+        }
+    }
+}
+
 fn write_target(table: &mut Table, t: &CheckedTarget) {
     table.insert("indicator", toml_edit::value(t.indicator.as_str()));
     table.insert("comparator", toml_edit::value(t.comparator.as_str()));
@@ -536,7 +671,7 @@ fn write_target(table: &mut Table, t: &CheckedTarget) {
         "value_text",
         t.value_text.as_deref().map(Value::from),
     );
-    set_or_remove(table, "baseline", t.baseline.as_deref().map(Value::from));
+    set_or_remove(table, "baseline", t.baseline.as_ref().map(baseline_value));
     table.insert("unit", toml_edit::value(t.unit.as_str()));
     set_or_remove(table, "task", t.task.as_deref().map(Value::from));
     set_or_remove(
@@ -565,6 +700,8 @@ struct CheckedTask {
     cooperating: Option<Vec<String>>,
     milestones: Vec<(NaiveDate, String)>,
     indicators: Vec<(String, Comparator, Decimal, String, bool)>,
+    /// None: no paragraphs (the task's own lead and cooperating).
+    parts: Option<Vec<crate::edit_parts::CheckedPart>>,
 }
 
 /// Organisation names as typed, split on the separators offices use.
@@ -578,7 +715,7 @@ fn names(s: &str) -> Vec<String> {
 
 /// Each name resolved to the organisation's one spelling, or the field's
 /// error naming the unknown ones.
-fn organisations(
+pub(crate) fn organisations(
     plan: &Campaign,
     typed: &str,
     field: &str,
@@ -725,6 +862,7 @@ fn check_task(
             ));
         }
     }
+    let parts = by_parts.then(|| crate::edit_parts::check_parts(plan, &t.parts, errors));
     CheckedTask {
         title: t.title.trim().to_owned(),
         summary: t.summary.trim().to_owned(),
@@ -732,6 +870,7 @@ fn check_task(
         cooperating,
         milestones,
         indicators,
+        parts,
     }
 }
 
@@ -791,6 +930,9 @@ fn write_task(table: &mut Table, t: &CheckedTask, year: i32) {
         } else {
             table.insert("cooperating", string_array(c));
         }
+    }
+    if let Some(parts) = &t.parts {
+        crate::edit_parts::write_parts(table, parts);
     }
     // Milestones keep the plan's wording of a deadline whose date stayed.
     let old = rows(table, "milestones");
@@ -958,6 +1100,7 @@ indicators = [{ name = "利用率", comparator = ">=", value = 89, unit = "%" }]
                 unit: "%".into(),
                 report: true,
             }],
+            parts: Vec::new(),
         }
     }
 
@@ -977,6 +1120,44 @@ indicators = [{ name = "利用率", comparator = ">=", value = 89, unit = "%" }]
         assert_eq!(c.targets[0].as_written, None, "stale wording dropped");
         assert!(c.sources[0].text.contains("# the PM2.5 target"));
         assert!(c.sources[0].text.contains("value = 55"));
+    }
+
+    #[test]
+    fn a_stated_baseline_is_written_as_a_table_and_read_back() {
+        let edit = |baseline: &str, baseline_value: &str| {
+            PlanEdit::Target(TargetEdit {
+                key: "air-pm25".into(),
+                indicator: "PM2.5 年均浓度".into(),
+                comparator: "<".into(),
+                baseline: baseline.into(),
+                baseline_value: baseline_value.into(),
+                unit: "µg/m³".into(),
+                ..TargetEdit::default()
+            })
+        };
+        let c = apply_edit(&plan(), &edit("2020", "70.5")).unwrap();
+        let b = c.targets[0].baseline.clone().unwrap();
+        assert_eq!((b.year, b.value), (2020, Some(Decimal::new(705, 1))));
+        assert!(
+            c.sources[0]
+                .text
+                .contains(r#"baseline = { year = 2020, value = "70.5" }"#),
+            "{}",
+            c.sources[0].text
+        );
+        assert_eq!(c.targets[0].threshold_text(), "70.5（2020 年值）");
+        // A year alone stays the plain form.
+        let c = apply_edit(&plan(), &edit("2020", "")).unwrap();
+        assert!(c.sources[0].text.contains(r#"baseline = "2020""#));
+        assert_eq!(c.targets[0].threshold(), None);
+        // The campaign's own year is no baseline; a value needs its year.
+        let err = apply_edit(&plan(), &edit("2021", "")).unwrap_err();
+        assert_eq!(err.problems[0].field, "baseline");
+        assert!(err.problems[0].message.contains("须早于方案年度 2021"));
+        let err = apply_edit(&plan(), &edit("", "12")).unwrap_err();
+        assert_eq!(err.problems[0].field, "baseline");
+        let err = apply_edit(&plan(), &edit("2020", "很多")).unwrap_err();
+        assert_eq!(err.problems[0].field, "baseline_value");
     }
 
     #[test]

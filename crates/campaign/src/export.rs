@@ -55,6 +55,9 @@ pub struct TaskJson<'a> {
 pub struct MilestoneJson<'a> {
     pub date: String,
     pub what: &'a str,
+    /// One month of a `monthly` duty; absent otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub recurring: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -120,6 +123,7 @@ impl Campaign {
                         .map(|m| MilestoneJson {
                             date: m.date.format("%Y-%m-%d").to_string(),
                             what: &m.what,
+                            recurring: m.recurring,
                         })
                         .collect(),
                     indicators: t

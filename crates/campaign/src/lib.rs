@@ -15,6 +15,11 @@ mod build;
 mod copy;
 mod diff;
 mod edit;
+mod edit_assessment;
+mod edit_controls;
+mod edit_groups;
+mod edit_parts;
+mod edit_sections;
 mod error;
 mod export;
 mod model;
@@ -36,6 +41,9 @@ pub use edit::{
     EditRefused, FieldError, IndicatorEdit, MilestoneEdit, PlanEdit, TargetEdit, TaskEdit,
     apply_edit, edit_files,
 };
+pub use edit_controls::{CONTROL_SERIES, ControlEdit};
+pub use edit_parts::PartEdit;
+pub use edit_sections::SectionEdit;
 pub use error::{Diagnostic, PlanError};
 pub use export::{
     IndicatorJson, MilestoneJson, OrganisationJson, PlanJson, SectionJson, TargetJson, TaskJson,

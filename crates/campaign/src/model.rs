@@ -427,8 +427,9 @@ pub struct Target {
     /// (`value_text`) or relative to a baseline period (`baseline`).
     pub value: Option<Decimal>,
     pub value_text: Option<String>,
-    /// A period the value is compared with (e.g. `2019`: "明显减少").
-    pub baseline: Option<String>,
+    /// The year the value is compared with ("明显减少" against 2019) and,
+    /// when the plan states it, that year's figure.
+    pub baseline: Option<Baseline>,
     pub unit: String,
     pub period: String,
     pub measured: Measure,
@@ -437,6 +438,71 @@ pub struct Target {
     /// campaign with an indicator of that name.
     pub task: Option<String>,
     pub as_written: Option<String>,
+}
+
+impl Target {
+    /// The threshold in words without its comparator: `62`, the plan's
+    /// words, `12（2019 年值）` or `2019 年值`; empty when there is none.
+    pub fn threshold_text(&self) -> String {
+        match (&self.value, &self.value_text, &self.baseline) {
+            (Some(v), _, _) => v.to_string(),
+            (None, Some(text), _) => text.clone(),
+            (None, None, Some(b)) => b.threshold_text(),
+            (None, None, None) => String::new(),
+        }
+    }
+
+    /// The figure compared with: the plan's value, else a stated baseline's.
+    pub fn threshold(&self) -> Option<Decimal> {
+        self.value
+            .or_else(|| self.baseline.as_ref().and_then(|b| b.value))
+    }
+}
+
+/// A target's baseline: `baseline = "2019"` (the year's figure measured
+/// from stored data) or `baseline = { year = 2019, value = "12" }` (the
+/// figure stated by the plan, used as written).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Baseline {
+    pub year: i32,
+    pub value: Option<Decimal>,
+}
+
+impl Baseline {
+    /// `12（2019 年值）`, or `2019 年值` when the figure is measured.
+    pub fn threshold_text(&self) -> String {
+        match self.value {
+            Some(v) => format!("{v}（{} 年值）", self.year),
+            None => format!("{} 年值", self.year),
+        }
+    }
+}
+
+impl fmt::Display for Baseline {
+    /// `2019`, or `2019:12` with a stated value (the stored form).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.value {
+            None => write!(f, "{}", self.year),
+            Some(v) => write!(f, "{}:{v}", self.year),
+        }
+    }
+}
+
+impl serde::Serialize for Baseline {
+    /// A year alone serializes as the string `"2019"`, as plans written
+    /// before stated values did, so their stored content stays equal.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        match self.value {
+            None => s.serialize_str(&self.year.to_string()),
+            Some(v) => {
+                let mut st = s.serialize_struct("Baseline", 2)?;
+                st.serialize_field("year", &self.year)?;
+                st.serialize_field("value", &v.to_string())?;
+                st.end()
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -476,6 +542,9 @@ pub struct Milestone {
     pub what: String,
     /// The deadline as the plan words it ("2020 年 4 月底前").
     pub as_written: Option<String>,
+    /// One month of a `monthly` duty: met by a progress report in its month,
+    /// not by finishing the task.
+    pub recurring: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

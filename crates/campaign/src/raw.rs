@@ -122,6 +122,22 @@ pub enum RawScalar {
     Str(String),
 }
 
+/// `baseline = "2019"`, `baseline = 2019` or
+/// `baseline = { year = 2019, value = "12" }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawBaseline {
+    Year(RawScalar),
+    Stated(RawStatedBaseline),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStatedBaseline {
+    pub year: RawScalar,
+    pub value: Option<RawScalar>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTarget {
@@ -132,7 +148,7 @@ pub struct RawTarget {
     pub comparator: Spanned<String>,
     pub value: Option<Spanned<RawScalar>>,
     pub value_text: Option<String>,
-    pub baseline: Option<String>,
+    pub baseline: Option<Spanned<RawBaseline>>,
     pub unit: String,
     pub period: String,
     pub measured: Spanned<String>,
@@ -157,6 +173,8 @@ pub struct RawTask {
     #[serde(default)]
     pub cooperating: Vec<Spanned<String>>,
     pub townships: Option<Vec<Spanned<String>>>,
+    /// A recurring monthly deadline, expanded into one milestone a month.
+    pub monthly: Option<RawMonthly>,
     #[serde(default)]
     pub milestones: Vec<RawMilestone>,
     #[serde(default)]
@@ -175,6 +193,20 @@ pub struct RawPart {
     pub lead: Vec<Spanned<String>>,
     #[serde(default)]
     pub cooperating: Vec<Spanned<String>>,
+}
+
+/// `monthly = { day = 5, what = "报送上月进展", from = 2, to = 12 }`: a
+/// duty due every month of the campaign's year (工作要求, 月调度).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMonthly {
+    /// Day of the month it is due; past a month's end: the month's last day.
+    pub day: Spanned<i64>,
+    pub what: String,
+    /// First and last month (default 1 and 12).
+    pub from: Option<Spanned<i64>>,
+    pub to: Option<Spanned<i64>>,
+    pub as_written: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

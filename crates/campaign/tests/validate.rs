@@ -901,3 +901,38 @@ measured = "{measured}"
         "only a reported target names a `task`",
     );
 }
+
+/// Issue 12: `baseline = { year, value }` states the baseline year's figure.
+#[test]
+fn stated_baseline_is_read_and_a_bad_one_reported() {
+    let files = edit(
+        "air.toml",
+        "value = 62\n",
+        "baseline = { year = 2019, value = \"70.5\" }\n",
+    );
+    let c = run(&files).unwrap();
+    let b = c.targets[0].baseline.clone().unwrap();
+    assert_eq!(b.year, 2019);
+    assert_eq!(b.value, Some(rust_decimal::Decimal::new(705, 1)));
+    assert_eq!(c.targets[0].threshold(), b.value);
+
+    let files = edit("air.toml", "value = 62\n", "baseline = \"2019\"\n");
+    let c = run(&files).unwrap();
+    assert_eq!(c.targets[0].baseline.as_ref().unwrap().value, None);
+
+    let files = edit("air.toml", "value = 62\n", "baseline = \"2020\"\n");
+    expect_error(
+        files,
+        "air.toml",
+        "baseline = ",
+        "not before the campaign's year 2020",
+    );
+    let files = edit(
+        "air.toml",
+        "value = 62\n",
+        "baseline = { year = 2019, value = 70.5 }\n",
+    );
+    expect_error(files, "air.toml", "baseline = ", "TOML float");
+    let files = edit("air.toml", "value = 62\n", "baseline = \"去年\"\n");
+    expect_error(files, "air.toml", "baseline = ", "four-digit year");
+}

@@ -91,12 +91,17 @@ fn check_prints_46_27_24_and_the_targets() {
         stdout.contains("tasks: air 46, water 27, soil 24"),
         "{stdout}"
     );
-    assert!(stdout.contains("air: 46 tasks + 9 duties"), "{stdout}");
+    // Every 四、工作要求 paragraph is a duty group (issue 12 item 7).
+    assert!(stdout.contains("air: 46 tasks + 14 duties"), "{stdout}");
+    assert!(stdout.contains("water: 27 tasks + 3 duties"), "{stdout}");
+    assert!(stdout.contains("soil: 24 tasks + 5 duties"), "{stdout}");
     // Per group.
     for line in [
         "一 持续调整优化产业结构: 6 tasks",
         "十 提升监测监控能力: 7 tasks",
         "四(四) 强化执法监管（四、工作要求）: 9 duties",
+        "四(二) 严格考核奖惩（四、工作要求）: 1 duty",
+        "四(三) 落实体制机制（四、工作要求）: 1 duty",
         "二 加快实施控源截污: 6 tasks",
         "六 统筹其它水污染防治工作: 8 tasks",
         "四 加强土壤污染源头治理: 7 tasks",
@@ -123,13 +128,15 @@ fn json_has_all_tasks_and_the_documented_shape() {
         tasks
             .iter()
             .filter(|t| t["plan"] == p)
-            .filter(|t| numbered == (t["group"].as_str() != Some("四(四)")))
+            .filter(|t| numbered != t["group"].as_str().is_some_and(|g| g.starts_with("四(")))
             .count()
     };
     assert_eq!(count("air", true), 46);
-    assert_eq!(count("air", false), 9);
+    assert_eq!(count("air", false), 14);
     assert_eq!(count("water", true), 27);
+    assert_eq!(count("water", false), 3);
     assert_eq!(count("soil", true), 24);
+    assert_eq!(count("soil", false), 5);
     // Air's numbered tasks have no group; 1..46 each once.
     let mut air: Vec<u32> = tasks
         .iter()
@@ -226,9 +233,20 @@ fn air_tasks_match_the_seed() {
     assert_eq!(dates(t), ["2020-04-30", "2020-12-31"]);
 
     // 2. "2020 年底前完成…关闭退出企业 1 家".
+    // "区科技与工信局每月对进展情况进行调度": a month-end duty besides.
     let t = task(&v, "air", None, "2");
     assert_eq!(indicator(t, "关闭退出"), (">=", "1", "家"));
-    assert_eq!(dates(t), ["2020-12-31"]);
+    let all = dates(t);
+    assert_eq!(all[0], "2020-12-31");
+    assert_eq!(all.len(), 13);
+    assert_eq!(all[2], "2020-02-29", "month end of a leap February");
+    let recurring = t["milestones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["recurring"] == true)
+        .count();
+    assert_eq!(recurring, 12);
 
     // 4. "2020年4月底前…制定…综合整治方案"; "2020年11月底前未按照方案要求完成整改的…".
     let t = task(&v, "air", None, "4");

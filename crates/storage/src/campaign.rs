@@ -362,6 +362,8 @@ pub struct MilestoneRecord {
     pub due: String,
     pub what: String,
     pub as_written: Option<String>,
+    /// 1: one month of a `monthly` duty (met by a report in its month).
+    pub recurring: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -1430,7 +1432,7 @@ impl Campaigns<'_> {
             .bind(t.comparator.as_str())
             .bind(t.value.map(|v| v.to_string()))
             .bind(&t.value_text)
-            .bind(&t.baseline)
+            .bind(t.baseline.as_ref().map(ToString::to_string))
             .bind(&t.unit)
             .bind(&t.period)
             .bind(t.measured.to_string())
@@ -1498,14 +1500,16 @@ impl Campaigns<'_> {
                 .await?;
             for (seq, m) in t.milestones.iter().enumerate() {
                 sqlx::query(
-                    "INSERT INTO task_milestones (task_id, seq, due, what, as_written) VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (task_id, seq) DO UPDATE SET due = $3, what = $4, as_written = $5",
+                    "INSERT INTO task_milestones (task_id, seq, due, what, as_written, recurring) \
+                     VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (task_id, seq) DO UPDATE SET due = $3, what = $4, as_written = $5, recurring = $6",
                 )
                 .bind(task_id)
                 .bind(seq as i64)
                 .bind(m.date.to_string())
                 .bind(&m.what)
                 .bind(&m.as_written)
+                .bind(i64::from(m.recurring))
                 .execute(&mut *tx)
                 .await?;
             }
@@ -1895,7 +1899,7 @@ impl Campaigns<'_> {
         };
         task.lead = names("lead");
         let milestones: Vec<MilestoneRecord> = sqlx::query_as(
-            "SELECT id, due, what, as_written FROM task_milestones WHERE task_id = $1 ORDER BY seq",
+            "SELECT id, due, what, as_written, recurring FROM task_milestones WHERE task_id = $1 ORDER BY seq",
         )
         .bind(task_id)
         .fetch_all(&self.read)
@@ -2375,8 +2379,8 @@ impl Campaigns<'_> {
         let actor = "system:deadlines";
         let mut run = DeadlineRun::default();
         let mut tx = self.write.begin().await?;
-        let due: Vec<(i64, String, i64)> = sqlx::query_as(
-            "SELECT m.id, m.due, m.task_id FROM task_milestones m JOIN campaign_tasks t ON t.id = m.task_id \
+        let due: Vec<(i64, String, i64, i64)> = sqlx::query_as(
+            "SELECT m.id, m.due, m.task_id, m.recurring FROM task_milestones m JOIN campaign_tasks t ON t.id = m.task_id \
              JOIN campaigns c ON c.id = t.campaign_id \
              WHERE t.active = 1 AND t.signed_off_at IS NULL AND c.state = 'active' AND m.due <= $1",
         )
@@ -2384,10 +2388,20 @@ impl Campaigns<'_> {
         .fetch_all(&mut *tx)
         .await?;
         let mut overdue_tasks = BTreeSet::new();
-        for (id, d, task_id) in due {
+        // Per task, the latest month whose day has passed: an earlier missed
+        // month is history once a later report has been accepted.
+        let mut missed_months: BTreeMap<i64, String> = BTreeMap::new();
+        for (id, d, task_id, recurring) in due {
             let kind = if d < today_s { "overdue" } else { "due_soon" };
             if kind == "overdue" {
-                overdue_tasks.insert((task_id, d.clone()));
+                if recurring != 0 {
+                    let latest = missed_months.entry(task_id).or_default();
+                    if *latest < d {
+                        latest.clone_from(&d);
+                    }
+                } else {
+                    overdue_tasks.insert((task_id, d.clone()));
+                }
             }
             let res = sqlx::query(
                 "INSERT INTO task_reminders (milestone_id, kind, raised_at) VALUES ($1, $2, $3) \
@@ -2401,6 +2415,43 @@ impl Campaigns<'_> {
             run.reminders_raised += res.rows_affected() as usize;
         }
         let mut touched = BTreeSet::new();
+        // A month of a monthly duty is met by a progress report submitted
+        // after the previous month's day: on time, or late (a late report,
+        // once accepted, is not marked overdue again for the same month).
+        for (task_id, d) in &missed_months {
+            let Ok(due_day) = NaiveDate::parse_from_str(d, "%Y-%m-%d") else {
+                continue;
+            };
+            let since = due_day
+                .checked_sub_months(chrono::Months::new(1))
+                .unwrap_or(due_day)
+                .succ_opt()
+                .unwrap_or(due_day);
+            let ids: Vec<i64> = sqlx::query_scalar(
+                "SELECT a.id FROM task_assignments a WHERE a.task_id = $1 AND a.active = 1 \
+                 AND a.status IN ('not_started', 'in_progress') \
+                 AND NOT EXISTS (SELECT 1 FROM task_reports r WHERE r.assignment_id = a.id \
+                 AND r.submitted_at >= $2)",
+            )
+            .bind(task_id)
+            .bind(gongjian_standards::cst::day_start_utc(since))
+            .fetch_all(&mut *tx)
+            .await?;
+            for aid in ids {
+                if set_assignment_status(
+                    &mut tx,
+                    aid,
+                    TaskStatus::Overdue,
+                    &format!("每月节点 {d} 已过，本月未报送进展"),
+                    actor,
+                )
+                .await?
+                {
+                    run.assignments_marked_overdue += 1;
+                }
+            }
+            touched.insert(*task_id);
+        }
         for (task_id, d) in &overdue_tasks {
             let ids: Vec<i64> = sqlx::query_scalar(
                 "SELECT id FROM task_assignments WHERE task_id = $1 AND active = 1 \

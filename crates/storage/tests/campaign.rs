@@ -537,14 +537,22 @@ storage_test!(deadlines_remind_then_mark_overdue, |db: Db| async move {
         .await
         .unwrap();
     let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-    // Nothing is due before March 2020.
+    // Nothing is due before March 2020 but the monthly duties: the first
+    // within a week of 1 January is water's 月考核 on the 5th.
     let early = db
         .campaigns()
         .run_deadlines(d("2020-01-01"), 7)
         .await
         .unwrap();
-    assert_eq!(early.reminders_raised, 0);
+    assert_eq!(early.reminders_raised, 1);
     assert_eq!(early.assignments_marked_overdue, 0);
+    let reminders = db.campaigns().reminders(None, 500).await.unwrap();
+    assert!(
+        reminders
+            .iter()
+            .all(|r| r.due == "2020-01-05" && r.kind == "due_soon"),
+        "{reminders:?}"
+    );
 
     let soon = db
         .campaigns()
@@ -1580,3 +1588,115 @@ storage_test!(fire_point_amounts_come_from_the_plan, |db: Db| async move {
     let amounts = db.campaigns().fire_amounts(2020).await.unwrap();
     assert_eq!(amounts[0], (FireKind::Straw, Some(dec("300000"))));
 });
+
+async fn part_status(db: &Db, key: &str, part: i64) -> TaskStatus {
+    let detail = db
+        .campaigns()
+        .task_detail(task_id(db, key).await)
+        .await
+        .unwrap();
+    detail
+        .assignments
+        .iter()
+        .find(|a| a.id == part)
+        .unwrap()
+        .status
+}
+
+/// A progress report on `part` as if submitted on local day `(y, m, d)`
+/// (the test moves the clock back).
+async fn report_dated(db: &Db, part: i64, text: &str, (y, m, d): (i32, u32, u32)) -> i64 {
+    let report = db
+        .campaigns()
+        .submit_report(
+            &person("zhifa"),
+            part,
+            &NewReport {
+                text: text.into(),
+                ..NewReport::default()
+            },
+        )
+        .await
+        .unwrap();
+    sqlx::query("UPDATE task_reports SET submitted_at = $1 WHERE id = $2")
+        .bind(gongjian_standards::cst::day_start_utc(
+            NaiveDate::from_ymd_opt(y, m, d).unwrap(),
+        ))
+        .bind(report.id)
+        .execute(db.write_pool())
+        .await
+        .unwrap();
+    report.id
+}
+
+// Issue 12 item 7: a monthly duty's month is met by a progress report in
+// that month; only the latest month that passed is judged, so a month once
+// missed does not mark the part overdue again after a later report.
+storage_test!(
+    a_monthly_duty_is_met_by_a_report_in_its_month,
+    |db: Db| async move {
+        let plan = plan_with(&[(
+            "air.toml",
+            "title = \"区行政综合执法局专项执法检查\"\n",
+            "title = \"区行政综合执法局专项执法检查\"\nmonthly = { day = 5, what = \"报送专项执法检查进展\" }\n",
+        )]);
+        let duty = plan
+            .tasks
+            .iter()
+            .find(|t| t.title == "区行政综合执法局专项执法检查")
+            .unwrap();
+        assert_eq!(duty.milestones.len(), 12);
+        assert!(duty.milestones.iter().all(|m| m.recurring));
+        let key = duty.key.clone();
+        db.campaigns()
+            .load_campaign(&Actor::cli(), &plan)
+            .await
+            .unwrap();
+        let part = assignment_of(&db, &key, "区行政综合执法局").await;
+        let office = person("office");
+        let report = report_dated(&db, part, "2 月专项执法检查 12 家", (2020, 2, 20)).await;
+        db.campaigns()
+            .review_report(&office, report, &Review::Accept)
+            .await
+            .unwrap();
+        assert_eq!(part_status(&db, &key, part).await, TaskStatus::InProgress);
+
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        // 6 March: the March month (6 February – 5 March) has its report.
+        db.campaigns()
+            .run_deadlines(d("2020-03-06"), 7)
+            .await
+            .unwrap();
+        assert_eq!(part_status(&db, &key, part).await, TaskStatus::InProgress);
+        // 6 April: nothing reported since 5 March.
+        db.campaigns()
+            .run_deadlines(d("2020-04-06"), 7)
+            .await
+            .unwrap();
+        assert_eq!(part_status(&db, &key, part).await, TaskStatus::Overdue);
+        let history = db
+            .campaigns()
+            .task_detail(task_id(&db, &key).await)
+            .await
+            .unwrap()
+            .history;
+        assert!(
+            history.iter().any(|h| h
+                .reason
+                .contains("每月节点 2020-04-05 已过，本月未报送进展")),
+            "{history:?}"
+        );
+        // A late report (8 April), once accepted, is not marked overdue
+        // again for the same month at the next hourly run.
+        let late = report_dated(&db, part, "3 月专项执法检查 9 家（补报）", (2020, 4, 8)).await;
+        db.campaigns()
+            .review_report(&office, late, &Review::Accept)
+            .await
+            .unwrap();
+        db.campaigns()
+            .run_deadlines(d("2020-04-09"), 7)
+            .await
+            .unwrap();
+        assert_eq!(part_status(&db, &key, part).await, TaskStatus::InProgress);
+    }
+);

@@ -275,6 +275,25 @@ pub fn good_days(days: &[DailyRecord], target: u32, as_of: NaiveDate) -> GoodDay
     }
 }
 
+/// What heavy-pollution days are compared with: the baseline year's total,
+/// as the plan states it or measured from that year's stored days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeavyBaseline {
+    pub year: i32,
+    /// The plan's figure; `None`: counted from the year's data.
+    pub stated: Option<u32>,
+}
+
+impl HeavyBaseline {
+    /// The year before `as_of`'s, measured (a plan that names no year).
+    pub fn previous_year(as_of: NaiveDate) -> Self {
+        HeavyBaseline {
+            year: as_of.year() - 1,
+            stated: None,
+        }
+    }
+}
+
 /// Heavy-pollution days (AQI > 200) this year against last year's total
 /// (the plan's "明显减少": fewer than the baseline year).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -287,20 +306,30 @@ pub struct HeavyDaysProgress {
     pub ytd: u32,
     /// Heavy days in the same period last year.
     pub last_year: u32,
-    /// Heavy days in the whole baseline year (the target: fewer than this);
-    /// `None` when that year's data does not cover it as GB 3095 requires.
+    /// The baseline year.
+    pub baseline_year: i32,
+    /// Heavy days in the whole baseline year (the target: fewer than this):
+    /// the plan's figure, else counted; `None` when the plan states none
+    /// and that year's data does not cover it as GB 3095 requires.
     pub baseline_total: Option<u32>,
+    /// The baseline total is the plan's figure, not counted from data.
+    pub baseline_stated: bool,
     /// Heavy days still allowed this year (`baseline_total − 1 − ytd`, or
     /// `−ytd` after a baseline year without heavy days).
     pub still_allowed: Option<i64>,
-    /// `ytd ≤ last_year` and the baseline total not reached.
+    /// The baseline total not reached and, when the baseline is last year's
+    /// measured days, `ytd ≤ last_year`.
     pub on_track: Option<bool>,
     /// Rule sets of the days counted.
     pub rules: RulesUsed,
 }
 
-/// Heavy-pollution days against the previous year.
-pub fn heavy_days(days: &[DailyRecord], as_of: NaiveDate) -> HeavyDaysProgress {
+/// Heavy-pollution days against the baseline year.
+pub fn heavy_days(
+    days: &[DailyRecord],
+    as_of: NaiveDate,
+    baseline: HeavyBaseline,
+) -> HeavyDaysProgress {
     let from = year_start(as_of);
     let this_year = in_range(days, from, as_of);
     let ytd = evaluation::aqi_days(&this_year).heavy_days;
@@ -308,9 +337,14 @@ pub fn heavy_days(days: &[DailyRecord], as_of: NaiveDate) -> HeavyDaysProgress {
     let current = evaluation::aqi_days(&in_range(&this_year, month_from, as_of)).heavy_days;
     let ly_to = same_day_last_year(as_of);
     let last_year = evaluation::aqi_days(&in_range(days, year_start(ly_to), ly_to)).heavy_days;
-    let ly_year = in_range(days, year_start(ly_to), crate::year_end(ly_to.year()));
-    let baseline_total = baseline_year_complete(&ly_year, ly_to.year())
-        .then(|| evaluation::aqi_days(&ly_year).heavy_days);
+    let baseline_total = baseline.stated.or_else(|| {
+        let from = NaiveDate::from_ymd_opt(baseline.year, 1, 1)?;
+        let year = in_range(days, from, crate::year_end(baseline.year));
+        baseline_year_complete(&year, baseline.year).then(|| evaluation::aqi_days(&year).heavy_days)
+    });
+    // The same period of last year is a second test only when last year's
+    // own days are the baseline; a stated figure replaces the data.
+    let against_last_year = baseline.year == ly_to.year() && baseline.stated.is_none();
     // "明显减少" (fewer than last year) cannot mean fewer than none: after a
     // year without heavy days the target is to stay at none.
     let still_allowed = baseline_total.map(|b| i64::from(b.saturating_sub(1)) - i64::from(ytd));
@@ -319,9 +353,11 @@ pub fn heavy_days(days: &[DailyRecord], as_of: NaiveDate) -> HeavyDaysProgress {
         current,
         ytd,
         last_year,
+        baseline_year: baseline.year,
         baseline_total,
+        baseline_stated: baseline.stated.is_some(),
         still_allowed,
-        on_track: still_allowed.map(|s| s >= 0 && ytd <= last_year),
+        on_track: still_allowed.map(|s| s >= 0 && (!against_last_year || ytd <= last_year)),
         rules: RulesUsed::of(&this_year),
     }
 }

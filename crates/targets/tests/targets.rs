@@ -204,6 +204,11 @@ fn year_crossing_2026_03_01_uses_each_dates_rules() {
     assert_eq!(p.rules.aqi.len(), 2);
 }
 
+const LAST_YEAR: air::HeavyBaseline = air::HeavyBaseline {
+    year: 2019,
+    stated: None,
+};
+
 #[test]
 fn heavy_days_against_last_year() {
     // 2019: 3 heavy days (PM2.5 200 → IAQI 250); 2020: 1 so far.
@@ -222,7 +227,7 @@ fn heavy_days_against_last_year() {
         }
     }));
     let region = air::region_days(&[&days(&h)]);
-    let hd = air::heavy_days(&region, date(2020, 1, 2));
+    let hd = air::heavy_days(&region, date(2020, 1, 2), LAST_YEAR);
     assert_eq!(hd.ytd, 1);
     assert_eq!(hd.last_year, 2); // same period: 1–2 January 2019
     assert_eq!(hd.baseline_total, Some(3));
@@ -237,7 +242,7 @@ fn heavy_days_after_a_year_without_any() {
     let mut h = hours(date(2019, 1, 1), date(2019, 12, 31), |_| dec!(30));
     h.extend(hours(date(2020, 1, 1), date(2020, 1, 2), |_| dec!(30)));
     let region = air::region_days(&[&days(&h)]);
-    let hd = air::heavy_days(&region, date(2020, 1, 2));
+    let hd = air::heavy_days(&region, date(2020, 1, 2), LAST_YEAR);
     assert_eq!(hd.baseline_total, Some(0));
     assert_eq!(hd.still_allowed, Some(0));
     assert_eq!(hd.on_track, Some(true));
@@ -250,11 +255,55 @@ fn heavy_days_without_a_complete_baseline_year() {
     let mut h = hours(date(2019, 12, 1), date(2019, 12, 31), |_| dec!(30));
     h.extend(hours(date(2020, 1, 1), date(2020, 1, 2), |_| dec!(200)));
     let region = air::region_days(&[&days(&h)]);
-    let hd = air::heavy_days(&region, date(2020, 1, 2));
+    let hd = air::heavy_days(&region, date(2020, 1, 2), LAST_YEAR);
     assert_eq!(hd.ytd, 2);
     assert_eq!(hd.baseline_total, None);
     assert_eq!(hd.still_allowed, None);
     assert_eq!(hd.on_track, None);
+}
+
+/// A plan's stated baseline (`baseline = { year = 2019, value = 5 }`) is
+/// used as written, even when the year's data would give another figure
+/// or none at all.
+#[test]
+fn heavy_days_against_a_stated_baseline() {
+    let h = hours(date(2020, 1, 1), date(2020, 1, 2), |d| {
+        if d == date(2020, 1, 1) {
+            dec!(200)
+        } else {
+            dec!(30)
+        }
+    });
+    let region = air::region_days(&[&days(&h)]);
+    let stated = air::HeavyBaseline {
+        year: 2019,
+        stated: Some(5),
+    };
+    let hd = air::heavy_days(&region, date(2020, 1, 2), stated);
+    assert_eq!(hd.baseline_total, Some(5));
+    assert!(hd.baseline_stated);
+    assert_eq!(hd.still_allowed, Some(3)); // fewer than 5: at most 4, 1 used
+    assert_eq!(hd.on_track, Some(true));
+    // A baseline year further back is counted from its own days, and the
+    // same-period comparison with last year no longer decides.
+    let mut h = hours(date(2018, 1, 1), date(2018, 12, 31), |d| {
+        if d <= date(2018, 1, 4) {
+            dec!(200)
+        } else {
+            dec!(30)
+        }
+    });
+    h.extend(hours(date(2020, 1, 1), date(2020, 1, 2), |_| dec!(200)));
+    let region = air::region_days(&[&days(&h)]);
+    let y2018 = air::HeavyBaseline {
+        year: 2018,
+        stated: None,
+    };
+    let hd = air::heavy_days(&region, date(2020, 1, 2), y2018);
+    assert_eq!(hd.baseline_total, Some(4));
+    assert!(!hd.baseline_stated);
+    assert_eq!(hd.still_allowed, Some(1));
+    assert_eq!(hd.on_track, Some(true));
 }
 
 #[test]

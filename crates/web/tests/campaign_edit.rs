@@ -684,6 +684,573 @@ async fn bad_input_is_refused_next_to_the_field_and_nothing_changes(db: TestDb) 
     );
 }
 
+/// A township's 乡镇月度控制指标 form: `pm25` for January to December and,
+/// when given, `electricity_kwh`; the other series left blank.
+fn control_form(township: &str, pm25: &[&str], electricity: &[&str]) -> Vec<(String, String)> {
+    let mut v = vec![("township".to_owned(), township.to_owned())];
+    for m in 0..12 {
+        v.push((
+            format!("pm25_{m}"),
+            pm25.get(m).copied().unwrap_or("").into(),
+        ));
+        v.push((
+            format!("electricity_kwh_{m}"),
+            electricity.get(m).copied().unwrap_or("").into(),
+        ));
+        for s in ["so2_t", "nox_t", "pm_t"] {
+            v.push((format!("{s}_{m}"), String::new()));
+        }
+    }
+    v
+}
+
+fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
+    v.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+/// The PM2.5 control values of `township` in campaign `key`, as loaded.
+async fn control(db: &Db, key: &str, township: &str) -> Option<gongjian_campaign::MonthlyControl> {
+    let plan = gongjian_app::plan::campaign_by_key(db, key).await.unwrap();
+    plan.plan
+        .controls
+        .iter()
+        .find(|c| c.township == township)
+        .cloned()
+}
+
+const PM25_2020: [&str; 12] = [
+    "95", "85", "70", "60", "50", "40", "35", "35", "45", "60", "80", "95",
+];
+
+on_both_backends!(the_office_edits_the_townships_monthly_control_values);
+/// Issue 12 item 5: 乡镇月度控制指标 in a form. The office sets 原武镇's
+/// July PM2.5 control to 33 in the 2026 draft: the draft's plan says 33,
+/// 2020's still 35, the file keeps its comments, the save is audited. A
+/// value that is not a number, one not above 0 or a series filled for
+/// some months only is refused next to its field and nothing is stored;
+/// a township's row is removed and added again with electricity values;
+/// an unknown or duplicate township and markup are refused and escaped.
+/// A published campaign shows the values read-only; a township user is
+/// refused.
+async fn the_office_edits_the_townships_monthly_control_values(db: TestDb) {
+    let app = spawn(db).await;
+    let office = login(&app, "office").await;
+    let r = office
+        .submit("/campaigns/pingyuan-2020/copy", &[("year", "2026")])
+        .await;
+    assert_eq!(r.status(), 303);
+    let first = revision(&app.db, DRAFT).await;
+
+    let page = office.page(&format!("/campaigns/{DRAFT}/edit")).await;
+    assert!(page.contains("乡镇月度控制指标"), "{page}");
+    let yuanwu_action = format!("/campaigns/{DRAFT}/edit/controls/{}", enc("原武镇"));
+    assert!(page.contains(&yuanwu_action), "{page}");
+    assert!(page.contains("name=\"pm25_6\" value=\"35\""), "{page}");
+
+    // July 35 → 33.
+    let mut pm = PM25_2020;
+    pm[6] = "33";
+    let form = control_form("原武镇", &pm, &[]);
+    let r = office.submit(&yuanwu_action, &pairs(&form)).await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
+    assert!(
+        location(&r).starts_with(&format!("/campaigns/{DRAFT}/edit?ok=control")),
+        "{}",
+        location(&r)
+    );
+    assert_eq!(revision(&app.db, DRAFT).await, first + 1);
+    let c = control(&app.db, DRAFT, "原武镇").await.unwrap();
+    assert_eq!(c.pm25[6].to_string(), "33");
+    assert_eq!(c.pm25[7].to_string(), "35");
+    let y2020 = control(&app.db, "pingyuan-2020", "原武镇").await.unwrap();
+    assert_eq!(y2020.pm25[6].to_string(), "35", "2020 unchanged");
+    let info = app
+        .db
+        .campaigns()
+        .campaign_by_key(DRAFT)
+        .await
+        .unwrap()
+        .unwrap();
+    let files = app
+        .db
+        .campaigns()
+        .plan_sources(info.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let assessment = files.iter().find(|f| f.name == "assessment.toml").unwrap();
+    assert!(
+        assessment
+            .text
+            .contains("# Air task 35: monthly PM2.5 control values"),
+        "comments stay: {}",
+        assessment.text
+    );
+    let audit = app
+        .db
+        .audit()
+        .list(&AuditFilter {
+            entity: Some("campaign".into()),
+            action: Some("update".into()),
+            limit: 50,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        audit.iter().any(|e| e
+            .after
+            .as_ref()
+            .and_then(|a| a.get("edit"))
+            .and_then(Value::as_str)
+            == Some("修改乡镇月度控制指标 原武镇")),
+        "audited"
+    );
+
+    // Bad values: refused next to the field, kept as typed, nothing stored.
+    let mut pm = PM25_2020;
+    pm[6] = "三十";
+    pm[7] = "0";
+    let form = control_form("原武镇", &pm, &["1000", "2000"]);
+    let r = office.submit(&yuanwu_action, &pairs(&form)).await;
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("“三十” 不是数字"), "{page}");
+    assert!(page.contains("控制值须大于 0"), "{page}");
+    assert!(page.contains("用电量 须填写全部 12 个月"), "{page}");
+    assert!(page.contains("请填写 3 月的值"), "{page}");
+    assert!(
+        page.contains("name=\"pm25_6\" value=\"三十\""),
+        "kept: {page}"
+    );
+    assert!(page.contains("未保存，方案未改动"), "{page}");
+    assert_eq!(revision(&app.db, DRAFT).await, first + 1, "nothing stored");
+    let c = control(&app.db, DRAFT, "原武镇").await.unwrap();
+    assert_eq!(c.pm25[6].to_string(), "33");
+    assert!(c.electricity_kwh.is_none());
+
+    // An unknown township, with markup, and a long text: refused, escaped.
+    let hostile = format!("<script>alert(1)</script>{}", "镇".repeat(5000));
+    let form = control_form(&hostile, &PM25_2020, &[]);
+    let r = office
+        .submit(&format!("/campaigns/{DRAFT}/edit/controls"), &pairs(&form))
+        .await;
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("未知乡镇"), "{page}");
+    assert!(!page.contains("<script>alert(1)"), "escaped");
+    assert!(page.contains("&#60;script&#62;alert(1)"), "{page}");
+    assert!(!page.contains(&"镇".repeat(200)), "clipped");
+    // A township that has its row already, and a department.
+    for (township, message) in [
+        ("原武镇", "已有月度控制指标"),
+        ("区农业农村局", "不是乡镇（街道）"),
+    ] {
+        let form = control_form(township, &PM25_2020, &[]);
+        let r = office
+            .submit(&format!("/campaigns/{DRAFT}/edit/controls"), &pairs(&form))
+            .await;
+        assert_eq!(r.status(), 400, "{township}");
+        assert!(r.text().await.unwrap().contains(message), "{township}");
+    }
+    assert_eq!(revision(&app.db, DRAFT).await, first + 1, "nothing stored");
+
+    // 龙源街道办事处's row removed (after the confirmation), then added
+    // again with monthly electricity values.
+    let longyuan = format!(
+        "/campaigns/{DRAFT}/edit/controls/{}/delete",
+        enc("龙源街道办事处")
+    );
+    let r = office.submit(&longyuan, &[]).await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("确认删除"));
+    let r = office.submit(&longyuan, &[("confirm", "1")]).await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
+    assert!(control(&app.db, DRAFT, "龙源街道办事处").await.is_none());
+    let page = office.page(&format!("/campaigns/{DRAFT}/edit")).await;
+    assert!(page.contains("新增控制指标"), "{page}");
+    let kwh: Vec<String> = (1..=12).map(|m| (m * 10_000).to_string()).collect();
+    let kwh: Vec<&str> = kwh.iter().map(String::as_str).collect();
+    let form = control_form("龙源街道办事处", &PM25_2020, &kwh);
+    let r = office
+        .submit(&format!("/campaigns/{DRAFT}/edit/controls"), &pairs(&form))
+        .await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
+    let c = control(&app.db, DRAFT, "龙源街道办事处").await.unwrap();
+    assert_eq!(c.pm25[0].to_string(), "95");
+    assert_eq!(
+        c.electricity_kwh.as_ref().unwrap()[11].to_string(),
+        "120000"
+    );
+    assert_eq!(revision(&app.db, DRAFT).await, first + 3);
+
+    // A township user may not edit; the published 2020 plan is read-only.
+    let yuanwu = login(&app, "yuanwu").await;
+    let form = control_form("原武镇", &PM25_2020, &[]);
+    let r = yuanwu.submit(&yuanwu_action, &pairs(&form)).await;
+    assert_eq!(r.status(), 403);
+    let r = office
+        .submit(
+            &format!("/campaigns/pingyuan-2020/edit/controls/{}", enc("原武镇")),
+            &pairs(&form),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("只读"));
+    let page = office.page("/campaigns/pingyuan-2020/edit").await;
+    assert!(page.contains("乡镇月度控制指标"), "{page}");
+    assert!(!page.contains("/edit/controls"), "no forms: {page}");
+    assert_eq!(revision(&app.db, DRAFT).await, first + 3);
+}
+
+/// air-14's form (a task by paragraph) with the given paragraph rows.
+fn air14_form(parts: &[(&str, &str, &str)]) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = [
+        ("title", "加强城市绿化建设"),
+        (
+            "summary",
+            "着力推进国土绿化：深入开展国土绿化提速行动，完善提升农田防护林体系。强化城市绿化建设：加大城区裸露土地治理力度，对裸露土地登记造册并进行绿化，大力提高城市建成区绿化覆盖率。2020 年，城市建成区绿地率达 36.5%。",
+        ),
+        ("ms_date_0", "2026-12-31"),
+        ("ms_what_0", "城市建成区绿地率达 36.5%"),
+        ("ind_name_0", "城市建成区绿地率"),
+        ("ind_comparator_0", ">="),
+        ("ind_value_0", "36.5"),
+        ("ind_unit_0", "%"),
+        ("ind_report_0", "1"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    for (i, (title, lead, cooperating)) in parts.iter().enumerate() {
+        v.push((format!("part_title_{i}"), (*title).into()));
+        v.push((format!("part_lead_{i}"), (*lead).into()));
+        v.push((format!("part_cooperating_{i}"), (*cooperating).into()));
+    }
+    v
+}
+
+on_both_backends!(the_office_edits_a_tasks_paragraphs);
+/// Issue 12 item 3: a task whose responsibility is by paragraph
+/// (`[[task.parts]]`, air-14) has each paragraph's content, lead and
+/// cooperating organisations in its form: one changed, one removed (its
+/// row cleared), one added. The next task keeps no paragraph of it. An
+/// unknown organisation is refused next to the paragraph's field.
+async fn the_office_edits_a_tasks_paragraphs(db: TestDb) {
+    let app = spawn(db).await;
+    let office = login(&app, "office").await;
+    let r = office
+        .submit("/campaigns/pingyuan-2020/copy", &[("year", "2026")])
+        .await;
+    assert_eq!(r.status(), 303);
+    let first = revision(&app.db, DRAFT).await;
+    let path = format!("/campaigns/{DRAFT}/edit/tasks/air-14");
+    let page = office.page(&path).await;
+    assert!(page.contains("责任分工"), "{page}");
+    assert!(
+        page.contains("name=\"part_title_1\" value=\"强化城市绿化建设\""),
+        "{page}"
+    );
+
+    // An unknown organisation: refused next to its paragraph's field.
+    let form = air14_form(&[
+        ("着力推进国土绿化", "市水利局", ""),
+        ("强化城市绿化建设", "城乡建设局", ""),
+    ]);
+    let r = office.submit(&path, &pairs(&form)).await;
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("未知单位 “市水利局”"), "{page}");
+    assert!(page.contains("value=\"市水利局\""), "kept: {page}");
+    assert_eq!(revision(&app.db, DRAFT).await, first, "nothing stored");
+
+    let form = air14_form(&[
+        ("着力推进国土绿化", "区国土规划建设局", "农业农村局"),
+        ("", "", ""),
+        ("村庄绿化", "原武镇", ""),
+    ]);
+    let r = office.submit(&path, &pairs(&form)).await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
+    assert_eq!(revision(&app.db, DRAFT).await, first + 1);
+    let plan = gongjian_app::plan::campaign_by_key(&app.db, DRAFT)
+        .await
+        .unwrap();
+    let t = plan.plan.task("air-14").unwrap();
+    let titles: Vec<&str> = t.parts.iter().map(|p| p.title.as_str()).collect();
+    assert_eq!(titles, ["着力推进国土绿化", "村庄绿化"]);
+    assert_eq!(t.parts[0].cooperating, ["区农业农村局"]);
+    assert_eq!(t.parts[1].lead, ["原武镇"]);
+    assert!(t.lead.contains(&"原武镇".to_owned()), "{:?}", t.lead);
+    assert!(plan.plan.task("air-15").unwrap().parts.is_empty());
+    let y2020 = gongjian_app::plan::campaign_by_key(&app.db, "pingyuan-2020")
+        .await
+        .unwrap();
+    assert_eq!(y2020.plan.task("air-14").unwrap().parts.len(), 2);
+    assert_eq!(
+        y2020.plan.task("air-14").unwrap().parts[1].title,
+        "强化城市绿化建设"
+    );
+}
+
+on_both_backends!(the_office_renames_and_adds_groups);
+/// Issue 12 item 3: a group's heading renamed and a group added in the
+/// draft (2020 keeps its heading); the new group takes a task. An empty
+/// heading, an id with a separator of task keys and a taken id are
+/// refused next to their field and nothing is stored.
+async fn the_office_renames_and_adds_groups(db: TestDb) {
+    let app = spawn(db).await;
+    let office = login(&app, "office").await;
+    let r = office
+        .submit("/campaigns/pingyuan-2020/copy", &[("year", "2026")])
+        .await;
+    assert_eq!(r.status(), 303);
+    let first = revision(&app.db, DRAFT).await;
+    let rename = format!("/campaigns/{DRAFT}/edit/groups/air/{}", enc("四"));
+    let page = office.page(&format!("/campaigns/{DRAFT}/edit")).await;
+    assert!(page.contains(&rename), "{page}");
+
+    let r = office.submit(&rename, &[("group_title", " ")]).await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("分组标题不能为空"));
+    let add = format!("/campaigns/{DRAFT}/edit/groups/air");
+    for (id, message) in [("十-一", "不能含空格"), ("四", "已有编号为 “四” 的分组")]
+    {
+        let r = office
+            .submit(&add, &[("group_id", id), ("group_title", "新分组")])
+            .await;
+        assert_eq!(r.status(), 400, "{id}");
+        let page = r.text().await.unwrap();
+        assert!(page.contains(message), "{id}: {page}");
+        assert!(page.contains("value=\"新分组\""), "kept: {page}");
+    }
+    assert_eq!(revision(&app.db, DRAFT).await, first, "nothing stored");
+
+    let r = office
+        .submit(&rename, &[("group_title", "持续调整优化用地结构（2026）")])
+        .await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
+    let r = office
+        .submit(
+            &add,
+            &[("group_id", "十一"), ("group_title", "秋冬季攻坚行动")],
+        )
+        .await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
+    assert_eq!(revision(&app.db, DRAFT).await, first + 2);
+    let plan = gongjian_app::plan::campaign_by_key(&app.db, DRAFT)
+        .await
+        .unwrap();
+    let air = plan.plan.plan("air").unwrap();
+    let title = |id: &str| {
+        air.groups
+            .iter()
+            .find(|g| g.id == id)
+            .map(|g| g.title.clone())
+    };
+    assert_eq!(title("四").as_deref(), Some("持续调整优化用地结构（2026）"));
+    assert_eq!(title("十一").as_deref(), Some("秋冬季攻坚行动"));
+    let y2020 = gongjian_app::plan::campaign_by_key(&app.db, "pingyuan-2020")
+        .await
+        .unwrap();
+    let old = y2020.plan.plan("air").unwrap();
+    assert_eq!(
+        old.groups.iter().find(|g| g.id == "四").unwrap().title,
+        "持续调整优化用地结构"
+    );
+    assert!(old.groups.iter().all(|g| g.id != "十一"));
+
+    // The new group takes a task.
+    let r = office
+        .submit(
+            &format!("/campaigns/{DRAFT}/edit/new"),
+            &[
+                ("plan", "air"),
+                ("group", "十一"),
+                ("title", "秋冬季错峰生产"),
+                ("summary", "落实秋冬季错峰生产。"),
+                ("lead", "区环境攻坚办"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
+    let plan = gongjian_app::plan::campaign_by_key(&app.db, DRAFT)
+        .await
+        .unwrap();
+    assert!(
+        plan.plan
+            .tasks
+            .iter()
+            .any(|t| t.chapter.as_deref() == Some("十一") && t.title == "秋冬季错峰生产")
+    );
+}
+
+on_both_backends!(the_office_edits_the_assessment_rules);
+/// Issue 12 item 5: a 月考核 rule's points and wording in a form. The
+/// draft's `overdue` rule (5th) goes from −2 to −3 per overdue part and
+/// `air-rank` to 5、3、1 while 2020 keeps its scheme; figures that are not
+/// numbers, two figures for a per-occurrence rule and a form made for
+/// another rule are refused next to the field and nothing is stored.
+async fn the_office_edits_the_assessment_rules(db: TestDb) {
+    let app = spawn(db).await;
+    let office = login(&app, "office").await;
+    let r = office
+        .submit("/campaigns/pingyuan-2020/copy", &[("year", "2026")])
+        .await;
+    assert_eq!(r.status(), 303);
+    let first = revision(&app.db, DRAFT).await;
+    let page = office.page(&format!("/campaigns/{DRAFT}/edit")).await;
+    assert!(page.contains("月考核规则"), "{page}");
+    let overdue = format!("/campaigns/{DRAFT}/edit/assessment/4");
+    assert!(page.contains(&overdue), "{page}");
+
+    for (points, kind, message) in [
+        ("扣两分", "overdue", "“扣两分” 不是数字"),
+        ("-2、-3", "overdue", "只填一个数"),
+        ("-3", "fire-point", "没有这条月考核规则"),
+    ] {
+        let r = office
+            .submit(
+                &overdue,
+                &[("kind", kind), ("points", points), ("note", "逾期扣分")],
+            )
+            .await;
+        assert_eq!(r.status(), 400, "{points}");
+        let page = r.text().await.unwrap();
+        assert!(page.contains(message), "{points}: {page}");
+    }
+    assert_eq!(revision(&app.db, DRAFT).await, first, "nothing stored");
+
+    let r = office
+        .submit(
+            &overdue,
+            &[
+                ("kind", "overdue"),
+                ("points", "-3"),
+                ("note", "攻坚任务每有 1 项分工逾期扣 3 分"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
+    let r = office
+        .submit(
+            &format!("/campaigns/{DRAFT}/edit/assessment/0"),
+            &[("kind", "air-rank"), ("points", "5、3、1"), ("note", "")],
+        )
+        .await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
+    assert_eq!(revision(&app.db, DRAFT).await, first + 2);
+    let plan = gongjian_app::plan::campaign_by_key(&app.db, DRAFT)
+        .await
+        .unwrap();
+    let rules = &plan.plan.assessment.as_ref().unwrap().rules;
+    let points =
+        |i: usize| -> Vec<String> { rules[i].points.iter().map(|d| d.to_string()).collect() };
+    assert_eq!(points(4), ["-3"]);
+    assert_eq!(
+        rules[4].note.as_deref(),
+        Some("攻坚任务每有 1 项分工逾期扣 3 分")
+    );
+    assert_eq!(points(0), ["5", "3", "1"]);
+    assert_eq!(rules[0].note, None);
+    let y2020 = gongjian_app::plan::campaign_by_key(&app.db, "pingyuan-2020")
+        .await
+        .unwrap();
+    let old = &y2020.plan.assessment.as_ref().unwrap().rules;
+    assert_eq!(
+        old[4]
+            .points
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>(),
+        ["-2"]
+    );
+    assert_eq!(old[0].points.len(), 4);
+}
+
+on_both_backends!(the_office_edits_a_water_section);
+/// Issue 12 item 4: a water section's class target, river and basin in a
+/// form. 前梨园村 goes from Ⅲ to Ⅳ in the draft and its section-class
+/// target (water-section-2) follows; 2020 keeps Ⅲ. A class that is not a
+/// water class and an area that is not a township are refused next to the
+/// field and nothing is stored.
+async fn the_office_edits_a_water_section(db: TestDb) {
+    let app = spawn(db).await;
+    let office = login(&app, "office").await;
+    let r = office
+        .submit("/campaigns/pingyuan-2020/copy", &[("year", "2026")])
+        .await;
+    assert_eq!(r.status(), 303);
+    let first = revision(&app.db, DRAFT).await;
+    let path = format!("/campaigns/{DRAFT}/edit/sections/{}", enc("前梨园村"));
+    let page = office.page(&format!("/campaigns/{DRAFT}/edit")).await;
+    assert!(page.contains("水质断面"), "{page}");
+    assert!(page.contains(&path), "{page}");
+
+    for (township, class, message) in [
+        ("原武镇", "Ⅷ", "“Ⅷ” 不是水质类别"),
+        ("区农业农村局", "Ⅳ", "不是乡镇（街道），也不是全区"),
+    ] {
+        let r = office
+            .submit(
+                &path,
+                &[
+                    ("township", township),
+                    ("river", "天然渠"),
+                    ("basin", "黄河流域"),
+                    ("target_class", class),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 400, "{class}");
+        let page = r.text().await.unwrap();
+        assert!(page.contains(message), "{class}: {page}");
+    }
+    assert_eq!(revision(&app.db, DRAFT).await, first, "nothing stored");
+
+    let r = office
+        .submit(
+            &path,
+            &[
+                ("township", "原武镇"),
+                ("river", "天然渠"),
+                ("basin", "黄河流域"),
+                ("target_class", "Ⅳ"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
+    assert_eq!(revision(&app.db, DRAFT).await, first + 1);
+    let plan = gongjian_app::plan::campaign_by_key(&app.db, DRAFT)
+        .await
+        .unwrap();
+    let sec = plan
+        .plan
+        .sections
+        .iter()
+        .find(|s| s.section == "前梨园村")
+        .unwrap();
+    assert_eq!(sec.target_class.label(), "Ⅳ");
+    let target = |p: &gongjian_campaign::Campaign| {
+        p.targets
+            .iter()
+            .find(|t| t.key == "water-section-2")
+            .and_then(|t| t.value)
+            .map(|v| v.to_string())
+    };
+    assert_eq!(target(&plan.plan).as_deref(), Some("4"));
+    let y2020 = gongjian_app::plan::campaign_by_key(&app.db, "pingyuan-2020")
+        .await
+        .unwrap();
+    assert_eq!(target(&y2020.plan).as_deref(), Some("3"));
+    let old = y2020
+        .plan
+        .sections
+        .iter()
+        .find(|s| s.section == "前梨园村")
+        .unwrap();
+    assert_eq!(old.target_class.label(), "Ⅲ");
+}
+
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
@@ -781,6 +1348,7 @@ async fn the_edit_pages_fit_a_phone() {
     for page in [
         format!("/campaigns/{DRAFT}/edit"),
         format!("/campaigns/{DRAFT}/edit/tasks/air-15"),
+        format!("/campaigns/{DRAFT}/edit/tasks/air-14"),
         format!("/campaigns/{DRAFT}/edit/tasks/{}", enc("water-二-3")),
         format!("/campaigns/{DRAFT}/edit/new?plan=air&group={}", enc("四")),
         "/campaigns".to_owned(),

@@ -117,6 +117,33 @@ const STATE_CHANGING: &[(&str, &str, Body)] = &[
         "/campaigns/{key}/edit/tasks/{task}/delete",
         Body::Form,
     ),
+    ("POST", "/campaigns/{key}/edit/groups/{plan}", Body::Form),
+    (
+        "POST",
+        "/campaigns/{key}/edit/groups/{plan}/{group}",
+        Body::Form,
+    ),
+    (
+        "POST",
+        "/campaigns/{key}/edit/assessment/{index}",
+        Body::Form,
+    ),
+    (
+        "POST",
+        "/campaigns/{key}/edit/sections/{section}",
+        Body::Form,
+    ),
+    ("POST", "/campaigns/{key}/edit/controls", Body::Form),
+    (
+        "POST",
+        "/campaigns/{key}/edit/controls/{township}",
+        Body::Form,
+    ),
+    (
+        "POST",
+        "/campaigns/{key}/edit/controls/{township}/delete",
+        Body::Form,
+    ),
     ("POST", "/enterprises/{id}/record", Body::Form),
     ("POST", "/emergency/warnings/{id}/change", Body::Form),
     ("POST", "/emergency/warnings/{id}/lift", Body::Form),

@@ -182,7 +182,12 @@ async fn current_year_progress(
         .await?;
     for t in &tasks {
         let detail = db.campaigns().task_detail(t.id).await?;
-        let due_passed = detail.milestones.iter().any(|m| m.due < today_s);
+        // A monthly duty is reported on, never finished: its passed months
+        // do not make it a part to complete.
+        let due_passed = detail
+            .milestones
+            .iter()
+            .any(|m| m.recurring == 0 && m.due < today_s);
         for a in &detail.assignments {
             let author = Actor {
                 user_id: None,

@@ -436,11 +436,9 @@ pub fn load(dir: &Path) -> anyhow::Result<Result<Campaign, PlanError>> {
 }
 
 fn target_line(t: &Target) -> String {
-    let value = match (&t.value, &t.value_text, &t.baseline) {
-        (Some(v), _, _) => format!("{v} {}", t.unit),
-        (None, Some(text), _) => format!("{text}（{}）", t.unit),
-        (None, None, Some(b)) => format!("{b} 年值（{}）", t.unit),
-        (None, None, None) => String::new(),
+    let value = match t.threshold_text() {
+        text if text.is_empty() => text,
+        text => format!("{text} {}", t.unit),
     };
     let measured = match &t.measured {
         Measure::Data { statistic } => format!("监测数据 data:{statistic}"),
@@ -497,9 +495,11 @@ fn check_report(dir: &Path, c: &Campaign) -> String {
                 .iter()
                 .find(|g| &g.id == gid)
                 .map_or("", |g| g.title.as_str());
-            let what = match kind {
-                TaskKind::Task => "tasks",
-                TaskKind::Duty => "duties",
+            let what = match (kind, n) {
+                (TaskKind::Task, 1) => "task",
+                (TaskKind::Task, _) => "tasks",
+                (TaskKind::Duty, 1) => "duty",
+                (TaskKind::Duty, _) => "duties",
             };
             let _ = writeln!(out, "    {gid} {title}: {n} {what}");
         }

@@ -1,8 +1,12 @@
 //! 编辑方案 (issue 12 item 3): the office edits a 草稿 campaign's targets
 //! and tasks in forms — a target's figure, label, comparison, baseline and
 //! reported-target task; a task's title, content, lead and cooperating
-//! organisations, deadlines and indicators; a task added to a group or
-//! deleted. Each save is one `gongjian_app::plan::edit_campaign`: the plan's
+//! organisations, deadlines and indicators, or the paragraphs of a task by
+//! paragraph (责任分工); a task added to a group or deleted; the townships'
+//! monthly control values (乡镇月度控制指标, `[[control]]`) changed, added
+//! or removed; a group's heading renamed or a group added; a 月考核 rule's
+//! points and wording; a water section's area, river, basin and class
+//! target. Each save is one `gongjian_app::plan::edit_campaign`: the plan's
 //! files edited, checked as `plan check` checks them and stored as the
 //! campaign's next revision, audited. A refused form comes back (400) with
 //! what was typed and the reason next to the field; nothing is stored.
@@ -19,8 +23,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use gongjian_app::plan::{EditProblems, LoadedPlan};
 use gongjian_campaign::{
-    IndicatorEdit, Measure, MilestoneEdit, Numbering, PlanEdit, TargetEdit, Task, TaskEdit,
-    TaskKind,
+    CONTROL_SERIES, ControlEdit, IndicatorEdit, Measure, MilestoneEdit, MonthlyControl, Numbering,
+    OrgKind, PartEdit, PlanEdit, SectionEdit, TargetEdit, Task, TaskEdit, TaskKind,
 };
 use gongjian_storage::{CampaignState, Role};
 use serde::Deserialize;
@@ -41,6 +45,25 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             "/campaigns/{key}/edit/tasks/{task}/delete",
             post(delete_task),
+        )
+        .route("/campaigns/{key}/edit/groups/{plan}", post(add_group))
+        .route(
+            "/campaigns/{key}/edit/groups/{plan}/{group}",
+            post(rename_group),
+        )
+        .route("/campaigns/{key}/edit/assessment/{index}", post(save_rule))
+        .route(
+            "/campaigns/{key}/edit/sections/{section}",
+            post(save_section),
+        )
+        .route("/campaigns/{key}/edit/controls", post(add_control))
+        .route(
+            "/campaigns/{key}/edit/controls/{township}",
+            post(save_control),
+        )
+        .route(
+            "/campaigns/{key}/edit/controls/{township}/delete",
+            post(delete_control),
         )
 }
 
@@ -140,6 +163,60 @@ struct GroupView {
     duty: bool,
     tasks: Vec<TaskRow>,
     add_href: String,
+    /// The heading's form: where it posts, the heading as stored or typed,
+    /// the refusal's problem.
+    rename_action: String,
+    form_title: String,
+    err_title: String,
+    /// The heading's form was refused: open it.
+    open: bool,
+}
+
+/// A water section's form.
+struct SectionForm {
+    name: String,
+    number: u32,
+    action: String,
+    s: SectionEdit,
+    err_township: String,
+    err_river: String,
+    err_basin: String,
+    err_class: String,
+    general: Vec<String>,
+    open: bool,
+    /// The class typed is one of the classes (else shown as typed).
+    listed: bool,
+}
+
+/// A 月考核 rule's form.
+struct RuleForm {
+    index: usize,
+    kind: &'static str,
+    label: &'static str,
+    applies: &'static str,
+    /// As stored or typed: figures separated by `、`.
+    points: String,
+    note: String,
+    /// One figure per rank (air-rank).
+    ranks: bool,
+    action: String,
+    err_points: String,
+    err_note: String,
+    general: Vec<String>,
+    open: bool,
+}
+
+/// The form adding a group to a plan.
+struct NewGroupForm {
+    plan: String,
+    plan_title: String,
+    action: String,
+    id: String,
+    title: String,
+    err_id: String,
+    err_title: String,
+    general: Vec<String>,
+    open: bool,
 }
 
 #[derive(Template)]
@@ -154,8 +231,179 @@ struct EditPage {
     draft: bool,
     targets: Vec<TargetForm>,
     groups: Vec<GroupView>,
-    /// The target whose form was refused: open it.
+    /// 乡镇月度控制指标: one form per township's row.
+    controls: Vec<ControlForm>,
+    /// The form for a new row (when a township has none yet).
+    new_control: Option<ControlForm>,
+    /// One form per plan adding a group.
+    new_groups: Vec<NewGroupForm>,
+    /// 月考核: the base points (empty: the plan has no scheme) and one form
+    /// per rule.
+    assessment_base: String,
+    rules: Vec<RuleForm>,
+    /// 水质断面: one form per section of the water annex.
+    sections: Vec<SectionForm>,
+    /// The water classes a section's target may be.
+    classes: Vec<&'static str>,
+    /// The series' headings: what, unit.
+    series: Vec<(&'static str, &'static str)>,
+    /// The target (or `c-` and the township's control row, `c-` alone for
+    /// the new row) whose form was refused: open it.
     open: String,
+}
+
+/// A form refused, shown again on the list page as typed.
+enum Refused {
+    Target(String, TargetEdit, Errors),
+    /// The row's township (empty: a new row), as typed.
+    Control(String, ControlEdit, Errors),
+    /// A 月考核 rule's index, points and wording as typed.
+    Rule(usize, String, String, Errors),
+    /// A water section's name and its fields as typed.
+    Section(String, SectionEdit, Errors),
+    /// Plan, group (empty: a new group), the id and heading as typed.
+    Group {
+        plan: String,
+        group: String,
+        id: String,
+        title: String,
+        errors: Errors,
+    },
+}
+
+/// One value of a control row's form.
+struct ControlCell {
+    name: String,
+    /// What the value is, for a screen reader: `7 月 PM2.5`.
+    label: String,
+    value: String,
+    error: String,
+}
+
+/// One month of a control row's form: its values, one per series.
+struct ControlMonth {
+    month: usize,
+    cells: Vec<ControlCell>,
+}
+
+struct ControlForm {
+    /// The row's township as stored (empty: a new row).
+    key: String,
+    township: String,
+    /// The line that opens the form.
+    summary: String,
+    action: String,
+    delete_action: String,
+    months: Vec<ControlMonth>,
+    err_township: String,
+    /// Problems of a whole series (partly filled).
+    series_errors: Vec<String>,
+    /// Problems of the plan as a whole.
+    general: Vec<String>,
+    /// Townships a row may be for.
+    townships: Vec<String>,
+    /// The form was refused: open it.
+    open: bool,
+    /// The township typed is one of `townships` (else shown as typed).
+    listed: bool,
+}
+
+/// The form of a control row: `key`'s stored row (empty: a new row),
+/// `c` as stored or typed, with the refusal's problems.
+fn control_form(
+    campaign: &str,
+    key: &str,
+    c: &ControlEdit,
+    errors: &Errors,
+    townships: &[String],
+) -> ControlForm {
+    let base = format!("/campaigns/{}/edit/controls", urlencode(campaign));
+    let months = (0..12)
+        .map(|m| ControlMonth {
+            month: m + 1,
+            cells: CONTROL_SERIES
+                .iter()
+                .map(|(s, label, _)| {
+                    let name = format!("{s}_{m}");
+                    ControlCell {
+                        label: format!("{} 月 {label}", m + 1),
+                        value: c.series(s).get(m).cloned().unwrap_or_default(),
+                        error: errors.of(&name),
+                        name,
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let set: Vec<&str> = CONTROL_SERIES
+        .iter()
+        .filter(|(s, _, _)| c.series(s).iter().any(|v| !v.trim().is_empty()))
+        .map(|(_, label, _)| *label)
+        .collect();
+    ControlForm {
+        key: key.to_owned(),
+        township: c.township.clone(),
+        summary: if key.is_empty() {
+            "新增乡镇月度控制指标".to_owned()
+        } else {
+            format!("{key}：{}", set.join("、"))
+        },
+        action: if key.is_empty() {
+            base.clone()
+        } else {
+            format!("{base}/{}", urlencode(key))
+        },
+        delete_action: if key.is_empty() {
+            String::new()
+        } else {
+            format!("{base}/{}/delete", urlencode(key))
+        },
+        months,
+        err_township: errors.of("township"),
+        series_errors: CONTROL_SERIES
+            .iter()
+            .map(|(s, _, _)| errors.of(s))
+            .filter(|e| !e.is_empty())
+            .collect(),
+        general: errors.general(),
+        townships: townships.to_vec(),
+        open: !errors.is_empty(),
+        listed: townships.contains(&c.township),
+    }
+}
+
+/// A stored control row as its form shows it.
+fn control_edit(c: &MonthlyControl) -> ControlEdit {
+    let text = |v: &Option<Vec<rust_decimal::Decimal>>| {
+        v.as_ref()
+            .map(|v| v.iter().map(ToString::to_string).collect())
+            .unwrap_or_default()
+    };
+    ControlEdit {
+        township: c.township.clone(),
+        pm25: c.pm25.iter().map(ToString::to_string).collect(),
+        electricity_kwh: text(&c.electricity_kwh),
+        so2_t: text(&c.so2_t),
+        nox_t: text(&c.nox_t),
+        pm_t: text(&c.pm_t),
+    }
+}
+
+/// A control row as the form sends it.
+fn typed_control(f: &HashMap<String, String>) -> ControlEdit {
+    // Bounded: a township's name or a figure is far shorter; what is
+    // longer is refused anyway and shown back clipped.
+    let clipped = |name: &str, max: usize| field(f, name).chars().take(max).collect::<String>();
+    let mut c = ControlEdit {
+        township: clipped("township", 100),
+        ..ControlEdit::default()
+    };
+    for (s, _, _) in CONTROL_SERIES {
+        if let Some(v) = c.series_mut(s) {
+            *v = (0..12).map(|m| clipped(&format!("{s}_{m}"), 40)).collect();
+        }
+    }
+    c
 }
 
 #[derive(Deserialize)]
@@ -211,6 +459,13 @@ async fn page(
         Some("task") => Some("任务已修改，方案已生成新版本".to_owned()),
         Some("added") => Some("任务已新增，方案已生成新版本".to_owned()),
         Some("deleted") => Some("任务已删除，方案已生成新版本".to_owned()),
+        Some("control") => Some("乡镇月度控制指标已修改，方案已生成新版本".to_owned()),
+        Some("control-added") => Some("乡镇月度控制指标已新增，方案已生成新版本".to_owned()),
+        Some("control-deleted") => Some("乡镇月度控制指标已删除，方案已生成新版本".to_owned()),
+        Some("group") => Some("分组标题已修改，方案已生成新版本".to_owned()),
+        Some("group-added") => Some("分组已新增，方案已生成新版本".to_owned()),
+        Some("rule") => Some("月考核规则已修改，方案已生成新版本".to_owned()),
+        Some("section") => Some("水质断面已修改，方案已生成新版本".to_owned()),
         Some("same") => Some("内容没有变化，方案未改动".to_owned()),
         _ => None,
     };
@@ -222,7 +477,7 @@ fn list_page(
     p: &LoadedPlan,
     ok: Option<String>,
     error: Option<String>,
-    refused: Option<(String, TargetEdit, Errors)>,
+    refused: Option<Refused>,
 ) -> Response {
     let error = error.or_else(|| read_only_message(p));
     let layout = Layout::new(&me.user, &me.csrf, "tasks").ok(ok).error(error);
@@ -232,7 +487,71 @@ fn list_page(
             .map_or_else(|| id.to_owned(), |x| x.title.clone())
     };
     let mut open = String::new();
-    let mut refused = refused;
+    let mut refused_rule = None;
+    let mut refused_section = None;
+    let (mut refused, mut refused_control, mut refused_group) = match refused {
+        Some(Refused::Target(k, t, e)) => (Some((k, t, e)), None, None),
+        Some(Refused::Control(k, c, e)) => (None, Some((k, c, e)), None),
+        Some(Refused::Rule(i, points, note, e)) => {
+            refused_rule = Some((i, points, note, e));
+            (None, None, None)
+        }
+        Some(Refused::Section(name, typed, e)) => {
+            refused_section = Some((name, typed, e));
+            (None, None, None)
+        }
+        Some(Refused::Group {
+            plan,
+            group,
+            id,
+            title,
+            errors,
+        }) => (None, None, Some((plan, group, id, title, errors))),
+        None => (None, None, None),
+    };
+    let townships: Vec<String> = p
+        .plan
+        .organisations
+        .iter()
+        .filter(|o| o.kind == OrgKind::Township)
+        .map(|o| o.name.clone())
+        .collect();
+    let mut controls = Vec::new();
+    for c in &p.plan.controls {
+        let form = match refused_control.take_if(|(k, _, _)| *k == c.township) {
+            Some((k, typed, errors)) => {
+                open = format!("c-{k}");
+                control_form(&p.info.key, &k, &typed, &errors, &townships)
+            }
+            None => control_form(
+                &p.info.key,
+                &c.township,
+                &control_edit(c),
+                &Errors::none(),
+                &townships,
+            ),
+        };
+        controls.push(form);
+    }
+    let free: Vec<String> = townships
+        .iter()
+        .filter(|t| !p.plan.controls.iter().any(|c| &c.township == *t))
+        .cloned()
+        .collect();
+    let new_control = match refused_control.take() {
+        Some((_, typed, errors)) => {
+            open = "c-".to_owned();
+            Some(control_form(&p.info.key, "", &typed, &errors, &free))
+        }
+        None if !free.is_empty() => Some(control_form(
+            &p.info.key,
+            "",
+            &ControlEdit::default(),
+            &Errors::none(),
+            &free,
+        )),
+        None => None,
+    };
     let targets = p
         .plan
         .targets
@@ -250,7 +569,17 @@ fn list_page(
                         comparator: t.comparator.as_str().to_owned(),
                         value: t.value.map(|v| v.to_string()).unwrap_or_default(),
                         value_text: t.value_text.clone().unwrap_or_default(),
-                        baseline: t.baseline.clone().unwrap_or_default(),
+                        baseline: t
+                            .baseline
+                            .as_ref()
+                            .map(|b| b.year.to_string())
+                            .unwrap_or_default(),
+                        baseline_value: t
+                            .baseline
+                            .as_ref()
+                            .and_then(|b| b.value)
+                            .map(|v| v.to_string())
+                            .unwrap_or_default(),
                         unit: t.unit.clone(),
                         task: t.task.clone().unwrap_or_default(),
                         as_written: t.as_written.clone().unwrap_or_default(),
@@ -267,12 +596,7 @@ fn list_page(
                     gongjian_campaign::Comparator::Eq => "=",
                 },
                 summary_indicator: t.indicator.clone(),
-                summary_value: match (&t.value, &t.value_text, &t.baseline) {
-                    (Some(v), _, _) => v.to_string(),
-                    (None, Some(text), _) => text.clone(),
-                    (None, None, Some(b)) => format!("{b} 年值"),
-                    (None, None, None) => String::new(),
-                },
+                summary_value: t.threshold_text(),
                 summary_unit: t.unit.clone(),
                 key: t.key.clone(),
                 plan_title: plan_title(&t.plan),
@@ -315,14 +639,18 @@ fn list_page(
                     number: t.number.clone(),
                     title: t.title.clone(),
                     lead: t.lead.join("、"),
-                    deadline: t
-                        .milestones
-                        .iter()
-                        .map(|m| m.date.format("%Y-%m-%d").to_string())
-                        .collect::<Vec<_>>()
-                        .join("、"),
+                    deadline: deadlines_text(&t.milestones),
                 })
                 .collect();
+            let typed = refused_group
+                .take_if(|(pl, g, _, _, _)| *pl == plan.id && *g == id && !id.is_empty());
+            let (form_title, err_title, group_open) = match typed {
+                Some((_, _, _, typed, errors)) => {
+                    open = format!("g-{}-{id}", plan.id);
+                    (typed, errors.of("group_title"), true)
+                }
+                None => (title.clone(), String::new(), false),
+            };
             groups.push(GroupView {
                 plan: plan.id.clone(),
                 plan_title: plan.title.clone(),
@@ -332,6 +660,15 @@ fn list_page(
                     urlencode(&plan.id),
                     urlencode(&id)
                 ),
+                rename_action: format!(
+                    "/campaigns/{}/edit/groups/{}/{}",
+                    urlencode(&p.info.key),
+                    urlencode(&plan.id),
+                    urlencode(&id)
+                ),
+                form_title,
+                err_title,
+                open: group_open,
                 id,
                 title,
                 duty,
@@ -339,6 +676,122 @@ fn list_page(
             });
         }
     }
+    let rules = p
+        .plan
+        .assessment
+        .iter()
+        .flat_map(|a| a.rules.iter())
+        .enumerate()
+        .map(|(i, r)| {
+            let (points, note, errors, form_open) = match refused_rule.take_if(|x| x.0 == i) {
+                Some((_, points, note, errors)) => {
+                    open = format!("r-{i}");
+                    (points, note, errors, true)
+                }
+                None => (
+                    r.points
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("、"),
+                    r.note.clone().unwrap_or_default(),
+                    Errors::none(),
+                    false,
+                ),
+            };
+            RuleForm {
+                index: i,
+                kind: r.kind.as_str(),
+                label: r.kind.label(),
+                applies: match r.applies {
+                    gongjian_campaign::Applies::Townships => "乡镇（街道）",
+                    gongjian_campaign::Applies::Departments => "区直部门",
+                    gongjian_campaign::Applies::All => "乡镇和区直部门",
+                },
+                ranks: r.kind == gongjian_campaign::AssessmentKind::AirRank,
+                action: format!("/campaigns/{}/edit/assessment/{i}", urlencode(&p.info.key)),
+                err_points: errors.of("points"),
+                err_note: errors.of("note"),
+                general: errors.general(),
+                open: form_open,
+                points,
+                note,
+            }
+        })
+        .collect();
+    let sections = p
+        .plan
+        .sections
+        .iter()
+        .map(|x| {
+            let (s, errors, form_open) =
+                match refused_section.take_if(|(n, _, _): &mut (String, _, _)| *n == x.section) {
+                    Some((_, typed, errors)) => {
+                        open = format!("s-{}", x.section);
+                        (typed, errors, true)
+                    }
+                    None => (
+                        SectionEdit {
+                            township: x.township.clone(),
+                            river: x.river.clone(),
+                            basin: x.basin.clone(),
+                            target_class: x.target_class.label().to_owned(),
+                        },
+                        Errors::none(),
+                        false,
+                    ),
+                };
+            SectionForm {
+                name: x.section.clone(),
+                number: x.number,
+                action: format!(
+                    "/campaigns/{}/edit/sections/{}",
+                    urlencode(&p.info.key),
+                    urlencode(&x.section)
+                ),
+                err_township: errors.of("township"),
+                err_river: errors.of("river"),
+                err_basin: errors.of("basin"),
+                err_class: errors.of("target_class"),
+                general: errors.general(),
+                open: form_open,
+                listed: gongjian_campaign::WaterClass::ALL
+                    .iter()
+                    .any(|c| c.label() == s.target_class),
+                s,
+            }
+        })
+        .collect();
+    let new_groups = p
+        .plan
+        .plans
+        .iter()
+        .map(|plan| {
+            let typed = refused_group.take_if(|(pl, g, _, _, _)| *pl == plan.id && g.is_empty());
+            let (id, title, errors, form_open) = match typed {
+                Some((_, _, id, title, errors)) => {
+                    open = format!("ng-{}", plan.id);
+                    (id, title, errors, true)
+                }
+                None => (String::new(), String::new(), Errors::none(), false),
+            };
+            NewGroupForm {
+                plan: plan.id.clone(),
+                plan_title: plan.title.clone(),
+                action: format!(
+                    "/campaigns/{}/edit/groups/{}",
+                    urlencode(&p.info.key),
+                    urlencode(&plan.id)
+                ),
+                err_id: errors.of("group_id"),
+                err_title: errors.of("group_title"),
+                general: errors.general(),
+                open: form_open,
+                id,
+                title,
+            }
+        })
+        .collect();
     let status = if open.is_empty() {
         StatusCode::OK
     } else {
@@ -354,12 +807,42 @@ fn list_page(
         draft: p.info.state == CampaignState::Draft,
         targets,
         groups,
+        controls,
+        new_control,
+        new_groups,
+        assessment_base: p
+            .plan
+            .assessment
+            .as_ref()
+            .map(|a| a.base.to_string())
+            .unwrap_or_default(),
+        rules,
+        sections,
+        classes: gongjian_campaign::WaterClass::ALL
+            .iter()
+            .map(|c| c.label())
+            .collect(),
+        series: CONTROL_SERIES.iter().map(|(_, l, u)| (*l, *u)).collect(),
         open,
     });
     if r.status() == StatusCode::OK {
         *r.status_mut() = status;
     }
     r
+}
+
+/// A task's deadlines for a list: its dates, and a monthly duty once
+/// ("每月 5 日前") instead of twelve dates.
+fn deadlines_text(milestones: &[gongjian_campaign::Milestone]) -> String {
+    let mut parts: Vec<String> = milestones
+        .iter()
+        .filter(|m| !m.recurring)
+        .map(|m| m.date.format("%Y-%m-%d").to_string())
+        .collect();
+    if let Some(m) = milestones.iter().find(|m| m.recurring) {
+        parts.push(m.as_written.clone().unwrap_or_else(|| "每月".to_owned()));
+    }
+    parts.join("、")
 }
 
 fn task_href(campaign: &str, task: &str) -> String {
@@ -386,6 +869,53 @@ fn revision(f: &HashMap<String, String>) -> Option<i64> {
     f.get("revision").and_then(|r| r.trim().parse().ok())
 }
 
+/// The start of every save: the body's fields, its CSRF token checked, the
+/// role allowed and the campaign loaded.
+async fn begin(
+    state: &AppState,
+    me: &PageUser,
+    key: &str,
+    body: &[u8],
+) -> Result<(HashMap<String, String>, LoadedPlan), Response> {
+    let f = fields(body);
+    check_csrf(me, &field(&f, "csrf"))?;
+    let p = load(state, me, key).await?;
+    Ok((f, p))
+}
+
+/// Task `task` of the loaded plan, or the page saying there is none (a
+/// handler returns that response as it is).
+#[allow(clippy::result_large_err)]
+fn find_task<'a>(me: &PageUser, p: &'a LoadedPlan, task: &str) -> Result<&'a Task, Response> {
+    p.plan
+        .task(task)
+        .ok_or_else(|| not_found(me, format!("方案 {} 中没有任务 {task}", p.info.key)))
+}
+
+/// One edit stored, from the revision the form was made from.
+async fn save(
+    state: &AppState,
+    me: &PageUser,
+    key: &str,
+    f: &HashMap<String, String>,
+    edit: &PlanEdit,
+) -> Result<gongjian_storage::LoadOutcome, EditProblems> {
+    gongjian_app::plan::edit_campaign(&state.db, &me.actor(), key, revision(f), edit).await
+}
+
+/// A form of the list page refused: the page again, the form as typed with
+/// its errors, and their summary on top.
+fn refused_on_list(
+    me: &PageUser,
+    p: &LoadedPlan,
+    problems: &EditProblems,
+    refused: impl FnOnce(Errors) -> Refused,
+) -> Response {
+    let errors = Errors::from(problems);
+    let summary = summary(&errors);
+    bad_request(list_page(me, p, None, Some(summary), Some(refused(errors))))
+}
+
 /// After a refusal: the status of the page shown again.
 fn bad_request(mut r: Response) -> Response {
     if r.status() == StatusCode::OK {
@@ -400,12 +930,8 @@ async fn save_target(
     Path((key, target)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let f = fields(&body);
-    if let Err(r) = check_csrf(&me, &field(&f, "csrf")) {
-        return r;
-    }
-    let p = match load(&state, &me, &key).await {
-        Ok(p) => p,
+    let (f, p) = match begin(&state, &me, &key, &body).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let typed = TargetEdit {
@@ -415,13 +941,13 @@ async fn save_target(
         value: field(&f, "value"),
         value_text: field(&f, "value_text"),
         baseline: field(&f, "baseline"),
+        baseline_value: field(&f, "baseline_value"),
         unit: field(&f, "unit"),
         task: field(&f, "task"),
         as_written: field(&f, "as_written"),
     };
     let edit = PlanEdit::Target(typed.clone());
-    match gongjian_app::plan::edit_campaign(&state.db, &me.actor(), &key, revision(&f), &edit).await
-    {
+    match save(&state, &me, &key, &f, &edit).await {
         Ok(o) => Redirect::to(&format!(
             "/campaigns/{}/edit?ok={}#t-{}",
             urlencode(&key),
@@ -429,17 +955,9 @@ async fn save_target(
             urlencode(&target)
         ))
         .into_response(),
-        Err(problems) => {
-            let errors = Errors::from(&problems);
-            let summary = summary(&errors);
-            bad_request(list_page(
-                &me,
-                &p,
-                None,
-                Some(summary),
-                Some((target, typed, errors)),
-            ))
-        }
+        Err(problems) => refused_on_list(&me, &p, &problems, |errors| {
+            Refused::Target(target, typed, errors)
+        }),
     }
 }
 
@@ -459,6 +977,16 @@ struct MsRow {
     what: String,
     err_date: String,
     err_what: String,
+}
+
+/// A paragraph row of a task by paragraph (责任分工).
+struct PartRow {
+    title: String,
+    lead: String,
+    cooperating: String,
+    err_title: String,
+    err_lead: String,
+    err_cooperating: String,
 }
 
 struct IndRow {
@@ -487,7 +1015,7 @@ struct TaskPage {
     plan: String,
     group: String,
     by_parts: bool,
-    parts: Vec<(String, String, String)>,
+    parts: Vec<PartRow>,
     townships: String,
     title: String,
     summary: String,
@@ -513,9 +1041,11 @@ fn edit_of(t: &Task) -> TaskEdit {
         summary: t.summary.clone(),
         lead: t.lead.join("、"),
         cooperating: t.cooperating.join("、"),
+        // A `monthly` duty's months stay in the plan file, not in the form.
         milestones: t
             .milestones
             .iter()
+            .filter(|m| !m.recurring)
             .map(|m| MilestoneEdit {
                 date: m.date.format("%Y-%m-%d").to_string(),
                 what: m.what.clone(),
@@ -530,6 +1060,15 @@ fn edit_of(t: &Task) -> TaskEdit {
                 value: i.value.to_string(),
                 unit: i.unit.clone(),
                 report: i.report,
+            })
+            .collect(),
+        parts: t
+            .parts
+            .iter()
+            .map(|x| PartEdit {
+                title: x.title.clone(),
+                lead: x.lead.join("、"),
+                cooperating: x.cooperating.join("、"),
             })
             .collect(),
     }
@@ -562,6 +1101,13 @@ fn typed_task(f: &HashMap<String, String>) -> TaskEdit {
                 report: f.contains_key(&format!("ind_report_{i}")),
             })
             .collect(),
+        parts: (0..rows("part_title_"))
+            .map(|i| PartEdit {
+                title: field(f, &format!("part_title_{i}")),
+                lead: field(f, &format!("part_lead_{i}")),
+                cooperating: field(f, &format!("part_cooperating_{i}")),
+            })
+            .collect(),
     }
 }
 
@@ -583,8 +1129,13 @@ fn task_form(
         read_only_message(p)
     };
     let layout = Layout::new(&me.user, &me.csrf, "tasks").error(error);
+    let by_parts = task.is_some_and(|t| !t.parts.is_empty());
     let mut ms = edit.milestones;
     let mut inds = edit.indicators;
+    let mut part_rows = edit.parts;
+    if blank_rows && by_parts {
+        part_rows.push(PartEdit::default());
+    }
     if blank_rows {
         ms.push(MilestoneEdit::default());
         ms.push(MilestoneEdit::default());
@@ -616,6 +1167,18 @@ fn task_form(
             value: x.value,
             unit: x.unit,
             report: x.report,
+        })
+        .collect();
+    let parts = part_rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, x)| PartRow {
+            err_title: errors.of(&format!("part_title_{i}")),
+            err_lead: errors.of(&format!("part_lead_{i}")),
+            err_cooperating: errors.of(&format!("part_cooperating_{i}")),
+            title: x.title,
+            lead: x.lead,
+            cooperating: x.cooperating,
         })
         .collect();
     let plan_title = p
@@ -650,20 +1213,20 @@ fn task_form(
         heading,
         plan: plan.to_owned(),
         group: group.to_owned(),
-        by_parts: task.is_some_and(|t| !t.parts.is_empty()),
-        parts: task
-            .map(|t| {
-                t.parts
-                    .iter()
-                    .map(|x| (x.title.clone(), x.lead.join("、"), x.cooperating.join("、")))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        by_parts,
+        parts,
         townships: task.map(|t| t.townships.join("、")).unwrap_or_default(),
         title: edit.title,
         summary: edit.summary,
-        lead: edit.lead,
-        cooperating: edit.cooperating,
+        // A task by paragraph shows the union of its paragraphs' as stored.
+        lead: match task {
+            Some(t) if by_parts => t.lead.join("、"),
+            _ => edit.lead,
+        },
+        cooperating: match task {
+            Some(t) if by_parts => t.cooperating.join("、"),
+            _ => edit.cooperating,
+        },
         milestones,
         indicators,
         errors,
@@ -692,8 +1255,9 @@ async fn task_page(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let Some(t) = p.plan.task(&task) else {
-        return not_found(&me, format!("方案 {key} 中没有任务 {task}"));
+    let t = match find_task(&me, &p, &task) {
+        Ok(t) => t,
+        Err(r) => return r,
     };
     let group = t.group.clone().or(t.chapter.clone()).unwrap_or_default();
     task_form(
@@ -713,24 +1277,20 @@ async fn save_task(
     Path((key, task)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let f = fields(&body);
-    if let Err(r) = check_csrf(&me, &field(&f, "csrf")) {
-        return r;
-    }
-    let p = match load(&state, &me, &key).await {
-        Ok(p) => p,
+    let (f, p) = match begin(&state, &me, &key, &body).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
-    let Some(t) = p.plan.task(&task) else {
-        return not_found(&me, format!("方案 {key} 中没有任务 {task}"));
+    let t = match find_task(&me, &p, &task) {
+        Ok(t) => t,
+        Err(r) => return r,
     };
     let typed = typed_task(&f);
     let edit = PlanEdit::Task {
         key: task.clone(),
         edit: typed.clone(),
     };
-    match gongjian_app::plan::edit_campaign(&state.db, &me.actor(), &key, revision(&f), &edit).await
-    {
+    match save(&state, &me, &key, &f, &edit).await {
         Ok(o) => Redirect::to(&format!(
             "/campaigns/{}/edit?ok={}#k-{}",
             urlencode(&key),
@@ -792,12 +1352,8 @@ async fn add_task(
     Path(key): Path<String>,
     body: Bytes,
 ) -> Response {
-    let f = fields(&body);
-    if let Err(r) = check_csrf(&me, &field(&f, "csrf")) {
-        return r;
-    }
-    let p = match load(&state, &me, &key).await {
-        Ok(p) => p,
+    let (f, p) = match begin(&state, &me, &key, &body).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let (plan, group) = (field(&f, "plan"), field(&f, "group"));
@@ -807,8 +1363,7 @@ async fn add_task(
         group: group.clone(),
         edit: typed.clone(),
     };
-    match gongjian_app::plan::edit_campaign(&state.db, &me.actor(), &key, revision(&f), &edit).await
-    {
+    match save(&state, &me, &key, &f, &edit).await {
         Ok(_) => {
             Redirect::to(&format!("/campaigns/{}/edit?ok=added", urlencode(&key))).into_response()
         }
@@ -830,16 +1385,13 @@ async fn delete_task(
     Path((key, task)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let f = fields(&body);
-    if let Err(r) = check_csrf(&me, &field(&f, "csrf")) {
-        return r;
-    }
-    let p = match load(&state, &me, &key).await {
-        Ok(p) => p,
+    let (f, p) = match begin(&state, &me, &key, &body).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
-    let Some(t) = p.plan.task(&task) else {
-        return not_found(&me, format!("方案 {key} 中没有任务 {task}"));
+    let t = match find_task(&me, &p, &task) {
+        Ok(t) => t,
+        Err(r) => return r,
     };
     let refused = |message: String| {
         let group = t.group.clone().or(t.chapter.clone()).unwrap_or_default();
@@ -857,8 +1409,7 @@ async fn delete_task(
         return refused(format!("请勾选“确认删除”后再删除任务 {task}"));
     }
     let edit = PlanEdit::DeleteTask { key: task.clone() };
-    match gongjian_app::plan::edit_campaign(&state.db, &me.actor(), &key, revision(&f), &edit).await
-    {
+    match save(&state, &me, &key, &f, &edit).await {
         Ok(_) => {
             Redirect::to(&format!("/campaigns/{}/edit?ok=deleted", urlencode(&key))).into_response()
         }
@@ -871,5 +1422,270 @@ async fn delete_task(
                 .join("；");
             refused(message)
         }
+    }
+}
+
+/// A control row saved: `township` the stored row's (empty: a new row).
+async fn store_control(
+    state: &AppState,
+    me: &PageUser,
+    key: &str,
+    township: String,
+    body: &[u8],
+) -> Response {
+    let (f, p) = match begin(state, me, key, body).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !township.is_empty() && !p.plan.controls.iter().any(|c| c.township == township) {
+        return not_found(
+            me,
+            format!("方案 {key} 中没有“{township}”的乡镇月度控制指标"),
+        );
+    }
+    let typed = typed_control(&f);
+    let edit = PlanEdit::Control {
+        township: township.clone(),
+        edit: typed.clone(),
+    };
+    match save(state, me, key, &f, &edit).await {
+        Ok(o) => {
+            let ok = match (o.changed, township.is_empty()) {
+                (false, _) => "same",
+                (true, true) => "control-added",
+                (true, false) => "control",
+            };
+            let anchor = if township.is_empty() {
+                typed.township.trim().to_owned()
+            } else {
+                township
+            };
+            Redirect::to(&format!(
+                "/campaigns/{}/edit?ok={ok}#c-{}",
+                urlencode(key),
+                urlencode(&anchor)
+            ))
+            .into_response()
+        }
+        Err(problems) => refused_on_list(me, &p, &problems, |errors| {
+            Refused::Control(township, typed, errors)
+        }),
+    }
+}
+
+async fn add_control(
+    State(state): State<AppState>,
+    me: PageUser,
+    Path(key): Path<String>,
+    body: Bytes,
+) -> Response {
+    store_control(&state, &me, &key, String::new(), &body).await
+}
+
+async fn save_control(
+    State(state): State<AppState>,
+    me: PageUser,
+    Path((key, township)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    if township.trim().is_empty() {
+        return not_found(&me, "请选择乡镇".to_owned());
+    }
+    store_control(&state, &me, &key, township, &body).await
+}
+
+async fn delete_control(
+    State(state): State<AppState>,
+    me: PageUser,
+    Path((key, township)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let (f, p) = match begin(&state, &me, &key, &body).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Some(c) = p.plan.controls.iter().find(|c| c.township == township) else {
+        return not_found(
+            &me,
+            format!("方案 {key} 中没有“{township}”的乡镇月度控制指标"),
+        );
+    };
+    let refused = |message: String| {
+        let errors = Errors(vec![(String::new(), message)]);
+        bad_request(list_page(
+            &me,
+            &p,
+            None,
+            Some(summary(&errors)),
+            Some(Refused::Control(township.clone(), control_edit(c), errors)),
+        ))
+    };
+    if field(&f, "confirm").trim().is_empty() {
+        return refused(format!("请勾选“确认删除”后再删除{township}的月度控制指标"));
+    }
+    let edit = PlanEdit::DeleteControl {
+        township: township.clone(),
+    };
+    match save(&state, &me, &key, &f, &edit).await {
+        Ok(_) => Redirect::to(&format!(
+            "/campaigns/{}/edit?ok=control-deleted#controls",
+            urlencode(&key)
+        ))
+        .into_response(),
+        Err(problems) => refused(
+            problems
+                .0
+                .iter()
+                .map(|p| p.message.clone())
+                .collect::<Vec<_>>()
+                .join("；"),
+        ),
+    }
+}
+
+/// A group's heading renamed (`group` the stored group's id) or a group
+/// added (`group` empty).
+async fn store_group(
+    state: &AppState,
+    me: &PageUser,
+    key: &str,
+    (plan, group): (String, String),
+    body: &[u8],
+) -> Response {
+    let (f, p) = match begin(state, me, key, body).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    // Bounded: what is longer is refused anyway and shown back clipped.
+    let clipped = |name: &str, max: usize| field(&f, name).chars().take(max).collect::<String>();
+    let (id, title) = (clipped("group_id", 40), clipped("group_title", 400));
+    let edit = if group.is_empty() {
+        PlanEdit::AddGroup {
+            plan: plan.clone(),
+            id: id.clone(),
+            title: title.clone(),
+        }
+    } else {
+        PlanEdit::Group {
+            plan: plan.clone(),
+            id: group.clone(),
+            title: title.clone(),
+        }
+    };
+    match save(state, me, key, &f, &edit).await {
+        Ok(o) => {
+            let ok = match (o.changed, group.is_empty()) {
+                (false, _) => "same",
+                (true, true) => "group-added",
+                (true, false) => "group",
+            };
+            let anchor = if group.is_empty() { id.trim() } else { &group };
+            Redirect::to(&format!(
+                "/campaigns/{}/edit?ok={ok}#g-{}-{}",
+                urlencode(key),
+                urlencode(&plan),
+                urlencode(anchor)
+            ))
+            .into_response()
+        }
+        Err(problems) => refused_on_list(me, &p, &problems, |errors| Refused::Group {
+            plan,
+            group,
+            id,
+            title,
+            errors,
+        }),
+    }
+}
+
+async fn add_group(
+    State(state): State<AppState>,
+    me: PageUser,
+    Path((key, plan)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    store_group(&state, &me, &key, (plan, String::new()), &body).await
+}
+
+async fn rename_group(
+    State(state): State<AppState>,
+    me: PageUser,
+    Path((key, plan, group)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Response {
+    store_group(&state, &me, &key, (plan, group), &body).await
+}
+
+async fn save_rule(
+    State(state): State<AppState>,
+    me: PageUser,
+    Path((key, index)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let (f, p) = match begin(&state, &me, &key, &body).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Ok(index) = index.parse::<usize>() else {
+        return not_found(&me, format!("方案 {key} 中没有这条月考核规则"));
+    };
+    // Bounded: what is longer is refused anyway and shown back clipped.
+    let clipped = |name: &str, max: usize| field(&f, name).chars().take(max).collect::<String>();
+    let (points, note) = (clipped("points", 200), clipped("note", 1000));
+    let edit = PlanEdit::AssessmentRule {
+        index,
+        kind: clipped("kind", 40),
+        points: points.clone(),
+        note: note.clone(),
+    };
+    match save(&state, &me, &key, &f, &edit).await {
+        Ok(o) => Redirect::to(&format!(
+            "/campaigns/{}/edit?ok={}#r-{index}",
+            urlencode(&key),
+            if o.changed { "rule" } else { "same" },
+        ))
+        .into_response(),
+        Err(problems) => refused_on_list(&me, &p, &problems, |errors| {
+            Refused::Rule(index, points, note, errors)
+        }),
+    }
+}
+
+async fn save_section(
+    State(state): State<AppState>,
+    me: PageUser,
+    Path((key, section)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let (f, p) = match begin(&state, &me, &key, &body).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !p.plan.sections.iter().any(|s| s.section == section) {
+        return not_found(&me, format!("方案 {key} 中没有断面“{section}”"));
+    }
+    // Bounded: what is longer is refused anyway and shown back clipped.
+    let clipped = |name: &str, max: usize| field(&f, name).chars().take(max).collect::<String>();
+    let typed = SectionEdit {
+        township: clipped("township", 100),
+        river: clipped("river", 200),
+        basin: clipped("basin", 200),
+        target_class: clipped("target_class", 20),
+    };
+    let edit = PlanEdit::Section {
+        section: section.clone(),
+        edit: typed.clone(),
+    };
+    match save(&state, &me, &key, &f, &edit).await {
+        Ok(o) => Redirect::to(&format!(
+            "/campaigns/{}/edit?ok={}#s-{}",
+            urlencode(&key),
+            if o.changed { "section" } else { "same" },
+            urlencode(&section)
+        ))
+        .into_response(),
+        Err(problems) => refused_on_list(&me, &p, &problems, |errors| {
+            Refused::Section(section, typed, errors)
+        }),
     }
 }

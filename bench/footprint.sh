@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Storage footprint of HJ 212 data on SQLite (issue 16): bytes per stored
+# value in `series` with its indexes, bytes per upload in the idempotency
+# ledger and bytes per frame in the raw archive (`hj212_raw`), with the
+# ratio against the layout before migration 0029 (rowid tables) measured
+# on the same rows: the stored series and ledger rows are copied, in
+# arrival order, into a fresh database of each layout (bench/footprint.py).
+#
+# The data: LOGGERS simulated stack loggers (`gongjian simulate`, 5 factors
+# a frame) against `gongjian serve` (release build) for SECONDS, sending as
+# fast as acks return with simulated time running SPEED times faster
+# (bench/ingest.sh's driver) — real-time, minute, hour and day data and the
+# platform's rollups, as the real writer stores them. FOOTPRINT_SYNTH=1
+# needs no binary: python writes one simulated day of LOGGERS loggers
+# (real-time every 30 s, minute data every 10 min, hours) the way
+# `commit_ingest` stores it.
+#
+#   bench/footprint.sh [LOGGERS=50] [SECONDS=60]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LOGGERS=${1:-50}
+SECONDS_RUN=${2:-60}
+SPEED=${SPEED:-100000}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+DB=$WORK/gongjian.db
+
+if [ -n "${FOOTPRINT_SYNTH:-}" ]; then
+  echo "== simulated day written by python: $LOGGERS stack loggers"
+  python3 bench/footprint.py synth "$DB" "$LOGGERS" >/dev/null
+else
+  if [ -z "${GONGJIAN_BIN:-}" ]; then
+    cargo build --release -p gongjian >/dev/null
+  fi
+  BIN=${GONGJIAN_BIN:-${CARGO_TARGET_DIR:-target}/release/gongjian}
+  url="sqlite://$DB"
+  hj=$((20000 + RANDOM % 10000)) http=$((30000 + RANDOM % 2000))
+  "$BIN" simulate --target 127.0.0.1:1 --loggers "$LOGGERS" --kind stack --register "$url" \
+      --duration 0 >/dev/null 2>&1 || true
+  GONGJIAN_HJ212_MAX_CONNECTIONS_PER_ADDR=$((LOGGERS + 64)) \
+  GONGJIAN_LOG_LEVEL=warn "$BIN" serve --data-dir "$WORK/data" --database "$url" \
+      --http 127.0.0.1:$http --hj212 127.0.0.1:$hj >/dev/null 2>"$WORK/serve.log" &
+  pid=$!
+  for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$hj) 2>/dev/null && break; sleep 0.2; done
+  if ! kill -0 $pid 2>/dev/null; then
+    echo "the server did not start:" >&2; tail -20 "$WORK/serve.log" >&2; exit 1
+  fi
+  echo "== gongjian serve on SQLite: $LOGGERS stack loggers, ${SECONDS_RUN}s, speed $SPEED"
+  "$BIN" simulate --target 127.0.0.1:$hj --loggers "$LOGGERS" --kind stack --speed "$SPEED" \
+      --duration "$SECONDS_RUN" --outage 0 --exceedance 0.02 --calibration 0.01
+  sleep 3  # a last rollup pass
+  kill -TERM $pid; wait $pid || true
+fi
+
+python3 bench/footprint.py compare "$DB" >"$WORK/footprint.json"
+python3 - "$WORK/footprint.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+live, copies = d["live"], d["copies"]
+s, u, r = live["series"], live["hj212_uploads"], live["hj212_raw"]
+kinds = ", ".join(f"{k} {n:,}" for k, n in sorted(live["series_by_kind"].items()))
+layout = "WITHOUT ROWID" if live["series_without_rowid"] else "rowid"
+print(f"series: {s['rows']:,} values ({kinds}); as stored ({layout}): "
+      f"{s['bytes_per_row']} bytes per value incl. indexes")
+for kind, c in copies.items():
+    what = "all values" if kind == "all" else f"{kind} values only"
+    print(f"  same rows, {what} ({c['rows']:,}): before 0029 {c['old_bytes_per_value']} B, "
+          f"after {c['new_bytes_per_value']} B per value, before/after {c.get('old_over_new')}")
+a = copies["all"]
+print(f"hj212_uploads: {u['rows']:,} uploads; before 0029 {a['uploads_old_bytes_per_row']} B, "
+      f"after {a['uploads_new_bytes_per_row']} B per upload incl. index")
+print(f"hj212_raw: {r['rows']:,} frames, {r['bytes_per_row']} bytes per frame incl. indexes "
+      f"(frame text {r['frame_bytes_per_row']} B)")
+per_frame = (s["bytes"] + u["bytes"] + r["bytes"]) / r["rows"] if r["rows"] else 0
+print(f"per frame stored, all three: {per_frame:.0f} bytes")
+m = copies.get("min")
+if m:
+    print(f"goal <= 24 bytes per stored minute value: {m['new_bytes_per_value']} B "
+          f"({m['new_bytes_per_value'] / 24:.1f}x the goal)")
+PY
