@@ -180,10 +180,10 @@ impl Builder {
                 .push(loc.at(m.day.span().start, "monthly duty has an empty `what`"));
             return Vec::new();
         }
-        let as_written = m
-            .as_written
-            .clone()
-            .unwrap_or_else(|| format!("每月 {day} 日前"));
+        let as_written = m.as_written.clone().unwrap_or_else(|| match day {
+            31 => "每月月底前".to_owned(),
+            d => format!("每月 {d} 日前"),
+        });
         (from..=to)
             .filter_map(|month| {
                 let month = u32::try_from(month).ok()?;
@@ -937,6 +937,33 @@ impl Builder {
                 None
             }
         };
+        // Heavy-pollution days are counted in whole days, and only last
+        // year's days are kept at hand to measure a baseline from.
+        if let (
+            Some(Measure::Data {
+                statistic: Statistic::HeavyPollutionDays,
+            }),
+            Some(b),
+            Some(raw),
+        ) = (&measured, &baseline, &r.baseline)
+        {
+            let problem = match b.value {
+                Some(v) if v.is_sign_negative() || !v.fract().is_zero() => Some(format!(
+                    "the baseline's heavy-pollution days must be a whole number of days, not {v}"
+                )),
+                None if self.year != 0 && b.year != self.year - 1 => Some(format!(
+                    "a baseline of {} cannot be measured here: only the year before the campaign ({}) is; state that year's figure with baseline = {{ year = {}, value = … }}",
+                    b.year,
+                    self.year - 1,
+                    b.year
+                )),
+                _ => None,
+            };
+            if let Some(p) = problem {
+                self.diags.push(loc.at(raw.span().start, p));
+                ok = false;
+            }
+        }
         // A section-class target must agree with the annex.
         if let (Some(Scope::Section(name)), Some(v)) = (&scope, value)
             && let Some(sec) = campaign.sections.iter().find(|s| &s.section == name)

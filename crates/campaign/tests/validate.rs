@@ -935,4 +935,38 @@ fn stated_baseline_is_read_and_a_bad_one_reported() {
     expect_error(files, "air.toml", "baseline = ", "TOML float");
     let files = edit("air.toml", "value = 62\n", "baseline = \"去年\"\n");
     expect_error(files, "air.toml", "baseline = ", "four-digit year");
+
+    // Heavy-pollution days: whole days, and a measured baseline only of
+    // the year before (the data kept at hand).
+    let heavy = |baseline: &str| {
+        let files = edit("air.toml", "value = 62\n", baseline);
+        files
+            .into_iter()
+            .map(|(n, t)| {
+                (
+                    n,
+                    t.replace("annual-mean:PM2.5", "heavy-pollution-days")
+                        .replace(
+                            "comparator = \"<=\"\nbaseline",
+                            "comparator = \"<\"\nbaseline",
+                        ),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert!(run(&heavy("baseline = { year = 2019, value = 7 }\n")).is_ok());
+    assert!(run(&heavy("baseline = \"2019\"\n")).is_ok());
+    expect_error(
+        heavy("baseline = \"2018\"\n"),
+        "air.toml",
+        "baseline = ",
+        "only the year before the campaign (2019)",
+    );
+    assert!(run(&heavy("baseline = { year = 2018, value = 7 }\n")).is_ok());
+    expect_error(
+        heavy("baseline = { year = 2019, value = \"7.5\" }\n"),
+        "air.toml",
+        "baseline = ",
+        "whole number of days",
+    );
 }

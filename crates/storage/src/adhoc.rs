@@ -209,8 +209,8 @@ impl Adhoc<'_> {
         .await?;
         for id in &orgs {
             sqlx::query(
-                "INSERT INTO task_assignments (task_id, organisation_id, role, active, status, status_reason, status_at) \
-                 VALUES ($1, $2, 'lead', 1, 'not_started', '', $3)",
+                "INSERT INTO task_assignments (task_id, organisation_id, role, active, status, status_reason, status_at, created_at) \
+                 VALUES ($1, $2, 'lead', 1, 'not_started', '', $3, $3)",
             )
             .bind(task_id)
             .bind(id)

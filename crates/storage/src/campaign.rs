@@ -1558,8 +1558,8 @@ impl Campaigns<'_> {
                 .await?;
             for (org, role) in &wanted {
                 sqlx::query(
-                    "INSERT INTO task_assignments (task_id, organisation_id, role, active, status, status_reason, status_at) \
-                     VALUES ($1, $2, $3, 1, 'not_started', '', $4) \
+                    "INSERT INTO task_assignments (task_id, organisation_id, role, active, status, status_reason, status_at, created_at) \
+                     VALUES ($1, $2, $3, 1, 'not_started', '', $4, $4) \
                      ON CONFLICT (task_id, organisation_id) DO UPDATE SET role = $3, active = 1",
                 )
                 .bind(task_id)
@@ -2388,20 +2388,20 @@ impl Campaigns<'_> {
         .fetch_all(&mut *tx)
         .await?;
         let mut overdue_tasks = BTreeSet::new();
-        // Per task, the latest month whose day has passed: an earlier missed
-        // month is history once a later report has been accepted.
-        let mut missed_months: BTreeMap<i64, String> = BTreeMap::new();
+        // Per task, the due days of its monthly duty that have passed.
+        let mut passed_months: BTreeMap<i64, Vec<NaiveDate>> = BTreeMap::new();
         for (id, d, task_id, recurring) in due {
             let kind = if d < today_s { "overdue" } else { "due_soon" };
-            if kind == "overdue" {
-                if recurring != 0 {
-                    let latest = missed_months.entry(task_id).or_default();
-                    if *latest < d {
-                        latest.clone_from(&d);
+            if recurring != 0 {
+                if kind == "overdue" {
+                    // Judged per part below; a month met is no 逾期 reminder.
+                    if let Ok(day) = NaiveDate::parse_from_str(&d, "%Y-%m-%d") {
+                        passed_months.entry(task_id).or_default().push(day);
                     }
-                } else {
-                    overdue_tasks.insert((task_id, d.clone()));
+                    continue;
                 }
+            } else if kind == "overdue" {
+                overdue_tasks.insert((task_id, d.clone()));
             }
             let res = sqlx::query(
                 "INSERT INTO task_reminders (milestone_id, kind, raised_at) VALUES ($1, $2, $3) \
@@ -2415,42 +2415,46 @@ impl Campaigns<'_> {
             run.reminders_raised += res.rows_affected() as usize;
         }
         let mut touched = BTreeSet::new();
-        // A month of a monthly duty is met by a progress report submitted
-        // after the previous month's day: on time, or late (a late report,
-        // once accepted, is not marked overdue again for the same month).
-        for (task_id, d) in &missed_months {
-            let Ok(due_day) = NaiveDate::parse_from_str(d, "%Y-%m-%d") else {
-                continue;
-            };
-            let since = due_day
-                .checked_sub_months(chrono::Months::new(1))
-                .unwrap_or(due_day)
-                .succ_opt()
-                .unwrap_or(due_day);
-            let ids: Vec<i64> = sqlx::query_scalar(
-                "SELECT a.id FROM task_assignments a WHERE a.task_id = $1 AND a.active = 1 \
-                 AND a.status IN ('not_started', 'in_progress') \
-                 AND NOT EXISTS (SELECT 1 FROM task_reports r WHERE r.assignment_id = a.id \
-                 AND r.submitted_at >= $2)",
+        // A monthly duty asks one progress report a month of each lead part
+        // (the 调度 or 通报 is the lead's; the others report as usual), for
+        // the months whose day ended after the part was given: a part with
+        // fewer reports (returned ones do not count) than months passed is
+        // 逾期. A late report, once in, meets the month it was late for and
+        // the next month asks its own.
+        for (task_id, days) in &passed_months {
+            let parts: Vec<(i64, i64, i64)> = sqlx::query_as(
+                "SELECT a.id, a.created_at, \
+                 (SELECT COUNT(*) FROM task_reports r WHERE r.assignment_id = a.id AND r.review <> 'returned') \
+                 FROM task_assignments a WHERE a.task_id = $1 AND a.active = 1 AND a.role = 'lead' \
+                 AND a.status IN ('not_started', 'in_progress')",
             )
             .bind(task_id)
-            .bind(gongjian_standards::cst::day_start_utc(since))
             .fetch_all(&mut *tx)
             .await?;
-            for aid in ids {
-                if set_assignment_status(
-                    &mut tx,
-                    aid,
-                    TaskStatus::Overdue,
-                    &format!("每月节点 {d} 已过，本月未报送进展"),
-                    actor,
-                )
-                .await?
-                {
+            for (aid, created_at, reports) in parts {
+                let asked: Vec<&NaiveDate> = days
+                    .iter()
+                    .filter(|d| {
+                        d.succ_opt().is_some_and(|next| {
+                            gongjian_standards::cst::day_start_utc(next) > created_at
+                        })
+                    })
+                    .collect();
+                let Some(latest) = asked.iter().max() else {
+                    continue;
+                };
+                if reports >= asked.len() as i64 {
+                    continue;
+                }
+                let reason = format!(
+                    "每月节点 {latest} 已过，本月未报送进展（应报 {} 次，已报 {reports} 次）",
+                    asked.len()
+                );
+                if set_assignment_status(&mut tx, aid, TaskStatus::Overdue, &reason, actor).await? {
                     run.assignments_marked_overdue += 1;
                 }
+                touched.insert(*task_id);
             }
-            touched.insert(*task_id);
         }
         for (task_id, d) in &overdue_tasks {
             let ids: Vec<i64> = sqlx::query_scalar(

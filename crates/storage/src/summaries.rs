@@ -162,7 +162,7 @@ impl Summaries<'_> {
     }
 
     /// Every active assignment of an active task, with whether the task has
-    /// a milestone between `first_day` and `last_day` (`YYYY-MM-DD`,
+    /// a milestone (a monthly duty's: for its lead parts only) between `first_day` and `last_day` (`YYYY-MM-DD`,
     /// inclusive) and how many of its reports were returned in `[from, to)`.
     pub async fn assignments_in_month(
         &self,
@@ -174,7 +174,8 @@ impl Summaries<'_> {
         let rows = sqlx::query_as::<_, AssignmentMonthRow>(
             "SELECT o.name, o.kind, a.status, \
              CASE WHEN EXISTS (SELECT 1 FROM task_milestones m WHERE m.task_id = a.task_id \
-                  AND m.due >= $1 AND m.due <= $2) THEN 1 ELSE 0 END AS due_in_month, \
+                  AND m.due >= $1 AND m.due <= $2 AND (m.recurring = 0 OR a.role = 'lead')) \
+                  THEN 1 ELSE 0 END AS due_in_month, \
              (SELECT COUNT(*) FROM task_reports r WHERE r.assignment_id = a.id \
                   AND r.review = 'returned' AND r.reviewed_at >= $3 AND r.reviewed_at < $4) AS returned \
              FROM task_assignments a \

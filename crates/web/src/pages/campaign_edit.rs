@@ -154,6 +154,16 @@ struct TaskRow {
     deadline: String,
 }
 
+/// A group's number before its heading: `（一）`, or `四(一) ` for an id
+/// that already carries its brackets (工作要求 duties).
+fn group_number(id: &str) -> String {
+    match id {
+        "" => String::new(),
+        id if id.contains('(') => format!("{id} "),
+        id => format!("（{id}）"),
+    }
+}
+
 struct GroupView {
     plan: String,
     plan_title: String,
@@ -161,6 +171,8 @@ struct GroupView {
     id: String,
     title: String,
     duty: bool,
+    /// [`group_number`] of `id`.
+    number: String,
     tasks: Vec<TaskRow>,
     add_href: String,
     /// The heading's form: where it posts, the heading as stored or typed,
@@ -669,6 +681,7 @@ fn list_page(
                 form_title,
                 err_title,
                 open: group_open,
+                number: group_number(&id),
                 id,
                 title,
                 duty,
@@ -1189,7 +1202,7 @@ fn task_form(
         .plan
         .plan(plan)
         .and_then(|x| x.groups.iter().find(|g| g.id == group))
-        .map(|g| format!("（{}）{}", g.id, g.title))
+        .map(|g| format!("{}{}", group_number(&g.id), g.title))
         .unwrap_or_default();
     let heading = match task {
         Some(t) => format!("修改任务 · {}", t.title),
