@@ -1631,6 +1631,13 @@ async fn report_dated(db: &Db, part: i64, text: &str, (y, m, d): (i32, u32, u32)
     report.id
 }
 
+/// The part's status after the deadline job ran on `day` (`YYYY-MM-DD`).
+async fn status_after_deadlines(db: &Db, key: &str, part: i64, day: &str) -> TaskStatus {
+    let today = NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap();
+    db.campaigns().run_deadlines(today, 7).await.unwrap();
+    part_status(db, key, part).await
+}
+
 // Issue 12 item 7: a monthly duty's month is met by a progress report in
 // that month; only the latest month that passed is judged, so a month once
 // missed does not mark the part overdue again after a later report.
@@ -1673,19 +1680,16 @@ storage_test!(
             .unwrap();
         assert_eq!(part_status(&db, &key, part).await, TaskStatus::InProgress);
 
-        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
         // 6 March: March's report is in (one month asked, one report).
-        db.campaigns()
-            .run_deadlines(d("2020-03-06"), 7)
-            .await
-            .unwrap();
-        assert_eq!(part_status(&db, &key, part).await, TaskStatus::InProgress);
+        assert_eq!(
+            status_after_deadlines(&db, &key, part, "2020-03-06").await,
+            TaskStatus::InProgress
+        );
         // 6 April: two months asked, one report.
-        db.campaigns()
-            .run_deadlines(d("2020-04-06"), 7)
-            .await
-            .unwrap();
-        assert_eq!(part_status(&db, &key, part).await, TaskStatus::Overdue);
+        assert_eq!(
+            status_after_deadlines(&db, &key, part, "2020-04-06").await,
+            TaskStatus::Overdue
+        );
         let history = db
             .campaigns()
             .task_detail(task_id(&db, &key).await)
@@ -1705,17 +1709,15 @@ storage_test!(
             .review_report(&office, late, &Review::Accept)
             .await
             .unwrap();
-        db.campaigns()
-            .run_deadlines(d("2020-04-09"), 7)
-            .await
-            .unwrap();
-        assert_eq!(part_status(&db, &key, part).await, TaskStatus::InProgress);
+        assert_eq!(
+            status_after_deadlines(&db, &key, part, "2020-04-09").await,
+            TaskStatus::InProgress
+        );
         // Review: the late report does not also meet May.
-        db.campaigns()
-            .run_deadlines(d("2020-05-06"), 7)
-            .await
-            .unwrap();
-        assert_eq!(part_status(&db, &key, part).await, TaskStatus::Overdue);
+        assert_eq!(
+            status_after_deadlines(&db, &key, part, "2020-05-06").await,
+            TaskStatus::Overdue
+        );
         // A returned report does not meet a month either.
         let returned = report_dated(&db, part, "5 月", (2020, 5, 7)).await;
         db.campaigns()
@@ -1723,11 +1725,10 @@ storage_test!(
             .await
             .unwrap();
         assert_eq!(part_status(&db, &key, part).await, TaskStatus::InProgress);
-        db.campaigns()
-            .run_deadlines(d("2020-05-08"), 7)
-            .await
-            .unwrap();
-        assert_eq!(part_status(&db, &key, part).await, TaskStatus::Overdue);
+        assert_eq!(
+            status_after_deadlines(&db, &key, part, "2020-05-08").await,
+            TaskStatus::Overdue
+        );
         // No 逾期 reminder for a monthly duty's months: the part's status
         // says which part missed which month.
         let reminders = db.campaigns().reminders(None, 500).await.unwrap();

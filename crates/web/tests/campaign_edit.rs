@@ -131,6 +131,18 @@ async fn login(app: &App, username: &str) -> Client {
     }
 }
 
+/// The app with the office logged in and the 2020 plan copied to the 2026
+/// draft ([`DRAFT`]).
+async fn draft_2026(db: TestDb) -> (App, Client) {
+    let app = spawn(db).await;
+    let office = login(&app, "office").await;
+    let r = office
+        .submit("/campaigns/pingyuan-2020/copy", &[("year", "2026")])
+        .await;
+    assert_eq!(r.status(), 303);
+    (app, office)
+}
+
 impl Client {
     async fn get(&self, path: &str) -> reqwest::Response {
         self.http
@@ -282,12 +294,7 @@ on_both_backends!(the_office_edits_a_draft_and_publishes_it);
 /// deadline. Each save is a revision audited as `update`; the exported
 /// files pass the plan check.
 async fn the_office_edits_a_draft_and_publishes_it(db: TestDb) {
-    let app = spawn(db).await;
-    let office = login(&app, "office").await;
-    let r = office
-        .submit("/campaigns/pingyuan-2020/copy", &[("year", "2026")])
-        .await;
-    assert_eq!(r.status(), 303);
+    let (app, office) = draft_2026(db).await;
 
     // 攻坚方案 links the draft's edit page; the page lists targets and tasks.
     let list = office.page("/campaigns").await;
@@ -515,12 +522,7 @@ on_both_backends!(bad_input_is_refused_next_to_the_field_and_nothing_changes);
 /// revision. A published campaign refuses edits; a township user and a
 /// viewer get 403 and see no edit buttons.
 async fn bad_input_is_refused_next_to_the_field_and_nothing_changes(db: TestDb) {
-    let app = spawn(db).await;
-    let office = login(&app, "office").await;
-    let r = office
-        .submit("/campaigns/pingyuan-2020/copy", &[("year", "2026")])
-        .await;
-    assert_eq!(r.status(), 303);
+    let (app, office) = draft_2026(db).await;
     let first = revision(&app.db, DRAFT).await;
 
     let form = pm25_form("五十五");
@@ -733,12 +735,7 @@ on_both_backends!(the_office_edits_the_townships_monthly_control_values);
 /// A published campaign shows the values read-only; a township user is
 /// refused.
 async fn the_office_edits_the_townships_monthly_control_values(db: TestDb) {
-    let app = spawn(db).await;
-    let office = login(&app, "office").await;
-    let r = office
-        .submit("/campaigns/pingyuan-2020/copy", &[("year", "2026")])
-        .await;
-    assert_eq!(r.status(), 303);
+    let (app, office) = draft_2026(db).await;
     let first = revision(&app.db, DRAFT).await;
 
     let page = office.page(&format!("/campaigns/{DRAFT}/edit")).await;
@@ -937,12 +934,7 @@ on_both_backends!(the_office_edits_a_tasks_paragraphs);
 /// row cleared), one added. The next task keeps no paragraph of it. An
 /// unknown organisation is refused next to the paragraph's field.
 async fn the_office_edits_a_tasks_paragraphs(db: TestDb) {
-    let app = spawn(db).await;
-    let office = login(&app, "office").await;
-    let r = office
-        .submit("/campaigns/pingyuan-2020/copy", &[("year", "2026")])
-        .await;
-    assert_eq!(r.status(), 303);
+    let (app, office) = draft_2026(db).await;
     let first = revision(&app.db, DRAFT).await;
     let path = format!("/campaigns/{DRAFT}/edit/tasks/air-14");
     let page = office.page(&path).await;
@@ -998,12 +990,7 @@ on_both_backends!(the_office_renames_and_adds_groups);
 /// heading, an id with a separator of task keys and a taken id are
 /// refused next to their field and nothing is stored.
 async fn the_office_renames_and_adds_groups(db: TestDb) {
-    let app = spawn(db).await;
-    let office = login(&app, "office").await;
-    let r = office
-        .submit("/campaigns/pingyuan-2020/copy", &[("year", "2026")])
-        .await;
-    assert_eq!(r.status(), 303);
+    let (app, office) = draft_2026(db).await;
     let first = revision(&app.db, DRAFT).await;
     let rename = format!("/campaigns/{DRAFT}/edit/groups/air/{}", enc("四"));
     let page = office.page(&format!("/campaigns/{DRAFT}/edit")).await;
@@ -1091,12 +1078,7 @@ on_both_backends!(the_office_edits_the_assessment_rules);
 /// numbers, two figures for a per-occurrence rule and a form made for
 /// another rule are refused next to the field and nothing is stored.
 async fn the_office_edits_the_assessment_rules(db: TestDb) {
-    let app = spawn(db).await;
-    let office = login(&app, "office").await;
-    let r = office
-        .submit("/campaigns/pingyuan-2020/copy", &[("year", "2026")])
-        .await;
-    assert_eq!(r.status(), 303);
+    let (app, office) = draft_2026(db).await;
     let first = revision(&app.db, DRAFT).await;
     let page = office.page(&format!("/campaigns/{DRAFT}/edit")).await;
     assert!(page.contains("月考核规则"), "{page}");
@@ -1174,12 +1156,7 @@ on_both_backends!(the_office_edits_a_water_section);
 /// water class and an area that is not a township are refused next to the
 /// field and nothing is stored.
 async fn the_office_edits_a_water_section(db: TestDb) {
-    let app = spawn(db).await;
-    let office = login(&app, "office").await;
-    let r = office
-        .submit("/campaigns/pingyuan-2020/copy", &[("year", "2026")])
-        .await;
-    assert_eq!(r.status(), 303);
+    let (app, office) = draft_2026(db).await;
     let first = revision(&app.db, DRAFT).await;
     let path = format!("/campaigns/{DRAFT}/edit/sections/{}", enc("前梨园村"));
     let page = office.page(&format!("/campaigns/{DRAFT}/edit")).await;
@@ -1275,12 +1252,7 @@ async fn the_edit_pages_fit_a_phone() {
         gongjian_storage::testing::skip(&format!("{CHROMIUM} or {CHROMEDRIVER} not installed"));
         return;
     }
-    let app = spawn(gongjian_storage::testing::sqlite().await).await;
-    let office = login(&app, "office").await;
-    let r = office
-        .submit("/campaigns/pingyuan-2020/copy", &[("year", "2026")])
-        .await;
-    assert_eq!(r.status(), 303);
+    let (app, office) = draft_2026(gongjian_storage::testing::sqlite().await).await;
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
