@@ -130,6 +130,7 @@ impl WireJob {
             raw: self.raw,
             quarantine: self.quarantine,
             counter: self.counter,
+            stream_seq: None,
             done: None,
         }
     }
@@ -291,8 +292,11 @@ pub(crate) async fn publish(
 /// Redelivery (`delivered > 1`: the writer before crashed, or its ack was
 /// lost) stores nothing twice: an upload whose (MN, CN, DataTime, PNO) is in
 /// the `hj212_uploads` ledger is dropped whole (its raw-archive row and
-/// counters went in with it), and `commit_ingest` skips every other already
-/// stored upload. Frames without an upload (notices, heartbeats, refused
+/// counters went in with it) when the ledger row carries the message's own
+/// stream sequence — decided inside the commit's transaction, so a first
+/// delivery still committing on another writer is seen
+/// (`IngestBatch::streamed`); a logger's retransmission is another message
+/// and is counted as a duplicate. Frames without an upload (notices, heartbeats, refused
 /// frames) have no such key: a redelivered one after a commit whose ack was
 /// lost is archived and counted once more (docs/ingestion.md).
 pub struct Writer {
@@ -422,26 +426,10 @@ async fn commit_messages(db: &Db, batch: &mut Vec<jetstream::Message>, metrics: 
                 continue;
             }
         };
-        let redelivered = m.info().map(|info| info.delivered > 1).unwrap_or(false);
-        if redelivered && let Some(u) = &wire.upload {
-            match db
-                .monitoring()
-                .upload_stored(&u.mn, &u.cn, &u.datatime, u.pno)
-                .await
-            {
-                Ok(true) => {
-                    settled.push((i, AckKind::Ack));
-                    continue;
-                }
-                Ok(false) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "ledger lookup of a redelivered upload failed");
-                    settled.push((i, AckKind::Nak(Some(Duration::from_secs(1)))));
-                    continue;
-                }
-            }
-        }
-        jobs.push((i, wire.into_job()));
+        let mut job = wire.into_job();
+        // Without it, a redelivery would be counted as a retransmission.
+        job.stream_seq = m.info().ok().map(|info| info.stream_sequence as i64);
+        jobs.push((i, job));
     }
     let committed = if jobs.is_empty() {
         true

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use gongjian_storage::{
-    CounterDelta, Db, IngestBatch, Quarantined, RawFrame, Upload, UploadOutcome,
+    CounterDelta, Db, IngestBatch, Quarantined, RawFrame, Streamed, Upload, UploadOutcome,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -18,6 +18,10 @@ pub(crate) struct Job {
     pub raw: Option<RawFrame>,
     pub quarantine: Option<Quarantined>,
     pub counter: Option<(String, CounterDelta)>,
+    /// The JetStream stream sequence of the message the job came from: an
+    /// upload already stored by the same message is dropped whole inside
+    /// the commit ([`IngestBatch::streamed`]).
+    pub stream_seq: Option<i64>,
     /// Released after the commit (or with the error).
     pub done: Option<oneshot::Sender<Result<Option<UploadOutcome>, String>>>,
 }
@@ -69,7 +73,21 @@ pub(crate) async fn commit(
     let started = Instant::now();
     let mut batch = IngestBatch::default();
     let mut upload_of = Vec::with_capacity(jobs.len());
-    for j in jobs.iter_mut() {
+    let mut streamed_of = Vec::new();
+    for (k, j) in jobs.iter_mut().enumerate() {
+        if let Some(seq) = j.stream_seq
+            && let Some(upload) = j.upload.take()
+        {
+            upload_of.push(None);
+            streamed_of.push((k, upload.values.len() as u64));
+            batch.streamed.push(Streamed {
+                seq,
+                upload,
+                raw: j.raw.take(),
+                counter: j.counter.take(),
+            });
+            continue;
+        }
         upload_of.push(j.upload.take().map(|u| {
             let n = u.values.len() as u64;
             batch.uploads.push(u);
@@ -92,7 +110,7 @@ pub(crate) async fn commit(
                 took: started.elapsed(),
             }
             .emit(metrics);
-            Ok(upload_of
+            let mut per_job: Vec<Option<UploadOutcome>> = upload_of
                 .into_iter()
                 .map(|u| {
                     u.map(|(i, n)| {
@@ -105,7 +123,18 @@ pub(crate) async fn commit(
                         o
                     })
                 })
-                .collect())
+                .collect();
+            let first_streamed = batch.uploads.len();
+            for (r, (k, n)) in streamed_of.into_iter().enumerate() {
+                let o = outcomes[first_streamed + r];
+                UploadCommitted {
+                    duplicate: o == UploadOutcome::Duplicate,
+                    values: n,
+                }
+                .emit(metrics);
+                per_job[k] = Some(o);
+            }
+            Ok(per_job)
         }
         Err(e) => {
             let msg = e.to_string();

@@ -39,6 +39,9 @@ impl Default for DbOptions {
 pub struct Db {
     pub(crate) read: AnyPool,
     pub(crate) write: AnyPool,
+    /// PostgreSQL's native driver, for the ingest write path's array
+    /// statements, which `Any` cannot bind (docs/decisions/0007).
+    pub(crate) pg_native: Option<sqlx::PgPool>,
     backend: Backend,
 }
 
@@ -91,6 +94,7 @@ impl Db {
             Ok(Db {
                 read,
                 write,
+                pg_native: None,
                 backend: Backend::Sqlite,
             })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -100,9 +104,16 @@ impl Db {
                 .connect(url)
                 .await
                 .map_err(connect_err)?;
+            let pg_native = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(options.max_connections.clamp(1, 4))
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await
+                .map_err(connect_err)?;
             Ok(Db {
                 read: pool.clone(),
                 write: pool,
+                pg_native: Some(pg_native),
                 backend: Backend::Postgres,
             })
         } else {
@@ -172,6 +183,9 @@ impl Db {
     pub async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
+        if let Some(pg) = &self.pg_native {
+            pg.close().await;
+        }
     }
 
     /// The pool for reads (for crates that add their own tables).

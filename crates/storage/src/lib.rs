@@ -17,6 +17,7 @@ mod db;
 mod emergency;
 mod enterprises;
 mod error;
+mod ingest;
 mod model;
 mod monitoring;
 mod notify;
@@ -63,8 +64,8 @@ pub use model::{Actor, AuditEntry, OrgKind, Organisation, Role, Session, User};
 pub use monitoring::{
     CounterDelta, Device, DeviceHealth, Disagreement, IngestBatch, LatestValue, NewSite,
     PendingRollup, QuarantineEntry, Quarantined, RawFrame, RollupValue, SITE_KINDS, ST_CODES,
-    SeriesPoint, SeriesValue, Site, SiteFactor, Upload, UploadOutcome, default_st, parse_site_kind,
-    site_kind_label,
+    SeriesPoint, SeriesValue, Site, SiteFactor, Streamed, Upload, UploadOutcome, default_st,
+    parse_site_kind, site_kind_label,
 };
 pub use notify::{ChannelRow, DeliveryRow, DueDelivery, NOTIFY_KINDS, NewChannel, Subscription};
 pub use power::CircuitRecord;

@@ -341,6 +341,24 @@ pub struct IngestBatch {
     pub raw: Vec<RawFrame>,
     pub quarantine: Vec<Quarantined>,
     pub counters: BTreeMap<String, CounterDelta>,
+    /// Uploads consumed from the JetStream stream, each with its stream
+    /// sequence. When one's key is already in the ledger, the stored
+    /// sequence decides, inside the transaction: the same sequence is the
+    /// same message delivered again (a writer crashed or its ack was lost,
+    /// possibly while the first delivery was still committing) and is
+    /// dropped whole — no raw row, no counter, no duplicate counted; another
+    /// sequence is the logger sending the frame again, a duplicate as on
+    /// the listener.
+    pub streamed: Vec<Streamed>,
+}
+
+/// One upload from the JetStream stream (see [`IngestBatch::streamed`]).
+#[derive(Debug, Clone)]
+pub struct Streamed {
+    pub seq: i64,
+    pub upload: Upload,
+    pub raw: Option<RawFrame>,
+    pub counter: Option<(String, CounterDelta)>,
 }
 
 /// What happened to one upload of a batch.
@@ -850,11 +868,7 @@ pub(crate) async fn store_latest_and_pending(
         backend,
         "INSERT INTO latest_values (site_id, factor, kind, period_start, value, converted, \
          flag, received_at)",
-        "ON CONFLICT (site_id, factor) DO UPDATE SET kind = excluded.kind, \
-         period_start = excluded.period_start, value = excluded.value, \
-         converted = excluded.converted, flag = excluded.flag, \
-         received_at = excluded.received_at \
-         WHERE latest_values.period_start <= excluded.period_start",
+        crate::ingest::LATEST_CONFLICT,
         8,
         &latest,
         |q, ((site, _), v)| {
@@ -874,8 +888,7 @@ pub(crate) async fn store_latest_and_pending(
         tx,
         backend,
         "INSERT INTO rollup_pending (site_id, factor, kind, period_start)",
-        "ON CONFLICT (site_id, factor, kind, period_start) DO UPDATE SET \
-         generation = rollup_pending.generation + 1",
+        crate::ingest::PENDING_CONFLICT,
         4,
         &pending,
         |q, (site, factor, kind, start)| q.bind(*site).bind(*factor).bind(*kind).bind(*start),
@@ -1135,179 +1148,15 @@ impl Monitoring<'_> {
     // ------------------------------------------------------------- ingestion
 
     /// Commit one batch of ingested frames in a single transaction. Returns one
-    /// outcome per upload, in order. A retransmission (same MN, CN, DataTime,
-    /// PNO as an earlier upload, or earlier in this batch) writes no values.
+    /// outcome per upload, in order, then one per streamed upload. A
+    /// retransmission (same MN, CN, DataTime, PNO as an earlier upload, or
+    /// earlier in this batch) writes no values; a stream message stored
+    /// before writes nothing at all.
     pub async fn commit_ingest(
         &self,
         batch: &IngestBatch,
     ) -> Result<Vec<UploadOutcome>, StorageError> {
-        let t = now();
-        let mut tx = self.write.begin().await?;
-
-        // 1. Idempotency ledger: which uploads are new?
-        let mut outcomes = vec![UploadOutcome::Duplicate; batch.uploads.len()];
-        let mut first_in_batch: HashMap<(&str, &str, &str, i64), usize> = HashMap::new();
-        for (i, u) in batch.uploads.iter().enumerate() {
-            first_in_batch
-                .entry((&u.mn, &u.cn, &u.datatime, u.pno))
-                .or_insert(i);
-        }
-        let candidates: Vec<usize> = {
-            let mut v: Vec<usize> = first_in_batch.values().copied().collect();
-            v.sort_unstable();
-            v
-        };
-        let stored = insert_rows(
-            &mut tx,
-            self.backend(),
-            "INSERT INTO hj212_uploads (mn, cn, datatime, pno, received_at)",
-            "ON CONFLICT (mn, cn, datatime, pno) DO NOTHING RETURNING mn, cn, datatime, pno",
-            5,
-            &candidates
-                .iter()
-                .map(|&i| &batch.uploads[i])
-                .collect::<Vec<_>>(),
-            |q, u| {
-                q.bind(&u.mn)
-                    .bind(&u.cn)
-                    .bind(&u.datatime)
-                    .bind(u.pno)
-                    .bind(t)
-            },
-        )
-        .await?;
-        for r in &stored {
-            // RETURNING mn, cn, datatime, pno (by position).
-            let (mn, cn, datatime, pno) = <(String, String, String, i64)>::from_row(r)?;
-            if let Some(&i) =
-                first_in_batch.get(&(mn.as_str(), cn.as_str(), datatime.as_str(), pno))
-            {
-                outcomes[i] = UploadOutcome::Stored;
-            }
-        }
-
-        // 2. Values of new uploads: series (last wins within the batch), latest
-        //    values (newest period wins), rollup work.
-        let mut series: HashMap<(i64, &str, &str, i64), &SeriesValue> = HashMap::new();
-        let mut latest: HashMap<(i64, &str), &SeriesValue> = HashMap::new();
-        let mut pending: HashSet<(i64, &str, &'static str, i64)> = HashSet::new();
-        let mut counters = batch.counters.clone();
-        for (u, outcome) in batch.uploads.iter().zip(&outcomes) {
-            let c = counters.entry(u.mn.clone()).or_default();
-            if *outcome == UploadOutcome::Duplicate {
-                c.duplicates += 1;
-                continue;
-            }
-            c.values_stored += u.values.len() as i64;
-            for v in &u.values {
-                series.insert((u.site_id, &v.factor, v.kind, v.period_start), v);
-                note_stored(&mut latest, &mut pending, u.site_id, v);
-            }
-        }
-        let series: Vec<_> = series.into_iter().collect();
-        insert_rows(
-            &mut tx,
-            self.backend(),
-            "INSERT INTO series (site_id, factor, kind, period_start, value, converted, flag, \
-             source, received_at)",
-            "ON CONFLICT (site_id, factor, kind, period_start) DO UPDATE SET \
-             value = excluded.value, converted = excluded.converted, flag = excluded.flag, \
-             source = excluded.source, received_at = excluded.received_at",
-            9,
-            &series,
-            |q, ((site, _, _, _), v)| {
-                q.bind(*site)
-                    .bind(&v.factor)
-                    .bind(v.kind)
-                    .bind(v.period_start)
-                    .bind(&v.value)
-                    .bind(&v.converted)
-                    .bind(&v.flag)
-                    .bind("hj212")
-                    .bind(t)
-            },
-        )
-        .await?;
-        store_latest_and_pending(&mut tx, self.backend(), latest, pending, t).await?;
-
-        // 3. Raw archive and quarantine.
-        insert_rows(
-            &mut tx,
-            self.backend(),
-            "INSERT INTO hj212_raw (received_at, peer, mn, cn, frame, outcome, error)",
-            "",
-            7,
-            &batch.raw,
-            |q, r| {
-                q.bind(t)
-                    .bind(&r.peer)
-                    .bind(&r.mn)
-                    .bind(&r.cn)
-                    .bind(&r.frame)
-                    .bind(r.outcome)
-                    .bind(&r.error)
-            },
-        )
-        .await?;
-        insert_rows(
-            &mut tx,
-            self.backend(),
-            "INSERT INTO hj212_quarantine (received_at, peer, mn, cn, reason, frame)",
-            "",
-            6,
-            &batch.quarantine,
-            |q, e| {
-                q.bind(t)
-                    .bind(&e.peer)
-                    .bind(&e.mn)
-                    .bind(&e.cn)
-                    .bind(&e.reason)
-                    .bind(&e.frame)
-            },
-        )
-        .await?;
-
-        // 4. Device counters.
-        let counters: Vec<_> = counters.into_iter().collect();
-        insert_rows(
-            &mut tx,
-            self.backend(),
-            "INSERT INTO device_counters (mn, frames, values_stored, duplicates, crc_errors, \
-             parse_errors, auth_failures, quarantined, last_frame_at, last_peer, \
-             connected_at, disconnected_at)",
-            "ON CONFLICT (mn) DO UPDATE SET \
-                 frames = device_counters.frames + excluded.frames, \
-                 values_stored = device_counters.values_stored + excluded.values_stored, \
-                 duplicates = device_counters.duplicates + excluded.duplicates, \
-                 crc_errors = device_counters.crc_errors + excluded.crc_errors, \
-                 parse_errors = device_counters.parse_errors + excluded.parse_errors, \
-                 auth_failures = device_counters.auth_failures + excluded.auth_failures, \
-                 quarantined = device_counters.quarantined + excluded.quarantined, \
-                 last_frame_at = COALESCE(excluded.last_frame_at, device_counters.last_frame_at), \
-                 last_peer = COALESCE(excluded.last_peer, device_counters.last_peer), \
-                 connected_at = COALESCE(excluded.connected_at, device_counters.connected_at), \
-                 disconnected_at = \
-                 COALESCE(excluded.disconnected_at, device_counters.disconnected_at)",
-            12,
-            &counters,
-            |q, (mn, c)| {
-                q.bind(mn)
-                    .bind(c.frames)
-                    .bind(c.values_stored)
-                    .bind(c.duplicates)
-                    .bind(c.crc_errors)
-                    .bind(c.parse_errors)
-                    .bind(c.auth_failures)
-                    .bind(c.quarantined)
-                    .bind(c.last_frame_at)
-                    .bind(&c.last_peer)
-                    .bind(c.connected_at)
-                    .bind(c.disconnected_at)
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(outcomes)
+        crate::ingest::commit(self, batch).await
     }
 
     /// When a device last connected and disconnected (Unix s): written by

@@ -5,7 +5,7 @@ use gongjian_standards::cst::local_day_start;
 use gongjian_storage::testing;
 use gongjian_storage::{
     Actor, CounterDelta, Db, Device, IngestBatch, NewSite, Quarantined, RawFrame, RollupValue,
-    SeriesValue, SiteFactor, StorageError, Upload, UploadOutcome,
+    SeriesValue, SiteFactor, StorageError, Streamed, Upload, UploadOutcome,
 };
 
 macro_rules! storage_test {
@@ -291,6 +291,108 @@ storage_test!(ingest_batch_is_idempotent, |db: Db| async move {
             .is_empty()
     );
 });
+
+// Regression (stop 29): a JetStream redelivery racing its first delivery's
+// commit was counted as a logger retransmission (a duplicate, a second raw
+// row). The stream sequence in the ledger decides inside the transaction,
+// whichever delivery commits first.
+storage_test!(
+    a_stream_message_is_stored_once_whichever_delivery_commits_first,
+    |db: Db| async move {
+        let actor = Actor::cli();
+        let s = db
+            .monitoring()
+            .create_site(&actor, &site("S1", "stack_gas"))
+            .await
+            .unwrap();
+        db.monitoring()
+            .upsert_device(&actor, &Device::new("MN1", "pw", s.id))
+            .await
+            .unwrap();
+        let t0 = 1_700_000_400;
+        let message = |seq: i64, datatime: &str| Streamed {
+            seq,
+            upload: upload(
+                "MN1",
+                s.id,
+                "2051",
+                datatime,
+                vec![value("a21026", "min", t0, "12.5")],
+            ),
+            raw: Some(RawFrame {
+                peer: "127.0.0.1:5".into(),
+                mn: Some("MN1".into()),
+                cn: Some("2051".into()),
+                frame: datatime.as_bytes().to_vec(),
+                outcome: "ok",
+                error: None,
+            }),
+            counter: Some((
+                "MN1".into(),
+                CounterDelta {
+                    frames: 1,
+                    last_frame_at: Some(t0),
+                    ..CounterDelta::default()
+                },
+            )),
+        };
+        let commit = |streamed: Vec<Streamed>| {
+            let db = db.clone();
+            async move {
+                db.monitoring()
+                    .commit_ingest(&IngestBatch {
+                        streamed,
+                        ..IngestBatch::default()
+                    })
+                    .await
+                    .unwrap()
+            }
+        };
+        // Message 7 twice in one batch, then again (a redelivery) alone.
+        assert_eq!(
+            commit(vec![
+                message(7, "20231115064000"),
+                message(7, "20231115064000")
+            ])
+            .await,
+            vec![UploadOutcome::Stored, UploadOutcome::Duplicate]
+        );
+        assert_eq!(
+            commit(vec![message(7, "20231115064000")]).await,
+            vec![UploadOutcome::Duplicate]
+        );
+        // The logger sending the same frame again is another message: a duplicate.
+        assert_eq!(
+            commit(vec![message(8, "20231115064000")]).await,
+            vec![UploadOutcome::Duplicate]
+        );
+        // Two deliveries of message 9 committing at the same time.
+        let (a, b) = tokio::join!(
+            commit(vec![message(9, "20231115064100")]),
+            commit(vec![message(9, "20231115064100")])
+        );
+        let mut both = [a[0], b[0]];
+        both.sort_by_key(|o| *o == UploadOutcome::Duplicate);
+        assert_eq!(both, [UploadOutcome::Stored, UploadOutcome::Duplicate]);
+
+        // Messages 7 and 9 once each, message 8 as the one duplicate.
+        assert_eq!(db.monitoring().raw_frame_count().await.unwrap(), 3);
+        let health = db
+            .monitoring()
+            .device_health(local_day_start(t0))
+            .await
+            .unwrap();
+        assert_eq!(health.len(), 1);
+        assert_eq!(
+            (
+                health[0].frames,
+                health[0].duplicates,
+                health[0].values_stored
+            ),
+            (3, 1, 2)
+        );
+    }
+);
 
 storage_test!(quarantine_and_retention, |db: Db| async move {
     let mut batch = IngestBatch::default();
