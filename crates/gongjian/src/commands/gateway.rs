@@ -46,6 +46,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             &DbOptions {
                 max_connections: config.database.max_connections.clamp(1, 8),
                 busy_timeout: std::time::Duration::from_millis(config.database.busy_timeout_ms),
+                // It publishes frames; the writers commit them.
+                pg_native_ingest: false,
             },
         )
         .await

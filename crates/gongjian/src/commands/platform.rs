@@ -96,6 +96,7 @@ pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
         &DbOptions {
             max_connections: config.database.max_connections,
             busy_timeout: std::time::Duration::from_millis(config.database.busy_timeout_ms),
+            ..DbOptions::default()
         },
     )
     .await
