@@ -2,14 +2,17 @@
 """Footprint of stored HJ 212 data in a SQLite database of the platform,
 and the same rows in the layout before migration 0029 (issue 16).
 
-    bench/footprint.py measure DB          bytes per row of series, hj212_uploads, hj212_raw
+    bench/footprint.py measure DB          bytes per row of series, hj212_uploads, hj212_raw,
+                                           and per frame of the raw archive (rows and the
+                                           zstd blocks of migration 0032 together)
     bench/footprint.py compare DB          the above, then the rows of DB copied into a
                                            fresh database of each layout (migrations up to
                                            0028, and all of them), same rows, same order,
                                            and the ratio old/new
     bench/footprint.py synth DB [LOGGERS]  write a simulated day of stack loggers into a
                                            fresh database of the current layout, as the
-                                           writer stores it (no binary needed)
+                                           writer stores it (no binary needed; a DB already
+                                           migrated, by `gongjian migrate`, is kept)
 
 Sizes are the pages SQLite allocates to each B-tree (the `dbstat` virtual
 table, `pgsize`), the table's and its indexes' together; a WITHOUT ROWID
@@ -85,6 +88,25 @@ def measure(path):
     out["hj212_raw"]["frame_bytes_per_row"] = (
         round(raw / out["hj212_raw"]["rows"], 1) if out["hj212_raw"]["rows"] else None
     )
+    # The raw archive: rows not packed yet plus the packed blocks (0032).
+    frames, size = out["hj212_raw"]["rows"], out["hj212_raw"]["bytes"]
+    blocks = {"rows": 0, "bytes": 0, "frames": 0, "body_bytes": 0}
+    if con.execute(
+        "SELECT 1 FROM sqlite_master WHERE name = 'hj212_raw_blocks'"
+    ).fetchone():
+        blocks = footprint(con, "hj212_raw_blocks")
+        blocks["frames"], blocks["body_bytes"] = con.execute(
+            "SELECT COALESCE(SUM(frames), 0), COALESCE(SUM(LENGTH(body)), 0) "
+            "FROM hj212_raw_blocks"
+        ).fetchone()
+        frames += blocks["frames"]
+        size += blocks["bytes"]
+    out["hj212_raw_blocks"] = blocks
+    out["raw_archive"] = {
+        "frames": frames,
+        "bytes": size,
+        "bytes_per_frame": round(size / frames, 1) if frames else None,
+    }
     con.close()
     return out
 
@@ -198,7 +220,8 @@ def synth(path, loggers=50, day=1_767_225_600):
     con = sqlite3.connect(path, isolation_level=None)
     con.execute("PRAGMA journal_mode = WAL")
     con.execute("PRAGMA synchronous = OFF")
-    migrate(con)
+    if not con.execute("SELECT 1 FROM sqlite_master WHERE name = 'sites'").fetchone():
+        migrate(con)
     con.execute("BEGIN")
     for i in range(loggers):
         con.execute(

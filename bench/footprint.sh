@@ -15,6 +15,14 @@
 # (real-time every 30 s, minute data every 10 min, hours) the way
 # `commit_ingest` stores it.
 #
+# The raw archive is measured twice: as `commit_ingest` writes it (one
+# `hj212_raw` row per frame), then after `gongjian raw pack --older-than 0`
+# has moved every row into zstd blocks (`hj212_raw_blocks`, migration
+# 0032), as the `raw_packing` job of `serve` does with rows older than 10
+# minutes. FOOTPRINT_SYNTH=1 packs only when GONGJIAN_BIN names a binary
+# (which then also creates the schema, so that it can open the database);
+# PACK_LEVEL=N packs at zstd level N instead of the default.
+#
 #   bench/footprint.sh [LOGGERS=50] [SECONDS=60]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,15 +33,20 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 DB=$WORK/gongjian.db
 
+url="sqlite://$DB"
+BIN=""
 if [ -n "${FOOTPRINT_SYNTH:-}" ]; then
   echo "== simulated day written by python: $LOGGERS stack loggers"
+  if [ -n "${GONGJIAN_BIN:-}" ]; then
+    BIN=$GONGJIAN_BIN
+    GONGJIAN_LOG_LEVEL=warn "$BIN" migrate --data-dir "$WORK/data" --database "$url" >/dev/null
+  fi
   python3 bench/footprint.py synth "$DB" "$LOGGERS" >/dev/null
 else
   if [ -z "${GONGJIAN_BIN:-}" ]; then
     cargo build --release -p gongjian >/dev/null
   fi
   BIN=${GONGJIAN_BIN:-${CARGO_TARGET_DIR:-target}/release/gongjian}
-  url="sqlite://$DB"
   hj=$((20000 + RANDOM % 10000)) http=$((30000 + RANDOM % 2000))
   "$BIN" simulate --target 127.0.0.1:1 --loggers "$LOGGERS" --kind stack --register "$url" \
       --duration 0 >/dev/null 2>&1 || true
@@ -53,9 +66,20 @@ else
 fi
 
 python3 bench/footprint.py compare "$DB" >"$WORK/footprint.json"
-python3 - "$WORK/footprint.json" <<'PY'
+echo '{}' >"$WORK/packed.json"
+if [ -n "$BIN" ]; then
+  level=()
+  [ -n "${PACK_LEVEL:-}" ] && level=(--level "$PACK_LEVEL")
+  GONGJIAN_LOG_LEVEL=warn "$BIN" raw pack --data-dir "$WORK/data" --database "$url" \
+      --older-than 0 "${level[@]}"
+  sqlite3_checkpoint='import sqlite3,sys; sqlite3.connect(sys.argv[1]).execute("PRAGMA wal_checkpoint(TRUNCATE)")'
+  python3 -c "$sqlite3_checkpoint" "$DB"
+  python3 bench/footprint.py measure "$DB" >"$WORK/packed.json"
+fi
+python3 - "$WORK/footprint.json" "$WORK/packed.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
+packed = json.load(open(sys.argv[2]))
 live, copies = d["live"], d["copies"]
 s, u, r = live["series"], live["hj212_uploads"], live["hj212_raw"]
 kinds = ", ".join(f"{k} {n:,}" for k, n in sorted(live["series_by_kind"].items()))
@@ -73,6 +97,13 @@ print(f"hj212_raw: {r['rows']:,} frames, {r['bytes_per_row']} bytes per frame in
       f"(frame text {r['frame_bytes_per_row']} B)")
 per_frame = (s["bytes"] + u["bytes"] + r["bytes"]) / r["rows"] if r["rows"] else 0
 print(f"per frame stored, all three: {per_frame:.0f} bytes")
+if packed:
+    a, b = packed["raw_archive"], packed["hj212_raw_blocks"]
+    before = r["bytes_per_row"]
+    print(f"raw archive packed (zstd blocks, 0032): {a['frames']:,} frames in {b['rows']:,} "
+          f"blocks, {a['bytes_per_frame']} bytes per frame incl. rows left and indexes "
+          f"(bodies {b['body_bytes'] / max(a['frames'], 1):.1f} B/frame); "
+          f"before/after {before / a['bytes_per_frame']:.1f}x (goal >= 5x)")
 m = copies.get("min")
 if m:
     print(f"goal <= 24 bytes per stored minute value: {m['new_bytes_per_value']} B "

@@ -3,6 +3,10 @@
 # `gongjian serve` (release build) on SQLite, and on PostgreSQL when
 # GONGJIAN_BENCH_POSTGRES_URL is set (a database that may be wiped).
 #
+# With PostgreSQL, the NATS path too (a private nats-server, `gongjian
+# gateway`, one `serve --ingest nats` writer; BENCH_NATS=0 skips it) and its
+# ratio against the direct PostgreSQL run.
+#
 # Prints: values stored per second (acknowledged after commit), p50/p99
 # send→ack round trip measured by the loggers (an upper bound of the
 # server's received→ack time), the server's CPU time per stored value, and
@@ -38,38 +42,107 @@ rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 # User + system CPU time of a process, in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-run() {
-  local label=$1 url=$2
-  local dir; dir=$(mktemp -d)
-  # Below the ephemeral range (32768+): a port a previous run's 2,000
-  # connections still hold in TIME_WAIT cannot be bound.
-  local hj=$((20000 + RANDOM % 10000)) http=$((30000 + RANDOM % 2000))
-  "$BIN" simulate --target 127.0.0.1:1 --loggers "$LOGGERS" --kind stack --register "$url" --duration 0 >/dev/null 2>&1 || true
-  # Every virtual logger connects from 127.0.0.1: lift the per-address cap
-  # (64 by default, against one site opening thousands of connections).
+# Sum of `cpu_ticks` over several processes.
+cpu_ticks_all() { local t=0 p; for p in "$@"; do t=$((t + $(cpu_ticks "$p"))); done; echo $t; }
+
+wait_port() {
+  for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.2; done
+  return 1
+}
+
+# Start the platform for `run`: sets HJ (the HJ 212 port), PIDS (every
+# platform process, the first one measured for memory) and LOGS.
+start_direct() {
+  local url=$1 dir=$2
+  HJ=$((20000 + RANDOM % 10000)); local http=$((30000 + RANDOM % 2000))
   GONGJIAN_HJ212_MAX_CONNECTIONS_PER_ADDR=$((LOGGERS + 64)) \
   GONGJIAN_LOG_LEVEL=warn "$BIN" serve --data-dir "$dir" --database "$url" \
-      --http 127.0.0.1:$http --hj212 127.0.0.1:$hj >/dev/null 2>"$dir/serve.log" &
-  local pid=$!
-  for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$hj) 2>/dev/null && break; sleep 0.2; done
-  if ! kill -0 $pid 2>/dev/null; then
-    echo "== $label: the server did not start:" >&2; tail -20 "$dir/serve.log" >&2; return 1
-  fi
+      --http 127.0.0.1:$http --hj212 127.0.0.1:$HJ >/dev/null 2>"$dir/serve.log" &
+  PIDS=($!); LOGS=("$dir/serve.log")
+}
+
+# The NATS path (issue 16 item 4) on one machine: a private
+# `nats-server -js` (its store in the run's directory), `gongjian gateway`
+# publishing each frame and acknowledging the logger after JetStream's
+# publish ack, and one writer, `gongjian serve --ingest nats`, committing
+# batches to the database before it acks the messages.
+start_nats() {
+  local url=$1 dir=$2
+  HJ=$((20000 + RANDOM % 10000)); local http=$((30000 + RANDOM % 2000))
+  local nport=$((14000 + RANDOM % 1000))
+  nats-server -js -a 127.0.0.1 -p $nport -sd "$dir/nats" >"$dir/nats.log" 2>&1 &
+  local npid=$!
+  wait_port $nport || { echo "== nats: nats-server did not start" >&2; tail "$dir/nats.log" >&2; return 1; }
+  local common=(--data-dir "$dir" --database "$url" --nats "nats://127.0.0.1:$nport")
+  GONGJIAN_HJ212_MAX_CONNECTIONS_PER_ADDR=$((LOGGERS + 64)) \
+  GONGJIAN_LOG_LEVEL=warn "$BIN" gateway "${common[@]}" --hj212 127.0.0.1:$HJ \
+      >/dev/null 2>"$dir/gateway.log" &
+  local gpid=$!
+  GONGJIAN_LOG_LEVEL=warn "$BIN" serve "${common[@]}" --ingest nats --http 127.0.0.1:$http \
+      >/dev/null 2>"$dir/writer.log" &
+  local wpid=$!
+  PIDS=($gpid $wpid $npid); LOGS=("$dir/gateway.log" "$dir/writer.log" "$dir/nats.log")
+}
+
+run() {
+  # PREFIX: the loggers' MNs; a second run on the same database takes other
+  # loggers (their own sites), or every frame would be a duplicate.
+  local label=$1 url=$2 start=${3:-start_direct} prefix=${4:-SIM}
+  local dir; dir=$(mktemp -d)
+  "$BIN" simulate --target 127.0.0.1:1 --loggers "$LOGGERS" --kind stack --mn-prefix "$prefix" \
+      --register "$url" --duration 0 >/dev/null 2>&1 || true
+  # Every virtual logger connects from 127.0.0.1: the starters lift the
+  # per-address cap (64 by default, against one site opening thousands of
+  # connections). Ports below the ephemeral range (32768+): a port a
+  # previous run's 2,000 connections still hold in TIME_WAIT cannot be bound.
+  $start "$url" "$dir"
+  local pid=${PIDS[0]}
+  wait_port $HJ || true
+  sleep 1
+  local p
+  for p in "${PIDS[@]}"; do
+    if ! kill -0 "$p" 2>/dev/null; then
+      echo "== $label: the platform did not start:" >&2; tail -n 20 "${LOGS[@]}" >&2
+      kill "${PIDS[@]}" 2>/dev/null || true; return 1
+    fi
+  done
   local rss0; rss0=$(rss_kb $pid)
   # Connections only (no data) to measure memory per connection.
-  "$SIM" simulate --target 127.0.0.1:$hj --loggers "$LOGGERS" --kind stack --speed 0.000001 \
+  "$SIM" simulate --target 127.0.0.1:$HJ --loggers "$LOGGERS" --kind stack --mn-prefix "$prefix" --speed 0.000001 \
       --duration 5 --outage 0 --exceedance 0 --calibration 0 >/dev/null &
   local idle=$!
   sleep 4
   local rss1; rss1=$(rss_kb $pid)
   wait $idle || true
   local out cpu0 cpu1
-  cpu0=$(cpu_ticks $pid)
-  out=$("$SIM" simulate --target 127.0.0.1:$hj --loggers "$LOGGERS" --kind stack --speed "$SPEED" \
+  cpu0=$(cpu_ticks_all "${PIDS[@]}")
+  out=$("$SIM" simulate --target 127.0.0.1:$HJ --loggers "$LOGGERS" --kind stack --mn-prefix "$prefix" --speed "$SPEED" \
       --duration "$SECONDS_RUN" --outage 0 --exceedance 0.02 --calibration 0.01)
-  cpu1=$(cpu_ticks $pid)
+  if [ "$start" = start_nats ]; then
+    # The gateway acks a frame once JetStream holds it; the commit comes
+    # after. Count the values committed: wait until the writer has drained
+    # the stream into the ledger, and divide by the whole time.
+    local acked t0 n=0 last=-1 drained=0
+    acked=$(echo "$out" | grep values_acked | python3 -c 'import json,sys; print(json.load(sys.stdin)["frames_acked"])')
+    t0=$(date +%s.%N)
+    while true; do
+      n=$(psql "$url" -tAc "SELECT COUNT(*) FROM hj212_uploads WHERE mn LIKE '${prefix}%'")
+      [ "$n" -ge "$acked" ] && break
+      # Stalled for 10 s: report what is there.
+      if [ "$n" = "$last" ]; then drained=$((drained + 1)); [ $drained -ge 20 ] && break; else drained=0; fi
+      last=$n; sleep 0.5
+    done
+    local run_s; run_s=$(echo "$out" | grep values_acked | python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])')
+    local per_frame; per_frame=$(echo "$out" | grep values_acked | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["values_acked"]/max(d["frames_acked"],1))')
+    COMMITTED=$(python3 -c 'import sys; n,a,r,d,v=int(sys.argv[1]),int(sys.argv[2]),float(sys.argv[3]),float(sys.argv[4]),float(sys.argv[5]); print("%d %d %.1f %.0f" % (n, a, d, n*v/(r+d)))' \
+        "$n" "$acked" "$run_s" "$(python3 -c "import time; print(time.time()-$t0)")" "$per_frame")
+    read -r n acked drain_s committed_vps <<<"$COMMITTED"
+    echo "committed: $n of $acked acked frames in the ledger, ${drain_s} s after the loggers stopped: ${committed_vps} values/s committed over the whole time"
+    COMMITTED_VPS=$committed_vps
+  fi
+  cpu1=$(cpu_ticks_all "${PIDS[@]}")
   local rss2; rss2=$(rss_kb $pid)
-  kill -TERM $pid; wait $pid || true
+  kill -TERM "${PIDS[@]}"; wait "${PIDS[@]}" || true
   echo "== $label: $LOGGERS loggers, ${SECONDS_RUN}s"
   echo "$out"
   # No line printed below may contain "values_per_second": bench/compare.sh
@@ -79,7 +152,7 @@ run() {
   read -r cpu_s values us_per per_cpu <<<"$PLATFORM_CPU"
   PLATFORM_WALL=$(echo "$out" | grep values_acked | python3 -c 'import json,sys; print(json.load(sys.stdin)["values_per_second"])')
   PLATFORM_PER_CPU=$per_cpu
-  echo "server CPU: ${cpu_s} s for ${values} values: ${us_per} µs per value, ${per_cpu} values per CPU second"
+  echo "server CPU (${#PIDS[@]} platform process(es)): ${cpu_s} s for ${values} values: ${us_per} µs per value, ${per_cpu} values per CPU second"
   echo "server RSS: idle ${rss0} kB, ${LOGGERS} idle connections ${rss1} kB, after load ${rss2} kB"
   echo "memory per connection: $(( (rss1 - rss0) * 1024 / LOGGERS )) bytes"
   rm -rf "$dir"
@@ -104,4 +177,11 @@ PY
 fi
 if [ -n "${GONGJIAN_BENCH_POSTGRES_URL:-}" ]; then
   run postgres "$GONGJIAN_BENCH_POSTGRES_URL"
+  PG_WALL=$PLATFORM_WALL
+  # BENCH_NATS=0 skips the NATS path (it needs `nats-server` on PATH).
+  if [ "${BENCH_NATS:-1}" != 0 ] && command -v nats-server >/dev/null; then
+    run "postgres via NATS JetStream (gateway + writer)" "$GONGJIAN_BENCH_POSTGRES_URL" start_nats NATS
+    python3 -c 'import sys; print("nats/direct (postgres): %.2f of the values per second committed" % (float(sys.argv[1]) / float(sys.argv[2])))' \
+        "$COMMITTED_VPS" "$PG_WALL"
+  fi
 fi

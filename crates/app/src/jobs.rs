@@ -5,6 +5,8 @@
 //! |---|---|---|
 //! | `rollups` | 2 s | minute → hour → day rollups of the queue (`gongjian_ingest::run_rollups`), whether or not the HJ 212 listener runs |
 //! | `raw_retention` | 1 h | delete raw and quarantined HJ 212 frames older than `hj212.raw_retention_days` (not started when 0) |
+//! | `series_partitions` | 6 h | PostgreSQL only (not started on SQLite): make the monthly partitions of `series` up to 2 months ahead and move rows out of the default partition (`Partitions::ensure_series_partitions`); drop months before the last `database.series_retention_months` (0: keep all) |
+//! | `raw_packing` | 5 min | move raw HJ 212 frames received more than 10 min ago into zstd blocks (`RawArchive::pack_raw`), whatever the retention |
 //! | `deadlines` | 1 h | milestone reminders and overdue assignments (`Campaigns::run_deadlines`) |
 //! | `session_purge` | 10 min | delete sessions past the `[session]` idle or absolute limit |
 //! | `air_cache` | 30 s | refresh the daily air cache (`crate::air::refresh_air_cache`) so GET requests only read it |
@@ -119,6 +121,11 @@ pub fn start(
     if let Some(job) = RawRetention::from_config(config, db.clone()) {
         jobs.add(job, stop);
     }
+    if let Some(job) = SeriesPartitions::from_config(config, db.clone()) {
+        jobs.add(job, stop);
+    }
+    // Packing is not retention: it runs when frames are kept forever too.
+    jobs.add(RawPacking::new(db.clone()), stop);
     jobs.add(Deadlines::from_config(config, db.clone()), stop);
     jobs.add(SessionPurge::from_config(config, db.clone()), stop);
     jobs.add(AirCacheRefresh::new(db.clone(), air_cache), stop);
@@ -361,6 +368,119 @@ impl Job for RawRetention {
             tracing::info!(rows = n, "hj212 raw archive retention");
         }
         Ok(n)
+    }
+}
+
+/// PostgreSQL's monthly partitions of `series` (migration 0033): creates
+/// them [`SeriesPartitions::MONTHS_AHEAD`] months ahead, moves rows left in
+/// the default partition into their month, and — only when
+/// `database.series_retention_months` is set — drops whole months older
+/// than that many months before the current one.
+#[derive(Debug, Clone)]
+pub struct SeriesPartitions {
+    db: Db,
+    retention_months: u32,
+}
+
+impl SeriesPartitions {
+    /// Months after the current one that have their partition ready.
+    pub const MONTHS_AHEAD: u32 = 2;
+
+    /// `None` on SQLite, which has no partitions.
+    pub fn from_config(config: &Config, db: Db) -> Option<SeriesPartitions> {
+        SeriesPartitions::new(db, config.database.series_retention_months)
+    }
+
+    /// `None` on SQLite. `retention_months` 0 keeps every month.
+    pub fn new(db: Db, retention_months: u32) -> Option<SeriesPartitions> {
+        (db.backend() == gongjian_storage::Backend::Postgres).then_some(SeriesPartitions {
+            db,
+            retention_months,
+        })
+    }
+}
+
+impl Job for SeriesPartitions {
+    /// What was created, and the months dropped.
+    type Done = (
+        gongjian_storage::PartitionReport,
+        Vec<gongjian_storage::SeriesMonth>,
+    );
+
+    fn name(&self) -> &'static str {
+        "series_partitions"
+    }
+
+    fn interval(&self) -> Duration {
+        Duration::from_secs(6 * 3600)
+    }
+
+    async fn tick(&self) -> Result<Self::Done, TickError> {
+        let now = gongjian_storage::now();
+        let partitions = self.db.partitions();
+        let report = partitions
+            .ensure_series_partitions(now, Self::MONTHS_AHEAD)
+            .await?;
+        let dropped = if self.retention_months > 0 {
+            let keep_from = gongjian_storage::SeriesMonth::containing(now)
+                .minus(self.retention_months)
+                .start();
+            partitions.drop_series_partitions_before(keep_from).await?
+        } else {
+            Vec::new()
+        };
+        Ok((report, dropped))
+    }
+}
+
+/// Moves settled raw HJ 212 frames into compressed blocks
+/// (`RawArchive::pack_raw`, migration 0032): every 5 minutes, the rows
+/// received more than [`RawPacking::SETTLE`] ago, in blocks of
+/// [`gongjian_storage::RAW_BLOCK_FRAMES`].
+#[derive(Debug, Clone)]
+pub struct RawPacking {
+    db: Db,
+}
+
+impl RawPacking {
+    /// Seconds a raw row stays as written by `commit_ingest` before it is
+    /// packed.
+    pub const SETTLE: i64 = 600;
+
+    pub fn new(db: Db) -> RawPacking {
+        RawPacking { db }
+    }
+}
+
+impl Job for RawPacking {
+    type Done = gongjian_storage::PackReport;
+
+    fn name(&self) -> &'static str {
+        "raw_packing"
+    }
+
+    fn interval(&self) -> Duration {
+        Duration::from_secs(300)
+    }
+
+    async fn tick(&self) -> Result<gongjian_storage::PackReport, TickError> {
+        let older_than = gongjian_storage::now() - Self::SETTLE;
+        let report = self
+            .db
+            .raw_archive()
+            .pack_raw(older_than, gongjian_storage::RAW_BLOCK_FRAMES)
+            .await?;
+        if report.frames > 0 || report.duplicates > 0 {
+            tracing::info!(
+                frames = report.frames,
+                blocks = report.blocks,
+                duplicates = report.duplicates,
+                payload_bytes = report.payload_bytes,
+                body_bytes = report.body_bytes,
+                "hj212 raw archive packed"
+            );
+        }
+        Ok(report)
     }
 }
 

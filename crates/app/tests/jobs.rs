@@ -379,3 +379,91 @@ both_backends!(session_purge_deletes_expired_sessions, |t: Fx| async move {
         config.session.absolute_timeout_hours as i64 * 3600
     );
 });
+
+both_backends!(
+    raw_packing_packs_settled_frames_even_when_kept_forever,
+    |t: Fx| async move {
+        let db = &t.db;
+        let now = gongjian_storage::now();
+        for (i, at) in [now - 3600, now - 700, now - 60].into_iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO hj212_raw (received_at, peer, mn, cn, frame, outcome, error) \
+             VALUES ($1, '192.0.2.1:1', 'MN1', '2011', $2, 'ok', NULL)",
+            )
+            .bind(at)
+            .bind(format!("##frame {i}").into_bytes())
+            .execute(db.write_pool())
+            .await
+            .unwrap();
+        }
+        let report = jobs::RawPacking::new(db.clone()).tick().await.unwrap();
+        assert_eq!((report.blocks, report.frames), (1, 2), "{report:?}");
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) AS n FROM hj212_raw")
+            .fetch_one(db.read_pool())
+            .await
+            .unwrap();
+        assert_eq!(left, 1, "the frame of the last minute is not settled yet");
+        assert_eq!(db.monitoring().raw_frame_count().await.unwrap(), 3);
+
+        // Started with retention 0 (keep forever): retention off, packing on.
+        let mut config = gongjian_config::Config::default();
+        config.hj212.raw_retention_days = 0;
+        let (stop_tx, stop) = tokio::sync::watch::channel(false);
+        let started = jobs::start(&config, db, Default::default(), &stop);
+        assert!(
+            started.names().contains(&"raw_packing"),
+            "{:?}",
+            started.names()
+        );
+        assert!(
+            !started.names().contains(&"raw_retention"),
+            "{:?}",
+            started.names()
+        );
+        stop_tx.send(true).unwrap();
+        started.stop(Duration::from_secs(5)).await;
+    }
+);
+
+both_backends!(
+    series_partitions_are_made_ahead_on_postgres_only,
+    |t: Fx| async move {
+        let db = &t.db;
+        let config = gongjian_config::Config::default();
+        let (stop_tx, stop) = tokio::sync::watch::channel(false);
+        let started = jobs::start(&config, db, Default::default(), &stop);
+        let is_pg = db.backend() == gongjian_storage::Backend::Postgres;
+        assert_eq!(
+            started.names().contains(&"series_partitions"),
+            is_pg,
+            "{:?}",
+            started.names()
+        );
+        stop_tx.send(true).unwrap();
+        started.stop(Duration::from_secs(5)).await;
+        let Some(job) = jobs::SeriesPartitions::from_config(&config, db.clone()) else {
+            assert!(!is_pg, "started on PostgreSQL");
+            return;
+        };
+        let current = gongjian_storage::SeriesMonth::containing(gongjian_storage::now());
+        // (The job may have ticked once while started above.)
+        let (_, dropped) = job.tick().await.unwrap();
+        assert!(dropped.is_empty(), "retention is off by default");
+        let ahead = vec![current, current.next(), current.next().next()];
+        assert_eq!(db.partitions().series_partitions().await.unwrap(), ahead);
+        let (again, _) = job.tick().await.unwrap();
+        assert!(again.created.is_empty(), "{again:?}");
+        // An old month, kept while retention is off, dropped past it.
+        let old = current.minus(30);
+        db.partitions()
+            .ensure_series_partitions(old.start(), 0)
+            .await
+            .unwrap();
+        let (_, kept) = job.tick().await.unwrap();
+        assert!(kept.is_empty());
+        let with_retention = jobs::SeriesPartitions::new(db.clone(), 12).unwrap();
+        let (_, dropped) = with_retention.tick().await.unwrap();
+        assert_eq!(dropped, vec![old]);
+        assert_eq!(db.partitions().series_partitions().await.unwrap(), ahead);
+    }
+);

@@ -219,6 +219,10 @@ pub struct DatabaseConfig {
     pub max_connections: u32,
     /// SQLite busy timeout in milliseconds.
     pub busy_timeout_ms: u64,
+    /// PostgreSQL: whole months of `series` (monthly partitions) kept before
+    /// the current month; older months are dropped by the `series_partitions`
+    /// job. 0 keeps every value. Ignored on SQLite.
+    pub series_retention_months: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -359,6 +363,7 @@ impl Default for DatabaseConfig {
             url: String::new(),
             max_connections: 8,
             busy_timeout_ms: 5000,
+            series_retention_months: 0,
         }
     }
 }

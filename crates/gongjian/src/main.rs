@@ -67,6 +67,9 @@ enum Command {
     Hj212(commands::hj212::Command),
     /// Run virtual HJ 212 data loggers against a listener.
     Simulate(commands::simulate::Args),
+    /// The raw HJ 212 frame archive: pack settled frames into compressed blocks.
+    #[command(subcommand)]
+    Raw(commands::raw::Command),
     /// Campaign plans: show, check and load a plan directory.
     #[command(subcommand)]
     Plan(commands::plan::Command),
@@ -115,6 +118,7 @@ fn main() -> ExitCode {
         Command::Hj212(cmd) => commands::hj212::run(cmd),
         Command::Plan(cmd) => commands::plan::run(cmd),
         Command::Simulate(args) => commands::simulate::run(args),
+        Command::Raw(cmd) => commands::raw::run(cmd),
     };
     match result {
         Ok(code) => code,

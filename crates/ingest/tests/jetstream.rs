@@ -20,7 +20,7 @@ use gongjian_ingest::jetstream::{JetStreamSettings, WireJob, Writer};
 use gongjian_ingest::{Metrics, Service, Settings, Sink};
 use gongjian_storage::on_both_backends;
 use gongjian_storage::testing::{TestDb, skip};
-use gongjian_storage::{Actor, Db, Device, IngestBatch, NewSite};
+use gongjian_storage::{Actor, Db, Device, IngestBatch, NewSite, Streamed};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -383,7 +383,7 @@ async fn gateway_writer_exactly_once_across_restart_and_redelivery(t: TestDb) {
     let mut fetched = 0;
     let mut seen = std::collections::HashSet::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while batch.uploads.len() < LOGGERS * 15 && tokio::time::Instant::now() < deadline {
+    while batch.streamed.len() < LOGGERS * 15 && tokio::time::Instant::now() < deadline {
         let mut msgs = consumer
             .fetch()
             .max_messages(500)
@@ -394,20 +394,32 @@ async fn gateway_writer_exactly_once_across_restart_and_redelivery(t: TestDb) {
         while let Some(Ok(m)) = msgs.next().await {
             fetched += 1;
             // A message held longer than ack_wait may come twice.
-            if !seen.insert(m.info().unwrap().stream_sequence) {
+            let seq = m.info().unwrap().stream_sequence;
+            if !seen.insert(seq) {
                 continue;
             }
             let w = WireJob::decode(&m.payload).unwrap();
-            batch.uploads.extend(w.upload);
-            batch.raw.extend(w.raw);
             batch.quarantine.extend(w.quarantine);
-            if let Some((mn, c)) = w.counter {
-                batch.counters.entry(mn).or_default().add(&c);
+            // As a writer commits them: each upload with its stream
+            // sequence, which recognises the redelivery below.
+            match w.upload {
+                Some(upload) => batch.streamed.push(Streamed {
+                    seq: seq as i64,
+                    upload,
+                    raw: w.raw,
+                    counter: w.counter,
+                }),
+                None => {
+                    batch.raw.extend(w.raw);
+                    if let Some((mn, c)) = w.counter {
+                        batch.counters.entry(mn).or_default().add(&c);
+                    }
+                }
             }
         }
     }
     assert_eq!(
-        batch.uploads.len(),
+        batch.streamed.len(),
         LOGGERS * 15,
         "fetched {fetched} messages"
     );

@@ -22,7 +22,9 @@ mod model;
 mod monitoring;
 mod notify;
 mod organisations;
+mod partitions;
 mod power;
+mod raw_archive;
 mod reports;
 mod season;
 mod sessions;
@@ -68,7 +70,11 @@ pub use monitoring::{
     parse_site_kind, site_kind_label,
 };
 pub use notify::{ChannelRow, DeliveryRow, DueDelivery, NOTIFY_KINDS, NewChannel, Subscription};
+pub use partitions::{PartitionReport, SeriesMonth};
 pub use power::CircuitRecord;
+pub use raw_archive::{
+    ArchivedFrame, MAX_BLOCK_PAYLOAD, PackReport, RAW_BLOCK_FRAMES, RAW_BLOCK_LEVEL, RAW_FRAMES_MAX,
+};
 pub use reports::{AIR_FACTORS, AirHour, PublishedReport, StationDays, StationSite, UpsertStats};
 pub use season::{NewSeasonEntry, SeasonList, StoredSeasonEntry};
 pub use sessions::{LoginLimits, LoginRefusal, SessionLimits};
@@ -86,7 +92,9 @@ pub use emergency::Emergency;
 pub use monitoring::Monitoring;
 pub use notify::Notify;
 pub use organisations::Organisations;
+pub use partitions::Partitions;
 pub use power::Power;
+pub use raw_archive::RawArchive;
 pub use reports::AirData;
 pub use season::Seasons;
 pub use sessions::Sessions;

@@ -1212,7 +1212,8 @@ impl Monitoring<'_> {
     }
 
     /// Delete raw frames and quarantined frames received before `before`
-    /// (Unix s). Returns the number of rows removed.
+    /// (Unix s), and the packed blocks whose newest frame is older. Returns
+    /// the number of frames removed (rows, and the frames of the blocks).
     pub async fn purge_raw_before(&self, before: i64) -> Result<u64, StorageError> {
         let a = sqlx::query("DELETE FROM hj212_raw WHERE received_at < $1")
             .bind(before)
@@ -1224,7 +1225,9 @@ impl Monitoring<'_> {
             .execute(&self.write)
             .await?
             .rows_affected();
-        Ok(a + b)
+        // Packed frames go with their whole block (migration 0032).
+        let c = self.raw_archive().purge_blocks_before(before).await?;
+        Ok(a + b + c)
     }
 
     // --------------------------------------------------------------- rollups
@@ -1537,9 +1540,8 @@ impl Monitoring<'_> {
 
     /// Number of rows in the raw archive (for tests and the health page).
     pub async fn raw_frame_count(&self) -> Result<i64, StorageError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) AS n FROM hj212_raw")
-            .fetch_one(&self.read)
-            .await?)
+        // Rows not packed yet and the frames of the blocks (migration 0032).
+        self.raw_archive().frame_count().await
     }
 }
 

@@ -102,7 +102,10 @@ async fn postgres_schema(db: &Db) -> (Columns, Indexes) {
          JOIN information_schema.tables t \
            ON t.table_schema = c.table_schema AND t.table_name = c.table_name \
          WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE' \
-           AND c.table_name <> '_sqlx_migrations'",
+           AND c.table_name <> '_sqlx_migrations' \
+           AND NOT EXISTS (SELECT 1 FROM pg_class p JOIN pg_namespace pn ON pn.oid = p.relnamespace \
+                           WHERE pn.nspname = 'public' AND p.relname = c.table_name \
+                             AND p.relispartition)",
     )
     .fetch_all(pool)
     .await
@@ -116,6 +119,9 @@ async fn postgres_schema(db: &Db) -> (Columns, Indexes) {
     }
     // Indexes made by the user, not the ones behind PRIMARY KEY / UNIQUE
     // constraints (SQLite's `sqlite_autoindex_*`, left out above too).
+    // PostgreSQL's `series` is partitioned (0033): its partitions, their
+    // columns and their copies of its indexes are left out, the partitioned
+    // table and its indexes compared.
     let rows: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT i.relname::text, t.relname::text, x.indnkeyatts::bigint \
          FROM pg_index x \
@@ -123,6 +129,7 @@ async fn postgres_schema(db: &Db) -> (Columns, Indexes) {
          JOIN pg_class t ON t.oid = x.indrelid \
          JOIN pg_namespace n ON n.oid = t.relnamespace \
          WHERE n.nspname = 'public' AND t.relname <> '_sqlx_migrations' \
+           AND NOT t.relispartition \
            AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)",
     )
     .fetch_all(pool)

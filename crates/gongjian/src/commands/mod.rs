@@ -17,6 +17,7 @@ pub mod ingest;
 pub mod migrate;
 pub mod plan;
 pub mod platform;
+pub mod raw;
 pub mod restore;
 pub mod serve;
 pub mod simulate;
