@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end HJ 212 ingestion benchmark: N simulated loggers against
 # `gongjian serve` (release build) on SQLite, and on PostgreSQL when
-# GONGJIAN_BENCH_POSTGRES_URL is set (a database that may be wiped).
+# GONGJIAN_BENCH_POSTGRES_URL is set (a fresh database for each invocation:
+# the simulated clock starts now, so a second run on the same database
+# would send keys the first one stored, and store nothing new).
 #
 # With PostgreSQL, the NATS path too (a private nats-server, `gongjian
 # gateway`, one `serve --ingest nats` writer; BENCH_NATS=0 skips it) and its
@@ -72,6 +74,7 @@ start_nats() {
   local nport=$((14000 + RANDOM % 1000))
   nats-server -js -a 127.0.0.1 -p $nport -sd "$dir/nats" >"$dir/nats.log" 2>&1 &
   local npid=$!
+  PIDS=($npid)
   wait_port $nport || { echo "== nats: nats-server did not start" >&2; tail "$dir/nats.log" >&2; return 1; }
   local common=(--data-dir "$dir" --database "$url" --nats "nats://127.0.0.1:$nport")
   GONGJIAN_HJ212_MAX_CONNECTIONS_PER_ADDR=$((LOGGERS + 64)) \
@@ -84,6 +87,10 @@ start_nats() {
   PIDS=($gpid $wpid $npid); LOGS=("$dir/gateway.log" "$dir/writer.log" "$dir/nats.log")
 }
 
+# Whatever a failed run leaves behind (set -e exits mid-run).
+PIDS=()
+trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT
+
 run() {
   # PREFIX: the loggers' MNs; a second run on the same database takes other
   # loggers (their own sites), or every frame would be a duplicate.
@@ -95,7 +102,12 @@ run() {
   # per-address cap (64 by default, against one site opening thousands of
   # connections). Ports below the ephemeral range (32768+): a port a
   # previous run's 2,000 connections still hold in TIME_WAIT cannot be bound.
-  $start "$url" "$dir"
+  # The NATS run counts its commits in the ledger: from what is there now.
+  local n0=0
+  if [ "$start" = start_nats ]; then
+    n0=$(psql "$url" -tAc "SELECT COUNT(*) FROM hj212_uploads WHERE mn LIKE '${prefix}%'")
+  fi
+  $start "$url" "$dir" || { kill "${PIDS[@]}" 2>/dev/null || true; return 1; }
   local pid=${PIDS[0]}
   wait_port $HJ || true
   sleep 1
@@ -126,7 +138,7 @@ run() {
     acked=$(echo "$out" | grep values_acked | python3 -c 'import json,sys; print(json.load(sys.stdin)["frames_acked"])')
     t0=$(date +%s.%N)
     while true; do
-      n=$(psql "$url" -tAc "SELECT COUNT(*) FROM hj212_uploads WHERE mn LIKE '${prefix}%'")
+      n=$(( $(psql "$url" -tAc "SELECT COUNT(*) FROM hj212_uploads WHERE mn LIKE '${prefix}%'") - n0 ))
       [ "$n" -ge "$acked" ] && break
       # Stalled for 10 s: report what is there.
       if [ "$n" = "$last" ]; then drained=$((drained + 1)); [ $drained -ge 20 ] && break; else drained=0; fi
@@ -143,6 +155,7 @@ run() {
   cpu1=$(cpu_ticks_all "${PIDS[@]}")
   local rss2; rss2=$(rss_kb $pid)
   kill -TERM "${PIDS[@]}"; wait "${PIDS[@]}" || true
+  PIDS=()
   echo "== $label: $LOGGERS loggers, ${SECONDS_RUN}s"
   echo "$out"
   # No line printed below may contain "values_per_second": bench/compare.sh
@@ -179,7 +192,7 @@ if [ -n "${GONGJIAN_BENCH_POSTGRES_URL:-}" ]; then
   run postgres "$GONGJIAN_BENCH_POSTGRES_URL"
   PG_WALL=$PLATFORM_WALL
   # BENCH_NATS=0 skips the NATS path (it needs `nats-server` on PATH).
-  if [ "${BENCH_NATS:-1}" != 0 ] && command -v nats-server >/dev/null; then
+  if [ "${BENCH_NATS:-1}" != 0 ] && command -v nats-server >/dev/null && command -v psql >/dev/null; then
     run "postgres via NATS JetStream (gateway + writer)" "$GONGJIAN_BENCH_POSTGRES_URL" start_nats NATS
     python3 -c 'import sys; print("nats/direct (postgres): %.2f of the values per second committed" % (float(sys.argv[1]) / float(sys.argv[2])))' \
         "$COMMITTED_VPS" "$PG_WALL"

@@ -188,7 +188,10 @@ async fn redelivered(
             continue;
         }
         let first = first_in_batch[&key(u)];
-        let holder = if first != i {
+        // An earlier one in this batch holds the key only if it was stored;
+        // otherwise the ledger row does (review: a retransmission ahead of a
+        // redelivery in one batch made the redelivery count as a duplicate).
+        let holder = if first != i && outcomes[first] == UploadOutcome::Stored {
             seq_of(first)
         } else {
             // Rare (a redelivery or a retransmission): one lookup each.

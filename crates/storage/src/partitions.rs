@@ -267,10 +267,18 @@ impl Partitions<'_> {
             return Ok(None);
         }
         // No writer may add a row of this month to the default partition
-        // between the move and the attach (the attach would then fail):
-        // writes to the default partition wait for this transaction; reads
-        // and writes to the monthly partitions go on.
-        sqlx::query("LOCK TABLE series_default IN EXCLUSIVE MODE")
+        // between the move and the attach (the attach would then fail). The
+        // attach needs ACCESS EXCLUSIVE on the default partition: take it
+        // first — upgrading from a weaker lock deadlocked with a rollup
+        // that read `series` and then wrote to the default partition — and
+        // give up after a while rather than queue every reader behind a
+        // long query (the job retries on its next tick). The default
+        // partition is small once the months exist (migration 0033 makes
+        // them for the rows it copies), so the lock is short.
+        sqlx::query("SET LOCAL lock_timeout = '10s'")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("LOCK TABLE series_default IN ACCESS EXCLUSIVE MODE")
             .execute(&mut *tx)
             .await?;
         sqlx::query(&format!(
@@ -328,6 +336,12 @@ impl Partitions<'_> {
             }
             let mut tx = self.write.begin().await?;
             lock(&mut tx).await?;
+            // Dropping a partition locks all of `series`: wait at most this
+            // long for running queries (the next tick tries again) instead
+            // of queueing every reader and writer behind a long report.
+            sqlx::query("SET LOCAL lock_timeout = '10s'")
+                .execute(&mut *tx)
+                .await?;
             sqlx::query(&format!("DROP TABLE IF EXISTS {}", month.table()))
                 .execute(&mut *tx)
                 .await?;

@@ -366,6 +366,17 @@ storage_test!(
             commit(vec![message(8, "20231115064000")]).await,
             vec![UploadOutcome::Duplicate]
         );
+        // Review regression: a retransmission (message 10) ahead of a
+        // redelivery of message 7 in one batch; the ledger, not the batch's
+        // first, holds the key: 10 is a duplicate, 7 is dropped whole.
+        assert_eq!(
+            commit(vec![
+                message(10, "20231115064000"),
+                message(7, "20231115064000")
+            ])
+            .await,
+            vec![UploadOutcome::Duplicate, UploadOutcome::Duplicate]
+        );
         // Two deliveries of message 9 committing at the same time.
         let (a, b) = tokio::join!(
             commit(vec![message(9, "20231115064100")]),
@@ -375,8 +386,8 @@ storage_test!(
         both.sort_by_key(|o| *o == UploadOutcome::Duplicate);
         assert_eq!(both, [UploadOutcome::Stored, UploadOutcome::Duplicate]);
 
-        // Messages 7 and 9 once each, message 8 as the one duplicate.
-        assert_eq!(db.monitoring().raw_frame_count().await.unwrap(), 3);
+        // Messages 7 and 9 once each, messages 8 and 10 as the duplicates.
+        assert_eq!(db.monitoring().raw_frame_count().await.unwrap(), 4);
         let health = db
             .monitoring()
             .device_health(local_day_start(t0))
@@ -389,7 +400,7 @@ storage_test!(
                 health[0].duplicates,
                 health[0].values_stored
             ),
-            (3, 1, 2)
+            (4, 2, 2)
         );
     }
 );

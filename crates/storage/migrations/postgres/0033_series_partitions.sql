@@ -13,7 +13,7 @@
 -- The table is rebuilt (an existing table cannot become partitioned in
 -- place): the old one is renamed, the new one created with the same
 -- columns in the same order, the same CHECK, NOT NULL and DEFAULT, every
--- row copied (into the default partition), the old one dropped; then the
+-- row copied (into its month's partition, made here), the old one dropped; then the
 -- primary key and the foreign key to `sites` are added (one index build
 -- and one validating join rather than a check per row copied) and the
 -- secondary indexes recreated under their names on the partitioned table
@@ -46,6 +46,35 @@ CREATE TABLE series (
 ) PARTITION BY RANGE (period_start);
 
 CREATE TABLE series_default PARTITION OF series DEFAULT;
+
+-- A partition for every month that has rows (China Standard Time, UTC+8,
+-- as the job names and bounds them: `series_pYYYYMM`, [local midnight of
+-- the 1st, local midnight of the next 1st)), so the copy below routes the
+-- history straight into its months and the default partition starts
+-- empty: the job's first run then has nothing to move, and never holds
+-- the default partition locked for a scan of the whole history.
+DO $$
+DECLARE
+    ym text;
+    y int;
+    m int;
+BEGIN
+    FOR ym IN
+        SELECT DISTINCT to_char(to_timestamp(period_start + 28800) AT TIME ZONE 'UTC', 'YYYYMM')
+        FROM series_before_0033
+        WHERE period_start >= -30610252800 AND period_start < 253402272000
+    LOOP
+        y := substr(ym, 1, 4)::int;
+        m := substr(ym, 5, 2)::int;
+        EXECUTE format(
+            'CREATE TABLE %I PARTITION OF series FOR VALUES FROM (%s) TO (%s)',
+            'series_p' || ym,
+            extract(epoch FROM make_timestamp(y, m, 1, 0, 0, 0))::bigint - 28800,
+            extract(epoch FROM make_timestamp(y, m, 1, 0, 0, 0) + interval '1 month')::bigint - 28800
+        );
+    END LOOP;
+END
+$$;
 
 INSERT INTO series
     (site_id, factor, kind, period_start, value, converted, flag, source, received_at)
