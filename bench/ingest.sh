@@ -47,6 +47,15 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # Sum of `cpu_ticks` over several processes.
 cpu_ticks_all() { local t=0 p; for p in "$@"; do t=$((t + $(cpu_ticks "$p"))); done; echo $t; }
 
+# A port in [LO, LO+SPAN) that nothing listens on (RabbitMQ's 25672, say).
+free_port() {
+  local p
+  while true; do
+    p=$(($1 + RANDOM % $2))
+    (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }
+  done
+}
+
 wait_port() {
   for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.2; done
   return 1
@@ -56,7 +65,7 @@ wait_port() {
 # platform process, the first one measured for memory) and LOGS.
 start_direct() {
   local url=$1 dir=$2
-  HJ=$((20000 + RANDOM % 10000)); local http=$((30000 + RANDOM % 2000))
+  HJ=$(free_port 20000 10000); local http; http=$(free_port 30000 2000)
   GONGJIAN_HJ212_MAX_CONNECTIONS_PER_ADDR=$((LOGGERS + 64)) \
   GONGJIAN_LOG_LEVEL=warn "$BIN" serve --data-dir "$dir" --database "$url" \
       --http 127.0.0.1:$http --hj212 127.0.0.1:$HJ >/dev/null 2>"$dir/serve.log" &
@@ -70,8 +79,8 @@ start_direct() {
 # batches to the database before it acks the messages.
 start_nats() {
   local url=$1 dir=$2
-  HJ=$((20000 + RANDOM % 10000)); local http=$((30000 + RANDOM % 2000))
-  local nport=$((14000 + RANDOM % 1000))
+  HJ=$(free_port 20000 10000); local http; http=$(free_port 30000 2000)
+  local nport; nport=$(free_port 14000 1000)
   nats-server -js -a 127.0.0.1 -p $nport -sd "$dir/nats" >"$dir/nats.log" 2>&1 &
   local npid=$!
   PIDS=($npid)
@@ -154,6 +163,7 @@ run() {
   fi
   cpu1=$(cpu_ticks_all "${PIDS[@]}")
   local rss2; rss2=$(rss_kb $pid)
+  local nprocs=${#PIDS[@]}
   kill -TERM "${PIDS[@]}"; wait "${PIDS[@]}" || true
   PIDS=()
   echo "== $label: $LOGGERS loggers, ${SECONDS_RUN}s"
@@ -165,7 +175,7 @@ run() {
   read -r cpu_s values us_per per_cpu <<<"$PLATFORM_CPU"
   PLATFORM_WALL=$(echo "$out" | grep values_acked | python3 -c 'import json,sys; print(json.load(sys.stdin)["values_per_second"])')
   PLATFORM_PER_CPU=$per_cpu
-  echo "server CPU (${#PIDS[@]} platform process(es)): ${cpu_s} s for ${values} values: ${us_per} µs per value, ${per_cpu} values per CPU second"
+  echo "server CPU (${nprocs} platform process(es)): ${cpu_s} s for ${values} values: ${us_per} µs per value, ${per_cpu} values per CPU second"
   echo "server RSS: idle ${rss0} kB, ${LOGGERS} idle connections ${rss1} kB, after load ${rss2} kB"
   echo "memory per connection: $(( (rss1 - rss0) * 1024 / LOGGERS )) bytes"
   rm -rf "$dir"
