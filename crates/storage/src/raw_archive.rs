@@ -170,25 +170,19 @@ impl RawArchive<'_> {
         level: i32,
         report: &mut PackReport,
     ) -> Result<(usize, bool), StorageError> {
-        let mut tx = self.write.begin().await?;
-        if self.backend() == crate::Backend::Postgres {
-            // Several servers (NATS writers) may run the packing job: one
-            // packs at a time, and the next reads what is left after it.
-            sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) l")
-                .bind(PACKING_LOCK)
-                .execute(&mut *tx)
-                .await?;
-        }
+        // Read, encode and compress outside any transaction — the rows are
+        // settled and only packers remove them — so the one SQLite writer
+        // (and every ingest batch behind it) waits only for the short write
+        // below, not for zstd.
         let rows: Vec<RawRow> = sqlx::query_as(&format!(
             "SELECT {ROW_COLUMNS} FROM hj212_raw WHERE received_at < $1 ORDER BY id LIMIT $2"
         ))
         .bind(older_than)
         .bind(max_frames as i64)
-        .fetch_all(&mut *tx)
+        .fetch_all(&self.read)
         .await?;
         let fetched = rows.len();
         let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
-            tx.commit().await?;
             return Ok((0, false));
         };
         let (lo, hi) = (first.0, last.0);
@@ -200,7 +194,7 @@ impl RawArchive<'_> {
         )
         .bind(lo)
         .bind(hi)
-        .fetch_all(&mut *tx)
+        .fetch_all(&self.read)
         .await?;
         let mut archived = HashSet::new();
         for (block, codec, body) in &overlapping {
@@ -226,7 +220,9 @@ impl RawArchive<'_> {
             packed.push(f);
         }
 
-        if !packed.is_empty() {
+        let block = if packed.is_empty() {
+            None
+        } else {
             let payload = encoder.finish();
             if payload.len() > MAX_BLOCK_PAYLOAD {
                 return Err(StorageError::Corrupt(format!(
@@ -235,7 +231,46 @@ impl RawArchive<'_> {
                     payload.len()
                 )));
             }
-            let body = zstd::bulk::compress(&payload, level)?;
+            let payload_len = payload.len();
+            // CPU-bound (tens to hundreds of ms at level 9): off the runtime.
+            let body = tokio::task::spawn_blocking(move || zstd::bulk::compress(&payload, level))
+                .await
+                .map_err(std::io::Error::other)??;
+            Some((payload_len, body))
+        };
+        let gone: Vec<i64> = duplicates
+            .iter()
+            .copied()
+            .chain(packed.iter().map(|f| f.id))
+            .collect();
+
+        let mut tx = self.write.begin().await?;
+        if self.backend() == crate::Backend::Postgres {
+            // Several servers (NATS writers) may run the packing job: one
+            // writes at a time.
+            sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) l")
+                .bind(PACKING_LOCK)
+                .execute(&mut *tx)
+                .await?;
+        }
+        // Every row read must still be there; another packer may have taken
+        // them since: then write nothing and read again.
+        let present = insert_rows(
+            &mut tx,
+            self.backend(),
+            "SELECT id FROM hj212_raw WHERE id IN (",
+            ")",
+            1,
+            &gone,
+            |q, id| q.bind(*id),
+        )
+        .await?
+        .len();
+        if present != gone.len() {
+            tx.rollback().await?;
+            return Ok((fetched, true));
+        }
+        if let Some((payload_len, body)) = block {
             let first_at = packed.iter().map(|f| f.received_at).min().unwrap_or(0);
             let last_at = packed.iter().map(|f| f.received_at).max().unwrap_or(0);
             sqlx::query(
@@ -254,14 +289,10 @@ impl RawArchive<'_> {
             .await?;
             report.blocks += 1;
             report.frames += packed.len() as u64;
-            report.payload_bytes += payload.len() as u64;
+            report.payload_bytes += payload_len as u64;
             report.body_bytes += body.len() as u64;
         }
         report.duplicates += duplicates.len() as u64;
-        let gone: Vec<i64> = duplicates
-            .into_iter()
-            .chain(packed.iter().map(|f| f.id))
-            .collect();
         insert_rows(
             &mut tx,
             self.backend(),

@@ -159,6 +159,39 @@ async fn packing_is_idempotent(t: TestDb) {
 }
 on_both_backends!(packing_is_idempotent);
 
+/// Two packers at once (NATS writers each run the job; the job overlapping
+/// a `gongjian raw pack`): they read and compress outside the write, so the
+/// second finds rows the first took and reads again — every frame ends in
+/// exactly one block.
+async fn two_packers_at_once_pack_each_frame_once(t: TestDb) {
+    let db = t.db.clone();
+    for i in 0..200 {
+        raw(
+            &db,
+            100 + i,
+            Some("MN1"),
+            format!("frame {i}").as_bytes(),
+            "ok",
+            None,
+        )
+        .await;
+    }
+    let (one, two) = (db.raw_archive(), db.raw_archive());
+    let (a, b) = tokio::join!(one.pack_raw(1_000, 16), two.pack_raw(1_000, 16));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.frames + b.frames, 200, "{a:?} {b:?}");
+    assert_eq!(rows_left(&db).await, 0);
+    let frames = db
+        .raw_archive()
+        .raw_frames(None, 0, 1_000, 1_000)
+        .await
+        .unwrap();
+    let ids: std::collections::BTreeSet<i64> = frames.iter().map(|f| f.id).collect();
+    assert_eq!((frames.len(), ids.len()), (200, 200));
+    assert_eq!(db.monitoring().raw_frame_count().await.unwrap(), 200);
+}
+on_both_backends!(two_packers_at_once_pack_each_frame_once);
+
 async fn a_block_and_its_leftover_rows_are_not_duplicated(t: TestDb) {
     let db = t.db.clone();
     let mut ids = Vec::new();
