@@ -442,40 +442,17 @@ impl IngestWrites for PgWrites<'_> {
         if rows.is_empty() {
             return Ok(());
         }
-        sqlx::query(&format!(
+        let sql = format!(
             "INSERT INTO series (site_id, factor, kind, period_start, value, converted, flag, \
              source, received_at) \
              SELECT site_id, factor, kind, period_start, value, converted, flag, 'hj212', $8 \
-             FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], \
-             $6::text[], $7::text[]) \
-             AS u(site_id, factor, kind, period_start, value, converted, flag) {SERIES_CONFLICT}"
-        ))
-        .bind(rows.iter().map(|((site, ..), _)| *site).collect::<Vec<_>>())
-        .bind(
-            rows.iter()
-                .map(|(_, v)| v.factor.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(rows.iter().map(|(_, v)| v.kind).collect::<Vec<_>>())
-        .bind(rows.iter().map(|(_, v)| v.period_start).collect::<Vec<_>>())
-        .bind(
-            rows.iter()
-                .map(|(_, v)| v.value.as_deref())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            rows.iter()
-                .map(|(_, v)| v.converted.as_deref())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            rows.iter()
-                .map(|(_, v)| v.flag.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(t)
-        .execute(&mut *self.0)
-        .await?;
+             {VALUE_ARRAYS} {SERIES_CONFLICT}"
+        );
+        let values: Vec<_> = rows.iter().map(|((site, ..), v)| (*site, *v)).collect();
+        bind_value_arrays(sqlx::query(&sql), &values)
+            .bind(t)
+            .execute(&mut *self.0)
+            .await?;
         Ok(())
     }
 
@@ -487,55 +464,17 @@ impl IngestWrites for PgWrites<'_> {
     ) -> Result<(), StorageError> {
         let (latest, pending) = in_key_order(latest, pending);
         if !latest.is_empty() {
-            sqlx::query(&format!(
+            let sql = format!(
                 "INSERT INTO latest_values (site_id, factor, kind, period_start, value, \
                  converted, flag, received_at) \
                  SELECT site_id, factor, kind, period_start, value, converted, flag, $8 \
-                 FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], \
-                 $6::text[], $7::text[]) \
-                 AS u(site_id, factor, kind, period_start, value, converted, flag) \
-                 {LATEST_CONFLICT}"
-            ))
-            .bind(
-                latest
-                    .iter()
-                    .map(|((site, _), _)| *site)
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                latest
-                    .iter()
-                    .map(|(_, v)| v.factor.as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(latest.iter().map(|(_, v)| v.kind).collect::<Vec<_>>())
-            .bind(
-                latest
-                    .iter()
-                    .map(|(_, v)| v.period_start)
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                latest
-                    .iter()
-                    .map(|(_, v)| v.value.as_deref())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                latest
-                    .iter()
-                    .map(|(_, v)| v.converted.as_deref())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                latest
-                    .iter()
-                    .map(|(_, v)| v.flag.as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(t)
-            .execute(&mut *self.0)
-            .await?;
+                 {VALUE_ARRAYS} {LATEST_CONFLICT}"
+            );
+            let values: Vec<_> = latest.iter().map(|((site, _), v)| (*site, *v)).collect();
+            bind_value_arrays(sqlx::query(&sql), &values)
+                .bind(t)
+                .execute(&mut *self.0)
+                .await?;
         }
         if !pending.is_empty() {
             sqlx::query(&format!(
@@ -664,4 +603,34 @@ impl IngestWrites for PgWrites<'_> {
         .await?;
         Ok(())
     }
+}
+
+/// The value columns shared by `series` and `latest_values`, as `$1`–`$7`
+/// of an `UNNEST` (see [`bind_value_arrays`]).
+const VALUE_ARRAYS: &str = "FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::bigint[], \
+     $5::text[], $6::text[], $7::text[]) \
+     AS u(site_id, factor, kind, period_start, value, converted, flag)";
+
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// Bind (site, value) rows as the seven arrays of [`VALUE_ARRAYS`].
+fn bind_value_arrays<'q>(q: PgQuery<'q>, rows: &[(i64, &'q SeriesValue)]) -> PgQuery<'q> {
+    let col = |f: fn(&'q SeriesValue) -> Option<&'q str>| {
+        rows.iter().map(|(_, v)| f(v)).collect::<Vec<_>>()
+    };
+    q.bind(rows.iter().map(|(site, _)| *site).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|(_, v)| v.factor.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(rows.iter().map(|(_, v)| v.kind).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, v)| v.period_start).collect::<Vec<_>>())
+        .bind(col(|v| v.value.as_deref()))
+        .bind(col(|v| v.converted.as_deref()))
+        .bind(
+            rows.iter()
+                .map(|(_, v)| v.flag.as_str())
+                .collect::<Vec<_>>(),
+        )
 }
