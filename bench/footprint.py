@@ -102,6 +102,23 @@ def measure(path):
         frames += blocks["frames"]
         size += blocks["bytes"]
     out["hj212_raw_blocks"] = blocks
+    # Real-time and minute values packed into day blocks (0034): the
+    # table's pages (bodies, overflow pages, keys) per value packed, and
+    # the compressed bodies per value of each kind.
+    out["series_blocks"] = None
+    if con.execute("SELECT 1 FROM sqlite_master WHERE name = 'series_blocks'").fetchone():
+        sb = footprint(con, "series_blocks")
+        sb["values"] = con.execute(
+            "SELECT COALESCE(SUM(points), 0) FROM series_blocks"
+        ).fetchone()[0]
+        sb["bytes_per_value"] = round(sb["bytes"] / sb["values"], 2) if sb["values"] else None
+        sb["body_bytes_per_value"] = {
+            kind: round(body / points, 2)
+            for kind, body, points in con.execute(
+                "SELECT kind, SUM(LENGTH(body)), SUM(points) FROM series_blocks GROUP BY kind"
+            )
+        }
+        out["series_blocks"] = sb
     out["raw_archive"] = {
         "frames": frames,
         "bytes": size,

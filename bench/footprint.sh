@@ -19,7 +19,10 @@
 # `hj212_raw` row per frame), then after `gongjian raw pack --older-than 0`
 # has moved every row into zstd blocks (`hj212_raw_blocks`, migration
 # 0032), as the `raw_packing` job of `serve` does with rows older than 10
-# minutes. FOOTPRINT_SYNTH=1 packs only when GONGJIAN_BIN names a binary
+# minutes, and the real-time and minute values after `gongjian series pack
+# --all` has moved them into day blocks (`series_blocks`, migration 0034),
+# as the `series_packing` job does with days that ended an hour ago.
+# FOOTPRINT_SYNTH=1 packs only when GONGJIAN_BIN names a binary
 # (which then also creates the schema, so that it can open the database);
 # PACK_LEVEL=N packs at zstd level N instead of the default.
 #
@@ -72,6 +75,9 @@ if [ -n "$BIN" ]; then
   [ -n "${PACK_LEVEL:-}" ] && level=(--level "$PACK_LEVEL")
   GONGJIAN_LOG_LEVEL=warn "$BIN" raw pack --data-dir "$WORK/data" --database "$url" \
       --older-than 0 "${level[@]}"
+  # Every day's real-time and minute values into day blocks (0034), as the
+  # series_packing job does with days that ended an hour ago.
+  GONGJIAN_LOG_LEVEL=warn "$BIN" series pack --data-dir "$WORK/data" --database "$url" --all
   sqlite3_checkpoint='import sqlite3,sys; sqlite3.connect(sys.argv[1]).execute("PRAGMA wal_checkpoint(TRUNCATE)")'
   python3 -c "$sqlite3_checkpoint" "$DB"
   python3 bench/footprint.py measure "$DB" >"$WORK/packed.json"
@@ -106,6 +112,16 @@ if packed:
           f"before/after {before / a['bytes_per_frame']:.1f}x (goal >= 5x)")
 m = copies.get("min")
 if m:
-    print(f"goal <= 24 bytes per stored minute value: {m['new_bytes_per_value']} B "
-          f"({m['new_bytes_per_value'] / 24:.1f}x the goal)")
+    print(f"minute values as rows: {m['new_bytes_per_value']} B per value "
+          f"({m['new_bytes_per_value'] / 24:.1f}x the goal of 24 B)")
+sb = packed.get("series_blocks") if packed else None
+if sb and sb["values"]:
+    bodies = ", ".join(f"{k} {v} B" for k, v in sorted(sb["body_bytes_per_value"].items()))
+    rows_left = packed["series_by_kind"].get("min", 0) + packed["series_by_kind"].get("rtd", 0)
+    print(f"series blocks (0034): {sb['values']:,} real-time and minute values in "
+          f"{sb['rows']:,} day blocks, {sb['bytes_per_value']} bytes per value incl. the "
+          f"table's pages (compressed bodies per value: {bodies}); rows left {rows_left:,}")
+    if m:
+        print(f"goal <= 24 bytes per stored minute value: {sb['bytes_per_value']} B packed "
+              f"(rows {m['new_bytes_per_value']} B: {m['new_bytes_per_value'] / sb['bytes_per_value']:.1f}x smaller)")
 PY

@@ -6,6 +6,7 @@
 //! | `rollups` | 2 s | minute → hour → day rollups of the queue (`gongjian_ingest::run_rollups`), whether or not the HJ 212 listener runs |
 //! | `raw_retention` | 1 h | delete raw and quarantined HJ 212 frames older than `hj212.raw_retention_days` (not started when 0) |
 //! | `series_partitions` | 6 h | PostgreSQL only (not started on SQLite): make the monthly partitions of `series` up to 2 months ahead and move rows out of the default partition (`Partitions::ensure_series_partitions`); drop months before the last `database.series_retention_months` (0: keep all) |
+//! | `series_packing` | 1 h | move the real-time and minute values of CST days that ended more than an hour ago into compressed day blocks (`SeriesBlocks::pack_series`) |
 //! | `raw_packing` | 5 min | move raw HJ 212 frames received more than 10 min ago into zstd blocks (`RawArchive::pack_raw`), whatever the retention |
 //! | `deadlines` | 1 h | milestone reminders and overdue assignments (`Campaigns::run_deadlines`) |
 //! | `session_purge` | 10 min | delete sessions past the `[session]` idle or absolute limit |
@@ -126,6 +127,7 @@ pub fn start(
     }
     // Packing is not retention: it runs when frames are kept forever too.
     jobs.add(RawPacking::new(db.clone()), stop);
+    jobs.add(SeriesPacking::new(db.clone()), stop);
     jobs.add(Deadlines::from_config(config, db.clone()), stop);
     jobs.add(SessionPurge::from_config(config, db.clone()), stop);
     jobs.add(AirCacheRefresh::new(db.clone(), air_cache), stop);
@@ -478,6 +480,51 @@ impl Job for RawPacking {
                 payload_bytes = report.payload_bytes,
                 body_bytes = report.body_bytes,
                 "hj212 raw archive packed"
+            );
+        }
+        Ok(report)
+    }
+}
+
+/// Moves the real-time and minute values of closed days into compressed
+/// day blocks (`SeriesBlocks::pack_series`, migration 0034): every hour,
+/// the CST days that ended more than [`SeriesPacking::SETTLE`] ago.
+#[derive(Debug, Clone)]
+pub struct SeriesPacking {
+    db: Db,
+}
+
+impl SeriesPacking {
+    /// Seconds after a day's end before its values are packed: the
+    /// rollup of its last hour reads rows, and late frames arrive first.
+    pub const SETTLE: i64 = 3600;
+
+    pub fn new(db: Db) -> SeriesPacking {
+        SeriesPacking { db }
+    }
+}
+
+impl Job for SeriesPacking {
+    type Done = gongjian_storage::SeriesPackReport;
+
+    fn name(&self) -> &'static str {
+        "series_packing"
+    }
+
+    fn interval(&self) -> Duration {
+        Duration::from_secs(3600)
+    }
+
+    async fn tick(&self) -> Result<gongjian_storage::SeriesPackReport, TickError> {
+        let before = gongjian_storage::now() - Self::SETTLE;
+        let report = self.db.series_blocks().pack_series(before).await?;
+        if report.values > 0 {
+            tracing::info!(
+                values = report.values,
+                blocks = report.blocks,
+                payload_bytes = report.payload_bytes,
+                body_bytes = report.body_bytes,
+                "minute and real-time values packed into day blocks"
             );
         }
         Ok(report)

@@ -70,6 +70,9 @@ enum Command {
     /// The raw HJ 212 frame archive: pack settled frames into compressed blocks.
     #[command(subcommand)]
     Raw(commands::raw::Command),
+    /// Minute and real-time values: pack closed days into compressed blocks.
+    #[command(subcommand)]
+    Series(commands::series::Command),
     /// Campaign plans: show, check and load a plan directory.
     #[command(subcommand)]
     Plan(commands::plan::Command),
@@ -119,6 +122,7 @@ fn main() -> ExitCode {
         Command::Plan(cmd) => commands::plan::run(cmd),
         Command::Simulate(args) => commands::simulate::run(args),
         Command::Raw(cmd) => commands::raw::run(cmd),
+        Command::Series(cmd) => commands::series::run(cmd),
     };
     match result {
         Ok(code) => code,

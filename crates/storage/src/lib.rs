@@ -11,6 +11,7 @@ mod accounts;
 mod adhoc;
 mod alarms;
 mod audit;
+mod block_codec;
 mod campaign;
 mod cases;
 mod db;
@@ -27,6 +28,7 @@ mod power;
 mod raw_archive;
 mod reports;
 mod season;
+mod series_blocks;
 mod sessions;
 mod summaries;
 pub mod validate;
@@ -77,6 +79,9 @@ pub use raw_archive::{
 };
 pub use reports::{AIR_FACTORS, AirHour, PublishedReport, StationDays, StationSite, UpsertStats};
 pub use season::{NewSeasonEntry, SeasonList, StoredSeasonEntry};
+pub use series_blocks::{
+    MAX_SERIES_BLOCK_PAYLOAD, PACKED_KINDS, SERIES_BLOCK_LEVEL, SeriesPackReport, cst_day_start,
+};
 pub use sessions::{LoginLimits, LoginRefusal, SessionLimits};
 pub use summaries::{AcceptedValue, AssignmentMonth, LimitedHour};
 
@@ -97,6 +102,7 @@ pub use power::Power;
 pub use raw_archive::RawArchive;
 pub use reports::AirData;
 pub use season::Seasons;
+pub use series_blocks::SeriesBlocks;
 pub use sessions::Sessions;
 pub use summaries::Summaries;
 

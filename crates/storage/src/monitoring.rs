@@ -1246,7 +1246,9 @@ impl Monitoring<'_> {
         .await?)
     }
 
-    /// Series rows of one site and factor with `from <= period_start < to`.
+    /// Values of one site and factor with `from <= period_start < to`, in
+    /// period order: the rows, and for real-time and minute values also
+    /// the day blocks packed from them (a row wins over a packed value).
     pub async fn series_points(
         &self,
         site_id: i64,
@@ -1255,7 +1257,7 @@ impl Monitoring<'_> {
         from: i64,
         to: i64,
     ) -> Result<Vec<SeriesPoint>, StorageError> {
-        Ok(sqlx::query_as(
+        let rows: Vec<SeriesPoint> = sqlx::query_as(
             "SELECT period_start, value, converted, flag, source FROM series \
              WHERE site_id = $1 AND factor = $2 AND kind = $3 AND period_start >= $4 \
              AND period_start < $5 ORDER BY period_start",
@@ -1266,7 +1268,12 @@ impl Monitoring<'_> {
         .bind(from)
         .bind(to)
         .fetch_all(&self.read)
-        .await?)
+        .await?;
+        let packed = self
+            .series_blocks()
+            .packed_points(site_id, factor, kind, from, to)
+            .await?;
+        Ok(crate::series_blocks::merge_points(rows, packed))
     }
 
     /// Store computed rollups. A value the logger sent itself (source

@@ -345,6 +345,12 @@ impl Partitions<'_> {
             sqlx::query(&format!("DROP TABLE IF EXISTS {}", month.table()))
                 .execute(&mut *tx)
                 .await?;
+            // The month's packed minute and real-time days go with it.
+            sqlx::query("DELETE FROM series_blocks WHERE day_start >= $1 AND day_start < $2")
+                .bind(month.start())
+                .bind(month.end())
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             dropped.push(month);
         }

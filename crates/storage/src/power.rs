@@ -250,6 +250,18 @@ impl Power<'_> {
         let distinct = rows.len();
         rows.sort_by_key(|(site, v)| (*site, v.period_start));
         let mut tx = self.write.begin().await?;
+        // A minute of a packed day has no row to compare with: its packed
+        // value stands in, so a re-import of the same file writes nothing.
+        let keys: Vec<crate::series_blocks::Key> = rows
+            .iter()
+            .map(|(site, v)| (*site, v.factor.clone(), v.kind.to_owned(), v.period_start))
+            .collect();
+        let packed =
+            crate::series_blocks::packed_without_row(&mut tx, self.backend(), &keys).await?;
+        rows.retain(|(site, v)| {
+            let key = (*site, v.factor.clone(), v.kind.to_owned(), v.period_start);
+            packed.get(&key) != Some(&(v.value.clone(), v.flag.clone()))
+        });
         // A row comes back only where the value was new or changed.
         let returned = crate::db::insert_rows(
             &mut tx,

@@ -34,12 +34,11 @@
 //! block's id range but not in the block (committed late out of id order)
 //! is packed normally. Readers drop such duplicates by id.
 
-use std::collections::HashSet;
-use std::io::Read;
-
 use sqlx::FromRow;
+use std::collections::HashSet;
 
 use crate::StorageError;
+use crate::block_codec::{Cursor, open_body, put_bytes, put_opt, put_varint, unzigzag, zigzag};
 use crate::db::insert_rows;
 
 crate::db::area!(
@@ -475,131 +474,19 @@ impl BlockEncoder {
     }
 }
 
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-fn unzigzag(v: u64) -> i64 {
-    ((v >> 1) as i64) ^ -((v & 1) as i64)
-}
-
-fn put_varint(b: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        b.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    b.push(v as u8);
-}
-
-fn put_bytes(b: &mut Vec<u8>, s: &[u8]) {
-    put_varint(b, s.len() as u64);
-    b.extend_from_slice(s);
-}
-
-fn put_opt(b: &mut Vec<u8>, s: Option<&str>) {
-    match s {
-        None => put_varint(b, 0),
-        Some(s) => {
-            put_varint(b, s.len() as u64 + 1);
-            b.extend_from_slice(s.as_bytes());
-        }
-    }
-}
-
-/// A reader over a block's payload; every fault names the block.
-struct Cursor<'a> {
-    block: i64,
-    rest: &'a [u8],
-}
-
-impl<'a> Cursor<'a> {
-    fn fault(&self, what: &str) -> StorageError {
-        StorageError::Corrupt(format!("hj212_raw_blocks {}: {what}", self.block))
-    }
-
-    fn varint(&mut self) -> Result<u64, StorageError> {
-        let mut v: u64 = 0;
-        for shift in (0..64).step_by(7) {
-            let (&byte, rest) = self
-                .rest
-                .split_first()
-                .ok_or_else(|| self.fault("record cut short"))?;
-            self.rest = rest;
-            let part = u64::from(byte & 0x7f);
-            if shift == 63 && part > 1 {
-                return Err(self.fault("varint overflows 64 bits"));
-            }
-            v |= part << shift;
-            if byte & 0x80 == 0 {
-                return Ok(v);
-            }
-        }
-        Err(self.fault("varint longer than 10 bytes"))
-    }
-
-    fn take(&mut self, len: u64) -> Result<&'a [u8], StorageError> {
-        if len > self.rest.len() as u64 {
-            return Err(self.fault("field length past the end of the block"));
-        }
-        let (head, rest) = self.rest.split_at(len as usize);
-        self.rest = rest;
-        Ok(head)
-    }
-
-    fn bytes(&mut self) -> Result<&'a [u8], StorageError> {
-        let len = self.varint()?;
-        self.take(len)
-    }
-
-    fn text(&mut self, field: &str) -> Result<String, StorageError> {
-        let raw = self.bytes()?;
-        String::from_utf8(raw.to_vec()).map_err(|_| self.fault(&format!("{field} is not UTF-8")))
-    }
-
-    fn opt_text(&mut self, field: &str) -> Result<Option<String>, StorageError> {
-        match self.varint()? {
-            0 => Ok(None),
-            n => {
-                let raw = self.take(n - 1)?;
-                String::from_utf8(raw.to_vec())
-                    .map(Some)
-                    .map_err(|_| self.fault(&format!("{field} is not UTF-8")))
-            }
-        }
-    }
-}
-
 /// Decompress and decode one block body (hostile input: bounded, checked).
 pub(crate) fn decode_block(
     block: i64,
     codec: &str,
     body: &[u8],
 ) -> Result<Vec<ArchivedFrame>, StorageError> {
-    let corrupt = |what: String| StorageError::Corrupt(format!("hj212_raw_blocks {block}: {what}"));
-    if codec != CODEC {
-        return Err(corrupt(format!(
-            "unknown codec {:?}",
-            codec.chars().take(32).collect::<String>()
-        )));
-    }
-    let payload = decompress_bounded(body).map_err(corrupt)?;
-    let mut c = Cursor {
-        block,
-        rest: &payload,
-    };
-    if c.take(4).ok() != Some(&MAGIC[..]) {
-        return Err(corrupt("not a raw-archive block (bad magic)".into()));
-    }
-    let version = c.take(1)?[0];
-    if version != VERSION {
-        return Err(corrupt(format!("unknown block version {version}")));
-    }
-    let count = c.varint()?;
+    let what = format!("hj212_raw_blocks {block}");
+    let payload = open_body(&what, codec, CODEC, body, MAX_BLOCK_PAYLOAD)?;
+    let mut c = Cursor::new(what, &payload);
+    c.header(MAGIC, VERSION)?;
     // Each record takes at least 8 bytes: a count beyond that is a lie.
-    if count > (c.rest.len() / 8) as u64 {
-        return Err(corrupt(format!("record count {count} exceeds the block")));
-    }
-    let mut out = Vec::with_capacity(count as usize);
+    let count = c.count(8)?;
+    let mut out = Vec::with_capacity(count);
     let (mut id, mut at) = (0i64, 0i64);
     for _ in 0..count {
         id = id.wrapping_add(unzigzag(c.varint()?));
@@ -621,35 +508,7 @@ pub(crate) fn decode_block(
             error,
         });
     }
-    if !c.rest.is_empty() {
-        return Err(corrupt(format!(
-            "{} bytes after the last record",
-            c.rest.len()
-        )));
-    }
-    Ok(out)
-}
-
-/// zstd-decompress at most [`MAX_BLOCK_PAYLOAD`] bytes with a bounded
-/// window; anything else is an error, not an allocation.
-fn decompress_bounded(body: &[u8]) -> Result<Vec<u8>, String> {
-    let mut decoder =
-        zstd::stream::read::Decoder::with_buffer(body).map_err(|e| format!("zstd: {e}"))?;
-    // Blocks are compressed from at most MAX_BLOCK_PAYLOAD bytes, so their
-    // window never needs more than 2^25.
-    decoder
-        .window_log_max(25)
-        .map_err(|e| format!("zstd: {e}"))?;
-    let mut out = Vec::new();
-    decoder
-        .take(MAX_BLOCK_PAYLOAD as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| format!("zstd: {e}"))?;
-    if out.len() > MAX_BLOCK_PAYLOAD {
-        return Err(format!(
-            "decompressed body exceeds {MAX_BLOCK_PAYLOAD} bytes"
-        ));
-    }
+    c.end()?;
     Ok(out)
 }
 

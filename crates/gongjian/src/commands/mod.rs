@@ -19,6 +19,7 @@ pub mod plan;
 pub mod platform;
 pub mod raw;
 pub mod restore;
+pub mod series;
 pub mod serve;
 pub mod simulate;
 pub mod sites;

@@ -1,0 +1,606 @@
+//! Real-time and minute values of closed days, packed into one compressed
+//! block per (site, factor, kind, China Standard Time day) (issue 16,
+//! migration 0034).
+//!
+//! `commit_ingest` keeps writing one `series` row per value (the cheap
+//! per-batch upsert that the open day's readers — device health, the
+//! rollups of recent hours, alarms — read directly).
+//! [`SeriesBlocks::pack_series`] later moves the `rtd` and `min` rows of
+//! days that have ended into `series_blocks`, merged with the day's block
+//! when one exists, in the transaction that deletes the rows.
+//! [`crate::Monitoring::series_points`] reads a range from the blocks and
+//! the rows together; a row wins over a block's value for the same period
+//! (it came later: a backlog upload, an import).
+//!
+//! Block body (after zstd decompression):
+//!
+//! ```text
+//! "GJSB" version=1 count:varint record*count   (records in period order)
+//! record = period:varint (seconds after the previous record's period; the
+//!                         first after the block's day_start)
+//!          received:zigzag-varint (received_at - period_start)
+//!          value:opt converted:opt flag:bytes source:bytes
+//! ```
+//!
+//! A body is hostile when read: bounded decompression, every length
+//! checked, a period outside its day or out of order refused, any fault a
+//! [`StorageError::Corrupt`] naming the block — never a panic.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::block_codec::{Cursor, open_body, put_bytes, put_opt, put_varint, unzigzag, zigzag};
+use crate::db::insert_rows;
+use crate::{Backend, SeriesPoint, StorageError};
+
+crate::db::area!(
+    /// Packed real-time and minute values of closed days.
+    SeriesBlocks,
+    series_blocks
+);
+
+/// The kinds packed into day blocks; hours and days stay rows.
+pub const PACKED_KINDS: [&str; 2] = ["min", "rtd"];
+
+/// zstd level of series blocks: measured on simulated stack loggers
+/// (docs/benchmarks.md, "Series blocks").
+pub const SERIES_BLOCK_LEVEL: i32 = 3;
+
+/// Decompressed bytes a series block may hold; larger is corrupt. A day
+/// of values every second with long texts stays well below.
+pub const MAX_SERIES_BLOCK_PAYLOAD: usize = 16 << 20;
+
+const MAGIC: &[u8; 4] = b"GJSB";
+const VERSION: u8 = 1;
+const CODEC: &str = "zstd";
+const DAY: i64 = 86_400;
+/// China Standard Time is UTC+8 all year.
+const CST_OFFSET: i64 = 8 * 3600;
+
+/// Rows of one key read in one go: more than a day of values every second,
+/// so a pass always holds at least one whole day.
+const ROWS_PER_KEY: i64 = 100_000;
+/// Keys (site, factor, kind) packed in one transaction.
+const KEYS_PER_PASS: usize = 64;
+/// PostgreSQL advisory lock key of the series packer ("gjserpak").
+const PACKING_LOCK: i64 = 0x676a_7365_7270_616b;
+
+/// 00:00 CST of the day holding `t` (Unix s), as Unix seconds.
+pub fn cst_day_start(t: i64) -> i64 {
+    t - (t + CST_OFFSET).rem_euclid(DAY)
+}
+
+/// What one [`SeriesBlocks::pack_series`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SeriesPackReport {
+    /// Day blocks written (new or merged).
+    pub blocks: u64,
+    /// Rows moved out of `series` into them.
+    pub values: u64,
+    /// Bytes of the encoded records before compression.
+    pub payload_bytes: u64,
+    /// Bytes of the compressed bodies written.
+    pub body_bytes: u64,
+}
+
+/// One packed value, as stored in a block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Packed {
+    period_start: i64,
+    received_at: i64,
+    value: Option<String>,
+    converted: Option<String>,
+    flag: String,
+    source: String,
+}
+
+type Row = (i64, Option<String>, Option<String>, String, String, i64);
+
+impl From<Row> for Packed {
+    fn from((period_start, value, converted, flag, source, received_at): Row) -> Self {
+        Packed {
+            period_start,
+            received_at,
+            value,
+            converted,
+            flag,
+            source,
+        }
+    }
+}
+
+impl From<Packed> for SeriesPoint {
+    fn from(p: Packed) -> Self {
+        SeriesPoint {
+            period_start: p.period_start,
+            value: p.value,
+            converted: p.converted,
+            flag: p.flag,
+            source: p.source,
+        }
+    }
+}
+
+impl SeriesBlocks<'_> {
+    /// Move every `rtd` and `min` row of the CST days that ended at or
+    /// before `before` (Unix s) into the days' blocks, a few dozen keys
+    /// per transaction.
+    pub async fn pack_series(&self, before: i64) -> Result<SeriesPackReport, StorageError> {
+        self.pack_series_at_level(before, SERIES_BLOCK_LEVEL).await
+    }
+
+    /// [`SeriesBlocks::pack_series`] at another zstd level (measurements).
+    pub async fn pack_series_at_level(
+        &self,
+        before: i64,
+        level: i32,
+    ) -> Result<SeriesPackReport, StorageError> {
+        let cutoff = cst_day_start(before);
+        let mut report = SeriesPackReport::default();
+        loop {
+            let keys = self.keys_to_pack(cutoff).await?;
+            if keys.is_empty() {
+                return Ok(report);
+            }
+            let moved = self.pack_keys(&keys, cutoff, level, &mut report).await?;
+            if moved == 0 {
+                // The rows found are gone (another packer took them) and
+                // nothing was left to do here.
+                if self.keys_to_pack(cutoff).await? == keys {
+                    return Err(StorageError::Corrupt(format!(
+                        "series rows before {cutoff} could not be packed: {keys:?}"
+                    )));
+                }
+            }
+        }
+    }
+
+    /// Up to [`KEYS_PER_PASS`] keys holding the oldest rows to pack, found
+    /// through the partial period indexes.
+    async fn keys_to_pack(&self, cutoff: i64) -> Result<Vec<(i64, String, String)>, StorageError> {
+        let mut keys = Vec::new();
+        for kind in PACKED_KINDS {
+            let found: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT DISTINCT site_id, factor FROM (SELECT site_id, factor FROM series \
+                 WHERE kind = $1 AND period_start < $2 ORDER BY period_start LIMIT 4096) oldest \
+                 ORDER BY site_id, factor",
+            )
+            .bind(kind)
+            .bind(cutoff)
+            .fetch_all(&self.read)
+            .await?;
+            keys.extend(
+                found
+                    .into_iter()
+                    .map(|(site, factor)| (site, factor, kind.to_owned())),
+            );
+            if keys.len() >= KEYS_PER_PASS {
+                break;
+            }
+        }
+        keys.truncate(KEYS_PER_PASS);
+        Ok(keys)
+    }
+
+    /// Pack the rows before `cutoff` of `keys` in one transaction; returns
+    /// the rows moved.
+    async fn pack_keys(
+        &self,
+        keys: &[(i64, String, String)],
+        cutoff: i64,
+        level: i32,
+        report: &mut SeriesPackReport,
+    ) -> Result<u64, StorageError> {
+        let pg = self.backend() == Backend::Postgres;
+        let mut tx = self.write.begin().await?;
+        if pg {
+            // Several servers (NATS writers) may run the job: one packs at
+            // a time.
+            sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) l")
+                .bind(PACKING_LOCK)
+                .execute(&mut *tx)
+                .await?;
+        }
+        // On PostgreSQL the rows are locked as read, so an ingest upsert of
+        // one of them waits for this transaction, finds it deleted, and
+        // stores a new row (which wins over the block): nothing is lost.
+        // SQLite has one writer, and this transaction is it.
+        let lock = if pg { " FOR UPDATE" } else { "" };
+        let mut moved = 0u64;
+        let mut pass = SeriesPackReport::default();
+        for (site, factor, kind) in keys {
+            let rows: Vec<Row> = sqlx::query_as(&format!(
+                "SELECT period_start, value, converted, flag, source, received_at FROM series \
+                 WHERE site_id = $1 AND factor = $2 AND kind = $3 AND period_start < $4 \
+                 ORDER BY period_start LIMIT $5{lock}"
+            ))
+            .bind(site)
+            .bind(factor)
+            .bind(kind)
+            .bind(cutoff)
+            .bind(ROWS_PER_KEY)
+            .fetch_all(&mut *tx)
+            .await?;
+            let full = rows.len() as i64 == ROWS_PER_KEY;
+            let mut days: BTreeMap<i64, Vec<Packed>> = BTreeMap::new();
+            for r in rows {
+                days.entry(cst_day_start(r.0)).or_default().push(r.into());
+            }
+            if full && days.len() > 1 {
+                // The last day may be cut short by the limit: next pass.
+                days.pop_last();
+            }
+            for (day, fresh) in days {
+                let mut merged: BTreeMap<i64, Packed> =
+                    read_block(&mut tx, (*site, factor, kind, day))
+                        .await?
+                        .into_iter()
+                        .map(|p| (p.period_start, p))
+                        .collect();
+                let count = fresh.len() as u64;
+                let fresh_periods: Vec<i64> = fresh.iter().map(|p| p.period_start).collect();
+                for p in fresh {
+                    merged.insert(p.period_start, p);
+                }
+                let payload = encode_block(day, merged.values());
+                if payload.len() > MAX_SERIES_BLOCK_PAYLOAD {
+                    return Err(StorageError::Corrupt(format!(
+                        "{} is too large to pack ({} bytes)",
+                        block_name(*site, factor, kind, day),
+                        payload.len()
+                    )));
+                }
+                let body = zstd::bulk::compress(&payload, level)?;
+                sqlx::query(
+                    "INSERT INTO series_blocks \
+                     (site_id, factor, kind, day_start, points, codec, body) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     ON CONFLICT (site_id, factor, kind, day_start) DO UPDATE SET \
+                     points = excluded.points, codec = excluded.codec, body = excluded.body",
+                )
+                .bind(site)
+                .bind(factor)
+                .bind(kind)
+                .bind(day)
+                .bind(merged.len() as i64)
+                .bind(CODEC)
+                .bind(&body)
+                .execute(&mut *tx)
+                .await?;
+                if pg {
+                    // Exactly the rows read: a new row committed meanwhile
+                    // (not locked, not in the block) stays.
+                    insert_rows(
+                        &mut tx,
+                        self.backend(),
+                        "DELETE FROM series WHERE (site_id, factor, kind, period_start) IN (",
+                        ")",
+                        4,
+                        &fresh_periods,
+                        |q, p| {
+                            q.bind(*site)
+                                .bind(factor.clone())
+                                .bind(kind.clone())
+                                .bind(*p)
+                        },
+                    )
+                    .await?;
+                } else {
+                    // The one writer: nothing was stored since the read.
+                    sqlx::query(
+                        "DELETE FROM series WHERE site_id = $1 AND factor = $2 AND kind = $3 \
+                         AND period_start >= $4 AND period_start < $5",
+                    )
+                    .bind(site)
+                    .bind(factor)
+                    .bind(kind)
+                    .bind(day)
+                    .bind((day + DAY).min(cutoff))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                moved += count;
+                pass.blocks += 1;
+                pass.values += count;
+                pass.payload_bytes += payload.len() as u64;
+                pass.body_bytes += body.len() as u64;
+            }
+        }
+        tx.commit().await?;
+        report.blocks += pass.blocks;
+        report.values += pass.values;
+        report.payload_bytes += pass.payload_bytes;
+        report.body_bytes += pass.body_bytes;
+        Ok(moved)
+    }
+
+    /// The packed values of one site, factor and kind with
+    /// `from <= period_start < to`, in period order.
+    pub(crate) async fn packed_points(
+        &self,
+        site_id: i64,
+        factor: &str,
+        kind: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<SeriesPoint>, StorageError> {
+        if !PACKED_KINDS.contains(&kind) || from >= to {
+            return Ok(Vec::new());
+        }
+        let blocks: Vec<(i64, String, Vec<u8>)> = sqlx::query_as(
+            "SELECT day_start, codec, body FROM series_blocks \
+             WHERE site_id = $1 AND factor = $2 AND kind = $3 \
+             AND day_start >= $4 AND day_start < $5 ORDER BY day_start",
+        )
+        .bind(site_id)
+        .bind(factor)
+        .bind(kind)
+        .bind(cst_day_start(from))
+        .bind(to)
+        .fetch_all(&self.read)
+        .await?;
+        let mut out = Vec::new();
+        for (day, codec, body) in blocks {
+            let what = block_name(site_id, factor, kind, day);
+            out.extend(
+                decode_block(&what, day, &codec, &body)?
+                    .into_iter()
+                    .filter(|p| p.period_start >= from && p.period_start < to)
+                    .map(SeriesPoint::from),
+            );
+        }
+        Ok(out)
+    }
+
+    /// Blocks, the values they hold and the bytes of their bodies.
+    pub async fn block_stats(&self) -> Result<(i64, i64, i64), StorageError> {
+        Ok(sqlx::query_as(
+            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(points), 0) AS BIGINT) AS p, \
+             CAST(COALESCE(SUM(LENGTH(body)), 0) AS BIGINT) AS b FROM series_blocks",
+        )
+        .fetch_one(&self.read)
+        .await?)
+    }
+}
+
+/// A series key: site, factor, kind, period start.
+pub(crate) type Key = (i64, String, String, i64);
+
+/// The packed (value, flag) of each of `keys` that lies in a packed day and
+/// has no row: what a new value for the key is compared with, as an
+/// upsert compares it with a row.
+pub(crate) async fn packed_without_row(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    keys: &[Key],
+) -> Result<HashMap<Key, (Option<String>, String)>, StorageError> {
+    let mut days: BTreeMap<(i64, &str, &str, i64), Vec<&Key>> = BTreeMap::new();
+    for k in keys {
+        if PACKED_KINDS.contains(&k.2.as_str()) {
+            days.entry((k.0, &k.1, &k.2, cst_day_start(k.3)))
+                .or_default()
+                .push(k);
+        }
+    }
+    let mut found = HashMap::new();
+    for ((site, factor, kind, day), wanted) in days {
+        let packed: HashMap<i64, Packed> = read_block(&mut *conn, (site, factor, kind, day))
+            .await?
+            .into_iter()
+            .map(|p| (p.period_start, p))
+            .collect();
+        for k in wanted {
+            if let Some(p) = packed.get(&k.3) {
+                found.insert(k.clone(), (p.value.clone(), p.flag.clone()));
+            }
+        }
+    }
+    if found.is_empty() {
+        return Ok(found);
+    }
+    let candidates: Vec<Key> = found.keys().cloned().collect();
+    let with_row = insert_rows(
+        conn,
+        backend,
+        "SELECT site_id, factor, kind, period_start FROM series \
+         WHERE (site_id, factor, kind, period_start) IN (",
+        ")",
+        4,
+        &candidates,
+        |q, k| q.bind(k.0).bind(&k.1).bind(&k.2).bind(k.3),
+    )
+    .await?;
+    for r in &with_row {
+        found.remove(&<Key as sqlx::FromRow<_>>::from_row(r)?);
+    }
+    Ok(found)
+}
+
+/// The values of one day's block (none when the day has no block).
+async fn read_block(
+    conn: &mut sqlx::AnyConnection,
+    (site, factor, kind, day): (i64, &str, &str, i64),
+) -> Result<Vec<Packed>, StorageError> {
+    let block: Option<(String, Vec<u8>)> = sqlx::query_as(
+        "SELECT codec, body FROM series_blocks \
+         WHERE site_id = $1 AND factor = $2 AND kind = $3 AND day_start = $4",
+    )
+    .bind(site)
+    .bind(factor)
+    .bind(kind)
+    .bind(day)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match block {
+        Some((codec, body)) => {
+            decode_block(&block_name(site, factor, kind, day), day, &codec, &body)
+        }
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Points of a range from rows and blocks together: a row wins over the
+/// block's value for its period. Both inputs are in period order.
+pub(crate) fn merge_points(rows: Vec<SeriesPoint>, packed: Vec<SeriesPoint>) -> Vec<SeriesPoint> {
+    if packed.is_empty() {
+        return rows;
+    }
+    let mut by_period: BTreeMap<i64, SeriesPoint> =
+        packed.into_iter().map(|p| (p.period_start, p)).collect();
+    for r in rows {
+        by_period.insert(r.period_start, r);
+    }
+    by_period.into_values().collect()
+}
+
+fn block_name(site: i64, factor: &str, kind: &str, day: i64) -> String {
+    format!(
+        "series_blocks ({site}, {:?}, {kind}, {day})",
+        factor.chars().take(32).collect::<String>()
+    )
+}
+
+/// The payload of a day's block: header, then the records in period order.
+fn encode_block<'a>(day: i64, points: impl ExactSizeIterator<Item = &'a Packed>) -> Vec<u8> {
+    let mut b = Vec::with_capacity(points.len() * 12 + 16);
+    b.extend_from_slice(MAGIC);
+    b.push(VERSION);
+    put_varint(&mut b, points.len() as u64);
+    let mut prev = day;
+    for p in points {
+        put_varint(&mut b, (p.period_start - prev) as u64);
+        put_varint(&mut b, zigzag(p.received_at.wrapping_sub(p.period_start)));
+        put_opt(&mut b, p.value.as_deref());
+        put_opt(&mut b, p.converted.as_deref());
+        put_bytes(&mut b, p.flag.as_bytes());
+        put_bytes(&mut b, p.source.as_bytes());
+        prev = p.period_start;
+    }
+    b
+}
+
+/// Decompress and decode one block body (hostile input: bounded, checked).
+fn decode_block(
+    what: &str,
+    day: i64,
+    codec: &str,
+    body: &[u8],
+) -> Result<Vec<Packed>, StorageError> {
+    let payload = open_body(what, codec, CODEC, body, MAX_SERIES_BLOCK_PAYLOAD)?;
+    let mut c = Cursor::new(what.to_owned(), &payload);
+    c.header(MAGIC, VERSION)?;
+    // Each record takes at least 6 bytes: a count beyond that is a lie.
+    let count = c.count(6)?;
+    let mut out = Vec::with_capacity(count);
+    let mut period = day;
+    for i in 0..count {
+        let step = c.varint()?;
+        if step >= DAY as u64 || (i > 0 && step == 0) {
+            return Err(c.fault("a period out of order or outside its day"));
+        }
+        period += step as i64;
+        if period >= day + DAY {
+            return Err(c.fault("a period outside its day"));
+        }
+        let received_at = period.wrapping_add(unzigzag(c.varint()?));
+        let value = c.opt_text("value")?;
+        let converted = c.opt_text("converted")?;
+        let flag = c.text("flag")?;
+        let source = c.text("source")?;
+        out.push(Packed {
+            period_start: period,
+            received_at,
+            value,
+            converted,
+            flag,
+            source,
+        });
+    }
+    c.end()?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY0: i64 = 1_767_196_800; // 2026-01-01 00:00 CST
+
+    fn point(period: i64, value: Option<&str>) -> Packed {
+        Packed {
+            period_start: period,
+            received_at: period + 75,
+            value: value.map(str::to_owned),
+            converted: None,
+            flag: "N".into(),
+            source: "hj212".into(),
+        }
+    }
+
+    fn body(points: &[Packed]) -> Vec<u8> {
+        zstd::bulk::compress(&encode_block(DAY0, points.iter()), 3).unwrap()
+    }
+
+    #[test]
+    fn cst_days_start_at_16_utc() {
+        assert_eq!(cst_day_start(DAY0), DAY0);
+        assert_eq!(cst_day_start(DAY0 + DAY - 1), DAY0);
+        assert_eq!(cst_day_start(DAY0 - 1), DAY0 - DAY);
+        assert_eq!((DAY0 + CST_OFFSET) % DAY, 0);
+    }
+
+    #[test]
+    fn a_day_round_trips_exactly() {
+        let mut points: Vec<Packed> = (0..1440)
+            .map(|m| point(DAY0 + m * 60, Some(&format!("{}.{:03}", m % 97, m % 1000))))
+            .collect();
+        points[3].value = None;
+        points[4].converted = Some("1.20E+02".into());
+        points[5].flag = "D".into();
+        points[6].source = "import".into();
+        points[7].received_at = points[7].period_start - 3 * DAY;
+        let decoded = decode_block("t", DAY0, CODEC, &body(&points)).unwrap();
+        assert_eq!(decoded, points);
+    }
+
+    #[test]
+    fn hostile_bodies_are_errors_not_panics() {
+        let payload = encode_block(
+            DAY0,
+            [point(DAY0, Some("1.5")), point(DAY0 + 60, None)].iter(),
+        );
+        for cut in 0..payload.len() {
+            let b = zstd::bulk::compress(&payload[..cut], 3).unwrap();
+            assert!(matches!(
+                decode_block("t", DAY0, CODEC, &b),
+                Err(StorageError::Corrupt(_))
+            ));
+        }
+        // A period past the day, and two records at one period.
+        let late = encode_block(DAY0, [point(DAY0 + DAY, Some("1"))].iter());
+        let twice = encode_block(
+            DAY0,
+            [point(DAY0, Some("1")), point(DAY0, Some("2"))].iter(),
+        );
+        for p in [late, twice] {
+            let b = zstd::bulk::compress(&p, 3).unwrap();
+            let err = decode_block("t", DAY0, CODEC, &b).unwrap_err().to_string();
+            assert!(err.contains("period"), "{err}");
+        }
+        assert!(decode_block("t", DAY0, CODEC, b"not zstd").is_err());
+        assert!(decode_block("t", DAY0, "lz4", &body(&[])).is_err());
+    }
+
+    #[test]
+    fn rows_win_over_packed_values() {
+        let p = |t: i64, v: &str| SeriesPoint {
+            period_start: t,
+            value: Some(v.into()),
+            converted: None,
+            flag: "N".into(),
+            source: "hj212".into(),
+        };
+        let merged = merge_points(vec![p(60, "row")], vec![p(0, "a"), p(60, "b"), p(120, "c")]);
+        let values: Vec<_> = merged.iter().map(|x| x.value.as_deref().unwrap()).collect();
+        assert_eq!(values, ["a", "row", "c"]);
+    }
+}
