@@ -77,7 +77,9 @@ if [ -n "$BIN" ]; then
       --older-than 0 "${level[@]}"
   # Every day's real-time and minute values into day blocks (0034), as the
   # series_packing job does with days that ended an hour ago.
+  t0=$(date +%s%N)
   GONGJIAN_LOG_LEVEL=warn "$BIN" series pack --data-dir "$WORK/data" --database "$url" --all
+  echo "series pack took $(( ($(date +%s%N) - t0) / 1000000 )) ms"
   sqlite3_checkpoint='import sqlite3,sys; sqlite3.connect(sys.argv[1]).execute("PRAGMA wal_checkpoint(TRUNCATE)")'
   python3 -c "$sqlite3_checkpoint" "$DB"
   python3 bench/footprint.py measure "$DB" >"$WORK/packed.json"

@@ -56,11 +56,15 @@ const DAY: i64 = 86_400;
 /// China Standard Time is UTC+8 all year.
 const CST_OFFSET: i64 = 8 * 3600;
 
-/// Rows of one key read in one go: more than a day of values every second,
-/// so a pass always holds at least one whole day.
-const ROWS_PER_KEY: i64 = 100_000;
-/// Keys (site, factor, kind) packed in one transaction.
+/// Rows of one key read in one transaction at most; a key with more (a
+/// backlog of many days, values every few seconds) continues in the next,
+/// merging into the block of a day it left half-read.
+const ROWS_PER_KEY: i64 = 20_000;
+/// Keys (site, factor, kind) gathered for packing at a time.
 const KEYS_PER_PASS: usize = 64;
+/// Rows one transaction reads before it leaves the remaining keys to the
+/// next (about a tenth of a second of the SQLite writer).
+const ROWS_PER_PASS: usize = 20_000;
 /// PostgreSQL advisory lock key of the series packer ("gjserpak").
 const PACKING_LOCK: i64 = 0x676a_7365_7270_616b;
 
@@ -134,62 +138,92 @@ impl SeriesBlocks<'_> {
         before: i64,
         level: i32,
     ) -> Result<SeriesPackReport, StorageError> {
-        let cutoff = cst_day_start(before);
-        let mut report = SeriesPackReport::default();
-        loop {
-            let keys = self.keys_to_pack(cutoff).await?;
-            if keys.is_empty() {
-                return Ok(report);
-            }
-            let moved = self.pack_keys(&keys, cutoff, level, &mut report).await?;
-            if moved == 0 {
-                // The rows found are gone (another packer took them) and
-                // nothing was left to do here.
-                if self.keys_to_pack(cutoff).await? == keys {
-                    return Err(StorageError::Corrupt(format!(
-                        "series rows before {cutoff} could not be packed: {keys:?}"
-                    )));
-                }
-            }
-        }
+        self.pack_series_in_steps(before, level, ROWS_PER_KEY).await
     }
 
-    /// Up to [`KEYS_PER_PASS`] keys holding the oldest rows to pack, found
-    /// through the partial period indexes.
-    async fn keys_to_pack(&self, cutoff: i64) -> Result<Vec<(i64, String, String)>, StorageError> {
+    /// [`SeriesBlocks::pack_series_at_level`] reading at most `rows_per_key`
+    /// rows of a key per transaction (tests: days packed in pieces).
+    #[doc(hidden)]
+    pub async fn pack_series_in_steps(
+        &self,
+        before: i64,
+        level: i32,
+        rows_per_key: i64,
+    ) -> Result<SeriesPackReport, StorageError> {
+        let rows_per_key = rows_per_key.max(1);
+        let cutoff = cst_day_start(before);
+        let mut report = SeriesPackReport::default();
+        let mut from = Some((i64::MIN, String::new()));
+        while let Some(at) = from.take() {
+            let (keys, next) = self.keys_to_pack(cutoff, at).await?;
+            let mut keys = keys;
+            // A key with more rows than one read holds goes again.
+            while !keys.is_empty() {
+                keys = self
+                    .pack_keys(&keys, cutoff, level, rows_per_key, &mut report)
+                    .await?;
+            }
+            from = next;
+        }
+        Ok(report)
+    }
+
+    /// Up to [`KEYS_PER_PASS`] keys after `from` (site, factor) with rows
+    /// to pack, and where to go on from. `series` is walked one (site,
+    /// factor) at a time by index seeks on its primary key — no secondary
+    /// index, which every real-time row would pay for — and each packed
+    /// kind checked by one more seek.
+    async fn keys_to_pack(
+        &self,
+        cutoff: i64,
+        mut from: (i64, String),
+    ) -> Result<(Vec<(i64, String, String)>, Option<(i64, String)>), StorageError> {
         let mut keys = Vec::new();
-        for kind in PACKED_KINDS {
-            let found: Vec<(i64, String)> = sqlx::query_as(
-                "SELECT DISTINCT site_id, factor FROM (SELECT site_id, factor FROM series \
-                 WHERE kind = $1 AND period_start < $2 ORDER BY period_start LIMIT 4096) oldest \
-                 ORDER BY site_id, factor",
+        loop {
+            let next: Option<(i64, String)> = sqlx::query_as(
+                "SELECT site_id, factor FROM series WHERE (site_id, factor) > ($1, $2) \
+                 ORDER BY site_id, factor LIMIT 1",
             )
-            .bind(kind)
-            .bind(cutoff)
-            .fetch_all(&self.read)
+            .bind(from.0)
+            .bind(&from.1)
+            .fetch_optional(&self.read)
             .await?;
-            keys.extend(
-                found
-                    .into_iter()
-                    .map(|(site, factor)| (site, factor, kind.to_owned())),
-            );
+            let Some(pair) = next else {
+                return Ok((keys, None));
+            };
+            for kind in PACKED_KINDS {
+                let old: Option<i64> = sqlx::query_scalar(
+                    "SELECT period_start FROM series WHERE site_id = $1 AND factor = $2 \
+                     AND kind = $3 AND period_start < $4 LIMIT 1",
+                )
+                .bind(pair.0)
+                .bind(&pair.1)
+                .bind(kind)
+                .bind(cutoff)
+                .fetch_optional(&self.read)
+                .await?;
+                if old.is_some() {
+                    keys.push((pair.0, pair.1.clone(), kind.to_owned()));
+                }
+            }
+            from = pair;
             if keys.len() >= KEYS_PER_PASS {
-                break;
+                return Ok((keys, Some(from)));
             }
         }
-        keys.truncate(KEYS_PER_PASS);
-        Ok(keys)
     }
 
     /// Pack the rows before `cutoff` of `keys` in one transaction; returns
-    /// the rows moved.
+    /// the keys that have rows left (more than one read holds, or not
+    /// reached within [`ROWS_PER_PASS`]).
     async fn pack_keys(
         &self,
         keys: &[(i64, String, String)],
         cutoff: i64,
         level: i32,
+        rows_per_key: i64,
         report: &mut SeriesPackReport,
-    ) -> Result<u64, StorageError> {
+    ) -> Result<Vec<(i64, String, String)>, StorageError> {
         let pg = self.backend() == Backend::Postgres;
         let mut tx = self.write.begin().await?;
         if pg {
@@ -205,9 +239,16 @@ impl SeriesBlocks<'_> {
         // stores a new row (which wins over the block): nothing is lost.
         // SQLite has one writer, and this transaction is it.
         let lock = if pg { " FOR UPDATE" } else { "" };
-        let mut moved = 0u64;
+        let mut again = Vec::new();
         let mut pass = SeriesPackReport::default();
-        for (site, factor, kind) in keys {
+        let mut read = 0usize;
+        for (i, (site, factor, kind)) in keys.iter().enumerate() {
+            if read >= ROWS_PER_PASS {
+                // Keep the transaction short: the SQLite writer is shared
+                // with ingestion. The rest goes in the next one.
+                again.extend_from_slice(&keys[i..]);
+                break;
+            }
             let rows: Vec<Row> = sqlx::query_as(&format!(
                 "SELECT period_start, value, converted, flag, source, received_at FROM series \
                  WHERE site_id = $1 AND factor = $2 AND kind = $3 AND period_start < $4 \
@@ -217,17 +258,19 @@ impl SeriesBlocks<'_> {
             .bind(factor)
             .bind(kind)
             .bind(cutoff)
-            .bind(ROWS_PER_KEY)
+            .bind(rows_per_key)
             .fetch_all(&mut *tx)
             .await?;
-            let full = rows.len() as i64 == ROWS_PER_KEY;
+            read += rows.len();
+            let full = rows.len() as i64 == rows_per_key;
             let mut days: BTreeMap<i64, Vec<Packed>> = BTreeMap::new();
             for r in rows {
                 days.entry(cst_day_start(r.0)).or_default().push(r.into());
             }
-            if full && days.len() > 1 {
-                // The last day may be cut short by the limit: next pass.
-                days.pop_last();
+            if full {
+                // More rows than one read: the rest (possibly of the same
+                // day, merged into its block then) in the next transaction.
+                again.push((*site, factor.clone(), kind.clone()));
             }
             for (day, fresh) in days {
                 let mut merged: BTreeMap<i64, Packed> =
@@ -285,7 +328,9 @@ impl SeriesBlocks<'_> {
                     )
                     .await?;
                 } else {
-                    // The one writer: nothing was stored since the read.
+                    // The one writer: nothing was stored since the read, so
+                    // the range up to the last row read is the rows read.
+                    let last = fresh_periods.last().copied().unwrap_or(day);
                     sqlx::query(
                         "DELETE FROM series WHERE site_id = $1 AND factor = $2 AND kind = $3 \
                          AND period_start >= $4 AND period_start < $5",
@@ -294,11 +339,10 @@ impl SeriesBlocks<'_> {
                     .bind(factor)
                     .bind(kind)
                     .bind(day)
-                    .bind((day + DAY).min(cutoff))
+                    .bind(last + 1)
                     .execute(&mut *tx)
                     .await?;
                 }
-                moved += count;
                 pass.blocks += 1;
                 pass.values += count;
                 pass.payload_bytes += payload.len() as u64;
@@ -310,7 +354,7 @@ impl SeriesBlocks<'_> {
         report.values += pass.values;
         report.payload_bytes += pass.payload_bytes;
         report.body_bytes += pass.body_bytes;
-        Ok(moved)
+        Ok(again)
     }
 
     /// The packed values of one site, factor and kind with

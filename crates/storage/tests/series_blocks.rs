@@ -222,6 +222,25 @@ async fn a_late_row_wins_over_its_packed_value(t: TestDb) {
 }
 on_both_backends!(a_late_row_wins_over_its_packed_value);
 
+/// A key read in pieces (a backlog larger than one read): each piece
+/// merges into the block of the day the previous one left half-read.
+async fn days_packed_in_pieces_read_back_the_same(t: TestDb) {
+    let db = t.db.clone();
+    let s = site(&db, "S1").await;
+    three_days(&db, s).await;
+    let before = snapshot(&db, s).await;
+    let report = db
+        .series_blocks()
+        .pack_series_in_steps(DAY1 + 4 * DAY, 3, 50)
+        .await
+        .unwrap();
+    assert_eq!(report.values, 3 * (145 + 240));
+    assert_eq!(rows_of(&db, "min").await + rows_of(&db, "rtd").await, 0);
+    assert_eq!(db.series_blocks().block_stats().await.unwrap().0, 6);
+    assert_eq!(snapshot(&db, s).await, before);
+}
+on_both_backends!(days_packed_in_pieces_read_back_the_same);
+
 /// Two packers at once (each NATS writer runs the job; the job and a
 /// `gongjian series pack`): every value ends in one block, once.
 async fn two_packers_at_once_store_each_value_once(t: TestDb) {

@@ -379,9 +379,7 @@ async fn series_survive_the_rebuild(url: &str, raw_url: &str, backend: &str) {
                 "hj212_uploads_received",
                 "series_hour_period",
                 "series_hour_received",
-                "series_min_period",
-                // 0034: the packer's way to real-time rows.
-                "series_rtd_period"
+                "series_min_period"
             ]
         );
         let check: Vec<(String,)> = sqlx::query_as("PRAGMA integrity_check")

@@ -21,6 +21,3 @@ CREATE TABLE series_blocks (
     PRIMARY KEY (site_id, factor, kind, day_start)
 ) WITHOUT ROWID;
 
--- The packer finds the real-time rows to pack by period, as it finds the
--- minute rows through series_min_period (0006).
-CREATE INDEX series_rtd_period ON series(period_start) WHERE kind = 'rtd';
