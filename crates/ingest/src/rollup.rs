@@ -345,8 +345,17 @@ where
         }
         let mut out = Vec::with_capacity(pending.len());
         for p in &pending {
-            if let Some(v) = compute(db, p, &intervals, &th).await? {
-                out.push(v);
+            match compute(db, p, &intervals, &th).await {
+                Ok(Some(v)) => out.push(v),
+                Ok(None) => {}
+                // Stored data that cannot be read (a damaged series block):
+                // this period is left as it is and released, so the rest of
+                // the queue is rolled up.
+                Err(gongjian_storage::StorageError::Corrupt(e)) => {
+                    tracing::error!(error = %e, site = p.site_id, factor = %p.factor,
+                        period = p.period_start, "rollup skipped: its data cannot be read");
+                }
+                Err(e) => return Err(e),
             }
         }
         between().await;

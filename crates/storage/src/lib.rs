@@ -80,7 +80,7 @@ pub use raw_archive::{
 pub use reports::{AIR_FACTORS, AirHour, PublishedReport, StationDays, StationSite, UpsertStats};
 pub use season::{NewSeasonEntry, SeasonList, StoredSeasonEntry};
 pub use series_blocks::{
-    MAX_SERIES_BLOCK_PAYLOAD, PACKED_KINDS, SERIES_BLOCK_LEVEL, SeriesPackReport, cst_day_start,
+    MAX_SERIES_BLOCK_PAYLOAD, PACKED_KINDS, SERIES_BLOCK_LEVEL, SeriesPackReport,
 };
 pub use sessions::{LoginLimits, LoginRefusal, SessionLimits};
 pub use summaries::{AcceptedValue, AssignmentMonth, LimitedHour};

@@ -31,6 +31,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::block_codec::{Cursor, open_body, put_bytes, put_opt, put_varint, unzigzag, zigzag};
 use crate::db::insert_rows;
 use crate::{Backend, SeriesPoint, StorageError};
+use gongjian_standards::cst::local_day_start;
 
 crate::db::area!(
     /// Packed real-time and minute values of closed days.
@@ -41,8 +42,8 @@ crate::db::area!(
 /// The kinds packed into day blocks; hours and days stay rows.
 pub const PACKED_KINDS: [&str; 2] = ["min", "rtd"];
 
-/// zstd level of series blocks: measured on simulated stack loggers
-/// (docs/benchmarks.md, "Series blocks").
+/// zstd level of series blocks: zstd's default. Sizes measured with it
+/// are in docs/benchmarks.md ("Issue 16, stop 31: series blocks").
 pub const SERIES_BLOCK_LEVEL: i32 = 3;
 
 /// Decompressed bytes a series block may hold; larger is corrupt. A day
@@ -53,8 +54,6 @@ const MAGIC: &[u8; 4] = b"GJSB";
 const VERSION: u8 = 1;
 const CODEC: &str = "zstd";
 const DAY: i64 = 86_400;
-/// China Standard Time is UTC+8 all year.
-const CST_OFFSET: i64 = 8 * 3600;
 
 /// Rows of one key read in one transaction at most; a key with more (a
 /// backlog of many days, values every few seconds) continues in the next,
@@ -67,11 +66,6 @@ const KEYS_PER_PASS: usize = 64;
 const ROWS_PER_PASS: usize = 20_000;
 /// PostgreSQL advisory lock key of the series packer ("gjserpak").
 const PACKING_LOCK: i64 = 0x676a_7365_7270_616b;
-
-/// 00:00 CST of the day holding `t` (Unix s), as Unix seconds.
-pub fn cst_day_start(t: i64) -> i64 {
-    t - (t + CST_OFFSET).rem_euclid(DAY)
-}
 
 /// What one [`SeriesBlocks::pack_series`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -151,7 +145,7 @@ impl SeriesBlocks<'_> {
         rows_per_key: i64,
     ) -> Result<SeriesPackReport, StorageError> {
         let rows_per_key = rows_per_key.max(1);
-        let cutoff = cst_day_start(before);
+        let cutoff = local_day_start(before);
         let mut report = SeriesPackReport::default();
         let mut from = Some((i64::MIN, String::new()));
         while let Some(at) = from.take() {
@@ -239,6 +233,11 @@ impl SeriesBlocks<'_> {
         // stores a new row (which wins over the block): nothing is lost.
         // SQLite has one writer, and this transaction is it.
         let lock = if pg { " FOR UPDATE" } else { "" };
+        // Rows are locked in key order, as ingestion locks them (in Rust's
+        // byte order, not the database collation's): no deadlock between
+        // the two.
+        let mut keys = keys.to_vec();
+        keys.sort();
         let mut again = Vec::new();
         let mut pass = SeriesPackReport::default();
         let mut read = 0usize;
@@ -265,33 +264,36 @@ impl SeriesBlocks<'_> {
             let full = rows.len() as i64 == rows_per_key;
             let mut days: BTreeMap<i64, Vec<Packed>> = BTreeMap::new();
             for r in rows {
-                days.entry(cst_day_start(r.0)).or_default().push(r.into());
+                days.entry(local_day_start(r.0)).or_default().push(r.into());
             }
-            if full {
-                // More rows than one read: the rest (possibly of the same
-                // day, merged into its block then) in the next transaction.
-                again.push((*site, factor.clone(), kind.clone()));
-            }
+            let mut skipped = false;
             for (day, fresh) in days {
-                let mut merged: BTreeMap<i64, Packed> =
-                    read_block(&mut tx, (*site, factor, kind, day))
-                        .await?
-                        .into_iter()
-                        .map(|p| (p.period_start, p))
-                        .collect();
+                // A block that cannot be read (or grow) keeps its day's rows
+                // as they are, and holds up no other key.
+                let merged = match read_block(&mut tx, (*site, factor, kind, day)).await {
+                    Ok(old) => Ok(merge_day(old, &fresh)),
+                    Err(StorageError::Corrupt(e)) => Err(e),
+                    Err(e) => return Err(e),
+                };
+                let (merged, payload) = match merged.and_then(|m| {
+                    let payload = encode_block(day, m.values());
+                    if payload.len() > MAX_SERIES_BLOCK_PAYLOAD {
+                        return Err(format!(
+                            "{} would exceed {MAX_SERIES_BLOCK_PAYLOAD} bytes",
+                            block_name(*site, factor, kind, day)
+                        ));
+                    }
+                    Ok((m, payload))
+                }) {
+                    Ok(ok) => ok,
+                    Err(e) => {
+                        tracing::error!(error = %e, "series day not packed: its rows stay");
+                        skipped = true;
+                        break;
+                    }
+                };
                 let count = fresh.len() as u64;
                 let fresh_periods: Vec<i64> = fresh.iter().map(|p| p.period_start).collect();
-                for p in fresh {
-                    merged.insert(p.period_start, p);
-                }
-                let payload = encode_block(day, merged.values());
-                if payload.len() > MAX_SERIES_BLOCK_PAYLOAD {
-                    return Err(StorageError::Corrupt(format!(
-                        "{} is too large to pack ({} bytes)",
-                        block_name(*site, factor, kind, day),
-                        payload.len()
-                    )));
-                }
                 let body = zstd::bulk::compress(&payload, level)?;
                 sqlx::query(
                     "INSERT INTO series_blocks \
@@ -348,6 +350,11 @@ impl SeriesBlocks<'_> {
                 pass.payload_bytes += payload.len() as u64;
                 pass.body_bytes += body.len() as u64;
             }
+            if full && !skipped {
+                // More rows than one read: the rest (possibly of the same
+                // day, merged into its block then) in the next transaction.
+                again.push((*site, factor.clone(), kind.clone()));
+            }
         }
         tx.commit().await?;
         report.blocks += pass.blocks;
@@ -378,7 +385,7 @@ impl SeriesBlocks<'_> {
         .bind(site_id)
         .bind(factor)
         .bind(kind)
-        .bind(cst_day_start(from))
+        .bind(local_day_start(from))
         .bind(to)
         .fetch_all(&self.read)
         .await?;
@@ -420,7 +427,7 @@ pub(crate) async fn packed_without_row(
     let mut days: BTreeMap<(i64, &str, &str, i64), Vec<&Key>> = BTreeMap::new();
     for k in keys {
         if PACKED_KINDS.contains(&k.2.as_str()) {
-            days.entry((k.0, &k.1, &k.2, cst_day_start(k.3)))
+            days.entry((k.0, &k.1, &k.2, local_day_start(k.3)))
                 .or_default()
                 .push(k);
         }
@@ -457,6 +464,15 @@ pub(crate) async fn packed_without_row(
         found.remove(&<Key as sqlx::FromRow<_>>::from_row(r)?);
     }
     Ok(found)
+}
+
+/// A day's block with the rows read merged in (a row wins).
+fn merge_day(old: Vec<Packed>, fresh: &[Packed]) -> BTreeMap<i64, Packed> {
+    let mut merged: BTreeMap<i64, Packed> = old.into_iter().map(|p| (p.period_start, p)).collect();
+    for p in fresh {
+        merged.insert(p.period_start, p.clone());
+    }
+    merged
 }
 
 /// The values of one day's block (none when the day has no block).
@@ -532,8 +548,15 @@ fn decode_block(
     let payload = open_body(what, codec, CODEC, body, MAX_SERIES_BLOCK_PAYLOAD)?;
     let mut c = Cursor::new(what.to_owned(), &payload);
     c.header(MAGIC, VERSION)?;
-    // Each record takes at least 6 bytes: a count beyond that is a lie.
+    // Each record takes at least 6 bytes, and a day holds one value a
+    // second at most: a count beyond either is a lie.
     let count = c.count(6)?;
+    if count > DAY as usize {
+        return Err(c.fault(&format!("{count} values in one day")));
+    }
+    let day_end = day
+        .checked_add(DAY)
+        .ok_or_else(|| c.fault("day start out of range"))?;
     let mut out = Vec::with_capacity(count);
     let mut period = day;
     for i in 0..count {
@@ -541,8 +564,11 @@ fn decode_block(
         if step >= DAY as u64 || (i > 0 && step == 0) {
             return Err(c.fault("a period out of order or outside its day"));
         }
-        period += step as i64;
-        if period >= day + DAY {
+        period = period
+            .checked_add(step as i64)
+            .filter(|p| *p < day_end)
+            .ok_or_else(|| c.fault("a period outside its day"))?;
+        if period >= day_end {
             return Err(c.fault("a period outside its day"));
         }
         let received_at = period.wrapping_add(unzigzag(c.varint()?));
@@ -582,14 +608,6 @@ mod tests {
 
     fn body(points: &[Packed]) -> Vec<u8> {
         zstd::bulk::compress(&encode_block(DAY0, points.iter()), 3).unwrap()
-    }
-
-    #[test]
-    fn cst_days_start_at_16_utc() {
-        assert_eq!(cst_day_start(DAY0), DAY0);
-        assert_eq!(cst_day_start(DAY0 + DAY - 1), DAY0);
-        assert_eq!(cst_day_start(DAY0 - 1), DAY0 - DAY);
-        assert_eq!((DAY0 + CST_OFFSET) % DAY, 0);
     }
 
     #[test]

@@ -4,10 +4,9 @@
 //! late row wins over its packed value, and packing twice or two packers
 //! at once store every value once.
 
+use gongjian_standards::cst::local_day_start;
 use gongjian_storage::testing::TestDb;
-use gongjian_storage::{
-    Actor, Db, NewSite, SeriesPoint, SeriesValue, cst_day_start, on_both_backends,
-};
+use gongjian_storage::{Actor, Db, NewSite, SeriesPoint, SeriesValue, on_both_backends};
 
 /// 2026-03-01 00:00 CST.
 const DAY1: i64 = 1_772_294_400;
@@ -241,6 +240,50 @@ async fn days_packed_in_pieces_read_back_the_same(t: TestDb) {
 }
 on_both_backends!(days_packed_in_pieces_read_back_the_same);
 
+/// A damaged block keeps its day's rows and holds up no other key.
+async fn a_damaged_block_holds_up_no_other_key(t: TestDb) {
+    let db = t.db.clone();
+    let (s1, s2) = (site(&db, "S1").await, site(&db, "S2").await);
+    for s in [s1, s2] {
+        row(&db, s, "a34013", "min", DAY1, Some("1.0"), "N").await;
+    }
+    db.series_blocks()
+        .pack_series(DAY1 + 2 * DAY)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE series_blocks SET body = $1 WHERE site_id = $2")
+        .bind(b"not zstd".to_vec())
+        .bind(s1)
+        .execute(db.write_pool())
+        .await
+        .unwrap();
+    for s in [s1, s2] {
+        row(&db, s, "a34013", "min", DAY1 + 60, Some("2.0"), "N").await;
+    }
+    let report = db
+        .series_blocks()
+        .pack_series(DAY1 + 2 * DAY)
+        .await
+        .unwrap();
+    assert_eq!(report.values, 1);
+    let left: Vec<i64> = sqlx::query_scalar("SELECT site_id FROM series WHERE kind = 'min'")
+        .fetch_all(db.read_pool())
+        .await
+        .unwrap();
+    assert_eq!(left, [s1]);
+    assert_eq!(points(&db, s2, "a34013", "min").await.len(), 2);
+    let err = db
+        .monitoring()
+        .series_points(s1, "a34013", "min", DAY1, DAY1 + DAY)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, gongjian_storage::StorageError::Corrupt(_)),
+        "{err}"
+    );
+}
+on_both_backends!(a_damaged_block_holds_up_no_other_key);
+
 /// Two packers at once (each NATS writer runs the job; the job and a
 /// `gongjian series pack`): every value ends in one block, once.
 async fn two_packers_at_once_store_each_value_once(t: TestDb) {
@@ -324,6 +367,6 @@ on_both_backends!(reimporting_a_packed_day_writes_nothing);
 
 #[test]
 fn packing_days_are_china_standard_time_days() {
-    assert_eq!(cst_day_start(DAY1 + 3), DAY1);
-    assert_eq!(cst_day_start(DAY1 - 1), DAY1 - DAY);
+    assert_eq!(local_day_start(DAY1 + 3), DAY1);
+    assert_eq!(local_day_start(DAY1 - 1), DAY1 - DAY);
 }

@@ -21,3 +21,6 @@ CREATE TABLE series_blocks (
     PRIMARY KEY (site_id, factor, kind, day_start)
 ) WITHOUT ROWID;
 
+-- Retention deletes a month of blocks by day (on PostgreSQL while the
+-- month's partition is being dropped, with all of `series` locked).
+CREATE INDEX series_blocks_day ON series_blocks(day_start);
