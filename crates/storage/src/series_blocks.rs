@@ -218,9 +218,8 @@ impl SeriesBlocks<'_> {
         rows_per_key: i64,
         report: &mut SeriesPackReport,
     ) -> Result<Vec<(i64, String, String)>, StorageError> {
-        let pg = self.backend() == Backend::Postgres;
         let mut tx = self.write.begin().await?;
-        if pg {
+        if self.backend() == Backend::Postgres {
             // Several servers (NATS writers) may run the job: one packs at
             // a time.
             sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) l")
@@ -228,132 +227,44 @@ impl SeriesBlocks<'_> {
                 .execute(&mut *tx)
                 .await?;
         }
-        // On PostgreSQL the rows are locked as read, so an ingest upsert of
-        // one of them waits for this transaction, finds it deleted, and
-        // stores a new row (which wins over the block): nothing is lost.
-        // SQLite has one writer, and this transaction is it.
-        let lock = if pg { " FOR UPDATE" } else { "" };
-        // Rows are locked in key order, as ingestion locks them (in Rust's
+        // Rows are deleted in key order, as ingestion writes them (Rust's
         // byte order, not the database collation's): no deadlock between
-        // the two.
+        // the two on PostgreSQL.
         let mut keys = keys.to_vec();
         keys.sort();
         let mut again = Vec::new();
         let mut pass = SeriesPackReport::default();
         let mut read = 0usize;
-        for (i, (site, factor, kind)) in keys.iter().enumerate() {
+        for (i, key) in keys.iter().enumerate() {
             if read >= ROWS_PER_PASS {
                 // Keep the transaction short: the SQLite writer is shared
                 // with ingestion. The rest goes in the next one.
                 again.extend_from_slice(&keys[i..]);
                 break;
             }
-            let rows: Vec<Row> = sqlx::query_as(&format!(
-                "SELECT period_start, value, converted, flag, source, received_at FROM series \
-                 WHERE site_id = $1 AND factor = $2 AND kind = $3 AND period_start < $4 \
-                 ORDER BY period_start LIMIT $5{lock}"
-            ))
-            .bind(site)
-            .bind(factor)
-            .bind(kind)
-            .bind(cutoff)
-            .bind(rows_per_key)
-            .fetch_all(&mut *tx)
-            .await?;
-            read += rows.len();
-            let full = rows.len() as i64 == rows_per_key;
-            let mut days: BTreeMap<i64, Vec<Packed>> = BTreeMap::new();
-            for r in rows {
-                days.entry(local_day_start(r.0)).or_default().push(r.into());
-            }
-            let mut skipped = false;
-            for (day, fresh) in days {
-                // A block that cannot be read (or grow) keeps its day's rows
-                // as they are, and holds up no other key.
-                let merged = match read_block(&mut tx, (*site, factor, kind, day)).await {
-                    Ok(old) => Ok(merge_day(old, &fresh)),
-                    Err(StorageError::Corrupt(e)) => Err(e),
-                    Err(e) => return Err(e),
-                };
-                let (merged, payload) = match merged.and_then(|m| {
-                    let payload = encode_block(day, m.values());
-                    if payload.len() > MAX_SERIES_BLOCK_PAYLOAD {
-                        return Err(format!(
-                            "{} would exceed {MAX_SERIES_BLOCK_PAYLOAD} bytes",
-                            block_name(*site, factor, kind, day)
-                        ));
+            // One savepoint per key: a block that cannot be read (or would
+            // grow too large) leaves that key's rows as they were and holds
+            // up no other key.
+            let mut one = sqlx::Connection::begin(&mut *tx).await?;
+            match pack_key(&mut one, key, cutoff, level, rows_per_key).await {
+                Ok(done) => {
+                    one.commit().await?;
+                    read += done.rows;
+                    if done.more {
+                        // The rest (possibly of a day left half-packed,
+                        // merged into its block then) in the next one.
+                        again.push(key.clone());
                     }
-                    Ok((m, payload))
-                }) {
-                    Ok(ok) => ok,
-                    Err(e) => {
-                        tracing::error!(error = %e, "series day not packed: its rows stay");
-                        skipped = true;
-                        break;
-                    }
-                };
-                let count = fresh.len() as u64;
-                let fresh_periods: Vec<i64> = fresh.iter().map(|p| p.period_start).collect();
-                let body = zstd::bulk::compress(&payload, level)?;
-                sqlx::query(
-                    "INSERT INTO series_blocks \
-                     (site_id, factor, kind, day_start, points, codec, body) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                     ON CONFLICT (site_id, factor, kind, day_start) DO UPDATE SET \
-                     points = excluded.points, codec = excluded.codec, body = excluded.body",
-                )
-                .bind(site)
-                .bind(factor)
-                .bind(kind)
-                .bind(day)
-                .bind(merged.len() as i64)
-                .bind(CODEC)
-                .bind(&body)
-                .execute(&mut *tx)
-                .await?;
-                if pg {
-                    // Exactly the rows read: a new row committed meanwhile
-                    // (not locked, not in the block) stays.
-                    insert_rows(
-                        &mut tx,
-                        self.backend(),
-                        "DELETE FROM series WHERE (site_id, factor, kind, period_start) IN (",
-                        ")",
-                        4,
-                        &fresh_periods,
-                        |q, p| {
-                            q.bind(*site)
-                                .bind(factor.clone())
-                                .bind(kind.clone())
-                                .bind(*p)
-                        },
-                    )
-                    .await?;
-                } else {
-                    // The one writer: nothing was stored since the read, so
-                    // the range up to the last row read is the rows read.
-                    let last = fresh_periods.last().copied().unwrap_or(day);
-                    sqlx::query(
-                        "DELETE FROM series WHERE site_id = $1 AND factor = $2 AND kind = $3 \
-                         AND period_start >= $4 AND period_start < $5",
-                    )
-                    .bind(site)
-                    .bind(factor)
-                    .bind(kind)
-                    .bind(day)
-                    .bind(last + 1)
-                    .execute(&mut *tx)
-                    .await?;
+                    pass.blocks += done.report.blocks;
+                    pass.values += done.report.values;
+                    pass.payload_bytes += done.report.payload_bytes;
+                    pass.body_bytes += done.report.body_bytes;
                 }
-                pass.blocks += 1;
-                pass.values += count;
-                pass.payload_bytes += payload.len() as u64;
-                pass.body_bytes += body.len() as u64;
-            }
-            if full && !skipped {
-                // More rows than one read: the rest (possibly of the same
-                // day, merged into its block then) in the next transaction.
-                again.push((*site, factor.clone(), kind.clone()));
+                Err(StorageError::Corrupt(e)) => {
+                    one.rollback().await?;
+                    tracing::error!(error = %e, "series not packed: the rows stay");
+                }
+                Err(e) => return Err(e),
             }
         }
         tx.commit().await?;
@@ -464,6 +375,106 @@ pub(crate) async fn packed_without_row(
         found.remove(&<Key as sqlx::FromRow<_>>::from_row(r)?);
     }
     Ok(found)
+}
+
+/// What packing one key did.
+struct KeyPacked {
+    /// Rows moved.
+    rows: usize,
+    /// Whether rows before the cut-off are left (the read was full).
+    more: bool,
+    report: SeriesPackReport,
+}
+
+/// Move up to `rows_per_key` of one key's oldest rows before `cutoff` into
+/// their days' blocks. The rows are taken by `DELETE … RETURNING`, so the
+/// blocks hold exactly the rows deleted — on PostgreSQL too, where an
+/// ingest upsert of one of them waits for the delete and then stores a new
+/// row (which wins over the block), and a row committed meanwhile is
+/// either deleted and packed or left alone.
+async fn pack_key(
+    conn: &mut sqlx::AnyConnection,
+    (site, factor, kind): &(i64, String, String),
+    cutoff: i64,
+    level: i32,
+    rows_per_key: i64,
+) -> Result<KeyPacked, StorageError> {
+    let periods: Vec<i64> = sqlx::query_scalar(
+        "SELECT period_start FROM series \
+         WHERE site_id = $1 AND factor = $2 AND kind = $3 AND period_start < $4 \
+         ORDER BY period_start LIMIT $5",
+    )
+    .bind(site)
+    .bind(factor)
+    .bind(kind)
+    .bind(cutoff)
+    .bind(rows_per_key)
+    .fetch_all(&mut *conn)
+    .await?;
+    let (Some(&first), Some(&last)) = (periods.first(), periods.last()) else {
+        return Ok(KeyPacked {
+            rows: 0,
+            more: false,
+            report: SeriesPackReport::default(),
+        });
+    };
+    let mut rows: Vec<Row> = sqlx::query_as(
+        "DELETE FROM series WHERE site_id = $1 AND factor = $2 AND kind = $3 \
+         AND period_start >= $4 AND period_start <= $5 \
+         RETURNING period_start, value, converted, flag, source, received_at",
+    )
+    .bind(site)
+    .bind(factor)
+    .bind(kind)
+    .bind(first)
+    .bind(last)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.sort_by_key(|r| r.0);
+    let mut days: BTreeMap<i64, Vec<Packed>> = BTreeMap::new();
+    for r in rows {
+        days.entry(local_day_start(r.0)).or_default().push(r.into());
+    }
+    let mut done = KeyPacked {
+        rows: 0,
+        more: periods.len() as i64 == rows_per_key,
+        report: SeriesPackReport::default(),
+    };
+    for (day, fresh) in days {
+        let merged = merge_day(
+            read_block(&mut *conn, (*site, factor, kind, day)).await?,
+            &fresh,
+        );
+        let payload = encode_block(day, merged.values());
+        if payload.len() > MAX_SERIES_BLOCK_PAYLOAD {
+            return Err(StorageError::Corrupt(format!(
+                "{} would exceed {MAX_SERIES_BLOCK_PAYLOAD} bytes",
+                block_name(*site, factor, kind, day)
+            )));
+        }
+        let body = zstd::bulk::compress(&payload, level)?;
+        sqlx::query(
+            "INSERT INTO series_blocks (site_id, factor, kind, day_start, points, codec, body) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (site_id, factor, kind, day_start) DO UPDATE SET \
+             points = excluded.points, codec = excluded.codec, body = excluded.body",
+        )
+        .bind(site)
+        .bind(factor)
+        .bind(kind)
+        .bind(day)
+        .bind(merged.len() as i64)
+        .bind(CODEC)
+        .bind(&body)
+        .execute(&mut *conn)
+        .await?;
+        done.rows += fresh.len();
+        done.report.blocks += 1;
+        done.report.values += fresh.len() as u64;
+        done.report.payload_bytes += payload.len() as u64;
+        done.report.body_bytes += body.len() as u64;
+    }
+    Ok(done)
 }
 
 /// A day's block with the rows read merged in (a row wins).

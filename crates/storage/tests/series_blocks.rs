@@ -43,6 +43,7 @@ async fn row(
         "INSERT INTO series (site_id, factor, kind, period_start, value, converted, flag, \
          source, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'hj212', $8) \
          ON CONFLICT (site_id, factor, kind, period_start) DO UPDATE SET value = excluded.value, \
+         converted = excluded.converted, \
          flag = excluded.flag, received_at = excluded.received_at",
     )
     .bind(site)
@@ -283,6 +284,73 @@ async fn a_damaged_block_holds_up_no_other_key(t: TestDb) {
     );
 }
 on_both_backends!(a_damaged_block_holds_up_no_other_key);
+
+/// Late values for packed days arriving while the packer runs: every one
+/// is read back, and nothing else changes.
+async fn values_written_while_packing_are_kept(t: TestDb) {
+    let db = t.db.clone();
+    let s = site(&db, "S1").await;
+    three_days(&db, s).await;
+    let before = snapshot(&db, s).await;
+    let writer = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            for i in 0..150 {
+                row(
+                    &db,
+                    s,
+                    "a34013",
+                    "min",
+                    DAY1 + i * 60,
+                    Some(&format!("late{i}")),
+                    "N",
+                )
+                .await;
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    let packer = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            for _ in 0..30 {
+                db.series_blocks()
+                    .pack_series_in_steps(DAY1 + 4 * DAY, 3, 40)
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    writer.await.unwrap();
+    packer.await.unwrap();
+    db.series_blocks()
+        .pack_series(DAY1 + 4 * DAY)
+        .await
+        .unwrap();
+    let after = points(&db, s, "a34013", "min").await;
+    let mut expected = before[0].clone();
+    for i in 0..150 {
+        let at = DAY1 + i * 60;
+        match expected.iter_mut().find(|p| p.period_start == at) {
+            Some(p) => {
+                p.value = Some(format!("late{i}"));
+                p.converted = Some(format!("late{i}0"));
+                p.flag = "N".into();
+            }
+            None => expected.push(SeriesPoint {
+                period_start: at,
+                value: Some(format!("late{i}")),
+                converted: Some(format!("late{i}0")),
+                flag: "N".into(),
+                source: "hj212".into(),
+            }),
+        }
+    }
+    expected.sort_by_key(|p| p.period_start);
+    assert_eq!(after, expected);
+    assert_eq!(points(&db, s, "a21026", "rtd").await, before[1]);
+}
+on_both_backends!(flavor = "multi_thread"; values_written_while_packing_are_kept);
 
 /// Two packers at once (each NATS writer runs the job; the job and a
 /// `gongjian series pack`): every value ends in one block, once.
