@@ -120,8 +120,8 @@ impl From<Packed> for SeriesPoint {
 
 impl SeriesBlocks<'_> {
     /// Move every `rtd` and `min` row of the CST days that ended at or
-    /// before `before` (Unix s) into the days' blocks, a few dozen keys
-    /// per transaction.
+    /// before `before` (Unix s) into the days' blocks, in transactions of
+    /// about 20,000 rows.
     pub async fn pack_series(&self, before: i64) -> Result<SeriesPackReport, StorageError> {
         self.pack_series_at_level(before, SERIES_BLOCK_LEVEL).await
     }
