@@ -19,9 +19,11 @@
     ['from', 'to'].forEach(function (k) { if (!p.get(k)) p.delete(k); });
     return p.toString();
   }
-  function fmt(t) {
+  // China Standard Time; with seconds for real-time data, which arrive
+  // several times a minute.
+  function fmt(t, seconds) {
     var d = new Date((t + 8 * 3600) * 1000);
-    return d.toISOString().slice(0, 16).replace('T', ' ');
+    return d.toISOString().slice(0, seconds ? 19 : 16).replace('T', ' ');
   }
   function load() {
     var q = query();
@@ -73,7 +75,7 @@
               formatter: function (ps) {
                 var idx = ps[0].dataIndex;
                 var pt = s.points[idx];
-                var lines = [fmt(ps[0].value[0] / 1000)].concat(ps.map(function (p) {
+                var lines = [fmt(ps[0].value[0] / 1000, s.kind === 'rtd')].concat(ps.map(function (p) {
                   return p.seriesName + ': ' + p.value[1];
                 }));
                 if (pt) lines.push('标记: ' + pt.flag + '（' + (FLAG_LABELS[pt.flag] || '未知标记') + '）');
@@ -81,7 +83,7 @@
               }
             },
             // Axis labels in China Standard Time like the tooltip, whatever the browser's zone.
-            xAxis: { type: 'time', axisLabel: { hideOverlap: true, formatter: function (ms) { return fmt(ms / 1000).slice(5); } } }, yAxis: { type: 'value', scale: true },
+            xAxis: { type: 'time', axisLabel: { hideOverlap: true, formatter: function (ms) { return fmt(ms / 1000, s.kind === 'rtd').slice(5); } } }, yAxis: { type: 'value', scale: true },
             grid: { left: 50, right: 20, top: 35, bottom: 30 },
             series: series
           });
